@@ -1,0 +1,1 @@
+//! SIP messages: parsing, URIs, typed headers, serializing and building (RFC 3261 §7, §19, §20, §25).
