@@ -7,4 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod message;
+pub mod rng;
+pub mod timer;
 pub mod transaction;
+pub mod transport;
