@@ -1,1 +1,6 @@
 //! The four transaction state machines of RFC 3261 §17 (with RFC 6026).
+pub mod actions;
+pub mod client_invite;
+pub mod error;
+pub mod server_invite;
+pub mod timers;
