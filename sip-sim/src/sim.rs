@@ -66,6 +66,9 @@ struct Slot {
     aliases: Vec<SocketAddr>,
     /// The node's next deadline (virtual time) and the sequence number it was armed with.
     timer: Option<(Duration, u64)>,
+    /// Whether the node was called (or handed out) since its transmits and deadline were
+    /// last read.
+    dirty: bool,
 }
 
 /// A message in flight.
@@ -142,11 +145,14 @@ pub struct Sim {
     partitions: BTreeSet<(SocketAddr, SocketAddr)>,
     isolated: BTreeSet<SocketAddr>,
     queue: BinaryHeap<Reverse<Scheduled>>,
+    /// Every node deadline as `(time, sequence, node index)`, mirroring `Slot::timer`.
+    timers: BTreeSet<(Duration, u64, usize)>,
     seq: u64,
     next_message: u64,
     /// Per reliable connection `(from, to, transport)`: the arrival time of its last message.
     connections: BTreeMap<(SocketAddr, SocketAddr, Transport), Duration>,
     trace: Vec<TraceEntry>,
+    trace_enabled: bool,
     steps: u64,
     max_steps: u64,
     time_limit: Duration,
@@ -191,10 +197,12 @@ impl Sim {
             partitions: BTreeSet::new(),
             isolated: BTreeSet::new(),
             queue: BinaryHeap::new(),
+            timers: BTreeSet::new(),
             seq: 0,
             next_message: 0,
             connections: BTreeMap::new(),
             trace: Vec::new(),
+            trace_enabled: true,
             steps: 0,
             max_steps: DEFAULT_MAX_STEPS,
             time_limit: DEFAULT_TIME_LIMIT,
@@ -244,6 +252,7 @@ impl Sim {
             addr,
             aliases: Vec::new(),
             timer: None,
+            dirty: true,
         });
         self.by_addr.insert(addr, index);
         self.flush_node(index);
@@ -291,6 +300,7 @@ impl Sim {
     /// the current virtual time; [`Sim::with_node`] does both.
     pub fn node_mut<N: Node + 'static>(&mut self, id: NodeId) -> Option<&mut N> {
         let slot = self.nodes.get_mut(id.0)?;
+        slot.dirty = true;
         let any: &mut dyn Any = &mut *slot.node;
         any.downcast_mut::<N>()
     }
@@ -319,7 +329,7 @@ impl Sim {
         let now = self.now();
         let node = self.node_mut::<N>(id)?;
         let r = f(node, now);
-        self.flush();
+        self.flush_dirty();
         Some(r)
     }
 
@@ -401,7 +411,7 @@ impl Sim {
     /// transmits into the network. Transmits nodes queued before the call leave first, at
     /// the current time. Returns `false`, doing nothing else, if no event is left.
     pub fn step(&mut self) -> bool {
-        self.flush();
+        self.flush_dirty();
         let Some((at, next)) = self.peek() else {
             return false;
         };
@@ -415,19 +425,22 @@ impl Sim {
             Next::Timer(index) => {
                 let now = self.now();
                 if let Some(slot) = self.nodes.get_mut(index) {
-                    slot.timer = None;
+                    if let Some((t, seq)) = slot.timer.take() {
+                        self.timers.remove(&(t, seq, index));
+                    }
+                    slot.dirty = true;
                     slot.node.handle_timeout(now);
                 }
             }
         }
         self.steps += 1;
-        self.flush();
+        self.flush_dirty();
         true
     }
 
     /// Virtual time of the next event, if any (after flushing what nodes queued).
     pub fn next_event_at(&mut self) -> Option<Duration> {
-        self.flush();
+        self.flush_dirty();
         self.peek().map(|(at, _)| at)
     }
 
@@ -493,11 +506,22 @@ impl Sim {
     }
 
     /// Drains every node's transmits into the network at the current virtual time and reads
-    /// each node's next deadline. Call after driving a node through [`Sim::node_mut`]; the
-    /// run methods and [`Sim::step`] call it first anyway.
+    /// each node's next deadline. Call after driving a node through [`Sim::node_mut`] to
+    /// send what it queued right away; the run methods and [`Sim::step`] do it anyway first
+    /// (for the nodes handed out or called since the last flush).
     pub fn flush(&mut self) {
         for index in 0..self.nodes.len() {
             self.flush_node(index);
+        }
+    }
+
+    /// [`Sim::flush`] for the nodes called or handed out since they were last flushed: the
+    /// only ones whose transmits or deadline can have changed, since nodes are sans-IO.
+    fn flush_dirty(&mut self) {
+        for index in 0..self.nodes.len() {
+            if self.nodes.get(index).is_some_and(|s| s.dirty) {
+                self.flush_node(index);
+            }
         }
     }
 
@@ -511,6 +535,12 @@ impl Sim {
     /// Forgets the trace so far (say, after a set-up phase).
     pub fn clear_trace(&mut self) {
         self.trace.clear();
+    }
+
+    /// Turns recording of the trace on (the default) or off, for long runs such as property
+    /// tests over many seeds that do not look at it. The network behaves the same either way.
+    pub fn set_trace_enabled(&mut self, enabled: bool) {
+        self.trace_enabled = enabled;
     }
 
     /// The trace as a sequence diagram, one column per node (in the order they were added,
@@ -573,11 +603,9 @@ impl Sim {
             .peek()
             .map(|Reverse(s)| ((s.at, s.seq), Next::Queue));
         let timer = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.timer.map(|t| (t, Next::Timer(i))))
-            .min_by_key(|(t, _)| *t);
+            .timers
+            .first()
+            .map(|&(at, seq, i)| ((at, seq), Next::Timer(i)));
         let best = match (queued, timer) {
             (Some(q), Some(t)) => Some(if t.0 < q.0 { t } else { q }),
             (q, t) => q.or(t),
@@ -586,6 +614,9 @@ impl Sim {
     }
 
     fn flush_node(&mut self, index: usize) {
+        if let Some(slot) = self.nodes.get_mut(index) {
+            slot.dirty = false;
+        }
         let mut taken = 0usize;
         loop {
             if taken >= self.max_transmits {
@@ -593,6 +624,10 @@ impl Sim {
                     node: NodeId(index),
                     limit: self.max_transmits,
                 });
+                // Leave it dirty: the rest goes out at the next flush.
+                if let Some(slot) = self.nodes.get_mut(index) {
+                    slot.dirty = true;
+                }
                 break;
             }
             let Some(datagram) = self
@@ -624,12 +659,23 @@ impl Sim {
             (Some(d), Some((t, seq))) if d == t => Some((t, seq)),
             (Some(d), _) => Some((d, self.next_seq())),
         };
+        if timer != current {
+            if let Some((t, seq)) = current {
+                self.timers.remove(&(t, seq, index));
+            }
+            if let Some((t, seq)) = timer {
+                self.timers.insert((t, seq, index));
+            }
+        }
         if let Some(slot) = self.nodes.get_mut(index) {
             slot.timer = timer;
         }
     }
 
     fn record(&mut self, kind: TraceKind, p: &Packet) {
+        if !self.trace_enabled {
+            return;
+        }
         self.trace.push(TraceEntry {
             at: self.now,
             kind,
@@ -768,6 +814,7 @@ impl Sim {
                 self.record(TraceKind::Dropped(DropReason::ConnectionFailed), &packet);
                 let now = self.now();
                 if let Some(slot) = self.nodes.get_mut(sender.0) {
+                    slot.dirty = true;
                     slot.node
                         .handle_transport_error(now, packet.transport, packet.to);
                 }
@@ -801,6 +848,7 @@ impl Sim {
         self.record(TraceKind::Delivered, &packet);
         let now = self.now();
         if let Some(slot) = self.nodes.get_mut(index) {
+            slot.dirty = true;
             for chunk in packet.chunks {
                 slot.node
                     .handle_receive(now, packet.transport, packet.from, packet.to, chunk);
@@ -812,4 +860,103 @@ impl Sim {
 /// The pair in a fixed order, so a partition covers both directions.
 fn ordered(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::ScriptNode;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn ordered_pairs() {
+        let (a, b) = (addr("10.0.0.1:1"), addr("10.0.0.2:1"));
+        assert_eq!(ordered(a, b), (a, b));
+        assert_eq!(ordered(b, a), (a, b));
+    }
+
+    #[test]
+    fn chunks_are_at_most_half_and_cover_the_message() {
+        let mut sim = Sim::new(5);
+        let msg = Bytes::from(vec![7u8; 100]);
+        let chunks = sim.chunk(vec![msg.clone()]);
+        assert!(chunks.len() >= 2);
+        assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= 50));
+        assert_eq!(chunks.concat(), msg.to_vec());
+        let one = sim.chunk(vec![Bytes::from_static(b"x")]);
+        assert_eq!(one, vec![Bytes::from_static(b"x")]);
+        assert!(sim.chunk(vec![Bytes::new()]).is_empty());
+    }
+
+    /// Node A sends over TCP at 10 ms (a reliable send checks the partition at the send
+    /// only); a partition also starts at 10 ms. Whichever was scheduled first runs first.
+    fn tie(partition_first: bool) -> usize {
+        let (a, b) = (addr("10.0.0.1:1"), addr("10.0.0.2:1"));
+        let mut sim = Sim::new(1);
+        let mut n = ScriptNode::new(sim.base(), a);
+        n.send_at(Duration::from_millis(10), Transport::Tcp, b, "x");
+        if partition_first {
+            sim.partition(Duration::from_millis(10), a, b);
+        }
+        sim.add_node(a, n);
+        if !partition_first {
+            sim.partition(Duration::from_millis(10), a, b);
+        }
+        let idb = sim.add_node(b, ScriptNode::new(sim.base(), b));
+        sim.run_until_idle().unwrap();
+        sim.node::<ScriptNode>(idb).unwrap().received.len()
+    }
+
+    #[test]
+    fn ties_break_by_scheduling_order() {
+        assert_eq!(tie(true), 0);
+        assert_eq!(tie(false), 1);
+    }
+
+    #[test]
+    fn unchanged_deadline_keeps_its_place() {
+        let a = addr("10.0.0.1:1");
+        let mut sim = Sim::new(1);
+        let mut n = ScriptNode::new(sim.base(), a);
+        n.send_at(Duration::from_millis(10), Transport::Udp, a, "x");
+        let id = sim.add_node(a, n);
+        let before = sim.timers.clone();
+        sim.flush();
+        sim.flush();
+        assert_eq!(sim.timers, before);
+        assert_eq!(sim.timers.len(), 1);
+        assert_eq!(
+            sim.nodes[id.0].timer.map(|t| t.0),
+            Some(Duration::from_millis(10))
+        );
+        sim.run_until_idle().unwrap();
+        assert!(sim.timers.is_empty());
+    }
+
+    #[test]
+    fn disabled_trace_records_nothing_but_runs_the_same() {
+        let (a, b) = (addr("10.0.0.1:1"), addr("10.0.0.2:1"));
+        let run = |enabled: bool| {
+            let mut sim = Sim::new(8);
+            sim.set_trace_enabled(enabled);
+            sim.set_default_link(LinkConfig::ideal(Duration::from_millis(3)).with_loss(0.5));
+            let mut n = ScriptNode::new(sim.base(), a);
+            for i in 0..100 {
+                n.send_at(Duration::from_millis(i), Transport::Udp, b, "x");
+            }
+            sim.add_node(a, n);
+            let idb = sim.add_node(b, ScriptNode::new(sim.base(), b));
+            sim.run_until_idle().unwrap();
+            let got = sim.node::<ScriptNode>(idb).unwrap().received.clone();
+            (got, sim.trace().len())
+        };
+        let (with, len_with) = run(true);
+        let (without, len_without) = run(false);
+        assert_eq!(with, without);
+        assert_eq!(len_without, 0);
+        assert_eq!(len_with, 100 + 100);
+    }
 }
