@@ -161,7 +161,8 @@ impl Ladder {
     /// dropped ones red and ending in a cross short of the receiver, duplicates dashed, and
     /// messages in flight grey and dotted. Text is XML-escaped.
     pub fn to_svg(&self) -> String {
-        const LEFT: usize = 110;
+        const LEFT: usize = 170;
+        const TIME_X: usize = 70;
         const GAP: usize = 280;
         const TOP: usize = 60;
         const ROW: usize = 28;
@@ -183,8 +184,7 @@ impl Ladder {
         );
         let _ = writeln!(
             s,
-            r#"<text x="{}" y="30" text-anchor="end" font-weight="bold">time (s)</text>"#,
-            LEFT - 20
+            r#"<text x="{TIME_X}" y="30" text-anchor="end" font-weight="bold">time (s)</text>"#
         );
         for (i, c) in self.columns.iter().enumerate() {
             let _ = writeln!(
@@ -204,8 +204,7 @@ impl Ladder {
             let y = TOP + r * ROW + ROW / 2;
             let _ = writeln!(
                 s,
-                r#"<text x="{}" y="{}" text-anchor="end">{}</text>"#,
-                LEFT - 20,
+                r#"<text x="{TIME_X}" y="{}" text-anchor="end">{}</text>"#,
                 y + 4,
                 seconds(row.at)
             );
@@ -268,7 +267,7 @@ impl Ladder {
                 let _ = writeln!(
                     s,
                     r#"<text x="{}" y="{}" text-anchor="middle" fill="{color}">{label}</text>"#,
-                    (x1 + x2) / 2,
+                    (x1 + end) / 2,
                     y - 5
                 );
             }

@@ -5,7 +5,7 @@
 //! clock, a seeded network and any number of [`Node`]s, and moves bytes and time between them.
 //!
 //! * **Virtual clock.** One base [`Instant`] is taken when the simulator is built; "now" is
-//!   that base plus a [`Duration`] offset that only [`Sim::step`] moves forward. A run of
+//!   that base plus a [`Duration`](std::time::Duration) offset that only [`Sim::step`] moves forward. A run of
 //!   many virtual minutes takes milliseconds.
 //! * **Seeded network.** Every random decision (loss, duplication, jitter, reordering,
 //!   stream chunking) comes from one PRNG seeded by [`Sim::new`], and ties between events at
