@@ -1,4 +1,42 @@
-//! SIP messages: parsing, URIs, typed headers, serializing and building (RFC 3261 §7, §19, §20, §25).
+//! SIP messages: parsing, URIs, typed headers, serializing and building (RFC 3261 §7, §19,
+//! §20, §25).
+//!
+//! - [`parse`] / [`parse_unchecked`] read a datagram; [`StreamFramer`] cuts messages out of a
+//!   TCP stream (§18.3).
+//! - [`Request`], [`Response`] and [`SipMessage`] hold the message; both kinds dereference
+//!   to [`Message`] for headers and body. The headers the stack needs on every message are
+//!   decoded once, during parsing.
+//! - [`Request::builder`] and [`Response::from_request`] build messages.
+//! - Faults come in three layers ([`FaultLayer`]), as RFC 4475 asks.
 
+mod builder;
+pub mod error;
 pub mod escape;
+mod framer;
+pub mod header;
+mod model;
+mod method;
+mod name;
+mod options;
+mod parser;
+pub(crate) mod scan;
+mod span;
+mod status;
 pub mod uri;
+pub mod validate;
+
+pub use builder::{RequestBuilder, ResponseBuilder};
+pub use error::{FaultLayer, InvalidToken, ParseError, ParseErrorKind};
+pub use framer::StreamFramer;
+pub use header::{
+    CSeq, ContactValue, MediaType, NameAddr, Params, TokenParams, Via, token_list, unquote,
+};
+pub use model::{
+    AsHeaderName, BuildError, HeaderRow, Headers, Message, Request, Response, SipMessage,
+};
+pub use method::Method;
+pub use name::HeaderName;
+pub use options::{Limits, Mode, ParseOptions};
+pub use parser::{Framing, parse, parse_framed, parse_unchecked};
+pub use span::Span;
+pub use status::reason_phrase;

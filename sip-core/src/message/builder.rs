@@ -1,0 +1,372 @@
+//! Builders for requests and responses (RFC 3261 §8.1.1, §8.2.6).
+//!
+//! A builder writes the message text directly and then runs it through the parser, so a
+//! built message has exactly the same representation and guarantees as a received one, and
+//! a value that would not parse (or would inject a header) is refused with a typed error.
+
+use super::error::ParseError;
+use super::model::{BuildError, Request, Response, SipMessage};
+use super::method::Method;
+use super::name::HeaderName;
+use super::options::ParseOptions;
+use super::parser::{Framing, parse_framed};
+use super::status::reason_phrase;
+use crate::transport::Transport;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::fmt::{Display, Write};
+
+/// Writes the header rows shared by both builders.
+#[derive(Debug, Clone)]
+struct Text {
+    text: String,
+    body: Bytes,
+    error: Option<BuildError>,
+}
+
+impl Text {
+    fn new(start_line: String) -> Self {
+        Text {
+            text: start_line,
+            body: Bytes::new(),
+            error: None,
+        }
+    }
+
+    fn header(&mut self, name: &str, value: &dyn Display) {
+        if self.error.is_some() {
+            return;
+        }
+        if !super::scan::is_token_str(name) {
+            self.error = Some(BuildError::HeaderName);
+            return;
+        }
+        let start = self.text.len();
+        let _ = write!(self.text, "{name}: {value}");
+        if self.text[start..]
+            .bytes()
+            .any(|b| matches!(b, b'\r' | b'\n' | 0))
+        {
+            self.text.truncate(start);
+            self.error = Some(BuildError::HeaderValue(name.to_owned()));
+            return;
+        }
+        self.text.push_str("\r\n");
+    }
+
+    fn finish(mut self) -> Result<SipMessage, BuildError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let _ = write!(self.text, "Content-Length: {}\r\n\r\n", self.body.len());
+        let mut out = BytesMut::with_capacity(self.text.len() + self.body.len());
+        out.put_slice(self.text.as_bytes());
+        out.put_slice(&self.body);
+        let m = parse_framed(out.freeze(), &ParseOptions::default(), Framing::Datagram)?;
+        if let Some(f) = m.message().header_fault() {
+            return Err(BuildError::Parse(f.clone()));
+        }
+        Ok(m)
+    }
+}
+
+/// Builds a request.
+///
+/// ```
+/// use sip_core::message::{Method, Request};
+/// use sip_core::transport::Transport;
+/// let req = Request::builder(Method::Options, "sip:bob@192.0.2.2")
+///     .via(Transport::Udp, "192.0.2.1:5060", "z9hG4bK74bf9")
+///     .max_forwards(70)
+///     .from("<sip:alice@example.com>", Some("9fxced76sl"))
+///     .to("<sip:bob@example.com>", None)
+///     .call_id("3848276298220188511@192.0.2.1")
+///     .cseq(1)
+///     .build()
+///     .unwrap();
+/// assert_eq!(req.cseq(), Some((1, "OPTIONS")));
+/// assert_eq!(req.via().unwrap().branch(), Some("z9hG4bK74bf9"));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RequestBuilder {
+    method: Method,
+    t: Text,
+}
+
+impl Request {
+    /// Starts a request with this method and Request-URI.
+    pub fn builder(method: Method, uri: &str) -> RequestBuilder {
+        let mut t = Text::new(format!("{method} {uri} SIP/2.0\r\n"));
+        if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            t.error = Some(BuildError::HeaderValue("Request-URI".into()));
+        }
+        RequestBuilder { method, t }
+    }
+}
+
+impl RequestBuilder {
+    /// Adds any header row.
+    pub fn header(mut self, name: &str, value: impl Display) -> Self {
+        self.t.header(name, &value);
+        self
+    }
+    /// Adds a Via row `SIP/2.0/<transport> <sent-by>;branch=<branch>;rport` (§8.1.1.7,
+    /// RFC 3581 §3: the client asks for rport).
+    pub fn via(self, transport: Transport, sent_by: &str, branch: &str) -> Self {
+        let v = format!(
+            "SIP/2.0/{} {sent_by};branch={branch};rport",
+            transport.via_token()
+        );
+        self.header("Via", v)
+    }
+    /// Max-Forwards (§8.1.1.6).
+    pub fn max_forwards(self, n: u8) -> Self {
+        self.header("Max-Forwards", n)
+    }
+    /// From, as a name-addr or addr-spec, with an optional tag (§8.1.1.3).
+    pub fn from(self, addr: &str, tag: Option<&str>) -> Self {
+        self.header("From", with_tag(addr, tag))
+    }
+    /// To, with an optional tag (in-dialog requests, §12.2.1.1).
+    pub fn to(self, addr: &str, tag: Option<&str>) -> Self {
+        self.header("To", with_tag(addr, tag))
+    }
+    /// Call-ID (§8.1.1.4).
+    pub fn call_id(self, id: &str) -> Self {
+        self.header("Call-ID", id)
+    }
+    /// CSeq with the request's own method (§8.1.1.5).
+    pub fn cseq(self, seq: u32) -> Self {
+        let m = self.method.clone();
+        self.header("CSeq", format_args!("{seq} {m}"))
+    }
+    /// Contact (§8.1.1.8), e.g. `<sip:alice@192.0.2.1:5060>`.
+    pub fn contact(self, contact: &str) -> Self {
+        self.header("Contact", contact)
+    }
+    /// A Route row (§8.1.2, §12.2.1.1).
+    pub fn route(self, route: &str) -> Self {
+        self.header("Route", route)
+    }
+    /// The body and its Content-Type; Content-Length is always written by [`Self::build`].
+    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.t.header("Content-Type", &content_type);
+        self.t.body = body.into();
+        self
+    }
+    /// Writes Content-Length, parses the result, and returns the request.
+    pub fn build(self) -> Result<Request, BuildError> {
+        match self.t.finish()? {
+            SipMessage::Request(r) => Ok(r),
+            SipMessage::Response(_) => Err(BuildError::Parse(ParseError::new(
+                0,
+                super::error::ParseErrorKind::Method,
+            ))),
+        }
+    }
+}
+
+fn with_tag(addr: &str, tag: Option<&str>) -> String {
+    match tag {
+        Some(t) => format!("{addr};tag={t}"),
+        None => addr.to_owned(),
+    }
+}
+
+/// Builds a response, normally from the request it answers.
+///
+/// ```
+/// use sip_core::message::{Method, Request, Response};
+/// let req = Request::builder(Method::Invite, "sip:bob@example.com")
+///     .header("Via", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1")
+///     .from("<sip:alice@example.com>", Some("a1"))
+///     .to("<sip:bob@example.com>", None)
+///     .call_id("c1").cseq(7).max_forwards(70)
+///     .build().unwrap();
+/// let ringing = Response::from_request(&req, 180).to_tag("b2").build().unwrap();
+/// assert_eq!(ringing.to().unwrap().tag(), Some("b2"));
+/// assert_eq!(ringing.cseq(), Some((7, "INVITE")));
+/// assert_eq!(ringing.reason(), "Ringing");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ResponseBuilder {
+    status: u16,
+    reason: Option<String>,
+    copied: Vec<(String, String)>,
+    to_tag: Option<String>,
+    extra: Vec<(String, String)>,
+    body: Option<(String, Bytes)>,
+    error: Option<BuildError>,
+}
+
+impl Response {
+    /// A response with no headers yet (for tests and stateless use).
+    pub fn builder(status: u16) -> ResponseBuilder {
+        ResponseBuilder {
+            status,
+            reason: None,
+            copied: Vec::new(),
+            to_tag: None,
+            extra: Vec::new(),
+            body: None,
+            error: None,
+        }
+    }
+
+    /// A response to `req` per §8.2.6.2: Via rows (in order), From, To, Call-ID and CSeq
+    /// copied; the To tag is kept if the request had one (add one with
+    /// [`ResponseBuilder::to_tag`] otherwise, except for 100 Trying).
+    pub fn from_request(req: &Request, status: u16) -> ResponseBuilder {
+        let mut b = Response::builder(status);
+        for row in req.headers().iter() {
+            if matches!(
+                row.known,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+            ) {
+                b.copied
+                    .push((row.known.as_str().to_owned(), row.value.to_owned()));
+            }
+        }
+        b
+    }
+}
+
+impl ResponseBuilder {
+    /// Overrides the reason phrase (default: [`reason_phrase`]).
+    pub fn reason(mut self, reason: &str) -> Self {
+        if reason.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+            self.error = Some(BuildError::HeaderValue("Reason-Phrase".into()));
+        }
+        self.reason = Some(reason.to_owned());
+        self
+    }
+    /// Sets the To tag if the request's To had none (§8.2.6.2).
+    pub fn to_tag(mut self, tag: &str) -> Self {
+        self.to_tag = Some(tag.to_owned());
+        self
+    }
+    /// Adds any header row after the copied ones.
+    pub fn header(mut self, name: &str, value: impl Display) -> Self {
+        self.extra.push((name.to_owned(), value.to_string()));
+        self
+    }
+    /// The body and its Content-Type.
+    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.body = Some((content_type.to_owned(), body.into()));
+        self
+    }
+    /// Builds the response.
+    pub fn build(self) -> Result<Response, BuildError> {
+        if !(100..=699).contains(&self.status) {
+            return Err(BuildError::Parse(ParseError::new(
+                0,
+                super::error::ParseErrorKind::StatusCode,
+            )));
+        }
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let reason = self.reason.as_deref().unwrap_or(reason_phrase(self.status));
+        let mut t = Text::new(format!("SIP/2.0 {} {reason}\r\n", self.status));
+        for (name, value) in &self.copied {
+            if name == "To" && self.to_tag.is_some() {
+                let has_tag =
+                    super::header::NameAddr::parse(value).is_ok_and(|a| a.tag().is_some());
+                if !has_tag {
+                    let v = format!("{value};tag={}", self.to_tag.as_deref().unwrap_or(""));
+                    t.header(name, &v);
+                    continue;
+                }
+            }
+            t.header(name, value);
+        }
+        for (name, value) in &self.extra {
+            t.header(name, value);
+        }
+        if let Some((ct, body)) = self.body {
+            t.header("Content-Type", &ct);
+            t.body = body;
+        }
+        match t.finish()? {
+            SipMessage::Response(r) => Ok(r),
+            SipMessage::Request(_) => Err(BuildError::Parse(ParseError::new(
+                0,
+                super::error::ParseErrorKind::StatusCode,
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invite() -> Request {
+        Request::builder(Method::Invite, "sip:bob@biloxi.com")
+            .via(Transport::Udp, "pc33.atlanta.com", "z9hG4bKnashds8")
+            .header(
+                "Via",
+                "SIP/2.0/UDP bigbox3.site3.atlanta.com;branch=z9hG4bK77ef4c2312983.1",
+            )
+            .max_forwards(70)
+            .from("Alice <sip:alice@atlanta.com>", Some("1928301774"))
+            .to("Bob <sip:bob@biloxi.com>", None)
+            .call_id("a84b4c76e66710")
+            .cseq(314159)
+            .contact("<sip:alice@pc33.atlanta.com>")
+            .body("application/sdp", &b"v=0\r\n"[..])
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn request_builder_writes_a_valid_request() {
+        let r = invite();
+        assert!(r.check().is_ok());
+        assert_eq!(r.content_length(), Some(5));
+        assert_eq!(r.via().unwrap().rport(), Some(None));
+        let text = r.to_string();
+        assert!(text.starts_with("INVITE sip:bob@biloxi.com SIP/2.0\r\nVia: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds8;rport\r\n"));
+        assert!(
+            text.ends_with("Content-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n")
+        );
+    }
+
+    #[test]
+    fn response_copies_the_8_2_6_headers() {
+        let r = invite();
+        let resp = Response::from_request(&r, 200)
+            .to_tag("a6c85cf")
+            .header("Contact", "<sip:bob@192.0.2.4>")
+            .build()
+            .unwrap();
+        assert!(resp.check().is_ok());
+        assert_eq!(resp.vias().count(), 2);
+        assert_eq!(resp.to().unwrap().tag(), Some("a6c85cf"));
+        assert_eq!(resp.from().unwrap().tag(), Some("1928301774"));
+        assert_eq!(resp.call_id(), Some("a84b4c76e66710"));
+        assert_eq!(resp.cseq(), Some((314159, "INVITE")));
+        assert_eq!((resp.status(), resp.reason()), (200, "OK"));
+        assert_eq!(resp.max_forwards(), None);
+    }
+
+    #[test]
+    fn injection_is_refused() {
+        let e = Request::builder(Method::Options, "sip:a@b")
+            .header("Subject", "x\r\nVia: evil")
+            .build();
+        assert_eq!(e.unwrap_err(), BuildError::HeaderValue("Subject".into()));
+        assert!(
+            Request::builder(Method::Options, "sip:a b")
+                .build()
+                .is_err()
+        );
+        assert!(Response::builder(700).build().is_err());
+        assert!(Response::builder(200).reason("a\nb").build().is_err());
+    }
+}

@@ -1,0 +1,159 @@
+//! Parse errors, sorted into the three layers RFC 4475 distinguishes.
+
+use super::name::HeaderName;
+use thiserror::Error;
+
+/// Which layer of the message an error belongs to. RFC 4475 asks implementations to keep
+/// these apart: a framing fault makes the message unusable, a bad header value spoils one
+/// header, and a semantic fault is a well-formed message that breaks a rule of RFC 3261.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultLayer {
+    /// Framing, size limits and the start line (§7.1, §7.2, §18.3).
+    Framing,
+    /// The value of one header the stack decodes (§20, §25).
+    HeaderValue,
+    /// A structurally valid message that breaks a rule (missing mandatory header, CSeq method
+    /// different from the request method, a single-value header repeated; §8.1.1, §8.2.2).
+    Semantic,
+}
+
+/// What went wrong, and where it sits (see [`ParseErrorKind::layer`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// No bytes, or only whitespace.
+    #[error("empty message")]
+    Empty,
+    /// The message is bigger than the configured limit.
+    #[error("message larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A line is longer than the configured limit.
+    #[error("line longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit.
+        limit: usize,
+    },
+    /// More header lines than the configured limit.
+    #[error("more than {limit} headers")]
+    TooManyHeaders {
+        /// The limit.
+        limit: usize,
+    },
+    /// The header section never ends (no empty line).
+    #[error("header section not terminated by an empty line")]
+    UnterminatedHeaders,
+    /// The start line is malformed; the text says what was expected.
+    #[error("malformed start line: {0}")]
+    StartLine(&'static str),
+    /// A SIP version other than SIP/2.0 (answer 505, §8.2.3... §21.5.7).
+    #[error("unsupported SIP version")]
+    UnsupportedVersion,
+    /// The status code is not three digits in 100..=699 (§7.2, §25.1).
+    #[error("invalid status code")]
+    StatusCode,
+    /// The method is not a `token`.
+    #[error("invalid method")]
+    Method,
+    /// The Request-URI is malformed (§25.1 `Request-URI`).
+    #[error("invalid Request-URI: {0}")]
+    RequestUri(&'static str),
+    /// A header line without a colon or with a non-token name.
+    #[error("malformed header line")]
+    HeaderLine,
+    /// Strict mode: a line ended with a bare LF or CR instead of CRLF.
+    #[error("line not terminated by CRLF")]
+    LineEnding,
+    /// The header section is not UTF-8 (§7.3.1: TEXT-UTF8).
+    #[error("header section is not valid UTF-8")]
+    NotUtf8,
+    /// Content-Length is not a non-negative decimal (§20.14).
+    #[error("invalid Content-Length")]
+    ContentLength,
+    /// Content-Length is above the configured limit.
+    #[error("Content-Length above the limit of {limit} bytes")]
+    ContentLengthTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Content-Length announces more bytes than the datagram holds (§18.3).
+    #[error("Content-Length {declared} larger than the {available} body bytes received")]
+    BodyTooShort {
+        /// Announced length.
+        declared: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// A stream message without Content-Length cannot be framed (§18.3, §20.14).
+    #[error("Content-Length missing on a stream transport")]
+    MissingContentLength,
+    /// A decoded header's value does not follow its grammar.
+    #[error("malformed {header} header: {reason}")]
+    HeaderValue {
+        /// The header.
+        header: HeaderName,
+        /// What was expected.
+        reason: &'static str,
+    },
+    /// A mandatory header is missing (§8.1.1; responses §20).
+    #[error("missing {0} header")]
+    MissingHeader(HeaderName),
+    /// A header that must appear once appears several times (§7.3.1; RFC 4475 §3.3.8).
+    #[error("{0} header appears more than once")]
+    DuplicateHeader(HeaderName),
+    /// The CSeq method differs from the request method (§8.1.1.5; RFC 4475 §3.1.2.17).
+    #[error("CSeq method does not match the request method")]
+    CSeqMethodMismatch,
+}
+
+impl ParseErrorKind {
+    /// The layer of the fault.
+    pub fn layer(&self) -> FaultLayer {
+        use ParseErrorKind::*;
+        match self {
+            HeaderValue { .. } => FaultLayer::HeaderValue,
+            MissingHeader(_) | DuplicateHeader(_) | CSeqMethodMismatch => FaultLayer::Semantic,
+            _ => FaultLayer::Framing,
+        }
+    }
+}
+
+/// A message that could not be parsed or failed validation, with the byte offset of the
+/// fault (from the start of the bytes handed in).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{kind} (at byte {offset})")]
+pub struct ParseError {
+    /// Byte offset of the fault.
+    pub offset: usize,
+    /// What went wrong.
+    pub kind: ParseErrorKind,
+}
+
+impl ParseError {
+    pub(crate) fn new(offset: usize, kind: ParseErrorKind) -> Self {
+        ParseError { offset, kind }
+    }
+
+    /// The layer of the fault.
+    pub fn layer(&self) -> FaultLayer {
+        self.kind.layer()
+    }
+
+    /// The status a UAS answers a request with this fault (RFC 3261 §8.2, §21.5.7: 505 for
+    /// the version, else 400), or `None` where no response can be sent (the message was too
+    /// broken or too big to read its Via).
+    pub fn status_code(&self) -> u16 {
+        match self.kind {
+            ParseErrorKind::UnsupportedVersion => 505,
+            ParseErrorKind::TooLarge { .. } | ParseErrorKind::ContentLengthTooLarge { .. } => 513,
+            _ => 400,
+        }
+    }
+}
+
+/// A string that should have been a `token` (RFC 3261 §25.1) was not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("not a valid token")]
+pub struct InvalidToken;

@@ -1,0 +1,239 @@
+//! Stream framing for TCP and TLS (RFC 3261 §18.3): cuts whole messages out of a byte stream
+//! using Content-Length, and drops CRLF keep-alives between messages (RFC 5626 §3.5.1).
+
+use super::error::{ParseError, ParseErrorKind as K};
+use super::model::SipMessage;
+use super::options::ParseOptions;
+use super::parser::{Framing, parse_framed};
+use super::scan::{parse_decimal, trim_lws};
+use bytes::{Buf, BytesMut};
+
+/// Accumulates stream bytes in arbitrary chunks (one byte at a time included) and yields
+/// whole messages.
+///
+/// A framing error (no Content-Length, a header section or body above the limits) means the
+/// stream has lost sync: the error is returned once, the buffer is dropped, and the
+/// connection should be closed.
+///
+/// ```
+/// use sip_core::message::{StreamFramer, ParseOptions};
+/// let mut f = StreamFramer::new(ParseOptions::default());
+/// let msg = b"\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\nContent-Length: 2\r\n\r\nhi";
+/// for &b in msg.iter() {
+///     f.push(&[b]);
+/// }
+/// let m = f.next_message().unwrap().unwrap();
+/// assert_eq!(&m.message().body()[..], b"hi");
+/// assert!(f.next_message().is_none());
+/// ```
+#[derive(Debug)]
+pub struct StreamFramer {
+    buf: BytesMut,
+    opts: ParseOptions,
+    /// How far the search for the end of the header section has got.
+    scanned: usize,
+    /// Length of the header section (incl. the empty line) and the body, once known.
+    pending: Option<(usize, usize)>,
+    /// Keep-alive CRLFs dropped so far.
+    keepalives: u64,
+}
+
+impl StreamFramer {
+    /// A framer with these parse options (the limits bound how much it buffers).
+    pub fn new(opts: ParseOptions) -> Self {
+        StreamFramer {
+            buf: BytesMut::new(),
+            opts,
+            scanned: 0,
+            pending: None,
+            keepalives: 0,
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// Bytes held, not yet part of a returned message.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Keep-alive CRLFs skipped so far (RFC 5626 §3.5.1); a driver answers a double-CRLF
+    /// ping with a single CRLF pong.
+    pub fn keepalives(&self) -> u64 {
+        self.keepalives
+    }
+
+    fn fail(&mut self, at: usize, kind: K) -> Option<Result<SipMessage, ParseError>> {
+        self.buf.clear();
+        self.scanned = 0;
+        self.pending = None;
+        Some(Err(ParseError::new(at, kind)))
+    }
+
+    /// The next whole message, `None` if more bytes are needed. Messages are parsed with
+    /// stream framing and without the semantic checks (call [`SipMessage::check`]).
+    pub fn next_message(&mut self) -> Option<Result<SipMessage, ParseError>> {
+        if self.pending.is_none() {
+            // Keep-alives and stray line ends between messages.
+            let lead = self
+                .buf
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            if lead > 0 {
+                self.keepalives += self.buf[..lead].iter().filter(|&&b| b == b'\n').count() as u64;
+                self.buf.advance(lead);
+                self.scanned = 0;
+            }
+            let head = match self.find_head_end() {
+                Some(h) => h,
+                None => {
+                    let limit = self.opts.limits.max_message_size;
+                    if self.buf.len() > limit {
+                        return self.fail(limit, K::TooLarge { limit });
+                    }
+                    return None;
+                }
+            };
+            let cl = match content_length(&self.buf[..head]) {
+                Ok(Some(cl)) => cl,
+                Ok(None) => return self.fail(head, K::MissingContentLength),
+                Err(()) => return self.fail(head, K::ContentLength),
+            };
+            if cl > self.opts.limits.max_content_length {
+                return self.fail(
+                    head,
+                    K::ContentLengthTooLarge {
+                        limit: self.opts.limits.max_content_length,
+                    },
+                );
+            }
+            if head + cl > self.opts.limits.max_message_size {
+                let limit = self.opts.limits.max_message_size;
+                return self.fail(limit, K::TooLarge { limit });
+            }
+            self.pending = Some((head, cl));
+        }
+        let (head, cl) = self.pending?;
+        if self.buf.len() < head + cl {
+            return None;
+        }
+        let bytes = self.buf.split_to(head + cl).freeze();
+        self.pending = None;
+        self.scanned = 0;
+        Some(parse_framed(bytes, &self.opts, Framing::Stream))
+    }
+
+    /// Finds the end of the header section (after the empty line), resuming where the last
+    /// search stopped.
+    fn find_head_end(&mut self) -> Option<usize> {
+        let b = &self.buf[..];
+        let mut pos = self.scanned;
+        while let Some(off) = memchr::memchr(b'\n', &b[pos..]) {
+            let nl = pos + off;
+            match (b.get(nl + 1), b.get(nl + 2)) {
+                (Some(b'\n'), _) => return Some(nl + 2),
+                (Some(b'\r'), Some(b'\n')) => return Some(nl + 3),
+                (Some(b'\r'), None) | (None, _) => {
+                    self.scanned = nl;
+                    return None;
+                }
+                _ => pos = nl + 1,
+            }
+        }
+        self.scanned = b.len().saturating_sub(1);
+        None
+    }
+}
+
+/// Finds Content-Length (or `l`) in a header section. `Err` on a malformed or repeated value.
+fn content_length(head: &[u8]) -> Result<Option<usize>, ()> {
+    let mut found = None;
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let name = trim_ws(&line[..colon]);
+        if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
+            let v = std::str::from_utf8(&line[colon + 1..]).map_err(|_| ())?;
+            let n = parse_decimal(trim_lws(v), u64::from(u32::MAX)).ok_or(())? as usize;
+            if found.replace(n).is_some() {
+                return Err(());
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn trim_ws(b: &[u8]) -> &[u8] {
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
+    &b[s..e.max(s)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M1: &[u8] =
+        b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nl: 3\r\n\r\nabc";
+    const M2: &[u8] = b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+
+    #[test]
+    fn yields_messages_from_any_chunking() {
+        let mut stream = Vec::new();
+        stream.extend_from_slice(b"\r\n\r\n");
+        stream.extend_from_slice(M1);
+        stream.extend_from_slice(b"\r\n");
+        stream.extend_from_slice(M2);
+        for chunk in [1, 2, 3, 7, 64, stream.len()] {
+            let mut f = StreamFramer::new(ParseOptions::default());
+            let mut got = Vec::new();
+            for c in stream.chunks(chunk) {
+                f.push(c);
+                while let Some(m) = f.next_message() {
+                    got.push(m.unwrap().to_bytes());
+                }
+            }
+            assert_eq!(got, [M1, M2], "chunk size {chunk}");
+            assert_eq!(f.buffered(), 0);
+            assert_eq!(f.keepalives(), 3);
+        }
+    }
+
+    #[test]
+    fn framing_errors_are_fatal_and_bounded() {
+        let mut f = StreamFramer::new(ParseOptions::default());
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n");
+        assert_eq!(
+            f.next_message().unwrap().unwrap_err().kind,
+            K::MissingContentLength
+        );
+        assert_eq!(f.buffered(), 0);
+
+        let mut o = ParseOptions::default();
+        o.limits.max_message_size = 64;
+        let mut f = StreamFramer::new(o);
+        f.push(&[b'A'; 100]);
+        assert_eq!(
+            f.next_message().unwrap().unwrap_err().kind,
+            K::TooLarge { limit: 64 }
+        );
+
+        let mut f = StreamFramer::new(ParseOptions::default());
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab");
+        assert_eq!(
+            f.next_message().unwrap().unwrap_err().kind,
+            K::ContentLength
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! `name-addr` / `addr-spec` values with parameters: From, To, Contact, Route, Record-Route,
+//! Reply-To, Refer-To, Referred-By (RFC 3261 §20.10, §20.20, §20.39, §20.30, §20.34;
+//! RFC 3515 §2.1; RFC 3892).
+
+use super::params::{Params, scan_params, unquote};
+use crate::message::scan::{is_lws, is_token, skip_lws, skip_quoted, split_commas};
+use crate::message::span::Span;
+use crate::message::uri::{Uri, UriError};
+use std::borrow::Cow;
+
+/// Decoded positions of one `name-addr` or `addr-spec` with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct NameAddrData {
+    pub whole: Span,
+    pub display: Option<Span>,
+    pub uri: Span,
+    pub angle: bool,
+    pub params: Span,
+    pub tag: Option<Span>,
+}
+
+/// A `name-addr` (`"Bob" <sip:bob@biloxi.com>;tag=a6c85cf`) or `addr-spec`
+/// (`sip:bob@biloxi.com;tag=a6c85cf`) with its header parameters, borrowed from the message.
+#[derive(Debug, Clone, Copy)]
+pub struct NameAddr<'a> {
+    text: &'a str,
+    d: NameAddrData,
+}
+
+impl<'a> NameAddr<'a> {
+    pub(crate) fn from_data(text: &'a str, d: NameAddrData) -> Self {
+        NameAddr { text, d }
+    }
+
+    /// Parses one value in lenient mode.
+    ///
+    /// ```
+    /// use sip_core::message::NameAddr;
+    /// let a = NameAddr::parse(r#""Alice \"A\"" <sip:alice@atlanta.com>;tag=1928301774"#).unwrap();
+    /// assert_eq!(a.display_name().as_deref(), Some("Alice \"A\""));
+    /// assert_eq!(a.uri_str(), "sip:alice@atlanta.com");
+    /// assert_eq!(a.tag(), Some("1928301774"));
+    /// ```
+    pub fn parse(s: &'a str) -> Result<NameAddr<'a>, &'static str> {
+        Ok(NameAddr {
+            text: s,
+            d: parse_name_addr(s, 0, s.len(), false)?,
+        })
+    }
+
+    /// Parses one value following the RFC 3261 grammar strictly.
+    pub fn parse_strict(s: &'a str) -> Result<NameAddr<'a>, &'static str> {
+        Ok(NameAddr {
+            text: s,
+            d: parse_name_addr(s, 0, s.len(), true)?,
+        })
+    }
+
+    /// The whole value as received.
+    pub fn as_str(&self) -> &'a str {
+        self.d.whole.get(self.text)
+    }
+    /// The display name as written (quotes included), if any.
+    pub fn display_name_raw(&self) -> Option<&'a str> {
+        self.d.display.map(|s| s.get(self.text))
+    }
+    /// The display name without quotes and quoted-pair escapes.
+    pub fn display_name(&self) -> Option<Cow<'a, str>> {
+        self.display_name_raw().map(unquote)
+    }
+    /// The URI text, exactly as written between `<` and `>` (or the bare addr-spec).
+    pub fn uri_str(&self) -> &'a str {
+        self.d.uri.get(self.text)
+    }
+    /// Parses the URI (lenient; RFC 3261 §19.1, RFC 3966, or an opaque absolute URI).
+    pub fn uri(&self) -> Result<Uri<'a>, UriError> {
+        Uri::parse(self.uri_str())
+    }
+    /// Whether the URI was written in angle brackets (name-addr form).
+    pub fn is_name_addr(&self) -> bool {
+        self.d.angle
+    }
+    /// The raw header parameters, from the first `;` after the URI.
+    pub fn params_raw(&self) -> &'a str {
+        self.d.params.get(self.text)
+    }
+    /// Iterates over the header parameters.
+    pub fn params(&self) -> Params<'a> {
+        Params::new(self.params_raw())
+    }
+    /// Looks up a header parameter.
+    pub fn param(&self, name: &str) -> Option<Option<&'a str>> {
+        self.params().get(name)
+    }
+    /// The `tag` parameter (§19.3).
+    pub fn tag(&self) -> Option<&'a str> {
+        self.d.tag.map(|s| s.get(self.text))
+    }
+    /// The Contact `expires` parameter (§20.10), if present and numeric.
+    pub fn expires(&self) -> Option<u32> {
+        self.param("expires").flatten().and_then(|v| v.parse().ok())
+    }
+    /// The Contact `q` parameter (§20.10) in thousandths (`q=0.7` → 700).
+    pub fn q_millis(&self) -> Option<u16> {
+        let v = self.param("q").flatten()?;
+        let (int, frac) = v.split_once('.').unwrap_or((v, ""));
+        if frac.len() > 3 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let int: u16 = int.parse().ok()?;
+        let mut f: u16 = 0;
+        for i in 0..3 {
+            f = f * 10 + frac.as_bytes().get(i).map_or(0, |c| u16::from(c - b'0'));
+        }
+        let q = int.checked_mul(1000)?.checked_add(f)?;
+        (q <= 1000).then_some(q)
+    }
+}
+
+/// Parses one name-addr or addr-spec in `s[start..end]` (the whole element: callers split
+/// lists with [`split_commas`] first).
+pub(crate) fn parse_name_addr(
+    s: &str,
+    start: usize,
+    end: usize,
+    strict: bool,
+) -> Result<NameAddrData, &'static str> {
+    let b = s.as_bytes().get(..end).ok_or("out of range")?;
+    let mut d = NameAddrData::default();
+    let i = skip_lws(b, start);
+    let mut e = end;
+    while e > i && is_lws(b[e - 1]) {
+        e -= 1;
+    }
+    if i >= e {
+        return Err("empty value");
+    }
+    d.whole = Span::new(i, e);
+    let b = &b[..e];
+    let laquot = if b[i] == b'"' {
+        let q = skip_quoted(b, i).ok_or("unterminated quoted display name")?;
+        d.display = Some(Span::new(i, q));
+        let j = skip_lws(b, q);
+        if b.get(j) != Some(&b'<') {
+            return Err("expected '<' after display name");
+        }
+        Some(j)
+    } else {
+        // A '<' means name-addr; anything before it is an unquoted display name.
+        match memchr::memchr(b'<', &b[i..]) {
+            Some(off) => {
+                let j = i + off;
+                let mut de = j;
+                while de > i && is_lws(b[de - 1]) {
+                    de -= 1;
+                }
+                if de > i {
+                    let dn = &b[i..de];
+                    if strict && !dn.iter().all(|&c| is_token(c) || is_lws(c)) {
+                        return Err("display name with non-token characters must be quoted");
+                    }
+                    if dn
+                        .iter()
+                        .any(|&c| c == b'"' || c == b'>' || c < 0x20 && !is_lws(c))
+                    {
+                        return Err("malformed display name");
+                    }
+                    d.display = Some(Span::new(i, de));
+                }
+                Some(j)
+            }
+            None => None,
+        }
+    };
+    let after_uri = if let Some(l) = laquot {
+        d.angle = true;
+        let r = l + 1 + memchr::memchr(b'>', &b[l + 1..]).ok_or("missing '>'")?;
+        let (mut us, mut ue) = (l + 1, r);
+        if strict && (is_lws(b[us]) || is_lws(b[ue - 1])) {
+            return Err("whitespace inside <> around the URI");
+        }
+        while us < ue && is_lws(b[us]) {
+            us += 1;
+        }
+        while ue > us && is_lws(b[ue - 1]) {
+            ue -= 1;
+        }
+        check_uri_text(&b[us..ue], true)?;
+        d.uri = Span::new(us, ue);
+        r + 1
+    } else {
+        // addr-spec: the URI ends at the first ';' or whitespace; its parameters are header
+        // parameters (§20.10).
+        let mut ue = i;
+        while ue < b.len() && b[ue] != b';' && !is_lws(b[ue]) {
+            ue += 1;
+        }
+        check_uri_text(&b[i..ue], false)?;
+        d.uri = Span::new(i, ue);
+        ue
+    };
+    let ps = skip_lws(b, after_uri);
+    let pe = scan_params(b, ps)?;
+    if pe != b.len() {
+        return Err("unexpected text after the URI");
+    }
+    d.params = Span::new(ps, pe);
+    if let Some(Some(tag)) = Params::new(d.params.get(s)).get("tag") {
+        let off = tag.as_ptr() as usize - s.as_ptr() as usize;
+        d.tag = Some(Span::new(off, off + tag.len()));
+    }
+    Ok(d)
+}
+
+/// Checks that a URI has a scheme and no characters that cannot appear in one. The full URI
+/// grammar is applied by [`Uri::parse`] when the URI is asked for.
+fn check_uri_text(u: &[u8], in_angle: bool) -> Result<(), &'static str> {
+    let colon = memchr::memchr(b':', u).ok_or("URI without scheme")?;
+    let scheme = &u[..colon];
+    if scheme.is_empty()
+        || !scheme[0].is_ascii_alphabetic()
+        || !scheme
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+    {
+        return Err("invalid URI scheme");
+    }
+    if u.iter()
+        .any(|&c| c <= b' ' || c == 0x7f || c == b'<' || c == b'>' || c == b'"')
+    {
+        return Err("invalid character in URI");
+    }
+    if !in_angle && u.iter().any(|&c| c == b'?' || c == b',') {
+        return Err("a URI with '?' or ',' must be enclosed in <>");
+    }
+    Ok(())
+}
+
+/// One Contact value: `*` or an address (§20.10).
+#[derive(Debug, Clone, Copy)]
+pub enum ContactValue<'a> {
+    /// `Contact: *` (only valid in REGISTER with `Expires: 0`, §10.2.2).
+    Star,
+    /// An address with parameters.
+    Addr(NameAddr<'a>),
+}
+
+/// Iterates over a comma-separated list of name-addr values (Contact, Route, Record-Route).
+pub(crate) fn name_addr_list<'a>(
+    s: &'a str,
+    span: Span,
+    strict: bool,
+) -> impl Iterator<Item = Result<NameAddr<'a>, &'static str>> + 'a {
+    let base = span.start as usize;
+    let v = span.get(s);
+    split_commas(v).map(move |piece| {
+        let st = base + (piece.as_ptr() as usize - v.as_ptr() as usize);
+        parse_name_addr(s, st, st + piece.len(), strict).map(|d| NameAddr::from_data(s, d))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_addr_forms() {
+        let a = NameAddr::parse("Bob <sip:bob@biloxi.com>;tag=a6c85cf").unwrap();
+        assert_eq!(a.display_name().as_deref(), Some("Bob"));
+        assert_eq!(a.uri_str(), "sip:bob@biloxi.com");
+        assert_eq!(a.tag(), Some("a6c85cf"));
+        assert!(a.is_name_addr());
+
+        let a = NameAddr::parse("sip:+12125551212@server.phone2net.com;tag=887s").unwrap();
+        assert_eq!(a.display_name(), None);
+        assert_eq!(a.uri_str(), "sip:+12125551212@server.phone2net.com");
+        assert_eq!(a.tag(), Some("887s"));
+        assert!(!a.is_name_addr());
+
+        let a = NameAddr::parse("caller<sip:caller@example.com>;tag=323").unwrap();
+        assert_eq!(a.display_name_raw(), Some("caller"));
+
+        let a = NameAddr::parse("<sip:a@b;lr>").unwrap();
+        assert_eq!(a.uri_str(), "sip:a@b;lr");
+        assert_eq!(a.params_raw(), "");
+
+        let a = NameAddr::parse(
+            "\"J Rosenberg \\\\\\\"\"       <sip:jdrosen@example.com>\r\n  ;\r\n  tag = 98asjd8",
+        )
+        .unwrap();
+        assert_eq!(a.tag(), Some("98asjd8"));
+        assert_eq!(a.display_name().as_deref(), Some("J Rosenberg \\\""));
+    }
+
+    #[test]
+    fn contact_params() {
+        let a = NameAddr::parse("<sip:u@h>;q=0.7;expires=3600").unwrap();
+        assert_eq!(a.q_millis(), Some(700));
+        assert_eq!(a.expires(), Some(3600));
+        let a = NameAddr::parse("<sip:u@h>;q=1").unwrap();
+        assert_eq!(a.q_millis(), Some(1000));
+        let a = NameAddr::parse("<sip:u@h>;q=1.5").unwrap();
+        assert_eq!(a.q_millis(), None);
+    }
+
+    #[test]
+    fn strict_and_lenient_differences() {
+        let spaced = "\"Watson, Thomas\" < sip:t.watson@example.org >";
+        assert_eq!(
+            NameAddr::parse(spaced).unwrap().uri_str(),
+            "sip:t.watson@example.org"
+        );
+        assert!(NameAddr::parse_strict(spaced).is_err());
+        let unquoted = "Bell, Alexander <sip:a.g.bell@example.com>;tag=43";
+        assert_eq!(
+            NameAddr::parse(unquoted).unwrap().display_name_raw(),
+            Some("Bell, Alexander")
+        );
+        assert!(NameAddr::parse_strict(unquoted).is_err());
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "\"Mr. J. User <sip:j.user@example.com>",
+            "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+            "\"Joe\" <sip:joe@example.org>;;;;",
+            "<sip:a@b",
+            "<>",
+            "",
+            "nouri",
+            "<sip:a@b> junk",
+            "\"x\" sip:a@b",
+        ] {
+            assert!(NameAddr::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lists_split_outside_quotes_and_angles() {
+        let s = "\"A, B\" <sip:a@x;p=1,2>, <sip:b@y>;expires=0 , sip:c@z";
+        let v: Vec<_> = name_addr_list(s, Span::new(0, s.len()), true)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let uris: Vec<_> = v.iter().map(|a| a.uri_str()).collect();
+        assert_eq!(uris, ["sip:a@x;p=1,2", "sip:b@y", "sip:c@z"]);
+        assert_eq!(v[1].expires(), Some(0));
+    }
+}

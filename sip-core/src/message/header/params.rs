@@ -1,0 +1,193 @@
+//! Generic parameters: `*( SEMI generic-param )` (RFC 3261 §25.1), as used by Via, From, To,
+//! Contact, Content-Type, Event and most other headers.
+
+use crate::message::scan::{is_lws, is_token, skip_lws, skip_quoted};
+
+/// Why a parameter list is malformed.
+pub(crate) type ParamError = &'static str;
+
+/// Scans a parameter list starting at `b[i]` (which should be `;` or the end), validating
+/// every `name [= value]` and stopping at the end of input or at a top-level `,` (the next
+/// element of a list). Returns the index where scanning stopped.
+///
+/// Values may be a token, a host (including a bracketed IPv6 reference) or a quoted string.
+pub(crate) fn scan_params(b: &[u8], mut i: usize) -> Result<usize, ParamError> {
+    loop {
+        i = skip_lws(b, i);
+        match b.get(i) {
+            None | Some(b',') => return Ok(i),
+            Some(b';') => i += 1,
+            Some(_) => return Err("expected ';' before a parameter"),
+        }
+        i = skip_lws(b, i);
+        let name_start = i;
+        while i < b.len() && is_token(b[i]) {
+            i += 1;
+        }
+        if i == name_start {
+            return Err("empty parameter name");
+        }
+        let after_name = skip_lws(b, i);
+        if b.get(after_name) == Some(&b'=') {
+            i = skip_lws(b, after_name + 1);
+            i = scan_param_value(b, i)?;
+        }
+    }
+}
+
+/// Scans one parameter value (token, host, IPv6 reference or quoted string) at `b[i]`.
+fn scan_param_value(b: &[u8], i: usize) -> Result<usize, ParamError> {
+    match b.get(i) {
+        Some(b'"') => skip_quoted(b, i).ok_or("unterminated quoted parameter value"),
+        Some(b'[') => {
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_hexdigit() || matches!(b[j], b':' | b'.')) {
+                j += 1;
+            }
+            if b.get(j) == Some(&b']') {
+                Ok(j + 1)
+            } else {
+                Err("malformed IPv6 reference in parameter")
+            }
+        }
+        _ => {
+            let mut j = i;
+            while j < b.len() && (is_token(b[j]) || b[j] == b':') {
+                j += 1;
+            }
+            if j == i {
+                Err("empty parameter value")
+            } else {
+                Ok(j)
+            }
+        }
+    }
+}
+
+/// Iterates `(name, value)` over an already validated parameter list (`;a=1;b;c="x"`).
+/// Names and values are trimmed of LWS; quoted values keep their quotes.
+#[derive(Debug, Clone)]
+pub struct Params<'a> {
+    s: &'a str,
+    pos: usize,
+}
+
+impl<'a> Params<'a> {
+    /// Iterates over `raw`, a parameter list as found after a URI or a header value.
+    pub fn new(raw: &'a str) -> Self {
+        Params { s: raw, pos: 0 }
+    }
+
+    /// Looks a parameter up ignoring ASCII case: `None` if absent, `Some(None)` for a flag
+    /// without value (`;lr`), `Some(Some(v))` otherwise.
+    pub fn get(self, name: &str) -> Option<Option<&'a str>> {
+        self.into_iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+impl<'a> Iterator for Params<'a> {
+    type Item = (&'a str, Option<&'a str>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.s.as_bytes();
+        loop {
+            let mut i = skip_lws(b, self.pos);
+            if i >= b.len() || b[i] == b',' {
+                self.pos = b.len();
+                return None;
+            }
+            if b[i] == b';' {
+                i = skip_lws(b, i + 1);
+            }
+            let ns = i;
+            while i < b.len() && is_token(b[i]) {
+                i += 1;
+            }
+            let name = self.s.get(ns..i)?;
+            let j = skip_lws(b, i);
+            let mut value = None;
+            if b.get(j) == Some(&b'=') {
+                let vs = skip_lws(b, j + 1);
+                let ve = scan_param_value(b, vs).unwrap_or(vs);
+                value = self.s.get(vs..ve);
+                i = ve;
+            }
+            // Skip anything up to the next ';' (only reachable on unvalidated input).
+            while i < b.len() && b[i] != b';' && b[i] != b',' && !is_lws(b[i]) {
+                i += 1;
+            }
+            self.pos = i;
+            if name.is_empty() {
+                if i >= b.len() {
+                    return None;
+                }
+                self.pos = i.max(self.pos + 1);
+                continue;
+            }
+            return Some((name, value));
+        }
+    }
+}
+
+/// Removes the quotes and quoted-pair escapes of a quoted-string value; other values are
+/// returned unchanged.
+pub fn unquote(v: &str) -> std::borrow::Cow<'_, str> {
+    let Some(inner) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return v.into();
+    };
+    if !inner.contains('\\') {
+        return inner.into();
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut esc = false;
+    for c in inner.chars() {
+        if esc || c != '\\' {
+            out.push(c);
+            esc = false;
+        } else {
+            esc = true;
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_accepts_generic_params() {
+        let s = b" ; branch = z9hG4bK1 ;rport;received=[2001:db8::1];x=\"a;b\" , next";
+        let end = scan_params(s, 0).unwrap();
+        assert_eq!(s[end], b',');
+        assert_eq!(scan_params(b"", 0), Ok(0));
+    }
+
+    #[test]
+    fn scan_rejects_empty_params() {
+        assert!(scan_params(b";;", 0).is_err());
+        assert!(scan_params(b";a=", 0).is_err());
+        assert!(scan_params(b";a=\"x", 0).is_err());
+        assert!(scan_params(b"x", 0).is_err());
+    }
+
+    #[test]
+    fn iterate_and_lookup() {
+        let p = Params::new(";Branch = z9hG4bK1;rport; tag=\"q\\\"t\"");
+        let v: Vec<_> = p.clone().collect();
+        assert_eq!(
+            v,
+            [
+                ("Branch", Some("z9hG4bK1")),
+                ("rport", None),
+                ("tag", Some("\"q\\\"t\""))
+            ]
+        );
+        assert_eq!(p.clone().get("branch"), Some(Some("z9hG4bK1")));
+        assert_eq!(p.clone().get("rport"), Some(None));
+        assert_eq!(p.get("lr"), None);
+        assert_eq!(unquote("\"q\\\"t\""), "q\"t");
+        assert_eq!(unquote("plain"), "plain");
+    }
+}

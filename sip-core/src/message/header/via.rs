@@ -1,0 +1,358 @@
+//! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
+
+use super::params::{Params, scan_params};
+use crate::message::scan::{is_token, skip_lws};
+use crate::message::span::Span;
+use crate::transport::Transport;
+
+/// Decoded positions of one via-parm, relative to the text it was parsed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ViaData {
+    pub whole: Span,
+    pub protocol: Span,
+    pub version: Span,
+    pub transport: Span,
+    pub host: Span,
+    pub port: Option<u16>,
+    pub params: Span,
+    pub branch: Option<Span>,
+    pub received: Option<Span>,
+    pub maddr: Option<Span>,
+    pub rport: Option<Option<u16>>,
+    pub ttl: Option<u8>,
+}
+
+/// One Via entry (`SIP/2.0/UDP host:port;branch=...`), borrowed from the message.
+#[derive(Debug, Clone, Copy)]
+pub struct Via<'a> {
+    text: &'a str,
+    d: ViaData,
+}
+
+impl<'a> Via<'a> {
+    pub(crate) fn from_data(text: &'a str, d: ViaData) -> Self {
+        Via { text, d }
+    }
+
+    /// Parses a single via-parm, e.g. `SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds`.
+    ///
+    /// ```
+    /// use sip_core::message::Via;
+    /// let v = Via::parse("SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bKx;rport").unwrap();
+    /// assert_eq!(v.host(), "[2001:db8::1]");
+    /// assert_eq!(v.port(), Some(5061));
+    /// assert_eq!(v.rport(), Some(None));
+    /// ```
+    pub fn parse(s: &'a str) -> Result<Via<'a>, &'static str> {
+        let (d, next) = parse_via(s, 0, s.len())?;
+        if next != s.len() {
+            return Err("more than one via-parm");
+        }
+        Ok(Via { text: s, d })
+    }
+
+    /// The whole via-parm as received.
+    pub fn as_str(&self) -> &'a str {
+        self.d.whole.get(self.text)
+    }
+    /// Protocol name, normally `SIP`.
+    pub fn protocol(&self) -> &'a str {
+        self.d.protocol.get(self.text)
+    }
+    /// Protocol version, normally `2.0`.
+    pub fn version(&self) -> &'a str {
+        self.d.version.get(self.text)
+    }
+    /// The transport token as written (`UDP`, `tcp`, `SCTP`, or an extension).
+    pub fn transport_str(&self) -> &'a str {
+        self.d.transport.get(self.text)
+    }
+    /// The transport, if it is one the stack knows (RFC 4475 §3.1.1.10 allows others).
+    pub fn transport(&self) -> Option<Transport> {
+        Transport::from_via_token(self.transport_str())
+    }
+    /// sent-by host (a bracketed IPv6 reference keeps its brackets).
+    pub fn host(&self) -> &'a str {
+        self.d.host.get(self.text)
+    }
+    /// sent-by port, if given.
+    pub fn port(&self) -> Option<u16> {
+        self.d.port
+    }
+    /// The raw parameter list, starting at the first `;` (empty if none).
+    pub fn params_raw(&self) -> &'a str {
+        self.d.params.get(self.text)
+    }
+    /// Iterates over all parameters.
+    pub fn params(&self) -> Params<'a> {
+        Params::new(self.params_raw())
+    }
+    /// Looks a parameter up (see [`Params::get`]).
+    pub fn param(&self, name: &str) -> Option<Option<&'a str>> {
+        self.params().get(name)
+    }
+    /// The branch parameter (§8.1.1.7).
+    pub fn branch(&self) -> Option<&'a str> {
+        self.d.branch.map(|s| s.get(self.text))
+    }
+    /// Whether the branch carries the RFC 3261 magic cookie `z9hG4bK` followed by an
+    /// identifier (§17.2.3); requests without it — or with the bare cookie, RFC 4475 §3.2.1 —
+    /// are matched by the RFC 2543 rules.
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch()
+            .is_some_and(|b| b.len() > 7 && b.starts_with("z9hG4bK"))
+    }
+    /// The `received` parameter (§18.2.1).
+    pub fn received(&self) -> Option<&'a str> {
+        self.d.received.map(|s| s.get(self.text))
+    }
+    /// The `maddr` parameter.
+    pub fn maddr(&self) -> Option<&'a str> {
+        self.d.maddr.map(|s| s.get(self.text))
+    }
+    /// The `rport` parameter (RFC 3581): `Some(None)` when present without a value (the
+    /// client asks for it), `Some(Some(port))` when filled in by the server.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.d.rport
+    }
+    /// The `ttl` parameter.
+    pub fn ttl(&self) -> Option<u8> {
+        self.d.ttl
+    }
+}
+
+/// Parses one via-parm of `s[start..end]`, returning it and the index where the next one
+/// starts (past a top-level comma) or `end`.
+pub(crate) fn parse_via(
+    s: &str,
+    start: usize,
+    end: usize,
+) -> Result<(ViaData, usize), &'static str> {
+    let b = s.as_bytes().get(..end).ok_or("out of range")?;
+    let mut d = ViaData::default();
+    let mut i = skip_lws(b, start);
+    let elem_start = i;
+    let field = |i: &mut usize| -> Result<Span, &'static str> {
+        let st = *i;
+        while *i < b.len() && is_token(b[*i]) {
+            *i += 1;
+        }
+        if *i == st {
+            return Err("expected a token in sent-protocol");
+        }
+        Ok(Span::new(st, *i))
+    };
+    d.protocol = field(&mut i)?;
+    i = expect_slash(b, i)?;
+    d.version = field(&mut i)?;
+    i = expect_slash(b, i)?;
+    d.transport = field(&mut i)?;
+    let before_host = i;
+    i = skip_lws(b, i);
+    if i == before_host {
+        return Err("expected whitespace before sent-by");
+    }
+    // sent-by = host [ COLON port ]
+    let host_start = i;
+    if b.get(i) == Some(&b'[') {
+        while i < b.len() && b[i] != b']' {
+            if !(b[i].is_ascii_hexdigit() || matches!(b[i], b':' | b'.' | b'[')) {
+                return Err("malformed IPv6 reference in sent-by");
+            }
+            i += 1;
+        }
+        if i >= b.len() {
+            return Err("unterminated IPv6 reference in sent-by");
+        }
+        i += 1;
+    } else {
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'.' | b'_')) {
+            i += 1;
+        }
+    }
+    if i == host_start {
+        return Err("missing sent-by host");
+    }
+    d.host = Span::new(host_start, i);
+    let j = skip_lws(b, i);
+    if b.get(j) == Some(&b':') {
+        let ps = skip_lws(b, j + 1);
+        let mut pe = ps;
+        while pe < b.len() && b[pe].is_ascii_digit() {
+            pe += 1;
+        }
+        let port = s.get(ps..pe).and_then(|p| p.parse::<u16>().ok());
+        d.port = Some(port.ok_or("invalid sent-by port")?);
+        i = pe;
+    }
+    let params_start = skip_lws(b, i);
+    let params_end = scan_params(b, params_start)?;
+    d.params = Span::new(params_start, params_end);
+    let mut last = params_end;
+    while last > params_start && matches!(b[last - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        last -= 1;
+    }
+    d.whole = Span::new(elem_start, last.max(i));
+    d.params = Span::new(params_start, last.max(params_start));
+    decode_known_params(s, &mut d)?;
+    let next = match b.get(params_end) {
+        Some(b',') => params_end + 1,
+        _ => params_end,
+    };
+    if next < end && skip_lws(b, next) >= end {
+        return Err("empty via-parm after comma");
+    }
+    Ok((d, next))
+}
+
+fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
+    let i = skip_lws(b, i);
+    if b.get(i) != Some(&b'/') {
+        return Err("expected '/' in sent-protocol");
+    }
+    Ok(skip_lws(b, i + 1))
+}
+
+/// Fills in branch, received, maddr, rport and ttl from the validated parameter list.
+fn decode_known_params(s: &str, d: &mut ViaData) -> Result<(), &'static str> {
+    let raw = d.params.get(s);
+    let base = d.params.start as usize;
+    for (name, value) in Params::new(raw) {
+        let span = |v: &str| {
+            let off = v.as_ptr() as usize - raw.as_ptr() as usize + base;
+            Span::new(off, off + v.len())
+        };
+        match name.len() {
+            6 if name.eq_ignore_ascii_case("branch") => {
+                d.branch = Some(span(value.ok_or("branch without value")?));
+            }
+            8 if name.eq_ignore_ascii_case("received") => {
+                d.received = Some(span(value.ok_or("received without value")?));
+            }
+            5 if name.eq_ignore_ascii_case("maddr") => {
+                d.maddr = Some(span(value.ok_or("maddr without value")?));
+            }
+            5 if name.eq_ignore_ascii_case("rport") => {
+                d.rport = Some(match value {
+                    None => None,
+                    Some(v) => Some(v.parse::<u16>().map_err(|_| "invalid rport")?),
+                });
+            }
+            3 if name.eq_ignore_ascii_case("ttl") => {
+                let v = value.ok_or("ttl without value")?;
+                d.ttl = Some(v.parse::<u8>().map_err(|_| "invalid ttl")?);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Iterates over every via-parm in a Via header value (comma-separated list).
+pub(crate) fn parse_via_list(s: &str, start: usize, end: usize) -> ViaList<'_> {
+    ViaList {
+        s,
+        pos: start,
+        end,
+        failed: false,
+    }
+}
+
+/// Iterator over the via-parms of one or more Via header values.
+#[derive(Debug, Clone)]
+pub(crate) struct ViaList<'a> {
+    s: &'a str,
+    pos: usize,
+    end: usize,
+    failed: bool,
+}
+
+impl<'a> Iterator for ViaList<'a> {
+    type Item = Result<Via<'a>, &'static str>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.end {
+            return None;
+        }
+        match parse_via(self.s, self.pos, self.end) {
+            Ok((d, next)) => {
+                self.pos = next;
+                Some(Ok(Via::from_data(self.s, d)))
+            }
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_typical_via() {
+        let v = Via::parse("SIP/2.0/UDP pc33.atlanta.com:5066;branch=z9hG4bK776asdhds;received=192.0.2.1;ttl=16;maddr=224.2.0.1;x=y").unwrap();
+        assert_eq!(
+            (v.protocol(), v.version(), v.transport_str()),
+            ("SIP", "2.0", "UDP")
+        );
+        assert_eq!(v.transport(), Some(Transport::Udp));
+        assert_eq!((v.host(), v.port()), ("pc33.atlanta.com", Some(5066)));
+        assert_eq!(v.branch(), Some("z9hG4bK776asdhds"));
+        assert!(v.has_rfc3261_branch());
+        assert_eq!(v.received(), Some("192.0.2.1"));
+        assert_eq!(v.ttl(), Some(16));
+        assert_eq!(v.maddr(), Some("224.2.0.1"));
+        assert_eq!(v.rport(), None);
+        assert_eq!(v.param("x"), Some(Some("y")));
+    }
+
+    #[test]
+    fn whitespace_folding_and_rport_forms() {
+        let s = "SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw";
+        let v = Via::parse(s).unwrap();
+        assert_eq!(
+            (v.transport_str(), v.host(), v.branch()),
+            ("UDP", "192.0.2.2", Some("390skdjuw"))
+        );
+        assert!(!v.has_rfc3261_branch());
+        let v = Via::parse("SIP/2.0/UDP h;rport=5070").unwrap();
+        assert_eq!(v.rport(), Some(Some(5070)));
+        let v = Via::parse("SIP/2.0/UNKNOWN t4.example.com;branch=z9hG4bKa").unwrap();
+        assert_eq!((v.transport(), v.transport_str()), (None, "UNKNOWN"));
+    }
+
+    #[test]
+    fn list_of_vias() {
+        let s = "SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8  ,\r\n SIP  /    2.0   / UDP  192.168.255.111   ; branch=\r\n z9hG4bK30239";
+        let v: Vec<_> = parse_via_list(s, 0, s.len())
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].branch(), Some("z9hG4bK9ikj8"));
+        assert_eq!(v[0].host(), "spindle.example.com");
+        assert_eq!(v[1].branch(), Some("z9hG4bK30239"));
+        assert_eq!(v[1].transport(), Some(Transport::Udp));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "SIP/2.0/UDP 192.0.2.15;;,;,,",
+            "SIP/2.0 host",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP host:99999",
+            "SIP/2.0/UDP host;rport=x",
+            "SIP/2.0/UDP host;ttl=300",
+            "SIP/2.0/UDP [::1",
+            "SIP/2.0/UDP host, ",
+        ] {
+            assert!(Via::parse(bad).is_err(), "{bad}");
+            let n = parse_via_list(bad, 0, bad.len())
+                .filter(Result::is_err)
+                .count();
+            assert_eq!(n, 1, "{bad}");
+        }
+    }
+}

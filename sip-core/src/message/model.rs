@@ -1,0 +1,838 @@
+//! The message model: [`Message`] (headers and body, shared by both kinds), [`Request`],
+//! [`Response`] and [`SipMessage`] (RFC 3261 §7).
+//!
+//! A parsed message keeps its start line and header section as one string (`head`) and
+//! refers to every header and every decoded part of one by a [`Span`] into it: no copy per
+//! header, no reference count per header. The body is a [`Bytes`] slice of the received
+//! buffer. Edits append the new text to `head` and repoint one header's span, so a message
+//! serializes with only the edited lines changed; an unedited message serializes
+//! byte-identically.
+
+use super::error::{ParseError, ParseErrorKind};
+use super::header::name_addr::{NameAddrData, name_addr_list};
+use super::header::simple::{MediaType, TokenParams, token_list};
+use super::header::via::{ViaData, parse_via_list};
+use super::header::{ContactValue, NameAddr, Via};
+use super::method::Method;
+use super::name::HeaderName;
+use super::span::Span;
+use super::uri::{Uri, UriError};
+use bytes::{BufMut, Bytes, BytesMut};
+use std::fmt;
+
+/// One header row as it sits in the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeaderEntry {
+    pub name: HeaderName,
+    /// The name as spelled on the wire.
+    pub name_span: Span,
+    /// The value: from the first non-blank byte after the colon to the last non-blank byte,
+    /// folds included.
+    pub value: Span,
+    /// The whole line(s), terminator included: what an unedited header serializes as.
+    pub line: Span,
+}
+
+/// First Contact, decoded during parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContactData {
+    Star,
+    Addr(NameAddrData),
+}
+
+/// Headers the stack reads on every message, decoded once in the parsing pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    pub via: Option<ViaData>,
+    pub from: Option<NameAddrData>,
+    pub to: Option<NameAddrData>,
+    pub call_id: Option<Span>,
+    pub cseq: Option<(u32, Span)>,
+    pub max_forwards: Option<u8>,
+    pub content_length: Option<usize>,
+    pub contact: Option<ContactData>,
+    /// The first header-value fault, or an unsupported version kept for a 505.
+    pub fault: Option<ParseError>,
+    /// The first single-value header found more than once.
+    pub duplicate: Option<(usize, HeaderName)>,
+}
+
+/// Headers and body: everything a request and a response have in common. [`Request`] and
+/// [`Response`] dereference to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    pub(crate) head: String,
+    /// Start line including its terminator.
+    pub(crate) start_line: Span,
+    /// The empty line ending the header section (as received).
+    pub(crate) blank: Span,
+    pub(crate) headers: Vec<HeaderEntry>,
+    pub(crate) body: Bytes,
+    pub(crate) decoded: Decoded,
+    /// Whether any header was edited since parsing (switches serialization from one copy
+    /// of `head` to line by line).
+    pub(crate) edited: bool,
+    /// Offset of this message's first byte in the input it was parsed from (for errors).
+    pub(crate) origin: usize,
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("headers", &self.headers.len())
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A read-only view of a message's headers in order.
+#[derive(Clone, Copy)]
+pub struct Headers<'a> {
+    text: &'a str,
+    entries: &'a [HeaderEntry],
+}
+
+/// One header row: its name (as written and as recognised) and its raw value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderRow<'a> {
+    /// The name as written on the wire (`v`, `MaX-fOrWaRdS`).
+    pub name: &'a str,
+    /// The recognised name, or [`HeaderName::Other`].
+    pub known: HeaderName,
+    /// The value as written (leading and trailing whitespace removed; folds kept).
+    pub value: &'a str,
+}
+
+/// Something that names a header: a [`HeaderName`] or a string (compared ignoring ASCII
+/// case; compact forms and full names of known headers are equivalent).
+pub trait AsHeaderName {
+    /// Whether the row is this header.
+    fn is_header(&self, row: &HeaderRow<'_>) -> bool;
+}
+
+impl AsHeaderName for HeaderName {
+    fn is_header(&self, row: &HeaderRow<'_>) -> bool {
+        *self != HeaderName::Other && row.known == *self
+    }
+}
+
+impl AsHeaderName for &str {
+    fn is_header(&self, row: &HeaderRow<'_>) -> bool {
+        match HeaderName::lookup(self) {
+            HeaderName::Other => row.name.eq_ignore_ascii_case(self),
+            h => row.known == h,
+        }
+    }
+}
+
+impl<'a> Headers<'a> {
+    fn row(&self, e: &HeaderEntry) -> HeaderRow<'a> {
+        HeaderRow {
+            name: e.name_span.get(self.text),
+            known: e.name,
+            value: e.value.get(self.text),
+        }
+    }
+    /// Number of header rows.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    /// All rows in order.
+    pub fn iter(self) -> impl Iterator<Item = HeaderRow<'a>> + 'a {
+        let text = self.text;
+        self.entries.iter().map(move |e| HeaderRow {
+            name: e.name_span.get(text),
+            known: e.name,
+            value: e.value.get(text),
+        })
+    }
+    /// The value of the first row with this name.
+    pub fn get(&self, name: impl AsHeaderName) -> Option<&'a str> {
+        self.entries
+            .iter()
+            .map(|e| self.row(e))
+            .find(|r| name.is_header(r))
+            .map(|r| r.value)
+    }
+    /// The values of every row with this name, in order.
+    pub fn get_all(self, name: impl AsHeaderName + 'a) -> impl Iterator<Item = &'a str> + 'a {
+        self.iter()
+            .filter(move |r| name.is_header(r))
+            .map(|r| r.value)
+    }
+    /// Every comma-separated element of every row with this name (§7.3.1), trimmed.
+    pub fn values(self, name: impl AsHeaderName + 'a) -> impl Iterator<Item = &'a str> + 'a {
+        self.get_all(name)
+            .flat_map(super::scan::split_commas)
+            .map(super::scan::trim_lws)
+            .filter(|v| !v.is_empty())
+    }
+    /// Whether a row with this name exists.
+    pub fn contains(&self, name: impl AsHeaderName) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+impl fmt::Debug for Headers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|r| (r.name, r.value)))
+            .finish()
+    }
+}
+
+/// Why an edit or a build was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A header name that is not a `token`.
+    #[error("invalid header name")]
+    HeaderName,
+    /// A header value with CR, LF or NUL (header injection) or otherwise unusable.
+    #[error("invalid value for header {0}")]
+    HeaderValue(String),
+    /// The assembled message does not parse; the error says where.
+    #[error("the built message does not parse: {0}")]
+    Parse(#[from] ParseError),
+    /// A header the operation needs is missing or malformed.
+    #[error("missing or malformed {0} header")]
+    Missing(HeaderName),
+}
+
+fn check_value(name: &str, value: &str) -> Result<(), BuildError> {
+    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        return Err(BuildError::HeaderValue(name.to_owned()));
+    }
+    Ok(())
+}
+
+impl Message {
+    pub(crate) fn text(&self) -> &str {
+        &self.head
+    }
+
+    /// The headers in order.
+    pub fn headers(&self) -> Headers<'_> {
+        Headers {
+            text: &self.head,
+            entries: &self.headers,
+        }
+    }
+
+    /// The body (possibly empty).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The topmost Via (§18.2.1, §17.2.3), decoded during parsing.
+    pub fn via(&self) -> Option<Via<'_>> {
+        self.decoded.via.map(|d| Via::from_data(&self.head, d))
+    }
+
+    /// Every via-parm of every Via row, top first.
+    pub fn vias(&self) -> impl Iterator<Item = Result<Via<'_>, &'static str>> + '_ {
+        self.headers
+            .iter()
+            .filter(|e| e.name == HeaderName::Via)
+            .flat_map(|e| parse_via_list(&self.head, e.value.start as usize, e.value.end as usize))
+    }
+
+    /// From (§20.20), decoded during parsing.
+    pub fn from(&self) -> Option<NameAddr<'_>> {
+        self.decoded
+            .from
+            .map(|d| NameAddr::from_data(&self.head, d))
+    }
+
+    /// To (§20.39), decoded during parsing.
+    pub fn to(&self) -> Option<NameAddr<'_>> {
+        self.decoded.to.map(|d| NameAddr::from_data(&self.head, d))
+    }
+
+    /// Call-ID (§20.8).
+    pub fn call_id(&self) -> Option<&str> {
+        self.decoded.call_id.map(|s| s.get(&self.head))
+    }
+
+    /// CSeq sequence number and method text (§20.16).
+    pub fn cseq(&self) -> Option<(u32, &str)> {
+        self.decoded.cseq.map(|(n, m)| (n, m.get(&self.head)))
+    }
+
+    /// CSeq sequence number and parsed method.
+    pub fn cseq_method(&self) -> Option<(u32, Method)> {
+        let (n, m) = self.cseq()?;
+        Some((n, Method::parse(m)?))
+    }
+
+    /// Max-Forwards (§20.22).
+    pub fn max_forwards(&self) -> Option<u8> {
+        self.decoded.max_forwards
+    }
+
+    /// Content-Length as received (§20.14).
+    pub fn content_length(&self) -> Option<usize> {
+        self.decoded.content_length
+    }
+
+    /// The first Contact value (§20.10), decoded during parsing.
+    pub fn contact(&self) -> Option<ContactValue<'_>> {
+        self.decoded.contact.map(|c| match c {
+            ContactData::Star => ContactValue::Star,
+            ContactData::Addr(d) => ContactValue::Addr(NameAddr::from_data(&self.head, d)),
+        })
+    }
+
+    /// Every Contact address, in order (a `*` is skipped).
+    pub fn contacts(&self) -> impl Iterator<Item = Result<NameAddr<'_>, &'static str>> + '_ {
+        self.name_addrs(HeaderName::Contact)
+            .filter(|r| !matches!(r, Err("*")))
+    }
+
+    /// Every Route value, in order (§20.34).
+    pub fn routes(&self) -> impl Iterator<Item = Result<NameAddr<'_>, &'static str>> + '_ {
+        self.name_addrs(HeaderName::Route)
+    }
+
+    /// Every Record-Route value, in order (§20.30).
+    pub fn record_routes(&self) -> impl Iterator<Item = Result<NameAddr<'_>, &'static str>> + '_ {
+        self.name_addrs(HeaderName::RecordRoute)
+    }
+
+    /// Refer-To (RFC 3515 §2.1).
+    pub fn refer_to(&self) -> Option<Result<NameAddr<'_>, &'static str>> {
+        self.headers().get(HeaderName::ReferTo).map(NameAddr::parse)
+    }
+
+    /// Referred-By (RFC 3892).
+    pub fn referred_by(&self) -> Option<Result<NameAddr<'_>, &'static str>> {
+        self.headers()
+            .get(HeaderName::ReferredBy)
+            .map(NameAddr::parse)
+    }
+
+    /// Content-Type (§20.15).
+    pub fn content_type(&self) -> Option<Result<MediaType<'_>, &'static str>> {
+        self.headers()
+            .get(HeaderName::ContentType)
+            .map(MediaType::parse)
+    }
+
+    /// Expires (§20.19), `None` if absent or not a 32-bit number.
+    pub fn expires(&self) -> Option<u32> {
+        self.headers()
+            .get(HeaderName::Expires)
+            .and_then(|v| super::scan::parse_decimal(super::scan::trim_lws(v), u64::from(u32::MAX)))
+            .and_then(|v| u32::try_from(v).ok())
+    }
+
+    /// Event (RFC 6665 §8.2.1).
+    pub fn event(&self) -> Option<Result<TokenParams<'_>, &'static str>> {
+        self.headers()
+            .get(HeaderName::Event)
+            .map(TokenParams::parse)
+    }
+
+    /// Subscription-State (RFC 6665 §8.2.3).
+    pub fn subscription_state(&self) -> Option<Result<TokenParams<'_>, &'static str>> {
+        self.headers()
+            .get(HeaderName::SubscriptionState)
+            .map(TokenParams::parse)
+    }
+
+    /// Allow: the methods listed in every Allow row (§20.5).
+    pub fn allow(&self) -> impl Iterator<Item = &str> + '_ {
+        self.headers()
+            .get_all(HeaderName::Allow)
+            .flat_map(token_list)
+    }
+
+    /// Supported option tags (§20.37).
+    pub fn supported(&self) -> impl Iterator<Item = &str> + '_ {
+        self.headers()
+            .get_all(HeaderName::Supported)
+            .flat_map(token_list)
+    }
+
+    /// Require option tags (§20.32).
+    pub fn require(&self) -> impl Iterator<Item = &str> + '_ {
+        self.headers()
+            .get_all(HeaderName::Require)
+            .flat_map(token_list)
+    }
+
+    fn name_addrs(
+        &self,
+        name: HeaderName,
+    ) -> impl Iterator<Item = Result<NameAddr<'_>, &'static str>> + '_ {
+        let text = self.head.as_str();
+        self.headers
+            .iter()
+            .filter(move |e| e.name == name)
+            .flat_map(move |e| {
+                let star = super::scan::trim_lws(e.value.get(text)) == "*";
+                let it: Box<dyn Iterator<Item = _>> = if star {
+                    Box::new(std::iter::once(Err("*")))
+                } else {
+                    Box::new(name_addr_list(text, e.value, false))
+                };
+                it
+            })
+    }
+
+    /// The first header-value fault found while parsing, if any.
+    pub fn header_fault(&self) -> Option<&ParseError> {
+        self.decoded.fault.as_ref()
+    }
+
+    // ---- serialization -------------------------------------------------------------
+
+    /// Bytes this message serializes to.
+    pub fn encoded_len(&self) -> usize {
+        if !self.edited {
+            return self.head_len() + self.missing_blank().len() + self.body.len();
+        }
+        self.start_line.len()
+            + self.headers.iter().map(|e| e.line.len()).sum::<usize>()
+            + 2
+            + self.body.len()
+    }
+
+    fn head_len(&self) -> usize {
+        self.blank.end as usize
+    }
+
+    /// The empty line, when the (lenient) parser had to assume it.
+    fn missing_blank(&self) -> &'static str {
+        if self.blank.is_empty() { "\r\n" } else { "" }
+    }
+
+    /// Appends the serialized message to `out`.
+    pub fn write_to(&self, out: &mut impl BufMut) {
+        if !self.edited {
+            out.put_slice(&self.head.as_bytes()[..self.head_len().min(self.head.len())]);
+            out.put_slice(self.missing_blank().as_bytes());
+        } else {
+            out.put_slice(self.start_line.get(&self.head).as_bytes());
+            for e in &self.headers {
+                out.put_slice(e.line.get(&self.head).as_bytes());
+            }
+            out.put_slice(b"\r\n");
+        }
+        out.put_slice(&self.body);
+    }
+
+    /// Serializes the message (§7). An unedited parsed message gives back exactly the bytes
+    /// it was parsed from (minus CRLFs before the start line and bytes after the body).
+    pub fn to_bytes(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(self.encoded_len());
+        self.write_to(&mut out);
+        out.freeze()
+    }
+
+    // ---- edits -----------------------------------------------------------------------
+
+    fn append_line(&mut self, name: &str, value: &str) -> HeaderEntry {
+        let ls = self.head.len();
+        self.head.push_str(name);
+        self.head.push_str(": ");
+        let vs = self.head.len();
+        self.head.push_str(value);
+        let ve = self.head.len();
+        self.head.push_str("\r\n");
+        HeaderEntry {
+            name: HeaderName::lookup(name),
+            name_span: Span::new(ls, ls + name.len()),
+            value: Span::new(vs, ve),
+            line: Span::new(ls, self.head.len()),
+        }
+    }
+
+    fn new_entry(&mut self, name: &str, value: &str) -> Result<HeaderEntry, BuildError> {
+        if !super::scan::is_token_str(name) {
+            return Err(BuildError::HeaderName);
+        }
+        check_value(name, value)?;
+        if self.head.len() + name.len() + value.len() > u32::MAX as usize / 2 {
+            return Err(BuildError::HeaderValue(name.to_owned()));
+        }
+        self.edited = true;
+        Ok(self.append_line(name, value))
+    }
+
+    /// Appends a header row at the end.
+    pub fn push_header(&mut self, name: &str, value: &str) -> Result<(), BuildError> {
+        let e = self.new_entry(name, value)?;
+        self.headers.push(e);
+        self.redecode();
+        Ok(())
+    }
+
+    /// Inserts a header row at position `index` (clamped to the number of rows); e.g. a new
+    /// top Via at 0 or a Route before the others.
+    pub fn insert_header(
+        &mut self,
+        index: usize,
+        name: &str,
+        value: &str,
+    ) -> Result<(), BuildError> {
+        let e = self.new_entry(name, value)?;
+        let index = index.min(self.headers.len());
+        self.headers.insert(index, e);
+        self.redecode();
+        Ok(())
+    }
+
+    /// Inserts a header row before the first row with the same name (or at the end): the
+    /// place for a new top Via or Record-Route.
+    pub fn prepend_header(&mut self, name: &str, value: &str) -> Result<(), BuildError> {
+        let e = self.new_entry(name, value)?;
+        let at = self.headers.iter().position(|h| {
+            h.name == e.name
+                && (e.name != HeaderName::Other
+                    || h.name_span.get(&self.head).eq_ignore_ascii_case(name))
+        });
+        self.headers.insert(at.unwrap_or(self.headers.len()), e);
+        self.redecode();
+        Ok(())
+    }
+
+    /// Removes every row with this name; returns how many.
+    pub fn remove_header(&mut self, name: impl AsHeaderName) -> usize {
+        let before = self.headers.len();
+        let text = std::mem::take(&mut self.head);
+        self.headers.retain(|e| {
+            !name.is_header(&HeaderRow {
+                name: e.name_span.get(&text),
+                known: e.name,
+                value: e.value.get(&text),
+            })
+        });
+        self.head = text;
+        let removed = before - self.headers.len();
+        if removed > 0 {
+            self.edited = true;
+            self.redecode();
+        }
+        removed
+    }
+
+    /// Replaces the value of the first row with this name (keeping its position and
+    /// spelling) and removes the other rows; appends a row if there was none.
+    pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), BuildError> {
+        let pos = self.headers().iter().position(|r| name.is_header(&r));
+        match pos {
+            None => self.push_header(name, value),
+            Some(i) => {
+                let spelled = self.headers[i].name_span.get(&self.head).to_owned();
+                let e = self.new_entry(&spelled, value)?;
+                self.headers[i] = e;
+                let keep = self.headers[i];
+                let text = std::mem::take(&mut self.head);
+                self.headers.retain(|h| {
+                    *h == keep
+                        || !name.is_header(&HeaderRow {
+                            name: h.name_span.get(&text),
+                            known: h.name,
+                            value: h.value.get(&text),
+                        })
+                });
+                self.head = text;
+                self.redecode();
+                Ok(())
+            }
+        }
+    }
+
+    /// Sets a parameter on the topmost via-parm (e.g. `received` and `rport` by a server
+    /// transport, §18.2.1 and RFC 3581 §4), replacing it if present. Only that Via row is
+    /// rewritten; a row holding several via-parms keeps the others byte-exact.
+    pub fn set_via_param(&mut self, name: &str, value: Option<&str>) -> Result<(), BuildError> {
+        if !super::scan::is_token_str(name)
+            || value.is_some_and(|v| {
+                !super::scan::is_token_str(v)
+                    && !v
+                        .bytes()
+                        .all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']'))
+            })
+        {
+            return Err(BuildError::HeaderValue("Via".into()));
+        }
+        let idx = self
+            .headers
+            .iter()
+            .position(|e| e.name == HeaderName::Via)
+            .ok_or(BuildError::Missing(HeaderName::Via))?;
+        let entry = self.headers[idx];
+        let via = self.via().ok_or(BuildError::Missing(HeaderName::Via))?;
+        let whole = Span::of(&self.head, via.as_str());
+        let mut new_first = String::with_capacity(whole.len() + 32);
+        let head = &self.head;
+        // Rebuild the first via-parm: sent-protocol and sent-by as written, then the
+        // parameters with `name` replaced or appended.
+        let params_start = Span::of(head, via.params_raw()).start as usize;
+        let prefix_end = if via.params_raw().is_empty() {
+            whole.end as usize
+        } else {
+            params_start
+        };
+        new_first.push_str(
+            head.get(whole.start as usize..prefix_end)
+                .unwrap_or("")
+                .trim_end(),
+        );
+        let mut replaced = false;
+        for (n, v) in via.params() {
+            new_first.push(';');
+            new_first.push_str(n);
+            let v = if n.eq_ignore_ascii_case(name) {
+                replaced = true;
+                value
+            } else {
+                v
+            };
+            if let Some(v) = v {
+                new_first.push('=');
+                new_first.push_str(v);
+            }
+        }
+        if !replaced {
+            new_first.push(';');
+            new_first.push_str(name);
+            if let Some(v) = value {
+                new_first.push('=');
+                new_first.push_str(v);
+            }
+        }
+        let value_text = entry.value.get(head);
+        let rest_start = whole.end.saturating_sub(entry.value.start) as usize;
+        let new_value = format!(
+            "{}{}{}",
+            value_text
+                .get(..whole.start.saturating_sub(entry.value.start) as usize)
+                .unwrap_or(""),
+            new_first,
+            value_text.get(rest_start..).unwrap_or("")
+        );
+        let spelled = entry.name_span.get(head).to_owned();
+        let e = self.new_entry(&spelled, &new_value)?;
+        self.headers[idx] = e;
+        self.redecode();
+        Ok(())
+    }
+
+    /// Replaces the body, updating Content-Length, and Content-Type when given.
+    pub fn set_body(&mut self, content_type: Option<&str>, body: Bytes) -> Result<(), BuildError> {
+        if let Some(ct) = content_type {
+            self.set_header("Content-Type", ct)?;
+        }
+        let len = body.len().to_string();
+        self.body = body;
+        self.set_header("Content-Length", &len)
+    }
+
+    /// Re-derives the decoded headers after an edit.
+    fn redecode(&mut self) {
+        let mut d = Decoded::default();
+        for (i, e) in self.headers.iter().enumerate() {
+            super::parser::decode_header(&self.head, i, e, &mut d, false);
+        }
+        if let Some(f) = self
+            .decoded
+            .fault
+            .as_ref()
+            .filter(|f| f.kind == ParseErrorKind::UnsupportedVersion)
+        {
+            d.fault = Some(f.clone());
+        }
+        self.decoded = d;
+    }
+}
+
+/// A SIP request (RFC 3261 §7.1).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) uri: Span,
+    pub(crate) msg: Message,
+}
+
+/// A SIP response (RFC 3261 §7.2).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Response {
+    pub(crate) status: u16,
+    pub(crate) reason: Span,
+    pub(crate) msg: Message,
+}
+
+/// Either kind of message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SipMessage {
+    /// A request.
+    Request(Request),
+    /// A response.
+    Response(Response),
+}
+
+impl Request {
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+    /// The Request-URI as written.
+    pub fn uri_str(&self) -> &str {
+        self.uri.get(&self.msg.head)
+    }
+    /// The Request-URI, parsed (lenient).
+    pub fn uri(&self) -> Result<Uri<'_>, UriError> {
+        Uri::parse(self.uri_str())
+    }
+    /// The message (headers and body).
+    pub fn message(&self) -> &Message {
+        &self.msg
+    }
+    /// The message, mutable.
+    pub fn message_mut(&mut self) -> &mut Message {
+        &mut self.msg
+    }
+    /// Semantic checks of §8.1.1 and §8.2 (see [`super::validate`]).
+    pub fn check(&self) -> Result<(), ParseError> {
+        super::validate::check_request(self)
+    }
+}
+
+impl Response {
+    /// The status code (100–699).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    /// The reason phrase as written (may be empty).
+    pub fn reason(&self) -> &str {
+        self.reason.get(&self.msg.head)
+    }
+    /// The message (headers and body).
+    pub fn message(&self) -> &Message {
+        &self.msg
+    }
+    /// The message, mutable.
+    pub fn message_mut(&mut self) -> &mut Message {
+        &mut self.msg
+    }
+    /// Whether this is a provisional (1xx) response.
+    pub fn is_provisional(&self) -> bool {
+        self.status < 200
+    }
+    /// Whether this is a 2xx response.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+    /// Semantic checks (see [`super::validate`]).
+    pub fn check(&self) -> Result<(), ParseError> {
+        super::validate::check_response(self)
+    }
+}
+
+impl std::ops::Deref for Request {
+    type Target = Message;
+    fn deref(&self) -> &Message {
+        &self.msg
+    }
+}
+impl std::ops::DerefMut for Request {
+    fn deref_mut(&mut self) -> &mut Message {
+        &mut self.msg
+    }
+}
+impl std::ops::Deref for Response {
+    type Target = Message;
+    fn deref(&self) -> &Message {
+        &self.msg
+    }
+}
+impl std::ops::DerefMut for Response {
+    fn deref_mut(&mut self) -> &mut Message {
+        &mut self.msg
+    }
+}
+
+impl SipMessage {
+    /// Headers and body of either kind.
+    pub fn message(&self) -> &Message {
+        match self {
+            SipMessage::Request(r) => &r.msg,
+            SipMessage::Response(r) => &r.msg,
+        }
+    }
+    /// Mutable headers and body of either kind.
+    pub fn message_mut(&mut self) -> &mut Message {
+        match self {
+            SipMessage::Request(r) => &mut r.msg,
+            SipMessage::Response(r) => &mut r.msg,
+        }
+    }
+    /// Semantic checks for either kind.
+    pub fn check(&self) -> Result<(), ParseError> {
+        match self {
+            SipMessage::Request(r) => r.check(),
+            SipMessage::Response(r) => r.check(),
+        }
+    }
+    /// The request, if it is one.
+    pub fn as_request(&self) -> Option<&Request> {
+        match self {
+            SipMessage::Request(r) => Some(r),
+            SipMessage::Response(_) => None,
+        }
+    }
+    /// The response, if it is one.
+    pub fn as_response(&self) -> Option<&Response> {
+        match self {
+            SipMessage::Response(r) => Some(r),
+            SipMessage::Request(_) => None,
+        }
+    }
+    /// Serializes the message.
+    pub fn to_bytes(&self) -> Bytes {
+        self.message().to_bytes()
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("uri", &self.uri_str())
+            .field("headers", &self.msg.headers())
+            .field("body_len", &self.msg.body.len())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("reason", &self.reason())
+            .field("headers", &self.msg.headers())
+            .field("body_len", &self.msg.body.len())
+            .finish()
+    }
+}
+
+macro_rules! display_via_bytes {
+    ($t:ty) => {
+        impl fmt::Display for $t {
+            /// The serialized message; a body that is not UTF-8 is shown lossily.
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+            }
+        }
+    };
+}
+display_via_bytes!(Request);
+display_via_bytes!(Response);
+display_via_bytes!(SipMessage);

@@ -1,0 +1,75 @@
+//! Parser modes and limits.
+
+/// How forgiving the parser is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// RFC 3261 §25 grammar, to the letter.
+    Strict,
+    /// What real devices send, the default for received traffic. Each deviation accepted:
+    /// - bare LF (or CR) line ends instead of CRLF;
+    /// - several SP/HTAB between the parts of the request line, and trailing whitespace
+    ///   after it (RFC 4475 §3.1.2.9, §3.1.2.10);
+    /// - headers in the Request-URI, which are ignored (RFC 4475 §3.1.2.11);
+    /// - spaces inside `<...>` around a URI, which are dropped (§3.1.2.14);
+    /// - an unquoted display name containing non-token characters such as a comma
+    ///   (§3.1.2.15);
+    /// - a request without Max-Forwards (treated as 70, §8.1.1.6; RFC 2543 peers, §3.4.1);
+    /// - empty lines before the start line (§7.5).
+    #[default]
+    Lenient,
+}
+
+/// Limits on everything the input controls; checked before allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message (start line, headers and body). Default 65,535 (the UDP maximum).
+    pub max_message_size: usize,
+    /// Most header lines (folded continuations count with their header). Default 256.
+    pub max_headers: usize,
+    /// Longest line, including folded continuations of one header. Default 8,192.
+    pub max_line_length: usize,
+    /// Longest URI. Default 4,096.
+    pub max_uri_length: usize,
+    /// Largest Content-Length accepted. Default 65,535 − the smallest head.
+    pub max_content_length: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 65_535,
+            max_headers: 256,
+            max_line_length: 8_192,
+            max_uri_length: 4_096,
+            max_content_length: 65_535,
+        }
+    }
+}
+
+/// Parser options: mode and limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ParseOptions {
+    /// Strict or lenient.
+    pub mode: Mode,
+    /// Size limits.
+    pub limits: Limits,
+}
+
+impl ParseOptions {
+    /// Strict mode with default limits.
+    pub fn strict() -> Self {
+        ParseOptions {
+            mode: Mode::Strict,
+            ..Default::default()
+        }
+    }
+
+    /// Lenient mode with default limits.
+    pub fn lenient() -> Self {
+        ParseOptions::default()
+    }
+
+    pub(crate) fn is_strict(&self) -> bool {
+        self.mode == Mode::Strict
+    }
+}

@@ -1,0 +1,708 @@
+//! The parser: one forward pass over the bytes (RFC 3261 §7, §25; §18.3 for framing).
+//!
+//! The pass finds the start line, splits the header section into rows (unfolding nothing:
+//! a value's span covers its folds), recognises each header name by length and first byte,
+//! and decodes the headers the stack needs on every message (top Via, From, To, Call-ID,
+//! CSeq, Max-Forwards, Content-Length, first Contact) as it goes. Malformed values of those
+//! headers are recorded, not fatal, so an endpoint can still answer 400 with the right Via;
+//! [`parse`] turns them into errors, [`parse_unchecked`] leaves that to [`Message::header_fault`]
+//! and the semantic checks of [`super::validate`].
+
+use super::error::{ParseError, ParseErrorKind as K};
+use super::header::name_addr::parse_name_addr;
+use super::header::simple::parse_cseq;
+use super::header::via::parse_via;
+use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
+use super::method::Method;
+use super::name::HeaderName;
+use super::options::ParseOptions;
+use super::scan::{is_token, is_word, parse_decimal, trim_lws};
+use super::span::Span;
+use super::uri::Uri;
+use bytes::Bytes;
+
+/// How the end of the body is found (§18.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// A whole datagram: Content-Length may be missing (body = rest of the datagram); bytes
+    /// beyond it are discarded; fewer bytes than it announces is an error.
+    Datagram,
+    /// One message cut out of a stream by the framer: Content-Length is mandatory.
+    Stream,
+}
+
+/// Parses a datagram and applies every check (framing, the decoded header values, and the
+/// semantic rules of [`super::validate`]). This is what an endpoint applies to received UDP
+/// traffic.
+///
+/// ```
+/// use sip_core::message::{parse, ParseOptions, SipMessage};
+/// let bytes = bytes::Bytes::from_static(
+///     b"OPTIONS sip:bob@example.com SIP/2.0\r\n\
+///       Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\n\
+///       Max-Forwards: 70\r\nTo: <sip:bob@example.com>\r\n\
+///       From: <sip:alice@example.com>;tag=1\r\nCall-ID: a@b\r\n\
+///       CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+/// );
+/// let SipMessage::Request(req) = parse(bytes, &ParseOptions::default()).unwrap() else {
+///     panic!("a request")
+/// };
+/// assert_eq!(req.via().unwrap().branch(), Some("z9hG4bK1"));
+/// assert_eq!(req.cseq(), Some((1, "OPTIONS")));
+/// ```
+pub fn parse(bytes: Bytes, opts: &ParseOptions) -> Result<SipMessage, ParseError> {
+    let m = parse_framed(bytes, opts, Framing::Datagram)?;
+    match &m {
+        SipMessage::Request(r) if opts.is_strict() => super::validate::check_request_strict(r)?,
+        _ => m.check()?,
+    }
+    Ok(m)
+}
+
+/// Parses the framing, the start line and the header rows; decoded header faults and the
+/// semantic rules are left to [`SipMessage::check`], so that a UAS can still answer a
+/// broken request with 400.
+pub fn parse_unchecked(bytes: Bytes, opts: &ParseOptions) -> Result<SipMessage, ParseError> {
+    parse_framed(bytes, opts, Framing::Datagram)
+}
+
+struct Line {
+    start: usize,
+    /// End of content (before CR LF).
+    end: usize,
+    /// After the terminator.
+    next: usize,
+}
+
+/// Finds the line starting at `pos`. `None` when no terminator follows.
+#[inline]
+fn next_line(b: &[u8], pos: usize, strict: bool) -> Result<Option<Line>, ParseError> {
+    let Some(off) = memchr::memchr(b'\n', &b[pos..]) else {
+        return Ok(None);
+    };
+    let nl = pos + off;
+    let end = if nl > pos && b[nl - 1] == b'\r' {
+        nl - 1
+    } else if strict {
+        return Err(ParseError::new(nl, K::LineEnding));
+    } else {
+        nl
+    };
+    Ok(Some(Line {
+        start: pos,
+        end,
+        next: nl + 1,
+    }))
+}
+
+/// Parses one message with the given framing, without the semantic checks.
+pub fn parse_framed(
+    bytes: Bytes,
+    opts: &ParseOptions,
+    framing: Framing,
+) -> Result<SipMessage, ParseError> {
+    let limits = &opts.limits;
+    let strict = opts.is_strict();
+    if bytes.len() > limits.max_message_size {
+        return Err(ParseError::new(
+            limits.max_message_size,
+            K::TooLarge {
+                limit: limits.max_message_size,
+            },
+        ));
+    }
+    let b: &[u8] = &bytes;
+    // §7.5: CRLFs before the start line are ignored.
+    let mut origin = 0;
+    while origin < b.len() && matches!(b[origin], b'\r' | b'\n') {
+        origin += 1;
+    }
+    if origin >= b.len() {
+        return Err(ParseError::new(0, K::Empty));
+    }
+    let b = &b[origin..];
+    let err = |at: usize, k: K| ParseError::new(origin + at, k);
+
+    // Pass 1: find the line structure of the header section.
+    let start = next_line(b, 0, strict)
+        .map_err(|e| err(e.offset, e.kind))?
+        .ok_or_else(|| err(b.len(), K::UnterminatedHeaders))?;
+    if start.end > limits.max_line_length {
+        return Err(err(
+            limits.max_line_length,
+            K::LineTooLong {
+                limit: limits.max_line_length,
+            },
+        ));
+    }
+    let mut rows: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(24); // (line start, colon, value end, next)
+    let mut pos = start.next;
+    let blank;
+    loop {
+        let Some(line) = next_line(b, pos, strict).map_err(|e| err(e.offset, e.kind))? else {
+            // Lenient: a datagram whose last header line ends the datagram lacks only the
+            // empty line; take the end of the datagram as the end of the headers.
+            if !strict && framing == Framing::Datagram && pos == b.len() {
+                blank = (pos, pos);
+                break;
+            }
+            return Err(err(b.len(), K::UnterminatedHeaders));
+        };
+        if line.end == line.start {
+            blank = (line.start, line.next);
+            break;
+        }
+        if matches!(b[line.start], b' ' | b'\t') {
+            // A continuation: extends the previous header's value (§7.3.1 folding).
+            let Some(last) = rows.last_mut() else {
+                return Err(err(line.start, K::HeaderLine));
+            };
+            if line.end - last.0 > limits.max_line_length {
+                return Err(err(
+                    line.start,
+                    K::LineTooLong {
+                        limit: limits.max_line_length,
+                    },
+                ));
+            }
+            if b[line.start..line.end]
+                .iter()
+                .any(|&c| c != b' ' && c != b'\t')
+            {
+                last.2 = line.end;
+            }
+            last.3 = line.next;
+        } else {
+            if rows.len() >= limits.max_headers {
+                return Err(err(
+                    line.start,
+                    K::TooManyHeaders {
+                        limit: limits.max_headers,
+                    },
+                ));
+            }
+            if line.end - line.start > limits.max_line_length {
+                return Err(err(
+                    line.start,
+                    K::LineTooLong {
+                        limit: limits.max_line_length,
+                    },
+                ));
+            }
+            let colon = memchr::memchr(b':', &b[line.start..line.end])
+                .map(|c| line.start + c)
+                .ok_or_else(|| err(line.start, K::HeaderLine))?;
+            rows.push((line.start, colon, line.end, line.next));
+        }
+        pos = line.next;
+    }
+    let head_len = blank.1;
+    let head = std::str::from_utf8(&b[..head_len]).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?;
+    let head = head.to_owned();
+
+    // The start line.
+    let sl = &head[..start.end];
+    let mut decoded = Decoded::default();
+    enum Kind {
+        Req(Method, Span),
+        Resp(u16, Span),
+    }
+    let kind = if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
+        let (code, reason) = parse_status_line(sl, strict).map_err(|(at, k)| err(at, k))?;
+        Kind::Resp(code, reason)
+    } else {
+        let (method, uri) =
+            parse_request_line(sl, opts, &mut decoded).map_err(|(at, k)| err(at, k))?;
+        Kind::Req(method, uri)
+    };
+
+    // Header rows.
+    let mut headers = Vec::with_capacity(rows.len());
+    for &(ls, colon, vend, next) in &rows {
+        let mut ne = colon;
+        while ne > ls && matches!(head.as_bytes()[ne - 1], b' ' | b'\t') {
+            ne -= 1;
+        }
+        let name = &head[ls..ne];
+        if name.is_empty() || !name.bytes().all(is_token) {
+            return Err(err(ls, K::HeaderLine));
+        }
+        let hb = head.as_bytes();
+        let mut vs = colon + 1;
+        while vs < vend && matches!(hb[vs], b' ' | b'\t' | b'\r' | b'\n') {
+            vs += 1;
+        }
+        let mut ve = vend;
+        while ve > vs && matches!(hb[ve - 1], b' ' | b'\t') {
+            ve -= 1;
+        }
+        let e = HeaderEntry {
+            name: HeaderName::lookup(name),
+            name_span: Span::new(ls, ne),
+            value: Span::new(vs, ve),
+            line: Span::new(ls, next),
+        };
+        let idx = headers.len();
+        headers.push(e);
+        decode_header(&head, idx, &e, &mut decoded, strict);
+        if e.name == HeaderName::ContentLength && decoded.content_length.is_none() {
+            // Without a usable Content-Length the body cannot be delimited.
+            return Err(err(vs, K::ContentLength));
+        }
+    }
+    if let Some((_, HeaderName::ContentLength)) = decoded.duplicate {
+        // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
+        return Err(err(0, K::DuplicateHeader(HeaderName::ContentLength)));
+    }
+
+    // The body (§18.3).
+    let body_start = origin + head_len;
+    let available = bytes.len() - body_start;
+    let body_len = match (decoded.content_length, framing) {
+        (Some(cl), _) if cl > limits.max_content_length => {
+            return Err(err(
+                head_len,
+                K::ContentLengthTooLarge {
+                    limit: limits.max_content_length,
+                },
+            ));
+        }
+        (Some(cl), _) if cl > available => {
+            return Err(err(
+                head_len,
+                K::BodyTooShort {
+                    declared: cl,
+                    available,
+                },
+            ));
+        }
+        (Some(cl), _) => cl,
+        (None, Framing::Datagram) => available,
+        (None, Framing::Stream) => return Err(err(head_len, K::MissingContentLength)),
+    };
+    let body = bytes.slice(body_start..body_start + body_len);
+    for f in decoded.fault.iter_mut() {
+        f.offset += origin;
+    }
+    let msg = Message {
+        head,
+        start_line: Span::new(0, start.next),
+        blank: Span::new(blank.0, blank.1),
+        headers,
+        body,
+        decoded,
+        edited: false,
+        origin,
+    };
+    Ok(match kind {
+        Kind::Req(method, uri) => SipMessage::Request(Request { method, uri, msg }),
+        Kind::Resp(status, reason) => SipMessage::Response(Response {
+            status,
+            reason,
+            msg,
+        }),
+    })
+}
+
+type LineResult<T> = Result<T, (usize, K)>;
+
+fn check_version(v: &str, at: usize) -> LineResult<()> {
+    if v.eq_ignore_ascii_case("SIP/2.0") {
+        Ok(())
+    } else if v.len() > 4 && v.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
+        Err((at, K::UnsupportedVersion))
+    } else {
+        Err((at, K::StartLine("expected SIP-Version")))
+    }
+}
+
+/// `Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF` (§7.2).
+fn parse_status_line(sl: &str, strict: bool) -> LineResult<(u16, Span)> {
+    let b = sl.as_bytes();
+    let sp =
+        memchr::memchr(b' ', b).ok_or((sl.len(), K::StartLine("expected SP after SIP-Version")))?;
+    check_version(&sl[..sp], 0)?;
+    let mut cs = sp + 1;
+    if !strict {
+        while cs < b.len() && matches!(b[cs], b' ' | b'\t') {
+            cs += 1;
+        }
+    }
+    let mut ce = cs;
+    while ce < b.len() && b[ce].is_ascii_digit() {
+        ce += 1;
+    }
+    if ce - cs != 3 {
+        return Err((cs, K::StatusCode));
+    }
+    let code = parse_decimal(&sl[cs..ce], 699)
+        .filter(|c| *c >= 100)
+        .ok_or((cs, K::StatusCode))? as u16;
+    let rs = match b.get(ce) {
+        None if !strict => ce,
+        Some(b' ') => ce + 1,
+        Some(b'\t') if !strict => ce + 1,
+        _ => return Err((ce, K::StartLine("expected SP after Status-Code"))),
+    };
+    if b[rs..].iter().any(|&c| c < 0x20 && c != b'\t' || c == 0x7f) {
+        return Err((rs, K::StartLine("control character in Reason-Phrase")));
+    }
+    Ok((code, Span::new(rs, sl.len())))
+}
+
+/// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§7.1).
+fn parse_request_line(
+    sl: &str,
+    opts: &ParseOptions,
+    decoded: &mut Decoded,
+) -> LineResult<(Method, Span)> {
+    let strict = opts.is_strict();
+    let b = sl.as_bytes();
+    let is_sep = |c: u8| c == b' ' || (!strict && c == b'\t');
+    let me = b
+        .iter()
+        .position(|&c| is_sep(c))
+        .ok_or((0, K::StartLine("expected SP after Method")))?;
+    let method = Method::parse(&sl[..me]).ok_or((0, K::Method))?;
+    let mut us = me + 1;
+    if !strict {
+        while us < b.len() && is_sep(b[us]) {
+            us += 1;
+        }
+    }
+    let ue = us
+        + b[us..]
+            .iter()
+            .position(|&c| is_sep(c))
+            .ok_or((us, K::StartLine("expected SP after Request-URI")))?;
+    let mut vs = ue + 1;
+    let mut ve = b.len();
+    if !strict {
+        while vs < b.len() && is_sep(b[vs]) {
+            vs += 1;
+        }
+        while ve > vs && is_sep(b[ve - 1]) {
+            ve -= 1;
+        }
+    }
+    let version = &sl[vs..ve];
+    if version.bytes().any(|c| c == b' ' || c == b'\t') {
+        return Err((
+            vs,
+            K::StartLine("unexpected text after SIP-Version (whitespace in the Request-URI?)"),
+        ));
+    }
+    match check_version(version, vs) {
+        Ok(()) => {}
+        Err((at, K::UnsupportedVersion)) => {
+            // Keep parsing so that the endpoint can answer 505 with the right headers.
+            decoded.fault = Some(ParseError::new(at, K::UnsupportedVersion));
+        }
+        Err(e) => return Err(e),
+    }
+    let uri = &sl[us..ue];
+    if uri.len() > opts.limits.max_uri_length {
+        return Err((us, K::RequestUri("longer than the URI length limit")));
+    }
+    let parsed = if strict {
+        Uri::parse_strict(uri)
+    } else {
+        Uri::parse(uri)
+    };
+    let parsed = parsed.map_err(|_| (us, K::RequestUri("malformed URI")))?;
+    if strict && parsed.as_sip().is_some_and(|s| !s.headers_raw().is_empty()) {
+        // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
+        return Err((
+            us,
+            K::RequestUri("headers are not allowed in a Request-URI"),
+        ));
+    }
+    Ok((method, Span::new(us, ue)))
+}
+
+fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> ParseError {
+    ParseError::new(e.value.start as usize, K::HeaderValue { header, reason })
+}
+
+/// Decodes one header row into `d` if it is one the stack reads on every message. The
+/// first malformed value is recorded in `d.fault`; repeated single-value headers in
+/// `d.duplicate`.
+pub(crate) fn decode_header(
+    head: &str,
+    idx: usize,
+    e: &HeaderEntry,
+    d: &mut Decoded,
+    strict: bool,
+) {
+    let v = e.value.get(head);
+    let vs = e.value.start as usize;
+    macro_rules! fault {
+        ($f:expr) => {{
+            let f = $f;
+            if d.fault.is_none() {
+                d.fault = Some(f);
+            }
+        }};
+    }
+    macro_rules! once {
+        ($field:expr) => {
+            if $field.is_some() {
+                if d.duplicate.is_none() {
+                    d.duplicate = Some((idx, e.name));
+                }
+                return;
+            }
+        };
+    }
+    match e.name {
+        HeaderName::Via if d.via.is_none() => match parse_via(head, vs, e.value.end as usize) {
+            Ok((via, _)) => d.via = Some(via),
+            Err(r) => fault!(header_err(e, HeaderName::Via, r)),
+        },
+        HeaderName::From | HeaderName::To => {
+            let slot = if e.name == HeaderName::From {
+                &mut d.from
+            } else {
+                &mut d.to
+            };
+            if slot.is_some() {
+                if d.duplicate.is_none() {
+                    d.duplicate = Some((idx, e.name));
+                }
+                return;
+            }
+            match parse_name_addr(head, vs, e.value.end as usize, strict) {
+                Ok(na) => *slot = Some(na),
+                Err(r) => fault!(header_err(e, e.name, r)),
+            }
+        }
+        HeaderName::CallId => {
+            once!(d.call_id);
+            let t = trim_lws(v);
+            if t.is_empty()
+                || !t.bytes().all(|c| is_word(c) || c == b'@')
+                || t.bytes().filter(|&c| c == b'@').count() > 1
+            {
+                fault!(header_err(
+                    e,
+                    HeaderName::CallId,
+                    "expected word [\"@\" word]"
+                ));
+            } else {
+                d.call_id = Some(Span::of(head, t));
+            }
+        }
+        HeaderName::CSeq => {
+            once!(d.cseq);
+            match parse_cseq(v) {
+                Ok((n, m)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::of(head, m))),
+                Ok(_) => fault!(header_err(
+                    e,
+                    HeaderName::CSeq,
+                    "sequence number must be below 2**31"
+                )),
+                Err(r) => fault!(header_err(e, HeaderName::CSeq, r)),
+            }
+        }
+        HeaderName::MaxForwards => {
+            once!(d.max_forwards);
+            match parse_decimal(trim_lws(v), 255) {
+                Some(n) => d.max_forwards = Some(n as u8),
+                None => fault!(header_err(
+                    e,
+                    HeaderName::MaxForwards,
+                    "expected a number from 0 to 255"
+                )),
+            }
+        }
+        HeaderName::ContentLength => {
+            once!(d.content_length);
+            match parse_decimal(trim_lws(v), u64::from(u32::MAX)) {
+                Some(n) => d.content_length = Some(n as usize),
+                None => fault!(header_err(
+                    e,
+                    HeaderName::ContentLength,
+                    "expected a non-negative number"
+                )),
+            }
+        }
+        HeaderName::Contact => {
+            if d.contact.is_some() {
+                return;
+            }
+            if trim_lws(v) == "*" {
+                d.contact = Some(ContactData::Star);
+                return;
+            }
+            let first = super::scan::split_commas(v).next().unwrap_or("");
+            let fs = vs + (first.as_ptr() as usize - v.as_ptr() as usize);
+            match parse_name_addr(head, fs, fs + first.len(), strict) {
+                Ok(na) => d.contact = Some(ContactData::Addr(na)),
+                Err(r) => fault!(header_err(e, HeaderName::Contact, r)),
+            }
+        }
+        HeaderName::Expires | HeaderName::MinExpires
+            if d.fault.is_none() && parse_decimal(trim_lws(v), u64::from(u32::MAX)).is_none() =>
+        {
+            fault!(header_err(e, e.name, "expected a 32-bit delta-seconds"));
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(s: &str) -> Request {
+        match parse_unchecked(
+            Bytes::copy_from_slice(s.as_bytes()),
+            &ParseOptions::default(),
+        )
+        .unwrap()
+        {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => panic!("expected a request"),
+        }
+    }
+
+    const INVITE: &str = "INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds\r\n\
+Max-Forwards: 70\r\n\
+To: Bob <sip:bob@biloxi.com>\r\n\
+From: Alice <sip:alice@atlanta.com>;tag=1928301774\r\n\
+Call-ID: a84b4c76e66710@pc33.atlanta.com\r\n\
+CSeq: 314159 INVITE\r\n\
+Contact: <sip:alice@pc33.atlanta.com>\r\n\
+Content-Type: application/sdp\r\n\
+Content-Length: 4\r\n\
+\r\n\
+v=0\r\n";
+
+    #[test]
+    fn parses_rfc3261_invite_and_decodes_in_one_pass() {
+        let r = req(INVITE);
+        assert_eq!(r.method(), &Method::Invite);
+        assert_eq!(r.uri_str(), "sip:bob@biloxi.com");
+        assert_eq!(r.via().unwrap().branch(), Some("z9hG4bK776asdhds"));
+        assert_eq!(r.from().unwrap().tag(), Some("1928301774"));
+        assert_eq!(r.to().unwrap().tag(), None);
+        assert_eq!(r.call_id(), Some("a84b4c76e66710@pc33.atlanta.com"));
+        assert_eq!(r.cseq(), Some((314159, "INVITE")));
+        assert_eq!(r.max_forwards(), Some(70));
+        assert_eq!(r.content_length(), Some(4));
+        assert_eq!(&r.body()[..], b"v=0\r");
+        assert_eq!(r.headers().len(), 9);
+        assert!(r.check().is_ok());
+        assert_eq!(r.to_bytes(), INVITE.as_bytes()[..INVITE.len() - 1]);
+    }
+
+    #[test]
+    fn lenient_accepts_bare_lf_and_strict_does_not() {
+        let lf = INVITE.replace("\r\n", "\n");
+        let lf = lf.replace("Content-Length: 4", "Content-Length: 3");
+        let r = req(&lf);
+        assert_eq!(&r.body()[..], b"v=0");
+        let e = parse(Bytes::from(lf.clone()), &ParseOptions::strict()).unwrap_err();
+        assert_eq!(e.kind, K::LineEnding);
+        assert_eq!(r.to_bytes(), lf.as_bytes()[..lf.len() - 1]);
+    }
+
+    #[test]
+    fn framing_errors() {
+        let p = |s: &str| {
+            parse(
+                Bytes::copy_from_slice(s.as_bytes()),
+                &ParseOptions::default(),
+            )
+        };
+        assert_eq!(p("").unwrap_err().kind, K::Empty);
+        assert_eq!(p("\r\n\r\n").unwrap_err().kind, K::Empty);
+        assert_eq!(
+            p("INVITE sip:a@b SIP/2.0\r\nVia: x").unwrap_err().kind,
+            K::UnterminatedHeaders
+        );
+        assert_eq!(
+            p("SIP/2.0 2000 OK\r\n\r\n").unwrap_err().kind,
+            K::StatusCode
+        );
+        assert_eq!(p("SIP/2.0 099 OK\r\n\r\n").unwrap_err().kind, K::StatusCode);
+        assert_eq!(
+            p("SIP/7.0 200 OK\r\n\r\n").unwrap_err().kind,
+            K::UnsupportedVersion
+        );
+        assert_eq!(
+            p("INVITE sip:a@b SIP/2.0\r\nNoColon\r\n\r\n")
+                .unwrap_err()
+                .kind,
+            K::HeaderLine
+        );
+        assert_eq!(
+            p("INVITE sip:a@b SIP/2.0\r\n folded\r\n\r\n")
+                .unwrap_err()
+                .kind,
+            K::HeaderLine
+        );
+        let short = INVITE.replace("Content-Length: 4", "Content-Length: 40");
+        assert_eq!(
+            p(&short).unwrap_err().kind,
+            K::BodyTooShort {
+                declared: 40,
+                available: 5
+            }
+        );
+        let neg = INVITE.replace("Content-Length: 4", "Content-Length: -4");
+        assert_eq!(p(&neg).unwrap_err().kind, K::ContentLength);
+    }
+
+    #[test]
+    fn limits_are_enforced_before_allocating() {
+        let mut o = ParseOptions::default();
+        o.limits.max_headers = 3;
+        let e = parse(Bytes::from_static(INVITE.as_bytes()), &o).unwrap_err();
+        assert_eq!(e.kind, K::TooManyHeaders { limit: 3 });
+        o = ParseOptions::default();
+        o.limits.max_message_size = 100;
+        assert_eq!(
+            parse(Bytes::from_static(INVITE.as_bytes()), &o)
+                .unwrap_err()
+                .kind,
+            K::TooLarge { limit: 100 }
+        );
+        o = ParseOptions::default();
+        o.limits.max_line_length = 40;
+        assert!(matches!(
+            parse(Bytes::from_static(INVITE.as_bytes()), &o)
+                .unwrap_err()
+                .kind,
+            K::LineTooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn edits_rewrite_only_the_edited_row() {
+        let mut r = req(INVITE);
+        r.set_via_param("received", Some("192.0.2.4")).unwrap();
+        r.set_via_param("rport", Some("5062")).unwrap();
+        assert_eq!(r.via().unwrap().received(), Some("192.0.2.4"));
+        assert_eq!(r.via().unwrap().rport(), Some(Some(5062)));
+        let out = String::from_utf8(r.to_bytes().to_vec()).unwrap();
+        let expected = INVITE.replace(
+            "branch=z9hG4bK776asdhds",
+            "branch=z9hG4bK776asdhds;received=192.0.2.4;rport=5062",
+        );
+        assert_eq!(out, expected[..expected.len() - 1]);
+        r.set_header("Max-Forwards", "69").unwrap();
+        assert_eq!(r.max_forwards(), Some(69));
+        r.prepend_header("Via", "SIP/2.0/TCP proxy.example.com;branch=z9hG4bKp")
+            .unwrap();
+        assert_eq!(r.via().unwrap().host(), "proxy.example.com");
+        assert_eq!(r.vias().count(), 2);
+        assert_eq!(r.remove_header("Contact"), 1);
+        assert!(r.contact().is_none());
+        assert!(r.push_header("X-Evil", "a\r\nInjected: 1").is_err());
+        let reparsed = req(std::str::from_utf8(&r.to_bytes()).unwrap());
+        assert_eq!(reparsed.max_forwards(), Some(69));
+        assert_eq!(reparsed.via().unwrap().host(), "proxy.example.com");
+    }
+}

@@ -1,0 +1,190 @@
+//! Character classes and small lexing helpers for the RFC 3261 §25.1 grammar.
+//!
+//! Everything here works on bytes with 256-entry tables, so a class test is one load.
+//! Line folding (LWS = `[*WSP CRLF] 1*WSP`) is handled by treating CR and LF as whitespace
+//! inside header values: a header value's span may contain a fold, and every typed parser
+//! skips it wherever the grammar allows whitespace.
+
+const fn table(chars: &[u8], alnum: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    if alnum {
+        let mut c = b'0';
+        while c <= b'9' {
+            t[c as usize] = true;
+            c += 1;
+        }
+        let mut c = b'a';
+        while c <= b'z' {
+            t[c as usize] = true;
+            t[(c - 32) as usize] = true;
+            c += 1;
+        }
+    }
+    let mut i = 0;
+    while i < chars.len() {
+        t[chars[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// `token` characters (§25.1): alphanum and `-.!%*_+`'~`.
+static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
+/// `word` characters (§25.1), used by Call-ID: token plus `()<>:\"/[]?{}`.
+static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
+
+/// Whether `b` is a `token` character.
+#[inline]
+pub fn is_token(b: u8) -> bool {
+    TOKEN[b as usize]
+}
+
+/// Whether `b` is a `word` character (Call-ID).
+#[inline]
+pub fn is_word(b: u8) -> bool {
+    WORD[b as usize]
+}
+
+/// Whether `s` is a non-empty `token`.
+pub fn is_token_str(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token)
+}
+
+/// Whitespace inside a header value: SP, HTAB, and the CR/LF of a fold.
+#[inline]
+pub fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Strips leading and trailing LWS (including folds).
+pub fn trim_lws(s: &str) -> &str {
+    s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
+
+/// Index of the first non-LWS byte at or after `i`.
+#[inline]
+pub fn skip_lws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_lws(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Given `b[i] == b'"'`, returns the index just past the closing quote, honouring
+/// quoted-pairs (`\x`). `None` if the string is unterminated.
+pub fn skip_quoted(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Splits a header value at top-level commas: commas inside a quoted string or inside
+/// `<...>` do not split (§7.3.1). Yields untrimmed pieces.
+pub fn split_commas(s: &str) -> CommaSplit<'_> {
+    CommaSplit {
+        s,
+        pos: 0,
+        done: false,
+    }
+}
+
+/// Iterator returned by [`split_commas`].
+#[derive(Debug, Clone)]
+pub struct CommaSplit<'a> {
+    s: &'a str,
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for CommaSplit<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut angle = false;
+        while i < b.len() {
+            match b[i] {
+                b'"' if !angle => match skip_quoted(b, i) {
+                    Some(j) => {
+                        i = j;
+                        continue;
+                    }
+                    None => break,
+                },
+                b'<' => angle = true,
+                b'>' => angle = false,
+                b',' if !angle => {
+                    self.pos = i + 1;
+                    return self.s.get(start..i);
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        self.done = true;
+        self.s.get(start..)
+    }
+}
+
+/// Parses a decimal number of at most `max` value; `None` on any non-digit, empty input or
+/// overflow (RFC 4475 §3.1.2.4: overlarge scalars are errors, not wrap-arounds).
+pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s.as_bytes() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    (v <= max).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        assert!(is_token(b'a') && is_token(b'~') && is_token(b'%'));
+        assert!(!is_token(b' ') && !is_token(b'"') && !is_token(b':'));
+        assert!(is_word(b'<') && is_word(b'"') && !is_word(b' '));
+        assert!(is_token_str("INVITE") && !is_token_str("IN VITE") && !is_token_str(""));
+    }
+
+    #[test]
+    fn commas_respect_quotes_and_angles() {
+        let v: Vec<_> =
+            split_commas(r#""Doe, J" <sip:a@b;x=1,2>;p=1, <sip:c@d>,sip:e@f"#).collect();
+        assert_eq!(
+            v,
+            [r#""Doe, J" <sip:a@b;x=1,2>;p=1"#, " <sip:c@d>", "sip:e@f"]
+        );
+        let v: Vec<_> = split_commas(r#""a\",b", c"#).collect();
+        assert_eq!(v, [r#""a\",b""#, " c"]);
+        assert_eq!(split_commas("").collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn quoted_and_decimal() {
+        assert_eq!(skip_quoted(br#""a\"b" x"#, 0), Some(6));
+        assert_eq!(skip_quoted(br#""abc"#, 0), None);
+        assert_eq!(parse_decimal("0068", 255), Some(68));
+        assert_eq!(parse_decimal("300", 255), None);
+        assert_eq!(parse_decimal("36893488147419103232", u64::MAX), None);
+        assert_eq!(parse_decimal("-1", 10), None);
+        assert_eq!(trim_lws(" \r\n x \t"), "x");
+    }
+}

@@ -1,0 +1,129 @@
+//! Semantic checks: a well-formed message that breaks a rule of RFC 3261 (§8.1.1 mandatory
+//! headers, §8.1.1.5 CSeq method, §7.3.1 single-value headers) or carries a malformed value
+//! in a header the stack relies on. Each failure is a [`ParseError`] whose layer says which
+//! kind it is, so a UAS answers 400 (or 505) with a precise reason phrase.
+
+use super::error::{ParseError, ParseErrorKind as K};
+use super::header::simple::{MediaType, check_token_list};
+use super::model::{Message, Request, Response};
+use super::name::HeaderName;
+
+fn common(m: &Message) -> Result<(), ParseError> {
+    if let Some(f) = &m.decoded.fault {
+        return Err(f.clone());
+    }
+    if let Some((idx, name)) = m.decoded.duplicate {
+        let at = m.headers.get(idx).map_or(0, |e| e.line.start as usize) + m.origin;
+        return Err(ParseError::new(at, K::DuplicateHeader(name)));
+    }
+    // Remaining single-value headers, and the list headers the stack reads.
+    let mut seen: u64 = 0;
+    let text = m.text();
+    for e in &m.headers {
+        let at = e.value.start as usize + m.origin;
+        let value = e.value.get(text);
+        let bad = |reason| {
+            ParseError::new(
+                at,
+                K::HeaderValue {
+                    header: e.name,
+                    reason,
+                },
+            )
+        };
+        if e.name.is_single() {
+            let bit = 1u64 << (e.name as u64 % 64);
+            if seen & bit != 0 {
+                return Err(ParseError::new(
+                    e.line.start as usize + m.origin,
+                    K::DuplicateHeader(e.name),
+                ));
+            }
+            seen |= bit;
+        }
+        match e.name {
+            HeaderName::Via => {
+                for v in super::header::via::parse_via_list(
+                    text,
+                    e.value.start as usize,
+                    e.value.end as usize,
+                ) {
+                    v.map_err(bad)?;
+                }
+            }
+            HeaderName::Contact if super::scan::trim_lws(value) != "*" => {
+                for a in super::header::name_addr::name_addr_list(text, e.value, false) {
+                    a.map_err(bad)?;
+                }
+            }
+            HeaderName::Route | HeaderName::RecordRoute => {
+                for a in super::header::name_addr::name_addr_list(text, e.value, false) {
+                    a.map_err(bad)?;
+                }
+            }
+            HeaderName::ContentType => {
+                MediaType::parse(value).map_err(bad)?;
+            }
+            HeaderName::Require
+            | HeaderName::ProxyRequire
+            | HeaderName::Supported
+            | HeaderName::Allow
+            | HeaderName::Unsupported => {
+                check_token_list(value).map_err(bad)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn require(m: &Message, present: bool, name: HeaderName) -> Result<(), ParseError> {
+    if present {
+        Ok(())
+    } else {
+        Err(ParseError::new(m.origin, K::MissingHeader(name)))
+    }
+}
+
+/// Checks a request: decoded header values, no repeated single-value header, the mandatory
+/// headers of §8.1.1 (To, From, CSeq, Call-ID, Via; Max-Forwards in strict mode — the
+/// lenient parser assumes 70 for RFC 2543 peers), and the CSeq method equal to the request
+/// method (§8.1.1.5; RFC 4475 §3.1.2.17, §3.1.2.18).
+pub fn check_request(r: &Request) -> Result<(), ParseError> {
+    let m = &r.msg;
+    common(m)?;
+    require(m, m.decoded.to.is_some(), HeaderName::To)?;
+    require(m, m.decoded.from.is_some(), HeaderName::From)?;
+    require(m, m.decoded.call_id.is_some(), HeaderName::CallId)?;
+    require(m, m.decoded.cseq.is_some(), HeaderName::CSeq)?;
+    require(m, m.decoded.via.is_some(), HeaderName::Via)?;
+    if let Some((_, method)) = m.cseq()
+        && method != r.method.as_str()
+    {
+        let at = m.decoded.cseq.map_or(0, |(_, s)| s.start as usize) + m.origin;
+        return Err(ParseError::new(at, K::CSeqMethodMismatch));
+    }
+    Ok(())
+}
+
+/// Like [`check_request`], and Max-Forwards is mandatory too (strict RFC 3261 §8.1.1).
+pub fn check_request_strict(r: &Request) -> Result<(), ParseError> {
+    check_request(r)?;
+    require(
+        &r.msg,
+        r.msg.decoded.max_forwards.is_some(),
+        HeaderName::MaxForwards,
+    )
+}
+
+/// Checks a response: decoded header values, no repeated single-value header, and Via,
+/// From, To, Call-ID and CSeq present (§8.2.6, §20).
+pub fn check_response(r: &Response) -> Result<(), ParseError> {
+    let m = &r.msg;
+    common(m)?;
+    require(m, m.decoded.via.is_some(), HeaderName::Via)?;
+    require(m, m.decoded.from.is_some(), HeaderName::From)?;
+    require(m, m.decoded.to.is_some(), HeaderName::To)?;
+    require(m, m.decoded.call_id.is_some(), HeaderName::CallId)?;
+    require(m, m.decoded.cseq.is_some(), HeaderName::CSeq)
+}
