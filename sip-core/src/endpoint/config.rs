@@ -1,0 +1,110 @@
+//! Endpoint configuration: timers, local addresses, limits.
+
+use std::net::SocketAddr;
+
+use crate::message::ParseOptions;
+use crate::transaction::TimerConfig;
+use crate::transport::Transport;
+
+/// One local address the endpoint's driver listens on.
+///
+/// The core uses it for the Via sent-by of requests it sends (RFC 3261 §18.1.1) and as the
+/// source address of its transmits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalAddr {
+    /// The transport bound at this address.
+    pub transport: Transport,
+    /// The bound socket address.
+    pub addr: SocketAddr,
+    /// The host[:port] to advertise in Via and Contact instead of `addr` (e.g. a public
+    /// address or a host name); `None` advertises `addr` itself.
+    pub advertised: Option<String>,
+}
+
+impl LocalAddr {
+    /// A local address advertised as itself.
+    pub fn new(transport: Transport, addr: SocketAddr) -> Self {
+        Self {
+            transport,
+            addr,
+            advertised: None,
+        }
+    }
+
+    /// The `host:port` text to put in a Via sent-by or a Contact.
+    pub fn sent_by(&self) -> String {
+        match &self.advertised {
+            Some(a) => a.clone(),
+            None => self.addr.to_string(),
+        }
+    }
+}
+
+/// What the endpoint does with a request whose Max-Forwards is 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MaxForwardsPolicy {
+    /// Process it as if Max-Forwards were still positive: the default, because a user agent
+    /// is the request's last hop (RFC 4475 §3.3.11: "an endpoint should process the request").
+    #[default]
+    Process,
+    /// Answer 483 Too Many Hops statelessly, as a proxy must (RFC 3261 §16.3 step 3); for
+    /// B2BUAs and front ends that forward what they receive.
+    Reject,
+}
+
+/// Configuration of an `Endpoint`.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// T1, T2, T4, timer D and the 100 Trying delay (RFC 3261 §17, Table 4).
+    pub timers: TimerConfig,
+    /// Addresses the driver listens on, per transport.
+    pub local_addrs: Vec<LocalAddr>,
+    /// Parser mode and limits for received messages.
+    pub parse: ParseOptions,
+    /// The most transactions (client and server together) alive at once. A new request over
+    /// the limit is answered 503 Service Unavailable with Retry-After (RFC 3261 §21.5.4);
+    /// a new outgoing request over it fails with an error.
+    pub max_transactions: usize,
+    /// Seconds announced in Retry-After when shedding load.
+    pub retry_after_secs: u32,
+    /// What to do with Max-Forwards: 0.
+    pub max_forwards_policy: MaxForwardsPolicy,
+    /// A User-Agent / Server header value added to what the endpoint generates.
+    pub user_agent: Option<String>,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            timers: TimerConfig::default(),
+            local_addrs: Vec::new(),
+            parse: ParseOptions::default(),
+            max_transactions: 100_000,
+            retry_after_secs: 5,
+            max_forwards_policy: MaxForwardsPolicy::default(),
+            user_agent: None,
+        }
+    }
+}
+
+impl EndpointConfig {
+    /// A configuration with one local address and defaults for everything else.
+    pub fn with_local(transport: Transport, addr: SocketAddr) -> Self {
+        Self {
+            local_addrs: vec![LocalAddr::new(transport, addr)],
+            ..Self::default()
+        }
+    }
+
+    /// The local address to send from for a destination reached over `transport`: the
+    /// first bound address of that transport and the destination's IP family, else the first
+    /// of that transport.
+    pub fn local_for(&self, transport: Transport, dest: SocketAddr) -> Option<&LocalAddr> {
+        let same = |l: &&LocalAddr| l.transport == transport;
+        self.local_addrs
+            .iter()
+            .filter(same)
+            .find(|l| l.addr.is_ipv4() == dest.is_ipv4())
+            .or_else(|| self.local_addrs.iter().find(same))
+    }
+}

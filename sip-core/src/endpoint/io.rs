@@ -1,0 +1,157 @@
+//! What goes into an endpoint and what comes out of it.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::message::{Request, Response};
+use crate::transport::Transport;
+
+/// Identifies a client transaction for as long as it lives (and is never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientTxId(pub(crate) u64);
+
+/// Identifies a server transaction for as long as it lives (and is never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServerTxId(pub(crate) u64);
+
+/// Something that happened outside the endpoint, handed in by the driver.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Bytes arrived: a whole datagram, or one message framed from a stream by
+    /// [`StreamFramer`](crate::message::StreamFramer).
+    Receive {
+        /// The transport they came over.
+        transport: Transport,
+        /// The peer's address (the packet's source).
+        from: SocketAddr,
+        /// The local address they arrived at.
+        to: SocketAddr,
+        /// The message bytes.
+        bytes: Bytes,
+    },
+    /// The driver could not send to, or connect to, `destination` (RFC 3261 §18.4): the
+    /// transactions sending there fail.
+    TransportError {
+        /// The transport that failed.
+        transport: Transport,
+        /// The address that could not be reached.
+        destination: SocketAddr,
+    },
+}
+
+/// Bytes the driver must send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit {
+    /// The transport to send over.
+    pub transport: Transport,
+    /// The local address to send from (the socket, or the connection's local end).
+    pub source: Option<SocketAddr>,
+    /// Where to send.
+    pub destination: SocketAddr,
+    /// The encoded message.
+    pub bytes: Bytes,
+}
+
+/// What the endpoint asks of its driver and tells its user.
+#[derive(Debug)]
+pub enum Output {
+    /// Send these bytes.
+    Transmit(Transmit),
+    /// Something for the transaction user (the application or the dialog layer).
+    Event(Event),
+    /// Call `Endpoint::handle_timeout` at this instant
+    /// (or earlier); given once per drain, after every transmit and event.
+    Timeout(Instant),
+}
+
+/// Why a client transaction ended without a final response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Timer B or F fired: no final response within 64·T1 (RFC 3261 §17.1.1.2, §17.1.2.2).
+    Timeout,
+    /// The transport reported the destination unreachable (§17.1.4).
+    TransportError,
+}
+
+/// An event for the transaction user.
+#[derive(Debug)]
+pub enum Event {
+    /// A new request arrived and a server transaction was created for it. Answer it with
+    /// `Endpoint::respond` (an ACK gets no transaction: see
+    /// [`Event::Ack`]).
+    IncomingRequest {
+        /// The server transaction to answer on.
+        tx: ServerTxId,
+        /// The request, with `received`/`rport` added to its top Via (§18.2.1, RFC 3581).
+        request: Request,
+    },
+    /// A response arrived for one of our client transactions. For an INVITE, provisional
+    /// and 2xx responses arrive here (and 2xx retransmissions too, per RFC 6026, so the
+    /// dialog layer can re-send its ACK); a 3xx–6xx arrives once, already ACKed.
+    Response {
+        /// The client transaction.
+        tx: ClientTxId,
+        /// The response.
+        response: Response,
+    },
+    /// A client transaction got no final response (Timer B/F) or hit a transport error.
+    /// §8.1.3.1: the TU treats this like a 408 or 503.
+    ClientTxFailed {
+        /// The client transaction.
+        tx: ClientTxId,
+        /// Why.
+        failure: Failure,
+    },
+    /// An INVITE server transaction sent a 3xx–6xx and no ACK came before Timer H
+    /// (§17.2.1), or the transport failed while responding.
+    ServerTxFailed {
+        /// The server transaction.
+        tx: ServerTxId,
+        /// Why.
+        failure: Failure,
+    },
+    /// A CANCEL matched a pending INVITE server transaction (§9.2). The endpoint has already
+    /// answered the CANCEL 200 and the INVITE 487.
+    Cancelled {
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+    },
+    /// An ACK that matched no INVITE server transaction: the ACK for a 2xx, which belongs to
+    /// the dialog (§13.3.1.4, §17.2.3), or an ACK for a transaction already gone.
+    Ack {
+        /// The ACK.
+        request: Request,
+        /// Where it came from.
+        from: SocketAddr,
+    },
+    /// A response that matched no client transaction (§18.1.2): a 2xx retransmission after
+    /// its transaction ended, a response to a forked INVITE after Timer M, or a stray.
+    StrayResponse {
+        /// The response.
+        response: Response,
+        /// Where it came from.
+        from: SocketAddr,
+    },
+}
+
+/// Counters of what the endpoint saw and did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages received and parsed.
+    pub received: u64,
+    /// Received bytes that were not a valid message and were dropped.
+    pub parse_errors: u64,
+    /// Requests answered without a transaction (400, 481, 483, 503, ...).
+    pub stateless_responses: u64,
+    /// Responses dropped because their Via was not ours (§18.1.2).
+    pub misrouted_responses: u64,
+    /// Retransmissions sent (requests, responses and ACKs re-sent by a timer or on a
+    /// retransmitted request).
+    pub retransmissions: u64,
+    /// Retransmitted requests absorbed by a server transaction.
+    pub absorbed_retransmissions: u64,
+    /// Requests refused because the transaction limit was reached.
+    pub overload_rejections: u64,
+}
