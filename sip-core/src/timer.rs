@@ -87,6 +87,11 @@ impl<K> TimerQueue<K> {
         self.heap.peek().map(|Reverse(e)| e.at)
     }
 
+    /// The key of the earliest entry.
+    pub fn peek_key(&self) -> Option<&K> {
+        self.heap.peek().map(|Reverse(e)| &e.key)
+    }
+
     /// Removes and returns the earliest entry whose deadline is at or before `now`.
     pub fn pop_due(&mut self, now: Instant) -> Option<(Instant, K)> {
         if self.heap.peek().is_some_and(|Reverse(e)| e.at <= now) {

@@ -71,6 +71,9 @@ pub struct EndpointConfig {
     pub max_forwards_policy: MaxForwardsPolicy,
     /// A User-Agent / Server header value added to what the endpoint generates.
     pub user_agent: Option<String>,
+    /// Option tags the transaction user supports. A request whose Require lists any other
+    /// tag is answered 420 Bad Extension with an Unsupported header (§8.2.2.3).
+    pub supported: Vec<String>,
 }
 
 impl Default for EndpointConfig {
@@ -83,6 +86,7 @@ impl Default for EndpointConfig {
             retry_after_secs: 5,
             max_forwards_policy: MaxForwardsPolicy::default(),
             user_agent: None,
+            supported: Vec::new(),
         }
     }
 }

@@ -1,8 +1,1230 @@
-//! The sans-IO endpoint: transactions (and, later, dialogs) behind one façade that a driver
-//! feeds with bytes and time and drains for transmits, events and timeouts.
+//! The sans-IO endpoint: the transaction layer (RFC 3261 §17) and the transport rules of §18
+//! behind one façade that a driver feeds with bytes and time and drains for transmits,
+//! events and timeouts.
+//!
+//! ```
+//! use std::time::Instant;
+//! use sip_core::endpoint::{Endpoint, EndpointConfig, Event, Input, Output, Target};
+//! use sip_core::message::Method;
+//! use sip_core::transport::Transport;
+//!
+//! # #[allow(clippy::disallowed_methods)]
+//! let now = Instant::now();
+//! let alice_addr = "192.0.2.1:5060".parse().unwrap();
+//! let bob_addr = "192.0.2.2:5060".parse().unwrap();
+//! let mut alice = Endpoint::new(EndpointConfig::with_local(Transport::Udp, alice_addr), 1);
+//! let mut bob = Endpoint::new(EndpointConfig::with_local(Transport::Udp, bob_addr), 2);
+//!
+//! // Alice sends OPTIONS to Bob.
+//! let req = alice
+//!     .request(Method::Options, "sip:bob@192.0.2.2", "<sip:alice@192.0.2.1>", "<sip:bob@192.0.2.2>")
+//!     .build()
+//!     .unwrap();
+//! let tx = alice.send_request(now, req, Target::new(Transport::Udp, bob_addr)).unwrap();
+//! let Some(Output::Transmit(t)) = alice.poll_output() else { panic!() };
+//!
+//! // The driver carries the bytes to Bob, whose TU answers 200.
+//! bob.handle_input(now, Input::Receive { transport: t.transport, from: alice_addr, to: bob_addr, bytes: t.bytes });
+//! let Some(Output::Event(Event::IncomingRequest { tx: stx, .. })) = bob.poll_output() else { panic!() };
+//! bob.respond_with(now, stx, 200).unwrap();
+//! let Some(Output::Transmit(t)) = bob.poll_output() else { panic!() };
+//!
+//! alice.handle_input(now, Input::Receive { transport: t.transport, from: bob_addr, to: alice_addr, bytes: t.bytes });
+//! match alice.poll_output() {
+//!     Some(Output::Event(Event::Response { tx: got, response })) => {
+//!         assert_eq!(got, tx);
+//!         assert_eq!(response.status(), 200);
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
 
 mod config;
 mod io;
+mod keys;
+mod ops;
+mod target;
 
 pub use config::{EndpointConfig, LocalAddr, MaxForwardsPolicy};
 pub use io::{ClientTxId, Event, Failure, Input, Output, ServerTxId, Stats, Transmit};
+pub use target::Target;
+
+use crate::message::{
+    BuildError, Method, ParseError, Request, RequestBuilder, Response, ResponseBuilder, SipMessage,
+    parse_framed,
+};
+use crate::rng::IdGenerator;
+use crate::timer::TimerQueue;
+use crate::transaction::{
+    Actions, ClientInviteTransaction, ClientNonInviteTransaction, ServerInviteState,
+    ServerInviteTransaction, ServerNonInviteTransaction, TimerName, TransactionError,
+};
+use crate::transport::{ResponseTarget, Transport, ViaRouting, needs_received, response_target};
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// Why a command was refused. Every command either does what it says or returns one of
+/// these: no command silently does nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// No transaction with this id (it never existed or has ended).
+    #[error("unknown or terminated transaction")]
+    UnknownTransaction,
+    /// The transaction limit is reached.
+    #[error("too many concurrent transactions")]
+    TooManyTransactions,
+    /// No local address is configured for this transport.
+    #[error("no local address for transport {0}")]
+    NoLocalAddress(Transport),
+    /// The request or response fails the checks a received one would (missing mandatory
+    /// header, CSeq method mismatch, ...).
+    #[error("invalid message: {0}")]
+    InvalidMessage(ParseError),
+    /// The message could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The transaction refused the response in its current state.
+    #[error(transparent)]
+    Transaction(#[from] TransactionError),
+    /// The response does not belong to this transaction (its Via branch or CSeq differs).
+    #[error("the response does not match the transaction's request")]
+    ResponseMismatch,
+    /// CANCEL only applies to an INVITE client transaction.
+    #[error("only an INVITE can be cancelled")]
+    NotInvite,
+    /// The INVITE already received a final response: there is nothing to cancel (§9.1).
+    #[error("the INVITE already has a final response")]
+    CancelTooLate,
+    /// The INVITE was already cancelled.
+    #[error("a CANCEL for this INVITE was already requested")]
+    AlreadyCancelled,
+    /// ACK is not sent through a transaction; use [`Endpoint::send_ack`].
+    #[error("ACK has no client transaction; use send_ack")]
+    AckNeedsNoTransaction,
+    /// The target is a host name and the core does no DNS; pass an explicit [`Target`].
+    #[error("the next hop is a host name; resolve it and pass a Target")]
+    UnresolvedHost,
+    /// The URI scheme has no SIP transport (tel:, http:, ...).
+    #[error("unsupported URI scheme for a next hop")]
+    UnsupportedScheme,
+    /// The URI names a transport the stack does not know.
+    #[error("unsupported transport parameter")]
+    UnsupportedTransport,
+}
+
+#[derive(Debug)]
+enum ClientMachine {
+    Invite(ClientInviteTransaction),
+    NonInvite(ClientNonInviteTransaction),
+}
+
+impl ClientMachine {
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            ClientMachine::Invite(m) => m.poll_timeout(),
+            ClientMachine::NonInvite(m) => m.poll_timeout(),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) -> Actions {
+        match self {
+            ClientMachine::Invite(m) => m.handle_timeout(now),
+            ClientMachine::NonInvite(m) => m.handle_timeout(now),
+        }
+    }
+    fn on_response(&mut self, now: Instant, status: u16) -> Actions {
+        match self {
+            ClientMachine::Invite(m) => m.on_response(now, status),
+            ClientMachine::NonInvite(m) => m.on_response(now, status),
+        }
+    }
+    fn on_transport_error(&mut self, now: Instant) -> Actions {
+        match self {
+            ClientMachine::Invite(m) => m.on_transport_error(now),
+            ClientMachine::NonInvite(m) => m.on_transport_error(now),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum ServerMachine {
+    Invite(ServerInviteTransaction),
+    NonInvite(ServerNonInviteTransaction),
+}
+
+impl ServerMachine {
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            ServerMachine::Invite(m) => m.poll_timeout(),
+            ServerMachine::NonInvite(m) => m.poll_timeout(),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) -> Actions {
+        match self {
+            ServerMachine::Invite(m) => m.handle_timeout(now),
+            ServerMachine::NonInvite(m) => m.handle_timeout(now),
+        }
+    }
+    fn on_request_retransmission(&mut self, now: Instant) -> Actions {
+        match self {
+            ServerMachine::Invite(m) => m.on_request_retransmission(now),
+            ServerMachine::NonInvite(m) => m.on_request_retransmission(now),
+        }
+    }
+    fn on_tu_response(&mut self, now: Instant, status: u16) -> Result<Actions, TransactionError> {
+        match self {
+            ServerMachine::Invite(m) => m.on_tu_response(now, status),
+            ServerMachine::NonInvite(m) => m.on_tu_response(now, status),
+        }
+    }
+    fn on_transport_error(&mut self, now: Instant) -> Actions {
+        match self {
+            ServerMachine::Invite(m) => m.on_transport_error(now),
+            ServerMachine::NonInvite(m) => m.on_transport_error(now),
+        }
+    }
+    fn final_status(&self) -> Option<u16> {
+        match self {
+            ServerMachine::Invite(m) => m.final_status(),
+            ServerMachine::NonInvite(m) => m.final_status(),
+        }
+    }
+}
+
+/// CANCEL bookkeeping of an INVITE client transaction (§9.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CancelState {
+    None,
+    /// Requested before any provisional response: sent when one arrives.
+    Pending(ClientTxId),
+    Sent,
+}
+
+#[derive(Debug)]
+struct ClientTx {
+    key: Box<str>,
+    machine: ClientMachine,
+    request: Request,
+    bytes: Bytes,
+    transport: Transport,
+    source: Option<SocketAddr>,
+    destination: SocketAddr,
+    ack: Option<Bytes>,
+    cancel: CancelState,
+    armed: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct ServerTx {
+    key: Box<str>,
+    machine: ServerMachine,
+    request: Request,
+    transport: Transport,
+    local: SocketAddr,
+    target: ResponseTarget,
+    last_response: Option<Bytes>,
+    to_tag: Box<str>,
+    armed: Option<Instant>,
+}
+
+/// How a request arrived: what a stateless answer needs.
+#[derive(Debug, Clone, Copy)]
+struct Arrival {
+    transport: Transport,
+    from: SocketAddr,
+    local: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimerRef {
+    Client(u64),
+    Server(u64),
+}
+
+/// One SIP endpoint: its transactions, timers and outbox. See the [module docs](self).
+#[derive(Debug)]
+pub struct Endpoint {
+    config: EndpointConfig,
+    ids: IdGenerator,
+    next_id: u64,
+    clients: Map<u64, ClientTx>,
+    client_keys: Map<Box<str>, u64>,
+    servers: Map<u64, ServerTx>,
+    server_keys: Map<Box<str>, u64>,
+    timers: TimerQueue<TimerRef>,
+    outputs: VecDeque<Output>,
+    timeout_dirty: bool,
+    stats: Stats,
+    scratch: String,
+}
+
+impl Endpoint {
+    /// A new endpoint. `seed` determines every tag, branch and Call-ID it generates, and the
+    /// hashing of its tables: the same seed and inputs give byte-identical outputs.
+    pub fn new(config: EndpointConfig, seed: u64) -> Self {
+        let mut ids = IdGenerator::new(seed);
+        let seed = ids.u64();
+        let hash = || foldhash::fast::FixedState::with_seed(seed);
+        Endpoint {
+            config,
+            ids,
+            next_id: 1,
+            clients: Map::with_hasher(hash()),
+            client_keys: Map::with_hasher(hash()),
+            servers: Map::with_hasher(hash()),
+            server_keys: Map::with_hasher(hash()),
+            timers: TimerQueue::new(),
+            outputs: VecDeque::new(),
+            timeout_dirty: false,
+            stats: Stats::default(),
+            scratch: String::with_capacity(128),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Live client and server transactions.
+    pub fn transaction_count(&self) -> (usize, usize) {
+        (self.clients.len(), self.servers.len())
+    }
+
+    /// The endpoint's id generator (for tags and Call-IDs of the TU's own requests).
+    pub fn ids(&mut self) -> &mut IdGenerator {
+        &mut self.ids
+    }
+
+    fn alloc_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    // ---- driving ------------------------------------------------------------------
+
+    /// Hands in something that happened: received bytes or a transport failure.
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        self.timeout_dirty = true;
+        match input {
+            Input::Receive {
+                transport,
+                from,
+                to,
+                bytes,
+            } => self.on_receive(now, transport, from, to, bytes),
+            Input::TransportError {
+                transport,
+                destination,
+            } => self.on_transport_error(now, transport, destination),
+        }
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.timeout_dirty = true;
+        while let Some((_, r)) = self.timers.pop_due(now) {
+            match r {
+                TimerRef::Client(id) => {
+                    let Some(tx) = self.clients.get_mut(&id) else {
+                        continue;
+                    };
+                    if tx.machine.poll_timeout().is_none_or(|t| t > now) {
+                        continue; // stale entry: the machine re-armed later or stopped
+                    }
+                    tx.armed = None;
+                    let a = tx.machine.handle_timeout(now);
+                    self.apply_client(now, id, a, None, true);
+                }
+                TimerRef::Server(id) => {
+                    let Some(tx) = self.servers.get_mut(&id) else {
+                        continue;
+                    };
+                    if tx.machine.poll_timeout().is_none_or(|t| t > now) {
+                        continue;
+                    }
+                    tx.armed = None;
+                    let a = tx.machine.handle_timeout(now);
+                    self.apply_server(now, id, a, true);
+                }
+            }
+        }
+        if self.timers.len() > 1024
+            && self.timers.len() > 4 * (self.clients.len() + self.servers.len())
+        {
+            let (c, s) = (&self.clients, &self.servers);
+            self.timers.compact(|at, r| match r {
+                TimerRef::Client(id) => c.get(id).is_some_and(|t| t.armed == Some(at)),
+                TimerRef::Server(id) => s.get(id).is_some_and(|t| t.armed == Some(at)),
+            });
+        }
+    }
+
+    /// The next output: transmits and events in the order they arose, then — once per
+    /// drain, after anything changed — the earliest instant to call
+    /// [`Endpoint::handle_timeout`] at. `None` when there is nothing more.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(o) = self.outputs.pop_front() {
+            return Some(o);
+        }
+        if self.timeout_dirty {
+            self.timeout_dirty = false;
+            return self.poll_timeout().map(Output::Timeout);
+        }
+        None
+    }
+
+    /// The earliest instant a timer is due, if any.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        loop {
+            let at = self.timers.next_deadline()?;
+            let live = match self.timers.peek_key() {
+                Some(TimerRef::Client(id)) => {
+                    self.clients.get(id).is_some_and(|t| t.armed == Some(at))
+                }
+                Some(TimerRef::Server(id)) => {
+                    self.servers.get(id).is_some_and(|t| t.armed == Some(at))
+                }
+                None => false,
+            };
+            if live {
+                return Some(at);
+            }
+            self.timers.pop_due(at);
+        }
+    }
+
+    fn transmit(
+        &mut self,
+        transport: Transport,
+        source: Option<SocketAddr>,
+        destination: SocketAddr,
+        bytes: Bytes,
+    ) {
+        self.outputs.push_back(Output::Transmit(Transmit {
+            transport,
+            source,
+            destination,
+            bytes,
+        }));
+    }
+
+    fn event(&mut self, e: Event) {
+        self.outputs.push_back(Output::Event(e));
+    }
+
+    // ---- receiving ----------------------------------------------------------------
+
+    fn on_receive(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        from: SocketAddr,
+        to: SocketAddr,
+        bytes: Bytes,
+    ) {
+        let framing = if transport.is_stream() {
+            crate::message::Framing::Stream
+        } else {
+            crate::message::Framing::Datagram
+        };
+        match parse_framed(bytes, &self.config.parse, framing) {
+            Ok(SipMessage::Request(r)) => {
+                self.stats.received += 1;
+                self.on_request(now, transport, from, to, r)
+            }
+            Ok(SipMessage::Response(r)) => {
+                self.stats.received += 1;
+                self.on_response(now, from, r)
+            }
+            Err(e) => {
+                self.stats.parse_errors += 1;
+                tracing::debug!(%from, error = %e, "dropping unparseable message");
+            }
+        }
+    }
+
+    fn check_request(&self, r: &Request) -> Result<(), ParseError> {
+        if self.config.parse.mode == crate::message::Mode::Strict {
+            crate::message::validate::check_request_strict(r)
+        } else {
+            r.check()
+        }
+    }
+
+    /// Sends a response no transaction keeps (§8.2, §17.2.3 stateless answers).
+    fn respond_stateless(
+        &mut self,
+        arrival: Arrival,
+        req: &Request,
+        status: u16,
+        reason: &str,
+        extra: &[(&str, &str)],
+    ) {
+        let Arrival {
+            transport,
+            from,
+            local,
+        } = arrival;
+        let Some(via) = req.via() else {
+            self.stats.parse_errors += 1;
+            return;
+        };
+        let target = response_target(transport, from, &routing(&via));
+        let tag = self.ids.tag();
+        let bytes = ops::response_bytes(req, status, reason, Some(&tag), extra);
+        self.stats.stateless_responses += 1;
+        self.transmit(transport, Some(local), target.address(), bytes);
+    }
+
+    fn on_request(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        from: SocketAddr,
+        local: SocketAddr,
+        mut req: Request,
+    ) {
+        if let Err(e) = self.check_request(&req) {
+            if *req.method() == Method::Ack || req.via().is_none() {
+                self.stats.parse_errors += 1;
+                return;
+            }
+            let code = e.status_code();
+            let reason = ops::bad_request_reason(code, &e.kind);
+            self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                code,
+                &reason,
+                &[],
+            );
+            return;
+        }
+        // §18.2.1 and RFC 3581 §4: note where the request really came from.
+        if let Some(via) = req.via() {
+            let rport_wanted = via.rport() == Some(None);
+            if needs_received(via.host(), from.ip()) || rport_wanted {
+                let _ = req.set_via_param("received", Some(&from.ip().to_string()));
+            }
+            if rport_wanted {
+                let _ = req.set_via_param("rport", Some(&from.port().to_string()));
+            }
+        }
+        let Some(via) = req.via() else { return };
+        let target = response_target(transport, from, &routing(&via));
+
+        match req.method() {
+            Method::Ack => return self.on_ack(now, from, req),
+            Method::Cancel => return self.on_cancel(now, transport, from, local, target, req),
+            _ => {}
+        }
+        let mut key = std::mem::take(&mut self.scratch);
+        let ok = keys::server_key(&mut key, &req, None);
+        if ok && let Some(&id) = self.server_keys.get(key.as_str()) {
+            self.scratch = key;
+            self.stats.absorbed_retransmissions += 1;
+            if let Some(tx) = self.servers.get_mut(&id) {
+                let a = tx.machine.on_request_retransmission(now);
+                self.apply_server(now, id, a, true);
+            }
+            return;
+        }
+        let key_box: Box<str> = key.as_str().into();
+        self.scratch = key;
+        if !ok {
+            self.stats.parse_errors += 1;
+            return;
+        }
+        // Stateless refusals (§8.2.1–§8.2.3, §16.3).
+        if req.max_forwards() == Some(0)
+            && self.config.max_forwards_policy == MaxForwardsPolicy::Reject
+        {
+            return self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                483,
+                "Too Many Hops",
+                &[],
+            );
+        }
+        if !matches!(
+            req.uri()
+                .map(|u| u.scheme().to_ascii_lowercase())
+                .as_deref(),
+            Ok("sip" | "sips" | "tel")
+        ) {
+            return self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                416,
+                "Unsupported URI Scheme",
+                &[],
+            );
+        }
+        let unsupported: Vec<&str> = req
+            .require()
+            .filter(|t| {
+                !self
+                    .config
+                    .supported
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(t))
+            })
+            .collect();
+        if !unsupported.is_empty() && *req.method() != Method::Cancel {
+            let list = unsupported.join(", ");
+            return self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                420,
+                "Bad Extension",
+                &[("Unsupported", &list)],
+            );
+        }
+        if self.clients.len() + self.servers.len() >= self.config.max_transactions {
+            self.stats.overload_rejections += 1;
+            let ra = self.config.retry_after_secs.to_string();
+            return self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                503,
+                "Service Unavailable",
+                &[("Retry-After", &ra)],
+            );
+        }
+        // A new server transaction (§17.2).
+        let reliable = transport.is_reliable();
+        let (machine, actions) = if *req.method() == Method::Invite {
+            let (m, a) = ServerInviteTransaction::new(now, reliable, &self.config.timers);
+            (ServerMachine::Invite(m), a)
+        } else {
+            let (m, a) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
+            (ServerMachine::NonInvite(m), a)
+        };
+        let id = self.alloc_id();
+        let to_tag: Box<str> = match req.to().and_then(|t| t.tag()) {
+            Some(t) => t.into(),
+            None => self.ids.tag().into(),
+        };
+        let event_request = req.clone();
+        self.server_keys.insert(key_box.clone(), id);
+        self.servers.insert(
+            id,
+            ServerTx {
+                key: key_box,
+                machine,
+                request: req,
+                transport,
+                local,
+                target,
+                last_response: None,
+                to_tag,
+                armed: None,
+            },
+        );
+        if actions.pass_to_tu() {
+            self.event(Event::IncomingRequest {
+                tx: ServerTxId(id),
+                request: event_request,
+            });
+        }
+        self.apply_server(now, id, actions.without_pass_to_tu(), false);
+    }
+
+    fn on_ack(&mut self, now: Instant, from: SocketAddr, req: Request) {
+        let mut key = std::mem::take(&mut self.scratch);
+        let found = keys::server_key(&mut key, &req, None)
+            .then(|| self.server_keys.get(key.as_str()).copied())
+            .flatten();
+        self.scratch = key;
+        if let Some(id) = found
+            && let Some(tx) = self.servers.get_mut(&id)
+            && let ServerMachine::Invite(m) = &mut tx.machine
+        {
+            // RFC 2543 matching also needs the To tag of the response (§17.2.3).
+            let tag_ok = req.via().is_some_and(|v| v.has_rfc3261_branch())
+                || req.to().and_then(|t| t.tag()) == Some(&*tx.to_tag);
+            if tag_ok {
+                let a = m.on_ack(now);
+                if a.pass_to_tu() {
+                    self.event(Event::Ack { request: req, from });
+                }
+                self.apply_server(now, id, a.without_pass_to_tu(), true);
+                return;
+            }
+        }
+        self.event(Event::Ack { request: req, from });
+    }
+
+    fn on_cancel(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        from: SocketAddr,
+        local: SocketAddr,
+        target: ResponseTarget,
+        req: Request,
+    ) {
+        let mut key = std::mem::take(&mut self.scratch);
+        // A retransmitted CANCEL: its own transaction re-sends the 200.
+        if keys::server_key(&mut key, &req, None)
+            && let Some(&id) = self.server_keys.get(key.as_str())
+        {
+            self.scratch = key;
+            if let Some(tx) = self.servers.get_mut(&id) {
+                let a = tx.machine.on_request_retransmission(now);
+                self.apply_server(now, id, a, true);
+            }
+            return;
+        }
+        let cancel_key: Box<str> = key.as_str().into();
+        let invite = keys::server_key(&mut key, &req, Some(&Method::Invite))
+            .then(|| self.server_keys.get(key.as_str()).copied())
+            .flatten();
+        self.scratch = key;
+        let Some(invite_id) = invite else {
+            // §9.2: no matching transaction.
+            return self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                481,
+                "Call/Transaction Does Not Exist",
+                &[],
+            );
+        };
+        // The CANCEL's own transaction, answered 200 at once (§9.2).
+        let (m, _) =
+            ServerNonInviteTransaction::new(now, transport.is_reliable(), &self.config.timers);
+        let id = self.alloc_id();
+        let to_tag = self
+            .servers
+            .get(&invite_id)
+            .map_or_else(|| self.ids.tag().into(), |t| t.to_tag.clone());
+        self.server_keys.insert(cancel_key.clone(), id);
+        self.servers.insert(
+            id,
+            ServerTx {
+                key: cancel_key,
+                machine: ServerMachine::NonInvite(m),
+                request: req,
+                transport,
+                local,
+                target,
+                last_response: None,
+                to_tag,
+                armed: None,
+            },
+        );
+        let _ = self.respond_with(now, ServerTxId(id), 200);
+        // 487 for the INVITE if it has no final response yet.
+        let pending = self
+            .servers
+            .get(&invite_id)
+            .is_some_and(|t| t.machine.final_status().is_none());
+        if pending {
+            let _ = self.respond_with(now, ServerTxId(invite_id), 487);
+            self.event(Event::Cancelled {
+                tx: ServerTxId(invite_id),
+            });
+        }
+    }
+
+    fn on_response(&mut self, now: Instant, from: SocketAddr, resp: Response) {
+        if resp.check().is_err() {
+            self.stats.parse_errors += 1;
+            return;
+        }
+        let mut key = std::mem::take(&mut self.scratch);
+        let found = keys::response_key(&mut key, &resp)
+            .then(|| self.client_keys.get(key.as_str()).copied())
+            .flatten();
+        self.scratch = key;
+        let Some(id) = found else {
+            // §18.1.2: only a response whose sent-by is ours is of interest (to the dialog
+            // layer: a 2xx retransmission after the transaction ended).
+            let ours = resp
+                .via()
+                .is_some_and(|v| self.is_our_sent_by(v.host(), v.port()));
+            if ours {
+                self.event(Event::StrayResponse {
+                    response: resp,
+                    from,
+                });
+            } else {
+                self.stats.misrouted_responses += 1;
+            }
+            return;
+        };
+        let Some(tx) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let status = resp.status();
+        let a = tx.machine.on_response(now, status);
+        if a.send_ack() && tx.ack.is_none() {
+            tx.ack = Some(ops::ack_for_non_2xx(&tx.request, &resp));
+        }
+        let send_cancel = match tx.cancel {
+            CancelState::Pending(cid) if status < 200 => Some(cid),
+            _ => None,
+        };
+        self.apply_client(now, id, a, Some(resp), false);
+        if let Some(cid) = send_cancel {
+            self.start_cancel(now, id, cid);
+        }
+    }
+
+    fn is_our_sent_by(&self, host: &str, port: Option<u16>) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.config.local_addrs.iter().any(|l| {
+            let sb = l.sent_by();
+            let (h, p) = split_host_port(&sb);
+            h.eq_ignore_ascii_case(host)
+                && port.unwrap_or(l.transport.default_port())
+                    == p.unwrap_or(l.transport.default_port())
+        }) || self.config.local_addrs.is_empty()
+    }
+
+    fn on_transport_error(&mut self, now: Instant, transport: Transport, destination: SocketAddr) {
+        let mut ids: Vec<u64> = self
+            .clients
+            .iter()
+            .filter(|(_, t)| t.transport == transport && t.destination == destination)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(tx) = self.clients.get_mut(&id) {
+                let a = tx.machine.on_transport_error(now);
+                self.apply_client(now, id, a, None, false);
+            }
+        }
+        let mut ids: Vec<u64> = self
+            .servers
+            .iter()
+            .filter(|(_, t)| t.transport == transport && t.target.address() == destination)
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(tx) = self.servers.get_mut(&id) {
+                let a = tx.machine.on_transport_error(now);
+                self.apply_server(now, id, a, false);
+            }
+        }
+    }
+
+    // ---- applying machine actions ----------------------------------------------------
+
+    fn apply_client(
+        &mut self,
+        _now: Instant,
+        id: u64,
+        a: Actions,
+        response: Option<Response>,
+        retransmit: bool,
+    ) {
+        let Some(tx) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let (transport, source, dest) = (tx.transport, tx.source, tx.destination);
+        let mut sends: [Option<Bytes>; 2] = [None, None];
+        if a.transmit() {
+            sends[0] = Some(tx.bytes.clone());
+        }
+        if a.send_ack() {
+            sends[1] = tx.ack.clone();
+        }
+        let next = tx.machine.poll_timeout();
+        let rearm = next.filter(|n| tx.armed != Some(*n));
+        tx.armed = next;
+        for b in sends.into_iter().flatten() {
+            if retransmit || a.send_ack() && response.is_some() {
+                self.stats.retransmissions += u64::from(retransmit);
+            }
+            self.transmit(transport, source, dest, b);
+        }
+        if a.pass_to_tu()
+            && let Some(response) = response
+        {
+            self.event(Event::Response {
+                tx: ClientTxId(id),
+                response,
+            });
+        }
+        if matches!(a.timed_out(), Some(TimerName::B | TimerName::F)) {
+            self.event(Event::ClientTxFailed {
+                tx: ClientTxId(id),
+                failure: Failure::Timeout,
+            });
+        }
+        if a.transport_failed() {
+            self.event(Event::ClientTxFailed {
+                tx: ClientTxId(id),
+                failure: Failure::TransportError,
+            });
+        }
+        if a.terminated() {
+            if let Some(tx) = self.clients.remove(&id) {
+                self.client_keys.remove(&tx.key);
+            }
+        } else if let Some(at) = rearm {
+            self.timers.schedule(at, TimerRef::Client(id));
+        }
+    }
+
+    fn apply_server(&mut self, _now: Instant, id: u64, a: Actions, retransmit: bool) {
+        if a.send_trying()
+            && let Some(tx) = self.servers.get_mut(&id)
+        {
+            {
+                let bytes = ops::response_bytes(&tx.request, 100, "Trying", None, &[]);
+                tx.last_response = Some(bytes.clone());
+                let (t, l, d) = (tx.transport, tx.local, tx.target.address());
+                self.transmit(t, Some(l), d, bytes);
+            }
+        }
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        if a.transmit()
+            && let Some(b) = tx.last_response.clone()
+        {
+            let (t, l, d) = (tx.transport, tx.local, tx.target.address());
+            if retransmit {
+                self.stats.retransmissions += 1;
+            }
+            self.transmit(t, Some(l), d, b);
+        }
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        let next = tx.machine.poll_timeout();
+        let rearm = next.filter(|n| tx.armed != Some(*n));
+        tx.armed = next;
+        if matches!(a.timed_out(), Some(TimerName::H)) {
+            self.event(Event::ServerTxFailed {
+                tx: ServerTxId(id),
+                failure: Failure::Timeout,
+            });
+        }
+        if a.transport_failed() {
+            self.event(Event::ServerTxFailed {
+                tx: ServerTxId(id),
+                failure: Failure::TransportError,
+            });
+        }
+        if a.terminated() {
+            if let Some(tx) = self.servers.remove(&id) {
+                self.server_keys.remove(&tx.key);
+            }
+        } else if let Some(at) = rearm {
+            self.timers.schedule(at, TimerRef::Server(id));
+        }
+    }
+
+    // ---- commands: client side ------------------------------------------------------
+
+    /// Starts a request out of any dialog: a new Call-ID and From tag, CSeq 1, Max-Forwards
+    /// 70 (§8.1.1). Add headers and a body, `build()` it, and pass it to
+    /// [`Endpoint::send_request`], which adds the Via.
+    pub fn request(&mut self, method: Method, uri: &str, from: &str, to: &str) -> RequestBuilder {
+        let call_id = self.ids.call_id(None);
+        let tag = self.ids.tag();
+        Request::builder(method, uri)
+            .max_forwards(70)
+            .from(from, Some(&tag))
+            .to(to, None)
+            .call_id(&call_id)
+            .cseq(1)
+    }
+
+    fn local_via(
+        &mut self,
+        transport: Transport,
+        dest: SocketAddr,
+    ) -> Result<(String, String, SocketAddr), EndpointError> {
+        let local = self
+            .config
+            .local_for(transport, dest)
+            .ok_or(EndpointError::NoLocalAddress(transport))?;
+        let sent_by = local.sent_by();
+        let addr = local.addr;
+        let branch = self.ids.branch();
+        Ok((
+            format!(
+                "SIP/2.0/{} {sent_by};branch={branch};rport",
+                transport.via_token()
+            ),
+            branch,
+            addr,
+        ))
+    }
+
+    /// Sends a request in a new client transaction (§17.1): adds the top Via (a fresh
+    /// `z9hG4bK` branch from the seeded generator, the configured sent-by, and `rport`,
+    /// RFC 3581), checks it like a received request, transmits it and arms the timers.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        mut request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        if *request.method() == Method::Ack {
+            return Err(EndpointError::AckNeedsNoTransaction);
+        }
+        if self.clients.len() + self.servers.len() >= self.config.max_transactions {
+            return Err(EndpointError::TooManyTransactions);
+        }
+        let (via, branch, local) = self.local_via(target.transport, target.addr)?;
+        request.prepend_header("Via", &via)?;
+        request.check().map_err(EndpointError::InvalidMessage)?;
+        let id = self.alloc_id();
+        self.start_client(now, id, branch, request, target, Some(local));
+        Ok(ClientTxId(id))
+    }
+
+    fn start_client(
+        &mut self,
+        now: Instant,
+        id: u64,
+        branch: String,
+        request: Request,
+        target: Target,
+        source: Option<SocketAddr>,
+    ) {
+        self.timeout_dirty = true;
+        let reliable = target.transport.is_reliable();
+        let (machine, actions) = if *request.method() == Method::Invite {
+            let (m, a) = ClientInviteTransaction::new(now, reliable, &self.config.timers);
+            (ClientMachine::Invite(m), a)
+        } else {
+            let (m, a) = ClientNonInviteTransaction::new(now, reliable, &self.config.timers);
+            (ClientMachine::NonInvite(m), a)
+        };
+        let mut key = std::mem::take(&mut self.scratch);
+        keys::client_key(&mut key, &branch, request.method().as_str());
+        let key_box: Box<str> = key.as_str().into();
+        self.scratch = key;
+        let bytes = request.to_bytes();
+        self.client_keys.insert(key_box.clone(), id);
+        self.clients.insert(
+            id,
+            ClientTx {
+                key: key_box,
+                machine,
+                request,
+                bytes,
+                transport: target.transport,
+                source,
+                destination: target.addr,
+                ack: None,
+                cancel: CancelState::None,
+                armed: None,
+            },
+        );
+        self.apply_client(now, id, actions, None, false);
+    }
+
+    /// Sends a request with no transaction: the ACK for a 2xx (§13.2.2.4, §17.1.1.3), which
+    /// the dialog layer owns. A Via with a new branch is added.
+    pub fn send_ack(
+        &mut self,
+        now: Instant,
+        mut ack: Request,
+        target: Target,
+    ) -> Result<(), EndpointError> {
+        let _ = now;
+        self.timeout_dirty = true;
+        let (via, _, local) = self.local_via(target.transport, target.addr)?;
+        ack.prepend_header("Via", &via)?;
+        self.transmit(target.transport, Some(local), target.addr, ack.to_bytes());
+        Ok(())
+    }
+
+    /// Cancels a pending INVITE (§9.1). The CANCEL is sent at once if a provisional response
+    /// has arrived, else as soon as one does (§9.1: "a CANCEL request SHOULD NOT be sent to
+    /// cancel a request until a provisional response has been received"). Returns the
+    /// CANCEL's own client transaction, whose 200 (or 481) arrives as an
+    /// [`Event::Response`]; the INVITE then ends with a 487.
+    pub fn cancel(
+        &mut self,
+        now: Instant,
+        invite: ClientTxId,
+    ) -> Result<ClientTxId, EndpointError> {
+        let tx = self
+            .clients
+            .get_mut(&invite.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let ClientMachine::Invite(m) = &tx.machine else {
+            return Err(EndpointError::NotInvite);
+        };
+        use crate::transaction::ClientInviteState as S;
+        let state = m.state();
+        if tx.cancel != CancelState::None {
+            return Err(EndpointError::AlreadyCancelled);
+        }
+        let cid = ClientTxId(self.next_id);
+        self.next_id += 1;
+        match state {
+            S::Calling => {
+                tx.cancel = CancelState::Pending(cid);
+                Ok(cid)
+            }
+            S::Proceeding => {
+                self.start_cancel(now, invite.0, cid);
+                Ok(cid)
+            }
+            _ => Err(EndpointError::CancelTooLate),
+        }
+    }
+
+    fn start_cancel(&mut self, now: Instant, invite_id: u64, cid: ClientTxId) {
+        let Some(tx) = self.clients.get_mut(&invite_id) else {
+            return;
+        };
+        tx.cancel = CancelState::Sent;
+        let bytes = ops::cancel_for(&tx.request);
+        let target = Target::new(tx.transport, tx.destination);
+        let source = tx.source;
+        let branch = tx
+            .request
+            .via()
+            .and_then(|v| v.branch())
+            .unwrap_or("")
+            .to_owned();
+        let Ok(SipMessage::Request(cancel)) = parse_framed(
+            bytes,
+            &crate::message::ParseOptions::default(),
+            crate::message::Framing::Datagram,
+        ) else {
+            return;
+        };
+        self.start_client(now, cid.0, branch, cancel, target, source);
+    }
+
+    // ---- commands: server side ------------------------------------------------------
+
+    /// A response to the request of server transaction `tx` (§8.2.6), with the endpoint's
+    /// To tag for it (the same for every response of the transaction; none for 100).
+    pub fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
+        let t = self
+            .servers
+            .get(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let b = Response::from_request(&t.request, status);
+        Ok(if status == 100 {
+            b
+        } else {
+            b.to_tag(&t.to_tag)
+        })
+    }
+
+    /// Answers server transaction `tx` with `status` and no body.
+    pub fn respond_with(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+    ) -> Result<(), EndpointError> {
+        let r = self.response(tx, status)?.build()?;
+        self.respond(now, tx, r)
+    }
+
+    /// Sends `response` on server transaction `tx` (§17.2): the transaction stores it for
+    /// retransmission and sends it to where §18.2.2 says. Refused if the transaction's state
+    /// forbids it (a second final response, ...), or if the response is for another request.
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Response,
+    ) -> Result<(), EndpointError> {
+        self.timeout_dirty = true;
+        let t = self
+            .servers
+            .get_mut(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let same_branch =
+            response.via().and_then(|v| v.branch()) == t.request.via().and_then(|v| v.branch());
+        let same_cseq = response.cseq() == t.request.cseq();
+        if !same_branch || !same_cseq {
+            return Err(EndpointError::ResponseMismatch);
+        }
+        response.check().map_err(EndpointError::InvalidMessage)?;
+        let a = t.machine.on_tu_response(now, response.status())?;
+        t.last_response = Some(response.to_bytes());
+        self.apply_server(now, tx.0, a, false);
+        Ok(())
+    }
+
+    /// The request of a live server transaction.
+    pub fn server_request(&self, tx: ServerTxId) -> Option<&Request> {
+        self.servers.get(&tx.0).map(|t| &t.request)
+    }
+
+    /// The state of an INVITE server transaction, if `tx` is one and alive.
+    pub fn server_invite_state(&self, tx: ServerTxId) -> Option<ServerInviteState> {
+        match &self.servers.get(&tx.0)?.machine {
+            ServerMachine::Invite(m) => Some(m.state()),
+            ServerMachine::NonInvite(_) => None,
+        }
+    }
+}
+
+fn routing<'a>(via: &crate::message::Via<'a>) -> ViaRouting<'a> {
+    ViaRouting {
+        sent_by_host: via.host(),
+        sent_by_port: via.port(),
+        maddr: via.maddr(),
+        rport: via.rport().is_some(),
+    }
+}
+
+fn split_host_port(s: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (h, p) = rest.split_once(']').unwrap_or((rest, ""));
+        return (h, p.strip_prefix(':').and_then(|p| p.parse().ok()));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => (h, p.parse().ok()),
+        _ => (s, None),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,8 @@
 //! a value that would not parse (or would inject a header) is refused with a typed error.
 
 use super::error::ParseError;
-use super::model::{BuildError, Request, Response, SipMessage};
 use super::method::Method;
+use super::model::{BuildError, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
 use super::parser::{Framing, parse_framed};

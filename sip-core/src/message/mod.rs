@@ -14,8 +14,8 @@ pub mod error;
 pub mod escape;
 mod framer;
 pub mod header;
-mod model;
 mod method;
+mod model;
 mod name;
 mod options;
 mod parser;
@@ -31,10 +31,10 @@ pub use framer::StreamFramer;
 pub use header::{
     CSeq, ContactValue, MediaType, NameAddr, Params, TokenParams, Via, token_list, unquote,
 };
+pub use method::Method;
 pub use model::{
     AsHeaderName, BuildError, HeaderRow, Headers, Message, Request, Response, SipMessage,
 };
-pub use method::Method;
 pub use name::HeaderName;
 pub use options::{Limits, Mode, ParseOptions};
 pub use parser::{Framing, parse, parse_framed, parse_unchecked};

@@ -36,6 +36,15 @@ impl Actions {
         }
     }
 
+    /// The same actions without [`Actions::pass_to_tu`], for an owner that has already
+    /// handed the message to the TU itself.
+    pub const fn without_pass_to_tu(self) -> Self {
+        Self {
+            flags: self.flags & !PASS_TO_TU,
+            timed_out: self.timed_out,
+        }
+    }
+
     /// Whether nothing needs doing.
     pub const fn is_empty(&self) -> bool {
         self.flags == 0 && self.timed_out.is_none()
