@@ -58,8 +58,9 @@ use memchr::memchr;
 use thiserror::Error;
 
 use super::escape::{
-    self, AT, DOMAIN, EQ, HNV_UNRES, LENIENT_EXTRA, PARAM_UNRES, PASS_EXTRA, RESERVED, SCHEME,
-    SEMI_COMMA, UNRESERVED, USER_UNRES, decode_at, eq_unescaped, has, unescaped_bytes,
+    self, ALNUM, AT, CLASS, DOMAIN, EQ, HNV_UNRES, LENIENT_EXTRA, NOT_IPV4, PARAM_UNRES,
+    PASS_EXTRA, RESERVED, SCHEME, SEMI_COMMA, UNRESERVED, USER_UNRES, decode_at, eq_unescaped, has,
+    unescaped_bytes,
 };
 use crate::transport::Transport;
 
@@ -189,25 +190,25 @@ impl Mode {
 /// error; in lenient mode it is taken as a literal.
 #[inline]
 fn scan(b: &[u8], mut pos: usize, end: usize, mask: u32, mode: Mode) -> Result<usize, UriError> {
-    while pos < end {
-        let Some(&c) = b.get(pos) else { break };
-        if c == b'%' {
-            if pos + 3 <= end && decode_at(b, pos).is_some() {
-                pos += 3;
-                continue;
-            }
-            if mode == Mode::Strict {
-                return Err(err(pos, UriErrorKind::InvalidEscape));
-            }
+    // No class in `mask` contains `%`, so the tight loop below also stops at escapes.
+    let region = b.get(..end).unwrap_or(b);
+    loop {
+        let rest = region.get(pos..).unwrap_or_default();
+        let Some(i) = rest.iter().position(|&c| !has(c, mask)) else {
+            return Ok(region.len());
+        };
+        pos += i;
+        if region.get(pos) != Some(&b'%') {
+            return Ok(pos);
+        }
+        if decode_at(region, pos).is_some() {
+            pos += 3;
+        } else if mode == Mode::Strict {
+            return Err(err(pos, UriErrorKind::InvalidEscape));
+        } else {
             pos += 1;
-            continue;
         }
-        if !has(c, mask) {
-            break;
-        }
-        pos += 1;
     }
-    Ok(pos)
 }
 
 #[inline]
@@ -291,10 +292,12 @@ impl<'a> Uri<'a> {
 
     fn parse_mode(s: &'a str, mode: Mode) -> Result<Uri<'a>, UriError> {
         // Fast path for the overwhelmingly common scheme.
-        let colon = match s.as_bytes().get(..4) {
-            Some(p) if p.eq_ignore_ascii_case(b"sip:") => 3,
-            _ => split_scheme(s)?,
-        };
+        if let Some(p) = s.as_bytes().get(..4)
+            && p.eq_ignore_ascii_case(b"sip:")
+        {
+            return SipUri::parse_after_scheme(s, 3, false, mode).map(Uri::Sip);
+        }
+        let colon = split_scheme(s)?;
         let scheme = slice(s, 0, colon, UriErrorKind::InvalidScheme)?;
         Ok(match classify_scheme(scheme) {
             Kind::Sip => Uri::Sip(SipUri::parse_after_scheme(s, colon, false, mode)?),
@@ -510,37 +513,37 @@ fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Checks RFC 3261 `hostname = *( domainlabel "." ) toplabel [ "." ]`. Returns the offset of
+/// Checks RFC 3261 `hostname = *( domainlabel "." ) toplabel [ "." ]` in one pass: labels
+/// of letters, digits and inner `-`, the last starting with a letter. Returns the offset of
 /// the first offending byte.
 fn validate_hostname(text: &[u8]) -> Result<(), usize> {
     let body = text.strip_suffix(b".").unwrap_or(text);
-    if body.is_empty() {
-        return Err(0);
+    let mut label_start = 0;
+    let mut prev = b'.';
+    for (i, &c) in body.iter().enumerate() {
+        if c == b'.' {
+            if prev == b'.' {
+                return Err(i);
+            }
+            if prev == b'-' {
+                return Err(i - 1);
+            }
+            label_start = i + 1;
+        } else if c == b'-' {
+            if prev == b'.' {
+                return Err(i);
+            }
+        } else if !c.is_ascii_alphanumeric() {
+            return Err(i);
+        }
+        prev = c;
     }
-    let mut start = 0;
-    let mut last_start = 0;
-    for label in body.split(|&c| c == b'.') {
-        let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
-            return Err(start);
-        };
-        if !first.is_ascii_alphanumeric() {
-            return Err(start);
-        }
-        if !last.is_ascii_alphanumeric() {
-            return Err(start + label.len() - 1);
-        }
-        if let Some(i) = label
-            .iter()
-            .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-'))
-        {
-            return Err(start + i);
-        }
-        last_start = start;
-        start += label.len() + 1;
+    if prev == b'-' {
+        return Err(body.len() - 1);
     }
-    match body.get(last_start) {
+    match body.get(label_start) {
         Some(c) if c.is_ascii_alphabetic() => Ok(()),
-        _ => Err(last_start),
+        _ => Err(label_start),
     }
 }
 
@@ -558,19 +561,20 @@ fn parse_host_at(s: &str, pos: usize, mode: Mode) -> Result<(Host<'_>, usize), U
         return Ok((Host::Ipv6(addr), close + 1));
     }
     let mut end = pos;
-    let mut numeric = true;
+    let mut seen = 0u32;
     while let Some(&c) = b.get(end) {
-        if !has(c, DOMAIN) {
+        let class = CLASS[usize::from(c)];
+        if class & DOMAIN == 0 {
             break;
         }
-        numeric &= c.is_ascii_digit() || c == b'.';
+        seen |= class;
         end += 1;
     }
     if end == pos {
         return Err(err(pos, UriErrorKind::MissingHost));
     }
     let text = slice(s, pos, end, UriErrorKind::InvalidHost)?;
-    if numeric {
+    if seen & NOT_IPV4 == 0 {
         return parse_ipv4(text.as_bytes())
             .map(|a| (Host::Ipv4(a), end))
             .ok_or(err(pos, UriErrorKind::InvalidIpv4));
@@ -579,7 +583,7 @@ fn parse_host_at(s: &str, pos: usize, mode: Mode) -> Result<(Host<'_>, usize), U
         Mode::Strict => validate_hostname(text.as_bytes())
             .map_err(|i| err(pos + i, UriErrorKind::InvalidHost))?,
         Mode::Lenient => {
-            if !text.bytes().any(|c| c.is_ascii_alphanumeric()) {
+            if seen & ALNUM == 0 {
                 return Err(err(pos, UriErrorKind::InvalidHost));
             }
         }
@@ -839,14 +843,14 @@ impl<'a> SipUri<'a> {
         let (mut user, mut password) = (None, None);
         if let Some(i) = memchr(b'@', b.get(pos..).unwrap_or_default()) {
             let at = pos + i;
-            let user_end = memchr(b':', b.get(pos..at).unwrap_or_default()).map_or(at, |c| pos + c);
+            // No user class holds ':', so the scan stops at the password separator.
+            let user_mask = UNRESERVED | USER_UNRES | mode.extra(LENIENT_EXTRA);
+            let user_end = scan(b, pos, at, user_mask, mode)?;
+            if user_end != at && b.get(user_end) != Some(&b':') {
+                return Err(err(user_end, UriErrorKind::InvalidUser));
+            }
             if user_end == pos {
                 return Err(err(pos, UriErrorKind::EmptyUser));
-            }
-            let user_mask = UNRESERVED | USER_UNRES | mode.extra(LENIENT_EXTRA);
-            let e = scan(b, pos, user_end, user_mask, mode)?;
-            if e != user_end {
-                return Err(err(e, UriErrorKind::InvalidUser));
             }
             user = Some(Cow::Borrowed(slice(
                 s,
