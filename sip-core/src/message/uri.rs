@@ -25,7 +25,8 @@
 //!   password, parameters and headers (e.g. `sip:*67#123@example.com`);
 //! * a `%` that does not start a valid escape, taken as a literal `%`;
 //! * `@` inside parameter and header values, `=` inside parameter and header values, `;` and
-//!   `,` inside header values, and `:` `;` `?` `/` inside a password;
+//!   `,` inside header values, and `:` `;` `?` `/` inside a password (the first `@` of the
+//!   URI always ends the userinfo, as the grammar implies: `user` may hold `;` and `?`);
 //! * host names with `_`, labels starting or ending with `-`, empty labels, and a top label
 //!   starting with a digit (anything made of letters, digits, `-`, `.` and `_` that is not
 //!   all digits and dots);
@@ -2224,7 +2225,10 @@ mod tests {
         assert_eq!(t.phone_context(), None);
         assert_eq!(t.to_string(), "tel:+1-201-555-0123");
 
+        assert!(borrowed(&t.scheme) && borrowed(&t.number) && borrowed(&t.params));
+
         let t = TelUri::parse_strict("tel:7042;phone-context=example.com").unwrap();
+        assert!(borrowed(&t.scheme) && borrowed(&t.number) && borrowed(&t.params));
         assert!(!t.is_global());
         assert_eq!(t.number(), "7042");
         assert!(matches!(t.number_digits(), Cow::Borrowed("7042")));
@@ -2449,6 +2453,7 @@ mod tests {
     #[test]
     fn absolute_uris() {
         let u = AbsoluteUri::parse_strict("http://www.example.com/a?b=c").unwrap();
+        assert!(borrowed(&u.scheme) && borrowed(&u.rest));
         assert_eq!(u.scheme(), "http");
         assert_eq!(u.rest(), "//www.example.com/a?b=c");
         assert_eq!(
@@ -2569,6 +2574,81 @@ mod tests {
             SipUri::new(Host::Ipv6("::1".parse().unwrap())).to_string(),
             "sip:[::1]"
         );
+    }
+
+    /// RFC 4475 §3.1.2 request-line cases as they reach the URI parser, and the atypical
+    /// scheme case of §3.3.
+    #[test]
+    fn rfc4475_invalid_request_uris() {
+        // "<>" enclosing the Request-URI.
+        assert_eq!(
+            Uri::parse("<sip:user@example.com>").unwrap_err(),
+            err(0, K::InvalidScheme)
+        );
+        // Embedded LWS: the request line splits at the space, leaving a trailing ';'.
+        assert_eq!(
+            Uri::parse_strict("sip:user@example.com;").unwrap_err(),
+            err(21, K::EmptyParamName)
+        );
+        assert_eq!(
+            lenient("sip:user@example.com;").to_string(),
+            "sip:user@example.com;"
+        );
+        assert_eq!(
+            Uri::parse("sip:user@example.com; lr").unwrap_err(),
+            err(21, K::InvalidParam)
+        );
+        assert_eq!(
+            Uri::parse("sip:user@ example.com").unwrap_err(),
+            err(9, K::MissingHost)
+        );
+        let u = Uri::parse_strict("soap.beep://192.0.2.103:3002").unwrap();
+        assert_eq!(u.scheme(), "soap.beep");
+        assert_eq!(u.as_absolute().unwrap().rest(), "//192.0.2.103:3002");
+    }
+
+    #[test]
+    fn hostname_grammar() {
+        for ok in [
+            "a",
+            "a.",
+            "a-b.c",
+            "1a.b2",
+            "x.y.z.example",
+            "A1.B",
+            "a--b.c",
+        ] {
+            assert_eq!(validate_hostname(ok.as_bytes()), Ok(()), "{ok}");
+        }
+        let bad = [
+            ("", 0),
+            (".", 0),
+            ("a..b", 2),
+            ("-a", 0),
+            ("a-", 1),
+            ("a-.b", 1),
+            ("a.-b", 2),
+            ("a.1b", 2),
+            ("a.b_c", 3),
+            ("a.b..", 4),
+        ];
+        for (text, at) in bad {
+            assert_eq!(validate_hostname(text.as_bytes()), Err(at), "{text}");
+        }
+    }
+
+    #[test]
+    fn names_with_percent_are_looked_up_as_text() {
+        let u = SipUri::parse_host("h.com")
+            .unwrap()
+            .with_param("a%b", Some("1"))
+            .with_header("%00", "v");
+        assert_eq!(u.params_raw(), ";a%25b=1");
+        assert_eq!(u.param("a%b"), Some(Some("1")));
+        assert_eq!(u.param("a%25b"), None);
+        assert_eq!(u.header("%00"), Some("v"));
+        assert_eq!(u.header("\0"), None);
+        assert_eq!(u.to_string(), "sip:h.com;a%25b=1?%2500=v");
     }
 
     #[test]
