@@ -2,3 +2,5 @@
 
 pub mod escape;
 pub mod uri;
+
+pub use uri::{AbsoluteUri, Host, SipUri, TelUri, Uri, UriError, UriErrorKind};

@@ -4,7 +4,7 @@
 //! # Zero-copy parsing
 //!
 //! [`Uri::parse`] makes one forward pass over the text with `memchr` and the byte-class table
-//! of [`escape`](super::escape), and keeps every component as a slice of the input: a valid
+//! of [`escape`], and keeps every component as a slice of the input: a valid
 //! URI is parsed without allocating. Parameters and headers are kept as raw text and split
 //! on demand by iterators, so there is no per-parameter vector.
 //!
@@ -282,6 +282,19 @@ impl<'a> Uri<'a> {
     /// Parses a URI, accepting the harmless deviations listed in the
     /// [module documentation](self). Borrows from `s`: a valid URI is parsed without
     /// allocating.
+    ///
+    /// ```
+    /// use sip_core::message::uri::{Host, Uri};
+    ///
+    /// let uri = Uri::parse("sip:alice@atlanta.example.com;transport=tcp")?;
+    /// let sip = uri.as_sip().expect("a SIP URI");
+    /// assert_eq!(sip.user(), Some("alice"));
+    /// assert_eq!(sip.host(), &Host::parse("atlanta.example.com")?);
+    /// assert_eq!(sip.transport(), Some("tcp"));
+    /// assert_eq!(uri.to_string(), "sip:alice@atlanta.example.com;transport=tcp");
+    /// assert!(uri == Uri::parse("sip:%61lice@ATLANTA.example.com;transport=TCP")?);
+    /// # Ok::<(), sip_core::message::uri::UriError>(())
+    /// ```
     pub fn parse(s: &'a str) -> Result<Uri<'a>, UriError> {
         Self::parse_mode(s, Mode::Lenient)
     }
