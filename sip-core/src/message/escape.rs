@@ -47,6 +47,8 @@ pub(crate) const AT: u32 = 1 << 13;
 pub(crate) const EQ: u32 = 1 << 14;
 /// `;` and `,`, accepted by the lenient parser inside header values.
 pub(crate) const SEMI_COMMA: u32 = 1 << 15;
+/// Host-name characters other than digits and `.`: an IPv4 address has none of them.
+pub(crate) const NOT_IPV4: u32 = 1 << 16;
 
 /// `unreserved` = `alphanum / mark`.
 pub(crate) const UNRESERVED: u32 = ALNUM | MARK;
@@ -89,6 +91,13 @@ const fn build_table() -> [u32; 256] {
     set(&mut t, b"@", AT);
     set(&mut t, b"=", EQ);
     set(&mut t, b";,", SEMI_COMMA);
+    let mut c = 0usize;
+    while c < 256 {
+        if t[c] & DOMAIN != 0 && !(c as u8).is_ascii_digit() && c as u8 != b'.' {
+            t[c] |= NOT_IPV4;
+        }
+        c += 1;
+    }
     t
 }
 

@@ -40,3 +40,4 @@ pub use options::{Limits, Mode, ParseOptions};
 pub use parser::{Framing, parse, parse_framed, parse_unchecked};
 pub use span::Span;
 pub use status::reason_phrase;
+pub use uri::{AbsoluteUri, Host, SipUri, TelUri, Uri, UriError, UriErrorKind};

@@ -4,7 +4,7 @@
 //! # Zero-copy parsing
 //!
 //! [`Uri::parse`] makes one forward pass over the text with `memchr` and the byte-class table
-//! of [`escape`](super::escape), and keeps every component as a slice of the input: a valid
+//! of [`escape`], and keeps every component as a slice of the input: a valid
 //! URI is parsed without allocating. Parameters and headers are kept as raw text and split
 //! on demand by iterators, so there is no per-parameter vector.
 //!
@@ -25,7 +25,8 @@
 //!   password, parameters and headers (e.g. `sip:*67#123@example.com`);
 //! * a `%` that does not start a valid escape, taken as a literal `%`;
 //! * `@` inside parameter and header values, `=` inside parameter and header values, `;` and
-//!   `,` inside header values, and `:` `;` `?` `/` inside a password;
+//!   `,` inside header values, and `:` `;` `?` `/` inside a password (the first `@` of the
+//!   URI always ends the userinfo, as the grammar implies: `user` may hold `;` and `?`);
 //! * host names with `_`, labels starting or ending with `-`, empty labels, and a top label
 //!   starting with a digit (anything made of letters, digits, `-`, `.` and `_` that is not
 //!   all digits and dots);
@@ -58,8 +59,9 @@ use memchr::memchr;
 use thiserror::Error;
 
 use super::escape::{
-    self, AT, DOMAIN, EQ, HNV_UNRES, LENIENT_EXTRA, PARAM_UNRES, PASS_EXTRA, RESERVED, SCHEME,
-    SEMI_COMMA, UNRESERVED, USER_UNRES, decode_at, eq_unescaped, has, unescaped_bytes,
+    self, ALNUM, AT, CLASS, DOMAIN, EQ, HNV_UNRES, LENIENT_EXTRA, NOT_IPV4, PARAM_UNRES,
+    PASS_EXTRA, RESERVED, SCHEME, SEMI_COMMA, UNRESERVED, USER_UNRES, decode_at, eq_unescaped, has,
+    unescaped_bytes,
 };
 use crate::transport::Transport;
 
@@ -189,25 +191,25 @@ impl Mode {
 /// error; in lenient mode it is taken as a literal.
 #[inline]
 fn scan(b: &[u8], mut pos: usize, end: usize, mask: u32, mode: Mode) -> Result<usize, UriError> {
-    while pos < end {
-        let Some(&c) = b.get(pos) else { break };
-        if c == b'%' {
-            if pos + 3 <= end && decode_at(b, pos).is_some() {
-                pos += 3;
-                continue;
-            }
-            if mode == Mode::Strict {
-                return Err(err(pos, UriErrorKind::InvalidEscape));
-            }
+    // No class in `mask` contains `%`, so the tight loop below also stops at escapes.
+    let region = b.get(..end).unwrap_or(b);
+    loop {
+        let rest = region.get(pos..).unwrap_or_default();
+        let Some(i) = rest.iter().position(|&c| !has(c, mask)) else {
+            return Ok(region.len());
+        };
+        pos += i;
+        if region.get(pos) != Some(&b'%') {
+            return Ok(pos);
+        }
+        if decode_at(region, pos).is_some() {
+            pos += 3;
+        } else if mode == Mode::Strict {
+            return Err(err(pos, UriErrorKind::InvalidEscape));
+        } else {
             pos += 1;
-            continue;
         }
-        if !has(c, mask) {
-            break;
-        }
-        pos += 1;
     }
-    Ok(pos)
 }
 
 #[inline]
@@ -280,6 +282,19 @@ impl<'a> Uri<'a> {
     /// Parses a URI, accepting the harmless deviations listed in the
     /// [module documentation](self). Borrows from `s`: a valid URI is parsed without
     /// allocating.
+    ///
+    /// ```
+    /// use sip_core::message::uri::{Host, Uri};
+    ///
+    /// let uri = Uri::parse("sip:alice@atlanta.example.com;transport=tcp")?;
+    /// let sip = uri.as_sip().expect("a SIP URI");
+    /// assert_eq!(sip.user(), Some("alice"));
+    /// assert_eq!(sip.host(), &Host::parse("atlanta.example.com")?);
+    /// assert_eq!(sip.transport(), Some("tcp"));
+    /// assert_eq!(uri.to_string(), "sip:alice@atlanta.example.com;transport=tcp");
+    /// assert!(uri == Uri::parse("sip:%61lice@ATLANTA.example.com;transport=TCP")?);
+    /// # Ok::<(), sip_core::message::uri::UriError>(())
+    /// ```
     pub fn parse(s: &'a str) -> Result<Uri<'a>, UriError> {
         Self::parse_mode(s, Mode::Lenient)
     }
@@ -291,10 +306,12 @@ impl<'a> Uri<'a> {
 
     fn parse_mode(s: &'a str, mode: Mode) -> Result<Uri<'a>, UriError> {
         // Fast path for the overwhelmingly common scheme.
-        let colon = match s.as_bytes().get(..4) {
-            Some(p) if p.eq_ignore_ascii_case(b"sip:") => 3,
-            _ => split_scheme(s)?,
-        };
+        if let Some(p) = s.as_bytes().get(..4)
+            && p.eq_ignore_ascii_case(b"sip:")
+        {
+            return SipUri::parse_after_scheme(s, 3, false, mode).map(Uri::Sip);
+        }
+        let colon = split_scheme(s)?;
         let scheme = slice(s, 0, colon, UriErrorKind::InvalidScheme)?;
         Ok(match classify_scheme(scheme) {
             Kind::Sip => Uri::Sip(SipUri::parse_after_scheme(s, colon, false, mode)?),
@@ -399,7 +416,7 @@ impl<'a> Host<'a> {
     /// Parses a host strictly: an RFC 3261 `hostname`, an IPv4 address, or an IPv6 address
     /// with or without brackets. Borrows from `s`.
     pub fn parse(s: &'a str) -> Result<Host<'a>, UriError> {
-        if s.as_bytes().first() != Some(&b'[') && memchr(b':', s.as_bytes()).is_some() {
+        if s.bytes().filter(|&c| c == b':').count() >= 2 && s.as_bytes().first() != Some(&b'[') {
             return s
                 .parse::<Ipv6Addr>()
                 .map(Host::Ipv6)
@@ -510,37 +527,37 @@ fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// Checks RFC 3261 `hostname = *( domainlabel "." ) toplabel [ "." ]`. Returns the offset of
+/// Checks RFC 3261 `hostname = *( domainlabel "." ) toplabel [ "." ]` in one pass: labels
+/// of letters, digits and inner `-`, the last starting with a letter. Returns the offset of
 /// the first offending byte.
 fn validate_hostname(text: &[u8]) -> Result<(), usize> {
     let body = text.strip_suffix(b".").unwrap_or(text);
-    if body.is_empty() {
-        return Err(0);
+    let mut label_start = 0;
+    let mut prev = b'.';
+    for (i, &c) in body.iter().enumerate() {
+        if c == b'.' {
+            if prev == b'.' {
+                return Err(i);
+            }
+            if prev == b'-' {
+                return Err(i - 1);
+            }
+            label_start = i + 1;
+        } else if c == b'-' {
+            if prev == b'.' {
+                return Err(i);
+            }
+        } else if !c.is_ascii_alphanumeric() {
+            return Err(i);
+        }
+        prev = c;
     }
-    let mut start = 0;
-    let mut last_start = 0;
-    for label in body.split(|&c| c == b'.') {
-        let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
-            return Err(start);
-        };
-        if !first.is_ascii_alphanumeric() {
-            return Err(start);
-        }
-        if !last.is_ascii_alphanumeric() {
-            return Err(start + label.len() - 1);
-        }
-        if let Some(i) = label
-            .iter()
-            .position(|&c| !(c.is_ascii_alphanumeric() || c == b'-'))
-        {
-            return Err(start + i);
-        }
-        last_start = start;
-        start += label.len() + 1;
+    if prev == b'-' {
+        return Err(body.len() - 1);
     }
-    match body.get(last_start) {
+    match body.get(label_start) {
         Some(c) if c.is_ascii_alphabetic() => Ok(()),
-        _ => Err(last_start),
+        _ => Err(label_start),
     }
 }
 
@@ -558,19 +575,20 @@ fn parse_host_at(s: &str, pos: usize, mode: Mode) -> Result<(Host<'_>, usize), U
         return Ok((Host::Ipv6(addr), close + 1));
     }
     let mut end = pos;
-    let mut numeric = true;
+    let mut seen = 0u32;
     while let Some(&c) = b.get(end) {
-        if !has(c, DOMAIN) {
+        let class = CLASS[usize::from(c)];
+        if class & DOMAIN == 0 {
             break;
         }
-        numeric &= c.is_ascii_digit() || c == b'.';
+        seen |= class;
         end += 1;
     }
     if end == pos {
         return Err(err(pos, UriErrorKind::MissingHost));
     }
     let text = slice(s, pos, end, UriErrorKind::InvalidHost)?;
-    if numeric {
+    if seen & NOT_IPV4 == 0 {
         return parse_ipv4(text.as_bytes())
             .map(|a| (Host::Ipv4(a), end))
             .ok_or(err(pos, UriErrorKind::InvalidIpv4));
@@ -579,7 +597,7 @@ fn parse_host_at(s: &str, pos: usize, mode: Mode) -> Result<(Host<'_>, usize), U
         Mode::Strict => validate_hostname(text.as_bytes())
             .map_err(|i| err(pos + i, UriErrorKind::InvalidHost))?,
         Mode::Lenient => {
-            if !text.bytes().any(|c| c.is_ascii_alphanumeric()) {
+            if seen & ALNUM == 0 {
                 return Err(err(pos, UriErrorKind::InvalidHost));
             }
         }
@@ -613,21 +631,26 @@ fn scan_params(b: &[u8], mut pos: usize, mode: Mode, allow_query: bool) -> Resul
     let len = b.len();
     while b.get(pos) == Some(&b';') {
         pos += 1;
+        let is_end = |p: usize| match b.get(p) {
+            None | Some(b';') => true,
+            Some(b'?') => allow_query,
+            Some(_) => false,
+        };
         let name_end = scan(b, pos, len, name_mask, mode)?;
         if name_end == pos {
-            let next = b.get(pos);
-            let empty_ok = mode == Mode::Lenient
-                && (next.is_none() || next == Some(&b';') || (allow_query && next == Some(&b'?')));
-            if empty_ok {
+            if mode == Mode::Lenient && is_end(pos) {
                 continue;
             }
-            return Err(err(pos, UriErrorKind::EmptyParamName));
+            if is_end(pos) || b.get(pos) == Some(&b'=') {
+                return Err(err(pos, UriErrorKind::EmptyParamName));
+            }
+            return Err(err(pos, UriErrorKind::InvalidParam));
         }
         pos = name_end;
         if b.get(pos) == Some(&b'=') {
             pos += 1;
             let value_end = scan(b, pos, len, value_mask, mode)?;
-            if value_end == pos && mode == Mode::Strict {
+            if value_end == pos && mode == Mode::Strict && is_end(pos) {
                 return Err(err(pos, UriErrorKind::EmptyParamValue));
             }
             pos = value_end;
@@ -656,13 +679,16 @@ fn scan_headers(b: &[u8], start: usize, mode: Mode) -> Result<(), UriError> {
                     continue;
                 }
                 (Mode::Lenient, None) if pos > start => return Ok(()),
-                _ => return Err(err(pos, UriErrorKind::EmptyHeaderName)),
+                (_, None | Some(b'&' | b'=')) => {
+                    return Err(err(pos, UriErrorKind::EmptyHeaderName));
+                }
+                _ => return Err(err(pos, UriErrorKind::InvalidHeader)),
             }
         }
         pos = name_end;
         if b.get(pos) == Some(&b'=') {
             pos = scan(b, pos + 1, len, value_mask, mode)?;
-        } else if mode == Mode::Strict {
+        } else if mode == Mode::Strict && matches!(b.get(pos), None | Some(b'&')) {
             return Err(err(pos, UriErrorKind::MissingHeaderValue));
         }
         match b.get(pos) {
@@ -745,11 +771,23 @@ impl<'b> Iterator for Headers<'b> {
     }
 }
 
-/// Whether a raw (possibly escaped) name is `name`, ignoring ASCII case (§19.1.4: escapes
-/// and case do not matter in parameter names).
+/// Whether a raw (possibly escaped) name is the unescaped text `name`, ignoring ASCII case
+/// (§19.1.4: escapes and case do not matter in parameter names).
 #[inline]
 fn name_is(raw: &str, name: &str) -> bool {
-    eq_unescaped(raw, name, true)
+    if memchr(b'%', raw.as_bytes()).is_none() {
+        return raw.eq_ignore_ascii_case(name);
+    }
+    let mut it = unescaped_bytes(raw);
+    name.bytes()
+        .all(|c| it.next().is_some_and(|d| d.eq_ignore_ascii_case(&c)))
+        && it.next().is_none()
+}
+
+/// Whether two raw (possibly escaped) names are the same, ignoring ASCII case.
+#[inline]
+fn raw_names_eq(a: &str, b: &str) -> bool {
+    eq_unescaped(a, b, true)
 }
 
 fn find_param<'b>(raw: &'b str, name: &str) -> Option<Option<&'b str>> {
@@ -819,14 +857,14 @@ impl<'a> SipUri<'a> {
         let (mut user, mut password) = (None, None);
         if let Some(i) = memchr(b'@', b.get(pos..).unwrap_or_default()) {
             let at = pos + i;
-            let user_end = memchr(b':', b.get(pos..at).unwrap_or_default()).map_or(at, |c| pos + c);
+            // No user class holds ':', so the scan stops at the password separator.
+            let user_mask = UNRESERVED | USER_UNRES | mode.extra(LENIENT_EXTRA);
+            let user_end = scan(b, pos, at, user_mask, mode)?;
+            if user_end != at && b.get(user_end) != Some(&b':') {
+                return Err(err(user_end, UriErrorKind::InvalidUser));
+            }
             if user_end == pos {
                 return Err(err(pos, UriErrorKind::EmptyUser));
-            }
-            let user_mask = UNRESERVED | USER_UNRES | mode.extra(LENIENT_EXTRA);
-            let e = scan(b, pos, user_end, user_mask, mode)?;
-            if e != user_end {
-                return Err(err(e, UriErrorKind::InvalidUser));
             }
             user = Some(Cow::Borrowed(slice(
                 s,
@@ -1009,7 +1047,8 @@ impl<'a> SipUri<'a> {
         Params::new(&self.params)
     }
 
-    /// The first parameter called `name` (ASCII case and escapes in the name ignored):
+    /// The first parameter called `name` (unescaped text; ASCII case and escapes in the URI's
+    /// parameter names are ignored):
     /// `None` if absent, `Some(None)` for a flag such as `lr`, `Some(Some(raw_value))`.
     pub fn param(&self, name: &str) -> Option<Option<&str>> {
         find_param(&self.params, name)
@@ -1077,8 +1116,8 @@ impl<'a> SipUri<'a> {
         }
     }
 
-    /// The value of the first header called `name` (case and escapes in the name ignored),
-    /// as written.
+    /// The value of the first header called `name` (unescaped text; case and escapes in the
+    /// URI's header names are ignored), as written.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers()
             .find(|(n, _)| name_is(n, name))
@@ -1144,10 +1183,13 @@ impl<'a> SipUri<'a> {
         self
     }
 
-    /// Sets or removes the password from unescaped text ([`escape::escape_password`]). A
-    /// password is only written when there is a user.
+    /// Sets or removes the password from unescaped text ([`escape::escape_password`]).
+    /// `password` only exists after a user (§25.1 `userinfo`), so without a user this does
+    /// nothing: set the user first.
     pub fn with_password(mut self, password: Option<impl Into<Cow<'a, str>>>) -> Self {
-        self.password = password.map(|p| escape_cow(p.into(), escape::escape_password));
+        if self.user.is_some() {
+            self.password = password.map(|p| escape_cow(p.into(), escape::escape_password));
+        }
         self
     }
 
@@ -1287,7 +1329,7 @@ fn sip_other_params_match(a: &str, b: &str) -> bool {
         let mut seen = false;
         let mut matched = false;
         for (m, w) in Params::new(b) {
-            if name_is(n, m) {
+            if raw_names_eq(n, m) {
                 seen = true;
                 if opt_value_eq(v, w, true) {
                     matched = true;
@@ -1498,10 +1540,13 @@ fn scan_tel_params(s: &str, mut pos: usize, mode: Mode, global: bool) -> Result<
         let name_start = pos;
         let name_end = scan(b, pos, len, name_mask, mode)?;
         if name_end == name_start {
-            if mode == Mode::Lenient && matches!(b.get(pos), None | Some(b';')) {
-                continue;
+            match (mode, b.get(pos)) {
+                (Mode::Lenient, None | Some(b';')) => continue,
+                (_, None | Some(b';' | b'=')) => {
+                    return Err(err(pos, UriErrorKind::EmptyParamName));
+                }
+                _ => return Err(err(pos, UriErrorKind::InvalidParam)),
             }
-            return Err(err(pos, UriErrorKind::EmptyParamName));
         }
         let name = slice(s, name_start, name_end, UriErrorKind::InvalidParam)?;
         if mode == Mode::Strict
@@ -1516,7 +1561,10 @@ fn scan_tel_params(s: &str, mut pos: usize, mode: Mode, global: bool) -> Result<
         if b.get(pos) == Some(&b'=') {
             let value_start = pos + 1;
             let value_end = scan(b, value_start, len, value_mask, mode)?;
-            if value_end == value_start && mode == Mode::Strict {
+            if value_end == value_start
+                && mode == Mode::Strict
+                && matches!(b.get(value_end), None | Some(b';'))
+            {
                 return Err(err(value_start, UriErrorKind::EmptyParamValue));
             }
             value = Some((
@@ -1623,7 +1671,7 @@ fn tel_value_eq(na: &str, a: Option<&str>, nb: &str, b: Option<&str>) -> bool {
 /// Every parameter of `a` has a parameter of the same name and equal value in `b`.
 fn tel_params_subset(a: &str, b: &str) -> bool {
     Params::new(a)
-        .all(|(n, v)| Params::new(b).any(|(m, w)| name_is(n, m) && tel_value_eq(n, v, m, w)))
+        .all(|(n, v)| Params::new(b).any(|(m, w)| raw_names_eq(n, m) && tel_value_eq(n, v, m, w)))
 }
 
 impl fmt::Display for TelUri<'_> {
@@ -1751,5 +1799,1065 @@ impl Hash for AbsoluteUri<'_> {
         }
         state.write_u8(b':');
         state.write(self.rest.as_bytes());
+    }
+}
+
+#[cfg(test)]
+// `u == u` checks that the §19.1.4 relation is reflexive on every accepted input.
+#[allow(clippy::eq_op)]
+mod tests {
+    use super::*;
+    use UriErrorKind as K;
+    use std::collections::hash_map::DefaultHasher;
+
+    fn sip(s: &str) -> SipUri<'_> {
+        match SipUri::parse_strict(s) {
+            Ok(u) => u,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    fn lenient(s: &str) -> Uri<'_> {
+        match Uri::parse(s) {
+            Ok(u) => u,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[allow(clippy::ptr_arg)]
+    fn borrowed(c: &Cow<'_, str>) -> bool {
+        matches!(c, Cow::Borrowed(_))
+    }
+
+    fn all_borrowed(u: &SipUri<'_>) -> bool {
+        borrowed(&u.scheme)
+            && u.user.as_ref().is_none_or(borrowed)
+            && u.password.as_ref().is_none_or(borrowed)
+            && match &u.host {
+                Host::Domain(d) => borrowed(d),
+                _ => true,
+            }
+            && borrowed(&u.hostport)
+            && borrowed(&u.params)
+            && borrowed(&u.headers)
+    }
+
+    fn hash_of<T: Hash>(t: &T) -> u64 {
+        let mut h = DefaultHasher::new();
+        t.hash(&mut h);
+        h.finish()
+    }
+
+    /// RFC 3261 §19.1.3: every example, with its components and byte-identical display.
+    #[test]
+    fn rfc3261_19_1_3_examples() {
+        type Row = (
+            &'static str,
+            bool,
+            Option<&'static str>,
+            Option<&'static str>,
+            &'static str,
+            Option<u16>,
+            &'static str,
+            &'static str,
+        );
+        let table: [Row; 8] = [
+            (
+                "sip:alice@atlanta.com",
+                false,
+                Some("alice"),
+                None,
+                "atlanta.com",
+                None,
+                "",
+                "",
+            ),
+            (
+                "sip:alice:secretword@atlanta.com;transport=tcp",
+                false,
+                Some("alice"),
+                Some("secretword"),
+                "atlanta.com",
+                None,
+                ";transport=tcp",
+                "",
+            ),
+            (
+                "sips:alice@atlanta.com?subject=project%20x&priority=urgent",
+                true,
+                Some("alice"),
+                None,
+                "atlanta.com",
+                None,
+                "",
+                "subject=project%20x&priority=urgent",
+            ),
+            (
+                "sip:+1-212-555-1212:1234@gateway.com;user=phone",
+                false,
+                Some("+1-212-555-1212"),
+                Some("1234"),
+                "gateway.com",
+                None,
+                ";user=phone",
+                "",
+            ),
+            (
+                "sips:1212@gateway.com",
+                true,
+                Some("1212"),
+                None,
+                "gateway.com",
+                None,
+                "",
+                "",
+            ),
+            (
+                "sip:alice@192.0.2.4",
+                false,
+                Some("alice"),
+                None,
+                "192.0.2.4",
+                None,
+                "",
+                "",
+            ),
+            (
+                "sip:atlanta.com;method=REGISTER?to=alice%40atlanta.com",
+                false,
+                None,
+                None,
+                "atlanta.com",
+                None,
+                ";method=REGISTER",
+                "to=alice%40atlanta.com",
+            ),
+            (
+                "sip:alice;day=tuesday@atlanta.com",
+                false,
+                Some("alice;day=tuesday"),
+                None,
+                "atlanta.com",
+                None,
+                "",
+                "",
+            ),
+        ];
+        for (text, secure, user, password, hostport, port, params, headers) in table {
+            for u in [sip(text), SipUri::parse(text).unwrap()] {
+                assert_eq!(u.is_secure(), secure, "{text}");
+                assert_eq!(u.user(), user, "{text}");
+                assert_eq!(u.password(), password, "{text}");
+                assert_eq!(u.host_port(), hostport, "{text}");
+                assert_eq!(u.port(), port, "{text}");
+                assert_eq!(u.params_raw(), params, "{text}");
+                assert_eq!(u.headers_raw(), headers, "{text}");
+                assert_eq!(u.to_string(), text);
+                assert!(all_borrowed(&u), "{text} allocated");
+            }
+        }
+        let u = sip("sip:alice@192.0.2.4");
+        assert_eq!(u.host(), &Host::Ipv4(Ipv4Addr::new(192, 0, 2, 4)));
+        let u = sip("sips:alice@atlanta.com?subject=project%20x&priority=urgent");
+        assert_eq!(
+            u.headers().collect::<Vec<_>>(),
+            [("subject", "project%20x"), ("priority", "urgent")]
+        );
+        assert_eq!(u.header("SUBJECT"), Some("project%20x"));
+        assert_eq!(u.header("to"), None);
+        assert_eq!(u.scheme(), "sips");
+        assert_eq!(u.port_or_default(), 5061);
+        let u = sip("sip:atlanta.com;method=REGISTER?to=alice%40atlanta.com");
+        assert_eq!(u.method(), Some("REGISTER"));
+        assert_eq!(u.host(), &Host::Domain(Cow::Borrowed("atlanta.com")));
+        assert_eq!(u.port_or_default(), 5060);
+    }
+
+    /// RFC 3261 §19.1.4: the equivalent and non-equivalent pairs, both ways round.
+    #[test]
+    fn rfc3261_19_1_4_comparison_table() {
+        let table: [(&str, &str, bool); 13] = [
+            (
+                "sip:%61lice@atlanta.com;transport=TCP",
+                "sip:alice@AtLanTa.CoM;Transport=tcp",
+                true,
+            ),
+            (
+                "sip:carol@chicago.com",
+                "sip:carol@chicago.com;newparam=5",
+                true,
+            ),
+            (
+                "sip:carol@chicago.com",
+                "sip:carol@chicago.com;security=on",
+                true,
+            ),
+            (
+                "sip:carol@chicago.com;newparam=5",
+                "sip:carol@chicago.com;security=on",
+                true,
+            ),
+            (
+                "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+                "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com",
+                true,
+            ),
+            (
+                "sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+                "sip:alice@atlanta.com?priority=urgent&subject=project%20x",
+                true,
+            ),
+            (
+                "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+                "sip:alice@AtLanTa.CoM;Transport=UDP",
+                false,
+            ),
+            ("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060", false),
+            (
+                "sip:bob@biloxi.com",
+                "sip:bob@biloxi.com;transport=udp",
+                false,
+            ),
+            (
+                "sip:bob@biloxi.com",
+                "sip:bob@biloxi.com:6000;transport=tcp",
+                false,
+            ),
+            (
+                "sip:carol@chicago.com",
+                "sip:carol@chicago.com?Subject=next%20meeting",
+                false,
+            ),
+            ("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4", false),
+            (
+                "sip:carol@chicago.com;security=on",
+                "sip:carol@chicago.com;security=off",
+                false,
+            ),
+        ];
+        for (a, b, equal) in table {
+            let (x, y) = (sip(a), sip(b));
+            assert_eq!(x == y, equal, "{a} vs {b}");
+            assert_eq!(y == x, equal, "{b} vs {a}");
+            assert_eq!(lenient(a) == lenient(b), equal, "Uri {a} vs {b}");
+            assert!(x == x && y == y);
+        }
+    }
+
+    #[test]
+    fn comparison_details() {
+        let ne = [
+            ("sip:alice@a.com", "sips:alice@a.com"),
+            ("sip:alice@a.com", "sip:Alice@a.com"),
+            ("sip:alice:pw@a.com", "sip:alice:PW@a.com"),
+            ("sip:alice:pw@a.com", "sip:alice@a.com"),
+            ("sip:a.com", "sip:alice@a.com"),
+            ("sip:a.com;maddr=239.255.255.1", "sip:a.com"),
+            ("sip:a.com;ttl=15", "sip:a.com"),
+            ("sip:a.com;method=INVITE", "sip:a.com"),
+            ("sip:a.com;user=ip", "sip:a.com"),
+            ("sip:a.com;x", "sip:a.com;x=1"),
+            ("sip:a.com?h=1", "sip:a.com?h=1&h=2"),
+            ("sip:a.com?subject=A", "sip:a.com?subject=a"),
+            ("sip:a.com:5060", "sip:a.com:5061"),
+            ("sip:[2001:db8::1]", "sip:[2001:db8::2]"),
+            ("sip:a.com;x=1;x=2", "sip:a.com;x=2"),
+        ];
+        for (a, b) in ne {
+            assert!(sip(a) != sip(b), "{a} == {b}");
+            assert!(sip(b) != sip(a), "{b} == {a}");
+        }
+        let eq = [
+            ("sip:a.com;lr", "sip:a.com"),
+            ("sip:a.com;%6C%72", "sip:a.com;LR"),
+            ("sip:a.com:5060", "sip:A.COM:05060"),
+            ("sip:alice:p%77@a.com", "sip:alice:pw@a.com"),
+            ("sip:a.com;maddr=X.example", "sip:a.com;MADDR=x.EXAMPLE"),
+            ("sip:[2001:db8::10]", "sip:[2001:DB8:0:0::010]"),
+            ("sip:a.com?To=x", "sip:a.com?to=x"),
+            ("sip:a.com?to=%61", "sip:a.com?to=a"),
+            ("sip:a.com;x=1;x=2", "sip:a.com;x=2;X=1"),
+        ];
+        for (a, b) in eq {
+            assert!(sip(a) == sip(b), "{a} != {b}");
+            assert!(sip(b) == sip(a), "{b} != {a}");
+        }
+        // Different kinds never match.
+        assert!(lenient("sip:+12125551212@gw.com;user=phone") != lenient("tel:+12125551212"));
+        assert!(lenient("urn:x") != lenient("sip:x"));
+    }
+
+    #[test]
+    fn parameter_accessors() {
+        let u = sip(
+            "sip:p.example.com;transport=TCP;maddr=239.255.255.1;ttl=15;lr;user=phone;method=INVITE;x-y=%41b",
+        );
+        assert_eq!(u.transport(), Some("TCP"));
+        assert_eq!(u.transport_kind(), Some(Transport::Tcp));
+        assert_eq!(u.maddr(), Some("239.255.255.1"));
+        assert_eq!(u.ttl(), Some(15));
+        assert!(u.lr());
+        assert_eq!(u.user_param(), Some("phone"));
+        assert_eq!(u.method(), Some("INVITE"));
+        assert_eq!(u.param("LR"), Some(None));
+        assert_eq!(u.param("X-Y"), Some(Some("%41b")));
+        assert_eq!(u.param("nope"), None);
+        assert!(u.has_param("ttl") && !u.has_param("tt"));
+        assert_eq!(
+            u.params().collect::<Vec<_>>(),
+            [
+                ("transport", Some("TCP")),
+                ("maddr", Some("239.255.255.1")),
+                ("ttl", Some("15")),
+                ("lr", None),
+                ("user", Some("phone")),
+                ("method", Some("INVITE")),
+                ("x-y", Some("%41b")),
+            ]
+        );
+        assert_eq!(sip("sip:a.com;ttl=256").ttl(), None);
+        assert_eq!(sip("sip:a.com;ttl=0015").ttl(), None);
+        assert_eq!(sip("sip:a.com;transport=foo").transport_kind(), None);
+        assert!(!sip("sip:a.com").lr());
+        // Lenient empty parameters are skipped by the iterator.
+        let u = SipUri::parse("sip:a.com;;lr;").unwrap();
+        assert_eq!(u.params().collect::<Vec<_>>(), [("lr", None)]);
+        assert_eq!(u.to_string(), "sip:a.com;;lr;");
+    }
+
+    /// RFC 4475 §3.1.1.2, §3.1.1.3, §3.1.1.4, §3.1.1.10 and the unknown-scheme case.
+    #[test]
+    fn rfc4475_escaped_and_unusual_uris() {
+        let u = sip("sip:sips%3Auser%40example.com@example.net");
+        assert_eq!(u.user(), Some("sips%3Auser%40example.com"));
+        assert_eq!(u.user_unescaped().unwrap(), "sips:user@example.com");
+        assert_eq!(u.host_port(), "example.net");
+
+        let u = sip("sip:%75se%72@example.com");
+        assert_eq!(u.user_unescaped().unwrap(), "user");
+        assert!(u == sip("sip:user@example.com"));
+
+        let u = sip("sip:cal%6Cer@host5.example.net;%6C%72;n%61me=v%61lue%25%34%31");
+        assert_eq!(u.user_unescaped().unwrap(), "caller");
+        assert!(u.lr());
+        assert_eq!(u.param("name"), Some(Some("v%61lue%25%34%31")));
+        assert_eq!(escape::unescape("v%61lue%25%34%31").unwrap(), "value%41");
+
+        let u = sip("sip:null-%00-null@example.com");
+        assert_eq!(u.user_unescaped().unwrap(), "null-\0-null");
+
+        let u = sip("sip:user;par=u%40example.net@example.com");
+        assert_eq!(u.user(), Some("user;par=u%40example.net"));
+        assert_eq!(u.host_port(), "example.com");
+        assert_eq!(u.params_raw(), "");
+
+        let u = sip("sip:1_unusual.URI~(to-test!)@example.com");
+        assert_eq!(u.user(), Some("1_unusual.URI~(to-test!)"));
+
+        let u = Uri::parse_strict("nobodyKnowsThisScheme:totallyopaquecontent").unwrap();
+        let a = u.as_absolute().unwrap();
+        assert_eq!(a.scheme(), "nobodyKnowsThisScheme");
+        assert_eq!(a.rest(), "totallyopaquecontent");
+        assert_eq!(u.to_string(), "nobodyKnowsThisScheme:totallyopaquecontent");
+
+        // Escaped Route header in a URI (valid URI syntax; a Request-URI check is the
+        // message layer's business).
+        let u = sip("sip:user@example.com?Route=%3Csip:example.com%3E");
+        assert_eq!(u.header("route"), Some("%3Csip:example.com%3E"));
+    }
+
+    /// RFC 5118 §4.1–§4.4, §4.9, §4.10 (and RFC 5954 §3 address comparison).
+    #[test]
+    fn rfc5118_ipv6_references() {
+        let u = sip("sip:[2001:db8::10]");
+        assert_eq!(u.host(), &Host::Ipv6("2001:db8::10".parse().unwrap()));
+        assert_eq!(u.port(), None);
+
+        // §4.3: the port is inside the brackets, so it is part of the address.
+        let u = sip("sip:[2001:db8::10:5070]");
+        assert_eq!(u.host(), &Host::Ipv6("2001:db8::10:5070".parse().unwrap()));
+        assert_eq!(u.port(), None);
+        assert_eq!(u.to_string(), "sip:[2001:db8::10:5070]");
+
+        // §4.4: port outside the brackets.
+        let u = sip("sip:user@[2001:db8::10]:5070;transport=udp");
+        assert_eq!(u.host(), &Host::Ipv6("2001:db8::10".parse().unwrap()));
+        assert_eq!(u.port(), Some(5070));
+        assert_eq!(u.host_port(), "[2001:db8::10]:5070");
+        assert!(u != sip("sip:user@[2001:db8::10:5070];transport=udp"));
+
+        // §4.2: an unbracketed IPv6 address is invalid in both modes.
+        for s in ["sip:user@2001:db8::10", "sip:2001:db8::10"] {
+            assert_eq!(Uri::parse(s).unwrap_err().kind, K::InvalidIpv4, "{s}");
+            assert!(Uri::parse_strict(s).is_err(), "{s}");
+        }
+
+        // §4.9: IPv4-mapped IPv6 address.
+        let u = sip("sip:[::ffff:192.0.2.10]");
+        assert_eq!(
+            u.host(),
+            &Host::Ipv6(Ipv4Addr::new(192, 0, 2, 10).to_ipv6_mapped())
+        );
+
+        // §4.10: the RFC 3261 ABNF bug; ":::" is no IPv6 address.
+        assert_eq!(
+            Uri::parse("sip:[2001:db8:::192.0.2.1]").unwrap_err(),
+            err(5, K::InvalidIpv6)
+        );
+        assert!(Uri::parse_strict("sip:[2001:db8::192.0.2.1]").is_ok());
+
+        // Unclosed and empty references.
+        assert_eq!(
+            Uri::parse("sip:[2001:db8::10").unwrap_err(),
+            err(4, K::UnclosedIpv6)
+        );
+        assert_eq!(Uri::parse("sip:[]").unwrap_err(), err(5, K::InvalidIpv6));
+        assert_eq!(
+            Uri::parse("sip:[::1]x").unwrap_err(),
+            err(9, K::UnexpectedChar)
+        );
+
+        // Spelling is kept; comparison is by value.
+        let a = sip("sip:[2001:DB8::0010]:5060");
+        assert_eq!(a.to_string(), "sip:[2001:DB8::0010]:5060");
+        assert!(a == sip("sip:[2001:db8:0::10]:5060"));
+        assert_eq!(a.maddr(), None);
+        assert_eq!(
+            sip("sip:a.com;maddr=[2001:db8::1]").maddr(),
+            Some("[2001:db8::1]")
+        );
+    }
+
+    /// RFC 3966 §6 examples and related forms.
+    #[test]
+    fn rfc3966_examples() {
+        let t = TelUri::parse_strict("tel:+1-201-555-0123").unwrap();
+        assert!(t.is_global());
+        assert_eq!(t.number(), "1-201-555-0123");
+        assert_eq!(t.number_digits(), "12015550123");
+        assert_eq!(t.phone_context(), None);
+        assert_eq!(t.to_string(), "tel:+1-201-555-0123");
+
+        assert!(borrowed(&t.scheme) && borrowed(&t.number) && borrowed(&t.params));
+
+        let t = TelUri::parse_strict("tel:7042;phone-context=example.com").unwrap();
+        assert!(borrowed(&t.scheme) && borrowed(&t.number) && borrowed(&t.params));
+        assert!(!t.is_global());
+        assert_eq!(t.number(), "7042");
+        assert!(matches!(t.number_digits(), Cow::Borrowed("7042")));
+        assert_eq!(t.phone_context(), Some("example.com"));
+
+        let t = TelUri::parse_strict("tel:863-1234;phone-context=+1-914-555").unwrap();
+        assert_eq!(t.phone_context(), Some("+1-914-555"));
+        assert_eq!(t.to_string(), "tel:863-1234;phone-context=+1-914-555");
+
+        let t = TelUri::parse_strict("tel:+1-212-555-0101;ext=1234;isub=aa:12@x").unwrap();
+        assert_eq!(t.extension(), Some("1234"));
+        assert_eq!(t.isdn_subaddress(), Some("aa:12@x"));
+        assert_eq!(t.param("EXT"), Some(Some("1234")));
+
+        let t = TelUri::parse_strict("tel:*21#;phone-context=example.net").unwrap();
+        assert_eq!(t.number(), "*21#");
+
+        let t = TelUri::parse_strict("tel:+358-555-1234567;postd=pp22").unwrap();
+        assert_eq!(t.params().collect::<Vec<_>>(), [("postd", Some("pp22"))]);
+
+        let u = Uri::parse_strict("TEL:+1-201-555-0123").unwrap();
+        assert_eq!(u.scheme(), "tel");
+        assert_eq!(u.to_string(), "TEL:+1-201-555-0123");
+        assert!(SipUri::parse("tel:+1").is_err());
+        assert_eq!(TelUri::parse("sip:a").unwrap_err(), err(0, K::WrongScheme));
+    }
+
+    /// RFC 3966 §4 comparison rules.
+    #[test]
+    fn rfc3966_comparison() {
+        let t = |s| TelUri::parse(s).unwrap();
+        let eq = [
+            ("tel:+1-201-555-0123", "tel:+12015550123"),
+            ("tel:+1(201)555.0123", "tel:+12015550123"),
+            (
+                "tel:7042;phone-context=example.com",
+                "tel:7042;phone-context=EXAMPLE.com",
+            ),
+            (
+                "tel:863-1234;phone-context=+1-914-555",
+                "tel:8631234;phone-context=+1914555",
+            ),
+            ("tel:+1234;a=1;b=2", "tel:+1234;B=2;a=1"),
+            ("tel:+1234;ext=12-3", "tel:+1234;ext=123"),
+            (
+                "tel:ab12;phone-context=x.com",
+                "tel:AB12;phone-context=x.com",
+            ),
+            ("tel:+1234;x=%41", "tel:+1234;x=a"),
+        ];
+        for (a, b) in eq {
+            assert!(t(a) == t(b), "{a} != {b}");
+            assert!(t(b) == t(a), "{b} != {a}");
+            assert_eq!(hash_of(&t(a)), hash_of(&t(b)), "{a} / {b}");
+        }
+        let ne = [
+            ("tel:+1234", "tel:1234;phone-context=+1"),
+            ("tel:+1234", "tel:+1235"),
+            ("tel:+1234", "tel:+1234;x=1"),
+            ("tel:+1234;x=1", "tel:+1234;x=2"),
+            (
+                "tel:7042;phone-context=example.com",
+                "tel:7042;phone-context=example.net",
+            ),
+            ("tel:+1234;isub=1", "tel:+1234;ext=1"),
+            (
+                "tel:1-2;phone-context=a.b-c.com",
+                "tel:12;phone-context=a.bc.com",
+            ),
+        ];
+        for (a, b) in ne {
+            assert!(t(a) != t(b), "{a} == {b}");
+            assert!(t(b) != t(a), "{b} == {a}");
+        }
+    }
+
+    /// Inputs the lenient parser accepts (byte-identically) and the strict parser rejects.
+    #[test]
+    fn strict_versus_lenient() {
+        let table: [(&str, usize, UriErrorKind); 25] = [
+            ("sip:*67#123@example.com", 7, K::InvalidUser),
+            ("sip:100%@host.com", 7, K::InvalidEscape),
+            ("sip:%G1@host.com", 4, K::InvalidEscape),
+            ("sip:al\u{e9}@host.com", 6, K::InvalidUser),
+            ("sip:bob:pa;ss@host.com", 10, K::InvalidPassword),
+            ("sip:alice@my_host.example.com", 12, K::InvalidHost),
+            ("sip:alice@example.123", 18, K::InvalidHost),
+            ("sip:alice@-bad.com", 10, K::InvalidHost),
+            ("sip:alice@a..com", 12, K::InvalidHost),
+            ("sip:alice@host.com;x=", 21, K::EmptyParamValue),
+            ("sip:alice@host.com;;lr", 19, K::EmptyParamName),
+            ("sip:alice@host.com;lr;", 22, K::EmptyParamName),
+            ("sip:alice@host.com;x=\"q\"", 21, K::InvalidParam),
+            ("sip:alice@host.com;x=a@b", 22, K::InvalidParam),
+            ("sip:alice@host.com;x=a=b", 22, K::InvalidParam),
+            ("sip:alice@host.com?subject", 26, K::MissingHeaderValue),
+            ("sip:alice@host.com?a=b&&c=d", 23, K::EmptyHeaderName),
+            ("sip:alice@host.com?a=x;y", 22, K::InvalidHeader),
+            ("tel:1234", 8, K::MissingPhoneContext),
+            (
+                "tel:+1234;phone-context=example.com",
+                35,
+                K::UnexpectedPhoneContext,
+            ),
+            ("tel:+12a4", 7, K::InvalidNumber),
+            (
+                "tel:7042;phone-context=exa_mple.com",
+                23,
+                K::InvalidPhoneContext,
+            ),
+            ("tel:+1234;Bad_Name=1", 13, K::InvalidParam),
+            ("tel:+1234;ext=12a", 16, K::InvalidParam),
+            ("mailto:alice@example.com#frag", 24, K::InvalidChar),
+        ];
+        for (text, offset, kind) in table {
+            assert_eq!(
+                Uri::parse_strict(text).unwrap_err(),
+                err(offset, kind),
+                "{text}"
+            );
+            let u = lenient(text);
+            assert_eq!(u.to_string(), text);
+            assert!(u == u, "{text}");
+        }
+        let u = lenient("sip:*67#123@example.com");
+        assert_eq!(u.as_sip().unwrap().user(), Some("*67#123"));
+        let u = lenient("sip:100%@host.com");
+        assert_eq!(u.as_sip().unwrap().user_unescaped().unwrap(), "100%");
+        let u = lenient("sip:alice@my_host.example.com");
+        assert_eq!(
+            u.as_sip().unwrap().host(),
+            &Host::Domain(Cow::Borrowed("my_host.example.com"))
+        );
+        let u = lenient("sip:alice@host.com?subject");
+        assert_eq!(
+            u.as_sip().unwrap().headers().collect::<Vec<_>>(),
+            [("subject", "")]
+        );
+        let u = lenient("sip:alice@host.com;x=a@b");
+        assert_eq!(u.as_sip().unwrap().param("x"), Some(Some("a@b")));
+    }
+
+    /// Inputs both parsers reject, with the offset and the expectation reported.
+    #[test]
+    fn rejected_by_both() {
+        let table: [(&str, usize, UriErrorKind); 27] = [
+            ("", 0, K::MissingScheme),
+            ("sip", 3, K::MissingScheme),
+            (" sip:a.com", 0, K::InvalidScheme),
+            ("alice@host", 5, K::InvalidScheme),
+            ("sip:", 4, K::MissingHost),
+            ("sip:alice@", 10, K::MissingHost),
+            ("sip:@host.com", 4, K::EmptyUser),
+            ("sip::pw@host.com", 4, K::EmptyUser),
+            ("sip:alice@host.com:", 19, K::MissingPort),
+            ("sip:alice@host.com:5x", 20, K::UnexpectedChar),
+            ("sip:alice@host.com:65536", 19, K::PortOutOfRange),
+            ("sip:alice@host.com:99999999999999", 19, K::PortOutOfRange),
+            ("sip:alice@1.2.3", 10, K::InvalidIpv4),
+            ("sip:alice@256.1.1.1", 10, K::InvalidIpv4),
+            ("sip:alice@atlanta.com x", 21, K::UnexpectedChar),
+            ("sip:al ice@atlanta.com", 6, K::InvalidUser),
+            ("sip:alice@atl\tanta.com", 13, K::UnexpectedChar),
+            ("sip:alice@host.com\r\n", 18, K::UnexpectedChar),
+            ("sip:alice@host.com?", 19, K::EmptyHeaderName),
+            ("sip:alice@host.com;=x", 19, K::EmptyParamName),
+            ("sip:alice@host.com;x=<y>", 21, K::InvalidParam),
+            ("sip:alice@host.com;x=a,b", 22, K::InvalidParam),
+            ("sip:alice@host.com?a=b c", 22, K::InvalidHeader),
+            ("sip:alice@-", 10, K::InvalidHost),
+            ("tel:", 4, K::EmptyNumber),
+            ("tel:+1 234", 6, K::InvalidNumber),
+            ("mailto:a b", 8, K::InvalidChar),
+        ];
+        for (text, offset, kind) in table {
+            assert_eq!(Uri::parse(text).unwrap_err(), err(offset, kind), "{text}");
+            assert_eq!(
+                Uri::parse_strict(text).unwrap_err(),
+                err(offset, kind),
+                "strict {text}"
+            );
+        }
+        assert_eq!(Uri::parse("urn:").unwrap_err(), err(4, K::EmptyOpaque));
+        assert_eq!(Uri::parse("tel:+").unwrap_err(), err(5, K::EmptyNumber));
+        assert_eq!(SipUri::parse("tel:+1").unwrap_err(), err(0, K::WrongScheme));
+        let e = Uri::parse("sip:alice@host.com:65536").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid URI at byte 19: expected a port of at most 65535"
+        );
+    }
+
+    #[test]
+    fn round_trip_keeps_original_spelling() {
+        for text in [
+            "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+            "Sips:bob@biloxi.com:05061;LR",
+            "sip:alice:@atlanta.com",
+            "sip:atlanta.com.",
+            "sip:010.000.002.004",
+            "sip:user@[2001:DB8:0:0:0:0:0:1]:5060;maddr=[::1]?x=%7e&y=",
+            "sip:%61%62@h.com;%6d=%6E?%41=%42",
+            "tel:+1-(201).555-0123;EXT=1",
+            "urn:service:sos",
+            "http://www.example.com/a?b=c",
+            "mailto:alice@example.com",
+            "im:alice@example.com",
+        ] {
+            let u = lenient(text);
+            assert_eq!(u.to_string(), text);
+            let owned = u.clone().into_owned();
+            assert_eq!(owned.to_string(), text);
+            assert!(owned == u, "{text}");
+        }
+        let u = sip("sip:010.000.002.004");
+        assert_eq!(u.host(), &Host::Ipv4(Ipv4Addr::new(10, 0, 2, 4)));
+        assert_eq!(lenient("SIP:a.com").scheme(), "sip");
+        assert_eq!(lenient("Sips:a.com").scheme(), "sips");
+        assert_eq!(lenient("URN:x").scheme(), "URN");
+    }
+
+    #[test]
+    fn absolute_uris() {
+        let u = AbsoluteUri::parse_strict("http://www.example.com/a?b=c").unwrap();
+        assert!(borrowed(&u.scheme) && borrowed(&u.rest));
+        assert_eq!(u.scheme(), "http");
+        assert_eq!(u.rest(), "//www.example.com/a?b=c");
+        assert_eq!(
+            AbsoluteUri::parse_strict("urn:a%zz").unwrap_err(),
+            err(5, K::InvalidEscape)
+        );
+        assert_eq!(AbsoluteUri::parse("urn:a%zz").unwrap().rest(), "a%zz");
+        assert_eq!(
+            AbsoluteUri::parse("mailto:<a>").unwrap_err(),
+            err(7, K::InvalidChar)
+        );
+        let a = AbsoluteUri::parse("URN:X").unwrap();
+        let b = AbsoluteUri::parse("urn:X").unwrap();
+        assert!(a == b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        assert!(a != AbsoluteUri::parse("urn:x").unwrap());
+        // A typed SIP parse failure does not fall back to an absolute URI.
+        assert!(Uri::parse("sip:a b").is_err());
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            Host::parse("Example.COM").unwrap(),
+            Host::Domain(Cow::Borrowed("example.com"))
+        );
+        assert_eq!(
+            hash_of(&Host::parse("Example.COM").unwrap()),
+            hash_of(&Host::parse("example.com").unwrap())
+        );
+        assert_eq!(
+            Host::parse("[2001:db8::1]").unwrap(),
+            Host::Ipv6("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            Host::parse("2001:db8::1").unwrap(),
+            Host::Ipv6("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(
+            Host::parse("192.0.2.1").unwrap(),
+            Host::Ipv4(Ipv4Addr::new(192, 0, 2, 1))
+        );
+        assert_eq!(Host::parse("a_b.com").unwrap_err(), err(1, K::InvalidHost));
+        assert_eq!(
+            Host::parse("a.com:5060").unwrap_err(),
+            err(5, K::InvalidHost)
+        );
+        assert_eq!(Host::parse("").unwrap_err(), err(0, K::MissingHost));
+        assert_eq!(Host::parse("1::2::3").unwrap_err(), err(0, K::InvalidIpv6));
+        assert!(Host::parse("a.com").unwrap() != Host::Ipv4(Ipv4Addr::LOCALHOST));
+        assert!(Host::Ipv4(Ipv4Addr::LOCALHOST).is_ip());
+        assert_eq!(Host::Ipv6("::1".parse().unwrap()).to_string(), "[::1]");
+        assert_eq!(
+            Host::parse("a.com").unwrap().into_owned().to_string(),
+            "a.com"
+        );
+    }
+
+    #[test]
+    fn builders_write_valid_uris() {
+        let u = SipUri::new(Host::parse("example.com").unwrap())
+            .with_user("alice smith@home")
+            .with_password(Some("p:w"))
+            .with_port(Some(5070))
+            .with_param("transport", Some("tcp"))
+            .with_param("lr", None)
+            .with_param("odd;name", Some("v=1"))
+            .with_header("Subject", "hi there&more")
+            .with_secure(true);
+        let text = u.to_string();
+        assert_eq!(
+            text,
+            "sips:alice%20smith%40home:p%3Aw@example.com:5070;transport=tcp;lr;odd%3Bname=v%3D1?Subject=hi%20there%26more"
+        );
+        let p = SipUri::parse_strict(&text).unwrap();
+        assert!(p == u);
+        assert_eq!(p.user_unescaped().unwrap(), "alice smith@home");
+        assert_eq!(p.password_unescaped().unwrap(), "p:w");
+        assert_eq!(p.param("odd;name"), Some(Some("v%3D1")));
+        assert_eq!(p.port(), Some(5070));
+
+        // Replacing and removing parameters, ports, hosts and headers.
+        let u = sip("sip:bob@[2001:db8::1]:5060;transport=udp;lr?x=1")
+            .with_param("TRANSPORT", Some("tls"))
+            .without_param("lr")
+            .with_port(None)
+            .without_headers();
+        assert_eq!(u.to_string(), "sip:bob@[2001:db8::1];TRANSPORT=tls");
+        let u = u
+            .with_port(Some(5061))
+            .with_host(Host::Ipv4(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(u.to_string(), "sip:bob@192.0.2.1:5061;TRANSPORT=tls");
+        let u = u.with_user("").with_secure(false).with_param("", Some("x"));
+        assert_eq!(u.to_string(), "sip:192.0.2.1:5061;TRANSPORT=tls");
+        assert_eq!(u.clone().with_header("", "v").to_string(), u.to_string());
+        assert_eq!(
+            u.clone().with_password(Some("ignored")).to_string(),
+            u.to_string()
+        );
+        assert_eq!(
+            u.with_user(String::from("a b"))
+                .with_param("k", Some(""))
+                .to_string(),
+            "sip:a%20b@192.0.2.1:5061;TRANSPORT=tls;k"
+        );
+
+        // Builders keep borrows where nothing needs escaping.
+        let u = SipUri::parse_host("example.com:5070")
+            .unwrap()
+            .with_user("alice");
+        assert!(all_borrowed(&u));
+        assert_eq!(u.to_string(), "sip:alice@example.com:5070");
+        assert_eq!(
+            SipUri::parse_host("example.com;x").unwrap_err(),
+            err(11, K::UnexpectedChar)
+        );
+        assert_eq!(
+            SipUri::new(Host::Ipv6("::1".parse().unwrap())).to_string(),
+            "sip:[::1]"
+        );
+    }
+
+    /// RFC 4475 §3.1.2 request-line cases as they reach the URI parser, and the atypical
+    /// scheme case of §3.3.
+    #[test]
+    fn rfc4475_invalid_request_uris() {
+        // "<>" enclosing the Request-URI.
+        assert_eq!(
+            Uri::parse("<sip:user@example.com>").unwrap_err(),
+            err(0, K::InvalidScheme)
+        );
+        // Embedded LWS: the request line splits at the space, leaving a trailing ';'.
+        assert_eq!(
+            Uri::parse_strict("sip:user@example.com;").unwrap_err(),
+            err(21, K::EmptyParamName)
+        );
+        assert_eq!(
+            lenient("sip:user@example.com;").to_string(),
+            "sip:user@example.com;"
+        );
+        assert_eq!(
+            Uri::parse("sip:user@example.com; lr").unwrap_err(),
+            err(21, K::InvalidParam)
+        );
+        assert_eq!(
+            Uri::parse("sip:user@ example.com").unwrap_err(),
+            err(9, K::MissingHost)
+        );
+        let u = Uri::parse_strict("soap.beep://192.0.2.103:3002").unwrap();
+        assert_eq!(u.scheme(), "soap.beep");
+        assert_eq!(u.as_absolute().unwrap().rest(), "//192.0.2.103:3002");
+    }
+
+    #[test]
+    fn hostname_grammar() {
+        for ok in [
+            "a",
+            "a.",
+            "a-b.c",
+            "1a.b2",
+            "x.y.z.example",
+            "A1.B",
+            "a--b.c",
+        ] {
+            assert_eq!(validate_hostname(ok.as_bytes()), Ok(()), "{ok}");
+        }
+        let bad = [
+            ("", 0),
+            (".", 0),
+            ("a..b", 2),
+            ("-a", 0),
+            ("a-", 1),
+            ("a-.b", 1),
+            ("a.-b", 2),
+            ("a.1b", 2),
+            ("a.b_c", 3),
+            ("a.b..", 4),
+        ];
+        for (text, at) in bad {
+            assert_eq!(validate_hostname(text.as_bytes()), Err(at), "{text}");
+        }
+    }
+
+    #[test]
+    fn names_with_percent_are_looked_up_as_text() {
+        let u = SipUri::parse_host("h.com")
+            .unwrap()
+            .with_param("a%b", Some("1"))
+            .with_header("%00", "v");
+        assert_eq!(u.params_raw(), ";a%25b=1");
+        assert_eq!(u.param("a%b"), Some(Some("1")));
+        assert_eq!(u.param("a%25b"), None);
+        assert_eq!(u.header("%00"), Some("v"));
+        assert_eq!(u.header("\0"), None);
+        assert_eq!(u.to_string(), "sip:h.com;a%25b=1?%2500=v");
+    }
+
+    #[test]
+    fn typed_parsers_and_accessors() {
+        let u = lenient("sip:a.com");
+        assert!(u.as_sip().is_some() && u.as_tel().is_none() && u.as_absolute().is_none());
+        let u = lenient("tel:+1");
+        assert!(u.as_tel().is_some() && u.as_sip().is_none());
+        assert_eq!(Uri::try_from("urn:x").unwrap().scheme(), "urn");
+        assert_eq!(SipUri::parse_strict("sips:a.com").unwrap().scheme(), "sips");
+        assert_eq!(TelUri::parse_strict("tel:+1").unwrap().params_raw(), "");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn domain() -> impl Strategy<Value = String> {
+            "([a-z0-9]([a-z0-9-]{0,4}[a-z0-9])?\\.){0,3}[a-zA-Z]([a-zA-Z0-9-]{0,4}[a-zA-Z0-9])?\\.?"
+        }
+
+        fn host() -> impl Strategy<Value = String> {
+            prop_oneof![
+                domain(),
+                any::<[u8; 4]>().prop_map(|o| Ipv4Addr::from(o).to_string()),
+                any::<[u16; 8]>().prop_map(|a| format!("[{}]", Ipv6Addr::from(a))),
+                (any::<u16>(), any::<u16>()).prop_map(|(x, y)| format!("[2001:DB8::{x:X}:{y:x}]")),
+            ]
+        }
+
+        fn sip_text() -> impl Strategy<Value = String> {
+            let user = "([a-zA-Z0-9\\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2}){1,10}";
+            let password = "([a-zA-Z0-9\\-_.!~*'()&=+$,]|%[0-9A-F]{2}){0,6}";
+            let pchar = "([a-zA-Z0-9\\-_.!~*'()\\[\\]/:&+$]|%[0-9A-F]{2}){1,6}";
+            let hname = "([a-zA-Z0-9\\-_.!~*'()\\[\\]/?:+$]|%[0-9a-f]{2}){1,5}";
+            let hvalue = "([a-zA-Z0-9\\-_.!~*'()\\[\\]/?:+$]|%[0-9a-f]{2}){0,5}";
+            (
+                prop_oneof!["sip", "sips", "SIP", "Sips"],
+                proptest::option::of((user, proptest::option::of(password))),
+                host(),
+                proptest::option::of(any::<u16>()),
+                proptest::collection::vec((pchar, proptest::option::of(pchar)), 0..4),
+                proptest::collection::vec((hname, hvalue), 0..3),
+            )
+                .prop_map(|(scheme, userinfo, host, port, params, headers)| {
+                    let mut s = format!("{scheme}:");
+                    if let Some((u, p)) = userinfo {
+                        s.push_str(&u);
+                        if let Some(p) = p {
+                            s.push(':');
+                            s.push_str(&p);
+                        }
+                        s.push('@');
+                    }
+                    s.push_str(&host);
+                    if let Some(p) = port {
+                        s.push_str(&format!(":{p}"));
+                    }
+                    for (n, v) in params {
+                        s.push(';');
+                        s.push_str(&n);
+                        if let Some(v) = v {
+                            s.push('=');
+                            s.push_str(&v);
+                        }
+                    }
+                    for (i, (n, v)) in headers.into_iter().enumerate() {
+                        s.push(if i == 0 { '?' } else { '&' });
+                        s.push_str(&n);
+                        s.push('=');
+                        s.push_str(&v);
+                    }
+                    s
+                })
+        }
+
+        fn tel_text() -> impl Strategy<Value = String> {
+            let global = "\\+[0-9().\\-]{0,3}[0-9][0-9().\\-]{0,8}(;ext=[0-9\\-]{1,4})?(;isub=[a-z0-9:@]{1,4})?(;[a-z][a-z0-9\\-]{0,4}(=[a-zA-Z0-9\\[\\]/:&+$]{1,4})?){0,2}";
+            let local = "[0-9A-Fa-f*#().\\-]{0,3}[0-9A-F*#][0-9*#\\-]{0,4};phone-context=(\\+[0-9\\-]{0,2}[0-9]|[a-z]{1,5}(\\.[a-z]{1,5}){0,2})";
+            prop_oneof![global, local].prop_map(|s| format!("tel:{s}"))
+        }
+
+        fn absolute_text() -> impl Strategy<Value = String> {
+            "(mailto|urn|http|im|pres|x-y\\.z\\+1):([a-zA-Z0-9\\-_.!~*'();/?:@&=+$,\\[\\]]|%[0-9A-F]{2}){1,20}"
+        }
+
+        fn check_accepted(text: &str, u: &Uri<'_>) {
+            assert_eq!(u.to_string(), text);
+            assert!(u == u);
+            let owned = u.clone().into_owned();
+            assert_eq!(owned.to_string(), text);
+            assert!(&owned == u);
+            if let Some(s) = u.as_sip() {
+                let _ = (s.user_unescaped(), s.password_unescaped(), s.ttl(), s.lr());
+                let _ = (s.transport_kind(), s.maddr(), s.method(), s.user_param());
+                assert_eq!(s.params().count(), s.params().count());
+                let _ = s.headers().count();
+                let _ = s
+                    .clone()
+                    .with_port(Some(1))
+                    .with_param("a", Some("b"))
+                    .to_string();
+            }
+            if let Some(t) = u.as_tel() {
+                let _ = (t.number_digits(), t.phone_context(), t.extension());
+                let _ = hash_of(t);
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn arbitrary_strings_never_panic(s in any::<String>()) {
+                for u in [Uri::parse(&s), Uri::parse_strict(&s)].iter().flatten() {
+                    check_accepted(&s, u);
+                }
+            }
+
+            #[test]
+            fn uri_like_strings_never_panic(
+                s in "(sip|sips|tel|SIP|urn):[a-zA-Z0-9@:;=?&%\\[\\]+.\\-_ #<>\"/,!~*'()$\u{e9}]{0,40}"
+            ) {
+                let lax = Uri::parse(&s);
+                if let Ok(u) = &lax {
+                    check_accepted(&s, u);
+                }
+                if let Ok(u) = Uri::parse_strict(&s) {
+                    check_accepted(&s, &u);
+                    prop_assert!(lax.is_ok(), "strict accepted but lenient rejected {}", s);
+                }
+            }
+
+            #[test]
+            fn valid_sip_uris_round_trip(s in sip_text()) {
+                let u = Uri::parse_strict(&s);
+                prop_assert!(u.is_ok(), "{}: {:?}", s, u);
+                let u = u.unwrap();
+                prop_assert!(u.as_sip().is_some_and(all_borrowed));
+                check_accepted(&s, &u);
+                check_accepted(&s, &Uri::parse(&s).unwrap());
+            }
+
+            #[test]
+            fn valid_tel_uris_round_trip(s in tel_text()) {
+                let u = Uri::parse_strict(&s);
+                prop_assert!(u.is_ok(), "{}: {:?}", s, u);
+                check_accepted(&s, &u.unwrap());
+            }
+
+            #[test]
+            fn valid_absolute_uris_round_trip(s in absolute_text()) {
+                let u = Uri::parse_strict(&s);
+                prop_assert!(u.is_ok(), "{}: {:?}", s, u);
+                check_accepted(&s, &u.unwrap());
+            }
+
+            #[test]
+            fn built_uris_are_strictly_valid(
+                user in any::<String>(),
+                pw in any::<String>(),
+                pname in any::<String>(),
+                pvalue in any::<String>(),
+                hname in any::<String>(),
+                hvalue in any::<String>(),
+            ) {
+                let u = SipUri::parse_host("example.com")
+                    .unwrap()
+                    .with_user(user.as_str())
+                    .with_password(Some(pw.as_str()))
+                    .with_param(&pname, Some(&pvalue))
+                    .with_header(&hname, &hvalue);
+                let text = u.to_string();
+                let p = SipUri::parse_strict(&text);
+                prop_assert!(p.is_ok(), "{}: {:?}", text, p);
+                let p = p.unwrap();
+                prop_assert!(p == u);
+                if user.is_empty() {
+                    prop_assert_eq!(p.user(), None);
+                } else {
+                    prop_assert_eq!(p.user_unescaped().unwrap(), user.as_str());
+                    prop_assert_eq!(p.password_unescaped().unwrap(), pw.as_str());
+                }
+                if !pname.is_empty() {
+                    let v = p.param(&pname).flatten().map(escape::unescape);
+                    if pvalue.is_empty() {
+                        prop_assert_eq!(p.param(&pname), Some(None));
+                    } else {
+                        prop_assert_eq!(v, Some(Ok(Cow::Borrowed(pvalue.as_str()))));
+                    }
+                }
+                if !hname.is_empty() {
+                    let v = p.header(&hname).map(escape::unescape);
+                    prop_assert_eq!(v, Some(Ok(Cow::Borrowed(hvalue.as_str()))));
+                }
+            }
+        }
     }
 }
