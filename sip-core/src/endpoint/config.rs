@@ -74,6 +74,14 @@ pub struct EndpointConfig {
     /// Option tags the transaction user supports. A request whose Require lists any other
     /// tag is answered 420 Bad Extension with an Unsupported header (§8.2.2.3).
     pub supported: Vec<String>,
+    /// The most dialogs (calls, REFER subscriptions) alive at once; a new INVITE or REFER
+    /// over it is answered 503 with Retry-After.
+    pub max_dialogs: usize,
+    /// When a second fork answers our INVITE with a 2xx after one was confirmed, ACK it and
+    /// end it with BYE (§13.2.2.4). Set to false to keep every answered fork as a dialog.
+    pub bye_extra_forks: bool,
+    /// Seconds a REFER subscription is granted (`Subscription-State: active;expires=`).
+    pub refer_expires_secs: u32,
 }
 
 impl Default for EndpointConfig {
@@ -87,6 +95,9 @@ impl Default for EndpointConfig {
             max_forwards_policy: MaxForwardsPolicy::default(),
             user_agent: None,
             supported: Vec::new(),
+            max_dialogs: 100_000,
+            bye_extra_forks: true,
+            refer_expires_secs: 60,
         }
     }
 }

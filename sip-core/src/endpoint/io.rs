@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::dialog::{DialogId, DialogState, ReferEvent, ReferId};
 use crate::message::{Request, Response};
 use crate::transport::Transport;
 
@@ -129,14 +130,107 @@ pub enum Event {
         /// Where it came from.
         from: SocketAddr,
     },
-    /// A response that matched no client transaction (§18.1.2): a 2xx retransmission after
-    /// its transaction ended, a response to a forked INVITE after Timer M, or a stray.
+    /// A response that matched no client transaction and no dialog (§18.1.2).
     StrayResponse {
         /// The response.
         response: Response,
         /// Where it came from.
         from: SocketAddr,
     },
+    /// A new INVITE out of any dialog: a call. Answer it with
+    /// `Endpoint::answer` (ringing, accept, reject); the dialog exists from the first
+    /// response with a To tag (§12.1.1).
+    IncomingCall {
+        /// The call's dialog handle.
+        dialog: DialogId,
+        /// The INVITE's server transaction.
+        tx: ServerTxId,
+        /// The INVITE.
+        request: Request,
+    },
+    /// A dialog changed state (§12); `Terminated` says why.
+    DialogStateChanged {
+        /// The dialog.
+        dialog: DialogId,
+        /// Its new state.
+        state: DialogState,
+    },
+    /// A provisional or 2xx response from another fork of our INVITE created a new dialog
+    /// (§12.1.2, §13.2.2.4).
+    Forked {
+        /// The new dialog.
+        dialog: DialogId,
+        /// The dialog `invite` returned.
+        original: DialogId,
+    },
+    /// A response to a request we sent in a dialog (INVITE, re-INVITE, INFO, UPDATE, ...).
+    /// The core has already ACKed a 2xx to an INVITE.
+    DialogResponse {
+        /// The dialog.
+        dialog: DialogId,
+        /// The client transaction.
+        tx: ClientTxId,
+        /// The response.
+        response: Response,
+    },
+    /// A request inside a dialog for the TU to answer with `Endpoint::respond`
+    /// (re-INVITE, UPDATE, INFO, MESSAGE, OPTIONS, ...). BYE, NOTIFY for REFER and REFER
+    /// itself are handled by the core and reported by their own events.
+    DialogRequest {
+        /// The dialog.
+        dialog: DialogId,
+        /// The server transaction.
+        tx: ServerTxId,
+        /// The request.
+        request: Request,
+    },
+    /// The ACK for our 2xx arrived (§13.3.1.4): the 2xx is no longer retransmitted. It may
+    /// carry the answer to an offer made in the 2xx.
+    AckReceived {
+        /// The dialog.
+        dialog: DialogId,
+        /// The ACK.
+        request: Request,
+    },
+    /// A REFER arrived (RFC 3515): accept it (`Endpoint::accept_refer`) or reject it, then
+    /// report the referred request's progress with `Endpoint::notify_refer`.
+    ReferReceived {
+        /// The REFER's handle.
+        refer: ReferId,
+        /// The dialog it arrived in (created by it if it came outside one).
+        dialog: DialogId,
+        /// The Refer-To value (a name-addr; its URI may carry headers such as Replaces).
+        refer_to: String,
+        /// The Referred-By value, if any (RFC 3892).
+        referred_by: Option<String>,
+    },
+    /// Progress of a REFER we sent (RFC 3515): accepted or rejected, each NOTIFY's sipfrag
+    /// status, and the end of the subscription.
+    Refer {
+        /// The REFER's handle (as returned by `Endpoint::refer`).
+        refer: ReferId,
+        /// Its dialog.
+        dialog: DialogId,
+        /// What happened.
+        event: ReferEvent,
+    },
+}
+
+impl Event {
+    /// The dialog the event is about, if any.
+    pub fn dialog(&self) -> Option<DialogId> {
+        match self {
+            Event::IncomingCall { dialog, .. }
+            | Event::DialogStateChanged { dialog, .. }
+            | Event::Forked { dialog, .. }
+            | Event::DialogResponse { dialog, .. }
+            | Event::DialogRequest { dialog, .. }
+            | Event::AckReceived { dialog, .. }
+            | Event::ReferReceived { dialog, .. }
+            | Event::Refer { dialog, .. } => Some(*dialog),
+            _ => None,
+        }
+    }
 }
 
 /// Counters of what the endpoint saw and did.
@@ -155,6 +249,8 @@ pub struct Stats {
     pub retransmissions: u64,
     /// Retransmitted requests absorbed by a server transaction.
     pub absorbed_retransmissions: u64,
-    /// Requests refused because the transaction limit was reached.
+    /// Requests refused because the transaction or dialog limit was reached.
     pub overload_rejections: u64,
+    /// In-dialog requests refused with 481 (unknown dialog or subscription).
+    pub unknown_dialog: u64,
 }

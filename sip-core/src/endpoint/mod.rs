@@ -40,12 +40,14 @@
 //! ```
 
 mod config;
+mod dialogs;
 mod io;
 mod keys;
 mod ops;
 mod target;
 
 pub use config::{EndpointConfig, LocalAddr, MaxForwardsPolicy};
+pub use dialogs::InviteOptions;
 pub use io::{ClientTxId, Event, Failure, Input, Output, ServerTxId, Stats, Transmit};
 pub use target::Target;
 
@@ -243,6 +245,8 @@ struct Arrival {
 enum TimerRef {
     Client(u64),
     Server(u64),
+    Dialog(u64),
+    Refer(u64),
 }
 
 /// One SIP endpoint: its transactions, timers and outbox. See the [module docs](self).
@@ -255,6 +259,11 @@ pub struct Endpoint {
     client_keys: Map<Box<str>, u64>,
     servers: Map<u64, ServerTx>,
     server_keys: Map<Box<str>, u64>,
+    dialogs: Map<u64, dialogs::DialogEntry>,
+    dialog_keys: Map<Box<str>, u64>,
+    tx_usage: Map<u64, dialogs::Usage>,
+    refers: Map<u64, dialogs::ReferEntry>,
+    reinvite_bodies: Map<u64, Option<dialogs::Body>>,
     timers: TimerQueue<TimerRef>,
     outputs: VecDeque<Output>,
     timeout_dirty: bool,
@@ -277,6 +286,11 @@ impl Endpoint {
             client_keys: Map::with_hasher(hash()),
             servers: Map::with_hasher(hash()),
             server_keys: Map::with_hasher(hash()),
+            dialogs: Map::with_hasher(hash()),
+            dialog_keys: Map::with_hasher(hash()),
+            tx_usage: Map::with_hasher(hash()),
+            refers: Map::with_hasher(hash()),
+            reinvite_bodies: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             outputs: VecDeque::new(),
             timeout_dirty: false,
@@ -333,15 +347,15 @@ impl Endpoint {
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.timeout_dirty = true;
-        while let Some((_, r)) = self.timers.pop_due(now) {
+        while let Some((at, r)) = self.timers.pop_due(now) {
+            if !self.timer_live(at, &r) {
+                continue; // stale entry: re-armed later, or the owner is gone
+            }
             match r {
                 TimerRef::Client(id) => {
                     let Some(tx) = self.clients.get_mut(&id) else {
                         continue;
                     };
-                    if tx.machine.poll_timeout().is_none_or(|t| t > now) {
-                        continue; // stale entry: the machine re-armed later or stopped
-                    }
                     tx.armed = None;
                     let a = tx.machine.handle_timeout(now);
                     self.apply_client(now, id, a, None, true);
@@ -350,23 +364,29 @@ impl Endpoint {
                     let Some(tx) = self.servers.get_mut(&id) else {
                         continue;
                     };
-                    if tx.machine.poll_timeout().is_none_or(|t| t > now) {
-                        continue;
-                    }
                     tx.armed = None;
                     let a = tx.machine.handle_timeout(now);
                     self.apply_server(now, id, a, true);
                 }
+                TimerRef::Dialog(id) => self.on_dialog_timer(now, id),
+                TimerRef::Refer(id) => self.on_refer_timer(now, id),
             }
         }
-        if self.timers.len() > 1024
-            && self.timers.len() > 4 * (self.clients.len() + self.servers.len())
-        {
-            let (c, s) = (&self.clients, &self.servers);
-            self.timers.compact(|at, r| match r {
-                TimerRef::Client(id) => c.get(id).is_some_and(|t| t.armed == Some(at)),
-                TimerRef::Server(id) => s.get(id).is_some_and(|t| t.armed == Some(at)),
-            });
+        let live = self.clients.len() + self.servers.len() + self.dialogs.len() + self.refers.len();
+        if self.timers.len() > 1024 && self.timers.len() > 4 * live {
+            let mut q = std::mem::take(&mut self.timers);
+            q.compact(|at, r| self.timer_live(at, r));
+            self.timers = q;
+        }
+    }
+
+    /// Whether a queued timer entry is still the one its owner waits for.
+    fn timer_live(&self, at: Instant, r: &TimerRef) -> bool {
+        match r {
+            TimerRef::Client(id) => self.clients.get(id).is_some_and(|t| t.armed == Some(at)),
+            TimerRef::Server(id) => self.servers.get(id).is_some_and(|t| t.armed == Some(at)),
+            TimerRef::Dialog(id) => self.dialog_timer_live(*id, at),
+            TimerRef::Refer(id) => self.refer_timer_live(*id, at),
         }
     }
 
@@ -388,15 +408,10 @@ impl Endpoint {
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         loop {
             let at = self.timers.next_deadline()?;
-            let live = match self.timers.peek_key() {
-                Some(TimerRef::Client(id)) => {
-                    self.clients.get(id).is_some_and(|t| t.armed == Some(at))
-                }
-                Some(TimerRef::Server(id)) => {
-                    self.servers.get(id).is_some_and(|t| t.armed == Some(at))
-                }
-                None => false,
-            };
+            let live = self
+                .timers
+                .peek_key()
+                .is_some_and(|r| self.timer_live(at, r));
             if live {
                 return Some(at);
             }
@@ -653,13 +668,10 @@ impl Endpoint {
                 armed: None,
             },
         );
-        if actions.pass_to_tu() {
-            self.event(Event::IncomingRequest {
-                tx: ServerTxId(id),
-                request: event_request,
-            });
-        }
         self.apply_server(now, id, actions.without_pass_to_tu(), false);
+        if actions.pass_to_tu() {
+            self.dispatch_request(now, ServerTxId(id), event_request, from);
+        }
     }
 
     fn on_ack(&mut self, now: Instant, from: SocketAddr, req: Request) {
@@ -677,14 +689,14 @@ impl Endpoint {
                 || req.to().and_then(|t| t.tag()) == Some(&*tx.to_tag);
             if tag_ok {
                 let a = m.on_ack(now);
-                if a.pass_to_tu() {
-                    self.event(Event::Ack { request: req, from });
-                }
                 self.apply_server(now, id, a.without_pass_to_tu(), true);
+                if a.pass_to_tu() {
+                    self.dispatch_ack(now, req, from);
+                }
                 return;
             }
         }
-        self.event(Event::Ack { request: req, from });
+        self.dispatch_ack(now, req, from);
     }
 
     fn on_cancel(
@@ -761,6 +773,7 @@ impl Endpoint {
             self.event(Event::Cancelled {
                 tx: ServerTxId(invite_id),
             });
+            self.dispatch_cancelled(now, ServerTxId(invite_id));
         }
     }
 
@@ -780,6 +793,9 @@ impl Endpoint {
             let ours = resp
                 .via()
                 .is_some_and(|v| self.is_our_sent_by(v.host(), v.port()));
+            if ours && self.dispatch_stray(now, &resp) {
+                return;
+            }
             if ours {
                 self.event(Event::StrayResponse {
                     response: resp,
@@ -852,7 +868,7 @@ impl Endpoint {
 
     fn apply_client(
         &mut self,
-        _now: Instant,
+        now: Instant,
         id: u64,
         a: Actions,
         response: Option<Response>,
@@ -880,28 +896,33 @@ impl Endpoint {
         }
         if a.pass_to_tu()
             && let Some(response) = response
+            && !self.dispatch_response(now, ClientTxId(id), &response)
         {
             self.event(Event::Response {
                 tx: ClientTxId(id),
                 response,
             });
         }
-        if matches!(a.timed_out(), Some(TimerName::B | TimerName::F)) {
+        let failure = if matches!(a.timed_out(), Some(TimerName::B | TimerName::F)) {
+            Some(Failure::Timeout)
+        } else if a.transport_failed() {
+            Some(Failure::TransportError)
+        } else {
+            None
+        };
+        if let Some(failure) = failure
+            && !self.dispatch_failure(now, ClientTxId(id), failure)
+        {
             self.event(Event::ClientTxFailed {
                 tx: ClientTxId(id),
-                failure: Failure::Timeout,
-            });
-        }
-        if a.transport_failed() {
-            self.event(Event::ClientTxFailed {
-                tx: ClientTxId(id),
-                failure: Failure::TransportError,
+                failure,
             });
         }
         if a.terminated() {
             if let Some(tx) = self.clients.remove(&id) {
                 self.client_keys.remove(&tx.key);
             }
+            self.forget_tx_usage(id);
         } else if let Some(at) = rearm {
             self.timers.schedule(at, TimerRef::Client(id));
         }

@@ -88,7 +88,7 @@ fn invite(a: &mut Endpoint) -> Request {
 fn incoming(d: &Drained) -> ServerTxId {
     d.ev.iter()
         .find_map(|e| match e {
-            Event::IncomingRequest { tx, .. } => Some(*tx),
+            Event::IncomingRequest { tx, .. } | Event::IncomingCall { tx, .. } => Some(*tx),
             _ => None,
         })
         .expect("an incoming request")

@@ -1,0 +1,165 @@
+//! Dialogs (RFC 3261 §12–§15) and REFER (RFC 3515): the public types, and the pure helpers
+//! the endpoint uses to build in-dialog requests. The state lives in the
+//! [`Endpoint`](crate::endpoint::Endpoint), which owns dialogs like it owns transactions and
+//! drives them with the same timer queue.
+//!
+//! | State | Entered when | Left when |
+//! |---|---|---|
+//! | (none) | `invite` sent / INVITE received | a 1xx with To tag (Early), a 2xx (Confirmed), a final error (Terminated) |
+//! | Early | 1xx with To tag sent or received (§12.1) | 2xx (Confirmed), final error, CANCEL, hang-up |
+//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2) |
+//! | Terminated | — | — |
+
+pub mod refer;
+pub mod route;
+
+pub use refer::{ReferEvent, ReferId, parse_sipfrag_status, sipfrag};
+pub use route::RouteSet;
+
+use std::fmt;
+
+/// Identifies a dialog (or a call leg not yet a dialog) for as long as the endpoint keeps it.
+/// The RFC's dialog identity (Call-ID, local tag, remote tag) is available through
+/// [`DialogInfo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DialogId(pub(crate) u64);
+
+impl fmt::Display for DialogId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "dialog#{}", self.0)
+    }
+}
+
+/// Which side created the dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// We sent the dialog-creating request.
+    Uac,
+    /// We received it.
+    Uas,
+}
+
+/// Why a dialog ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// We sent BYE.
+    LocalBye,
+    /// The peer sent BYE.
+    RemoteBye,
+    /// The INVITE got (or we sent) a final error response with this status.
+    Rejected(u16),
+    /// The INVITE was cancelled (by us, or by the peer's CANCEL).
+    Cancelled,
+    /// We sent a 2xx and no ACK came within 64·T1: the core sent BYE (§13.3.1.4).
+    NoAck,
+    /// A request timed out (§8.1.3.1), or an in-dialog request got 408 (§12.2.1.2).
+    Timeout,
+    /// The transport failed.
+    TransportError,
+    /// An in-dialog request got 481: the peer no longer knows the dialog (§12.2.1.2).
+    Gone,
+    /// Another fork of our INVITE was answered first; this one was ACKed and sent BYE
+    /// (§13.2.2.4).
+    OtherForkAnswered,
+    /// An early dialog ended because the INVITE completed without it (§13.2.2.4).
+    EarlyDialogEnded,
+}
+
+/// The state of a dialog (§12). `Terminated` carries its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogState {
+    /// The INVITE is out (or in) but no response with a To tag has been sent or received.
+    Trying,
+    /// A provisional response with a To tag (§12.1).
+    Early,
+    /// A 2xx (§12.1).
+    Confirmed,
+    /// Over.
+    Terminated(EndReason),
+}
+
+impl DialogState {
+    /// Whether the dialog is over.
+    pub fn is_terminated(self) -> bool {
+        matches!(self, DialogState::Terminated(_))
+    }
+}
+
+/// A snapshot of a dialog's identity and routing (§12.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogInfo {
+    /// Call-ID.
+    pub call_id: String,
+    /// Our tag.
+    pub local_tag: String,
+    /// The peer's tag, once known.
+    pub remote_tag: Option<String>,
+    /// Our From (UAC) / To (UAS) header value, tag included.
+    pub local: String,
+    /// The peer's header value, tag included once known.
+    pub remote: String,
+    /// The remote target: the peer's Contact URI (§12.1.1, §12.1.2).
+    pub remote_target: String,
+    /// The route set, in the order requests carry it.
+    pub route_set: Vec<String>,
+    /// Our last CSeq number.
+    pub local_seq: u32,
+    /// The peer's last CSeq number.
+    pub remote_seq: Option<u32>,
+    /// Who created the dialog.
+    pub role: Role,
+    /// State.
+    pub state: DialogState,
+}
+
+/// Why a dialog command was refused: every command either does what it says or says why
+/// not (no silent no-ops).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DialogError {
+    /// No such dialog (never existed, or forgotten after it terminated).
+    #[error("unknown dialog")]
+    UnknownDialog,
+    /// The dialog has terminated.
+    #[error("the dialog has terminated ({0:?})")]
+    Terminated(EndReason),
+    /// The command needs a confirmed dialog.
+    #[error("the dialog is not confirmed yet")]
+    NotConfirmed,
+    /// The command is for the other side (e.g. `answer` on a call we placed).
+    #[error("wrong side of the dialog for this command")]
+    WrongRole,
+    /// The incoming INVITE already has a final response.
+    #[error("the INVITE was already answered with a final response")]
+    AlreadyAnswered,
+    /// A re-INVITE (or INVITE) is still pending in this dialog (§14.1).
+    #[error("an INVITE transaction is already pending in this dialog")]
+    InvitePending,
+    /// The status code does not fit the command.
+    #[error("status {0} is not valid here")]
+    BadStatus(u16),
+    /// INVITE, BYE, REFER, ACK and CANCEL have their own commands.
+    #[error("this method has its own command (invite, reinvite, hangup, refer)")]
+    WrongMethod,
+    /// No such REFER (or its subscription is over).
+    #[error("unknown or finished REFER")]
+    UnknownRefer,
+    /// The REFER was already accepted or rejected.
+    #[error("the REFER was already answered")]
+    ReferAnswered,
+    /// The REFER has not been accepted yet.
+    #[error("the REFER has not been accepted")]
+    ReferNotAccepted,
+    /// The dialog or subscription limit is reached.
+    #[error("too many dialogs")]
+    TooManyDialogs,
+    /// The endpoint refused to send (no local address, transaction limit, ...).
+    #[error(transparent)]
+    Endpoint(#[from] crate::endpoint::EndpointError),
+}
+
+impl From<crate::message::BuildError> for DialogError {
+    fn from(e: crate::message::BuildError) -> Self {
+        DialogError::Endpoint(e.into())
+    }
+}

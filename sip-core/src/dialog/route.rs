@@ -1,0 +1,151 @@
+//! Route sets and the shape of in-dialog requests (RFC 3261 §12.1.1, §12.1.2, §12.2.1.1).
+
+use crate::message::uri::Uri;
+use crate::message::{NameAddr, Request};
+
+/// A dialog's route set: the Record-Route values of the dialog-creating exchange, in the
+/// order in-dialog requests carry them as Route (reversed for the UAC, §12.1.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteSet {
+    routes: Vec<Box<str>>,
+}
+
+impl RouteSet {
+    /// The route set a UAS takes from the request's Record-Route rows, in order (§12.1.1).
+    pub fn from_request(req: &Request) -> Self {
+        RouteSet {
+            routes: req
+                .record_routes()
+                .filter_map(Result::ok)
+                .map(|r| r.as_str().into())
+                .collect(),
+        }
+    }
+
+    /// The route set a UAC takes from a response's Record-Route rows, reversed (§12.1.2).
+    pub fn from_response(resp: &crate::message::Response) -> Self {
+        let mut routes: Vec<Box<str>> = resp
+            .record_routes()
+            .filter_map(Result::ok)
+            .map(|r| r.as_str().into())
+            .collect();
+        routes.reverse();
+        RouteSet { routes }
+    }
+
+    /// A route set from values (tests, and re-use).
+    pub fn from_values<I: IntoIterator<Item = S>, S: Into<Box<str>>>(v: I) -> Self {
+        RouteSet {
+            routes: v.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The values, in request order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().map(|r| &**r)
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Number of routes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether the first route is a loose router (`;lr`, §16.12); an empty set counts as
+    /// loose.
+    pub fn first_is_loose(&self) -> bool {
+        self.routes.first().is_none_or(|r| {
+            NameAddr::parse(r)
+                .ok()
+                .and_then(|a| a.uri().ok())
+                .and_then(|u| u.as_sip().map(|s| s.lr()))
+                .unwrap_or(false)
+        })
+    }
+
+    /// The Request-URI, the Route rows and the next-hop URI of an in-dialog request
+    /// (§12.2.1.1): with a loose first route (or none), the Request-URI is the remote target
+    /// and the routes are the route set; with a strict router first, the Request-URI is that
+    /// router's URI and the remote target goes last in the Route rows.
+    pub fn request_shape(&self, remote_target: &str) -> RequestShape {
+        if self.first_is_loose() {
+            let next_hop = self
+                .routes
+                .first()
+                .and_then(|r| NameAddr::parse(r).ok().map(|a| a.uri_str().to_owned()))
+                .unwrap_or_else(|| remote_target.to_owned());
+            return RequestShape {
+                request_uri: remote_target.to_owned(),
+                routes: self.routes.iter().map(|r| r.to_string()).collect(),
+                next_hop,
+            };
+        }
+        let first = NameAddr::parse(&self.routes[0])
+            .map(|a| a.uri_str().to_owned())
+            .unwrap_or_default();
+        // §12.2.1.1: parameters not allowed in a Request-URI are stripped; none are here, so
+        // the URI is used as is.
+        let mut routes: Vec<String> = self.routes[1..].iter().map(|r| r.to_string()).collect();
+        routes.push(format!("<{remote_target}>"));
+        RequestShape {
+            request_uri: first.clone(),
+            routes,
+            next_hop: first,
+        }
+    }
+}
+
+/// What [`RouteSet::request_shape`] computes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestShape {
+    /// The Request-URI.
+    pub request_uri: String,
+    /// Route rows, in order.
+    pub routes: Vec<String>,
+    /// The URI whose address the request is sent to.
+    pub next_hop: String,
+}
+
+/// The URI of a Contact header value, if it parses.
+pub(crate) fn contact_uri(c: &str) -> Option<String> {
+    let a = NameAddr::parse(c).ok()?;
+    Uri::parse(a.uri_str()).ok()?;
+    Some(a.uri_str().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_routing() {
+        let rs = RouteSet::from_values(["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]);
+        let s = rs.request_shape("sip:bob@192.0.2.4");
+        assert_eq!(s.request_uri, "sip:bob@192.0.2.4");
+        assert_eq!(
+            s.routes,
+            ["<sip:p1.example.com;lr>", "<sip:p2.example.com;lr>"]
+        );
+        assert_eq!(s.next_hop, "sip:p1.example.com;lr");
+        let empty = RouteSet::default().request_shape("sip:bob@192.0.2.4");
+        assert_eq!(
+            (empty.routes.len(), empty.next_hop.as_str()),
+            (0, "sip:bob@192.0.2.4")
+        );
+    }
+
+    #[test]
+    fn strict_router_first() {
+        // §12.2.1.1 example: the strict router's URI becomes the Request-URI and the remote
+        // target is appended to the Route rows.
+        let rs = RouteSet::from_values(["<sip:proxy1>", "<sip:proxy2;lr>"]);
+        let s = rs.request_shape("sip:user@remoteua");
+        assert_eq!(s.request_uri, "sip:proxy1");
+        assert_eq!(s.routes, ["<sip:proxy2;lr>", "<sip:user@remoteua>"]);
+        assert_eq!(s.next_hop, "sip:proxy1");
+    }
+}

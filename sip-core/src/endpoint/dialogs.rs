@@ -1,0 +1,1755 @@
+//! The dialog layer inside the endpoint (RFC 3261 §12–§15, RFC 3515 REFER, RFC 5407 crossed
+//! BYEs, RFC 6026 2xx handling). Dialogs are driven by the transaction events the endpoint
+//! produces; this module turns them into dialog state, ACKs for 2xx, 2xx retransmissions,
+//! BYE, CANCEL, glare handling and REFER subscriptions.
+
+use super::*;
+use crate::dialog::{
+    DialogError, DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, Role, RouteSet,
+    parse_sipfrag_status, route::contact_uri, sipfrag,
+};
+use crate::message::uri::{Host, Uri};
+use std::time::Duration;
+
+/// What a transaction is for, so its responses and failures reach the right dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Usage {
+    /// The dialog-creating INVITE (UAC), or a re-INVITE.
+    Invite(u64),
+    /// BYE.
+    Bye(u64),
+    /// Any other in-dialog request of the TU (INFO, UPDATE, MESSAGE, ...).
+    Request(u64),
+    /// A REFER we sent.
+    Refer(u64),
+    /// A NOTIFY we sent for a REFER we received.
+    Notify(u64),
+}
+
+/// A body and its Content-Type, kept to re-send.
+pub(super) type Body = (Box<str>, Bytes);
+
+/// A 2xx to an INVITE being retransmitted until its ACK (§13.3.1.4).
+#[derive(Debug)]
+pub(super) struct OkRetransmit {
+    bytes: Bytes,
+    transport: Transport,
+    source: SocketAddr,
+    destination: SocketAddr,
+    interval: Duration,
+    next: Instant,
+    give_up: Instant,
+}
+
+/// One dialog (or call leg before its first tagged response).
+#[derive(Debug)]
+pub(super) struct DialogEntry {
+    call_id: Box<str>,
+    local_tag: Box<str>,
+    remote_tag: Option<Box<str>>,
+    /// Our header value (From for the UAC, To for the UAS), tag included.
+    local: Box<str>,
+    /// The peer's header value, tag included once known.
+    remote: Box<str>,
+    remote_target: Box<str>,
+    route_set: RouteSet,
+    local_seq: u32,
+    remote_seq: Option<u32>,
+    role: Role,
+    state: DialogState,
+    /// Where the dialog-creating request went to or came from.
+    flow: Target,
+    /// Send in-dialog requests over `flow` rather than to the remote target: the peer is
+    /// behind a NAT (its Via needed `received`/`rport`) or its Contact is not an address.
+    prefer_flow: bool,
+    local_contact: Box<str>,
+    /// UAC: the pending INVITE or re-INVITE client transaction.
+    invite_ctx: Option<ClientTxId>,
+    /// CSeq number of the last INVITE we sent (its ACK carries it).
+    invite_cseq: u32,
+    /// UAC: the ACK sent for the 2xx, re-sent for each 2xx retransmission.
+    ack: Option<(Bytes, Target)>,
+    /// UAS: the pending INVITE or re-INVITE server transaction.
+    invite_stx: Option<ServerTxId>,
+    /// UAS: the 2xx awaiting its ACK.
+    ok: Option<OkRetransmit>,
+    /// UAC: hang-up requested while the INVITE was pending (CANCEL sent, or BYE after 2xx).
+    hangup_requested: bool,
+    /// UAS: BYE requested before the ACK came (§15: wait for it or for 64·T1).
+    bye_after_ack: bool,
+    /// A re-INVITE body to retry after a 491 (§14.1) and when.
+    glare_retry: Option<(Instant, Option<Body>)>,
+    /// Dialogs forked from this one (UAC), and the dialog this one forked from.
+    forks: Vec<u64>,
+    parent: Option<u64>,
+    /// Forget a terminated dialog at this instant (kept to answer a crossed BYE 200,
+    /// RFC 5407 §3.1.2, and to absorb late retransmissions).
+    forget_at: Option<Instant>,
+    armed: Option<Instant>,
+}
+
+impl DialogEntry {
+    fn key(&self) -> Option<String> {
+        Some(dialog_key(
+            &self.call_id,
+            &self.local_tag,
+            self.remote_tag.as_deref()?,
+        ))
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
+        let glare = self.glare_retry.as_ref().map(|g| g.0);
+        [ok, glare, self.forget_at].into_iter().flatten().min()
+    }
+
+    fn info(&self) -> DialogInfo {
+        DialogInfo {
+            call_id: self.call_id.to_string(),
+            local_tag: self.local_tag.to_string(),
+            remote_tag: self.remote_tag.as_deref().map(str::to_owned),
+            local: self.local.to_string(),
+            remote: self.remote.to_string(),
+            remote_target: self.remote_target.to_string(),
+            route_set: self.route_set.iter().map(str::to_owned).collect(),
+            local_seq: self.local_seq,
+            remote_seq: self.remote_seq,
+            role: self.role,
+            state: self.state,
+        }
+    }
+}
+
+/// A REFER subscription, sent or received (RFC 3515).
+#[derive(Debug)]
+pub(super) struct ReferEntry {
+    dialog: u64,
+    outgoing: bool,
+    /// The `id` of `Event: refer` (the REFER's CSeq number, RFC 3515 §2.4.6).
+    event_id: u32,
+    /// Incoming: the REFER's server transaction until the TU answers it.
+    stx: Option<ServerTxId>,
+    accepted: bool,
+    last_status: Option<u16>,
+    expires_at: Option<Instant>,
+    armed: Option<Instant>,
+}
+
+pub(super) fn dialog_key(call_id: &str, local_tag: &str, remote_tag: &str) -> String {
+    let mut k = String::with_capacity(call_id.len() + local_tag.len() + remote_tag.len() + 2);
+    k.push_str(call_id);
+    k.push('\0');
+    k.push_str(local_tag);
+    k.push('\0');
+    k.push_str(remote_tag);
+    k
+}
+
+/// Options for [`Endpoint::invite`].
+#[derive(Debug, Clone, Default)]
+pub struct InviteOptions {
+    /// Request-URI (`sip:bob@192.0.2.2`).
+    pub uri: String,
+    /// From, without tag (`"Alice" <sip:alice@example.com>`).
+    pub from: String,
+    /// To (`<sip:bob@example.com>`).
+    pub to: String,
+    /// Contact; by default `<sip:` + the local address (+ `;transport=` for non-UDP) + `>`.
+    pub contact: Option<String>,
+    /// Body and its Content-Type (an SDP offer).
+    pub body: Option<(String, Bytes)>,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The next hop; by default read from the first Route or the Request-URI (IP only).
+    pub target: Option<Target>,
+}
+
+impl InviteOptions {
+    /// Options for an INVITE to `uri` from `from` to `to`.
+    pub fn new(uri: impl Into<String>, from: impl Into<String>, to: impl Into<String>) -> Self {
+        InviteOptions {
+            uri: uri.into(),
+            from: from.into(),
+            to: to.into(),
+            ..Default::default()
+        }
+    }
+    /// With a body.
+    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.body = Some((content_type.to_owned(), body.into()));
+        self
+    }
+    /// With an explicit next hop.
+    pub fn target(mut self, t: Target) -> Self {
+        self.target = Some(t);
+        self
+    }
+    /// With an extra header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+fn is_target_refresh(m: &Method) -> bool {
+    matches!(
+        m,
+        Method::Invite | Method::Update | Method::Subscribe | Method::Notify | Method::Refer
+    )
+}
+
+impl Endpoint {
+    // ---- lookups -----------------------------------------------------------------
+
+    /// A snapshot of a dialog.
+    pub fn dialog_info(&self, dialog: DialogId) -> Option<DialogInfo> {
+        self.dialogs.get(&dialog.0).map(DialogEntry::info)
+    }
+
+    /// A dialog's state.
+    pub fn dialog_state(&self, dialog: DialogId) -> Option<DialogState> {
+        self.dialogs.get(&dialog.0).map(|d| d.state)
+    }
+
+    /// Live dialogs (terminated ones are kept 64·T1 for late messages, then forgotten).
+    pub fn dialog_count(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    fn live_dialog(&self, dialog: DialogId) -> Result<&DialogEntry, DialogError> {
+        let d = self
+            .dialogs
+            .get(&dialog.0)
+            .ok_or(DialogError::UnknownDialog)?;
+        match d.state {
+            DialogState::Terminated(r) => Err(DialogError::Terminated(r)),
+            _ => Ok(d),
+        }
+    }
+
+    fn find_dialog(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> Option<u64> {
+        let key = dialog_key(call_id, local_tag, remote_tag);
+        self.dialog_keys.get(key.as_str()).copied()
+    }
+
+    fn set_state(&mut self, now: Instant, id: u64, state: DialogState) {
+        let t = self.config.timers.timer_b();
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if d.state == state || d.state.is_terminated() {
+            return;
+        }
+        d.state = state;
+        if state.is_terminated() {
+            d.ok = None;
+            d.glare_retry = None;
+            d.forget_at = Some(now + t);
+            // Subscriptions of the dialog end with it.
+            let refers: Vec<u64> = self
+                .refers
+                .iter()
+                .filter(|(_, r)| r.dialog == id)
+                .map(|(k, _)| *k)
+                .collect();
+            for r in refers {
+                self.end_refer(r, None, false);
+            }
+        }
+        self.event(Event::DialogStateChanged {
+            dialog: DialogId(id),
+            state,
+        });
+        self.arm_dialog(id);
+    }
+
+    pub(super) fn arm_dialog(&mut self, id: u64) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        let next = d.next_timer();
+        if next != d.armed {
+            d.armed = next;
+            if let Some(at) = next {
+                self.timers.schedule(at, TimerRef::Dialog(id));
+            }
+        }
+    }
+
+    fn arm_refer(&mut self, id: u64) {
+        let Some(r) = self.refers.get_mut(&id) else {
+            return;
+        };
+        if r.expires_at != r.armed {
+            r.armed = r.expires_at;
+            if let Some(at) = r.expires_at {
+                self.timers.schedule(at, TimerRef::Refer(id));
+            }
+        }
+    }
+
+    pub(super) fn dialog_timer_live(&self, id: u64, at: Instant) -> bool {
+        self.dialogs.get(&id).is_some_and(|d| d.armed == Some(at))
+    }
+
+    pub(super) fn refer_timer_live(&self, id: u64, at: Instant) -> bool {
+        self.refers.get(&id).is_some_and(|r| r.armed == Some(at))
+    }
+
+    // ---- timers ------------------------------------------------------------------
+
+    pub(super) fn on_dialog_timer(&mut self, now: Instant, id: u64) {
+        let t2 = self.config.timers.t2;
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        d.armed = None;
+        if d.forget_at.is_some_and(|t| t <= now) {
+            if let Some(d) = self.dialogs.remove(&id)
+                && let Some(k) = d.key()
+            {
+                self.dialog_keys.remove(k.as_str());
+            }
+            return;
+        }
+        let mut resend = None;
+        let mut no_ack = false;
+        if let Some(ok) = d.ok.as_mut() {
+            if ok.give_up <= now {
+                no_ack = true;
+            } else if ok.next <= now {
+                resend = Some((ok.transport, ok.source, ok.destination, ok.bytes.clone()));
+                ok.interval = (ok.interval * 2).min(t2);
+                ok.next = now + ok.interval;
+            }
+        }
+        let glare = d.glare_retry.take_if(|g| g.0 <= now);
+        if let Some((t, s, dst, b)) = resend {
+            self.stats.retransmissions += 1;
+            self.transmit(t, Some(s), dst, b);
+        }
+        if no_ack {
+            // §13.3.1.4: no ACK within 64·T1: end the dialog with BYE.
+            if let Some(d) = self.dialogs.get_mut(&id) {
+                d.ok = None;
+                d.bye_after_ack = false;
+            }
+            let _ = self.send_bye(now, id);
+            self.set_state(now, id, DialogState::Terminated(EndReason::NoAck));
+        }
+        if let Some((_, body)) = glare {
+            let body = body.map(|(ct, b)| (ct.to_string(), b));
+            if let Ok(ctx) = self.send_in_dialog(
+                now,
+                id,
+                Method::Invite,
+                &[],
+                body.as_ref().map(|(c, b)| (c.as_str(), b.clone())),
+            ) {
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_ctx = Some(ctx);
+                }
+                self.tx_usage.insert(ctx.0, Usage::Invite(id));
+            }
+        }
+        self.arm_dialog(id);
+    }
+
+    pub(super) fn on_refer_timer(&mut self, now: Instant, id: u64) {
+        let Some(r) = self.refers.get_mut(&id) else {
+            return;
+        };
+        r.armed = None;
+        if r.expires_at.is_some_and(|t| t <= now) {
+            let last = r.last_status;
+            self.end_refer(id, last, true);
+        }
+    }
+
+    // ---- UAC: calls ----------------------------------------------------------------
+
+    fn default_contact(
+        &self,
+        transport: Transport,
+        dest: SocketAddr,
+    ) -> Result<String, DialogError> {
+        let local = self
+            .config
+            .local_for(transport, dest)
+            .ok_or(EndpointError::NoLocalAddress(transport))?;
+        let scheme = if transport == Transport::Tls {
+            "sips"
+        } else {
+            "sip"
+        };
+        let tp = match transport {
+            Transport::Udp | Transport::Tls => String::new(),
+            t => format!(";transport={}", t.via_token().to_ascii_lowercase()),
+        };
+        Ok(format!("<{scheme}:{}{tp}>", local.sent_by()))
+    }
+
+    /// Places a call: sends an INVITE in a new client transaction and returns the dialog
+    /// handle at once. Progress comes as events: [`Event::DialogResponse`] for every
+    /// response, [`Event::DialogStateChanged`] (Early on a tagged 1xx, Confirmed on the 2xx
+    /// — which the core ACKs itself, and re-ACKs on each retransmission, §13.2.2.4 — or
+    /// Terminated), and [`Event::Forked`] for further early dialogs from a forking proxy.
+    pub fn invite(&mut self, now: Instant, opts: InviteOptions) -> Result<DialogId, DialogError> {
+        if self.dialogs.len() >= self.config.max_dialogs {
+            return Err(DialogError::TooManyDialogs);
+        }
+        let call_id = self.ids.call_id(None);
+        let tag = self.ids.tag();
+        let mut b = Request::builder(Method::Invite, &opts.uri)
+            .max_forwards(70)
+            .from(&opts.from, Some(&tag))
+            .to(&opts.to, None)
+            .call_id(&call_id)
+            .cseq(1);
+        for (n, v) in &opts.headers {
+            b = b.header(n, v);
+        }
+        let provisional = b.clone().build()?;
+        let target = match opts.target {
+            Some(t) => t,
+            None => Target::for_request(&provisional)?,
+        };
+        let contact = match opts.contact {
+            Some(c) => c,
+            None => self.default_contact(target.transport, target.addr)?,
+        };
+        b = b.contact(&contact);
+        if let Some((ct, body)) = opts.body {
+            b = b.body(&ct, body);
+        }
+        let req = b.build()?;
+        let ctx = self.send_request(now, req, target)?;
+        let id = self.alloc_id();
+        self.dialogs.insert(
+            id,
+            DialogEntry {
+                call_id: call_id.into(),
+                local_tag: tag.as_str().into(),
+                remote_tag: None,
+                local: format!("{};tag={tag}", opts.from).into(),
+                remote: opts.to.into(),
+                remote_target: opts.uri.into(),
+                route_set: RouteSet::default(),
+                local_seq: 1,
+                remote_seq: None,
+                role: Role::Uac,
+                state: DialogState::Trying,
+                flow: target,
+                prefer_flow: false,
+                local_contact: contact.into(),
+                invite_ctx: Some(ctx),
+                invite_cseq: 1,
+                ack: None,
+                invite_stx: None,
+                ok: None,
+                hangup_requested: false,
+                bye_after_ack: false,
+                glare_retry: None,
+                forks: Vec::new(),
+                parent: None,
+                forget_at: None,
+                armed: None,
+            },
+        );
+        self.tx_usage.insert(ctx.0, Usage::Invite(id));
+        Ok(DialogId(id))
+    }
+
+    /// Where an in-dialog request to `next_hop` goes (§12.2.1.1, §18.1.1): over the flow
+    /// the dialog was set up on when the peer is behind a NAT or the next hop is not an
+    /// address; else to the next hop's address, on the dialog's transport unless the URI
+    /// names one.
+    fn dialog_target(&self, d: &DialogEntry, next_hop: &str) -> Target {
+        if d.prefer_flow && d.route_set.is_empty() {
+            return d.flow;
+        }
+        let Ok(uri) = Uri::parse(next_hop) else {
+            return d.flow;
+        };
+        let Some(sip) = uri.as_sip() else {
+            return d.flow;
+        };
+        let transport = sip.transport_kind().unwrap_or(if sip.is_secure() {
+            Transport::Tls
+        } else {
+            d.flow.transport
+        });
+        let ip = match sip.maddr().and_then(crate::transport::parse_ip_literal) {
+            Some(ip) => ip,
+            None => match sip.host() {
+                Host::Ipv4(a) => std::net::IpAddr::V4(*a),
+                Host::Ipv6(a) => std::net::IpAddr::V6(*a),
+                Host::Domain(_) => return d.flow,
+            },
+        };
+        Target::new(
+            transport,
+            SocketAddr::new(ip, sip.port().unwrap_or(transport.default_port())),
+        )
+    }
+
+    fn in_dialog_request(
+        &self,
+        d: &DialogEntry,
+        method: Method,
+        cseq: u32,
+        extra: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(Request, Target), DialogError> {
+        let shape = d.route_set.request_shape(&d.remote_target);
+        let mut b = Request::builder(method.clone(), &shape.request_uri)
+            .max_forwards(70)
+            .header("From", &*d.local)
+            .header("To", &*d.remote)
+            .call_id(&d.call_id)
+            .cseq(cseq);
+        for r in &shape.routes {
+            b = b.route(r);
+        }
+        if is_target_refresh(&method) {
+            b = b.contact(&d.local_contact);
+        }
+        for (n, v) in extra {
+            b = b.header(n, v);
+        }
+        if let Some((ct, body)) = body {
+            b = b.body(ct, body);
+        }
+        Ok((b.build()?, self.dialog_target(d, &shape.next_hop)))
+    }
+
+    /// Sends a request in a dialog with the next local CSeq (§12.2.1.1).
+    fn send_in_dialog(
+        &mut self,
+        now: Instant,
+        id: u64,
+        method: Method,
+        extra: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let d = self
+            .dialogs
+            .get_mut(&id)
+            .ok_or(DialogError::UnknownDialog)?;
+        d.local_seq = d.local_seq.wrapping_add(1).max(1);
+        let seq = d.local_seq;
+        if method == Method::Invite {
+            d.invite_cseq = seq;
+        }
+        let d = &self.dialogs[&id];
+        let (req, target) = self.in_dialog_request(d, method, seq, extra, body)?;
+        Ok(self.send_request(now, req, target)?)
+    }
+
+    /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS, ...;
+    /// §12.2.1.1). Its responses arrive as [`Event::DialogResponse`]; a 481 or 408 ends the
+    /// dialog (§12.2.1.2). Use [`Endpoint::reinvite`], [`Endpoint::hangup`] and
+    /// [`Endpoint::refer`] for INVITE, BYE and REFER.
+    pub fn send_in_dialog_request(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        method: Method,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        if matches!(
+            method,
+            Method::Invite | Method::Bye | Method::Refer | Method::Ack | Method::Cancel
+        ) {
+            return Err(DialogError::WrongMethod);
+        }
+        let d = self.live_dialog(dialog)?;
+        if d.state != DialogState::Confirmed
+            && !(method == Method::Update && d.state == DialogState::Early)
+        {
+            return Err(DialogError::NotConfirmed);
+        }
+        let ctx = self.send_in_dialog(now, dialog.0, method, headers, body)?;
+        self.tx_usage.insert(ctx.0, Usage::Request(dialog.0));
+        Ok(ctx)
+    }
+
+    /// Sends a re-INVITE (a target refresh, possibly with a new offer; §14.1). Refused while
+    /// another INVITE transaction of the dialog is pending, either way.
+    pub fn reinvite(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let d = self.live_dialog(dialog)?;
+        if d.state != DialogState::Confirmed {
+            return Err(DialogError::NotConfirmed);
+        }
+        if d.invite_ctx.is_some() || d.invite_stx.is_some() || d.ok.is_some() {
+            return Err(DialogError::InvitePending);
+        }
+        let keep = body
+            .as_ref()
+            .map(|(c, b)| (Box::<str>::from(*c), b.clone()));
+        let ctx = self.send_in_dialog(now, dialog.0, Method::Invite, &[], body)?;
+        if let Some(d) = self.dialogs.get_mut(&dialog.0) {
+            d.invite_ctx = Some(ctx);
+        }
+        self.reinvite_bodies.insert(ctx.0, keep);
+        self.tx_usage.insert(ctx.0, Usage::Invite(dialog.0));
+        Ok(ctx)
+    }
+
+    fn send_bye(&mut self, now: Instant, id: u64) -> Result<ClientTxId, DialogError> {
+        let ctx = self.send_in_dialog(now, id, Method::Bye, &[], None)?;
+        self.tx_usage.insert(ctx.0, Usage::Bye(id));
+        Ok(ctx)
+    }
+
+    /// Hangs up, whatever the call's state: a confirmed dialog gets BYE (§15.1.1; the UAS
+    /// waits for the ACK of its 2xx first, §15); an outgoing call not yet answered is
+    /// cancelled (§9.1); an incoming call not yet answered is declined with 603.
+    pub fn hangup(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
+        let d = self.live_dialog(dialog)?;
+        let id = dialog.0;
+        match (d.role, d.state) {
+            (Role::Uac, DialogState::Trying | DialogState::Early) => {
+                let root = d.parent.unwrap_or(id);
+                let ctx = self
+                    .dialogs
+                    .get(&root)
+                    .and_then(|r| r.invite_ctx)
+                    .ok_or(DialogError::NotConfirmed)?;
+                if let Some(r) = self.dialogs.get_mut(&root) {
+                    r.hangup_requested = true;
+                }
+                match self.cancel(now, ctx) {
+                    Ok(_) | Err(EndpointError::AlreadyCancelled) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            (Role::Uas, DialogState::Trying | DialogState::Early) => {
+                self.answer(now, dialog, 603, None)
+            }
+            (_, DialogState::Confirmed) => {
+                if d.ok.is_some() {
+                    if let Some(d) = self.dialogs.get_mut(&id) {
+                        d.bye_after_ack = true;
+                    }
+                } else {
+                    self.send_bye(now, id)?;
+                }
+                self.set_state(now, id, DialogState::Terminated(EndReason::LocalBye));
+                Ok(())
+            }
+            (_, DialogState::Terminated(r)) => Err(DialogError::Terminated(r)),
+        }
+    }
+
+    // ---- UAS: calls ----------------------------------------------------------------
+
+    /// Answers an incoming INVITE (new call or re-INVITE): 1xx rings (with a To tag: the
+    /// early dialog, §12.1.1), 2xx accepts (the core retransmits it until the ACK, §13.3.1.4),
+    /// 3xx–6xx rejects. The Contact and the Record-Route rows are added as §12.1.1 says.
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        status: u16,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(), DialogError> {
+        let d = self.live_dialog(dialog)?;
+        if d.role != Role::Uas && d.invite_stx.is_none() {
+            return Err(DialogError::WrongRole);
+        }
+        let stx = d.invite_stx.ok_or(DialogError::AlreadyAnswered)?;
+        if !(100..=699).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        let contact = d.local_contact.clone();
+        let is_initial = d.state != DialogState::Confirmed;
+        let mut b = self.response(stx, status)?;
+        if (101..300).contains(&status) {
+            b = b.header("Contact", &*contact);
+            if is_initial && let Some(req) = self.server_request(stx) {
+                for rr in req
+                    .headers()
+                    .get_all(crate::message::HeaderName::RecordRoute)
+                {
+                    b = b.header("Record-Route", rr);
+                }
+            }
+        }
+        if let Some((ct, body)) = body {
+            b = b.body(ct, body);
+        }
+        let resp = b.build()?;
+        let bytes = resp.to_bytes();
+        self.respond(now, stx, resp)?;
+        let (transport, local, dest) = match self.servers.get(&stx.0) {
+            Some(t) => (t.transport, t.local, t.target.address()),
+            None => (
+                Transport::Udp,
+                SocketAddr::from(([0, 0, 0, 0], 0)),
+                SocketAddr::from(([0, 0, 0, 0], 0)),
+            ),
+        };
+        let t1 = self.config.timers.t1;
+        let give_up = now + self.config.timers.timer_b();
+        let d = self
+            .dialogs
+            .get_mut(&dialog.0)
+            .ok_or(DialogError::UnknownDialog)?;
+        match status {
+            100 => {}
+            101..=199 => {
+                if d.state == DialogState::Trying {
+                    self.set_state(now, dialog.0, DialogState::Early);
+                }
+            }
+            200..=299 => {
+                d.invite_stx = None;
+                // §13.3.1.4: the TU core retransmits the 2xx (over reliable transports only the
+                // final give-up matters, since the transport does not lose it).
+                let interval = if transport.is_reliable() {
+                    give_up - now
+                } else {
+                    t1
+                };
+                d.ok = Some(OkRetransmit {
+                    bytes,
+                    transport,
+                    source: local,
+                    destination: dest,
+                    interval,
+                    next: now + interval,
+                    give_up,
+                });
+                self.set_state(now, dialog.0, DialogState::Confirmed);
+                self.arm_dialog(dialog.0);
+            }
+            _ => {
+                d.invite_stx = None;
+                if is_initial {
+                    self.set_state(
+                        now,
+                        dialog.0,
+                        DialogState::Terminated(EndReason::Rejected(status)),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ---- REFER ---------------------------------------------------------------------
+
+    /// Sends a REFER in a confirmed dialog (RFC 3515) and returns at once; the outcome comes
+    /// later as [`Event::Refer`]: Accepted or Rejected, Progress per NOTIFY, then Done.
+    pub fn refer(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        refer_to: &str,
+    ) -> Result<ReferId, DialogError> {
+        let d = self.live_dialog(dialog)?;
+        if d.state != DialogState::Confirmed {
+            return Err(DialogError::NotConfirmed);
+        }
+        if self.refers.len() >= self.config.max_dialogs {
+            return Err(DialogError::TooManyDialogs);
+        }
+        let refer_to = if refer_to.trim_start().starts_with('<') {
+            refer_to.to_owned()
+        } else {
+            format!("<{refer_to}>")
+        };
+        let referred_by = d.local.split(";tag=").next().unwrap_or("").to_owned();
+        let ctx = self.send_in_dialog(
+            now,
+            dialog.0,
+            Method::Refer,
+            &[("Refer-To", &refer_to), ("Referred-By", &referred_by)],
+            None,
+        )?;
+        let seq = self.dialogs.get(&dialog.0).map_or(0, |d| d.local_seq);
+        let rid = self.alloc_id();
+        self.refers.insert(
+            rid,
+            ReferEntry {
+                dialog: dialog.0,
+                outgoing: true,
+                event_id: seq,
+                stx: None,
+                accepted: false,
+                last_status: None,
+                expires_at: None,
+                armed: None,
+            },
+        );
+        self.tx_usage.insert(ctx.0, Usage::Refer(rid));
+        Ok(ReferId(rid))
+    }
+
+    fn refer_in(&self, refer: ReferId) -> Result<&ReferEntry, DialogError> {
+        let r = self.refers.get(&refer.0).ok_or(DialogError::UnknownRefer)?;
+        if r.outgoing {
+            return Err(DialogError::WrongRole);
+        }
+        Ok(r)
+    }
+
+    /// Accepts a received REFER: 202 Accepted, then the first NOTIFY (`100 Trying`,
+    /// `Subscription-State: active`), RFC 3515 §2.4.2, §2.4.4.
+    pub fn accept_refer(&mut self, now: Instant, refer: ReferId) -> Result<(), DialogError> {
+        let r = self.refer_in(refer)?;
+        let stx = r.stx.ok_or(DialogError::ReferAnswered)?;
+        let resp = self.response(stx, 202)?.build()?;
+        self.respond(now, stx, resp)?;
+        let expires = self.config.refer_expires_secs;
+        if let Some(r) = self.refers.get_mut(&refer.0) {
+            r.stx = None;
+            r.accepted = true;
+            r.expires_at = Some(now + Duration::from_secs(u64::from(expires)));
+        }
+        self.arm_refer(refer.0);
+        self.send_notify(now, refer.0, 100)
+    }
+
+    /// Rejects a received REFER with a final error status (e.g. 603).
+    pub fn reject_refer(
+        &mut self,
+        now: Instant,
+        refer: ReferId,
+        status: u16,
+    ) -> Result<(), DialogError> {
+        if !(300..=699).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        let r = self.refer_in(refer)?;
+        let stx = r.stx.ok_or(DialogError::ReferAnswered)?;
+        let resp = self.response(stx, status)?.build()?;
+        self.respond(now, stx, resp)?;
+        self.refers.remove(&refer.0);
+        Ok(())
+    }
+
+    /// Reports the progress of the referred request (its status code) in a NOTIFY with a
+    /// `message/sipfrag` body; a final status (≥ 200) terminates the subscription
+    /// (`Subscription-State: terminated;reason=noresource`), RFC 3515 §2.4.5.
+    pub fn notify_refer(
+        &mut self,
+        now: Instant,
+        refer: ReferId,
+        status: u16,
+    ) -> Result<(), DialogError> {
+        if !(100..=699).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        let r = self.refer_in(refer)?;
+        if !r.accepted {
+            return Err(DialogError::ReferNotAccepted);
+        }
+        self.send_notify(now, refer.0, status)
+    }
+
+    fn send_notify(&mut self, now: Instant, rid: u64, status: u16) -> Result<(), DialogError> {
+        let r = self.refers.get(&rid).ok_or(DialogError::UnknownRefer)?;
+        let (dialog, event_id) = (r.dialog, r.event_id);
+        let final_ = status >= 200;
+        let remaining = r
+            .expires_at
+            .map_or(0, |t| t.saturating_duration_since(now).as_secs());
+        let state = if final_ {
+            "terminated;reason=noresource".to_owned()
+        } else {
+            format!("active;expires={remaining}")
+        };
+        let event = format!("refer;id={event_id}");
+        let body = Bytes::from(sipfrag(status));
+        let ctx = self.send_in_dialog(
+            now,
+            dialog,
+            Method::Notify,
+            &[("Event", &event), ("Subscription-State", &state)],
+            Some(("message/sipfrag;version=2.0", body)),
+        )?;
+        self.tx_usage.insert(ctx.0, Usage::Notify(rid));
+        if final_ {
+            self.refers.remove(&rid);
+        }
+        Ok(())
+    }
+
+    fn end_refer(&mut self, rid: u64, final_status: Option<u16>, expired: bool) {
+        if let Some(r) = self.refers.remove(&rid)
+            && r.outgoing
+        {
+            self.event(Event::Refer {
+                refer: ReferId(rid),
+                dialog: DialogId(r.dialog),
+                event: ReferEvent::Done {
+                    final_status,
+                    expired,
+                },
+            });
+        }
+    }
+
+    // ---- incoming requests -------------------------------------------------------------
+
+    /// Routes a request that created a server transaction: to a dialog, a new call, a
+    /// REFER, or the TU as a plain request.
+    pub(super) fn dispatch_request(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        req: Request,
+        from: SocketAddr,
+    ) {
+        let to_tag = req.to().and_then(|t| t.tag()).map(str::to_owned);
+        if let Some(to_tag) = to_tag {
+            return self.in_dialog_request_received(now, stx, req, &to_tag);
+        }
+        match req.method() {
+            Method::Invite => self.new_incoming_call(now, stx, req, from),
+            Method::Refer => self.new_incoming_dialog_refer(now, stx, req, from),
+            _ => self.event(Event::IncomingRequest {
+                tx: stx,
+                request: req,
+            }),
+        }
+    }
+
+    fn new_uas_dialog(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        req: &Request,
+        from: SocketAddr,
+    ) -> Result<u64, u16> {
+        if self.dialogs.len() >= self.config.max_dialogs {
+            return Err(503);
+        }
+        let Some(t) = self.servers.get(&stx.0) else {
+            return Err(500);
+        };
+        let (transport, to_tag, local) = (t.transport, t.to_tag.clone(), t.local);
+        let Some(contact) = req
+            .headers()
+            .get(crate::message::HeaderName::Contact)
+            .and_then(contact_uri)
+        else {
+            return Err(400);
+        };
+        let (Some(call_id), Some(f), Some(to)) = (
+            req.call_id(),
+            req.from(),
+            req.headers().get(crate::message::HeaderName::To),
+        ) else {
+            return Err(400);
+        };
+        let remote_tag = f.tag().unwrap_or("").to_owned();
+        let via_natted = req
+            .via()
+            .is_some_and(|v| v.received().is_some() || v.rport().flatten().is_some());
+        let local_contact = self
+            .default_contact(transport, from)
+            .unwrap_or_else(|_| format!("<sip:{local}>"));
+        let id = self.alloc_id();
+        let d = DialogEntry {
+            call_id: call_id.into(),
+            local_tag: to_tag.clone(),
+            remote_tag: Some(remote_tag.as_str().into()),
+            local: format!("{to};tag={to_tag}").into(),
+            remote: req
+                .headers()
+                .get(crate::message::HeaderName::From)
+                .unwrap_or("")
+                .into(),
+            remote_target: contact.into(),
+            route_set: RouteSet::from_request(req),
+            local_seq: 0,
+            remote_seq: req.cseq().map(|c| c.0),
+            role: Role::Uas,
+            state: DialogState::Trying,
+            flow: Target::new(transport, from),
+            prefer_flow: via_natted || transport.is_reliable(),
+            local_contact: local_contact.into(),
+            invite_ctx: None,
+            invite_cseq: 0,
+            ack: None,
+            invite_stx: None,
+            ok: None,
+            hangup_requested: false,
+            bye_after_ack: false,
+            glare_retry: None,
+            forks: Vec::new(),
+            parent: None,
+            forget_at: None,
+            armed: None,
+        };
+        if let Some(k) = d.key() {
+            self.dialog_keys.insert(k.into(), id);
+        }
+        self.dialogs.insert(id, d);
+        let _ = now;
+        Ok(id)
+    }
+
+    fn new_incoming_call(&mut self, now: Instant, stx: ServerTxId, req: Request, from: SocketAddr) {
+        match self.new_uas_dialog(now, stx, &req, from) {
+            Ok(id) => {
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_stx = Some(stx);
+                }
+                self.event(Event::IncomingCall {
+                    dialog: DialogId(id),
+                    tx: stx,
+                    request: req,
+                });
+            }
+            Err(code) => self.refuse(now, stx, code),
+        }
+    }
+
+    fn refuse(&mut self, now: Instant, stx: ServerTxId, code: u16) {
+        if code == 503 {
+            self.stats.overload_rejections += 1;
+        }
+        let ra = self.config.retry_after_secs.to_string();
+        if let Ok(mut b) = self.response(stx, code) {
+            if code == 503 || code == 500 {
+                b = b.header("Retry-After", &ra);
+            }
+            if code == 400 {
+                b = b.reason("Bad Request (missing or malformed Contact)");
+            }
+            if let Ok(r) = b.build() {
+                let _ = self.respond(now, stx, r);
+            }
+        }
+    }
+
+    fn new_incoming_dialog_refer(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        req: Request,
+        from: SocketAddr,
+    ) {
+        match self.new_uas_dialog(now, stx, &req, from) {
+            Ok(id) => {
+                // The 202 creates the dialog (RFC 3515 §2.4.1): confirmed once accepted.
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.state = DialogState::Confirmed;
+                }
+                self.incoming_refer(now, id, stx, req);
+            }
+            Err(code) => self.refuse(now, stx, code),
+        }
+    }
+
+    fn incoming_refer(&mut self, now: Instant, dialog: u64, stx: ServerTxId, req: Request) {
+        let refer_to = match req.refer_to() {
+            Some(Ok(r)) => r.as_str().to_owned(),
+            _ => {
+                // RFC 3515 §2.4.1: exactly one Refer-To, else 400.
+                if let Ok(b) = self.response(stx, 400)
+                    && let Ok(r) = b
+                        .reason("Bad Request (missing or malformed Refer-To)")
+                        .build()
+                {
+                    let _ = self.respond(now, stx, r);
+                }
+                return;
+            }
+        };
+        if self.refers.len() >= self.config.max_dialogs {
+            return self.refuse(now, stx, 503);
+        }
+        let referred_by = req
+            .headers()
+            .get(crate::message::HeaderName::ReferredBy)
+            .map(str::to_owned);
+        let event_id = req.cseq().map_or(0, |c| c.0);
+        let rid = self.alloc_id();
+        self.refers.insert(
+            rid,
+            ReferEntry {
+                dialog,
+                outgoing: false,
+                event_id,
+                stx: Some(stx),
+                accepted: false,
+                last_status: None,
+                expires_at: None,
+                armed: None,
+            },
+        );
+        self.event(Event::ReferReceived {
+            refer: ReferId(rid),
+            dialog: DialogId(dialog),
+            refer_to,
+            referred_by,
+        });
+    }
+
+    fn in_dialog_request_received(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        req: Request,
+        to_tag: &str,
+    ) {
+        let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("").to_owned();
+        let call_id = req.call_id().unwrap_or("").to_owned();
+        let Some(id) = self.find_dialog(&call_id, to_tag, &from_tag) else {
+            // §12.2.2: no such dialog.
+            self.stats.unknown_dialog += 1;
+            return self.refuse(now, stx, 481);
+        };
+        let method = req.method().clone();
+        let d = &self.dialogs[&id];
+        if let DialogState::Terminated(_) = d.state {
+            // RFC 5407 §3.1.2: a BYE crossing ours gets 200, not 481.
+            let code = if method == Method::Bye { 200 } else { 481 };
+            return self.refuse(now, stx, code);
+        }
+        // §12.2.2: CSeq must grow.
+        let cseq = req.cseq().map_or(0, |c| c.0);
+        if d.remote_seq.is_some_and(|r| cseq < r) {
+            return self.refuse(now, stx, 500);
+        }
+        let refresh = is_target_refresh(&method);
+        let d = self.dialogs.get_mut(&id).expect("looked up above");
+        d.remote_seq = Some(cseq.max(d.remote_seq.unwrap_or(0)));
+        match method {
+            Method::Bye => {
+                let _ = self.respond_with(now, stx, 200);
+                let d = self.dialogs.get_mut(&id).expect("present");
+                let pending = d.invite_stx.take();
+                d.ok = None;
+                if let Some(p) = pending {
+                    let _ = self.respond_with(now, p, 487);
+                }
+                self.set_state(now, id, DialogState::Terminated(EndReason::RemoteBye));
+            }
+            Method::Invite => {
+                // §14.2: glare and overlapping re-INVITEs.
+                if d.invite_ctx.is_some() {
+                    return self.refuse(now, stx, 491);
+                }
+                if d.invite_stx.is_some() || d.ok.is_some() {
+                    return self.refuse(now, stx, 500);
+                }
+                if let Some(c) = req
+                    .headers()
+                    .get(crate::message::HeaderName::Contact)
+                    .and_then(contact_uri)
+                {
+                    d.remote_target = c.into();
+                }
+                d.invite_stx = Some(stx);
+                self.event(Event::DialogRequest {
+                    dialog: DialogId(id),
+                    tx: stx,
+                    request: req,
+                });
+            }
+            Method::Refer => self.incoming_refer(now, id, stx, req),
+            Method::Notify
+                if req
+                    .event()
+                    .and_then(Result::ok)
+                    .is_some_and(|e| e.value.eq_ignore_ascii_case("refer")) =>
+            {
+                self.refer_notify(now, id, stx, &req);
+            }
+            _ => {
+                if refresh
+                    && let Some(c) = req
+                        .headers()
+                        .get(crate::message::HeaderName::Contact)
+                        .and_then(contact_uri)
+                {
+                    d.remote_target = c.into();
+                }
+                self.event(Event::DialogRequest {
+                    dialog: DialogId(id),
+                    tx: stx,
+                    request: req,
+                });
+            }
+        }
+    }
+
+    fn refer_notify(&mut self, now: Instant, dialog: u64, stx: ServerTxId, req: &Request) {
+        let id_param = req
+            .event()
+            .and_then(Result::ok)
+            .and_then(|e| e.id().and_then(|i| i.parse::<u32>().ok()));
+        let found = self
+            .refers
+            .iter()
+            .filter(|(_, r)| {
+                r.outgoing && r.dialog == dialog && id_param.is_none_or(|i| i == r.event_id)
+            })
+            .map(|(k, _)| *k)
+            .min();
+        let Some(rid) = found else {
+            self.stats.unknown_dialog += 1;
+            return self.refuse(now, stx, 481);
+        };
+        let _ = self.respond_with(now, stx, 200);
+        let status = parse_sipfrag_status(req.body());
+        let sub = req.subscription_state().and_then(Result::ok);
+        let terminated = sub.is_some_and(|s| s.value.eq_ignore_ascii_case("terminated"));
+        let expires = sub.and_then(|s| s.expires());
+        let Some(r) = self.refers.get_mut(&rid) else {
+            return;
+        };
+        if !r.accepted {
+            // A NOTIFY may overtake the 202 (RFC 3515 §2.4.4): it implies acceptance.
+            r.accepted = true;
+            self.event(Event::Refer {
+                refer: ReferId(rid),
+                dialog: DialogId(dialog),
+                event: ReferEvent::Accepted,
+            });
+        }
+        let Some(r) = self.refers.get_mut(&rid) else {
+            return;
+        };
+        if let Some(s) = status {
+            r.last_status = Some(s);
+            self.event(Event::Refer {
+                refer: ReferId(rid),
+                dialog: DialogId(dialog),
+                event: ReferEvent::Progress(s),
+            });
+        }
+        if terminated {
+            let last = self.refers.get(&rid).and_then(|r| r.last_status);
+            self.end_refer(rid, last, false);
+        } else if let Some(e) = expires
+            && let Some(r) = self.refers.get_mut(&rid)
+        {
+            r.expires_at = Some(now + Duration::from_secs(u64::from(e)) + Duration::from_secs(1));
+            self.arm_refer(rid);
+        }
+    }
+
+    /// An ACK that no INVITE server transaction took: the ACK for a 2xx (§13.3.1.4).
+    pub(super) fn dispatch_ack(&mut self, now: Instant, req: Request, from: SocketAddr) {
+        let to_tag = req.to().and_then(|t| t.tag()).unwrap_or("").to_owned();
+        let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("").to_owned();
+        let call_id = req.call_id().unwrap_or("").to_owned();
+        let Some(id) = self.find_dialog(&call_id, &to_tag, &from_tag) else {
+            return self.event(Event::Ack { request: req, from });
+        };
+        let d = self.dialogs.get_mut(&id).expect("found");
+        if d.ok.is_none() && d.state != DialogState::Confirmed {
+            // The TU answered through the transaction API, not the dialog: pass it on.
+            return self.event(Event::Ack { request: req, from });
+        }
+        if d.ok.take().is_none() {
+            return; // a duplicate ACK
+        }
+        let bye = std::mem::take(&mut d.bye_after_ack);
+        self.arm_dialog(id);
+        self.event(Event::AckReceived {
+            dialog: DialogId(id),
+            request: req,
+        });
+        if bye {
+            let _ = self.send_bye(now, id);
+        }
+    }
+
+    /// The INVITE server transaction of a call was cancelled (§9.2).
+    pub(super) fn dispatch_cancelled(&mut self, now: Instant, stx: ServerTxId) {
+        let found = self
+            .dialogs
+            .iter()
+            .find(|(_, d)| d.invite_stx == Some(stx))
+            .map(|(k, _)| *k);
+        if let Some(id) = found {
+            let d = self.dialogs.get_mut(&id).expect("found");
+            d.invite_stx = None;
+            let initial = d.state != DialogState::Confirmed;
+            if initial {
+                self.set_state(now, id, DialogState::Terminated(EndReason::Cancelled));
+            }
+        }
+    }
+
+    // ---- responses -------------------------------------------------------------------
+
+    /// Routes a response of a client transaction to its dialog usage; `true` if taken.
+    pub(super) fn dispatch_response(
+        &mut self,
+        now: Instant,
+        ctx: ClientTxId,
+        resp: &Response,
+    ) -> bool {
+        let Some(&usage) = self.tx_usage.get(&ctx.0) else {
+            return false;
+        };
+        match usage {
+            Usage::Invite(id) => self.invite_response(now, ctx, id, resp),
+            Usage::Request(id) => {
+                let code = resp.status();
+                self.event(Event::DialogResponse {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp.clone(),
+                });
+                self.end_on_481_408(now, id, code);
+            }
+            Usage::Bye(_) | Usage::Notify(_) => {}
+            Usage::Refer(rid) => {
+                let Some(r) = self.refers.get_mut(&rid) else {
+                    return true;
+                };
+                let dialog = r.dialog;
+                let code = resp.status();
+                if (200..300).contains(&code) && !r.accepted {
+                    r.accepted = true;
+                    r.expires_at = Some(
+                        now + Duration::from_secs(u64::from(self.config.refer_expires_secs))
+                            + Duration::from_secs(1),
+                    );
+                    self.arm_refer(rid);
+                    self.event(Event::Refer {
+                        refer: ReferId(rid),
+                        dialog: DialogId(dialog),
+                        event: ReferEvent::Accepted,
+                    });
+                } else if code >= 300 {
+                    self.refers.remove(&rid);
+                    self.event(Event::Refer {
+                        refer: ReferId(rid),
+                        dialog: DialogId(dialog),
+                        event: ReferEvent::Rejected(code),
+                    });
+                    self.end_on_481_408(now, dialog, code);
+                }
+            }
+        }
+        true
+    }
+
+    fn end_on_481_408(&mut self, now: Instant, id: u64, code: u16) {
+        let reason = match code {
+            481 => EndReason::Gone,
+            408 => EndReason::Timeout,
+            _ => return,
+        };
+        if self
+            .dialogs
+            .get(&id)
+            .is_some_and(|d| d.state == DialogState::Confirmed)
+        {
+            if code == 408 {
+                let _ = self.send_bye(now, id);
+            }
+            self.set_state(now, id, DialogState::Terminated(reason));
+        }
+    }
+
+    /// A client transaction of a dialog usage failed (Timer B/F, transport).
+    pub(super) fn dispatch_failure(
+        &mut self,
+        now: Instant,
+        ctx: ClientTxId,
+        failure: Failure,
+    ) -> bool {
+        let Some(usage) = self.tx_usage.remove(&ctx.0) else {
+            return false;
+        };
+        let reason = if failure == Failure::Timeout {
+            EndReason::Timeout
+        } else {
+            EndReason::TransportError
+        };
+        match usage {
+            Usage::Invite(id) => {
+                let d = self.dialogs.get_mut(&id);
+                let initial = d
+                    .as_ref()
+                    .is_some_and(|d| d.state != DialogState::Confirmed);
+                if let Some(d) = d {
+                    d.invite_ctx = None;
+                }
+                if initial {
+                    let forks = self
+                        .dialogs
+                        .get(&id)
+                        .map(|d| d.forks.clone())
+                        .unwrap_or_default();
+                    for f in forks {
+                        self.set_state(now, f, DialogState::Terminated(reason));
+                    }
+                    self.set_state(now, id, DialogState::Terminated(reason));
+                } else {
+                    let _ = self.send_bye(now, id);
+                    self.set_state(now, id, DialogState::Terminated(reason));
+                }
+            }
+            Usage::Request(id) => {
+                let _ = self.send_bye(now, id);
+                self.set_state(now, id, DialogState::Terminated(reason));
+            }
+            Usage::Bye(_) | Usage::Notify(_) => {}
+            Usage::Refer(rid) => {
+                if let Some(r) = self.refers.remove(&rid) {
+                    self.event(Event::Refer {
+                        refer: ReferId(rid),
+                        dialog: DialogId(r.dialog),
+                        event: ReferEvent::Rejected(408),
+                    });
+                }
+            }
+        }
+        true
+    }
+
+    pub(super) fn forget_tx_usage(&mut self, ctx: u64) {
+        self.tx_usage.remove(&ctx);
+        self.reinvite_bodies.remove(&ctx);
+    }
+
+    /// Picks (or creates, for a new fork) the dialog a tagged response to our INVITE belongs to.
+    fn dialog_for_tag(&mut self, now: Instant, root: u64, tag: &str, resp: &Response) -> u64 {
+        let Some(r) = self.dialogs.get(&root) else {
+            return root;
+        };
+        if r.remote_tag.as_deref().is_none_or(|t| t == tag) {
+            return root;
+        }
+        if let Some(f) = r.forks.iter().copied().find(|f| {
+            self.dialogs
+                .get(f)
+                .is_some_and(|d| d.remote_tag.as_deref() == Some(tag))
+        }) {
+            return f;
+        }
+        // A new fork (§12.1.2, §13.2.2.4).
+        let id = self.alloc_id();
+        let r = &self.dialogs[&root];
+        let fork = DialogEntry {
+            call_id: r.call_id.clone(),
+            local_tag: r.local_tag.clone(),
+            remote_tag: None,
+            local: r.local.clone(),
+            remote: r.remote.clone(),
+            remote_target: r.remote_target.clone(),
+            route_set: RouteSet::default(),
+            local_seq: r.local_seq,
+            remote_seq: None,
+            role: Role::Uac,
+            state: DialogState::Trying,
+            flow: r.flow,
+            prefer_flow: r.prefer_flow,
+            local_contact: r.local_contact.clone(),
+            invite_ctx: None,
+            invite_cseq: r.invite_cseq,
+            ack: None,
+            invite_stx: None,
+            ok: None,
+            hangup_requested: false,
+            bye_after_ack: false,
+            glare_retry: None,
+            forks: Vec::new(),
+            parent: Some(root),
+            forget_at: None,
+            armed: None,
+        };
+        self.dialogs.insert(id, fork);
+        if let Some(r) = self.dialogs.get_mut(&root) {
+            r.forks.push(id);
+        }
+        self.event(Event::Forked {
+            dialog: DialogId(id),
+            original: DialogId(root),
+        });
+        let _ = (now, resp);
+        id
+    }
+
+    /// Takes the peer's tag, target and route set from a tagged response (§12.1.2).
+    fn learn_remote(&mut self, id: u64, resp: &Response, confirm: bool) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if d.remote_tag.is_none() {
+            d.remote_tag = resp.to().and_then(|t| t.tag()).map(Into::into);
+            d.remote = resp
+                .headers()
+                .get(crate::message::HeaderName::To)
+                .unwrap_or("")
+                .into();
+            if let Some(k) = d.key() {
+                self.dialog_keys.insert(k.into(), id);
+            }
+        }
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if let Some(c) = resp
+            .headers()
+            .get(crate::message::HeaderName::Contact)
+            .and_then(contact_uri)
+        {
+            d.remote_target = c.into();
+        }
+        // The route set is fixed by the 2xx (or the first tagged 1xx), §12.1.2 / §13.2.2.4.
+        if d.state == DialogState::Trying || confirm && d.state == DialogState::Early {
+            d.route_set = RouteSet::from_response(resp);
+        }
+    }
+
+    fn invite_response(&mut self, now: Instant, ctx: ClientTxId, root: u64, resp: &Response) {
+        let code = resp.status();
+        let tag = resp.to().and_then(|t| t.tag()).map(str::to_owned);
+        let is_reinvite = self
+            .dialogs
+            .get(&root)
+            .is_some_and(|d| d.state == DialogState::Confirmed && d.invite_ctx == Some(ctx));
+        if is_reinvite {
+            return self.reinvite_response(now, ctx, root, resp);
+        }
+        let id = match &tag {
+            Some(t) if code > 100 => self.dialog_for_tag(now, root, t, resp),
+            _ => root,
+        };
+        match code {
+            100..=199 => {
+                if tag.is_some() && code > 100 {
+                    self.learn_remote(id, resp, false);
+                    if self
+                        .dialogs
+                        .get(&id)
+                        .is_some_and(|d| d.state == DialogState::Trying)
+                    {
+                        self.set_state(now, id, DialogState::Early);
+                    }
+                }
+                self.event(Event::DialogResponse {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp.clone(),
+                });
+            }
+            200..=299 => {
+                let already = self
+                    .dialogs
+                    .get(&id)
+                    .is_some_and(|d| d.state == DialogState::Confirmed);
+                if already {
+                    // A retransmission of the 2xx (RFC 6026): re-send our ACK.
+                    if let Some((b, t)) = self.dialogs.get(&id).and_then(|d| d.ack.clone()) {
+                        self.stats.retransmissions += 1;
+                        self.transmit(t.transport, None, t.addr, b);
+                    }
+                    return;
+                }
+                let other_confirmed = self.dialogs.get(&root).is_some_and(|r| {
+                    let mut all = vec![root];
+                    all.extend(r.forks.iter().copied());
+                    all.iter().any(|x| {
+                        *x != id
+                            && self.dialogs.get(x).is_some_and(|d| {
+                                d.state == DialogState::Confirmed
+                                    || d.state == DialogState::Terminated(EndReason::LocalBye)
+                            })
+                    })
+                });
+                self.learn_remote(id, resp, true);
+                self.send_2xx_ack(now, id, resp);
+                if let Some(r) = self.dialogs.get_mut(&root) {
+                    r.invite_ctx = None;
+                }
+                let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                self.set_state(now, id, DialogState::Confirmed);
+                self.event(Event::DialogResponse {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp.clone(),
+                });
+                if (other_confirmed && self.config.bye_extra_forks) || hangup {
+                    // §13.2.2.4 (a second fork answered) and §9.1 (the 2xx beat our CANCEL):
+                    // ACK, then BYE.
+                    let _ = self.send_bye(now, id);
+                    let reason = if hangup {
+                        EndReason::LocalBye
+                    } else {
+                        EndReason::OtherForkAnswered
+                    };
+                    self.set_state(now, id, DialogState::Terminated(reason));
+                } else {
+                    // Early dialogs of other forks end (§13.2.2.4); a late 2xx from one of
+                    // them is still ACKed and ended above.
+                    let forks: Vec<u64> = std::iter::once(root)
+                        .chain(
+                            self.dialogs
+                                .get(&root)
+                                .map(|r| r.forks.clone())
+                                .unwrap_or_default(),
+                        )
+                        .filter(|x| *x != id)
+                        .collect();
+                    for f in forks {
+                        if self.dialogs.get(&f).is_some_and(|d| {
+                            matches!(d.state, DialogState::Trying | DialogState::Early)
+                        }) {
+                            self.set_state(
+                                now,
+                                f,
+                                DialogState::Terminated(EndReason::EarlyDialogEnded),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {
+                self.event(Event::DialogResponse {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp.clone(),
+                });
+                let cancelled =
+                    self.dialogs.get(&root).is_some_and(|r| r.hangup_requested) && code == 487;
+                let reason = if cancelled {
+                    EndReason::Cancelled
+                } else {
+                    EndReason::Rejected(code)
+                };
+                let all: Vec<u64> = std::iter::once(root)
+                    .chain(
+                        self.dialogs
+                            .get(&root)
+                            .map(|r| r.forks.clone())
+                            .unwrap_or_default(),
+                    )
+                    .collect();
+                if let Some(r) = self.dialogs.get_mut(&root) {
+                    r.invite_ctx = None;
+                }
+                for x in all {
+                    if self
+                        .dialogs
+                        .get(&x)
+                        .is_some_and(|d| d.state != DialogState::Confirmed)
+                    {
+                        self.set_state(now, x, DialogState::Terminated(reason));
+                    }
+                }
+            }
+        }
+    }
+
+    fn reinvite_response(&mut self, now: Instant, ctx: ClientTxId, id: u64, resp: &Response) {
+        let code = resp.status();
+        match code {
+            100..=199 => {}
+            200..=299 => {
+                self.learn_remote(id, resp, false);
+                let already = self
+                    .dialogs
+                    .get(&id)
+                    .is_some_and(|d| d.invite_ctx.is_none());
+                if already {
+                    if let Some((b, t)) = self.dialogs.get(&id).and_then(|d| d.ack.clone()) {
+                        self.transmit(t.transport, None, t.addr, b);
+                    }
+                    return;
+                }
+                self.send_2xx_ack(now, id, resp);
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_ctx = None;
+                }
+            }
+            _ => {
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_ctx = None;
+                }
+                if code == 491 {
+                    // §14.1: retry after a random interval: 2.1–4 s if we own the Call-ID
+                    // (we sent the initial INVITE), 0–2 s otherwise.
+                    let owner = self.dialogs.get(&id).is_some_and(|d| d.role == Role::Uac);
+                    let ms = if owner {
+                        self.ids.millis_between(2100, 4000)
+                    } else {
+                        self.ids.millis_between(0, 2000)
+                    };
+                    let body: Option<Body> = self.reinvite_bodies.get(&ctx.0).cloned().flatten();
+                    if let Some(d) = self.dialogs.get_mut(&id) {
+                        d.glare_retry = Some((now + Duration::from_millis(ms), body));
+                    }
+                    self.arm_dialog(id);
+                }
+                self.end_on_481_408(now, id, code);
+            }
+        }
+        self.event(Event::DialogResponse {
+            dialog: DialogId(id),
+            tx: ctx,
+            response: resp.clone(),
+        });
+    }
+
+    /// Builds and sends the ACK for a 2xx (§13.2.2.4): a new request through the route
+    /// set with the INVITE's CSeq number; kept to answer 2xx retransmissions.
+    fn send_2xx_ack(&mut self, now: Instant, id: u64, _resp: &Response) {
+        let Some(d) = self.dialogs.get(&id) else {
+            return;
+        };
+        let Ok((ack, target)) = self.in_dialog_request(d, Method::Ack, d.invite_cseq, &[], None)
+        else {
+            return;
+        };
+        let Ok((via, _, local)) = self.local_via(target.transport, target.addr) else {
+            return;
+        };
+        let mut ack = ack;
+        if ack.prepend_header("Via", &via).is_err() {
+            return;
+        }
+        let bytes = ack.to_bytes();
+        self.transmit(target.transport, Some(local), target.addr, bytes.clone());
+        if let Some(d) = self.dialogs.get_mut(&id) {
+            d.ack = Some((bytes, target));
+        }
+        let _ = now;
+    }
+
+    /// A response no transaction took: a 2xx retransmission after the INVITE transaction
+    /// ended (or from a fork after Timer M); `true` if a dialog took it.
+    pub(super) fn dispatch_stray(&mut self, now: Instant, resp: &Response) -> bool {
+        if !resp.is_success() || resp.cseq().is_none_or(|c| c.1 != "INVITE") {
+            return false;
+        }
+        let (Some(call_id), Some(from_tag), Some(to_tag)) = (
+            resp.call_id(),
+            resp.from().and_then(|f| f.tag()),
+            resp.to().and_then(|t| t.tag()),
+        ) else {
+            return false;
+        };
+        match self.find_dialog(call_id, from_tag, to_tag) {
+            Some(id) => {
+                if let Some((b, t)) = self.dialogs.get(&id).and_then(|d| d.ack.clone()) {
+                    self.stats.retransmissions += 1;
+                    self.transmit(t.transport, None, t.addr, b);
+                }
+                let _ = now;
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,653 @@
+//! Dialog scenarios (RFC 3261 §12–§15, RFC 3515, RFC 5407) between endpoints wired back to
+//! back in one process, with an explicit clock and a filter that can drop messages.
+
+use bytes::Bytes;
+use sip_core::dialog::{DialogId, DialogState, EndReason, ReferEvent};
+use sip_core::endpoint::{Endpoint, EndpointConfig, Event, Input, InviteOptions, Output, Transmit};
+use sip_core::message::{Method, SipMessage, parse_unchecked};
+use sip_core::transport::Transport;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+#[allow(clippy::disallowed_methods)]
+fn base() -> Instant {
+    Instant::now()
+}
+
+struct Net {
+    eps: Vec<(SocketAddr, Endpoint)>,
+    events: HashMap<SocketAddr, Vec<(Duration, Event)>>,
+    wire: Vec<(Duration, SocketAddr, SocketAddr, String)>,
+    t0: Instant,
+    now: Instant,
+    drop: Box<dyn FnMut(&str) -> bool>,
+}
+
+fn first_line(b: &Bytes) -> String {
+    String::from_utf8_lossy(b)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+impl Net {
+    fn new(addrs: &[&str]) -> Net {
+        let t0 = base();
+        let eps = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let a: SocketAddr = a.parse().unwrap();
+                (
+                    a,
+                    Endpoint::new(
+                        EndpointConfig::with_local(Transport::Udp, a),
+                        100 + i as u64,
+                    ),
+                )
+            })
+            .collect();
+        Net {
+            eps,
+            events: HashMap::new(),
+            wire: Vec::new(),
+            t0,
+            now: t0,
+            drop: Box::new(|_| false),
+        }
+    }
+    fn ep(&mut self, a: &str) -> &mut Endpoint {
+        let a: SocketAddr = a.parse().unwrap();
+        &mut self.eps.iter_mut().find(|(x, _)| *x == a).unwrap().1
+    }
+    fn elapsed(&self) -> Duration {
+        self.now - self.t0
+    }
+    /// Delivers everything until quiet (no time passes).
+    fn run(&mut self) {
+        for _ in 0..10_000 {
+            let mut moved: Vec<(SocketAddr, Transmit)> = Vec::new();
+            for (a, ep) in &mut self.eps {
+                while let Some(o) = ep.poll_output() {
+                    match o {
+                        Output::Transmit(t) => moved.push((*a, t)),
+                        Output::Event(e) => self
+                            .events
+                            .entry(*a)
+                            .or_default()
+                            .push((self.now - self.t0, e)),
+                        Output::Timeout(_) => {}
+                    }
+                }
+            }
+            if moved.is_empty() {
+                return;
+            }
+            for (from, t) in moved {
+                let line = first_line(&t.bytes);
+                self.wire
+                    .push((self.now - self.t0, from, t.destination, line.clone()));
+                if (self.drop)(&line) {
+                    continue;
+                }
+                let now = self.now;
+                if let Some((_, ep)) = self.eps.iter_mut().find(|(x, _)| *x == t.destination) {
+                    ep.handle_input(
+                        now,
+                        Input::Receive {
+                            transport: t.transport,
+                            from,
+                            to: t.destination,
+                            bytes: t.bytes,
+                        },
+                    );
+                }
+            }
+        }
+        panic!("no quiescence");
+    }
+    /// Advances the clock to `t` (since start), firing timers on the way.
+    fn advance(&mut self, t: Duration) {
+        let end = self.t0 + t;
+        loop {
+            self.run();
+            let next = self
+                .eps
+                .iter_mut()
+                .filter_map(|(_, e)| e.poll_timeout())
+                .min();
+            match next {
+                Some(n) if n <= end => {
+                    self.now = n.max(self.now);
+                    let now = self.now;
+                    for (_, e) in &mut self.eps {
+                        e.handle_timeout(now);
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.now = end.max(self.now);
+        self.run();
+    }
+    fn take_events(&mut self, a: &str) -> Vec<Event> {
+        let a: SocketAddr = a.parse().unwrap();
+        self.events
+            .remove(&a)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect()
+    }
+    fn sent(&self, pat: &str) -> Vec<Duration> {
+        self.wire
+            .iter()
+            .filter(|w| w.3.contains(pat))
+            .map(|w| w.0)
+            .collect()
+    }
+}
+
+const A: &str = "192.0.2.1:5060";
+const B: &str = "192.0.2.2:5060";
+const C: &str = "192.0.2.3:5060";
+
+fn states(ev: &[Event], d: DialogId) -> Vec<DialogState> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::DialogStateChanged { dialog, state } if *dialog == d => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+fn incoming_call(ev: &[Event]) -> DialogId {
+    ev.iter()
+        .find_map(|e| match e {
+            Event::IncomingCall { dialog, .. } => Some(*dialog),
+            _ => None,
+        })
+        .expect("an incoming call")
+}
+
+fn call(net: &mut Net, from: &str, to: &str) -> (DialogId, DialogId) {
+    let opts = InviteOptions::new(
+        format!("sip:u@{}", to.split(':').next().unwrap()),
+        "<sip:caller@x>",
+        "<sip:callee@y>",
+    )
+    .body("application/sdp", &b"v=0\r\n"[..]);
+    let now = net.now;
+    let d_uac = net.ep(from).invite(now, opts).unwrap();
+    net.run();
+    let ev = net.take_events(to);
+    let d_uas = incoming_call(&ev);
+    net.ep(to).answer(now, d_uas, 180, None).unwrap();
+    net.run();
+    net.ep(to)
+        .answer(
+            now,
+            d_uas,
+            200,
+            Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
+        )
+        .unwrap();
+    net.run();
+    (d_uac, d_uas)
+}
+
+#[test]
+fn basic_call_and_bye() {
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    let ea = net.take_events(A);
+    assert_eq!(
+        states(&ea, da),
+        [DialogState::Early, DialogState::Confirmed]
+    );
+    let eb = net.take_events(B);
+    assert_eq!(
+        states(&eb, db),
+        [DialogState::Early, DialogState::Confirmed]
+    );
+    assert!(
+        eb.iter()
+            .any(|e| matches!(e, Event::AckReceived { dialog, .. } if *dialog == db))
+    );
+    let ia = net.ep(A).dialog_info(da).unwrap();
+    let ib = net.ep(B).dialog_info(db).unwrap();
+    assert_eq!(ia.call_id, ib.call_id);
+    assert_eq!(ia.local_tag, ib.remote_tag.clone().unwrap());
+    assert_eq!(ib.local_tag, ia.remote_tag.clone().unwrap());
+    assert_eq!(ia.remote_target, "sip:192.0.2.2:5060");
+    // No 2xx retransmission after the ACK.
+    net.advance(Duration::from_secs(10));
+    assert_eq!(net.sent("SIP/2.0 200 OK").len(), 1);
+
+    {
+        let now = net.now;
+        net.ep(A).hangup(now, da)
+    }
+    .unwrap();
+    net.run();
+    let ea = net.take_events(A);
+    assert_eq!(
+        states(&ea, da),
+        [DialogState::Terminated(EndReason::LocalBye)]
+    );
+    let eb = net.take_events(B);
+    assert_eq!(
+        states(&eb, db),
+        [DialogState::Terminated(EndReason::RemoteBye)]
+    );
+    assert_eq!(net.sent("BYE sip:").len(), 1);
+    // No silent no-ops: hanging up again says why not.
+    assert!(
+        {
+            let now = net.now;
+            net.ep(A).hangup(now, da)
+        }
+        .is_err()
+    );
+    assert!(
+        {
+            let now = net.now;
+            net.ep(B).refer(now, db, "sip:c@192.0.2.3")
+        }
+        .is_err()
+    );
+    // Everything is cleaned up once the timers have run.
+    net.advance(Duration::from_secs(200));
+    for a in [A, B] {
+        assert_eq!(net.ep(a).transaction_count(), (0, 0), "{a}");
+        assert_eq!(net.ep(a).dialog_count(), 0, "{a}");
+        assert_eq!(net.ep(a).poll_timeout(), None);
+    }
+}
+
+#[test]
+fn the_uas_retransmits_its_2xx_until_ack_and_gives_up_with_bye() {
+    let mut net = Net::new(&[A, B]);
+    net.drop = Box::new(|l| l.starts_with("ACK"));
+    let (da, db) = call(&mut net, A, B);
+    net.advance(Duration::from_secs(40));
+    let b: SocketAddr = B.parse().unwrap();
+    let oks: Vec<u128> = net
+        .wire
+        .iter()
+        .filter(|w| w.1 == b && w.3 == "SIP/2.0 200 OK")
+        .map(|w| w.0.as_millis())
+        .collect();
+    // The first 200 at 0, then T1 doubling capped at T2, until 64·T1 (§13.3.1.4). The
+    // UAC re-ACKs every retransmission (all dropped here).
+    assert_eq!(oks[..8], [0, 500, 1500, 3500, 7500, 11500, 15500, 19500]);
+    assert_eq!(*oks.last().unwrap(), 31500);
+    let eb = net.take_events(B);
+    assert_eq!(
+        states(&eb, db).last(),
+        Some(&DialogState::Terminated(EndReason::NoAck))
+    );
+    assert_eq!(net.sent("BYE").first().map(Duration::as_secs), Some(32));
+    let ea = net.take_events(A);
+    assert_eq!(
+        states(&ea, da).last(),
+        Some(&DialogState::Terminated(EndReason::RemoteBye))
+    );
+}
+
+#[test]
+fn hanging_up_an_early_call_cancels_it() {
+    let mut net = Net::new(&[A, B]);
+    let now = net.now;
+    let da = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+        )
+        .unwrap();
+    net.run();
+    let db = incoming_call(&net.take_events(B));
+    net.ep(B).answer(now, db, 180, None).unwrap();
+    net.run();
+    net.ep(A).hangup(now, da).unwrap();
+    net.run();
+    assert_eq!(net.sent("CANCEL").len(), 1);
+    assert_eq!(net.sent("487").len(), 1);
+    assert_eq!(
+        states(&net.take_events(A), da).last(),
+        Some(&DialogState::Terminated(EndReason::Cancelled))
+    );
+    assert_eq!(
+        states(&net.take_events(B), db).last(),
+        Some(&DialogState::Terminated(EndReason::Cancelled))
+    );
+    // And an incoming call not answered yet is declined.
+    let da = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+        )
+        .unwrap();
+    net.run();
+    let db = incoming_call(&net.take_events(B));
+    net.ep(B).hangup(now, db).unwrap();
+    net.run();
+    assert_eq!(
+        states(&net.take_events(A), da).last(),
+        Some(&DialogState::Terminated(EndReason::Rejected(603)))
+    );
+}
+
+#[test]
+fn crossed_byes_both_get_200() {
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    let now = net.now;
+    // Both hang up before either BYE arrives.
+    net.ep(A).hangup(now, da).unwrap();
+    net.ep(B).hangup(now, db).unwrap();
+    net.run();
+    let byes_ok = net.wire.iter().filter(|w| w.3 == "SIP/2.0 200 OK").count();
+    assert_eq!(
+        byes_ok, 3,
+        "the INVITE's 200 and one 200 per BYE (RFC 5407), no 481"
+    );
+    assert!(net.sent("481").is_empty());
+}
+
+#[test]
+fn unknown_dialog_and_old_cseq() {
+    let mut net = Net::new(&[A, B]);
+    let (_da, db) = call(&mut net, A, B);
+    let info = net.ep(B).dialog_info(db).unwrap();
+    let now = net.now;
+    let bye = |tag: &str, cseq: u32| {
+        format!(
+            "INFO sip:x@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{tag}{cseq}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} INFO\r\nContent-Length: 0\r\n\r\n",
+            info.remote
+                .replace(info.remote_tag.as_deref().unwrap(), tag),
+            info.local,
+            info.call_id
+        )
+    };
+    let deliver = |net: &mut Net, s: String| {
+        net.ep(B).handle_input(
+            now,
+            Input::Receive {
+                transport: Transport::Udp,
+                from: A.parse().unwrap(),
+                to: B.parse().unwrap(),
+                bytes: Bytes::from(s),
+            },
+        );
+        net.run();
+    };
+    deliver(&mut net, bye("nosuchtag", 5));
+    assert_eq!(net.sent("481").len(), 1);
+    let real = info.remote_tag.clone().unwrap();
+    deliver(&mut net, bye(&real, 0));
+    assert_eq!(
+        net.sent("SIP/2.0 500").len(),
+        1,
+        "§12.2.2: a lower CSeq gets 500"
+    );
+    deliver(&mut net, bye(&real, 9));
+    let ev = net.take_events(B);
+    assert!(ev.iter().any(
+        |e| matches!(e, Event::DialogRequest { request, .. } if request.method() == &Method::Info)
+    ));
+}
+
+#[test]
+fn reinvite_glare_gets_491_and_a_retry() {
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    let now = net.now;
+    net.take_events(A);
+    net.take_events(B);
+    // Both send a re-INVITE at once.
+    net.ep(A)
+        .reinvite(
+            now,
+            da,
+            Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
+        )
+        .unwrap();
+    net.ep(B).reinvite(now, db, None).unwrap();
+    net.run();
+    assert_eq!(
+        net.sent("491").len(),
+        2,
+        "§14.2: each side answers the other 491"
+    );
+    // The retries come after random intervals (A owns the Call-ID: 2.1–4 s; B: 0–2 s).
+    net.advance(net.elapsed() + Duration::from_secs(5));
+    let invites = net.sent("INVITE sip:");
+    assert_eq!(
+        invites.len(),
+        5,
+        "the initial INVITE, two re-INVITEs, two retries"
+    );
+    let eb = net.take_events(B);
+    let ea = net.take_events(A);
+    // B's retry happens first (0–2 s) and A answers it via its TU.
+    let a_req = ea.iter().find_map(|e| match e {
+        Event::DialogRequest { tx, request, .. } if request.method() == &Method::Invite => {
+            Some(*tx)
+        }
+        _ => None,
+    });
+    let b_req = eb.iter().find_map(|e| match e {
+        Event::DialogRequest { tx, request, .. } if request.method() == &Method::Invite => {
+            Some(*tx)
+        }
+        _ => None,
+    });
+    assert!(a_req.is_some() || b_req.is_some());
+}
+
+#[test]
+fn blind_transfer_with_refer_and_notify() {
+    let mut net = Net::new(&[A, B, C]);
+    let (da, db) = call(&mut net, A, B);
+    net.take_events(A);
+    net.take_events(B);
+    let now = net.now;
+    let r = net.ep(A).refer(now, da, "sip:carol@192.0.2.3").unwrap();
+    net.run();
+    let eb = net.take_events(B);
+    let (rb, refer_to) = eb
+        .iter()
+        .find_map(|e| match e {
+            Event::ReferReceived {
+                refer,
+                refer_to,
+                dialog,
+                referred_by,
+            } => {
+                assert_eq!(*dialog, db);
+                assert!(referred_by.is_some());
+                Some((*refer, refer_to.clone()))
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(refer_to, "<sip:carol@192.0.2.3>");
+    net.ep(B).accept_refer(now, rb).unwrap();
+    net.run();
+    // Bob calls Carol, reporting progress to Alice.
+    let uri = refer_to.trim_matches(|c| c == '<' || c == '>').to_owned();
+    let dc = net
+        .ep(B)
+        .invite(now, InviteOptions::new(uri, "<sip:bob@y>", "<sip:carol@z>"))
+        .unwrap();
+    net.run();
+    let dcc = incoming_call(&net.take_events(C));
+    net.ep(C).answer(now, dcc, 180, None).unwrap();
+    net.run();
+    net.ep(B).notify_refer(now, rb, 180).unwrap();
+    net.ep(C).answer(now, dcc, 200, None).unwrap();
+    net.run();
+    assert_eq!(net.ep(B).dialog_state(dc), Some(DialogState::Confirmed));
+    net.ep(B).notify_refer(now, rb, 200).unwrap();
+    net.run();
+    let ea = net.take_events(A);
+    let refer_events: Vec<ReferEvent> = ea
+        .iter()
+        .filter_map(|e| match e {
+            Event::Refer { refer, event, .. } if *refer == r => Some(*event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        refer_events,
+        [
+            ReferEvent::Accepted,
+            ReferEvent::Progress(100),
+            ReferEvent::Progress(180),
+            ReferEvent::Progress(200),
+            ReferEvent::Done {
+                final_status: Some(200),
+                expired: false
+            }
+        ]
+    );
+    // The NOTIFYs carry the subscription headers RFC 3515 asks for.
+    assert!(
+        net.ep(B).notify_refer(now, rb, 200).is_err(),
+        "the subscription is over"
+    );
+    net.ep(A).hangup(now, da).unwrap();
+    net.run();
+    assert_eq!(
+        net.ep(B).dialog_state(db),
+        Some(DialogState::Terminated(EndReason::RemoteBye))
+    );
+}
+
+#[test]
+fn refer_rejected_and_transfer_target_busy() {
+    let mut net = Net::new(&[A, B]);
+    let (da, _db) = call(&mut net, A, B);
+    net.take_events(A);
+    let now = net.now;
+    let r1 = net.ep(A).refer(now, da, "sip:carol@192.0.2.3").unwrap();
+    let r2 = net.ep(A).refer(now, da, "sip:dave@192.0.2.4").unwrap();
+    net.run();
+    let eb = net.take_events(B);
+    let refers: Vec<_> = eb
+        .iter()
+        .filter_map(|e| match e {
+            Event::ReferReceived { refer, .. } => Some(*refer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refers.len(), 2, "two REFERs in one dialog at once");
+    net.ep(B).reject_refer(now, refers[0], 603).unwrap();
+    net.ep(B).accept_refer(now, refers[1]).unwrap();
+    net.ep(B).notify_refer(now, refers[1], 486).unwrap();
+    net.run();
+    let ea = net.take_events(A);
+    let of = |r| -> Vec<ReferEvent> {
+        ea.iter()
+            .filter_map(|e| match e {
+                Event::Refer { refer, event, .. } if *refer == r => Some(*event),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(of(r1), [ReferEvent::Rejected(603)]);
+    assert_eq!(
+        of(r2),
+        [
+            ReferEvent::Accepted,
+            ReferEvent::Progress(100),
+            ReferEvent::Progress(486),
+            ReferEvent::Done {
+                final_status: Some(486),
+                expired: false
+            }
+        ]
+    );
+    // The NOTIFYs told the two subscriptions apart by id (RFC 3515 §2.4.6).
+    let notifies = net
+        .wire
+        .iter()
+        .filter(|w| w.3.starts_with("NOTIFY"))
+        .count();
+    assert_eq!(notifies, 2);
+}
+
+#[test]
+fn route_sets_from_record_route() {
+    let mut net = Net::new(&[A, B]);
+    let now = net.now;
+    // An INVITE as a proxy chain would deliver it, with two Record-Route rows.
+    let invite = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKpx1\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1\r\nRecord-Route: <sip:192.0.2.9;lr>\r\nRecord-Route: <sip:192.0.2.8;lr>\r\nMax-Forwards: 69\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>\r\nCall-ID: rr1\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.1>\r\nContent-Length: 0\r\n\r\n";
+    net.ep(B).handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: "192.0.2.9:5060".parse().unwrap(),
+            to: B.parse().unwrap(),
+            bytes: Bytes::from_static(invite.as_bytes()),
+        },
+    );
+    net.run();
+    let db = incoming_call(&net.take_events(B));
+    net.ep(B).answer(now, db, 200, None).unwrap();
+    net.run();
+    let ok = net
+        .wire
+        .iter()
+        .rev()
+        .find(|w| w.3.starts_with("SIP/2.0 200"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        ok.2,
+        "192.0.2.9:5060".parse().unwrap(),
+        "the 200 follows the Via"
+    );
+    let info = net.ep(B).dialog_info(db).unwrap();
+    assert_eq!(
+        info.route_set,
+        ["<sip:192.0.2.9;lr>", "<sip:192.0.2.8;lr>"],
+        "§12.1.1: in order for the UAS"
+    );
+    // The ACK arrives; then B hangs up: the BYE goes to the first route, with both Route
+    // rows, to the remote target.
+    let ack = "ACK sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKpx2\r\nMax-Forwards: 69\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>;tag=TAG\r\nCall-ID: rr1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n".replace("TAG", &info.local_tag);
+    net.ep(B).handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: "192.0.2.9:5060".parse().unwrap(),
+            to: B.parse().unwrap(),
+            bytes: Bytes::from(ack),
+        },
+    );
+    net.ep(B).hangup(now, db).unwrap();
+    let mut bye = None;
+    while let Some(o) = net.ep(B).poll_output() {
+        if let Output::Transmit(t) = o
+            && first_line(&t.bytes).starts_with("BYE")
+        {
+            bye = Some(t);
+        }
+    }
+    let bye = bye.expect("a BYE");
+    assert_eq!(bye.destination, "192.0.2.9:5060".parse().unwrap());
+    let SipMessage::Request(r) = parse_unchecked(bye.bytes.clone(), &Default::default()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(r.uri_str(), "sip:alice@192.0.2.1");
+    let routes: Vec<String> = r.routes().map(|x| x.unwrap().as_str().to_owned()).collect();
+    assert_eq!(routes, ["<sip:192.0.2.9;lr>", "<sip:192.0.2.8;lr>"]);
+    assert_eq!(r.cseq(), Some((1, "BYE")));
+}
