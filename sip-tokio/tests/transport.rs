@@ -550,3 +550,64 @@ async fn dropping_the_transports_ends_every_task() {
     })
     .await;
 }
+
+/// A peer that connects from its listening address while our connection to that address is
+/// open: the newest connection is used for sending, the older one still delivers.
+#[cfg(unix)]
+#[tokio::test]
+async fn tcp_peer_connecting_from_its_listening_port_takes_over_sending() {
+    use tokio::net::TcpSocket;
+    fn shared_port_socket() -> TcpSocket {
+        let s = TcpSocket::new_v4().unwrap();
+        s.set_reuseaddr(true).unwrap();
+        s.set_reuseport(true).unwrap();
+        s
+    }
+    bounded(async {
+        let (t, mut rx) = Transports::bind(config(&[], &["127.0.0.1:0"]))
+            .await
+            .unwrap();
+        let listen = bound(&t, Transport::Tcp);
+        let peer_listener = shared_port_socket();
+        peer_listener.bind(addr("127.0.0.1:0")).unwrap();
+        let peer_addr = peer_listener.local_addr().unwrap();
+        let peer_listener = peer_listener.listen(16).unwrap();
+
+        // Our connection to the peer.
+        t.send(transmit(Transport::Tcp, peer_addr, REQ1));
+        let (mut ours, _) = peer_listener.accept().await.unwrap();
+        assert_eq!(read_n(&mut ours, REQ1.len()).await, REQ1);
+
+        // The peer connects to us from its listening address.
+        let theirs_socket = shared_port_socket();
+        theirs_socket.bind(peer_addr).unwrap();
+        let mut theirs = theirs_socket.connect(listen).await.unwrap();
+        theirs.write_all(REQ2).await.unwrap();
+        let (_, from, _, bytes) = receive(&mut rx).await;
+        assert_eq!(from, peer_addr);
+        assert_eq!(&bytes[..], REQ2);
+
+        // Sending to the peer address now uses the newest connection.
+        t.send(transmit(Transport::Tcp, peer_addr, RESP));
+        assert_eq!(read_n(&mut theirs, RESP.len()).await, RESP);
+        // The older connection still delivers.
+        ours.write_all(RESP).await.unwrap();
+        let (_, from, _, bytes) = receive(&mut rx).await;
+        assert_eq!(from, peer_addr);
+        assert_eq!(&bytes[..], RESP);
+        assert_eq!(t.connection_count(), 1);
+        let s = t.stats();
+        assert_eq!(s.connections_opened, 1);
+        assert_eq!(s.connections_accepted, 1);
+        assert_eq!(s.connections_closed, 0);
+    })
+    .await;
+}
+
+#[test]
+fn transports_can_be_shared_between_tasks() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Transports>();
+    assert_send_sync::<TransportStats>();
+    assert_send_sync::<TransportConfig>();
+}

@@ -36,6 +36,10 @@
 //! * a connect that fails or times out, a write that fails, a connection that closes
 //!   with messages still queued, and a destination refused by `max_connections` are
 //!   reported as [`Input::TransportError`] (§18.4);
+//! * one connection per key is used for sending: if a peer connects from the address we
+//!   already have a connection to (a peer that binds its outgoing connections to its
+//!   listening port), the newest connection takes the entry; the older one is no longer
+//!   written to but still delivers what arrives on it until it closes or idles out;
 //! * a connection whose peer connected to us is never reached under the peer's listening
 //!   address (its Via sent-by): a request to that address opens a new connection (RFC 5923
 //!   connection reuse by alias is not implemented).

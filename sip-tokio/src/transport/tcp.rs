@@ -78,7 +78,7 @@ pub(super) async fn accept_loop(
         let pong = tx.downgrade();
         let id = shared.next_conn_id();
         if table.map.insert(key, Conn { id, queue: tx }).is_some() {
-            tracing::debug!(%peer, "new connection from the address of an older one replaces it");
+            tracing::debug!(%peer, "a new connection from this address takes the older one's place for sending");
         }
         drop(table);
         bump(&shared.counters.connections_accepted);
@@ -150,9 +150,6 @@ enum Close {
     Idle,
     /// The endpoint dropped its input channel.
     InputClosed,
-    /// The table let go of the connection's queue (shutdown, or a newer connection from
-    /// the same address): nothing more can be sent on it.
-    Released,
     /// The transports were shut down.
     Shutdown,
 }
@@ -231,7 +228,7 @@ async fn run_connection(
     bump(&shared.counters.connections_closed);
     let mut lost = !rx.is_empty();
     match &reason {
-        Close::PeerClosed | Close::Released | Close::InputClosed | Close::Framing => {
+        Close::PeerClosed | Close::InputClosed | Close::Framing => {
             tracing::debug!(%peer, ?reason, "TCP connection closed");
         }
         Close::ReadError(e) => tracing::debug!(%peer, error = %e, "TCP read failed"),
@@ -277,6 +274,7 @@ impl Connection<'_> {
         let counters = &self.shared.counters;
         let mut opts = ParseOptions::default();
         opts.limits.max_message_size = self.shared.config.max_message_size;
+        opts.limits.max_content_length = self.shared.config.max_message_size;
         let mut framer = StreamFramer::new(opts);
         let mut keepalive = KeepAlive::default();
         let mut buf = vec![0u8; READ_CHUNK];
@@ -347,7 +345,12 @@ impl Connection<'_> {
         }
     }
 
-    /// Writes queued messages in order until the queue is released or a write fails.
+    /// Writes queued messages in order until a write fails.
+    ///
+    /// If the table lets go of the queue (a newer connection from the same peer address
+    /// took the entry: typically a peer that connects from its listening port while our
+    /// connection to that port is open), nothing more is sent here, but the connection
+    /// stays open for what the peer still sends on it, until it closes or idles out.
     async fn write_loop(&self, mut wr: WriteHalf<'_>, rx: &mut mpsc::Receiver<Bytes>) -> Close {
         while let Some(bytes) = rx.recv().await {
             if let Err(e) = wr.write_all(&bytes).await {
@@ -362,7 +365,8 @@ impl Connection<'_> {
                 _ => bump(&self.shared.counters.stream_messages_out),
             }
         }
-        Close::Released
+        tracing::debug!(peer = %self.peer, "connection replaced in the table: receive only");
+        std::future::pending().await
     }
 }
 
