@@ -611,3 +611,90 @@ fn transports_can_be_shared_between_tasks() {
     assert_send_sync::<TransportStats>();
     assert_send_sync::<TransportConfig>();
 }
+
+#[tokio::test]
+async fn socket_options_and_unbounded_timeouts_are_accepted() {
+    bounded(async {
+        let cfg = TransportConfig {
+            recv_buffer_size: Some(256 * 1024),
+            send_buffer_size: Some(256 * 1024),
+            reuse_address: false,
+            tcp_idle_timeout: Duration::MAX,
+            connect_timeout: Duration::MAX,
+            ..config(&["127.0.0.1:0", "[::1]:0"], &["127.0.0.1:0", "[::1]:0"])
+        };
+        let (t, mut rx) = Transports::bind(cfg).await.unwrap();
+        let kinds: Vec<Transport> = t.local_addrs().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            kinds,
+            [
+                Transport::Udp,
+                Transport::Udp,
+                Transport::Tcp,
+                Transport::Tcp
+            ]
+        );
+        assert!(t.local_addrs()[1].1.is_ipv6());
+        let peer = TcpListener::bind("[::1]:0").await.unwrap();
+        let dest = peer.local_addr().unwrap();
+        t.send(transmit(Transport::Tcp, dest, REQ1));
+        let (mut conn, _) = peer.accept().await.unwrap();
+        assert_eq!(read_n(&mut conn, REQ1.len()).await, REQ1);
+        conn.write_all(REQ2).await.unwrap();
+        let (_, from, _, bytes) = receive(&mut rx).await;
+        assert_eq!(from, dest);
+        assert_eq!(&bytes[..], REQ2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn binding_a_port_in_use_fails_without_panicking() {
+    bounded(async {
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = taken.local_addr().unwrap();
+        let err = Transports::bind(TransportConfig {
+            tcp: vec![addr],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    })
+    .await;
+}
+
+/// `send` never waits: with one slot per queue, a second message queued before the socket
+/// task runs (the test runtime is single-threaded) is dropped and counted.
+#[tokio::test]
+async fn full_send_queues_drop_and_count() {
+    bounded(async {
+        let cfg = TransportConfig {
+            channel_capacity: 1,
+            ..config(&["127.0.0.1:0"], &[])
+        };
+        let (t, _rx) = Transports::bind(cfg).await.unwrap();
+        let udp_peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let udp_dest = udp_peer.local_addr().unwrap();
+        let tcp_peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp_dest = tcp_peer.local_addr().unwrap();
+
+        t.send(transmit(Transport::Udp, udp_dest, REQ1));
+        t.send(transmit(Transport::Udp, udp_dest, REQ2));
+        t.send(transmit(Transport::Tcp, tcp_dest, REQ1));
+        t.send(transmit(Transport::Tcp, tcp_dest, REQ2));
+        assert_eq!(t.stats().send_queue_full, 2);
+
+        let mut buf = [0u8; 2048];
+        let (n, _) = udp_peer.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], REQ1);
+        let (mut conn, _) = tcp_peer.accept().await.unwrap();
+        assert_eq!(read_n(&mut conn, REQ1.len()).await, REQ1);
+        let more = tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf)).await;
+        assert!(more.is_err(), "the dropped message was not sent");
+        let s = t.stats();
+        assert_eq!(s.datagrams_out, 1);
+        assert_eq!(s.stream_messages_out, 1);
+    })
+    .await;
+}

@@ -251,7 +251,11 @@ async fn run_connection(
 async fn idle(activity: &Activity, timeout: Duration) -> Close {
     loop {
         let seen = activity.last();
-        tokio::time::sleep_until(activity.instant(seen) + timeout).await;
+        // A timeout too large to represent never fires.
+        let Some(deadline) = activity.instant(seen).checked_add(timeout) else {
+            return std::future::pending().await;
+        };
+        tokio::time::sleep_until(deadline).await;
         if activity.last() == seen {
             return Close::Idle;
         }
