@@ -5,3 +5,5 @@
 //! hang up). Nothing is exposed yet: the driver lands with its own issue, after the
 //! transaction and dialog layers of the core.
 #![forbid(unsafe_code)]
+
+pub mod transport;

@@ -1,0 +1,460 @@
+//! The transport layer of the tokio driver: UDP sockets, TCP listeners and connections that
+//! turn bytes on the wire into [`Input`]s for the endpoint and [`Transmit`]s from it into
+//! bytes on the wire (RFC 3261 §18).
+//!
+//! [`Transports::bind`] binds every configured socket and spawns the tasks that read them;
+//! everything received arrives on the returned [`mpsc::Receiver<Input>`], which the endpoint
+//! task drains. [`Transports::send`] never blocks: it queues the bytes for the task that
+//! owns the socket or connection, and drops them (counted, logged) if that queue is full.
+//!
+//! # Tasks
+//!
+//! * one receive loop and one send loop per UDP socket;
+//! * one accept loop per TCP listener;
+//! * one task per TCP connection, which runs its reader (a
+//!   [`StreamFramer`](sip_core::message::StreamFramer) cutting the stream into messages), its
+//!   writer (fed by a bounded per-connection queue) and its idle timer side by side: when
+//!   any of them ends (peer closed, read or write error, framing error, idle timeout,
+//!   shutdown) the connection is closed and leaves the table, at one place.
+//!
+//! Every task ends on [`Transports::shutdown`] or when the [`Transports`] is dropped.
+//!
+//! # Which connection a TCP transmit uses (RFC 3261 §18.1.1, §18.2.2)
+//!
+//! Connections, accepted and outgoing alike, are kept in one table keyed by the transport
+//! and the **peer's address** as seen on the socket:
+//!
+//! * a transmit whose destination is the peer address of an open connection goes on that
+//!   connection. The core addresses the responses to a request received over TCP to the
+//!   request's source address (`Input::Receive::from`), so responses go back on the
+//!   connection the request came in on (§18.2.2), and requests sent to an address we
+//!   already have a connection to reuse it (§18.1.1);
+//! * otherwise a new connection is opened to the destination; the bytes wait in its queue
+//!   until it is established. Its local end gets an ephemeral port: it is not bound to
+//!   `Transmit::source`, since peers answer on the same connection anyway and binding the
+//!   listening port for outgoing connections needs `SO_REUSEPORT` and fails on collisions;
+//! * a connect that fails or times out, a write that fails, a connection that closes
+//!   with messages still queued, and a destination refused by `max_connections` are
+//!   reported as [`Input::TransportError`] (§18.4);
+//! * one connection per key is used for sending: if a peer connects from the address we
+//!   already have a connection to (a peer that binds its outgoing connections to its
+//!   listening port), the newest connection takes the entry; the older one is no longer
+//!   written to but still delivers what arrives on it until it closes or idles out;
+//! * a connection whose peer connected to us is never reached under the peer's listening
+//!   address (its Via sent-by): a request to that address opens a new connection (RFC 5923
+//!   connection reuse by alias is not implemented).
+//!
+//! # UDP
+//!
+//! A transmit is sent from the socket bound at `Transmit::source`; failing that, from a
+//! socket bound to the wildcard address on the same port; failing that, from the first UDP
+//! socket of the destination's address family. With none, it is a transport error.
+//! `Input::Receive::to` is the socket's bound address (the wildcard address if it was bound
+//! to one: the driver does not read `IP_PKTINFO`).
+
+mod config;
+mod stats;
+mod tcp;
+mod udp;
+
+pub use config::TransportConfig;
+pub use stats::TransportStats;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use sip_core::endpoint::{Input, Transmit};
+use sip_core::transport::Transport;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch};
+
+use stats::{Counters, bump};
+
+/// Held by every task; [`Transports::shutdown`] waits until all are dropped.
+type Guard = mpsc::Sender<()>;
+
+/// A UDP socket's send queue.
+#[derive(Debug)]
+struct UdpHandle {
+    local: SocketAddr,
+    queue: mpsc::Sender<(SocketAddr, Bytes)>,
+}
+
+/// A TCP connection as the table sees it.
+#[derive(Debug)]
+struct Conn {
+    /// Tells this connection from a later one to the same peer.
+    id: u64,
+    /// The connection's send queue.
+    queue: mpsc::Sender<Bytes>,
+}
+
+type ConnKey = (Transport, SocketAddr);
+
+#[derive(Debug, Default)]
+struct ConnTable {
+    map: HashMap<ConnKey, Conn>,
+    /// Set by shutdown: nothing new is added.
+    closed: bool,
+}
+
+/// State shared by [`Transports`] and every task.
+#[derive(Debug)]
+struct Shared {
+    config: TransportConfig,
+    counters: Counters,
+    input: mpsc::Sender<Input>,
+    udp: Vec<UdpHandle>,
+    /// The UDP sockets' bound addresses, in the order of `udp`.
+    udp_locals: Vec<SocketAddr>,
+    conns: Mutex<ConnTable>,
+    runtime: Handle,
+    stop: watch::Receiver<bool>,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    fn table(&self) -> MutexGuard<'_, ConnTable> {
+        // Nothing panics while holding the lock; recover the data if something ever did.
+        self.conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn next_conn_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Removes the connection `id` from the table, unless a newer one took its key.
+    fn remove_conn(&self, key: ConnKey, id: u64) {
+        let mut table = self.table();
+        if table.map.get(&key).is_some_and(|c| c.id == id) {
+            table.map.remove(&key);
+        }
+    }
+
+    /// Spawns a task that holds `guard` for as long as it runs.
+    fn spawn<F>(&self, guard: Guard, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(async move {
+            let _guard = guard;
+            fut.await;
+        });
+    }
+
+    /// Reports a transport error without waiting (from [`Transports::send`], which runs on
+    /// the endpoint task that drains the input channel, so it must not wait for room).
+    fn report_error_now(&self, transport: Transport, destination: SocketAddr) {
+        bump(&self.counters.transport_errors);
+        let input = Input::TransportError {
+            transport,
+            destination,
+        };
+        if self.input.try_send(input).is_err() {
+            bump(&self.counters.inputs_dropped);
+            tracing::warn!(%transport, %destination, "input channel full or closed: transport error dropped");
+        }
+    }
+
+    /// Reports a transport error from a task, waiting for room in the input channel.
+    async fn report_error(&self, transport: Transport, destination: SocketAddr) {
+        bump(&self.counters.transport_errors);
+        let input = Input::TransportError {
+            transport,
+            destination,
+        };
+        let sent = until_stopped(self.stop.clone(), self.input.send(input)).await;
+        if !matches!(sent, Some(Ok(()))) {
+            bump(&self.counters.inputs_dropped);
+        }
+    }
+}
+
+/// Runs `fut` until it completes (`Some`) or the transports stop (`None`).
+async fn until_stopped<F: Future>(mut stop: watch::Receiver<bool>, fut: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        // Completes when `true` is sent or the sender is dropped.
+        _ = stop.wait_for(|stopped| *stopped) => None,
+        out = fut => Some(out),
+    }
+}
+
+/// The bound sockets and their tasks. Dropping it stops every task and closes every socket.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use sip_tokio::transport::{TransportConfig, Transports};
+/// let config = TransportConfig {
+///     udp: vec!["0.0.0.0:5060".parse().unwrap()],
+///     tcp: vec!["0.0.0.0:5060".parse().unwrap()],
+///     ..Default::default()
+/// };
+/// let (transports, mut inputs) = Transports::bind(config).await?;
+/// while let Some(input) = inputs.recv().await {
+///     // endpoint.handle_input(now, input); then for each Output::Transmit(t):
+///     // transports.send(t);
+///     # let _ = (&transports, input);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Transports {
+    shared: Arc<Shared>,
+    locals: Vec<(Transport, SocketAddr)>,
+    stop: watch::Sender<bool>,
+    guard: Mutex<Option<Guard>>,
+    done: tokio::sync::Mutex<mpsc::Receiver<()>>,
+}
+
+impl Transports {
+    /// Binds every UDP socket and TCP listener of `config` and starts their tasks (RFC 3261
+    /// §18: a UA must be ready to receive on UDP and TCP). Returns the transports and the
+    /// channel on which everything received arrives.
+    ///
+    /// Must be called within a tokio runtime; the tasks run on that runtime. Fails if a
+    /// socket cannot be created or bound, or if there is no current runtime.
+    pub async fn bind(config: TransportConfig) -> io::Result<(Transports, mpsc::Receiver<Input>)> {
+        let runtime = Handle::try_current().map_err(io::Error::other)?;
+        let mut udp_sockets = Vec::with_capacity(config.udp.len());
+        for &addr in &config.udp {
+            let socket = udp::bind_socket(addr, &config)?;
+            let local = socket.local_addr()?;
+            udp_sockets.push((Arc::new(socket), local));
+        }
+        let mut listeners = Vec::with_capacity(config.tcp.len());
+        for &addr in &config.tcp {
+            let listener = tcp::bind_listener(addr, &config)?;
+            let local = listener.local_addr()?;
+            listeners.push((listener, local));
+        }
+
+        let cap = config.capacity();
+        let (input_tx, input_rx) = mpsc::channel(cap);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (guard, done) = mpsc::channel(1);
+
+        let mut udp_handles = Vec::with_capacity(udp_sockets.len());
+        let mut udp_queues = Vec::with_capacity(udp_sockets.len());
+        for (_, local) in &udp_sockets {
+            let (tx, rx) = mpsc::channel(cap);
+            udp_handles.push(UdpHandle {
+                local: *local,
+                queue: tx,
+            });
+            udp_queues.push(rx);
+        }
+        let mut locals: Vec<(Transport, SocketAddr)> = udp_sockets
+            .iter()
+            .map(|(_, a)| (Transport::Udp, *a))
+            .collect();
+        locals.extend(listeners.iter().map(|(_, a)| (Transport::Tcp, *a)));
+
+        let shared = Arc::new(Shared {
+            config,
+            counters: Counters::default(),
+            input: input_tx,
+            udp_locals: udp_handles.iter().map(|u| u.local).collect(),
+            udp: udp_handles,
+            conns: Mutex::new(ConnTable::default()),
+            runtime,
+            stop: stop_rx,
+            next_id: AtomicU64::new(0),
+        });
+
+        for ((socket, local), queue) in udp_sockets.into_iter().zip(udp_queues) {
+            let recv = udp::recv_loop(shared.clone(), socket.clone(), local);
+            shared.spawn(guard.clone(), until_stopped_unit(shared.stop.clone(), recv));
+            let send = udp::send_loop(shared.clone(), socket, queue);
+            shared.spawn(guard.clone(), until_stopped_unit(shared.stop.clone(), send));
+        }
+        for (listener, local) in listeners {
+            let accept = tcp::accept_loop(shared.clone(), listener, local, guard.clone());
+            shared.spawn(
+                guard.clone(),
+                until_stopped_unit(shared.stop.clone(), accept),
+            );
+        }
+
+        let transports = Transports {
+            shared,
+            locals,
+            stop: stop_tx,
+            guard: Mutex::new(Some(guard)),
+            done: tokio::sync::Mutex::new(done),
+        };
+        Ok((transports, input_rx))
+    }
+
+    /// The bound addresses, UDP sockets first then TCP listeners, each in configuration
+    /// order, with the actual ports (useful after binding port 0).
+    pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+        self.locals.clone()
+    }
+
+    /// Queues `t` for sending, without blocking or waiting (RFC 3261 §18.1.1 for requests,
+    /// §18.2.2 for responses; see the module docs for which socket or connection is used).
+    ///
+    /// UDP and TCP are supported; any other transport is reported at once as an
+    /// [`Input::TransportError`]. A full queue drops the message (counted in
+    /// [`TransportStats::send_queue_full`]): the transaction layer retransmits over UDP, and
+    /// a TCP connection that far behind is in trouble anyway. After
+    /// [`shutdown`](Self::shutdown) nothing is sent.
+    pub fn send(&self, t: Transmit) {
+        match t.transport {
+            Transport::Udp => self.send_udp(t),
+            Transport::Tcp => self.send_tcp(t),
+            other => {
+                tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by this driver");
+                self.shared.report_error_now(other, t.destination);
+            }
+        }
+    }
+
+    fn send_udp(&self, t: Transmit) {
+        let Some(handle) = udp::select_socket(&self.shared.udp_locals, t.source, t.destination)
+            .and_then(|i| self.shared.udp.get(i))
+        else {
+            tracing::warn!(destination = %t.destination, source = ?t.source, "no UDP socket for this destination");
+            self.shared.report_error_now(Transport::Udp, t.destination);
+            return;
+        };
+        match handle.queue.try_send((t.destination, t.bytes)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                bump(&self.shared.counters.send_queue_full);
+                tracing::warn!(socket = %handle.local, destination = %t.destination, "UDP send queue full: datagram dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::debug!(destination = %t.destination, "UDP socket closed: datagram dropped");
+            }
+        }
+    }
+
+    fn send_tcp(&self, t: Transmit) {
+        let key = (Transport::Tcp, t.destination);
+        let mut bytes = t.bytes;
+        let mut table = self.shared.table();
+        if table.closed {
+            tracing::debug!(destination = %t.destination, "transports shut down: message dropped");
+            return;
+        }
+        if let Some(conn) = table.map.get(&key) {
+            match conn.queue.try_send(bytes) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    bump(&self.shared.counters.send_queue_full);
+                    tracing::warn!(peer = %t.destination, "TCP send queue full: message dropped");
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(b)) => {
+                    // The connection is closing; open a fresh one.
+                    table.map.remove(&key);
+                    bytes = b;
+                }
+            }
+        }
+        if table.map.len() >= self.shared.config.max_connections {
+            drop(table);
+            bump(&self.shared.counters.connections_refused);
+            tracing::warn!(peer = %t.destination, "max_connections reached: connection not opened");
+            self.shared.report_error_now(Transport::Tcp, t.destination);
+            return;
+        }
+        let Some(guard) = self.task_guard() else {
+            return;
+        };
+        let (tx, rx) = mpsc::channel(self.shared.config.capacity());
+        // The queue is new and has at least one slot.
+        if tx.try_send(bytes).is_err() {
+            return;
+        }
+        let id = self.shared.next_conn_id();
+        let pong = tx.downgrade();
+        table.map.insert(key, Conn { id, queue: tx });
+        drop(table);
+        let task = tcp::connect_and_run(self.shared.clone(), t.destination, id, pong, rx);
+        self.shared.spawn(guard, task);
+    }
+
+    fn task_guard(&self) -> Option<Guard> {
+        self.guard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> TransportStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// TCP connections currently in the table (accepted, outgoing, and outgoing still
+    /// connecting).
+    pub fn connection_count(&self) -> usize {
+        self.shared.table().map.len()
+    }
+
+    /// Closes every listener, socket and connection and waits until all tasks have ended.
+    /// Messages still queued are dropped. Later [`send`](Self::send)s do nothing.
+    pub async fn shutdown(&self) {
+        self.stop_now();
+        let mut done = self.done.lock().await;
+        // Every task holds a guard; `None` means the last one is gone.
+        while done.recv().await.is_some() {}
+    }
+
+    fn stop_now(&self) {
+        self.stop.send_replace(true);
+        let mut table = self.shared.table();
+        table.closed = true;
+        table.map.clear();
+        drop(table);
+        self.guard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+    }
+}
+
+impl Drop for Transports {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// [`until_stopped`] for tasks whose result does not matter.
+async fn until_stopped_unit<F: Future<Output = ()>>(stop: watch::Receiver<bool>, fut: F) {
+    let _ = until_stopped(stop, fut).await;
+}
+
+/// A non-blocking socket for `addr`'s family with the configured options; IPv6 sockets are
+/// IPv6-only, so binding `0.0.0.0` and `[::]` on one port works everywhere.
+fn new_socket(
+    addr: SocketAddr,
+    ty: Type,
+    protocol: Protocol,
+    config: &TransportConfig,
+) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), ty, Some(protocol))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(config.reuse_address)?;
+    if let Some(size) = config.recv_buffer_size {
+        socket.set_recv_buffer_size(size)?;
+    }
+    if let Some(size) = config.send_buffer_size {
+        socket.set_send_buffer_size(size)?;
+    }
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}

@@ -1,0 +1,459 @@
+//! TCP: listeners, outgoing connects, and the task that runs one connection (RFC 3261
+//! §18.1.1, §18.2.2, §18.3; CRLF keep-alives of RFC 5626 §3.5.1).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_core::endpoint::Input;
+use sip_core::message::{ParseError, ParseErrorKind, ParseOptions, StreamFramer};
+use sip_core::transport::Transport;
+use socket2::{Protocol, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::config::TransportConfig;
+use super::stats::bump;
+use super::{Conn, Guard, Shared, new_socket, until_stopped};
+
+/// Pending connections the kernel holds for each listener.
+const LISTEN_BACKLOG: i32 = 1024;
+
+/// Pause after a failed accept (out of file descriptors, typically), so the loop cannot spin.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
+
+/// Bytes read from a connection at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A keep-alive ping: a double CRLF (RFC 5626 §3.5.1).
+const PING: &[u8] = b"\r\n\r\n";
+
+/// A keep-alive pong: a single CRLF (RFC 5626 §3.5.1).
+const PONG: &[u8] = b"\r\n";
+
+/// Creates, binds and starts a TCP listener with the configured options.
+pub(super) fn bind_listener(addr: SocketAddr, config: &TransportConfig) -> io::Result<TcpListener> {
+    let socket = new_socket(addr, Type::STREAM, Protocol::TCP, config)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    TcpListener::from_std(socket.into())
+}
+
+/// Accepts connections until stopped from outside, refusing those above `max_connections`.
+pub(super) async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    local: SocketAddr,
+    guard: Guard,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                bump(&shared.counters.io_errors);
+                tracing::warn!(listener = %local, error = %e, "TCP accept failed");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let key = (Transport::Tcp, peer);
+        let mut table = shared.table();
+        if table.closed {
+            return;
+        }
+        if table.map.len() >= shared.config.max_connections {
+            drop(table);
+            bump(&shared.counters.connections_refused);
+            tracing::warn!(listener = %local, %peer, "max_connections reached: connection refused");
+            drop(stream);
+            continue;
+        }
+        let (tx, rx) = mpsc::channel(shared.config.capacity());
+        let pong = tx.downgrade();
+        let id = shared.next_conn_id();
+        if table.map.insert(key, Conn { id, queue: tx }).is_some() {
+            tracing::debug!(%peer, "a new connection from this address takes the older one's place for sending");
+        }
+        drop(table);
+        bump(&shared.counters.connections_accepted);
+        tracing::debug!(listener = %local, %peer, "TCP connection accepted");
+        let task = run_connection(shared.clone(), stream, peer, id, pong, rx);
+        shared.spawn(guard.clone(), task);
+    }
+}
+
+/// Connects to `peer` (within `connect_timeout`), then runs the connection. The messages
+/// queued meanwhile wait in `rx`. A failed connect is a transport error (RFC 3261 §18.4).
+pub(super) async fn connect_and_run(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    id: u64,
+    pong: mpsc::WeakSender<Bytes>,
+    rx: mpsc::Receiver<Bytes>,
+) {
+    let key = (Transport::Tcp, peer);
+    let timeout = shared.config.connect_timeout;
+    let attempt = tokio::time::timeout(timeout, connect(peer, &shared.config));
+    let failure = match until_stopped(shared.stop.clone(), attempt).await {
+        None => {
+            shared.remove_conn(key, id);
+            return;
+        }
+        Some(Ok(Ok(stream))) => {
+            bump(&shared.counters.connections_opened);
+            tracing::debug!(%peer, "TCP connection opened");
+            return run_connection(shared, stream, peer, id, pong, rx).await;
+        }
+        Some(Ok(Err(e))) => e.to_string(),
+        Some(Err(_elapsed)) => format!("no answer within {timeout:?}"),
+    };
+    tracing::warn!(%peer, error = %failure, "TCP connect failed");
+    // Out of the table first, so a retry prompted by the error opens a new connection.
+    shared.remove_conn(key, id);
+    drop(rx);
+    shared.report_error(Transport::Tcp, peer).await;
+}
+
+async fn connect(peer: SocketAddr, config: &TransportConfig) -> io::Result<TcpStream> {
+    let socket = if peer.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(size) = config.recv_buffer_size {
+        socket.set_recv_buffer_size(u32::try_from(size).unwrap_or(u32::MAX))?;
+    }
+    if let Some(size) = config.send_buffer_size {
+        socket.set_send_buffer_size(u32::try_from(size).unwrap_or(u32::MAX))?;
+    }
+    socket.connect(peer).await
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum Close {
+    /// The peer closed its side.
+    PeerClosed,
+    /// Reading failed.
+    ReadError(io::Error),
+    /// Writing failed: what was queued is lost.
+    WriteError(io::Error),
+    /// The stream lost message framing (already logged and counted).
+    Framing,
+    /// No traffic for `tcp_idle_timeout`.
+    Idle,
+    /// The endpoint dropped its input channel.
+    InputClosed,
+    /// The transports were shut down.
+    Shutdown,
+}
+
+/// When the connection last carried bytes either way.
+#[derive(Debug)]
+struct Activity {
+    base: Instant,
+    /// Microseconds from `base`.
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            base: Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let micros = u64::try_from(self.base.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last.store(micros, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> u64 {
+        self.last.load(Ordering::Relaxed)
+    }
+
+    fn instant(&self, micros: u64) -> Instant {
+        self.base + Duration::from_micros(micros)
+    }
+}
+
+/// Runs one established connection: reader, writer and idle timer side by side until one
+/// of them ends it, then takes it out of the table.
+async fn run_connection(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    pong: mpsc::WeakSender<Bytes>,
+    mut rx: mpsc::Receiver<Bytes>,
+) {
+    let key = (Transport::Tcp, peer);
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+    }
+    let reason = match stream.local_addr() {
+        Ok(local) => {
+            let activity = Activity::new();
+            let awaiting_pong = AtomicU64::new(0);
+            let (rd, wr) = stream.split();
+            let conn = Connection {
+                shared: &shared,
+                peer,
+                local,
+                activity: &activity,
+                awaiting_pong: &awaiting_pong,
+            };
+            let work = async {
+                tokio::select! {
+                    r = conn.read_loop(rd, &pong) => r,
+                    w = conn.write_loop(wr, &mut rx) => w,
+                    i = idle(&activity, shared.config.tcp_idle_timeout) => i,
+                }
+            };
+            until_stopped(shared.stop.clone(), work)
+                .await
+                .unwrap_or(Close::Shutdown)
+        }
+        Err(e) => Close::ReadError(e),
+    };
+    drop(stream);
+    shared.remove_conn(key, id);
+    bump(&shared.counters.connections_closed);
+    let mut lost = !rx.is_empty();
+    match &reason {
+        Close::PeerClosed | Close::InputClosed | Close::Framing => {
+            tracing::debug!(%peer, ?reason, "TCP connection closed");
+        }
+        Close::ReadError(e) => tracing::debug!(%peer, error = %e, "TCP read failed"),
+        Close::WriteError(e) => {
+            tracing::warn!(%peer, error = %e, "TCP write failed");
+            lost = true;
+        }
+        Close::Idle => {
+            bump(&shared.counters.idle_closed);
+            tracing::debug!(%peer, "idle TCP connection closed");
+        }
+        Close::Shutdown => lost = false,
+    }
+    if lost {
+        shared.report_error(Transport::Tcp, peer).await;
+    }
+}
+
+/// Closes the connection once `timeout` passes without activity.
+async fn idle(activity: &Activity, timeout: Duration) -> Close {
+    loop {
+        let seen = activity.last();
+        // A timeout too large to represent never fires.
+        let Some(deadline) = activity.instant(seen).checked_add(timeout) else {
+            return std::future::pending().await;
+        };
+        tokio::time::sleep_until(deadline).await;
+        if activity.last() == seen {
+            return Close::Idle;
+        }
+    }
+}
+
+/// What the reader and the writer of one connection share.
+struct Connection<'a> {
+    shared: &'a Shared,
+    peer: SocketAddr,
+    local: SocketAddr,
+    activity: &'a Activity,
+    /// Pings we wrote that no pong has answered yet.
+    awaiting_pong: &'a AtomicU64,
+}
+
+impl Connection<'_> {
+    /// Frames the stream into messages for the endpoint and answers pings.
+    async fn read_loop(&self, mut rd: ReadHalf<'_>, pong: &mpsc::WeakSender<Bytes>) -> Close {
+        let counters = &self.shared.counters;
+        let mut opts = ParseOptions::default();
+        opts.limits.max_message_size = self.shared.config.max_message_size;
+        opts.limits.max_content_length = self.shared.config.max_message_size;
+        let mut framer = StreamFramer::new(opts);
+        let mut keepalive = KeepAlive::default();
+        let mut buf = vec![0u8; READ_CHUNK];
+        loop {
+            let n = match rd.read(&mut buf).await {
+                Ok(0) => return Close::PeerClosed,
+                Ok(n) => n,
+                Err(e) => return Close::ReadError(e),
+            };
+            self.activity.touch();
+            framer.push(buf.get(..n).unwrap_or_default());
+            loop {
+                let before = framer.keepalives();
+                let next = framer.next_message();
+                let awaiting = self.awaiting_pong.load(Ordering::Relaxed);
+                let seen = keepalive.observe(
+                    framer.keepalives().saturating_sub(before),
+                    next.is_some(),
+                    awaiting,
+                );
+                if seen.pongs > 0 {
+                    self.awaiting_pong.fetch_sub(seen.pongs, Ordering::Relaxed);
+                }
+                for _ in 0..seen.pings + seen.pongs {
+                    bump(&counters.keepalives_in);
+                }
+                for _ in 0..seen.pings {
+                    self.send_pong(pong);
+                }
+                match next {
+                    None => break,
+                    Some(Ok(message)) => {
+                        bump(&counters.stream_messages_in);
+                        let input = Input::Receive {
+                            transport: Transport::Tcp,
+                            from: self.peer,
+                            to: self.local,
+                            bytes: message.to_bytes(),
+                        };
+                        if self.shared.input.send(input).await.is_err() {
+                            return Close::InputClosed;
+                        }
+                    }
+                    Some(Err(e)) if breaks_framing(&e) => {
+                        bump(&counters.framing_errors);
+                        tracing::warn!(peer = %self.peer, error = %e, "TCP stream lost framing: closing the connection");
+                        return Close::Framing;
+                    }
+                    Some(Err(e)) => {
+                        bump(&counters.malformed_messages);
+                        tracing::warn!(peer = %self.peer, error = %e, "malformed message on TCP dropped");
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_pong(&self, pong: &mpsc::WeakSender<Bytes>) {
+        let Some(queue) = pong.upgrade() else {
+            return;
+        };
+        match queue.try_send(Bytes::from_static(PONG)) {
+            Ok(()) => bump(&self.shared.counters.pongs_sent),
+            Err(_) => {
+                bump(&self.shared.counters.send_queue_full);
+                tracing::warn!(peer = %self.peer, "TCP send queue full: pong dropped");
+            }
+        }
+    }
+
+    /// Writes queued messages in order until a write fails.
+    ///
+    /// If the table lets go of the queue (a newer connection from the same peer address
+    /// took the entry: typically a peer that connects from its listening port while our
+    /// connection to that port is open), nothing more is sent here, but the connection
+    /// stays open for what the peer still sends on it, until it closes or idles out.
+    async fn write_loop(&self, mut wr: WriteHalf<'_>, rx: &mut mpsc::Receiver<Bytes>) -> Close {
+        while let Some(bytes) = rx.recv().await {
+            if let Err(e) = wr.write_all(&bytes).await {
+                return Close::WriteError(e);
+            }
+            self.activity.touch();
+            match bytes.as_ref() {
+                PONG => {}
+                PING => {
+                    self.awaiting_pong.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => bump(&self.shared.counters.stream_messages_out),
+            }
+        }
+        tracing::debug!(peer = %self.peer, "connection replaced in the table: receive only");
+        std::future::pending().await
+    }
+}
+
+/// Whether a framer error means the stream lost sync (the framer dropped its buffer): no
+/// usable Content-Length, or a message above the size limits (RFC 3261 §18.3). Other errors
+/// concern one message that was framed correctly; the stream goes on after it.
+fn breaks_framing(e: &ParseError) -> bool {
+    matches!(
+        e.kind,
+        ParseErrorKind::MissingContentLength
+            | ParseErrorKind::ContentLength
+            | ParseErrorKind::ContentLengthTooLarge { .. }
+            | ParseErrorKind::TooLarge { .. }
+    )
+}
+
+/// Keep-alives seen by one [`KeepAlive::observe`] call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Seen {
+    /// Double-CRLF pings, each owed a pong.
+    pings: u64,
+    /// Single-CRLF pongs answering pings we sent.
+    pongs: u64,
+}
+
+/// Tells pings from pongs among the line ends the framer skips between messages (RFC 5626
+/// §3.5.1: a ping is CRLFCRLF, a pong is CRLF). A ping may arrive split over two reads, so
+/// an odd line end is kept until the next one; a message resets the count.
+#[derive(Debug, Default)]
+struct KeepAlive {
+    pending: u64,
+}
+
+impl KeepAlive {
+    /// `newlines`: line ends the framer skipped in its last call; `message_followed`: that
+    /// call returned a message (or an error); `awaiting_pong`: pings we sent unanswered.
+    fn observe(&mut self, newlines: u64, message_followed: bool, awaiting_pong: u64) -> Seen {
+        self.pending = self.pending.saturating_add(newlines);
+        let pongs = self.pending.min(awaiting_pong);
+        self.pending -= pongs;
+        let pings = self.pending / 2;
+        self.pending %= 2;
+        if message_followed {
+            self.pending = 0;
+        }
+        Seen { pings, pongs }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keepalive_pings_and_pongs() {
+        let mut k = KeepAlive::default();
+        // One ping in one read.
+        assert_eq!(k.observe(2, false, 0), Seen { pings: 1, pongs: 0 });
+        // A ping split over two reads.
+        assert_eq!(k.observe(1, false, 0), Seen::default());
+        assert_eq!(k.observe(1, false, 0), Seen { pings: 1, pongs: 0 });
+        // Two pings back to back.
+        assert_eq!(k.observe(4, false, 0), Seen { pings: 2, pongs: 0 });
+        // A stray CRLF before a message owes nothing, and does not pair with a later one.
+        assert_eq!(k.observe(1, true, 0), Seen::default());
+        assert_eq!(k.observe(1, false, 0), Seen::default());
+        assert_eq!(k.observe(0, true, 0), Seen::default());
+        // A pong for our ping.
+        assert_eq!(k.observe(1, false, 1), Seen { pings: 0, pongs: 1 });
+        // A ping while none of ours is pending, after a pong.
+        assert_eq!(k.observe(3, false, 1), Seen { pings: 1, pongs: 1 });
+    }
+
+    #[test]
+    fn framing_errors_are_told_from_message_errors() {
+        let mut f = StreamFramer::new(ParseOptions::default());
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n");
+        let e = f.next_message().unwrap().unwrap_err();
+        assert!(breaks_framing(&e));
+
+        let mut f = StreamFramer::new(ParseOptions::default());
+        f.push(b"NOT A START LINE\r\nContent-Length: 0\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\n");
+        let e = f.next_message().unwrap().unwrap_err();
+        assert!(!breaks_framing(&e), "{e:?}");
+    }
+}
