@@ -141,6 +141,19 @@ impl ParseError {
         self.kind.layer()
     }
 
+    /// Whether, on a stream transport, this error means the framing is lost (the
+    /// connection must be closed) rather than one bad message (RFC 3261 §18.3).
+    pub fn breaks_stream(&self) -> bool {
+        matches!(
+            self.kind,
+            ParseErrorKind::TooLarge { .. }
+                | ParseErrorKind::ContentLength
+                | ParseErrorKind::ContentLengthTooLarge { .. }
+                | ParseErrorKind::MissingContentLength
+                | ParseErrorKind::DuplicateHeader(crate::message::HeaderName::ContentLength)
+        )
+    }
+
     /// The status a UAS answers a request with this fault (RFC 3261 §8.2, §21.5.7: 505 for
     /// the version, else 400), or `None` where no response can be sent (the message was too
     /// broken or too big to read its Via).

@@ -66,7 +66,7 @@ impl StreamFramer {
         self.keepalives
     }
 
-    fn fail(&mut self, at: usize, kind: K) -> Option<Result<SipMessage, ParseError>> {
+    fn fail(&mut self, at: usize, kind: K) -> Option<Result<bytes::Bytes, ParseError>> {
         self.buf.clear();
         self.scanned = 0;
         self.pending = None;
@@ -76,6 +76,17 @@ impl StreamFramer {
     /// The next whole message, `None` if more bytes are needed. Messages are parsed with
     /// stream framing and without the semantic checks (call [`SipMessage::check`]).
     pub fn next_message(&mut self) -> Option<Result<SipMessage, ParseError>> {
+        Some(match self.next_frame()? {
+            Ok(bytes) => parse_framed(bytes, &self.opts, Framing::Stream),
+            Err(e) => Err(e),
+        })
+    }
+
+    /// The bytes of the next whole message, unparsed: what a driver hands to the endpoint
+    /// as `Input::Receive` (which parses it once, and can answer 400 to a message that is
+    /// framed but malformed). An `Err` is a framing error: the stream has lost sync and the
+    /// connection should be closed.
+    pub fn next_frame(&mut self) -> Option<Result<bytes::Bytes, ParseError>> {
         if self.pending.is_none() {
             // Keep-alives and stray line ends between messages.
             let lead = self
@@ -124,7 +135,7 @@ impl StreamFramer {
         let bytes = self.buf.split_to(head + cl).freeze();
         self.pending = None;
         self.scanned = 0;
-        Some(parse_framed(bytes, &self.opts, Framing::Stream))
+        Some(Ok(bytes))
     }
 
     /// Finds the end of the header section (after the empty line), resuming where the last
