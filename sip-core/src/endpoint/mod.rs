@@ -857,10 +857,27 @@ impl Endpoint {
             .collect();
         ids.sort_unstable();
         for id in ids {
-            if let Some(tx) = self.servers.get_mut(&id) {
-                let a = tx.machine.on_transport_error(now);
-                self.apply_server(now, id, a, false);
+            let Some(tx) = self.servers.get_mut(&id) else {
+                continue;
+            };
+            // §18.2.2: if the connection a response was to go back on is gone, open one to
+            // the received address and the sent-by port, once.
+            if let ResponseTarget::Connection { peer, fallback } = tx.target
+                && peer == destination
+                && fallback != peer
+            {
+                tx.target = ResponseTarget::Connection {
+                    peer: fallback,
+                    fallback,
+                };
+                if let Some(b) = tx.last_response.clone() {
+                    let (t, l) = (tx.transport, tx.local);
+                    self.transmit(t, Some(l), fallback, b);
+                }
+                continue;
             }
+            let a = tx.machine.on_transport_error(now);
+            self.apply_server(now, id, a, false);
         }
     }
 
