@@ -651,3 +651,198 @@ fn route_sets_from_record_route() {
     assert_eq!(routes, ["<sip:192.0.2.9;lr>", "<sip:192.0.2.8;lr>"]);
     assert_eq!(r.cseq(), Some((1, "BYE")));
 }
+
+#[test]
+fn refer_outside_a_dialog() {
+    let mut net = Net::new(&[A, B]);
+    let now = net.now;
+    let (da, r) = net
+        .ep(A)
+        .refer_out_of_dialog(
+            now,
+            InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@x>", "<sip:bob@y>"),
+            "sip:carol@192.0.2.3",
+        )
+        .unwrap();
+    net.run();
+    let eb = net.take_events(B);
+    let (rb, db) = eb
+        .iter()
+        .find_map(|e| match e {
+            Event::ReferReceived { refer, dialog, .. } => Some((*refer, *dialog)),
+            _ => None,
+        })
+        .unwrap();
+    net.ep(B).accept_refer(now, rb).unwrap();
+    net.run();
+    net.ep(B).notify_refer(now, rb, 200).unwrap();
+    net.run();
+    let ea = net.take_events(A);
+    let evs: Vec<ReferEvent> = ea
+        .iter()
+        .filter_map(|e| match e {
+            Event::Refer { refer, event, .. } if *refer == r => Some(*event),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        evs,
+        [
+            ReferEvent::Accepted,
+            ReferEvent::Progress(100),
+            ReferEvent::Progress(200),
+            ReferEvent::Done {
+                final_status: Some(200),
+                expired: false
+            }
+        ]
+    );
+    assert_eq!(net.ep(A).dialog_state(da), Some(DialogState::Confirmed));
+    let (ia, ib) = (
+        net.ep(A).dialog_info(da).unwrap(),
+        net.ep(B).dialog_info(db).unwrap(),
+    );
+    assert_eq!(ia.remote_tag.as_deref(), Some(ib.local_tag.as_str()));
+    assert!(net.sent("481").is_empty());
+}
+
+#[test]
+fn a_refer_subscription_expires_without_a_final_notify() {
+    let mut net = Net::new(&[A, B]);
+    let (da, _db) = call(&mut net, A, B);
+    let now = net.now;
+    let r = net.ep(A).refer(now, da, "sip:carol@192.0.2.3").unwrap();
+    net.run();
+    let rb = net
+        .take_events(B)
+        .iter()
+        .find_map(|e| match e {
+            Event::ReferReceived { refer, .. } => Some(*refer),
+            _ => None,
+        })
+        .unwrap();
+    net.ep(B).accept_refer(now, rb).unwrap();
+    net.run();
+    net.take_events(A);
+    // B never reports a final status: the subscription (60 s) runs out at A.
+    net.advance(Duration::from_secs(62));
+    let ea = net.take_events(A);
+    assert!(ea.iter().any(|e| matches!(e, Event::Refer { refer, event: ReferEvent::Done { final_status: Some(100), expired: true }, .. } if *refer == r)), "{ea:?}");
+}
+
+#[test]
+fn the_dialog_limit_answers_503() {
+    let mut net = Net::new(&[A, B]);
+    let now = net.now;
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, B.parse().unwrap());
+    cfg.max_dialogs = 1;
+    net.eps[1].1 = Endpoint::new(cfg, 7);
+    net.ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+        )
+        .unwrap();
+    let second = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+        )
+        .unwrap();
+    net.run();
+    assert_eq!(net.sent("503").len(), 1);
+    assert_eq!(
+        net.ep(A).dialog_state(second),
+        Some(DialogState::Terminated(EndReason::Rejected(503)))
+    );
+}
+
+#[test]
+fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
+    use sip_core::message::Response;
+    let mut net = Net::new(&[A]);
+    let now = net.now;
+    let da = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+        )
+        .unwrap();
+    let mut invite = None;
+    while let Some(o) = net.ep(A).poll_output() {
+        if let Output::Transmit(t) = o {
+            invite = Some(t.bytes);
+        }
+    }
+    let SipMessage::Request(inv) = parse_unchecked(invite.unwrap(), &Default::default()).unwrap()
+    else {
+        panic!()
+    };
+    let resp = |code: u16, tag: &str, host: &str| -> Bytes {
+        Response::from_request(&inv, code)
+            .to_tag(tag)
+            .header("Contact", format!("<sip:b@{host}>"))
+            .build()
+            .unwrap()
+            .to_bytes()
+    };
+    let from: SocketAddr = B.parse().unwrap();
+    let mut feed = |net: &mut Net, b: Bytes| {
+        net.ep(A).handle_input(
+            now,
+            Input::Receive {
+                transport: Transport::Udp,
+                from,
+                to: A.parse().unwrap(),
+                bytes: b,
+            },
+        );
+        net.run();
+    };
+    feed(&mut net, resp(180, "t1", "192.0.2.21"));
+    feed(&mut net, resp(180, "t2", "192.0.2.22"));
+    let ev = net.take_events(A);
+    let fork = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::Forked { dialog, original } if *original == da => Some(*dialog),
+            _ => None,
+        })
+        .expect("a second early dialog");
+    assert_eq!(states(&ev, da), [DialogState::Early]);
+    assert_eq!(states(&ev, fork), [DialogState::Early]);
+    // The second fork answers first.
+    feed(&mut net, resp(200, "t2", "192.0.2.22"));
+    let ev = net.take_events(A);
+    assert_eq!(states(&ev, fork), [DialogState::Confirmed]);
+    assert_eq!(
+        states(&ev, da),
+        [DialogState::Terminated(EndReason::EarlyDialogEnded)]
+    );
+    let acks: Vec<_> = net
+        .wire
+        .iter()
+        .filter(|w| w.3.starts_with("ACK"))
+        .map(|w| w.2)
+        .collect();
+    assert_eq!(
+        acks,
+        ["192.0.2.22:5060".parse::<SocketAddr>().unwrap()],
+        "the ACK goes to the answering fork's Contact"
+    );
+    // Then the first fork answers too: ACK and BYE it (§13.2.2.4).
+    feed(&mut net, resp(200, "t1", "192.0.2.21"));
+    let to_21: Vec<String> = net
+        .wire
+        .iter()
+        .filter(|w| w.2 == "192.0.2.21:5060".parse::<SocketAddr>().unwrap())
+        .map(|w| w.3.clone())
+        .collect();
+    assert!(
+        to_21[0].starts_with("ACK") && to_21[1].starts_with("BYE"),
+        "{to_21:?}"
+    );
+    assert_eq!(net.ep(A).dialog_state(fork), Some(DialogState::Confirmed));
+}

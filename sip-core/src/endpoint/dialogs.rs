@@ -898,6 +898,142 @@ impl Endpoint {
         }
     }
 
+    /// A UAC dialog still waiting for the peer's tag, for a request from that peer.
+    fn adopt_notify_dialog(
+        &mut self,
+        call_id: &str,
+        local_tag: &str,
+        req: &Request,
+    ) -> Option<u64> {
+        let id = self
+            .dialogs
+            .iter()
+            .find(|(_, d)| {
+                d.role == Role::Uac
+                    && d.remote_tag.is_none()
+                    && &*d.call_id == call_id
+                    && &*d.local_tag == local_tag
+            })
+            .map(|(k, _)| *k)?;
+        let remote_tag = req.from().and_then(|f| f.tag())?.to_owned();
+        let remote = req
+            .headers()
+            .get(crate::message::HeaderName::From)?
+            .to_owned();
+        let d = self.dialogs.get_mut(&id)?;
+        d.remote_tag = Some(remote_tag.into());
+        d.remote = remote.into();
+        if let Some(c) = req
+            .headers()
+            .get(crate::message::HeaderName::Contact)
+            .and_then(contact_uri)
+        {
+            d.remote_target = c.into();
+        }
+        d.route_set = RouteSet::from_values(
+            req.record_routes()
+                .filter_map(Result::ok)
+                .map(|r| r.as_str().to_owned()),
+        );
+        if let Some(k) = d.key() {
+            self.dialog_keys.insert(k.into(), id);
+        }
+        Some(id)
+    }
+
+    /// Sends a REFER outside any dialog (RFC 3515 §2.4.1: it creates one, with its implicit
+    /// subscription). Returns the new dialog and the REFER; progress comes as
+    /// [`Event::Refer`] like for an in-dialog REFER.
+    pub fn refer_out_of_dialog(
+        &mut self,
+        now: Instant,
+        opts: InviteOptions,
+        refer_to: &str,
+    ) -> Result<(DialogId, ReferId), DialogError> {
+        if self.dialogs.len() >= self.config.max_dialogs
+            || self.refers.len() >= self.config.max_dialogs
+        {
+            return Err(DialogError::TooManyDialogs);
+        }
+        let call_id = self.ids.call_id(None);
+        let tag = self.ids.tag();
+        let refer_to = if refer_to.trim_start().starts_with('<') {
+            refer_to.to_owned()
+        } else {
+            format!("<{refer_to}>")
+        };
+        let mut b = Request::builder(Method::Refer, &opts.uri)
+            .max_forwards(70)
+            .from(&opts.from, Some(&tag))
+            .to(&opts.to, None)
+            .call_id(&call_id)
+            .cseq(1)
+            .header("Refer-To", &refer_to)
+            .header("Referred-By", &opts.from);
+        for (n, v) in &opts.headers {
+            b = b.header(n, v);
+        }
+        let provisional = b.clone().build()?;
+        let target = match opts.target {
+            Some(t) => t,
+            None => Target::for_request(&provisional)?,
+        };
+        let contact = match opts.contact {
+            Some(c) => c,
+            None => self.default_contact(target.transport, target.addr)?,
+        };
+        let req = b.contact(&contact).build()?;
+        let ctx = self.send_request(now, req, target)?;
+        let id = self.alloc_id();
+        self.dialogs.insert(
+            id,
+            DialogEntry {
+                call_id: call_id.into(),
+                local_tag: tag.as_str().into(),
+                remote_tag: None,
+                local: format!("{};tag={tag}", opts.from).into(),
+                remote: opts.to.into(),
+                remote_target: opts.uri.into(),
+                route_set: RouteSet::default(),
+                local_seq: 1,
+                remote_seq: None,
+                role: Role::Uac,
+                state: DialogState::Trying,
+                flow: target,
+                prefer_flow: false,
+                local_contact: contact.into(),
+                invite_ctx: None,
+                invite_cseq: 0,
+                ack: None,
+                invite_stx: None,
+                ok: None,
+                hangup_requested: false,
+                bye_after_ack: false,
+                glare_retry: None,
+                forks: Vec::new(),
+                parent: None,
+                forget_at: None,
+                armed: None,
+            },
+        );
+        let rid = self.alloc_id();
+        self.refers.insert(
+            rid,
+            ReferEntry {
+                dialog: id,
+                outgoing: true,
+                event_id: 1,
+                stx: None,
+                accepted: false,
+                last_status: None,
+                expires_at: None,
+                armed: None,
+            },
+        );
+        self.tx_usage.insert(ctx.0, Usage::Refer(rid));
+        Ok((DialogId(id), ReferId(rid)))
+    }
+
     // ---- incoming requests -------------------------------------------------------------
 
     /// Routes a request that created a server transaction: to a dialog, a new call, a
@@ -1106,12 +1242,27 @@ impl Endpoint {
     ) {
         let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("").to_owned();
         let call_id = req.call_id().unwrap_or("").to_owned();
-        let Some(id) = self.find_dialog(&call_id, to_tag, &from_tag) else {
+        let found = self.find_dialog(&call_id, to_tag, &from_tag).or_else(|| {
+            // A NOTIFY may overtake the 2xx to an out-of-dialog REFER (RFC 3515 §2.4.4,
+            // RFC 6665 §4.1.2.4): it creates the dialog on our side.
+            (*req.method() == Method::Notify)
+                .then(|| self.adopt_notify_dialog(&call_id, to_tag, &req))
+                .flatten()
+        });
+        let Some(id) = found else {
             // §12.2.2: no such dialog.
             self.stats.unknown_dialog += 1;
             return self.refuse(now, stx, 481);
         };
         let method = req.method().clone();
+        if method == Method::Notify
+            && self
+                .dialogs
+                .get(&id)
+                .is_some_and(|d| d.state == DialogState::Trying)
+        {
+            self.set_state(now, id, DialogState::Confirmed);
+        }
         let d = &self.dialogs[&id];
         if let DialogState::Terminated(_) = d.state {
             // RFC 5407 §3.1.2: a BYE crossing ours gets 200, not 481.
@@ -1316,6 +1467,25 @@ impl Endpoint {
                 };
                 let dialog = r.dialog;
                 let code = resp.status();
+                if (200..300).contains(&code)
+                    && self
+                        .dialogs
+                        .get(&dialog)
+                        .is_some_and(|d| d.remote_tag.is_none())
+                {
+                    self.learn_remote(dialog, resp, true);
+                }
+                if (200..300).contains(&code)
+                    && self
+                        .dialogs
+                        .get(&dialog)
+                        .is_some_and(|d| d.state == DialogState::Trying)
+                {
+                    self.set_state(now, dialog, DialogState::Confirmed);
+                }
+                let Some(r) = self.refers.get_mut(&rid) else {
+                    return true;
+                };
                 if (200..300).contains(&code) && !r.accepted {
                     r.accepted = true;
                     r.expires_at = Some(
@@ -1330,6 +1500,17 @@ impl Endpoint {
                     });
                 } else if code >= 300 {
                     self.refers.remove(&rid);
+                    if self
+                        .dialogs
+                        .get(&dialog)
+                        .is_some_and(|d| d.state == DialogState::Trying)
+                    {
+                        self.set_state(
+                            now,
+                            dialog,
+                            DialogState::Terminated(EndReason::Rejected(code)),
+                        );
+                    }
                     self.event(Event::Refer {
                         refer: ReferId(rid),
                         dialog: DialogId(dialog),
