@@ -789,7 +789,7 @@ fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
             .to_bytes()
     };
     let from: SocketAddr = B.parse().unwrap();
-    let mut feed = |net: &mut Net, b: Bytes| {
+    let feed = |net: &mut Net, b: Bytes| {
         net.ep(A).handle_input(
             now,
             Input::Receive {
