@@ -222,6 +222,10 @@ fn basic_call_and_bye() {
     assert_eq!(ia.local_tag, ib.remote_tag.clone().unwrap());
     assert_eq!(ib.local_tag, ia.remote_tag.clone().unwrap());
     assert_eq!(ia.remote_target, "sip:192.0.2.2:5060");
+    // Issue 5 budget: ≤ 1 KiB per confirmed dialog beside route set and target.
+    let fp = net.ep(A).dialog_footprint().unwrap();
+    eprintln!("bytes per confirmed dialog (UAC, incl. the stored ACK): {fp}");
+    assert!(fp <= 1024, "{fp}");
     // No 2xx retransmission after the ACK.
     net.advance(Duration::from_secs(10));
     assert_eq!(net.sent("SIP/2.0 200 OK").len(), 1);
