@@ -9,6 +9,7 @@
 pub mod dialog;
 pub mod endpoint;
 pub mod message;
+pub mod registrar;
 pub mod rng;
 pub mod timer;
 pub mod transaction;

@@ -24,6 +24,8 @@ pub(super) enum Usage {
     Refer(u64),
     /// A NOTIFY we sent for a REFER we received.
     Notify(u64),
+    /// A REGISTER of a registration.
+    Register(u64),
 }
 
 /// A body and its Content-Type, kept to re-send.
@@ -228,7 +230,13 @@ impl Endpoint {
     /// Bytes per dialog beside route sets and targets, averaged over live dialogs.
     pub fn dialog_footprint(&self) -> Option<usize> {
         let n = self.dialogs.len();
-        (n > 0).then(|| self.dialogs.values().map(DialogEntry::footprint).sum::<usize>() / n)
+        (n > 0).then(|| {
+            self.dialogs
+                .values()
+                .map(DialogEntry::footprint)
+                .sum::<usize>()
+                / n
+        })
     }
 
     /// Live dialogs (terminated ones are kept 64·T1 for late messages, then forgotten).
@@ -1481,6 +1489,7 @@ impl Endpoint {
                 self.end_on_481_408(now, id, code);
             }
             Usage::Bye(_) | Usage::Notify(_) => {}
+            Usage::Register(id) => self.register_response(now, id, resp),
             Usage::Refer(rid) => {
                 let Some(r) = self.refers.get_mut(&rid) else {
                     return true;
@@ -1605,6 +1614,7 @@ impl Endpoint {
                 self.set_state(now, id, DialogState::Terminated(reason));
             }
             Usage::Bye(_) | Usage::Notify(_) => {}
+            Usage::Register(id) => self.registration_failed(now, id, 408),
             Usage::Refer(rid) => {
                 if let Some(r) = self.refers.remove(&rid) {
                     self.event(Event::Refer {

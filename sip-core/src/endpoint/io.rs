@@ -77,6 +77,9 @@ pub enum Failure {
     Timeout,
     /// The transport reported the destination unreachable (§17.1.4).
     TransportError,
+    /// The request was never sent: a CANCEL held until a provisional response, whose INVITE
+    /// ended first (§9.1).
+    NotSent,
 }
 
 /// An event for the transaction user.
@@ -203,6 +206,13 @@ pub enum Event {
         refer_to: String,
         /// The Referred-By value, if any (RFC 3892).
         referred_by: Option<String>,
+    },
+    /// A registration changed state (RFC 3261 §10.2).
+    Registration {
+        /// The registration.
+        registration: super::RegistrationId,
+        /// What happened.
+        state: super::RegistrationState,
     },
     /// Progress of a REFER we sent (RFC 3515): accepted or rejected, each NOTIFY's sipfrag
     /// status, and the end of the subscription.

@@ -44,11 +44,13 @@ mod dialogs;
 mod io;
 mod keys;
 mod ops;
+mod register;
 mod target;
 
 pub use config::{EndpointConfig, LocalAddr, MaxForwardsPolicy};
 pub use dialogs::InviteOptions;
 pub use io::{ClientTxId, Event, Failure, Input, Output, ServerTxId, Stats, Transmit};
+pub use register::{RegisterOptions, RegistrationId, RegistrationState};
 pub use target::Target;
 
 use crate::message::{
@@ -217,6 +219,9 @@ struct ClientTx {
     destination: SocketAddr,
     ack: Option<Bytes>,
     cancel: CancelState,
+    /// §9.1: once a CANCEL is sent, the INVITE gives up 64·T1 later if no final response
+    /// (normally a 487) has come.
+    cancel_deadline: Option<Instant>,
     armed: Option<Instant>,
 }
 
@@ -247,6 +252,7 @@ enum TimerRef {
     Server(u64),
     Dialog(u64),
     Refer(u64),
+    Registration(u64),
 }
 
 /// One SIP endpoint: its transactions, timers and outbox. See the [module docs](self).
@@ -264,6 +270,7 @@ pub struct Endpoint {
     tx_usage: Map<u64, dialogs::Usage>,
     refers: Map<u64, dialogs::ReferEntry>,
     reinvite_bodies: Map<u64, Option<dialogs::Body>>,
+    registrations: Map<u64, register::RegEntry>,
     timers: TimerQueue<TimerRef>,
     outputs: VecDeque<Output>,
     timeout_dirty: bool,
@@ -291,6 +298,7 @@ impl Endpoint {
             tx_usage: Map::with_hasher(hash()),
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
+            registrations: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             outputs: VecDeque::new(),
             timeout_dirty: false,
@@ -357,6 +365,10 @@ impl Endpoint {
                         continue;
                     };
                     tx.armed = None;
+                    if tx.cancel_deadline.is_some_and(|d| d <= now) {
+                        self.fail_client(now, id, Failure::Timeout);
+                        continue;
+                    }
                     let a = tx.machine.handle_timeout(now);
                     self.apply_client(now, id, a, None, true);
                 }
@@ -370,6 +382,7 @@ impl Endpoint {
                 }
                 TimerRef::Dialog(id) => self.on_dialog_timer(now, id),
                 TimerRef::Refer(id) => self.on_refer_timer(now, id),
+                TimerRef::Registration(id) => self.on_registration_timer(now, id),
             }
         }
         let live = self.clients.len() + self.servers.len() + self.dialogs.len() + self.refers.len();
@@ -387,6 +400,7 @@ impl Endpoint {
             TimerRef::Server(id) => self.servers.get(id).is_some_and(|t| t.armed == Some(at)),
             TimerRef::Dialog(id) => self.dialog_timer_live(*id, at),
             TimerRef::Refer(id) => self.refer_timer_live(*id, at),
+            TimerRef::Registration(id) => self.registration_timer_live(*id, at),
         }
     }
 
@@ -902,9 +916,34 @@ impl Endpoint {
         if a.send_ack() {
             sends[1] = tx.ack.clone();
         }
-        let next = tx.machine.poll_timeout();
+        let next = match (tx.machine.poll_timeout(), tx.cancel_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let rearm = next.filter(|n| tx.armed != Some(*n));
         tx.armed = next;
+        let held_cancel = match tx.cancel {
+            CancelState::Pending(cid)
+                if a.terminated()
+                    || a.timed_out().is_some()
+                    || a.transport_failed()
+                    || response.as_ref().is_some_and(|r| r.status() >= 200) =>
+            {
+                tx.cancel = CancelState::None;
+                Some(cid)
+            }
+            _ => None,
+        };
+        if response.as_ref().is_some_and(|r| r.status() >= 200) {
+            tx.cancel_deadline = None;
+        }
+        if let Some(cid) = held_cancel {
+            // The INVITE ended before any provisional: the CANCEL is never sent (§9.1).
+            self.event(Event::ClientTxFailed {
+                tx: cid,
+                failure: Failure::NotSent,
+            });
+        }
         for b in sends.into_iter().flatten() {
             if retransmit || a.send_ack() && response.is_some() {
                 self.stats.retransmissions += u64::from(retransmit);
@@ -1092,6 +1131,7 @@ impl Endpoint {
                 destination: target.addr,
                 ack: None,
                 cancel: CancelState::None,
+                cancel_deadline: None,
                 armed: None,
             },
         );
@@ -1151,11 +1191,35 @@ impl Endpoint {
         }
     }
 
+    /// Ends a client transaction from outside its machine (the §9.1 CANCEL deadline).
+    fn fail_client(&mut self, now: Instant, id: u64, failure: Failure) {
+        if let Some(tx) = self.clients.remove(&id) {
+            self.client_keys.remove(&tx.key);
+        }
+        if !self.dispatch_failure(now, ClientTxId(id), failure) {
+            self.event(Event::ClientTxFailed {
+                tx: ClientTxId(id),
+                failure,
+            });
+        }
+        self.forget_tx_usage(id);
+    }
+
     fn start_cancel(&mut self, now: Instant, invite_id: u64, cid: ClientTxId) {
+        let timer_b = self.config.timers.timer_b();
         let Some(tx) = self.clients.get_mut(&invite_id) else {
             return;
         };
         tx.cancel = CancelState::Sent;
+        let deadline = now + timer_b;
+        tx.cancel_deadline = Some(deadline);
+        if tx.armed.is_none_or(|a| deadline < a) {
+            tx.armed = Some(deadline);
+            self.timers.schedule(deadline, TimerRef::Client(invite_id));
+        }
+        let Some(tx) = self.clients.get_mut(&invite_id) else {
+            return;
+        };
         let bytes = ops::cancel_for(&tx.request);
         let target = Target::new(tx.transport, tx.destination);
         let source = tx.source;

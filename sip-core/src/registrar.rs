@@ -1,0 +1,352 @@
+//! A small in-memory registrar and location service (RFC 3261 §10.3): bindings of an address
+//! of record to contacts with expiry and q-values, `Contact: *` with `Expires: 0`, Min-Expires
+//! (423), and the Call-ID/CSeq ordering rule. Sans-IO: a driver hands it a REGISTER and sends
+//! the response it builds.
+
+use crate::message::{HeaderName, NameAddr, Request, Response, ResponseBuilder};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// One contact bound to an address of record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The contact URI.
+    pub uri: String,
+    /// When it runs out.
+    pub expires_at: Instant,
+    /// q-value in thousandths (1000 when absent).
+    pub q: u16,
+    /// Call-ID and CSeq of the REGISTER that set it (§10.3 step 7).
+    pub call_id: String,
+    /// CSeq number.
+    pub cseq: u32,
+}
+
+/// Why a REGISTER was refused, with the status to answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrarError {
+    /// 400: malformed To or Contact, or `*` without `Expires: 0` (§10.3 step 6).
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// 423 Interval Too Brief, with the Min-Expires to announce (§10.3 step 7).
+    #[error("interval too brief; min {0}")]
+    IntervalTooBrief(u32),
+    /// 500: an older REGISTER of the same Call-ID (§10.3 step 7).
+    #[error("out-of-order REGISTER")]
+    OutOfOrder,
+    /// 503: the binding limit is reached.
+    #[error("too many bindings")]
+    Full,
+}
+
+impl RegistrarError {
+    /// The status code to answer.
+    pub fn status(&self) -> u16 {
+        match self {
+            RegistrarError::BadRequest(_) => 400,
+            RegistrarError::IntervalTooBrief(_) => 423,
+            RegistrarError::OutOfOrder => 500,
+            RegistrarError::Full => 503,
+        }
+    }
+}
+
+/// The location service.
+#[derive(Debug, Clone)]
+pub struct Registrar {
+    bindings: BTreeMap<String, Vec<Binding>>,
+    /// Shortest expiry accepted (Min-Expires), seconds. Default 60.
+    pub min_expires: u32,
+    /// Longest expiry granted, seconds. Default 3600.
+    pub max_expires: u32,
+    /// Expiry when the request names none, seconds. Default 3600.
+    pub default_expires: u32,
+    /// Most bindings in all. Default 100,000.
+    pub max_bindings: usize,
+}
+
+impl Default for Registrar {
+    fn default() -> Self {
+        Registrar {
+            bindings: BTreeMap::new(),
+            min_expires: 60,
+            max_expires: 3600,
+            default_expires: 3600,
+            max_bindings: 100_000,
+        }
+    }
+}
+
+/// The canonical form of an AOR used as the key: scheme, user and lower-case host[:port]
+/// (§10.3 step 5).
+fn aor_key(to: &NameAddr<'_>) -> Option<String> {
+    let uri = to.uri().ok()?;
+    let sip = uri.as_sip()?;
+    let user = sip
+        .user_unescaped()
+        .map(|u| u.into_owned())
+        .unwrap_or_default();
+    Some(format!(
+        "{}:{}@{}",
+        sip.scheme(),
+        user,
+        sip.host_port().to_ascii_lowercase()
+    ))
+}
+
+impl Registrar {
+    /// A registrar with default limits.
+    pub fn new() -> Self {
+        Registrar::default()
+    }
+
+    /// Applies a REGISTER (§10.3 steps 5–8) and returns the current bindings of its AOR.
+    pub fn process(&mut self, now: Instant, req: &Request) -> Result<Vec<Binding>, RegistrarError> {
+        self.expire(now);
+        let to = req.to().ok_or(RegistrarError::BadRequest("missing To"))?;
+        let key = aor_key(&to).ok_or(RegistrarError::BadRequest("To is not a SIP AOR"))?;
+        let call_id = req.call_id().unwrap_or("").to_owned();
+        let cseq = req.cseq().map_or(0, |c| c.0);
+        let header_expires = req.expires();
+        let star = req
+            .headers()
+            .get_all(HeaderName::Contact)
+            .any(|v| v.trim() == "*");
+        if star {
+            // §10.3 step 6: `*` only alone and with Expires: 0.
+            if header_expires != Some(0) || req.contacts().count() > 0 {
+                return Err(RegistrarError::BadRequest(
+                    "Contact: * needs Expires: 0 and no other contact",
+                ));
+            }
+            if let Some(list) = self.bindings.get(&key)
+                && list.iter().any(|b| b.call_id == call_id && b.cseq >= cseq)
+            {
+                return Err(RegistrarError::OutOfOrder);
+            }
+            self.bindings.remove(&key);
+            return Ok(Vec::new());
+        }
+        let mut changes = Vec::new();
+        for c in req.contacts() {
+            let c = c.map_err(|_| RegistrarError::BadRequest("malformed Contact"))?;
+            let expires = c
+                .expires()
+                .or(header_expires)
+                .unwrap_or(self.default_expires);
+            if expires != 0 && expires < self.min_expires {
+                return Err(RegistrarError::IntervalTooBrief(self.min_expires));
+            }
+            changes.push((
+                c.uri_str().to_owned(),
+                expires.min(self.max_expires),
+                c.q_millis().unwrap_or(1000),
+            ));
+        }
+        let total: usize = self.bindings.values().map(Vec::len).sum();
+        let list = self.bindings.entry(key.clone()).or_default();
+        for (uri, expires, q) in changes {
+            match list.iter().position(|b| b.uri == uri) {
+                Some(i) => {
+                    let b = &list[i];
+                    if b.call_id == call_id && b.cseq >= cseq {
+                        return Err(RegistrarError::OutOfOrder);
+                    }
+                    if expires == 0 {
+                        list.remove(i);
+                    } else {
+                        list[i] = Binding {
+                            uri,
+                            expires_at: now + Duration::from_secs(expires.into()),
+                            q,
+                            call_id: call_id.clone(),
+                            cseq,
+                        };
+                    }
+                }
+                None if expires == 0 => {}
+                None => {
+                    if total + list.len() >= self.max_bindings {
+                        return Err(RegistrarError::Full);
+                    }
+                    list.push(Binding {
+                        uri,
+                        expires_at: now + Duration::from_secs(expires.into()),
+                        q,
+                        call_id: call_id.clone(),
+                        cseq,
+                    });
+                }
+            }
+        }
+        let out = list.clone();
+        if list.is_empty() {
+            self.bindings.remove(&key);
+        }
+        Ok(out)
+    }
+
+    /// Builds the response to a REGISTER: 200 listing every binding with its remaining
+    /// `expires` (§10.3 step 8), or the error status (423 with Min-Expires).
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        to_tag: &str,
+    ) -> Result<Response, crate::message::BuildError> {
+        let b: ResponseBuilder = match self.process(now, req) {
+            Ok(bindings) => {
+                let mut b = Response::from_request(req, 200).to_tag(to_tag);
+                for x in &bindings {
+                    let left = x.expires_at.saturating_duration_since(now).as_secs();
+                    b = b.header("Contact", format!("<{}>;expires={left}", x.uri));
+                }
+                b
+            }
+            Err(e) => {
+                let mut b = Response::from_request(req, e.status()).to_tag(to_tag);
+                if let RegistrarError::IntervalTooBrief(m) = e {
+                    b = b.header("Min-Expires", m);
+                }
+                b
+            }
+        };
+        b.build()
+    }
+
+    /// The live bindings of an AOR (as written in a To header or URI), best q first.
+    pub fn lookup(&self, now: Instant, aor: &str) -> Vec<Binding> {
+        let Ok(a) = NameAddr::parse(aor) else {
+            return Vec::new();
+        };
+        let Some(key) = aor_key(&a) else {
+            return Vec::new();
+        };
+        let mut v: Vec<Binding> = self
+            .bindings
+            .get(&key)
+            .map(|l| l.iter().filter(|b| b.expires_at > now).cloned().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| b.q.cmp(&a.q));
+        v
+    }
+
+    /// Drops expired bindings.
+    pub fn expire(&mut self, now: Instant) {
+        self.bindings.retain(|_, l| {
+            l.retain(|b| b.expires_at > now);
+            !l.is_empty()
+        });
+    }
+
+    /// Number of bindings.
+    pub fn len(&self) -> usize {
+        self.bindings.values().map(Vec::len).sum()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.bindings.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Method, Request};
+
+    #[allow(clippy::disallowed_methods)]
+    fn base() -> Instant {
+        Instant::now()
+    }
+
+    fn reg(call_id: &str, cseq: u32, contacts: &[&str], expires: Option<u32>) -> Request {
+        let mut b = Request::builder(Method::Register, "sip:example.com")
+            .header("Via", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr")
+            .max_forwards(70)
+            .from("<sip:alice@example.com>", Some("f"))
+            .to("<sip:alice@Example.COM>", None)
+            .call_id(call_id)
+            .cseq(cseq);
+        for c in contacts {
+            b = b.contact(c);
+        }
+        if let Some(e) = expires {
+            b = b.header("Expires", e);
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn bind_refresh_q_and_star() {
+        let t0 = base();
+        let mut r = Registrar::new();
+        let b = r
+            .process(
+                t0,
+                &reg(
+                    "c1",
+                    1,
+                    &["<sip:alice@192.0.2.1>;q=0.5", "<sip:alice@192.0.2.2>"],
+                    Some(600),
+                ),
+            )
+            .unwrap();
+        assert_eq!(b.len(), 2);
+        let found = r.lookup(t0, "<sip:alice@example.com>");
+        assert_eq!(found[0].uri, "sip:alice@192.0.2.2", "best q first");
+        assert_eq!(found[1].q, 500);
+        // Out of order (same Call-ID, not a higher CSeq): refused.
+        assert_eq!(
+            r.process(t0, &reg("c1", 1, &["<sip:alice@192.0.2.1>"], Some(600))),
+            Err(RegistrarError::OutOfOrder)
+        );
+        // 423 below Min-Expires, with the header.
+        let resp = r
+            .respond(t0, &reg("c1", 2, &["<sip:alice@192.0.2.1>"], Some(10)), "t")
+            .unwrap();
+        assert_eq!(resp.status(), 423);
+        assert_eq!(resp.headers().get("Min-Expires"), Some("60"));
+        // Expiry.
+        assert_eq!(
+            r.lookup(t0 + Duration::from_secs(601), "<sip:alice@example.com>")
+                .len(),
+            0
+        );
+        // `*` needs Expires: 0.
+        assert!(matches!(
+            r.process(t0, &reg("c2", 1, &["*"], None)),
+            Err(RegistrarError::BadRequest(_))
+        ));
+        let resp = r.respond(t0, &reg("c2", 1, &["*"], Some(0)), "t").unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn ok_lists_bindings_with_remaining_expiry() {
+        let t0 = base();
+        let mut r = Registrar::new();
+        let resp = r
+            .respond(
+                t0,
+                &reg("c1", 1, &["<sip:alice@192.0.2.1>;expires=120"], Some(600)),
+                "t",
+            )
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let c = resp.contacts().next().unwrap().unwrap();
+        assert_eq!(
+            (c.uri_str(), c.expires()),
+            ("sip:alice@192.0.2.1", Some(120))
+        );
+        let resp = r
+            .respond(t0 + Duration::from_secs(20), &reg("c1", 2, &[], None), "t")
+            .unwrap();
+        assert_eq!(
+            resp.contacts().next().unwrap().unwrap().expires(),
+            Some(100),
+            "a query lists bindings"
+        );
+    }
+}
