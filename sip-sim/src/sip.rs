@@ -809,6 +809,9 @@ impl SipNode {
     /// Drains the endpoint: transmits to the outbox, events to the log (after the TU has
     /// reacted to them), then notes a change of the transaction counts.
     fn pump(&mut self, now: Instant) {
+        // A transaction can be born and die within one call (J = 0 over TCP): note the
+        // count before the TU reacts, too.
+        self.note_count(now);
         while let Some(o) = self.endpoint.poll_output() {
             match o {
                 Output::Transmit(t) => {
@@ -829,6 +832,10 @@ impl SipNode {
                 Output::Timeout(_) => {}
             }
         }
+        self.note_count(now);
+    }
+
+    fn note_count(&mut self, now: Instant) {
         let c = self.endpoint.transaction_count();
         if c != self.last_count {
             self.last_count = c;
