@@ -276,6 +276,8 @@ pub struct Started {
     pub method: Method,
     /// Where it went.
     pub target: Target,
+    /// Its Call-ID, to find it again in the other node's logs.
+    pub call_id: String,
 }
 
 /// Work the node does later.
@@ -501,6 +503,11 @@ impl SipNode {
     ) -> Result<ClientTxId, EndpointError> {
         self.now = now;
         let method = request.method().clone();
+        let call_id = if self.recording {
+            request.call_id().unwrap_or_default().to_owned()
+        } else {
+            String::new()
+        };
         let keep = (method == Method::Invite).then(|| request.clone());
         let r = self.endpoint.send_request(now, request, target);
         match &r {
@@ -514,6 +521,7 @@ impl SipNode {
                         tx: *tx,
                         method,
                         target,
+                        call_id,
                     });
                 }
             }
