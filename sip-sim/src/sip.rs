@@ -300,6 +300,9 @@ enum Pending {
         method: Method,
         target: Target,
     },
+    Cancel {
+        invite: ClientTxId,
+    },
 }
 
 /// A filter on received messages.
@@ -334,6 +337,7 @@ pub struct SipNode {
     stateless_seen: BTreeSet<(String, String)>,
     invites: BTreeMap<ClientTxId, SentInvite>,
     auto_ack: bool,
+    cancel_after: Option<Duration>,
     recording: bool,
     last_count: (usize, usize),
     /// Every event the endpoint emitted, with the virtual time it was drained at.
@@ -396,6 +400,7 @@ impl SipNode {
             stateless_seen: BTreeSet::new(),
             invites: BTreeMap::new(),
             auto_ack: true,
+            cancel_after: None,
             recording: true,
             last_count: (0, 0),
             events: Vec::new(),
@@ -458,6 +463,15 @@ impl SipNode {
         self
     }
 
+    /// Cancels every INVITE the node sends from now on this long after sending it (a caller
+    /// who hangs up before the answer, §9.1); `None` (the default) never does. A CANCEL the
+    /// endpoint refuses because the final response won the race is recorded in
+    /// [`SipNode::errors`] like any refused command.
+    pub fn cancel_invites_after(&mut self, after: Option<Duration>) -> &mut Self {
+        self.cancel_after = after;
+        self
+    }
+
     /// Turns the logs ([`SipNode::events`], [`SipNode::sent`], [`SipNode::received`],
     /// [`SipNode::counts`], [`SipNode::started`]) on (default) or off, for long runs.
     pub fn set_recording(&mut self, on: bool) -> &mut Self {
@@ -514,6 +528,10 @@ impl SipNode {
             Ok(tx) => {
                 if let Some(request) = keep {
                     self.invites.insert(*tx, SentInvite { request, target });
+                    if let Some(after) = self.cancel_after {
+                        let at = self.offset(now).saturating_add(after);
+                        self.schedule(at, Pending::Cancel { invite: *tx });
+                    }
                 }
                 if self.recording {
                     self.started.push(Started {
@@ -1056,6 +1074,9 @@ impl SipNode {
                 Pending::Raw(d) => self.queue(d),
                 Pending::Send { method, target } => {
                     let _ = self.send(now, method, target);
+                }
+                Pending::Cancel { invite } => {
+                    let _ = self.cancel(now, invite);
                 }
             }
             self.pump(now);

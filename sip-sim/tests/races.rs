@@ -574,6 +574,171 @@ fn a_tcp_request_to_nobody_fails_with_a_transport_error() {
     assert_eq!(alice.emptied_at(), Some(ms(10)));
 }
 
+/// Bob's `100 Trying` is lost; Alice's INVITE retransmission reaches Bob's transaction in
+/// Proceeding, which answers it with the last provisional (§17.2.1).
+#[test]
+fn a_lost_100_is_resent_for_the_invite_retransmission() {
+    let (mut sim, a, b) = pair(
+        |alice| {
+            alice.drop_received_first(Match::Status(100), 1);
+        },
+        |bob| {
+            bob.on(Method::Invite, Behaviour::Silent);
+        },
+    );
+    let tx = send(&mut sim, a, Method::Invite);
+    sim.run_until_idle().unwrap();
+    let bob = node(&sim, b);
+    assert_eq!(bob.sent_times(Match::Status(100)), at(&[210, 510]));
+    assert_eq!(bob.incoming().len(), 1);
+    let alice = node(&sim, a);
+    assert_eq!(
+        alice.sent_times(Match::Request(Method::Invite)),
+        at(&[0, 500])
+    );
+    assert_eq!(alice.responses(tx), vec![(ms(520), 100)]);
+}
+
+/// A 2xx retransmission that arrives after Timer M has ended Alice's transaction is a stray,
+/// passed up for the dialog layer (RFC 6026 §7.2, RFC 3261 §18.1.2).
+#[test]
+fn a_2xx_after_timer_m_is_a_stray_for_the_dialog() {
+    let (mut sim, a, _) = pair(
+        |_| {},
+        |bob| {
+            bob.on(
+                Method::Invite,
+                Behaviour::Stateless(vec![Step::now(200), Step::new(ms(40_000), 200)]),
+            );
+        },
+    );
+    let tx = send(&mut sim, a, Method::Invite);
+    sim.run_until_idle().unwrap();
+    let alice = node(&sim, a);
+    assert_eq!(alice.responses(tx), vec![(ms(20), 200)]);
+    assert_eq!(alice.emptied_at(), Some(ms(32_020)));
+    assert_eq!(
+        alice.event_times(
+            |e| matches!(e, Event::StrayResponse { response, .. } if response.status() == 200)
+        ),
+        at(&[40_020])
+    );
+}
+
+/// §17.2.4 and §18.4: Bob's response cannot be delivered because the connection to Alice is
+/// gone (a partition since 50 ms): his server transaction fails with a transport error when
+/// he learns of it; Alice, who never hears back, times out with Timer B.
+#[test]
+fn a_response_over_a_broken_connection_fails_the_server_transaction() {
+    let (mut sim, a, b) = pair(
+        |_| {},
+        |bob| {
+            bob.on(
+                Method::Invite,
+                Behaviour::Answer(vec![Step::new(ms(100), 486)]),
+            );
+        },
+    );
+    sim.partition(ms(50), alice_addr(), bob_addr());
+    let tx = sim
+        .with_node(a, |n: &mut SipNode, now| {
+            n.send(now, Method::Invite, Target::new(Transport::Tcp, bob_addr()))
+        })
+        .unwrap()
+        .unwrap();
+    sim.run_until_idle().unwrap();
+    let bob = node(&sim, b);
+    assert_eq!(bob.sent_times(Match::Status(486)), at(&[110]));
+    assert_eq!(
+        bob.server_failures(),
+        vec![(ms(120), bob.incoming()[0].1, Failure::TransportError)]
+    );
+    assert_eq!(bob.emptied_at(), Some(ms(120)));
+    let alice = node(&sim, a);
+    assert_eq!(
+        alice.client_failures(tx),
+        vec![(ms(32_000), Failure::Timeout)]
+    );
+}
+
+// ----- core gaps (failing on purpose until the core handles them) --------------------------
+
+/// `Endpoint::cancel` on an INVITE without a provisional yet returns a CANCEL transaction id
+/// and holds the CANCEL (§9.1). Here the INVITE gets its final (486 at 120 ms) before any
+/// provisional, so the CANCEL is rightly never sent — but nothing ever tells the TU what
+/// became of the id it was handed: no event carries it, ever. Expected: some event for the
+/// CANCEL's id (e.g. a `ClientTxFailed`, or a documented "not needed" outcome) when the
+/// INVITE ends with the CANCEL still held.
+#[test]
+fn core_bug_a_held_cancel_gets_no_event_when_the_invite_ends_first() {
+    let (mut sim, a, _) = pair(
+        |_| {},
+        |bob| {
+            bob.on(
+                Method::Invite,
+                Behaviour::Answer(vec![Step::new(ms(100), 486)]),
+            );
+        },
+    );
+    let (invite, cancel) = sim
+        .with_node(a, |n: &mut SipNode, now| {
+            let i = n.send(now, Method::Invite, udp_bob()).unwrap();
+            (i, n.cancel(now, i).unwrap())
+        })
+        .unwrap();
+    sim.run_until_idle().unwrap();
+    let alice = node(&sim, a);
+    assert_eq!(alice.responses(invite), vec![(ms(120), 486)]);
+    assert!(alice.sent_times(Match::Request(Method::Cancel)).is_empty());
+    let about_cancel = alice.event_times(|e| match e {
+        Event::Response { tx, .. } | Event::ClientTxFailed { tx, .. } => *tx == cancel,
+        _ => false,
+    });
+    assert_eq!(
+        about_cancel.len(),
+        1,
+        "the TU never learns the fate of CANCEL {cancel:?}"
+    );
+}
+
+/// RFC 3261 §9.1: "If there is no final response for the original request in 64*T1
+/// seconds ..., the client SHOULD then consider the original transaction cancelled and
+/// SHOULD destroy the client transaction handling the original request." Bob (no
+/// transaction layer) rings, answers the CANCEL 200, and never sends the 487. Alice's INVITE
+/// transaction, in Proceeding, has no timer and lives forever: the run goes idle with it
+/// still in the table. Expected: the INVITE transaction ends 64·T1 after the CANCEL was sent
+/// (100 ms + 32 s) with a `ClientTxFailed` for the INVITE, and the tables empty.
+#[test]
+fn core_bug_an_invite_cancelled_without_a_final_response_is_never_destroyed() {
+    let (mut sim, a, _) = pair(
+        |_| {},
+        |bob| {
+            bob.on(Method::Invite, Behaviour::Stateless(vec![Step::now(180)]))
+                .on(Method::Cancel, Behaviour::Stateless(vec![Step::now(200)]));
+        },
+    );
+    let invite = send(&mut sim, a, Method::Invite);
+    sim.run_until(ms(100)).unwrap();
+    let cancel = sim
+        .with_node(a, |n: &mut SipNode, now| n.cancel(now, invite))
+        .unwrap()
+        .unwrap();
+    sim.run_until_idle().unwrap();
+    let alice = node(&sim, a);
+    assert_eq!(alice.responses(cancel), vec![(ms(120), 200)]);
+    assert_eq!(
+        alice.endpoint().transaction_count(),
+        (0, 0),
+        "the INVITE client transaction is still alive at {:?} (idle)",
+        sim.elapsed()
+    );
+    assert_eq!(alice.emptied_at(), Some(ms(32_100)));
+    assert_eq!(
+        alice.client_failures(invite),
+        vec![(ms(32_100), Failure::Timeout)]
+    );
+}
+
 // ----- soak --------------------------------------------------------------------------------
 
 const OPTIONS: usize = 200;
@@ -730,6 +895,163 @@ fn soak_with_60_percent_loss_fails_the_rfc_way_and_leaves_no_transaction_behind(
     }
     assert!(total.failed > 0 && total.server_failures > 0, "{total:?}");
     assert!(total.completed > total.failed, "{total:?}");
+}
+
+/// 50 calls, one every 100 ms, over the same lossy link as [`soak`]. Bob rings at once and
+/// answers 200 after 1 s, re-sending the 200 at 1.5, 2.5 and 4.5 s as a UAS core does
+/// (§13.3.1.4); Alice hangs up 1 s after each INVITE, so her CANCEL races Bob's 200.
+///
+/// Each call must end one way, the same at both ends: answered (200s, no 487; Bob saw no
+/// CANCEL take effect) or cancelled (one 487; Bob's TU got `Cancelled`) — or, if nothing got
+/// through, Timer B with no response at all. Each CANCEL that went out ends with one 200
+/// or a Timer F timeout; a refused CANCEL is only ever "too late". Tables end empty.
+fn cancel_soak(seed: u64) -> Result<(usize, usize), String> {
+    const CALLS: usize = 50;
+    let mut sim = Sim::new(seed);
+    sim.set_default_link(
+        LinkConfig::ideal(ms(10))
+            .with_jitter(ms(5))
+            .with_loss(0.2)
+            .with_duplicate(0.1)
+            .with_reorder(0.1, ms(30)),
+    );
+    let mut alice = SipNode::new(sim.base(), alice_addr(), seed.wrapping_mul(2));
+    alice.cancel_invites_after(Some(ms(1000)));
+    for i in 0..CALLS {
+        alice.send_at(ms(100 * i as u64), Method::Invite, udp_bob());
+    }
+    let mut bob = SipNode::new(sim.base(), bob_addr(), seed.wrapping_mul(2) + 1);
+    bob.on(
+        Method::Invite,
+        Behaviour::Answer(vec![
+            Step::now(180),
+            Step::new(ms(1000), 200),
+            Step::new(ms(1500), 200),
+            Step::new(ms(2500), 200),
+            Step::new(ms(4500), 200),
+        ]),
+    );
+    let a = sim.add_node(alice_addr(), alice);
+    let b = sim.add_node(bob_addr(), bob);
+    sim.run_until_idle().map_err(|e| e.to_string())?;
+    let alice = node(&sim, a);
+    let bob = node(&sim, b);
+    let check = |ok: bool, what: String| if ok { Ok(()) } else { Err(what) };
+
+    // Bob's view, by Call-ID.
+    let mut bob_calls = std::collections::BTreeMap::new();
+    let mut cancelled_at_bob = BTreeSet::new();
+    for (_, e) in &bob.events {
+        match e {
+            Event::IncomingRequest { tx, request } => {
+                let id = request.call_id().unwrap_or_default().to_owned();
+                check(
+                    bob_calls.insert(*tx, id.clone()).is_none(),
+                    format!("{id} twice"),
+                )?;
+            }
+            Event::Cancelled { tx } => {
+                check(
+                    cancelled_at_bob.insert(*tx),
+                    format!("{tx:?} cancelled twice"),
+                )?;
+            }
+            Event::Ack { .. }
+            | Event::ServerTxFailed {
+                failure: Failure::Timeout,
+                ..
+            } => {}
+            other => return Err(format!("unexpected event at Bob: {other:?}")),
+        }
+    }
+    check(
+        bob.errors.is_empty(),
+        format!("Bob's refusals: {:?}", bob.errors),
+    )?;
+    let cancelled_ids: BTreeSet<&String> = cancelled_at_bob
+        .iter()
+        .filter_map(|tx| bob_calls.get(tx))
+        .collect();
+
+    let (mut answered, mut cancelled) = (0, 0);
+    let invites: BTreeSet<ClientTxId> = alice.started.iter().map(|s| s.tx).collect();
+    for s in &alice.started {
+        let finals: Vec<u16> = alice
+            .responses(s.tx)
+            .into_iter()
+            .map(|(_, st)| st)
+            .filter(|st| *st >= 200)
+            .collect();
+        let failures = alice.client_failures(s.tx);
+        let at_bob = cancelled_ids.contains(&s.call_id);
+        match (&finals[..], &failures[..]) {
+            (f, []) if !f.is_empty() && f.iter().all(|st| *st == 200) && !at_bob => answered += 1,
+            ([487], []) if at_bob => cancelled += 1,
+            ([], [(t, Failure::Timeout)])
+                if *t == s.at + ms(32_000) && alice.responses(s.tx).is_empty() => {}
+            _ => {
+                return Err(format!(
+                    "call {} ({:?}): finals {finals:?}, failures {failures:?}, cancelled at Bob: {at_bob}",
+                    s.call_id, s.tx
+                ));
+            }
+        }
+    }
+    // The CANCEL transactions: every one that produced anything ended exactly once.
+    let mut cancels = std::collections::BTreeMap::<ClientTxId, Vec<String>>::new();
+    for (_, e) in &alice.events {
+        match e {
+            Event::Response { tx, response } if !invites.contains(tx) => cancels
+                .entry(*tx)
+                .or_default()
+                .push(response.status().to_string()),
+            Event::ClientTxFailed { tx, failure } if !invites.contains(tx) => {
+                cancels.entry(*tx).or_default().push(format!("{failure:?}"))
+            }
+            Event::Response { .. } | Event::ClientTxFailed { .. } => {}
+            other => return Err(format!("unexpected event at Alice: {other:?}")),
+        }
+    }
+    for (tx, outcome) in &cancels {
+        check(
+            outcome == &["200"] || outcome == &["Timeout"],
+            format!("CANCEL {tx:?}: {outcome:?}"),
+        )?;
+    }
+    for e in &alice.errors {
+        check(
+            matches!(e.command, Command::Cancel { .. }) && e.error == EndpointError::CancelTooLate,
+            format!("Alice's refusal: {e:?}"),
+        )?;
+    }
+    check(
+        alice.endpoint().transaction_count() == (0, 0),
+        format!("Alice's tables: {:?}", alice.endpoint().transaction_count()),
+    )?;
+    check(
+        bob.endpoint().transaction_count() == (0, 0),
+        format!("Bob's tables: {:?}", bob.endpoint().transaction_count()),
+    )?;
+    Ok((answered, cancelled))
+}
+
+#[test]
+fn cancel_soak_both_ends_agree_on_every_call() {
+    let (mut answered, mut cancelled) = (0, 0);
+    for seed in 200..210 {
+        match cancel_soak(seed) {
+            Ok((a, c)) => {
+                answered += a;
+                cancelled += c;
+            }
+            Err(e) => panic!("seed {seed}: {e}\nreplay with cancel_soak({seed})"),
+        }
+    }
+    // Both outcomes of the race occur.
+    assert!(
+        answered > 0 && cancelled > 0,
+        "{answered} answered, {cancelled} cancelled"
+    );
 }
 
 // ----- determinism ---------------------------------------------------------------------------
