@@ -185,6 +185,51 @@ fn a_2xx_retransmission_crossing_the_ack_is_acked_again() {
     assert_eq!(alice.emptied_at(), Some(ms(32_020)));
 }
 
+/// On a 300 ms link Bob's Timer G (800 ms) and Alice's INVITE retransmission (arriving at
+/// 800 ms) each draw a 486 while Alice's ACK (sent at 600 ms) is on its way. Alice's
+/// transaction, in Completed, ACKs both again (§17.1.1.2); Bob's, in Confirmed since 900 ms,
+/// absorbs those ACKs (§17.2.1) and none reaches his TU.
+#[test]
+fn retransmitted_finals_crossing_the_ack_are_acked_again_and_absorbed() {
+    let (mut sim, a, b) = pair(
+        |_| {},
+        |bob| {
+            bob.on(Method::Invite, Behaviour::answer(486));
+        },
+    );
+    sim.set_default_link(LinkConfig::ideal(ms(300)));
+    let tx = send(&mut sim, a, Method::Invite);
+    sim.run_until_idle().unwrap();
+    let alice = node(&sim, a);
+    assert_eq!(
+        alice.sent_times(Match::Request(Method::Invite)),
+        at(&[0, 500])
+    );
+    assert_eq!(alice.responses(tx), vec![(ms(600), 486)]);
+    assert_eq!(
+        alice.sent_times(Match::Request(Method::Ack)),
+        at(&[600, 1100, 1100])
+    );
+    let bob = node(&sim, b);
+    assert_eq!(bob.sent_times(Match::Status(486)), at(&[300, 800, 800]));
+    assert_eq!(
+        bob.received_times(Match::Request(Method::Ack)),
+        at(&[900, 1400, 1400])
+    );
+    assert_eq!(bob.events.len(), 1, "only the IncomingRequest");
+    assert_eq!(bob.endpoint().stats().absorbed_retransmissions, 1);
+    assert_eq!(
+        bob.emptied_at(),
+        Some(ms(5900)),
+        "Timer I from the first ACK"
+    );
+    assert_eq!(
+        alice.emptied_at(),
+        Some(ms(32_600)),
+        "Timer D from the first 486"
+    );
+}
+
 // ----- CANCEL -----------------------------------------------------------------------------
 
 /// §9.1: the CANCEL waits for a provisional response. Alice cancels at once; the CANCEL

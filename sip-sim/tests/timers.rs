@@ -408,8 +408,20 @@ fn timers_j_and_k_are_zero_over_tcp() {
         bob.on(Method::Options, Behaviour::answer(200));
     });
     sim.run_until_idle().unwrap();
-    assert_eq!(node(&sim, b).emptied_at(), Some(ms(10)));
-    assert_eq!(node(&sim, a).emptied_at(), Some(ms(20)));
+    assert_eq!(
+        node(&sim, b).table_emptied_at(true),
+        Some(ms(10)),
+        "Timer J = 0"
+    );
+    assert_eq!(
+        node(&sim, b).counts,
+        vec![(ms(10), (0, 1)), (ms(10), (0, 0))]
+    );
+    assert_eq!(
+        node(&sim, a).table_emptied_at(false),
+        Some(ms(20)),
+        "Timer K = 0"
+    );
     assert_eq!(sim.elapsed(), ms(20));
 }
 
