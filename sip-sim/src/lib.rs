@@ -99,12 +99,14 @@ pub use sip_core::transport::Transport;
 mod ladder;
 mod link;
 mod sim;
+pub mod sip;
 pub mod testing;
 mod trace;
 
 pub use ladder::Ladder;
 pub use link::LinkConfig;
 pub use sim::{Sim, SimError};
+pub use sip::{Behaviour, Match, SipNode, Step, TraceExt};
 pub use trace::{DropReason, TraceEntry, TraceKind, first_line};
 
 /// One message a node hands to the network: the bytes, the transport, and the local
