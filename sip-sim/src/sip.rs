@@ -379,6 +379,9 @@ impl SipNode {
         config
             .local_addrs
             .push(LocalAddr::new(Transport::Tcp, addr));
+        // The scripted node answers at the transaction level; dialog scenarios switch the
+        // dialog layer on through `with_config`.
+        config.dialog_layer = false;
         Self::with_config(base, addr, config, seed)
     }
 

@@ -80,6 +80,11 @@ pub struct EndpointConfig {
     /// When a second fork answers our INVITE with a 2xx after one was confirmed, ACK it and
     /// end it with BYE (§13.2.2.4). Set to false to keep every answered fork as a dialog.
     pub bye_extra_forks: bool,
+    /// Whether the dialog layer runs (default). Without it the endpoint is a pure transaction
+    /// layer — INVITEs arrive as `Event::IncomingRequest`, ACKs for 2xx as `Event::Ack`, 2xx
+    /// retransmissions after the transaction as `Event::StrayResponse` — for proxies, B2BUAs
+    /// and tests of the transaction layer alone.
+    pub dialog_layer: bool,
     /// Seconds a REFER subscription is granted (`Subscription-State: active;expires=`).
     pub refer_expires_secs: u32,
 }
@@ -97,6 +102,7 @@ impl Default for EndpointConfig {
             supported: Vec::new(),
             max_dialogs: 100_000,
             bye_extra_forks: true,
+            dialog_layer: true,
             refer_expires_secs: 60,
         }
     }

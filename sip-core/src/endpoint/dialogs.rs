@@ -1073,6 +1073,12 @@ impl Endpoint {
         req: Request,
         from: SocketAddr,
     ) {
+        if !self.config.dialog_layer {
+            return self.event(Event::IncomingRequest {
+                tx: stx,
+                request: req,
+            });
+        }
         let to_tag = req.to().and_then(|t| t.tag()).map(str::to_owned);
         if let Some(to_tag) = to_tag {
             return self.in_dialog_request_received(now, stx, req, &to_tag);
@@ -1423,6 +1429,9 @@ impl Endpoint {
 
     /// An ACK that no INVITE server transaction took: the ACK for a 2xx (§13.3.1.4).
     pub(super) fn dispatch_ack(&mut self, now: Instant, req: Request, from: SocketAddr) {
+        if !self.config.dialog_layer {
+            return self.event(Event::Ack { request: req, from });
+        }
         let to_tag = req.to().and_then(|t| t.tag()).unwrap_or("").to_owned();
         let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("").to_owned();
         let call_id = req.call_id().unwrap_or("").to_owned();
