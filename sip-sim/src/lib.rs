@@ -102,12 +102,14 @@ mod sim;
 pub mod sip;
 pub mod testing;
 mod trace;
+pub mod ua;
 
 pub use ladder::Ladder;
 pub use link::LinkConfig;
 pub use sim::{Sim, SimError};
 pub use sip::{Behaviour, Match, SipNode, Step, TraceExt};
 pub use trace::{DropReason, TraceEntry, TraceKind, first_line};
+pub use ua::{UaCtl, UaNode};
 
 /// One message a node hands to the network: the bytes, the transport, and the local
 /// (`source`) and remote (`destination`) addresses. For stream transports it is one framed

@@ -1,0 +1,173 @@
+//! [`UaNode`]: a user agent with the dialog layer on, driven by a reaction closure — the
+//! node for call, transfer and registration scenarios (the transaction-level [`SipNode`]
+//! is for timer tests).
+//!
+//! [`SipNode`]: crate::SipNode
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sip_core::endpoint::{Endpoint, EndpointConfig, Event, Input, LocalAddr, Output};
+use sip_core::message::{ParseOptions, StreamFramer};
+
+use crate::{Datagram, Node, Transport};
+
+/// A deferred action on the endpoint.
+pub type Action = Box<dyn FnOnce(&mut Endpoint, Instant)>;
+
+/// What a reaction can do besides reading the event: act on the endpoint now, or later.
+pub struct UaCtl<'a> {
+    /// The endpoint.
+    pub ep: &'a mut Endpoint,
+    /// The current instant.
+    pub now: Instant,
+    later: &'a mut Vec<(Instant, Action)>,
+}
+
+impl UaCtl<'_> {
+    /// Runs `f` on the endpoint `after` from now.
+    pub fn after(&mut self, after: Duration, f: impl FnOnce(&mut Endpoint, Instant) + 'static) {
+        self.later.push((self.now + after, Box::new(f)));
+    }
+}
+
+type Reaction = Box<dyn FnMut(&mut UaCtl<'_>, &Event)>;
+
+/// A user agent in the simulator.
+pub struct UaNode {
+    /// The endpoint (dialog layer on).
+    pub ep: Endpoint,
+    /// Every event with its time since the simulation base.
+    pub events: Vec<(Duration, Event)>,
+    base: Instant,
+    addr: SocketAddr,
+    outbox: VecDeque<Datagram>,
+    later: Vec<(Instant, Action)>,
+    reaction: Option<Reaction>,
+    framers: std::collections::HashMap<(SocketAddr, Transport), StreamFramer>,
+}
+
+impl UaNode {
+    /// A user agent at `addr` (UDP and TCP), seeded.
+    pub fn new(base: Instant, addr: SocketAddr, seed: u64) -> Self {
+        let mut config = EndpointConfig::with_local(Transport::Udp, addr);
+        config.local_addrs.push(LocalAddr::new(Transport::Tcp, addr));
+        Self::with_config(base, addr, config, seed)
+    }
+
+    /// A user agent with this configuration.
+    pub fn with_config(base: Instant, addr: SocketAddr, config: EndpointConfig, seed: u64) -> Self {
+        UaNode {
+            ep: Endpoint::new(config, seed),
+            events: Vec::new(),
+            base,
+            addr,
+            outbox: VecDeque::new(),
+            later: Vec::new(),
+            reaction: None,
+            framers: Default::default(),
+        }
+    }
+
+    /// Sets the reaction called on every event (answer calls, accept REFERs, ...).
+    pub fn react(mut self, f: impl FnMut(&mut UaCtl<'_>, &Event) + 'static) -> Self {
+        self.reaction = Some(Box::new(f));
+        self
+    }
+
+    /// The node's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Runs a command on the endpoint now and flushes what it produced (use through
+    /// `Sim::with_node`).
+    pub fn act<R>(&mut self, now: Instant, f: impl FnOnce(&mut Endpoint, Instant) -> R) -> R {
+        let r = f(&mut self.ep, now);
+        self.pump(now);
+        r
+    }
+
+    /// Events matching a predicate, with their times.
+    pub fn find<'a>(&'a self, p: impl Fn(&Event) -> bool + 'a) -> impl Iterator<Item = (Duration, &'a Event)> + 'a {
+        self.events.iter().filter(move |(_, e)| p(e)).map(|(t, e)| (*t, e))
+    }
+
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..10_000 {
+            let mut fresh = Vec::new();
+            while let Some(o) = self.ep.poll_output() {
+                match o {
+                    Output::Transmit(t) => self.outbox.push_back(Datagram {
+                        transport: t.transport,
+                        source: t.source.unwrap_or(self.addr),
+                        destination: t.destination,
+                        bytes: t.bytes,
+                    }),
+                    Output::Event(e) => fresh.push(e),
+                    Output::Timeout(_) => {}
+                }
+            }
+            if fresh.is_empty() {
+                return;
+            }
+            for e in fresh {
+                if let Some(r) = self.reaction.as_mut() {
+                    let mut ctl = UaCtl { ep: &mut self.ep, now, later: &mut self.later };
+                    r(&mut ctl, &e);
+                }
+                self.events.push((now.saturating_duration_since(self.base), e));
+            }
+        }
+    }
+
+    fn run_later(&mut self, now: Instant) {
+        loop {
+            let Some(i) = self.later.iter().position(|(t, _)| *t <= now) else { return };
+            let (_, f) = self.later.remove(i);
+            f(&mut self.ep, now);
+            self.pump(now);
+        }
+    }
+}
+
+impl Node for UaNode {
+    fn handle_receive(&mut self, now: Instant, transport: Transport, from: SocketAddr, to: SocketAddr, bytes: Bytes) {
+        if !transport.is_stream() {
+            self.ep.handle_input(now, Input::Receive { transport, from, to, bytes });
+        } else {
+            let framer = self.framers.entry((from, transport)).or_insert_with(|| StreamFramer::new(ParseOptions::default()));
+            framer.push(&bytes);
+            let mut frames = Vec::new();
+            while let Some(Ok(f)) = framer.next_frame() {
+                frames.push(f);
+            }
+            for f in frames {
+                self.ep.handle_input(now, Input::Receive { transport, from, to, bytes: f });
+            }
+        }
+        self.pump(now);
+    }
+
+    fn handle_transport_error(&mut self, now: Instant, transport: Transport, destination: SocketAddr) {
+        self.ep.handle_input(now, Input::TransportError { transport, destination });
+        self.pump(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.ep.handle_timeout(now);
+        self.pump(now);
+        self.run_later(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Datagram> {
+        self.outbox.pop_front()
+    }
+
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        let later = self.later.iter().map(|(t, _)| *t).min();
+        [self.ep.poll_timeout(), later].into_iter().flatten().min()
+    }
+}
