@@ -53,7 +53,9 @@ impl UaNode {
     /// A user agent at `addr` (UDP and TCP), seeded.
     pub fn new(base: Instant, addr: SocketAddr, seed: u64) -> Self {
         let mut config = EndpointConfig::with_local(Transport::Udp, addr);
-        config.local_addrs.push(LocalAddr::new(Transport::Tcp, addr));
+        config
+            .local_addrs
+            .push(LocalAddr::new(Transport::Tcp, addr));
         Self::with_config(base, addr, config, seed)
     }
 
@@ -91,8 +93,14 @@ impl UaNode {
     }
 
     /// Events matching a predicate, with their times.
-    pub fn find<'a>(&'a self, p: impl Fn(&Event) -> bool + 'a) -> impl Iterator<Item = (Duration, &'a Event)> + 'a {
-        self.events.iter().filter(move |(_, e)| p(e)).map(|(t, e)| (*t, e))
+    pub fn find<'a>(
+        &'a self,
+        p: impl Fn(&Event) -> bool + 'a,
+    ) -> impl Iterator<Item = (Duration, &'a Event)> + 'a {
+        self.events
+            .iter()
+            .filter(move |(_, e)| p(e))
+            .map(|(t, e)| (*t, e))
     }
 
     fn pump(&mut self, now: Instant) {
@@ -115,17 +123,24 @@ impl UaNode {
             }
             for e in fresh {
                 if let Some(r) = self.reaction.as_mut() {
-                    let mut ctl = UaCtl { ep: &mut self.ep, now, later: &mut self.later };
+                    let mut ctl = UaCtl {
+                        ep: &mut self.ep,
+                        now,
+                        later: &mut self.later,
+                    };
                     r(&mut ctl, &e);
                 }
-                self.events.push((now.saturating_duration_since(self.base), e));
+                self.events
+                    .push((now.saturating_duration_since(self.base), e));
             }
         }
     }
 
     fn run_later(&mut self, now: Instant) {
         loop {
-            let Some(i) = self.later.iter().position(|(t, _)| *t <= now) else { return };
+            let Some(i) = self.later.iter().position(|(t, _)| *t <= now) else {
+                return;
+            };
             let (_, f) = self.later.remove(i);
             f(&mut self.ep, now);
             self.pump(now);
@@ -134,25 +149,62 @@ impl UaNode {
 }
 
 impl Node for UaNode {
-    fn handle_receive(&mut self, now: Instant, transport: Transport, from: SocketAddr, to: SocketAddr, bytes: Bytes) {
+    fn handle_receive(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        from: SocketAddr,
+        to: SocketAddr,
+        bytes: Bytes,
+    ) {
         if !transport.is_stream() {
-            self.ep.handle_input(now, Input::Receive { transport, from, to, bytes });
+            self.ep.handle_input(
+                now,
+                Input::Receive {
+                    transport,
+                    from,
+                    to,
+                    bytes,
+                },
+            );
         } else {
-            let framer = self.framers.entry((from, transport)).or_insert_with(|| StreamFramer::new(ParseOptions::default()));
+            let framer = self
+                .framers
+                .entry((from, transport))
+                .or_insert_with(|| StreamFramer::new(ParseOptions::default()));
             framer.push(&bytes);
             let mut frames = Vec::new();
             while let Some(Ok(f)) = framer.next_frame() {
                 frames.push(f);
             }
             for f in frames {
-                self.ep.handle_input(now, Input::Receive { transport, from, to, bytes: f });
+                self.ep.handle_input(
+                    now,
+                    Input::Receive {
+                        transport,
+                        from,
+                        to,
+                        bytes: f,
+                    },
+                );
             }
         }
         self.pump(now);
     }
 
-    fn handle_transport_error(&mut self, now: Instant, transport: Transport, destination: SocketAddr) {
-        self.ep.handle_input(now, Input::TransportError { transport, destination });
+    fn handle_transport_error(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        destination: SocketAddr,
+    ) {
+        self.ep.handle_input(
+            now,
+            Input::TransportError {
+                transport,
+                destination,
+            },
+        );
         self.pump(now);
     }
 

@@ -160,22 +160,40 @@ impl StreamFramer {
     }
 }
 
-/// Finds Content-Length (or `l`) in a header section. `Err` on a malformed or repeated value.
+/// Finds Content-Length (or `l`) in a header section, following folded continuation lines.
+/// `Err` on a malformed or repeated value.
 fn content_length(head: &[u8]) -> Result<Option<usize>, ()> {
     let mut found = None;
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        let Some(colon) = memchr::memchr(b':', line) else {
-            continue;
-        };
-        let name = trim_ws(&line[..colon]);
-        if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
-            let v = std::str::from_utf8(&line[colon + 1..]).map_err(|_| ())?;
+    let mut value: Option<Vec<u8>> = None;
+    let mut finish = |v: Option<Vec<u8>>, found: &mut Option<usize>| -> Result<(), ()> {
+        if let Some(v) = v {
+            let v = std::str::from_utf8(&v).map_err(|_| ())?;
             let n = parse_decimal(trim_lws(v), u64::from(u32::MAX)).ok_or(())? as usize;
             if found.replace(n).is_some() {
                 return Err(());
             }
         }
+        Ok(())
+    };
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            // A fold continues the previous header's value.
+            if let Some(v) = value.as_mut() {
+                v.push(b' ');
+                v.extend_from_slice(line);
+            }
+            continue;
+        }
+        finish(value.take(), &mut found)?;
+        let Some(colon) = memchr::memchr(b':', line) else {
+            continue;
+        };
+        let name = trim_ws(&line[..colon]);
+        if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
+            value = Some(line[colon + 1..].to_vec());
+        }
     }
+    finish(value.take(), &mut found)?;
     Ok(found)
 }
 

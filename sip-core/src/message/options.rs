@@ -6,7 +6,7 @@ pub enum Mode {
     /// RFC 3261 §25 grammar, to the letter.
     Strict,
     /// What real devices send, the default for received traffic. Each deviation accepted:
-    /// - bare LF (or CR) line ends instead of CRLF;
+    /// - bare LF line ends instead of CRLF (a bare CR is not a line end);
     /// - several SP/HTAB between the parts of the request line, and trailing whitespace
     ///   after it (RFC 4475 §3.1.2.9, §3.1.2.10);
     /// - headers in the Request-URI, which are ignored (RFC 4475 §3.1.2.11);

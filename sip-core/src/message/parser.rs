@@ -250,9 +250,12 @@ pub fn parse_framed(
             return Err(err(vs, K::ContentLength));
         }
     }
-    if let Some((_, HeaderName::ContentLength)) = decoded.duplicate {
+    if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
-        return Err(err(0, K::DuplicateHeader(HeaderName::ContentLength)));
+        let at = headers
+            .get(idx)
+            .map_or(0, |e: &HeaderEntry| e.line.start as usize);
+        return Err(err(at, K::DuplicateHeader(HeaderName::ContentLength)));
     }
 
     // The body (§18.3).

@@ -139,7 +139,15 @@ impl<'a> Iterator for CommaSplit<'a> {
 /// Parses a decimal number of at most `max` value; `None` on any non-digit, empty input or
 /// overflow (RFC 4475 §3.1.2.4: overlarge scalars are errors, not wrap-arounds).
 pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
+    if s.is_empty() {
+        return None;
+    }
+    // Leading zeros are allowed by the grammar (1*DIGIT) and do not count towards overflow.
+    let s = match s.trim_start_matches('0') {
+        "" => "0",
+        t => t,
+    };
+    if s.len() > 20 {
         return None;
     }
     let mut v: u64 = 0;
