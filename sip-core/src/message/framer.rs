@@ -165,7 +165,7 @@ impl StreamFramer {
 fn content_length(head: &[u8]) -> Result<Option<usize>, ()> {
     let mut found = None;
     let mut value: Option<Vec<u8>> = None;
-    let mut finish = |v: Option<Vec<u8>>, found: &mut Option<usize>| -> Result<(), ()> {
+    let finish = |v: Option<Vec<u8>>, found: &mut Option<usize>| -> Result<(), ()> {
         if let Some(v) = v {
             let v = std::str::from_utf8(&v).map_err(|_| ())?;
             let n = parse_decimal(trim_lws(v), u64::from(u32::MAX)).ok_or(())? as usize;
