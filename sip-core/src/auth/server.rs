@@ -340,7 +340,7 @@ mod tests {
     const REALM: &str = "biloxi.example.com";
 
     #[test]
-    fn hmac_matches_rfc_4231_case_2_shape() {
+    fn hmac_matches_rfc_4231_test_case_2() {
         // RFC 4231 test case 2 uses a 4-byte key; ours is 32 bytes, zero-padded like HMAC
         // pads any short key, so "Jefe" followed by zeros is the same key.
         let mut key = [0u8; 32];
