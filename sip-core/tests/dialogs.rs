@@ -850,3 +850,140 @@ fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
     );
     assert_eq!(net.ep(A).dialog_state(fork), Some(DialogState::Confirmed));
 }
+
+#[test]
+fn an_invite_challenged_with_407_is_resent_with_credentials() {
+    use sip_core::auth::{
+        ChallengeKind, NonceManager, Secret, StaticCredentials, Verdict, challenge, credentials_in,
+        verify,
+    };
+    use sip_core::endpoint::Credentials;
+    let mut net = Net::new(&[A, B]);
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, A.parse().unwrap());
+    cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "secret")));
+    net.eps[0].1 = Endpoint::new(cfg, 11);
+    let now = net.now;
+    let mut nonces = NonceManager::new(net.ep(B).ids(), now);
+    let da = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
+        )
+        .unwrap();
+    net.run();
+    // B challenges the first INVITE.
+    let ev = net.take_events(B);
+    let Some(Event::IncomingCall { tx, .. }) =
+        ev.iter().find(|e| matches!(e, Event::IncomingCall { .. }))
+    else {
+        panic!()
+    };
+    let ch = challenge(
+        "example.com",
+        &nonces.issue(now, "example.com"),
+        sip_core::auth::Algorithm::Sha256,
+        false,
+    );
+    let resp = net
+        .ep(B)
+        .response(*tx, 407)
+        .unwrap()
+        .header("Proxy-Authenticate", ch.to_header_value())
+        .build()
+        .unwrap();
+    net.ep(B).respond(now, *tx, resp).unwrap();
+    net.run();
+    // The re-sent INVITE carries credentials that verify, with CSeq 2.
+    let ev = net.take_events(B);
+    let (tx2, req) = ev
+        .iter()
+        .find_map(|e| match e {
+            Event::IncomingCall {
+                tx,
+                request,
+                dialog,
+            } => Some((*tx, (request.clone(), *dialog))),
+            _ => None,
+        })
+        .expect("a second INVITE");
+    let (req, db) = req;
+    assert_eq!(req.cseq(), Some((2, "INVITE")));
+    let creds = credentials_in(&req, ChallengeKind::Proxy, "example.com")
+        .unwrap()
+        .unwrap();
+    let status = nonces.check(&creds.nonce, "example.com", now);
+    assert_eq!(
+        verify(
+            &creds,
+            "INVITE",
+            req.body(),
+            Secret::Password {
+                user: "alice",
+                password: "secret"
+            },
+            status
+        ),
+        Verdict::Ok
+    );
+    net.ep(B).answer(now, db, 200, None).unwrap();
+    net.run();
+    let _ = tx2;
+    let ea = net.take_events(A);
+    assert!(
+        !ea.iter().any(
+            |e| matches!(e, Event::DialogResponse { response, .. } if response.status() == 407)
+        ),
+        "the challenge is handled, not reported"
+    );
+    assert_eq!(states(&ea, da).last(), Some(&DialogState::Confirmed));
+    assert_eq!(net.ep(A).dialog_info(da).unwrap().local_seq, 2);
+    // A wrong password is not retried forever: one retry per challenge.
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, A.parse().unwrap());
+    cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "wrong")));
+    net.eps[0].1 = Endpoint::new(cfg, 12);
+    let da = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
+        )
+        .unwrap();
+    let nonce = nonces.issue(now, "example.com");
+    for _ in 0..3 {
+        net.run();
+        let ev = net.take_events(B);
+        let Some(Event::IncomingCall { tx, .. }) =
+            ev.iter().find(|e| matches!(e, Event::IncomingCall { .. }))
+        else {
+            break;
+        };
+        let ch = challenge(
+            "example.com",
+            &nonce,
+            sip_core::auth::Algorithm::Sha256,
+            false,
+        );
+        let resp = net
+            .ep(B)
+            .response(*tx, 407)
+            .unwrap()
+            .header("Proxy-Authenticate", ch.to_header_value())
+            .build()
+            .unwrap();
+        net.ep(B).respond(now, *tx, resp).unwrap();
+    }
+    net.run();
+    assert_eq!(
+        net.sent("INVITE sip:")
+            .iter()
+            .filter(|t| **t == net.elapsed())
+            .count(),
+        4,
+        "2 + 2 INVITEs in all, no loop"
+    );
+    assert_eq!(
+        net.ep(A).dialog_state(da),
+        Some(DialogState::Terminated(EndReason::Rejected(407)))
+    );
+}

@@ -27,6 +27,8 @@ struct World {
     now: Instant,
     ua_events: Vec<(Duration, RegistrationState)>,
     registers: Vec<(Duration, u32, String)>,
+    /// When set, the registrar requires digest credentials (RFC 3261 §22).
+    auth: Option<sip_core::auth::NonceManager>,
 }
 
 impl World {
@@ -49,6 +51,7 @@ impl World {
             now: t0,
             ua_events: Vec::new(),
             registers: Vec::new(),
+            auth: None,
         }
     }
 
@@ -104,6 +107,40 @@ impl World {
                     Output::Event(Event::IncomingRequest { tx, request })
                         if request.method() == &Method::Register =>
                     {
+                        use sip_core::auth::{
+                            Algorithm, ChallengeKind, NonceStatus, Secret, Verdict, challenge,
+                            credentials_in, verify,
+                        };
+                        if let Some(nm) = self.auth.as_mut() {
+                            let now = self.now;
+                            let ok = credentials_in(&request, ChallengeKind::Www, "example.com")
+                                .and_then(Result::ok)
+                                .is_some_and(|c| {
+                                    let st = nm.check(&c.nonce, "example.com", now);
+                                    let secret = Secret::Password {
+                                        user: "alice",
+                                        password: "pw",
+                                    };
+                                    st == NonceStatus::Valid
+                                        && verify(&c, "REGISTER", request.body(), secret, st)
+                                            == Verdict::Ok
+                                });
+                            if !ok {
+                                let ch = challenge(
+                                    "example.com",
+                                    &nm.issue(now, "example.com"),
+                                    Algorithm::Md5,
+                                    false,
+                                );
+                                let r = self.reg_ep.response(tx, 401).unwrap();
+                                let r = r
+                                    .header("WWW-Authenticate", ch.to_header_value())
+                                    .build()
+                                    .unwrap();
+                                self.reg_ep.respond(now, tx, r).unwrap();
+                                continue;
+                            }
+                        }
                         let tag = self.reg_ep.ids().tag();
                         let resp = self.registrar.respond(self.now, &request, &tag).unwrap();
                         self.reg_ep.respond(self.now, tx, resp).unwrap();
@@ -220,4 +257,38 @@ fn an_unreachable_registrar_fails_then_the_binding_expires() {
     );
     assert_eq!(states[1], (92, RegistrationState::Failed(408)));
     assert_eq!(states[2], (120, RegistrationState::Expired));
+}
+
+#[test]
+fn a_registrar_that_challenges_with_401() {
+    use sip_core::auth::{NonceManager, StaticCredentials};
+    use sip_core::endpoint::Credentials;
+    let mut w = World::new(60);
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, A.parse().unwrap());
+    cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "pw")));
+    w.ua = Endpoint::new(cfg, 3);
+    w.auth = Some(NonceManager::new(w.reg_ep.ids(), w.t0));
+    w.ua.register(
+        w.now,
+        RegisterOptions::new("sip:192.0.2.10", "<sip:alice@example.com>", 600),
+    )
+    .unwrap();
+    w.pump();
+    assert_eq!(
+        w.ua_events,
+        [(
+            Duration::ZERO,
+            RegistrationState::Registered { expires: 600 }
+        )]
+    );
+    // REGISTER, 401, REGISTER with Authorization (CSeq 2); the refresh is challenged again
+    // (a new nonce each time here) and goes through too, with CSeq growing.
+    w.advance(Duration::from_secs(301));
+    let cseqs: Vec<u32> = w.registers.iter().map(|r| r.1).collect();
+    assert_eq!(cseqs, [1, 2, 3, 4]);
+    assert_eq!(w.ua_events.len(), 2);
+    assert!(
+        w.registers.iter().all(|r| r.2 == w.registers[0].2),
+        "one Call-ID"
+    );
 }

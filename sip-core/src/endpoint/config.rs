@@ -85,6 +85,9 @@ pub struct EndpointConfig {
     /// retransmissions after the transaction as `Event::StrayResponse` — for proxies, B2BUAs
     /// and tests of the transaction layer alone.
     pub dialog_layer: bool,
+    /// Credentials for digest challenges (401/407) to any request the endpoint sends
+    /// (RFC 3261 §22.2); without them a challenge is passed to the TU as it is.
+    pub credentials: Option<super::Credentials>,
     /// Seconds a REFER subscription is granted (`Subscription-State: active;expires=`).
     pub refer_expires_secs: u32,
 }
@@ -103,6 +106,7 @@ impl Default for EndpointConfig {
             max_dialogs: 100_000,
             bye_extra_forks: true,
             dialog_layer: true,
+            credentials: None,
             refer_expires_secs: 60,
         }
     }

@@ -1457,6 +1457,27 @@ impl Endpoint {
         }
     }
 
+    /// The TU answered a call's INVITE with a final error through `respond` rather than
+    /// `answer` (to add headers, e.g. a 407 challenge): the call's dialog ends.
+    pub(super) fn invite_rejected_by_tu(&mut self, now: Instant, stx: ServerTxId, status: u16) {
+        let found = self
+            .dialogs
+            .iter()
+            .find(|(_, d)| d.invite_stx == Some(stx))
+            .map(|(k, _)| *k);
+        if let Some(id) = found {
+            let d = self.dialogs.get_mut(&id).expect("found");
+            d.invite_stx = None;
+            if d.state != DialogState::Confirmed {
+                self.set_state(
+                    now,
+                    id,
+                    DialogState::Terminated(EndReason::Rejected(status)),
+                );
+            }
+        }
+    }
+
     /// The INVITE server transaction of a call was cancelled (§9.2).
     pub(super) fn dispatch_cancelled(&mut self, now: Instant, stx: ServerTxId) {
         let found = self
@@ -1635,6 +1656,40 @@ impl Endpoint {
             }
         }
         true
+    }
+
+    /// A request of a dialog usage was re-sent with credentials as `new` with CSeq `seq`.
+    pub(super) fn follow_retry(
+        &mut self,
+        usage: Usage,
+        old: ClientTxId,
+        new: ClientTxId,
+        seq: u32,
+    ) {
+        if let Some(b) = self.reinvite_bodies.remove(&old.0) {
+            self.reinvite_bodies.insert(new.0, b);
+        }
+        let dialog = match usage {
+            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
+            Usage::Refer(r) | Usage::Notify(r) => {
+                let d = self.refers.get(&r).map(|x| x.dialog);
+                if let (Usage::Refer(_), Some(x)) = (usage, self.refers.get_mut(&r)) {
+                    x.event_id = seq; // `Event: refer;id=` is the REFER's CSeq
+                }
+                d
+            }
+            Usage::Register(id) => {
+                self.set_register_cseq(id, seq);
+                None
+            }
+        };
+        if let Some(d) = dialog.and_then(|d| self.dialogs.get_mut(&d)) {
+            d.local_seq = d.local_seq.max(seq);
+            if d.invite_ctx == Some(old) {
+                d.invite_ctx = Some(new);
+                d.invite_cseq = seq;
+            }
+        }
     }
 
     pub(super) fn forget_tx_usage(&mut self, ctx: u64) {

@@ -39,6 +39,7 @@
 //! }
 //! ```
 
+mod auth;
 mod config;
 mod dialogs;
 mod io;
@@ -47,6 +48,7 @@ mod ops;
 mod register;
 mod target;
 
+pub use auth::Credentials;
 pub use config::{EndpointConfig, LocalAddr, MaxForwardsPolicy};
 pub use dialogs::InviteOptions;
 pub use io::{ClientTxId, Event, Failure, Input, Output, ServerTxId, Stats, Transmit};
@@ -222,6 +224,8 @@ struct ClientTx {
     /// §9.1: once a CANCEL is sent, the INVITE gives up 64·T1 later if no final response
     /// (normally a 487) has come.
     cancel_deadline: Option<Instant>,
+    /// Nonces already answered for this request (digest: one retry per challenge).
+    answered_nonces: Vec<Box<str>>,
     armed: Option<Instant>,
 }
 
@@ -271,6 +275,9 @@ pub struct Endpoint {
     refers: Map<u64, dialogs::ReferEntry>,
     reinvite_bodies: Map<u64, Option<dialogs::Body>>,
     registrations: Map<u64, register::RegEntry>,
+    nonce_counts: Map<Box<str>, u32>,
+    /// A transaction re-sent with credentials → the id the TU knows.
+    tx_alias: Map<u64, u64>,
     timers: TimerQueue<TimerRef>,
     outputs: VecDeque<Output>,
     timeout_dirty: bool,
@@ -299,6 +306,8 @@ impl Endpoint {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             registrations: Map::with_hasher(hash()),
+            nonce_counts: Map::with_hasher(hash()),
+            tx_alias: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             outputs: VecDeque::new(),
             timeout_dirty: false,
@@ -950,12 +959,21 @@ impl Endpoint {
             }
             self.transmit(transport, source, dest, b);
         }
+        let challenged = a.pass_to_tu()
+            && response
+                .as_ref()
+                .is_some_and(|r| matches!(r.status(), 401 | 407))
+            && response
+                .as_ref()
+                .is_some_and(|r| self.retry_with_credentials(now, id, r));
+        let tu_id = ClientTxId(self.tx_alias.get(&id).copied().unwrap_or(id));
         if a.pass_to_tu()
+            && !challenged
             && let Some(response) = response
             && !self.dispatch_response(now, ClientTxId(id), &response)
         {
             self.event(Event::Response {
-                tx: ClientTxId(id),
+                tx: tu_id,
                 response,
             });
         }
@@ -969,16 +987,14 @@ impl Endpoint {
         if let Some(failure) = failure
             && !self.dispatch_failure(now, ClientTxId(id), failure)
         {
-            self.event(Event::ClientTxFailed {
-                tx: ClientTxId(id),
-                failure,
-            });
+            self.event(Event::ClientTxFailed { tx: tu_id, failure });
         }
         if a.terminated() {
             if let Some(tx) = self.clients.remove(&id) {
                 self.client_keys.remove(&tx.key);
             }
             self.forget_tx_usage(id);
+            self.tx_alias.remove(&id);
         } else if let Some(at) = rearm {
             self.timers.schedule(at, TimerRef::Client(id));
         }
@@ -1132,6 +1148,7 @@ impl Endpoint {
                 ack: None,
                 cancel: CancelState::None,
                 cancel_deadline: None,
+                answered_nonces: Vec::new(),
                 armed: None,
             },
         );
@@ -1290,7 +1307,11 @@ impl Endpoint {
         response.check().map_err(EndpointError::InvalidMessage)?;
         let a = t.machine.on_tu_response(now, response.status())?;
         t.last_response = Some(response.to_bytes());
+        let status = response.status();
         self.apply_server(now, tx.0, a, false);
+        if status >= 300 {
+            self.invite_rejected_by_tu(now, tx, status);
+        }
         Ok(())
     }
 

@@ -177,6 +177,12 @@ impl Endpoint {
         Ok(())
     }
 
+    pub(super) fn set_register_cseq(&mut self, id: u64, seq: u32) {
+        if let Some(r) = self.registrations.get_mut(&id) {
+            r.cseq = r.cseq.max(seq);
+        }
+    }
+
     fn registration_event(&mut self, id: u64, state: RegistrationState) {
         self.event(Event::Registration {
             registration: RegistrationId(id),
