@@ -792,11 +792,11 @@ impl Endpoint {
             .get(&invite_id)
             .is_some_and(|t| t.machine.final_status().is_none());
         if pending {
-            let _ = self.respond_with(now, ServerTxId(invite_id), 487);
             self.event(Event::Cancelled {
                 tx: ServerTxId(invite_id),
             });
             self.dispatch_cancelled(now, ServerTxId(invite_id));
+            let _ = self.respond_with(now, ServerTxId(invite_id), 487);
         }
     }
 
