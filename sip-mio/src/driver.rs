@@ -233,8 +233,9 @@ impl Driver {
 
     /// How long the caller may block in `Poll::poll` before calling
     /// [`Driver::handle_timeout`]: `None` when nothing is scheduled (sleep until a socket is
-    /// ready), zero when work is already due (a timer passed, or reads left over by the
-    /// read budget).
+    /// ready), zero when work is already due: a timer passed, reads were left over by the
+    /// read budget, or events wait in [`Driver::poll_event`] (a command called after the
+    /// last drain can produce some, e.g. a failed connect).
     pub fn next_timeout(&mut self, now: Instant) -> Option<Duration> {
         if !self.backlog.is_empty() || !self.events.is_empty() {
             return Some(Duration::ZERO);
@@ -979,12 +980,9 @@ impl Driver {
                 Ok(true) => {
                     self.stats.connections_opened += 1;
                     tracing::debug!(peer = %c.peer, "TCP connection opened");
+                    // The connect deadline's heap entry becomes the idle one when it is
+                    // reached (or sooner, by `next_deadline`).
                     c.last_activity = now;
-                    let idle = c.deadline(self.config.tcp_idle_timeout);
-                    let generation = c.generation;
-                    if let Some(at) = idle {
-                        self.deadlines.push(Reverse((at, slot, generation)));
-                    }
                     self.flush_conn(slot, now);
                 }
                 Ok(false) => return,
@@ -1120,6 +1118,17 @@ impl Driver {
             self.conn_keys.remove(&c.peer);
         }
         self.stats.connections_closed += 1;
+        // Entries of closed connections leave the heap when they reach its top; under
+        // heavy churn, drop them all at once so the heap stays near the live count.
+        if self.deadlines.len() > 2 * self.live_conns + 1024 {
+            let conns = &self.conns;
+            self.deadlines.retain(|Reverse((_, s, g))| {
+                conns
+                    .get(*s)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.generation == *g)
+            });
+        }
         match failure {
             Some(f) => self.fail(Transport::Tcp, c.peer, f, lost),
             None if lost => self.pending_errors.push((Transport::Tcp, c.peer)),

@@ -184,12 +184,8 @@ impl Conn {
     pub(crate) fn next_frame(&mut self) -> (u64, Option<Result<Bytes, TransportFailure>>) {
         let before = self.framer.keepalives();
         let next = self.framer.next_frame();
-        self.crlf_pending += self.framer.keepalives().saturating_sub(before);
-        let pings = self.crlf_pending / 2;
-        self.crlf_pending %= 2;
-        if next.is_some() {
-            self.crlf_pending = 0;
-        }
+        let newlines = self.framer.keepalives().saturating_sub(before);
+        let pings = pair_pings(&mut self.crlf_pending, newlines, next.is_some());
         // Every error of `next_frame` loses the stream (the framer has dropped its buffer;
         // `ParseError::breaks_stream` holds for each of them).
         let next = next.map(|r| r.map_err(|_| TransportFailure::Framing));
@@ -216,5 +212,38 @@ impl Conn {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
             Err(e) => Err(e.kind()),
         }
+    }
+}
+
+/// Pairs the line ends the framer skipped into double-CRLF pings (RFC 5626 §3.5.1).
+/// `pending` carries an odd line end to the next call (a ping split over two reads);
+/// `message_followed` resets it, since a stray CRLF before a message owes nothing. Returns
+/// the pings seen, each owed a pong. (This driver sends no pings, so every pair is one.)
+pub(crate) fn pair_pings(pending: &mut u64, newlines: u64, message_followed: bool) -> u64 {
+    *pending = pending.saturating_add(newlines);
+    let pings = *pending / 2;
+    *pending %= 2;
+    if message_followed {
+        *pending = 0;
+    }
+    pings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pings_are_paired_across_reads() {
+        let mut p = 0;
+        assert_eq!(pair_pings(&mut p, 2, false), 1); // one ping in one read
+        assert_eq!(pair_pings(&mut p, 1, false), 0); // a ping split over two reads
+        assert_eq!(pair_pings(&mut p, 1, false), 1);
+        assert_eq!(pair_pings(&mut p, 4, false), 2); // two back to back
+        assert_eq!(pair_pings(&mut p, 1, true), 0); // a stray CRLF before a message
+        assert_eq!(pair_pings(&mut p, 1, false), 0); // ... does not pair with a later one
+        assert_eq!(p, 1);
+        assert_eq!(pair_pings(&mut p, 3, false), 2);
+        assert_eq!(p, 0);
     }
 }

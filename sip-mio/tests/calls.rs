@@ -262,3 +262,60 @@ fn unsupported_method_gets_405() {
     assert_eq!(status(&h), Some(405));
     assert_eq!(h.nodes[b].uas.as_ref().unwrap().counters().rejected, 1);
 }
+
+#[test]
+fn run_loop_hands_over_events_and_foreign_readiness() {
+    use sip_mio::uas::Uas;
+    use sip_mio::{Driver, DriverConfig, Step};
+    use std::ops::ControlFlow;
+
+    let mut poll = mio::Poll::new().unwrap();
+    // Alice runs the loop; Bob's tokens are foreign to her and he is served from the callback.
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 9);
+    config.endpoint.timers.t1 = Duration::from_millis(50); // Timer F = 3.2 s bounds the test
+    let mut alice = Driver::new(config, poll.registry(), 10..20).unwrap();
+    let mut bob = Driver::new(
+        DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 10),
+        poll.registry(),
+        20..30,
+    )
+    .unwrap();
+    let mut uas = Uas::new();
+    let bob_addr = bob.local_addr(Transport::Udp).unwrap();
+    let req = alice
+        .request(
+            Method::Options,
+            &format!("sip:bob@{bob_addr}"),
+            "<sip:a@x>",
+            "<sip:b@x>",
+        )
+        .build()
+        .unwrap();
+    let tx = alice
+        .send_request(now(), req, Target::new(Transport::Udp, bob_addr))
+        .unwrap();
+    let mut foreign = 0;
+    let mut status = None;
+    alice
+        .run(&mut poll, |_alice, t, step| match step {
+            Step::Event(Event::Sip(SipEvent::Response { tx: got, response })) if got == tx => {
+                status = Some(response.status());
+                ControlFlow::Break(())
+            }
+            Step::Event(Event::Sip(SipEvent::ClientTxFailed { .. })) => ControlFlow::Break(()),
+            Step::Event(_) => ControlFlow::Continue(()),
+            Step::Foreign(ev) => {
+                foreign += 1;
+                assert!(bob.handle_event(ev, t));
+                bob.handle_timeout(t);
+                while let Some(e) = bob.poll_event() {
+                    uas.on_driver_event(&mut bob, t, &e);
+                }
+                ControlFlow::Continue(())
+            }
+        })
+        .unwrap();
+    assert_eq!(status, Some(200));
+    assert_eq!(foreign, 1);
+    assert_eq!(uas.counters().options, 1);
+}
