@@ -1,6 +1,105 @@
 //! # sip-mio
 //!
-//! The driver for people who run their own event loop: it will register the sockets of a
-//! [`sip_core`] endpoint with a caller-owned `mio::Poll`. Nothing is exposed yet: the
-//! driver lands with its own issue, after the dialog layer of the core.
+//! The driver of [`sip_core`] for applications that run their own event loop: a
+//! [`Driver`] owns an [`Endpoint`](sip_core::endpoint::Endpoint) and its sockets (UDP over
+//! IPv4 and IPv6, TCP listeners and connections, RFC 3261 §18) and registers them with a
+//! `mio::Poll` **that the caller owns**, on a range of tokens the caller chooses, so SIP
+//! lives beside the caller's other sources. No async runtime, no threads.
+//!
+//! # The loop contract
+//!
+//! ```no_run
+//! use std::time::Instant;
+//! use mio::{Events, Poll};
+//! use sip_mio::{Driver, DriverConfig, Event, Listen};
+//!
+//! let mut poll = Poll::new()?;
+//! let config = DriverConfig::new(vec![Listen::udp("127.0.0.1:5060".parse().unwrap())], 1);
+//! // Tokens 100..200 are the driver's; the caller keeps the others for its own sources.
+//! let mut driver = Driver::new(config, poll.registry(), 100..200)?;
+//! let mut events = Events::with_capacity(256);
+//! loop {
+//!     // 1. How long may we sleep? `None`: until a socket is ready.
+//!     let timeout = driver.next_timeout(Instant::now());
+//!     poll.poll(&mut events, timeout)?;
+//!     // 2. Hand every readiness event to the driver (it says `false` for foreign tokens).
+//!     let now = Instant::now();
+//!     for ev in events.iter() {
+//!         if !driver.handle_event(ev, now) {
+//!             // one of the caller's own sources
+//!         }
+//!     }
+//!     // 3. Fire due timers (and continue reads cut short by the read budget).
+//!     driver.handle_timeout(now);
+//!     // 4. Drain the events; commands (answer, hangup, ...) may be called right here.
+//!     while let Some(event) = driver.poll_event() {
+//!         match event {
+//!             Event::Sip(e) => { /* IncomingCall, DialogStateChanged, Refer, ... */ }
+//!             Event::TransportError { .. } => {}
+//!         }
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! * Every method that takes `now` takes the caller's clock reading; the driver reads no
+//!   clock itself (except in [`Driver::run`], the loop for callers that have none).
+//! * Commands ([`Driver::invite`], [`Driver::answer`], [`Driver::refer`], ...) send at once
+//!   what they produce; a write that would block is queued and flushed when the socket
+//!   reports writable readiness, so no call ever blocks.
+//! * Nothing busy-loops: [`Driver::next_timeout`] is `None` while no timer is pending, and
+//!   otherwise the time to the earliest one (the endpoint's transaction and dialog timers,
+//!   a connect timeout, an idle connection's close). It is zero only when work is due.
+//! * Sockets are registered edge-triggered, for readability; writability is asked for only
+//!   while something waits to be written.
+//!
+//! # Which connection a TCP message uses (RFC 3261 §18.1.1, §18.2.2)
+//!
+//! Connections, accepted and outgoing, are kept in one table keyed by the peer's address.
+//! The core addresses a response to the source address of its request, so responses go
+//! back on the connection the request came in on; a request to an address with an open
+//! connection reuses it; otherwise a new connection is opened and the message waits in its
+//! queue until it is established. A failed connect or write, a connect that times out,
+//! the connection limit, and a connection that closes with messages unsent are reported to
+//! the endpoint as `Input::TransportError` (§18.4) and to the caller as
+//! [`Event::TransportError`]; a peer that resets a connection is reported to the caller.
+//! A newer connection from the same peer address takes over sending; the older keeps
+//! delivering what arrives on it until it closes or idles out. A double-CRLF ping is
+//! answered with a CRLF pong (RFC 5626 §3.5.1).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod driver;
+mod event;
+mod stats;
+mod tcp;
+pub mod uas;
+mod udp;
+
+pub use config::{DriverConfig, Listen};
+pub use driver::{Driver, DriverError, Step};
+pub use event::{Event, TransportFailure};
+pub use stats::TransportStats;
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// A non-blocking socket for `addr`'s family; IPv6 sockets are IPv6-only so `0.0.0.0` and
+/// `[::]` can share a port number.
+fn new_socket(
+    addr: SocketAddr,
+    ty: Type,
+    protocol: Protocol,
+    config: &DriverConfig,
+) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), ty, Some(protocol))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(config.reuse_address)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}

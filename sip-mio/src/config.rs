@@ -1,0 +1,127 @@
+//! What the driver binds and the limits it enforces.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sip_core::endpoint::EndpointConfig;
+use sip_core::transport::Transport;
+
+/// One socket to bind: a UDP socket or a TCP listener (RFC 3261 §18: a UA listens on both).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    /// [`Transport::Udp`] or [`Transport::Tcp`]; other transports are refused by
+    /// [`Driver::new`](crate::Driver::new).
+    pub transport: Transport,
+    /// Where to bind; port 0 binds an ephemeral port (read it back from
+    /// [`Driver::local_addrs`](crate::Driver::local_addrs)).
+    pub addr: SocketAddr,
+    /// The `host[:port]` to advertise in Via and Contact instead of the bound address
+    /// (RFC 3261 §18.1.1 sent-by), e.g. a public address.
+    pub advertised: Option<String>,
+}
+
+impl Listen {
+    /// A UDP socket at `addr`.
+    pub fn udp(addr: SocketAddr) -> Self {
+        Listen {
+            transport: Transport::Udp,
+            addr,
+            advertised: None,
+        }
+    }
+
+    /// A TCP listener at `addr`.
+    pub fn tcp(addr: SocketAddr) -> Self {
+        Listen {
+            transport: Transport::Tcp,
+            addr,
+            advertised: None,
+        }
+    }
+}
+
+/// Configuration of a [`Driver`](crate::Driver): the endpoint, the sockets, and the
+/// limits of the transport layer (RFC 3261 §18, RFC 5626 §3.5 for idle flows).
+///
+/// IPv6 sockets are bound `IPV6_V6ONLY`, so `0.0.0.0:5060` and `[::]:5060` can be bound
+/// side by side.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// The endpoint's configuration. Its `local_addrs` are replaced by the addresses
+    /// actually bound (with their `advertised` values).
+    pub endpoint: EndpointConfig,
+    /// Seed of the endpoint's tags, branches and Call-IDs.
+    pub seed: u64,
+    /// Sockets to bind, in order (their tokens follow this order).
+    pub listen: Vec<Listen>,
+    /// A TCP connection with no traffic either way for this long is closed (default 120 s;
+    /// RFC 5626 §4.4.1 keep-alives every 95–120 s keep a flow open).
+    pub tcp_idle_timeout: Duration,
+    /// How long an outgoing TCP connect may take before it is a transport error (default
+    /// 5 s; RFC 3261 §18.1.1, §18.4).
+    pub connect_timeout: Duration,
+    /// Most TCP connections open at once, accepted and outgoing together (default 4096;
+    /// also bounded by the size of the token range).
+    pub max_connections: usize,
+    /// Largest message accepted: a bigger UDP datagram is dropped, a bigger message on a
+    /// stream is a framing error (default 65,535, §18.1.1).
+    pub max_message_size: usize,
+    /// Bytes a connection or UDP socket may hold waiting for writable readiness (default
+    /// 4 MiB); a message that does not fit is dropped and counted.
+    pub max_queued_bytes: usize,
+    /// `SO_REUSEADDR` on bound sockets (default true).
+    pub reuse_address: bool,
+    /// Most datagrams or stream reads handled per readiness before other sources get a
+    /// turn (default 256). What is left is read on the next
+    /// [`Driver::handle_timeout`](crate::Driver::handle_timeout), which
+    /// [`Driver::next_timeout`](crate::Driver::next_timeout) then asks for at once.
+    pub read_budget: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            endpoint: EndpointConfig::default(),
+            seed: 0,
+            listen: Vec::new(),
+            tcp_idle_timeout: Duration::from_secs(120),
+            connect_timeout: Duration::from_secs(5),
+            max_connections: 4096,
+            max_message_size: 65_535,
+            max_queued_bytes: 4 << 20,
+            reuse_address: true,
+            read_budget: 256,
+        }
+    }
+}
+
+impl DriverConfig {
+    /// A configuration listening on `listen`, with defaults for everything else.
+    pub fn new(listen: Vec<Listen>, seed: u64) -> Self {
+        DriverConfig {
+            listen,
+            seed,
+            ..Self::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())], 7);
+        assert_eq!(c.seed, 7);
+        assert_eq!(c.listen[0].transport, Transport::Udp);
+        assert_eq!(c.tcp_idle_timeout, Duration::from_secs(120));
+        assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.max_message_size, 65_535);
+        assert_eq!(c.max_queued_bytes, 4 << 20);
+        assert!(c.reuse_address);
+        assert_eq!(c.read_budget, 256);
+        assert_eq!(Listen::tcp(c.listen[0].addr).transport, Transport::Tcp);
+    }
+}

@@ -1,0 +1,1138 @@
+//! The [`Driver`]: an endpoint and its sockets on a caller's `mio::Poll`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+use std::ops::{ControlFlow, Range};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mio::{Interest, Poll, Registry, Token};
+use sip_core::dialog::{DialogError, DialogId, ReferId};
+use sip_core::endpoint::{
+    ClientTxId, Endpoint, EndpointError, Input, InviteOptions, LocalAddr, Output, ServerTxId,
+    Target, Transmit,
+};
+use sip_core::message::{Method, Request, RequestBuilder, Response, ResponseBuilder};
+use sip_core::transport::Transport;
+
+use crate::config::DriverConfig;
+use crate::event::{Event, TransportFailure};
+use crate::stats::TransportStats;
+use crate::tcp::{self, Conn, ConnState, Flush, ReadOutcome};
+use crate::udp::{self, UdpSock};
+
+/// Rounds of "feed transport errors back to the endpoint" per drain, so a pathological
+/// error → send → error chain cannot spin; what is left waits for the next call.
+const MAX_ERROR_ROUNDS: usize = 64;
+
+/// Why a driver could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// A socket could not be created, bound or registered.
+    #[error("cannot bind {transport} {addr}: {source}")]
+    Bind {
+        /// The transport.
+        transport: Transport,
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// Only UDP and TCP are supported by this driver.
+    #[error("transport {0} is not supported by the mio driver")]
+    UnsupportedTransport(Transport),
+    /// The token range has fewer tokens than sockets to bind, plus one for a connection
+    /// if any TCP listener is bound.
+    #[error("the token range holds {have} tokens; at least {need} are needed")]
+    NotEnoughTokens {
+        /// Tokens given.
+        have: usize,
+        /// Tokens needed.
+        need: usize,
+    },
+    /// The registry could not be cloned.
+    #[error("cannot clone the mio registry: {0}")]
+    Registry(io::Error),
+}
+
+/// What [`Driver::run`] hands its callback.
+// Moved once per event, like the endpoint's own outputs.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// An event of the driver.
+    Event(Event),
+    /// A readiness event for a token the driver does not own (the caller's own sources).
+    Foreign(&'a mio::event::Event),
+}
+
+/// What a token of the driver's range stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Udp(usize),
+    Listener(usize),
+    Conn(usize),
+}
+
+/// A SIP endpoint and its UDP sockets, TCP listeners and TCP connections, registered with
+/// a `mio::Poll` the caller owns, on tokens the caller hands it.
+///
+/// See the [crate docs](crate) for the loop contract.
+#[derive(Debug)]
+pub struct Driver {
+    endpoint: Endpoint,
+    registry: Registry,
+    config: DriverConfig,
+    tokens: Range<usize>,
+    udp: Vec<UdpSock>,
+    listeners: Vec<(mio::net::TcpListener, SocketAddr)>,
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    conn_keys: HashMap<SocketAddr, usize>,
+    live_conns: usize,
+    /// Connection deadlines (connect timeout, idle close): (when, slot, generation).
+    deadlines: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// Slots whose reads were cut short by the read budget.
+    backlog: Vec<Slot>,
+    events: VecDeque<Event>,
+    /// Transport errors for the endpoint, fed in after the current drain.
+    pending_errors: Vec<(Transport, SocketAddr)>,
+    stats: TransportStats,
+    buf: Vec<u8>,
+    frames: Vec<Bytes>,
+    next_generation: u64,
+}
+
+impl Driver {
+    /// Binds every socket of `config`, registers them with `registry` on the first tokens
+    /// of `tokens` (in the order of `config.listen`), and creates the endpoint with the
+    /// bound addresses as its local addresses. The rest of `tokens` is used for TCP
+    /// connections, so its length bounds their number too.
+    pub fn new(
+        mut config: DriverConfig,
+        registry: &Registry,
+        tokens: Range<usize>,
+    ) -> Result<Driver, DriverError> {
+        let have = tokens.len();
+        let has_tcp = config.listen.iter().any(|l| l.transport == Transport::Tcp);
+        let need = config.listen.len() + usize::from(has_tcp);
+        if have < need {
+            return Err(DriverError::NotEnoughTokens { have, need });
+        }
+        let registry = registry.try_clone().map_err(DriverError::Registry)?;
+        let mut udp = Vec::new();
+        let mut listeners = Vec::new();
+        let mut locals = Vec::new();
+        for l in &config.listen {
+            let bind_err = |source| DriverError::Bind {
+                transport: l.transport,
+                addr: l.addr,
+                source,
+            };
+            let local = match l.transport {
+                Transport::Udp => {
+                    let s = UdpSock::bind(l.addr, &config).map_err(bind_err)?;
+                    let local = s.local;
+                    udp.push(s);
+                    local
+                }
+                Transport::Tcp => {
+                    let (listener, local) =
+                        tcp::bind_listener(l.addr, &config).map_err(bind_err)?;
+                    listeners.push((listener, local));
+                    local
+                }
+                other => return Err(DriverError::UnsupportedTransport(other)),
+            };
+            locals.push(LocalAddr {
+                transport: l.transport,
+                addr: local,
+                advertised: l.advertised.clone(),
+            });
+        }
+        // Tokens: UDP sockets, then listeners, then connections.
+        for (i, s) in udp.iter_mut().enumerate() {
+            let token = Token(tokens.start + i);
+            registry
+                .register(&mut s.socket, token, Interest::READABLE)
+                .map_err(|source| DriverError::Bind {
+                    transport: Transport::Udp,
+                    addr: s.local,
+                    source,
+                })?;
+        }
+        for (i, (l, local)) in listeners.iter_mut().enumerate() {
+            let token = Token(tokens.start + udp.len() + i);
+            registry
+                .register(l, token, Interest::READABLE)
+                .map_err(|source| DriverError::Bind {
+                    transport: Transport::Tcp,
+                    addr: *local,
+                    source,
+                })?;
+        }
+        // Locals in the endpoint follow the configuration order (UDP and TCP interleaved as
+        // given), which is what `EndpointConfig::local_for` searches.
+        config.endpoint.local_addrs = locals;
+        let endpoint = Endpoint::new(config.endpoint.clone(), config.seed);
+        let buf_len = config.max_message_size.clamp(1, udp::UDP_MAX) + 1;
+        Ok(Driver {
+            endpoint,
+            registry,
+            tokens,
+            udp,
+            listeners,
+            conns: Vec::new(),
+            free: Vec::new(),
+            conn_keys: HashMap::new(),
+            live_conns: 0,
+            deadlines: BinaryHeap::new(),
+            backlog: Vec::new(),
+            events: VecDeque::new(),
+            pending_errors: Vec::new(),
+            stats: TransportStats::default(),
+            buf: vec![0; buf_len.max(16 * 1024)],
+            frames: Vec::new(),
+            next_generation: 0,
+            config,
+        })
+    }
+
+    // ---- the loop ---------------------------------------------------------------------
+
+    /// Whether `token` is one of the driver's (its whole range, used or not).
+    pub fn owns(&self, token: Token) -> bool {
+        self.tokens.contains(&token.0)
+    }
+
+    fn slot(&self, token: Token) -> Option<Slot> {
+        let i = token.0.checked_sub(self.tokens.start)?;
+        if !self.tokens.contains(&token.0) {
+            return None;
+        }
+        if i < self.udp.len() {
+            return Some(Slot::Udp(i));
+        }
+        let i = i - self.udp.len();
+        if i < self.listeners.len() {
+            return Some(Slot::Listener(i));
+        }
+        Some(Slot::Conn(i - self.listeners.len()))
+    }
+
+    fn conn_token(&self, slot: usize) -> Token {
+        Token(self.tokens.start + self.udp.len() + self.listeners.len() + slot)
+    }
+
+    fn conn_capacity(&self) -> usize {
+        (self.tokens.len() - self.udp.len() - self.listeners.len()).min(self.config.max_connections)
+    }
+
+    /// How long the caller may block in `Poll::poll` before calling
+    /// [`Driver::handle_timeout`]: `None` when nothing is scheduled (sleep until a socket is
+    /// ready), zero when work is already due: a timer passed, reads were left over by the
+    /// read budget, or events wait in [`Driver::poll_event`] (a command called after the
+    /// last drain can produce some, e.g. a failed connect).
+    pub fn next_timeout(&mut self, now: Instant) -> Option<Duration> {
+        if !self.backlog.is_empty() || !self.events.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        self.next_deadline()
+            .map(|at| at.saturating_duration_since(now))
+    }
+
+    /// The earliest instant a timer of the endpoint or of a connection (connect timeout,
+    /// idle close) is due, if any.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        let ep = self.endpoint.poll_timeout();
+        // Bring the heap's top up to date: an entry whose connection is gone or has seen
+        // traffic since it was pushed is replaced, so the caller never wakes for nothing.
+        let idle = self.config.tcp_idle_timeout;
+        let conn = loop {
+            let Some(&Reverse((at, slot, generation))) = self.deadlines.peek() else {
+                break None;
+            };
+            let actual = self
+                .conns
+                .get(slot)
+                .and_then(Option::as_ref)
+                .filter(|c| c.generation == generation)
+                .map(|c| c.deadline(idle));
+            match actual {
+                Some(Some(real)) if real == at => break Some(at),
+                Some(Some(real)) => {
+                    self.deadlines.pop();
+                    self.deadlines.push(Reverse((real, slot, generation)));
+                }
+                _ => {
+                    self.deadlines.pop();
+                }
+            }
+        };
+        match (ep, conn) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Handles readiness of `token`: reads what arrived (handing each message to the
+    /// endpoint) and writes what was waiting. Returns `false` if the token is not the
+    /// driver's. Trying both directions is harmless; [`Driver::handle_event`] uses the
+    /// event's readiness to skip the one not signalled.
+    pub fn handle_ready(&mut self, token: Token, now: Instant) -> bool {
+        self.ready(token, true, true, now)
+    }
+
+    /// Handles one event from `Poll::poll`; `false` if its token is not the driver's.
+    pub fn handle_event(&mut self, event: &mio::event::Event, now: Instant) -> bool {
+        let error = event.is_error();
+        let readable = error || event.is_readable() || event.is_read_closed();
+        let writable = error || event.is_writable() || event.is_write_closed();
+        self.ready(event.token(), readable, writable, now)
+    }
+
+    fn ready(&mut self, token: Token, readable: bool, writable: bool, now: Instant) -> bool {
+        let Some(slot) = self.slot(token) else {
+            return false;
+        };
+        match slot {
+            Slot::Udp(i) => {
+                if writable {
+                    self.flush_udp(i, now);
+                }
+                if readable {
+                    self.read_udp(i, now);
+                }
+            }
+            Slot::Listener(i) => self.accept_conns(i, now),
+            Slot::Conn(c) => self.conn_ready(c, readable, writable, now),
+        }
+        self.drain(now);
+        true
+    }
+
+    /// Fires the timers due at `now` (the endpoint's, connect timeouts, idle closes) and
+    /// continues reads that the read budget cut short.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.endpoint.handle_timeout(now);
+        self.drain(now);
+        let idle = self.config.tcp_idle_timeout;
+        while let Some(&Reverse((at, slot, generation))) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
+                continue;
+            };
+            if c.generation != generation {
+                continue;
+            }
+            match c.deadline(idle) {
+                Some(real) if real > now => {
+                    self.deadlines.push(Reverse((real, slot, generation)));
+                }
+                None => {}
+                Some(_) => match c.state {
+                    ConnState::Connecting(_) => {
+                        tracing::warn!(peer = %c.peer, "TCP connect timed out");
+                        self.close(slot, Some(TransportFailure::ConnectTimeout), true);
+                    }
+                    ConnState::Open => {
+                        tracing::debug!(peer = %c.peer, "idle TCP connection closed");
+                        self.stats.idle_closed += 1;
+                        let lost = !c.queue.is_empty();
+                        let failure = lost.then_some(TransportFailure::ClosedWithQueuedData);
+                        self.close(slot, failure, lost);
+                    }
+                },
+            }
+        }
+        for slot in std::mem::take(&mut self.backlog) {
+            match slot {
+                Slot::Udp(i) => self.read_udp(i, now),
+                Slot::Conn(c) => self.conn_ready(c, true, false, now),
+                Slot::Listener(i) => self.accept_conns(i, now),
+            }
+        }
+        self.drain(now);
+    }
+
+    /// The next event, in the order they arose.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// A loop for callers that have none: polls `poll`, feeds the driver, and hands every
+    /// driver event and every foreign readiness event to `f`, until `f` breaks (or polling
+    /// fails). Time is read from the system clock.
+    pub fn run<F>(&mut self, poll: &mut Poll, mut f: F) -> io::Result<()>
+    where
+        F: FnMut(&mut Driver, Instant, Step<'_>) -> ControlFlow<()>,
+    {
+        let mut events = mio::Events::with_capacity(1024);
+        loop {
+            let now = Instant::now();
+            while let Some(e) = self.poll_event() {
+                if f(self, now, Step::Event(e)).is_break() {
+                    return Ok(());
+                }
+            }
+            let timeout = self.next_timeout(now);
+            match poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                if !self.handle_event(ev, now) && f(self, now, Step::Foreign(ev)).is_break() {
+                    return Ok(());
+                }
+            }
+            self.handle_timeout(now);
+        }
+    }
+
+    // ---- introspection -----------------------------------------------------------------
+
+    /// The endpoint (dialog and transaction state, its counters).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Transport counters.
+    pub fn stats(&self) -> TransportStats {
+        self.stats
+    }
+
+    /// The bound addresses, in configuration order, with their actual ports.
+    pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+        self.endpoint
+            .config()
+            .local_addrs
+            .iter()
+            .map(|l| (l.transport, l.addr))
+            .collect()
+    }
+
+    /// The first bound address of `transport`.
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.local_addrs()
+            .into_iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| a)
+    }
+
+    /// TCP connections open or connecting.
+    pub fn connection_count(&self) -> usize {
+        self.live_conns
+    }
+
+    // ---- commands ----------------------------------------------------------------------
+
+    /// Runs `f` on the endpoint, then sends what it produced. Every command below is this
+    /// with one endpoint call; use it for anything else the endpoint offers.
+    pub fn with_endpoint<R>(&mut self, now: Instant, f: impl FnOnce(&mut Endpoint) -> R) -> R {
+        let r = f(&mut self.endpoint);
+        self.drain(now);
+        r
+    }
+
+    /// Places a call (RFC 3261 §13.2.1); progress arrives as events (see
+    /// [`Endpoint::invite`]).
+    pub fn invite(&mut self, now: Instant, opts: InviteOptions) -> Result<DialogId, DialogError> {
+        self.with_endpoint(now, |ep| ep.invite(now, opts))
+    }
+
+    /// Answers an incoming INVITE: 1xx rings, 2xx accepts, 3xx–6xx rejects (§13.3.1).
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        status: u16,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(), DialogError> {
+        self.with_endpoint(now, |ep| ep.answer(now, dialog, status, body))
+    }
+
+    /// Rings: 180 Ringing (§13.3.1.1).
+    pub fn ring(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
+        self.answer(now, dialog, 180, None)
+    }
+
+    /// Accepts with 200 OK and an optional body, normally an SDP answer (§13.3.1.4).
+    pub fn accept(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(), DialogError> {
+        self.answer(now, dialog, 200, body)
+    }
+
+    /// Rejects with a 3xx–6xx status (§13.3.1.3).
+    pub fn reject(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        status: u16,
+    ) -> Result<(), DialogError> {
+        if status < 300 {
+            return Err(DialogError::BadStatus(status));
+        }
+        self.answer(now, dialog, status, None)
+    }
+
+    /// Hangs up whatever the call's state: BYE, CANCEL or 603 (§15, §9.1).
+    pub fn hangup(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
+        self.with_endpoint(now, |ep| ep.hangup(now, dialog))
+    }
+
+    /// Sends a re-INVITE (§14.1).
+    pub fn reinvite(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        self.with_endpoint(now, |ep| ep.reinvite(now, dialog, body))
+    }
+
+    /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS; §12.2.1.1).
+    pub fn send_in_dialog_request(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        method: Method,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        self.with_endpoint(now, |ep| {
+            ep.send_in_dialog_request(now, dialog, method, headers, body)
+        })
+    }
+
+    /// Sends a REFER (RFC 3515); its outcome arrives later as `Event::Refer` events.
+    pub fn refer(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        refer_to: &str,
+    ) -> Result<ReferId, DialogError> {
+        self.with_endpoint(now, |ep| ep.refer(now, dialog, refer_to))
+    }
+
+    /// Accepts a received REFER: 202, then the first NOTIFY (RFC 3515 §2.4.2).
+    pub fn accept_refer(&mut self, now: Instant, refer: ReferId) -> Result<(), DialogError> {
+        self.with_endpoint(now, |ep| ep.accept_refer(now, refer))
+    }
+
+    /// Rejects a received REFER with a 3xx–6xx status.
+    pub fn reject_refer(
+        &mut self,
+        now: Instant,
+        refer: ReferId,
+        status: u16,
+    ) -> Result<(), DialogError> {
+        self.with_endpoint(now, |ep| ep.reject_refer(now, refer, status))
+    }
+
+    /// Reports the referred request's progress in a NOTIFY (RFC 3515 §2.4.5).
+    pub fn notify_refer(
+        &mut self,
+        now: Instant,
+        refer: ReferId,
+        status: u16,
+    ) -> Result<(), DialogError> {
+        self.with_endpoint(now, |ep| ep.notify_refer(now, refer, status))
+    }
+
+    /// Starts a request out of any dialog (§8.1.1); send it with [`Driver::send_request`].
+    pub fn request(&mut self, method: Method, uri: &str, from: &str, to: &str) -> RequestBuilder {
+        self.endpoint.request(method, uri, from, to)
+    }
+
+    /// Sends a request in a new client transaction (§17.1); its responses arrive as
+    /// `Event::Response`.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.with_endpoint(now, |ep| ep.send_request(now, request, target))
+    }
+
+    /// Cancels a pending INVITE client transaction (§9.1).
+    pub fn cancel(
+        &mut self,
+        now: Instant,
+        invite: ClientTxId,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.with_endpoint(now, |ep| ep.cancel(now, invite))
+    }
+
+    /// A response to server transaction `tx`, with its To tag (§8.2.6).
+    pub fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
+        self.endpoint.response(tx, status)
+    }
+
+    /// Sends `response` on server transaction `tx` (§17.2).
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Response,
+    ) -> Result<(), EndpointError> {
+        self.with_endpoint(now, |ep| ep.respond(now, tx, response))
+    }
+
+    /// Answers server transaction `tx` with `status` and no body.
+    pub fn respond_with(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+    ) -> Result<(), EndpointError> {
+        self.with_endpoint(now, |ep| ep.respond_with(now, tx, status))
+    }
+
+    // ---- moving outputs ----------------------------------------------------------------
+
+    /// Sends every transmit the endpoint has queued, queues its events, and feeds transport
+    /// errors found on the way back to it.
+    fn drain(&mut self, now: Instant) {
+        for _ in 0..MAX_ERROR_ROUNDS {
+            while let Some(out) = self.endpoint.poll_output() {
+                match out {
+                    Output::Transmit(t) => self.send(now, t),
+                    Output::Event(e) => self.events.push_back(Event::Sip(e)),
+                    Output::Timeout(_) => {}
+                }
+            }
+            if self.pending_errors.is_empty() {
+                return;
+            }
+            for (transport, destination) in std::mem::take(&mut self.pending_errors) {
+                self.stats.transport_errors += 1;
+                self.endpoint.handle_input(
+                    now,
+                    Input::TransportError {
+                        transport,
+                        destination,
+                    },
+                );
+            }
+        }
+    }
+
+    fn fail(
+        &mut self,
+        transport: Transport,
+        peer: SocketAddr,
+        failure: TransportFailure,
+        tell_endpoint: bool,
+    ) {
+        self.events.push_back(Event::TransportError {
+            transport,
+            peer,
+            failure,
+        });
+        if tell_endpoint {
+            self.pending_errors.push((transport, peer));
+        }
+    }
+
+    fn send(&mut self, now: Instant, t: Transmit) {
+        match t.transport {
+            Transport::Udp => self.send_udp(t),
+            Transport::Tcp => self.send_tcp(now, t),
+            other => {
+                tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by the mio driver");
+                self.fail(other, t.destination, TransportFailure::NoSocket, true);
+            }
+        }
+    }
+
+    // ---- UDP ---------------------------------------------------------------------------
+
+    fn send_udp(&mut self, t: Transmit) {
+        let Some(i) = udp::select_socket(self.udp.iter().map(|s| s.local), t.source, t.destination)
+        else {
+            tracing::warn!(destination = %t.destination, "no UDP socket for this destination");
+            self.fail(
+                Transport::Udp,
+                t.destination,
+                TransportFailure::NoSocket,
+                true,
+            );
+            return;
+        };
+        let limit = self.config.max_queued_bytes;
+        let Some(s) = self.udp.get_mut(i) else { return };
+        if s.queue.is_empty() {
+            match s.socket.send_to(&t.bytes, t.destination) {
+                Ok(_) => {
+                    self.stats.datagrams_out += 1;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    tracing::warn!(destination = %t.destination, error = %e, "UDP send failed");
+                    let failure = TransportFailure::Write(e.kind());
+                    self.fail(Transport::Udp, t.destination, failure, true);
+                    return;
+                }
+            }
+        }
+        if s.queued_bytes.saturating_add(t.bytes.len()) > limit && !s.queue.is_empty() {
+            self.stats.send_queue_full += 1;
+            tracing::warn!(destination = %t.destination, "UDP send queue full: datagram dropped");
+            return;
+        }
+        self.stats.writes_queued += 1;
+        s.queued_bytes += t.bytes.len();
+        s.queue.push_back((t.destination, t.bytes));
+        if !s.writable_interest {
+            let token = Token(self.tokens.start + i);
+            match self.registry.reregister(
+                &mut s.socket,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                Ok(()) => s.writable_interest = true,
+                Err(e) => tracing::warn!(error = %e, "cannot register UDP socket for writability"),
+            }
+        }
+    }
+
+    fn flush_udp(&mut self, i: usize, _now: Instant) {
+        let mut failed = Vec::new();
+        let Some(s) = self.udp.get_mut(i) else { return };
+        while let Some((dest, bytes)) = s.queue.front() {
+            match s.socket.send_to(bytes, *dest) {
+                Ok(_) => self.stats.datagrams_out += 1,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => failed.push((*dest, e.kind())),
+            }
+            s.queued_bytes = s.queued_bytes.saturating_sub(bytes.len());
+            s.queue.pop_front();
+        }
+        if s.queue.is_empty() && s.writable_interest {
+            let token = Token(self.tokens.start + i);
+            if self
+                .registry
+                .reregister(&mut s.socket, token, Interest::READABLE)
+                .is_ok()
+            {
+                s.writable_interest = false;
+            }
+        }
+        for (dest, kind) in failed {
+            self.fail(Transport::Udp, dest, TransportFailure::Write(kind), true);
+        }
+    }
+
+    fn read_udp(&mut self, i: usize, now: Instant) {
+        let max = self.config.max_message_size.min(udp::UDP_MAX);
+        for _ in 0..self.config.read_budget.max(1) {
+            let Some(s) = self.udp.get(i) else { return };
+            let local = s.local;
+            let (n, from) = match s.socket.recv_from(&mut self.buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.stats.io_errors += 1;
+                    tracing::warn!(socket = %local, error = %e, "UDP receive failed");
+                    continue;
+                }
+            };
+            if n > max {
+                self.stats.oversize_dropped += 1;
+                tracing::warn!(socket = %local, %from, limit = max, "oversize UDP datagram dropped");
+                continue;
+            }
+            let data = self.buf.get(..n).unwrap_or_default();
+            if udp::is_keepalive(data) {
+                self.stats.keepalives_in += 1;
+                continue;
+            }
+            self.stats.datagrams_in += 1;
+            let bytes = Bytes::copy_from_slice(data);
+            self.endpoint.handle_input(
+                now,
+                Input::Receive {
+                    transport: Transport::Udp,
+                    from,
+                    to: local,
+                    bytes,
+                },
+            );
+            self.drain(now);
+        }
+        self.push_backlog(Slot::Udp(i));
+    }
+
+    fn push_backlog(&mut self, slot: Slot) {
+        if !self.backlog.contains(&slot) {
+            self.backlog.push(slot);
+        }
+    }
+
+    // ---- TCP ---------------------------------------------------------------------------
+
+    fn alloc_slot(&mut self) -> Option<usize> {
+        if self.live_conns >= self.conn_capacity() {
+            return None;
+        }
+        if let Some(s) = self.free.pop() {
+            return Some(s);
+        }
+        self.conns.push(None);
+        Some(self.conns.len() - 1)
+    }
+
+    fn install(&mut self, slot: usize, conn: Conn, interest: Interest) -> bool {
+        let token = self.conn_token(slot);
+        let mut conn = conn;
+        if let Err(e) = self.registry.register(&mut conn.stream, token, interest) {
+            tracing::warn!(peer = %conn.peer, error = %e, "cannot register TCP connection");
+            self.free.push(slot);
+            return false;
+        }
+        conn.writable_interest = interest.is_writable();
+        let deadline = conn.deadline(self.config.tcp_idle_timeout);
+        let (peer, generation) = (conn.peer, conn.generation);
+        if let Some(s) = self.conns.get_mut(slot) {
+            *s = Some(conn);
+        }
+        self.live_conns += 1;
+        if self.conn_keys.insert(peer, slot).is_some() {
+            tracing::debug!(%peer, "a newer connection from this address takes over sending");
+        }
+        if let Some(at) = deadline {
+            self.deadlines.push(Reverse((at, slot, generation)));
+        }
+        true
+    }
+
+    fn generation(&mut self) -> u64 {
+        self.next_generation += 1;
+        self.next_generation
+    }
+
+    fn accept_conns(&mut self, i: usize, now: Instant) {
+        for _ in 0..self.config.read_budget.max(1) {
+            let Some((listener, local)) = self.listeners.get(i) else {
+                return;
+            };
+            let local = *local;
+            let (stream, peer) = match listener.accept() {
+                Ok(a) => a,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // Out of descriptors, typically: stop here rather than spin; the next
+                    // connection attempt wakes the listener again.
+                    self.stats.io_errors += 1;
+                    tracing::warn!(listener = %local, error = %e, "TCP accept failed");
+                    return;
+                }
+            };
+            let Some(slot) = self.alloc_slot() else {
+                self.stats.connections_refused += 1;
+                tracing::warn!(listener = %local, %peer, "connection limit reached: connection refused");
+                drop(stream);
+                continue;
+            };
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
+            }
+            let generation = self.generation();
+            let conn = Conn::new(stream, peer, ConnState::Open, now, generation, &self.config);
+            if self.install(slot, conn, Interest::READABLE) {
+                self.stats.connections_accepted += 1;
+                tracing::debug!(listener = %local, %peer, "TCP connection accepted");
+            }
+        }
+        self.push_backlog(Slot::Listener(i));
+    }
+
+    fn send_tcp(&mut self, now: Instant, t: Transmit) {
+        let peer = t.destination;
+        let limit = self.config.max_queued_bytes;
+        if let Some(&slot) = self.conn_keys.get(&peer) {
+            let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+                self.conn_keys.remove(&peer);
+                return self.send_tcp(now, t);
+            };
+            if !c.enqueue(t.bytes, limit) {
+                self.stats.send_queue_full += 1;
+                tracing::warn!(%peer, "TCP send queue full: message dropped");
+                return;
+            }
+            self.stats.stream_messages_out += 1;
+            if c.state == ConnState::Open {
+                self.flush_conn(slot, now);
+            }
+            return;
+        }
+        let Some(slot) = self.alloc_slot() else {
+            self.stats.connections_refused += 1;
+            tracing::warn!(%peer, "connection limit reached: connection not opened");
+            self.fail(
+                Transport::Tcp,
+                peer,
+                TransportFailure::ConnectionLimit,
+                true,
+            );
+            return;
+        };
+        let stream = match mio::net::TcpStream::connect(peer) {
+            Ok(s) => s,
+            Err(e) => {
+                self.free.push(slot);
+                tracing::warn!(%peer, error = %e, "TCP connect failed");
+                self.fail(
+                    Transport::Tcp,
+                    peer,
+                    TransportFailure::Connect(e.kind()),
+                    true,
+                );
+                return;
+            }
+        };
+        let generation = self.generation();
+        let deadline = now.checked_add(self.config.connect_timeout).unwrap_or(now);
+        let mut conn = Conn::new(
+            stream,
+            peer,
+            ConnState::Connecting(deadline),
+            now,
+            generation,
+            &self.config,
+        );
+        conn.enqueue(t.bytes, usize::MAX);
+        if self.install(slot, conn, Interest::READABLE | Interest::WRITABLE) {
+            self.stats.stream_messages_out += 1;
+        } else {
+            self.fail(
+                Transport::Tcp,
+                peer,
+                TransportFailure::Connect(io::ErrorKind::Other),
+                true,
+            );
+        }
+    }
+
+    /// Writes what a connection has queued, and keeps its writable interest in step with
+    /// whether anything is left.
+    fn flush_conn(&mut self, slot: usize, now: Instant) {
+        let token = self.conn_token(slot);
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        match c.flush(now) {
+            Flush::Done => {
+                if c.writable_interest
+                    && self
+                        .registry
+                        .reregister(&mut c.stream, token, Interest::READABLE)
+                        .is_ok()
+                {
+                    c.writable_interest = false;
+                }
+            }
+            Flush::Blocked => {
+                self.stats.writes_queued += 1;
+                if !c.writable_interest {
+                    match self.registry.reregister(
+                        &mut c.stream,
+                        token,
+                        Interest::READABLE | Interest::WRITABLE,
+                    ) {
+                        Ok(()) => c.writable_interest = true,
+                        Err(e) => {
+                            let kind = e.kind();
+                            self.close(slot, Some(TransportFailure::Write(kind)), true);
+                        }
+                    }
+                }
+            }
+            Flush::Failed(kind) => {
+                tracing::warn!(peer = %c.peer, error = ?kind, "TCP write failed");
+                self.close(slot, Some(TransportFailure::Write(kind)), true);
+            }
+        }
+    }
+
+    fn conn_ready(&mut self, slot: usize, readable: bool, writable: bool, now: Instant) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if let ConnState::Connecting(_) = c.state {
+            match c.check_connected() {
+                Ok(true) => {
+                    self.stats.connections_opened += 1;
+                    tracing::debug!(peer = %c.peer, "TCP connection opened");
+                    // The connect deadline's heap entry becomes the idle one when it is
+                    // reached (or sooner, by `next_deadline`).
+                    c.last_activity = now;
+                    self.flush_conn(slot, now);
+                }
+                Ok(false) => return,
+                Err(kind) => {
+                    tracing::warn!(peer = %c.peer, error = ?kind, "TCP connect failed");
+                    self.close(slot, Some(TransportFailure::Connect(kind)), true);
+                    return;
+                }
+            }
+        } else if writable {
+            self.flush_conn(slot, now);
+        }
+        if readable {
+            self.read_conn(slot, now);
+        }
+    }
+
+    fn read_conn(&mut self, slot: usize, now: Instant) {
+        let budget = self.config.read_budget;
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if c.state != ConnState::Open {
+            return;
+        }
+        let outcome = c.read(&mut self.buf, budget, now);
+        // Frame everything read before handing it on: the endpoint's answers may close or
+        // replace this connection.
+        let mut frames = std::mem::take(&mut self.frames);
+        let mut pongs = 0;
+        let mut framing_lost = false;
+        loop {
+            let (pings, next) = c.next_frame();
+            pongs += pings;
+            match next {
+                None => break,
+                Some(Ok(bytes)) => frames.push(bytes),
+                Some(Err(_)) => {
+                    framing_lost = true;
+                    break;
+                }
+            }
+        }
+        let (peer, local) = (c.peer, c.local.unwrap_or(c.peer));
+        self.stats.keepalives_in += pongs;
+        for _ in 0..pongs {
+            if c.enqueue(Bytes::from_static(tcp::PONG), self.config.max_queued_bytes) {
+                self.stats.pongs_sent += 1;
+            } else {
+                self.stats.send_queue_full += 1;
+            }
+        }
+        if pongs > 0 {
+            self.flush_conn(slot, now);
+        }
+        for bytes in frames.drain(..) {
+            self.stats.stream_messages_in += 1;
+            self.endpoint.handle_input(
+                now,
+                Input::Receive {
+                    transport: Transport::Tcp,
+                    from: peer,
+                    to: local,
+                    bytes,
+                },
+            );
+            self.drain(now);
+        }
+        self.frames = frames;
+        if framing_lost {
+            self.stats.framing_errors += 1;
+            tracing::warn!(%peer, "TCP stream lost framing: closing the connection");
+            self.close_if(slot, peer, Some(TransportFailure::Framing), false);
+            return;
+        }
+        match outcome {
+            ReadOutcome::Drained => {}
+            ReadOutcome::Budget => self.push_backlog(Slot::Conn(slot)),
+            ReadOutcome::Closed => {
+                let lost = self
+                    .conns
+                    .get(slot)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| !c.queue.is_empty());
+                tracing::debug!(%peer, "TCP connection closed by the peer");
+                let failure = lost.then_some(TransportFailure::ClosedWithQueuedData);
+                self.close_if(slot, peer, failure, lost);
+            }
+            ReadOutcome::Failed(kind) => {
+                tracing::debug!(%peer, error = ?kind, "TCP read failed");
+                let lost = self
+                    .conns
+                    .get(slot)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| !c.queue.is_empty());
+                self.close_if(slot, peer, Some(TransportFailure::Read(kind)), lost);
+            }
+        }
+    }
+
+    /// Closes `slot` if it still holds the connection to `peer` (handing frames to the
+    /// endpoint may have closed it already).
+    fn close_if(
+        &mut self,
+        slot: usize,
+        peer: SocketAddr,
+        failure: Option<TransportFailure>,
+        lost: bool,
+    ) {
+        if self
+            .conns
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.peer == peer)
+        {
+            self.close(slot, failure, lost);
+        }
+    }
+
+    /// Closes a connection: out of the poll, the table and its slot. A failure is reported
+    /// as an event; `lost` (messages not delivered) tells the endpoint too (§18.4).
+    fn close(&mut self, slot: usize, failure: Option<TransportFailure>, lost: bool) {
+        let Some(mut c) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        if let Err(e) = self.registry.deregister(&mut c.stream) {
+            tracing::debug!(peer = %c.peer, error = %e, "deregister failed");
+        }
+        self.free.push(slot);
+        self.live_conns = self.live_conns.saturating_sub(1);
+        self.backlog.retain(|s| *s != Slot::Conn(slot));
+        if self.conn_keys.get(&c.peer) == Some(&slot) {
+            self.conn_keys.remove(&c.peer);
+        }
+        self.stats.connections_closed += 1;
+        // Entries of closed connections leave the heap when they reach its top; under
+        // heavy churn, drop them all at once so the heap stays near the live count.
+        if self.deadlines.len() > 2 * self.live_conns + 1024 {
+            let conns = &self.conns;
+            self.deadlines.retain(|Reverse((_, s, g))| {
+                conns
+                    .get(*s)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|c| c.generation == *g)
+            });
+        }
+        match failure {
+            Some(f) => self.fail(Transport::Tcp, c.peer, f, lost),
+            None if lost => self.pending_errors.push((Transport::Tcp, c.peer)),
+            None => {}
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! What the driver reports to its user.
+
+use std::io;
+use std::net::SocketAddr;
+
+use sip_core::transport::Transport;
+
+/// Why a transport flow failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportFailure {
+    /// The peer reset the connection, or reading from it failed.
+    #[error("read failed: {0}")]
+    Read(io::ErrorKind),
+    /// Writing failed: what was queued is lost.
+    #[error("write failed: {0}")]
+    Write(io::ErrorKind),
+    /// The connect failed (RFC 3261 §18.1.1: a transport error for the transaction).
+    #[error("connect failed: {0}")]
+    Connect(io::ErrorKind),
+    /// The connect took longer than `connect_timeout`.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// The peer closed the connection while messages were still waiting to be written.
+    #[error("closed with messages unsent")]
+    ClosedWithQueuedData,
+    /// The stream lost message framing (no or bad Content-Length, too large; §18.3).
+    #[error("stream framing lost")]
+    Framing,
+    /// `max_connections` or the token range is exhausted: no connection was opened.
+    #[error("connection limit reached")]
+    ConnectionLimit,
+    /// No bound socket can send to this destination (no socket of its transport or
+    /// address family).
+    #[error("no socket for this destination")]
+    NoSocket,
+}
+
+/// An event from [`Driver::poll_event`](crate::Driver::poll_event).
+// Endpoint events carry whole messages; they are moved once, which costs less than a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Event {
+    /// An event of the endpoint: calls, responses, dialog states, REFER progress.
+    Sip(sip_core::endpoint::Event),
+    /// A transport flow failed. When messages were lost or could not be sent, the
+    /// endpoint was told too (`Input::TransportError`, RFC 3261 §18.4), so the transactions
+    /// involved fail with their own events.
+    TransportError {
+        /// The transport.
+        transport: Transport,
+        /// The peer (the destination for sends and connects).
+        peer: SocketAddr,
+        /// What went wrong.
+        failure: TransportFailure,
+    },
+}

@@ -1,0 +1,44 @@
+//! Counters of what the driver's sockets moved, dropped and refused.
+
+/// Transport counters of a [`Driver`](crate::Driver). Each only grows. Parse errors of
+/// received messages are counted by the endpoint
+/// ([`Stats::parse_errors`](sip_core::endpoint::Stats::parse_errors)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransportStats {
+    /// UDP datagrams handed to the endpoint.
+    pub datagrams_in: u64,
+    /// UDP datagrams sent.
+    pub datagrams_out: u64,
+    /// UDP datagrams dropped for exceeding `max_message_size`.
+    pub oversize_dropped: u64,
+    /// Keep-alives received: empty or CRLF-only datagrams, double-CRLF pings on TCP
+    /// (RFC 5626 §3.5.1).
+    pub keepalives_in: u64,
+    /// Single-CRLF pongs queued in answer to TCP pings (RFC 5626 §3.5.1).
+    pub pongs_sent: u64,
+    /// Messages framed from TCP streams and handed to the endpoint.
+    pub stream_messages_in: u64,
+    /// Messages queued on TCP connections (pongs not included).
+    pub stream_messages_out: u64,
+    /// Streams that lost framing (RFC 3261 §18.3): each closed its connection.
+    pub framing_errors: u64,
+    /// Outgoing TCP connections established.
+    pub connections_opened: u64,
+    /// Incoming TCP connections accepted.
+    pub connections_accepted: u64,
+    /// TCP connections closed, for any reason.
+    pub connections_closed: u64,
+    /// Connections refused (accepts closed at once, connects not attempted) because
+    /// `max_connections` were open or no token was free.
+    pub connections_refused: u64,
+    /// Connections closed after `tcp_idle_timeout` without traffic.
+    pub idle_closed: u64,
+    /// Writes that would have blocked: the bytes waited for writable readiness.
+    pub writes_queued: u64,
+    /// Messages dropped because their queue was over `max_queued_bytes`.
+    pub send_queue_full: u64,
+    /// Transport errors handed to the endpoint as `Input::TransportError`.
+    pub transport_errors: u64,
+    /// Failed receive or accept calls (other than would-block).
+    pub io_errors: u64,
+}
