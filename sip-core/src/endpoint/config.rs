@@ -85,6 +85,9 @@ pub struct EndpointConfig {
     /// retransmissions after the transaction as `Event::StrayResponse` — for proxies, B2BUAs
     /// and tests of the transaction layer alone.
     pub dialog_layer: bool,
+    /// Methods the TU handles. When set, a request with any other method (ACK and CANCEL
+    /// aside) is answered 405 Method Not Allowed with this list in Allow (§8.2.1).
+    pub allowed_methods: Option<Vec<crate::message::Method>>,
     /// Credentials for digest challenges (401/407) to any request the endpoint sends
     /// (RFC 3261 §22.2); without them a challenge is passed to the TU as it is.
     pub credentials: Option<super::Credentials>,
@@ -107,6 +110,7 @@ impl Default for EndpointConfig {
             bye_extra_forks: true,
             dialog_layer: true,
             credentials: None,
+            allowed_methods: None,
             refer_expires_secs: 60,
         }
     }

@@ -622,6 +622,27 @@ impl Endpoint {
                 &[],
             );
         }
+        // §8.2.1: a method the TU does not support gets 405 with Allow.
+        if let Some(allowed) = &self.config.allowed_methods
+            && !allowed.contains(req.method())
+        {
+            let list = allowed
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
+            return self.respond_stateless(
+                Arrival {
+                    transport,
+                    from,
+                    local,
+                },
+                &req,
+                405,
+                "Method Not Allowed",
+                &[("Allow", &list)],
+            );
+        }
         let unsupported: Vec<&str> = req
             .require()
             .filter(|t| {

@@ -638,3 +638,35 @@ fn a_lost_connection_falls_back_to_the_sent_by_port() {
     );
     assert!(d.ev.is_empty());
 }
+
+#[test]
+fn methods_the_tu_does_not_handle_get_405_with_allow() {
+    let t0 = base();
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, addr(B));
+    cfg.allowed_methods = Some(vec![
+        Method::Invite,
+        Method::Ack,
+        Method::Bye,
+        Method::Cancel,
+        Method::Options,
+    ]);
+    let mut b = Endpoint::new(cfg, 2);
+    let req = "SUBSCRIBE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKm405\r\nMax-Forwards: 70\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: m405\r\nCSeq: 1 SUBSCRIBE\r\nEvent: presence\r\nContent-Length: 0\r\n\r\n";
+    b.handle_input(
+        t0,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: addr(A),
+            to: addr(B),
+            bytes: Bytes::from_static(req.as_bytes()),
+        },
+    );
+    let d = drain(&mut b);
+    let r = parsed(&d.tx[0]);
+    assert_eq!(r.as_response().unwrap().status(), 405);
+    assert_eq!(
+        r.message().headers().get("Allow"),
+        Some("INVITE, ACK, BYE, CANCEL, OPTIONS")
+    );
+    assert!(d.ev.is_empty());
+}
