@@ -296,3 +296,60 @@ fn transfers_with_20_percent_loss() {
         assert_eq!(t.alice_refer, [ReferEvent::Rejected(603)], "seed {seed}");
     }
 }
+
+/// Many seeds over a hostile link (loss, duplication, reordering): every call that gets
+/// answered is torn down, both sides agree, and nothing is left in any table.
+#[test]
+fn call_property_over_2000_seeds() {
+    let mut answered = 0;
+    for seed in 1000..3000 {
+        let mut sim = Sim::new(seed);
+        sim.set_default_link(
+            LinkConfig::ideal(Duration::from_millis(15))
+                .with_jitter(Duration::from_millis(10))
+                .with_loss(0.2)
+                .with_duplicate(0.1)
+                .with_reorder(0.1, Duration::from_millis(30)),
+        );
+        let alice = UaNode::new(sim.base(), a(ALICE), seed * 3).react(|ctl, e| {
+            if let Event::DialogStateChanged {
+                dialog,
+                state: DialogState::Confirmed,
+            } = e
+            {
+                let d = *dialog;
+                ctl.after(Duration::from_millis(500), move |ep, now| {
+                    let _ = ep.hangup(now, d);
+                });
+            }
+        });
+        let ia = sim.add_node(a(ALICE), alice);
+        let ib = sim.add_node(a(BOB), answering(&sim, BOB, seed * 3 + 1, 200));
+        let d = sim
+            .with_node(ia, |n: &mut UaNode, now| {
+                n.act(now, |ep, now| {
+                    ep.invite(
+                        now,
+                        InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>"),
+                    )
+                })
+            })
+            .unwrap()
+            .unwrap();
+        sim.run_until_idle().unwrap();
+        let alice = sim.node::<UaNode>(ia).unwrap();
+        let end = final_state(alice, d);
+        match end {
+            Some(DialogState::Terminated(EndReason::LocalBye)) => answered += 1,
+            Some(DialogState::Terminated(EndReason::Timeout)) => {}
+            other => panic!("seed {seed}: alice ended {other:?}"),
+        }
+        for id in [ia, ib] {
+            let n = sim.node_mut::<UaNode>(id).unwrap();
+            assert_eq!(n.ep.transaction_count(), (0, 0), "seed {seed}");
+            assert_eq!(n.ep.dialog_count(), 0, "seed {seed}");
+            assert_eq!(n.ep.poll_timeout(), None, "seed {seed}");
+        }
+    }
+    assert!(answered > 1800, "{answered} of 2000 calls answered");
+}
