@@ -19,6 +19,7 @@ use std::error::Error;
 use std::fmt;
 
 pub mod peers;
+pub mod txn;
 
 /// One benchmark message and the values a correct parser decodes from it.
 #[derive(Debug, Clone, Copy)]
