@@ -9,7 +9,7 @@
 //! * [`Pair::invite_call`]: INVITE → 200 → ACK (§13, §17.1.1, §17.2.1 with RFC 6026's
 //!   Accepted state), Timers M and L run out.
 //! * [`ServerCycle`]: the server side of one INVITE transaction on pre-serialized INVITEs.
-//! * [`SipxCycle`]: the same server cycle with `sipx-sip`'s `TransactionLayer`.
+//! * [`sipx_cycle::SipxCycle`]: the same server cycle with `sipx-sip`'s `TransactionLayer`.
 
 use bytes::Bytes;
 use sip_core::endpoint::{
