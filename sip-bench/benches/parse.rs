@@ -11,22 +11,26 @@
 
 use bytes::Bytes;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use sip_bench::peers::{Rsip, RsipStack, Sipx};
+use sip_bench::peers::{Rsip, RsipStack, SipCore, SipCoreChecked, Sipx};
 use sip_bench::{CASES, Case, Peer, Serialize};
 use std::hint::black_box;
 
-/// Calls `$m!(Peer)` for every peer; add sip-core's peer type here.
+/// Calls `$m!(Peer)` for every peer.
 macro_rules! for_each_peer {
     ($m:ident) => {
+        $m!(SipCore);
+        $m!(SipCoreChecked);
         $m!(Rsip);
         $m!(RsipStack);
         $m!(Sipx);
     };
 }
 
-/// Calls `$m!(Peer)` for every peer implementing [`Serialize`].
+/// Calls `$m!(Peer)` for every peer implementing [`Serialize`] (`SipCoreChecked` writes
+/// exactly as `SipCore` does, so it is not timed twice).
 macro_rules! for_each_serializer {
     ($m:ident) => {
+        $m!(SipCore);
         $m!(Rsip);
         $m!(RsipStack);
         $m!(Sipx);

@@ -10,7 +10,7 @@
 //! Each cell is the allocation count and the bytes requested (`allocs / bytes`).
 
 use bytes::Bytes;
-use sip_bench::peers::{Rsip, RsipStack, Sipx};
+use sip_bench::peers::{Rsip, RsipStack, SipCore, SipCoreChecked, Sipx};
 use sip_bench::{CASES, Case, Serialize};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -115,6 +115,8 @@ fn main() {
             case.name,
             cell(Some(floor))
         );
+        row::<SipCore>(case);
+        row::<SipCoreChecked>(case);
         row::<Rsip>(case);
         row::<RsipStack>(case);
         row::<Sipx>(case);

@@ -10,8 +10,9 @@
 //!   and look at the decoded values through a borrowed [`Probe`].
 //! * [`Serialize`] is implemented by peers that can turn a parsed message back into bytes.
 //!
-//! Adding a parser (sip-core's, once it lands) means one `impl Peer` in `src/peers/` and one
-//! line in each of the `for_each_peer!` lists in the bench and the examples.
+//! Adding a parser means one `impl Peer` in `src/peers/` and one line in each of the
+//! `for_each_peer!` lists in the bench, and in `examples/allocs.rs`, `examples/minbench.rs`
+//! and `examples/profile.rs`. [`txn`] holds the endpoint harnesses of the transaction bench.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ use std::error::Error;
 use std::fmt;
 
 pub mod peers;
+pub mod txn;
 
 /// One benchmark message and the values a correct parser decodes from it.
 #[derive(Debug, Clone, Copy)]

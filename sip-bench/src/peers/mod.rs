@@ -1,15 +1,16 @@
 //! One [`crate::Peer`] implementation per parser under test.
 //!
-//! To add sip-core: write `sip_core.rs` with `pub struct SipCore;` and its `impl Peer`
-//! (and `impl Serialize` once it can write messages), declare it here, and add `SipCore`
-//! to the `for_each_peer!` lists in `benches/parse.rs` and `examples/allocs.rs`.
+//! `SipCore` (parse without the semantic checks) and `SipCoreChecked` (full `parse`) are
+//! this workspace's parser; the others are the public peers it is compared with.
 
 mod rsip_peer;
 mod rsipstack_peer;
+mod sip_core;
 mod sipx_peer;
 
 pub use rsip_peer::Rsip;
 pub use rsipstack_peer::RsipStack;
+pub use sip_core::{SipCore, SipCoreChecked};
 pub use sipx_peer::Sipx;
 
 #[cfg(test)]
@@ -29,6 +30,39 @@ mod tests {
             contact_uri: contact_uri.to_owned(),
             ..Fields::from(case.expected)
         }
+    }
+
+    #[test]
+    fn sip_core_decodes_every_message_exactly() {
+        for case in CASES {
+            assert_eq!(
+                decoded::<SipCore>(case).ok(),
+                Some(Fields::from(case.expected)),
+                "{}",
+                case.name
+            );
+            assert_eq!(
+                decoded::<SipCoreChecked>(case).ok(),
+                Some(Fields::from(case.expected)),
+                "{} (checked)",
+                case.name
+            );
+        }
+    }
+
+    #[test]
+    fn sip_core_reports_a_broken_decoded_header_as_such() {
+        // CSeq without a method: the message frames, but the decoded value is a fault.
+        let text =
+            String::from_utf8_lossy(crate::REGISTER.bytes).replace("CSeq: 2 REGISTER", "CSeq: 2");
+        let input = Bytes::from(text);
+        assert!(SipCore::parse(&input).is_ok(), "parse_unchecked frames it");
+        let msg = SipCore::parse(&input).expect("frames");
+        assert!(matches!(SipCore::decode(&msg), Err(PeerError::Parse(_))));
+        assert!(matches!(
+            SipCoreChecked::parse(&input),
+            Err(PeerError::Parse(_))
+        ));
     }
 
     #[test]
@@ -100,6 +134,8 @@ mod tests {
         round_trips::<Rsip>();
         round_trips::<RsipStack>();
         round_trips::<Sipx>();
+        round_trips::<SipCore>();
+        round_trips::<SipCoreChecked>();
     }
 
     #[test]
@@ -113,5 +149,8 @@ mod tests {
         assert_eq!(rsip.body().len(), 200 - 43 - 78);
         assert!(matches!(RsipStack::parse(&cut), Err(PeerError::Parse(_))));
         assert!(matches!(Sipx::parse(&cut), Err(PeerError::Parse(_))));
+        // sip-core (lenient) takes the end of a datagram as the end of the header section
+        // only when the last header line is complete; here it ends mid-line.
+        assert!(matches!(SipCore::parse(&cut), Err(PeerError::Parse(_))));
     }
 }
