@@ -556,12 +556,13 @@ impl Endpoint {
         // §18.2.1 and RFC 3581 §4: note where the request really came from.
         if let Some(via) = req.via() {
             let rport_wanted = via.rport() == Some(None);
-            if needs_received(via.host(), from.ip()) || rport_wanted {
-                let _ = req.set_via_param("received", Some(&from.ip().to_string()));
-            }
-            if rport_wanted {
-                let _ = req.set_via_param("rport", Some(&from.port().to_string()));
-            }
+            let received = needs_received(via.host(), from.ip()) || rport_wanted;
+            let (ip, port) = (from.ip().to_string(), from.port().to_string());
+            let _ = match (received, rport_wanted) {
+                (true, true) => req.set_via_params(&[("received", Some(&ip)), ("rport", Some(&port))]),
+                (true, false) => req.set_via_params(&[("received", Some(&ip))]),
+                _ => Ok(()),
+            };
         }
         let Some(via) = req.via() else { return };
         let target = response_target(transport, from, &routing(&via));

@@ -552,14 +552,17 @@ impl Message {
     /// transport, §18.2.1 and RFC 3581 §4), replacing it if present. Only that Via row is
     /// rewritten; a row holding several via-parms keeps the others byte-exact.
     pub fn set_via_param(&mut self, name: &str, value: Option<&str>) -> Result<(), BuildError> {
-        if !super::scan::is_token_str(name)
-            || value.is_some_and(|v| {
-                !super::scan::is_token_str(v)
-                    && !v
-                        .bytes()
-                        .all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']'))
-            })
-        {
+        self.set_via_params(&[(name, value)])
+    }
+
+    /// Sets several parameters on the topmost via-parm in one rewrite of its row (the
+    /// server transport's `received` and `rport` together, RFC 3581 §4).
+    pub fn set_via_params(&mut self, params: &[(&str, Option<&str>)]) -> Result<(), BuildError> {
+        let valid_value = |v: &str| {
+            super::scan::is_token_str(v)
+                || v.bytes().all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']'))
+        };
+        if params.iter().any(|(n, v)| !super::scan::is_token_str(n) || v.is_some_and(|v| !valid_value(v))) {
             return Err(BuildError::HeaderValue("Via".into()));
         }
         let idx = self
@@ -569,59 +572,68 @@ impl Message {
             .ok_or(BuildError::Missing(HeaderName::Via))?;
         let entry = self.headers[idx];
         let via = self.via().ok_or(BuildError::Missing(HeaderName::Via))?;
-        let whole = Span::of(&self.head, via.as_str());
-        let mut new_first = String::with_capacity(whole.len() + 32);
         let head = &self.head;
-        // Rebuild the first via-parm: sent-protocol and sent-by as written, then the
-        // parameters with `name` replaced or appended.
-        let params_start = Span::of(head, via.params_raw()).start as usize;
-        let prefix_end = if via.params_raw().is_empty() {
-            whole.end as usize
-        } else {
-            params_start
-        };
-        new_first.push_str(
-            head.get(whole.start as usize..prefix_end)
-                .unwrap_or("")
-                .trim_end(),
-        );
-        let mut replaced = false;
-        for (n, v) in via.params() {
-            new_first.push(';');
-            new_first.push_str(n);
-            let v = if n.eq_ignore_ascii_case(name) {
-                replaced = true;
-                value
-            } else {
-                v
-            };
-            if let Some(v) = v {
-                new_first.push('=');
-                new_first.push_str(v);
-            }
-        }
-        if !replaced {
-            new_first.push(';');
-            new_first.push_str(name);
-            if let Some(v) = value {
-                new_first.push('=');
-                new_first.push_str(v);
-            }
-        }
+        let whole = Span::of(head, via.as_str());
         let value_text = entry.value.get(head);
-        let rest_start = whole.end.saturating_sub(entry.value.start) as usize;
-        let new_value = format!(
-            "{}{}{}",
-            value_text
-                .get(..whole.start.saturating_sub(entry.value.start) as usize)
-                .unwrap_or(""),
-            new_first,
-            value_text.get(rest_start..).unwrap_or("")
-        );
-        let spelled = entry.name_span.get(head).to_owned();
-        let e = self.new_entry(&spelled, &new_value)?;
-        self.headers[idx] = e;
-        self.redecode();
+        let spelled = entry.name_span.get(head);
+        // The new row: the value up to the first via-parm's parameters as written, its
+        // parameters with the given ones replaced or appended, then the rest of the row.
+        let params_start = Span::of(head, via.params_raw()).start as usize;
+        let prefix_end = if via.params_raw().is_empty() { whole.end as usize } else { params_start };
+        let mut row = String::with_capacity(entry.line.len() + 48);
+        row.push_str(spelled);
+        row.push_str(": ");
+        let vs = row.len();
+        row.push_str(value_text.get(..whole.start.saturating_sub(entry.value.start) as usize).unwrap_or(""));
+        row.push_str(head.get(whole.start as usize..prefix_end).unwrap_or("").trim_end());
+        let mut done = [false; 8];
+        for (n, v) in via.params() {
+            row.push(';');
+            row.push_str(n);
+            let mut v = v;
+            for (i, (pn, pv)) in params.iter().enumerate().take(8) {
+                if n.eq_ignore_ascii_case(pn) {
+                    v = *pv;
+                    done[i] = true;
+                }
+            }
+            if let Some(v) = v {
+                row.push('=');
+                row.push_str(v);
+            }
+        }
+        for (i, (pn, pv)) in params.iter().enumerate() {
+            if i < 8 && done[i] {
+                continue;
+            }
+            row.push(';');
+            row.push_str(pn);
+            if let Some(v) = pv {
+                row.push('=');
+                row.push_str(v);
+            }
+        }
+        row.push_str(value_text.get(whole.end.saturating_sub(entry.value.start) as usize..).unwrap_or(""));
+        let ve = row.len();
+        row.push_str("\r\n");
+        if self.head.len() + row.len() > u32::MAX as usize / 2 {
+            return Err(BuildError::HeaderValue("Via".into()));
+        }
+        let base = self.head.len();
+        self.head.push_str(&row);
+        let name_len = entry.name_span.len();
+        self.headers[idx] = HeaderEntry {
+            name: HeaderName::Via,
+            name_span: Span::new(base, base + name_len),
+            value: Span::new(base + vs, base + ve),
+            line: Span::new(base, self.head.len()),
+        };
+        self.edited = true;
+        // Only the top Via changed: decode it alone.
+        let e = self.headers[idx];
+        self.decoded.via = super::header::via::parse_via(&self.head, e.value.start as usize, e.value.end as usize)
+            .ok()
+            .map(|(d, _)| d);
         Ok(())
     }
 
