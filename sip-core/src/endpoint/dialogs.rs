@@ -698,24 +698,17 @@ impl Endpoint {
         }
         let contact = d.local_contact.clone();
         let is_initial = d.state != DialogState::Confirmed;
-        let mut b = self.response(stx, status)?;
-        if (101..300).contains(&status) {
-            b = b.header("Contact", &*contact);
-            if is_initial && let Some(req) = self.server_request(stx) {
-                for rr in req
-                    .headers()
-                    .get_all(crate::message::HeaderName::RecordRoute)
-                {
-                    b = b.header("Record-Route", rr);
-                }
-            }
-        }
-        if let Some((ct, body)) = body {
-            b = b.body(ct, body);
-        }
-        let resp = b.build()?;
-        let bytes = resp.to_bytes();
-        self.respond(now, stx, resp)?;
+        // §12.1.1: a dialog-creating response carries our Contact and the Record-Route rows.
+        let dialog_creating = (101..300).contains(&status);
+        let extra: &[(&str, &str)] = if dialog_creating {
+            &[("Contact", &contact)]
+        } else {
+            &[]
+        };
+        let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
+        let bytes =
+            self.skeleton_response(stx, status, dialog_creating && is_initial, extra, body_ref)?;
+        self.respond_bytes(now, stx, status, bytes.clone())?;
         let (transport, local, dest) = match self.servers.get(&stx.0) {
             Some(t) => (t.transport, t.local, t.target.address()),
             None => (

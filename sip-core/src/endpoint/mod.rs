@@ -233,7 +233,8 @@ struct ClientTx {
 struct ServerTx {
     key: Box<str>,
     machine: ServerMachine,
-    request: Request,
+    /// What responses copy from the request (§8.2.6).
+    skel: ops::Skeleton,
     transport: Transport,
     local: SocketAddr,
     target: ResponseTarget,
@@ -559,7 +560,9 @@ impl Endpoint {
             let received = needs_received(via.host(), from.ip()) || rport_wanted;
             let (ip, port) = (from.ip().to_string(), from.port().to_string());
             let _ = match (received, rport_wanted) {
-                (true, true) => req.set_via_params(&[("received", Some(&ip)), ("rport", Some(&port))]),
+                (true, true) => {
+                    req.set_via_params(&[("received", Some(&ip)), ("rport", Some(&port))])
+                }
                 (true, false) => req.set_via_params(&[("received", Some(&ip))]),
                 _ => Ok(()),
             };
@@ -697,14 +700,14 @@ impl Endpoint {
             Some(t) => t.into(),
             None => self.ids.tag().into(),
         };
-        let event_request = req.clone();
+        let skel = ops::Skeleton::of(&req);
         self.server_keys.insert(key_box.clone(), id);
         self.servers.insert(
             id,
             ServerTx {
                 key: key_box,
                 machine,
-                request: req,
+                skel,
                 transport,
                 local,
                 target,
@@ -715,7 +718,7 @@ impl Endpoint {
         );
         self.apply_server(now, id, actions.without_pass_to_tu(), false);
         if actions.pass_to_tu() {
-            self.dispatch_request(now, ServerTxId(id), event_request, from);
+            self.dispatch_request(now, ServerTxId(id), req, from);
         }
     }
 
@@ -798,7 +801,7 @@ impl Endpoint {
             ServerTx {
                 key: cancel_key,
                 machine: ServerMachine::NonInvite(m),
-                request: req,
+                skel: ops::Skeleton::of(&req),
                 transport,
                 local,
                 target,
@@ -1027,7 +1030,9 @@ impl Endpoint {
             && let Some(tx) = self.servers.get_mut(&id)
         {
             {
-                let bytes = ops::response_bytes(&tx.request, 100, "Trying", None, &[]);
+                let bytes = tx
+                    .skel
+                    .response_bytes(100, "Trying", None, false, &[], None);
                 tx.last_response = Some(bytes.clone());
                 let (t, l, d) = (tx.transport, tx.local, tx.target.address());
                 self.transmit(t, Some(l), d, bytes);
@@ -1287,7 +1292,7 @@ impl Endpoint {
             .servers
             .get(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
-        let b = Response::from_request(&t.request, status);
+        let b = t.skel.builder(status, None);
         Ok(if status == 100 {
             b
         } else {
@@ -1302,8 +1307,48 @@ impl Endpoint {
         tx: ServerTxId,
         status: u16,
     ) -> Result<(), EndpointError> {
-        let r = self.response(tx, status)?.build()?;
-        self.respond(now, tx, r)
+        let t = self
+            .servers
+            .get(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        if !(100..=699).contains(&status) {
+            return Err(EndpointError::Transaction(TransactionError::InvalidStatus(
+                status,
+            )));
+        }
+        let tag = (status != 100).then_some(&*t.to_tag);
+        let bytes = t.skel.response_bytes(
+            status,
+            crate::message::reason_phrase(status),
+            tag,
+            false,
+            &[],
+            None,
+        );
+        self.respond_bytes(now, tx, status, bytes)
+    }
+
+    /// Sends a response the endpoint wrote itself from the transaction's skeleton (no
+    /// parse, no check: it is built from the request's own rows).
+    pub(crate) fn respond_bytes(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        bytes: Bytes,
+    ) -> Result<(), EndpointError> {
+        self.timeout_dirty = true;
+        let t = self
+            .servers
+            .get_mut(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let a = t.machine.on_tu_response(now, status)?;
+        t.last_response = Some(bytes);
+        self.apply_server(now, tx.0, a, false);
+        if status >= 300 {
+            self.invite_rejected_by_tu(now, tx, status);
+        }
+        Ok(())
     }
 
     /// Sends `response` on server transaction `tx` (§17.2): the transaction stores it for
@@ -1320,9 +1365,8 @@ impl Endpoint {
             .servers
             .get_mut(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
-        let same_branch =
-            response.via().and_then(|v| v.branch()) == t.request.via().and_then(|v| v.branch());
-        let same_cseq = response.cseq() == t.request.cseq();
+        let same_branch = response.via().and_then(|v| v.branch()) == t.skel.branch.as_deref();
+        let same_cseq = response.cseq() == t.skel.cseq.as_ref().map(|(n, m)| (*n, &**m));
         if !same_branch || !same_cseq {
             return Err(EndpointError::ResponseMismatch);
         }
@@ -1337,9 +1381,28 @@ impl Endpoint {
         Ok(())
     }
 
-    /// The request of a live server transaction.
-    pub fn server_request(&self, tx: ServerTxId) -> Option<&Request> {
-        self.servers.get(&tx.0).map(|t| &t.request)
+    /// Writes a response from the transaction's copied rows (see [`ops::Skeleton`]).
+    pub(crate) fn skeleton_response(
+        &self,
+        tx: ServerTxId,
+        status: u16,
+        record_route: bool,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Bytes, EndpointError> {
+        let t = self
+            .servers
+            .get(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let tag = (status != 100).then_some(&*t.to_tag);
+        Ok(t.skel.response_bytes(
+            status,
+            crate::message::reason_phrase(status),
+            tag,
+            record_route,
+            extra,
+            body,
+        ))
     }
 
     /// The state of an INVITE server transaction, if `tx` is one and alive.

@@ -110,3 +110,121 @@ pub(crate) fn bad_request_reason(code: u16, detail: &dyn std::fmt::Display) -> S
     r.retain(|c| c != '\r' && c != '\n');
     r
 }
+
+/// What a server transaction keeps of its request to answer it (§8.2.6): the rows a
+/// response copies, as text, instead of the whole parsed request — a few hundred bytes, and
+/// responses are written straight from it without a parse.
+#[derive(Debug, Clone)]
+pub(crate) struct Skeleton {
+    /// "Via: …\r\n" rows in order, then From, Call-ID and CSeq rows.
+    rows: Box<str>,
+    /// The To value as received.
+    to: Box<str>,
+    to_has_tag: bool,
+    /// The Timestamp value, echoed in 100 Trying (§8.2.6.1).
+    timestamp: Option<Box<str>>,
+    /// "Record-Route: …\r\n" rows, copied into dialog-creating responses (§12.1.1).
+    record_route: Box<str>,
+    pub(crate) branch: Option<Box<str>>,
+    pub(crate) cseq: Option<(u32, Box<str>)>,
+}
+
+impl Skeleton {
+    pub(crate) fn of(req: &Request) -> Skeleton {
+        let mut rows = String::with_capacity(256);
+        let mut rr = String::new();
+        let mut to = "";
+        let mut timestamp = None;
+        for row in req.headers().iter() {
+            match row.known {
+                HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
+                    rows.push_str(row.known.as_str());
+                    rows.push_str(": ");
+                    rows.push_str(row.value);
+                    rows.push_str("\r\n");
+                }
+                HeaderName::To => to = row.value,
+                HeaderName::Timestamp => timestamp = Some(row.value.into()),
+                HeaderName::RecordRoute if *req.method() == crate::message::Method::Invite => {
+                    rr.push_str("Record-Route: ");
+                    rr.push_str(row.value);
+                    rr.push_str("\r\n");
+                }
+                _ => {}
+            }
+        }
+        Skeleton {
+            rows: rows.into(),
+            to: to.into(),
+            to_has_tag: req.to().is_some_and(|t| t.tag().is_some()),
+            timestamp,
+            record_route: rr.into(),
+            branch: req.via().and_then(|v| v.branch()).map(Into::into),
+            cseq: req.cseq().map(|(n, m)| (n, m.into())),
+        }
+    }
+
+    /// Writes a response: status line, the copied rows, To (with `to_tag` if it had none),
+    /// Record-Route rows if asked, `extra` rows, and the body with its Content-Type.
+    pub(crate) fn response_bytes(
+        &self,
+        status: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        record_route: bool,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Bytes {
+        let mut s = String::with_capacity(self.rows.len() + self.to.len() + 128);
+        let _ = write!(s, "SIP/2.0 {status} {reason}\r\n");
+        s.push_str(&self.rows);
+        s.push_str("To: ");
+        s.push_str(&self.to);
+        if let Some(tag) = to_tag
+            && !self.to_has_tag
+        {
+            s.push_str(";tag=");
+            s.push_str(tag);
+        }
+        s.push_str("\r\n");
+        if status == 100
+            && let Some(t) = &self.timestamp
+        {
+            let _ = write!(s, "Timestamp: {t}\r\n");
+        }
+        if record_route {
+            s.push_str(&self.record_route);
+        }
+        for (n, v) in extra {
+            let _ = write!(s, "{n}: {v}\r\n");
+        }
+        let body = body.unwrap_or(("", b""));
+        if !body.1.is_empty() {
+            let _ = write!(s, "Content-Type: {}\r\n", body.0);
+        }
+        let _ = write!(s, "Content-Length: {}\r\n\r\n", body.1.len());
+        let mut out = bytes::BytesMut::with_capacity(s.len() + body.1.len());
+        out.extend_from_slice(s.as_bytes());
+        out.extend_from_slice(body.1);
+        out.freeze()
+    }
+
+    /// A builder with the copied rows, for the TU to add to (§8.2.6).
+    pub(crate) fn builder(
+        &self,
+        status: u16,
+        to_tag: Option<&str>,
+    ) -> crate::message::ResponseBuilder {
+        let mut rows: Vec<(&str, &str)> = self
+            .rows
+            .split("\r\n")
+            .filter_map(|l| l.split_once(": "))
+            .collect();
+        rows.push(("To", &self.to));
+        let b = crate::message::ResponseBuilder::from_rows(status, rows);
+        match to_tag {
+            Some(t) => b.to_tag(t),
+            None => b,
+        }
+    }
+}

@@ -237,6 +237,20 @@ impl Response {
 }
 
 impl ResponseBuilder {
+    /// A builder with these rows copied from a request (the endpoint keeps them instead of
+    /// the whole request).
+    pub(crate) fn from_rows<'a>(
+        status: u16,
+        rows: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut b = Response::builder(status);
+        b.copied = rows
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        b
+    }
+
     /// Overrides the reason phrase (default: [`reason_phrase`]).
     pub fn reason(mut self, reason: &str) -> Self {
         if reason.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {

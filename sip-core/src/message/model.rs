@@ -560,9 +560,13 @@ impl Message {
     pub fn set_via_params(&mut self, params: &[(&str, Option<&str>)]) -> Result<(), BuildError> {
         let valid_value = |v: &str| {
             super::scan::is_token_str(v)
-                || v.bytes().all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']'))
+                || v.bytes()
+                    .all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']'))
         };
-        if params.iter().any(|(n, v)| !super::scan::is_token_str(n) || v.is_some_and(|v| !valid_value(v))) {
+        if params
+            .iter()
+            .any(|(n, v)| !super::scan::is_token_str(n) || v.is_some_and(|v| !valid_value(v)))
+        {
             return Err(BuildError::HeaderValue("Via".into()));
         }
         let idx = self
@@ -579,13 +583,25 @@ impl Message {
         // The new row: the value up to the first via-parm's parameters as written, its
         // parameters with the given ones replaced or appended, then the rest of the row.
         let params_start = Span::of(head, via.params_raw()).start as usize;
-        let prefix_end = if via.params_raw().is_empty() { whole.end as usize } else { params_start };
+        let prefix_end = if via.params_raw().is_empty() {
+            whole.end as usize
+        } else {
+            params_start
+        };
         let mut row = String::with_capacity(entry.line.len() + 48);
         row.push_str(spelled);
         row.push_str(": ");
         let vs = row.len();
-        row.push_str(value_text.get(..whole.start.saturating_sub(entry.value.start) as usize).unwrap_or(""));
-        row.push_str(head.get(whole.start as usize..prefix_end).unwrap_or("").trim_end());
+        row.push_str(
+            value_text
+                .get(..whole.start.saturating_sub(entry.value.start) as usize)
+                .unwrap_or(""),
+        );
+        row.push_str(
+            head.get(whole.start as usize..prefix_end)
+                .unwrap_or("")
+                .trim_end(),
+        );
         let mut done = [false; 8];
         for (n, v) in via.params() {
             row.push(';');
@@ -613,7 +629,11 @@ impl Message {
                 row.push_str(v);
             }
         }
-        row.push_str(value_text.get(whole.end.saturating_sub(entry.value.start) as usize..).unwrap_or(""));
+        row.push_str(
+            value_text
+                .get(whole.end.saturating_sub(entry.value.start) as usize..)
+                .unwrap_or(""),
+        );
         let ve = row.len();
         row.push_str("\r\n");
         if self.head.len() + row.len() > u32::MAX as usize / 2 {
@@ -631,9 +651,10 @@ impl Message {
         self.edited = true;
         // Only the top Via changed: decode it alone.
         let e = self.headers[idx];
-        self.decoded.via = super::header::via::parse_via(&self.head, e.value.start as usize, e.value.end as usize)
-            .ok()
-            .map(|(d, _)| d);
+        self.decoded.via =
+            super::header::via::parse_via(&self.head, e.value.start as usize, e.value.end as usize)
+                .ok()
+                .map(|(d, _)| d);
         Ok(())
     }
 
