@@ -67,7 +67,9 @@ impl Endpoint {
         {
             return false;
         }
-        let mut req = tx.request.clone();
+        let Some(mut req) = super::sent_request(&tx.bytes) else {
+            return false;
+        };
         let (method, uri) = (req.method().as_str().to_owned(), req.uri_str().to_owned());
         let body = req.body().clone();
         let mut values = Vec::new();

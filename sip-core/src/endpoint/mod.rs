@@ -214,7 +214,8 @@ enum CancelState {
 struct ClientTx {
     key: Box<str>,
     machine: ClientMachine,
-    request: Request,
+    /// The request as sent (parsed again on the rare paths that need its fields: the ACK
+    /// for a non-2xx, CANCEL, a digest retry).
     bytes: Bytes,
     transport: Transport,
     source: Option<SocketAddr>,
@@ -860,7 +861,9 @@ impl Endpoint {
         let status = resp.status();
         let a = tx.machine.on_response(now, status);
         if a.send_ack() && tx.ack.is_none() {
-            tx.ack = Some(ops::ack_for_non_2xx(&tx.request, &resp));
+            if let Some(req) = sent_request(&tx.bytes) {
+                tx.ack = Some(ops::ack_for_non_2xx(&req, &resp));
+            }
         }
         let send_cancel = match tx.cancel {
             CancelState::Pending(cid) if status < 200 => Some(cid),
@@ -1167,7 +1170,6 @@ impl Endpoint {
             ClientTx {
                 key: key_box,
                 machine,
-                request,
                 bytes,
                 transport: target.transport,
                 source,
@@ -1264,11 +1266,13 @@ impl Endpoint {
         let Some(tx) = self.clients.get_mut(&invite_id) else {
             return;
         };
-        let bytes = ops::cancel_for(&tx.request);
+        let Some(invite) = sent_request(&tx.bytes) else {
+            return;
+        };
+        let bytes = ops::cancel_for(&invite);
         let target = Target::new(tx.transport, tx.destination);
         let source = tx.source;
-        let branch = tx
-            .request
+        let branch = invite
             .via()
             .and_then(|v| v.branch())
             .unwrap_or("")
@@ -1411,6 +1415,14 @@ impl Endpoint {
             ServerMachine::Invite(m) => Some(m.state()),
             ServerMachine::NonInvite(_) => None,
         }
+    }
+}
+
+/// Parses a request the endpoint itself sent (kept as bytes in its client transaction).
+fn sent_request(bytes: &Bytes) -> Option<Request> {
+    match crate::message::parse_unchecked(bytes.clone(), &crate::message::ParseOptions::default()) {
+        Ok(SipMessage::Request(r)) => Some(r),
+        _ => None,
     }
 }
 
