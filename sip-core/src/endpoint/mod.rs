@@ -860,10 +860,11 @@ impl Endpoint {
         };
         let status = resp.status();
         let a = tx.machine.on_response(now, status);
-        if a.send_ack() && tx.ack.is_none() {
-            if let Some(req) = sent_request(&tx.bytes) {
-                tx.ack = Some(ops::ack_for_non_2xx(&req, &resp));
-            }
+        if a.send_ack()
+            && tx.ack.is_none()
+            && let Some(req) = sent_request(&tx.bytes)
+        {
+            tx.ack = Some(ops::ack_for_non_2xx(&req, &resp));
         }
         let send_cancel = match tx.cancel {
             CancelState::Pending(cid) if status < 200 => Some(cid),
