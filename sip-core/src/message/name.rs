@@ -118,6 +118,29 @@ static BUCKETS: [[HeaderName; BUCKET_WIDTH]; 32 * 32] = {
     t
 };
 
+/// Compares a known name (letters, digits and `-` only) with `b` ignoring ASCII case, eight
+/// bytes at a time: OR-ing 0x20 folds letters and leaves `-` and digits alone, and no other
+/// byte folds onto a letter, a digit or `-`.
+#[inline]
+fn eq_folded(known: &[u8], b: &[u8]) -> bool {
+    if known.len() != b.len() {
+        return false;
+    }
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let mut k = known.chunks_exact(8);
+    let mut x = b.chunks_exact(8);
+    for (a, c) in (&mut k).zip(&mut x) {
+        let a = u64::from_le_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
+        let c = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        if a | FOLD != c | FOLD {
+            return false;
+        }
+    }
+    k.remainder().iter().zip(x.remainder()).all(|(a, c)| a | 0x20 == c | 0x20)
+        // Control bytes fold onto `-` (0x0D | 0x20 == 0x2D): `-` must be exact.
+        && known.iter().zip(b).all(|(k, c)| *k != b'-' || *c == b'-')
+}
+
 const fn bucket_index(len: usize, first: u8) -> usize {
     (len & 31) * 32 + ((first | 0x20).wrapping_sub(b'a') as usize & 31)
 }
@@ -138,7 +161,7 @@ impl HeaderName {
             if matches!(h, HeaderName::Other) {
                 break;
             }
-            if h.as_str().as_bytes().eq_ignore_ascii_case(b) {
+            if eq_folded(h.as_str().as_bytes(), b) {
                 return h;
             }
         }
@@ -238,6 +261,8 @@ mod tests {
             assert_eq!(h.compact(), Some(c));
         }
         assert_eq!(HeaderName::lookup("z"), HeaderName::Other);
+        assert_eq!(HeaderName::lookup("Content\rLength"), HeaderName::Other);
+        assert_eq!(HeaderName::lookup("CONTENT_LENGTH"), HeaderName::Other);
         for &h in HeaderName::ALL {
             assert_eq!(HeaderName::lookup(h.as_str()), h);
             assert_eq!(HeaderName::lookup(&h.as_str().to_ascii_uppercase()), h);
