@@ -150,7 +150,12 @@ impl HeaderName {
     /// [`HeaderName::Other`].
     #[inline]
     pub fn lookup(name: &str) -> HeaderName {
-        let b = name.as_bytes();
+        Self::lookup_bytes(name.as_bytes())
+    }
+
+    /// [`HeaderName::lookup`] on bytes.
+    #[inline]
+    pub(crate) fn lookup_bytes(b: &[u8]) -> HeaderName {
         if b.len() == 1 {
             return Self::from_compact(b[0]);
         }

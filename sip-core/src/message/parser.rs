@@ -135,7 +135,8 @@ pub fn parse_framed(
             },
         ));
     }
-    let mut rows: Vec<(usize, usize, usize, usize)> = Vec::with_capacity(24); // (line start, colon, value end, next)
+    // Header rows, built in this pass; value spans are trimmed once the head is text.
+    let mut headers: Vec<HeaderEntry> = Vec::with_capacity(24);
     let mut pos = start.next;
     let blank;
     loop {
@@ -154,10 +155,10 @@ pub fn parse_framed(
         }
         if matches!(b[line.start], b' ' | b'\t') {
             // A continuation: extends the previous header's value (§7.3.1 folding).
-            let Some(last) = rows.last_mut() else {
+            let Some(last) = headers.last_mut() else {
                 return Err(err(line.start, K::HeaderLine));
             };
-            if line.end - last.0 > limits.max_line_length {
+            if line.end - last.line.start as usize > limits.max_line_length {
                 return Err(err(
                     line.start,
                     K::LineTooLong {
@@ -169,11 +170,11 @@ pub fn parse_framed(
                 .iter()
                 .any(|&c| c != b' ' && c != b'\t')
             {
-                last.2 = line.end;
+                last.value.end = line.end as u32;
             }
-            last.3 = line.next;
+            last.line.end = line.next as u32;
         } else {
-            if rows.len() >= limits.max_headers {
+            if headers.len() >= limits.max_headers {
                 return Err(err(
                     line.start,
                     K::TooManyHeaders {
@@ -192,7 +193,20 @@ pub fn parse_framed(
             let colon = memchr::memchr(b':', &b[line.start..line.end])
                 .map(|c| line.start + c)
                 .ok_or_else(|| err(line.start, K::HeaderLine))?;
-            rows.push((line.start, colon, line.end, line.next));
+            let mut ne = colon;
+            while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
+                ne -= 1;
+            }
+            let name = &b[line.start..ne];
+            if name.is_empty() || !name.iter().all(|&c| is_token(c)) {
+                return Err(err(line.start, K::HeaderLine));
+            }
+            headers.push(HeaderEntry {
+                name: HeaderName::lookup_bytes(name),
+                name_span: Span::new(line.start, ne),
+                value: Span::new(colon + 1, line.end),
+                line: Span::new(line.start, line.next),
+            });
         }
         pos = line.next;
     }
@@ -216,34 +230,18 @@ pub fn parse_framed(
         Kind::Req(method, uri)
     };
 
-    // Header rows.
-    let mut headers = Vec::with_capacity(rows.len());
-    for &(ls, colon, vend, next) in &rows {
-        let mut ne = colon;
-        while ne > ls && matches!(head.as_bytes()[ne - 1], b' ' | b'\t') {
-            ne -= 1;
-        }
-        let name = &head[ls..ne];
-        if name.is_empty() || !name.bytes().all(is_token) {
-            return Err(err(ls, K::HeaderLine));
-        }
-        let hb = head.as_bytes();
-        let mut vs = colon + 1;
-        while vs < vend && matches!(hb[vs], b' ' | b'\t' | b'\r' | b'\n') {
+    // Header values: trimmed, and the ones the stack needs decoded.
+    let hb = head.as_bytes();
+    for (idx, e) in headers.iter_mut().enumerate() {
+        let (mut vs, mut ve) = (e.value.start as usize, e.value.end as usize);
+        while vs < ve && matches!(hb[vs], b' ' | b'\t' | b'\r' | b'\n') {
             vs += 1;
         }
-        let mut ve = vend;
         while ve > vs && matches!(hb[ve - 1], b' ' | b'\t') {
             ve -= 1;
         }
-        let e = HeaderEntry {
-            name: HeaderName::lookup(name),
-            name_span: Span::new(ls, ne),
-            value: Span::new(vs, ve),
-            line: Span::new(ls, next),
-        };
-        let idx = headers.len();
-        headers.push(e);
+        e.value = Span::new(vs, ve);
+        let e = *e;
         decode_header(&head, idx, &e, &mut decoded, strict);
         if e.name == HeaderName::ContentLength && decoded.content_length.is_none() {
             // Without a usable Content-Length the body cannot be delimited.
