@@ -72,6 +72,7 @@ pub enum Output {
 
 /// Why a client transaction ended without a final response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Failure {
     /// Timer B or F fired: no final response within 64·T1 (RFC 3261 §17.1.1.2, §17.1.2.2).
     Timeout,
@@ -82,8 +83,10 @@ pub enum Failure {
     NotSent,
 }
 
-/// An event for the transaction user.
+/// An event for the transaction user. New kinds are added as the stack grows: match with a
+/// wildcard arm.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// A new request arrived and a server transaction was created for it. Answer it with
     /// `Endpoint::respond` (an ACK gets no transaction: see
