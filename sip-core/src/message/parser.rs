@@ -535,7 +535,12 @@ pub(crate) fn decode_header(
                 d.contact = Some(ContactData::Star);
                 return;
             }
-            let first = super::scan::split_commas(v).next().unwrap_or("");
+            // Only the first element is decoded here; split only if there is a comma.
+            let first = if memchr::memchr(b',', v.as_bytes()).is_none() {
+                v
+            } else {
+                super::scan::split_commas(v).next().unwrap_or("")
+            };
             let fs = vs + (first.as_ptr() as usize - v.as_ptr() as usize);
             match parse_name_addr(head, fs, fs + first.len(), strict) {
                 Ok(na) => d.contact = Some(ContactData::Addr(na)),

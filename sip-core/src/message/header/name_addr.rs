@@ -2,7 +2,7 @@
 //! Reply-To, Refer-To, Referred-By (RFC 3261 §20.10, §20.20, §20.39, §20.30, §20.34;
 //! RFC 3515 §2.1; RFC 3892).
 
-use super::params::{Params, scan_params, unquote};
+use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{is_lws, is_token, skip_lws, skip_quoted, split_commas};
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -200,15 +200,17 @@ pub(crate) fn parse_name_addr(
         ue
     };
     let ps = skip_lws(b, after_uri);
-    let pe = scan_params(b, ps)?;
+    let mut tag = None;
+    let pe = scan_params_with(b, ps, |n, v| {
+        if tag.is_none() && b[n].eq_ignore_ascii_case(b"tag") {
+            tag = v;
+        }
+    })?;
     if pe != b.len() {
         return Err("unexpected text after the URI");
     }
     d.params = Span::new(ps, pe);
-    if let Some(Some(tag)) = Params::new(d.params.get(s)).get("tag") {
-        let off = tag.as_ptr() as usize - s.as_ptr() as usize;
-        d.tag = Some(Span::new(off, off + tag.len()));
-    }
+    d.tag = tag.map(|r| Span::new(r.start, r.end));
     Ok(d)
 }
 

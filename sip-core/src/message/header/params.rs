@@ -11,7 +11,17 @@ pub(crate) type ParamError = &'static str;
 /// element of a list). Returns the index where scanning stopped.
 ///
 /// Values may be a token, a host (including a bracketed IPv6 reference) or a quoted string.
-pub(crate) fn scan_params(b: &[u8], mut i: usize) -> Result<usize, ParamError> {
+pub(crate) fn scan_params(b: &[u8], i: usize) -> Result<usize, ParamError> {
+    scan_params_with(b, i, |_, _| {})
+}
+
+/// [`scan_params`], calling `seen(name, value)` with the byte ranges of each parameter as it
+/// goes, so a decoder picks out the ones it needs (branch, tag, ...) in the same pass.
+pub(crate) fn scan_params_with(
+    b: &[u8],
+    mut i: usize,
+    mut seen: impl FnMut(std::ops::Range<usize>, Option<std::ops::Range<usize>>),
+) -> Result<usize, ParamError> {
     loop {
         i = skip_lws(b, i);
         match b.get(i) {
@@ -27,10 +37,14 @@ pub(crate) fn scan_params(b: &[u8], mut i: usize) -> Result<usize, ParamError> {
         if i == name_start {
             return Err("empty parameter name");
         }
+        let name = name_start..i;
         let after_name = skip_lws(b, i);
         if b.get(after_name) == Some(&b'=') {
-            i = skip_lws(b, after_name + 1);
-            i = scan_param_value(b, i)?;
+            let vs = skip_lws(b, after_name + 1);
+            i = scan_param_value(b, vs)?;
+            seen(name, Some(vs..i));
+        } else {
+            seen(name, None);
         }
     }
 }

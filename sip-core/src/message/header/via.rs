@@ -1,6 +1,6 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
-use super::params::{Params, scan_params};
+use super::params::{Params, scan_params_with};
 use crate::message::scan::{is_token, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
@@ -186,7 +186,22 @@ pub(crate) fn parse_via(
         i = pe;
     }
     let params_start = skip_lws(b, i);
-    let params_end = scan_params(b, params_start)?;
+    let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
+        [None, None, None, None, None];
+    let params_end = scan_params_with(b, params_start, |n, v| {
+        let name = &b[n.clone()];
+        let slot = match name.len() {
+            6 if name.eq_ignore_ascii_case(b"branch") => 0,
+            8 if name.eq_ignore_ascii_case(b"received") => 1,
+            5 if name.eq_ignore_ascii_case(b"maddr") => 2,
+            5 if name.eq_ignore_ascii_case(b"rport") => 3,
+            3 if name.eq_ignore_ascii_case(b"ttl") => 4,
+            _ => return,
+        };
+        if known[slot].is_none() {
+            known[slot] = Some((n.start, v));
+        }
+    })?;
     d.params = Span::new(params_start, params_end);
     let mut last = params_end;
     while last > params_start && matches!(b[last - 1], b' ' | b'\t' | b'\r' | b'\n') {
@@ -194,7 +209,7 @@ pub(crate) fn parse_via(
     }
     d.whole = Span::new(elem_start, last.max(i));
     d.params = Span::new(params_start, last.max(params_start));
-    decode_known_params(s, &mut d)?;
+    decode_known(s, &known, &mut d)?;
     let next = match b.get(params_end) {
         Some(b',') => params_end + 1,
         _ => params_end,
@@ -213,37 +228,44 @@ fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
     Ok(skip_lws(b, i + 1))
 }
 
-/// Fills in branch, received, maddr, rport and ttl from the validated parameter list.
-fn decode_known_params(s: &str, d: &mut ViaData) -> Result<(), &'static str> {
-    let raw = d.params.get(s);
-    let base = d.params.start as usize;
-    for (name, value) in Params::new(raw) {
-        let span = |v: &str| {
-            let off = v.as_ptr() as usize - raw.as_ptr() as usize + base;
-            Span::new(off, off + v.len())
-        };
-        match name.len() {
-            6 if name.eq_ignore_ascii_case("branch") => {
-                d.branch = Some(span(value.ok_or("branch without value")?));
-            }
-            8 if name.eq_ignore_ascii_case("received") => {
-                d.received = Some(span(value.ok_or("received without value")?));
-            }
-            5 if name.eq_ignore_ascii_case("maddr") => {
-                d.maddr = Some(span(value.ok_or("maddr without value")?));
-            }
-            5 if name.eq_ignore_ascii_case("rport") => {
-                d.rport = Some(match value {
-                    None => None,
-                    Some(v) => Some(v.parse::<u16>().map_err(|_| "invalid rport")?),
-                });
-            }
-            3 if name.eq_ignore_ascii_case("ttl") => {
-                let v = value.ok_or("ttl without value")?;
-                d.ttl = Some(v.parse::<u8>().map_err(|_| "invalid ttl")?);
-            }
-            _ => {}
-        }
+/// Fills in branch, received, maddr, rport and ttl from the positions found while scanning.
+#[allow(clippy::type_complexity)]
+fn decode_known(
+    s: &str,
+    known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
+    d: &mut ViaData,
+) -> Result<(), &'static str> {
+    let text = |r: &std::ops::Range<usize>| s.get(r.clone()).unwrap_or("");
+    if let Some((_, v)) = &known[0] {
+        d.branch = Some(
+            v.clone()
+                .map(|r| Span::new(r.start, r.end))
+                .ok_or("branch without value")?,
+        );
+    }
+    if let Some((_, v)) = &known[1] {
+        d.received = Some(
+            v.clone()
+                .map(|r| Span::new(r.start, r.end))
+                .ok_or("received without value")?,
+        );
+    }
+    if let Some((_, v)) = &known[2] {
+        d.maddr = Some(
+            v.clone()
+                .map(|r| Span::new(r.start, r.end))
+                .ok_or("maddr without value")?,
+        );
+    }
+    if let Some((_, v)) = &known[3] {
+        d.rport = Some(match v {
+            None => None,
+            Some(r) => Some(text(r).parse::<u16>().map_err(|_| "invalid rport")?),
+        });
+    }
+    if let Some((_, v)) = &known[4] {
+        let v = v.as_ref().ok_or("ttl without value")?;
+        d.ttl = Some(text(v).parse::<u8>().map_err(|_| "invalid ttl")?);
     }
     Ok(())
 }
