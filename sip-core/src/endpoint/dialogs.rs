@@ -113,6 +113,10 @@ impl DialogEntry {
             + self.forks.capacity() * 8
     }
 
+    pub(super) fn clear_invite_stx(&mut self) {
+        self.invite_stx = None;
+    }
+
     fn next_timer(&self) -> Option<Instant> {
         let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
         let glare = self.glare_retry.as_ref().map(|g| g.0);
@@ -216,6 +220,10 @@ fn is_target_refresh(m: &Method) -> bool {
 
 impl Endpoint {
     // ---- lookups -----------------------------------------------------------------
+
+    pub(super) fn dialog_entry_mut(&mut self, id: u64) -> Option<&mut DialogEntry> {
+        self.dialogs.get_mut(&id)
+    }
 
     /// A snapshot of a dialog.
     pub fn dialog_info(&self, dialog: DialogId) -> Option<DialogInfo> {
@@ -708,39 +716,54 @@ impl Endpoint {
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
         let bytes =
             self.skeleton_response(stx, status, dialog_creating && is_initial, extra, body_ref)?;
-        self.respond_bytes(now, stx, status, bytes.clone())?;
+        // The dialog follows in `invite_responded`, as for a response sent with `respond`.
+        self.respond_bytes(now, stx, status, bytes)?;
+        Ok(())
+    }
+
+    /// A response went out on a call's INVITE (or re-INVITE) server transaction, through
+    /// `answer`, `respond` or `respond_with`: the dialog follows it (§12.1.1, §13.3.1.4).
+    pub(super) fn invite_responded(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        status: u16,
+        bytes: &Bytes,
+    ) {
+        let Some(&id) = self.stx_dialog.get(&stx.0) else {
+            return;
+        };
+        if status >= 200 {
+            self.stx_dialog.remove(&stx.0);
+        }
         let (transport, local, dest) = match self.servers.get(&stx.0) {
             Some(t) => (t.transport, t.local, t.target.address()),
-            None => (
-                Transport::Udp,
-                SocketAddr::from(([0, 0, 0, 0], 0)),
-                SocketAddr::from(([0, 0, 0, 0], 0)),
-            ),
+            None => return,
         };
         let t1 = self.config.timers.t1;
         let give_up = now + self.config.timers.timer_b();
-        let d = self
-            .dialogs
-            .get_mut(&dialog.0)
-            .ok_or(DialogError::UnknownDialog)?;
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        let is_initial = d.state != DialogState::Confirmed;
         match status {
             100 => {}
             101..=199 => {
                 if d.state == DialogState::Trying {
-                    self.set_state(now, dialog.0, DialogState::Early);
+                    self.set_state(now, id, DialogState::Early);
                 }
             }
             200..=299 => {
                 d.invite_stx = None;
-                // §13.3.1.4: the TU core retransmits the 2xx (over reliable transports only the
-                // final give-up matters, since the transport does not lose it).
+                // §13.3.1.4: the TU core retransmits the 2xx (over reliable transports only
+                // the final give-up matters, since the transport does not lose it).
                 let interval = if transport.is_reliable() {
                     give_up - now
                 } else {
                     t1
                 };
                 d.ok = Some(OkRetransmit {
-                    bytes,
+                    bytes: bytes.clone(),
                     transport,
                     source: local,
                     destination: dest,
@@ -748,21 +771,20 @@ impl Endpoint {
                     next: now + interval,
                     give_up,
                 });
-                self.set_state(now, dialog.0, DialogState::Confirmed);
-                self.arm_dialog(dialog.0);
+                self.set_state(now, id, DialogState::Confirmed);
+                self.arm_dialog(id);
             }
             _ => {
                 d.invite_stx = None;
                 if is_initial {
                     self.set_state(
                         now,
-                        dialog.0,
+                        id,
                         DialogState::Terminated(EndReason::Rejected(status)),
                     );
                 }
             }
         }
-        Ok(())
     }
 
     // ---- REFER ---------------------------------------------------------------------
@@ -1168,6 +1190,7 @@ impl Endpoint {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_stx = Some(stx);
                 }
+                self.stx_dialog.insert(stx.0, id);
                 self.event(Event::IncomingCall {
                     dialog: DialogId(id),
                     tx: stx,
@@ -1331,6 +1354,7 @@ impl Endpoint {
                     d.remote_target = c.into();
                 }
                 d.invite_stx = Some(stx);
+                self.stx_dialog.insert(stx.0, id);
                 self.event(Event::DialogRequest {
                     dialog: DialogId(id),
                     tx: stx,
@@ -1450,39 +1474,14 @@ impl Endpoint {
         }
     }
 
-    /// The TU answered a call's INVITE with a final error through `respond` rather than
-    /// `answer` (to add headers, e.g. a 407 challenge): the call's dialog ends.
-    pub(super) fn invite_rejected_by_tu(&mut self, now: Instant, stx: ServerTxId, status: u16) {
-        let found = self
-            .dialogs
-            .iter()
-            .find(|(_, d)| d.invite_stx == Some(stx))
-            .map(|(k, _)| *k);
-        if let Some(id) = found {
-            let d = self.dialogs.get_mut(&id).expect("found");
-            d.invite_stx = None;
-            if d.state != DialogState::Confirmed {
-                self.set_state(
-                    now,
-                    id,
-                    DialogState::Terminated(EndReason::Rejected(status)),
-                );
-            }
-        }
-    }
-
     /// The INVITE server transaction of a call was cancelled (§9.2).
     pub(super) fn dispatch_cancelled(&mut self, now: Instant, stx: ServerTxId) {
-        let found = self
-            .dialogs
-            .iter()
-            .find(|(_, d)| d.invite_stx == Some(stx))
-            .map(|(k, _)| *k);
-        if let Some(id) = found {
-            let d = self.dialogs.get_mut(&id).expect("found");
+        let Some(id) = self.stx_dialog.remove(&stx.0) else {
+            return;
+        };
+        if let Some(d) = self.dialogs.get_mut(&id) {
             d.invite_stx = None;
-            let initial = d.state != DialogState::Confirmed;
-            if initial {
+            if d.state != DialogState::Confirmed {
                 self.set_state(now, id, DialogState::Terminated(EndReason::Cancelled));
             }
         }

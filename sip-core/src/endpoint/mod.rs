@@ -274,6 +274,8 @@ pub struct Endpoint {
     dialogs: Map<u64, dialogs::DialogEntry>,
     dialog_keys: Map<Box<str>, u64>,
     tx_usage: Map<u64, dialogs::Usage>,
+    /// A call's INVITE (or re-INVITE) server transaction → its dialog.
+    stx_dialog: Map<u64, u64>,
     refers: Map<u64, dialogs::ReferEntry>,
     reinvite_bodies: Map<u64, Option<dialogs::Body>>,
     registrations: Map<u64, register::RegEntry>,
@@ -305,6 +307,7 @@ impl Endpoint {
             dialogs: Map::with_hasher(hash()),
             dialog_keys: Map::with_hasher(hash()),
             tx_usage: Map::with_hasher(hash()),
+            stx_dialog: Map::with_hasher(hash()),
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             registrations: Map::with_hasher(hash()),
@@ -1076,6 +1079,11 @@ impl Endpoint {
             if let Some(tx) = self.servers.remove(&id) {
                 self.server_keys.remove(&tx.key);
             }
+            if let Some(d) = self.stx_dialog.remove(&id)
+                && let Some(d) = self.dialog_entry_mut(d)
+            {
+                d.clear_invite_stx();
+            }
         } else if let Some(at) = rearm {
             self.timers.schedule(at, TimerRef::Server(id));
         }
@@ -1348,11 +1356,9 @@ impl Endpoint {
             .get_mut(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
         let a = t.machine.on_tu_response(now, status)?;
-        t.last_response = Some(bytes);
+        t.last_response = Some(bytes.clone());
         self.apply_server(now, tx.0, a, false);
-        if status >= 300 {
-            self.invite_rejected_by_tu(now, tx, status);
-        }
+        self.invite_responded(now, tx, status, &bytes);
         Ok(())
     }
 
@@ -1377,12 +1383,11 @@ impl Endpoint {
         }
         response.check().map_err(EndpointError::InvalidMessage)?;
         let a = t.machine.on_tu_response(now, response.status())?;
-        t.last_response = Some(response.to_bytes());
+        let bytes = response.to_bytes();
+        t.last_response = Some(bytes.clone());
         let status = response.status();
         self.apply_server(now, tx.0, a, false);
-        if status >= 300 {
-            self.invite_rejected_by_tu(now, tx, status);
-        }
+        self.invite_responded(now, tx, status, &bytes);
         Ok(())
     }
 
