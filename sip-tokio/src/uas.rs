@@ -1,0 +1,1 @@
+//! A ready-made answering user agent (placeholder until the uas example lands).
