@@ -110,7 +110,7 @@ async fn sipp(dir: &Path, args: &[String], limit: Duration) -> Run {
     let text = std::fs::read_to_string(&stat).unwrap_or_default();
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<&str> = lines.next().unwrap_or_default().split(';').collect();
-    let last: Vec<&str> = lines.last().unwrap_or_default().split(';').collect();
+    let last: Vec<&str> = lines.next_back().unwrap_or_default().split(';').collect();
     let stats = header
         .iter()
         .zip(last.iter())
