@@ -43,8 +43,9 @@ pub(crate) struct CallState {
     pub active: DialogId,
     /// Provisional responses to our INVITE not read yet.
     pub progress: VecDeque<Response>,
-    /// The final response to our INVITE.
-    pub final_response: Option<Response>,
+    /// The final response to our INVITE (boxed: most calls are answered by us and never
+    /// have one, and a call's state should stay small).
+    pub final_response: Option<Box<Response>>,
     /// Events not read yet.
     pub events: VecDeque<CallEvent>,
     /// The call is over and the driver has let go: no more events will come.
@@ -161,8 +162,8 @@ impl Call {
         self.core
             .shared
             .wait(|s| match s.state {
-                DialogState::Confirmed => s.final_response.clone().map(Ok),
-                DialogState::Terminated(reason) => Some(match &s.final_response {
+                DialogState::Confirmed => s.final_response.as_deref().cloned().map(Ok),
+                DialogState::Terminated(reason) => Some(match s.final_response.as_deref() {
                     Some(r) if r.is_success() => Ok(r.clone()),
                     _ => Err(Error::CallEnded(reason)),
                 }),

@@ -523,7 +523,7 @@ impl Driver {
                         } else if response.is_provisional() {
                             s.progress.push_back(response);
                         } else if s.final_response.is_none() {
-                            s.final_response = Some(response);
+                            s.final_response = Some(Box::new(response));
                         }
                     });
                 }

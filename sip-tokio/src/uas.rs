@@ -281,7 +281,7 @@ async fn answer(ua: UserAgent, c: Arc<Counters>, inc: IncomingCall, ring: Durati
         }
     }
     let cancelled = inc.is_cancelled();
-    let mut call = match inc.accept(Some(Body::sdp(ANSWER_SDP))).await {
+    let call = match inc.accept(Some(Body::sdp(ANSWER_SDP))).await {
         Ok(call) => call,
         Err(e) => {
             bump(&c.calls_failed);
@@ -294,18 +294,26 @@ async fn answer(ua: UserAgent, c: Arc<Counters>, inc: IncomingCall, ring: Durati
         }
     };
     bump(&c.calls_answered);
+    // The answering future is large (it holds the INVITE); the call is served by a
+    // small task of its own for as long as it lasts.
+    tokio::spawn(serve(ua, c, call));
+}
+
+/// Serves an answered call's events until it ends.
+async fn serve(ua: UserAgent, c: Arc<Counters>, mut call: Call) {
     while let Some(ev) = call.next_event().await {
         match ev {
             CallEvent::Request(r) => {
                 bump(&c.in_dialog_requests);
-                in_dialog(r).await;
+                tokio::spawn(in_dialog(r));
             }
             CallEvent::Transfer(t) => {
                 tokio::spawn(transfer(ua.clone(), c.clone(), t));
             }
         }
     }
-    ended(&c, &call).await;
+    // No more events: the call is over.
+    bump(&c.calls_ended);
 }
 
 fn fail(c: &Counters, inc: &IncomingCall) {
@@ -313,11 +321,6 @@ fn fail(c: &Counters, inc: &IncomingCall) {
     if inc.is_cancelled() {
         bump(&c.calls_cancelled);
     }
-}
-
-async fn ended(c: &Counters, call: &Call) {
-    call.ended().await;
-    bump(&c.calls_ended);
 }
 
 async fn in_dialog(r: IncomingRequest) {
