@@ -36,6 +36,32 @@
 //! bob.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Handles
+//!
+//! | Handle | From | Dropped without finishing it |
+//! |---|---|---|
+//! | [`Call`] | [`UserAgent::call`], [`IncomingCall::accept`] | hangs up (BYE, or CANCEL while ringing) |
+//! | [`IncomingCall`] | [`UserAgent::incoming`] | declines the call (603) |
+//! | [`IncomingTransfer`] | [`Call::next_event`] | rejects the REFER (603), or ends an accepted one with a final NOTIFY (503) |
+//! | [`IncomingRequest`] | [`UserAgent::incoming_requests`], [`Call::next_event`] | answers 500 |
+//! | [`Transfer`] | [`Call::refer`] | nothing: the REFER's subscription runs its course |
+//!
+//! Every async method is cancellation-safe: a future dropped before its command reached
+//! the driver did nothing; one dropped after had its command carried out, and whatever it
+//! would have returned cleans up as in the table (a call placed by a dropped
+//! `ua.call(..)` future is cancelled at once). Nothing panics on input; every failure is
+//! an [`Error`], and commands the core refuses carry its reason.
+//!
+//! # Examples
+//!
+//! * `cargo run -p sip-tokio --example call` — Alice calls Bob, transfers him to Carol
+//!   with REFER, everyone hangs up; prints the ladder diagram. `--to <sip-uri>` calls a
+//!   real user agent instead.
+//! * `cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060` — answers
+//!   every call ([`uas`]); SIGINT prints its counters.
+//! * `cargo run --release -p sip-tokio --example bench_sipp` — the rate and memory
+//!   benchmark against SIPp.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
