@@ -434,3 +434,141 @@ async fn bad_uri_and_no_transport_are_errors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reinvite_is_answered_through_the_call() {
+    bounded(async {
+        let alice = ua(26).await;
+        let bob = ua(27).await;
+        let mut bob_in = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(Some(Body::sdp("first"))).await.unwrap();
+            assert!(
+                call.progress().await.is_none(),
+                "no progress on a call we answered"
+            );
+            let Some(CallEvent::Request(r)) = call.next_event().await else {
+                panic!("expected the re-INVITE");
+            };
+            assert_eq!(r.method(), &Method::Invite);
+            assert_eq!(&r.request().body()[..], b"new offer");
+            r.response(200)
+                .body("application/sdp", "new answer")
+                .send()
+                .await
+                .unwrap();
+            call.ended().await
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        let r = call.reinvite(Some(Body::sdp("new offer"))).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(&r.body()[..], b"new answer");
+        call.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn call_over_ipv6_loopback() {
+    bounded(async {
+        let Ok(bob) = UserAgent::builder().udp("[::1]:0").seed(28).build().await else {
+            eprintln!("call_over_ipv6_loopback: skipped: no IPv6 loopback");
+            return;
+        };
+        let alice = UserAgent::builder()
+            .udp("[::1]:0")
+            .seed(29)
+            .build()
+            .await
+            .unwrap();
+        let mut bob_in = bob.incoming();
+        tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            inc.accept(None).await.unwrap().ended().await
+        });
+        let target = format!("sip:bob@{}", bob.local_addr(Transport::Udp).unwrap());
+        let call = alice.call(&target).await.unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        call.hangup().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_subscriber_takes_over_incoming_calls() {
+    bounded(async {
+        let bob = ua(30).await;
+        let mut first = bob.incoming();
+        let mut second = bob.incoming();
+        assert!(first.next().await.is_none(), "the first stream ends");
+        let alice = ua(31).await;
+        tokio::spawn(async move {
+            let inc = second.next().await.unwrap();
+            inc.reject(486).await.unwrap();
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        assert_eq!(call.ended().await, EndReason::Rejected(486));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn transmit_hook_sees_every_message_sent() {
+    bounded(async {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let s2 = seen.clone();
+        let alice = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .on_transmit(move |t| {
+                let line = String::from_utf8_lossy(&t.bytes)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                s2.lock().unwrap().push(line);
+            })
+            .build()
+            .await
+            .unwrap();
+        let bob = ua(32).await;
+        let r = alice
+            .request(Method::Options, &uri(&bob, "bob", Transport::Udp))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert!(
+            seen[0].starts_with("OPTIONS sip:bob@127.0.0.1:"),
+            "{seen:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uas_answers_405_with_allow_outside_calls() {
+    bounded(async {
+        let uas = sip_tokio::uas::Uas::start(sip_tokio::uas::UasConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+        let alice = ua(33).await;
+        let target = format!("sip:uas@{}", uas.local_addr());
+        let r = alice
+            .request(Method::Message, &target)
+            .body("text/plain", "hi")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert!(r.headers().get("Allow").unwrap().contains("REFER"));
+        let report = uas.shutdown().await;
+        assert_eq!(report.not_allowed, 1);
+        assert_eq!(report.options, 0);
+    })
+    .await;
+}
