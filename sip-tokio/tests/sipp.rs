@@ -287,21 +287,23 @@ async fn our_uac_against_sipp_uas(name: &str, transport: Transport, calls: u64) 
     // SIPp needs a moment to bind; the first call retries until it answers.
     let mut placed = 0u64;
     let mut refused = 0u64;
-    for attempt in 0..50 {
-        match ua.call(&uri).sdp("v=0\r\n").await {
-            Ok(call) => match call.answered().await {
-                Ok(_) => {
-                    call.hangup().await.unwrap();
-                    placed = 1;
-                    break;
-                }
-                Err(e) => {
-                    refused += 1;
-                    eprintln!("attempt {attempt} (SIPp not listening yet): {e}");
-                }
-            },
-            Err(e) => eprintln!("attempt {attempt}: {e}"),
+    for attempt in 0..20 {
+        let tried = tokio::time::timeout(Duration::from_secs(1), async {
+            let call = ua.call(&uri).sdp("v=0\r\n").await?;
+            call.answered().await?;
+            call.hangup().await
+        })
+        .await;
+        match tried {
+            Ok(Ok(())) => {
+                placed = 1;
+                break;
+            }
+            // Unanswered (the dropped call is cancelled) or refused: counted as failed.
+            Ok(Err(e)) => eprintln!("attempt {attempt} (SIPp not listening yet): {e}"),
+            Err(_) => eprintln!("attempt {attempt} (SIPp not listening yet): no answer in 1 s"),
         }
+        refused += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(placed, 1, "SIPp's uas never answered");
