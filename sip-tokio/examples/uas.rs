@@ -77,6 +77,15 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: UasConfig) -> ExitCode {
+    // Listen for the signals before anything else, so one sent right after the start
+    // is not fatal.
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("uas: cannot wait for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let transport = config.transport;
     let uas = match Uas::start(config).await {
         Ok(u) => u,
@@ -89,27 +98,47 @@ async fn run(config: UasConfig) -> ExitCode {
         "uas: answering on {} ({transport}); SIGINT or SIGTERM prints the counters and exits",
         uas.local_addr()
     );
-    if let Err(e) = wait_for_signal().await {
-        eprintln!("uas: cannot wait for signals: {e}");
-        return ExitCode::FAILURE;
-    }
+    signals.wait().await;
     let report = uas.shutdown().await;
     println!("{report}");
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
+/// SIGINT and SIGTERM (Ctrl-C elsewhere).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => {}
+                _ = self.term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
