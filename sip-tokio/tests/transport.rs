@@ -398,19 +398,23 @@ async fn tcp_framing_error_closes_the_connection() {
 }
 
 #[tokio::test]
-async fn tcp_malformed_but_framed_message_is_dropped_and_the_stream_goes_on() {
+async fn tcp_malformed_but_framed_message_goes_to_the_endpoint_and_the_stream_goes_on() {
     bounded(async {
         let (t, mut rx) = Transports::bind(config(&[], &["127.0.0.1:0"]))
             .await
             .unwrap();
         let mut client = TcpStream::connect(bound(&t, Transport::Tcp)).await.unwrap();
-        let mut stream = b"NOT A START LINE\r\nContent-Length: 2\r\n\r\nxy".to_vec();
+        let bad: &[u8] = b"NOT A START LINE\r\nContent-Length: 2\r\n\r\nxy";
+        let mut stream = bad.to_vec();
         stream.extend_from_slice(REQ1);
         client.write_all(&stream).await.unwrap();
+        // Framed, not parsed: the endpoint judges (and counts) the malformed one.
+        let (_, _, _, bytes) = receive(&mut rx).await;
+        assert_eq!(&bytes[..], bad);
         let (_, _, _, bytes) = receive(&mut rx).await;
         assert_eq!(&bytes[..], REQ1);
         let s = t.stats();
-        assert_eq!(s.malformed_messages, 1);
+        assert_eq!(s.stream_messages_in, 2);
         assert_eq!(s.framing_errors, 0);
         assert_eq!(s.connections_closed, 0);
     })

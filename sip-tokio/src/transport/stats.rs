@@ -40,15 +40,14 @@ counters! {
     keepalives_in,
     /// Single-CRLF pongs queued in answer to a TCP ping (RFC 5626 §3.5.1).
     pongs_sent,
-    /// Messages framed from TCP streams and handed to the endpoint.
+    /// Messages framed from TCP streams and handed to the endpoint (unparsed: the endpoint
+    /// parses them and counts the malformed ones).
     stream_messages_in,
     /// Messages written to TCP streams (pongs not included).
     stream_messages_out,
     /// Streams that lost message framing (no or bad Content-Length, too large; RFC 3261
     /// §18.3): each closed its connection.
     framing_errors,
-    /// Messages framed from a stream but unparsable: dropped, the connection kept.
-    malformed_messages,
     /// Outgoing TCP connections established.
     connections_opened,
     /// Incoming TCP connections accepted.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sip_core::endpoint::Input;
-use sip_core::message::{ParseError, ParseErrorKind, ParseOptions, StreamFramer};
+use sip_core::message::{ParseOptions, StreamFramer};
 use sip_core::transport::Transport;
 use socket2::{Protocol, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -292,7 +292,7 @@ impl Connection<'_> {
             framer.push(buf.get(..n).unwrap_or_default());
             loop {
                 let before = framer.keepalives();
-                let next = framer.next_message();
+                let next = framer.next_frame();
                 let awaiting = self.awaiting_pong.load(Ordering::Relaxed);
                 let seen = keepalive.observe(
                     framer.keepalives().saturating_sub(before),
@@ -310,26 +310,26 @@ impl Connection<'_> {
                 }
                 match next {
                     None => break,
-                    Some(Ok(message)) => {
+                    Some(Ok(bytes)) => {
+                        // Framed but not parsed: the endpoint parses each message once (and
+                        // answers 400 to one that is framed but malformed).
                         bump(&counters.stream_messages_in);
                         let input = Input::Receive {
                             transport: Transport::Tcp,
                             from: self.peer,
                             to: self.local,
-                            bytes: message.to_bytes(),
+                            bytes,
                         };
                         if self.shared.input.send(input).await.is_err() {
                             return Close::InputClosed;
                         }
                     }
-                    Some(Err(e)) if breaks_framing(&e) => {
+                    // Every framer error means the stream lost sync (RFC 3261 §18.3).
+                    Some(Err(e)) => {
+                        debug_assert!(e.breaks_stream());
                         bump(&counters.framing_errors);
                         tracing::warn!(peer = %self.peer, error = %e, "TCP stream lost framing: closing the connection");
                         return Close::Framing;
-                    }
-                    Some(Err(e)) => {
-                        bump(&counters.malformed_messages);
-                        tracing::warn!(peer = %self.peer, error = %e, "malformed message on TCP dropped");
                     }
                 }
             }
@@ -372,19 +372,6 @@ impl Connection<'_> {
         tracing::debug!(peer = %self.peer, "connection replaced in the table: receive only");
         std::future::pending().await
     }
-}
-
-/// Whether a framer error means the stream lost sync (the framer dropped its buffer): no
-/// usable Content-Length, or a message above the size limits (RFC 3261 §18.3). Other errors
-/// concern one message that was framed correctly; the stream goes on after it.
-fn breaks_framing(e: &ParseError) -> bool {
-    matches!(
-        e.kind,
-        ParseErrorKind::MissingContentLength
-            | ParseErrorKind::ContentLength
-            | ParseErrorKind::ContentLengthTooLarge { .. }
-            | ParseErrorKind::TooLarge { .. }
-    )
 }
 
 /// Keep-alives seen by one [`KeepAlive::observe`] call.
@@ -442,18 +429,5 @@ mod tests {
         assert_eq!(k.observe(1, false, 1), Seen { pings: 0, pongs: 1 });
         // A ping while none of ours is pending, after a pong.
         assert_eq!(k.observe(3, false, 1), Seen { pings: 1, pongs: 1 });
-    }
-
-    #[test]
-    fn framing_errors_are_told_from_message_errors() {
-        let mut f = StreamFramer::new(ParseOptions::default());
-        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n");
-        let e = f.next_message().unwrap().unwrap_err();
-        assert!(breaks_framing(&e));
-
-        let mut f = StreamFramer::new(ParseOptions::default());
-        f.push(b"NOT A START LINE\r\nContent-Length: 0\r\n\r\nOPTIONS sip:a@b SIP/2.0\r\n");
-        let e = f.next_message().unwrap().unwrap_err();
-        assert!(!breaks_framing(&e), "{e:?}");
     }
 }

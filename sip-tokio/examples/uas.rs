@@ -1,0 +1,144 @@
+//! A user agent that answers every call: 180 Ringing, then 200 OK with an SDP answer.
+//!
+//! ```text
+//! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N] [--shards N]
+//! ```
+//!
+//! It handles ACK, BYE, CANCEL, OPTIONS and REFER (accepted, the target called, progress
+//! reported with NOTIFY), answers 405 to methods it does not support, and on SIGINT or
+//! SIGTERM prints its counters (calls answered and failed, retransmissions, parse errors)
+//! and exits 0. The logic lives in [`sip_tokio::uas`].
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use sip_tokio::Transport;
+use sip_tokio::uas::{Uas, UasConfig};
+
+const USAGE: &str = "usage: uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--shards N]";
+
+fn parse_args() -> Result<UasConfig, String> {
+    let mut args = std::env::args().skip(1);
+    let mut bind: Option<SocketAddr> = None;
+    let mut transport = Transport::Udp;
+    let mut ring = Duration::ZERO;
+    let mut shards = 1;
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--bind" => bind = Some(value()?.parse().map_err(|e| format!("--bind: {e}"))?),
+            "--transport" => {
+                transport = match value()?.as_str() {
+                    "udp" => Transport::Udp,
+                    "tcp" => Transport::Tcp,
+                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
+                }
+            }
+            "--ring-ms" => {
+                ring =
+                    Duration::from_millis(value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?)
+            }
+            "--shards" => shards = value()?.parse().map_err(|e| format!("--shards: {e}"))?,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let bind = bind.ok_or("--bind is required")?;
+    let mut config = UasConfig::new(bind);
+    config.transport = transport;
+    config.ring = ring;
+    config.shards = shards;
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let config = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("uas: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("uas: no runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: UasConfig) -> ExitCode {
+    // Listen for the signals before anything else, so one sent right after the start
+    // is not fatal.
+    let signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("uas: cannot wait for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let transport = config.transport;
+    let uas = match Uas::start(config).await {
+        Ok(u) => u,
+        Err(e) => {
+            eprintln!("uas: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "uas: answering on {} ({transport}); SIGINT or SIGTERM prints the counters and exits",
+        uas.local_addr()
+    );
+    signals.wait().await;
+    let report = uas.shutdown().await;
+    println!("{report}");
+    ExitCode::SUCCESS
+}
+
+/// SIGINT and SIGTERM (Ctrl-C elsewhere).
+struct Signals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => {}
+                _ = self.term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,472 @@
+//! Calls: placing one ([`CallBuilder`]), receiving one ([`IncomingCall`]), and the
+//! [`Call`] handle of a call either way (RFC 3261 §12–§15).
+
+use std::collections::VecDeque;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, Role};
+use sip_core::endpoint::{InviteOptions, ServerTxId, Target};
+use sip_core::message::{Method, Request, Response};
+use tokio::sync::mpsc;
+
+use crate::body::Body;
+use crate::command::{Command, Link};
+use crate::error::{Error, Result};
+use crate::request::IncomingRequest;
+use crate::shared::Shared;
+use crate::transfer::{IncomingTransfer, Transfer};
+
+/// Something that happened inside an established call that the application answers.
+// Events move once from the queue to the reader; boxing would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// The peer asks us to call someone else (a REFER, RFC 3515): accept or reject it,
+    /// then report the new call's progress.
+    Transfer(IncomingTransfer),
+    /// Any other request inside the call (re-INVITE, UPDATE, INFO, MESSAGE, OPTIONS, ...;
+    /// RFC 3261 §12.2.2, §14.2): answer it. BYE, CANCEL, ACK and the NOTIFYs of our own
+    /// transfers are handled by the stack.
+    Request(IncomingRequest),
+}
+
+/// What the driver and a call's handles share.
+#[derive(Debug)]
+pub(crate) struct CallState {
+    pub state: DialogState,
+    /// The dialog commands go to: the call's first dialog, or the fork that answered.
+    pub active: DialogId,
+    /// Provisional responses to our INVITE not read yet.
+    pub progress: VecDeque<Response>,
+    /// The final response to our INVITE (boxed: most calls are answered by us and never
+    /// have one, and a call's state should stay small).
+    pub final_response: Option<Box<Response>>,
+    /// Events not read yet.
+    pub events: VecDeque<CallEvent>,
+    /// The call is over and the driver has let go: no more events will come.
+    pub closed: bool,
+}
+
+impl CallState {
+    pub(crate) fn new(dialog: DialogId) -> Self {
+        CallState {
+            state: DialogState::Trying,
+            active: dialog,
+            progress: VecDeque::new(),
+            final_response: None,
+            events: VecDeque::new(),
+            closed: false,
+        }
+    }
+}
+
+/// The parts every call handle holds. Dropping it releases the call: the driver hangs up
+/// if the call is still up.
+#[derive(Debug)]
+pub(crate) struct CallCore {
+    pub key: DialogId,
+    pub role: Role,
+    pub shared: Arc<Shared<CallState>>,
+    pub link: Link,
+}
+
+impl Drop for CallCore {
+    fn drop(&mut self) {
+        // If the driver is gone there is nothing left to release.
+        let _ = self.link.send(Command::Release(self.key));
+    }
+}
+
+/// An established or establishing call, placed with [`UserAgent::call`](crate::UserAgent::call)
+/// or accepted with [`IncomingCall::accept`].
+///
+/// Dropping the handle hangs up (BYE for an established call, CANCEL for one still
+/// ringing), so a call never outlives the code that owns it. Every method takes `&self` or
+/// `&mut self` and is cancellation-safe: dropping a pending future loses nothing.
+///
+/// ```no_run
+/// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
+/// let mut call = ua.call("sip:bob@127.0.0.1:5070").sdp("v=0\r\n").await?;
+/// while let Some(p) = call.progress().await {
+///     println!("{} {}", p.status(), p.reason());
+/// }
+/// let ok = call.answered().await?;
+/// println!("answered with {} bytes of SDP", ok.body().len());
+/// call.hangup().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Call {
+    core: CallCore,
+}
+
+impl Call {
+    pub(crate) fn new(core: CallCore) -> Self {
+        Call { core }
+    }
+
+    /// The call's dialog handle in the core (the first dialog of the call; see
+    /// [`Call::info`] for the RFC 3261 §12 dialog id).
+    pub fn id(&self) -> DialogId {
+        self.core.key
+    }
+
+    /// Whether we placed the call ([`Role::Uac`]) or answered it ([`Role::Uas`]).
+    pub fn role(&self) -> Role {
+        self.core.role
+    }
+
+    /// The dialog state now (RFC 3261 §12): `Trying`, `Early`, `Confirmed` or
+    /// `Terminated` with its reason.
+    pub fn state(&self) -> DialogState {
+        self.core.shared.lock().state
+    }
+
+    /// A snapshot of the dialog: Call-ID, tags, remote target, route set, CSeqs (§12.1).
+    pub async fn info(&self) -> Result<DialogInfo> {
+        let key = self.core.key;
+        self.core.link.ask(|r| Command::Info(key, r)).await
+    }
+
+    /// The next provisional response (1xx) to our INVITE, in arrival order; `None` once
+    /// the INVITE has its final response and every provisional one was read (and always
+    /// `None` on a call we answered). RFC 3261 §13.2.2.1.
+    pub async fn progress(&mut self) -> Option<Response> {
+        self.core
+            .shared
+            .wait(|s| {
+                if let Some(r) = s.progress.pop_front() {
+                    return Some(Some(r));
+                }
+                let done = s.final_response.is_some()
+                    || s.state.is_terminated()
+                    || self.core.role == Role::Uas;
+                done.then_some(None)
+            })
+            .await
+    }
+
+    /// Waits for the INVITE's outcome: the 2xx response (its body is the SDP answer) when
+    /// the call is answered, else [`Error::CallEnded`] with the reason (rejected with a
+    /// status, cancelled, timed out, ...). On a call we answered it returns at once with
+    /// an error, as there is no response to wait for. Can be awaited any number of times.
+    pub async fn answered(&self) -> Result<Response> {
+        if self.core.role == Role::Uas {
+            return Err(Error::AlreadyDone);
+        }
+        self.core
+            .shared
+            .wait(|s| match s.state {
+                DialogState::Confirmed => s.final_response.as_deref().cloned().map(Ok),
+                DialogState::Terminated(reason) => Some(match s.final_response.as_deref() {
+                    Some(r) if r.is_success() => Ok(r.clone()),
+                    _ => Err(Error::CallEnded(reason)),
+                }),
+                _ => None,
+            })
+            .await
+    }
+
+    /// Cancels the call if it is not answered yet (CANCEL, RFC 3261 §9.1); the call then
+    /// ends with [`EndReason::Cancelled`]. If the 2xx crosses the CANCEL, the stack ACKs
+    /// and hangs up. On an answered call this is the same as [`Call::hangup`].
+    pub async fn cancel(&self) -> Result<()> {
+        self.hangup().await
+    }
+
+    /// Hangs up: BYE on an established call (RFC 3261 §15.1.1), CANCEL on an outgoing call
+    /// still ringing, 603 on an incoming call not yet accepted. Returns once the request is
+    /// sent; the call's state is then `Terminated`. Errors with the core's
+    /// [`DialogError::Terminated`](sip_core::dialog::DialogError::Terminated) if it is over already.
+    pub async fn hangup(&self) -> Result<()> {
+        let key = self.core.key;
+        self.core.link.ask(|r| Command::Hangup(key, r)).await
+    }
+
+    /// Waits until the call is over and returns why (the peer hung up, we did, it was
+    /// rejected, ...).
+    pub async fn ended(&self) -> EndReason {
+        self.core
+            .shared
+            .wait(|s| match s.state {
+                DialogState::Terminated(r) => Some(r),
+                _ => None,
+            })
+            .await
+    }
+
+    /// Transfers the peer to `target` (a blind transfer: REFER, RFC 3515) and waits until
+    /// the peer accepts (202) or rejects it ([`Error::ReferRejected`] with the status; 481
+    /// if the call ended first). The returned [`Transfer`] reports how the peer's call to
+    /// `target` goes.
+    pub async fn refer(&self, target: &str) -> Result<Transfer> {
+        let key = self.core.key;
+        let target = target.to_owned();
+        let (id, shared) = self
+            .core
+            .link
+            .ask(|r| Command::Refer(key, target, r))
+            .await?;
+        let accepted = shared
+            .wait(|t| {
+                t.accepted
+                    .or_else(|| t.outcome.is_some().then_some(Err(481)))
+            })
+            .await;
+        match accepted {
+            Ok(()) => Ok(Transfer::new(id, shared)),
+            Err(status) => Err(Error::ReferRejected(status)),
+        }
+    }
+
+    /// The next event of the call (a transfer request, an in-dialog request to answer),
+    /// or `None` once the call is over and every event was read.
+    pub async fn next_event(&mut self) -> Option<CallEvent> {
+        self.core
+            .shared
+            .wait(|s| match s.events.pop_front() {
+                Some(e) => Some(Some(e)),
+                None => s.closed.then_some(None),
+            })
+            .await
+    }
+
+    /// Sends a request inside the call (INFO, MESSAGE, UPDATE, OPTIONS, ...; RFC 3261
+    /// §12.2.1.1) and returns its final response. INVITE, BYE and REFER have their own
+    /// methods.
+    pub async fn request(
+        &self,
+        method: Method,
+        headers: Vec<(String, String)>,
+        body: Option<Body>,
+    ) -> Result<Response> {
+        let call = self.core.key;
+        self.core
+            .link
+            .ask(|reply| Command::InDialog {
+                call,
+                method,
+                headers,
+                body,
+                reply,
+            })
+            .await
+    }
+
+    /// Sends a re-INVITE (a new offer, or a target refresh without a body; RFC 3261 §14.1)
+    /// and returns its final response. A 491 is retried by the stack after the random
+    /// interval of §14.1; the response returned is then the 491.
+    pub async fn reinvite(&self, body: Option<Body>) -> Result<Response> {
+        let call = self.core.key;
+        self.core
+            .link
+            .ask(|r| Command::Reinvite(call, body, r))
+            .await
+    }
+}
+
+/// A call placed to us (an INVITE out of any dialog, RFC 3261 §13.3): ring, accept or
+/// reject it. Dropping it unanswered declines it (603).
+///
+/// ```no_run
+/// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
+/// use sip_tokio::Body;
+/// let mut incoming = ua.incoming();
+/// while let Some(inc) = incoming.next().await {
+///     println!("call from {:?}", inc.request().headers().get("From"));
+///     inc.ringing().await?;
+///     let call = inc.accept(Some(Body::sdp("v=0\r\n"))).await?;
+///     let reason = call.ended().await;
+///     println!("call over: {reason:?}");
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct IncomingCall {
+    core: CallCore,
+    tx: ServerTxId,
+    request: Request,
+}
+
+impl IncomingCall {
+    pub(crate) fn new(core: CallCore, tx: ServerTxId, request: Request) -> Self {
+        IncomingCall { core, tx, request }
+    }
+
+    /// The INVITE (its body is the caller's offer).
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The call's dialog handle in the core.
+    pub fn id(&self) -> DialogId {
+        self.core.key
+    }
+
+    /// The INVITE's server transaction.
+    pub fn transaction(&self) -> ServerTxId {
+        self.tx
+    }
+
+    /// Whether the caller cancelled the call (CANCEL, RFC 3261 §9.2) or it ended otherwise.
+    pub fn is_cancelled(&self) -> bool {
+        self.core.shared.lock().state.is_terminated()
+    }
+
+    /// Waits until the caller cancels (or the call otherwise ends before we answer) and
+    /// returns why.
+    pub async fn cancelled(&self) -> EndReason {
+        self.core
+            .shared
+            .wait(|s| match s.state {
+                DialogState::Terminated(r) => Some(r),
+                _ => None,
+            })
+            .await
+    }
+
+    /// Sends 180 Ringing (with our To tag: the early dialog, RFC 3261 §12.1.1).
+    pub async fn ringing(&self) -> Result<()> {
+        self.provisional(180, None).await
+    }
+
+    /// Sends any provisional response (101–199), with an optional body (early media).
+    pub async fn provisional(&self, status: u16, body: Option<Body>) -> Result<()> {
+        if !(101..=199).contains(&status) {
+            return Err(sip_core::dialog::DialogError::BadStatus(status).into());
+        }
+        self.answer(status, body).await
+    }
+
+    async fn answer(&self, status: u16, body: Option<Body>) -> Result<()> {
+        let call = self.core.key;
+        self.core
+            .link
+            .ask(|r| Command::Answer {
+                call,
+                status,
+                body,
+                reply: Some(r),
+            })
+            .await
+    }
+
+    /// Accepts the call with 200 OK and `body` (the SDP answer); the stack retransmits the
+    /// 200 until the ACK arrives (RFC 3261 §13.3.1.4). Fails if the caller cancelled first.
+    pub async fn accept(self, body: Option<Body>) -> Result<Call> {
+        self.answer(200, body).await?;
+        Ok(Call::new(self.core))
+    }
+
+    /// Rejects the call with a final status (300–699, e.g. 486 Busy Here, 603 Decline).
+    pub async fn reject(self, status: u16) -> Result<()> {
+        if !(300..=699).contains(&status) {
+            return Err(sip_core::dialog::DialogError::BadStatus(status).into());
+        }
+        self.answer(status, None).await
+    }
+}
+
+/// The stream of calls placed to a [`UserAgent`](crate::UserAgent), from
+/// [`UserAgent::incoming`](crate::UserAgent::incoming). Implements
+/// [`futures_core::Stream`] as well as offering [`IncomingCalls::next`].
+#[derive(Debug)]
+pub struct IncomingCalls {
+    rx: mpsc::Receiver<IncomingCall>,
+}
+
+impl IncomingCalls {
+    pub(crate) fn new(rx: mpsc::Receiver<IncomingCall>) -> Self {
+        IncomingCalls { rx }
+    }
+
+    /// The next call, or `None` when the user agent shuts down or another
+    /// [`UserAgent::incoming`](crate::UserAgent::incoming) took over. Cancellation-safe.
+    pub async fn next(&mut self) -> Option<IncomingCall> {
+        self.rx.recv().await
+    }
+}
+
+impl futures_core::Stream for IncomingCalls {
+    type Item = IncomingCall;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<IncomingCall>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// A call about to be placed, from [`UserAgent::call`](crate::UserAgent::call). Set what
+/// you need, then `.await` it: the INVITE is sent and the [`Call`] returned at once
+/// (RFC 3261 §13.2.1); follow it with [`Call::progress`] and [`Call::answered`].
+#[derive(Debug)]
+#[must_use = "a call is placed when the builder is awaited"]
+pub struct CallBuilder {
+    link: Result<Link>,
+    opts: InviteOptions,
+}
+
+impl CallBuilder {
+    pub(crate) fn new(link: Result<Link>, opts: InviteOptions) -> Self {
+        CallBuilder { link, opts }
+    }
+
+    /// The From header value (without tag), e.g. `"Alice" <sip:alice@example.com>`;
+    /// defaults to the user agent's identity.
+    pub fn from(mut self, from: &str) -> Self {
+        self.opts.from = from.to_owned();
+        self
+    }
+
+    /// The To header value; defaults to the Request-URI in angle brackets.
+    pub fn to(mut self, to: &str) -> Self {
+        self.opts.to = to.to_owned();
+        self
+    }
+
+    /// The Contact header value; by default the local address the INVITE leaves from.
+    pub fn contact(mut self, contact: &str) -> Self {
+        self.opts.contact = Some(contact.to_owned());
+        self
+    }
+
+    /// The body (the offer) and its Content-Type.
+    pub fn body(mut self, content_type: &str, bytes: impl Into<Bytes>) -> Self {
+        self.opts.body = Some((content_type.to_owned(), bytes.into()));
+        self
+    }
+
+    /// An `application/sdp` body.
+    pub fn sdp(self, bytes: impl Into<Bytes>) -> Self {
+        self.body("application/sdp", bytes)
+    }
+
+    /// An extra header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.opts.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Where to send the INVITE (an outbound proxy, or the resolved address of a host
+    /// name); by default the Request-URI's IP address, port and transport.
+    pub fn target(mut self, target: Target) -> Self {
+        self.opts.target = Some(target);
+        self
+    }
+}
+
+impl IntoFuture for CallBuilder {
+    type Output = Result<Call>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Call>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let link = self.link?;
+            let opts = Box::new(self.opts);
+            link.ask(|r| Command::Invite(opts, r)).await
+        })
+    }
+}

@@ -1,0 +1,115 @@
+//! What API handles ask of the driver task, and the link they ask it over.
+
+use std::sync::Arc;
+
+use sip_core::dialog::{DialogId, DialogInfo, ReferId};
+use sip_core::endpoint::{InviteOptions, ServerTxId, Target};
+use sip_core::message::{Method, Response};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::body::Body;
+use crate::call::{Call, IncomingCall};
+use crate::error::{Error, Result};
+use crate::request::IncomingRequest;
+use crate::shared::Shared;
+use crate::stats::ShardStats;
+use crate::transfer::TransferState;
+
+/// A reply channel.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T>>;
+
+/// An out-of-dialog request to send (RFC 3261 §8.1).
+#[derive(Debug)]
+pub(crate) struct RequestSpec {
+    pub method: Method,
+    pub uri: String,
+    pub from: String,
+    pub to: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+    pub target: Option<Target>,
+}
+
+/// What to do with a received REFER (RFC 3515).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReferAction {
+    Accept,
+    Reject(u16),
+    Notify(u16),
+}
+
+/// A response to send for a server transaction.
+#[derive(Debug)]
+pub(crate) struct ResponseSpec {
+    pub tx: ServerTxId,
+    /// Set for a request received in a dialog: a re-INVITE is answered through the dialog.
+    pub dialog: Option<DialogId>,
+    pub invite: bool,
+    pub status: u16,
+    pub reason: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Body>,
+}
+
+/// A command for the driver task. Each runs synchronously against the endpoint and
+/// replies at once; what happens later arrives through the handles' shared state.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Invite(Box<InviteOptions>, Reply<Call>),
+    Answer {
+        call: DialogId,
+        status: u16,
+        body: Option<Body>,
+        reply: Option<Reply<()>>,
+    },
+    Hangup(DialogId, Reply<()>),
+    /// A handle was dropped: hang up if the call is still up, forget it once it is over.
+    Release(DialogId),
+    Refer(
+        DialogId,
+        String,
+        Reply<(ReferId, Arc<Shared<TransferState>>)>,
+    ),
+    ReferAnswer(ReferId, ReferAction, Option<Reply<()>>),
+    Request(Box<RequestSpec>, Reply<Response>),
+    InDialog {
+        call: DialogId,
+        method: Method,
+        headers: Vec<(String, String)>,
+        body: Option<Body>,
+        reply: Reply<Response>,
+    },
+    Reinvite(DialogId, Option<Body>, Reply<Response>),
+    Respond(Box<ResponseSpec>, Option<Reply<()>>),
+    Info(DialogId, Reply<DialogInfo>),
+    SubscribeCalls(mpsc::Sender<IncomingCall>),
+    SubscribeRequests(mpsc::Sender<IncomingRequest>),
+    Stats(Reply<ShardStats>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle's way to its driver task.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl Link {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<Command>) -> Self {
+        Link { tx }
+    }
+
+    /// Sends without waiting for a reply (from `Drop`, or fire-and-forget).
+    pub(crate) fn send(&self, cmd: Command) -> Result<()> {
+        self.tx.send(cmd).map_err(|_| Error::Shutdown)
+    }
+
+    /// Sends a command and waits for its reply. Cancellation-safe in the sense that
+    /// dropping the future either never sends the command or lets it run to completion
+    /// with its reply discarded (handles returned in it clean up when dropped).
+    pub(crate) async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.send(make(tx))?;
+        rx.await.map_err(|_| Error::Shutdown)?
+    }
+}

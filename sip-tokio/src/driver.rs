@@ -1,0 +1,852 @@
+//! The driver task: it owns one [`Endpoint`], feeds it what the transports received, the
+//! API's commands and the passing of time, and routes what comes out — transmits to the
+//! transports, events to the API handles. It holds no protocol logic: every SIP rule is
+//! the core's; the driver only decides which handle an event belongs to, and answers for
+//! the application when no handle is there to (480 for a call nobody takes, 200/405 for
+//! OPTIONS and other requests nobody takes, 481 for a request in a call whose handle is
+//! gone).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sip_core::dialog::{DialogError, DialogId, DialogState, ReferEvent, ReferId, Role};
+use sip_core::endpoint::{
+    ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit,
+};
+use sip_core::message::{Method, Request, Response};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::call::{Call, CallCore, CallEvent, CallState, IncomingCall};
+use crate::command::{Command, Link, ReferAction, Reply, RequestSpec, ResponseSpec};
+use crate::error::{Error, Result};
+use crate::request::IncomingRequest;
+use crate::shard::Registry;
+use crate::shared::Shared;
+use crate::stats::{CallStats, ShardStats};
+use crate::transfer::{IncomingTransfer, TransferOutcome, TransferState};
+use crate::transport::Transports;
+
+/// A function shown every message the driver hands to the transports.
+pub(crate) type Tap = Arc<dyn Fn(&Transmit) + Send + Sync>;
+
+/// The methods a user agent of this crate handles (the Allow header of its automatic
+/// answers, RFC 3261 §20.5).
+pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY";
+
+/// Inputs handled in one go before the outputs are drained.
+const INPUT_BATCH: usize = 32;
+
+/// Settings of a driver task.
+#[derive(Clone)]
+pub(crate) struct DriverConfig {
+    pub shard: usize,
+    pub shutdown_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub tap: Option<Tap>,
+    pub registry: Option<Arc<Registry>>,
+}
+
+/// A call the driver routes events to.
+#[derive(Debug)]
+struct Slot {
+    shared: Arc<Shared<CallState>>,
+    /// No handle is left: forget the call once it is over.
+    released: bool,
+    /// Reached the confirmed state once.
+    answered: bool,
+    call_id: Option<String>,
+}
+
+/// A request of the API waiting for its final response.
+#[derive(Debug)]
+struct Pending {
+    reply: Reply<Response>,
+    call_id: Option<String>,
+}
+
+/// Graceful shutdown in progress.
+#[derive(Debug)]
+struct Closing {
+    waiters: Vec<oneshot::Sender<()>>,
+    deadline: Instant,
+    /// When every call was over and every request answered.
+    settled_at: Option<Instant>,
+}
+
+/// The task that owns one endpoint.
+pub(crate) struct Driver {
+    ep: Endpoint,
+    transports: Arc<Transports>,
+    cmd_rx: mpsc::UnboundedReceiver<Command>,
+    weak_cmd: mpsc::WeakUnboundedSender<Command>,
+    input_rx: mpsc::Receiver<Input>,
+    calls: HashMap<DialogId, Slot>,
+    /// Dialogs forked from a call's first dialog → that call's key.
+    forks: HashMap<DialogId, DialogId>,
+    refers_out: HashMap<ReferId, Arc<Shared<TransferState>>>,
+    requests: HashMap<ClientTxId, Pending>,
+    incoming_calls: Option<mpsc::Sender<IncomingCall>>,
+    incoming_requests: Option<mpsc::Sender<IncomingRequest>>,
+    stats: CallStats,
+    closing: Option<Closing>,
+    cfg: DriverConfig,
+}
+
+/// The driver's clock: tokio's, so paused-time tests move it too.
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+impl Driver {
+    pub(crate) fn new(
+        ep: Endpoint,
+        transports: Arc<Transports>,
+        input_rx: mpsc::Receiver<Input>,
+        cfg: DriverConfig,
+    ) -> (Driver, Link) {
+        let (tx, cmd_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            ep,
+            transports,
+            cmd_rx,
+            weak_cmd: tx.downgrade(),
+            input_rx,
+            calls: HashMap::new(),
+            forks: HashMap::new(),
+            refers_out: HashMap::new(),
+            requests: HashMap::new(),
+            incoming_calls: None,
+            incoming_requests: None,
+            stats: CallStats::default(),
+            closing: None,
+            cfg,
+        };
+        (driver, Link::new(tx))
+    }
+
+    /// A link for a new handle, unless every handle is gone (then the driver is closing).
+    fn link(&self) -> Option<Link> {
+        self.weak_cmd.upgrade().map(Link::new)
+    }
+
+    /// Runs until shut down (by [`Command::Shutdown`], or when every handle is gone).
+    pub(crate) async fn run(mut self) {
+        let sleep = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
+        let mut cmd_open = true;
+        let mut input_open = true;
+        loop {
+            tokio::select! {
+                input = self.input_rx.recv(), if input_open => match input {
+                    Some(input) => {
+                        let now = now();
+                        self.ep.handle_input(now, input);
+                        for _ in 1..INPUT_BATCH {
+                            match self.input_rx.try_recv() {
+                                Ok(input) => self.ep.handle_input(now, input),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => {
+                        // The transports are gone: nothing can be sent or received.
+                        input_open = false;
+                        self.begin_closing(None);
+                    }
+                },
+                cmd = self.cmd_rx.recv(), if cmd_open => match cmd {
+                    Some(cmd) => self.command(cmd),
+                    None => {
+                        cmd_open = false;
+                        self.begin_closing(None);
+                    }
+                },
+                () = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    self.ep.handle_timeout(now());
+                }
+            }
+            self.drain();
+            if self.closing_finished() {
+                break;
+            }
+            let next = self.next_wake();
+            if next != armed {
+                if let Some(at) = next {
+                    sleep.as_mut().reset(at);
+                }
+                armed = next;
+            }
+        }
+        if let Some(closing) = self.closing.take() {
+            for w in closing.waiters {
+                let _ = w.send(());
+            }
+        }
+        for (_, slot) in self.calls.drain() {
+            slot.shared.update(|s| s.closed = true);
+        }
+        tracing::debug!(shard = self.cfg.shard, "driver task ends");
+    }
+
+    /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
+    fn next_wake(&mut self) -> Option<Instant> {
+        let timer = self.ep.poll_timeout().map(Instant::from_std);
+        let closing = self.closing.as_ref().map(|c| match c.settled_at {
+            Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
+            None => c.deadline,
+        });
+        match (timer, closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Hands every pending output to the transports or the handles.
+    fn drain(&mut self) {
+        let now = now();
+        while let Some(out) = self.ep.poll_output() {
+            match out {
+                Output::Transmit(t) => {
+                    if let Some(tap) = &self.cfg.tap {
+                        tap(&t);
+                    }
+                    self.transports.send(t);
+                }
+                Output::Event(e) => self.on_event(now, e),
+                // The next deadline is read with poll_timeout once the queue is empty.
+                Output::Timeout(_) => {}
+            }
+        }
+    }
+
+    // ---- commands ------------------------------------------------------------------
+
+    fn command(&mut self, cmd: Command) {
+        let now = now();
+        match cmd {
+            Command::Invite(opts, reply) => self.invite(now, *opts, reply),
+            Command::Answer {
+                call,
+                status,
+                body,
+                reply,
+            } => {
+                let r = self.active(call).and_then(|d| {
+                    let body = body.as_ref().map(|b| b.as_parts());
+                    Ok(self.ep.answer(now, d, status, body)?)
+                });
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+            Command::Hangup(call, reply) => {
+                let r = self.active(call).and_then(|d| Ok(self.ep.hangup(now, d)?));
+                let _ = reply.send(r);
+            }
+            Command::Release(call) => self.release(now, call),
+            Command::Refer(call, target, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    let id = self.ep.refer(now, d, &target)?;
+                    let shared = Arc::new(Shared::new(TransferState::default()));
+                    self.refers_out.insert(id, shared.clone());
+                    self.stats.transfers_sent += 1;
+                    Ok((id, shared))
+                });
+                let _ = reply.send(r);
+            }
+            Command::ReferAnswer(refer, action, reply) => {
+                let r = match action {
+                    ReferAction::Accept => self.ep.accept_refer(now, refer),
+                    ReferAction::Reject(s) => self.ep.reject_refer(now, refer, s),
+                    ReferAction::Notify(s) => self.ep.notify_refer(now, refer, s),
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(r.map_err(Error::from));
+                }
+            }
+            Command::Request(spec, reply) => self.request(now, *spec, reply),
+            Command::InDialog {
+                call,
+                method,
+                headers,
+                body,
+                reply,
+            } => {
+                let r = self.active(call).and_then(|d| {
+                    let hdrs: Vec<(&str, &str)> = headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                        .collect();
+                    let body = body.as_ref().map(|b| b.as_parts());
+                    Ok(self
+                        .ep
+                        .send_in_dialog_request(now, d, method, &hdrs, body)?)
+                });
+                self.pend(r, reply, None);
+            }
+            Command::Reinvite(call, body, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    let body = body.as_ref().map(|b| b.as_parts());
+                    Ok(self.ep.reinvite(now, d, body)?)
+                });
+                self.pend(r, reply, None);
+            }
+            Command::Respond(spec, reply) => {
+                let r = self.respond(now, *spec);
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+            Command::Info(call, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    self.ep
+                        .dialog_info(d)
+                        .ok_or(Error::Dialog(DialogError::UnknownDialog))
+                });
+                let _ = reply.send(r);
+            }
+            Command::SubscribeCalls(tx) => {
+                if self.closing.is_none() {
+                    self.incoming_calls = Some(tx);
+                }
+            }
+            Command::SubscribeRequests(tx) => {
+                if self.closing.is_none() {
+                    self.incoming_requests = Some(tx);
+                }
+            }
+            Command::Stats(reply) => {
+                let (c, s) = self.ep.transaction_count();
+                let _ = reply.send(Ok(ShardStats {
+                    endpoint: self.ep.stats(),
+                    calls: self.stats,
+                    active_calls: self.calls.len(),
+                    dialogs: self.ep.dialog_count(),
+                    client_transactions: c,
+                    server_transactions: s,
+                }));
+            }
+            Command::Shutdown(done) => self.begin_closing(Some(done)),
+        }
+    }
+
+    /// The dialog a call's commands go to.
+    fn active(&self, call: DialogId) -> Result<DialogId> {
+        match self.calls.get(&call) {
+            Some(slot) => Ok(slot.shared.lock().active),
+            None => Err(Error::Dialog(DialogError::UnknownDialog)),
+        }
+    }
+
+    fn register(&self, call_id: Option<&str>) {
+        if let (Some(reg), Some(id)) = (&self.cfg.registry, call_id) {
+            reg.insert(id, self.cfg.shard);
+        }
+    }
+
+    fn unregister(&self, call_id: Option<&str>) {
+        if let (Some(reg), Some(id)) = (&self.cfg.registry, call_id) {
+            reg.remove(id);
+        }
+    }
+
+    fn invite(
+        &mut self,
+        now: std::time::Instant,
+        opts: sip_core::endpoint::InviteOptions,
+        reply: Reply<Call>,
+    ) {
+        if self.closing.is_some() {
+            let _ = reply.send(Err(Error::Shutdown));
+            return;
+        }
+        // The Call-ID is only known once the core built the INVITE; the INVITE is
+        // queued, not yet sent, so registering now still beats any response.
+        let dialog = match self.ep.invite(now, opts) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        let call_id = self.ep.dialog_info(dialog).map(|i| i.call_id);
+        self.register(call_id.as_deref());
+        self.stats.placed += 1;
+        let shared = Arc::new(Shared::new(CallState::new(dialog)));
+        self.calls.insert(
+            dialog,
+            Slot {
+                shared: shared.clone(),
+                released: false,
+                answered: false,
+                call_id,
+            },
+        );
+        let Some(link) = self.link() else {
+            self.release(now, dialog);
+            let _ = reply.send(Err(Error::Shutdown));
+            return;
+        };
+        let call = Call::new(CallCore {
+            key: dialog,
+            role: Role::Uac,
+            shared,
+            link,
+        });
+        // If the caller stopped waiting, the returned Call is dropped here and releases
+        // (cancels) the call: nothing leaks.
+        let _ = reply.send(Ok(call));
+    }
+
+    fn release(&mut self, now: std::time::Instant, call: DialogId) {
+        let Some(slot) = self.calls.get_mut(&call) else {
+            return;
+        };
+        slot.released = true;
+        let (state, active) = {
+            let s = slot.shared.lock();
+            (s.state, s.active)
+        };
+        if state.is_terminated() {
+            self.forget(call);
+        } else if let Err(e) = self.ep.hangup(now, active) {
+            tracing::debug!(%call, error = %e, "hang-up of a released call refused");
+        }
+    }
+
+    /// Drops a finished call from the tables.
+    fn forget(&mut self, call: DialogId) {
+        if let Some(slot) = self.calls.remove(&call) {
+            self.unregister(slot.call_id.as_deref());
+            slot.shared.update(|s| s.closed = true);
+        }
+        self.forks.retain(|_, key| *key != call);
+    }
+
+    fn request(&mut self, now: std::time::Instant, spec: RequestSpec, reply: Reply<Response>) {
+        let mut call_id = None;
+        let r = (|| {
+            let mut b = self
+                .ep
+                .request(spec.method, &spec.uri, &spec.from, &spec.to);
+            for (n, v) in &spec.headers {
+                b = b.header(n, v);
+            }
+            if let Some(body) = &spec.body {
+                b = b.body(&body.content_type, body.bytes.clone());
+            }
+            let req = b.build()?;
+            let target = match spec.target {
+                Some(t) => t,
+                None => Target::for_request(&req)?,
+            };
+            call_id = req.call_id().map(str::to_owned);
+            self.register(call_id.as_deref());
+            Ok(self.ep.send_request(now, req, target)?)
+        })();
+        self.pend(r, reply, call_id);
+    }
+
+    fn pend(&mut self, r: Result<ClientTxId>, reply: Reply<Response>, call_id: Option<String>) {
+        match r {
+            Ok(tx) => {
+                self.requests.insert(tx, Pending { reply, call_id });
+            }
+            Err(e) => {
+                self.unregister(call_id.as_deref());
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    fn respond(&mut self, now: std::time::Instant, spec: ResponseSpec) -> Result<()> {
+        let body = spec.body.as_ref().map(|b| b.as_parts());
+        if let (true, Some(dialog)) = (spec.invite, spec.dialog) {
+            // A re-INVITE is answered through its dialog (§14.2).
+            return Ok(self.ep.answer(now, dialog, spec.status, body)?);
+        }
+        let mut b = self.ep.response(spec.tx, spec.status)?;
+        if let Some(reason) = &spec.reason {
+            b = b.reason(reason);
+        }
+        for (n, v) in &spec.headers {
+            b = b.header(n, v);
+        }
+        if let Some((ct, bytes)) = body {
+            b = b.body(ct, bytes);
+        }
+        let resp = b.build()?;
+        Ok(self.ep.respond(now, spec.tx, resp)?)
+    }
+
+    // ---- events --------------------------------------------------------------------
+
+    fn key_of(&self, dialog: DialogId) -> DialogId {
+        self.forks.get(&dialog).copied().unwrap_or(dialog)
+    }
+
+    fn on_event(&mut self, now: std::time::Instant, e: Event) {
+        match e {
+            Event::IncomingCall {
+                dialog,
+                tx,
+                request,
+            } => self.incoming_call(now, dialog, tx, request),
+            Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, request),
+            Event::Response { tx, response } => self.final_response(tx, response),
+            Event::ClientTxFailed { tx, failure } => {
+                if let Some(p) = self.requests.remove(&tx) {
+                    self.unregister(p.call_id.as_deref());
+                    let _ = p.reply.send(Err(match failure {
+                        Failure::Timeout => Error::Timeout,
+                        Failure::TransportError => Error::TransportFailed,
+                    }));
+                }
+            }
+            Event::DialogResponse {
+                dialog,
+                tx,
+                response,
+            } => {
+                if self.requests.contains_key(&tx) {
+                    return self.final_response(tx, response);
+                }
+                let key = self.key_of(dialog);
+                if let Some(slot) = self.calls.get(&key) {
+                    slot.shared.update(|s| {
+                        if s.state == DialogState::Confirmed && s.final_response.is_some() {
+                            // A response to a re-INVITE the core retried (§14.1).
+                        } else if response.is_provisional() {
+                            s.progress.push_back(response);
+                        } else if s.final_response.is_none() {
+                            s.final_response = Some(Box::new(response));
+                        }
+                    });
+                }
+            }
+            Event::DialogStateChanged { dialog, state } => self.state_changed(dialog, state),
+            Event::Forked { dialog, original } => {
+                let key = self.key_of(original);
+                self.forks.insert(dialog, key);
+            }
+            Event::DialogRequest {
+                dialog,
+                tx,
+                request,
+            } => self.dialog_request(now, dialog, tx, request),
+            Event::ReferReceived {
+                refer,
+                dialog,
+                refer_to,
+                referred_by,
+            } => {
+                self.stats.transfers_received += 1;
+                let key = self.key_of(dialog);
+                let open = self.calls.get(&key).filter(|s| !s.released);
+                match (open, self.link()) {
+                    (Some(slot), Some(link)) => {
+                        let t = IncomingTransfer::new(refer, refer_to, referred_by, link);
+                        slot.shared
+                            .update(|s| s.events.push_back(CallEvent::Transfer(t)));
+                    }
+                    _ => {
+                        // A REFER outside any call of ours, or in one nobody holds.
+                        if let Err(e) = self.ep.reject_refer(now, refer, 603) {
+                            tracing::debug!(%refer, error = %e, "REFER not rejected");
+                        }
+                    }
+                }
+            }
+            Event::Refer {
+                refer,
+                dialog: _,
+                event,
+            } => {
+                let Some(shared) = self.refers_out.get(&refer) else {
+                    return;
+                };
+                let over = event.is_final();
+                shared.update(|t| match event {
+                    ReferEvent::Accepted => t.accepted = Some(Ok(())),
+                    ReferEvent::Rejected(code) => {
+                        t.accepted = Some(Err(code));
+                        t.outcome = Some(TransferOutcome {
+                            final_status: None,
+                            expired: false,
+                        });
+                    }
+                    ReferEvent::Progress(s) => t.progress.push_back(s),
+                    ReferEvent::Done {
+                        final_status,
+                        expired,
+                    } => {
+                        t.outcome = Some(TransferOutcome {
+                            final_status,
+                            expired,
+                        })
+                    }
+                });
+                if over {
+                    self.refers_out.remove(&refer);
+                }
+            }
+            Event::AckReceived { .. }
+            | Event::Ack { .. }
+            | Event::Cancelled { .. }
+            | Event::StrayResponse { .. }
+            | Event::ServerTxFailed { .. } => {}
+        }
+    }
+
+    fn final_response(&mut self, tx: ClientTxId, response: Response) {
+        if response.is_provisional() {
+            return;
+        }
+        if let Some(p) = self.requests.remove(&tx) {
+            self.unregister(p.call_id.as_deref());
+            let _ = p.reply.send(Ok(response));
+        }
+    }
+
+    fn incoming_call(
+        &mut self,
+        now: std::time::Instant,
+        dialog: DialogId,
+        tx: ServerTxId,
+        request: Request,
+    ) {
+        self.stats.received += 1;
+        let shared = Arc::new(Shared::new(CallState::new(dialog)));
+        self.calls.insert(
+            dialog,
+            Slot {
+                shared: shared.clone(),
+                released: true,
+                answered: false,
+                call_id: None,
+            },
+        );
+        let refuse = if self.closing.is_some() {
+            503
+        } else {
+            match (&self.incoming_calls, self.link()) {
+                (Some(sender), Some(link)) => {
+                    if let Some(slot) = self.calls.get_mut(&dialog) {
+                        slot.released = false;
+                    }
+                    let core = CallCore {
+                        key: dialog,
+                        role: Role::Uas,
+                        shared,
+                        link,
+                    };
+                    match sender.try_send(IncomingCall::new(core, tx, request)) {
+                        Ok(()) => return,
+                        // The returned handle is dropped below, after the refusal, so
+                        // its release finds the call already over.
+                        Err(mpsc::error::TrySendError::Full(_)) => 503,
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            self.incoming_calls = None;
+                            480
+                        }
+                    }
+                }
+                _ => 480,
+            }
+        };
+        self.stats.unhandled += 1;
+        if let Err(e) = self.ep.answer(now, dialog, refuse, None) {
+            tracing::debug!(%dialog, error = %e, "incoming call not refused");
+        }
+    }
+
+    fn incoming_request(&mut self, now: std::time::Instant, tx: ServerTxId, request: Request) {
+        if self.closing.is_none()
+            && let (Some(sender), Some(link)) = (&self.incoming_requests, self.link())
+        {
+            match sender.try_send(IncomingRequest::new(tx, None, request, link)) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(r)) => {
+                    let request = r.disarm();
+                    return self.auto_answer(now, tx, &request, 503);
+                }
+                Err(mpsc::error::TrySendError::Closed(r)) => {
+                    self.incoming_requests = None;
+                    let request = r.disarm();
+                    return self.auto_answer(now, tx, &request, 0);
+                }
+            }
+        }
+        let status = if self.closing.is_some() { 503 } else { 0 };
+        self.auto_answer(now, tx, &request, status);
+    }
+
+    /// Answers a request nobody takes: `status`, or (0) 200 to OPTIONS with what we
+    /// support (RFC 3261 §11.2) and 405 with Allow to anything else (§8.2.1).
+    fn auto_answer(
+        &mut self,
+        now: std::time::Instant,
+        tx: ServerTxId,
+        request: &Request,
+        status: u16,
+    ) {
+        self.stats.requests_auto_answered += 1;
+        let status = match (status, request.method()) {
+            (0, Method::Options) => 200,
+            (0, _) => 405,
+            (s, _) => s,
+        };
+        let r = self.ep.response(tx, status).and_then(|b| {
+            let b = match status {
+                200 => b.header("Allow", ALLOW).header("Accept", "application/sdp"),
+                405 => b.header("Allow", ALLOW),
+                _ => b,
+            };
+            let resp = b.build()?;
+            self.ep.respond(now, tx, resp)
+        });
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "automatic answer refused");
+        }
+    }
+
+    fn dialog_request(
+        &mut self,
+        now: std::time::Instant,
+        dialog: DialogId,
+        tx: ServerTxId,
+        request: Request,
+    ) {
+        let key = self.key_of(dialog);
+        let open = self.calls.get(&key).filter(|s| !s.released);
+        if let (Some(slot), Some(link)) = (open, self.link()) {
+            let r = IncomingRequest::new(tx, Some(dialog), request, link);
+            slot.shared
+                .update(|s| s.events.push_back(CallEvent::Request(r)));
+            return;
+        }
+        // Nobody holds the call: it is being hung up.
+        let invite = *request.method() == Method::Invite;
+        let r = if invite {
+            self.ep.answer(now, dialog, 481, None).map_err(Error::from)
+        } else {
+            self.ep.respond_with(now, tx, 481).map_err(Error::from)
+        };
+        if let Err(e) = r {
+            tracing::debug!(%dialog, error = %e, "request in a released call not answered");
+        }
+    }
+
+    fn state_changed(&mut self, dialog: DialogId, state: DialogState) {
+        let key = self.key_of(dialog);
+        let Some(slot) = self.calls.get_mut(&key) else {
+            return;
+        };
+        match state {
+            DialogState::Confirmed => {
+                if !slot.answered {
+                    slot.answered = true;
+                    self.stats.answered += 1;
+                }
+                slot.shared.update(|s| {
+                    s.active = dialog;
+                    s.state = DialogState::Confirmed;
+                });
+            }
+            DialogState::Early | DialogState::Trying => {
+                slot.shared.update(|s| {
+                    if s.state == DialogState::Trying {
+                        s.state = state;
+                    }
+                });
+            }
+            DialogState::Terminated(_) => {
+                let active = slot.shared.lock().active;
+                if dialog != active {
+                    // Another fork ended; the call goes on.
+                    self.forks.remove(&dialog);
+                    return;
+                }
+                if !slot.answered {
+                    self.stats.failed += 1;
+                }
+                let released = slot.released;
+                slot.shared.update(|s| {
+                    s.state = state;
+                    s.closed = true;
+                });
+                if released {
+                    self.forget(key);
+                }
+            }
+        }
+    }
+
+    // ---- shutdown ------------------------------------------------------------------
+
+    fn begin_closing(&mut self, waiter: Option<oneshot::Sender<()>>) {
+        if let Some(c) = &mut self.closing {
+            c.waiters.extend(waiter);
+            return;
+        }
+        let now = now();
+        self.incoming_calls = None;
+        self.incoming_requests = None;
+        let live: Vec<DialogId> = self
+            .calls
+            .values()
+            .filter_map(|s| {
+                let st = s.shared.lock();
+                (!st.state.is_terminated()).then_some(st.active)
+            })
+            .collect();
+        for d in live {
+            if let Err(e) = self.ep.hangup(now, d) {
+                tracing::debug!(dialog = %d, error = %e, "hang-up at shutdown refused");
+            }
+        }
+        self.closing = Some(Closing {
+            waiters: waiter.into_iter().collect(),
+            deadline: Instant::now() + self.cfg.shutdown_timeout,
+            settled_at: None,
+        });
+    }
+
+    /// Whether a graceful shutdown is complete: every call over and every request of the
+    /// API answered, then the client transactions done — or the grace period or the
+    /// overall deadline passed.
+    fn closing_finished(&mut self) -> bool {
+        let settled = self
+            .calls
+            .values()
+            .all(|s| s.shared.lock().state.is_terminated())
+            && self.requests.is_empty();
+        let Some(c) = &mut self.closing else {
+            return false;
+        };
+        let t = Instant::now();
+        if t >= c.deadline {
+            return true;
+        }
+        if !settled {
+            c.settled_at = None;
+            return false;
+        }
+        let since = *c.settled_at.get_or_insert(t);
+        self.ep.transaction_count().0 == 0 || t >= since + self.cfg.shutdown_grace
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("shard", &self.cfg.shard)
+            .field("calls", &self.calls.len())
+            .field("requests", &self.requests.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,414 @@
+//! The [`UserAgent`] and its builder.
+
+use std::hash::{BuildHasher, Hasher};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sip_core::endpoint::{Endpoint, EndpointConfig, InviteOptions, LocalAddr, Transmit};
+use sip_core::message::Method;
+use sip_core::transport::Transport;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::call::{CallBuilder, IncomingCalls};
+use crate::command::{Command, Link, RequestSpec};
+use crate::driver::{Driver, DriverConfig, Tap};
+use crate::error::{Error, Result};
+use crate::request::{IncomingRequests, RequestBuilder};
+use crate::shard::{self, Registry};
+use crate::stats::UaStats;
+use crate::transport::{TransportConfig, Transports};
+
+/// A SIP user agent running on tokio: bound sockets, one or more endpoint shards, and
+/// the handles to place, answer and transfer calls and to send and answer requests.
+///
+/// Cheap to clone (all clones drive the same user agent). Everything keeps running while
+/// any clone or any [`Call`](crate::Call) handle lives; [`UserAgent::shutdown`] ends it
+/// gracefully.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> sip_tokio::Result<()> {
+/// use sip_tokio::{Body, UserAgent};
+/// let bob = UserAgent::builder().udp("127.0.0.1:0").seed(2).build().await?;
+/// let alice = UserAgent::builder().udp("127.0.0.1:0").seed(1).build().await?;
+/// let mut incoming = bob.incoming();
+/// let bob_uri = format!("sip:bob@{}", bob.local_addrs()[0].1);
+///
+/// let answering = tokio::spawn(async move {
+///     let inc = incoming.next().await.unwrap();
+///     inc.ringing().await?;
+///     let call = inc.accept(Some(Body::sdp("v=0\r\n"))).await?;
+///     Ok::<_, sip_tokio::Error>(call.ended().await)
+/// });
+///
+/// let call = alice.call(&bob_uri).sdp("v=0\r\n").await?;
+/// let ok = call.answered().await?;
+/// assert_eq!(ok.status(), 200);
+/// call.hangup().await?;
+/// assert_eq!(answering.await.unwrap()?, sip_tokio::EndReason::RemoteBye);
+/// alice.shutdown().await;
+/// bob.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct UserAgent {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    links: Vec<Link>,
+    next: AtomicUsize,
+    transports: Arc<Transports>,
+    locals: Vec<(Transport, SocketAddr)>,
+    identity: String,
+    subscriber_capacity: usize,
+}
+
+impl UserAgent {
+    /// Starts building a user agent.
+    pub fn builder() -> UserAgentBuilder {
+        UserAgentBuilder::default()
+    }
+
+    /// The bound addresses, UDP first then TCP, with the actual ports (after binding
+    /// port 0).
+    pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+        self.inner.locals.clone()
+    }
+
+    /// The first bound address of `transport`.
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.inner
+            .locals
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| *a)
+    }
+
+    /// The From value used when a call or request does not set one.
+    pub fn identity(&self) -> &str {
+        &self.inner.identity
+    }
+
+    /// The shard that takes the next new call or request (round robin).
+    fn link(&self) -> Result<Link> {
+        let n = self.inner.links.len();
+        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
+        self.inner.links.get(i).cloned().ok_or(Error::Shutdown)
+    }
+
+    /// Places a call to `uri` (an INVITE, RFC 3261 §13.2): set the body and headers on the
+    /// returned builder, then `.await` it for the [`Call`](crate::Call).
+    ///
+    /// The next hop is the URI's IP address, port and `transport` parameter (UDP by
+    /// default) unless [`CallBuilder::target`] says otherwise: the core does no DNS.
+    pub fn call(&self, uri: &str) -> CallBuilder {
+        let opts = InviteOptions::new(uri, self.inner.identity.clone(), format!("<{uri}>"));
+        CallBuilder::new(self.link(), opts)
+    }
+
+    /// The calls placed to this user agent, from now on.
+    ///
+    /// Until this is called, and after the returned stream is dropped or falls 1024 calls
+    /// behind, the stack answers new calls itself (480 Temporarily Unavailable, or 503 when
+    /// behind). Calling it again hands the calls to the new stream; the old one ends.
+    pub fn incoming(&self) -> IncomingCalls {
+        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
+        for link in &self.inner.links {
+            let _ = link.send(Command::SubscribeCalls(tx.clone()));
+        }
+        IncomingCalls::new(rx)
+    }
+
+    /// Sends a request outside any dialog (OPTIONS, MESSAGE, INFO, ...; RFC 3261 §8.1,
+    /// §11): set headers and body on the returned builder, then `.await` it for the final
+    /// response. Use [`UserAgent::call`] for INVITE.
+    pub fn request(&self, method: Method, uri: &str) -> RequestBuilder {
+        let spec = RequestSpec {
+            method,
+            uri: uri.to_owned(),
+            from: self.inner.identity.clone(),
+            to: format!("<{uri}>"),
+            headers: Vec::new(),
+            body: None,
+            target: None,
+        };
+        RequestBuilder::new(self.link(), spec)
+    }
+
+    /// The requests received outside any dialog (other than INVITE), from now on.
+    ///
+    /// Until this is called, and after the returned stream is dropped, the stack answers
+    /// them itself: OPTIONS with 200 and the methods it supports (RFC 3261 §11.2), anything
+    /// else with 405 Method Not Allowed and an Allow header (§8.2.1).
+    pub fn incoming_requests(&self) -> IncomingRequests {
+        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
+        for link in &self.inner.links {
+            let _ = link.send(Command::SubscribeRequests(tx.clone()));
+        }
+        IncomingRequests::new(rx)
+    }
+
+    /// A snapshot of the counters (summed over the shards).
+    pub async fn stats(&self) -> Result<UaStats> {
+        let mut total = UaStats {
+            transport: self.inner.transports.stats(),
+            ..UaStats::default()
+        };
+        for link in &self.inner.links {
+            let s = link.ask(Command::Stats).await?;
+            total.add_shard(&s);
+        }
+        Ok(total)
+    }
+
+    /// Shuts down gracefully: new calls and requests are refused (503), every call still
+    /// up is hung up (BYE, CANCEL, or 603), then the stack waits until the calls are over,
+    /// the API's pending requests are answered and the client transactions are done — at
+    /// most the builder's `shutdown_timeout` (5 s by default) — and closes the sockets.
+    /// Handles used afterwards fail with [`Error::Shutdown`]. Calling it again is harmless.
+    pub async fn shutdown(&self) {
+        let mut waits = Vec::new();
+        for link in &self.inner.links {
+            let (tx, rx) = oneshot::channel();
+            if link.send(Command::Shutdown(tx)).is_ok() {
+                waits.push(rx);
+            }
+        }
+        for w in waits {
+            let _ = w.await;
+        }
+        self.inner.transports.shutdown().await;
+    }
+}
+
+/// Configures and starts a [`UserAgent`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> sip_tokio::Result<()> {
+/// use sip_tokio::{Transport, UserAgent};
+/// let ua = UserAgent::builder()
+///     .udp("127.0.0.1:0")
+///     .tcp("127.0.0.1:0")
+///     .identity("\"Alice\" <sip:alice@example.com>")
+///     .seed(7)
+///     .build()
+///     .await?;
+/// assert!(ua.local_addr(Transport::Udp).is_some());
+/// assert!(ua.local_addr(Transport::Tcp).is_some());
+/// ua.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[must_use = "nothing starts until build() is awaited"]
+pub struct UserAgentBuilder {
+    udp: Vec<String>,
+    tcp: Vec<String>,
+    seed: Option<u64>,
+    identity: Option<String>,
+    endpoint: EndpointConfig,
+    transport: TransportConfig,
+    shards: usize,
+    shutdown_timeout: Duration,
+    shutdown_grace: Duration,
+    subscriber_capacity: usize,
+    tap: Option<Tap>,
+}
+
+impl Default for UserAgentBuilder {
+    fn default() -> Self {
+        UserAgentBuilder {
+            udp: Vec::new(),
+            tcp: Vec::new(),
+            seed: None,
+            identity: None,
+            endpoint: EndpointConfig::default(),
+            transport: TransportConfig::default(),
+            shards: 1,
+            shutdown_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_millis(500),
+            subscriber_capacity: 1024,
+            tap: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for UserAgentBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserAgentBuilder")
+            .field("udp", &self.udp)
+            .field("tcp", &self.tcp)
+            .field("seed", &self.seed)
+            .field("shards", &self.shards)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserAgentBuilder {
+    /// Binds a UDP socket at `addr` (`"127.0.0.1:5060"`, `"[::1]:0"`, ...). Any number of
+    /// UDP and TCP addresses can be bound.
+    pub fn udp(mut self, addr: impl Into<String>) -> Self {
+        self.udp.push(addr.into());
+        self
+    }
+
+    /// Binds a TCP listener at `addr`. Outgoing TCP needs no listener, but RFC 3261 §18
+    /// wants a UA to accept TCP where it accepts UDP.
+    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
+        self.tcp.push(addr.into());
+        self
+    }
+
+    /// The seed of the endpoints' tags, branches and Call-IDs (default: a random one).
+    /// With a fixed seed a run's identifiers repeat.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The From value of calls and requests that do not set one (default
+    /// `<sip:ua@first-bound-address>`).
+    pub fn identity(mut self, from: impl Into<String>) -> Self {
+        self.identity = Some(from.into());
+        self
+    }
+
+    /// The endpoint configuration: timers, limits, User-Agent header, ... Its
+    /// `local_addrs` are replaced by the bound addresses unless set; set them to
+    /// advertise another address in Via and Contact (a wildcard bind needs one).
+    pub fn endpoint_config(mut self, config: EndpointConfig) -> Self {
+        self.endpoint = config;
+        self
+    }
+
+    /// The transport configuration: buffer sizes, connection limits, idle timeout, ...
+    /// Its `udp` and `tcp` lists are bound along with the builder's.
+    pub fn transport_config(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
+    /// Runs `n` endpoint shards, each in its own task, with received messages routed by
+    /// Call-ID (default 1). Worth it on a multi-threaded runtime under load: every call
+    /// lives in one shard, and the shards share the sockets.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n.max(1);
+        self
+    }
+
+    /// The most [`UserAgent::shutdown`] waits for calls and transactions to finish
+    /// (default 5 s).
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
+        self
+    }
+
+    /// How long shutdown waits, once every call is over, for the last transactions (the
+    /// BYEs' responses; over UDP the core keeps a finished non-INVITE client transaction
+    /// for T4 to absorb retransmissions, so it cannot wait for none to be left). Default
+    /// 500 ms.
+    pub fn shutdown_grace(mut self, d: Duration) -> Self {
+        self.shutdown_grace = d;
+        self
+    }
+
+    /// Calls `f` with every message the user agent sends, before it is sent (for traces
+    /// and ladder diagrams). It runs on the driver task: keep it quick.
+    pub fn on_transmit(mut self, f: impl Fn(&Transmit) + Send + Sync + 'static) -> Self {
+        self.tap = Some(Arc::new(f));
+        self
+    }
+
+    /// Binds the sockets and starts the driver task(s). Must run inside a tokio runtime.
+    pub async fn build(self) -> Result<UserAgent> {
+        let mut tconf = self.transport.clone();
+        for a in &self.udp {
+            tconf.udp.extend(resolve(a)?);
+        }
+        for a in &self.tcp {
+            tconf.tcp.extend(resolve(a)?);
+        }
+        if tconf.udp.is_empty() && tconf.tcp.is_empty() {
+            return Err(Error::NoTransport);
+        }
+        let (transports, input) = Transports::bind(tconf).await.map_err(Error::Bind)?;
+        let transports = Arc::new(transports);
+        let locals = transports.local_addrs();
+        let mut econf = self.endpoint.clone();
+        if econf.local_addrs.is_empty() {
+            econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
+        }
+        let identity = self.identity.clone().unwrap_or_else(|| {
+            let host = econf
+                .local_addrs
+                .first()
+                .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
+            format!("<sip:ua@{host}>")
+        });
+        let seed = self.seed.unwrap_or_else(random_seed);
+        let n = self.shards;
+        let registry = (n > 1).then(|| Arc::new(Registry::default()));
+        let mut links = Vec::with_capacity(n);
+        let mut shard_inputs = Vec::with_capacity(n);
+        let mut input = Some(input);
+        for i in 0..n {
+            let rx = if n == 1 {
+                match input.take() {
+                    Some(rx) => rx,
+                    None => return Err(Error::Shutdown),
+                }
+            } else {
+                let (tx, rx) = mpsc::channel(self.transport.channel_capacity.max(1));
+                shard_inputs.push(tx);
+                rx
+            };
+            let shard_seed = seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let ep = Endpoint::new(econf.clone(), shard_seed);
+            let cfg = DriverConfig {
+                shard: i,
+                shutdown_timeout: self.shutdown_timeout,
+                shutdown_grace: self.shutdown_grace,
+                tap: self.tap.clone(),
+                registry: registry.clone(),
+            };
+            let (driver, link) = Driver::new(ep, transports.clone(), rx, cfg);
+            tokio::spawn(driver.run());
+            links.push(link);
+        }
+        if let (Some(input), Some(reg)) = (input, registry) {
+            tokio::spawn(shard::route(input, shard_inputs, reg));
+        }
+        Ok(UserAgent {
+            inner: Arc::new(Inner {
+                links,
+                next: AtomicUsize::new(0),
+                transports,
+                locals,
+                identity,
+                subscriber_capacity: self.subscriber_capacity,
+            }),
+        })
+    }
+}
+
+fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs().map_err(Error::Bind)?.collect();
+    match addrs.first() {
+        // One socket per name: the first address it resolves to.
+        Some(a) => Ok(vec![*a]),
+        None => Err(Error::Bind(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "address resolves to nothing",
+        ))),
+    }
+}
+
+/// A seed from the standard library's per-process random hash keys.
+fn random_seed() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x5EED);
+    h.finish()
+}

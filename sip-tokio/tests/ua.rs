@@ -1,0 +1,574 @@
+//! Loopback tests of the user-agent API: calls, rejection, cancellation, transfer,
+//! out-of-dialog requests, handles dropped, shutdown. Every test is bounded in time.
+
+use std::future::Future;
+use std::time::Duration;
+
+use sip_tokio::{Body, CallEvent, DialogState, EndReason, Error, Method, Transport, UserAgent};
+
+async fn bounded<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(20), f)
+        .await
+        .expect("test took too long")
+}
+
+async fn ua(seed: u64) -> UserAgent {
+    UserAgent::builder()
+        .udp("127.0.0.1:0")
+        .tcp("127.0.0.1:0")
+        .seed(seed)
+        .shutdown_grace(Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap()
+}
+
+fn uri(ua: &UserAgent, user: &str, t: Transport) -> String {
+    let a = ua.local_addr(t).unwrap();
+    match t {
+        Transport::Udp => format!("sip:{user}@{a}"),
+        _ => format!("sip:{user}@{a};transport=tcp"),
+    }
+}
+
+async fn call_answer_hangup(t: Transport) {
+    let alice = ua(1).await;
+    let bob = ua(2).await;
+    let mut incoming = bob.incoming();
+    let bob_side = tokio::spawn(async move {
+        let inc = incoming.next().await.unwrap();
+        assert_eq!(inc.request().method(), &Method::Invite);
+        assert_eq!(&inc.request().body()[..], b"offer");
+        inc.ringing().await.unwrap();
+        let call = inc.accept(Some(Body::sdp("answer"))).await.unwrap();
+        assert_eq!(call.state(), DialogState::Confirmed);
+        call.ended().await
+    });
+    let mut call = alice.call(&uri(&bob, "bob", t)).sdp("offer").await.unwrap();
+    let mut statuses = Vec::new();
+    while let Some(p) = call.progress().await {
+        statuses.push(p.status());
+    }
+    assert_eq!(statuses.last(), Some(&180));
+    let ok = call.answered().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(&ok.body()[..], b"answer");
+    assert_eq!(call.state(), DialogState::Confirmed);
+    let info = call.info().await.unwrap();
+    assert!(info.remote_tag.is_some());
+    call.hangup().await.unwrap();
+    assert_eq!(call.ended().await, EndReason::LocalBye);
+    assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+    let s = alice.stats().await.unwrap();
+    assert_eq!(s.calls.placed, 1);
+    assert_eq!(s.calls.answered, 1);
+    assert_eq!(s.calls.failed, 0);
+    let s = bob.stats().await.unwrap();
+    assert_eq!(s.calls.received, 1);
+    assert_eq!(s.calls.answered, 1);
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
+
+#[tokio::test]
+async fn call_over_udp() {
+    bounded(call_answer_hangup(Transport::Udp)).await;
+}
+
+#[tokio::test]
+async fn call_over_tcp() {
+    bounded(call_answer_hangup(Transport::Tcp)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_with_two_shards_each_side() {
+    bounded(async {
+        let mk = |seed| {
+            UserAgent::builder()
+                .udp("127.0.0.1:0")
+                .shards(2)
+                .seed(seed)
+                .shutdown_grace(Duration::from_millis(50))
+                .build()
+        };
+        let alice = mk(1).await.unwrap();
+        let bob = mk(2).await.unwrap();
+        let mut incoming = bob.incoming();
+        tokio::spawn(async move {
+            while let Some(inc) = incoming.next().await {
+                tokio::spawn(async move {
+                    let call = inc.accept(None).await.unwrap();
+                    call.ended().await
+                });
+            }
+        });
+        let target = uri(&bob, "bob", Transport::Udp);
+        for _ in 0..8 {
+            let call = alice.call(&target).await.unwrap();
+            assert_eq!(call.answered().await.unwrap().status(), 200);
+            call.hangup().await.unwrap();
+        }
+        let s = alice.stats().await.unwrap();
+        assert_eq!((s.calls.placed, s.calls.answered), (8, 8));
+        let s = bob.stats().await.unwrap();
+        assert_eq!((s.calls.received, s.calls.answered), (8, 8));
+        assert_eq!(s.endpoint.unknown_dialog, 0);
+        alice.shutdown().await;
+        bob.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rejected_call_reports_the_status() {
+    bounded(async {
+        let alice = ua(3).await;
+        let bob = ua(4).await;
+        let mut incoming = bob.incoming();
+        tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            inc.reject(486).await.unwrap();
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        match call.answered().await {
+            Err(Error::CallEnded(EndReason::Rejected(486))) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(call.ended().await, EndReason::Rejected(486));
+        assert!(matches!(call.hangup().await, Err(Error::Dialog(_))));
+        let s = alice.stats().await.unwrap();
+        assert_eq!(s.calls.failed, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nobody_taking_calls_means_480() {
+    bounded(async {
+        let alice = ua(5).await;
+        let bob = ua(6).await;
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        match call.answered().await {
+            Err(Error::CallEnded(EndReason::Rejected(480))) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(bob.stats().await.unwrap().calls.unhandled, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn caller_cancels_while_ringing() {
+    bounded(async {
+        let alice = ua(7).await;
+        let bob = ua(8).await;
+        let mut incoming = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            inc.ringing().await.unwrap();
+            let reason = inc.cancelled().await;
+            let accepted = inc.accept(None).await;
+            (reason, accepted.is_err())
+        });
+        let mut call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        assert_eq!(call.progress().await.map(|r| r.status()), Some(180));
+        call.cancel().await.unwrap();
+        assert_eq!(call.ended().await, EndReason::Cancelled);
+        assert!(matches!(
+            call.answered().await,
+            Err(Error::CallEnded(EndReason::Cancelled))
+        ));
+        assert_eq!(bob_side.await.unwrap(), (EndReason::Cancelled, true));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_the_call_handle_hangs_up() {
+    bounded(async {
+        let alice = ua(9).await;
+        let bob = ua(10).await;
+        let mut incoming = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            inc.accept(None).await.unwrap().ended().await
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        drop(call);
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        // The released call is forgotten once over.
+        let s = alice.stats().await.unwrap();
+        assert_eq!(s.active_calls, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropping_an_incoming_call_declines_it() {
+    bounded(async {
+        let alice = ua(11).await;
+        let bob = ua(12).await;
+        let mut incoming = bob.incoming();
+        tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            drop(inc);
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        assert_eq!(call.ended().await, EndReason::Rejected(603));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn blind_transfer_with_refer() {
+    bounded(async {
+        let alice = ua(13).await;
+        let bob = ua(14).await;
+        let carol = ua(15).await;
+        let carol_uri = uri(&carol, "carol", Transport::Udp);
+        let mut carol_in = carol.incoming();
+        let carol_side = tokio::spawn(async move {
+            let inc = carol_in.next().await.unwrap();
+            inc.ringing().await.unwrap();
+            inc.accept(None).await.unwrap().ended().await
+        });
+        let mut bob_in = bob.incoming();
+        let bob2 = bob.clone();
+        let bob_side = tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(None).await.unwrap();
+            let Some(CallEvent::Transfer(mut t)) = call.next_event().await else {
+                panic!("expected a transfer");
+            };
+            assert!(t.referred_by().is_some());
+            t.accept().await.unwrap();
+            let mut new_call = bob2.call(t.target()).await.unwrap();
+            while let Some(p) = new_call.progress().await {
+                t.notify(p.status()).await.unwrap();
+            }
+            let ok = new_call.answered().await.unwrap();
+            t.notify(ok.status()).await.unwrap();
+            assert!(matches!(t.notify(200).await, Err(Error::AlreadyDone)));
+            let first = call.ended().await;
+            new_call.hangup().await.unwrap();
+            first
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        let mut transfer = call.refer(&carol_uri).await.unwrap();
+        let mut seen = Vec::new();
+        while let Some(s) = transfer.progress().await {
+            seen.push(s);
+        }
+        assert_eq!(seen.first(), Some(&100));
+        assert_eq!(seen.last(), Some(&200));
+        let outcome = transfer.outcome().await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        call.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        assert_eq!(carol_side.await.unwrap(), EndReason::RemoteBye);
+        assert_eq!(bob.stats().await.unwrap().calls.transfers_received, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rejected_refer() {
+    bounded(async {
+        let alice = ua(16).await;
+        let bob = ua(17).await;
+        let mut bob_in = bob.incoming();
+        tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(None).await.unwrap();
+            while let Some(ev) = call.next_event().await {
+                if let CallEvent::Transfer(t) = ev {
+                    t.reject(603).await.unwrap();
+                }
+            }
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        match call.refer("sip:carol@127.0.0.1:9").await {
+            Err(Error::ReferRejected(603)) => {}
+            other => panic!("{other:?}"),
+        }
+        call.hangup().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn options_and_message_out_of_dialog() {
+    bounded(async {
+        let alice = ua(18).await;
+        let bob = ua(19).await;
+        let target = uri(&bob, "bob", Transport::Udp);
+        // Nobody takes requests: OPTIONS 200 with Allow, MESSAGE 405.
+        let r = alice.request(Method::Options, &target).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().get("Allow").unwrap().contains("INVITE"));
+        let r = alice
+            .request(Method::Message, &target)
+            .body("text/plain", "hi")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        // Now Bob takes them.
+        let mut reqs = bob.incoming_requests();
+        tokio::spawn(async move {
+            while let Some(req) = reqs.next().await {
+                let body = req.request().body().clone();
+                req.response(200)
+                    .header("X-Echo", "yes")
+                    .body("text/plain", body)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        });
+        let r = alice
+            .request(Method::Message, &target)
+            .body("text/plain", "hello")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers().get("X-Echo"), Some("yes"));
+        assert_eq!(&r.body()[..], b"hello");
+        let s = bob.stats().await.unwrap();
+        assert_eq!(s.calls.requests_auto_answered, 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn in_dialog_request_answered_through_next_event() {
+    bounded(async {
+        let alice = ua(20).await;
+        let bob = ua(21).await;
+        let mut bob_in = bob.incoming();
+        tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(None).await.unwrap();
+            while let Some(ev) = call.next_event().await {
+                if let CallEvent::Request(r) = ev {
+                    assert_eq!(r.method(), &Method::Info);
+                    r.respond(200).await.unwrap();
+                }
+            }
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        let r = call
+            .request(Method::Info, vec![], Some(Body::new("text/plain", "x")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        match call.request(Method::Bye, vec![], None).await {
+            Err(Error::Dialog(sip_core::dialog::DialogError::WrongMethod)) => {}
+            other => panic!("{other:?}"),
+        }
+        call.hangup().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn request_to_nobody_times_out_with_paused_time() {
+    // Virtual time: Timer F (64·T1 = 32 s) passes at once.
+    let alice = ua(22).await;
+    tokio::time::pause();
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = format!("sip:nobody@{}", sink.local_addr().unwrap());
+    let r = alice.request(Method::Options, &target).await;
+    assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+}
+
+#[tokio::test]
+async fn shutdown_hangs_up_live_calls_and_refuses_new_ones() {
+    bounded(async {
+        let alice = ua(23).await;
+        let bob = ua(24).await;
+        let mut bob_in = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let call = inc.accept(None).await.unwrap();
+            call.ended().await
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        alice.shutdown().await;
+        assert_eq!(call.state(), DialogState::Terminated(EndReason::LocalBye));
+        assert!(matches!(call.hangup().await, Err(Error::Shutdown)));
+        assert!(matches!(
+            alice.call(&uri(&bob, "bob", Transport::Udp)).await,
+            Err(Error::Shutdown)
+        ));
+        let reason = bob_side.await.unwrap();
+        assert_eq!(reason, EndReason::RemoteBye);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_uri_and_no_transport_are_errors() {
+    bounded(async {
+        assert!(matches!(
+            UserAgent::builder().build().await,
+            Err(Error::NoTransport)
+        ));
+        assert!(matches!(
+            UserAgent::builder().udp("not an address").build().await,
+            Err(Error::Bind(_))
+        ));
+        let alice = ua(25).await;
+        assert!(matches!(
+            alice.call("sip:bob@example.com").await,
+            Err(Error::Dialog(_))
+        ));
+        assert!(matches!(
+            alice.request(Method::Options, "tel:+123").await,
+            Err(Error::Endpoint(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reinvite_is_answered_through_the_call() {
+    bounded(async {
+        let alice = ua(26).await;
+        let bob = ua(27).await;
+        let mut bob_in = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(Some(Body::sdp("first"))).await.unwrap();
+            assert!(
+                call.progress().await.is_none(),
+                "no progress on a call we answered"
+            );
+            let Some(CallEvent::Request(r)) = call.next_event().await else {
+                panic!("expected the re-INVITE");
+            };
+            assert_eq!(r.method(), &Method::Invite);
+            assert_eq!(&r.request().body()[..], b"new offer");
+            r.response(200)
+                .body("application/sdp", "new answer")
+                .send()
+                .await
+                .unwrap();
+            call.ended().await
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        let r = call.reinvite(Some(Body::sdp("new offer"))).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(&r.body()[..], b"new answer");
+        call.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn call_over_ipv6_loopback() {
+    bounded(async {
+        let Ok(bob) = UserAgent::builder().udp("[::1]:0").seed(28).build().await else {
+            eprintln!("call_over_ipv6_loopback: skipped: no IPv6 loopback");
+            return;
+        };
+        let alice = UserAgent::builder()
+            .udp("[::1]:0")
+            .seed(29)
+            .build()
+            .await
+            .unwrap();
+        let mut bob_in = bob.incoming();
+        tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            inc.accept(None).await.unwrap().ended().await
+        });
+        let target = format!("sip:bob@{}", bob.local_addr(Transport::Udp).unwrap());
+        let call = alice.call(&target).await.unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        call.hangup().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_subscriber_takes_over_incoming_calls() {
+    bounded(async {
+        let bob = ua(30).await;
+        let mut first = bob.incoming();
+        let mut second = bob.incoming();
+        assert!(first.next().await.is_none(), "the first stream ends");
+        let alice = ua(31).await;
+        tokio::spawn(async move {
+            let inc = second.next().await.unwrap();
+            inc.reject(486).await.unwrap();
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        assert_eq!(call.ended().await, EndReason::Rejected(486));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn transmit_hook_sees_every_message_sent() {
+    bounded(async {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let s2 = seen.clone();
+        let alice = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .on_transmit(move |t| {
+                let line = String::from_utf8_lossy(&t.bytes)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                s2.lock().unwrap().push(line);
+            })
+            .build()
+            .await
+            .unwrap();
+        let bob = ua(32).await;
+        let r = alice
+            .request(Method::Options, &uri(&bob, "bob", Transport::Udp))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1);
+        assert!(
+            seen[0].starts_with("OPTIONS sip:bob@127.0.0.1:"),
+            "{seen:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uas_answers_405_with_allow_outside_calls() {
+    bounded(async {
+        let uas = sip_tokio::uas::Uas::start(sip_tokio::uas::UasConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+        let alice = ua(33).await;
+        let target = format!("sip:uas@{}", uas.local_addr());
+        let r = alice
+            .request(Method::Message, &target)
+            .body("text/plain", "hi")
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert!(r.headers().get("Allow").unwrap().contains("REFER"));
+        let report = uas.shutdown().await;
+        assert_eq!(report.not_allowed, 1);
+        assert_eq!(report.options, 0);
+    })
+    .await;
+}
