@@ -502,8 +502,9 @@ impl Driver {
                 if let Some(p) = self.requests.remove(&tx) {
                     self.unregister(p.call_id.as_deref());
                     let _ = p.reply.send(Err(match failure {
-                        Failure::Timeout => Error::Timeout,
                         Failure::TransportError => Error::TransportFailed,
+                        // Timeout, and any failure kind added later.
+                        _ => Error::Timeout,
                     }));
                 }
             }
@@ -594,11 +595,9 @@ impl Driver {
                     self.refers_out.remove(&refer);
                 }
             }
-            Event::AckReceived { .. }
-            | Event::Ack { .. }
-            | Event::Cancelled { .. }
-            | Event::StrayResponse { .. }
-            | Event::ServerTxFailed { .. } => {}
+            // ACKs, CANCELs (the call's state change follows), strays, registrations
+            // (the API has no registration handle yet) and future event kinds.
+            _ => {}
         }
     }
 
