@@ -22,7 +22,7 @@
 //!   `on_timer` directly: it does slightly less work than sip-core's.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sip_bench::txn::{Pair, ServerCycle, invites, sipx_cycle::SipxCycle};
+use sip_bench::txn::{DialogPair, Pair, ServerCycle, invites, sipx_cycle::SipxCycle};
 use std::hint::black_box;
 
 fn benches(c: &mut Criterion) {
@@ -39,6 +39,10 @@ fn benches(c: &mut Criterion) {
     let sent = cycle.run();
     assert!(sent.starts_with(b"SIP/2.0 200 "));
     g.bench_function("server_invite_cycle", |b| b.iter(|| black_box(cycle.run())));
+    // Issue 5: a whole call with the dialog layer (INVITE, 180, 200, ACK, BYE, 200).
+    let mut calls = DialogPair::new();
+    calls.call();
+    g.bench_function("dialog_call", |b| b.iter(|| calls.call()));
     g.finish();
 
     let mut g = c.benchmark_group("transactions/sipx");

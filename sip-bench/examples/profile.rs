@@ -82,6 +82,10 @@ fn main() {
                 black_box(p.options_round_trip());
             });
         }
+        "dialog-call" => {
+            let mut p = sip_bench::txn::DialogPair::new();
+            (0..n).for_each(|_| p.call());
+        }
         "call" => {
             let mut p = Pair::new();
             (0..n).for_each(|_| {

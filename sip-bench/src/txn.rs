@@ -46,12 +46,123 @@ pub fn addr(s: &str) -> SocketAddr {
     s.parse().expect("a socket address literal")
 }
 
-/// A UDP endpoint at `local` with default configuration.
+/// A UDP endpoint at `local` running the transaction layer alone (the transaction benches
+/// measure that layer; `DialogPair` measures whole calls with the dialog layer).
 pub fn endpoint(local: &str, seed: u64) -> Endpoint {
-    Endpoint::new(
-        EndpointConfig::with_local(Transport::Udp, addr(local)),
-        seed,
-    )
+    let mut c = EndpointConfig::with_local(Transport::Udp, addr(local));
+    c.dialog_layer = false;
+    Endpoint::new(c, seed)
+}
+
+/// Two endpoints with the dialog layer on, for whole calls: INVITE, 180, 200, ACK (sent by
+/// the core), BYE, 200, and every timer run out.
+pub struct DialogPair {
+    a: Endpoint,
+    b: Endpoint,
+    a_addr: SocketAddr,
+    b_addr: SocketAddr,
+    now: Instant,
+    out: Vec<(SocketAddr, Transmit)>,
+    events: Vec<Event>,
+}
+
+impl Default for DialogPair {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DialogPair {
+    /// A pair at 192.0.2.1 and 192.0.2.2.
+    pub fn new() -> Self {
+        let (a_addr, b_addr) = (addr("192.0.2.1:5060"), addr("192.0.2.2:5060"));
+        DialogPair {
+            a: Endpoint::new(EndpointConfig::with_local(Transport::Udp, a_addr), 1),
+            b: Endpoint::new(EndpointConfig::with_local(Transport::Udp, b_addr), 2),
+            a_addr,
+            b_addr,
+            now: base(),
+            out: Vec::with_capacity(8),
+            events: Vec::with_capacity(8),
+        }
+    }
+
+    /// Moves every transmit between the two until both are quiet; B answers calls 180 + 200.
+    fn pump(&mut self) {
+        loop {
+            for (from, ep) in [(self.a_addr, &mut self.a), (self.b_addr, &mut self.b)] {
+                while let Some(o) = ep.poll_output() {
+                    match o {
+                        Output::Transmit(t) => self.out.push((from, t)),
+                        Output::Event(e) => self.events.push(e),
+                        Output::Timeout(_) => {}
+                    }
+                }
+            }
+            let answered = !self.events.is_empty();
+            for e in self.events.drain(..) {
+                if let Event::IncomingCall { dialog, .. } = e {
+                    self.b.answer(self.now, dialog, 180, None).expect("180");
+                    self.b
+                        .answer(
+                            self.now,
+                            dialog,
+                            200,
+                            Some(("application/sdp", Bytes::from_static(SDP))),
+                        )
+                        .expect("200");
+                }
+            }
+            if self.out.is_empty() && !answered {
+                return;
+            }
+            for (from, t) in self.out.drain(..) {
+                let to = if t.destination == self.a_addr {
+                    &mut self.a
+                } else {
+                    &mut self.b
+                };
+                to.handle_input(
+                    self.now,
+                    Input::Receive {
+                        transport: t.transport,
+                        from,
+                        to: t.destination,
+                        bytes: t.bytes,
+                    },
+                );
+            }
+        }
+    }
+
+    /// One whole call; panics if it does not complete.
+    pub fn call(&mut self) {
+        let opts = sip_core::endpoint::InviteOptions::new(
+            "sip:bob@192.0.2.2",
+            "<sip:alice@192.0.2.1>",
+            "<sip:bob@192.0.2.2>",
+        )
+        .body("application/sdp", Bytes::from_static(SDP));
+        let d = self.a.invite(self.now, opts).expect("invite");
+        self.pump();
+        assert_eq!(
+            self.a.dialog_state(d),
+            Some(sip_core::dialog::DialogState::Confirmed)
+        );
+        self.a.hangup(self.now, d).expect("hangup");
+        self.pump();
+        // Every timer (L, M, K, J, the dialogs' 64·T1 memory) runs out.
+        let later = self.now + T64 + T64;
+        self.a.handle_timeout(later);
+        self.b.handle_timeout(later);
+        self.pump();
+        assert_eq!(
+            (self.a.transaction_count(), self.b.transaction_count()),
+            ((0, 0), (0, 0))
+        );
+        assert_eq!((self.a.dialog_count(), self.b.dialog_count()), (0, 0));
+        self.now += STEP;
+    }
 }
 
 /// What one drain of an endpoint produced. Reused between calls so draining does not

@@ -459,7 +459,7 @@ impl Endpoint {
             b = b.body(&ct, body);
         }
         let req = b.build()?;
-        let ctx = self.send_request(now, req, target)?;
+        let ctx = self.send_own_request(now, req, target)?;
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
@@ -529,34 +529,49 @@ impl Endpoint {
         )
     }
 
+    /// Writes an in-dialog request (§12.2.1.1) with its Via, straight to bytes. Returns the
+    /// bytes, the branch, the next hop and the local address.
     fn in_dialog_request(
-        &self,
-        d: &DialogEntry,
-        method: Method,
+        &mut self,
+        id: u64,
+        method: &Method,
         cseq: u32,
         extra: &[(&str, &str)],
-        body: Option<(&str, Bytes)>,
-    ) -> Result<(Request, Target), DialogError> {
+        body: Option<(&str, &[u8])>,
+    ) -> Result<(Bytes, String, Target, SocketAddr), DialogError> {
+        let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
         let shape = d.route_set.request_shape(&d.remote_target);
-        let mut b = Request::builder(method.clone(), &shape.request_uri)
-            .max_forwards(70)
-            .header("From", &*d.local)
-            .header("To", &*d.remote)
-            .call_id(&d.call_id)
-            .cseq(cseq);
+        let target = self.dialog_target(d, &shape.next_hop);
+        let (via, branch, local) = self.local_via(target.transport, target.addr)?;
+        let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
+        let bad = |_| {
+            DialogError::Endpoint(EndpointError::Build(
+                crate::message::BuildError::HeaderValue(method.to_string()),
+            ))
+        };
+        let mut t =
+            super::ops::RequestText::new(method.as_str(), &shape.request_uri).map_err(bad)?;
+        t.header("Via", &via).map_err(bad)?;
+        t.header("Max-Forwards", "70").map_err(bad)?;
         for r in &shape.routes {
-            b = b.route(r);
+            t.header("Route", r).map_err(bad)?;
         }
-        if is_target_refresh(&method) {
-            b = b.contact(&d.local_contact);
+        t.header("From", &d.local).map_err(bad)?;
+        t.header("To", &d.remote).map_err(bad)?;
+        t.header("Call-ID", &d.call_id).map_err(bad)?;
+        t.header("CSeq", &format!("{cseq} {method}")).map_err(bad)?;
+        if is_target_refresh(method) {
+            t.header("Contact", &d.local_contact).map_err(bad)?;
         }
         for (n, v) in extra {
-            b = b.header(n, v);
+            if !crate::message::scan::is_token_str(n) {
+                return Err(DialogError::Endpoint(EndpointError::Build(
+                    crate::message::BuildError::HeaderName,
+                )));
+            }
+            t.header(n, v).map_err(bad)?;
         }
-        if let Some((ct, body)) = body {
-            b = b.body(ct, body);
-        }
-        Ok((b.build()?, self.dialog_target(d, &shape.next_hop)))
+        Ok((t.finish(body).map_err(bad)?, branch, target, local))
     }
 
     /// Sends a request in a dialog with the next local CSeq (§12.2.1.1).
@@ -568,6 +583,9 @@ impl Endpoint {
         extra: &[(&str, &str)],
         body: Option<(&str, Bytes)>,
     ) -> Result<ClientTxId, DialogError> {
+        if self.clients.len() + self.servers.len() >= self.config.max_transactions {
+            return Err(EndpointError::TooManyTransactions.into());
+        }
         let d = self
             .dialogs
             .get_mut(&id)
@@ -577,9 +595,12 @@ impl Endpoint {
         if method == Method::Invite {
             d.invite_cseq = seq;
         }
-        let d = &self.dialogs[&id];
-        let (req, target) = self.in_dialog_request(d, method, seq, extra, body)?;
-        Ok(self.send_request(now, req, target)?)
+        let body_ref = body.as_ref().map(|(c, b)| (*c, &b[..]));
+        let (bytes, branch, target, local) =
+            self.in_dialog_request(id, &method, seq, extra, body_ref)?;
+        let ctx = self.alloc_id();
+        self.start_client_bytes(now, ctx, method, branch, bytes, target, Some(local));
+        Ok(ClientTxId(ctx))
     }
 
     /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS, ...;
@@ -1026,7 +1047,7 @@ impl Endpoint {
             None => self.default_contact(target.transport, target.addr)?,
         };
         let req = b.contact(&contact).build()?;
-        let ctx = self.send_request(now, req, target)?;
+        let ctx = self.send_own_request(now, req, target)?;
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
@@ -1972,21 +1993,14 @@ impl Endpoint {
     /// Builds and sends the ACK for a 2xx (§13.2.2.4): a new request through the route
     /// set with the INVITE's CSeq number; kept to answer 2xx retransmissions.
     fn send_2xx_ack(&mut self, now: Instant, id: u64, _resp: &Response) {
-        let Some(d) = self.dialogs.get(&id) else {
+        let Some(seq) = self.dialogs.get(&id).map(|d| d.invite_cseq) else {
             return;
         };
-        let Ok((ack, target)) = self.in_dialog_request(d, Method::Ack, d.invite_cseq, &[], None)
+        let Ok((bytes, _, target, local)) =
+            self.in_dialog_request(id, &Method::Ack, seq, &[], None)
         else {
             return;
         };
-        let Ok((via, _, local)) = self.local_via(target.transport, target.addr) else {
-            return;
-        };
-        let mut ack = ack;
-        if ack.prepend_header("Via", &via).is_err() {
-            return;
-        }
-        let bytes = ack.to_bytes();
         self.transmit(target.transport, Some(local), target.addr, bytes.clone());
         if let Some(d) = self.dialogs.get_mut(&id) {
             d.ack = Some((bytes, target));

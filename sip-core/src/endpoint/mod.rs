@@ -283,6 +283,8 @@ pub struct Endpoint {
     /// A transaction re-sent with credentials → the id the TU knows.
     tx_alias: Map<u64, u64>,
     timers: TimerQueue<TimerRef>,
+    /// `LocalAddr::sent_by` of each configured local address, formatted once.
+    sent_by: Vec<String>,
     outputs: VecDeque<Output>,
     timeout_dirty: bool,
     stats: Stats,
@@ -314,6 +316,7 @@ impl Endpoint {
             nonce_counts: Map::with_hasher(hash()),
             tx_alias: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
+            sent_by: Vec::new(),
             outputs: VecDeque::new(),
             timeout_dirty: false,
             stats: Stats::default(),
@@ -1114,17 +1117,33 @@ impl Endpoint {
             .config
             .local_for(transport, dest)
             .ok_or(EndpointError::NoLocalAddress(transport))?;
-        let sent_by = local.sent_by();
         let addr = local.addr;
+        // The sent-by text is formatted once per local address, not per request.
+        let i = self
+            .config
+            .local_addrs
+            .iter()
+            .position(|l| std::ptr::eq(l, local))
+            .unwrap_or(0);
+        if self.sent_by.len() != self.config.local_addrs.len() {
+            self.sent_by = self
+                .config
+                .local_addrs
+                .iter()
+                .map(LocalAddr::sent_by)
+                .collect();
+        }
         let branch = self.ids.branch();
-        Ok((
-            format!(
-                "SIP/2.0/{} {sent_by};branch={branch};rport",
-                transport.via_token()
-            ),
-            branch,
-            addr,
-        ))
+        let sent_by = self.sent_by.get(i).map_or("", String::as_str);
+        let mut via = String::with_capacity(32 + sent_by.len() + branch.len());
+        via.push_str("SIP/2.0/");
+        via.push_str(transport.via_token());
+        via.push(' ');
+        via.push_str(sent_by);
+        via.push_str(";branch=");
+        via.push_str(&branch);
+        via.push_str(";rport");
+        Ok((via, branch, addr))
     }
 
     /// Sends a request in a new client transaction (§17.1): adds the top Via (a fresh
@@ -1133,8 +1152,29 @@ impl Endpoint {
     pub fn send_request(
         &mut self,
         now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.send_request_inner(now, request, target, false)
+    }
+
+    /// [`Endpoint::send_request`] for requests the endpoint wrote itself (in-dialog
+    /// requests, INVITE, REGISTER): they are not checked again.
+    pub(crate) fn send_own_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.send_request_inner(now, request, target, true)
+    }
+
+    fn send_request_inner(
+        &mut self,
+        now: Instant,
         mut request: Request,
         target: Target,
+        trusted: bool,
     ) -> Result<ClientTxId, EndpointError> {
         if *request.method() == Method::Ack {
             return Err(EndpointError::AckNeedsNoTransaction);
@@ -1144,24 +1184,29 @@ impl Endpoint {
         }
         let (via, branch, local) = self.local_via(target.transport, target.addr)?;
         request.prepend_header("Via", &via)?;
-        request.check().map_err(EndpointError::InvalidMessage)?;
+        if !trusted {
+            request.check().map_err(EndpointError::InvalidMessage)?;
+        }
         let id = self.alloc_id();
         self.start_client(now, id, branch, request, target, Some(local));
         Ok(ClientTxId(id))
     }
 
-    fn start_client(
+    /// Starts a client transaction for a request the endpoint wrote as bytes itself.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn start_client_bytes(
         &mut self,
         now: Instant,
         id: u64,
+        method: Method,
         branch: String,
-        request: Request,
+        bytes: Bytes,
         target: Target,
         source: Option<SocketAddr>,
     ) {
         self.timeout_dirty = true;
         let reliable = target.transport.is_reliable();
-        let (machine, actions) = if *request.method() == Method::Invite {
+        let (machine, actions) = if method == Method::Invite {
             let (m, a) = ClientInviteTransaction::new(now, reliable, &self.config.timers);
             (ClientMachine::Invite(m), a)
         } else {
@@ -1169,10 +1214,9 @@ impl Endpoint {
             (ClientMachine::NonInvite(m), a)
         };
         let mut key = std::mem::take(&mut self.scratch);
-        keys::client_key(&mut key, &branch, request.method().as_str());
+        keys::client_key(&mut key, &branch, method.as_str());
         let key_box: Box<str> = key.as_str().into();
         self.scratch = key;
-        let bytes = request.to_bytes();
         self.client_keys.insert(key_box.clone(), id);
         self.clients.insert(
             id,
@@ -1191,6 +1235,20 @@ impl Endpoint {
             },
         );
         self.apply_client(now, id, actions, None, false);
+    }
+
+    fn start_client(
+        &mut self,
+        now: Instant,
+        id: u64,
+        branch: String,
+        request: Request,
+        target: Target,
+        source: Option<SocketAddr>,
+    ) {
+        let method = request.method().clone();
+        let bytes = request.to_bytes();
+        self.start_client_bytes(now, id, method, branch, bytes, target, source);
     }
 
     /// Sends a request with no transaction: the ACK for a 2xx (§13.2.2.4, §17.1.1.3), which

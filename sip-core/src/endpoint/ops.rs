@@ -228,3 +228,62 @@ impl Skeleton {
         }
     }
 }
+
+/// Writes a request the endpoint sends itself (in-dialog requests, the ACK for a 2xx),
+/// straight to bytes: no builder, no re-parse. Values are unfolded (a peer's folded header
+/// value is copied as one line) and any other CR, LF or NUL is refused, so nothing can inject
+/// a header.
+pub(crate) struct RequestText {
+    s: String,
+}
+
+/// A value with a bare CR, LF or NUL that cannot be written.
+#[derive(Debug)]
+pub(crate) struct BadValue;
+
+impl RequestText {
+    pub(crate) fn new(method: &str, uri: &str) -> Result<Self, BadValue> {
+        if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(BadValue);
+        }
+        let mut s = String::with_capacity(512);
+        let _ = write!(s, "{method} {uri} SIP/2.0\r\n");
+        Ok(RequestText { s })
+    }
+
+    pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<(), BadValue> {
+        self.s.push_str(name);
+        self.s.push_str(": ");
+        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            // Unfold: CRLF followed by whitespace is LWS; anything else is refused.
+            let mut rest = value;
+            while let Some(i) = rest.find(['\r', '\n', '\0']) {
+                let (head, tail) = rest.split_at(i);
+                self.s.push_str(head);
+                let tail = tail.strip_prefix("\r\n").ok_or(BadValue)?;
+                if !tail.starts_with([' ', '\t']) {
+                    return Err(BadValue);
+                }
+                self.s.push(' ');
+                rest = tail.trim_start_matches([' ', '\t']);
+            }
+            self.s.push_str(rest);
+        } else {
+            self.s.push_str(value);
+        }
+        self.s.push_str("\r\n");
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self, body: Option<(&str, &[u8])>) -> Result<Bytes, BadValue> {
+        let body = body.unwrap_or(("", b""));
+        if !body.1.is_empty() {
+            self.header("Content-Type", body.0)?;
+        }
+        let _ = write!(self.s, "Content-Length: {}\r\n\r\n", body.1.len());
+        let mut out = bytes::BytesMut::with_capacity(self.s.len() + body.1.len());
+        out.extend_from_slice(self.s.as_bytes());
+        out.extend_from_slice(body.1);
+        Ok(out.freeze())
+    }
+}

@@ -172,7 +172,7 @@ impl Endpoint {
             .header("Expires", expires)
             .build()?;
         let target = r.target;
-        let ctx = self.send_request(now, req, target)?;
+        let ctx = self.send_own_request(now, req, target)?;
         self.tx_usage.insert(ctx.0, Usage::Register(id));
         Ok(())
     }

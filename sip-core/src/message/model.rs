@@ -497,7 +497,25 @@ impl Message {
                     || h.name_span.get(&self.head).eq_ignore_ascii_case(name))
         });
         self.headers.insert(at.unwrap_or(self.headers.len()), e);
-        self.redecode();
+        if e.name == HeaderName::Via {
+            // A new top Via: only the decoded top Via changes (indices of the duplicate
+            // check shift, but Via is not a single-value header).
+            self.decoded.via = super::header::via::parse_via(
+                &self.head,
+                e.value.start as usize,
+                e.value.end as usize,
+            )
+            .ok()
+            .map(|(d, _)| d);
+            if self.decoded.via.is_none() {
+                self.redecode();
+            }
+            if let Some((i, n)) = self.decoded.duplicate {
+                self.decoded.duplicate = Some((i + 1, n));
+            }
+        } else {
+            self.redecode();
+        }
         Ok(())
     }
 
