@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::net::UdpSocket;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{Harness, now};
@@ -20,89 +17,9 @@ use sip_core::endpoint::{
 use sip_core::transport::Transport;
 use sip_mio::{DriverConfig, Event, Listen};
 
-const PASSWORD: &str = "s3cret";
-
-fn kamailio_binary() -> Option<PathBuf> {
-    let found = ["/usr/sbin/kamailio", "/usr/local/sbin/kamailio"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    if found.is_none() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("kamailio is not installed (apt-get install kamailio)");
-        }
-        println!("skipped: kamailio is not installed");
-    }
-    found
-}
-
-fn module_path() -> String {
-    for p in [
-        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-        "/usr/lib/aarch64-linux-gnu/kamailio/modules",
-        "/usr/lib/kamailio/modules",
-        "/usr/lib64/kamailio/modules",
-    ] {
-        if std::path::Path::new(p).join("tm.so").exists() {
-            return p.to_owned();
-        }
-    }
-    "/usr/lib/x86_64-linux-gnu/kamailio/modules".to_owned()
-}
-
-struct Kamailio(Child);
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(bin: &PathBuf, port: u16) -> Kamailio {
-    let template = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../.ci/kamailio/kamailio.cfg.in"
-    ))
-    .unwrap();
-    let cfg = template
-        .replace("@PORT@", &port.to_string())
-        .replace("@MPATH@", &module_path())
-        .replace("@PASSWORD@", PASSWORD);
-    let dir = std::env::temp_dir().join(format!("sip-kamailio-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("kamailio.cfg");
-    std::fs::write(&path, cfg).unwrap();
-    let check = Command::new(bin)
-        .arg("-c")
-        .arg("-f")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "kamailio rejects the config: {}",
-        String::from_utf8_lossy(&check.stderr)
-    );
-    let child = Command::new(bin)
-        .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
-        .arg(&dir)
-        .arg("-f")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Kamailio(child)
-}
+#[path = "../../.ci/kamailio/launcher.rs"]
+mod launcher;
+use launcher::{PASSWORD, free_port, kamailio_binary, start};
 
 fn registered(h: &Harness, n: usize) -> usize {
     h.nodes[n]

@@ -264,6 +264,10 @@ struct Remote {
     bind: String,
     transport: Transport,
     hold: Duration,
+    /// `--register <aor-uri>`: register this AOR at the host of `--to` first.
+    register: Option<String>,
+    /// `--auth user:password`: credentials for 401/407 challenges.
+    auth: Option<(String, String)>,
 }
 
 fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
@@ -271,6 +275,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
     let mut bind = "127.0.0.1:0".to_owned();
     let mut transport = None;
     let mut hold = Duration::from_millis(1000);
+    let mut register = None;
+    let mut auth = None;
     let mut any = false;
     while let Some(a) = args.next() {
         any = true;
@@ -289,6 +295,12 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                 hold =
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--hold-ms: {e}"))?)
             }
+            "--register" => register = Some(value()?),
+            "--auth" => {
+                let v = value()?;
+                let (u, p) = v.split_once(':').ok_or("--auth takes user:password")?;
+                auth = Some((u.to_owned(), p.to_owned()));
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -305,6 +317,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         bind,
         transport: transport.or(uri_transport).unwrap_or(Transport::Udp),
         hold,
+        register,
+        auth,
     }))
 }
 
@@ -315,6 +329,14 @@ async fn remote(r: Remote) -> Result<(), String> {
         Transport::Tcp => b.tcp(r.bind.clone()),
         _ => b.udp(r.bind.clone()),
     };
+    let b = match &r.auth {
+        Some((u, p)) => b.credentials(u, p),
+        None => b,
+    };
+    let b = match &r.register {
+        Some(aor) => b.identity(format!("<{aor}>")),
+        None => b,
+    };
     let ua = b
         .build()
         .await
@@ -323,6 +345,24 @@ async fn remote(r: Remote) -> Result<(), String> {
         .map_err(|e| format!("--to {:?}: {e}", r.to))
         .and_then(|u| Target::from_uri(&u).map_err(|e| format!("--to {:?}: {e}", r.to)))?;
     let target = Target::new(r.transport, target.addr);
+    let registration = match &r.register {
+        Some(aor) => {
+            let registrar = format!("sip:{}", target.addr);
+            let mut o = sip_tokio::RegisterOptions::new(registrar, format!("<{aor}>"), 600);
+            o.target = Some(target);
+            let reg = ua
+                .register(o)
+                .await
+                .map_err(|e| format!("REGISTER not sent: {e}"))?;
+            let granted = reg
+                .registered()
+                .await
+                .map_err(|e| format!("registration: {e}"))?;
+            println!("registered {aor} for {granted} s");
+            Some(reg)
+        }
+        None => None,
+    };
     println!(
         "calling {} over {} from {:?}",
         r.to,
@@ -357,6 +397,12 @@ async fn remote(r: Remote) -> Result<(), String> {
         .map_err(|e| format!("hang-up failed: {e}"))?;
     let reason = call.ended().await;
     println!("  -> BYE (call ended: {reason:?})");
+    if let Some(reg) = registration {
+        reg.unregister()
+            .await
+            .map_err(|e| format!("unregister: {e}"))?;
+        println!("unregistered");
+    }
     ua.shutdown().await;
     if reason == EndReason::LocalBye {
         Ok(())
@@ -371,7 +417,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("call: {e}");
             eprintln!(
-                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp] [--hold-ms N]]"
+                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp] [--hold-ms N] [--register <aor-uri>] [--auth user:password]]"
             );
             return ExitCode::from(2);
         }

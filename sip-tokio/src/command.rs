@@ -85,6 +85,14 @@ pub(crate) enum Command {
     SubscribeCalls(mpsc::Sender<IncomingCall>),
     SubscribeRequests(mpsc::Sender<IncomingRequest>),
     Stats(Reply<ShardStats>),
+    Register(
+        Box<sip_core::endpoint::RegisterOptions>,
+        Reply<(
+            sip_core::endpoint::RegistrationId,
+            Arc<Shared<crate::registration::RegState>>,
+        )>,
+    ),
+    Unregister(sip_core::endpoint::RegistrationId, Reply<()>),
     Shutdown(oneshot::Sender<()>),
 }
 

@@ -86,6 +86,8 @@ pub(crate) struct Driver {
     /// Dialogs forked from a call's first dialog → that call's key.
     forks: HashMap<DialogId, DialogId>,
     refers_out: HashMap<ReferId, Arc<Shared<TransferState>>>,
+    registrations:
+        HashMap<sip_core::endpoint::RegistrationId, Arc<Shared<crate::registration::RegState>>>,
     requests: HashMap<ClientTxId, Pending>,
     incoming_calls: Option<mpsc::Sender<IncomingCall>>,
     incoming_requests: Option<mpsc::Sender<IncomingRequest>>,
@@ -116,6 +118,7 @@ impl Driver {
             calls: HashMap::new(),
             forks: HashMap::new(),
             refers_out: HashMap::new(),
+            registrations: HashMap::new(),
             requests: HashMap::new(),
             incoming_calls: None,
             incoming_requests: None,
@@ -248,6 +251,17 @@ impl Driver {
                 let _ = reply.send(r);
             }
             Command::Release(call) => self.release(now, call),
+            Command::Register(opts, reply) => {
+                let r = self.ep.register(now, *opts).map_err(Error::from).map(|id| {
+                    let shared = Arc::new(Shared::new(crate::registration::RegState::default()));
+                    self.registrations.insert(id, shared.clone());
+                    (id, shared)
+                });
+                let _ = reply.send(r);
+            }
+            Command::Unregister(id, reply) => {
+                let _ = reply.send(self.ep.unregister(now, id).map_err(Error::from));
+            }
             Command::Refer(call, target, reply) => {
                 let r = self.active(call).and_then(|d| {
                     let id = self.ep.refer(now, d, &target)?;
@@ -595,8 +609,18 @@ impl Driver {
                     self.refers_out.remove(&refer);
                 }
             }
-            // ACKs, CANCELs (the call's state change follows), strays, registrations
-            // (the API has no registration handle yet) and future event kinds.
+            Event::Registration {
+                registration,
+                state,
+            } => {
+                if let Some(shared) = self.registrations.get(&registration) {
+                    shared.update(|s| s.history.push(state));
+                }
+                if matches!(state, sip_core::endpoint::RegistrationState::Unregistered) {
+                    self.registrations.remove(&registration);
+                }
+            }
+            // ACKs, CANCELs (the call's state change follows), strays, and future kinds.
             _ => {}
         }
     }

@@ -41,6 +41,10 @@ pub enum Error {
     /// The REFER got this final error status, or timed out (408) (RFC 3515 §2.4.2).
     #[error("the REFER was rejected with {0}")]
     ReferRejected(u16),
+    /// A REGISTER failed with this status (0 when the binding expired or was removed
+    /// before the registrar ever accepted it), RFC 3261 §10.2.
+    #[error("the registration failed with {0}")]
+    RegistrationFailed(u16),
     /// The operation was already done through this handle (a call answered twice, a
     /// transfer accepted twice, ...).
     #[error("already done through this handle")]

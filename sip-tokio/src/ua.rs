@@ -139,6 +139,26 @@ impl UserAgent {
         RequestBuilder::new(self.link(), spec)
     }
 
+    /// Registers a binding with a registrar (RFC 3261 §10.2) and keeps it fresh; the
+    /// returned handle reports each registration, and unregisters on request.
+    ///
+    /// ```no_run
+    /// # async fn f(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
+    /// use sip_tokio::RegisterOptions;
+    /// let reg = ua.register(RegisterOptions::new("sip:127.0.0.1:5060", "<sip:alice@example.com>", 600)).await?;
+    /// let granted = reg.registered().await?;
+    /// reg.unregister().await?;
+    /// # let _ = granted; Ok(()) }
+    /// ```
+    pub async fn register(
+        &self,
+        opts: sip_core::endpoint::RegisterOptions,
+    ) -> Result<crate::Registration> {
+        let link = self.link()?;
+        let (id, shared) = link.ask(|r| Command::Register(Box::new(opts), r)).await?;
+        Ok(crate::Registration { id, link, shared })
+    }
+
     /// The requests received outside any dialog (other than INVITE), from now on.
     ///
     /// Until this is called, and after the returned stream is dropped, the stack answers
@@ -281,6 +301,15 @@ impl UserAgentBuilder {
     /// advertise another address in Via and Contact (a wildcard bind needs one).
     pub fn endpoint_config(mut self, config: EndpointConfig) -> Self {
         self.endpoint = config;
+        self
+    }
+
+    /// Credentials for digest challenges (401/407) to any request the user agent sends,
+    /// REGISTER and INVITE included (RFC 3261 §22.2); for every realm.
+    pub fn credentials(mut self, user: &str, password: &str) -> Self {
+        self.endpoint.credentials = Some(sip_core::endpoint::Credentials::new(
+            sip_core::auth::StaticCredentials::any(user, password),
+        ));
         self
     }
 

@@ -1,0 +1,97 @@
+//! Starts Kamailio on loopback for the interop tests of sip-mio and sip-tokio (included in
+//! both with `#[path]`), with `.ci/kamailio/kamailio.cfg.in`: a registrar and proxy that
+//! requires digest authentication with one password for every user.
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The password of every user.
+pub const PASSWORD: &str = "s3cret";
+
+/// The kamailio binary; `None` (with a message) when it is not installed, a panic under
+/// `CI=true`.
+pub fn kamailio_binary() -> Option<PathBuf> {
+    let found = ["/usr/sbin/kamailio", "/usr/local/sbin/kamailio"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    if found.is_none() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("kamailio is not installed (apt-get install kamailio)");
+        }
+        println!("skipped: kamailio is not installed");
+    }
+    found
+}
+
+fn module_path() -> String {
+    for p in [
+        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+        "/usr/lib/aarch64-linux-gnu/kamailio/modules",
+        "/usr/lib/kamailio/modules",
+        "/usr/lib64/kamailio/modules",
+    ] {
+        if Path::new(p).join("tm.so").exists() {
+            return p.to_owned();
+        }
+    }
+    "/usr/lib/x86_64-linux-gnu/kamailio/modules".to_owned()
+}
+
+/// A running Kamailio, stopped when dropped.
+pub struct Kamailio(Child);
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free UDP port on loopback.
+pub fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts Kamailio listening on 127.0.0.1:`port` (UDP).
+pub fn start(bin: &Path, port: u16) -> Kamailio {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.ci/kamailio/kamailio.cfg.in"
+    ))
+    .unwrap();
+    let cfg = template
+        .replace("@PORT@", &port.to_string())
+        .replace("@MPATH@", &module_path())
+        .replace("@PASSWORD@", PASSWORD);
+    let dir = std::env::temp_dir().join(format!("sip-kamailio-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("kamailio.cfg");
+    std::fs::write(&path, cfg).unwrap();
+    let check = Command::new(bin)
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "kamailio rejects the config: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let child = Command::new(bin)
+        .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
+        .arg(&dir)
+        .arg("-f")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Kamailio(child)
+}
