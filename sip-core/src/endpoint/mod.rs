@@ -615,12 +615,13 @@ impl Endpoint {
                 &[],
             );
         }
-        if !matches!(
-            req.uri()
-                .map(|u| u.scheme().to_ascii_lowercase())
-                .as_deref(),
-            Ok("sip" | "sips" | "tel")
-        ) {
+        // The URI already passed the full grammar in `check`: its scheme is what precedes
+        // the first colon.
+        let scheme = req.uri_str().split(':').next().unwrap_or("");
+        if !["sip", "sips", "tel"]
+            .iter()
+            .any(|k| scheme.eq_ignore_ascii_case(k))
+        {
             return self.respond_stateless(
                 Arrival {
                     transport,

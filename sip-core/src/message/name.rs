@@ -118,9 +118,10 @@ static BUCKETS: [[HeaderName; BUCKET_WIDTH]; 32 * 32] = {
     t
 };
 
-/// Compares a known name (letters, digits and `-` only) with `b` ignoring ASCII case, eight
-/// bytes at a time: OR-ing 0x20 folds letters and leaves `-` and digits alone, and no other
-/// byte folds onto a letter, a digit or `-`.
+/// Compares a known name (letters and `-` only) with a `token` `b` ignoring ASCII case,
+/// eight bytes at a time: OR-ing 0x20 folds letters and leaves `-` alone, and no other
+/// `token` character folds onto a letter or `-` (only CR, which is not a token character,
+/// folds onto `-`; callers check the token class first).
 #[inline]
 fn eq_folded(known: &[u8], b: &[u8]) -> bool {
     if known.len() != b.len() {
@@ -136,9 +137,10 @@ fn eq_folded(known: &[u8], b: &[u8]) -> bool {
             return false;
         }
     }
-    k.remainder().iter().zip(x.remainder()).all(|(a, c)| a | 0x20 == c | 0x20)
-        // Control bytes fold onto `-` (0x0D | 0x20 == 0x2D): `-` must be exact.
-        && known.iter().zip(b).all(|(k, c)| *k != b'-' || *c == b'-')
+    k.remainder()
+        .iter()
+        .zip(x.remainder())
+        .all(|(a, c)| a | 0x20 == c | 0x20)
 }
 
 const fn bucket_index(len: usize, first: u8) -> usize {
@@ -150,10 +152,13 @@ impl HeaderName {
     /// [`HeaderName::Other`].
     #[inline]
     pub fn lookup(name: &str) -> HeaderName {
+        if !name.bytes().all(super::scan::is_token) {
+            return HeaderName::Other;
+        }
         Self::lookup_bytes(name.as_bytes())
     }
 
-    /// [`HeaderName::lookup`] on bytes.
+    /// [`HeaderName::lookup`] on bytes already known to be `token` characters.
     #[inline]
     pub(crate) fn lookup_bytes(b: &[u8]) -> HeaderName {
         if b.len() == 1 {

@@ -405,13 +405,16 @@ fn parse_request_line(
     if uri.len() > opts.limits.max_uri_length {
         return Err((us, K::RequestUri("longer than the URI length limit")));
     }
-    let parsed = if strict {
-        Uri::parse_strict(uri)
-    } else {
-        Uri::parse(uri)
-    };
-    let parsed = parsed.map_err(|_| (us, K::RequestUri("malformed URI")))?;
-    if strict && parsed.as_sip().is_some_and(|s| !s.headers_raw().is_empty()) {
+    if !strict {
+        // Lenient framing checks the URI's shape only (scheme, no character that cannot be
+        // in a URI); the full grammar is applied by `check()` (see `validate`), so an
+        // endpoint parses the Request-URI once.
+        super::header::name_addr::check_uri_text(uri.as_bytes(), true)
+            .map_err(|_| (us, K::RequestUri("malformed URI")))?;
+        return Ok((method, Span::new(us, ue)));
+    }
+    let parsed = Uri::parse_strict(uri).map_err(|_| (us, K::RequestUri("malformed URI")))?;
+    if parsed.as_sip().is_some_and(|s| !s.headers_raw().is_empty()) {
         // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
         return Err((
             us,
@@ -480,10 +483,11 @@ pub(crate) fn decode_header(
         HeaderName::CallId => {
             once!(d.call_id);
             let t = trim_lws(v);
-            if t.is_empty()
-                || !t.bytes().all(|c| is_word(c) || c == b'@')
-                || t.bytes().filter(|&c| c == b'@').count() > 1
-            {
+            // One pass: every byte a `word` character or '@', and at most one '@'.
+            let (ok, ats) = t.bytes().fold((true, 0u32), |(ok, n), c| {
+                (ok & (is_word(c) | (c == b'@')), n + u32::from(c == b'@'))
+            });
+            if t.is_empty() || !ok || ats > 1 {
                 fault!(header_err(
                     e,
                     HeaderName::CallId,

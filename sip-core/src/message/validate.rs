@@ -85,12 +85,17 @@ fn require(m: &Message, present: bool, name: HeaderName) -> Result<(), ParseErro
     }
 }
 
-/// Checks a request: decoded header values, no repeated single-value header, the mandatory
+/// Checks a request: the Request-URI against the full URI grammar, decoded header values, no repeated single-value header, the mandatory
 /// headers of §8.1.1 (To, From, CSeq, Call-ID, Via; Max-Forwards in strict mode — the
 /// lenient parser assumes 70 for RFC 2543 peers), and the CSeq method equal to the request
 /// method (§8.1.1.5; RFC 4475 §3.1.2.17, §3.1.2.18).
 pub fn check_request(r: &Request) -> Result<(), ParseError> {
     let m = &r.msg;
+    // The Request-URI's full grammar (§19.1, RFC 3966; other schemes kept opaque).
+    if r.uri().is_err() {
+        let at = r.uri.start as usize + m.origin;
+        return Err(ParseError::new(at, K::RequestUri("malformed URI")));
+    }
     common(m)?;
     require(m, m.decoded.to.is_some(), HeaderName::To)?;
     require(m, m.decoded.from.is_some(), HeaderName::From)?;
