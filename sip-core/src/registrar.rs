@@ -196,7 +196,10 @@ impl Registrar {
     ) -> Result<Response, crate::message::BuildError> {
         let b: ResponseBuilder = match self.process(now, req) {
             Ok(bindings) => {
-                let mut b = Response::from_request(req, 200).to_tag(to_tag);
+                let mut b = Response::from_request(req, 200);
+                if !to_tag.is_empty() {
+                    b = b.to_tag(to_tag);
+                }
                 for x in &bindings {
                     let left = x.expires_at.saturating_duration_since(now).as_secs();
                     b = b.header("Contact", format!("<{}>;expires={left}", x.uri));
@@ -204,7 +207,10 @@ impl Registrar {
                 b
             }
             Err(e) => {
-                let mut b = Response::from_request(req, e.status()).to_tag(to_tag);
+                let mut b = Response::from_request(req, e.status());
+                if !to_tag.is_empty() {
+                    b = b.to_tag(to_tag);
+                }
                 if let RegistrarError::IntervalTooBrief(m) = e {
                     b = b.header("Min-Expires", m);
                 }

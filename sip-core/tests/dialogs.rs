@@ -986,4 +986,46 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         net.ep(A).dialog_state(da),
         Some(DialogState::Terminated(EndReason::Rejected(407)))
     );
+    // A server that refuses with a fresh nonce each time cannot make the client loop either.
+    let db = net
+        .ep(A)
+        .invite(
+            now,
+            InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
+        )
+        .unwrap();
+    let before = net.sent("INVITE sip:").len();
+    for _ in 0..5 {
+        net.run();
+        let ev = net.take_events(B);
+        let Some(Event::IncomingCall { tx, .. }) =
+            ev.iter().find(|e| matches!(e, Event::IncomingCall { .. }))
+        else {
+            break;
+        };
+        let ch = challenge(
+            "example.com",
+            &nonces.issue(now, "example.com"),
+            sip_core::auth::Algorithm::Sha256,
+            false,
+        );
+        let resp = net
+            .ep(B)
+            .response(*tx, 407)
+            .unwrap()
+            .header("Proxy-Authenticate", ch.to_header_value())
+            .build()
+            .unwrap();
+        net.ep(B).respond(now, *tx, resp).unwrap();
+    }
+    net.run();
+    assert_eq!(
+        net.sent("INVITE sip:").len() - before,
+        2,
+        "the first INVITE and one retry"
+    );
+    assert_eq!(
+        net.ep(A).dialog_state(db),
+        Some(DialogState::Terminated(EndReason::Rejected(407)))
+    );
 }

@@ -67,6 +67,14 @@ impl Endpoint {
         {
             return false;
         }
+        // A second challenge after credentials were sent means they were refused — unless
+        // the server says the nonce was only stale (RFC 7616 §3.3). Bounded either way, so a
+        // server that hands out a fresh nonce with every refusal cannot make us loop.
+        if !tx.answered_nonces.is_empty()
+            && (!chosen.iter().all(|c| c.stale) || tx.answered_nonces.len() >= 4)
+        {
+            return false;
+        }
         let Some(mut req) = super::sent_request(&tx.bytes) else {
             return false;
         };
