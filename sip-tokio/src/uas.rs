@@ -42,7 +42,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sip_core::auth::{
-    Algorithm, ChallengeKind, NonceManager, Secret, Verdict, challenge, credentials_in, verify,
+    Algorithm, ChallengeKind, NonceManager, NonceStatus, Secret, Verdict, challenge,
+    credentials_in, verify,
 };
 use sip_core::endpoint::EndpointConfig;
 use sip_core::message::{Method, Request};
@@ -238,28 +239,34 @@ impl Auth {
     /// them), or says how to challenge it: `stale=true` when only the nonce is stale or
     /// not ours (RFC 7616 §3.3).
     fn check(&mut self, now: Instant, req: &Request, kind: ChallengeKind) -> Result<(), Refused> {
-        let (stale, wrong) = match credentials_in(req.message(), kind, &self.realm) {
-            None => (false, false),
-            Some(Err(_)) => (false, true),
+        // A wrong answer to a valid nonce is challenged with that same nonce: that is how
+        // a client knows its credentials, not the nonce, were refused (§22.2).
+        let (stale, wrong, nonce) = match credentials_in(req.message(), kind, &self.realm) {
+            None => (false, false, None),
+            Some(Err(_)) => (false, true, None),
             Some(Ok(c)) => {
                 let secret = Secret::Password {
                     user: &self.user,
                     password: &self.password,
                 };
+                let status = self.nonces.check(&c.nonce, &self.realm, now);
                 let verdict = if c.username == self.user && c.uri == req.uri_str() {
-                    let status = self.nonces.check(&c.nonce, &self.realm, now);
                     verify(&c, req.method().as_str(), req.body(), secret, status)
                 } else {
                     Verdict::Wrong
                 };
                 match verdict {
                     Verdict::Ok => return Ok(()),
-                    Verdict::Stale => (true, false),
-                    Verdict::Wrong => (false, true),
+                    Verdict::Stale => (true, false, None),
+                    Verdict::Wrong => (
+                        false,
+                        true,
+                        (status == NonceStatus::Valid).then_some(c.nonce),
+                    ),
                 }
             }
         };
-        let nonce = self.nonces.issue(now, &self.realm);
+        let nonce = nonce.unwrap_or_else(|| self.nonces.issue(now, &self.realm));
         let challenges = [Algorithm::Sha256, Algorithm::Md5]
             .iter()
             .map(|a| challenge(&self.realm, &nonce, *a, stale).to_header_value())

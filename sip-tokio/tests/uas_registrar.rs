@@ -46,9 +46,9 @@ async fn registers_with_the_right_password_only() {
             bound[0].uri
         );
 
-        eprintln!("good registered");
         let bad = client("wrong").await;
         let reg = bad.register(opts).await.unwrap();
+        // Challenged again with the nonce it answered: the client gives up (§22.2).
         assert!(matches!(
             reg.registered().await,
             Err(Error::RegistrationFailed(401))
