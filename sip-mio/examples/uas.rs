@@ -5,7 +5,12 @@
 //!
 //! ```text
 //! cargo run --release -p sip-mio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp]
+//!     [--registrar] [--auth user:password] [--realm R]
 //! ```
+//!
+//! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3); `--auth` demands digest
+//! credentials of every REGISTER (401) and INVITE (407) in realm `--realm` (default: the
+//! bind host).
 
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
@@ -22,11 +27,15 @@ const SIGNALS: Token = Token(0);
 struct Args {
     bind: SocketAddr,
     tcp: bool,
+    registrar: bool,
+    auth: Option<(String, String)>,
+    realm: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut bind: SocketAddr = ([127, 0, 0, 1], 5060).into();
     let mut tcp = false;
+    let (mut registrar, mut auth, mut realm) = (false, None, None);
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -39,13 +48,30 @@ fn parse_args() -> Result<Args, String> {
                 Some("tcp") => tcp = true,
                 other => return Err(format!("--transport udp|tcp, not {other:?}")),
             },
+            "--registrar" => registrar = true,
+            "--auth" => {
+                let v = it.next().ok_or("--auth needs user:password")?;
+                let (u, p) = v.split_once(':').ok_or("--auth needs user:password")?;
+                auth = Some((u.to_owned(), p.to_owned()));
+            }
+            "--realm" => realm = Some(it.next().ok_or("--realm needs a value")?),
             "-h" | "--help" => {
-                return Err("usage: uas [--bind ADDR:PORT] [--transport udp|tcp]".into());
+                return Err(
+                    "usage: uas [--bind ADDR:PORT] [--transport udp|tcp] [--registrar] \
+                            [--auth user:password] [--realm R]"
+                        .into(),
+                );
             }
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    Ok(Args { bind, tcp })
+    Ok(Args {
+        bind,
+        tcp,
+        registrar,
+        auth,
+        realm,
+    })
 }
 
 fn main() -> ExitCode {
@@ -85,7 +111,13 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("uas listening on {t} {a}");
     }
 
-    let mut uas = Uas::new();
+    let realm = args.realm.unwrap_or_else(|| args.bind.ip().to_string());
+    #[allow(clippy::disallowed_methods)]
+    let epoch = std::time::Instant::now();
+    // The nonce key: from the process's hash randomness.
+    let seed =
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), epoch);
+    let mut uas = Uas::pbx(args.registrar, args.auth, &realm, seed, epoch);
     driver.run(&mut poll, |driver, now, step| match step {
         Step::Event(e) => {
             uas.on_driver_event(driver, now, &e);

@@ -15,15 +15,26 @@
 //! | REFER | 202 Accepted, NOTIFY `100 Trying`, NOTIFY `200 OK` (RFC 3515) |
 //! | BYE, NOTIFY, INFO, UPDATE, PRACK out of dialog | 481 (§12.2.2) |
 //! | anything else | 405 Method Not Allowed with Allow (§8.2.1) |
+//!
+//! As a test PBX ([`Uas::pbx`]): REGISTER is served by a registrar (§10.3), and with a
+//! user and password every REGISTER must carry digest credentials (401 with
+//! `WWW-Authenticate`, §22.2) and so must every INVITE (407 with `Proxy-Authenticate`,
+//! §22.3); `stale=true` when only the nonce is stale (RFC 7616 §3.3).
 
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
+use sip_core::auth::{
+    Algorithm, ChallengeKind, NonceManager, NonceStatus, Secret, Verdict, challenge,
+    credentials_in, verify,
+};
 use sip_core::dialog::{DialogState, EndReason};
-use sip_core::endpoint::{Endpoint, Event};
-use sip_core::message::Method;
+use sip_core::endpoint::{Endpoint, Event, ServerTxId};
+use sip_core::message::{Method, Request};
+use sip_core::registrar::{Binding, Registrar};
+use sip_core::rng::IdGenerator;
 
 use crate::Driver;
 
@@ -55,13 +66,19 @@ pub struct UasCounters {
     pub failures: u64,
     /// Commands the endpoint refused (a bug or a race; logged).
     pub errors: u64,
+    /// REGISTERs accepted (200) by the registrar.
+    pub registrations: u64,
+    /// Digest challenges sent (401 and 407).
+    pub challenges: u64,
+    /// Requests whose credentials were wrong (bad password, user or uri).
+    pub auth_failures: u64,
 }
 
 impl fmt::Display for UasCounters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "calls={} answered={} acks={} byes={} cancels={} options={} refers={} in_dialog={} rejected={} failures={} errors={}",
+            "calls={} answered={} acks={} byes={} cancels={} options={} refers={} in_dialog={} rejected={} failures={} errors={} registrations={} challenges={} auth_failures={}",
             self.calls,
             self.answered,
             self.acks,
@@ -72,7 +89,10 @@ impl fmt::Display for UasCounters {
             self.in_dialog,
             self.rejected,
             self.failures,
-            self.errors
+            self.errors,
+            self.registrations,
+            self.challenges,
+            self.auth_failures
         )
     }
 }
@@ -81,12 +101,163 @@ impl fmt::Display for UasCounters {
 #[derive(Debug, Default)]
 pub struct Uas {
     counters: UasCounters,
+    registrar: Option<Registrar>,
+    auth: Option<Auth>,
+}
+
+/// Digest authentication of one user (RFC 3261 §22.4).
+#[derive(Debug)]
+struct Auth {
+    user: String,
+    password: String,
+    realm: String,
+    nonces: NonceManager,
+}
+
+/// Why a request is not authenticated: the challenges to send (SHA-256 first, then MD5,
+/// RFC 8760 §2.3) and whether it carried credentials that were wrong.
+struct Refused {
+    challenges: Vec<String>,
+    wrong: bool,
+}
+
+impl Auth {
+    /// Checks the credentials of `req` for our realm (`kind` says which header carries
+    /// them), or says how to challenge it: `stale=true` when only the nonce is stale or
+    /// not ours (RFC 7616 §3.3).
+    fn check(&mut self, now: Instant, req: &Request, kind: ChallengeKind) -> Result<(), Refused> {
+        // A wrong answer to a valid nonce is challenged with that same nonce: that is how
+        // a client knows its credentials, not the nonce, were refused (§22.2).
+        let (stale, wrong, nonce) = match credentials_in(req.message(), kind, &self.realm) {
+            None => (false, false, None),
+            Some(Err(_)) => (false, true, None),
+            Some(Ok(c)) => {
+                let secret = Secret::Password {
+                    user: &self.user,
+                    password: &self.password,
+                };
+                let status = self.nonces.check(&c.nonce, &self.realm, now);
+                let verdict = if c.username == self.user && c.uri == req.uri_str() {
+                    verify(&c, req.method().as_str(), req.body(), secret, status)
+                } else {
+                    Verdict::Wrong
+                };
+                match verdict {
+                    Verdict::Ok => return Ok(()),
+                    Verdict::Stale => (true, false, None),
+                    Verdict::Wrong => (
+                        false,
+                        true,
+                        (status == NonceStatus::Valid).then_some(c.nonce),
+                    ),
+                }
+            }
+        };
+        let nonce = nonce.unwrap_or_else(|| self.nonces.issue(now, &self.realm));
+        let challenges = [Algorithm::Sha256, Algorithm::Md5]
+            .iter()
+            .map(|a| challenge(&self.realm, &nonce, *a, stale).to_header_value())
+            .collect();
+        Err(Refused { challenges, wrong })
+    }
 }
 
 impl Uas {
     /// A UAS with zeroed counters.
     pub fn new() -> Self {
         Uas::default()
+    }
+
+    /// A UAS that also serves as a test PBX: a registrar if `registrar` (else REGISTER is
+    /// answered 405), and with `auth = Some((user, password))` digest authentication of
+    /// REGISTER and INVITE in `realm`. The nonce key is drawn from `seed`; nonce ages count
+    /// from `epoch`.
+    pub fn pbx(
+        registrar: bool,
+        auth: Option<(String, String)>,
+        realm: &str,
+        seed: u64,
+        epoch: Instant,
+    ) -> Self {
+        Uas {
+            registrar: registrar.then(Registrar::new),
+            auth: auth.map(|(user, password)| Auth {
+                user,
+                password,
+                realm: realm.to_owned(),
+                nonces: NonceManager::new(&mut IdGenerator::new(seed), epoch),
+            }),
+            ..Uas::default()
+        }
+    }
+
+    /// The live bindings the registrar holds for `aor`, best q first (RFC 3261 §10.3).
+    pub fn bindings(&self, now: Instant, aor: &str) -> Vec<Binding> {
+        self.registrar
+            .as_ref()
+            .map(|r| r.lookup(now, aor))
+            .unwrap_or_default()
+    }
+
+    /// Checks `request`'s credentials if authentication is on; on refusal answers `tx`
+    /// with the challenge (401 or 407 per `kind`) and returns `Ok(false)`.
+    fn authenticated(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+        kind: ChallengeKind,
+    ) -> Result<bool, sip_core::endpoint::EndpointError> {
+        let Some(auth) = self.auth.as_mut() else {
+            return Ok(true);
+        };
+        let Err(refused) = auth.check(now, request, kind) else {
+            return Ok(true);
+        };
+        self.counters.challenges += 1;
+        if refused.wrong {
+            self.counters.auth_failures += 1;
+        }
+        let mut b = ep.response(tx, kind.status())?;
+        for c in &refused.challenges {
+            b = b.header(kind.challenge_header().as_str(), c);
+        }
+        let resp = b.build()?;
+        ep.respond(now, tx, resp)?;
+        Ok(false)
+    }
+
+    /// A REGISTER with the registrar on: authenticated, then bound (§10.3), answered with
+    /// the registrar's status and Contact / Min-Expires rows.
+    fn register(
+        &mut self,
+        ep: &mut Endpoint,
+        now: Instant,
+        tx: ServerTxId,
+        request: &Request,
+    ) -> Result<(), sip_core::endpoint::EndpointError> {
+        if !self.authenticated(ep, now, tx, request, ChallengeKind::Www)? {
+            return Ok(());
+        }
+        let Some(registrar) = self.registrar.as_mut() else {
+            return ep.respond_with(now, tx, 405);
+        };
+        let Ok(answer) = registrar.respond(now, request, "pbx") else {
+            return ep.respond_with(now, tx, 500);
+        };
+        let mut b = ep.response(tx, answer.status())?;
+        for name in ["Contact", "Min-Expires"] {
+            for v in answer.headers().get_all(name) {
+                b = b.header(name, v);
+            }
+        }
+        let resp = b.build()?;
+        ep.respond(now, tx, resp)?;
+        if answer.status() == 200 {
+            self.counters.registrations += 1;
+        }
+        Ok(())
     }
 
     /// The counters.
@@ -106,9 +277,16 @@ impl Uas {
     pub fn handle(&mut self, ep: &mut Endpoint, now: Instant, event: &Event) {
         let ok = match event {
             Event::IncomingCall {
-                dialog, request, ..
+                dialog,
+                tx,
+                request,
             } => {
                 self.counters.calls += 1;
+                // A challenged INVITE is answered 407; the core ends its dialog.
+                match self.authenticated(ep, now, *tx, request, ChallengeKind::Proxy) {
+                    Ok(true) => {}
+                    r => return self.refused(r.map(|_| ())),
+                }
                 let sdp = Bytes::from(sdp_answer(request.body(), local_ip(ep)));
                 let r = ep
                     .answer(now, *dialog, 180, None)
@@ -135,6 +313,9 @@ impl Uas {
             }
             Event::IncomingRequest { tx, request } => {
                 let r = match request.method() {
+                    Method::Register if self.registrar.is_some() => {
+                        self.register(ep, now, *tx, request)
+                    }
                     Method::Options => {
                         self.counters.options += 1;
                         ep.response(*tx, 200).and_then(|b| {
@@ -212,7 +393,11 @@ impl Uas {
             }
             _ => Ok(()),
         };
-        if let Err(e) = ok {
+        self.refused(ok);
+    }
+
+    fn refused<E: fmt::Display>(&mut self, r: Result<(), E>) {
+        if let Err(e) = r {
             self.counters.errors += 1;
             tracing::warn!(error = %e, "UAS command refused");
         }

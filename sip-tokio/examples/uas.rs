@@ -2,7 +2,13 @@
 //!
 //! ```text
 //! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N] [--shards N]
+//!     [--registrar] [--auth user:password] [--realm R]
 //! ```
+//!
+//! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of answering 405;
+//! `--auth` demands digest credentials of every REGISTER (401 with `WWW-Authenticate`,
+//! §22), in realm `--realm` (default: the bind host). Registrations, challenges and
+//! authentication failures are printed with the other counters.
 //!
 //! It handles ACK, BYE, CANCEL, OPTIONS and REFER (accepted, the target called, progress
 //! reported with NOTIFY), answers 405 to methods it does not support, and on SIGINT or
@@ -16,7 +22,8 @@ use std::time::Duration;
 use sip_tokio::Transport;
 use sip_tokio::uas::{Uas, UasConfig};
 
-const USAGE: &str = "usage: uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--shards N]";
+const USAGE: &str = "usage: uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--shards N] \
+                     [--registrar] [--auth user:password] [--realm R]";
 
 fn parse_args() -> Result<UasConfig, String> {
     let mut args = std::env::args().skip(1);
@@ -24,6 +31,7 @@ fn parse_args() -> Result<UasConfig, String> {
     let mut transport = Transport::Udp;
     let mut ring = Duration::ZERO;
     let mut shards = 1;
+    let (mut registrar, mut auth, mut realm) = (false, None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -40,6 +48,13 @@ fn parse_args() -> Result<UasConfig, String> {
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?)
             }
             "--shards" => shards = value()?.parse().map_err(|e| format!("--shards: {e}"))?,
+            "--registrar" => registrar = true,
+            "--auth" => {
+                let v = value()?;
+                let (user, password) = v.split_once(':').ok_or("--auth: user:password")?;
+                auth = Some((user.to_owned(), password.to_owned()));
+            }
+            "--realm" => realm = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -49,6 +64,9 @@ fn parse_args() -> Result<UasConfig, String> {
     config.transport = transport;
     config.ring = ring;
     config.shards = shards;
+    config.registrar = registrar;
+    config.auth = auth;
+    config.realm = realm;
     Ok(config)
 }
 

@@ -9,6 +9,13 @@
 //! reports that call's progress with NOTIFYs, then hangs that call up (there is no media
 //! to bridge).
 //!
+//! As a test PBX ([`UasConfig::registrar`], [`UasConfig::auth`]) it also serves REGISTER
+//! as a registrar (RFC 3261 §10.3, [`sip_core::registrar::Registrar`]) and demands digest
+//! credentials (§22) of every REGISTER, answering 401 with `WWW-Authenticate` until they
+//! are right (`stale=true` when only the nonce is stale, RFC 7616 §3.3). INVITEs are not
+//! challenged here: [`IncomingCall`] can only reject with a bare status, and a 407 must
+//! carry `Proxy-Authenticate` (§22.3).
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> sip_tokio::Result<()> {
@@ -30,12 +37,18 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use sip_core::auth::{
+    Algorithm, ChallengeKind, NonceManager, NonceStatus, Secret, Verdict, challenge,
+    credentials_in, verify,
+};
 use sip_core::endpoint::EndpointConfig;
-use sip_core::message::Method;
+use sip_core::message::{Method, Request};
+use sip_core::registrar::{Binding, Registrar};
+use sip_core::rng::IdGenerator;
 use sip_core::transport::Transport;
 
 use crate::body::Body;
@@ -73,6 +86,12 @@ pub struct UasConfig {
     pub endpoint: EndpointConfig,
     /// How long shutdown waits for calls to end.
     pub shutdown_timeout: Duration,
+    /// Serve REGISTER as a registrar (RFC 3261 §10.3) instead of answering 405.
+    pub registrar: bool,
+    /// `(user, password)`: REGISTERs must carry digest credentials for it (§22).
+    pub auth: Option<(String, String)>,
+    /// The digest realm (the bind address's host if `None`).
+    pub realm: Option<String>,
 }
 
 impl UasConfig {
@@ -86,6 +105,9 @@ impl UasConfig {
             shards: 1,
             endpoint: EndpointConfig::default(),
             shutdown_timeout: Duration::from_secs(2),
+            registrar: false,
+            auth: None,
+            realm: None,
         }
     }
 }
@@ -102,6 +124,9 @@ struct Counters {
     in_dialog_requests: AtomicU64,
     transfers: AtomicU64,
     transfers_succeeded: AtomicU64,
+    registrations: AtomicU64,
+    challenges: AtomicU64,
+    auth_failures: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -132,6 +157,14 @@ pub struct UasReport {
     pub transfers: u64,
     /// Transfers whose new call was answered.
     pub transfers_succeeded: u64,
+    /// REGISTERs accepted (200) by the registrar.
+    pub registrations: u64,
+    /// Live bindings in the registrar.
+    pub bindings: u64,
+    /// Digest challenges sent (401).
+    pub challenges: u64,
+    /// Requests whose credentials were wrong (bad password, user, realm or uri).
+    pub auth_failures: u64,
     /// Retransmissions the stack sent (requests and responses).
     pub retransmissions: u64,
     /// Retransmitted requests the stack absorbed.
@@ -160,6 +193,13 @@ impl fmt::Display for UasReport {
             "transfers:             {} ({} succeeded)",
             self.transfers, self.transfers_succeeded
         )?;
+        writeln!(
+            f,
+            "registrations:         {} ({} bindings)",
+            self.registrations, self.bindings
+        )?;
+        writeln!(f, "challenges sent:       {}", self.challenges)?;
+        writeln!(f, "auth failures:         {}", self.auth_failures)?;
         writeln!(f, "messages received:     {}", self.messages_received)?;
         writeln!(f, "retransmissions sent:  {}", self.retransmissions)?;
         writeln!(
@@ -171,11 +211,106 @@ impl fmt::Display for UasReport {
     }
 }
 
+/// The PBX side: the registrar and the digest check, shared by the request tasks.
+#[derive(Debug)]
+struct Pbx {
+    registrar: Option<Registrar>,
+    auth: Option<Auth>,
+}
+
+/// Digest authentication of one user (RFC 3261 §22.4).
+#[derive(Debug)]
+struct Auth {
+    user: String,
+    password: String,
+    realm: String,
+    nonces: NonceManager,
+}
+
+/// Why a request is not authenticated: the challenges to send (SHA-256 first, then MD5,
+/// RFC 8760 §2.3) and whether it carried credentials that were wrong.
+struct Refused {
+    challenges: Vec<String>,
+    wrong: bool,
+}
+
+impl Auth {
+    /// Checks the credentials of `req` for our realm (`kind` says which header carries
+    /// them), or says how to challenge it: `stale=true` when only the nonce is stale or
+    /// not ours (RFC 7616 §3.3).
+    fn check(&mut self, now: Instant, req: &Request, kind: ChallengeKind) -> Result<(), Refused> {
+        // A wrong answer to a valid nonce is challenged with that same nonce: that is how
+        // a client knows its credentials, not the nonce, were refused (§22.2).
+        let (stale, wrong, nonce) = match credentials_in(req.message(), kind, &self.realm) {
+            None => (false, false, None),
+            Some(Err(_)) => (false, true, None),
+            Some(Ok(c)) => {
+                let secret = Secret::Password {
+                    user: &self.user,
+                    password: &self.password,
+                };
+                let status = self.nonces.check(&c.nonce, &self.realm, now);
+                let verdict = if c.username == self.user && c.uri == req.uri_str() {
+                    verify(&c, req.method().as_str(), req.body(), secret, status)
+                } else {
+                    Verdict::Wrong
+                };
+                match verdict {
+                    Verdict::Ok => return Ok(()),
+                    Verdict::Stale => (true, false, None),
+                    Verdict::Wrong => (
+                        false,
+                        true,
+                        (status == NonceStatus::Valid).then_some(c.nonce),
+                    ),
+                }
+            }
+        };
+        let nonce = nonce.unwrap_or_else(|| self.nonces.issue(now, &self.realm));
+        let challenges = [Algorithm::Sha256, Algorithm::Md5]
+            .iter()
+            .map(|a| challenge(&self.realm, &nonce, *a, stale).to_header_value())
+            .collect();
+        Err(Refused { challenges, wrong })
+    }
+}
+
+impl Pbx {
+    fn new(config: &UasConfig, epoch: Instant) -> Pbx {
+        let auth = config.auth.as_ref().map(|(user, password)| {
+            // The nonce key: from the seed, or from the process's hash randomness.
+            let seed = config.seed.unwrap_or_else(|| {
+                use std::hash::BuildHasher;
+                std::collections::hash_map::RandomState::new().hash_one(epoch)
+            });
+            let mut ids = IdGenerator::new(seed ^ 0x6e6f_6e63_655f_6b65);
+            Auth {
+                user: user.clone(),
+                password: password.clone(),
+                realm: config
+                    .realm
+                    .clone()
+                    .unwrap_or_else(|| config.bind.ip().to_string()),
+                nonces: NonceManager::new(&mut ids, epoch),
+            }
+        });
+        Pbx {
+            registrar: config.registrar.then(Registrar::new),
+            auth,
+        }
+    }
+}
+
+fn lock(pbx: &Mutex<Pbx>) -> std::sync::MutexGuard<'_, Pbx> {
+    pbx.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A running answering user agent. See the [module docs](self).
 #[derive(Debug)]
 pub struct Uas {
     ua: UserAgent,
     counters: Arc<Counters>,
+    pbx: Arc<Mutex<Pbx>>,
     local: SocketAddr,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -198,6 +333,7 @@ impl Uas {
         let ua = b.build().await?;
         let local = ua.local_addrs().first().map_or(config.bind, |(_, a)| *a);
         let counters = Arc::new(Counters::default());
+        let pbx = Arc::new(Mutex::new(Pbx::new(&config, Instant::now())));
         let mut calls = ua.incoming();
         let mut requests = ua.incoming_requests();
         let (u, c, ring) = (ua.clone(), counters.clone(), config.ring);
@@ -207,15 +343,16 @@ impl Uas {
                 tokio::spawn(answer(u.clone(), c.clone(), inc, ring));
             }
         });
-        let c = counters.clone();
+        let (c, p) = (counters.clone(), pbx.clone());
         let requests_task = tokio::spawn(async move {
             while let Some(req) = requests.next().await {
-                tokio::spawn(out_of_dialog(c.clone(), req));
+                tokio::spawn(out_of_dialog(c.clone(), p.clone(), req));
             }
         });
         Ok(Uas {
             ua,
             counters,
+            pbx,
             local,
             tasks: vec![calls_task, requests_task],
         })
@@ -231,8 +368,25 @@ impl Uas {
         &self.ua
     }
 
+    /// The live bindings the registrar holds for `aor` (RFC 3261 §10.3), best q first;
+    /// empty without [`UasConfig::registrar`].
+    pub fn bindings(&self, aor: &str) -> Vec<Binding> {
+        lock(&self.pbx)
+            .registrar
+            .as_ref()
+            .map(|r| r.lookup(Instant::now(), aor))
+            .unwrap_or_default()
+    }
+
     /// The counters now.
     pub async fn report(&self) -> UasReport {
+        let bindings = {
+            let mut p = lock(&self.pbx);
+            p.registrar.as_mut().map_or(0, |r| {
+                r.expire(Instant::now());
+                r.len() as u64
+            })
+        };
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut r = UasReport {
@@ -246,6 +400,10 @@ impl Uas {
             in_dialog_requests: get(&c.in_dialog_requests),
             transfers: get(&c.transfers),
             transfers_succeeded: get(&c.transfers_succeeded),
+            registrations: get(&c.registrations),
+            bindings,
+            challenges: get(&c.challenges),
+            auth_failures: get(&c.auth_failures),
             ..UasReport::default()
         };
         if let Ok(s) = self.ua.stats().await {
@@ -369,8 +527,56 @@ async fn transfer(ua: UserAgent, c: Arc<Counters>, mut t: IncomingTransfer) {
     let _ = call.hangup().await;
 }
 
-async fn out_of_dialog(c: Arc<Counters>, req: IncomingRequest) {
-    let res = if *req.method() == Method::Options {
+/// A REGISTER when the PBX has a registrar: challenged (401) unless authenticated, then
+/// bound (RFC 3261 §10.3), with the registrar's answer's Contact and Min-Expires rows.
+async fn register(c: &Counters, pbx: &Mutex<Pbx>, req: IncomingRequest) -> Result<()> {
+    let now = Instant::now();
+    let (status, headers) = {
+        let mut p = lock(pbx);
+        let p = &mut *p;
+        let checked = p
+            .auth
+            .as_mut()
+            .map_or(Ok(()), |a| a.check(now, req.request(), ChallengeKind::Www));
+        match (checked, p.registrar.as_mut()) {
+            (Err(refused), _) => {
+                bump(&c.challenges);
+                if refused.wrong {
+                    bump(&c.auth_failures);
+                }
+                let h = refused.challenges.into_iter();
+                (401, h.map(|v| ("WWW-Authenticate", v)).collect())
+            }
+            (Ok(()), Some(registrar)) => match registrar.respond(now, req.request(), "pbx") {
+                Ok(resp) => {
+                    let rows = ["Contact", "Min-Expires"]
+                        .into_iter()
+                        .flat_map(|n| resp.headers().get_all(n).map(move |v| (n, v.to_owned())));
+                    (resp.status(), rows.collect::<Vec<_>>())
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "registrar answer not built");
+                    (500, Vec::new())
+                }
+            },
+            (Ok(()), None) => (500, Vec::new()),
+        }
+    };
+    if status == 200 {
+        bump(&c.registrations);
+    }
+    let mut reply = req.response(status);
+    for (n, v) in &headers {
+        reply = reply.header(n, v);
+    }
+    reply.send().await
+}
+
+async fn out_of_dialog(c: Arc<Counters>, pbx: Arc<Mutex<Pbx>>, req: IncomingRequest) {
+    let registrar = *req.method() == Method::Register && lock(&pbx).registrar.is_some();
+    let res = if registrar {
+        register(&c, &pbx, req).await
+    } else if *req.method() == Method::Options {
         bump(&c.options);
         req.response(200)
             .header("Allow", ALLOW)

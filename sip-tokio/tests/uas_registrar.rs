@@ -1,0 +1,95 @@
+//! The `uas` as a test PBX over loopback: a registrar that demands digest credentials
+//! (RFC 3261 §10.3, §22), driven by the tokio user agent's own registration client.
+
+use std::time::Duration;
+
+use sip_tokio::uas::{Uas, UasConfig};
+use sip_tokio::{Error, RegisterOptions, UserAgent};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn pbx() -> Uas {
+    let mut config = UasConfig::new("127.0.0.1:0".parse().unwrap());
+    config.seed = Some(7);
+    config.registrar = true;
+    config.auth = Some(("alice".into(), "secret".into()));
+    Uas::start(config).await.unwrap()
+}
+
+async fn client(password: &str) -> UserAgent {
+    UserAgent::builder()
+        .udp("127.0.0.1:0")
+        .identity("<sip:alice@127.0.0.1>")
+        .credentials("alice", password)
+        .seed(11)
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn registers_with_the_right_password_only() {
+    let run = async {
+        let uas = pbx().await;
+        let registrar = format!("sip:{}", uas.local_addr());
+        let opts = RegisterOptions::new(registrar.as_str(), "<sip:alice@127.0.0.1>", 600);
+
+        let good = client("secret").await;
+        let reg = good.register(opts.clone()).await.unwrap();
+        assert_eq!(reg.registered().await.unwrap(), 600);
+        let bound = uas.bindings("<sip:alice@127.0.0.1>");
+        assert_eq!(bound.len(), 1);
+        let local = good.local_addrs()[0].1;
+        assert!(
+            bound[0].uri.contains(&local.to_string()),
+            "{}",
+            bound[0].uri
+        );
+
+        let bad = client("wrong").await;
+        let reg = bad.register(opts).await.unwrap();
+        // Challenged again with the nonce it answered: the client gives up (§22.2).
+        assert!(matches!(
+            reg.registered().await,
+            Err(Error::RegistrationFailed(401))
+        ));
+
+        let report = uas.shutdown().await;
+        assert_eq!(report.registrations, 1);
+        assert_eq!(report.bindings, 1);
+        // One challenge to each client's first REGISTER, one to the wrong answer.
+        assert_eq!(report.challenges, 3);
+        assert_eq!(report.auth_failures, 1);
+        assert_eq!(report.not_allowed, 0);
+        good.shutdown().await;
+        bad.shutdown().await;
+    };
+    tokio::time::timeout(LIMIT, run).await.unwrap();
+}
+
+#[tokio::test]
+async fn register_is_405_without_the_registrar() {
+    let run = async {
+        let uas = Uas::start(UasConfig::new("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
+        let ua = client("secret").await;
+        let registrar = format!("sip:{}", uas.local_addr());
+        let reg = ua
+            .register(RegisterOptions::new(
+                registrar.as_str(),
+                "<sip:alice@127.0.0.1>",
+                600,
+            ))
+            .await
+            .unwrap();
+        assert!(matches!(
+            reg.registered().await,
+            Err(Error::RegistrationFailed(405))
+        ));
+        let report = uas.shutdown().await;
+        assert_eq!((report.not_allowed, report.registrations), (1, 0));
+        ua.shutdown().await;
+    };
+    tokio::time::timeout(LIMIT, run).await.unwrap();
+}
