@@ -370,6 +370,31 @@ impl IncomingCall {
         }
         self.answer(status, None).await
     }
+
+    /// Rejects the call with a final status and extra headers: a 407 with
+    /// `Proxy-Authenticate` (RFC 3261 §22.3), a 3xx with `Contact`, a 503 with
+    /// `Retry-After`, ...
+    pub async fn reject_with(self, status: u16, headers: &[(&str, &str)]) -> Result<()> {
+        if !(300..=699).contains(&status) {
+            return Err(sip_core::dialog::DialogError::BadStatus(status).into());
+        }
+        let spec = crate::command::ResponseSpec {
+            tx: self.tx,
+            dialog: None,
+            invite: true,
+            status,
+            reason: None,
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: None,
+        };
+        self.core
+            .link
+            .ask(|r| Command::Respond(Box::new(spec), Some(r)))
+            .await
+    }
 }
 
 /// The stream of calls placed to a [`UserAgent`](crate::UserAgent), from

@@ -12,9 +12,9 @@
 //! As a test PBX ([`UasConfig::registrar`], [`UasConfig::auth`]) it also serves REGISTER
 //! as a registrar (RFC 3261 §10.3, [`sip_core::registrar::Registrar`]) and demands digest
 //! credentials (§22) of every REGISTER, answering 401 with `WWW-Authenticate` until they
-//! are right (`stale=true` when only the nonce is stale, RFC 7616 §3.3). INVITEs are not
-//! challenged here: [`IncomingCall`] can only reject with a bare status, and a 407 must
-//! carry `Proxy-Authenticate` (§22.3).
+//! are right (`stale=true` when only the nonce is stale, RFC 7616 §3.3), and of every
+//! INVITE, answering 407 with `Proxy-Authenticate` (§22.3) through
+//! [`IncomingCall::reject_with`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -336,10 +336,30 @@ impl Uas {
         let pbx = Arc::new(Mutex::new(Pbx::new(&config, Instant::now())));
         let mut calls = ua.incoming();
         let mut requests = ua.incoming_requests();
-        let (u, c, ring) = (ua.clone(), counters.clone(), config.ring);
+        let (u, c, ring, p) = (ua.clone(), counters.clone(), config.ring, pbx.clone());
         let calls_task = tokio::spawn(async move {
             while let Some(inc) = calls.next().await {
                 bump(&c.calls_received);
+                // As a PBX with --auth, an INVITE must carry proxy credentials (§22.3).
+                let refused = {
+                    let mut pbx = lock(&p);
+                    pbx.auth
+                        .as_mut()
+                        .map(|a| a.check(Instant::now(), inc.request(), ChallengeKind::Proxy))
+                };
+                if let Some(Err(refused)) = refused {
+                    bump(&c.challenges);
+                    if refused.wrong {
+                        bump(&c.auth_failures);
+                    }
+                    let rows: Vec<(&str, &str)> = refused
+                        .challenges
+                        .iter()
+                        .map(|v| ("Proxy-Authenticate", v.as_str()))
+                        .collect();
+                    let _ = inc.reject_with(407, &rows).await;
+                    continue;
+                }
                 tokio::spawn(answer(u.clone(), c.clone(), inc, ring));
             }
         });

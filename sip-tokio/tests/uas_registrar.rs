@@ -93,3 +93,30 @@ async fn register_is_405_without_the_registrar() {
     };
     tokio::time::timeout(LIMIT, run).await.unwrap();
 }
+
+#[tokio::test]
+async fn calls_need_proxy_credentials() {
+    let run = async {
+        let uas = pbx().await;
+        let uri = format!("sip:service@{}", uas.local_addr());
+        // With the right credentials the 407 is answered and the call goes through.
+        let good = client("secret").await;
+        let call = good.call(&uri).await.unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        call.hangup().await.unwrap();
+        // Without credentials the call ends with the 407.
+        let anonymous = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .build()
+            .await
+            .unwrap();
+        let call = anonymous.call(&uri).await.unwrap();
+        assert!(matches!(
+            call.answered().await,
+            Err(Error::CallEnded(sip_tokio::EndReason::Rejected(407)))
+        ));
+        let report = uas.shutdown().await;
+        assert_eq!(report.challenges, 2);
+    };
+    tokio::time::timeout(LIMIT, run).await.expect("bounded");
+}
