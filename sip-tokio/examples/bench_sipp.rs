@@ -1,20 +1,35 @@
-//! The rate benchmark: SIPp's `uac` against the `uas` example (1 and 2 endpoint shards)
-//! and against SIPp's own `uas`, at increasing call rates, in one run. Reports the highest
-//! rate each sustains with 0 failed calls, and the `uas` process's resident memory per
+//! The rate benchmark: SIPp's `uac` against the tokio `uas` example (1 shard), the mio
+//! `uas` example and SIPp's own `uas`, side by side in one run. For each server it
+//! reports the highest call rate sustained with 0 failed calls, the CPU seconds the
+//! server process spends per 1,000 calls at a common rate, and its resident memory per
 //! established call. Not part of the test suite.
 //!
+//! Both crates name their example `uas`, so build them one after the other and keep the
+//! mio one under another name:
+//!
 //! ```text
+//! cargo build --release -p sip-mio --example uas
+//! cp target/release/examples/uas target/release/examples/uas-mio
 //! cargo build --release -p sip-tokio --example uas --example bench_sipp
-//! target/release/examples/bench_sipp [--rates 500,1000,2000,4000] [--step-secs 5] [--hold-calls 5000]
+//! target/release/examples/bench_sipp [--rates 500,1000,2000] [--step-calls 5000]
+//!     [--cpu-rate 1000] [--cpu-calls 10000] [--cpu-rounds 2] [--hold-calls 5000]
+//!     [--tokio-uas PATH] [--mio-uas PATH]
 //! ```
 //!
-//! A rate is *sustained* when SIPp reports every call of the step successful (none failed,
-//! none timed out) and the calls completed at no less than 90 % of the rate asked for
-//! (beyond that SIPp itself, sharing the CPUs, is the limit). Memory: the `uas` is started
-//! fresh, its VmRSS read, then SIPp places `--hold-calls` calls that stay up (SIPp's `-d`
-//! pause between ACK and BYE) and VmRSS is read again when they are all established, and
-//! once more 36 s later, when the INVITE server transactions (kept 64·T1 after the 2xx,
-//! RFC 6026) are gone and only the dialogs remain.
+//! * Rate: each step places `min(3 s of calls, --step-calls)` calls (at least 2,000, or
+//!   `--step-calls` when smaller) on a freshly started server. A step is *sustained* when
+//!   SIPp reports every call successful (none failed, none timed out) and the step took no
+//!   more than 10 % + 1 s longer than the calls needed at the asked rate (beyond that the
+//!   server, or SIPp sharing the CPUs, falls behind).
+//! * CPU: utime + stime of the server process (all its threads) from `/proc/<pid>/stat`,
+//!   before and after `--cpu-calls` calls at `--cpu-rate`, in clock ticks
+//!   (`getconf CLK_TCK`). The servers take turns, `--cpu-rounds` times; the lowest
+//!   figure of each is reported (the machine is shared: the noise only ever adds).
+//! * Memory: VmRSS from `/proc/<pid>/status` of a fresh server, then SIPp places
+//!   `--hold-calls` calls that stay up (SIPp's `-d` pause between ACK and BYE, `-l`
+//!   limit); VmRSS is read again when they are all established, and once more 36 s
+//!   later, when the INVITE server transactions (kept 64·T1 after the 2xx, RFC 6026) are
+//!   gone and only the dialogs remain.
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -24,23 +39,31 @@ use std::time::{Duration, Instant};
 
 struct Options {
     rates: Vec<u32>,
-    step: Duration,
+    step_calls: u64,
+    cpu_rate: u32,
+    cpu_calls: u64,
+    cpu_rounds: u32,
     hold_calls: u32,
-    uas_bin: PathBuf,
+    tokio_uas: PathBuf,
+    mio_uas: PathBuf,
 }
 
 fn parse() -> Result<Options, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut o = Options {
-        rates: vec![250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000],
-        step: Duration::from_secs(5),
+        rates: vec![500, 1000, 1500, 2000, 3000, 4000],
+        step_calls: 5000,
+        cpu_rate: 1000,
+        cpu_calls: 10_000,
+        cpu_rounds: 2,
         hold_calls: 5000,
-        uas_bin: std::env::current_exe()
-            .map_err(|e| e.to_string())?
-            .with_file_name("uas"),
+        tokio_uas: exe.with_file_name("uas"),
+        mio_uas: exe.with_file_name("uas-mio"),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        let num = |v: String| v.trim().parse::<u64>().map_err(|e| format!("{a}: {e}"));
         match a.as_str() {
             "--rates" => {
                 o.rates = value()?
@@ -48,18 +71,53 @@ fn parse() -> Result<Options, String> {
                     .map(|r| r.trim().parse().map_err(|e| format!("--rates: {e}")))
                     .collect::<Result<_, _>>()?
             }
-            "--step-secs" => {
-                o.step = Duration::from_secs(value()?.parse().map_err(|e| format!("{e}"))?)
-            }
-            "--hold-calls" => o.hold_calls = value()?.parse().map_err(|e| format!("{e}"))?,
-            "--uas-bin" => o.uas_bin = PathBuf::from(value()?),
+            "--step-calls" => o.step_calls = num(value()?)?.max(1),
+            "--cpu-rate" => o.cpu_rate = num(value()?)?.clamp(1, 100_000) as u32,
+            "--cpu-calls" => o.cpu_calls = num(value()?)?.max(1),
+            "--cpu-rounds" => o.cpu_rounds = num(value()?)?.clamp(1, 10) as u32,
+            "--hold-calls" => o.hold_calls = num(value()?)?.clamp(1, 100_000) as u32,
+            "--tokio-uas" => o.tokio_uas = PathBuf::from(value()?),
+            "--mio-uas" => o.mio_uas = PathBuf::from(value()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if !o.uas_bin.exists() {
+    for (path, build) in [
+        (
+            &o.tokio_uas,
+            "cargo build --release -p sip-tokio --example uas",
+        ),
+        (
+            &o.mio_uas,
+            "cargo build --release -p sip-mio --example uas, then copy target/release/examples/uas to uas-mio",
+        ),
+    ] {
+        if !path.exists() {
+            return Err(format!("{} not found: {build}", path.display()));
+        }
+    }
+    // Both examples are called `uas`: make sure the two paths hold different ones. Only
+    // the tokio one has `--shards` in its usage line.
+    let usage = |p: &Path| {
+        Command::new(p)
+            .arg("--help")
+            .stdin(Stdio::null())
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr)
+            })
+            .unwrap_or_default()
+    };
+    if !usage(&o.tokio_uas).contains("--shards") {
         return Err(format!(
-            "{} not found: cargo build --release -p sip-tokio --example uas",
-            o.uas_bin.display()
+            "{} is not the sip-tokio uas (rebuild it after the sip-mio one)",
+            o.tokio_uas.display()
+        ));
+    }
+    if usage(&o.mio_uas).contains("--shards") {
+        return Err(format!(
+            "{} is the sip-tokio uas, not the sip-mio one",
+            o.mio_uas.display()
         ));
     }
     Ok(o)
@@ -73,52 +131,64 @@ fn free_port() -> u16 {
 }
 
 /// A server under test.
+#[derive(Clone, Copy, PartialEq)]
 enum Server {
-    Ours { shards: usize },
+    Tokio,
+    Mio,
     SippUas,
 }
 
 impl Server {
-    fn name(&self) -> String {
+    const ALL: [Server; 3] = [Server::Tokio, Server::Mio, Server::SippUas];
+
+    fn name(self) -> &'static str {
         match self {
-            Server::Ours { shards } => format!(
-                "sip-tokio uas ({shards} shard{})",
-                if *shards == 1 { "" } else { "s" }
-            ),
-            Server::SippUas => "SIPp uas".to_owned(),
+            Server::Tokio => "sip-tokio uas (1 shard)",
+            Server::Mio => "sip-mio uas",
+            Server::SippUas => "SIPp uas",
         }
     }
 
-    fn start(&self, o: &Options, port: u16, dir: &Path) -> std::io::Result<Child> {
-        let child = match self {
-            Server::Ours { shards } => Command::new(&o.uas_bin)
-                .args([
-                    "--bind",
-                    &format!("127.0.0.1:{port}"),
-                    "--shards",
-                    &shards.to_string(),
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?,
-            Server::SippUas => Command::new("sipp")
-                .args([
-                    "-sn",
-                    "uas",
-                    "-i",
-                    "127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                    "-nostdin",
-                ])
-                .current_dir(dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()?,
+    /// Starts the server on `port` and checks that it is still running half a second later.
+    fn start(self, o: &Options, port: u16, dir: &Path) -> Option<Child> {
+        let bind = format!("127.0.0.1:{port}");
+        let mut cmd = match self {
+            Server::Tokio => {
+                let mut c = Command::new(&o.tokio_uas);
+                c.args(["--bind", &bind, "--shards", "1"]);
+                c
+            }
+            Server::Mio => {
+                let mut c = Command::new(&o.mio_uas);
+                c.args(["--bind", &bind]);
+                c
+            }
+            Server::SippUas => {
+                let mut c = Command::new("sipp");
+                c.args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()])
+                    .arg("-nostdin");
+                c
+            }
+        };
+        let mut child = match cmd
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{}: not started: {e}", self.name());
+                return None;
+            }
         };
         std::thread::sleep(Duration::from_millis(500));
-        Ok(child)
+        if let Ok(Some(status)) = child.try_wait() {
+            eprintln!("{}: exited at once ({status})", self.name());
+            return None;
+        }
+        Some(child)
     }
 }
 
@@ -141,18 +211,19 @@ fn count(s: &HashMap<String, String>, k: &str) -> u64 {
 
 struct Step {
     ok: bool,
+    calls: u64,
     successful: u64,
     failed: u64,
     achieved: f64,
     retransmissions: u64,
 }
 
-/// One step: `rate` calls/s for `o.step` against `port`.
-fn run_uac(o: &Options, port: u16, rate: u32, dir: &Path, extra: &[&str]) -> Step {
-    let calls = (f64::from(rate) * o.step.as_secs_f64()).round() as u64;
+/// `calls` calls at `rate` calls/s from SIPp's `uac` to `port`.
+fn run_uac(port: u16, rate: u32, calls: u64, dir: &Path) -> Step {
+    let needed = calls as f64 / f64::from(rate.max(1));
     let stat = dir.join(format!("uac-{port}-{rate}.csv"));
     let _ = std::fs::remove_file(&stat);
-    let limit = o.step.as_secs() * 4 + 20;
+    let limit = (needed * 4.0) as u64 + 20;
     let start = Instant::now();
     let status = Command::new("sipp")
         .args([
@@ -166,7 +237,6 @@ fn run_uac(o: &Options, port: u16, rate: u32, dir: &Path, extra: &[&str]) -> Ste
         .args(["-r", &rate.to_string(), "-m", &calls.to_string()])
         .args(["-timeout", &format!("{limit}s"), "-timeout_error"])
         .args(["-max_recv_loops", "10000", "-max_sched_loops", "10000"])
-        .args(extra)
         .args(["-nostdin", "-trace_stat", "-fd", "1", "-stf"])
         .arg(&stat)
         .current_dir(dir)
@@ -178,16 +248,16 @@ fn run_uac(o: &Options, port: u16, rate: u32, dir: &Path, extra: &[&str]) -> Ste
     let s = stats(&stat);
     let successful = count(&s, "SuccessfulCall(C)");
     let failed = count(&s, "FailedCall(C)");
-    let achieved = successful as f64 / elapsed.max(0.001);
     let ok = status.is_ok_and(|s| s.success())
         && failed == 0
         && successful == calls
-        && achieved >= 0.9 * f64::from(rate);
+        && elapsed <= needed * 1.1 + 1.0;
     Step {
         ok,
+        calls,
         successful,
         failed,
-        achieved,
+        achieved: successful as f64 / elapsed.max(0.001),
         retransmissions: count(&s, "Retransmissions(C)"),
     }
 }
@@ -196,6 +266,27 @@ fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// utime + stime of the process (all its threads), in clock ticks: fields 14 and 15 of
+/// `/proc/<pid>/stat`, counted after the parenthesised command name.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    // `rest` starts at field 3 (the state).
+    let mut fields = rest.split_whitespace().skip(14 - 3);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn stop(mut child: Child) {
@@ -212,22 +303,21 @@ fn stop(mut child: Child) {
     let _ = child.wait();
 }
 
-/// The highest sustained rate of `server`.
-fn max_rate(o: &Options, server: &Server, dir: &Path) -> Option<(u32, f64)> {
+fn step_calls(o: &Options, rate: u32) -> u64 {
+    (u64::from(rate) * 3).clamp(o.step_calls.min(2000), o.step_calls)
+}
+
+/// The highest sustained rate of `server` and the rate completed at that step.
+fn max_rate(o: &Options, server: Server, dir: &Path) -> Option<(u32, f64)> {
     let port = free_port();
-    let child = match server.start(o, port, dir) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{}: not started: {e}", server.name());
-            return None;
-        }
-    };
+    let child = server.start(o, port, dir)?;
     let mut best = None;
     for &rate in &o.rates {
-        let step = run_uac(o, port, rate, dir, &[]);
+        let step = run_uac(port, rate, step_calls(o, rate), dir);
         println!(
-            "  {:<28} {rate:>6} calls/s asked: {:>6} ok, {:>4} failed, {:>8.0} calls/s done, {:>5} SIPp retransmissions -> {}",
+            "  {:<24} {rate:>5} calls/s asked, {:>5} calls: {:>5} ok, {:>4} failed, {:>6.0} calls/s done, {:>5} SIPp retransmissions -> {}",
             server.name(),
+            step.calls,
             step.successful,
             step.failed,
             step.achieved,
@@ -247,7 +337,29 @@ fn max_rate(o: &Options, server: &Server, dir: &Path) -> Option<(u32, f64)> {
     best
 }
 
-/// Memory of our uas with `shards` holding `o.hold_calls` calls.
+/// CPU seconds of `server` per 1,000 calls at `o.cpu_rate`; `None` when a call failed.
+fn cpu(o: &Options, server: Server, dir: &Path, ticks_per_s: f64) -> Option<f64> {
+    let port = free_port();
+    let child = server.start(o, port, dir)?;
+    let pid = child.id();
+    let before = cpu_ticks(pid);
+    let step = run_uac(port, o.cpu_rate, o.cpu_calls, dir);
+    let after = cpu_ticks(pid);
+    stop(child);
+    let secs = after?.checked_sub(before?)? as f64 / ticks_per_s;
+    let per_1000 = secs * 1000.0 / step.successful.max(1) as f64;
+    println!(
+        "  {:<24} {} calls at {} calls/s: {} ok, {} failed; {secs:.2} CPU s, {per_1000:.3} s per 1,000 calls",
+        server.name(),
+        o.cpu_calls,
+        o.cpu_rate,
+        step.successful,
+        step.failed
+    );
+    (step.failed == 0 && step.successful == o.cpu_calls).then_some(per_1000)
+}
+
+/// Memory of a server holding `o.hold_calls` calls.
 struct Memory {
     idle_kib: u64,
     established: u64,
@@ -267,17 +379,16 @@ fn peak_rss(pid: u32) -> u64 {
     peak
 }
 
-fn memory(o: &Options, shards: usize, dir: &Path) -> Option<Memory> {
+fn memory(o: &Options, server: Server, dir: &Path) -> Option<Memory> {
     let port = free_port();
-    let server = Server::Ours { shards };
-    let child = server.start(o, port, dir).ok()?;
+    let child = server.start(o, port, dir)?;
     let pid = child.id();
     let idle = rss_kib(pid)?;
     let rate = 500u32;
     let ramp = Duration::from_secs_f64(f64::from(o.hold_calls) / f64::from(rate));
     // Past 64·T1 (32 s) after the last call is set up, plus margin.
     let hold = ramp + Duration::from_secs(45);
-    let stat = dir.join("hold.csv");
+    let stat = dir.join(format!("hold-{port}.csv"));
     let mut sipp = Command::new("sipp")
         .args([
             "-sn",
@@ -312,12 +423,33 @@ fn memory(o: &Options, shards: usize, dir: &Path) -> Option<Memory> {
     let _ = sipp.wait();
     stop(child);
     let per = |kib: u64, n: u64| (kib.saturating_sub(idle) * 1024) as f64 / n as f64;
-    Some(Memory {
+    let m = Memory {
         idle_kib: idle,
         established,
         fresh: per(fresh, established),
         steady: per(steady, still),
-    })
+    };
+    println!(
+        "  {:<24} idle {} KiB; {} calls up: {:.0} bytes per call just established, {:.0} bytes after 64*T1",
+        server.name(),
+        m.idle_kib,
+        m.established,
+        m.fresh,
+        m.steady
+    );
+    Some(m)
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn main() -> ExitCode {
@@ -333,54 +465,64 @@ fn main() -> ExitCode {
         eprintln!("bench_sipp: {e}");
         return ExitCode::FAILURE;
     }
+    let ticks_per_s = clock_ticks_per_second();
     println!(
-        "SIPp uac, built-in scenario, UDP on loopback; {} s per step; rates {:?}",
-        o.step.as_secs(),
-        o.rates
+        "SIPp uac, built-in scenario, UDP on loopback; rates {:?}, up to {} calls per step",
+        o.rates, o.step_calls
     );
-    let servers = [
-        Server::Ours { shards: 1 },
-        Server::Ours { shards: 2 },
-        Server::SippUas,
-    ];
-    let mut results = Vec::new();
-    for server in &servers {
-        results.push((server.name(), max_rate(&o, server, &dir)));
-    }
+
     println!("\nhighest rate with 0 failed calls:");
-    let sipp_best = results.last().and_then(|(_, r)| *r).map(|(r, _)| r);
-    for (name, r) in &results {
-        match r {
-            Some((rate, done)) => {
-                let ratio = sipp_best.map_or(String::new(), |s| {
-                    format!(
-                        "  (ratio to SIPp uas {:.2})",
-                        f64::from(*rate) / f64::from(s)
-                    )
-                });
-                println!("  {name:<28} {rate:>6} calls/s ({done:.0} done){ratio}");
+    let rates: Vec<_> = Server::ALL.iter().map(|&s| max_rate(&o, s, &dir)).collect();
+
+    println!(
+        "\nCPU of the server process, {} calls at {} calls/s, {} rounds:",
+        o.cpu_calls, o.cpu_rate, o.cpu_rounds
+    );
+    let mut cpu_best: [Option<f64>; 3] = [None; 3];
+    for _ in 0..o.cpu_rounds {
+        for (i, &s) in Server::ALL.iter().enumerate() {
+            if let Some(c) = cpu(&o, s, &dir, ticks_per_s) {
+                cpu_best[i] = Some(cpu_best[i].map_or(c, |b: f64| b.min(c)));
             }
-            None => println!("  {name:<28} none of the rates"),
         }
     }
+
+    println!("\nresident memory, {} calls held:", o.hold_calls);
+    let mem: Vec<_> = Server::ALL.iter().map(|&s| memory(&o, s, &dir)).collect();
+
     println!(
-        "\nresident memory per established call ({} calls held):",
-        o.hold_calls
+        "\n| Server | Highest rate with 0 failed calls | CPU s per 1,000 calls (at {} calls/s) | RSS per established call: set up / after 64·T1 |",
+        thousands(u64::from(o.cpu_rate))
     );
-    for shards in [1, 2] {
-        match memory(&o, shards, &dir) {
-            Some(m) => println!(
-                "  sip-tokio uas ({shards} shard{}): idle {} KiB; {} calls up: {:.0} bytes ({:.2} KiB) per call just established, {:.0} bytes ({:.2} KiB) per call after 64*T1",
-                if shards == 1 { "" } else { "s" },
-                m.idle_kib,
-                m.established,
-                m.fresh,
-                m.fresh / 1024.0,
-                m.steady,
-                m.steady / 1024.0
-            ),
-            None => println!("  sip-tokio uas ({shards} shards): not measured"),
-        }
+    println!("|---|---|---|---|");
+    for (i, s) in Server::ALL.iter().enumerate() {
+        let top = o.rates.iter().max().copied();
+        let rate = rates[i].map_or("none of the rates".to_owned(), |(r, done)| {
+            format!(
+                "{}{} calls/s ({} done{})",
+                if Some(r) == top { "≥ " } else { "" },
+                thousands(u64::from(r)),
+                thousands(done.round() as u64),
+                if Some(r) == top {
+                    "; the highest step tried"
+                } else {
+                    ""
+                }
+            )
+        });
+        let cpu = cpu_best[i].map_or("not measured".to_owned(), |c| format!("{c:.3}"));
+        let mem = mem[i].as_ref().map_or("not measured".to_owned(), |m| {
+            format!("{:.1} KiB / {:.1} KiB", m.fresh / 1024.0, m.steady / 1024.0)
+        });
+        println!("| {} | {rate} | {cpu} | {mem} |", s.name());
+    }
+    match (cpu_best[0], cpu_best[1]) {
+        (Some(t), Some(m)) => println!(
+            "\nmio / tokio CPU per call: {:.2}; target (mio <= tokio): {}",
+            m / t,
+            if m <= t { "met" } else { "NOT met" }
+        ),
+        _ => println!("\nmio / tokio CPU per call: not measured"),
     }
     let _ = std::fs::remove_dir_all(&dir);
     ExitCode::SUCCESS
