@@ -1346,12 +1346,16 @@ impl Endpoint {
             return self.refuse(now, stx, 500);
         }
         let refresh = is_target_refresh(&method);
-        let d = self.dialogs.get_mut(&id).expect("looked up above");
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
         d.remote_seq = Some(cseq.max(d.remote_seq.unwrap_or(0)));
         match method {
             Method::Bye => {
                 let _ = self.respond_with(now, stx, 200);
-                let d = self.dialogs.get_mut(&id).expect("present");
+                let Some(d) = self.dialogs.get_mut(&id) else {
+                    return;
+                };
                 let pending = d.invite_stx.take();
                 d.ok = None;
                 if let Some(p) = pending {
@@ -1476,7 +1480,9 @@ impl Endpoint {
         let Some(id) = self.find_dialog(&call_id, &to_tag, &from_tag) else {
             return self.event(Event::Ack { request: req, from });
         };
-        let d = self.dialogs.get_mut(&id).expect("found");
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
         if d.ok.is_none() && d.state != DialogState::Confirmed {
             // The TU answered through the transaction API, not the dialog: pass it on.
             return self.event(Event::Ack { request: req, from });
