@@ -1,34 +1,76 @@
 //! Builders for requests and responses (RFC 3261 §8.1.1, §8.2.6).
 //!
-//! A builder writes the message text directly and then runs it through the parser, so a
-//! built message has exactly the same representation and guarantees as a received one, and
-//! a value that would not parse (or would inject a header) is refused with a typed error.
+//! A builder writes the message text and records each row as it writes it, so a built
+//! message has exactly the representation of a received one (spans into one header string,
+//! the stack's headers decoded by the parser's own decoder) without being parsed back; a
+//! value that would not decode, or would inject a header, is refused with a typed error.
 
 use super::error::ParseError;
 use super::method::Method;
-use super::model::{BuildError, Request, Response, SipMessage};
+use super::model::{BuildError, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
-use super::options::ParseOptions;
-use super::parser::{Framing, parse_framed};
+use super::parser::decode_header;
+use super::span::Span;
 use super::status::reason_phrase;
 use crate::transport::Transport;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use std::fmt::{Display, Write};
 
-/// Writes the header rows shared by both builders.
+/// What the start line says, with the positions a parsed message would keep.
+#[derive(Debug, Clone)]
+enum Start {
+    Request(Method, Span),
+    Response(u16, Span),
+}
+
+/// Writes the message text and records each row as it goes, so the built message gets the
+/// same representation a parsed one has (spans into one header string, the stack's headers
+/// decoded) without parsing the text back.
 #[derive(Debug, Clone)]
 struct Text {
     text: String,
     body: Bytes,
     error: Option<BuildError>,
+    rows: Vec<HeaderEntry>,
+    start: Start,
+    start_len: usize,
 }
 
 impl Text {
-    fn new(start_line: String) -> Self {
+    fn request(method: &Method, uri: &str) -> Self {
+        let text = format!("{method} {uri} SIP/2.0\r\n");
+        let us = method.as_str().len() + 1;
+        let mut t = Text::with(
+            text,
+            Start::Request(method.clone(), Span::new(us, us + uri.len())),
+        );
+        if uri.is_empty()
+            || uri.bytes().any(|b| b <= b' ' || b == 0x7f)
+            || super::header::name_addr::check_uri_text(uri.as_bytes(), true).is_err()
+        {
+            t.error = Some(BuildError::HeaderValue("Request-URI".into()));
+        }
+        t
+    }
+
+    fn response(status: u16, reason: &str) -> Self {
+        let text = format!("SIP/2.0 {status} {reason}\r\n");
+        let rs = "SIP/2.0 000 ".len();
+        Text::with(
+            text,
+            Start::Response(status, Span::new(rs, rs + reason.len())),
+        )
+    }
+
+    fn with(text: String, start: Start) -> Self {
+        let start_len = text.len();
         Text {
-            text: start_line,
+            text,
             body: Bytes::new(),
             error: None,
+            rows: Vec::with_capacity(16),
+            start,
+            start_len,
         }
     }
 
@@ -40,32 +82,79 @@ impl Text {
             self.error = Some(BuildError::HeaderName);
             return;
         }
-        let start = self.text.len();
-        let _ = write!(self.text, "{name}: {value}");
-        if self.text[start..]
+        let ls = self.text.len();
+        self.text.push_str(name);
+        self.text.push_str(": ");
+        let vs = self.text.len();
+        let _ = write!(self.text, "{value}");
+        if self.text[vs..]
             .bytes()
             .any(|b| matches!(b, b'\r' | b'\n' | 0))
         {
-            self.text.truncate(start);
+            self.text.truncate(ls);
             self.error = Some(BuildError::HeaderValue(name.to_owned()));
             return;
         }
+        let b = self.text.as_bytes();
+        let (mut s, mut e) = (vs, b.len());
+        while s < e && matches!(b[s], b' ' | b'\t') {
+            s += 1;
+        }
+        while e > s && matches!(b[e - 1], b' ' | b'\t') {
+            e -= 1;
+        }
         self.text.push_str("\r\n");
+        self.rows.push(HeaderEntry {
+            name: HeaderName::lookup(name),
+            name_span: Span::new(ls, ls + name.len()),
+            value: Span::new(s, e),
+            line: Span::new(ls, self.text.len()),
+        });
     }
 
     fn finish(mut self) -> Result<SipMessage, BuildError> {
+        let len = self.body.len();
+        self.header("Content-Length", &len);
         if let Some(e) = self.error {
             return Err(e);
         }
-        let _ = write!(self.text, "Content-Length: {}\r\n\r\n", self.body.len());
-        let mut out = BytesMut::with_capacity(self.text.len() + self.body.len());
-        out.put_slice(self.text.as_bytes());
-        out.put_slice(&self.body);
-        let m = parse_framed(out.freeze(), &ParseOptions::default(), Framing::Datagram)?;
-        if let Some(f) = m.message().header_fault() {
-            return Err(BuildError::Parse(f.clone()));
+        let blank = self.text.len();
+        self.text.push_str("\r\n");
+        let mut decoded = Decoded::default();
+        for (i, e) in self.rows.iter().enumerate() {
+            decode_header(&self.text, i, e, &mut decoded, false);
         }
-        Ok(m)
+        if let Some(f) = decoded.fault.take() {
+            return Err(BuildError::Parse(f));
+        }
+        if let Some((idx, name)) = decoded
+            .duplicate
+            .filter(|(_, n)| *n == HeaderName::ContentLength)
+        {
+            let at = self.rows.get(idx).map_or(0, |e| e.line.start as usize);
+            return Err(BuildError::Parse(ParseError::new(
+                at,
+                super::error::ParseErrorKind::DuplicateHeader(name),
+            )));
+        }
+        let msg = Message {
+            head: self.text,
+            start_line: Span::new(0, self.start_len),
+            blank: Span::new(blank, blank + 2),
+            headers: self.rows,
+            body: self.body,
+            decoded,
+            edited: false,
+            origin: 0,
+        };
+        Ok(match self.start {
+            Start::Request(method, uri) => SipMessage::Request(Request { method, uri, msg }),
+            Start::Response(status, reason) => SipMessage::Response(Response {
+                status,
+                reason,
+                msg,
+            }),
+        })
     }
 }
 
@@ -96,10 +185,7 @@ pub struct RequestBuilder {
 impl Request {
     /// Starts a request with this method and Request-URI.
     pub fn builder(method: Method, uri: &str) -> RequestBuilder {
-        let mut t = Text::new(format!("{method} {uri} SIP/2.0\r\n"));
-        if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            t.error = Some(BuildError::HeaderValue("Request-URI".into()));
-        }
+        let t = Text::request(&method, uri);
         RequestBuilder { method, t }
     }
 }
@@ -286,7 +372,7 @@ impl ResponseBuilder {
             return Err(e);
         }
         let reason = self.reason.as_deref().unwrap_or(reason_phrase(self.status));
-        let mut t = Text::new(format!("SIP/2.0 {} {reason}\r\n", self.status));
+        let mut t = Text::response(self.status, reason);
         for (name, value) in &self.copied {
             if name == "To" && self.to_tag.is_some() {
                 let has_tag =
@@ -367,6 +453,47 @@ mod tests {
         assert_eq!(resp.cseq(), Some((314159, "INVITE")));
         assert_eq!((resp.status(), resp.reason()), (200, "OK"));
         assert_eq!(resp.max_forwards(), None);
+    }
+
+    #[test]
+    fn a_built_message_equals_its_parse() {
+        // The builder records rows instead of parsing its text back: the result must be
+        // exactly what the parser makes of the same bytes.
+        let r = invite();
+        let p = match crate::message::parse_unchecked(r.to_bytes(), &Default::default()).unwrap() {
+            SipMessage::Request(p) => p,
+            SipMessage::Response(_) => panic!("a request"),
+        };
+        assert_eq!(r, p);
+        let resp = Response::from_request(&r, 183)
+            .to_tag("t")
+            .body("application/sdp", &b"v=0\r\n"[..])
+            .build()
+            .unwrap();
+        let q = match crate::message::parse_unchecked(resp.to_bytes(), &Default::default()).unwrap()
+        {
+            SipMessage::Response(q) => q,
+            SipMessage::Request(_) => panic!("a response"),
+        };
+        assert_eq!(resp, q);
+        // A duplicate Content-Length or a malformed decoded header is refused.
+        assert!(
+            Request::builder(Method::Options, "sip:a@b")
+                .header("Content-Length", 3)
+                .build()
+                .is_err()
+        );
+        assert!(
+            Request::builder(Method::Options, "sip:a@b")
+                .header("CSeq", "x OPTIONS")
+                .build()
+                .is_err()
+        );
+        assert!(
+            Request::builder(Method::Options, "<sip:a@b>")
+                .build()
+                .is_err()
+        );
     }
 
     #[test]
