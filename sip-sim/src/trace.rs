@@ -83,6 +83,10 @@ pub fn first_line(bytes: &[u8]) -> String {
         .position(|&b| b == b'\r' || b == b'\n')
         .unwrap_or(rest.len());
     let line = rest.get(..end).unwrap_or_default();
+    // The common case, a short printable ASCII line, is copied as it is.
+    if line.len() <= MAX_FIRST_LINE && line.iter().all(|&b| (0x20..0x7f).contains(&b)) {
+        return String::from_utf8_lossy(line).into_owned();
+    }
     String::from_utf8_lossy(line)
         .chars()
         .take(MAX_FIRST_LINE)
