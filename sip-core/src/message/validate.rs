@@ -19,6 +19,10 @@ fn common(m: &Message) -> Result<(), ParseError> {
     // Remaining single-value headers, and the list headers the stack reads.
     let mut seen: u64 = 0;
     let text = m.text();
+    // The first Via and Contact rows were decoded while parsing; when they hold a single
+    // value there is nothing left to check in them.
+    let mut first_via = true;
+    let mut first_contact = true;
     for e in &m.headers {
         let at = e.value.start as usize + m.origin;
         let value = e.value.get(text);
@@ -41,7 +45,13 @@ fn common(m: &Message) -> Result<(), ParseError> {
             }
             seen |= bit;
         }
+        let decoded_alone = |first: &mut bool| {
+            let was = std::mem::replace(first, false);
+            was && memchr::memchr(b',', value.as_bytes()).is_none()
+        };
         match e.name {
+            HeaderName::Via if decoded_alone(&mut first_via) => {}
+            HeaderName::Contact if decoded_alone(&mut first_contact) => {}
             HeaderName::Via => {
                 for v in super::header::via::parse_via_list(
                     text,
