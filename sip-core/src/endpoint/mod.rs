@@ -528,7 +528,8 @@ impl Endpoint {
         };
         let target = response_target(transport, from, &routing(&via));
         let tag = self.ids.tag();
-        let bytes = ops::response_bytes(req, status, reason, Some(&tag), extra);
+        let bytes =
+            ops::Skeleton::of(req).response_bytes(status, reason, Some(&tag), false, extra, None);
         self.stats.stateless_responses += 1;
         self.transmit(transport, Some(local), target.address(), bytes);
     }

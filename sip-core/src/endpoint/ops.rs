@@ -1,54 +1,11 @@
 //! Message operations the endpoint performs itself: responses it generates (100 Trying,
-//! 487, and the stateless 400/416/420/481/483/503/505), the ACK for a non-2xx final response
+//! 487, and the stateless 400/416/420/481/483/503/505, all from a [`Skeleton`]), the ACK for a non-2xx final response
 //! (§17.1.1.3) and CANCEL (§9.1). They are written as text straight from the rows of the
 //! request, so they work even when a header the endpoint does not need is malformed.
 
 use crate::message::{HeaderName, Request, Response};
 use bytes::Bytes;
 use std::fmt::Write;
-
-/// Writes a response to `req` per §8.2.6: every Via row, From, To (with `to_tag` added if
-/// the To has no tag), Call-ID, CSeq; Timestamp for 100 (§8.2.6.1); then `extra` rows.
-pub(crate) fn response_bytes(
-    req: &Request,
-    status: u16,
-    reason: &str,
-    to_tag: Option<&str>,
-    extra: &[(&str, &str)],
-) -> Bytes {
-    let mut s = String::with_capacity(256 + req.headers().len() * 16);
-    let _ = write!(s, "SIP/2.0 {status} {reason}\r\n");
-    for row in req.headers().iter() {
-        let copy = match row.known {
-            HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => true,
-            HeaderName::Timestamp => status == 100,
-            HeaderName::To => {
-                s.push_str("To: ");
-                s.push_str(row.value);
-                if let Some(tag) = to_tag
-                    && req.to().is_some_and(|t| t.tag().is_none())
-                {
-                    s.push_str(";tag=");
-                    s.push_str(tag);
-                }
-                s.push_str("\r\n");
-                false
-            }
-            _ => false,
-        };
-        if copy {
-            s.push_str(row.known.as_str());
-            s.push_str(": ");
-            s.push_str(row.value);
-            s.push_str("\r\n");
-        }
-    }
-    for (n, v) in extra {
-        let _ = write!(s, "{n}: {v}\r\n");
-    }
-    s.push_str("Content-Length: 0\r\n\r\n");
-    Bytes::from(s)
-}
 
 /// The ACK for a 3xx–6xx response to `invite` (§17.1.1.3): same Request-URI, Call-ID,
 /// From, CSeq number and top Via as the INVITE, the To of the response, the INVITE's Route
