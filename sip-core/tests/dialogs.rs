@@ -1029,3 +1029,59 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         Some(DialogState::Terminated(EndReason::Rejected(407)))
     );
 }
+
+#[test]
+fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
+    let mut net = Net::new(&[B]);
+    let now = net.now;
+    // The caller's Via and Contact name a private address; the packet comes from the NAT.
+    let nat: SocketAddr = "198.51.100.7:40000".parse().unwrap();
+    let invite = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>\r\nCall-ID: nat1\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@10.0.0.5:5060>\r\nContent-Length: 0\r\n\r\n";
+    net.ep(B).handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: nat,
+            to: B.parse().unwrap(),
+            bytes: Bytes::from_static(invite.as_bytes()),
+        },
+    );
+    net.run();
+    let db = incoming_call(&net.take_events(B));
+    net.ep(B).answer(now, db, 200, None).unwrap();
+    let mut sent = Vec::new();
+    while let Some(o) = net.ep(B).poll_output() {
+        if let Output::Transmit(t) = o {
+            sent.push(t);
+        }
+    }
+    assert_eq!(
+        sent[0].destination, nat,
+        "RFC 3581: the 200 goes back to the NAT's port"
+    );
+    let info = net.ep(B).dialog_info(db).unwrap();
+    let ack = format!(
+        "ACK sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat2;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>;tag={}\r\nCall-ID: nat1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        info.local_tag
+    );
+    net.ep(B).handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: nat,
+            to: B.parse().unwrap(),
+            bytes: Bytes::from(ack),
+        },
+    );
+    net.ep(B).hangup(now, db).unwrap();
+    let bye = std::iter::from_fn(|| net.ep(B).poll_output())
+        .find_map(|o| match o {
+            Output::Transmit(t) if first_line(&t.bytes).starts_with("BYE") => Some(t),
+            _ => None,
+        })
+        .expect("a BYE");
+    // The Contact (10.0.0.5) is unreachable behind the NAT: the BYE follows the flow the
+    // dialog was set up over, while its Request-URI stays the remote target (§12.2.1.1).
+    assert_eq!(bye.destination, nat);
+    assert!(first_line(&bye.bytes).starts_with("BYE sip:alice@10.0.0.5:5060 "));
+}
