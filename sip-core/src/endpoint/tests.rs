@@ -676,3 +676,58 @@ fn methods_the_tu_does_not_handle_get_405_with_allow() {
     );
     assert!(d.ev.is_empty());
 }
+
+#[test]
+fn rfc2543_requests_are_matched_without_a_magic_cookie() {
+    // §17.2.3: no z9hG4bK branch, so the transaction is the Request-URI, From tag, Call-ID,
+    // CSeq and top Via; the ACK also needs the To tag of the response.
+    let t0 = base();
+    let mut b = ep(B, 2);
+    let invite = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060\r\nMax-Forwards: 70\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=old\r\nCall-ID: c2543\r\nCSeq: 4 INVITE\r\nContact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n";
+    let feed = |b: &mut Endpoint, text: &str| {
+        b.handle_input(
+            t0,
+            Input::Receive {
+                transport: Transport::Udp,
+                from: addr(A),
+                to: addr(B),
+                bytes: Bytes::copy_from_slice(text.as_bytes()),
+            },
+        );
+        drain(b)
+    };
+    let stx = incoming(&feed(&mut b, invite));
+    b.respond_with(t0, stx, 486).unwrap();
+    let d = drain(&mut b);
+    let to = parsed(&d.tx[0])
+        .message()
+        .headers()
+        .get("To")
+        .unwrap()
+        .to_owned();
+    // The retransmission gets the 486 again and no new event.
+    let d = feed(&mut b, invite);
+    assert!(d.ev.is_empty());
+    assert_eq!(status(&d.tx[0]), 486);
+    // An ACK with another To tag is not this transaction's.
+    let ack = |to: &str| {
+        format!(
+            "ACK sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060\r\nMax-Forwards: 70\r\nTo: {to}\r\nFrom: <sip:a@a>;tag=old\r\nCall-ID: c2543\r\nCSeq: 4 ACK\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    feed(&mut b, &ack("<sip:bob@b>;tag=other"));
+    assert_eq!(
+        b.server_invite_state(stx),
+        Some(ServerInviteState::Completed)
+    );
+    // The right one confirms it.
+    let d = feed(&mut b, &ack(&to));
+    assert!(d.ev.is_empty());
+    assert_eq!(
+        b.server_invite_state(stx),
+        Some(ServerInviteState::Confirmed)
+    );
+    // Another From tag is another transaction.
+    let d = feed(&mut b, &invite.replace("tag=old", "tag=new"));
+    assert_eq!(d.ev.len(), 1);
+}
