@@ -67,6 +67,7 @@ pub mod endpoint;
 pub mod message;
 pub mod registrar;
 pub mod rng;
+mod text;
 pub mod timer;
 pub mod transaction;
 pub mod transport;

@@ -35,7 +35,11 @@ impl LocalAddr {
     pub fn sent_by(&self) -> String {
         match &self.advertised {
             Some(a) => a.clone(),
-            None => self.addr.to_string(),
+            None => {
+                let mut s = String::with_capacity(24);
+                crate::text::push_socket_addr(&mut s, self.addr);
+                s
+            }
         }
     }
 }

@@ -409,20 +409,8 @@ impl Endpoint {
         transport: Transport,
         dest: SocketAddr,
     ) -> Result<String, DialogError> {
-        let local = self
-            .config
-            .local_for(transport, dest)
-            .ok_or(EndpointError::NoLocalAddress(transport))?;
-        let scheme = if transport == Transport::Tls {
-            "sips"
-        } else {
-            "sip"
-        };
-        let tp = match transport {
-            Transport::Udp | Transport::Tls => String::new(),
-            t => format!(";transport={}", t.via_token().to_ascii_lowercase()),
-        };
-        Ok(format!("<{scheme}:{}{tp}>", local.sent_by()))
+        let (_, sent_by) = self.local_sent_by(transport, dest)?;
+        Ok(contact_text(transport, sent_by))
     }
 
     /// Places a call: sends an INVITE in a new client transaction and returns the dialog
@@ -445,11 +433,7 @@ impl Endpoint {
         for (n, v) in &opts.headers {
             b = b.header(n, v);
         }
-        let provisional = b.clone().build()?;
-        let target = match opts.target {
-            Some(t) => t,
-            None => Target::for_request(&provisional)?,
-        };
+        let target = first_hop(&opts, &b)?;
         let contact = match opts.contact {
             Some(c) => c,
             None => self.default_contact(target.transport, target.addr)?,
@@ -1037,11 +1021,7 @@ impl Endpoint {
         for (n, v) in &opts.headers {
             b = b.header(n, v);
         }
-        let provisional = b.clone().build()?;
-        let target = match opts.target {
-            Some(t) => t,
-            None => Target::for_request(&provisional)?,
-        };
+        let target = first_hop(&opts, &b)?;
         let contact = match opts.contact {
             Some(c) => c,
             None => self.default_contact(target.transport, target.addr)?,
@@ -2038,5 +2018,42 @@ impl Endpoint {
             }
             None => false,
         }
+    }
+}
+
+/// `<sip:sent-by>` (`sips:` over TLS), with `;transport=` for the stream transports.
+pub(crate) fn contact_text(transport: Transport, sent_by: &str) -> String {
+    let mut c = String::with_capacity(sent_by.len() + 24);
+    c.push_str(if transport == Transport::Tls {
+        "<sips:"
+    } else {
+        "<sip:"
+    });
+    c.push_str(sent_by);
+    match transport {
+        Transport::Udp | Transport::Tls => {}
+        t => {
+            c.push_str(";transport=");
+            c.push_str(&t.via_token().to_ascii_lowercase());
+        }
+    }
+    c.push('>');
+    c
+}
+
+/// The next hop of a new out-of-dialog request: the TU's explicit target, else the
+/// Request-URI's, else (only when the TU pre-loaded a Route, §8.1.2) the first Route of a
+/// draft of the request.
+fn first_hop(opts: &InviteOptions, b: &RequestBuilder) -> Result<Target, DialogError> {
+    if let Some(t) = opts.target {
+        return Ok(t);
+    }
+    let preloaded = opts
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("route"));
+    match Uri::parse(&opts.uri) {
+        Ok(uri) if !preloaded => Ok(Target::from_uri(&uri)?),
+        _ => Ok(Target::for_request(&b.clone().build()?)?),
     }
 }

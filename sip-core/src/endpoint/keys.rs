@@ -43,8 +43,7 @@ pub(crate) fn server_key(out: &mut String, r: &Request, method: Option<&Method>)
         out.push_str(via.host());
         out.push(':');
         if let Some(p) = via.port() {
-            use std::fmt::Write;
-            let _ = write!(out, "{p}");
+            crate::text::push_uint(out, p);
         }
         out.push('\0');
         out.push_str(m);

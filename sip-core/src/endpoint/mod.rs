@@ -298,6 +298,7 @@ impl Endpoint {
         let mut ids = IdGenerator::new(seed);
         let seed = ids.u64();
         let hash = || foldhash::fast::FixedState::with_seed(seed);
+        let config_sent_by = config.local_addrs.iter().map(LocalAddr::sent_by).collect();
         Endpoint {
             config,
             ids,
@@ -316,7 +317,7 @@ impl Endpoint {
             nonce_counts: Map::with_hasher(hash()),
             tx_alias: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
-            sent_by: Vec::new(),
+            sent_by: config_sent_by,
             outputs: VecDeque::new(),
             timeout_dirty: false,
             stats: Stats::default(),
@@ -566,7 +567,9 @@ impl Endpoint {
         if let Some(via) = req.via() {
             let rport_wanted = via.rport() == Some(None);
             let received = needs_received(via.host(), from.ip()) || rport_wanted;
-            let (ip, port) = (from.ip().to_string(), from.port().to_string());
+            let mut ip = String::with_capacity(16);
+            crate::text::push_ip(&mut ip, from.ip());
+            let port = itoa::Buffer::new().format(from.port()).to_owned();
             let _ = match (received, rport_wanted) {
                 (true, true) => {
                     req.set_via_params(&[("received", Some(&ip)), ("rport", Some(&port))])
@@ -886,13 +889,17 @@ impl Endpoint {
 
     fn is_our_sent_by(&self, host: &str, port: Option<u16>) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        self.config.local_addrs.iter().any(|l| {
-            let sb = l.sent_by();
-            let (h, p) = split_host_port(&sb);
-            h.eq_ignore_ascii_case(host)
-                && port.unwrap_or(l.transport.default_port())
-                    == p.unwrap_or(l.transport.default_port())
-        }) || self.config.local_addrs.is_empty()
+        self.config
+            .local_addrs
+            .iter()
+            .zip(&self.sent_by)
+            .any(|(l, sb)| {
+                let (h, p) = split_host_port(sb);
+                h.eq_ignore_ascii_case(host)
+                    && port.unwrap_or(l.transport.default_port())
+                        == p.unwrap_or(l.transport.default_port())
+            })
+            || self.config.local_addrs.is_empty()
     }
 
     fn on_transport_error(&mut self, now: Instant, transport: Transport, destination: SocketAddr) {
@@ -1110,33 +1117,33 @@ impl Endpoint {
             .cseq(1)
     }
 
-    fn local_via(
-        &mut self,
+    /// The local address a request to `dest` over `transport` leaves from, and its sent-by
+    /// text (formatted once, in [`Endpoint::new`], not per request).
+    pub(crate) fn local_sent_by(
+        &self,
         transport: Transport,
         dest: SocketAddr,
-    ) -> Result<(String, String, SocketAddr), EndpointError> {
+    ) -> Result<(SocketAddr, &str), EndpointError> {
         let local = self
             .config
             .local_for(transport, dest)
             .ok_or(EndpointError::NoLocalAddress(transport))?;
-        let addr = local.addr;
-        // The sent-by text is formatted once per local address, not per request.
         let i = self
             .config
             .local_addrs
             .iter()
             .position(|l| std::ptr::eq(l, local))
             .unwrap_or(0);
-        if self.sent_by.len() != self.config.local_addrs.len() {
-            self.sent_by = self
-                .config
-                .local_addrs
-                .iter()
-                .map(LocalAddr::sent_by)
-                .collect();
-        }
+        Ok((local.addr, self.sent_by.get(i).map_or("", String::as_str)))
+    }
+
+    fn local_via(
+        &mut self,
+        transport: Transport,
+        dest: SocketAddr,
+    ) -> Result<(String, String, SocketAddr), EndpointError> {
         let branch = self.ids.branch();
-        let sent_by = self.sent_by.get(i).map_or("", String::as_str);
+        let (addr, sent_by) = self.local_sent_by(transport, dest)?;
         let mut via = String::with_capacity(32 + sent_by.len() + branch.len());
         via.push_str("SIP/2.0/");
         via.push_str(transport.via_token());

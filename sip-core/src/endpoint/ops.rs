@@ -5,32 +5,33 @@
 
 use crate::message::{HeaderName, Request, Response};
 use bytes::Bytes;
-use std::fmt::Write;
 
 /// The ACK for a 3xx–6xx response to `invite` (§17.1.1.3): same Request-URI, Call-ID,
 /// From, CSeq number and top Via as the INVITE, the To of the response, the INVITE's Route
 /// rows.
 pub(crate) fn ack_for_non_2xx(invite: &Request, response: &Response) -> Bytes {
     let mut s = String::with_capacity(320);
-    let _ = write!(s, "ACK {} SIP/2.0\r\n", invite.uri_str());
+    s.push_str("ACK ");
+    s.push_str(invite.uri_str());
+    s.push_str(" SIP/2.0\r\n");
     if let Some(v) = invite.via() {
-        let _ = write!(s, "Via: {}\r\n", v.as_str());
+        row(&mut s, "Via", v.as_str());
     }
     for r in invite.headers().get_all(HeaderName::Route) {
-        let _ = write!(s, "Route: {r}\r\n");
+        row(&mut s, "Route", r);
     }
     s.push_str("Max-Forwards: 70\r\n");
     if let Some(f) = invite.headers().get(HeaderName::From) {
-        let _ = write!(s, "From: {f}\r\n");
+        row(&mut s, "From", f);
     }
     if let Some(t) = response.headers().get(HeaderName::To) {
-        let _ = write!(s, "To: {t}\r\n");
+        row(&mut s, "To", t);
     }
     if let Some(c) = invite.call_id() {
-        let _ = write!(s, "Call-ID: {c}\r\n");
+        row(&mut s, "Call-ID", c);
     }
     if let Some((n, _)) = invite.cseq() {
-        let _ = write!(s, "CSeq: {n} ACK\r\n");
+        cseq_row(&mut s, n, "ACK");
     }
     s.push_str("Content-Length: 0\r\n\r\n");
     Bytes::from(s)
@@ -40,24 +41,50 @@ pub(crate) fn ack_for_non_2xx(invite: &Request, response: &Response) -> Bytes {
 /// Via (hence the same branch) and Route rows.
 pub(crate) fn cancel_for(invite: &Request) -> Bytes {
     let mut s = String::with_capacity(320);
-    let _ = write!(s, "CANCEL {} SIP/2.0\r\n", invite.uri_str());
+    s.push_str("CANCEL ");
+    s.push_str(invite.uri_str());
+    s.push_str(" SIP/2.0\r\n");
     if let Some(v) = invite.via() {
-        let _ = write!(s, "Via: {}\r\n", v.as_str());
+        row(&mut s, "Via", v.as_str());
     }
     for r in invite.headers().get_all(HeaderName::Route) {
-        let _ = write!(s, "Route: {r}\r\n");
+        row(&mut s, "Route", r);
     }
     s.push_str("Max-Forwards: 70\r\n");
     for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
         if let Some(v) = invite.headers().get(name) {
-            let _ = write!(s, "{}: {v}\r\n", name.as_str());
+            row(&mut s, name.as_str(), v);
         }
     }
     if let Some((n, _)) = invite.cseq() {
-        let _ = write!(s, "CSeq: {n} CANCEL\r\n");
+        cseq_row(&mut s, n, "CANCEL");
     }
     s.push_str("Content-Length: 0\r\n\r\n");
     Bytes::from(s)
+}
+
+/// Appends `name: value` CRLF.
+fn row(s: &mut String, name: &str, value: &str) {
+    s.push_str(name);
+    s.push_str(": ");
+    s.push_str(value);
+    s.push_str("\r\n");
+}
+
+/// Appends `CSeq: n METHOD` CRLF.
+fn cseq_row(s: &mut String, n: u32, method: &str) {
+    s.push_str("CSeq: ");
+    crate::text::push_uint(s, n);
+    s.push(' ');
+    s.push_str(method);
+    s.push_str("\r\n");
+}
+
+/// Appends the Content-Length row and the blank line that ends the header.
+fn content_length(s: &mut String, len: usize) {
+    s.push_str("Content-Length: ");
+    crate::text::push_uint(s, len);
+    s.push_str("\r\n\r\n");
 }
 
 /// A reason phrase for a 400 that says what was wrong (§21.4.1: "the reason phrase SHOULD
@@ -132,8 +159,13 @@ impl Skeleton {
         extra: &[(&str, &str)],
         body: Option<(&str, &[u8])>,
     ) -> Bytes {
-        let mut s = String::with_capacity(self.rows.len() + self.to.len() + 128);
-        let _ = write!(s, "SIP/2.0 {status} {reason}\r\n");
+        let body_len = body.map_or(0, |b| b.1.len());
+        let mut s = String::with_capacity(self.rows.len() + self.to.len() + 160 + body_len);
+        s.push_str("SIP/2.0 ");
+        crate::text::push_uint(&mut s, status);
+        s.push(' ');
+        s.push_str(reason);
+        s.push_str("\r\n");
         s.push_str(&self.rows);
         s.push_str("To: ");
         s.push_str(&self.to);
@@ -147,23 +179,22 @@ impl Skeleton {
         if status == 100
             && let Some(t) = &self.timestamp
         {
-            let _ = write!(s, "Timestamp: {t}\r\n");
+            row(&mut s, "Timestamp", t);
         }
         if record_route {
             s.push_str(&self.record_route);
         }
         for (n, v) in extra {
-            let _ = write!(s, "{n}: {v}\r\n");
+            row(&mut s, n, v);
         }
         let body = body.unwrap_or(("", b""));
         if !body.1.is_empty() {
-            let _ = write!(s, "Content-Type: {}\r\n", body.0);
+            row(&mut s, "Content-Type", body.0);
         }
-        let _ = write!(s, "Content-Length: {}\r\n\r\n", body.1.len());
-        let mut out = bytes::BytesMut::with_capacity(s.len() + body.1.len());
-        out.extend_from_slice(s.as_bytes());
+        content_length(&mut s, body.1.len());
+        let mut out = s.into_bytes();
         out.extend_from_slice(body.1);
-        out.freeze()
+        Bytes::from(out)
     }
 
     /// A builder with the copied rows, for the TU to add to (§8.2.6).
@@ -204,7 +235,10 @@ impl RequestText {
             return Err(BadValue);
         }
         let mut s = String::with_capacity(512);
-        let _ = write!(s, "{method} {uri} SIP/2.0\r\n");
+        s.push_str(method);
+        s.push(' ');
+        s.push_str(uri);
+        s.push_str(" SIP/2.0\r\n");
         Ok(RequestText { s })
     }
 
@@ -237,10 +271,9 @@ impl RequestText {
         if !body.1.is_empty() {
             self.header("Content-Type", body.0)?;
         }
-        let _ = write!(self.s, "Content-Length: {}\r\n\r\n", body.1.len());
-        let mut out = bytes::BytesMut::with_capacity(self.s.len() + body.1.len());
-        out.extend_from_slice(self.s.as_bytes());
+        content_length(&mut self.s, body.1.len());
+        let mut out = self.s.into_bytes();
         out.extend_from_slice(body.1);
-        Ok(out.freeze())
+        Ok(Bytes::from(out))
     }
 }
