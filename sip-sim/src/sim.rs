@@ -718,7 +718,12 @@ impl Sim {
             transport: d.transport,
             from: d.source,
             to: d.destination,
-            first_line: first_line(&d.bytes),
+            // Only the trace reads it: with the trace off, skip the scan and the copy.
+            first_line: if self.trace_enabled {
+                first_line(&d.bytes)
+            } else {
+                String::new()
+            },
             len: d.bytes.len(),
             chunks: vec![d.bytes],
         };

@@ -4,7 +4,8 @@
 //!
 //! [`SipNode`]: crate::SipNode
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -23,13 +24,44 @@ pub struct UaCtl<'a> {
     pub ep: &'a mut Endpoint,
     /// The current instant.
     pub now: Instant,
-    later: &'a mut Vec<(Instant, Action)>,
+    later: &'a mut Later,
 }
 
 impl UaCtl<'_> {
     /// Runs `f` on the endpoint `after` from now.
     pub fn after(&mut self, after: Duration, f: impl FnOnce(&mut Endpoint, Instant) + 'static) {
-        self.later.push((self.now + after, Box::new(f)));
+        self.later.push(self.now + after, Box::new(f));
+    }
+}
+
+/// Deferred actions in time order (ties in the order they were scheduled), so thousands of
+/// pending actions cost O(log n) each.
+#[derive(Default)]
+struct Later {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    actions: std::collections::HashMap<u64, Action>,
+    seq: u64,
+}
+
+impl Later {
+    fn push(&mut self, at: Instant, f: Action) {
+        self.seq += 1;
+        self.heap.push(Reverse((at, self.seq)));
+        self.actions.insert(self.seq, f);
+    }
+
+    fn next_at(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((t, _))| *t)
+    }
+
+    fn pop_due(&mut self, now: Instant) -> Option<Action> {
+        match self.heap.peek() {
+            Some(Reverse((t, _))) if *t <= now => {
+                let Reverse((_, seq)) = self.heap.pop()?;
+                self.actions.remove(&seq)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -44,7 +76,8 @@ pub struct UaNode {
     base: Instant,
     addr: SocketAddr,
     outbox: VecDeque<Datagram>,
-    later: Vec<(Instant, Action)>,
+    later: Later,
+    recording: bool,
     reaction: Option<Reaction>,
     framers: std::collections::HashMap<(SocketAddr, Transport), StreamFramer>,
 }
@@ -67,7 +100,8 @@ impl UaNode {
             base,
             addr,
             outbox: VecDeque::new(),
-            later: Vec::new(),
+            later: Later::default(),
+            recording: true,
             reaction: None,
             framers: Default::default(),
         }
@@ -77,6 +111,18 @@ impl UaNode {
     pub fn react(mut self, f: impl FnMut(&mut UaCtl<'_>, &Event) + 'static) -> Self {
         self.reaction = Some(Box::new(f));
         self
+    }
+
+    /// Whether events are kept in [`UaNode::events`] (on by default; turn it off for long
+    /// runs such as throughput measurements, where the reaction does the counting).
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+    }
+
+    /// Runs `f` on the endpoint at the virtual instant `at` (e.g. to place calls on a
+    /// schedule before the simulation starts).
+    pub fn at(&mut self, at: Instant, f: impl FnOnce(&mut Endpoint, Instant) + 'static) {
+        self.later.push(at, Box::new(f));
     }
 
     /// The node's address.
@@ -130,18 +176,16 @@ impl UaNode {
                     };
                     r(&mut ctl, &e);
                 }
-                self.events
-                    .push((now.saturating_duration_since(self.base), e));
+                if self.recording {
+                    self.events
+                        .push((now.saturating_duration_since(self.base), e));
+                }
             }
         }
     }
 
     fn run_later(&mut self, now: Instant) {
-        loop {
-            let Some(i) = self.later.iter().position(|(t, _)| *t <= now) else {
-                return;
-            };
-            let (_, f) = self.later.remove(i);
+        while let Some(f) = self.later.pop_due(now) {
             f(&mut self.ep, now);
             self.pump(now);
         }
@@ -219,7 +263,9 @@ impl Node for UaNode {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        let later = self.later.iter().map(|(t, _)| *t).min();
-        [self.ep.poll_timeout(), later].into_iter().flatten().min()
+        [self.ep.poll_timeout(), self.later.next_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }

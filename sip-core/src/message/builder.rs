@@ -16,6 +16,10 @@ use crate::transport::Transport;
 use bytes::Bytes;
 use std::fmt::{Display, Write};
 
+/// Initial capacity of a built message's text: most requests and responses the stack
+/// writes fit, so rows are appended without reallocating.
+const TEXT_CAPACITY: usize = 640;
+
 /// What the start line says, with the positions a parsed message would keep.
 #[derive(Debug, Clone)]
 enum Start {
@@ -38,7 +42,11 @@ struct Text {
 
 impl Text {
     fn request(method: &Method, uri: &str) -> Self {
-        let text = format!("{method} {uri} SIP/2.0\r\n");
+        let mut text = String::with_capacity(TEXT_CAPACITY);
+        text.push_str(method.as_str());
+        text.push(' ');
+        text.push_str(uri);
+        text.push_str(" SIP/2.0\r\n");
         let us = method.as_str().len() + 1;
         let mut t = Text::with(
             text,
@@ -54,7 +62,12 @@ impl Text {
     }
 
     fn response(status: u16, reason: &str) -> Self {
-        let text = format!("SIP/2.0 {status} {reason}\r\n");
+        let mut text = String::with_capacity(TEXT_CAPACITY);
+        text.push_str("SIP/2.0 ");
+        crate::text::push_uint(&mut text, status);
+        text.push(' ');
+        text.push_str(reason);
+        text.push_str("\r\n");
         let rs = "SIP/2.0 000 ".len();
         Text::with(
             text,
@@ -74,7 +87,24 @@ impl Text {
         }
     }
 
+    /// Adds a row whose value is written by `Display` (numbers, `format_args!`).
     fn header(&mut self, name: &str, value: &dyn Display) {
+        self.row(name, |t| {
+            let _ = write!(t, "{value}");
+        });
+    }
+
+    /// Adds a row from text pieces written one after the other (no formatting machinery:
+    /// most rows are plain strings).
+    fn header_str(&mut self, name: &str, pieces: &[&str]) {
+        self.row(name, |t| {
+            for p in pieces {
+                t.push_str(p);
+            }
+        });
+    }
+
+    fn row(&mut self, name: &str, write_value: impl FnOnce(&mut String)) {
         if self.error.is_some() {
             return;
         }
@@ -86,10 +116,10 @@ impl Text {
         self.text.push_str(name);
         self.text.push_str(": ");
         let vs = self.text.len();
-        let _ = write!(self.text, "{value}");
-        if self.text[vs..]
-            .bytes()
-            .any(|b| matches!(b, b'\r' | b'\n' | 0))
+        write_value(&mut self.text);
+        if self.text.as_bytes()[vs..]
+            .iter()
+            .any(|&b| matches!(b, b'\r' | b'\n' | 0))
         {
             self.text.truncate(ls);
             self.error = Some(BuildError::HeaderValue(name.to_owned()));
@@ -113,8 +143,9 @@ impl Text {
     }
 
     fn finish(mut self) -> Result<SipMessage, BuildError> {
-        let len = self.body.len();
-        self.header("Content-Length", &len);
+        let mut digits = itoa::Buffer::new();
+        let len = digits.format(self.body.len());
+        self.header_str("Content-Length", &[len]);
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -199,44 +230,62 @@ impl RequestBuilder {
     /// Adds a Via row `SIP/2.0/<transport> <sent-by>;branch=<branch>;rport` (§8.1.1.7,
     /// RFC 3581 §3: the client asks for rport).
     pub fn via(self, transport: Transport, sent_by: &str, branch: &str) -> Self {
-        let v = format!(
-            "SIP/2.0/{} {sent_by};branch={branch};rport",
-            transport.via_token()
+        let mut b = self;
+        b.t.header_str(
+            "Via",
+            &[
+                "SIP/2.0/",
+                transport.via_token(),
+                " ",
+                sent_by,
+                ";branch=",
+                branch,
+                ";rport",
+            ],
         );
-        self.header("Via", v)
+        b
     }
     /// Max-Forwards (§8.1.1.6).
-    pub fn max_forwards(self, n: u8) -> Self {
-        self.header("Max-Forwards", n)
+    pub fn max_forwards(mut self, n: u8) -> Self {
+        let mut digits = itoa::Buffer::new();
+        self.t.header_str("Max-Forwards", &[digits.format(n)]);
+        self
     }
     /// From, as a name-addr or addr-spec, with an optional tag (§8.1.1.3).
-    pub fn from(self, addr: &str, tag: Option<&str>) -> Self {
-        self.header("From", with_tag(addr, tag))
+    pub fn from(mut self, addr: &str, tag: Option<&str>) -> Self {
+        self.t.header_str("From", &with_tag(addr, tag));
+        self
     }
     /// To, with an optional tag (in-dialog requests, §12.2.1.1).
-    pub fn to(self, addr: &str, tag: Option<&str>) -> Self {
-        self.header("To", with_tag(addr, tag))
+    pub fn to(mut self, addr: &str, tag: Option<&str>) -> Self {
+        self.t.header_str("To", &with_tag(addr, tag));
+        self
     }
     /// Call-ID (§8.1.1.4).
-    pub fn call_id(self, id: &str) -> Self {
-        self.header("Call-ID", id)
+    pub fn call_id(mut self, id: &str) -> Self {
+        self.t.header_str("Call-ID", &[id]);
+        self
     }
     /// CSeq with the request's own method (§8.1.1.5).
-    pub fn cseq(self, seq: u32) -> Self {
-        let m = self.method.clone();
-        self.header("CSeq", format_args!("{seq} {m}"))
+    pub fn cseq(mut self, seq: u32) -> Self {
+        let mut digits = itoa::Buffer::new();
+        let n = digits.format(seq);
+        self.t.header_str("CSeq", &[n, " ", self.method.as_str()]);
+        self
     }
     /// Contact (§8.1.1.8), e.g. `<sip:alice@192.0.2.1:5060>`.
-    pub fn contact(self, contact: &str) -> Self {
-        self.header("Contact", contact)
+    pub fn contact(mut self, contact: &str) -> Self {
+        self.t.header_str("Contact", &[contact]);
+        self
     }
     /// A Route row (§8.1.2, §12.2.1.1).
-    pub fn route(self, route: &str) -> Self {
-        self.header("Route", route)
+    pub fn route(mut self, route: &str) -> Self {
+        self.t.header_str("Route", &[route]);
+        self
     }
     /// The body and its Content-Type; Content-Length is always written by [`Self::build`].
     pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.t.header("Content-Type", &content_type);
+        self.t.header_str("Content-Type", &[content_type]);
         self.t.body = body.into();
         self
     }
@@ -252,10 +301,11 @@ impl RequestBuilder {
     }
 }
 
-fn with_tag(addr: &str, tag: Option<&str>) -> String {
+/// The pieces of `addr;tag=<tag>` (or `addr` alone).
+fn with_tag<'a>(addr: &'a str, tag: Option<&'a str>) -> [&'a str; 3] {
     match tag {
-        Some(t) => format!("{addr};tag={t}"),
-        None => addr.to_owned(),
+        Some(t) => [addr, ";tag=", t],
+        None => [addr, "", ""],
     }
 }
 
@@ -378,18 +428,18 @@ impl ResponseBuilder {
                 let has_tag =
                     super::header::NameAddr::parse(value).is_ok_and(|a| a.tag().is_some());
                 if !has_tag {
-                    let v = format!("{value};tag={}", self.to_tag.as_deref().unwrap_or(""));
-                    t.header(name, &v);
+                    let tag = self.to_tag.as_deref().unwrap_or("");
+                    t.header_str(name, &[value, ";tag=", tag]);
                     continue;
                 }
             }
-            t.header(name, value);
+            t.header_str(name, &[value]);
         }
         for (name, value) in &self.extra {
-            t.header(name, value);
+            t.header_str(name, &[value]);
         }
         if let Some((ct, body)) = self.body {
-            t.header("Content-Type", &ct);
+            t.header_str("Content-Type", &[&ct]);
             t.body = body;
         }
         match t.finish()? {
