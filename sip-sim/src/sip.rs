@@ -1097,10 +1097,10 @@ pub fn ack_for_2xx(invite: &Request, response: &Response) -> Result<Request, End
         b = b.route(r);
     }
     if let Some(f) = invite.headers().get(HeaderName::From) {
-        b = b.header("From", f);
+        b = b.from(f, None);
     }
     if let Some(t) = response.headers().get(HeaderName::To) {
-        b = b.header("To", t);
+        b = b.to(t, None);
     }
     if let Some(c) = invite.call_id() {
         b = b.call_id(c);

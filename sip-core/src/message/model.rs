@@ -620,10 +620,26 @@ impl Message {
                 .unwrap_or("")
                 .trim_end(),
         );
+        // The element's start in the new row, and how far its unchanged prefix moves.
+        let elem_in_row = vs + whole.start.saturating_sub(entry.value.start) as usize;
+        let row_params_start = row.len();
+        // Positions (in the row) of the parameters the decoded Via keeps, as the parser
+        // would find them: the first of each name.
+        let mut known = KnownViaParams::default();
+        let mut push_param = |row: &mut String, n: &str, v: Option<&str>| {
+            row.push(';');
+            let ns = row.len();
+            row.push_str(n);
+            let value = v.map(|v| {
+                row.push('=');
+                let at = row.len();
+                row.push_str(v);
+                (at, row.len())
+            });
+            known.note(&row[ns..ns + n.len()], value);
+        };
         let mut done = [false; 8];
         for (n, v) in via.params() {
-            row.push(';');
-            row.push_str(n);
             let mut v = v;
             for (i, (pn, pv)) in params.iter().enumerate().take(8) {
                 if n.eq_ignore_ascii_case(pn) {
@@ -631,22 +647,15 @@ impl Message {
                     done[i] = true;
                 }
             }
-            if let Some(v) = v {
-                row.push('=');
-                row.push_str(v);
-            }
+            push_param(&mut row, n, v);
         }
         for (i, (pn, pv)) in params.iter().enumerate() {
             if i < 8 && done[i] {
                 continue;
             }
-            row.push(';');
-            row.push_str(pn);
-            if let Some(v) = pv {
-                row.push('=');
-                row.push_str(v);
-            }
+            push_param(&mut row, pn, *pv);
         }
+        let row_params_end = row.len();
         row.push_str(
             value_text
                 .get(whole.end.saturating_sub(entry.value.start) as usize..)
@@ -667,12 +676,34 @@ impl Message {
             line: Span::new(base, self.head.len()),
         };
         self.edited = true;
-        // Only the top Via changed: decode it alone.
+        // Only the top Via changed. Its sent-protocol and sent-by moved as a block and its
+        // parameters were just written in canonical form, so the decoded Via follows from
+        // the old one and the positions noted while writing; anything irregular is decoded
+        // again from the new row.
+        let old = self.decoded.via;
+        let fast = old.and_then(|old| {
+            let shift = (base + elem_in_row) as i64 - i64::from(old.whole.start);
+            known.relocate(
+                old,
+                shift,
+                base,
+                (row_params_start, row_params_end),
+                &self.head,
+            )
+        });
         let e = self.headers[idx];
-        self.decoded.via =
+        let reparse = || {
             super::header::via::parse_via(&self.head, e.value.start as usize, e.value.end as usize)
                 .ok()
-                .map(|(d, _)| d);
+                .map(|(d, _)| d)
+        };
+        self.decoded.via = match fast {
+            Some(d) => {
+                debug_assert_eq!(Some(d), reparse(), "relocated Via differs from a parse");
+                Some(d)
+            }
+            None => reparse(),
+        };
         Ok(())
     }
 
@@ -887,3 +918,135 @@ macro_rules! display_via_bytes {
 display_via_bytes!(Request);
 display_via_bytes!(Response);
 display_via_bytes!(SipMessage);
+
+/// The Via parameters the decoded Via keeps (branch, received, maddr, rport, ttl), as
+/// positions in a row being written by [`Message::set_via_params`]: the first of each name,
+/// with the value's range when it has one.
+#[derive(Default)]
+struct KnownViaParams {
+    slots: [Option<Option<(usize, usize)>>; 5],
+}
+
+impl KnownViaParams {
+    fn note(&mut self, name: &str, value: Option<(usize, usize)>) {
+        let slot = match name.len() {
+            6 if name.eq_ignore_ascii_case("branch") => 0,
+            8 if name.eq_ignore_ascii_case("received") => 1,
+            5 if name.eq_ignore_ascii_case("maddr") => 2,
+            5 if name.eq_ignore_ascii_case("rport") => 3,
+            3 if name.eq_ignore_ascii_case("ttl") => 4,
+            _ => return,
+        };
+        if let Some(s) = self.slots.get_mut(slot)
+            && s.is_none()
+        {
+            *s = Some(value);
+        }
+    }
+
+    /// The decoded Via of the rewritten row: `old` with its leading spans moved by `shift`,
+    /// its parameter spans from the written row (offset by `base`, where the row starts in
+    /// `head`). `None` when a kept parameter is irregular (no value where one is required,
+    /// a port or ttl that does not parse): the caller then parses the row.
+    fn relocate(
+        &self,
+        old: super::header::via::ViaData,
+        shift: i64,
+        base: usize,
+        params: (usize, usize),
+        head: &str,
+    ) -> Option<super::header::via::ViaData> {
+        let mv = |sp: Span| -> Option<Span> {
+            let st = usize::try_from(i64::from(sp.start) + shift).ok()?;
+            let en = usize::try_from(i64::from(sp.end) + shift).ok()?;
+            Some(Span::new(st, en))
+        };
+        let at = |r: (usize, usize)| Span::new(base + r.0, base + r.1);
+        let required = |slot: Option<Option<(usize, usize)>>| -> Option<Option<Span>> {
+            match slot {
+                None => Some(None),
+                Some(Some(r)) => Some(Some(at(r))),
+                Some(None) => None,
+            }
+        };
+        let whole = mv(old.whole)?;
+        let mut d = old;
+        d.protocol = mv(old.protocol)?;
+        d.version = mv(old.version)?;
+        d.transport = mv(old.transport)?;
+        d.host = mv(old.host)?;
+        d.params = at(params);
+        d.whole = Span::new(whole.start as usize, base + params.1);
+        d.branch = required(self.slots[0])?;
+        d.received = required(self.slots[1])?;
+        d.maddr = required(self.slots[2])?;
+        d.rport = match self.slots[3] {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(r)) => Some(Some(at(r).get(head).parse::<u16>().ok()?)),
+        };
+        d.ttl = match self.slots[4] {
+            None => None,
+            Some(None) => return None,
+            Some(Some(r)) => Some(at(r).get(head).parse::<u8>().ok()?),
+        };
+        Some(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::message::{ParseOptions, Request, SipMessage, parse};
+    use bytes::Bytes;
+
+    fn request(b: Bytes) -> Request {
+        match parse(b, &ParseOptions::default()).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => panic!("a request"),
+        }
+    }
+
+    /// `received`/`rport` written into the top Via leave the decoded Via exactly as a parse
+    /// of the edited message gives it, whatever the Via looked like.
+    #[test]
+    fn via_params_decode_like_a_parse_of_the_edited_row() {
+        let vias = [
+            "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1;rport",
+            "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1",
+            "SIP/2.0/TCP [2001:db8::1]:5061;rport=1;branch=z9hG4bK2;ttl=4;maddr=192.0.2.9",
+            "SIP/2.0/UDP host.example.com ; branch = z9hG4bK3 ; received=10.0.0.1",
+            "SIP / 2.0 / UDP 192.0.2.1:5060;branch=z9hG4bK4;x=\"a;b\", SIP/2.0/UDP 192.0.2.2",
+            "SIP/2.0/UDP 192.0.2.1:5060;BRANCH=z9hG4bK5;RPORT;Received=1.2.3.4;branch=second",
+            "SIP/2.0/UDP 192.0.2.1:5060",
+        ];
+        let edits: [&[(&str, Option<&str>)]; 4] = [
+            &[("received", Some("198.51.100.7")), ("rport", Some("40000"))],
+            &[("received", Some("2001:db8::9"))],
+            &[("rport", None), ("ttl", Some("9"))],
+            &[],
+        ];
+        for via in vias {
+            for edit in edits {
+                let text = format!(
+                    "OPTIONS sip:b@example.com SIP/2.0\r\nVia: {via}\r\nVia: SIP/2.0/UDP 192.0.2.3;branch=z9hG4bKz\r\n\
+                     From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c\r\n\
+                     CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+                );
+                let mut m = request(Bytes::from(text));
+                m.set_via_params(edit).unwrap();
+                let again = request(m.to_bytes());
+                let (ours, theirs) = (m.via().unwrap(), again.via().unwrap());
+                assert_eq!(ours.as_str(), theirs.as_str(), "{via} / {edit:?}");
+                assert_eq!(ours.host(), theirs.host());
+                assert_eq!(ours.port(), theirs.port());
+                assert_eq!(ours.transport(), theirs.transport());
+                assert_eq!(ours.branch(), theirs.branch());
+                assert_eq!(ours.received(), theirs.received());
+                assert_eq!(ours.maddr(), theirs.maddr());
+                assert_eq!(ours.rport(), theirs.rport());
+                assert_eq!(ours.ttl(), theirs.ttl());
+                assert_eq!(ours.params_raw(), theirs.params_raw());
+            }
+        }
+    }
+}
