@@ -948,7 +948,19 @@ impl SipNode {
         to: SocketAddr,
         bytes: Bytes,
     ) {
-        let line = first_line(&bytes);
+        // The first line is only needed by filters, stateless scripts and the record.
+        let needs_line = self.recording
+            || !self.filters.is_empty()
+            || matches!(self.default_behaviour, Behaviour::Stateless(_))
+            || self
+                .behaviours
+                .values()
+                .any(|b| matches!(b, Behaviour::Stateless(_)));
+        let line = if needs_line {
+            first_line(&bytes)
+        } else {
+            String::new()
+        };
         let mut intercepted = false;
         for f in &mut self.filters {
             if f.left != Some(0) && f.what.test(&line) {
@@ -995,7 +1007,7 @@ impl SipNode {
         bytes: &Bytes,
         line: &str,
     ) -> bool {
-        if status_of(line).is_some() {
+        if line.is_empty() || status_of(line).is_some() {
             return false;
         }
         let Some(method) = line

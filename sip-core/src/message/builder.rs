@@ -117,10 +117,7 @@ impl Text {
         self.text.push_str(": ");
         let vs = self.text.len();
         write_value(&mut self.text);
-        if self.text.as_bytes()[vs..]
-            .iter()
-            .any(|&b| matches!(b, b'\r' | b'\n' | 0))
-        {
+        if memchr::memchr3(b'\r', b'\n', 0, &self.text.as_bytes()[vs..]).is_some() {
             self.text.truncate(ls);
             self.error = Some(BuildError::HeaderValue(name.to_owned()));
             return;

@@ -615,13 +615,16 @@ impl Message {
                 .get(..whole.start.saturating_sub(entry.value.start) as usize)
                 .unwrap_or(""),
         );
+        // The element's start in the new row: its unchanged prefix moves as a block.
+        let elem_in_row = row.len();
+        // Only when the top via-parm sits inside this row as expected can its decode be
+        // carried over; otherwise (a malformed first row) the new row is parsed.
+        let relocatable = entry.value.start <= whole.start && whole.end <= entry.value.end;
         row.push_str(
             head.get(whole.start as usize..prefix_end)
                 .unwrap_or("")
                 .trim_end(),
         );
-        // The element's start in the new row, and how far its unchanged prefix moves.
-        let elem_in_row = vs + whole.start.saturating_sub(entry.value.start) as usize;
         let row_params_start = row.len();
         // Positions (in the row) of the parameters the decoded Via keeps, as the parser
         // would find them: the first of each name.
@@ -681,7 +684,7 @@ impl Message {
         // the old one and the positions noted while writing; anything irregular is decoded
         // again from the new row.
         let old = self.decoded.via;
-        let fast = old.and_then(|old| {
+        let fast = old.filter(|_| relocatable).and_then(|old| {
             let shift = (base + elem_in_row) as i64 - i64::from(old.whole.start);
             known.relocate(
                 old,
