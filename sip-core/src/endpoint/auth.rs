@@ -63,15 +63,15 @@ impl Endpoint {
         // credentials were refused, unless the server says the nonce was merely stale.
         if chosen
             .iter()
-            .any(|c| tx.answered_nonces.iter().any(|n| **n == *c.nonce) && !c.stale)
+            .any(|c| tx.answered_nonces().iter().any(|n| **n == *c.nonce) && !c.stale)
         {
             return false;
         }
         // A second challenge after credentials were sent means they were refused — unless
         // the server says the nonce was only stale (RFC 7616 §3.3). Bounded either way, so a
         // server that hands out a fresh nonce with every refusal cannot make us loop.
-        if !tx.answered_nonces.is_empty()
-            && (!chosen.iter().all(|c| c.stale) || tx.answered_nonces.len() >= 4)
+        if !tx.answered_nonces().is_empty()
+            && (!chosen.iter().all(|c| c.stale) || tx.answered_nonces().len() >= 4)
         {
             return false;
         }
@@ -117,14 +117,14 @@ impl Endpoint {
             }
         }
         let target = Target::new(tx.transport, tx.destination);
-        let mut answered: Vec<Box<str>> = tx.answered_nonces.clone();
+        let mut answered: Vec<Box<str>> = tx.answered_nonces().to_vec();
         answered.extend(chosen.iter().map(|c| Box::<str>::from(c.nonce.as_str())));
         let original = self.tx_alias.get(&id).copied().unwrap_or(id);
         let Ok(new) = self.send_request(now, req, target) else {
             return false;
         };
         if let Some(t) = self.clients.get_mut(&new.0) {
-            t.answered_nonces = answered;
+            t.extra_mut().answered_nonces = answered;
         }
         self.tx_alias.insert(new.0, original);
         // The dialog layer follows the new transaction and its CSeq (§12.2.1.1).

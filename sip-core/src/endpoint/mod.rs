@@ -69,6 +69,7 @@ use crate::transport::{ResponseTarget, Transport, ViaRouting, needs_received, re
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -202,8 +203,9 @@ impl ServerMachine {
 }
 
 /// CANCEL bookkeeping of an INVITE client transaction (§9.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum CancelState {
+    #[default]
     None,
     /// Requested before any provisional response: sent when one arrives.
     Pending(ClientTxId),
@@ -212,7 +214,8 @@ enum CancelState {
 
 #[derive(Debug)]
 struct ClientTx {
-    key: Box<str>,
+    /// Shared with `client_keys`: one allocation per key.
+    key: Arc<str>,
     machine: ClientMachine,
     /// The request as sent (parsed again on the rare paths that need its fields: the ACK
     /// for a non-2xx, CANCEL, a digest retry).
@@ -220,6 +223,16 @@ struct ClientTx {
     transport: Transport,
     source: Option<SocketAddr>,
     destination: SocketAddr,
+    /// What only some transactions need, allocated the first time one does: most
+    /// transactions are never cancelled, challenged or answered with a non-2xx.
+    extra: Option<Box<ClientExtra>>,
+    armed: Option<Instant>,
+}
+
+/// The rarely used part of a client transaction.
+#[derive(Debug, Default)]
+struct ClientExtra {
+    /// The ACK for a 3xx–6xx final response, kept to answer its retransmissions (§17.1.1.3).
     ack: Option<Bytes>,
     cancel: CancelState,
     /// §9.1: once a CANCEL is sent, the INVITE gives up 64·T1 later if no final response
@@ -227,12 +240,34 @@ struct ClientTx {
     cancel_deadline: Option<Instant>,
     /// Nonces already answered for this request (digest: one retry per challenge).
     answered_nonces: Vec<Box<str>>,
-    armed: Option<Instant>,
+}
+
+impl ClientTx {
+    fn extra_mut(&mut self) -> &mut ClientExtra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    fn ack(&self) -> Option<&Bytes> {
+        self.extra.as_ref().and_then(|e| e.ack.as_ref())
+    }
+
+    fn cancel(&self) -> CancelState {
+        self.extra.as_ref().map_or(CancelState::None, |e| e.cancel)
+    }
+
+    fn cancel_deadline(&self) -> Option<Instant> {
+        self.extra.as_ref().and_then(|e| e.cancel_deadline)
+    }
+
+    fn answered_nonces(&self) -> &[Box<str>] {
+        self.extra.as_ref().map_or(&[], |e| &e.answered_nonces)
+    }
 }
 
 #[derive(Debug)]
 struct ServerTx {
-    key: Box<str>,
+    /// Shared with `server_keys`: one allocation per key.
+    key: Arc<str>,
     machine: ServerMachine,
     /// What responses copy from the request (§8.2.6).
     skel: ops::Skeleton,
@@ -268,9 +303,9 @@ pub struct Endpoint {
     ids: IdGenerator,
     next_id: u64,
     clients: Map<u64, ClientTx>,
-    client_keys: Map<Box<str>, u64>,
+    client_keys: Map<Arc<str>, u64>,
     servers: Map<u64, ServerTx>,
-    server_keys: Map<Box<str>, u64>,
+    server_keys: Map<Arc<str>, u64>,
     dialogs: Map<u64, dialogs::DialogEntry>,
     dialog_keys: Map<Box<str>, u64>,
     tx_usage: Map<u64, dialogs::Usage>,
@@ -383,7 +418,7 @@ impl Endpoint {
                         continue;
                     };
                     tx.armed = None;
-                    if tx.cancel_deadline.is_some_and(|d| d <= now) {
+                    if tx.cancel_deadline().is_some_and(|d| d <= now) {
                         self.fail_client(now, id, Failure::Timeout);
                         continue;
                     }
@@ -597,7 +632,7 @@ impl Endpoint {
             }
             return;
         }
-        let key_box: Box<str> = key.as_str().into();
+        let key_box: Arc<str> = key.as_str().into();
         self.scratch = key;
         if !ok {
             self.stats.parse_errors += 1;
@@ -780,7 +815,7 @@ impl Endpoint {
             }
             return;
         }
-        let cancel_key: Box<str> = key.as_str().into();
+        let cancel_key: Arc<str> = key.as_str().into();
         let invite = keys::server_key(&mut key, &req, Some(&Method::Invite))
             .then(|| self.server_keys.get(key.as_str()).copied())
             .flatten();
@@ -872,12 +907,12 @@ impl Endpoint {
         let status = resp.status();
         let a = tx.machine.on_response(now, status);
         if a.send_ack()
-            && tx.ack.is_none()
+            && tx.ack().is_none()
             && let Some(req) = sent_request(&tx.bytes)
         {
-            tx.ack = Some(ops::ack_for_non_2xx(&req, &resp));
+            tx.extra_mut().ack = Some(ops::ack_for_non_2xx(&req, &resp));
         }
-        let send_cancel = match tx.cancel {
+        let send_cancel = match tx.cancel() {
             CancelState::Pending(cid) if status < 200 => Some(cid),
             _ => None,
         };
@@ -967,28 +1002,30 @@ impl Endpoint {
             sends[0] = Some(tx.bytes.clone());
         }
         if a.send_ack() {
-            sends[1] = tx.ack.clone();
+            sends[1] = tx.ack().cloned();
         }
-        let next = match (tx.machine.poll_timeout(), tx.cancel_deadline) {
+        let next = match (tx.machine.poll_timeout(), tx.cancel_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         let rearm = next.filter(|n| tx.armed != Some(*n));
         tx.armed = next;
-        let held_cancel = match tx.cancel {
+        let held_cancel = match tx.cancel() {
             CancelState::Pending(cid)
                 if a.terminated()
                     || a.timed_out().is_some()
                     || a.transport_failed()
                     || response.as_ref().is_some_and(|r| r.status() >= 200) =>
             {
-                tx.cancel = CancelState::None;
+                tx.extra_mut().cancel = CancelState::None;
                 Some(cid)
             }
             _ => None,
         };
-        if response.as_ref().is_some_and(|r| r.status() >= 200) {
-            tx.cancel_deadline = None;
+        if response.as_ref().is_some_and(|r| r.status() >= 200)
+            && let Some(e) = tx.extra.as_mut()
+        {
+            e.cancel_deadline = None;
         }
         if let Some(cid) = held_cancel {
             // The INVITE ended before any provisional: the CANCEL is never sent (§9.1).
@@ -1224,7 +1261,7 @@ impl Endpoint {
         };
         let mut key = std::mem::take(&mut self.scratch);
         keys::client_key(&mut key, &branch, method.as_str());
-        let key_box: Box<str> = key.as_str().into();
+        let key_box: Arc<str> = key.as_str().into();
         self.scratch = key;
         self.client_keys.insert(key_box.clone(), id);
         self.clients.insert(
@@ -1236,10 +1273,7 @@ impl Endpoint {
                 transport: target.transport,
                 source,
                 destination: target.addr,
-                ack: None,
-                cancel: CancelState::None,
-                cancel_deadline: None,
-                answered_nonces: Vec::new(),
+                extra: None,
                 armed: None,
             },
         );
@@ -1295,14 +1329,14 @@ impl Endpoint {
         };
         use crate::transaction::ClientInviteState as S;
         let state = m.state();
-        if tx.cancel != CancelState::None {
+        if tx.cancel() != CancelState::None {
             return Err(EndpointError::AlreadyCancelled);
         }
         let cid = ClientTxId(self.next_id);
         self.next_id += 1;
         match state {
             S::Calling => {
-                tx.cancel = CancelState::Pending(cid);
+                tx.extra_mut().cancel = CancelState::Pending(cid);
                 Ok(cid)
             }
             S::Proceeding => {
@@ -1332,9 +1366,10 @@ impl Endpoint {
         let Some(tx) = self.clients.get_mut(&invite_id) else {
             return;
         };
-        tx.cancel = CancelState::Sent;
         let deadline = now + timer_b;
-        tx.cancel_deadline = Some(deadline);
+        let extra = tx.extra_mut();
+        extra.cancel = CancelState::Sent;
+        extra.cancel_deadline = Some(deadline);
         if tx.armed.is_none_or(|a| deadline < a) {
             tx.armed = Some(deadline);
             self.timers.schedule(deadline, TimerRef::Client(invite_id));

@@ -61,13 +61,16 @@ pub enum ClientInviteState {
 pub struct ClientInviteTransaction {
     state: ClientInviteState,
     reliable: bool,
-    config: TimerConfig,
+    /// Timer M's duration (64·T1, RFC 6026 §8.4) and Timer D's for this transport: all a
+    /// live transaction needs of its `TimerConfig`.
+    wait_m: Duration,
+    wait_d: Duration,
     /// Current Timer A interval (the value it was last armed with).
     a_interval: Duration,
     timer_a: Option<Instant>,
-    timer_b: Option<Instant>,
-    timer_d: Option<Instant>,
-    timer_m: Option<Instant>,
+    /// The one timer that ends the current state: Timer B in Calling, D in Completed, M in
+    /// Accepted (they never run together, so they share a slot).
+    state_timer: Option<Instant>,
 }
 
 impl ClientInviteTransaction {
@@ -78,16 +81,15 @@ impl ClientInviteTransaction {
         let tx = Self {
             state: ClientInviteState::Calling,
             reliable,
-            config: *config,
+            wait_m: config.timer_m(),
+            wait_d: config.timer_d(reliable),
             a_interval,
             timer_a: if reliable {
                 None
             } else {
                 deadline(now, a_interval)
             },
-            timer_b: deadline(now, config.timer_b()),
-            timer_d: None,
-            timer_m: None,
+            state_timer: deadline(now, config.timer_b()),
         };
         (tx, Actions::none().with_transmit())
     }
@@ -109,9 +111,7 @@ impl ClientInviteTransaction {
 
     fn clear_timers(&mut self) {
         self.timer_a = None;
-        self.timer_b = None;
-        self.timer_d = None;
-        self.timer_m = None;
+        self.state_timer = None;
     }
 
     fn terminate(&mut self) {
@@ -127,25 +127,25 @@ impl ClientInviteTransaction {
             (S::Calling | S::Proceeding, 100..=199) => {
                 self.state = S::Proceeding;
                 self.timer_a = None;
-                self.timer_b = None;
+                self.state_timer = None;
                 Actions::none().with_pass_to_tu()
             }
             (S::Calling | S::Proceeding, 200..=299) => {
                 self.clear_timers();
                 self.state = S::Accepted;
-                self.timer_m = deadline(now, self.config.timer_m());
+                self.state_timer = deadline(now, self.wait_m);
                 Actions::none().with_pass_to_tu()
             }
             (S::Calling | S::Proceeding, 300..=699) => {
                 self.clear_timers();
                 let actions = Actions::none().with_send_ack().with_pass_to_tu();
-                let wait = self.config.timer_d(self.reliable);
+                let wait = self.wait_d;
                 if wait.is_zero() {
                     self.terminate();
                     actions.with_terminated()
                 } else {
                     self.state = S::Completed;
-                    self.timer_d = deadline(now, wait);
+                    self.state_timer = deadline(now, wait);
                     actions
                 }
             }
@@ -171,7 +171,7 @@ impl ClientInviteTransaction {
     pub fn handle_timeout(&mut self, now: Instant) -> Actions {
         use ClientInviteState as S;
         match self.state {
-            S::Calling if is_due(self.timer_b, now) => {
+            S::Calling if is_due(self.state_timer, now) => {
                 self.terminate();
                 Actions::none().with_timed_out(TimerName::B)
             }
@@ -180,11 +180,11 @@ impl ClientInviteTransaction {
                 self.timer_a = deadline(now, self.a_interval);
                 Actions::none().with_transmit()
             }
-            S::Completed if is_due(self.timer_d, now) => {
+            S::Completed if is_due(self.state_timer, now) => {
                 self.terminate();
                 Actions::none().with_terminated()
             }
-            S::Accepted if is_due(self.timer_m, now) => {
+            S::Accepted if is_due(self.state_timer, now) => {
                 self.terminate();
                 Actions::none().with_terminated()
             }
@@ -195,7 +195,7 @@ impl ClientInviteTransaction {
     /// The earliest armed timer, or `None` when no timer runs (Terminated, and Proceeding,
     /// which waits for a final response without a timer).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        earliest([self.timer_a, self.timer_b, self.timer_d, self.timer_m])
+        earliest([self.timer_a, self.state_timer])
     }
 }
 

@@ -53,12 +53,16 @@ pub enum ClientNonInviteState {
 pub struct ClientNonInviteTransaction {
     state: ClientNonInviteState,
     reliable: bool,
-    config: TimerConfig,
+    /// T2 (the cap on Timer E) and Timer K's duration for this transport: all a live
+    /// transaction needs of its `TimerConfig`.
+    t2: Duration,
+    wait_k: Duration,
     /// Current Timer E interval (the value it was last armed with).
     e_interval: Duration,
     timer_e: Option<Instant>,
-    timer_f: Option<Instant>,
-    timer_k: Option<Instant>,
+    /// The timer that ends the current state: Timer F in Trying and Proceeding, K in
+    /// Completed (never together, so they share a slot).
+    state_timer: Option<Instant>,
 }
 
 impl ClientNonInviteTransaction {
@@ -69,15 +73,15 @@ impl ClientNonInviteTransaction {
         let tx = Self {
             state: ClientNonInviteState::Trying,
             reliable,
-            config: *config,
+            t2: config.t2,
+            wait_k: config.timer_k(reliable),
             e_interval,
             timer_e: if reliable {
                 None
             } else {
                 deadline(now, e_interval)
             },
-            timer_f: deadline(now, config.timer_f()),
-            timer_k: None,
+            state_timer: deadline(now, config.timer_f()),
         };
         (tx, Actions::none().with_transmit())
     }
@@ -100,8 +104,7 @@ impl ClientNonInviteTransaction {
     fn terminate(&mut self) {
         self.state = ClientNonInviteState::Terminated;
         self.timer_e = None;
-        self.timer_f = None;
-        self.timer_k = None;
+        self.state_timer = None;
     }
 
     /// A response matching this transaction arrived (RFC 3261 §17.1.2.2); see the module's
@@ -115,14 +118,14 @@ impl ClientNonInviteTransaction {
             }
             (S::Trying | S::Proceeding, 200..=699) => {
                 self.timer_e = None;
-                self.timer_f = None;
-                let wait = self.config.timer_k(self.reliable);
+                self.state_timer = None;
+                let wait = self.wait_k;
                 if wait.is_zero() {
                     self.terminate();
                     Actions::none().with_pass_to_tu().with_terminated()
                 } else {
                     self.state = S::Completed;
-                    self.timer_k = deadline(now, wait);
+                    self.state_timer = deadline(now, wait);
                     Actions::none().with_pass_to_tu()
                 }
             }
@@ -146,20 +149,20 @@ impl ClientNonInviteTransaction {
     pub fn handle_timeout(&mut self, now: Instant) -> Actions {
         use ClientNonInviteState as S;
         match self.state {
-            S::Trying | S::Proceeding if is_due(self.timer_f, now) => {
+            S::Trying | S::Proceeding if is_due(self.state_timer, now) => {
                 self.terminate();
                 Actions::none().with_timed_out(TimerName::F)
             }
             S::Trying | S::Proceeding if is_due(self.timer_e, now) => {
                 self.e_interval = if self.state == S::Trying {
-                    next_capped(self.e_interval, self.config.t2)
+                    next_capped(self.e_interval, self.t2)
                 } else {
-                    self.config.t2
+                    self.t2
                 };
                 self.timer_e = deadline(now, self.e_interval);
                 Actions::none().with_transmit()
             }
-            S::Completed if is_due(self.timer_k, now) => {
+            S::Completed if is_due(self.state_timer, now) => {
                 self.terminate();
                 Actions::none().with_terminated()
             }
@@ -169,7 +172,7 @@ impl ClientNonInviteTransaction {
 
     /// The earliest armed timer; `None` only when Terminated.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        earliest([self.timer_e, self.timer_f, self.timer_k])
+        earliest([self.timer_e, self.state_timer])
     }
 }
 

@@ -74,7 +74,11 @@ pub struct ServerInviteTransaction {
     responded: bool,
     /// The final status sent, once one was.
     final_status: Option<u16>,
-    config: TimerConfig,
+    /// T1 (Timer G's first interval; H and L are 64·T1), T2 (the cap on G) and Timer I's
+    /// duration for this transport: all a live transaction needs of its `TimerConfig`.
+    t1: Duration,
+    t2: Duration,
+    wait_i: Duration,
     /// Current Timer G interval (the value it was last armed with).
     g_interval: Duration,
     timer_trying: Option<Instant>,
@@ -94,7 +98,9 @@ impl ServerInviteTransaction {
             reliable,
             responded: false,
             final_status: None,
-            config: *config,
+            t1: config.t1,
+            t2: config.t2,
+            wait_i: config.timer_i(reliable),
             g_interval: config.timer_g(),
             timer_trying: None,
             timer_g: None,
@@ -178,16 +184,16 @@ impl ServerInviteTransaction {
                     200..=299 => {
                         self.final_status = Some(status);
                         self.state = S::Accepted;
-                        self.timer_l = deadline(now, self.config.timer_l());
+                        self.timer_l = deadline(now, self.t1.saturating_mul(64));
                     }
                     _ => {
                         self.final_status = Some(status);
                         self.state = S::Completed;
                         if !self.reliable {
-                            self.g_interval = self.config.timer_g();
+                            self.g_interval = self.t1;
                             self.timer_g = deadline(now, self.g_interval);
                         }
-                        self.timer_h = deadline(now, self.config.timer_h());
+                        self.timer_h = deadline(now, self.t1.saturating_mul(64));
                     }
                 }
                 Ok(Actions::none().with_transmit())
@@ -208,7 +214,7 @@ impl ServerInviteTransaction {
         match self.state {
             S::Completed => {
                 self.clear_timers();
-                let wait = self.config.timer_i(self.reliable);
+                let wait = self.wait_i;
                 if wait.is_zero() {
                     self.terminate();
                     Actions::none().with_terminated()
@@ -249,7 +255,7 @@ impl ServerInviteTransaction {
                 Actions::none().with_timed_out(TimerName::H)
             }
             S::Completed if is_due(self.timer_g, now) => {
-                self.g_interval = next_capped(self.g_interval, self.config.t2);
+                self.g_interval = next_capped(self.g_interval, self.t2);
                 self.timer_g = deadline(now, self.g_interval);
                 Actions::none().with_transmit()
             }

@@ -34,7 +34,7 @@
 //! Trying and Proceeding have no timer (`poll_timeout` is `None`): RFC 3261 gives the server no
 //! timeout there, the TU owes a final response.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::actions::Actions;
 use super::error::TransactionError;
@@ -60,7 +60,9 @@ pub struct ServerNonInviteTransaction {
     reliable: bool,
     /// The final status sent, once one was.
     final_status: Option<u16>,
-    config: TimerConfig,
+    /// Timer J's duration for this transport: all a live transaction needs of its
+    /// `TimerConfig`.
+    wait_j: Duration,
     /// First instant a `100 Trying` may be sent (RFC 4320 §4.1).
     trying_allowed_at: Instant,
     timer_j: Option<Instant>,
@@ -79,7 +81,7 @@ impl ServerNonInviteTransaction {
             state: ServerNonInviteState::Trying,
             reliable,
             final_status: None,
-            config: *config,
+            wait_j: config.timer_j(reliable),
             trying_allowed_at,
             timer_j: None,
         };
@@ -156,7 +158,7 @@ impl ServerNonInviteTransaction {
                 101..=199 => Err(TransactionError::ProvisionalToNonInvite { status }),
                 _ => {
                     self.final_status = Some(status);
-                    let wait = self.config.timer_j(self.reliable);
+                    let wait = self.wait_j;
                     if wait.is_zero() {
                         self.terminate();
                         Ok(Actions::none().with_transmit().with_terminated())
