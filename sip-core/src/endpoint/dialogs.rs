@@ -543,7 +543,7 @@ impl Endpoint {
         t.header("From", &d.local).map_err(bad)?;
         t.header("To", &d.remote).map_err(bad)?;
         t.header("Call-ID", &d.call_id).map_err(bad)?;
-        t.header("CSeq", &format!("{cseq} {method}")).map_err(bad)?;
+        t.cseq(cseq, method.as_str());
         if is_target_refresh(method) {
             t.header("Contact", &d.local_contact).map_err(bad)?;
         }

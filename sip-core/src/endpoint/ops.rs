@@ -245,7 +245,7 @@ impl RequestText {
     pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<(), BadValue> {
         self.s.push_str(name);
         self.s.push_str(": ");
-        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        if memchr::memchr3(b'\r', b'\n', 0, value.as_bytes()).is_some() {
             // Unfold: CRLF followed by whitespace is LWS; anything else is refused.
             let mut rest = value;
             while let Some(i) = rest.find(['\r', '\n', '\0']) {
@@ -264,6 +264,11 @@ impl RequestText {
         }
         self.s.push_str("\r\n");
         Ok(())
+    }
+
+    /// The CSeq row (§8.1.1.5): a number and a method token, nothing to check.
+    pub(crate) fn cseq(&mut self, n: u32, method: &str) {
+        cseq_row(&mut self.s, n, method);
     }
 
     pub(crate) fn finish(mut self, body: Option<(&str, &[u8])>) -> Result<Bytes, BadValue> {
