@@ -1085,3 +1085,39 @@ fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
     assert_eq!(bye.destination, nat);
     assert!(first_line(&bye.bytes).starts_with("BYE sip:alice@10.0.0.5:5060 "));
 }
+
+fn bye_completed(ev: &[Event], d: DialogId) -> Vec<Option<u16>> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::ByeCompleted { dialog, status } if *dialog == d => Some(*status),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The TU hears when its BYE is answered (§15.1.1), and when nobody answers it: Timer F,
+/// 64·T1 after the BYE (§17.1.2.2).
+#[test]
+fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
+    let mut net = Net::new(&[A, B]);
+    let (da, _) = call(&mut net, A, B);
+    net.take_events(A);
+    let now = net.now;
+    net.ep(A).hangup(now, da).unwrap();
+    net.run();
+    assert_eq!(bye_completed(&net.take_events(A), da), [Some(200)]);
+
+    // A second call whose BYE is lost every time: reported once, at Timer F.
+    let (da, _) = call(&mut net, A, B);
+    net.take_events(A);
+    net.drop = Box::new(|line| line.starts_with("BYE "));
+    let sent_at = net.elapsed();
+    let now = net.now;
+    net.ep(A).hangup(now, da).unwrap();
+    net.advance(sent_at + Duration::from_millis(31_999));
+    assert_eq!(bye_completed(&net.take_events(A), da), []);
+    net.advance(sent_at + Duration::from_secs(32));
+    assert_eq!(bye_completed(&net.take_events(A), da), [None]);
+    net.advance(sent_at + Duration::from_secs(200));
+    assert_eq!(bye_completed(&net.take_events(A), da), []);
+}

@@ -1517,7 +1517,15 @@ impl Endpoint {
                 });
                 self.end_on_481_408(now, id, code);
             }
-            Usage::Bye(_) | Usage::Notify(_) => {}
+            Usage::Bye(id) => {
+                if resp.status() >= 200 {
+                    self.event(Event::ByeCompleted {
+                        dialog: DialogId(id),
+                        status: Some(resp.status()),
+                    });
+                }
+            }
+            Usage::Notify(_) => {}
             Usage::Register(id) => self.register_response(now, id, resp),
             Usage::Refer(rid) => {
                 let Some(r) = self.refers.get_mut(&rid) else {
@@ -1642,7 +1650,11 @@ impl Endpoint {
                 let _ = self.send_bye(now, id);
                 self.set_state(now, id, DialogState::Terminated(reason));
             }
-            Usage::Bye(_) | Usage::Notify(_) => {}
+            Usage::Bye(id) => self.event(Event::ByeCompleted {
+                dialog: DialogId(id),
+                status: None,
+            }),
+            Usage::Notify(_) => {}
             Usage::Register(id) => self.registration_failed(now, id, 408),
             Usage::Refer(rid) => {
                 if let Some(r) = self.refers.remove(&rid) {
