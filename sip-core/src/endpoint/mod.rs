@@ -194,6 +194,18 @@ impl ServerMachine {
             ServerMachine::NonInvite(m) => m.on_transport_error(now),
         }
     }
+    /// Whether the TU can send no further response: a final non-2xx was sent (Completed
+    /// and after), or the non-INVITE transaction answered. A 2xx to an INVITE (Accepted) may
+    /// still be followed by others (RFC 6026 §7.1).
+    fn answered_for_good(&self) -> bool {
+        use crate::transaction::{ServerInviteState as I, ServerNonInviteState as N};
+        match self {
+            ServerMachine::Invite(m) => {
+                matches!(m.state(), I::Completed | I::Confirmed | I::Terminated)
+            }
+            ServerMachine::NonInvite(m) => matches!(m.state(), N::Completed | N::Terminated),
+        }
+    }
     fn final_status(&self) -> Option<u16> {
         match self {
             ServerMachine::Invite(m) => m.final_status(),
@@ -1459,6 +1471,10 @@ impl Endpoint {
             .ok_or(EndpointError::UnknownTransaction)?;
         let a = t.machine.on_tu_response(now, status)?;
         t.last_response = Some(bytes.clone());
+        if t.machine.answered_for_good() {
+            // Only retransmissions of `last_response` are left: the copied rows go.
+            t.skel.shed();
+        }
         self.apply_server(now, tx.0, a, false);
         self.invite_responded(now, tx, status, &bytes);
         Ok(())
@@ -1487,6 +1503,9 @@ impl Endpoint {
         let a = t.machine.on_tu_response(now, response.status())?;
         let bytes = response.to_bytes();
         t.last_response = Some(bytes.clone());
+        if t.machine.answered_for_good() {
+            t.skel.shed();
+        }
         let status = response.status();
         self.apply_server(now, tx.0, a, false);
         self.invite_responded(now, tx, status, &bytes);

@@ -197,6 +197,15 @@ impl Skeleton {
         Bytes::from(out)
     }
 
+    /// Frees the copied rows once no further response can be written (the transaction
+    /// only retransmits its last one); the branch and CSeq stay for matching.
+    pub(crate) fn shed(&mut self) {
+        self.rows = Box::default();
+        self.to = Box::default();
+        self.timestamp = None;
+        self.record_route = Box::default();
+    }
+
     /// A builder with the copied rows, for the TU to add to (§8.2.6).
     pub(crate) fn builder(
         &self,
