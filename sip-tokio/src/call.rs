@@ -356,6 +356,46 @@ impl IncomingCall {
             .await
     }
 
+    /// 180 Ringing then 200 OK with `body`, both handed to the driver at once (it handles
+    /// them in order, with no round trip in between); the INVITE is let go at once. The
+    /// returned future waits for the 200's outcome: the call, or the error and whether
+    /// the call had ended (the caller cancelled) by then. What [`IncomingCall::ringing`]
+    /// then [`IncomingCall::accept`] do, for answering without a ringing delay.
+    pub(crate) fn ring_and_accept(
+        self,
+        body: Option<Body>,
+    ) -> impl Future<Output = std::result::Result<Call, (Error, bool)>> + Send + 'static {
+        let IncomingCall { core, .. } = self;
+        let call = core.key;
+        // A refused 180 (the call ended) makes the 200 fail too: its error is the one told.
+        let _ = core.link.send(Command::Answer {
+            call,
+            status: 180,
+            body: None,
+            reply: None,
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = core.link.send(Command::Answer {
+            call,
+            status: 200,
+            body,
+            reply: Some(tx),
+        });
+        async move {
+            let r = match sent {
+                Ok(()) => rx.await.unwrap_or(Err(Error::Shutdown)),
+                Err(e) => Err(e),
+            };
+            match r {
+                Ok(()) => Ok(Call::new(core)),
+                Err(e) => {
+                    let ended = core.shared.lock().state.is_terminated();
+                    Err((e, ended))
+                }
+            }
+        }
+    }
+
     /// Accepts the call with 200 OK and `body` (the SDP answer); the stack retransmits the
     /// 200 until the ACK arrives (RFC 3261 §13.3.1.4). Fails if the caller cancelled first.
     pub async fn accept(self, body: Option<Body>) -> Result<Call> {

@@ -360,7 +360,23 @@ impl Uas {
                     let _ = inc.reject_with(407, &rows).await;
                     continue;
                 }
-                tokio::spawn(answer(u.clone(), c.clone(), inc, ring));
+                if ring.is_zero() {
+                    // 180 and 200 go to the driver together; one task per call waits for
+                    // the answer and then serves the call.
+                    let accepted = inc.ring_and_accept(Some(Body::sdp(ANSWER_SDP)));
+                    let (u, c) = (u.clone(), c.clone());
+                    tokio::spawn(async move {
+                        match accepted.await {
+                            Ok(call) => {
+                                bump(&c.calls_answered);
+                                serve(u, c, call).await;
+                            }
+                            Err((e, cancelled)) => answer_refused(&c, &e, cancelled),
+                        }
+                    });
+                } else {
+                    tokio::spawn(answer(u.clone(), c.clone(), inc, ring));
+                }
             }
         });
         let (c, p) = (counters.clone(), pbx.clone());
@@ -461,15 +477,7 @@ async fn answer(ua: UserAgent, c: Arc<Counters>, inc: IncomingCall, ring: Durati
     let cancelled = inc.is_cancelled();
     let call = match inc.accept(Some(Body::sdp(ANSWER_SDP))).await {
         Ok(call) => call,
-        Err(e) => {
-            bump(&c.calls_failed);
-            if cancelled {
-                bump(&c.calls_cancelled);
-            } else {
-                tracing::debug!(error = %e, "answer refused");
-            }
-            return;
-        }
+        Err(e) => return answer_refused(&c, &e, cancelled),
     };
     bump(&c.calls_answered);
     // The answering future is large (it holds the INVITE); the call is served by a
@@ -492,6 +500,16 @@ async fn serve(ua: UserAgent, c: Arc<Counters>, mut call: Call) {
     }
     // No more events: the call is over.
     bump(&c.calls_ended);
+}
+
+/// The 200 was refused: the call failed, cancelled by the caller or for `e`.
+fn answer_refused(c: &Counters, e: &crate::Error, cancelled: bool) {
+    bump(&c.calls_failed);
+    if cancelled {
+        bump(&c.calls_cancelled);
+    } else {
+        tracing::debug!(error = %e, "answer refused");
+    }
 }
 
 fn fail(c: &Counters, inc: &IncomingCall) {
