@@ -320,7 +320,7 @@ impl Transports {
     /// UDP and TCP are supported; any other transport is reported at once as an
     /// [`Input::TransportError`]. A UDP datagram is written to its socket at once; if the
     /// socket's buffer is full it waits in the socket's send queue, behind which later
-    /// datagrams queue too (they leave in order). A full queue drops the message (counted in
+    /// datagrams queue too (those of one caller leave in the order it handed them over). A full queue drops the message (counted in
     /// [`TransportStats::send_queue_full`]): the transaction layer retransmits over UDP, and
     /// a TCP connection that far behind is in trouble anyway. After
     /// [`shutdown`](Self::shutdown) nothing is sent.
