@@ -51,7 +51,7 @@ struct Options {
 fn parse() -> Result<Options, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut o = Options {
-        rates: vec![500, 1000, 1500, 2000, 3000, 4000],
+        rates: vec![500, 1000, 1500, 2000, 3000, 4000, 5000, 6000],
         step_calls: 5000,
         cpu_rate: 1000,
         cpu_calls: 10_000,
@@ -523,6 +523,20 @@ fn main() -> ExitCode {
             if m <= t { "met" } else { "NOT met" }
         ),
         _ => println!("\nmio / tokio CPU per call: not measured"),
+    }
+    match (
+        rates.first().copied().flatten(),
+        rates.get(2).copied().flatten(),
+    ) {
+        (Some((t, _)), Some((s, _))) => println!(
+            "tokio / SIPp uas highest rate: {:.2}; target (>= 1.0): {}",
+            f64::from(t) / f64::from(s),
+            if t >= s { "met" } else { "NOT met" }
+        ),
+        (None, _) => {
+            println!("tokio / SIPp uas highest rate: tokio sustained none; target NOT met")
+        }
+        (Some(_), None) => println!("tokio / SIPp uas highest rate: SIPp uas sustained none"),
     }
     let _ = std::fs::remove_dir_all(&dir);
     ExitCode::SUCCESS

@@ -2,8 +2,14 @@
 //!
 //! ```text
 //! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N] [--shards N]
-//!     [--registrar] [--auth user:password] [--realm R]
+//!     [--threads N] [--registrar] [--auth user:password] [--realm R]
 //! ```
+//!
+//! `--threads` sets the tokio runtime's worker threads; it defaults to the number of
+//! `--shards`. With one (the default) everything runs on the main thread, on a
+//! current-thread runtime: no cross-thread wake-ups, which is what costs most on a
+//! loaded machine. With more, a multi-thread runtime of that many workers runs the shards
+//! side by side.
 //!
 //! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of answering 405;
 //! `--auth` demands digest credentials of every REGISTER (401 with `WWW-Authenticate`,
@@ -23,14 +29,16 @@ use sip_tokio::Transport;
 use sip_tokio::uas::{Uas, UasConfig};
 
 const USAGE: &str = "usage: uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--shards N] \
-                     [--registrar] [--auth user:password] [--realm R]";
+                     [--threads N] [--registrar] [--auth user:password] [--realm R]";
 
-fn parse_args() -> Result<UasConfig, String> {
+/// The configuration and the number of runtime threads.
+fn parse_args() -> Result<(UasConfig, usize), String> {
     let mut args = std::env::args().skip(1);
     let mut bind: Option<SocketAddr> = None;
     let mut transport = Transport::Udp;
     let mut ring = Duration::ZERO;
     let mut shards = 1;
+    let mut threads = None;
     let (mut registrar, mut auth, mut realm) = (false, None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
@@ -48,6 +56,7 @@ fn parse_args() -> Result<UasConfig, String> {
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?)
             }
             "--shards" => shards = value()?.parse().map_err(|e| format!("--shards: {e}"))?,
+            "--threads" => threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?),
             "--registrar" => registrar = true,
             "--auth" => {
                 let v = value()?;
@@ -67,7 +76,7 @@ fn parse_args() -> Result<UasConfig, String> {
     config.registrar = registrar;
     config.auth = auth;
     config.realm = realm;
-    Ok(config)
+    Ok((config, threads.unwrap_or(shards).max(1)))
 }
 
 fn main() -> ExitCode {
@@ -81,10 +90,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let (config, threads) = config;
+    // One thread: a current-thread runtime, where waking a task is a queue push rather
+    // than a cross-thread wake-up (futex, eventfd) as on a multi-thread runtime.
+    let runtime = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("uas: no runtime: {e}");

@@ -356,6 +356,33 @@ impl IncomingCall {
             .await
     }
 
+    /// 180 Ringing then 200 OK with `body`, both handed to the driver at once (it handles
+    /// them in order, with no round trip in between); the INVITE is let go at once. The
+    /// returned future waits for the 200's outcome. What [`IncomingCall::ringing`] then
+    /// [`IncomingCall::accept`] do, for answering without a ringing delay.
+    pub(crate) fn ring_and_accept(self, body: Option<Body>) -> Accepting {
+        let IncomingCall { core, .. } = self;
+        let call = core.key;
+        // A refused 180 (the call ended) makes the 200 fail too: its error is the one told.
+        let _ = core.link.send(Command::Answer {
+            call,
+            status: 180,
+            body: None,
+            reply: None,
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = core.link.send(Command::Answer {
+            call,
+            status: 200,
+            body,
+            reply: Some(tx),
+        });
+        Accepting {
+            core: Some(core),
+            rx: sent.ok().map(|()| rx),
+        }
+    }
+
     /// Accepts the call with 200 OK and `body` (the SDP answer); the stack retransmits the
     /// 200 until the ACK arrives (RFC 3261 §13.3.1.4). Fails if the caller cancelled first.
     pub async fn accept(self, body: Option<Body>) -> Result<Call> {
@@ -394,6 +421,41 @@ impl IncomingCall {
             .link
             .ask(|r| Command::Respond(Box::new(spec), Some(r)))
             .await
+    }
+}
+
+/// The answer of [`IncomingCall::ring_and_accept`] under way: resolves to the call, or to
+/// the error and whether the call had ended (the caller cancelled) by then. A small
+/// future (the per-call task of the `uas` holds it).
+#[derive(Debug)]
+pub(crate) struct Accepting {
+    /// `None` once resolved.
+    core: Option<CallCore>,
+    /// `None` if the driver was gone before the 200 could be handed over.
+    rx: Option<tokio::sync::oneshot::Receiver<Result<()>>>,
+}
+
+impl Future for Accepting {
+    type Output = std::result::Result<Call, (Error, bool)>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let r = match self.rx.as_mut() {
+            Some(rx) => match Pin::new(rx).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r.unwrap_or(Err(Error::Shutdown)),
+            },
+            None => Err(Error::Shutdown),
+        };
+        self.rx = None;
+        Poll::Ready(match (self.core.take(), r) {
+            (Some(core), Ok(())) => Ok(Call::new(core)),
+            (Some(core), Err(e)) => {
+                let ended = core.shared.lock().state.is_terminated();
+                Err((e, ended))
+            }
+            // Polled again after it resolved.
+            (None, _) => Err((Error::Shutdown, false)),
+        })
     }
 }
 
@@ -493,5 +555,82 @@ impl IntoFuture for CallBuilder {
             let opts = Box::new(self.opts);
             link.ask(|r| Command::Invite(opts, r)).await
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{Body, DialogState, EndReason, Error, Transport, UserAgent};
+
+    async fn ua(seed: u64) -> UserAgent {
+        UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .seed(seed)
+            .shutdown_grace(Duration::from_millis(50))
+            .build()
+            .await
+            .unwrap()
+    }
+
+    fn uri(ua: &UserAgent) -> String {
+        format!("sip:bob@{}", ua.local_addr(Transport::Udp).unwrap())
+    }
+
+    /// 180 and 200 handed over together reach the caller in that order, and the call is
+    /// confirmed (RFC 3261 §13.3.1).
+    #[tokio::test]
+    async fn ring_and_accept_sends_180_then_200() {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            let (alice, bob) = (ua(21).await, ua(22).await);
+            let mut incoming = bob.incoming();
+            let bob_side = tokio::spawn(async move {
+                let inc = incoming.next().await.unwrap();
+                let call = inc
+                    .ring_and_accept(Some(Body::sdp("answer")))
+                    .await
+                    .map_err(|(e, ended)| (e.to_string(), ended))
+                    .unwrap();
+                call.ended().await
+            });
+            let mut call = alice.call(&uri(&bob)).sdp("offer").await.unwrap();
+            let mut statuses = Vec::new();
+            while let Some(p) = call.progress().await {
+                statuses.push(p.status());
+            }
+            assert_eq!(statuses, vec![180]);
+            let ok = call.answered().await.unwrap();
+            assert_eq!(ok.status(), 200);
+            assert_eq!(&ok.body()[..], b"answer");
+            assert_eq!(call.state(), DialogState::Confirmed);
+            call.hangup().await.unwrap();
+            assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+            alice.shutdown().await;
+            bob.shutdown().await;
+        })
+        .await
+        .unwrap();
+    }
+
+    /// A call the caller cancelled first cannot be answered: the error says it had ended.
+    #[tokio::test]
+    async fn ring_and_accept_after_cancel_fails_as_ended() {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            let (alice, bob) = (ua(23).await, ua(24).await);
+            let mut incoming = bob.incoming();
+            let call = alice.call(&uri(&bob)).await.unwrap();
+            let inc = incoming.next().await.unwrap();
+            // The stack's 100 Trying (after 200 ms) lets the caller send its CANCEL (§9.1).
+            call.cancel().await.unwrap();
+            assert_eq!(inc.cancelled().await, EndReason::Cancelled);
+            let r = inc.ring_and_accept(None).await;
+            assert!(matches!(r, Err((Error::Dialog(_), true))), "{r:?}");
+            assert_eq!(call.ended().await, EndReason::Cancelled);
+            alice.shutdown().await;
+            bob.shutdown().await;
+        })
+        .await
+        .unwrap();
     }
 }

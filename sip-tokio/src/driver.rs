@@ -35,7 +35,7 @@ pub(crate) type Tap = Arc<dyn Fn(&Transmit) + Send + Sync>;
 /// answers, RFC 3261 §20.5).
 pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY";
 
-/// Inputs handled in one go before the outputs are drained.
+/// Inputs (or commands) handled in one go before the outputs are drained.
 const INPUT_BATCH: usize = 32;
 
 /// Settings of a driver task.
@@ -161,7 +161,15 @@ impl Driver {
                     }
                 },
                 cmd = self.cmd_rx.recv(), if cmd_open => match cmd {
-                    Some(cmd) => self.command(cmd),
+                    Some(cmd) => {
+                        self.command(cmd);
+                        for _ in 1..INPUT_BATCH {
+                            match self.cmd_rx.try_recv() {
+                                Ok(cmd) => self.command(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => {
                         cmd_open = false;
                         self.begin_closing(None);

@@ -52,7 +52,7 @@ use sip_core::rng::IdGenerator;
 use sip_core::transport::Transport;
 
 use crate::body::Body;
-use crate::call::{Call, CallEvent, IncomingCall};
+use crate::call::{Accepting, Call, CallEvent, IncomingCall};
 use crate::driver::ALLOW;
 use crate::error::Result;
 use crate::request::IncomingRequest;
@@ -360,7 +360,14 @@ impl Uas {
                     let _ = inc.reject_with(407, &rows).await;
                     continue;
                 }
-                tokio::spawn(answer(u.clone(), c.clone(), inc, ring));
+                if ring.is_zero() {
+                    // 180 and 200 go to the driver together; one task per call waits for
+                    // the answer and then serves the call.
+                    let accepting = inc.ring_and_accept(Some(Body::sdp(ANSWER_SDP)));
+                    tokio::spawn(answer_and_serve(u.clone(), c.clone(), accepting));
+                } else {
+                    tokio::spawn(answer(u.clone(), c.clone(), inc, ring));
+                }
             }
         });
         let (c, p) = (counters.clone(), pbx.clone());
@@ -461,15 +468,7 @@ async fn answer(ua: UserAgent, c: Arc<Counters>, inc: IncomingCall, ring: Durati
     let cancelled = inc.is_cancelled();
     let call = match inc.accept(Some(Body::sdp(ANSWER_SDP))).await {
         Ok(call) => call,
-        Err(e) => {
-            bump(&c.calls_failed);
-            if cancelled {
-                bump(&c.calls_cancelled);
-            } else {
-                tracing::debug!(error = %e, "answer refused");
-            }
-            return;
-        }
+        Err(e) => return answer_refused(&c, &e, cancelled),
     };
     bump(&c.calls_answered);
     // The answering future is large (it holds the INVITE); the call is served by a
@@ -480,18 +479,48 @@ async fn answer(ua: UserAgent, c: Arc<Counters>, inc: IncomingCall, ring: Durati
 /// Serves an answered call's events until it ends.
 async fn serve(ua: UserAgent, c: Arc<Counters>, mut call: Call) {
     while let Some(ev) = call.next_event().await {
-        match ev {
-            CallEvent::Request(r) => {
-                bump(&c.in_dialog_requests);
-                tokio::spawn(in_dialog(r));
-            }
-            CallEvent::Transfer(t) => {
-                tokio::spawn(transfer(ua.clone(), c.clone(), t));
-            }
-        }
+        on_call_event(&ua, &c, ev);
     }
     // No more events: the call is over.
     bump(&c.calls_ended);
+}
+
+/// A call answered without ringing delay: waits for the 200 to be sent, then serves the
+/// call's events until it ends. The loop of [`serve`] is written out rather than awaited,
+/// so the task stays small (it lives as long as the call).
+async fn answer_and_serve(ua: UserAgent, c: Arc<Counters>, accepting: Accepting) {
+    let mut call = match accepting.await {
+        Ok(call) => call,
+        Err((e, cancelled)) => return answer_refused(&c, &e, cancelled),
+    };
+    bump(&c.calls_answered);
+    while let Some(ev) = call.next_event().await {
+        on_call_event(&ua, &c, ev);
+    }
+    bump(&c.calls_ended);
+}
+
+/// An in-dialog request or a transfer: each is handled by a task of its own.
+fn on_call_event(ua: &UserAgent, c: &Arc<Counters>, ev: CallEvent) {
+    match ev {
+        CallEvent::Request(r) => {
+            bump(&c.in_dialog_requests);
+            tokio::spawn(in_dialog(r));
+        }
+        CallEvent::Transfer(t) => {
+            tokio::spawn(transfer(ua.clone(), c.clone(), t));
+        }
+    }
+}
+
+/// The 200 was refused: the call failed, cancelled by the caller or for `e`.
+fn answer_refused(c: &Counters, e: &crate::Error, cancelled: bool) {
+    bump(&c.calls_failed);
+    if cancelled {
+        bump(&c.calls_cancelled);
+    } else {
+        tracing::debug!(error = %e, "answer refused");
+    }
 }
 
 fn fail(c: &Counters, inc: &IncomingCall) {

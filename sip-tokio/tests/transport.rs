@@ -669,7 +669,9 @@ async fn binding_a_port_in_use_fails_without_panicking() {
 }
 
 /// `send` never waits: with one slot per queue, a second message queued before the socket
-/// task runs (the test runtime is single-threaded) is dropped and counted.
+/// task runs (the test runtime is single-threaded) is dropped and counted. (A fresh UDP
+/// socket is not known to be writable until the runtime first polls it, so its datagrams
+/// go through the queue too.)
 #[tokio::test]
 async fn full_send_queues_drop_and_count() {
     bounded(async {
@@ -699,6 +701,37 @@ async fn full_send_queues_drop_and_count() {
         let s = t.stats();
         assert_eq!(s.datagrams_out, 1);
         assert_eq!(s.stream_messages_out, 1);
+    })
+    .await;
+}
+
+/// Once the socket is known to be writable, `send` writes a datagram before it returns
+/// (no task in between), and datagrams leave in the order they were handed over.
+#[tokio::test]
+async fn udp_datagrams_are_written_at_once_in_order() {
+    bounded(async {
+        let (t, _rx) = Transports::bind(config(&["127.0.0.1:0"], &[]))
+            .await
+            .unwrap();
+        let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let dest = peer.local_addr().unwrap();
+        // Let the runtime poll the new socket once: its writability is then known.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        t.send(transmit(Transport::Udp, dest, REQ1));
+        t.send(transmit(Transport::Udp, dest, REQ2));
+        t.send(transmit(Transport::Udp, dest, REQ1));
+        // Counted as sent before this task yielded even once.
+        assert_eq!(t.stats().datagrams_out, 3);
+        assert_eq!(t.stats().send_queue_full, 0);
+        let mut buf = [0u8; 2048];
+        for want in [REQ1, REQ2, REQ1] {
+            let (n, _) = peer.recv_from(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], want);
+        }
+        t.shutdown().await;
+        // After shutdown nothing is sent.
+        t.send(transmit(Transport::Udp, dest, REQ2));
+        assert_eq!(t.stats().datagrams_out, 3);
     })
     .await;
 }

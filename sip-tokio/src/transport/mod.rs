@@ -4,12 +4,14 @@
 //!
 //! [`Transports::bind`] binds every configured socket and spawns the tasks that read them;
 //! everything received arrives on the returned [`mpsc::Receiver<Input>`], which the endpoint
-//! task drains. [`Transports::send`] never blocks: it queues the bytes for the task that
-//! owns the socket or connection, and drops them (counted, logged) if that queue is full.
+//! task drains. [`Transports::send`] never blocks: it writes a UDP datagram to its socket
+//! at once when the socket takes it, and otherwise queues the bytes for the task that owns
+//! the socket or connection, dropping them (counted, logged) if that queue is full.
 //!
 //! # Tasks
 //!
-//! * one receive loop and one send loop per UDP socket;
+//! * one receive loop and one send loop per UDP socket (the send loop only sends what
+//!   could not be written at once: the socket's buffer was full);
 //! * one accept loop per TCP listener;
 //! * one task per TCP connection, which runs its reader (a
 //!   [`StreamFramer`](sip_core::message::StreamFramer) cutting the stream into messages), its
@@ -64,7 +66,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -79,11 +81,16 @@ use stats::{Counters, bump};
 /// Held by every task; [`Transports::shutdown`] waits until all are dropped.
 type Guard = mpsc::Sender<()>;
 
-/// A UDP socket's send queue.
+/// A UDP socket as [`Transports::send`] sees it: the socket itself, written to directly
+/// while it takes datagrams, and the queue of its send task for when it does not.
 #[derive(Debug)]
 struct UdpHandle {
     local: SocketAddr,
+    socket: Arc<tokio::net::UdpSocket>,
     queue: mpsc::Sender<(SocketAddr, Bytes)>,
+    /// Datagrams in `queue` not sent yet. While any are, later ones queue behind them, so
+    /// datagrams leave a socket in the order they were handed over.
+    queued: Arc<AtomicUsize>,
 }
 
 /// A TCP connection as the table sees it.
@@ -116,6 +123,8 @@ struct Shared {
     conns: Mutex<ConnTable>,
     runtime: Handle,
     stop: watch::Receiver<bool>,
+    /// Set by shutdown: [`Transports::send`] writes nothing more.
+    stopped: AtomicBool,
     next_id: AtomicU64,
 }
 
@@ -244,13 +253,16 @@ impl Transports {
 
         let mut udp_handles = Vec::with_capacity(udp_sockets.len());
         let mut udp_queues = Vec::with_capacity(udp_sockets.len());
-        for (_, local) in &udp_sockets {
+        for (socket, local) in &udp_sockets {
             let (tx, rx) = mpsc::channel(cap);
+            let queued = Arc::new(AtomicUsize::new(0));
             udp_handles.push(UdpHandle {
                 local: *local,
+                socket: socket.clone(),
                 queue: tx,
+                queued: queued.clone(),
             });
-            udp_queues.push(rx);
+            udp_queues.push((rx, queued));
         }
         let mut locals: Vec<(Transport, SocketAddr)> = udp_sockets
             .iter()
@@ -267,13 +279,15 @@ impl Transports {
             conns: Mutex::new(ConnTable::default()),
             runtime,
             stop: stop_rx,
+            stopped: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
         });
 
         for ((socket, local), queue) in udp_sockets.into_iter().zip(udp_queues) {
             let recv = udp::recv_loop(shared.clone(), socket.clone(), local);
             shared.spawn(guard.clone(), until_stopped_unit(shared.stop.clone(), recv));
-            let send = udp::send_loop(shared.clone(), socket, queue);
+            let (queue, queued) = queue;
+            let send = udp::send_loop(shared.clone(), socket, queue, queued);
             shared.spawn(guard.clone(), until_stopped_unit(shared.stop.clone(), send));
         }
         for (listener, local) in listeners {
@@ -300,11 +314,13 @@ impl Transports {
         self.locals.clone()
     }
 
-    /// Queues `t` for sending, without blocking or waiting (RFC 3261 §18.1.1 for requests,
+    /// Sends `t`, without blocking or waiting (RFC 3261 §18.1.1 for requests,
     /// §18.2.2 for responses; see the module docs for which socket or connection is used).
     ///
     /// UDP and TCP are supported; any other transport is reported at once as an
-    /// [`Input::TransportError`]. A full queue drops the message (counted in
+    /// [`Input::TransportError`]. A UDP datagram is written to its socket at once; if the
+    /// socket's buffer is full it waits in the socket's send queue, behind which later
+    /// datagrams queue too (those of one caller leave in the order it handed them over). A full queue drops the message (counted in
     /// [`TransportStats::send_queue_full`]): the transaction layer retransmits over UDP, and
     /// a TCP connection that far behind is in trouble anyway. After
     /// [`shutdown`](Self::shutdown) nothing is sent.
@@ -320,6 +336,10 @@ impl Transports {
     }
 
     fn send_udp(&self, t: Transmit) {
+        if self.shared.stopped.load(Ordering::Acquire) {
+            tracing::debug!(destination = %t.destination, "transports shut down: datagram dropped");
+            return;
+        }
         let Some(handle) = udp::select_socket(&self.shared.udp_locals, t.source, t.destination)
             .and_then(|i| self.shared.udp.get(i))
         else {
@@ -327,13 +347,33 @@ impl Transports {
             self.shared.report_error_now(Transport::Udp, t.destination);
             return;
         };
+        // Straight onto the socket when nothing waits in its queue: no task to wake.
+        if handle.queued.load(Ordering::Acquire) == 0 {
+            match handle.socket.try_send_to(&t.bytes, t.destination) {
+                Ok(_) => {
+                    bump(&self.shared.counters.datagrams_out);
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    tracing::warn!(destination = %t.destination, error = %e, len = t.bytes.len(), "UDP send failed");
+                    self.shared.report_error_now(Transport::Udp, t.destination);
+                    return;
+                }
+            }
+        }
+        // The socket's buffer is full (or datagrams wait already): the send task waits
+        // until it drains.
+        handle.queued.fetch_add(1, Ordering::AcqRel);
         match handle.queue.try_send((t.destination, t.bytes)) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
+                handle.queued.fetch_sub(1, Ordering::AcqRel);
                 bump(&self.shared.counters.send_queue_full);
                 tracing::warn!(socket = %handle.local, destination = %t.destination, "UDP send queue full: datagram dropped");
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                handle.queued.fetch_sub(1, Ordering::AcqRel);
                 tracing::debug!(destination = %t.destination, "UDP socket closed: datagram dropped");
             }
         }
@@ -413,6 +453,7 @@ impl Transports {
     }
 
     fn stop_now(&self) {
+        self.shared.stopped.store(true, Ordering::Release);
         self.stop.send_replace(true);
         let mut table = self.shared.table();
         table.closed = true;

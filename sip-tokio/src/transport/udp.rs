@@ -3,6 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -101,14 +102,19 @@ pub(super) async fn recv_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, local
     }
 }
 
-/// Sends queued datagrams; a failed send is a transport error (RFC 3261 §18.4).
+/// Sends the datagrams [`Transports::send`](super::Transports::send) could not write at
+/// once (the socket's buffer was full), in order; a failed send is a transport error (RFC 3261 §18.4).
 pub(super) async fn send_loop(
     shared: Arc<Shared>,
     socket: Arc<UdpSocket>,
     mut queue: mpsc::Receiver<(SocketAddr, Bytes)>,
+    queued: Arc<AtomicUsize>,
 ) {
     while let Some((destination, bytes)) = queue.recv().await {
-        match socket.send_to(&bytes, destination).await {
+        let sent = socket.send_to(&bytes, destination).await;
+        // Counted down once sent, so a datagram handed over later never overtakes it.
+        queued.fetch_sub(1, Ordering::AcqRel);
+        match sent {
             Ok(_) => bump(&shared.counters.datagrams_out),
             Err(e) => {
                 tracing::warn!(%destination, error = %e, len = bytes.len(), "UDP send failed");
