@@ -50,6 +50,47 @@ pub(crate) struct CallState {
     pub events: VecDeque<CallEvent>,
     /// The call is over and the driver has let go: no more events will come.
     pub closed: bool,
+    /// How the BYE that ended the call went, once known (RFC 3261 §15.1.1).
+    pub bye: Option<ByeOutcome>,
+}
+
+/// How a BYE we sent ended, as the driver learnt it (from the core's
+/// `Event::ByeCompleted`, or from its own give-up bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ByeOutcome {
+    /// A final response with this status.
+    Answered(u16),
+    /// No final response: Timer F fired (64·T1, RFC 3261 §17.1.2.2), or the BYE was never
+    /// reported done within the driver's bound.
+    Timeout,
+    /// The transport could not reach the peer (§17.1.4).
+    TransportFailed,
+    /// The driver task ended (shutdown) before the BYE was answered.
+    Shutdown,
+}
+
+impl ByeOutcome {
+    /// What [`Call::hangup`] returns for it: a 2xx or a 481 is a completed hang-up
+    /// (§15.1.1: after a 481 the dialog is over on both sides); 408 is a timeout reported
+    /// by a proxy (§8.1.3.1).
+    pub(crate) fn into_result(self) -> Result<()> {
+        match self {
+            ByeOutcome::Answered(200..=299 | 481) => Ok(()),
+            ByeOutcome::Answered(408) | ByeOutcome::Timeout => Err(Error::Timeout),
+            ByeOutcome::Answered(status) => Err(Error::ByeRejected(status)),
+            ByeOutcome::TransportFailed => Err(Error::TransportFailed),
+            ByeOutcome::Shutdown => Err(Error::Shutdown),
+        }
+    }
+}
+
+/// What a hang-up did (the driver's answer to [`Command::Hangup`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HangupKind {
+    /// A BYE on a confirmed dialog: sent, or (UAS) held until the ACK of our 2xx.
+    Bye,
+    /// A CANCEL of an outgoing call, or a 603 to an incoming one, not yet answered.
+    Early,
 }
 
 impl CallState {
@@ -61,6 +102,7 @@ impl CallState {
             final_response: None,
             events: VecDeque::new(),
             closed: false,
+            bye: None,
         }
     }
 }
@@ -179,13 +221,37 @@ impl Call {
         self.hangup().await
     }
 
-    /// Hangs up: BYE on an established call (RFC 3261 §15.1.1), CANCEL on an outgoing call
-    /// still ringing, 603 on an incoming call not yet accepted. Returns once the request is
-    /// sent; the call's state is then `Terminated`. Errors with the core's
-    /// [`DialogError::Terminated`](sip_core::dialog::DialogError::Terminated) if it is over already.
+    /// Hangs up and, for an established call, waits until the peer has answered the BYE.
+    ///
+    /// * Confirmed call: sends BYE (RFC 3261 §15.1.1). The call's state is
+    ///   `Terminated(LocalBye)` at once (media should stop now); the future resolves when
+    ///   the BYE's final response arrives: `Ok` for a 2xx, and for a 481 too (the peer had
+    ///   already forgotten the call, so it is over on both sides, §15.1.1);
+    ///   [`Error::Timeout`] when no final response came within 64·T1 (Timer F,
+    ///   §17.1.2.2; a 408 from a proxy counts the same, §8.1.3.1);
+    ///   [`Error::TransportFailed`] when the transport could not reach the peer (§17.1.4);
+    ///   [`Error::ByeRejected`] for any other error status; [`Error::Shutdown`] if the user
+    ///   agent shut down first.
+    /// * A call we answered whose ACK has not come yet: the stack holds the BYE until the
+    ///   ACK arrives (§15: a callee must not send BYE before the ACK of its 2xx, or 64·T1
+    ///   without it) and the future waits for both. The driver stops waiting, with
+    ///   [`Error::Timeout`], 128·T1 (plus a margin) after the hang-up even if the core never
+    ///   reports the BYE done.
+    /// * Outgoing call not answered yet: sends CANCEL (§9.1) and returns once it is sent;
+    ///   follow with [`Call::ended`] (`Cancelled`, or `LocalBye` if a 2xx crossed the
+    ///   CANCEL: the stack then ACKs and sends BYE itself).
+    /// * Incoming call not accepted yet: answers 603 and returns once it is sent.
+    ///
+    /// Errors with the core's
+    /// [`DialogError::Terminated`](sip_core::dialog::DialogError::Terminated) if the call is
+    /// over already. Cancellation-safe: dropping the future after the hang-up was handed to
+    /// the driver does not stop it, and the BYE still completes in the stack.
     pub async fn hangup(&self) -> Result<()> {
         let key = self.core.key;
-        self.core.link.ask(|r| Command::Hangup(key, r)).await
+        match self.core.link.ask(|r| Command::Hangup(key, r)).await? {
+            HangupKind::Early => Ok(()),
+            HangupKind::Bye => self.core.shared.wait(|s| s.bye).await.into_result(),
+        }
     }
 
     /// Waits until the call is over and returns why (the peer hung up, we did, it was

@@ -8,7 +8,7 @@ use sip_core::message::{Method, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::body::Body;
-use crate::call::{Call, IncomingCall};
+use crate::call::{Call, HangupKind, IncomingCall};
 use crate::error::{Error, Result};
 use crate::request::IncomingRequest;
 use crate::shared::Shared;
@@ -62,7 +62,7 @@ pub(crate) enum Command {
         body: Option<Body>,
         reply: Option<Reply<()>>,
     },
-    Hangup(DialogId, Reply<()>),
+    Hangup(DialogId, Reply<HangupKind>),
     /// A handle was dropped: hang up if the call is still up, forget it once it is over.
     Release(DialogId),
     Refer(

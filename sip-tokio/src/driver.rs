@@ -6,7 +6,7 @@
 //! OPTIONS and other requests nobody takes, 481 for a request in a call whose handle is
 //! gone).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use sip_core::message::{Method, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::call::{Call, CallCore, CallEvent, CallState, IncomingCall};
+use crate::call::{ByeOutcome, Call, CallCore, CallEvent, CallState, HangupKind, IncomingCall};
 use crate::command::{Command, Link, ReferAction, Reply, RequestSpec, ResponseSpec};
 use crate::error::{Error, Result};
 use crate::request::IncomingRequest;
@@ -92,6 +92,22 @@ pub(crate) struct Driver {
     incoming_calls: Option<mpsc::Sender<IncomingCall>>,
     incoming_requests: Option<mpsc::Sender<IncomingRequest>>,
     stats: CallStats,
+    /// BYEs we sent (or the core holds until the ACK of our 2xx) not reported done yet:
+    /// core dialog → call key. Emptied by `Event::ByeCompleted`; graceful shutdown waits
+    /// for it to be empty.
+    byes: HashMap<DialogId, DialogId>,
+    /// When to stop waiting for each BYE's `ByeCompleted` (in hang-up order, so in
+    /// deadline order: every bound is the same length). Entries whose BYE completed stay
+    /// until they reach the front.
+    bye_deadlines: VecDeque<(Instant, DialogId)>,
+    /// How long after a hang-up the driver waits for `ByeCompleted` before reporting a
+    /// timeout itself: 64·T1 for the ACK of our 2xx (§13.3.1.4), 64·T1 for Timer F
+    /// (§17.1.2.2), and a second of margin.
+    bye_bound: Duration,
+    /// The outputs being drained come from `handle_timeout` (a BYE failing then timed
+    /// out) rather than from an input or a command (a BYE failing then met a transport
+    /// error).
+    timer_fired: bool,
     closing: Option<Closing>,
     cfg: DriverConfig,
 }
@@ -109,6 +125,12 @@ impl Driver {
         cfg: DriverConfig,
     ) -> (Driver, Link) {
         let (tx, cmd_rx) = mpsc::unbounded_channel();
+        let bye_bound = ep
+            .config()
+            .timers
+            .timer_b()
+            .saturating_mul(2)
+            .saturating_add(Duration::from_secs(1));
         let driver = Driver {
             ep,
             transports,
@@ -123,6 +145,10 @@ impl Driver {
             incoming_calls: None,
             incoming_requests: None,
             stats: CallStats::default(),
+            byes: HashMap::new(),
+            bye_deadlines: VecDeque::new(),
+            bye_bound,
+            timer_fired: false,
             closing: None,
             cfg,
         };
@@ -177,10 +203,13 @@ impl Driver {
                 },
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
+                    self.timer_fired = true;
                     self.ep.handle_timeout(now());
+                    self.expire_byes();
                 }
             }
             self.drain();
+            self.timer_fired = false;
             if self.closing_finished() {
                 break;
             }
@@ -197,15 +226,29 @@ impl Driver {
                 let _ = w.send(());
             }
         }
+        for (_, key) in std::mem::take(&mut self.byes) {
+            self.bye_done(key, ByeOutcome::Shutdown);
+        }
         for (_, slot) in self.calls.drain() {
             slot.shared.update(|s| s.closed = true);
         }
         tracing::debug!(shard = self.cfg.shard, "driver task ends");
     }
 
-    /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
+    /// The next instant to wake at: the endpoint's next timer, a BYE's bound, or a
+    /// shutdown deadline.
     fn next_wake(&mut self) -> Option<Instant> {
+        while let Some((_, d)) = self.bye_deadlines.front() {
+            if self.byes.contains_key(d) {
+                break;
+            }
+            self.bye_deadlines.pop_front();
+        }
         let timer = self.ep.poll_timeout().map(Instant::from_std);
+        let timer = match (timer, self.bye_deadlines.front()) {
+            (Some(a), Some(&(b, _))) => Some(a.min(b)),
+            (a, b) => a.or(b.map(|&(b, _)| b)),
+        };
         let closing = self.closing.as_ref().map(|c| match c.settled_at {
             Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
             None => c.deadline,
@@ -255,7 +298,7 @@ impl Driver {
                 }
             }
             Command::Hangup(call, reply) => {
-                let r = self.active(call).and_then(|d| Ok(self.ep.hangup(now, d)?));
+                let r = self.hang_up(now, call);
                 let _ = reply.send(r);
             }
             Command::Release(call) => self.release(now, call),
@@ -356,6 +399,44 @@ impl Driver {
         }
     }
 
+    /// Hangs a call up through the core (BYE, CANCEL or 603, whichever its state calls
+    /// for) and, for a BYE, starts waiting for its `ByeCompleted`.
+    fn hang_up(&mut self, now: std::time::Instant, call: DialogId) -> Result<HangupKind> {
+        let d = self.active(call)?;
+        let confirmed = self.ep.dialog_state(d) == Some(DialogState::Confirmed);
+        self.ep.hangup(now, d)?;
+        if !confirmed {
+            return Ok(HangupKind::Early);
+        }
+        self.byes.insert(d, call);
+        self.bye_deadlines
+            .push_back((Instant::now() + self.bye_bound, d));
+        Ok(HangupKind::Bye)
+    }
+
+    /// Tells a call's handles how its BYE went.
+    fn bye_done(&self, call: DialogId, outcome: ByeOutcome) {
+        if let Some(slot) = self.calls.get(&call) {
+            slot.shared.update(|s| s.bye = Some(outcome));
+        }
+    }
+
+    /// Gives up on the BYEs never reported done within their bound (one the core held
+    /// for an ACK and then could not send, say), as timed out.
+    fn expire_byes(&mut self) {
+        let t = Instant::now();
+        while let Some(&(at, d)) = self.bye_deadlines.front() {
+            if at > t {
+                break;
+            }
+            self.bye_deadlines.pop_front();
+            if let Some(call) = self.byes.remove(&d) {
+                tracing::debug!(dialog = %d, "BYE never reported done: given up");
+                self.bye_done(call, ByeOutcome::Timeout);
+            }
+        }
+    }
+
     /// The dialog a call's commands go to.
     fn active(&self, call: DialogId) -> Result<DialogId> {
         match self.calls.get(&call) {
@@ -435,8 +516,8 @@ impl Driver {
         };
         if state.is_terminated() {
             self.forget(call);
-        } else if let Err(e) = self.ep.hangup(now, active) {
-            tracing::debug!(%call, error = %e, "hang-up of a released call refused");
+        } else if let Err(e) = self.hang_up(now, call) {
+            tracing::debug!(%call, dialog = %active, error = %e, "hang-up of a released call refused");
         }
     }
 
@@ -552,6 +633,22 @@ impl Driver {
                 }
             }
             Event::DialogStateChanged { dialog, state } => self.state_changed(dialog, state),
+            Event::ByeCompleted { dialog, status } => {
+                let outcome = match status {
+                    Some(status) => ByeOutcome::Answered(status),
+                    // Timer F fires only in `handle_timeout`; a BYE failing anywhere else
+                    // met a transport error.
+                    None if self.timer_fired => ByeOutcome::Timeout,
+                    None => ByeOutcome::TransportFailed,
+                };
+                // A BYE the core sent on its own (no ACK, a failed re-INVITE) still
+                // reaches the call's handles, which may be waiting on an earlier hang-up.
+                let call = self
+                    .byes
+                    .remove(&dialog)
+                    .unwrap_or_else(|| self.key_of(dialog));
+                self.bye_done(call, outcome);
+            }
             Event::Forked { dialog, original } => {
                 let key = self.key_of(original);
                 self.forks.insert(dialog, key);
@@ -829,15 +926,13 @@ impl Driver {
         self.incoming_requests = None;
         let live: Vec<DialogId> = self
             .calls
-            .values()
-            .filter_map(|s| {
-                let st = s.shared.lock();
-                (!st.state.is_terminated()).then_some(st.active)
-            })
+            .iter()
+            .filter(|(_, s)| !s.shared.lock().state.is_terminated())
+            .map(|(k, _)| *k)
             .collect();
-        for d in live {
-            if let Err(e) = self.ep.hangup(now, d) {
-                tracing::debug!(dialog = %d, error = %e, "hang-up at shutdown refused");
+        for call in live {
+            if let Err(e) = self.hang_up(now, call) {
+                tracing::debug!(%call, error = %e, "hang-up at shutdown refused");
             }
         }
         self.closing = Some(Closing {
@@ -847,9 +942,11 @@ impl Driver {
         });
     }
 
-    /// Whether a graceful shutdown is complete: every call over and every request of the
-    /// API answered, then the client transactions done — or the grace period or the
-    /// overall deadline passed.
+    /// Whether a graceful shutdown is complete: every call over, every request of the API
+    /// answered and every BYE we sent answered (`Event::ByeCompleted`, RFC 3261 §15.1.1)
+    /// — or, once the calls are over and the requests answered, the grace period passed
+    /// with BYEs still unanswered — or the overall deadline passed. Other client
+    /// transactions (a BYE's kept for T4 after its response, NOTIFYs) are not waited for.
     fn closing_finished(&mut self) -> bool {
         let settled = self
             .calls
@@ -868,7 +965,7 @@ impl Driver {
             return false;
         }
         let since = *c.settled_at.get_or_insert(t);
-        self.ep.transaction_count().0 == 0 || t >= since + self.cfg.shutdown_grace
+        self.byes.is_empty() || t >= since + self.cfg.shutdown_grace
     }
 }
 

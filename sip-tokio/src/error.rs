@@ -38,6 +38,11 @@ pub enum Error {
     /// The transport could not reach the destination (RFC 3261 §17.1.4, §18.4).
     #[error("the transport failed to reach the destination")]
     TransportFailed,
+    /// The peer answered our BYE with this error status (not 481 or 408, which
+    /// [`Call::hangup`](crate::Call::hangup) treats as done and as a timeout). The call is
+    /// over on our side regardless (RFC 3261 §15.1.1).
+    #[error("the BYE was answered with {0}")]
+    ByeRejected(u16),
     /// The REFER got this final error status, or timed out (408) (RFC 3515 §2.4.2).
     #[error("the REFER was rejected with {0}")]
     ReferRejected(u16),
@@ -74,6 +79,10 @@ mod tests {
         assert_eq!(
             Error::from(DialogError::NotConfirmed).to_string(),
             "the dialog is not confirmed yet"
+        );
+        assert_eq!(
+            Error::ByeRejected(500).to_string(),
+            "the BYE was answered with 500"
         );
         assert_eq!(Error::Shutdown.to_string(), "the user agent has shut down");
     }

@@ -187,9 +187,13 @@ impl UserAgent {
 
     /// Shuts down gracefully: new calls and requests are refused (503), every call still
     /// up is hung up (BYE, CANCEL, or 603), then the stack waits until the calls are over,
-    /// the API's pending requests are answered and the client transactions are done — at
-    /// most the builder's `shutdown_timeout` (5 s by default) — and closes the sockets.
-    /// Handles used afterwards fail with [`Error::Shutdown`]. Calling it again is harmless.
+    /// the API's pending requests are answered and every BYE sent (by this shutdown or by
+    /// an earlier hang-up) has its final response (RFC 3261 §15.1.1) — and returns as soon
+    /// as that is so. Unanswered BYEs are waited for at most the builder's
+    /// `shutdown_grace` (500 ms by default) once the rest is settled, and everything at
+    /// most `shutdown_timeout` (5 s by default); then the sockets are closed. Handles used
+    /// afterwards fail with [`Error::Shutdown`], a [`Call::hangup`](crate::Call::hangup)
+    /// still waiting included. Calling it again is harmless.
     pub async fn shutdown(&self) {
         let mut waits = Vec::new();
         for link in &self.inner.links {
@@ -335,10 +339,10 @@ impl UserAgentBuilder {
         self
     }
 
-    /// How long shutdown waits, once every call is over, for the last transactions (the
-    /// BYEs' responses; over UDP the core keeps a finished non-INVITE client transaction
-    /// for T4 to absorb retransmissions, so it cannot wait for none to be left). Default
-    /// 500 ms.
+    /// How long shutdown waits, once every call is over and every request answered, for
+    /// the BYEs still unanswered (a peer that never answers one would otherwise hold it
+    /// for 64·T1). Shutdown ends as soon as the last BYE is answered, so this is only an
+    /// upper bound. Default 500 ms.
     pub fn shutdown_grace(mut self, d: Duration) -> Self {
         self.shutdown_grace = d;
         self
