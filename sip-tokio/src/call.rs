@@ -139,7 +139,7 @@ impl Drop for CallCore {
 /// }
 /// let ok = call.answered().await?;
 /// println!("answered with {} bytes of SDP", ok.body().len());
-/// call.hangup().await?;
+/// call.hangup().await?; // BYE sent and answered (2xx or 481)
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]

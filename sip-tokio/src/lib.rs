@@ -31,7 +31,7 @@
 //! let mut call = alice.call(&bob_uri).sdp("v=0\r\n").await?;
 //! assert_eq!(call.progress().await.map(|r| r.status()), Some(180));
 //! assert_eq!(call.answered().await?.status(), 200);
-//! call.hangup().await?;
+//! call.hangup().await?; // BYE sent, and answered with 200
 //! alice.shutdown().await;
 //! bob.shutdown().await;
 //! # Ok(()) }

@@ -394,3 +394,82 @@ async fn shutdown_waits_for_an_unanswered_bye_at_most_the_grace_period() {
     })
     .await;
 }
+
+/// A call we answer whose ACK is late: the BYE must wait for the ACK (RFC 3261 §15), and
+/// the hang-up waits with it: it does not resolve before the ACK. Then the stack should
+/// send the BYE, and the hang-up resolve with its answer. The core of this revision never
+/// sends a BYE it held for the ACK (the hang-up clears the 2xx it would match the ACK
+/// against), so the driver's bound ends the wait instead: `Error::Timeout` 128·T1 + 1 s
+/// after the hang-up. Both endings are checked exactly; the first is what the core, once
+/// fixed, gives.
+#[tokio::test]
+async fn hangup_before_the_ack_waits_for_the_ack() {
+    bounded(async {
+        let bob = ua(11, Duration::from_millis(50)).await;
+        let mut incoming = bob.incoming();
+        let caller = Peer::new().await;
+        let bob_addr = bob.local_addr(Transport::Udp).unwrap();
+        let me = caller.addr();
+        let invite = format!(
+            "INVITE sip:bob@{bob_addr} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {me};branch=z9hG4bK-inv1\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:caller@{me}>;tag=c1\r\n\
+             To: <sip:bob@{bob_addr}>\r\n\
+             Call-ID: late-ack-1\r\n\
+             CSeq: 1 INVITE\r\n\
+             Contact: <sip:caller@{me}>\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        caller
+            .sock
+            .send_to(invite.as_bytes(), bob_addr)
+            .await
+            .unwrap();
+        let call = incoming.next().await.unwrap().accept(None).await.unwrap();
+        // The 200 arrives; no ACK yet.
+        let mut buf = vec![0u8; 65536];
+        let to = loop {
+            let (n, _) = caller.sock.recv_from(&mut buf).await.unwrap();
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.starts_with("SIP/2.0 200") {
+                break text
+                    .split("\r\n")
+                    .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+                    .unwrap()
+                    .to_owned();
+            }
+        };
+        let t = Instant::now();
+        let hangup = call.hangup();
+        tokio::pin!(hangup);
+        let early = tokio::time::timeout(Duration::from_millis(100), &mut hangup).await;
+        assert!(early.is_err(), "resolved before the ACK: {early:?}");
+        assert_eq!(call.state(), DialogState::Terminated(EndReason::LocalBye));
+        let ack = format!(
+            "ACK sip:bob@{bob_addr} SIP/2.0\r\n\
+             Via: SIP/2.0/UDP {me};branch=z9hG4bK-ack1\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:caller@{me}>;tag=c1\r\n\
+             {to}\r\n\
+             Call-ID: late-ack-1\r\n\
+             CSeq: 1 ACK\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        caller.sock.send_to(ack.as_bytes(), bob_addr).await.unwrap();
+        tokio::select! {
+            bye = caller.next("BYE") => {
+                caller.respond(&bye, 200, "OK").await;
+                hangup.await.unwrap();
+                assert!(t.elapsed() < T1 * 64, "{:?}", t.elapsed());
+            }
+            r = &mut hangup => {
+                assert!(matches!(r, Err(Error::Timeout)), "{r:?}");
+                let bound = T1 * 128 + Duration::from_secs(1);
+                assert!(t.elapsed() >= bound, "{:?}", t.elapsed());
+            }
+        }
+        bob.shutdown().await;
+    })
+    .await;
+}
