@@ -216,7 +216,8 @@ impl Call {
 
     /// Cancels the call if it is not answered yet (CANCEL, RFC 3261 §9.1); the call then
     /// ends with [`EndReason::Cancelled`]. If the 2xx crosses the CANCEL, the stack ACKs
-    /// and hangs up. On an answered call this is the same as [`Call::hangup`].
+    /// and hangs up. Returns once the CANCEL is sent; follow with [`Call::ended`]. On an
+    /// answered call this is the same as [`Call::hangup`] (it waits for the BYE's answer).
     pub async fn cancel(&self) -> Result<()> {
         self.hangup().await
     }
