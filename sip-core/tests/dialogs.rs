@@ -1121,3 +1121,36 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     net.advance(sent_at + Duration::from_secs(200));
     assert_eq!(bye_completed(&net.take_events(A), da), []);
 }
+
+/// §15: the callee hangs up before the ACK of its 2xx; the 2xx is still retransmitted, and
+/// the BYE goes out once the ACK arrives.
+#[test]
+fn a_hang_up_before_the_ack_sends_bye_after_it() {
+    let mut net = Net::new(&[A, B]);
+    net.drop = Box::new(|line| line.starts_with("ACK "));
+    let (_, db) = call(&mut net, A, B);
+    net.take_events(B);
+    let now = net.now;
+    net.ep(B).hangup(now, db).unwrap();
+    net.run();
+    assert_eq!(net.sent("BYE sip:").len(), 0, "no BYE before the ACK");
+    assert_eq!(
+        states(&net.take_events(B), db),
+        [DialogState::Terminated(EndReason::LocalBye)]
+    );
+    net.drop = Box::new(|_| false);
+    // The 2xx retransmission at T1 is ACKed again; that ACK releases the BYE.
+    net.advance(Duration::from_millis(600));
+    assert_eq!(
+        net.sent("SIP/2.0 200 OK").len(),
+        2 + 1,
+        "2xx, its retransmission, BYE's 200"
+    );
+    assert_eq!(net.sent("BYE sip:").len(), 1);
+    assert_eq!(bye_completed(&net.take_events(B), db), [Some(200)]);
+    net.advance(Duration::from_secs(200));
+    for a in [A, B] {
+        assert_eq!(net.ep(a).transaction_count(), (0, 0), "{a}");
+        assert_eq!(net.ep(a).dialog_count(), 0, "{a}");
+    }
+}

@@ -278,7 +278,11 @@ impl Endpoint {
         }
         d.state = state;
         if state.is_terminated() {
-            d.ok = None;
+            // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
+            // its BYE (§15): the 2xx keeps being retransmitted until then.
+            if !d.bye_after_ack {
+                d.ok = None;
+            }
             d.glare_retry = None;
             d.forget_at = Some(now + t);
             // Subscriptions of the dialog end with it.
