@@ -16,7 +16,7 @@ use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{is_token, is_word, parse_decimal, trim_lws};
+use super::scan::{find_lf, is_token, is_word, parse_decimal, trim_lws};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -77,10 +77,15 @@ struct Line {
 /// Finds the line starting at `pos`. `None` when no terminator follows.
 #[inline]
 fn next_line(b: &[u8], pos: usize, strict: bool) -> Result<Option<Line>, ParseError> {
-    let Some(off) = memchr::memchr(b'\n', &b[pos..]) else {
-        return Ok(None);
-    };
-    let nl = pos + off;
+    match find_lf(b, pos) {
+        Some(nl) => line_at(b, pos, nl, strict).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The line from `pos` to the LF at `nl`.
+#[inline]
+fn line_at(b: &[u8], pos: usize, nl: usize, strict: bool) -> Result<Line, ParseError> {
     let end = if nl > pos && b[nl - 1] == b'\r' {
         nl - 1
     } else if strict {
@@ -88,11 +93,65 @@ fn next_line(b: &[u8], pos: usize, strict: bool) -> Result<Option<Line>, ParseEr
     } else {
         nl
     };
-    Ok(Some(Line {
+    Ok(Line {
         start: pos,
         end,
         next: nl + 1,
-    }))
+    })
+}
+
+/// Scans a header line from `pos` eight bytes at a time (see [`find_lf`]) for its first
+/// `:` and its LF: `(colon, lf)`, the colon `None` when the LF comes first.
+#[inline]
+fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let Some(rest) = b.get(pos..) else {
+        return (None, None);
+    };
+    let mut words = rest.chunks_exact(8);
+    let mut at = pos;
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let lf = marks(w ^ (LO * u64::from(b'\n')));
+        let colon = marks(w ^ (LO * u64::from(b':')));
+        if lf | colon != 0 {
+            // The lowest mark of each is exact.
+            let (c, l) = (colon.trailing_zeros(), lf.trailing_zeros());
+            if l < c {
+                return (None, Some(at + l as usize / 8));
+            }
+            let colon = at + c as usize / 8;
+            let lf = if lf != 0 {
+                Some(at + l as usize / 8)
+            } else {
+                find_lf(b, at + 8)
+            };
+            return (Some(colon), lf);
+        }
+        at += 8;
+    }
+    for (k, &c) in words.remainder().iter().enumerate() {
+        match c {
+            b'\n' => return (None, Some(at + k)),
+            b':' => return (Some(at + k), find_lf(b, at + k + 1)),
+            _ => {}
+        }
+    }
+    (None, None)
+}
+
+/// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
+#[inline]
+fn trim_value(b: &[u8], mut vs: usize, mut ve: usize) -> Span {
+    while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+        vs += 1;
+    }
+    while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
+        ve -= 1;
+    }
+    Span::new(vs, ve)
 }
 
 /// Parses one message with the given framing, without the semantic checks.
@@ -135,12 +194,17 @@ pub fn parse_framed(
             },
         ));
     }
-    // Header rows, built in this pass; value spans are trimmed once the head is text.
+    // Header rows, built in this pass with their values trimmed.
     let mut headers: Vec<HeaderEntry> = Vec::with_capacity(24);
     let mut pos = start.next;
     let blank;
     loop {
-        let Some(line) = next_line(b, pos, strict).map_err(|e| err(e.offset, e.kind))? else {
+        if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
+            blank = (pos, pos + 2);
+            break;
+        }
+        let (colon, nl) = scan_header_line(b, pos);
+        let Some(nl) = nl else {
             // Lenient: a datagram whose last header line ends the datagram lacks only the
             // empty line; take the end of the datagram as the end of the headers.
             if !strict && framing == Framing::Datagram && pos == b.len() {
@@ -149,6 +213,7 @@ pub fn parse_framed(
             }
             return Err(err(b.len(), K::UnterminatedHeaders));
         };
+        let line = line_at(b, pos, nl, strict).map_err(|e| err(e.offset, e.kind))?;
         if line.end == line.start {
             blank = (line.start, line.next);
             break;
@@ -170,7 +235,12 @@ pub fn parse_framed(
                 .iter()
                 .any(|&c| c != b' ' && c != b'\t')
             {
-                last.value.end = line.end as u32;
+                // The value now runs to the end of this line; trim it again from the colon.
+                let mut colon = last.name_span.end as usize;
+                while matches!(b.get(colon), Some(b' ' | b'\t')) {
+                    colon += 1;
+                }
+                last.value = trim_value(b, colon + 1, line.end);
             }
             last.line.end = line.next as u32;
         } else {
@@ -190,21 +260,23 @@ pub fn parse_framed(
                     },
                 ));
             }
-            let colon = memchr::memchr(b':', &b[line.start..line.end])
-                .map(|c| line.start + c)
-                .ok_or_else(|| err(line.start, K::HeaderLine))?;
+            let colon = colon.ok_or_else(|| err(line.start, K::HeaderLine))?;
             let mut ne = colon;
             while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
                 ne -= 1;
             }
-            let name = &b[line.start..ne];
-            if name.is_empty() || !name.iter().all(|&c| is_token(c)) {
+            // A known name matches exactly, so its bytes are `token` characters; any other
+            // name is checked here.
+            let name = HeaderName::lookup_at(b, line.start, ne);
+            if ne == line.start
+                || name == HeaderName::Other && !b[line.start..ne].iter().all(|&c| is_token(c))
+            {
                 return Err(err(line.start, K::HeaderLine));
             }
             headers.push(HeaderEntry {
-                name: HeaderName::lookup_bytes(name),
+                name,
                 name_span: Span::new(line.start, ne),
-                value: Span::new(colon + 1, line.end),
+                value: trim_value(b, colon + 1, line.end),
                 line: Span::new(line.start, line.next),
             });
         }
@@ -230,22 +302,12 @@ pub fn parse_framed(
         Kind::Req(method, uri)
     };
 
-    // Header values: trimmed, and the ones the stack needs decoded.
-    let hb = head.as_bytes();
-    for (idx, e) in headers.iter_mut().enumerate() {
-        let (mut vs, mut ve) = (e.value.start as usize, e.value.end as usize);
-        while vs < ve && matches!(hb[vs], b' ' | b'\t' | b'\r' | b'\n') {
-            vs += 1;
-        }
-        while ve > vs && matches!(hb[ve - 1], b' ' | b'\t') {
-            ve -= 1;
-        }
-        e.value = Span::new(vs, ve);
-        let e = *e;
-        decode_header(&head, idx, &e, &mut decoded, strict);
+    // The headers the stack needs, decoded.
+    for (idx, e) in headers.iter().enumerate() {
+        decode_header(&head, idx, e, &mut decoded, strict);
         if e.name == HeaderName::ContentLength && decoded.content_length.is_none() {
             // Without a usable Content-Length the body cannot be delimited.
-            return Err(err(vs, K::ContentLength));
+            return Err(err(e.value.start as usize, K::ContentLength));
         }
     }
     if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {

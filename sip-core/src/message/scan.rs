@@ -33,6 +33,52 @@ static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
 /// `word` characters (§25.1), used by Call-ID: token plus `()<>:\"/[]?{}`.
 static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
 
+/// Bytes that may appear in a URI as far as the quick shape check goes: anything above SP
+/// except DEL, `<`, `>` and `"` (bytes of UTF-8 sequences included).
+static URI_TEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 256 {
+        t[c] = !matches!(c as u8, 0x7f | b'<' | b'>' | b'"');
+        c += 1;
+    }
+    t
+};
+/// [`URI_TEXT`] without `?` and `,`, which need the URI to be enclosed in `<>`.
+static URI_TEXT_BARE: [bool; 256] = {
+    let mut t = URI_TEXT;
+    t[b'?' as usize] = false;
+    t[b',' as usize] = false;
+    t
+};
+/// `scheme` characters after the first (§19.1.1 via RFC 3986 §3.1): alphanum and `+-.`.
+static SCHEME: [bool; 256] = table(b"+-.", true);
+/// Unquoted display-name characters that need no further check: token characters and
+/// SP / HTAB.
+static DISPLAY: [bool; 256] = table(b"-.!%*_+`'~ \t", true);
+
+/// Whether `b` may appear in a URI (see `URI_TEXT`); `in_angle` allows `?` and `,`.
+#[inline]
+pub fn is_uri_text(b: u8, in_angle: bool) -> bool {
+    if in_angle {
+        URI_TEXT[b as usize]
+    } else {
+        URI_TEXT_BARE[b as usize]
+    }
+}
+
+/// Whether `b` is a `scheme` character after the first.
+#[inline]
+pub fn is_scheme(b: u8) -> bool {
+    SCHEME[b as usize]
+}
+
+/// Whether `b` is a token character or SP / HTAB (an unquoted display name).
+#[inline]
+pub fn is_display(b: u8) -> bool {
+    DISPLAY[b as usize]
+}
+
 /// Whether `b` is a `token` character.
 #[inline]
 pub fn is_token(b: u8) -> bool {
@@ -48,6 +94,36 @@ pub fn is_word(b: u8) -> bool {
 /// Whether `s` is a non-empty `token`.
 pub fn is_token_str(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token)
+}
+
+/// Index of the first `b'\n'` in `b` at or after `i`, if any.
+///
+/// Header lines are short (20–60 bytes), where a SIMD `memchr` spends more on set-up than
+/// on scanning; this looks at eight bytes per step (SWAR): XOR-ing each byte with LF turns
+/// an LF into a zero byte, and `(x - 0x01..) & !x & 0x80..` marks zero bytes. The lowest mark
+/// is exact (a borrow only propagates upwards from a zero byte), which is the one needed.
+#[inline]
+pub fn find_lf(b: &[u8], i: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LF: u64 = LO * b'\n' as u64;
+    let rest = b.get(i..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = i;
+    for w in &mut words {
+        let w: [u8; 8] = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
+        let x = u64::from_le_bytes(w) ^ LF;
+        let m = x.wrapping_sub(LO) & !x & HI;
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|k| at + k)
 }
 
 /// Whitespace inside a header value: SP, HTAB, and the CR/LF of a fold.
@@ -183,6 +259,24 @@ mod tests {
         let v: Vec<_> = split_commas(r#""a\",b", c"#).collect();
         assert_eq!(v, [r#""a\",b""#, " c"]);
         assert_eq!(split_commas("").collect::<Vec<_>>(), [""]);
+    }
+
+    #[test]
+    fn find_lf_matches_a_plain_search() {
+        let text = b"INVITE sip:a@b SIP/2.0\r\nVia: x\r\n\r\n\n0123456789abcdef\n\x80\x01\n";
+        for start in 0..=text.len() + 1 {
+            let want = text
+                .get(start..)
+                .and_then(|r| r.iter().position(|&c| c == b'\n'))
+                .map(|k| start + k);
+            assert_eq!(find_lf(text, start), want, "from {start}");
+        }
+        for len in 0..40 {
+            let mut v = vec![b'a'; len];
+            assert_eq!(find_lf(&v, 0), None);
+            v.push(b'\n');
+            assert_eq!(find_lf(&v, 0), Some(len));
+        }
     }
 
     #[test]
