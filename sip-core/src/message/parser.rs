@@ -10,13 +10,14 @@
 
 use super::error::{ParseError, ParseErrorKind as K};
 use super::header::name_addr::parse_name_addr;
+use super::header::name_addr::scheme_len;
 use super::header::simple::parse_cseq;
 use super::header::via::parse_via;
 use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{find_lf, is_token, is_word, parse_decimal, trim_lws};
+use super::scan::{TOKEN, URI_TEXT, find_lf, is_token, is_word, parse_decimal, run, trim_lws};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -413,6 +414,29 @@ fn parse_status_line(sl: &str, strict: bool) -> LineResult<(u16, Span)> {
     Ok((code, Span::new(rs, sl.len())))
 }
 
+/// The common lenient case in one pass: `token SP scheme ":" URI-text SP "SIP/2.0"`, which
+/// every lenient check below accepts with the same result. `None` for anything else
+/// (the full code then decides, and says why it fails).
+#[inline]
+fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
+    let b = sl.as_bytes();
+    let me = run(b, 0, &TOKEN);
+    if me == 0 || b.get(me) != Some(&b' ') {
+        return None;
+    }
+    let us = me + 1;
+    let k = us + scheme_len(b.get(us..)?)?;
+    let ue = run(b, k, &URI_TEXT);
+    if b.get(ue) != Some(&b' ')
+        || !b.get(ue + 1..)?.eq_ignore_ascii_case(b"SIP/2.0")
+        || ue - us > opts.limits.max_uri_length
+    {
+        return None;
+    }
+    let method = Method::parse(sl.get(..me)?)?;
+    Some((method, Span::new(us, ue)))
+}
+
 /// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§7.1).
 fn parse_request_line(
     sl: &str,
@@ -420,6 +444,9 @@ fn parse_request_line(
     decoded: &mut Decoded,
 ) -> LineResult<(Method, Span)> {
     let strict = opts.is_strict();
+    if !strict && let Some(fast) = fast_request_line(sl, opts) {
+        return Ok(fast);
+    }
     let b = sl.as_bytes();
     let is_sep = |c: u8| c == b' ' || (!strict && c == b'\t');
     let me = b

@@ -4,7 +4,8 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    is_display, is_lws, is_scheme, is_token, is_uri_text, skip_lws, skip_quoted, split_commas,
+    DISPLAY, SCHEME, URI_TEXT, URI_TEXT_BARE, is_lws, is_token, run, skip_lws, skip_quoted,
+    split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -237,16 +238,15 @@ pub(crate) fn parse_name_addr(
 /// is made of token characters and blanks only (which every display-name check accepts).
 #[inline]
 fn display_end(b: &[u8], i: usize) -> Option<usize> {
-    let rest = b.get(i..)?;
-    let k = rest.iter().position(|&c| !is_display(c))?;
-    (rest[k] == b'<').then_some(i + k)
+    let k = run(b, i, &DISPLAY);
+    (b.get(k) == Some(&b'<')).then_some(k)
 }
 
 /// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
 #[inline]
-fn scheme_len(u: &[u8]) -> Option<usize> {
-    let k = u.iter().position(|&c| !is_scheme(c))?;
-    (k > 0 && u[0].is_ascii_alphabetic() && u[k] == b':').then_some(k + 1)
+pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
+    let k = run(u, 0, &SCHEME);
+    (k > 0 && u[0].is_ascii_alphabetic() && u.get(k) == Some(&b':')).then_some(k + 1)
 }
 
 /// The index of the `>` ending a URI that starts at `b[us]`, if the URI is a scheme, a
@@ -254,10 +254,9 @@ fn scheme_len(u: &[u8]) -> Option<usize> {
 /// blanks to trim inside the brackets. `None` sends the caller to the full checks.
 #[inline]
 fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
-    let u = b.get(us..)?;
-    let k = scheme_len(u)?;
-    let r = k + u.get(k..)?.iter().position(|&c| !is_uri_text(c, true))?;
-    (u[r] == b'>').then_some(us + r)
+    let k = us + scheme_len(b.get(us..)?)?;
+    let r = run(b, k, &URI_TEXT);
+    (b.get(r) == Some(&b'>')).then_some(r)
 }
 
 /// Checks that a URI has a scheme and no characters that cannot appear in one. The full URI
@@ -265,7 +264,7 @@ fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
 pub(crate) fn check_uri_text(u: &[u8], in_angle: bool) -> Result<(), &'static str> {
     // Fast path: one pass over the text; any doubt goes to the checks below, which say why.
     if let Some(k) = scheme_len(u)
-        && u[k..].iter().all(|&c| is_uri_text(c, in_angle))
+        && run(u, k, if in_angle { &URI_TEXT } else { &URI_TEXT_BARE }) == u.len()
     {
         return Ok(());
     }

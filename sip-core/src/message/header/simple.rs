@@ -3,7 +3,9 @@
 
 use super::params::{Params, scan_params};
 use crate::message::method::Method;
-use crate::message::scan::{is_token, parse_decimal, skip_lws, split_commas, trim_lws};
+use crate::message::scan::{
+    DIGIT, TOKEN, is_token, parse_decimal, run, skip_lws, split_commas, trim_lws,
+};
 
 /// CSeq: a sequence number and a method (§20.16). The number is below 2**31 (§8.1.1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +20,7 @@ pub struct CSeq {
 pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
     let v = trim_lws(v);
     let b = v.as_bytes();
-    let mut i = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        i += 1;
-    }
+    let i = run(b, 0, &DIGIT);
     let seq = parse_decimal(&v[..i], u64::from(u32::MAX))
         .ok_or("sequence number is not a 32-bit decimal")?;
     let ms = skip_lws(b, i);
@@ -29,7 +28,7 @@ pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
         return Err("expected whitespace after the sequence number");
     }
     let m = &v[ms..];
-    if !m.bytes().all(is_token) || m.is_empty() {
+    if m.is_empty() || run(b, ms, &TOKEN) != b.len() {
         return Err("invalid method");
     }
     Ok((

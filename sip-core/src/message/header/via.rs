@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{is_token, skip_lws};
+use crate::message::scan::{HOST, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -134,9 +134,7 @@ pub(crate) fn parse_via(
     let elem_start = i;
     let field = |i: &mut usize| -> Result<Span, &'static str> {
         let st = *i;
-        while *i < b.len() && is_token(b[*i]) {
-            *i += 1;
-        }
+        *i = run(b, st, &TOKEN);
         if *i == st {
             return Err("expected a token in sent-protocol");
         }
@@ -166,9 +164,7 @@ pub(crate) fn parse_via(
         }
         i += 1;
     } else {
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'.' | b'_')) {
-            i += 1;
-        }
+        i = run(b, i, &HOST);
     }
     if i == host_start {
         return Err("missing sent-by host");
