@@ -162,8 +162,20 @@ static KEYS: [Key; HeaderName::ALL.len()] = {
     t
 };
 
+/// `MASK[n]` keeps the low `n` bytes of a little-endian word (`n` from 0 to 8).
+const MASK: [u64; 9] = {
+    let mut t = [0u64; 9];
+    let mut n = 1;
+    while n < 8 {
+        t[n] = (1u64 << (8 * n)) - 1;
+        n += 1;
+    }
+    t[8] = u64::MAX;
+    t
+};
+
 /// The `n` (1 to 8) bytes of `b` at `at` as a little-endian word, zero above them.
-#[inline]
+#[inline(always)]
 fn word_at(b: &[u8], at: usize, n: usize) -> u64 {
     let w = match b.get(at..at + 8) {
         Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
@@ -175,11 +187,7 @@ fn word_at(b: &[u8], at: usize, n: usize) -> u64 {
             .enumerate()
             .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
     };
-    if n >= 8 {
-        w
-    } else {
-        w & ((1u64 << (8 * n)) - 1)
-    }
+    w & MASK[n.min(8)]
 }
 
 const fn bucket_index(len: usize, first: u8) -> usize {

@@ -17,7 +17,7 @@ use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, URI_TEXT, find_lf, is_token, is_word, parse_decimal, run, trim_lws};
+use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_token, parse_decimal, run, trim_lws};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -103,48 +103,66 @@ fn line_at(b: &[u8], pos: usize, nl: usize, strict: bool) -> Result<Line, ParseE
 
 /// Scans a header line from `pos` eight bytes at a time (see [`find_lf`]) for its first
 /// `:` and its LF: `(colon, lf)`, the colon `None` when the LF comes first.
-#[inline]
+#[inline(always)]
 fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
+    const LFS: u64 = LO * b'\n' as u64;
+    const COLONS: u64 = LO * b':' as u64;
     let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let Some(rest) = b.get(pos..) else {
         return (None, None);
     };
     let mut words = rest.chunks_exact(8);
     let mut at = pos;
-    for w in &mut words {
+    // Until the colon: both marks. The lowest mark of each is exact.
+    let colon = loop {
+        let Some(w) = words.next() else {
+            for (k, &c) in words.remainder().iter().enumerate() {
+                match c {
+                    b'\n' => return (None, Some(at + k)),
+                    b':' => return (Some(at + k), find_lf(b, at + k + 1)),
+                    _ => {}
+                }
+            }
+            return (None, None);
+        };
         let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let lf = marks(w ^ (LO * u64::from(b'\n')));
-        let colon = marks(w ^ (LO * u64::from(b':')));
+        let lf = marks(w ^ LFS);
+        let colon = marks(w ^ COLONS);
         if lf | colon != 0 {
-            // The lowest mark of each is exact.
             let (c, l) = (colon.trailing_zeros(), lf.trailing_zeros());
             if l < c {
                 return (None, Some(at + l as usize / 8));
             }
             let colon = at + c as usize / 8;
-            let lf = if lf != 0 {
-                Some(at + l as usize / 8)
-            } else {
-                find_lf(b, at + 8)
-            };
-            return (Some(colon), lf);
+            if lf != 0 {
+                return (Some(colon), Some(at + l as usize / 8));
+            }
+            at += 8;
+            break colon;
+        }
+        at += 8;
+    };
+    // Then the LF alone.
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let lf = marks(w ^ LFS);
+        if lf != 0 {
+            return (Some(colon), Some(at + lf.trailing_zeros() as usize / 8));
         }
         at += 8;
     }
-    for (k, &c) in words.remainder().iter().enumerate() {
-        match c {
-            b'\n' => return (None, Some(at + k)),
-            b':' => return (Some(at + k), find_lf(b, at + k + 1)),
-            _ => {}
-        }
-    }
-    (None, None)
+    let lf = words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|k| at + k);
+    (Some(colon), lf)
 }
 
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
-#[inline]
+#[inline(always)]
 fn trim_value(b: &[u8], mut vs: usize, mut ve: usize) -> Span {
     while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
         vs += 1;
@@ -520,6 +538,7 @@ fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> Pars
 /// Decodes one header row into `d` if it is one the stack reads on every message. The
 /// first malformed value is recorded in `d.fault`; repeated single-value headers in
 /// `d.duplicate`.
+#[inline]
 pub(crate) fn decode_header(
     head: &str,
     idx: usize,
@@ -527,7 +546,26 @@ pub(crate) fn decode_header(
     d: &mut Decoded,
     strict: bool,
 ) {
-    let v = e.value.get(head);
+    // Every other header is left alone: skip the call.
+    if matches!(
+        e.name,
+        HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::MaxForwards
+            | HeaderName::ContentLength
+            | HeaderName::Contact
+            | HeaderName::Expires
+            | HeaderName::MinExpires
+    ) {
+        decode_known_header(head, idx, e, d, strict);
+    }
+}
+
+fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
+    let v = || e.value.get(head);
     let vs = e.value.start as usize;
     macro_rules! fault {
         ($f:expr) => {{
@@ -571,12 +609,12 @@ pub(crate) fn decode_header(
         }
         HeaderName::CallId => {
             once!(d.call_id);
-            let t = trim_lws(v);
-            // One pass: every byte a `word` character or '@', and at most one '@'.
-            let (ok, ats) = t.bytes().fold((true, 0u32), |(ok, n), c| {
-                (ok & (is_word(c) | (c == b'@')), n + u32::from(c == b'@'))
-            });
-            if t.is_empty() || !ok || ats > 1 {
+            let t = trim_lws(v());
+            // `word` characters with at most one '@' among them.
+            let tb = t.as_bytes();
+            let k = run(tb, 0, &WORD);
+            let ok = k == tb.len() || tb[k] == b'@' && run(tb, k + 1, &WORD) == tb.len();
+            if t.is_empty() || !ok {
                 fault!(header_err(
                     e,
                     HeaderName::CallId,
@@ -588,7 +626,7 @@ pub(crate) fn decode_header(
         }
         HeaderName::CSeq => {
             once!(d.cseq);
-            match parse_cseq(v) {
+            match parse_cseq(v()) {
                 Ok((n, m)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::of(head, m))),
                 Ok(_) => fault!(header_err(
                     e,
@@ -600,7 +638,7 @@ pub(crate) fn decode_header(
         }
         HeaderName::MaxForwards => {
             once!(d.max_forwards);
-            match parse_decimal(trim_lws(v), 255) {
+            match parse_decimal(trim_lws(v()), 255) {
                 Some(n) => d.max_forwards = Some(n as u8),
                 None => fault!(header_err(
                     e,
@@ -611,7 +649,7 @@ pub(crate) fn decode_header(
         }
         HeaderName::ContentLength => {
             once!(d.content_length);
-            match parse_decimal(trim_lws(v), u64::from(u32::MAX)) {
+            match parse_decimal(trim_lws(v()), u64::from(u32::MAX)) {
                 Some(n) => d.content_length = Some(n as usize),
                 None => fault!(header_err(
                     e,
@@ -624,11 +662,12 @@ pub(crate) fn decode_header(
             if d.contact.is_some() {
                 return;
             }
-            if trim_lws(v) == "*" {
+            if trim_lws(v()) == "*" {
                 d.contact = Some(ContactData::Star);
                 return;
             }
             // Only the first element is decoded here; split only if there is a comma.
+            let v = v();
             let first = if memchr::memchr(b',', v.as_bytes()).is_none() {
                 v
             } else {
@@ -641,7 +680,7 @@ pub(crate) fn decode_header(
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
-            if d.fault.is_none() && parse_decimal(trim_lws(v), u64::from(u32::MAX)).is_none() =>
+            if d.fault.is_none() && parse_decimal(trim_lws(v()), u64::from(u32::MAX)).is_none() =>
         {
             fault!(header_err(e, e.name, "expected a 32-bit delta-seconds"));
         }

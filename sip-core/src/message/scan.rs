@@ -31,7 +31,7 @@ const fn table(chars: &[u8], alnum: bool) -> [bool; 256] {
 /// `token` characters (§25.1): alphanum and `-.!%*_+`'~`.
 pub(crate) static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
 /// `word` characters (§25.1), used by Call-ID: token plus `()<>:\"/[]?{}`.
-static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
+pub(crate) static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
 
 /// Bytes that may appear in a URI as far as the quick shape check goes: anything above SP
 /// except DEL, `<`, `>` and `"` (bytes of UTF-8 sequences included).
@@ -88,12 +88,6 @@ pub fn run(b: &[u8], mut i: usize, t: &[bool; 256]) -> usize {
 #[inline]
 pub fn is_token(b: u8) -> bool {
     TOKEN[b as usize]
-}
-
-/// Whether `b` is a `word` character (Call-ID).
-#[inline]
-pub fn is_word(b: u8) -> bool {
-    WORD[b as usize]
 }
 
 /// Whether `s` is a non-empty `token`.
@@ -270,7 +264,7 @@ mod tests {
     fn classes() {
         assert!(is_token(b'a') && is_token(b'~') && is_token(b'%'));
         assert!(!is_token(b' ') && !is_token(b'"') && !is_token(b':'));
-        assert!(is_word(b'<') && is_word(b'"') && !is_word(b' '));
+        assert!(WORD[b'<' as usize] && WORD[b'"' as usize] && !WORD[b' ' as usize]);
         assert!(is_token_str("INVITE") && !is_token_str("IN VITE") && !is_token_str(""));
     }
 
