@@ -24,6 +24,23 @@ fn common(m: &Message) -> Result<(), ParseError> {
     let mut first_via = true;
     let mut first_contact = true;
     for e in &m.headers {
+        if !matches!(
+            e.name,
+            HeaderName::Via
+                | HeaderName::Contact
+                | HeaderName::Route
+                | HeaderName::RecordRoute
+                | HeaderName::ContentType
+                | HeaderName::Require
+                | HeaderName::ProxyRequire
+                | HeaderName::Supported
+                | HeaderName::Allow
+                | HeaderName::Unsupported
+        ) && !e.name.is_single()
+        {
+            // Nothing to check in this row.
+            continue;
+        }
         let at = e.value.start as usize + m.origin;
         let value = e.value.get(text);
         let bad = |reason| {

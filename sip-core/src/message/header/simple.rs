@@ -60,9 +60,7 @@ impl<'a> MediaType<'a> {
         let b = v.as_bytes();
         let mut i = skip_lws(b, 0);
         let ks = i;
-        while i < b.len() && is_token(b[i]) {
-            i += 1;
-        }
+        i = run(b, i, &TOKEN);
         let kind = &v[ks..i];
         i = skip_lws(b, i);
         if kind.is_empty() || b.get(i) != Some(&b'/') {
@@ -70,9 +68,7 @@ impl<'a> MediaType<'a> {
         }
         i = skip_lws(b, i + 1);
         let ss = i;
-        while i < b.len() && is_token(b[i]) {
-            i += 1;
-        }
+        i = run(b, i, &TOKEN);
         let subtype = &v[ss..i];
         if subtype.is_empty() {
             return Err("empty subtype");
@@ -168,6 +164,18 @@ pub fn token_list(v: &str) -> impl Iterator<Item = &str> {
 
 /// Validates a token list.
 pub(crate) fn check_token_list(v: &str) -> Result<(), &'static str> {
+    // Fast path: tokens and commas with blanks around them, no quotes or brackets (so the
+    // split below would cut at every comma and find a token or nothing in each piece).
+    let b = v.as_bytes();
+    let mut i = 0;
+    loop {
+        i = skip_lws(b, run(b, skip_lws(b, i), &TOKEN));
+        match b.get(i) {
+            None => return Ok(()),
+            Some(b',') => i += 1,
+            Some(_) => break,
+        }
+    }
     for t in split_commas(v) {
         let t = trim_lws(t);
         if !t.is_empty() && !t.bytes().all(is_token) {
@@ -190,6 +198,17 @@ mod tests {
         assert!(parse_cseq("1INVITE").is_err());
         assert!(parse_cseq("1 IN VITE").is_err());
         assert!(parse_cseq("x INVITE").is_err());
+    }
+
+    #[test]
+    fn token_lists() {
+        assert_eq!(check_token_list("INVITE, ACK,CANCEL ,\r\n BYE"), Ok(()));
+        assert_eq!(check_token_list(""), Ok(()));
+        assert_eq!(check_token_list(" , ,"), Ok(()));
+        assert!(check_token_list("IN VITE").is_err());
+        assert!(check_token_list("INVITE, <ACK>").is_err());
+        assert!(check_token_list("INVITE, \"ACK\"").is_err());
+        assert!(check_token_list("INVITE;x").is_err());
     }
 
     #[test]
