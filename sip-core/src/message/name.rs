@@ -174,10 +174,10 @@ const MASK: [u64; 9] = {
     t
 };
 
-/// The `n` (1 to 8) bytes of `b` at `at` as a little-endian word, zero above them.
+/// Up to eight bytes of `b` at `at` as a little-endian word (zero past the end of `b`).
 #[inline(always)]
-fn word_at(b: &[u8], at: usize, n: usize) -> u64 {
-    let w = match b.get(at..at + 8) {
+fn word_at(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
         Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
         None => b
             .get(at..)
@@ -186,8 +186,7 @@ fn word_at(b: &[u8], at: usize, n: usize) -> u64 {
             .take(8)
             .enumerate()
             .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
-    };
-    w & MASK[n.min(8)]
+    }
 }
 
 const fn bucket_index(len: usize, first: u8) -> usize {
@@ -218,16 +217,29 @@ impl HeaderName {
     #[inline]
     pub(crate) fn lookup_at(b: &[u8], start: usize, end: usize) -> HeaderName {
         let len = end.saturating_sub(start);
-        let Some(&first) = b.get(start) else {
+        if len > KEY_LEN || b.get(start).is_none() {
             return HeaderName::Other;
-        };
+        }
+        let w = [
+            word_at(b, start),
+            word_at(b, start + 8),
+            word_at(b, start + 16),
+        ];
+        Self::lookup_words(len, w)
+    }
+
+    /// [`HeaderName::lookup_at`] on a name of `len` bytes given as little-endian words (the
+    /// first eight bytes, the next eight, the next eight); bytes past `len` do not matter.
+    #[inline(always)]
+    pub(crate) fn lookup_words(len: usize, w: [u64; 3]) -> HeaderName {
+        let first = w[0] as u8;
         if len == 1 {
             return Self::from_compact(first);
         }
         if len == 0 || len > KEY_LEN {
             return HeaderName::Other;
         }
-        let w0 = word_at(b, start, len);
+        let w0 = w[0] & MASK[len.min(8)];
         for &h in &BUCKETS[bucket_index(len, first)] {
             if matches!(h, HeaderName::Other) {
                 break;
@@ -238,10 +250,10 @@ impl HeaderName {
             if w0 | k.fold[0] != k.words[0] {
                 continue;
             }
-            if len > 8 && word_at(b, start + 8, len - 8) | k.fold[1] != k.words[1] {
+            if len > 8 && (w[1] & MASK[(len - 8).min(8)]) | k.fold[1] != k.words[1] {
                 continue;
             }
-            if len > 16 && word_at(b, start + 16, len - 16) | k.fold[2] != k.words[2] {
+            if len > 16 && (w[2] & MASK[(len - 16).min(8)]) | k.fold[2] != k.words[2] {
                 continue;
             }
             return h;

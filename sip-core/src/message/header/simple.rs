@@ -201,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn token_lists() {
+    fn token_list_checks_with_and_without_the_fast_path() {
         assert_eq!(check_token_list("INVITE, ACK,CANCEL ,\r\n BYE"), Ok(()));
         assert_eq!(check_token_list(""), Ok(()));
         assert_eq!(check_token_list(" , ,"), Ok(()));
