@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{HOST, TOKEN, run, skip_lws};
+use crate::message::scan::{HOST, TOKEN, parse_decimal, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -140,10 +140,17 @@ pub(crate) fn parse_via(
         }
         Ok(Span::new(st, *i))
     };
-    d.protocol = field(&mut i)?;
-    i = expect_slash(b, i)?;
-    d.version = field(&mut i)?;
-    i = expect_slash(b, i)?;
+    if is_sip_2_0(b, i) {
+        // `SIP/2.0/` as one word: the fields and slashes below would find the same.
+        d.protocol = Span::new(i, i + 3);
+        d.version = Span::new(i + 4, i + 7);
+        i = skip_lws(b, i + 8);
+    } else {
+        d.protocol = field(&mut i)?;
+        i = expect_slash(b, i)?;
+        d.version = field(&mut i)?;
+        i = expect_slash(b, i)?;
+    }
     d.transport = field(&mut i)?;
     let before_host = i;
     i = skip_lws(b, i);
@@ -177,8 +184,10 @@ pub(crate) fn parse_via(
         while pe < b.len() && b[pe].is_ascii_digit() {
             pe += 1;
         }
-        let port = s.get(ps..pe).and_then(|p| p.parse::<u16>().ok());
-        d.port = Some(port.ok_or("invalid sent-by port")?);
+        let port = s
+            .get(ps..pe)
+            .and_then(|p| parse_decimal(p, u64::from(u16::MAX)));
+        d.port = Some(port.ok_or("invalid sent-by port")? as u16);
         i = pe;
     }
     let params_start = skip_lws(b, i);
@@ -214,6 +223,18 @@ pub(crate) fn parse_via(
         return Err("empty via-parm after comma");
     }
     Ok((d, next))
+}
+
+/// Whether `b[i..]` starts with `SIP/2.0/` (the letters in either case).
+#[inline]
+fn is_sip_2_0(b: &[u8], i: usize) -> bool {
+    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0/");
+    // Lower-cases the three letters only: `x | 0x20` is `s`, `i` or `p` only for that
+    // letter in either case.
+    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    b.get(i..i + 8).is_some_and(|w| {
+        u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) | FOLD == SIP_2_0
+    })
 }
 
 fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
@@ -307,6 +328,32 @@ impl<'a> Iterator for ViaList<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sent_protocol_in_any_case_and_spacing() {
+        for (text, proto, version, transport) in [
+            ("sip/2.0/udp h", "sip", "2.0", "udp"),
+            ("SIP/2.0/TCP h", "SIP", "2.0", "TCP"),
+            ("SIP / 2.0 / TLS h", "SIP", "2.0", "TLS"),
+            ("SIP/2.0/ SCTP h", "SIP", "2.0", "SCTP"),
+            ("SIP/3.0/UDP h", "SIP", "3.0", "UDP"),
+            ("SIPX/2.0/UDP h", "SIPX", "2.0", "UDP"),
+        ] {
+            let v = Via::parse(text).unwrap();
+            assert_eq!(
+                (v.protocol(), v.version(), v.transport_str(), v.host()),
+                (proto, version, transport, "h"),
+                "{text}"
+            );
+        }
+        assert!(Via::parse("SIP/2.0/").is_err());
+        assert!(Via::parse("SIP/2.0/UDP").is_err());
+        assert_eq!(
+            Via::parse("SIP/2.0/UDP h:05060").unwrap().port(),
+            Some(5060)
+        );
+        assert!(Via::parse("SIP/2.0/UDP h:65536").is_err());
+    }
 
     #[test]
     fn parses_typical_via() {
