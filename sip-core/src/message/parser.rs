@@ -515,13 +515,25 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
     let k = us + scheme_len(b.get(us..)?)?;
     let ue = run(b, k, &URI_TEXT);
     if b.get(ue) != Some(&b' ')
-        || !b.get(ue + 1..)?.eq_ignore_ascii_case(b"SIP/2.0")
+        || !is_sip_2_0_end(b.get(ue + 1..)?)
         || ue - us > opts.limits.max_uri_length
     {
         return None;
     }
     let method = Method::parse(sl.get(..me)?)?;
     Some((method, Span::new(us, ue)))
+}
+
+/// Whether `v` is `SIP/2.0` with the letters in either case, compared as one word.
+#[inline]
+fn is_sip_2_0_end(v: &[u8]) -> bool {
+    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0\0");
+    // `x | 0x20` is `s`, `i` or `p` only for that letter in either case.
+    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    match *v {
+        [a, b, c, d, e, f, g] => u64::from_le_bytes([a, b, c, d, e, f, g, 0]) | FOLD == SIP_2_0,
+        _ => false,
+    }
 }
 
 /// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§7.1).
@@ -855,6 +867,18 @@ l: 0\r\n\r\n";
         let e = parse_unchecked(Bytes::from(bad), &ParseOptions::default()).unwrap_err();
         assert_eq!((e.kind, e.offset), (K::HeaderLine, at));
         assert_eq!(at, 152);
+    }
+
+    #[test]
+    fn sip_version_word() {
+        assert!(is_sip_2_0_end(b"SIP/2.0"));
+        assert!(is_sip_2_0_end(b"sIp/2.0"));
+        assert!(!is_sip_2_0_end(b"SIP/2.0 "));
+        assert!(!is_sip_2_0_end(b"SIP/2.1"));
+        assert!(!is_sip_2_0_end(b"SIP/2."));
+        assert!(!is_sip_2_0_end(b"SIP\x0f2.0"));
+        let r = req(&INVITE.replace("SIP/2.0\r\nVia", "sip/2.0\r\nVia"));
+        assert_eq!(r.uri_str(), "sip:bob@biloxi.com");
     }
 
     #[test]

@@ -222,6 +222,7 @@ impl<'a> Iterator for CommaSplit<'a> {
 
 /// Parses a decimal number of at most `max` value; `None` on any non-digit, empty input or
 /// overflow (RFC 4475 §3.1.2.4: overlarge scalars are errors, not wrap-arounds).
+#[inline]
 pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
     if s.is_empty() {
         return None;

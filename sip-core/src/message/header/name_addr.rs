@@ -220,6 +220,11 @@ pub(crate) fn parse_name_addr(
         ue
     };
     let ps = skip_lws(b, after_uri);
+    if ps == b.len() {
+        // No parameters (and no tag).
+        d.params = Span::new(ps, ps);
+        return Ok(d);
+    }
     let mut tag = None;
     let pe = scan_params_with(b, ps, |n, v| {
         if tag.is_none() && b[n].eq_ignore_ascii_case(b"tag") {
