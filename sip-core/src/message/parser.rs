@@ -163,7 +163,7 @@ fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
 
 /// The common header line in one pass: `name ":" value CRLF`, the colon within the first
 /// 24 bytes with no blank before it, the name a known one or a `token`, the line within
-/// `max_line` bytes. Gives the row exactly as the general code in [`parse_framed`] would
+/// `max_line` bytes. `b` must be shorter than `u32::MAX`. Gives the row exactly as the general code in [`parse_framed`] would
 /// build it, and the start of the next line; `None` for anything else (folds, the empty
 /// line, bare LF, errors), which the general code then handles.
 #[inline(always)]
@@ -214,11 +214,24 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
     if b[end] != b'\r' || end - pos > max_line {
         return None;
     }
+    let (mut vs, mut ve) = (colon + 1, end);
+    while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+        vs += 1;
+    }
+    while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
+        ve -= 1;
+    }
+    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
+    // give, without its saturation.
+    let span = |a: usize, z: usize| Span {
+        start: a as u32,
+        end: z as u32,
+    };
     let row = HeaderEntry {
         name,
-        name_span: Span::new(pos, colon),
-        value: trim_value(b, colon + 1, end),
-        line: Span::new(pos, nl + 1),
+        name_span: span(pos, colon),
+        value: span(vs, ve),
+        line: span(pos, nl + 1),
     };
     Some((row, nl + 1))
 }
@@ -275,6 +288,8 @@ pub fn parse_framed(
             },
         ));
     }
+    // Offsets fit in a `u32` (always, unless the size limit was raised above 4 GiB).
+    let small = b.len() < u32::MAX as usize;
     // Header rows, built in this pass with their values trimmed.
     let mut headers: Vec<HeaderEntry> = Vec::with_capacity(24);
     let mut pos = start.next;
@@ -284,7 +299,8 @@ pub fn parse_framed(
             blank = (pos, pos + 2);
             break;
         }
-        if headers.len() < limits.max_headers
+        if small
+            && headers.len() < limits.max_headers
             && let Some((row, next)) = fast_header_line(b, pos, limits.max_line_length)
         {
             headers.push(row);
