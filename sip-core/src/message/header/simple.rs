@@ -73,6 +73,14 @@ impl<'a> MediaType<'a> {
         if subtype.is_empty() {
             return Err("empty subtype");
         }
+        if i == b.len() {
+            // No parameters and nothing after the subtype: what the steps below conclude.
+            return Ok(MediaType {
+                kind,
+                subtype,
+                params: v.get(i..).unwrap_or_default(),
+            });
+        }
         let ps = skip_lws(b, i);
         let pe = scan_params(b, ps)?;
         if skip_lws(b, pe) != b.len() {
