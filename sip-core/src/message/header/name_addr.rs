@@ -250,6 +250,12 @@ fn display_end(b: &[u8], i: usize) -> Option<usize> {
 /// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
 #[inline]
 pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
+    // `sip:` in any case, as one word (`x | 0x20` is `s`, `i` or `p` only for that letter).
+    if let Some(&[a, b, c, d]) = u.get(..4)
+        && u32::from_le_bytes([a, b, c, d]) | 0x0020_2020 == u32::from_le_bytes(*b"sip:")
+    {
+        return Some(4);
+    }
     let k = run(u, 0, &SCHEME);
     (k > 0 && u[0].is_ascii_alphabetic() && u.get(k) == Some(&b':')).then_some(k + 1)
 }
@@ -350,6 +356,18 @@ mod tests {
         .unwrap();
         assert_eq!(a.tag(), Some("98asjd8"));
         assert_eq!(a.display_name().as_deref(), Some("J Rosenberg \\\""));
+    }
+
+    #[test]
+    fn schemes() {
+        assert_eq!(scheme_len(b"sip:a"), Some(4));
+        assert_eq!(scheme_len(b"SiP:a"), Some(4));
+        assert_eq!(scheme_len(b"sips:a"), Some(5));
+        assert_eq!(scheme_len(b"x-y.z+1:a"), Some(8));
+        assert_eq!(scheme_len(b"sip"), None);
+        assert_eq!(scheme_len(b"sip;a"), None);
+        assert_eq!(scheme_len(b"1ip:a"), None);
+        assert_eq!(scheme_len(b":a"), None);
     }
 
     #[test]
