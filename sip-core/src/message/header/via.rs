@@ -151,7 +151,18 @@ pub(crate) fn parse_via(
         d.version = field(&mut i)?;
         i = expect_slash(b, i)?;
     }
-    d.transport = field(&mut i)?;
+    if let Some(&[x, y, z, sp]) = b.get(i..i + 4)
+        && matches!(
+            u32::from_le_bytes([x, y, z, sp]) | 0x0020_2020,
+            UDP | TCP | TLS
+        )
+    {
+        // A three-letter transport and a space: the token run below would stop there.
+        d.transport = Span::new(i, i + 3);
+        i += 3;
+    } else {
+        d.transport = field(&mut i)?;
+    }
     let before_host = i;
     i = skip_lws(b, i);
     if i == before_host {
@@ -224,6 +235,12 @@ pub(crate) fn parse_via(
     }
     Ok((d, next))
 }
+
+/// `udp `, `tcp ` and `tls ` as little-endian words: a transport folded with `| 0x20` on
+/// its three letters (which gives these letters only for themselves in either case).
+const UDP: u32 = u32::from_le_bytes(*b"udp ");
+const TCP: u32 = u32::from_le_bytes(*b"tcp ");
+const TLS: u32 = u32::from_le_bytes(*b"tls ");
 
 /// Whether `b[i..]` starts with `SIP/2.0/` (the letters in either case).
 #[inline]
@@ -338,6 +355,10 @@ mod tests {
             ("SIP/2.0/ SCTP h", "SIP", "2.0", "SCTP"),
             ("SIP/3.0/UDP h", "SIP", "3.0", "UDP"),
             ("SIPX/2.0/UDP h", "SIPX", "2.0", "UDP"),
+            ("SIP/2.0/uDp h", "SIP", "2.0", "uDp"),
+            ("SIP/2.0/TLS\th", "SIP", "2.0", "TLS"),
+            ("SIP/2.0/UDPX h", "SIP", "2.0", "UDPX"),
+            ("SIP/2.0/WSS h", "SIP", "2.0", "WSS"),
         ] {
             let v = Via::parse(text).unwrap();
             assert_eq!(
