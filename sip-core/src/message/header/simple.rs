@@ -20,6 +20,26 @@ pub struct CSeq {
 pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
     let v = trim_lws(v);
     let b = v.as_bytes();
+    // Fast path: 1 to 10 digits, one space, a token to the end; the general steps below
+    // give the same result for it.
+    let mut n: u64 = 0;
+    let mut i = 0;
+    while let Some(&c) = b.get(i)
+        && c.is_ascii_digit()
+        && i < 10
+    {
+        n = n * 10 + u64::from(c - b'0');
+        i += 1;
+    }
+    if i > 0
+        && b.get(i) == Some(&b' ')
+        && let Ok(seq) = u32::try_from(n)
+        && let Some(m) = v.get(i + 1..)
+        && !m.is_empty()
+        && run(b, i + 1, &TOKEN) == b.len()
+    {
+        return Ok((seq, m));
+    }
     let i = run(b, 0, &DIGIT);
     let seq = parse_decimal(&v[..i], u64::from(u32::MAX))
         .ok_or("sequence number is not a 32-bit decimal")?;
@@ -206,6 +226,12 @@ mod tests {
         assert!(parse_cseq("1INVITE").is_err());
         assert!(parse_cseq("1 IN VITE").is_err());
         assert!(parse_cseq("x INVITE").is_err());
+        assert_eq!(parse_cseq("4294967295 ACK"), Ok((4294967295, "ACK")));
+        assert_eq!(parse_cseq("00000000001 ACK"), Ok((1, "ACK")));
+        assert_eq!(parse_cseq("1  ACK"), Ok((1, "ACK")));
+        assert!(parse_cseq("1 ").is_err());
+        assert!(parse_cseq("1 AC K").is_err());
+        assert!(parse_cseq(" ACK").is_err());
     }
 
     #[test]
