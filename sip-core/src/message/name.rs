@@ -118,29 +118,75 @@ static BUCKETS: [[HeaderName; BUCKET_WIDTH]; 32 * 32] = {
     t
 };
 
-/// Compares a known name (letters and `-` only) with a `token` `b` ignoring ASCII case,
-/// eight bytes at a time: OR-ing 0x20 folds letters and leaves `-` alone, and no other
-/// `token` character folds onto a letter or `-` (only CR, which is not a token character,
-/// folds onto `-`; callers check the token class first).
-#[inline]
-fn eq_folded(known: &[u8], b: &[u8]) -> bool {
-    if known.len() != b.len() {
-        return false;
+/// Longest name the word comparison handles (the longest known name has 19 bytes).
+const KEY_LEN: usize = 24;
+
+/// A known name as three little-endian words of its lower-case bytes (zero past its end),
+/// and the OR-mask that lower-cases an input word: 0x20 on the letters only. Folding only
+/// the letters makes the comparison exact: `x | 0x20` equals a lower-case letter only for
+/// that letter in either case, and the `-` bytes are compared unchanged.
+#[derive(Clone, Copy)]
+struct Key {
+    words: [u64; 3],
+    fold: [u64; 3],
+}
+
+const fn key_of(name: &[u8]) -> Key {
+    let mut k = Key {
+        words: [0; 3],
+        fold: [0; 3],
+    };
+    let mut i = 0;
+    while i < name.len() {
+        let c = name[i];
+        let f: u64 = if c.is_ascii_alphabetic() { 0x20 } else { 0 };
+        k.words[i / 8] |= ((c | f as u8) as u64) << (8 * (i % 8));
+        k.fold[i / 8] |= f << (8 * (i % 8));
+        i += 1;
     }
-    const FOLD: u64 = 0x2020_2020_2020_2020;
-    let mut k = known.chunks_exact(8);
-    let mut x = b.chunks_exact(8);
-    for (a, c) in (&mut k).zip(&mut x) {
-        let a = u64::from_le_bytes([a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]]);
-        let c = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        if a | FOLD != c | FOLD {
-            return false;
-        }
+    k
+}
+
+static KEYS: [Key; HeaderName::ALL.len()] = {
+    let mut t = [Key {
+        words: [0; 3],
+        fold: [0; 3],
+    }; HeaderName::ALL.len()];
+    let mut i = 0;
+    while i < HeaderName::ALL.len() {
+        let c = HeaderName::ALL[i].as_str().as_bytes();
+        assert!(c.len() <= KEY_LEN && HeaderName::ALL[i] as usize == i);
+        t[i] = key_of(c);
+        i += 1;
     }
-    k.remainder()
-        .iter()
-        .zip(x.remainder())
-        .all(|(a, c)| a | 0x20 == c | 0x20)
+    t
+};
+
+/// `MASK[n]` keeps the low `n` bytes of a little-endian word (`n` from 0 to 8).
+const MASK: [u64; 9] = {
+    let mut t = [0u64; 9];
+    let mut n = 1;
+    while n < 8 {
+        t[n] = (1u64 << (8 * n)) - 1;
+        n += 1;
+    }
+    t[8] = u64::MAX;
+    t
+};
+
+/// Up to eight bytes of `b` at `at` as a little-endian word (zero past the end of `b`).
+#[inline(always)]
+fn word_at(b: &[u8], at: usize) -> u64 {
+    match b.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+        None => b
+            .get(at..)
+            .unwrap_or(&[])
+            .iter()
+            .take(8)
+            .enumerate()
+            .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
+    }
 }
 
 const fn bucket_index(len: usize, first: u8) -> usize {
@@ -161,19 +207,56 @@ impl HeaderName {
     /// [`HeaderName::lookup`] on bytes already known to be `token` characters.
     #[inline]
     pub(crate) fn lookup_bytes(b: &[u8]) -> HeaderName {
-        if b.len() == 1 {
-            return Self::from_compact(b[0]);
-        }
-        if b.is_empty() || b.len() > 31 {
+        Self::lookup_at(b, 0, b.len())
+    }
+
+    /// Looks up the name `b[start..end]`, ignoring ASCII case, whatever bytes it holds: a
+    /// known name is returned only for an exact (case-folded) match, which implies that the
+    /// bytes are `token` characters; for [`HeaderName::Other`] the caller checks them. Bytes
+    /// of `b` after `end` may be read but do not matter.
+    #[inline]
+    pub(crate) fn lookup_at(b: &[u8], start: usize, end: usize) -> HeaderName {
+        let len = end.saturating_sub(start);
+        if len > KEY_LEN || b.get(start).is_none() {
             return HeaderName::Other;
         }
-        for &h in &BUCKETS[bucket_index(b.len(), b[0])] {
+        let w = [
+            word_at(b, start),
+            word_at(b, start + 8),
+            word_at(b, start + 16),
+        ];
+        Self::lookup_words(len, w)
+    }
+
+    /// [`HeaderName::lookup_at`] on a name of `len` bytes given as little-endian words (the
+    /// first eight bytes, the next eight, the next eight); bytes past `len` do not matter.
+    #[inline(always)]
+    pub(crate) fn lookup_words(len: usize, w: [u64; 3]) -> HeaderName {
+        let first = w[0] as u8;
+        if len == 1 {
+            return Self::from_compact(first);
+        }
+        if len == 0 || len > KEY_LEN {
+            return HeaderName::Other;
+        }
+        let w0 = w[0] & MASK[len.min(8)];
+        for &h in &BUCKETS[bucket_index(len, first)] {
             if matches!(h, HeaderName::Other) {
                 break;
             }
-            if eq_folded(h.as_str().as_bytes(), b) {
-                return h;
+            let Some(k) = KEYS.get(h as usize) else {
+                break;
+            };
+            if w0 | k.fold[0] != k.words[0] {
+                continue;
             }
+            if len > 8 && (w[1] & MASK[(len - 8).min(8)]) | k.fold[1] != k.words[1] {
+                continue;
+            }
+            if len > 16 && (w[2] & MASK[(len - 16).min(8)]) | k.fold[2] != k.words[2] {
+                continue;
+            }
+            return h;
         }
         HeaderName::Other
     }
@@ -273,6 +356,20 @@ mod tests {
         assert_eq!(HeaderName::lookup("z"), HeaderName::Other);
         assert_eq!(HeaderName::lookup("Content\rLength"), HeaderName::Other);
         assert_eq!(HeaderName::lookup("CONTENT_LENGTH"), HeaderName::Other);
+        assert_eq!(HeaderName::lookup("Call\rID"), HeaderName::Other);
+        assert_eq!(HeaderName::lookup("Call-IE"), HeaderName::Other);
+        assert_eq!(HeaderName::lookup("Proxy-Authorizatio"), HeaderName::Other);
+        assert_eq!(
+            HeaderName::lookup("Proxy-AuthorizatioN"),
+            HeaderName::ProxyAuthorization
+        );
+        // Bytes after the name do not count.
+        assert_eq!(HeaderName::lookup_at(b"Via: x", 0, 3), HeaderName::Via);
+        assert_eq!(
+            HeaderName::lookup_at(b"x-Call-ID:", 2, 9),
+            HeaderName::CallId
+        );
+        assert_eq!(HeaderName::lookup_at(b"Vi", 0, 3), HeaderName::Other);
         for &h in HeaderName::ALL {
             assert_eq!(HeaderName::lookup(h.as_str()), h);
             assert_eq!(HeaderName::lookup(&h.as_str().to_ascii_uppercase()), h);

@@ -10,13 +10,14 @@
 
 use super::error::{ParseError, ParseErrorKind as K};
 use super::header::name_addr::parse_name_addr;
+use super::header::name_addr::scheme_len;
 use super::header::simple::parse_cseq;
 use super::header::via::parse_via;
 use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{is_token, is_word, parse_decimal, trim_lws};
+use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_token, parse_decimal, run, trim_lws};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -77,10 +78,15 @@ struct Line {
 /// Finds the line starting at `pos`. `None` when no terminator follows.
 #[inline]
 fn next_line(b: &[u8], pos: usize, strict: bool) -> Result<Option<Line>, ParseError> {
-    let Some(off) = memchr::memchr(b'\n', &b[pos..]) else {
-        return Ok(None);
-    };
-    let nl = pos + off;
+    match find_lf(b, pos) {
+        Some(nl) => line_at(b, pos, nl, strict).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The line from `pos` to the LF at `nl`.
+#[inline]
+fn line_at(b: &[u8], pos: usize, nl: usize, strict: bool) -> Result<Line, ParseError> {
     let end = if nl > pos && b[nl - 1] == b'\r' {
         nl - 1
     } else if strict {
@@ -88,11 +94,158 @@ fn next_line(b: &[u8], pos: usize, strict: bool) -> Result<Option<Line>, ParseEr
     } else {
         nl
     };
-    Ok(Some(Line {
+    Ok(Line {
         start: pos,
         end,
         next: nl + 1,
-    }))
+    })
+}
+
+/// Scans a header line from `pos` eight bytes at a time (see [`find_lf`]) for its first
+/// `:` and its LF: `(colon, lf)`, the colon `None` when the LF comes first.
+#[inline(always)]
+fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LFS: u64 = LO * b'\n' as u64;
+    const COLONS: u64 = LO * b':' as u64;
+    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let Some(rest) = b.get(pos..) else {
+        return (None, None);
+    };
+    let mut words = rest.chunks_exact(8);
+    let mut at = pos;
+    // Until the colon: both marks. The lowest mark of each is exact.
+    let colon = loop {
+        let Some(w) = words.next() else {
+            for (k, &c) in words.remainder().iter().enumerate() {
+                match c {
+                    b'\n' => return (None, Some(at + k)),
+                    b':' => return (Some(at + k), find_lf(b, at + k + 1)),
+                    _ => {}
+                }
+            }
+            return (None, None);
+        };
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let lf = marks(w ^ LFS);
+        let colon = marks(w ^ COLONS);
+        if lf | colon != 0 {
+            let (c, l) = (colon.trailing_zeros(), lf.trailing_zeros());
+            if l < c {
+                return (None, Some(at + l as usize / 8));
+            }
+            let colon = at + c as usize / 8;
+            if lf != 0 {
+                return (Some(colon), Some(at + l as usize / 8));
+            }
+            at += 8;
+            break colon;
+        }
+        at += 8;
+    };
+    // Then the LF alone.
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let lf = marks(w ^ LFS);
+        if lf != 0 {
+            return (Some(colon), Some(at + lf.trailing_zeros() as usize / 8));
+        }
+        at += 8;
+    }
+    let lf = words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|k| at + k);
+    (Some(colon), lf)
+}
+
+/// The common header line in one pass: `name ":" value CRLF`, the colon within the first
+/// 24 bytes with no blank before it, the name a known one or a `token`, the line within
+/// `max_line` bytes. `b` must be shorter than `u32::MAX`. Gives the row exactly as the general code in [`parse_framed`] would
+/// build it, and the start of the next line; `None` for anything else (folds, the empty
+/// line, bare LF, errors), which the general code then handles.
+#[inline(always)]
+fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntry, usize)> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LFS: u64 = LO * b'\n' as u64;
+    const COLONS: u64 = LO * b':' as u64;
+    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let word = |at: usize| {
+        b.get(at..at + 8)
+            .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
+    };
+    let mut words = [0u64; 3];
+    // The word holding the colon, the colon, and the LF marks of that word (the lowest
+    // mark of each kind is exact).
+    let mut k = 0;
+    let (colon, lf_marks) = loop {
+        let w = word(pos + 8 * k)?;
+        words[k] = w;
+        let c = marks(w ^ COLONS);
+        let l = marks(w ^ LFS);
+        if c != 0 {
+            if l != 0 && l.trailing_zeros() < c.trailing_zeros() {
+                return None;
+            }
+            break (pos + 8 * k + c.trailing_zeros() as usize / 8, l);
+        }
+        if l != 0 || k == 2 {
+            return None;
+        }
+        k += 1;
+    };
+    let len = colon - pos;
+    if len == 0 || matches!(b[colon - 1], b' ' | b'\t') {
+        return None;
+    }
+    let name = HeaderName::lookup_words(len, words);
+    if name == HeaderName::Other && run(b, pos, &TOKEN) != colon {
+        return None;
+    }
+    let nl = if lf_marks != 0 {
+        pos + 8 * k + lf_marks.trailing_zeros() as usize / 8
+    } else {
+        find_lf(b, pos + 8 * (k + 1))?
+    };
+    let end = nl - 1;
+    if b[end] != b'\r' || end - pos > max_line {
+        return None;
+    }
+    let (mut vs, mut ve) = (colon + 1, end);
+    while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+        vs += 1;
+    }
+    while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
+        ve -= 1;
+    }
+    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
+    // give, without its saturation.
+    let span = |a: usize, z: usize| Span {
+        start: a as u32,
+        end: z as u32,
+    };
+    let row = HeaderEntry {
+        name,
+        name_span: span(pos, colon),
+        value: span(vs, ve),
+        line: span(pos, nl + 1),
+    };
+    Some((row, nl + 1))
+}
+
+/// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
+#[inline(always)]
+fn trim_value(b: &[u8], mut vs: usize, mut ve: usize) -> Span {
+    while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+        vs += 1;
+    }
+    while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
+        ve -= 1;
+    }
+    Span::new(vs, ve)
 }
 
 /// Parses one message with the given framing, without the semantic checks.
@@ -135,12 +288,27 @@ pub fn parse_framed(
             },
         ));
     }
-    // Header rows, built in this pass; value spans are trimmed once the head is text.
+    // Offsets fit in a `u32` (always, unless the size limit was raised above 4 GiB).
+    let small = b.len() < u32::MAX as usize;
+    // Header rows, built in this pass with their values trimmed.
     let mut headers: Vec<HeaderEntry> = Vec::with_capacity(24);
     let mut pos = start.next;
     let blank;
     loop {
-        let Some(line) = next_line(b, pos, strict).map_err(|e| err(e.offset, e.kind))? else {
+        if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
+            blank = (pos, pos + 2);
+            break;
+        }
+        if small
+            && headers.len() < limits.max_headers
+            && let Some((row, next)) = fast_header_line(b, pos, limits.max_line_length)
+        {
+            headers.push(row);
+            pos = next;
+            continue;
+        }
+        let (colon, nl) = scan_header_line(b, pos);
+        let Some(nl) = nl else {
             // Lenient: a datagram whose last header line ends the datagram lacks only the
             // empty line; take the end of the datagram as the end of the headers.
             if !strict && framing == Framing::Datagram && pos == b.len() {
@@ -149,6 +317,7 @@ pub fn parse_framed(
             }
             return Err(err(b.len(), K::UnterminatedHeaders));
         };
+        let line = line_at(b, pos, nl, strict).map_err(|e| err(e.offset, e.kind))?;
         if line.end == line.start {
             blank = (line.start, line.next);
             break;
@@ -170,7 +339,12 @@ pub fn parse_framed(
                 .iter()
                 .any(|&c| c != b' ' && c != b'\t')
             {
-                last.value.end = line.end as u32;
+                // The value now runs to the end of this line; trim it again from the colon.
+                let mut colon = last.name_span.end as usize;
+                while matches!(b.get(colon), Some(b' ' | b'\t')) {
+                    colon += 1;
+                }
+                last.value = trim_value(b, colon + 1, line.end);
             }
             last.line.end = line.next as u32;
         } else {
@@ -190,21 +364,23 @@ pub fn parse_framed(
                     },
                 ));
             }
-            let colon = memchr::memchr(b':', &b[line.start..line.end])
-                .map(|c| line.start + c)
-                .ok_or_else(|| err(line.start, K::HeaderLine))?;
+            let colon = colon.ok_or_else(|| err(line.start, K::HeaderLine))?;
             let mut ne = colon;
             while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
                 ne -= 1;
             }
-            let name = &b[line.start..ne];
-            if name.is_empty() || !name.iter().all(|&c| is_token(c)) {
+            // A known name matches exactly, so its bytes are `token` characters; any other
+            // name is checked here.
+            let name = HeaderName::lookup_at(b, line.start, ne);
+            if ne == line.start
+                || name == HeaderName::Other && !b[line.start..ne].iter().all(|&c| is_token(c))
+            {
                 return Err(err(line.start, K::HeaderLine));
             }
             headers.push(HeaderEntry {
-                name: HeaderName::lookup_bytes(name),
+                name,
                 name_span: Span::new(line.start, ne),
-                value: Span::new(colon + 1, line.end),
+                value: trim_value(b, colon + 1, line.end),
                 line: Span::new(line.start, line.next),
             });
         }
@@ -230,22 +406,12 @@ pub fn parse_framed(
         Kind::Req(method, uri)
     };
 
-    // Header values: trimmed, and the ones the stack needs decoded.
-    let hb = head.as_bytes();
-    for (idx, e) in headers.iter_mut().enumerate() {
-        let (mut vs, mut ve) = (e.value.start as usize, e.value.end as usize);
-        while vs < ve && matches!(hb[vs], b' ' | b'\t' | b'\r' | b'\n') {
-            vs += 1;
-        }
-        while ve > vs && matches!(hb[ve - 1], b' ' | b'\t') {
-            ve -= 1;
-        }
-        e.value = Span::new(vs, ve);
-        let e = *e;
-        decode_header(&head, idx, &e, &mut decoded, strict);
+    // The headers the stack needs, decoded.
+    for (idx, e) in headers.iter().enumerate() {
+        decode_header(&head, idx, e, &mut decoded, strict);
         if e.name == HeaderName::ContentLength && decoded.content_length.is_none() {
             // Without a usable Content-Length the body cannot be delimited.
-            return Err(err(vs, K::ContentLength));
+            return Err(err(e.value.start as usize, K::ContentLength));
         }
     }
     if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
@@ -351,6 +517,41 @@ fn parse_status_line(sl: &str, strict: bool) -> LineResult<(u16, Span)> {
     Ok((code, Span::new(rs, sl.len())))
 }
 
+/// The common lenient case in one pass: `token SP scheme ":" URI-text SP "SIP/2.0"`, which
+/// every lenient check below accepts with the same result. `None` for anything else
+/// (the full code then decides, and says why it fails).
+#[inline]
+fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
+    let b = sl.as_bytes();
+    let me = run(b, 0, &TOKEN);
+    if me == 0 || b.get(me) != Some(&b' ') {
+        return None;
+    }
+    let us = me + 1;
+    let k = us + scheme_len(b.get(us..)?)?;
+    let ue = run(b, k, &URI_TEXT);
+    if b.get(ue) != Some(&b' ')
+        || !is_sip_2_0_end(b.get(ue + 1..)?)
+        || ue - us > opts.limits.max_uri_length
+    {
+        return None;
+    }
+    let method = Method::parse(sl.get(..me)?)?;
+    Some((method, Span::new(us, ue)))
+}
+
+/// Whether `v` is `SIP/2.0` with the letters in either case, compared as one word.
+#[inline]
+fn is_sip_2_0_end(v: &[u8]) -> bool {
+    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0\0");
+    // `x | 0x20` is `s`, `i` or `p` only for that letter in either case.
+    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    match *v {
+        [a, b, c, d, e, f, g] => u64::from_le_bytes([a, b, c, d, e, f, g, 0]) | FOLD == SIP_2_0,
+        _ => false,
+    }
+}
+
 /// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§7.1).
 fn parse_request_line(
     sl: &str,
@@ -358,6 +559,9 @@ fn parse_request_line(
     decoded: &mut Decoded,
 ) -> LineResult<(Method, Span)> {
     let strict = opts.is_strict();
+    if !strict && let Some(fast) = fast_request_line(sl, opts) {
+        return Ok(fast);
+    }
     let b = sl.as_bytes();
     let is_sep = |c: u8| c == b' ' || (!strict && c == b'\t');
     let me = b
@@ -431,6 +635,7 @@ fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> Pars
 /// Decodes one header row into `d` if it is one the stack reads on every message. The
 /// first malformed value is recorded in `d.fault`; repeated single-value headers in
 /// `d.duplicate`.
+#[inline]
 pub(crate) fn decode_header(
     head: &str,
     idx: usize,
@@ -438,7 +643,26 @@ pub(crate) fn decode_header(
     d: &mut Decoded,
     strict: bool,
 ) {
-    let v = e.value.get(head);
+    // Every other header is left alone: skip the call.
+    if matches!(
+        e.name,
+        HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::MaxForwards
+            | HeaderName::ContentLength
+            | HeaderName::Contact
+            | HeaderName::Expires
+            | HeaderName::MinExpires
+    ) {
+        decode_known_header(head, idx, e, d, strict);
+    }
+}
+
+fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
+    let v = || e.value.get(head);
     let vs = e.value.start as usize;
     macro_rules! fault {
         ($f:expr) => {{
@@ -482,12 +706,12 @@ pub(crate) fn decode_header(
         }
         HeaderName::CallId => {
             once!(d.call_id);
-            let t = trim_lws(v);
-            // One pass: every byte a `word` character or '@', and at most one '@'.
-            let (ok, ats) = t.bytes().fold((true, 0u32), |(ok, n), c| {
-                (ok & (is_word(c) | (c == b'@')), n + u32::from(c == b'@'))
-            });
-            if t.is_empty() || !ok || ats > 1 {
+            let t = trim_lws(v());
+            // `word` characters with at most one '@' among them.
+            let tb = t.as_bytes();
+            let k = run(tb, 0, &WORD);
+            let ok = k == tb.len() || tb[k] == b'@' && run(tb, k + 1, &WORD) == tb.len();
+            if t.is_empty() || !ok {
                 fault!(header_err(
                     e,
                     HeaderName::CallId,
@@ -499,7 +723,7 @@ pub(crate) fn decode_header(
         }
         HeaderName::CSeq => {
             once!(d.cseq);
-            match parse_cseq(v) {
+            match parse_cseq(v()) {
                 Ok((n, m)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::of(head, m))),
                 Ok(_) => fault!(header_err(
                     e,
@@ -511,7 +735,7 @@ pub(crate) fn decode_header(
         }
         HeaderName::MaxForwards => {
             once!(d.max_forwards);
-            match parse_decimal(trim_lws(v), 255) {
+            match parse_decimal(trim_lws(v()), 255) {
                 Some(n) => d.max_forwards = Some(n as u8),
                 None => fault!(header_err(
                     e,
@@ -522,7 +746,7 @@ pub(crate) fn decode_header(
         }
         HeaderName::ContentLength => {
             once!(d.content_length);
-            match parse_decimal(trim_lws(v), u64::from(u32::MAX)) {
+            match parse_decimal(trim_lws(v()), u64::from(u32::MAX)) {
                 Some(n) => d.content_length = Some(n as usize),
                 None => fault!(header_err(
                     e,
@@ -535,11 +759,12 @@ pub(crate) fn decode_header(
             if d.contact.is_some() {
                 return;
             }
-            if trim_lws(v) == "*" {
+            if trim_lws(v()) == "*" {
                 d.contact = Some(ContactData::Star);
                 return;
             }
             // Only the first element is decoded here; split only if there is a comma.
+            let v = v();
             let first = if memchr::memchr(b',', v.as_bytes()).is_none() {
                 v
             } else {
@@ -552,7 +777,7 @@ pub(crate) fn decode_header(
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
-            if d.fault.is_none() && parse_decimal(trim_lws(v), u64::from(u32::MAX)).is_none() =>
+            if d.fault.is_none() && parse_decimal(trim_lws(v()), u64::from(u32::MAX)).is_none() =>
         {
             fault!(header_err(e, e.name, "expected a 32-bit delta-seconds"));
         }
@@ -605,6 +830,71 @@ v=0\r\n";
         assert_eq!(r.headers().len(), 9);
         assert!(r.check().is_ok());
         assert_eq!(r.to_bytes(), INVITE.as_bytes()[..INVITE.len() - 1]);
+    }
+
+    #[test]
+    fn rows_are_the_same_on_the_fast_and_the_general_path() {
+        // Colon in the first, second and third word, beyond 24 bytes, a blank before the
+        // colon, a fold, a bare LF, empty and blank values, compact and unknown names.
+        let text = "OPTIONS sip:a@b SIP/2.0\r\n\
+v:SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
+Proxy-Authorization: Digest a=1\r\n\
+X-A-Very-Long-Extension-Name: 1\r\n\
+Subject : folded\r\n \t more \r\n\
+X-Empty:\r\n\
+X-Blank: \t \r\n\
+x-bare-lf: yes\n\
+MAX-FORWARDS:\t70 \t\r\n\
+Authentication-Info: nextnonce=x\r\n\
+l: 0\r\n\r\n";
+        let r = req(text);
+        let rows: Vec<_> = r
+            .headers()
+            .iter()
+            .map(|h| (h.name, h.known, h.value))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("v", HeaderName::Via, "SIP/2.0/UDP h;branch=z9hG4bK1"),
+                (
+                    "Proxy-Authorization",
+                    HeaderName::ProxyAuthorization,
+                    "Digest a=1"
+                ),
+                ("X-A-Very-Long-Extension-Name", HeaderName::Other, "1"),
+                ("Subject", HeaderName::Subject, "folded\r\n \t more"),
+                ("X-Empty", HeaderName::Other, ""),
+                ("X-Blank", HeaderName::Other, ""),
+                ("x-bare-lf", HeaderName::Other, "yes"),
+                ("MAX-FORWARDS", HeaderName::MaxForwards, "70"),
+                (
+                    "Authentication-Info",
+                    HeaderName::AuthenticationInfo,
+                    "nextnonce=x"
+                ),
+                ("l", HeaderName::ContentLength, "0"),
+            ]
+        );
+        assert_eq!(r.max_forwards(), Some(70));
+        assert_eq!(r.to_bytes(), text.as_bytes());
+        let bad = text.replace("X-Empty:", "X-Em\"pty:");
+        let at = bad.find("X-Em").unwrap();
+        let e = parse_unchecked(Bytes::from(bad), &ParseOptions::default()).unwrap_err();
+        assert_eq!((e.kind, e.offset), (K::HeaderLine, at));
+        assert_eq!(at, 152);
+    }
+
+    #[test]
+    fn sip_version_word() {
+        assert!(is_sip_2_0_end(b"SIP/2.0"));
+        assert!(is_sip_2_0_end(b"sIp/2.0"));
+        assert!(!is_sip_2_0_end(b"SIP/2.0 "));
+        assert!(!is_sip_2_0_end(b"SIP/2.1"));
+        assert!(!is_sip_2_0_end(b"SIP/2."));
+        assert!(!is_sip_2_0_end(b"SIP\x0f2.0"));
+        let r = req(&INVITE.replace("SIP/2.0\r\nVia", "sip/2.0\r\nVia"));
+        assert_eq!(r.uri_str(), "sip:bob@biloxi.com");
     }
 
     #[test]

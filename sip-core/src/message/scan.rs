@@ -29,9 +29,60 @@ const fn table(chars: &[u8], alnum: bool) -> [bool; 256] {
 }
 
 /// `token` characters (§25.1): alphanum and `-.!%*_+`'~`.
-static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
+pub(crate) static TOKEN: [bool; 256] = table(b"-.!%*_+`'~", true);
 /// `word` characters (§25.1), used by Call-ID: token plus `()<>:\"/[]?{}`.
-static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
+pub(crate) static WORD: [bool; 256] = table(b"-.!%*_+`'~()<>:\\\"/[]?{}", true);
+
+/// Bytes that may appear in a URI as far as the quick shape check goes: anything above SP
+/// except DEL, `<`, `>` and `"` (bytes of UTF-8 sequences included).
+pub(crate) static URI_TEXT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c < 256 {
+        t[c] = !matches!(c as u8, 0x7f | b'<' | b'>' | b'"');
+        c += 1;
+    }
+    t
+};
+/// [`URI_TEXT`] without `?` and `,`, which need the URI to be enclosed in `<>`.
+pub(crate) static URI_TEXT_BARE: [bool; 256] = {
+    let mut t = URI_TEXT;
+    t[b'?' as usize] = false;
+    t[b',' as usize] = false;
+    t
+};
+/// `scheme` characters after the first (§19.1.1 via RFC 3986 §3.1): alphanum and `+-.`.
+pub(crate) static SCHEME: [bool; 256] = table(b"+-.", true);
+/// Unquoted display-name characters that need no further check: token characters and
+/// SP / HTAB.
+pub(crate) static DISPLAY: [bool; 256] = table(b"-.!%*_+`'~ \t", true);
+
+/// Host name characters of a Via sent-by: alphanum and `-._`.
+pub(crate) static HOST: [bool; 256] = table(b"-._", true);
+/// Characters of an unquoted parameter value: token characters and `:`.
+pub(crate) static PARAM_VALUE: [bool; 256] = table(b"-.!%*_+`'~:", true);
+/// Decimal digits.
+pub(crate) static DIGIT: [bool; 256] = table(b"0123456789", false);
+
+/// The end of the run of bytes of class `t` that starts at `b[i]`: the first index at or
+/// after `i` whose byte is not in the class, or `b.len()`. Four bytes per step (one branch
+/// for four table lookups), then byte by byte.
+#[inline]
+pub fn run(b: &[u8], mut i: usize, t: &[bool; 256]) -> usize {
+    while let Some(w) = b.get(i..i + 4) {
+        if !(t[w[0] as usize] & t[w[1] as usize] & t[w[2] as usize] & t[w[3] as usize]) {
+            break;
+        }
+        i += 4;
+    }
+    while let Some(&c) = b.get(i) {
+        if !t[c as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
 
 /// Whether `b` is a `token` character.
 #[inline]
@@ -39,15 +90,39 @@ pub fn is_token(b: u8) -> bool {
     TOKEN[b as usize]
 }
 
-/// Whether `b` is a `word` character (Call-ID).
-#[inline]
-pub fn is_word(b: u8) -> bool {
-    WORD[b as usize]
-}
-
 /// Whether `s` is a non-empty `token`.
 pub fn is_token_str(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_token)
+}
+
+/// Index of the first `b'\n'` in `b` at or after `i`, if any.
+///
+/// Header lines are short (20–60 bytes), where a SIMD `memchr` spends more on set-up than
+/// on scanning; this looks at eight bytes per step (SWAR): XOR-ing each byte with LF turns
+/// an LF into a zero byte, and `(x - 0x01..) & !x & 0x80..` marks zero bytes. The lowest mark
+/// is exact (a borrow only propagates upwards from a zero byte), which is the one needed.
+#[inline]
+pub fn find_lf(b: &[u8], i: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const LF: u64 = LO * b'\n' as u64;
+    let rest = b.get(i..)?;
+    let mut words = rest.chunks_exact(8);
+    let mut at = i;
+    for w in &mut words {
+        let w: [u8; 8] = [w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]];
+        let x = u64::from_le_bytes(w) ^ LF;
+        let m = x.wrapping_sub(LO) & !x & HI;
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|k| at + k)
 }
 
 /// Whitespace inside a header value: SP, HTAB, and the CR/LF of a fold.
@@ -58,7 +133,16 @@ pub fn is_lws(b: u8) -> bool {
 
 /// Strips leading and trailing LWS (including folds).
 pub fn trim_lws(s: &str) -> &str {
-    s.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    let b = s.as_bytes();
+    let (mut i, mut j) = (0, b.len());
+    while i < j && is_lws(b[i]) {
+        i += 1;
+    }
+    while j > i && is_lws(b[j - 1]) {
+        j -= 1;
+    }
+    // The trimmed bytes are ASCII, so both ends are character boundaries.
+    s.get(i..j).unwrap_or("")
 }
 
 /// Index of the first non-LWS byte at or after `i`.
@@ -138,9 +222,22 @@ impl<'a> Iterator for CommaSplit<'a> {
 
 /// Parses a decimal number of at most `max` value; `None` on any non-digit, empty input or
 /// overflow (RFC 4475 §3.1.2.4: overlarge scalars are errors, not wrap-arounds).
+#[inline]
 pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
     if s.is_empty() {
         return None;
+    }
+    if s.len() <= 19 {
+        // Up to 19 digits cannot overflow a u64: no checked arithmetic needed.
+        let mut v: u64 = 0;
+        for &c in s.as_bytes() {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + u64::from(d);
+        }
+        return (v <= max).then_some(v);
     }
     // Leading zeros are allowed by the grammar (1*DIGIT) and do not count towards overflow.
     let s = match s.trim_start_matches('0') {
@@ -168,7 +265,7 @@ mod tests {
     fn classes() {
         assert!(is_token(b'a') && is_token(b'~') && is_token(b'%'));
         assert!(!is_token(b' ') && !is_token(b'"') && !is_token(b':'));
-        assert!(is_word(b'<') && is_word(b'"') && !is_word(b' '));
+        assert!(WORD[b'<' as usize] && WORD[b'"' as usize] && !WORD[b' ' as usize]);
         assert!(is_token_str("INVITE") && !is_token_str("IN VITE") && !is_token_str(""));
     }
 
@@ -186,7 +283,59 @@ mod tests {
     }
 
     #[test]
+    fn find_lf_matches_a_plain_search() {
+        let text = b"INVITE sip:a@b SIP/2.0\r\nVia: x\r\n\r\n\n0123456789abcdef\n\x80\x01\n";
+        for start in 0..=text.len() + 1 {
+            let want = text
+                .get(start..)
+                .and_then(|r| r.iter().position(|&c| c == b'\n'))
+                .map(|k| start + k);
+            assert_eq!(find_lf(text, start), want, "from {start}");
+        }
+        for len in 0..40 {
+            let mut v = vec![b'a'; len];
+            assert_eq!(find_lf(&v, 0), None);
+            v.push(b'\n');
+            assert_eq!(find_lf(&v, 0), Some(len));
+        }
+    }
+
+    #[test]
+    fn runs_stop_at_the_first_byte_outside_the_class() {
+        let text = b"pc33.atlanta.example.com:5060;branch";
+        assert_eq!(run(text, 0, &HOST), 24);
+        assert_eq!(run(text, 25, &DIGIT), 29);
+        assert_eq!(run(text, 30, &TOKEN), text.len());
+        assert_eq!(run(text, 24, &HOST), 24);
+        assert_eq!(run(text, text.len(), &TOKEN), text.len());
+        assert_eq!(run(text, text.len() + 3, &TOKEN), text.len() + 3);
+        for len in 0..12 {
+            let mut v = vec![b'a'; len];
+            v.push(b' ');
+            v.push(b'a');
+            assert_eq!(run(&v, 0, &TOKEN), len);
+        }
+    }
+
+    #[test]
     fn quoted_and_decimal() {
+        assert_eq!(parse_decimal("0000000000000000000000068", 255), Some(68));
+        assert_eq!(
+            parse_decimal("4294967295", u64::from(u32::MAX)),
+            Some(4294967295)
+        );
+        assert_eq!(parse_decimal("4294967296", u64::from(u32::MAX)), None);
+        assert_eq!(
+            parse_decimal("9999999999999999999", u64::MAX),
+            Some(9999999999999999999)
+        );
+        assert_eq!(
+            parse_decimal("18446744073709551615", u64::MAX),
+            Some(u64::MAX)
+        );
+        assert_eq!(parse_decimal("18446744073709551616", u64::MAX), None);
+        assert_eq!(parse_decimal("1a", 255), None);
+        assert_eq!(parse_decimal("", 255), None);
         assert_eq!(skip_quoted(br#""a\"b" x"#, 0), Some(6));
         assert_eq!(skip_quoted(br#""abc"#, 0), None);
         assert_eq!(parse_decimal("0068", 255), Some(68));

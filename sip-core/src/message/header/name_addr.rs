@@ -3,7 +3,10 @@
 //! RFC 3515 §2.1; RFC 3892).
 
 use super::params::{Params, scan_params_with, unquote};
-use crate::message::scan::{is_lws, is_token, skip_lws, skip_quoted, split_commas};
+use crate::message::scan::{
+    DISPLAY, SCHEME, URI_TEXT, URI_TEXT_BARE, is_lws, is_token, run, skip_lws, skip_quoted,
+    split_commas,
+};
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
 use std::borrow::Cow;
@@ -145,6 +148,17 @@ pub(crate) fn parse_name_addr(
             return Err("expected '<' after display name");
         }
         Some(j)
+    } else if let Some(j) = display_end(b, i) {
+        // Fast path: token characters and blanks up to the '<', which pass every check
+        // below.
+        let mut de = j;
+        while de > i && matches!(b[de - 1], b' ' | b'\t') {
+            de -= 1;
+        }
+        if de > i {
+            d.display = Some(Span::new(i, de));
+        }
+        Some(j)
     } else {
         // A '<' means name-addr; anything before it is an unquoted display name.
         match memchr::memchr(b'<', &b[i..]) {
@@ -174,20 +188,26 @@ pub(crate) fn parse_name_addr(
     };
     let after_uri = if let Some(l) = laquot {
         d.angle = true;
-        let r = l + 1 + memchr::memchr(b'>', &b[l + 1..]).ok_or("missing '>'")?;
-        let (mut us, mut ue) = (l + 1, r);
-        if strict && (is_lws(b[us]) || is_lws(b[ue - 1])) {
-            return Err("whitespace inside <> around the URI");
+        if let Some(r) = angle_uri_end(b, l + 1) {
+            // Fast path: `scheme ":" URI-text ">"` with nothing to trim.
+            d.uri = Span::new(l + 1, r);
+            r + 1
+        } else {
+            let r = l + 1 + memchr::memchr(b'>', &b[l + 1..]).ok_or("missing '>'")?;
+            let (mut us, mut ue) = (l + 1, r);
+            if strict && (is_lws(b[us]) || is_lws(b[ue - 1])) {
+                return Err("whitespace inside <> around the URI");
+            }
+            while us < ue && is_lws(b[us]) {
+                us += 1;
+            }
+            while ue > us && is_lws(b[ue - 1]) {
+                ue -= 1;
+            }
+            check_uri_text(&b[us..ue], true)?;
+            d.uri = Span::new(us, ue);
+            r + 1
         }
-        while us < ue && is_lws(b[us]) {
-            us += 1;
-        }
-        while ue > us && is_lws(b[ue - 1]) {
-            ue -= 1;
-        }
-        check_uri_text(&b[us..ue], true)?;
-        d.uri = Span::new(us, ue);
-        r + 1
     } else {
         // addr-spec: the URI ends at the first ';' or whitespace; its parameters are header
         // parameters (§20.10).
@@ -200,6 +220,11 @@ pub(crate) fn parse_name_addr(
         ue
     };
     let ps = skip_lws(b, after_uri);
+    if ps == b.len() {
+        // No parameters (and no tag).
+        d.params = Span::new(ps, ps);
+        return Ok(d);
+    }
     let mut tag = None;
     let pe = scan_params_with(b, ps, |n, v| {
         if tag.is_none() && b[n].eq_ignore_ascii_case(b"tag") {
@@ -214,9 +239,46 @@ pub(crate) fn parse_name_addr(
     Ok(d)
 }
 
+/// The index of the `<` ending an unquoted display name that starts at `b[i]`, if the name
+/// is made of token characters and blanks only (which every display-name check accepts).
+#[inline]
+fn display_end(b: &[u8], i: usize) -> Option<usize> {
+    let k = run(b, i, &DISPLAY);
+    (b.get(k) == Some(&b'<')).then_some(k)
+}
+
+/// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
+#[inline]
+pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
+    // `sip:` in any case, as one word (`x | 0x20` is `s`, `i` or `p` only for that letter).
+    if let Some(&[a, b, c, d]) = u.get(..4)
+        && u32::from_le_bytes([a, b, c, d]) | 0x0020_2020 == u32::from_le_bytes(*b"sip:")
+    {
+        return Some(4);
+    }
+    let k = run(u, 0, &SCHEME);
+    (k > 0 && u[0].is_ascii_alphabetic() && u.get(k) == Some(&b':')).then_some(k + 1)
+}
+
+/// The index of the `>` ending a URI that starts at `b[us]`, if the URI is a scheme, a
+/// colon and URI text right up to the `>`: the shape [`check_uri_text`] accepts, with no
+/// blanks to trim inside the brackets. `None` sends the caller to the full checks.
+#[inline]
+fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
+    let k = us + scheme_len(b.get(us..)?)?;
+    let r = run(b, k, &URI_TEXT);
+    (b.get(r) == Some(&b'>')).then_some(r)
+}
+
 /// Checks that a URI has a scheme and no characters that cannot appear in one. The full URI
 /// grammar is applied by [`Uri::parse`] when the URI is asked for.
 pub(crate) fn check_uri_text(u: &[u8], in_angle: bool) -> Result<(), &'static str> {
+    // Fast path: one pass over the text; any doubt goes to the checks below, which say why.
+    if let Some(k) = scheme_len(u)
+        && run(u, k, if in_angle { &URI_TEXT } else { &URI_TEXT_BARE }) == u.len()
+    {
+        return Ok(());
+    }
     let colon = memchr::memchr(b':', u).ok_or("URI without scheme")?;
     let scheme = &u[..colon];
     if scheme.is_empty()
@@ -294,6 +356,18 @@ mod tests {
         .unwrap();
         assert_eq!(a.tag(), Some("98asjd8"));
         assert_eq!(a.display_name().as_deref(), Some("J Rosenberg \\\""));
+    }
+
+    #[test]
+    fn schemes() {
+        assert_eq!(scheme_len(b"sip:a"), Some(4));
+        assert_eq!(scheme_len(b"SiP:a"), Some(4));
+        assert_eq!(scheme_len(b"sips:a"), Some(5));
+        assert_eq!(scheme_len(b"x-y.z+1:a"), Some(8));
+        assert_eq!(scheme_len(b"sip"), None);
+        assert_eq!(scheme_len(b"sip;a"), None);
+        assert_eq!(scheme_len(b"1ip:a"), None);
+        assert_eq!(scheme_len(b":a"), None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Generic parameters: `*( SEMI generic-param )` (RFC 3261 §25.1), as used by Via, From, To,
 //! Contact, Content-Type, Event and most other headers.
 
-use crate::message::scan::{is_lws, is_token, skip_lws, skip_quoted};
+use crate::message::scan::{PARAM_VALUE, TOKEN, is_lws, is_token, run, skip_lws, skip_quoted};
 
 /// Why a parameter list is malformed.
 pub(crate) type ParamError = &'static str;
@@ -31,9 +31,7 @@ pub(crate) fn scan_params_with(
         }
         i = skip_lws(b, i);
         let name_start = i;
-        while i < b.len() && is_token(b[i]) {
-            i += 1;
-        }
+        i = run(b, i, &TOKEN);
         if i == name_start {
             return Err("empty parameter name");
         }
@@ -65,10 +63,7 @@ fn scan_param_value(b: &[u8], i: usize) -> Result<usize, ParamError> {
             }
         }
         _ => {
-            let mut j = i;
-            while j < b.len() && (is_token(b[j]) || b[j] == b':') {
-                j += 1;
-            }
+            let j = run(b, i, &PARAM_VALUE);
             if j == i {
                 Err("empty parameter value")
             } else {

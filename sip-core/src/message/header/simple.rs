@@ -3,7 +3,9 @@
 
 use super::params::{Params, scan_params};
 use crate::message::method::Method;
-use crate::message::scan::{is_token, parse_decimal, skip_lws, split_commas, trim_lws};
+use crate::message::scan::{
+    DIGIT, TOKEN, is_token, parse_decimal, run, skip_lws, split_commas, trim_lws,
+};
 
 /// CSeq: a sequence number and a method (§20.16). The number is below 2**31 (§8.1.1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +20,27 @@ pub struct CSeq {
 pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
     let v = trim_lws(v);
     let b = v.as_bytes();
+    // Fast path: 1 to 10 digits, one space, a token to the end; the general steps below
+    // give the same result for it.
+    let mut n: u64 = 0;
     let mut i = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
+    while let Some(&c) = b.get(i)
+        && c.is_ascii_digit()
+        && i < 10
+    {
+        n = n * 10 + u64::from(c - b'0');
         i += 1;
     }
+    if i > 0
+        && b.get(i) == Some(&b' ')
+        && let Ok(seq) = u32::try_from(n)
+        && let Some(m) = v.get(i + 1..)
+        && !m.is_empty()
+        && run(b, i + 1, &TOKEN) == b.len()
+    {
+        return Ok((seq, m));
+    }
+    let i = run(b, 0, &DIGIT);
     let seq = parse_decimal(&v[..i], u64::from(u32::MAX))
         .ok_or("sequence number is not a 32-bit decimal")?;
     let ms = skip_lws(b, i);
@@ -29,7 +48,7 @@ pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
         return Err("expected whitespace after the sequence number");
     }
     let m = &v[ms..];
-    if !m.bytes().all(is_token) || m.is_empty() {
+    if m.is_empty() || run(b, ms, &TOKEN) != b.len() {
         return Err("invalid method");
     }
     Ok((
@@ -61,9 +80,7 @@ impl<'a> MediaType<'a> {
         let b = v.as_bytes();
         let mut i = skip_lws(b, 0);
         let ks = i;
-        while i < b.len() && is_token(b[i]) {
-            i += 1;
-        }
+        i = run(b, i, &TOKEN);
         let kind = &v[ks..i];
         i = skip_lws(b, i);
         if kind.is_empty() || b.get(i) != Some(&b'/') {
@@ -71,12 +88,18 @@ impl<'a> MediaType<'a> {
         }
         i = skip_lws(b, i + 1);
         let ss = i;
-        while i < b.len() && is_token(b[i]) {
-            i += 1;
-        }
+        i = run(b, i, &TOKEN);
         let subtype = &v[ss..i];
         if subtype.is_empty() {
             return Err("empty subtype");
+        }
+        if i == b.len() {
+            // No parameters and nothing after the subtype: what the steps below conclude.
+            return Ok(MediaType {
+                kind,
+                subtype,
+                params: v.get(i..).unwrap_or_default(),
+            });
         }
         let ps = skip_lws(b, i);
         let pe = scan_params(b, ps)?;
@@ -169,6 +192,18 @@ pub fn token_list(v: &str) -> impl Iterator<Item = &str> {
 
 /// Validates a token list.
 pub(crate) fn check_token_list(v: &str) -> Result<(), &'static str> {
+    // Fast path: tokens and commas with blanks around them, no quotes or brackets (so the
+    // split below would cut at every comma and find a token or nothing in each piece).
+    let b = v.as_bytes();
+    let mut i = 0;
+    loop {
+        i = skip_lws(b, run(b, skip_lws(b, i), &TOKEN));
+        match b.get(i) {
+            None => return Ok(()),
+            Some(b',') => i += 1,
+            Some(_) => break,
+        }
+    }
     for t in split_commas(v) {
         let t = trim_lws(t);
         if !t.is_empty() && !t.bytes().all(is_token) {
@@ -191,6 +226,23 @@ mod tests {
         assert!(parse_cseq("1INVITE").is_err());
         assert!(parse_cseq("1 IN VITE").is_err());
         assert!(parse_cseq("x INVITE").is_err());
+        assert_eq!(parse_cseq("4294967295 ACK"), Ok((4294967295, "ACK")));
+        assert_eq!(parse_cseq("00000000001 ACK"), Ok((1, "ACK")));
+        assert_eq!(parse_cseq("1  ACK"), Ok((1, "ACK")));
+        assert!(parse_cseq("1 ").is_err());
+        assert!(parse_cseq("1 AC K").is_err());
+        assert!(parse_cseq(" ACK").is_err());
+    }
+
+    #[test]
+    fn token_list_checks_with_and_without_the_fast_path() {
+        assert_eq!(check_token_list("INVITE, ACK,CANCEL ,\r\n BYE"), Ok(()));
+        assert_eq!(check_token_list(""), Ok(()));
+        assert_eq!(check_token_list(" , ,"), Ok(()));
+        assert!(check_token_list("IN VITE").is_err());
+        assert!(check_token_list("INVITE, <ACK>").is_err());
+        assert!(check_token_list("INVITE, \"ACK\"").is_err());
+        assert!(check_token_list("INVITE;x").is_err());
     }
 
     #[test]

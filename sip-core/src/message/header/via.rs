@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{is_token, skip_lws};
+use crate::message::scan::{HOST, TOKEN, parse_decimal, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -134,19 +134,35 @@ pub(crate) fn parse_via(
     let elem_start = i;
     let field = |i: &mut usize| -> Result<Span, &'static str> {
         let st = *i;
-        while *i < b.len() && is_token(b[*i]) {
-            *i += 1;
-        }
+        *i = run(b, st, &TOKEN);
         if *i == st {
             return Err("expected a token in sent-protocol");
         }
         Ok(Span::new(st, *i))
     };
-    d.protocol = field(&mut i)?;
-    i = expect_slash(b, i)?;
-    d.version = field(&mut i)?;
-    i = expect_slash(b, i)?;
-    d.transport = field(&mut i)?;
+    if is_sip_2_0(b, i) {
+        // `SIP/2.0/` as one word: the fields and slashes below would find the same.
+        d.protocol = Span::new(i, i + 3);
+        d.version = Span::new(i + 4, i + 7);
+        i = skip_lws(b, i + 8);
+    } else {
+        d.protocol = field(&mut i)?;
+        i = expect_slash(b, i)?;
+        d.version = field(&mut i)?;
+        i = expect_slash(b, i)?;
+    }
+    if let Some(&[x, y, z, sp]) = b.get(i..i + 4)
+        && matches!(
+            u32::from_le_bytes([x, y, z, sp]) | 0x0020_2020,
+            UDP | TCP | TLS
+        )
+    {
+        // A three-letter transport and a space: the token run below would stop there.
+        d.transport = Span::new(i, i + 3);
+        i += 3;
+    } else {
+        d.transport = field(&mut i)?;
+    }
     let before_host = i;
     i = skip_lws(b, i);
     if i == before_host {
@@ -166,9 +182,7 @@ pub(crate) fn parse_via(
         }
         i += 1;
     } else {
-        while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'.' | b'_')) {
-            i += 1;
-        }
+        i = run(b, i, &HOST);
     }
     if i == host_start {
         return Err("missing sent-by host");
@@ -181,8 +195,10 @@ pub(crate) fn parse_via(
         while pe < b.len() && b[pe].is_ascii_digit() {
             pe += 1;
         }
-        let port = s.get(ps..pe).and_then(|p| p.parse::<u16>().ok());
-        d.port = Some(port.ok_or("invalid sent-by port")?);
+        let port = s
+            .get(ps..pe)
+            .and_then(|p| parse_decimal(p, u64::from(u16::MAX)));
+        d.port = Some(port.ok_or("invalid sent-by port")? as u16);
         i = pe;
     }
     let params_start = skip_lws(b, i);
@@ -218,6 +234,24 @@ pub(crate) fn parse_via(
         return Err("empty via-parm after comma");
     }
     Ok((d, next))
+}
+
+/// `udp `, `tcp ` and `tls ` as little-endian words: a transport folded with `| 0x20` on
+/// its three letters (which gives these letters only for themselves in either case).
+const UDP: u32 = u32::from_le_bytes(*b"udp ");
+const TCP: u32 = u32::from_le_bytes(*b"tcp ");
+const TLS: u32 = u32::from_le_bytes(*b"tls ");
+
+/// Whether `b[i..]` starts with `SIP/2.0/` (the letters in either case).
+#[inline]
+fn is_sip_2_0(b: &[u8], i: usize) -> bool {
+    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0/");
+    // Lower-cases the three letters only: `x | 0x20` is `s`, `i` or `p` only for that
+    // letter in either case.
+    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    b.get(i..i + 8).is_some_and(|w| {
+        u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) | FOLD == SIP_2_0
+    })
 }
 
 fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
@@ -311,6 +345,36 @@ impl<'a> Iterator for ViaList<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sent_protocol_in_any_case_and_spacing() {
+        for (text, proto, version, transport) in [
+            ("sip/2.0/udp h", "sip", "2.0", "udp"),
+            ("SIP/2.0/TCP h", "SIP", "2.0", "TCP"),
+            ("SIP / 2.0 / TLS h", "SIP", "2.0", "TLS"),
+            ("SIP/2.0/ SCTP h", "SIP", "2.0", "SCTP"),
+            ("SIP/3.0/UDP h", "SIP", "3.0", "UDP"),
+            ("SIPX/2.0/UDP h", "SIPX", "2.0", "UDP"),
+            ("SIP/2.0/uDp h", "SIP", "2.0", "uDp"),
+            ("SIP/2.0/TLS\th", "SIP", "2.0", "TLS"),
+            ("SIP/2.0/UDPX h", "SIP", "2.0", "UDPX"),
+            ("SIP/2.0/WSS h", "SIP", "2.0", "WSS"),
+        ] {
+            let v = Via::parse(text).unwrap();
+            assert_eq!(
+                (v.protocol(), v.version(), v.transport_str(), v.host()),
+                (proto, version, transport, "h"),
+                "{text}"
+            );
+        }
+        assert!(Via::parse("SIP/2.0/").is_err());
+        assert!(Via::parse("SIP/2.0/UDP").is_err());
+        assert_eq!(
+            Via::parse("SIP/2.0/UDP h:05060").unwrap().port(),
+            Some(5060)
+        );
+        assert!(Via::parse("SIP/2.0/UDP h:65536").is_err());
+    }
 
     #[test]
     fn parses_typical_via() {
