@@ -1494,8 +1494,8 @@ impl Endpoint {
             .servers
             .get_mut(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
-        let same_branch = response.via().and_then(|v| v.branch()) == t.skel.branch.as_deref();
-        let same_cseq = response.cseq() == t.skel.cseq.as_ref().map(|(n, m)| (*n, &**m));
+        let same_branch = response.via().and_then(|v| v.branch()) == t.skel.branch();
+        let same_cseq = response.cseq() == t.skel.cseq();
         if !same_branch || !same_cseq {
             return Err(EndpointError::ResponseMismatch);
         }

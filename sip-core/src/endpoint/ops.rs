@@ -100,52 +100,107 @@ pub(crate) fn bad_request_reason(code: u16, detail: &dyn std::fmt::Display) -> S
 /// responses are written straight from it without a parse.
 #[derive(Debug, Clone)]
 pub(crate) struct Skeleton {
-    /// "Via: …\r\n" rows in order, then From, Call-ID and CSeq rows.
-    rows: Box<str>,
-    /// The To value as received.
-    to: Box<str>,
+    /// One allocation holding, in order: the "Via: …\r\n" rows, then the From, Call-ID and
+    /// CSeq rows; the To value as received; the "Record-Route: …\r\n" rows (copied into
+    /// dialog-creating responses, §12.1.1); the Timestamp value (echoed in 100 Trying,
+    /// §8.2.6.1); the top Via branch; the CSeq method.
+    text: Box<str>,
+    /// Where each of those parts ends in `text`.
+    ends: [u32; Part::COUNT],
     to_has_tag: bool,
-    /// The Timestamp value, echoed in 100 Trying (§8.2.6.1).
-    timestamp: Option<Box<str>>,
-    /// "Record-Route: …\r\n" rows, copied into dialog-creating responses (§12.1.1).
-    record_route: Box<str>,
-    pub(crate) branch: Option<Box<str>>,
-    pub(crate) cseq: Option<(u32, Box<str>)>,
+    has_timestamp: bool,
+    has_branch: bool,
+    cseq_number: Option<u32>,
+}
+
+/// The parts of [`Skeleton::text`], in order.
+#[derive(Clone, Copy)]
+enum Part {
+    Rows,
+    To,
+    RecordRoute,
+    Timestamp,
+    Branch,
+    CSeqMethod,
+}
+
+impl Part {
+    const COUNT: usize = 6;
 }
 
 impl Skeleton {
     pub(crate) fn of(req: &Request) -> Skeleton {
-        let mut rows = String::with_capacity(256);
-        let mut rr = String::new();
+        let mut text = String::with_capacity(320);
+        let mut ends = [0u32; Part::COUNT];
         let mut to = "";
         let mut timestamp = None;
+        let mut end = |text: &String, p: Part| ends[p as usize] = text.len() as u32;
         for row in req.headers().iter() {
             match row.known {
                 HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
-                    rows.push_str(row.known.as_str());
-                    rows.push_str(": ");
-                    rows.push_str(row.value);
-                    rows.push_str("\r\n");
+                    text.push_str(row.known.as_str());
+                    text.push_str(": ");
+                    text.push_str(row.value);
+                    text.push_str("\r\n");
                 }
                 HeaderName::To => to = row.value,
-                HeaderName::Timestamp => timestamp = Some(row.value.into()),
-                HeaderName::RecordRoute if *req.method() == crate::message::Method::Invite => {
-                    rr.push_str("Record-Route: ");
-                    rr.push_str(row.value);
-                    rr.push_str("\r\n");
-                }
+                HeaderName::Timestamp => timestamp = Some(row.value),
                 _ => {}
             }
         }
-        Skeleton {
-            rows: rows.into(),
-            to: to.into(),
-            to_has_tag: req.to().is_some_and(|t| t.tag().is_some()),
-            timestamp,
-            record_route: rr.into(),
-            branch: req.via().and_then(|v| v.branch()).map(Into::into),
-            cseq: req.cseq().map(|(n, m)| (n, m.into())),
+        end(&text, Part::Rows);
+        text.push_str(to);
+        end(&text, Part::To);
+        if *req.method() == crate::message::Method::Invite {
+            for row in req.headers().iter() {
+                if row.known == HeaderName::RecordRoute {
+                    text.push_str("Record-Route: ");
+                    text.push_str(row.value);
+                    text.push_str("\r\n");
+                }
+            }
         }
+        end(&text, Part::RecordRoute);
+        text.push_str(timestamp.unwrap_or(""));
+        end(&text, Part::Timestamp);
+        let branch = req.via().and_then(|v| v.branch());
+        text.push_str(branch.unwrap_or(""));
+        end(&text, Part::Branch);
+        let cseq = req.cseq();
+        text.push_str(cseq.map_or("", |(_, m)| m));
+        end(&text, Part::CSeqMethod);
+        Skeleton {
+            text: text.into(),
+            ends,
+            to_has_tag: req.to().is_some_and(|t| t.tag().is_some()),
+            has_timestamp: timestamp.is_some(),
+            has_branch: branch.is_some(),
+            cseq_number: cseq.map(|(n, _)| n),
+        }
+    }
+
+    fn part(&self, p: Part) -> &str {
+        let i = p as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize).unwrap_or("")
+    }
+
+    fn rows(&self) -> &str {
+        self.part(Part::Rows)
+    }
+
+    fn to(&self) -> &str {
+        self.part(Part::To)
+    }
+
+    /// The request's top Via branch, for matching a response the TU built (§17.2).
+    pub(crate) fn branch(&self) -> Option<&str> {
+        self.has_branch.then(|| self.part(Part::Branch))
+    }
+
+    /// The request's CSeq number and method.
+    pub(crate) fn cseq(&self) -> Option<(u32, &str)> {
+        self.cseq_number.map(|n| (n, self.part(Part::CSeqMethod)))
     }
 
     /// Writes a response: status line, the copied rows, To (with `to_tag` if it had none),
@@ -160,15 +215,15 @@ impl Skeleton {
         body: Option<(&str, &[u8])>,
     ) -> Bytes {
         let body_len = body.map_or(0, |b| b.1.len());
-        let mut s = String::with_capacity(self.rows.len() + self.to.len() + 160 + body_len);
+        let mut s = String::with_capacity(self.text.len() + 160 + body_len);
         s.push_str("SIP/2.0 ");
         crate::text::push_uint(&mut s, status);
         s.push(' ');
         s.push_str(reason);
         s.push_str("\r\n");
-        s.push_str(&self.rows);
+        s.push_str(self.rows());
         s.push_str("To: ");
-        s.push_str(&self.to);
+        s.push_str(self.to());
         if let Some(tag) = to_tag
             && !self.to_has_tag
         {
@@ -176,13 +231,11 @@ impl Skeleton {
             s.push_str(tag);
         }
         s.push_str("\r\n");
-        if status == 100
-            && let Some(t) = &self.timestamp
-        {
-            row(&mut s, "Timestamp", t);
+        if status == 100 && self.has_timestamp {
+            row(&mut s, "Timestamp", self.part(Part::Timestamp));
         }
         if record_route {
-            s.push_str(&self.record_route);
+            s.push_str(self.part(Part::RecordRoute));
         }
         for (n, v) in extra {
             row(&mut s, n, v);
@@ -200,10 +253,14 @@ impl Skeleton {
     /// Frees the copied rows once no further response can be written (the transaction
     /// only retransmits its last one); the branch and CSeq stay for matching.
     pub(crate) fn shed(&mut self) {
-        self.rows = Box::default();
-        self.to = Box::default();
-        self.timestamp = None;
-        self.record_route = Box::default();
+        let (branch, method) = (self.part(Part::Branch), self.part(Part::CSeqMethod));
+        let mut text = String::with_capacity(branch.len() + method.len());
+        text.push_str(branch);
+        text.push_str(method);
+        let b = branch.len() as u32;
+        self.ends = [0, 0, 0, 0, b, text.len() as u32];
+        self.text = text.into();
+        self.has_timestamp = false;
     }
 
     /// A builder with the copied rows, for the TU to add to (§8.2.6).
@@ -213,11 +270,11 @@ impl Skeleton {
         to_tag: Option<&str>,
     ) -> crate::message::ResponseBuilder {
         let mut rows: Vec<(&str, &str)> = self
-            .rows
+            .rows()
             .split("\r\n")
             .filter_map(|l| l.split_once(": "))
             .collect();
-        rows.push(("To", &self.to));
+        rows.push(("To", self.to()));
         let b = crate::message::ResponseBuilder::from_rows(status, rows);
         match to_tag {
             Some(t) => b.to_tag(t),
