@@ -214,12 +214,22 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
     if b[end] != b'\r' || end - pos > max_line {
         return None;
     }
+    // The usual `": value"`: one SP, then a byte that is not blank, and a last byte that
+    // is not blank, needs no trim loop (`colon + 2 < end` keeps both reads inside the line).
     let (mut vs, mut ve) = (colon + 1, end);
-    while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+    if vs + 1 < ve
+        && b[vs] == b' '
+        && !matches!(b[vs + 1], b' ' | b'\t' | b'\r' | b'\n')
+        && !matches!(b[ve - 1], b' ' | b'\t')
+    {
         vs += 1;
-    }
-    while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
-        ve -= 1;
+    } else {
+        while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+            vs += 1;
+        }
+        while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
+            ve -= 1;
+        }
     }
     // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
     // give, without its saturation.
