@@ -671,6 +671,7 @@ pub(crate) fn decode_header(
     }
 }
 
+#[inline(always)]
 fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
     let v = || e.value.get(head);
     let vs = e.value.start as usize;
