@@ -776,7 +776,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             }
             // Only the first element is decoded here; split only if there is a comma.
             let v = v();
-            let first = if memchr::memchr(b',', v.as_bytes()).is_none() {
+            let first = if super::scan::find_byte(v.as_bytes(), b',').is_none() {
                 v
             } else {
                 super::scan::split_commas(v).next().unwrap_or("")
