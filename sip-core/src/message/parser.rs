@@ -461,7 +461,8 @@ pub fn parse_framed(
     for f in decoded.fault.iter_mut() {
         f.offset += origin;
     }
-    let msg = Message {
+    // Built inside the result (not moved into it), which saves copying the large message.
+    let msg = || Message {
         head,
         start_line: Span::new(0, start.next),
         blank: Span::new(blank.0, blank.1),
@@ -472,11 +473,15 @@ pub fn parse_framed(
         origin,
     };
     Ok(match kind {
-        Kind::Req(method, uri) => SipMessage::Request(Request { method, uri, msg }),
+        Kind::Req(method, uri) => SipMessage::Request(Request {
+            method,
+            uri,
+            msg: msg(),
+        }),
         Kind::Resp(status, reason) => SipMessage::Response(Response {
             status,
             reason,
-            msg,
+            msg: msg(),
         }),
     })
 }
@@ -496,8 +501,8 @@ fn check_version(v: &str, at: usize) -> LineResult<()> {
 /// `Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF` (§7.2).
 fn parse_status_line(sl: &str, strict: bool) -> LineResult<(u16, Span)> {
     let b = sl.as_bytes();
-    let sp =
-        memchr::memchr(b' ', b).ok_or((sl.len(), K::StartLine("expected SP after SIP-Version")))?;
+    let sp = super::scan::find_byte(b, b' ')
+        .ok_or((sl.len(), K::StartLine("expected SP after SIP-Version")))?;
     check_version(&sl[..sp], 0)?;
     let mut cs = sp + 1;
     if !strict {
