@@ -17,7 +17,7 @@ use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_token, parse_decimal, run, trim_lws};
+use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_lws, is_token, parse_decimal, run, trim_lws};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -214,12 +214,22 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
     if b[end] != b'\r' || end - pos > max_line {
         return None;
     }
+    // The usual `": value"`: one SP, then a byte that is not blank, and a last byte that
+    // is not blank, needs no trim loop (`colon + 2 < end` keeps both reads inside the line).
     let (mut vs, mut ve) = (colon + 1, end);
-    while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+    if vs + 1 < ve
+        && b[vs] == b' '
+        && !matches!(b[vs + 1], b' ' | b'\t' | b'\r' | b'\n')
+        && !matches!(b[ve - 1], b' ' | b'\t')
+    {
         vs += 1;
-    }
-    while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
-        ve -= 1;
+    } else {
+        while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
+            vs += 1;
+        }
+        while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
+            ve -= 1;
+        }
     }
     // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
     // give, without its saturation.
@@ -451,7 +461,8 @@ pub fn parse_framed(
     for f in decoded.fault.iter_mut() {
         f.offset += origin;
     }
-    let msg = Message {
+    // Built inside the result (not moved into it), which saves copying the large message.
+    let msg = || Message {
         head,
         start_line: Span::new(0, start.next),
         blank: Span::new(blank.0, blank.1),
@@ -462,11 +473,15 @@ pub fn parse_framed(
         origin,
     };
     Ok(match kind {
-        Kind::Req(method, uri) => SipMessage::Request(Request { method, uri, msg }),
+        Kind::Req(method, uri) => SipMessage::Request(Request {
+            method,
+            uri,
+            msg: msg(),
+        }),
         Kind::Resp(status, reason) => SipMessage::Response(Response {
             status,
             reason,
-            msg,
+            msg: msg(),
         }),
     })
 }
@@ -486,8 +501,8 @@ fn check_version(v: &str, at: usize) -> LineResult<()> {
 /// `Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF` (§7.2).
 fn parse_status_line(sl: &str, strict: bool) -> LineResult<(u16, Span)> {
     let b = sl.as_bytes();
-    let sp =
-        memchr::memchr(b' ', b).ok_or((sl.len(), K::StartLine("expected SP after SIP-Version")))?;
+    let sp = super::scan::find_byte(b, b' ')
+        .ok_or((sl.len(), K::StartLine("expected SP after SIP-Version")))?;
     check_version(&sl[..sp], 0)?;
     let mut cs = sp + 1;
     if !strict {
@@ -628,6 +643,30 @@ fn parse_request_line(
     Ok((method, Span::new(us, ue)))
 }
 
+/// `parse_decimal` of a row's value without its surrounding LWS. The usual value, one to
+/// nine digits with nothing to trim, is read here in one loop; anything else goes the
+/// general way (same result).
+#[inline(always)]
+fn value_decimal(head: &str, e: &HeaderEntry, max: u64) -> Option<u64> {
+    if let Some(b) = head
+        .as_bytes()
+        .get(e.value.start as usize..e.value.end as usize)
+        && (1..=9).contains(&b.len())
+    {
+        let mut n: u64 = 0;
+        let mut digits = true;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            digits &= d <= 9;
+            n = n * 10 + u64::from(d);
+        }
+        if digits {
+            return (n <= max).then_some(n);
+        }
+    }
+    parse_decimal(trim_lws(e.value.get(head)), max)
+}
+
 fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> ParseError {
     ParseError::new(e.value.start as usize, K::HeaderValue { header, reason })
 }
@@ -661,6 +700,7 @@ pub(crate) fn decode_header(
     }
 }
 
+#[inline(always)]
 fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
     let v = || e.value.get(head);
     let vs = e.value.start as usize;
@@ -706,19 +746,30 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::CallId => {
             once!(d.call_id);
-            let t = trim_lws(v());
+            // The value's bytes without surrounding LWS, as `trim_lws` would leave them
+            // (the span's ends are ASCII positions, so the bytes are the `str`'s).
+            let hb = head.as_bytes();
+            let (mut a, mut z) = (vs, e.value.end as usize);
+            if hb.get(a..z).is_none() {
+                (a, z) = (0, 0);
+            }
+            while a < z && hb.get(a).is_some_and(|&c| is_lws(c)) {
+                a += 1;
+            }
+            while z > a && hb.get(z - 1).is_some_and(|&c| is_lws(c)) {
+                z -= 1;
+            }
             // `word` characters with at most one '@' among them.
-            let tb = t.as_bytes();
-            let k = run(tb, 0, &WORD);
-            let ok = k == tb.len() || tb[k] == b'@' && run(tb, k + 1, &WORD) == tb.len();
-            if t.is_empty() || !ok {
+            let k = run(&hb[..z], a, &WORD);
+            let ok = k == z || hb[k] == b'@' && run(&hb[..z], k + 1, &WORD) == z;
+            if a == z || !ok {
                 fault!(header_err(
                     e,
                     HeaderName::CallId,
                     "expected word [\"@\" word]"
                 ));
             } else {
-                d.call_id = Some(Span::of(head, t));
+                d.call_id = Some(Span::new(a, z));
             }
         }
         HeaderName::CSeq => {
@@ -735,7 +786,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::MaxForwards => {
             once!(d.max_forwards);
-            match parse_decimal(trim_lws(v()), 255) {
+            match value_decimal(head, e, 255) {
                 Some(n) => d.max_forwards = Some(n as u8),
                 None => fault!(header_err(
                     e,
@@ -746,7 +797,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::ContentLength => {
             once!(d.content_length);
-            match parse_decimal(trim_lws(v()), u64::from(u32::MAX)) {
+            match value_decimal(head, e, u64::from(u32::MAX)) {
                 Some(n) => d.content_length = Some(n as usize),
                 None => fault!(header_err(
                     e,
@@ -765,7 +816,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             }
             // Only the first element is decoded here; split only if there is a comma.
             let v = v();
-            let first = if memchr::memchr(b',', v.as_bytes()).is_none() {
+            let first = if super::scan::find_byte(v.as_bytes(), b',').is_none() {
                 v
             } else {
                 super::scan::split_commas(v).next().unwrap_or("")
@@ -777,7 +828,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
-            if d.fault.is_none() && parse_decimal(trim_lws(v()), u64::from(u32::MAX)).is_none() =>
+            if d.fault.is_none() && value_decimal(head, e, u64::from(u32::MAX)).is_none() =>
         {
             fault!(header_err(e, e.name, "expected a 32-bit delta-seconds"));
         }
@@ -883,6 +934,45 @@ l: 0\r\n\r\n";
         let e = parse_unchecked(Bytes::from(bad), &ParseOptions::default()).unwrap_err();
         assert_eq!((e.kind, e.offset), (K::HeaderLine, at));
         assert_eq!(at, 152);
+    }
+
+    #[test]
+    fn call_id_and_numbers_on_the_fast_and_the_general_path() {
+        let with = |name: &str, value: &str| {
+            let text = INVITE.replace(
+                &format!(
+                    "{name}: {}\r\n",
+                    INVITE
+                        .split(&format!("{name}: "))
+                        .nth(1)
+                        .unwrap()
+                        .split("\r\n")
+                        .next()
+                        .unwrap()
+                ),
+                &format!("{name}:{value}\r\n"),
+            );
+            parse_unchecked(Bytes::from(text), &ParseOptions::default()).unwrap()
+        };
+        let call_id = |v: &str| with("Call-ID", v).message().call_id().map(str::to_owned);
+        assert_eq!(call_id(" a@b").as_deref(), Some("a@b"));
+        assert_eq!(call_id(" \t a@b \t").as_deref(), Some("a@b"));
+        assert_eq!(call_id(" abc").as_deref(), Some("abc"));
+        // Words on both sides of the '@' may be empty (as before the fast path).
+        assert_eq!(call_id(" a@").as_deref(), Some("a@"));
+        assert_eq!(call_id(" @").as_deref(), Some("@"));
+        for bad in [" a@b@c", " a b", " a;b", " \t"] {
+            let m = with("Call-ID", bad);
+            assert_eq!(m.message().call_id(), None, "{bad:?}");
+            assert!(m.message().header_fault().is_some(), "{bad:?}");
+        }
+        let mf = |v: &str| with("Max-Forwards", v).message().max_forwards();
+        assert_eq!(mf(" 70"), Some(70));
+        assert_eq!(mf(" 000000255 "), Some(255));
+        assert_eq!(mf("\t0000000000070"), Some(70));
+        assert_eq!(mf(" 256"), None);
+        assert_eq!(mf(" 7a"), None);
+        assert_eq!(mf(" -1"), None);
     }
 
     #[test]

@@ -855,7 +855,7 @@ impl<'a> SipUri<'a> {
         // Neither the host, parameters nor headers may hold an unescaped '@', so the first
         // one ends the userinfo.
         let (mut user, mut password) = (None, None);
-        if let Some(i) = memchr(b'@', b.get(pos..).unwrap_or_default()) {
+        if let Some(i) = super::scan::find_byte(b.get(pos..).unwrap_or_default(), b'@') {
             let at = pos + i;
             // No user class holds ':', so the scan stops at the password separator.
             let user_mask = UNRESERVED | USER_UNRES | mode.extra(LENIENT_EXTRA);

@@ -63,7 +63,7 @@ fn common(m: &Message) -> Result<(), ParseError> {
         };
         let decoded_alone = |first: &mut bool| {
             let was = std::mem::replace(first, false);
-            was && memchr::memchr(b',', value.as_bytes()).is_none()
+            was && super::scan::find_byte(value.as_bytes(), b',').is_none()
         };
         match e.name {
             HeaderName::Via if decoded_alone(&mut first_via) => {}

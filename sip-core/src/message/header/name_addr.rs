@@ -4,8 +4,8 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, SCHEME, URI_TEXT, URI_TEXT_BARE, is_lws, is_token, run, skip_lws, skip_quoted,
-    split_commas,
+    DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT, URI_TEXT_BARE, is_lws, is_token, run, skip_lws,
+    skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -225,6 +225,18 @@ pub(crate) fn parse_name_addr(
         d.params = Span::new(ps, ps);
         return Ok(d);
     }
+    if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
+        && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
+        && ps + 5 < b.len()
+        && run(b, ps + 5, &PARAM_VALUE) == b.len()
+    {
+        // Fast path: `;tag=` and a token value to the end, the whole parameter list; the
+        // scan below gives the same spans for it (`x | 0x20` is `t`, `a` or `g` only for
+        // that letter in either case, and `;` has that bit set).
+        d.params = Span::new(ps, b.len());
+        d.tag = Some(Span::new(ps + 5, b.len()));
+        return Ok(d);
+    }
     let mut tag = None;
     let pe = scan_params_with(b, ps, |n, v| {
         if tag.is_none() && b[n].eq_ignore_ascii_case(b"tag") {
@@ -356,6 +368,37 @@ mod tests {
         .unwrap();
         assert_eq!(a.tag(), Some("98asjd8"));
         assert_eq!(a.display_name().as_deref(), Some("J Rosenberg \\\""));
+    }
+
+    #[test]
+    fn tag_fast_path_agrees_with_the_parameter_scan() {
+        fn tag(v: &str) -> Result<(&str, Option<&str>), &'static str> {
+            NameAddr::parse(v).map(|a| (a.params_raw(), a.tag()))
+        }
+        assert_eq!(tag("<sip:a@b>;tag=x1"), Ok((";tag=x1", Some("x1"))));
+        assert_eq!(tag("<sip:a@b>;TaG=x1"), Ok((";TaG=x1", Some("x1"))));
+        assert_eq!(tag("<sip:a@b> ;tag=a:b"), Ok((";tag=a:b", Some("a:b"))));
+        // Not the fast shape: the scan decides.
+        assert_eq!(tag("<sip:a@b>;tag=x;lr"), Ok((";tag=x;lr", Some("x"))));
+        assert_eq!(tag("<sip:a@b>;tag = x"), Ok((";tag = x", Some("x"))));
+        assert_eq!(
+            tag("<sip:a@b>;tag=\"q\""),
+            Ok((";tag=\"q\"", Some("\"q\"")))
+        );
+        assert_eq!(tag("<sip:a@b>;tag2=x"), Ok((";tag2=x", None)));
+        assert_eq!(tag("<sip:a@b>;tag="), Err("empty parameter value"));
+        assert_eq!(
+            tag("<sip:a@b>;tag=x,"),
+            Err("unexpected text after the URI")
+        );
+        assert_eq!(
+            tag("<sip:a@b>;tag=x/"),
+            Err("expected ';' before a parameter")
+        );
+        assert_eq!(
+            tag("<sip:a@b>:tag=x"),
+            Err("expected ';' before a parameter")
+        );
     }
 
     #[test]

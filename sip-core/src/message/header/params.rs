@@ -23,6 +23,31 @@ pub(crate) fn scan_params_with(
     mut seen: impl FnMut(std::ops::Range<usize>, Option<std::ops::Range<usize>>),
 ) -> Result<usize, ParamError> {
     loop {
+        // Fast step: `;name=value` or `;name` without blanks, the value a token-like run
+        // (`PARAM_VALUE` has neither `"` nor `[`) and the name followed by `=`, `;`, `,` or
+        // the end: the general step below gives the same ranges and position for it.
+        if b.get(i) == Some(&b';') {
+            let ns = i + 1;
+            let ne = run(b, ns, &TOKEN);
+            if ne > ns {
+                match b.get(ne) {
+                    Some(b'=') => {
+                        let ve = run(b, ne + 1, &PARAM_VALUE);
+                        if ve > ne + 1 {
+                            seen(ns..ne, Some(ne + 1..ve));
+                            i = ve;
+                            continue;
+                        }
+                    }
+                    None | Some(b';' | b',') => {
+                        seen(ns..ne, None);
+                        i = ne;
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+        }
         i = skip_lws(b, i);
         match b.get(i) {
             None | Some(b',') => return Ok(i),
@@ -171,6 +196,38 @@ mod tests {
         let end = scan_params(s, 0).unwrap();
         assert_eq!(s[end], b',');
         assert_eq!(scan_params(b"", 0), Ok(0));
+    }
+
+    #[test]
+    fn fast_and_general_steps_report_the_same_ranges() {
+        let seen = |v: &str| {
+            let mut out = Vec::new();
+            let end = scan_params_with(v.as_bytes(), 0, |n, x| out.push((n, x)));
+            (end, out)
+        };
+        assert_eq!(
+            seen(";branch=z9;rport;x=1,next"),
+            (
+                Ok(20),
+                vec![(1..7, Some(8..10)), (11..16, None), (17..18, Some(19..20))]
+            )
+        );
+        // Blanks, quoted and IPv6 values go through the general step.
+        assert_eq!(
+            seen("; a = 1 ;b=\"q\";c=[::1] ;d"),
+            (
+                Ok(25),
+                vec![
+                    (2..3, Some(6..7)),
+                    (9..10, Some(11..14)),
+                    (15..16, Some(17..22)),
+                    (24..25, None)
+                ]
+            )
+        );
+        assert_eq!(seen(";a=;b").0, Err("empty parameter value"));
+        assert_eq!(seen(";a/").0, Err("expected ';' before a parameter"));
+        assert_eq!(seen(";=1").0, Err("empty parameter name"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{HOST, TOKEN, parse_decimal, run, skip_lws};
+use crate::message::scan::{HOST, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -192,13 +192,19 @@ pub(crate) fn parse_via(
     if b.get(j) == Some(&b':') {
         let ps = skip_lws(b, j + 1);
         let mut pe = ps;
-        while pe < b.len() && b[pe].is_ascii_digit() {
+        // The value as the digits go, held below 2^20 so that it cannot overflow: what
+        // `parse_decimal` of the digits would give against the limit 65535.
+        let mut port: u32 = 0;
+        while let Some(&c) = b.get(pe)
+            && c.is_ascii_digit()
+        {
+            port = (port * 10 + u32::from(c - b'0')).min(1 << 20);
             pe += 1;
         }
-        let port = s
-            .get(ps..pe)
-            .and_then(|p| parse_decimal(p, u64::from(u16::MAX)));
-        d.port = Some(port.ok_or("invalid sent-by port")? as u16);
+        if pe == ps || port > u32::from(u16::MAX) {
+            return Err("invalid sent-by port");
+        }
+        d.port = Some(port as u16);
         i = pe;
     }
     let params_start = skip_lws(b, i);
@@ -420,6 +426,26 @@ mod tests {
         assert_eq!(v[0].host(), "spindle.example.com");
         assert_eq!(v[1].branch(), Some("z9hG4bK30239"));
         assert_eq!(v[1].transport(), Some(Transport::Udp));
+    }
+
+    #[test]
+    fn sent_by_port_limits() {
+        let port = |v: &str| Via::parse(v).map(|v| v.port());
+        assert_eq!(port("SIP/2.0/UDP h:65535"), Ok(Some(65535)));
+        assert_eq!(port("SIP/2.0/UDP h:0"), Ok(Some(0)));
+        assert_eq!(
+            port("SIP/2.0/UDP h : 00000000000000000000005060"),
+            Ok(Some(5060))
+        );
+        assert_eq!(port("SIP/2.0/UDP h"), Ok(None));
+        for bad in [
+            "SIP/2.0/UDP h:65536",
+            "SIP/2.0/UDP h:",
+            "SIP/2.0/UDP h:;branch=z9hG4bK1",
+            "SIP/2.0/UDP h:99999999999999999999999",
+        ] {
+            assert_eq!(port(bad).err(), Some("invalid sent-by port"), "{bad}");
+        }
     }
 
     #[test]
