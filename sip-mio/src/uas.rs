@@ -26,10 +26,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use sip_core::auth::{
-    Algorithm, ChallengeKind, NonceManager, NonceStatus, Secret, Verdict, challenge,
-    credentials_in, verify,
-};
+use sip_core::auth::{ChallengeKind, NonceManager, UserAuth};
 use sip_core::dialog::{DialogState, EndReason};
 use sip_core::endpoint::{Endpoint, Event, ServerTxId};
 use sip_core::message::{Method, Request};
@@ -102,64 +99,7 @@ impl fmt::Display for UasCounters {
 pub struct Uas {
     counters: UasCounters,
     registrar: Option<Registrar>,
-    auth: Option<Auth>,
-}
-
-/// Digest authentication of one user (RFC 3261 §22.4).
-#[derive(Debug)]
-struct Auth {
-    user: String,
-    password: String,
-    realm: String,
-    nonces: NonceManager,
-}
-
-/// Why a request is not authenticated: the challenges to send (SHA-256 first, then MD5,
-/// RFC 8760 §2.3) and whether it carried credentials that were wrong.
-struct Refused {
-    challenges: Vec<String>,
-    wrong: bool,
-}
-
-impl Auth {
-    /// Checks the credentials of `req` for our realm (`kind` says which header carries
-    /// them), or says how to challenge it: `stale=true` when only the nonce is stale or
-    /// not ours (RFC 7616 §3.3).
-    fn check(&mut self, now: Instant, req: &Request, kind: ChallengeKind) -> Result<(), Refused> {
-        // A wrong answer to a valid nonce is challenged with that same nonce: that is how
-        // a client knows its credentials, not the nonce, were refused (§22.2).
-        let (stale, wrong, nonce) = match credentials_in(req.message(), kind, &self.realm) {
-            None => (false, false, None),
-            Some(Err(_)) => (false, true, None),
-            Some(Ok(c)) => {
-                let secret = Secret::Password {
-                    user: &self.user,
-                    password: &self.password,
-                };
-                let status = self.nonces.check(&c.nonce, &self.realm, now);
-                let verdict = if c.username == self.user && c.uri == req.uri_str() {
-                    verify(&c, req.method().as_str(), req.body(), secret, status)
-                } else {
-                    Verdict::Wrong
-                };
-                match verdict {
-                    Verdict::Ok => return Ok(()),
-                    Verdict::Stale => (true, false, None),
-                    Verdict::Wrong => (
-                        false,
-                        true,
-                        (status == NonceStatus::Valid).then_some(c.nonce),
-                    ),
-                }
-            }
-        };
-        let nonce = nonce.unwrap_or_else(|| self.nonces.issue(now, &self.realm));
-        let challenges = [Algorithm::Sha256, Algorithm::Md5]
-            .iter()
-            .map(|a| challenge(&self.realm, &nonce, *a, stale).to_header_value())
-            .collect();
-        Err(Refused { challenges, wrong })
-    }
+    auth: Option<UserAuth>,
 }
 
 impl Uas {
@@ -181,11 +121,9 @@ impl Uas {
     ) -> Self {
         Uas {
             registrar: registrar.then(Registrar::new),
-            auth: auth.map(|(user, password)| Auth {
-                user,
-                password,
-                realm: realm.to_owned(),
-                nonces: NonceManager::new(&mut IdGenerator::new(seed), epoch),
+            auth: auth.map(|(user, password)| {
+                let nonces = NonceManager::new(&mut IdGenerator::new(seed), epoch);
+                UserAuth::new(&user, &password, realm, nonces)
             }),
             ..Uas::default()
         }
@@ -216,7 +154,7 @@ impl Uas {
             return Ok(true);
         };
         self.counters.challenges += 1;
-        if refused.wrong {
+        if refused.wrong_credentials {
             self.counters.auth_failures += 1;
         }
         let mut b = ep.response(tx, kind.status())?;

@@ -41,12 +41,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sip_core::auth::{
-    Algorithm, ChallengeKind, NonceManager, NonceStatus, Secret, Verdict, challenge,
-    credentials_in, verify,
-};
+use sip_core::auth::{ChallengeKind, NonceManager, UserAuth};
 use sip_core::endpoint::EndpointConfig;
-use sip_core::message::{Method, Request};
+use sip_core::message::Method;
 use sip_core::registrar::{Binding, Registrar};
 use sip_core::rng::IdGenerator;
 use sip_core::transport::Transport;
@@ -215,64 +212,7 @@ impl fmt::Display for UasReport {
 #[derive(Debug)]
 struct Pbx {
     registrar: Option<Registrar>,
-    auth: Option<Auth>,
-}
-
-/// Digest authentication of one user (RFC 3261 §22.4).
-#[derive(Debug)]
-struct Auth {
-    user: String,
-    password: String,
-    realm: String,
-    nonces: NonceManager,
-}
-
-/// Why a request is not authenticated: the challenges to send (SHA-256 first, then MD5,
-/// RFC 8760 §2.3) and whether it carried credentials that were wrong.
-struct Refused {
-    challenges: Vec<String>,
-    wrong: bool,
-}
-
-impl Auth {
-    /// Checks the credentials of `req` for our realm (`kind` says which header carries
-    /// them), or says how to challenge it: `stale=true` when only the nonce is stale or
-    /// not ours (RFC 7616 §3.3).
-    fn check(&mut self, now: Instant, req: &Request, kind: ChallengeKind) -> Result<(), Refused> {
-        // A wrong answer to a valid nonce is challenged with that same nonce: that is how
-        // a client knows its credentials, not the nonce, were refused (§22.2).
-        let (stale, wrong, nonce) = match credentials_in(req.message(), kind, &self.realm) {
-            None => (false, false, None),
-            Some(Err(_)) => (false, true, None),
-            Some(Ok(c)) => {
-                let secret = Secret::Password {
-                    user: &self.user,
-                    password: &self.password,
-                };
-                let status = self.nonces.check(&c.nonce, &self.realm, now);
-                let verdict = if c.username == self.user && c.uri == req.uri_str() {
-                    verify(&c, req.method().as_str(), req.body(), secret, status)
-                } else {
-                    Verdict::Wrong
-                };
-                match verdict {
-                    Verdict::Ok => return Ok(()),
-                    Verdict::Stale => (true, false, None),
-                    Verdict::Wrong => (
-                        false,
-                        true,
-                        (status == NonceStatus::Valid).then_some(c.nonce),
-                    ),
-                }
-            }
-        };
-        let nonce = nonce.unwrap_or_else(|| self.nonces.issue(now, &self.realm));
-        let challenges = [Algorithm::Sha256, Algorithm::Md5]
-            .iter()
-            .map(|a| challenge(&self.realm, &nonce, *a, stale).to_header_value())
-            .collect();
-        Err(Refused { challenges, wrong })
-    }
+    auth: Option<UserAuth>,
 }
 
 impl Pbx {
@@ -284,15 +224,11 @@ impl Pbx {
                 std::collections::hash_map::RandomState::new().hash_one(epoch)
             });
             let mut ids = IdGenerator::new(seed ^ 0x6e6f_6e63_655f_6b65);
-            Auth {
-                user: user.clone(),
-                password: password.clone(),
-                realm: config
-                    .realm
-                    .clone()
-                    .unwrap_or_else(|| config.bind.ip().to_string()),
-                nonces: NonceManager::new(&mut ids, epoch),
-            }
+            let realm = config
+                .realm
+                .clone()
+                .unwrap_or_else(|| config.bind.ip().to_string());
+            UserAuth::new(user, password, &realm, NonceManager::new(&mut ids, epoch))
         });
         Pbx {
             registrar: config.registrar.then(Registrar::new),
@@ -349,7 +285,7 @@ impl Uas {
                 };
                 if let Some(Err(refused)) = refused {
                     bump(&c.challenges);
-                    if refused.wrong {
+                    if refused.wrong_credentials {
                         bump(&c.auth_failures);
                     }
                     let rows: Vec<(&str, &str)> = refused
@@ -590,7 +526,7 @@ async fn register(c: &Counters, pbx: &Mutex<Pbx>, req: IncomingRequest) -> Resul
         match (checked, p.registrar.as_mut()) {
             (Err(refused), _) => {
                 bump(&c.challenges);
-                if refused.wrong {
+                if refused.wrong_credentials {
                     bump(&c.auth_failures);
                 }
                 let h = refused.challenges.into_iter();

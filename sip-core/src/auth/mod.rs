@@ -23,6 +23,7 @@ mod digest;
 mod error;
 mod params;
 mod server;
+mod user;
 
 pub use challenge::{Challenge, ChallengeKind, challenges_in, pick_strongest, strongest_per_realm};
 pub use client::{CredentialsSource, StaticCredentials, answer, answer_with_cnonce};
@@ -30,6 +31,7 @@ pub use credentials::{Credentials, credentials_in};
 pub use digest::{Algorithm, Qop, user_hash};
 pub use error::AuthError;
 pub use server::{NonceManager, NonceStatus, Secret, Verdict, challenge, verify};
+pub use user::{Refusal, UserAuth};
 
 #[cfg(test)]
 mod tests {
