@@ -91,6 +91,39 @@ pub(super) struct DialogEntry {
 }
 
 impl DialogEntry {
+    /// A dialog in Trying with nothing learned or pending yet; the caller fills in its
+    /// identity (Call-ID, tags, header values, targets) with struct-update syntax.
+    fn blank(role: Role, flow: Target) -> DialogEntry {
+        DialogEntry {
+            call_id: Box::default(),
+            local_tag: Box::default(),
+            remote_tag: None,
+            local: Box::default(),
+            remote: Box::default(),
+            remote_target: Box::default(),
+            route_set: RouteSet::default(),
+            local_seq: 0,
+            remote_seq: None,
+            role,
+            state: DialogState::Trying,
+            flow,
+            prefer_flow: false,
+            local_contact: Box::default(),
+            invite_ctx: None,
+            invite_cseq: 0,
+            ack: None,
+            invite_stx: None,
+            ok: None,
+            hangup_requested: false,
+            bye_after_ack: false,
+            glare_retry: None,
+            forks: Vec::new(),
+            parent: None,
+            forget_at: None,
+            armed: None,
+        }
+    }
+
     fn key(&self) -> Option<String> {
         Some(dialog_key(
             &self.call_id,
@@ -454,30 +487,14 @@ impl Endpoint {
             DialogEntry {
                 call_id: call_id.into(),
                 local_tag: tag.as_str().into(),
-                remote_tag: None,
                 local: format!("{};tag={tag}", opts.from).into(),
                 remote: opts.to.into(),
                 remote_target: opts.uri.into(),
-                route_set: RouteSet::default(),
                 local_seq: 1,
-                remote_seq: None,
-                role: Role::Uac,
-                state: DialogState::Trying,
-                flow: target,
-                prefer_flow: false,
                 local_contact: contact.into(),
                 invite_ctx: Some(ctx),
                 invite_cseq: 1,
-                ack: None,
-                invite_stx: None,
-                ok: None,
-                hangup_requested: false,
-                bye_after_ack: false,
-                glare_retry: None,
-                forks: Vec::new(),
-                parent: None,
-                forget_at: None,
-                armed: None,
+                ..DialogEntry::blank(Role::Uac, target)
             },
         );
         self.tx_usage.insert(ctx.0, Usage::Invite(id));
@@ -1038,30 +1055,12 @@ impl Endpoint {
             DialogEntry {
                 call_id: call_id.into(),
                 local_tag: tag.as_str().into(),
-                remote_tag: None,
                 local: format!("{};tag={tag}", opts.from).into(),
                 remote: opts.to.into(),
                 remote_target: opts.uri.into(),
-                route_set: RouteSet::default(),
                 local_seq: 1,
-                remote_seq: None,
-                role: Role::Uac,
-                state: DialogState::Trying,
-                flow: target,
-                prefer_flow: false,
                 local_contact: contact.into(),
-                invite_ctx: None,
-                invite_cseq: 0,
-                ack: None,
-                invite_stx: None,
-                ok: None,
-                hangup_requested: false,
-                bye_after_ack: false,
-                glare_retry: None,
-                forks: Vec::new(),
-                parent: None,
-                forget_at: None,
-                armed: None,
+                ..DialogEntry::blank(Role::Uac, target)
             },
         );
         let rid = self.alloc_id();
@@ -1161,25 +1160,10 @@ impl Endpoint {
                 .into(),
             remote_target: contact.into(),
             route_set: RouteSet::from_request(req),
-            local_seq: 0,
             remote_seq: req.cseq().map(|c| c.0),
-            role: Role::Uas,
-            state: DialogState::Trying,
-            flow: Target::new(transport, from),
             prefer_flow: via_natted || transport.is_reliable(),
             local_contact: local_contact.into(),
-            invite_ctx: None,
-            invite_cseq: 0,
-            ack: None,
-            invite_stx: None,
-            ok: None,
-            hangup_requested: false,
-            bye_after_ack: false,
-            glare_retry: None,
-            forks: Vec::new(),
-            parent: None,
-            forget_at: None,
-            armed: None,
+            ..DialogEntry::blank(Role::Uas, Target::new(transport, from))
         };
         if let Some(k) = d.key() {
             self.dialog_keys.insert(k.into(), id);
@@ -1733,30 +1717,15 @@ impl Endpoint {
         let fork = DialogEntry {
             call_id: r.call_id.clone(),
             local_tag: r.local_tag.clone(),
-            remote_tag: None,
             local: r.local.clone(),
             remote: r.remote.clone(),
             remote_target: r.remote_target.clone(),
-            route_set: RouteSet::default(),
             local_seq: r.local_seq,
-            remote_seq: None,
-            role: Role::Uac,
-            state: DialogState::Trying,
-            flow: r.flow,
             prefer_flow: r.prefer_flow,
             local_contact: r.local_contact.clone(),
-            invite_ctx: None,
             invite_cseq: r.invite_cseq,
-            ack: None,
-            invite_stx: None,
-            ok: None,
-            hangup_requested: false,
-            bye_after_ack: false,
-            glare_retry: None,
-            forks: Vec::new(),
             parent: Some(root),
-            forget_at: None,
-            armed: None,
+            ..DialogEntry::blank(Role::Uac, r.flow)
         };
         self.dialogs.insert(id, fork);
         if let Some(r) = self.dialogs.get_mut(&root) {
