@@ -4,14 +4,14 @@
 //!
 //! [`SipNode`]: crate::SipNode
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sip_core::endpoint::{Endpoint, EndpointConfig, Event, Input, LocalAddr, Output};
 use sip_core::message::{ParseOptions, StreamFramer};
+use sip_core::timer::TimerQueue;
 
 use crate::{Datagram, Node, Transport};
 
@@ -24,44 +24,13 @@ pub struct UaCtl<'a> {
     pub ep: &'a mut Endpoint,
     /// The current instant.
     pub now: Instant,
-    later: &'a mut Later,
+    later: &'a mut TimerQueue<Action>,
 }
 
 impl UaCtl<'_> {
     /// Runs `f` on the endpoint `after` from now.
     pub fn after(&mut self, after: Duration, f: impl FnOnce(&mut Endpoint, Instant) + 'static) {
-        self.later.push(self.now + after, Box::new(f));
-    }
-}
-
-/// Deferred actions in time order (ties in the order they were scheduled), so thousands of
-/// pending actions cost O(log n) each.
-#[derive(Default)]
-struct Later {
-    heap: BinaryHeap<Reverse<(Instant, u64)>>,
-    actions: std::collections::HashMap<u64, Action>,
-    seq: u64,
-}
-
-impl Later {
-    fn push(&mut self, at: Instant, f: Action) {
-        self.seq += 1;
-        self.heap.push(Reverse((at, self.seq)));
-        self.actions.insert(self.seq, f);
-    }
-
-    fn next_at(&self) -> Option<Instant> {
-        self.heap.peek().map(|Reverse((t, _))| *t)
-    }
-
-    fn pop_due(&mut self, now: Instant) -> Option<Action> {
-        match self.heap.peek() {
-            Some(Reverse((t, _))) if *t <= now => {
-                let Reverse((_, seq)) = self.heap.pop()?;
-                self.actions.remove(&seq)
-            }
-            _ => None,
-        }
+        self.later.schedule(self.now + after, Box::new(f));
     }
 }
 
@@ -76,7 +45,8 @@ pub struct UaNode {
     base: Instant,
     addr: SocketAddr,
     outbox: VecDeque<Datagram>,
-    later: Later,
+    /// Deferred actions in time order (ties in scheduling order): O(log n) each.
+    later: TimerQueue<Action>,
     recording: bool,
     reaction: Option<Reaction>,
     framers: std::collections::HashMap<(SocketAddr, Transport), StreamFramer>,
@@ -100,7 +70,7 @@ impl UaNode {
             base,
             addr,
             outbox: VecDeque::new(),
-            later: Later::default(),
+            later: TimerQueue::new(),
             recording: true,
             reaction: None,
             framers: Default::default(),
@@ -122,7 +92,7 @@ impl UaNode {
     /// Runs `f` on the endpoint at the virtual instant `at` (e.g. to place calls on a
     /// schedule before the simulation starts).
     pub fn at(&mut self, at: Instant, f: impl FnOnce(&mut Endpoint, Instant) + 'static) {
-        self.later.push(at, Box::new(f));
+        self.later.schedule(at, Box::new(f));
     }
 
     /// The node's address.
@@ -185,7 +155,7 @@ impl UaNode {
     }
 
     fn run_later(&mut self, now: Instant) {
-        while let Some(f) = self.later.pop_due(now) {
+        while let Some((_, f)) = self.later.pop_due(now) {
             f(&mut self.ep, now);
             self.pump(now);
         }
@@ -263,7 +233,7 @@ impl Node for UaNode {
     }
 
     fn poll_timeout(&mut self) -> Option<Instant> {
-        [self.ep.poll_timeout(), self.later.next_at()]
+        [self.ep.poll_timeout(), self.later.next_deadline()]
             .into_iter()
             .flatten()
             .min()
