@@ -103,19 +103,8 @@ impl Endpoint {
         let contact = match &opts.contact {
             Some(c) => c.clone(),
             None => {
-                let local = self
-                    .config
-                    .local_for(target.transport, target.addr)
-                    .ok_or(EndpointError::NoLocalAddress(target.transport))?;
-                let tp = if target.transport == Transport::Udp {
-                    String::new()
-                } else {
-                    format!(
-                        ";transport={}",
-                        target.transport.via_token().to_ascii_lowercase()
-                    )
-                };
-                format!("<sip:{}{tp}>", local.sent_by())
+                let (_, sent_by) = self.local_sent_by(target.transport, target.addr)?;
+                super::dialogs::contact_text(target.transport, sent_by)
             }
         };
         let id = self.alloc_id();

@@ -731,3 +731,22 @@ fn rfc2543_requests_are_matched_without_a_magic_cookie() {
     let d = feed(&mut b, &invite.replace("tag=old", "tag=new"));
     assert_eq!(d.ev.len(), 1);
 }
+
+/// The Contact the endpoint writes for itself (§8.1.1.8): `sips:` over TLS, and the
+/// transport named for the stream transports so the peer reaches us the same way.
+#[test]
+fn default_contacts_name_the_scheme_and_transport() {
+    use super::dialogs::contact_text;
+    assert_eq!(
+        contact_text(Transport::Udp, "192.0.2.1:5060"),
+        "<sip:192.0.2.1:5060>"
+    );
+    assert_eq!(
+        contact_text(Transport::Tcp, "192.0.2.1:5060"),
+        "<sip:192.0.2.1:5060;transport=tcp>"
+    );
+    assert_eq!(
+        contact_text(Transport::Tls, "[2001:db8::1]:5061"),
+        "<sips:[2001:db8::1]:5061>"
+    );
+}
