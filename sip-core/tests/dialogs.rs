@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 use sip_core::dialog::{DialogId, DialogState, EndReason, ReferEvent};
-use sip_core::endpoint::{Endpoint, EndpointConfig, Event, Input, InviteOptions, Output, Transmit};
+use sip_core::endpoint::{
+    Endpoint, EndpointConfig, Event, Failure, Input, InviteOptions, Output, Transmit,
+};
 use sip_core::message::{Method, SipMessage, parse_unchecked};
 use sip_core::transport::Transport;
 use std::collections::HashMap;
@@ -1086,10 +1088,10 @@ fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
     assert!(first_line(&bye.bytes).starts_with("BYE sip:alice@10.0.0.5:5060 "));
 }
 
-fn bye_completed(ev: &[Event], d: DialogId) -> Vec<Option<u16>> {
+fn bye_completed(ev: &[Event], d: DialogId) -> Vec<Result<u16, Failure>> {
     ev.iter()
         .filter_map(|e| match e {
-            Event::ByeCompleted { dialog, status } if *dialog == d => Some(*status),
+            Event::ByeCompleted { dialog, outcome } if *dialog == d => Some(*outcome),
             _ => None,
         })
         .collect()
@@ -1105,7 +1107,7 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     let now = net.now;
     net.ep(A).hangup(now, da).unwrap();
     net.run();
-    assert_eq!(bye_completed(&net.take_events(A), da), [Some(200)]);
+    assert_eq!(bye_completed(&net.take_events(A), da), [Ok(200)]);
 
     // A second call whose BYE is lost every time: reported once, at Timer F.
     let (da, _) = call(&mut net, A, B);
@@ -1117,7 +1119,10 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     net.advance(sent_at + Duration::from_millis(31_999));
     assert_eq!(bye_completed(&net.take_events(A), da), []);
     net.advance(sent_at + Duration::from_secs(32));
-    assert_eq!(bye_completed(&net.take_events(A), da), [None]);
+    assert_eq!(
+        bye_completed(&net.take_events(A), da),
+        [Err(Failure::Timeout)]
+    );
     net.advance(sent_at + Duration::from_secs(200));
     assert_eq!(bye_completed(&net.take_events(A), da), []);
 }
@@ -1147,7 +1152,7 @@ fn a_hang_up_before_the_ack_sends_bye_after_it() {
         "2xx, its retransmission, BYE's 200"
     );
     assert_eq!(net.sent("BYE sip:").len(), 1);
-    assert_eq!(bye_completed(&net.take_events(B), db), [Some(200)]);
+    assert_eq!(bye_completed(&net.take_events(B), db), [Ok(200)]);
     net.advance(Duration::from_secs(200));
     for a in [A, B] {
         assert_eq!(net.ep(a).transaction_count(), (0, 0), "{a}");

@@ -104,10 +104,6 @@ pub(crate) struct Driver {
     /// timeout itself: 64·T1 for the ACK of our 2xx (§13.3.1.4), 64·T1 for Timer F
     /// (§17.1.2.2), and a second of margin.
     bye_bound: Duration,
-    /// The outputs being drained come from `handle_timeout` (a BYE failing then timed
-    /// out) rather than from an input or a command (a BYE failing then met a transport
-    /// error).
-    timer_fired: bool,
     closing: Option<Closing>,
     cfg: DriverConfig,
 }
@@ -148,7 +144,6 @@ impl Driver {
             byes: HashMap::new(),
             bye_deadlines: VecDeque::new(),
             bye_bound,
-            timer_fired: false,
             closing: None,
             cfg,
         };
@@ -203,13 +198,11 @@ impl Driver {
                 },
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
-                    self.timer_fired = true;
                     self.ep.handle_timeout(now());
                     self.expire_byes();
                 }
             }
             self.drain();
-            self.timer_fired = false;
             if self.closing_finished() {
                 break;
             }
@@ -633,13 +626,11 @@ impl Driver {
                 }
             }
             Event::DialogStateChanged { dialog, state } => self.state_changed(dialog, state),
-            Event::ByeCompleted { dialog, status } => {
-                let outcome = match status {
-                    Some(status) => ByeOutcome::Answered(status),
-                    // Timer F fires only in `handle_timeout`; a BYE failing anywhere else
-                    // met a transport error.
-                    None if self.timer_fired => ByeOutcome::Timeout,
-                    None => ByeOutcome::TransportFailed,
+            Event::ByeCompleted { dialog, outcome } => {
+                let outcome = match outcome {
+                    Ok(status) => ByeOutcome::Answered(status),
+                    Err(Failure::Timeout) => ByeOutcome::Timeout,
+                    Err(_) => ByeOutcome::TransportFailed,
                 };
                 // A BYE the core sent on its own (no ACK, a failed re-INVITE) still
                 // reaches the call's handles, which may be waiting on an earlier hang-up.

@@ -1509,7 +1509,7 @@ impl Endpoint {
                 if resp.status() >= 200 {
                     self.event(Event::ByeCompleted {
                         dialog: DialogId(id),
-                        status: Some(resp.status()),
+                        outcome: Ok(resp.status()),
                     });
                 }
             }
@@ -1640,7 +1640,7 @@ impl Endpoint {
             }
             Usage::Bye(id) => self.event(Event::ByeCompleted {
                 dialog: DialogId(id),
-                status: None,
+                outcome: Err(failure),
             }),
             Usage::Notify(_) => {}
             Usage::Register(id) => self.registration_failed(now, id, 408),

@@ -179,16 +179,16 @@ pub enum Event {
         /// The response.
         response: Response,
     },
-    /// The BYE that ended a dialog on our side (§15.1.1) is done: `status` is its final
-    /// response (200, or e.g. 481 when the peer had already forgotten the dialog), `None`
-    /// when it timed out or could not be sent. The dialog itself was already
+    /// The BYE that ended a dialog on our side (§15.1.1) is done: `Ok` with its final
+    /// status (200, or e.g. 481 when the peer had already forgotten the dialog), or why it
+    /// got none (Timer F, a transport error). The dialog itself was already
     /// `Terminated(LocalBye)` when the BYE went out; this tells a TU that waits for the
     /// peer's answer (a "hang up and confirm" API, a graceful shutdown) when to stop waiting.
     ByeCompleted {
         /// The dialog.
         dialog: DialogId,
-        /// The BYE's final status code, `None` on a timeout or transport error.
-        status: Option<u16>,
+        /// The BYE's final status code, or its failure.
+        outcome: Result<u16, Failure>,
     },
     /// A request inside a dialog for the TU to answer with `Endpoint::respond`
     /// (re-INVITE, UPDATE, INFO, MESSAGE, OPTIONS, ...). BYE, NOTIFY for REFER and REFER
