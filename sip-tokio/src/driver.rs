@@ -591,9 +591,9 @@ impl Driver {
                 dialog,
                 tx,
                 request,
-            } => self.incoming_call(now, dialog, tx, request),
-            Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, request),
-            Event::Response { tx, response } => self.final_response(tx, response),
+            } => self.incoming_call(now, dialog, tx, *request),
+            Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, *request),
+            Event::Response { tx, response } => self.final_response(tx, *response),
             Event::ClientTxFailed { tx, failure } => {
                 if let Some(p) = self.requests.remove(&tx) {
                     self.unregister(p.call_id.as_deref());
@@ -610,7 +610,7 @@ impl Driver {
                 response,
             } => {
                 if self.requests.contains_key(&tx) {
-                    return self.final_response(tx, response);
+                    return self.final_response(tx, *response);
                 }
                 let key = self.key_of(dialog);
                 if let Some(slot) = self.calls.get(&key) {
@@ -618,9 +618,9 @@ impl Driver {
                         if s.state == DialogState::Confirmed && s.final_response.is_some() {
                             // A response to a re-INVITE the core retried (§14.1).
                         } else if response.is_provisional() {
-                            s.progress.push_back(response);
+                            s.progress.push_back(*response);
                         } else if s.final_response.is_none() {
-                            s.final_response = Some(Box::new(response));
+                            s.final_response = Some(response);
                         }
                     });
                 }
@@ -648,7 +648,7 @@ impl Driver {
                 dialog,
                 tx,
                 request,
-            } => self.dialog_request(now, dialog, tx, request),
+            } => self.dialog_request(now, dialog, tx, *request),
             Event::ReferReceived {
                 refer,
                 dialog,

@@ -3,6 +3,7 @@
 //! produces; this module turns them into dialog state, ACKs for 2xx, 2xx retransmissions,
 //! BYE, CANCEL, glare handling and REFER subscriptions.
 
+use super::dialog_index::DialogIndex;
 use super::*;
 use crate::dialog::{
     DialogError, DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, Role, RouteSet,
@@ -124,12 +125,18 @@ impl DialogEntry {
         }
     }
 
-    fn key(&self) -> Option<String> {
-        Some(dialog_key(
-            &self.call_id,
-            &self.local_tag,
-            self.remote_tag.as_deref()?,
-        ))
+    /// Whether this is the dialog with id (Call-ID, local tag, remote tag), §12.
+    fn has_id(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> bool {
+        *self.call_id == *call_id
+            && *self.local_tag == *local_tag
+            && self.remote_tag.as_deref() == Some(remote_tag)
+    }
+
+    /// Files the dialog in `index` once its id is complete (it has a remote tag).
+    fn file_in(&self, index: &mut DialogIndex, id: u64) {
+        if let Some(r) = self.remote_tag.as_deref() {
+            index.insert(&self.call_id, &self.local_tag, r, id);
+        }
     }
 
     /// Bytes this dialog takes beside its route set and remote target: the struct and the
@@ -186,16 +193,6 @@ pub(super) struct ReferEntry {
     last_status: Option<u16>,
     expires_at: Option<Instant>,
     armed: Option<Instant>,
-}
-
-pub(super) fn dialog_key(call_id: &str, local_tag: &str, remote_tag: &str) -> String {
-    let mut k = String::with_capacity(call_id.len() + local_tag.len() + remote_tag.len() + 2);
-    k.push_str(call_id);
-    k.push('\0');
-    k.push_str(local_tag);
-    k.push('\0');
-    k.push_str(remote_tag);
-    k
 }
 
 /// Options for [`Endpoint::invite`].
@@ -297,8 +294,13 @@ impl Endpoint {
     }
 
     fn find_dialog(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> Option<u64> {
-        let key = dialog_key(call_id, local_tag, remote_tag);
-        self.dialog_keys.get(key.as_str()).copied()
+        let dialogs = &self.dialogs;
+        self.dialog_index
+            .find(call_id, local_tag, remote_tag, |id| {
+                dialogs
+                    .get(&id)
+                    .is_some_and(|d| d.has_id(call_id, local_tag, remote_tag))
+            })
     }
 
     fn set_state(&mut self, now: Instant, id: u64, state: DialogState) {
@@ -379,9 +381,9 @@ impl Endpoint {
         d.armed = None;
         if d.forget_at.is_some_and(|t| t <= now) {
             if let Some(d) = self.dialogs.remove(&id)
-                && let Some(k) = d.key()
+                && let Some(r) = d.remote_tag.as_deref()
             {
-                self.dialog_keys.remove(k.as_str());
+                self.dialog_index.remove(&d.call_id, &d.local_tag, r, id);
             }
             return;
         }
@@ -1004,9 +1006,7 @@ impl Endpoint {
                 .filter_map(Result::ok)
                 .map(|r| r.as_str().to_owned()),
         );
-        if let Some(k) = d.key() {
-            self.dialog_keys.insert(k.into(), id);
-        }
+        d.file_in(&mut self.dialog_index, id);
         Some(id)
     }
 
@@ -1089,7 +1089,7 @@ impl Endpoint {
         &mut self,
         now: Instant,
         stx: ServerTxId,
-        req: Request,
+        req: Box<Request>,
         from: SocketAddr,
     ) {
         if !self.config.dialog_layer {
@@ -1098,9 +1098,8 @@ impl Endpoint {
                 request: req,
             });
         }
-        let to_tag = req.to().and_then(|t| t.tag()).map(str::to_owned);
-        if let Some(to_tag) = to_tag {
-            return self.in_dialog_request_received(now, stx, req, &to_tag);
+        if req.to().and_then(|t| t.tag()).is_some() {
+            return self.in_dialog_request_received(now, stx, req);
         }
         match req.method() {
             Method::Invite => self.new_incoming_call(now, stx, req, from),
@@ -1165,15 +1164,19 @@ impl Endpoint {
             local_contact: local_contact.into(),
             ..DialogEntry::blank(Role::Uas, Target::new(transport, from))
         };
-        if let Some(k) = d.key() {
-            self.dialog_keys.insert(k.into(), id);
-        }
+        d.file_in(&mut self.dialog_index, id);
         self.dialogs.insert(id, d);
         let _ = now;
         Ok(id)
     }
 
-    fn new_incoming_call(&mut self, now: Instant, stx: ServerTxId, req: Request, from: SocketAddr) {
+    fn new_incoming_call(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        req: Box<Request>,
+        from: SocketAddr,
+    ) {
         match self.new_uas_dialog(now, stx, &req, from) {
             Ok(id) => {
                 if let Some(d) = self.dialogs.get_mut(&id) {
@@ -1212,7 +1215,7 @@ impl Endpoint {
         &mut self,
         now: Instant,
         stx: ServerTxId,
-        req: Request,
+        req: Box<Request>,
         from: SocketAddr,
     ) {
         match self.new_uas_dialog(now, stx, &req, from) {
@@ -1227,7 +1230,7 @@ impl Endpoint {
         }
     }
 
-    fn incoming_refer(&mut self, now: Instant, dialog: u64, stx: ServerTxId, req: Request) {
+    fn incoming_refer(&mut self, now: Instant, dialog: u64, stx: ServerTxId, req: Box<Request>) {
         let refer_to = match req.refer_to() {
             Some(Ok(r)) => r.as_str().to_owned(),
             _ => {
@@ -1272,20 +1275,15 @@ impl Endpoint {
         });
     }
 
-    fn in_dialog_request_received(
-        &mut self,
-        now: Instant,
-        stx: ServerTxId,
-        req: Request,
-        to_tag: &str,
-    ) {
-        let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("").to_owned();
-        let call_id = req.call_id().unwrap_or("").to_owned();
-        let found = self.find_dialog(&call_id, to_tag, &from_tag).or_else(|| {
+    fn in_dialog_request_received(&mut self, now: Instant, stx: ServerTxId, req: Box<Request>) {
+        let to_tag = req.to().and_then(|t| t.tag()).unwrap_or("");
+        let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("");
+        let call_id = req.call_id().unwrap_or("");
+        let found = self.find_dialog(call_id, to_tag, from_tag).or_else(|| {
             // A NOTIFY may overtake the 2xx to an out-of-dialog REFER (RFC 3515 §2.4.4,
             // RFC 6665 §4.1.2.4): it creates the dialog on our side.
             (*req.method() == Method::Notify)
-                .then(|| self.adopt_notify_dialog(&call_id, to_tag, &req))
+                .then(|| self.adopt_notify_dialog(call_id, to_tag, &req))
                 .flatten()
         });
         let Some(id) = found else {
@@ -1438,14 +1436,16 @@ impl Endpoint {
     }
 
     /// An ACK that no INVITE server transaction took: the ACK for a 2xx (§13.3.1.4).
-    pub(super) fn dispatch_ack(&mut self, now: Instant, req: Request, from: SocketAddr) {
+    pub(super) fn dispatch_ack(&mut self, now: Instant, req: Box<Request>, from: SocketAddr) {
         if !self.config.dialog_layer {
             return self.event(Event::Ack { request: req, from });
         }
-        let to_tag = req.to().and_then(|t| t.tag()).unwrap_or("").to_owned();
-        let from_tag = req.from().and_then(|f| f.tag()).unwrap_or("").to_owned();
-        let call_id = req.call_id().unwrap_or("").to_owned();
-        let Some(id) = self.find_dialog(&call_id, &to_tag, &from_tag) else {
+        let found = self.find_dialog(
+            req.call_id().unwrap_or(""),
+            req.to().and_then(|t| t.tag()).unwrap_or(""),
+            req.from().and_then(|f| f.tag()).unwrap_or(""),
+        );
+        let Some(id) = found else {
             return self.event(Event::Ack { request: req, from });
         };
         let Some(d) = self.dialogs.get_mut(&id) else {
@@ -1489,10 +1489,10 @@ impl Endpoint {
         &mut self,
         now: Instant,
         ctx: ClientTxId,
-        resp: &Response,
-    ) -> bool {
+        resp: Box<Response>,
+    ) -> Option<Box<Response>> {
         let Some(&usage) = self.tx_usage.get(&ctx.0) else {
-            return false;
+            return Some(resp);
         };
         match usage {
             Usage::Invite(id) => self.invite_response(now, ctx, id, resp),
@@ -1501,7 +1501,7 @@ impl Endpoint {
                 self.event(Event::DialogResponse {
                     dialog: DialogId(id),
                     tx: ctx,
-                    response: resp.clone(),
+                    response: resp,
                 });
                 self.end_on_481_408(now, id, code);
             }
@@ -1514,11 +1514,10 @@ impl Endpoint {
                 }
             }
             Usage::Notify(_) => {}
-            Usage::Register(id) => self.register_response(now, id, resp),
+            Usage::Register(id) => self.register_response(now, id, &resp),
             Usage::Refer(rid) => {
-                let Some(r) = self.refers.get_mut(&rid) else {
-                    return true;
-                };
+                // (A refer already gone still takes its response: `None` = taken.)
+                let r = self.refers.get_mut(&rid)?;
                 let dialog = r.dialog;
                 let code = resp.status();
                 if (200..300).contains(&code)
@@ -1527,7 +1526,7 @@ impl Endpoint {
                         .get(&dialog)
                         .is_some_and(|d| d.remote_tag.is_none())
                 {
-                    self.learn_remote(dialog, resp, true);
+                    self.learn_remote(dialog, &resp, true);
                 }
                 if (200..300).contains(&code)
                     && self
@@ -1537,9 +1536,8 @@ impl Endpoint {
                 {
                     self.set_state(now, dialog, DialogState::Confirmed);
                 }
-                let Some(r) = self.refers.get_mut(&rid) else {
-                    return true;
-                };
+                // (A refer already gone still takes its response: `None` = taken.)
+                let r = self.refers.get_mut(&rid)?;
                 if (200..300).contains(&code) && !r.accepted {
                     r.accepted = true;
                     r.expires_at = Some(
@@ -1574,7 +1572,7 @@ impl Endpoint {
                 }
             }
         }
-        true
+        None
     }
 
     fn end_on_481_408(&mut self, now: Instant, id: u64, code: u16) {
@@ -1751,9 +1749,7 @@ impl Endpoint {
                 .get(crate::message::HeaderName::To)
                 .unwrap_or("")
                 .into();
-            if let Some(k) = d.key() {
-                self.dialog_keys.insert(k.into(), id);
-            }
+            d.file_in(&mut self.dialog_index, id);
         }
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
@@ -1771,9 +1767,8 @@ impl Endpoint {
         }
     }
 
-    fn invite_response(&mut self, now: Instant, ctx: ClientTxId, root: u64, resp: &Response) {
+    fn invite_response(&mut self, now: Instant, ctx: ClientTxId, root: u64, resp: Box<Response>) {
         let code = resp.status();
-        let tag = resp.to().and_then(|t| t.tag()).map(str::to_owned);
         let is_reinvite = self
             .dialogs
             .get(&root)
@@ -1781,14 +1776,16 @@ impl Endpoint {
         if is_reinvite {
             return self.reinvite_response(now, ctx, root, resp);
         }
-        let id = match &tag {
-            Some(t) if code > 100 => self.dialog_for_tag(now, root, t, resp),
+        let tag = resp.to().and_then(|t| t.tag());
+        let tagged = tag.is_some();
+        let id = match tag {
+            Some(t) if code > 100 => self.dialog_for_tag(now, root, t, &resp),
             _ => root,
         };
         match code {
             100..=199 => {
-                if tag.is_some() && code > 100 {
-                    self.learn_remote(id, resp, false);
+                if tagged && code > 100 {
+                    self.learn_remote(id, &resp, false);
                     if self
                         .dialogs
                         .get(&id)
@@ -1800,7 +1797,7 @@ impl Endpoint {
                 self.event(Event::DialogResponse {
                     dialog: DialogId(id),
                     tx: ctx,
-                    response: resp.clone(),
+                    response: resp,
                 });
             }
             200..=299 => {
@@ -1817,18 +1814,18 @@ impl Endpoint {
                     return;
                 }
                 let other_confirmed = self.dialogs.get(&root).is_some_and(|r| {
-                    let mut all = vec![root];
-                    all.extend(r.forks.iter().copied());
-                    all.iter().any(|x| {
-                        *x != id
-                            && self.dialogs.get(x).is_some_and(|d| {
-                                d.state == DialogState::Confirmed
-                                    || d.state == DialogState::Terminated(EndReason::LocalBye)
-                            })
-                    })
+                    std::iter::once(root)
+                        .chain(r.forks.iter().copied())
+                        .any(|x| {
+                            x != id
+                                && self.dialogs.get(&x).is_some_and(|d| {
+                                    d.state == DialogState::Confirmed
+                                        || d.state == DialogState::Terminated(EndReason::LocalBye)
+                                })
+                        })
                 });
-                self.learn_remote(id, resp, true);
-                self.send_2xx_ack(now, id, resp);
+                self.learn_remote(id, &resp, true);
+                self.send_2xx_ack(now, id, &resp);
                 if let Some(r) = self.dialogs.get_mut(&root) {
                     r.invite_ctx = None;
                 }
@@ -1837,7 +1834,7 @@ impl Endpoint {
                 self.event(Event::DialogResponse {
                     dialog: DialogId(id),
                     tx: ctx,
-                    response: resp.clone(),
+                    response: resp,
                 });
                 if (other_confirmed && self.config.bye_extra_forks) || hangup {
                     // §13.2.2.4 (a second fork answered) and §9.1 (the 2xx beat our CANCEL):
@@ -1852,16 +1849,13 @@ impl Endpoint {
                 } else {
                     // Early dialogs of other forks end (§13.2.2.4); a late 2xx from one of
                     // them is still ACKed and ended above.
-                    let forks: Vec<u64> = std::iter::once(root)
-                        .chain(
-                            self.dialogs
-                                .get(&root)
-                                .map(|r| r.forks.clone())
-                                .unwrap_or_default(),
-                        )
-                        .filter(|x| *x != id)
-                        .collect();
-                    for f in forks {
+                    // (No allocation for an unforked call: cloning no forks is free.)
+                    let forks = self
+                        .dialogs
+                        .get(&root)
+                        .map(|r| r.forks.clone())
+                        .unwrap_or_default();
+                    for f in std::iter::once(root).chain(forks).filter(|x| *x != id) {
                         if self.dialogs.get(&f).is_some_and(|d| {
                             matches!(d.state, DialogState::Trying | DialogState::Early)
                         }) {
@@ -1878,7 +1872,7 @@ impl Endpoint {
                 self.event(Event::DialogResponse {
                     dialog: DialogId(id),
                     tx: ctx,
-                    response: resp.clone(),
+                    response: resp,
                 });
                 let cancelled =
                     self.dialogs.get(&root).is_some_and(|r| r.hangup_requested) && code == 487;
@@ -1887,18 +1881,15 @@ impl Endpoint {
                 } else {
                     EndReason::Rejected(code)
                 };
-                let all: Vec<u64> = std::iter::once(root)
-                    .chain(
-                        self.dialogs
-                            .get(&root)
-                            .map(|r| r.forks.clone())
-                            .unwrap_or_default(),
-                    )
-                    .collect();
+                let forks = self
+                    .dialogs
+                    .get(&root)
+                    .map(|r| r.forks.clone())
+                    .unwrap_or_default();
                 if let Some(r) = self.dialogs.get_mut(&root) {
                     r.invite_ctx = None;
                 }
-                for x in all {
+                for x in std::iter::once(root).chain(forks) {
                     if self
                         .dialogs
                         .get(&x)
@@ -1911,12 +1902,12 @@ impl Endpoint {
         }
     }
 
-    fn reinvite_response(&mut self, now: Instant, ctx: ClientTxId, id: u64, resp: &Response) {
+    fn reinvite_response(&mut self, now: Instant, ctx: ClientTxId, id: u64, resp: Box<Response>) {
         let code = resp.status();
         match code {
             100..=199 => {}
             200..=299 => {
-                self.learn_remote(id, resp, false);
+                self.learn_remote(id, &resp, false);
                 let already = self
                     .dialogs
                     .get(&id)
@@ -1927,7 +1918,7 @@ impl Endpoint {
                     }
                     return;
                 }
-                self.send_2xx_ack(now, id, resp);
+                self.send_2xx_ack(now, id, &resp);
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
                 }
@@ -1957,7 +1948,7 @@ impl Endpoint {
         self.event(Event::DialogResponse {
             dialog: DialogId(id),
             tx: ctx,
-            response: resp.clone(),
+            response: resp,
         });
     }
 

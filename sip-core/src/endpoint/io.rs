@@ -95,7 +95,7 @@ pub enum Event {
         /// The server transaction to answer on.
         tx: ServerTxId,
         /// The request, with `received`/`rport` added to its top Via (§18.2.1, RFC 3581).
-        request: Request,
+        request: Box<Request>,
     },
     /// A response arrived for one of our client transactions. For an INVITE, provisional
     /// and 2xx responses arrive here (and 2xx retransmissions too, per RFC 6026, so the
@@ -104,7 +104,7 @@ pub enum Event {
         /// The client transaction.
         tx: ClientTxId,
         /// The response.
-        response: Response,
+        response: Box<Response>,
     },
     /// A client transaction got no final response (Timer B/F) or hit a transport error.
     /// §8.1.3.1: the TU treats this like a 408 or 503.
@@ -132,14 +132,14 @@ pub enum Event {
     /// the dialog (§13.3.1.4, §17.2.3), or an ACK for a transaction already gone.
     Ack {
         /// The ACK.
-        request: Request,
+        request: Box<Request>,
         /// Where it came from.
         from: SocketAddr,
     },
     /// A response that matched no client transaction and no dialog (§18.1.2).
     StrayResponse {
         /// The response.
-        response: Response,
+        response: Box<Response>,
         /// Where it came from.
         from: SocketAddr,
     },
@@ -152,7 +152,7 @@ pub enum Event {
         /// The INVITE's server transaction.
         tx: ServerTxId,
         /// The INVITE.
-        request: Request,
+        request: Box<Request>,
     },
     /// A dialog changed state (§12); `Terminated` says why.
     DialogStateChanged {
@@ -177,7 +177,7 @@ pub enum Event {
         /// The client transaction.
         tx: ClientTxId,
         /// The response.
-        response: Response,
+        response: Box<Response>,
     },
     /// The BYE that ended a dialog on our side (§15.1.1) is done: `Ok` with its final
     /// status (200, or e.g. 481 when the peer had already forgotten the dialog), or why it
@@ -199,7 +199,7 @@ pub enum Event {
         /// The server transaction.
         tx: ServerTxId,
         /// The request.
-        request: Request,
+        request: Box<Request>,
     },
     /// The ACK for our 2xx arrived (§13.3.1.4): the 2xx is no longer retransmitted. It may
     /// carry the answer to an offer made in the 2xx.
@@ -207,7 +207,7 @@ pub enum Event {
         /// The dialog.
         dialog: DialogId,
         /// The ACK.
-        request: Request,
+        request: Box<Request>,
     },
     /// A REFER arrived (RFC 3515): accept it (`Endpoint::accept_refer`) or reject it, then
     /// report the referred request's progress with `Endpoint::notify_refer`.

@@ -41,6 +41,7 @@
 
 mod auth;
 mod config;
+mod dialog_index;
 mod dialogs;
 mod io;
 mod keys;
@@ -319,7 +320,7 @@ pub struct Endpoint {
     servers: Map<u64, ServerTx>,
     server_keys: Map<Arc<str>, u64>,
     dialogs: Map<u64, dialogs::DialogEntry>,
-    dialog_keys: Map<Box<str>, u64>,
+    dialog_index: dialog_index::DialogIndex,
     tx_usage: Map<u64, dialogs::Usage>,
     /// A call's INVITE (or re-INVITE) server transaction → its dialog.
     stx_dialog: Map<u64, u64>,
@@ -355,7 +356,7 @@ impl Endpoint {
             servers: Map::with_hasher(hash()),
             server_keys: Map::with_hasher(hash()),
             dialogs: Map::with_hasher(hash()),
-            dialog_keys: Map::with_hasher(hash()),
+            dialog_index: dialog_index::DialogIndex::new(hash()),
             tx_usage: Map::with_hasher(hash()),
             stx_dialog: Map::with_hasher(hash()),
             refers: Map::with_hasher(hash()),
@@ -535,11 +536,11 @@ impl Endpoint {
         match parse_framed(bytes, &self.config.parse, framing) {
             Ok(SipMessage::Request(r)) => {
                 self.stats.received += 1;
-                self.on_request(now, transport, from, to, r)
+                self.on_request(now, transport, from, to, Box::new(r))
             }
             Ok(SipMessage::Response(r)) => {
                 self.stats.received += 1;
-                self.on_response(now, from, r)
+                self.on_response(now, from, Box::new(r))
             }
             Err(e) => {
                 self.stats.parse_errors += 1;
@@ -588,7 +589,7 @@ impl Endpoint {
         transport: Transport,
         from: SocketAddr,
         local: SocketAddr,
-        mut req: Request,
+        mut req: Box<Request>,
     ) {
         if let Err(e) = self.check_request(&req) {
             if *req.method() == Method::Ack || req.via().is_none() {
@@ -614,16 +615,21 @@ impl Endpoint {
         if let Some(via) = req.via() {
             let rport_wanted = via.rport() == Some(None);
             let received = needs_received(via.host(), from.ip()) || rport_wanted;
-            let mut ip = String::with_capacity(16);
-            crate::text::push_ip(&mut ip, from.ip());
-            let port = itoa::Buffer::new().format(from.port()).to_owned();
-            let _ = match (received, rport_wanted) {
-                (true, true) => {
-                    req.set_via_params(&[("received", Some(&ip)), ("rport", Some(&port))])
-                }
-                (true, false) => req.set_via_params(&[("received", Some(&ip))]),
-                _ => Ok(()),
-            };
+            if received {
+                // The address text goes through the endpoint's scratch buffer: no
+                // allocation per request.
+                let mut ip = std::mem::take(&mut self.scratch);
+                ip.clear();
+                crate::text::push_ip(&mut ip, from.ip());
+                let mut port = itoa::Buffer::new();
+                let port = port.format(from.port());
+                let _ = if rport_wanted {
+                    req.set_via_params(&[("received", Some(&ip)), ("rport", Some(port))])
+                } else {
+                    req.set_via_params(&[("received", Some(&ip))])
+                };
+                self.scratch = ip;
+            }
         }
         let Some(via) = req.via() else { return };
         let target = response_target(transport, from, &routing(&via));
@@ -781,7 +787,7 @@ impl Endpoint {
         }
     }
 
-    fn on_ack(&mut self, now: Instant, from: SocketAddr, req: Request) {
+    fn on_ack(&mut self, now: Instant, from: SocketAddr, req: Box<Request>) {
         let mut key = std::mem::take(&mut self.scratch);
         let found = keys::server_key(&mut key, &req, None)
             .then(|| self.server_keys.get(key.as_str()).copied())
@@ -813,7 +819,7 @@ impl Endpoint {
         from: SocketAddr,
         local: SocketAddr,
         target: ResponseTarget,
-        req: Request,
+        req: Box<Request>,
     ) {
         let mut key = std::mem::take(&mut self.scratch);
         // A retransmitted CANCEL: its own transaction re-sends the 200.
@@ -884,7 +890,7 @@ impl Endpoint {
         }
     }
 
-    fn on_response(&mut self, now: Instant, from: SocketAddr, resp: Response) {
+    fn on_response(&mut self, now: Instant, from: SocketAddr, resp: Box<Response>) {
         if resp.check().is_err() {
             self.stats.parse_errors += 1;
             return;
@@ -1002,7 +1008,7 @@ impl Endpoint {
         now: Instant,
         id: u64,
         a: Actions,
-        response: Option<Response>,
+        response: Option<Box<Response>>,
         retransmit: bool,
     ) {
         let Some(tx) = self.clients.get_mut(&id) else {
@@ -1063,7 +1069,7 @@ impl Endpoint {
         if a.pass_to_tu()
             && !challenged
             && let Some(response) = response
-            && !self.dispatch_response(now, ClientTxId(id), &response)
+            && let Some(response) = self.dispatch_response(now, ClientTxId(id), response)
         {
             self.event(Event::Response {
                 tx: tu_id,
