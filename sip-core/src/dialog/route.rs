@@ -72,31 +72,57 @@ impl RouteSet {
     /// and the routes are the route set; with a strict router first, the Request-URI is that
     /// router's URI and the remote target goes last in the Route rows.
     pub fn request_shape(&self, remote_target: &str) -> RequestShape {
-        if self.first_is_loose() {
-            let next_hop = self
-                .routes
+        let s = self.shape(remote_target);
+        let mut routes: Vec<String> = s.routes.iter().map(|r| r.to_string()).collect();
+        if let Some(last) = s.last_route {
+            routes.push(format!("<{last}>"));
+        }
+        RequestShape {
+            request_uri: s.request_uri.to_owned(),
+            routes,
+            next_hop: s.next_hop.to_owned(),
+        }
+    }
+
+    /// [`RouteSet::request_shape`] borrowing from the route set and the remote target, for
+    /// the endpoint's hot path: nothing is copied.
+    pub(crate) fn shape<'a>(&'a self, remote_target: &'a str) -> ShapeRef<'a> {
+        let first_uri = || {
+            self.routes
                 .first()
-                .and_then(|r| NameAddr::parse(r).ok().map(|a| a.uri_str().to_owned()))
-                .unwrap_or_else(|| remote_target.to_owned());
-            return RequestShape {
-                request_uri: remote_target.to_owned(),
-                routes: self.routes.iter().map(|r| r.to_string()).collect(),
-                next_hop,
+                .and_then(|r| NameAddr::parse(r).ok().map(|a| a.uri_str()))
+        };
+        if self.first_is_loose() {
+            return ShapeRef {
+                request_uri: remote_target,
+                routes: &self.routes,
+                last_route: None,
+                next_hop: first_uri().unwrap_or(remote_target),
             };
         }
-        let first = NameAddr::parse(&self.routes[0])
-            .map(|a| a.uri_str().to_owned())
-            .unwrap_or_default();
         // §12.2.1.1: parameters not allowed in a Request-URI are stripped; none are here, so
         // the URI is used as is.
-        let mut routes: Vec<String> = self.routes[1..].iter().map(|r| r.to_string()).collect();
-        routes.push(format!("<{remote_target}>"));
-        RequestShape {
-            request_uri: first.clone(),
-            routes,
+        let first = first_uri().unwrap_or("");
+        ShapeRef {
+            request_uri: first,
+            routes: self.routes.get(1..).unwrap_or(&[]),
+            last_route: Some(remote_target),
             next_hop: first,
         }
     }
+}
+
+/// [`RequestShape`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ShapeRef<'a> {
+    /// The Request-URI.
+    pub(crate) request_uri: &'a str,
+    /// Route rows, in order, before `last_route`.
+    pub(crate) routes: &'a [Box<str>],
+    /// With a strict router first: the remote target, written last as `<URI>`.
+    pub(crate) last_route: Option<&'a str>,
+    /// The URI whose address the request is sent to.
+    pub(crate) next_hop: &'a str,
 }
 
 /// What [`RouteSet::request_shape`] computes.

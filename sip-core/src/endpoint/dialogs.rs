@@ -56,6 +56,9 @@ pub(super) struct DialogEntry {
     remote: Box<str>,
     remote_target: Box<str>,
     route_set: RouteSet,
+    /// Where in-dialog requests go, worked out from the route set, the remote target and
+    /// the flow once and kept until one of them changes (see `set_remote_target`).
+    hop: Option<Target>,
     local_seq: u32,
     remote_seq: Option<u32>,
     role: Role,
@@ -103,6 +106,7 @@ impl DialogEntry {
             remote: Box::default(),
             remote_target: Box::default(),
             route_set: RouteSet::default(),
+            hop: None,
             local_seq: 0,
             remote_seq: None,
             role,
@@ -130,6 +134,18 @@ impl DialogEntry {
         *self.call_id == *call_id
             && *self.local_tag == *local_tag
             && self.remote_tag.as_deref() == Some(remote_tag)
+    }
+
+    /// A target refresh (§12.2): a new remote target; the next hop is worked out again.
+    fn set_remote_target(&mut self, target: Box<str>) {
+        self.remote_target = target;
+        self.hop = None;
+    }
+
+    /// The route set (§12.1.1, §12.1.2); the next hop is worked out again.
+    fn set_route_set(&mut self, route_set: RouteSet) {
+        self.route_set = route_set;
+        self.hop = None;
     }
 
     /// Files the dialog in `index` once its id is complete (it has a remote tag).
@@ -547,21 +563,33 @@ impl Endpoint {
         body: Option<(&str, &[u8])>,
     ) -> Result<(Bytes, String, Target, SocketAddr), DialogError> {
         let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
-        let shape = d.route_set.request_shape(&d.remote_target);
-        let target = self.dialog_target(d, &shape.next_hop);
+        let target = match d.hop {
+            Some(t) => t,
+            None => {
+                let t = self.dialog_target(d, d.route_set.shape(&d.remote_target).next_hop);
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.hop = Some(t);
+                }
+                t
+            }
+        };
         let (via, branch, local) = self.local_via(target.transport, target.addr)?;
         let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
+        let shape = d.route_set.shape(&d.remote_target);
         let bad = |_| {
             DialogError::Endpoint(EndpointError::Build(
                 crate::message::BuildError::HeaderValue(method.to_string()),
             ))
         };
         let mut t =
-            super::ops::RequestText::new(method.as_str(), &shape.request_uri).map_err(bad)?;
+            super::ops::RequestText::new(method.as_str(), shape.request_uri).map_err(bad)?;
         t.header("Via", &via).map_err(bad)?;
         t.header("Max-Forwards", "70").map_err(bad)?;
-        for r in &shape.routes {
+        for r in shape.routes {
             t.header("Route", r).map_err(bad)?;
+        }
+        if let Some(last) = shape.last_route {
+            t.header("Route", &format!("<{last}>")).map_err(bad)?;
         }
         t.header("From", &d.local).map_err(bad)?;
         t.header("To", &d.remote).map_err(bad)?;
@@ -999,13 +1027,9 @@ impl Endpoint {
             .get(crate::message::HeaderName::Contact)
             .and_then(contact_uri)
         {
-            d.remote_target = c.into();
+            d.set_remote_target(c.into());
         }
-        d.route_set = RouteSet::from_values(
-            req.record_routes()
-                .filter_map(Result::ok)
-                .map(|r| r.as_str().to_owned()),
-        );
+        d.set_route_set(RouteSet::from_request(req));
         d.file_in(&mut self.dialog_index, id);
         Some(id)
     }
@@ -1342,7 +1366,7 @@ impl Endpoint {
                     .get(crate::message::HeaderName::Contact)
                     .and_then(contact_uri)
                 {
-                    d.remote_target = c.into();
+                    d.set_remote_target(c.into());
                 }
                 d.invite_stx = Some(stx);
                 self.stx_dialog.insert(stx.0, id);
@@ -1368,7 +1392,7 @@ impl Endpoint {
                         .get(crate::message::HeaderName::Contact)
                         .and_then(contact_uri)
                 {
-                    d.remote_target = c.into();
+                    d.set_remote_target(c.into());
                 }
                 self.event(Event::DialogRequest {
                     dialog: DialogId(id),
@@ -1759,11 +1783,11 @@ impl Endpoint {
             .get(crate::message::HeaderName::Contact)
             .and_then(contact_uri)
         {
-            d.remote_target = c.into();
+            d.set_remote_target(c.into());
         }
         // The route set is fixed by the 2xx (or the first tagged 1xx), §12.1.2 / §13.2.2.4.
         if d.state == DialogState::Trying || confirm && d.state == DialogState::Early {
-            d.route_set = RouteSet::from_response(resp);
+            d.set_route_set(RouteSet::from_response(resp));
         }
     }
 
