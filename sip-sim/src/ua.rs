@@ -50,6 +50,8 @@ pub struct UaNode {
     recording: bool,
     reaction: Option<Reaction>,
     framers: std::collections::HashMap<(SocketAddr, Transport), StreamFramer>,
+    /// The events of one drain, kept between drains so draining does not allocate.
+    fresh: Vec<Event>,
 }
 
 impl UaNode {
@@ -71,6 +73,7 @@ impl UaNode {
             addr,
             outbox: VecDeque::new(),
             later: TimerQueue::new(),
+            fresh: Vec::new(),
             recording: true,
             reaction: None,
             framers: Default::default(),
@@ -121,7 +124,7 @@ impl UaNode {
 
     fn pump(&mut self, now: Instant) {
         for _ in 0..10_000 {
-            let mut fresh = Vec::new();
+            let mut fresh = std::mem::take(&mut self.fresh);
             while let Some(o) = self.ep.poll_output() {
                 match o {
                     Output::Transmit(t) => self.outbox.push_back(Datagram {
@@ -135,9 +138,10 @@ impl UaNode {
                 }
             }
             if fresh.is_empty() {
+                self.fresh = fresh;
                 return;
             }
-            for e in fresh {
+            for e in fresh.drain(..) {
                 if let Some(r) = self.reaction.as_mut() {
                     let mut ctl = UaCtl {
                         ep: &mut self.ep,
@@ -151,6 +155,7 @@ impl UaNode {
                         .push((now.saturating_duration_since(self.base), e));
                 }
             }
+            self.fresh = fresh;
         }
     }
 
