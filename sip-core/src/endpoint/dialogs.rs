@@ -68,7 +68,7 @@ pub(super) struct DialogEntry {
     /// Send in-dialog requests over `flow` rather than to the remote target: the peer is
     /// behind a NAT (its Via needed `received`/`rport`) or its Contact is not an address.
     prefer_flow: bool,
-    local_contact: Box<str>,
+    local_contact: Arc<str>,
     /// UAC: the pending INVITE or re-INVITE client transaction.
     invite_ctx: Option<ClientTxId>,
     /// CSeq number of the last INVITE we sent (its ACK carries it).
@@ -113,7 +113,7 @@ impl DialogEntry {
             state: DialogState::Trying,
             flow,
             prefer_flow: false,
-            local_contact: Box::default(),
+            local_contact: Arc::from(""),
             invite_ctx: None,
             invite_cseq: 0,
             ack: None,
@@ -463,9 +463,8 @@ impl Endpoint {
         &self,
         transport: Transport,
         dest: SocketAddr,
-    ) -> Result<String, DialogError> {
-        let (_, sent_by) = self.local_sent_by(transport, dest)?;
-        Ok(contact_text(transport, sent_by))
+    ) -> Result<Arc<str>, DialogError> {
+        Ok(self.local_contact(transport, dest)?)
     }
 
     /// Places a call: sends an INVITE in a new client transaction and returns the dialog
@@ -490,7 +489,7 @@ impl Endpoint {
         }
         let target = first_hop(&opts, &b)?;
         let contact = match opts.contact {
-            Some(c) => c,
+            Some(c) => Arc::from(c),
             None => self.default_contact(target.transport, target.addr)?,
         };
         b = b.contact(&contact);
@@ -505,11 +504,11 @@ impl Endpoint {
             DialogEntry {
                 call_id: call_id.into(),
                 local_tag: tag.as_str().into(),
-                local: format!("{};tag={tag}", opts.from).into(),
+                local: with_tag(&opts.from, &tag),
                 remote: opts.to.into(),
                 remote_target: opts.uri.into(),
                 local_seq: 1,
-                local_contact: contact.into(),
+                local_contact: contact,
                 invite_ctx: Some(ctx),
                 invite_cseq: 1,
                 ..DialogEntry::blank(Role::Uac, target)
@@ -1068,7 +1067,7 @@ impl Endpoint {
         }
         let target = first_hop(&opts, &b)?;
         let contact = match opts.contact {
-            Some(c) => c,
+            Some(c) => Arc::from(c),
             None => self.default_contact(target.transport, target.addr)?,
         };
         let req = b.contact(&contact).build()?;
@@ -1079,11 +1078,11 @@ impl Endpoint {
             DialogEntry {
                 call_id: call_id.into(),
                 local_tag: tag.as_str().into(),
-                local: format!("{};tag={tag}", opts.from).into(),
+                local: with_tag(&opts.from, &tag),
                 remote: opts.to.into(),
                 remote_target: opts.uri.into(),
                 local_seq: 1,
-                local_contact: contact.into(),
+                local_contact: contact,
                 ..DialogEntry::blank(Role::Uac, target)
             },
         );
@@ -1169,13 +1168,13 @@ impl Endpoint {
             .is_some_and(|v| v.received().is_some() || v.rport().flatten().is_some());
         let local_contact = self
             .default_contact(transport, from)
-            .unwrap_or_else(|_| format!("<sip:{local}>"));
+            .unwrap_or_else(|_| format!("<sip:{local}>").into());
         let id = self.alloc_id();
         let d = DialogEntry {
             call_id: call_id.into(),
             local_tag: to_tag.clone(),
             remote_tag: Some(remote_tag.as_str().into()),
-            local: format!("{to};tag={to_tag}").into(),
+            local: with_tag(to, &to_tag),
             remote: req
                 .headers()
                 .get(crate::message::HeaderName::From)
@@ -1185,7 +1184,7 @@ impl Endpoint {
             route_set: RouteSet::from_request(req),
             remote_seq: req.cseq().map(|c| c.0),
             prefer_flow: via_natted || transport.is_reliable(),
-            local_contact: local_contact.into(),
+            local_contact,
             ..DialogEntry::blank(Role::Uas, Target::new(transport, from))
         };
         d.file_in(&mut self.dialog_index, id);
@@ -2022,6 +2021,15 @@ impl Endpoint {
 }
 
 /// `<sip:sent-by>` (`sips:` over TLS), with `;transport=` for the stream transports.
+/// A From or To value with `;tag=` appended (§19.3).
+fn with_tag(value: &str, tag: &str) -> Box<str> {
+    let mut s = String::with_capacity(value.len() + 5 + tag.len());
+    s.push_str(value);
+    s.push_str(";tag=");
+    s.push_str(tag);
+    s.into()
+}
+
 pub(crate) fn contact_text(transport: Transport, sent_by: &str) -> String {
     let mut c = String::with_capacity(sent_by.len() + 24);
     c.push_str(if transport == Transport::Tls {

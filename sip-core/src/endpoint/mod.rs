@@ -333,6 +333,9 @@ pub struct Endpoint {
     timers: TimerQueue<TimerRef>,
     /// `LocalAddr::sent_by` of each configured local address, formatted once.
     sent_by: Vec<String>,
+    /// The default Contact of each local address (`contact_text` of its sent-by), shared
+    /// by every dialog that uses it.
+    contacts: Vec<Arc<str>>,
     outputs: VecDeque<Output>,
     timeout_dirty: bool,
     stats: Stats,
@@ -346,7 +349,14 @@ impl Endpoint {
         let mut ids = IdGenerator::new(seed);
         let seed = ids.u64();
         let hash = || foldhash::fast::FixedState::with_seed(seed);
-        let config_sent_by = config.local_addrs.iter().map(LocalAddr::sent_by).collect();
+        let config_sent_by: Vec<String> =
+            config.local_addrs.iter().map(LocalAddr::sent_by).collect();
+        let contacts = config
+            .local_addrs
+            .iter()
+            .zip(&config_sent_by)
+            .map(|(l, s)| dialogs::contact_text(l.transport, s).into())
+            .collect();
         Endpoint {
             config,
             ids,
@@ -366,6 +376,7 @@ impl Endpoint {
             tx_alias: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             sent_by: config_sent_by,
+            contacts,
             outputs: VecDeque::new(),
             timeout_dirty: false,
             stats: Stats::default(),
@@ -1179,6 +1190,31 @@ impl Endpoint {
         transport: Transport,
         dest: SocketAddr,
     ) -> Result<(SocketAddr, &str), EndpointError> {
+        let (i, addr) = self.local_index(transport, dest)?;
+        Ok((addr, self.sent_by.get(i).map_or("", String::as_str)))
+    }
+
+    /// The default Contact (§8.1.1.8) for requests to `dest` over `transport`: the local
+    /// address's sent-by as a SIP URI (`sips:` over TLS, `;transport=` for other non-UDP
+    /// transports), written once in [`Endpoint::new`].
+    pub(crate) fn local_contact(
+        &self,
+        transport: Transport,
+        dest: SocketAddr,
+    ) -> Result<Arc<str>, EndpointError> {
+        let (i, _) = self.local_index(transport, dest)?;
+        self.contacts
+            .get(i)
+            .cloned()
+            .ok_or(EndpointError::NoLocalAddress(transport))
+    }
+
+    /// Which configured local address (its index and address) serves `dest`.
+    fn local_index(
+        &self,
+        transport: Transport,
+        dest: SocketAddr,
+    ) -> Result<(usize, SocketAddr), EndpointError> {
         let local = self
             .config
             .local_for(transport, dest)
@@ -1189,7 +1225,7 @@ impl Endpoint {
             .iter()
             .position(|l| std::ptr::eq(l, local))
             .unwrap_or(0);
-        Ok((local.addr, self.sent_by.get(i).map_or("", String::as_str)))
+        Ok((i, local.addr))
     }
 
     fn local_via(

@@ -102,10 +102,9 @@ impl Endpoint {
         };
         let contact = match &opts.contact {
             Some(c) => c.clone(),
-            None => {
-                let (_, sent_by) = self.local_sent_by(target.transport, target.addr)?;
-                super::dialogs::contact_text(target.transport, sent_by)
-            }
+            None => self
+                .local_contact(target.transport, target.addr)?
+                .to_string(),
         };
         let id = self.alloc_id();
         let call_id = self.ids.call_id(None);
