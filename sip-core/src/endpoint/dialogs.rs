@@ -1162,7 +1162,7 @@ impl Endpoint {
         ) else {
             return Err(400);
         };
-        let remote_tag = f.tag().unwrap_or("").to_owned();
+        let remote_tag: Box<str> = f.tag().unwrap_or("").into();
         let via_natted = req
             .via()
             .is_some_and(|v| v.received().is_some() || v.rport().flatten().is_some());
@@ -1172,9 +1172,9 @@ impl Endpoint {
         let id = self.alloc_id();
         let d = DialogEntry {
             call_id: call_id.into(),
-            local_tag: to_tag.clone(),
-            remote_tag: Some(remote_tag.as_str().into()),
             local: with_tag(to, &to_tag),
+            local_tag: to_tag,
+            remote_tag: Some(remote_tag),
             remote: req
                 .headers()
                 .get(crate::message::HeaderName::From)

@@ -104,7 +104,9 @@ pub(crate) struct Skeleton {
     /// CSeq rows; the To value as received; the "Record-Route: …\r\n" rows (copied into
     /// dialog-creating responses, §12.1.1); the Timestamp value (echoed in 100 Trying,
     /// §8.2.6.1); the top Via branch; the CSeq method.
-    text: Box<str>,
+    /// (A `String`, not a `Box<str>`: shrinking it to fit would cost a reallocation per
+    /// transaction for a few dozen bytes.)
+    text: String,
     /// Where each of those parts ends in `text`.
     ends: [u32; Part::COUNT],
     to_has_tag: bool,
@@ -170,7 +172,7 @@ impl Skeleton {
         text.push_str(cseq.map_or("", |(_, m)| m));
         end(&text, Part::CSeqMethod);
         Skeleton {
-            text: text.into(),
+            text,
             ends,
             to_has_tag: req.to().is_some_and(|t| t.tag().is_some()),
             has_timestamp: timestamp.is_some(),
@@ -259,7 +261,7 @@ impl Skeleton {
         text.push_str(method);
         let b = branch.len() as u32;
         self.ends = [0, 0, 0, 0, b, text.len() as u32];
-        self.text = text.into();
+        self.text = text;
         self.has_timestamp = false;
     }
 
