@@ -20,6 +20,26 @@ const TAG_LEN: usize = 10;
 /// Length of a Call-ID (36^20 ≈ 2^103 values).
 const CALL_ID_LEN: usize = 20;
 
+const BRANCH_LEN: usize = BRANCH_MAGIC_COOKIE.len() + BRANCH_RANDOM_LEN;
+
+/// A branch from [`IdGenerator::branch_token`], held inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Branch([u8; BRANCH_LEN]);
+
+impl Branch {
+    /// The branch text (`z9hG4bK` and 16 token characters).
+    pub fn as_str(&self) -> &str {
+        // Only ASCII from the cookie and the alphabet is ever written.
+        std::str::from_utf8(&self.0).unwrap_or(BRANCH_MAGIC_COOKIE)
+    }
+}
+
+impl std::fmt::Debug for Branch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A small deterministic generator (wyrand, through `fastrand`) for protocol identifiers.
 ///
 /// ```
@@ -44,10 +64,18 @@ impl IdGenerator {
 
     /// A new Via branch: the magic cookie followed by random token characters (§8.1.1.7).
     pub fn branch(&mut self) -> String {
-        let mut s = String::with_capacity(BRANCH_MAGIC_COOKIE.len() + BRANCH_RANDOM_LEN);
-        s.push_str(BRANCH_MAGIC_COOKIE);
-        self.push_token(&mut s, BRANCH_RANDOM_LEN);
-        s
+        self.branch_token().as_str().to_owned()
+    }
+
+    /// [`IdGenerator::branch`] without an allocation (the same draws, the same value).
+    pub fn branch_token(&mut self) -> Branch {
+        let mut b = [0u8; BRANCH_LEN];
+        let (cookie, random) = b.split_at_mut(BRANCH_MAGIC_COOKIE.len());
+        cookie.copy_from_slice(BRANCH_MAGIC_COOKIE.as_bytes());
+        for c in random {
+            *c = ALPHABET[self.rng.usize(..ALPHABET.len())];
+        }
+        Branch(b)
     }
 
     /// A new From/To tag (§19.3).
@@ -104,6 +132,19 @@ mod tests {
         let xc: Vec<String> = (0..5).map(|_| c.tag()).collect();
         assert_eq!(xa, xb);
         assert_ne!(xa, xc);
+    }
+
+    #[test]
+    fn branch_token_draws_what_branch_draws() {
+        let mut a = IdGenerator::new(9);
+        let mut b = IdGenerator::new(9);
+        for _ in 0..5 {
+            let t = a.branch_token();
+            assert_eq!(t.as_str(), b.branch());
+            assert_eq!(t.as_str().len(), 23);
+            assert!(t.as_str().starts_with(BRANCH_MAGIC_COOKIE));
+        }
+        assert_eq!(a.tag(), b.tag());
     }
 
     #[test]

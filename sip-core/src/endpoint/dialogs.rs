@@ -560,7 +560,7 @@ impl Endpoint {
         cseq: u32,
         extra: &[(&str, &str)],
         body: Option<(&str, &[u8])>,
-    ) -> Result<(Bytes, String, Target, SocketAddr), DialogError> {
+    ) -> Result<(Bytes, crate::rng::Branch, Target, SocketAddr), DialogError> {
         let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
         let target = match d.hop {
             Some(t) => t,
@@ -572,7 +572,30 @@ impl Endpoint {
                 t
             }
         };
-        let (via, branch, local) = self.local_via(target.transport, target.addr)?;
+        let mut via = std::mem::take(&mut self.scratch);
+        let written = self.write_local_via(&mut via, target.transport, target.addr);
+        let (branch, local) = match written {
+            Ok(x) => x,
+            Err(e) => {
+                self.scratch = via;
+                return Err(e.into());
+            }
+        };
+        let bytes = self.write_in_dialog(id, method, cseq, extra, body, &via);
+        self.scratch = via;
+        Ok((bytes?, branch, target, local))
+    }
+
+    /// The text of an in-dialog request (§12.2.1.1) with `via` as its Via value.
+    fn write_in_dialog(
+        &self,
+        id: u64,
+        method: &Method,
+        cseq: u32,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+        via: &str,
+    ) -> Result<Bytes, DialogError> {
         let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
         let shape = d.route_set.shape(&d.remote_target);
         let bad = |_| {
@@ -582,7 +605,7 @@ impl Endpoint {
         };
         let mut t =
             super::ops::RequestText::new(method.as_str(), shape.request_uri).map_err(bad)?;
-        t.header("Via", &via).map_err(bad)?;
+        t.header("Via", via).map_err(bad)?;
         t.header("Max-Forwards", "70").map_err(bad)?;
         for r in shape.routes {
             t.header("Route", r).map_err(bad)?;
@@ -605,7 +628,7 @@ impl Endpoint {
             }
             t.header(n, v).map_err(bad)?;
         }
-        Ok((t.finish(body).map_err(bad)?, branch, target, local))
+        t.finish(body).map_err(bad)
     }
 
     /// Sends a request in a dialog with the next local CSeq (§12.2.1.1).
@@ -633,7 +656,15 @@ impl Endpoint {
         let (bytes, branch, target, local) =
             self.in_dialog_request(id, &method, seq, extra, body_ref)?;
         let ctx = self.alloc_id();
-        self.start_client_bytes(now, ctx, method, branch, bytes, target, Some(local));
+        self.start_client_bytes(
+            now,
+            ctx,
+            method,
+            branch.as_str(),
+            bytes,
+            target,
+            Some(local),
+        );
         Ok(ClientTxId(ctx))
     }
 

@@ -60,7 +60,7 @@ use crate::message::{
     BuildError, Method, ParseError, Request, RequestBuilder, Response, ResponseBuilder, SipMessage,
     parse_framed,
 };
-use crate::rng::IdGenerator;
+use crate::rng::{Branch, IdGenerator};
 use crate::timer::TimerQueue;
 use crate::transaction::{
     Actions, ClientInviteTransaction, ClientNonInviteTransaction, ServerInviteState,
@@ -1228,22 +1228,45 @@ impl Endpoint {
         Ok((i, local.addr))
     }
 
-    fn local_via(
+    /// Writes our Via value for a request to `dest` (§8.1.1.7, §18.1.1): sent-protocol,
+    /// the local sent-by, a new branch and `rport` (RFC 3581 §3) into `out` (cleared first).
+    /// Returns the branch and the local address the request leaves from.
+    fn write_local_via(
         &mut self,
+        out: &mut String,
         transport: Transport,
         dest: SocketAddr,
-    ) -> Result<(String, String, SocketAddr), EndpointError> {
-        let branch = self.ids.branch();
+    ) -> Result<(Branch, SocketAddr), EndpointError> {
+        let branch = self.ids.branch_token();
         let (addr, sent_by) = self.local_sent_by(transport, dest)?;
-        let mut via = String::with_capacity(32 + sent_by.len() + branch.len());
-        via.push_str("SIP/2.0/");
-        via.push_str(transport.via_token());
-        via.push(' ');
-        via.push_str(sent_by);
-        via.push_str(";branch=");
-        via.push_str(&branch);
-        via.push_str(";rport");
-        Ok((via, branch, addr))
+        out.clear();
+        out.push_str("SIP/2.0/");
+        out.push_str(transport.via_token());
+        out.push(' ');
+        out.push_str(sent_by);
+        out.push_str(";branch=");
+        out.push_str(branch.as_str());
+        out.push_str(";rport");
+        Ok((branch, addr))
+    }
+
+    /// Prepends our Via to `request` (see [`Endpoint::write_local_via`]), written in the
+    /// endpoint's scratch buffer.
+    fn prepend_local_via(
+        &mut self,
+        request: &mut Request,
+        target: Target,
+    ) -> Result<(Branch, SocketAddr), EndpointError> {
+        let mut via = std::mem::take(&mut self.scratch);
+        let written = self.write_local_via(&mut via, target.transport, target.addr);
+        let prepended = match written {
+            Ok(_) => request
+                .prepend_header("Via", &via)
+                .map_err(EndpointError::from),
+            Err(_) => Ok(()),
+        };
+        self.scratch = via;
+        prepended.and(written)
     }
 
     /// Sends a request in a new client transaction (§17.1): adds the top Via (a fresh
@@ -1282,13 +1305,12 @@ impl Endpoint {
         if self.clients.len() + self.servers.len() >= self.config.max_transactions {
             return Err(EndpointError::TooManyTransactions);
         }
-        let (via, branch, local) = self.local_via(target.transport, target.addr)?;
-        request.prepend_header("Via", &via)?;
+        let (branch, local) = self.prepend_local_via(&mut request, target)?;
         if !trusted {
             request.check().map_err(EndpointError::InvalidMessage)?;
         }
         let id = self.alloc_id();
-        self.start_client(now, id, branch, request, target, Some(local));
+        self.start_client(now, id, branch.as_str(), request, target, Some(local));
         Ok(ClientTxId(id))
     }
 
@@ -1299,7 +1321,7 @@ impl Endpoint {
         now: Instant,
         id: u64,
         method: Method,
-        branch: String,
+        branch: &str,
         bytes: Bytes,
         target: Target,
         source: Option<SocketAddr>,
@@ -1314,7 +1336,7 @@ impl Endpoint {
             (ClientMachine::NonInvite(m), a)
         };
         let mut key = std::mem::take(&mut self.scratch);
-        keys::client_key(&mut key, &branch, method.as_str());
+        keys::client_key(&mut key, branch, method.as_str());
         let key_box: Arc<str> = key.as_str().into();
         self.scratch = key;
         self.client_keys.insert(key_box.clone(), id);
@@ -1338,7 +1360,7 @@ impl Endpoint {
         &mut self,
         now: Instant,
         id: u64,
-        branch: String,
+        branch: &str,
         request: Request,
         target: Target,
         source: Option<SocketAddr>,
@@ -1358,8 +1380,7 @@ impl Endpoint {
     ) -> Result<(), EndpointError> {
         let _ = now;
         self.timeout_dirty = true;
-        let (via, _, local) = self.local_via(target.transport, target.addr)?;
-        ack.prepend_header("Via", &via)?;
+        let (_, local) = self.prepend_local_via(&mut ack, target)?;
         self.transmit(target.transport, Some(local), target.addr, ack.to_bytes());
         Ok(())
     }
@@ -1437,11 +1458,6 @@ impl Endpoint {
         let bytes = ops::cancel_for(&invite);
         let target = Target::new(tx.transport, tx.destination);
         let source = tx.source;
-        let branch = invite
-            .via()
-            .and_then(|v| v.branch())
-            .unwrap_or("")
-            .to_owned();
         let Ok(SipMessage::Request(cancel)) = parse_framed(
             bytes,
             &crate::message::ParseOptions::default(),
@@ -1449,6 +1465,7 @@ impl Endpoint {
         ) else {
             return;
         };
+        let branch = invite.via().and_then(|v| v.branch()).unwrap_or("");
         self.start_client(now, cid.0, branch, cancel, target, source);
     }
 
