@@ -1536,7 +1536,7 @@ fn model_apply(rows: &mut Vec<ModelRow>, body: &mut Vec<u8>, e: &Edit) {
             let at = rows
                 .iter()
                 .position(|r| name_matches(n, &r.name))
-                .unwrap_or(rows.len());
+                .unwrap_or(0);
             rows.insert(at, ModelRow::new(n, v));
         }
         Edit::Remove(n) => rows.retain(|r| !name_matches(n, &r.name)),

@@ -478,26 +478,10 @@ impl Endpoint {
         }
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
-        let mut b = Request::builder(Method::Invite, &opts.uri)
-            .max_forwards(70)
-            .from(&opts.from, Some(&tag))
-            .to(&opts.to, None)
-            .call_id(&call_id)
-            .cseq(1);
-        for (n, v) in &opts.headers {
-            b = b.header(n, v);
-        }
-        let target = first_hop(&opts, &b)?;
-        let contact = match opts.contact {
-            Some(c) => Arc::from(c),
-            None => self.default_contact(target.transport, target.addr)?,
+        let (ctx, target, contact) = match self.invite_written(now, &opts, &call_id, &tag)? {
+            Some(sent) => sent,
+            None => self.invite_built(now, &opts, &call_id, &tag)?,
         };
-        b = b.contact(&contact);
-        if let Some((ct, body)) = opts.body {
-            b = b.body(&ct, body);
-        }
-        let req = b.build()?;
-        let ctx = self.send_own_request(now, req, target)?;
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
@@ -516,6 +500,118 @@ impl Endpoint {
         );
         self.tx_usage.insert(ctx.0, Usage::Invite(id));
         Ok(DialogId(id))
+    }
+
+    /// The INVITE of [`Endpoint::invite`] through the request builder: any extra headers,
+    /// a pre-loaded Route, and every error the builder reports.
+    pub(super) fn invite_built(
+        &mut self,
+        now: Instant,
+        opts: &InviteOptions,
+        call_id: &str,
+        tag: &str,
+    ) -> Result<(ClientTxId, Target, Arc<str>), DialogError> {
+        let mut b = Request::builder(Method::Invite, &opts.uri)
+            .max_forwards(70)
+            .from(&opts.from, Some(tag))
+            .to(&opts.to, None)
+            .call_id(call_id)
+            .cseq(1);
+        for (n, v) in &opts.headers {
+            b = b.header(n, v);
+        }
+        let target = first_hop(opts, &b)?;
+        let contact = match &opts.contact {
+            Some(c) => Arc::from(c.as_str()),
+            None => self.default_contact(target.transport, target.addr)?,
+        };
+        b = b.contact(&contact);
+        if let Some((ct, body)) = &opts.body {
+            b = b.body(ct, body.clone());
+        }
+        let req = b.build()?;
+        let ctx = self.send_own_request(now, req, target)?;
+        Ok((ctx, target, contact))
+    }
+
+    /// The INVITE of [`Endpoint::invite`] written straight to bytes, the common case: no
+    /// extra headers, the next hop from the Request-URI (or given). The TU's values are
+    /// checked as the builder checks them; `Ok(None)` leaves anything else — including
+    /// every input the builder would refuse — to [`Endpoint::invite_built`], which reports
+    /// it. Same seed, same bytes as the builder's INVITE.
+    pub(super) fn invite_written(
+        &mut self,
+        now: Instant,
+        opts: &InviteOptions,
+        call_id: &str,
+        tag: &str,
+    ) -> Result<Option<(ClientTxId, Target, Arc<str>)>, DialogError> {
+        if !opts.headers.is_empty() || !crate::message::request_uri_ok(&opts.uri) {
+            return Ok(None);
+        }
+        let target = match opts.target {
+            Some(t) => t,
+            None => match Uri::parse(&opts.uri).map(|u| Target::from_uri(&u)) {
+                Ok(Ok(t)) => t,
+                _ => return Ok(None),
+            },
+        };
+        let contact = match &opts.contact {
+            Some(c) => Arc::from(c.as_str()),
+            None => match self.default_contact(target.transport, target.addr) {
+                Ok(c) => c,
+                Err(_) => return Ok(None),
+            },
+        };
+        if self.clients.len() + self.servers.len() >= self.config.max_transactions {
+            return Ok(None);
+        }
+        // The rows after Via, in the builder's order.
+        let body = opts.body.as_ref().map(|(ct, b)| (ct.as_str(), &b[..]));
+        let mut rows =
+            crate::message::CheckedRows::new(256 + opts.from.len() + opts.to.len() + contact.len());
+        rows.trusted("Max-Forwards", &["70"]);
+        let mut ok = rows.checked("From", &[&opts.from, ";tag=", tag]);
+        ok = ok && rows.checked("To", &[&opts.to]);
+        rows.trusted("Call-ID", &[call_id]);
+        rows.trusted("CSeq", &["1 INVITE"]);
+        ok = ok && rows.checked("Contact", &[&contact]);
+        if let Some((ct, _)) = body {
+            ok = ok && rows.checked("Content-Type", &[ct]);
+        }
+        if !ok {
+            return Ok(None);
+        }
+        let mut via = std::mem::take(&mut self.scratch);
+        let written = self.write_local_via(&mut via, target.transport, target.addr);
+        let body = body.map_or(&[][..], |(_, b)| b);
+        let mut text = String::with_capacity(
+            opts.uri.len() + via.len() + rows.as_str().len() + 64 + body.len(),
+        );
+        text.push_str("INVITE ");
+        text.push_str(&opts.uri);
+        text.push_str(" SIP/2.0\r\nVia: ");
+        text.push_str(&via);
+        text.push_str("\r\n");
+        self.scratch = via;
+        let (branch, local) = written?;
+        text.push_str(rows.as_str());
+        text.push_str("Content-Length: ");
+        crate::text::push_uint(&mut text, body.len());
+        text.push_str("\r\n\r\n");
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(body);
+        let id = self.alloc_id();
+        self.start_client_bytes(
+            now,
+            id,
+            Method::Invite,
+            branch.as_str(),
+            Bytes::from(bytes),
+            target,
+            Some(local),
+        );
+        Ok(Some((ClientTxId(id), target, contact)))
     }
 
     /// Where an in-dialog request to `next_hop` goes (§12.2.1.1, §18.1.1): over the flow

@@ -750,3 +750,86 @@ fn default_contacts_name_the_scheme_and_transport() {
         "<sips:[2001:db8::1]:5061>"
     );
 }
+
+/// The INVITE `invite` writes straight to bytes is the one the builder writes, byte for
+/// byte, for the same seed; and every input the builder refuses is left to the builder.
+#[test]
+fn the_written_invite_is_the_built_invite() {
+    let sdp = Bytes::from_static(b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n");
+    let cases = [
+        InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a.example>", "<sip:bob@b>"),
+        InviteOptions::new(
+            "sip:bob@192.0.2.2:5070",
+            "\"Alice A\" <sip:alice@a>",
+            "sip:bob@b",
+        )
+        .body("application/sdp", sdp.clone()),
+        InviteOptions::new("sip:bob@b.example", "<sip:alice@a>", "<sip:bob@b.example>")
+            .target(Target::new(Transport::Udp, addr(B))),
+        InviteOptions {
+            contact: Some("<sip:alice@192.0.2.1:5060;ob>".into()),
+            ..InviteOptions::new("sip:bob@192.0.2.2", " <sip:alice@a> ", "<sip:bob@b>\t")
+        },
+    ];
+    let now = base();
+    for (i, opts) in cases.into_iter().enumerate() {
+        let mut written = ep(A, 11);
+        written.invite(now, opts.clone()).expect("invite");
+        let w = drain(&mut written);
+        let mut check = ep(A, 11);
+        let (call_id, tag) = (check.ids.call_id(None), check.ids.tag());
+        assert!(
+            check
+                .invite_written(now, &opts, &call_id, &tag)
+                .expect("no error")
+                .is_some(),
+            "case {i} takes the written path"
+        );
+        let mut built = ep(A, 11);
+        let (call_id, tag) = (built.ids.call_id(None), built.ids.tag());
+        built
+            .invite_built(now, &opts, &call_id, &tag)
+            .expect("builds");
+        let b = drain(&mut built);
+        assert_eq!(w.tx.len(), 1, "case {i}");
+        assert_eq!(
+            std::str::from_utf8(&w.tx[0].bytes).unwrap(),
+            std::str::from_utf8(&b.tx[0].bytes).unwrap(),
+            "case {i}"
+        );
+        assert_eq!(w.tx[0].destination, b.tx[0].destination, "case {i}");
+    }
+}
+
+#[test]
+fn an_invite_the_builder_refuses_is_refused_with_the_builders_error() {
+    let now = base();
+    let bad = [
+        InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>\r\nX: y", "<sip:bob@b>"),
+        InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>", "<sip:bob@b"),
+        InviteOptions {
+            contact: Some("<sip:alice@192.0.2.1".into()),
+            ..InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>", "<sip:bob@b>")
+        },
+        InviteOptions::new("sip:bob@192.0.2.2 x", "<sip:alice@a>", "<sip:bob@b>"),
+    ];
+    for (i, opts) in bad.into_iter().enumerate() {
+        let mut e = ep(A, 3);
+        let (call_id, tag) = (e.ids.call_id(None), e.ids.tag());
+        assert!(
+            e.invite_written(now, &opts, &call_id, &tag)
+                .expect("no error")
+                .is_none(),
+            "case {i} is left to the builder"
+        );
+        let mut e = ep(A, 3);
+        let err = e.invite(now, opts.clone()).expect_err("refused");
+        let mut f = ep(A, 3);
+        let (call_id, tag) = (f.ids.call_id(None), f.ids.tag());
+        let built = f
+            .invite_built(now, &opts, &call_id, &tag)
+            .expect_err("refused");
+        assert_eq!(format!("{err:?}"), format!("{built:?}"), "case {i}");
+        assert!(drain(&mut e).tx.is_empty(), "case {i}: nothing sent");
+    }
+}

@@ -27,6 +27,84 @@ enum Start {
     Response(u16, Span),
 }
 
+/// Whether the builder takes `uri` as a Request-URI: non-empty, no blank or control
+/// character, and URI characters only (§19.1, §25.1).
+pub(crate) fn request_uri_ok(uri: &str) -> bool {
+    !uri.is_empty()
+        && !uri.bytes().any(|b| b <= b' ' || b == 0x7f)
+        && super::header::name_addr::check_uri_text(uri.as_bytes(), true).is_ok()
+}
+
+/// Header rows the endpoint writes straight to text for a request it sends itself (the
+/// INVITE of a new call), the values the TU gave checked exactly as the builder checks
+/// them: the same refusal of CR, LF and NUL, the same trimming, the same header decoder.
+/// So a request written here is one the builder would have built, byte for byte.
+pub(crate) struct CheckedRows {
+    text: String,
+    decoded: Decoded,
+    rows: usize,
+}
+
+impl CheckedRows {
+    /// Empty, with room for `capacity` bytes.
+    pub(crate) fn new(capacity: usize) -> Self {
+        CheckedRows {
+            text: String::with_capacity(capacity),
+            decoded: Decoded::default(),
+            rows: 0,
+        }
+    }
+
+    /// A row whose value the endpoint wrote itself (nothing to check).
+    pub(crate) fn trusted(&mut self, name: &str, pieces: &[&str]) {
+        self.text.push_str(name);
+        self.text.push_str(": ");
+        for p in pieces {
+            self.text.push_str(p);
+        }
+        self.text.push_str("\r\n");
+        self.rows += 1;
+    }
+
+    /// A row with a value from the TU; `false` (and the text unusable) if the builder would
+    /// refuse it.
+    pub(crate) fn checked(&mut self, name: &str, pieces: &[&str]) -> bool {
+        let ls = self.text.len();
+        self.text.push_str(name);
+        self.text.push_str(": ");
+        let vs = self.text.len();
+        for p in pieces {
+            self.text.push_str(p);
+        }
+        if memchr::memchr3(b'\r', b'\n', 0, &self.text.as_bytes()[vs..]).is_some() {
+            return false;
+        }
+        let b = self.text.as_bytes();
+        let (mut s, mut e) = (vs, b.len());
+        while s < e && matches!(b[s], b' ' | b'\t') {
+            s += 1;
+        }
+        while e > s && matches!(b[e - 1], b' ' | b'\t') {
+            e -= 1;
+        }
+        self.text.push_str("\r\n");
+        let row = HeaderEntry {
+            name: HeaderName::lookup(name),
+            name_span: Span::new(ls, ls + name.len()),
+            value: Span::new(s, e),
+            line: Span::new(ls, self.text.len()),
+        };
+        decode_header(&self.text, self.rows, &row, &mut self.decoded, false);
+        self.rows += 1;
+        self.decoded.fault.is_none()
+    }
+
+    /// The rows written so far.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
 /// Writes the message text and records each row as it goes, so the built message gets the
 /// same representation a parsed one has (spans into one header string, the stack's headers
 /// decoded) without parsing the text back.
@@ -52,10 +130,7 @@ impl Text {
             text,
             Start::Request(method.clone(), Span::new(us, us + uri.len())),
         );
-        if uri.is_empty()
-            || uri.bytes().any(|b| b <= b' ' || b == 0x7f)
-            || super::header::name_addr::check_uri_text(uri.as_bytes(), true).is_err()
-        {
+        if !request_uri_ok(uri) {
             t.error = Some(BuildError::HeaderValue("Request-URI".into()));
         }
         t

@@ -25,6 +25,7 @@ mod status;
 pub mod uri;
 pub mod validate;
 
+pub(crate) use builder::{CheckedRows, request_uri_ok};
 pub use builder::{RequestBuilder, ResponseBuilder};
 pub use error::{FaultLayer, InvalidToken, ParseError, ParseErrorKind};
 pub use framer::StreamFramer;

@@ -487,8 +487,9 @@ impl Message {
         Ok(())
     }
 
-    /// Inserts a header row before the first row with the same name (or at the end): the
-    /// place for a new top Via or Record-Route.
+    /// Inserts a header row before the first row with the same name, or first when there
+    /// is none: the place for a new top Via or Record-Route (§7.3.1 recommends the headers
+    /// proxies read, Via first among them, near the top).
     pub fn prepend_header(&mut self, name: &str, value: &str) -> Result<(), BuildError> {
         let e = self.new_entry(name, value)?;
         let at = self.headers.iter().position(|h| {
@@ -496,7 +497,7 @@ impl Message {
                 && (e.name != HeaderName::Other
                     || h.name_span.get(&self.head).eq_ignore_ascii_case(name))
         });
-        self.headers.insert(at.unwrap_or(self.headers.len()), e);
+        self.headers.insert(at.unwrap_or(0), e);
         if e.name == HeaderName::Via {
             // A new top Via: only the decoded top Via changes (indices of the duplicate
             // check shift, but Via is not a single-value header).
