@@ -431,29 +431,35 @@ fn reinvite_glare_gets_491_and_a_retry() {
         "§14.2: each side answers the other 491"
     );
     // The retries come after random intervals (A owns the Call-ID: 2.1–4 s; B: 0–2 s).
+    // B's comes first; A's TU has not answered it when A's interval ends, and §14.1 forbids
+    // a new INVITE while one is in progress in either direction: A waits.
     net.advance(net.elapsed() + Duration::from_secs(5));
-    let invites = net.sent("INVITE sip:");
     assert_eq!(
-        invites.len(),
-        5,
-        "the initial INVITE, two re-INVITEs, two retries"
+        net.sent("INVITE sip:").len(),
+        4,
+        "the initial INVITE, two re-INVITEs, B's retry"
     );
-    let eb = net.take_events(B);
+    assert_eq!(net.sent("491").len(), 2, "no second glare");
     let ea = net.take_events(A);
-    // B's retry happens first (0–2 s) and A answers it via its TU.
-    let a_req = ea.iter().find_map(|e| match e {
-        Event::DialogRequest { tx, request, .. } if request.method() == &Method::Invite => {
-            Some(*tx)
-        }
-        _ => None,
-    });
-    let b_req = eb.iter().find_map(|e| match e {
-        Event::DialogRequest { tx, request, .. } if request.method() == &Method::Invite => {
-            Some(*tx)
-        }
-        _ => None,
-    });
-    assert!(a_req.is_some() || b_req.is_some());
+    assert!(
+        ea.iter().any(|e| matches!(e,
+            Event::DialogRequest { request, .. } if request.method() == &Method::Invite)),
+        "B's retry reached A's TU"
+    );
+    // A's TU accepts B's retry; once it is ACKed, A's own retry goes out and B's TU
+    // gets it.
+    let now = net.now;
+    net.ep(A).answer(now, da, 200, None).unwrap();
+    net.advance(net.elapsed() + Duration::from_secs(1));
+    assert_eq!(net.sent("INVITE sip:").len(), 5, "then A's retry");
+    assert_eq!(net.sent("491").len(), 2);
+    let eb = net.take_events(B);
+    assert!(
+        eb.iter().any(|e| matches!(e,
+            Event::DialogRequest { request, .. } if request.method() == &Method::Invite
+                && request.body().starts_with(b"v=0"))),
+        "A's retry carries its offer"
+    );
 }
 
 #[test]

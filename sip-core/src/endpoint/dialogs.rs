@@ -428,6 +428,21 @@ impl Endpoint {
             let _ = self.send_bye(now, id);
             self.set_state(now, id, DialogState::Terminated(EndReason::NoAck));
         }
+        // §14.1: no new INVITE while another INVITE transaction is in progress in either
+        // direction. The peer's own retry may be pending at our TU: wait for it (checking
+        // again every T1); a re-INVITE the TU started since makes the retry moot.
+        let glare = match glare {
+            Some(g) => match self.dialogs.get_mut(&id) {
+                Some(d) if d.invite_ctx.is_some() => None,
+                Some(d) if d.invite_stx.is_some() || d.ok.is_some() => {
+                    d.glare_retry = Some((now + self.config.timers.t1, g.1));
+                    None
+                }
+                Some(_) => Some(g),
+                None => None,
+            },
+            None => None,
+        };
         if let Some((_, body)) = glare {
             let body = body.map(|(ct, b)| (ct.to_string(), b));
             if let Ok(ctx) = self.send_in_dialog(
