@@ -54,6 +54,10 @@ pub(super) struct DialogEntry {
     local: Box<str>,
     /// The peer's header value, tag included once known.
     remote: Box<str>,
+    /// A stored header value kept a CR, LF or NUL that is not a fold (see
+    /// [`header_text`]): in-dialog requests then write every value through the checking
+    /// writer, which refuses it.
+    raw_text: bool,
     remote_target: Box<str>,
     route_set: RouteSet,
     /// Where in-dialog requests go, worked out from the route set, the remote target and
@@ -104,6 +108,7 @@ impl DialogEntry {
             remote_tag: None,
             local: Box::default(),
             remote: Box::default(),
+            raw_text: false,
             remote_target: Box::default(),
             route_set: RouteSet::default(),
             hop: None,
@@ -716,20 +721,30 @@ impl Endpoint {
         };
         let mut t =
             super::ops::RequestText::new(method.as_str(), shape.request_uri).map_err(bad)?;
-        t.header("Via", via).map_err(bad)?;
-        t.header("Max-Forwards", "70").map_err(bad)?;
+        t.trusted("Via", via);
+        t.trusted("Max-Forwards", "70");
         for r in shape.routes {
             t.header("Route", r).map_err(bad)?;
         }
         if let Some(last) = shape.last_route {
             t.header("Route", &format!("<{last}>")).map_err(bad)?;
         }
-        t.header("From", &d.local).map_err(bad)?;
-        t.header("To", &d.remote).map_err(bad)?;
-        t.header("Call-ID", &d.call_id).map_err(bad)?;
+        // The dialog's own values are kept unfolded (and the TU's were checked when the
+        // dialog began): written as they are unless one could not be cleaned.
+        let row = |t: &mut super::ops::RequestText, name: &str, value: &str| {
+            if d.raw_text {
+                t.header(name, value).map_err(bad)
+            } else {
+                t.trusted(name, value);
+                Ok(())
+            }
+        };
+        row(&mut t, "From", &d.local)?;
+        row(&mut t, "To", &d.remote)?;
+        row(&mut t, "Call-ID", &d.call_id)?;
         t.cseq(cseq, method.as_str());
         if is_target_refresh(method) {
-            t.header("Contact", &d.local_contact).map_err(bad)?;
+            row(&mut t, "Contact", &d.local_contact)?;
         }
         for (n, v) in extra {
             if !crate::message::scan::is_token_str(n) {
@@ -1156,13 +1171,11 @@ impl Endpoint {
             })
             .map(|(k, _)| *k)?;
         let remote_tag = req.from().and_then(|f| f.tag())?.to_owned();
-        let remote = req
-            .headers()
-            .get(crate::message::HeaderName::From)?
-            .to_owned();
+        let (remote, clean) = header_text(req.headers().get(crate::message::HeaderName::From)?);
         let d = self.dialogs.get_mut(&id)?;
         d.remote_tag = Some(remote_tag.into());
-        d.remote = remote.into();
+        d.remote = remote;
+        d.raw_text |= !clean;
         if let Some(c) = req
             .headers()
             .get(crate::message::HeaderName::Contact)
@@ -1305,6 +1318,12 @@ impl Endpoint {
             return Err(400);
         };
         let remote_tag: Box<str> = f.tag().unwrap_or("").into();
+        let (to, to_clean) = unfolded(to);
+        let (remote, remote_clean) = header_text(
+            req.headers()
+                .get(crate::message::HeaderName::From)
+                .unwrap_or(""),
+        );
         let via_natted = req
             .via()
             .is_some_and(|v| v.received().is_some() || v.rport().flatten().is_some());
@@ -1314,14 +1333,13 @@ impl Endpoint {
         let id = self.alloc_id();
         let d = DialogEntry {
             call_id: call_id.into(),
-            local: with_tag(to, &to_tag),
+            local: with_tag(&to, &to_tag),
             local_tag: to_tag,
             remote_tag: Some(remote_tag),
-            remote: req
-                .headers()
-                .get(crate::message::HeaderName::From)
-                .unwrap_or("")
-                .into(),
+            remote,
+            raw_text: !(to_clean
+                && remote_clean
+                && memchr::memchr3(b'\r', b'\n', 0, call_id.as_bytes()).is_none()),
             remote_target: contact.into(),
             route_set: RouteSet::from_request(req),
             remote_seq: req.cseq().map(|c| c.0),
@@ -1882,6 +1900,7 @@ impl Endpoint {
             local_tag: r.local_tag.clone(),
             local: r.local.clone(),
             remote: r.remote.clone(),
+            raw_text: r.raw_text,
             remote_target: r.remote_target.clone(),
             local_seq: r.local_seq,
             prefer_flow: r.prefer_flow,
@@ -1909,11 +1928,13 @@ impl Endpoint {
         };
         if d.remote_tag.is_none() {
             d.remote_tag = resp.to().and_then(|t| t.tag()).map(Into::into);
-            d.remote = resp
-                .headers()
-                .get(crate::message::HeaderName::To)
-                .unwrap_or("")
-                .into();
+            let (remote, clean) = header_text(
+                resp.headers()
+                    .get(crate::message::HeaderName::To)
+                    .unwrap_or(""),
+            );
+            d.remote = remote;
+            d.raw_text |= !clean;
             d.file_in(&mut self.dialog_index, id);
         }
         let Some(d) = self.dialogs.get_mut(&id) else {
@@ -2163,6 +2184,36 @@ impl Endpoint {
 }
 
 /// `<sip:sent-by>` (`sips:` over TLS), with `;transport=` for the stream transports.
+/// A received header value as one line: each fold (CRLF and the blanks after it, §7.3.1)
+/// becomes one space, as the request writer would write it. `false` (and the value as
+/// given) if it holds a CR, LF or NUL that is not part of a fold.
+pub(super) fn unfolded(v: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    if memchr::memchr3(b'\r', b'\n', 0, v.as_bytes()).is_none() {
+        return (v.into(), true);
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(i) = rest.find(['\r', '\n', '\0']) {
+        let (head, tail) = rest.split_at(i);
+        out.push_str(head);
+        match tail.strip_prefix("\r\n") {
+            Some(t) if t.starts_with([' ', '\t']) => {
+                out.push(' ');
+                rest = t.trim_start_matches([' ', '\t']);
+            }
+            _ => return (v.into(), false),
+        }
+    }
+    out.push_str(rest);
+    (out.into(), true)
+}
+
+/// [`unfolded`], owned, for a dialog to keep.
+fn header_text(v: &str) -> (Box<str>, bool) {
+    let (t, clean) = unfolded(v);
+    (t.into(), clean)
+}
+
 /// A From or To value with `;tag=` appended (§19.3).
 fn with_tag(value: &str, tag: &str) -> Box<str> {
     let mut s = String::with_capacity(value.len() + 5 + tag.len());

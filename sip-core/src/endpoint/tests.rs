@@ -833,3 +833,93 @@ fn an_invite_the_builder_refuses_is_refused_with_the_builders_error() {
         assert!(drain(&mut e).tx.is_empty(), "case {i}: nothing sent");
     }
 }
+
+#[test]
+fn stored_header_values_are_unfolded_and_bare_line_breaks_flagged() {
+    use super::dialogs::unfolded;
+    assert_eq!(
+        unfolded("<sip:a@b>;tag=1"),
+        ("<sip:a@b>;tag=1".into(), true)
+    );
+    assert_eq!(
+        unfolded("\"A\"\r\n <sip:a@b>;tag=1"),
+        ("\"A\" <sip:a@b>;tag=1".into(), true)
+    );
+    assert_eq!(
+        unfolded("\"A\"\r\n\t \t<sip:a@b>\r\n ;tag=1"),
+        ("\"A\" <sip:a@b> ;tag=1".into(), true)
+    );
+    for bad in [
+        "<sip:a@b>\r\nX: y",
+        "<sip:a@b>\n x",
+        "<sip:a@b>\0",
+        "<sip:a@b>\r",
+    ] {
+        assert_eq!(unfolded(bad), (bad.into(), false), "{bad:?}");
+    }
+}
+
+/// A UAS whose caller folded its From line sends the BYE with that value on one line.
+#[test]
+fn an_in_dialog_request_carries_folded_peer_values_on_one_line() {
+    let now = base();
+    let mut b = ep(B, 2);
+    let invite = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKfold1\r\n\
+        Max-Forwards: 70\r\n\
+        From: \"Alice\"\r\n <sip:alice@192.0.2.1>;tag=a1\r\n\
+        To: <sip:bob@192.0.2.2>\r\n\
+        Call-ID: fold-1@192.0.2.1\r\n\
+        CSeq: 1 INVITE\r\n\
+        Contact: <sip:alice@192.0.2.1:5060>\r\n\
+        Content-Length: 0\r\n\r\n";
+    b.handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: addr(A),
+            to: addr(B),
+            bytes: Bytes::from(invite),
+        },
+    );
+    let d = drain(&mut b)
+        .ev
+        .iter()
+        .find_map(|e| match e {
+            Event::IncomingCall { dialog, .. } => Some(*dialog),
+            _ => None,
+        })
+        .expect("incoming call");
+    b.answer(now, d, 200, None).unwrap();
+    drain(&mut b);
+    let ack = "ACK sip:bob@192.0.2.2 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKfold2\r\n\
+        Max-Forwards: 70\r\n\
+        From: \"Alice\" <sip:alice@192.0.2.1>;tag=a1\r\n\
+        To: <sip:bob@192.0.2.2>;tag=TAG\r\n\
+        Call-ID: fold-1@192.0.2.1\r\n\
+        CSeq: 1 ACK\r\n\
+        Content-Length: 0\r\n\r\n"
+        .replace("TAG", &b.dialog_info(d).unwrap().local_tag);
+    b.handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: addr(A),
+            to: addr(B),
+            bytes: Bytes::from(ack),
+        },
+    );
+    drain(&mut b);
+    b.hangup(now, d).unwrap();
+    let out = drain(&mut b);
+    let bye = std::str::from_utf8(&out.tx[0].bytes).unwrap();
+    assert!(
+        bye.starts_with("BYE sip:alice@192.0.2.1:5060 SIP/2.0\r\n"),
+        "{bye}"
+    );
+    assert!(
+        bye.contains("\r\nTo: \"Alice\" <sip:alice@192.0.2.1>;tag=a1\r\n"),
+        "{bye}"
+    );
+}
