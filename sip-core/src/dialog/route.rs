@@ -136,6 +136,20 @@ pub struct RequestShape {
     pub next_hop: String,
 }
 
+/// The remote target a dialog takes from a request's or response's Contact (§12.1.1,
+/// §12.1.2): the URI of its first address, already decoded with the message, if it
+/// parses as a URI.
+pub(crate) fn contact_target(m: &crate::message::Message) -> Option<String> {
+    match m.contact()? {
+        crate::message::ContactValue::Addr(a) => {
+            let u = a.uri_str();
+            Uri::parse(u).ok()?;
+            Some(u.to_owned())
+        }
+        crate::message::ContactValue::Star => None,
+    }
+}
+
 /// The URI of a Contact header value, if it parses.
 pub(crate) fn contact_uri(c: &str) -> Option<String> {
     let a = NameAddr::parse(c).ok()?;
@@ -146,6 +160,36 @@ pub(crate) fn contact_uri(c: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn response_with_contact(rows: &str) -> crate::message::Response {
+        let text = format!(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKc1\r\n\
+             From: <sip:a@x>;tag=1\r\nTo: <sip:b@y>;tag=2\r\nCall-ID: c1\r\n\
+             CSeq: 1 INVITE\r\n{rows}Content-Length: 0\r\n\r\n"
+        );
+        match crate::message::parse(
+            bytes::Bytes::from(text),
+            &crate::message::ParseOptions::default(),
+        ) {
+            Ok(crate::message::SipMessage::Response(r)) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_remote_target_is_the_first_contact_uri() {
+        let r =
+            response_with_contact("Contact: \"Bob\" <sip:bob@192.0.2.2:5070;ob>;expires=60\r\n");
+        assert_eq!(
+            contact_target(&r).as_deref(),
+            Some("sip:bob@192.0.2.2:5070;ob")
+        );
+        let r = response_with_contact("Contact: <sip:b1@192.0.2.2>, <sip:b2@192.0.2.3>\r\n");
+        assert_eq!(contact_target(&r).as_deref(), Some("sip:b1@192.0.2.2"));
+        let r = response_with_contact("Contact: sip:b@192.0.2.2\r\n");
+        assert_eq!(contact_target(&r).as_deref(), Some("sip:b@192.0.2.2"));
+        assert_eq!(contact_target(&response_with_contact("")), None);
+    }
 
     #[test]
     fn loose_routing() {

@@ -7,7 +7,7 @@ use super::dialog_index::DialogIndex;
 use super::*;
 use crate::dialog::{
     DialogError, DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, Role, RouteSet,
-    parse_sipfrag_status, route::contact_uri, sipfrag,
+    parse_sipfrag_status, route::contact_target, sipfrag,
 };
 use crate::message::uri::{Host, Uri};
 use std::time::Duration;
@@ -1176,11 +1176,7 @@ impl Endpoint {
         d.remote_tag = Some(remote_tag.into());
         d.remote = remote;
         d.raw_text |= !clean;
-        if let Some(c) = req
-            .headers()
-            .get(crate::message::HeaderName::Contact)
-            .and_then(contact_uri)
-        {
+        if let Some(c) = contact_target(req) {
             d.set_remote_target(c.into());
         }
         d.set_route_set(RouteSet::from_request(req));
@@ -1303,11 +1299,7 @@ impl Endpoint {
             return Err(500);
         };
         let (transport, to_tag, local) = (t.transport, t.to_tag.clone(), t.local);
-        let Some(contact) = req
-            .headers()
-            .get(crate::message::HeaderName::Contact)
-            .and_then(contact_uri)
-        else {
+        let Some(contact) = contact_target(req) else {
             return Err(400);
         };
         let (Some(call_id), Some(f), Some(to)) = (
@@ -1520,11 +1512,7 @@ impl Endpoint {
                 if d.invite_stx.is_some() || d.ok.is_some() {
                     return self.refuse(now, stx, 500);
                 }
-                if let Some(c) = req
-                    .headers()
-                    .get(crate::message::HeaderName::Contact)
-                    .and_then(contact_uri)
-                {
+                if let Some(c) = contact_target(&req) {
                     d.set_remote_target(c.into());
                 }
                 d.invite_stx = Some(stx);
@@ -1545,12 +1533,7 @@ impl Endpoint {
                 self.refer_notify(now, id, stx, &req);
             }
             _ => {
-                if refresh
-                    && let Some(c) = req
-                        .headers()
-                        .get(crate::message::HeaderName::Contact)
-                        .and_then(contact_uri)
-                {
+                if refresh && let Some(c) = contact_target(&req) {
                     d.set_remote_target(c.into());
                 }
                 self.event(Event::DialogRequest {
@@ -1940,11 +1923,7 @@ impl Endpoint {
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
-        if let Some(c) = resp
-            .headers()
-            .get(crate::message::HeaderName::Contact)
-            .and_then(contact_uri)
-        {
+        if let Some(c) = contact_target(resp) {
             d.set_remote_target(c.into());
         }
         // The route set is fixed by the 2xx (or the first tagged 1xx), §12.1.2 / §13.2.2.4.
