@@ -9,15 +9,15 @@
 //! and the semantic checks of [`super::validate`].
 
 use super::error::{ParseError, ParseErrorKind as K};
-use super::header::name_addr::parse_name_addr;
+use super::header::name_addr::parse_name_addr_bytes;
 use super::header::name_addr::scheme_len;
-use super::header::simple::parse_cseq;
-use super::header::via::parse_via;
+use super::header::simple::parse_cseq_at;
+use super::header::via::parse_via_bytes;
 use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_lws, is_token, parse_decimal, run, trim_lws};
+use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_lws, is_token, parse_decimal, run};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -300,8 +300,13 @@ pub fn parse_framed(
     }
     // Offsets fit in a `u32` (always, unless the size limit was raised above 4 GiB).
     let small = b.len() < u32::MAX as usize;
-    // Header rows, built in this pass with their values trimmed.
+    // Header rows, built in this pass with their values trimmed, and the rows the stack
+    // reads decoded as soon as they are complete (the next line is not a fold).
     let mut headers: Vec<HeaderEntry> = Vec::with_capacity(24);
+    let mut decoded = Decoded::default();
+    // The first Content-Length row whose value is not a number: an error, but only after
+    // the framing, UTF-8 and start line checks (the order in which they were made before).
+    let mut cl_err: Option<usize> = None;
     let mut pos = start.next;
     let blank;
     loop {
@@ -314,6 +319,15 @@ pub fn parse_framed(
             && let Some((row, next)) = fast_header_line(b, pos, limits.max_line_length)
         {
             headers.push(row);
+            if !matches!(b.get(next), Some(b' ' | b'\t')) {
+                decode_row(b, headers.len() - 1, &row, &mut decoded, strict);
+                if row.name == HeaderName::ContentLength
+                    && decoded.content_length.is_none()
+                    && cl_err.is_none()
+                {
+                    cl_err = Some(row.value.start as usize);
+                }
+            }
             pos = next;
             continue;
         }
@@ -357,6 +371,17 @@ pub fn parse_framed(
                 last.value = trim_value(b, colon + 1, line.end);
             }
             last.line.end = line.next as u32;
+            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+                let row = *last;
+                decode_outlined(
+                    b,
+                    headers.len() - 1,
+                    &row,
+                    &mut decoded,
+                    strict,
+                    &mut cl_err,
+                );
+            }
         } else {
             if headers.len() >= limits.max_headers {
                 return Err(err(
@@ -387,12 +412,23 @@ pub fn parse_framed(
             {
                 return Err(err(line.start, K::HeaderLine));
             }
-            headers.push(HeaderEntry {
+            let row = HeaderEntry {
                 name,
                 name_span: Span::new(line.start, ne),
                 value: trim_value(b, colon + 1, line.end),
                 line: Span::new(line.start, line.next),
-            });
+            };
+            headers.push(row);
+            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+                decode_outlined(
+                    b,
+                    headers.len() - 1,
+                    &row,
+                    &mut decoded,
+                    strict,
+                    &mut cl_err,
+                );
+            }
         }
         pos = line.next;
     }
@@ -402,7 +438,6 @@ pub fn parse_framed(
 
     // The start line.
     let sl = &head[..start.end];
-    let mut decoded = Decoded::default();
     enum Kind {
         Req(Method, Span),
         Resp(u16, Span),
@@ -416,13 +451,9 @@ pub fn parse_framed(
         Kind::Req(method, uri)
     };
 
-    // The headers the stack needs, decoded.
-    for (idx, e) in headers.iter().enumerate() {
-        decode_header(&head, idx, e, &mut decoded, strict);
-        if e.name == HeaderName::ContentLength && decoded.content_length.is_none() {
-            // Without a usable Content-Length the body cannot be delimited.
-            return Err(err(e.value.start as usize, K::ContentLength));
-        }
+    if let Some(at) = cl_err {
+        // Without a usable Content-Length the body cannot be delimited.
+        return Err(err(at, K::ContentLength));
     }
     if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
@@ -647,15 +678,14 @@ fn parse_request_line(
 /// nine digits with nothing to trim, is read here in one loop; anything else goes the
 /// general way (same result).
 #[inline(always)]
-fn value_decimal(head: &str, e: &HeaderEntry, max: u64) -> Option<u64> {
-    if let Some(b) = head
-        .as_bytes()
-        .get(e.value.start as usize..e.value.end as usize)
-        && (1..=9).contains(&b.len())
-    {
+fn value_decimal(hb: &[u8], e: &HeaderEntry, max: u64) -> Option<u64> {
+    let Some(v) = hb.get(e.value.start as usize..e.value.end as usize) else {
+        return parse_decimal("", max);
+    };
+    if (1..=9).contains(&v.len()) {
         let mut n: u64 = 0;
         let mut digits = true;
-        for &c in b {
+        for &c in v {
             let d = c.wrapping_sub(b'0');
             digits &= d <= 9;
             n = n * 10 + u64::from(d);
@@ -664,7 +694,16 @@ fn value_decimal(head: &str, e: &HeaderEntry, max: u64) -> Option<u64> {
             return (n <= max).then_some(n);
         }
     }
-    parse_decimal(trim_lws(e.value.get(head)), max)
+    // `trim_lws`, on bytes; only digits are accepted, so text that is not UTF-8 fails
+    // either way.
+    let (mut a, mut z) = (0, v.len());
+    while a < z && is_lws(v[a]) {
+        a += 1;
+    }
+    while z > a && is_lws(v[z - 1]) {
+        z -= 1;
+    }
+    parse_decimal(std::str::from_utf8(&v[a..z]).ok()?, max)
 }
 
 fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> ParseError {
@@ -682,6 +721,31 @@ pub(crate) fn decode_header(
     d: &mut Decoded,
     strict: bool,
 ) {
+    decode_row(head.as_bytes(), idx, e, d, strict);
+}
+
+/// [`decode_row`] for the rows of the general line path (folds, unusual lines), and the
+/// first Content-Length row that is not a number into `cl_err`.
+#[inline(never)]
+fn decode_outlined(
+    hb: &[u8],
+    idx: usize,
+    e: &HeaderEntry,
+    d: &mut Decoded,
+    strict: bool,
+    cl_err: &mut Option<usize>,
+) {
+    decode_row(hb, idx, e, d, strict);
+    if e.name == HeaderName::ContentLength && d.content_length.is_none() && cl_err.is_none() {
+        *cl_err = Some(e.value.start as usize);
+    }
+}
+
+/// [`decode_header`] on the bytes of the text: the parser decodes each row as soon as it is
+/// complete, before the header section is known to be UTF-8 (when it is not, the parse
+/// fails and nothing decoded is kept).
+#[inline(always)]
+fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
     // Every other header is left alone: skip the call.
     if matches!(
         e.name,
@@ -696,14 +760,14 @@ pub(crate) fn decode_header(
             | HeaderName::Expires
             | HeaderName::MinExpires
     ) {
-        decode_known_header(head, idx, e, d, strict);
+        decode_known_header(hb, idx, e, d, strict);
     }
 }
 
 #[inline(always)]
-fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
-    let v = || e.value.get(head);
+fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
     let vs = e.value.start as usize;
+    let ve = e.value.end as usize;
     macro_rules! fault {
         ($f:expr) => {{
             let f = $f;
@@ -723,7 +787,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         };
     }
     match e.name {
-        HeaderName::Via if d.via.is_none() => match parse_via(head, vs, e.value.end as usize) {
+        HeaderName::Via if d.via.is_none() => match parse_via_bytes(hb, vs, ve) {
             Ok((via, _)) => d.via = Some(via),
             Err(r) => fault!(header_err(e, HeaderName::Via, r)),
         },
@@ -739,7 +803,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
                 }
                 return;
             }
-            match parse_name_addr(head, vs, e.value.end as usize, strict) {
+            match parse_name_addr_bytes(hb, vs, ve, strict) {
                 Ok(na) => *slot = Some(na),
                 Err(r) => fault!(header_err(e, e.name, r)),
             }
@@ -748,8 +812,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             once!(d.call_id);
             // The value's bytes without surrounding LWS, as `trim_lws` would leave them
             // (the span's ends are ASCII positions, so the bytes are the `str`'s).
-            let hb = head.as_bytes();
-            let (mut a, mut z) = (vs, e.value.end as usize);
+            let (mut a, mut z) = (vs, ve);
             if hb.get(a..z).is_none() {
                 (a, z) = (0, 0);
             }
@@ -774,8 +837,8 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::CSeq => {
             once!(d.cseq);
-            match parse_cseq(v()) {
-                Ok((n, m)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::of(head, m))),
+            match parse_cseq_at(hb, vs, ve) {
+                Ok((n, a, z)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::new(a, z))),
                 Ok(_) => fault!(header_err(
                     e,
                     HeaderName::CSeq,
@@ -786,7 +849,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::MaxForwards => {
             once!(d.max_forwards);
-            match value_decimal(head, e, 255) {
+            match value_decimal(hb, e, 255) {
                 Some(n) => d.max_forwards = Some(n as u8),
                 None => fault!(header_err(
                     e,
@@ -797,7 +860,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::ContentLength => {
             once!(d.content_length);
-            match value_decimal(head, e, u64::from(u32::MAX)) {
+            match value_decimal(hb, e, u64::from(u32::MAX)) {
                 Some(n) => d.content_length = Some(n as usize),
                 None => fault!(header_err(
                     e,
@@ -810,25 +873,34 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             if d.contact.is_some() {
                 return;
             }
-            if trim_lws(v()) == "*" {
+            let v = hb.get(vs..ve).unwrap_or(&[]);
+            // `trim_lws(v) == "*"`.
+            let (mut a, mut z) = (0, v.len());
+            while a < z && is_lws(v[a]) {
+                a += 1;
+            }
+            while z > a && is_lws(v[z - 1]) {
+                z -= 1;
+            }
+            if &v[a..z] == b"*" {
                 d.contact = Some(ContactData::Star);
                 return;
             }
             // Only the first element is decoded here; split only if there is a comma.
-            let v = v();
-            let first = if super::scan::find_byte(v.as_bytes(), b',').is_none() {
-                v
+            let (fs, fe) = if hb.get(vs..ve).is_none() {
+                (vs, vs)
+            } else if super::scan::find_byte(v, b',').is_none() {
+                (vs, ve)
             } else {
-                super::scan::split_commas(v).next().unwrap_or("")
+                (vs, vs + super::scan::first_comma_piece(v))
             };
-            let fs = vs + (first.as_ptr() as usize - v.as_ptr() as usize);
-            match parse_name_addr(head, fs, fs + first.len(), strict) {
+            match parse_name_addr_bytes(hb, fs, fe, strict) {
                 Ok(na) => d.contact = Some(ContactData::Addr(na)),
                 Err(r) => fault!(header_err(e, HeaderName::Contact, r)),
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
-            if d.fault.is_none() && value_decimal(head, e, u64::from(u32::MAX)).is_none() =>
+            if d.fault.is_none() && value_decimal(hb, e, u64::from(u32::MAX)).is_none() =>
         {
             fault!(header_err(e, e.name, "expected a 32-bit delta-seconds"));
         }

@@ -242,6 +242,30 @@ pub fn split_commas(s: &str) -> CommaSplit<'_> {
     }
 }
 
+/// The end of the first piece [`split_commas`] yields for `b`: the first comma outside
+/// quotes and `<...>`, or `b.len()`.
+pub(crate) fn first_comma_piece(b: &[u8]) -> usize {
+    let mut i = 0;
+    let mut angle = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' if !angle => match skip_quoted(b, i) {
+                Some(j) => {
+                    i = j;
+                    continue;
+                }
+                None => break,
+            },
+            b'<' => angle = true,
+            b'>' => angle = false,
+            b',' if !angle => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
+
 /// Iterator returned by [`split_commas`].
 #[derive(Debug, Clone)]
 pub struct CommaSplit<'a> {

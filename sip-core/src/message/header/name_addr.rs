@@ -128,7 +128,17 @@ pub(crate) fn parse_name_addr(
     end: usize,
     strict: bool,
 ) -> Result<NameAddrData, &'static str> {
-    let b = s.as_bytes().get(..end).ok_or("out of range")?;
+    parse_name_addr_bytes(s.as_bytes(), start, end, strict)
+}
+
+/// [`parse_name_addr`] on the bytes of the text.
+pub(crate) fn parse_name_addr_bytes(
+    s: &[u8],
+    start: usize,
+    end: usize,
+    strict: bool,
+) -> Result<NameAddrData, &'static str> {
+    let b = s.get(..end).ok_or("out of range")?;
     let mut d = NameAddrData::default();
     let i = skip_lws(b, start);
     let mut e = end;

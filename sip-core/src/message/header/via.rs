@@ -128,7 +128,17 @@ pub(crate) fn parse_via(
     start: usize,
     end: usize,
 ) -> Result<(ViaData, usize), &'static str> {
-    let b = s.as_bytes().get(..end).ok_or("out of range")?;
+    parse_via_bytes(s.as_bytes(), start, end)
+}
+
+/// [`parse_via`] on the bytes of the text (the parser decodes rows before it has checked
+/// that the header section is UTF-8; a section that is not is rejected anyway).
+pub(crate) fn parse_via_bytes(
+    s: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(ViaData, usize), &'static str> {
+    let b = s.get(..end).ok_or("out of range")?;
     let mut d = ViaData::default();
     let mut i = skip_lws(b, start);
     let elem_start = i;
@@ -271,11 +281,15 @@ fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
 /// Fills in branch, received, maddr, rport and ttl from the positions found while scanning.
 #[allow(clippy::type_complexity)]
 fn decode_known(
-    s: &str,
+    s: &[u8],
     known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
     d: &mut ViaData,
 ) -> Result<(), &'static str> {
-    let text = |r: &std::ops::Range<usize>| s.get(r.clone()).unwrap_or("");
+    let text = |r: &std::ops::Range<usize>| {
+        s.get(r.clone())
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .unwrap_or("")
+    };
     if let Some((_, v)) = &known[0] {
         d.branch = Some(
             v.clone()
