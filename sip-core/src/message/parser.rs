@@ -17,7 +17,7 @@ use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_lws, is_token, parse_decimal, run};
+use super::scan::{TOKEN, WORD, find_lf, is_lws, is_token, parse_decimal, run};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -575,7 +575,7 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
     }
     let us = me + 1;
     let k = us + scheme_len(b.get(us..)?)?;
-    let ue = run(b, k, &URI_TEXT);
+    let ue = super::scan::run_uri_text(b, k);
     if b.get(ue) != Some(&b' ')
         || !is_sip_2_0_end(b.get(ue + 1..)?)
         || ue - us > opts.limits.max_uri_length

@@ -4,7 +4,7 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT, URI_TEXT_BARE, is_lws, is_token, run, skip_lws,
+    DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text, skip_lws,
     skip_quoted, split_commas,
 };
 use crate::message::span::Span;
@@ -288,7 +288,7 @@ pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
 #[inline]
 fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
     let k = us + scheme_len(b.get(us..)?)?;
-    let r = run(b, k, &URI_TEXT);
+    let r = run_uri_text(b, k);
     (b.get(r) == Some(&b'>')).then_some(r)
 }
 
@@ -297,7 +297,11 @@ fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
 pub(crate) fn check_uri_text(u: &[u8], in_angle: bool) -> Result<(), &'static str> {
     // Fast path: one pass over the text; any doubt goes to the checks below, which say why.
     if let Some(k) = scheme_len(u)
-        && run(u, k, if in_angle { &URI_TEXT } else { &URI_TEXT_BARE }) == u.len()
+        && if in_angle {
+            run_uri_text(u, k)
+        } else {
+            run(u, k, &URI_TEXT_BARE)
+        } == u.len()
     {
         return Ok(());
     }
