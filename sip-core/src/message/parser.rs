@@ -9,10 +9,10 @@
 //! and the semantic checks of [`super::validate`].
 
 use super::error::{ParseError, ParseErrorKind as K};
-use super::header::name_addr::parse_name_addr_bytes;
 use super::header::name_addr::scheme_len;
+use super::header::name_addr::{parse_name_addr_bytes, parse_name_addr_line};
 use super::header::simple::parse_cseq_at;
-use super::header::via::parse_via_bytes;
+use super::header::via::{parse_via_bytes, parse_via_line};
 use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
@@ -167,7 +167,13 @@ fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
 /// build it, and the start of the next line; `None` for anything else (folds, the empty
 /// line, bare LF, errors), which the general code then handles.
 #[inline(always)]
-fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntry, usize)> {
+fn fast_header_line(
+    b: &[u8],
+    pos: usize,
+    max_line: usize,
+    d: &mut Decoded,
+    strict: bool,
+) -> Option<(HeaderEntry, usize, bool)> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const LFS: u64 = LO * b'\n' as u64;
@@ -205,6 +211,34 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
     if name == HeaderName::Other && run(b, pos, &TOKEN) != colon {
         return None;
     }
+    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
+    // give, without its saturation.
+    let span = |a: usize, z: usize| Span {
+        start: a as u32,
+        end: z as u32,
+    };
+    // A row the stack decodes, with the usual `": "` and a value that starts with a byte
+    // that is not blank: its decoder finds the end of the line.
+    if b.get(colon + 1) == Some(&b' ')
+        && b.get(colon + 2)
+            .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        && let Some(cr) = decode_line(b, colon + 2, name, d, strict, |cr| {
+            // The CR ends the line (the bytes before it are the decoder's, none a LF), the
+            // line is within the limit, and no fold follows: the row is the one the code
+            // below would build, and it is complete.
+            b.get(cr + 1) == Some(&b'\n')
+                && cr - pos <= max_line
+                && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
+        })
+    {
+        let row = HeaderEntry {
+            name,
+            name_span: span(pos, colon),
+            value: span(colon + 2, cr),
+            line: span(pos, cr + 2),
+        };
+        return Some((row, cr + 2, true));
+    }
     let nl = if lf_marks != 0 {
         pos + 8 * k + lf_marks.trailing_zeros() as usize / 8
     } else {
@@ -231,19 +265,117 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
             ve -= 1;
         }
     }
-    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
-    // give, without its saturation.
-    let span = |a: usize, z: usize| Span {
-        start: a as u32,
-        end: z as u32,
-    };
     let row = HeaderEntry {
         name,
         name_span: span(pos, colon),
         value: span(vs, ve),
         line: span(pos, nl + 1),
     };
-    Some((row, nl + 1))
+    Some((row, nl + 1, false))
+}
+
+/// Decodes the value of a row the stack reads, starting at `b[vs]` (not a blank), when it
+/// has its usual shape, without knowing where the line ends: the decoder stops at the CR
+/// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
+/// [`decode_row`] would store it for the value `vs..cr`, and the CR's position is returned.
+/// `None` (nothing stored) when the row is not one decoded here, its slot is already
+/// taken (duplicates are recorded by `decode_row`), or the value is not of the usual shape.
+#[inline(always)]
+fn decode_line(
+    b: &[u8],
+    vs: usize,
+    name: HeaderName,
+    d: &mut Decoded,
+    strict: bool,
+    line_ok: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    match name {
+        HeaderName::Via if d.via.is_none() => {
+            let (via, cr) = parse_via_line(b, vs)?;
+            line_ok(cr).then(|| d.via = Some(via))?;
+            Some(cr)
+        }
+        HeaderName::From if d.from.is_none() => {
+            let (na, cr) = parse_name_addr_line(b, vs)?;
+            line_ok(cr).then(|| d.from = Some(na))?;
+            Some(cr)
+        }
+        HeaderName::To if d.to.is_none() => {
+            let (na, cr) = parse_name_addr_line(b, vs)?;
+            line_ok(cr).then(|| d.to = Some(na))?;
+            Some(cr)
+        }
+        HeaderName::Contact if d.contact.is_none() => {
+            // A `,` outside `<>` or a `*` would stop the decoder before the CR, so the value
+            // is one element.
+            let (na, cr) = parse_name_addr_line(b, vs)?;
+            line_ok(cr).then(|| d.contact = Some(ContactData::Addr(na)))?;
+            Some(cr)
+        }
+        HeaderName::CallId if d.call_id.is_none() => {
+            let k = run(b, vs, &WORD);
+            let cr = if b.get(k) == Some(&b'@') {
+                run(b, k + 1, &WORD)
+            } else {
+                k
+            };
+            if cr == vs || b.get(cr) != Some(&b'\r') {
+                return None;
+            }
+            line_ok(cr).then(|| d.call_id = Some(Span::new(vs, cr)))?;
+            Some(cr)
+        }
+        HeaderName::CSeq if d.cseq.is_none() => {
+            // 1 to 10 digits, one SP, a token (`parse_cseq_at`'s fast path).
+            let mut n: u64 = 0;
+            let mut i = vs;
+            while let Some(&c) = b.get(i)
+                && c.is_ascii_digit()
+                && i - vs < 10
+            {
+                n = n * 10 + u64::from(c - b'0');
+                i += 1;
+            }
+            if i == vs || b.get(i) != Some(&b' ') || n >= 1 << 31 && strict {
+                return None;
+            }
+            let n = u32::try_from(n).ok()?;
+            let cr = run(b, i + 1, &TOKEN);
+            if cr == i + 1 || b.get(cr) != Some(&b'\r') {
+                return None;
+            }
+            line_ok(cr).then(|| d.cseq = Some((n, Span::new(i + 1, cr))))?;
+            Some(cr)
+        }
+        HeaderName::MaxForwards | HeaderName::ContentLength => {
+            // 1 to 9 digits (`value_decimal`'s fast path).
+            let mut n: u64 = 0;
+            let mut i = vs;
+            while let Some(&c) = b.get(i)
+                && c.is_ascii_digit()
+                && i - vs < 9
+            {
+                n = n * 10 + u64::from(c - b'0');
+                i += 1;
+            }
+            if i == vs || b.get(i) != Some(&b'\r') {
+                return None;
+            }
+            if name == HeaderName::MaxForwards {
+                if d.max_forwards.is_some() || n > 255 || !line_ok(i) {
+                    return None;
+                }
+                d.max_forwards = Some(n as u8);
+            } else {
+                if d.content_length.is_some() || !line_ok(i) {
+                    return None;
+                }
+                d.content_length = Some(n as usize);
+            }
+            Some(i)
+        }
+        _ => None,
+    }
 }
 
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
@@ -316,10 +448,11 @@ pub fn parse_framed(
         }
         if small
             && headers.len() < limits.max_headers
-            && let Some((row, next)) = fast_header_line(b, pos, limits.max_line_length)
+            && let Some((row, next, done)) =
+                fast_header_line(b, pos, limits.max_line_length, &mut decoded, strict)
         {
             headers.push(row);
-            if !matches!(b.get(next), Some(b' ' | b'\t')) {
+            if !done && !matches!(b.get(next), Some(b' ' | b'\t')) {
                 decode_row(b, headers.len() - 1, &row, &mut decoded, strict);
                 if row.name == HeaderName::ContentLength
                     && decoded.content_length.is_none()
@@ -1045,6 +1178,100 @@ l: 0\r\n\r\n";
         assert_eq!(mf(" 256"), None);
         assert_eq!(mf(" 7a"), None);
         assert_eq!(mf(" -1"), None);
+    }
+
+    /// The rows decoded while their line is found give what decoding the finished rows
+    /// gives, for values of the usual shape and for near misses that go the general way.
+    #[test]
+    fn rows_decoded_with_their_line_end_match_the_row_decoders() {
+        let values: &[(&str, &[&str])] = &[
+            (
+                "Via",
+                &[
+                    "SIP/2.0/UDP h.example.com:5060;branch=z9hG4bK1;rport",
+                    "sip/2.0/tcp h;BRANCH=x;received=192.0.2.1;maddr=m;ttl=3;rport=5060",
+                    "SIP/2.0/TLS h:65536;branch=x",
+                    "SIP/2.0/UDP h;branch",
+                    "SIP/2.0/UDP h;rport=x",
+                    "SIP/2.0/UDP [::1]:5060;branch=x",
+                    "SIP/2.0/UDP  h;branch=x",
+                    "SIP/2.0/UDP h ;branch=x",
+                    "SIP/2.0/UDP h;branch=x,SIP/2.0/UDP g",
+                    "SIP/2.0/SCTP h;branch=x",
+                ],
+            ),
+            (
+                "To",
+                &[
+                    "Bob <sip:bob@example.com>",
+                    "<sip:bob@example.com>;tag=a",
+                    "Bob <sip:bob@example.com>;x=1;TAG=b;tag=c",
+                    "<sip:b@e>;tag;tag=2",
+                    "<sip:b@e>;tag=",
+                    "\"Bob\" <sip:b@e>",
+                    "sip:b@e;tag=1",
+                    "<sip:b@e> ;tag=1",
+                    "<sip:b@e>,<sip:c@e>",
+                ],
+            ),
+            (
+                "Contact",
+                &[
+                    "<sip:a@h:5060;transport=udp>",
+                    "<sip:a@h,b>;expires=60",
+                    "*",
+                    "<sip:a@h>, <sip:b@h>",
+                ],
+            ),
+            ("Call-ID", &["a@b", "abc", "a@", "@", "a@b@c", "a;b"]),
+            (
+                "CSeq",
+                &[
+                    "1 INVITE",
+                    "4294967295 ACK",
+                    "4294967296 ACK",
+                    "2147483648 BYE",
+                    "1  ACK",
+                ],
+            ),
+            (
+                "Max-Forwards",
+                &["70", "255", "256", "000000255", "1234567890"],
+            ),
+        ];
+        for (name, vals) in values {
+            for v in vals.iter() {
+                for strict in [false, true] {
+                    let text = INVITE.replace(
+                        &INVITE[INVITE.find(&format!("\n{name}:")).unwrap() + 1..]
+                            .split("\r\n")
+                            .next()
+                            .unwrap()
+                            .to_string(),
+                        &format!("{name}: {v}"),
+                    );
+                    let opts = if strict {
+                        ParseOptions::strict()
+                    } else {
+                        ParseOptions::default()
+                    };
+                    let m = parse_unchecked(Bytes::from(text.clone()), &opts).unwrap();
+                    let msg = m.message();
+                    let mut d = Decoded::default();
+                    for (i, e) in msg.headers.iter().enumerate() {
+                        decode_header(&msg.head, i, e, &mut d, strict);
+                    }
+                    assert_eq!(d, msg.decoded, "{text}");
+                }
+            }
+        }
+        let r = req(&INVITE.replace(
+            "To: Bob <sip:bob@biloxi.com>",
+            "To: Bob <sip:bob@biloxi.com>;x=1;tag=t2",
+        ));
+        assert_eq!(r.to().unwrap().tag(), Some("t2"));
+        assert_eq!(r.to().unwrap().display_name_raw(), Some("Bob"));
+        assert_eq!(r.to().unwrap().params_raw(), ";x=1;tag=t2");
     }
 
     #[test]

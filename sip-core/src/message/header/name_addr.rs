@@ -4,8 +4,8 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text, skip_lws,
-    skip_quoted, split_commas,
+    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text,
+    skip_lws, skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -259,6 +259,84 @@ pub(crate) fn parse_name_addr_bytes(
     d.params = Span::new(ps, pe);
     d.tag = tag.map(|r| Span::new(r.start, r.end));
     Ok(d)
+}
+
+/// The usual name-addr of a header line, read without knowing where the line ends: an
+/// unquoted display name of token characters and blanks (or none), `<`, a URI of the shape
+/// [`check_uri_text`] accepts right up to `>`, then nothing, `;tag=value`, or
+/// `;name[=value]` parameters without blanks, and a CR. Gives the value and the position of
+/// that CR, which is what [`parse_name_addr_bytes`] gives (in either mode) for the value
+/// ending there; the caller checks that the CR ends the line and that no fold follows.
+/// `None` for anything else, which the caller then parses the general way. `b[i]` must not
+/// be a blank.
+#[inline]
+pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, usize)> {
+    let mut d = NameAddrData::default();
+    let l = display_end(b, i)?;
+    let mut de = l;
+    while de > i && matches!(b[de - 1], b' ' | b'\t') {
+        de -= 1;
+    }
+    if de > i {
+        d.display = Some(Span::new(i, de));
+    }
+    d.angle = true;
+    let r = angle_uri_end(b, l + 1)?;
+    d.uri = Span::new(l + 1, r);
+    let ps = r + 1;
+    let end = match b.get(ps) {
+        Some(b'\r') => ps,
+        Some(b';') => {
+            if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
+                && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
+                && let ve = run(b, ps + 5, &PARAM_VALUE)
+                && ve > ps + 5
+                && b.get(ve) == Some(&b'\r')
+            {
+                d.tag = Some(Span::new(ps + 5, ve));
+                ve
+            } else {
+                // The fast step of `scan_params_with`, the CR standing for the end.
+                let mut k = ps;
+                let mut tag: Option<(usize, usize)> = None;
+                while b.get(k) == Some(&b';') {
+                    let ns = k + 1;
+                    let ne = run(b, ns, &TOKEN);
+                    if ne == ns {
+                        return None;
+                    }
+                    let v = match b.get(ne) {
+                        Some(b'=') => {
+                            let ve = run(b, ne + 1, &PARAM_VALUE);
+                            if ve == ne + 1 {
+                                return None;
+                            }
+                            k = ve;
+                            Some((ne + 1, ve))
+                        }
+                        Some(b';' | b'\r') => {
+                            k = ne;
+                            None
+                        }
+                        _ => return None,
+                    };
+                    // As `parse_name_addr_bytes`: the first `tag` that has a value.
+                    if tag.is_none() && b[ns..ne].eq_ignore_ascii_case(b"tag") {
+                        tag = v;
+                    }
+                }
+                if b.get(k) != Some(&b'\r') {
+                    return None;
+                }
+                d.tag = tag.map(|(a, z)| Span::new(a, z));
+                k
+            }
+        }
+        _ => return None,
+    };
+    d.params = Span::new(ps, end);
+    d.whole = Span::new(i, end);
+    Some((d, end))
 }
 
 /// The index of the `<` ending an unquoted display name that starts at `b[i]`, if the name

@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{HOST, TOKEN, run, skip_lws};
+use crate::message::scan::{HOST, PARAM_VALUE, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -221,16 +221,9 @@ pub(crate) fn parse_via_bytes(
     let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
         [None, None, None, None, None];
     let params_end = scan_params_with(b, params_start, |n, v| {
-        let name = &b[n.clone()];
-        let slot = match name.len() {
-            6 if name.eq_ignore_ascii_case(b"branch") => 0,
-            8 if name.eq_ignore_ascii_case(b"received") => 1,
-            5 if name.eq_ignore_ascii_case(b"maddr") => 2,
-            5 if name.eq_ignore_ascii_case(b"rport") => 3,
-            3 if name.eq_ignore_ascii_case(b"ttl") => 4,
-            _ => return,
-        };
-        if known[slot].is_none() {
+        if let Some(slot) = known_slot(&b[n.clone()])
+            && known[slot].is_none()
+        {
             known[slot] = Some((n.start, v));
         }
     })?;
@@ -250,6 +243,109 @@ pub(crate) fn parse_via_bytes(
         return Err("empty via-parm after comma");
     }
     Ok((d, next))
+}
+
+/// The slot of a parameter [`decode_known`] reads: branch, received, maddr, rport, ttl.
+#[inline(always)]
+fn known_slot(name: &[u8]) -> Option<usize> {
+    match name.len() {
+        6 if name.eq_ignore_ascii_case(b"branch") => Some(0),
+        8 if name.eq_ignore_ascii_case(b"received") => Some(1),
+        5 if name.eq_ignore_ascii_case(b"maddr") => Some(2),
+        5 if name.eq_ignore_ascii_case(b"rport") => Some(3),
+        3 if name.eq_ignore_ascii_case(b"ttl") => Some(4),
+        _ => None,
+    }
+}
+
+/// The usual top Via of a header line, read without knowing where the line ends:
+/// `SIP/2.0/` (any case), `UDP`, `TCP` or `TLS` and one SP, a host name, an optional
+/// `:port`, then `;name[=value]` parameters without blanks, and a CR. Gives the via-parm and
+/// the position of that CR, which is what [`parse_via_bytes`] gives for the value ending
+/// there (the caller checks that the CR ends the line and that no fold follows). `None`
+/// for anything else, which the caller then parses the general way.
+#[inline]
+pub(crate) fn parse_via_line(b: &[u8], start: usize) -> Option<(ViaData, usize)> {
+    let mut d = ViaData::default();
+    let mut i = start;
+    if !is_sip_2_0(b, i) {
+        return None;
+    }
+    d.protocol = Span::new(i, i + 3);
+    d.version = Span::new(i + 4, i + 7);
+    i += 8;
+    let &[x, y, z, sp] = b.get(i..i + 4)? else {
+        return None;
+    };
+    if !matches!(
+        u32::from_le_bytes([x, y, z, sp]) | 0x0020_2020,
+        UDP | TCP | TLS
+    ) {
+        return None;
+    }
+    d.transport = Span::new(i, i + 3);
+    // One SP, then the host (no further blank to skip).
+    i += 4;
+    let host_start = i;
+    i = run(b, i, &HOST);
+    if i == host_start {
+        return None;
+    }
+    d.host = Span::new(host_start, i);
+    if b.get(i) == Some(&b':') {
+        let ps = i + 1;
+        let mut pe = ps;
+        let mut port: u32 = 0;
+        while let Some(&c) = b.get(pe)
+            && c.is_ascii_digit()
+        {
+            port = (port * 10 + u32::from(c - b'0')).min(1 << 20);
+            pe += 1;
+        }
+        if pe == ps || port > u32::from(u16::MAX) {
+            return None;
+        }
+        d.port = Some(port as u16);
+        i = pe;
+    }
+    let params_start = i;
+    let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
+        [None, None, None, None, None];
+    // The fast step of `scan_params_with`, the CR standing for the end of the value.
+    while b.get(i) == Some(&b';') {
+        let ns = i + 1;
+        let ne = run(b, ns, &TOKEN);
+        if ne == ns {
+            return None;
+        }
+        let v = match b.get(ne) {
+            Some(b'=') => {
+                let ve = run(b, ne + 1, &PARAM_VALUE);
+                if ve == ne + 1 {
+                    return None;
+                }
+                i = ve;
+                Some(ne + 1..ve)
+            }
+            Some(b';' | b'\r') => {
+                i = ne;
+                None
+            }
+            _ => return None,
+        };
+        if let Some(slot) = known_slot(&b[ns..ne])
+            && known[slot].is_none()
+        {
+            known[slot] = Some((ns, v));
+        }
+    }
+    if b.get(i) != Some(&b'\r') {
+        return None;
+    }
+    d.params = Span::new(params_start, i);
+    d.whole = Span::new(start, i);
+    decode_known(b, &known, &mut d).ok()?;
+    Some((d, i))
 }
 
 /// `udp `, `tcp ` and `tls ` as little-endian words: a transport folded with `| 0x20` on
