@@ -219,17 +219,20 @@ fn fast_header_line(
     };
     // A row the stack decodes, with the usual `": "` and a value that starts with a byte
     // that is not blank: its decoder finds the end of the line.
-    if b.get(colon + 1) == Some(&b' ')
+    if matches!(
+        name,
+        HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::Contact
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::MaxForwards
+            | HeaderName::ContentLength
+    ) && b.get(colon + 1) == Some(&b' ')
         && b.get(colon + 2)
             .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-        && let Some(cr) = decode_line(b, colon + 2, name, d, strict, |cr| {
-            // The CR ends the line (the bytes before it are the decoder's, none a LF), the
-            // line is within the limit, and no fold follows: the row is the one the code
-            // below would build, and it is complete.
-            b.get(cr + 1) == Some(&b'\n')
-                && cr - pos <= max_line
-                && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
-        })
+        && let Some(cr) = decode_line(b, pos, colon + 2, name, d, strict, max_line)
     {
         let row = HeaderEntry {
             name,
@@ -278,17 +281,26 @@ fn fast_header_line(
 /// has its usual shape, without knowing where the line ends: the decoder stops at the CR
 /// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
 /// [`decode_row`] would store it for the value `vs..cr`, and the CR's position is returned.
+/// The CR is accepted when it ends the line (the bytes before it are the decoder's, none a
+/// LF), the line from `pos` is within `max_line`, and no fold follows: the row is then the
+/// one [`fast_header_line`] would build, and it is complete.
 /// `None` (nothing stored) when the row is not one decoded here, its slot is already
 /// taken (duplicates are recorded by `decode_row`), or the value is not of the usual shape.
 #[inline(always)]
 fn decode_line(
     b: &[u8],
+    pos: usize,
     vs: usize,
     name: HeaderName,
     d: &mut Decoded,
     strict: bool,
-    line_ok: impl Fn(usize) -> bool,
+    max_line: usize,
 ) -> Option<usize> {
+    let line_ok = |cr: usize| {
+        b.get(cr + 1) == Some(&b'\n')
+            && cr - pos <= max_line
+            && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
+    };
     match name {
         HeaderName::Via if d.via.is_none() => {
             let (via, cr) = parse_via_line(b, vs)?;
@@ -1209,6 +1221,10 @@ l: 0\r\n\r\n";
                     "<sip:b@e>;tag;tag=2",
                     "<sip:b@e>;tag=",
                     "\"Bob\" <sip:b@e>",
+                    "\"B\\\"ob\"\t<sip:b@e>;tag=1",
+                    "\"Bob <sip:b@e>",
+                    "<sip:b@e>;x=\"a,b\";tag=2",
+                    "<sip:b@e>;x=\"a",
                     "sip:b@e;tag=1",
                     "<sip:b@e> ;tag=1",
                     "<sip:b@e>,<sip:c@e>",

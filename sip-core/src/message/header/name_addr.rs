@@ -272,14 +272,28 @@ pub(crate) fn parse_name_addr_bytes(
 #[inline]
 pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, usize)> {
     let mut d = NameAddrData::default();
-    let l = display_end(b, i)?;
-    let mut de = l;
-    while de > i && matches!(b[de - 1], b' ' | b'\t') {
-        de -= 1;
-    }
-    if de > i {
-        d.display = Some(Span::new(i, de));
-    }
+    let l = if b.get(i) == Some(&b'"') {
+        let q = quoted_in_line(b, i)?;
+        d.display = Some(Span::new(i, q));
+        let mut j = q;
+        while matches!(b.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'<') {
+            return None;
+        }
+        j
+    } else {
+        let l = display_end(b, i)?;
+        let mut de = l;
+        while de > i && matches!(b[de - 1], b' ' | b'\t') {
+            de -= 1;
+        }
+        if de > i {
+            d.display = Some(Span::new(i, de));
+        }
+        l
+    };
     d.angle = true;
     let r = angle_uri_end(b, l + 1)?;
     d.uri = Span::new(l + 1, r);
@@ -307,7 +321,12 @@ pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, 
                     }
                     let v = match b.get(ne) {
                         Some(b'=') => {
-                            let ve = run(b, ne + 1, &PARAM_VALUE);
+                            let ve = if b.get(ne + 1) == Some(&b'"') {
+                                // `scan_params_with`'s general step: a quoted value.
+                                quoted_in_line(b, ne + 1)?
+                            } else {
+                                run(b, ne + 1, &PARAM_VALUE)
+                            };
                             if ve == ne + 1 {
                                 return None;
                             }
@@ -337,6 +356,27 @@ pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, 
     d.params = Span::new(ps, end);
     d.whole = Span::new(i, end);
     Some((d, end))
+}
+
+/// Given `b[i] == b'"'`, the index just past the closing quote, as [`skip_quoted`] gives it,
+/// when neither CR nor LF comes first (the string is then inside the line, and ends there
+/// whatever follows the line). `None` otherwise.
+#[inline]
+pub(crate) fn quoted_in_line(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        match *b.get(j)? {
+            b'\\' => {
+                if matches!(b.get(j + 1), None | Some(b'\r' | b'\n')) {
+                    return None;
+                }
+                j += 2;
+            }
+            b'"' => return Some(j + 1),
+            b'\r' | b'\n' => return None,
+            _ => j += 1,
+        }
+    }
 }
 
 /// The index of the `<` ending an unquoted display name that starts at `b[i]`, if the name
