@@ -277,6 +277,15 @@ fn fast_header_line(
     Some((row, nl + 1, false))
 }
 
+/// Whether the CR at `b[cr]` (found by a decoder, so no LF comes before it on the line that
+/// starts at `pos`) ends that line within `max_line` bytes and no fold follows.
+#[inline(always)]
+fn line_ends_at(b: &[u8], pos: usize, cr: usize, max_line: usize) -> bool {
+    b.get(cr + 1) == Some(&b'\n')
+        && cr - pos <= max_line
+        && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
+}
+
 /// Decodes the value of a row the stack reads, starting at `b[vs]` (not a blank), when it
 /// has its usual shape, without knowing where the line ends: the decoder stops at the CR
 /// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
@@ -296,11 +305,7 @@ fn decode_line(
     strict: bool,
     max_line: usize,
 ) -> Option<usize> {
-    let line_ok = |cr: usize| {
-        b.get(cr + 1) == Some(&b'\n')
-            && cr - pos <= max_line
-            && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
-    };
+    let line_ok = |cr: usize| line_ends_at(b, pos, cr, max_line);
     match name {
         HeaderName::Via if d.via.is_none() => {
             let (via, cr) = parse_via_line(b, vs)?;
