@@ -248,12 +248,31 @@ pub(crate) fn parse_via_bytes(
 /// The slot of a parameter [`decode_known`] reads: branch, received, maddr, rport, ttl.
 #[inline(always)]
 fn known_slot(name: &[u8]) -> Option<usize> {
+    // The names are letters only, and `x | 0x20` is a given lower-case letter only for
+    // that letter in either case: one word compare per name.
+    let word = |n: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..n.len()].copy_from_slice(n);
+        u64::from_le_bytes(w) | 0x2020_2020_2020_2020
+    };
+    const fn lower(n: &[u8]) -> u64 {
+        let mut w = [0x20u8; 8];
+        let mut i = 0;
+        while i < n.len() {
+            w[i] = n[i];
+            i += 1;
+        }
+        u64::from_le_bytes(w)
+    }
     match name.len() {
-        6 if name.eq_ignore_ascii_case(b"branch") => Some(0),
-        8 if name.eq_ignore_ascii_case(b"received") => Some(1),
-        5 if name.eq_ignore_ascii_case(b"maddr") => Some(2),
-        5 if name.eq_ignore_ascii_case(b"rport") => Some(3),
-        3 if name.eq_ignore_ascii_case(b"ttl") => Some(4),
+        6 if word(name) == lower(b"branch") => Some(0),
+        8 if word(name) == lower(b"received") => Some(1),
+        5 => match word(name) {
+            w if w == lower(b"maddr") => Some(2),
+            w if w == lower(b"rport") => Some(3),
+            _ => None,
+        },
+        3 if word(name) == lower(b"ttl") => Some(4),
         _ => None,
     }
 }
