@@ -176,7 +176,6 @@ fn fast_header_line(
 ) -> Option<(HeaderEntry, usize, bool)> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    const LFS: u64 = LO * b'\n' as u64;
     const COLONS: u64 = LO * b':' as u64;
     let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let word = |at: usize| {
@@ -184,31 +183,29 @@ fn fast_header_line(
             .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
     };
     let mut words = [0u64; 3];
-    // The word holding the colon, the colon, and the LF marks of that word (the lowest
-    // mark of each kind is exact).
+    // The first colon within 24 bytes (the lowest mark is exact). A LF before it needs no
+    // test of its own: the name would then hold it, and a name with a byte that is not a
+    // `token` character is refused below (a known name matches only its own letters).
     let mut k = 0;
-    let (colon, lf_marks) = loop {
+    let colon = loop {
         let w = word(pos + 8 * k)?;
         words[k] = w;
         let c = marks(w ^ COLONS);
-        let l = marks(w ^ LFS);
         if c != 0 {
-            if l != 0 && l.trailing_zeros() < c.trailing_zeros() {
-                return None;
-            }
-            break (pos + 8 * k + c.trailing_zeros() as usize / 8, l);
+            break pos + 8 * k + c.trailing_zeros() as usize / 8;
         }
-        if l != 0 || k == 2 {
+        if k == 2 {
             return None;
         }
         k += 1;
     };
     let len = colon - pos;
-    if len == 0 || matches!(b[colon - 1], b' ' | b'\t') {
-        return None;
-    }
     let name = HeaderName::lookup_words(len, words);
-    if name == HeaderName::Other && run(b, pos, &TOKEN) != colon {
+    // A known name is its own letters (so not empty, no blank before the colon); any
+    // other name is checked here.
+    if name == HeaderName::Other
+        && (len == 0 || matches!(b[colon - 1], b' ' | b'\t') || run(b, pos, &TOKEN) != colon)
+    {
         return None;
     }
     // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
@@ -242,11 +239,7 @@ fn fast_header_line(
         };
         return Some((row, cr + 2, true));
     }
-    let nl = if lf_marks != 0 {
-        pos + 8 * k + lf_marks.trailing_zeros() as usize / 8
-    } else {
-        find_lf(b, pos + 8 * (k + 1))?
-    };
+    let nl = find_lf(b, colon + 1)?;
     let end = nl - 1;
     if b[end] != b'\r' || end - pos > max_line {
         return None;
