@@ -428,10 +428,23 @@ pub fn parse_framed(
     let b = &b[origin..];
     let err = |at: usize, k: K| ParseError::new(origin + at, k);
 
-    // Pass 1: find the line structure of the header section.
-    let start = next_line(b, 0, strict)
-        .map_err(|e| err(e.offset, e.kind))?
-        .ok_or_else(|| err(b.len(), K::UnterminatedHeaders))?;
+    // Pass 1: find the line structure of the header section. The usual lenient request
+    // line is read in one pass that also finds its end (no LF search).
+    let fast_start = if strict {
+        None
+    } else {
+        fast_request_start(b, opts)
+    };
+    let start = match fast_start {
+        Some((_, _, end)) => Line {
+            start: 0,
+            end,
+            next: end + 2,
+        },
+        None => next_line(b, 0, strict)
+            .map_err(|e| err(e.offset, e.kind))?
+            .ok_or_else(|| err(b.len(), K::UnterminatedHeaders))?,
+    };
     if start.end > limits.max_line_length {
         return Err(err(
             limits.max_line_length,
@@ -585,7 +598,12 @@ pub fn parse_framed(
         Req(Method, Span),
         Resp(u16, Span),
     }
-    let kind = if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
+    let fast_method = fast_start.and_then(|(me, ue, _)| {
+        Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue)))
+    });
+    let kind = if let Some((method, uri)) = fast_method {
+        Kind::Req(method, uri)
+    } else if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
         let (code, reason) = parse_status_line(sl, strict).map_err(|(at, k)| err(at, k))?;
         Kind::Resp(code, reason)
     } else {
@@ -727,6 +745,32 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
     }
     let method = Method::parse(sl.get(..me)?)?;
     Some((method, Span::new(us, ue)))
+}
+
+/// [`fast_request_line`] on the message bytes, before the end of the line is known: the
+/// request line `token SP scheme ":" URI-text SP "SIP/2.0" CRLF` (the line then ends at that
+/// CRLF: none of its bytes is a LF), within the line and URI length limits. Gives the end of
+/// the method, the end of the Request-URI and the end of the line's content; `None` for
+/// anything else (the general code then finds the line and decides).
+#[inline]
+fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, usize)> {
+    let me = run(b, 0, &TOKEN);
+    if me == 0 || b.get(me) != Some(&b' ') {
+        return None;
+    }
+    let us = me + 1;
+    let k = us + scheme_len(b.get(us..)?)?;
+    let ue = super::scan::run_uri_text(b, k);
+    let end = ue + 8;
+    if b.get(ue) != Some(&b' ')
+        || !is_sip_2_0_end(b.get(ue + 1..end)?)
+        || b.get(end..end + 2) != Some(b"\r\n")
+        || ue - us > opts.limits.max_uri_length
+        || end > opts.limits.max_line_length
+    {
+        return None;
+    }
+    Some((me, ue, end))
 }
 
 /// Whether `v` is `SIP/2.0` with the letters in either case, compared as one word.
