@@ -9,15 +9,15 @@
 //! and the semantic checks of [`super::validate`].
 
 use super::error::{ParseError, ParseErrorKind as K};
-use super::header::name_addr::parse_name_addr;
 use super::header::name_addr::scheme_len;
-use super::header::simple::parse_cseq;
-use super::header::via::parse_via;
+use super::header::name_addr::{parse_name_addr_bytes, parse_name_addr_line};
+use super::header::simple::parse_cseq_at;
+use super::header::via::{parse_via_bytes, parse_via_line};
 use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, URI_TEXT, WORD, find_lf, is_lws, is_token, parse_decimal, run, trim_lws};
+use super::scan::{TOKEN, WORD, find_lf, is_lws, is_token, parse_decimal, run};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::Bytes;
@@ -167,10 +167,15 @@ fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
 /// build it, and the start of the next line; `None` for anything else (folds, the empty
 /// line, bare LF, errors), which the general code then handles.
 #[inline(always)]
-fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntry, usize)> {
+fn fast_header_line(
+    b: &[u8],
+    pos: usize,
+    max_line: usize,
+    d: &mut Decoded,
+    strict: bool,
+) -> Option<(HeaderEntry, usize, bool)> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    const LFS: u64 = LO * b'\n' as u64;
     const COLONS: u64 = LO * b':' as u64;
     let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
     let word = |at: usize| {
@@ -178,38 +183,63 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
             .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
     };
     let mut words = [0u64; 3];
-    // The word holding the colon, the colon, and the LF marks of that word (the lowest
-    // mark of each kind is exact).
+    // The first colon within 24 bytes (the lowest mark is exact). A LF before it needs no
+    // test of its own: the name would then hold it, and a name with a byte that is not a
+    // `token` character is refused below (a known name matches only its own letters).
     let mut k = 0;
-    let (colon, lf_marks) = loop {
+    let colon = loop {
         let w = word(pos + 8 * k)?;
         words[k] = w;
         let c = marks(w ^ COLONS);
-        let l = marks(w ^ LFS);
         if c != 0 {
-            if l != 0 && l.trailing_zeros() < c.trailing_zeros() {
-                return None;
-            }
-            break (pos + 8 * k + c.trailing_zeros() as usize / 8, l);
+            break pos + 8 * k + c.trailing_zeros() as usize / 8;
         }
-        if l != 0 || k == 2 {
+        if k == 2 {
             return None;
         }
         k += 1;
     };
     let len = colon - pos;
-    if len == 0 || matches!(b[colon - 1], b' ' | b'\t') {
-        return None;
-    }
     let name = HeaderName::lookup_words(len, words);
-    if name == HeaderName::Other && run(b, pos, &TOKEN) != colon {
+    // A known name is its own letters (so not empty, no blank before the colon); any
+    // other name is checked here.
+    if name == HeaderName::Other
+        && (len == 0 || matches!(b[colon - 1], b' ' | b'\t') || run(b, pos, &TOKEN) != colon)
+    {
         return None;
     }
-    let nl = if lf_marks != 0 {
-        pos + 8 * k + lf_marks.trailing_zeros() as usize / 8
-    } else {
-        find_lf(b, pos + 8 * (k + 1))?
+    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
+    // give, without its saturation.
+    let span = |a: usize, z: usize| Span {
+        start: a as u32,
+        end: z as u32,
     };
+    // A row the stack decodes, with the usual `": "` and a value that starts with a byte
+    // that is not blank: its decoder finds the end of the line.
+    if matches!(
+        name,
+        HeaderName::Via
+            | HeaderName::From
+            | HeaderName::To
+            | HeaderName::Contact
+            | HeaderName::CallId
+            | HeaderName::CSeq
+            | HeaderName::MaxForwards
+            | HeaderName::ContentLength
+    ) && b.get(colon + 1) == Some(&b' ')
+        && b.get(colon + 2)
+            .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+        && let Some(cr) = decode_line(b, pos, colon + 2, name, d, strict, max_line)
+    {
+        let row = HeaderEntry {
+            name,
+            name_span: span(pos, colon),
+            value: span(colon + 2, cr),
+            line: span(pos, cr + 2),
+        };
+        return Some((row, cr + 2, true));
+    }
+    let nl = find_lf(b, colon + 1)?;
     let end = nl - 1;
     if b[end] != b'\r' || end - pos > max_line {
         return None;
@@ -231,19 +261,131 @@ fn fast_header_line(b: &[u8], pos: usize, max_line: usize) -> Option<(HeaderEntr
             ve -= 1;
         }
     }
-    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
-    // give, without its saturation.
-    let span = |a: usize, z: usize| Span {
-        start: a as u32,
-        end: z as u32,
-    };
     let row = HeaderEntry {
         name,
         name_span: span(pos, colon),
         value: span(vs, ve),
         line: span(pos, nl + 1),
     };
-    Some((row, nl + 1))
+    Some((row, nl + 1, false))
+}
+
+/// Whether the CR at `b[cr]` (found by a decoder, so no LF comes before it on the line that
+/// starts at `pos`) ends that line within `max_line` bytes and no fold follows.
+#[inline(always)]
+fn line_ends_at(b: &[u8], pos: usize, cr: usize, max_line: usize) -> bool {
+    b.get(cr + 1) == Some(&b'\n')
+        && cr - pos <= max_line
+        && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
+}
+
+/// Decodes the value of a row the stack reads, starting at `b[vs]` (not a blank), when it
+/// has its usual shape, without knowing where the line ends: the decoder stops at the CR
+/// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
+/// [`decode_row`] would store it for the value `vs..cr`, and the CR's position is returned.
+/// The CR is accepted when it ends the line (the bytes before it are the decoder's, none a
+/// LF), the line from `pos` is within `max_line`, and no fold follows: the row is then the
+/// one [`fast_header_line`] would build, and it is complete.
+/// `None` (nothing stored) when the row is not one decoded here, its slot is already
+/// taken (duplicates are recorded by `decode_row`), or the value is not of the usual shape.
+#[inline(always)]
+fn decode_line(
+    b: &[u8],
+    pos: usize,
+    vs: usize,
+    name: HeaderName,
+    d: &mut Decoded,
+    strict: bool,
+    max_line: usize,
+) -> Option<usize> {
+    let line_ok = |cr: usize| line_ends_at(b, pos, cr, max_line);
+    match name {
+        HeaderName::Via if d.via.is_none() => {
+            let (via, cr) = parse_via_line(b, vs)?;
+            line_ok(cr).then(|| d.via = Some(via))?;
+            Some(cr)
+        }
+        HeaderName::From if d.from.is_none() => {
+            let (na, cr) = parse_name_addr_line(b, vs)?;
+            line_ok(cr).then(|| d.from = Some(na))?;
+            Some(cr)
+        }
+        HeaderName::To if d.to.is_none() => {
+            let (na, cr) = parse_name_addr_line(b, vs)?;
+            line_ok(cr).then(|| d.to = Some(na))?;
+            Some(cr)
+        }
+        HeaderName::Contact if d.contact.is_none() => {
+            // A `,` outside `<>` or a `*` would stop the decoder before the CR, so the value
+            // is one element.
+            let (na, cr) = parse_name_addr_line(b, vs)?;
+            line_ok(cr).then(|| d.contact = Some(ContactData::Addr(na)))?;
+            Some(cr)
+        }
+        HeaderName::CallId if d.call_id.is_none() => {
+            let k = run(b, vs, &WORD);
+            let cr = if b.get(k) == Some(&b'@') {
+                run(b, k + 1, &WORD)
+            } else {
+                k
+            };
+            if cr == vs || b.get(cr) != Some(&b'\r') {
+                return None;
+            }
+            line_ok(cr).then(|| d.call_id = Some(Span::new(vs, cr)))?;
+            Some(cr)
+        }
+        HeaderName::CSeq if d.cseq.is_none() => {
+            // 1 to 10 digits, one SP, a token (`parse_cseq_at`'s fast path).
+            let mut n: u64 = 0;
+            let mut i = vs;
+            while let Some(&c) = b.get(i)
+                && c.is_ascii_digit()
+                && i - vs < 10
+            {
+                n = n * 10 + u64::from(c - b'0');
+                i += 1;
+            }
+            if i == vs || b.get(i) != Some(&b' ') || n >= 1 << 31 && strict {
+                return None;
+            }
+            let n = u32::try_from(n).ok()?;
+            let cr = run(b, i + 1, &TOKEN);
+            if cr == i + 1 || b.get(cr) != Some(&b'\r') {
+                return None;
+            }
+            line_ok(cr).then(|| d.cseq = Some((n, Span::new(i + 1, cr))))?;
+            Some(cr)
+        }
+        HeaderName::MaxForwards | HeaderName::ContentLength => {
+            // 1 to 9 digits (`value_decimal`'s fast path).
+            let mut n: u64 = 0;
+            let mut i = vs;
+            while let Some(&c) = b.get(i)
+                && c.is_ascii_digit()
+                && i - vs < 9
+            {
+                n = n * 10 + u64::from(c - b'0');
+                i += 1;
+            }
+            if i == vs || b.get(i) != Some(&b'\r') {
+                return None;
+            }
+            if name == HeaderName::MaxForwards {
+                if d.max_forwards.is_some() || n > 255 || !line_ok(i) {
+                    return None;
+                }
+                d.max_forwards = Some(n as u8);
+            } else {
+                if d.content_length.is_some() || !line_ok(i) {
+                    return None;
+                }
+                d.content_length = Some(n as usize);
+            }
+            Some(i)
+        }
+        _ => None,
+    }
 }
 
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
@@ -286,10 +428,23 @@ pub fn parse_framed(
     let b = &b[origin..];
     let err = |at: usize, k: K| ParseError::new(origin + at, k);
 
-    // Pass 1: find the line structure of the header section.
-    let start = next_line(b, 0, strict)
-        .map_err(|e| err(e.offset, e.kind))?
-        .ok_or_else(|| err(b.len(), K::UnterminatedHeaders))?;
+    // Pass 1: find the line structure of the header section. The usual lenient request
+    // line is read in one pass that also finds its end (no LF search).
+    let fast_start = if strict {
+        None
+    } else {
+        fast_request_start(b, opts)
+    };
+    let start = match fast_start {
+        Some((_, _, end)) => Line {
+            start: 0,
+            end,
+            next: end + 2,
+        },
+        None => next_line(b, 0, strict)
+            .map_err(|e| err(e.offset, e.kind))?
+            .ok_or_else(|| err(b.len(), K::UnterminatedHeaders))?,
+    };
     if start.end > limits.max_line_length {
         return Err(err(
             limits.max_line_length,
@@ -300,8 +455,13 @@ pub fn parse_framed(
     }
     // Offsets fit in a `u32` (always, unless the size limit was raised above 4 GiB).
     let small = b.len() < u32::MAX as usize;
-    // Header rows, built in this pass with their values trimmed.
+    // Header rows, built in this pass with their values trimmed, and the rows the stack
+    // reads decoded as soon as they are complete (the next line is not a fold).
     let mut headers: Vec<HeaderEntry> = Vec::with_capacity(24);
+    let mut decoded = Decoded::default();
+    // The first Content-Length row whose value is not a number: an error, but only after
+    // the framing, UTF-8 and start line checks (the order in which they were made before).
+    let mut cl_err: Option<usize> = None;
     let mut pos = start.next;
     let blank;
     loop {
@@ -311,9 +471,19 @@ pub fn parse_framed(
         }
         if small
             && headers.len() < limits.max_headers
-            && let Some((row, next)) = fast_header_line(b, pos, limits.max_line_length)
+            && let Some((row, next, done)) =
+                fast_header_line(b, pos, limits.max_line_length, &mut decoded, strict)
         {
             headers.push(row);
+            if !done && !matches!(b.get(next), Some(b' ' | b'\t')) {
+                decode_row(b, headers.len() - 1, &row, &mut decoded, strict);
+                if row.name == HeaderName::ContentLength
+                    && decoded.content_length.is_none()
+                    && cl_err.is_none()
+                {
+                    cl_err = Some(row.value.start as usize);
+                }
+            }
             pos = next;
             continue;
         }
@@ -357,6 +527,17 @@ pub fn parse_framed(
                 last.value = trim_value(b, colon + 1, line.end);
             }
             last.line.end = line.next as u32;
+            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+                let row = *last;
+                decode_outlined(
+                    b,
+                    headers.len() - 1,
+                    &row,
+                    &mut decoded,
+                    strict,
+                    &mut cl_err,
+                );
+            }
         } else {
             if headers.len() >= limits.max_headers {
                 return Err(err(
@@ -387,12 +568,23 @@ pub fn parse_framed(
             {
                 return Err(err(line.start, K::HeaderLine));
             }
-            headers.push(HeaderEntry {
+            let row = HeaderEntry {
                 name,
                 name_span: Span::new(line.start, ne),
                 value: trim_value(b, colon + 1, line.end),
                 line: Span::new(line.start, line.next),
-            });
+            };
+            headers.push(row);
+            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+                decode_outlined(
+                    b,
+                    headers.len() - 1,
+                    &row,
+                    &mut decoded,
+                    strict,
+                    &mut cl_err,
+                );
+            }
         }
         pos = line.next;
     }
@@ -402,12 +594,16 @@ pub fn parse_framed(
 
     // The start line.
     let sl = &head[..start.end];
-    let mut decoded = Decoded::default();
     enum Kind {
         Req(Method, Span),
         Resp(u16, Span),
     }
-    let kind = if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
+    let fast_method = fast_start.and_then(|(me, ue, _)| {
+        Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue)))
+    });
+    let kind = if let Some((method, uri)) = fast_method {
+        Kind::Req(method, uri)
+    } else if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
         let (code, reason) = parse_status_line(sl, strict).map_err(|(at, k)| err(at, k))?;
         Kind::Resp(code, reason)
     } else {
@@ -416,13 +612,9 @@ pub fn parse_framed(
         Kind::Req(method, uri)
     };
 
-    // The headers the stack needs, decoded.
-    for (idx, e) in headers.iter().enumerate() {
-        decode_header(&head, idx, e, &mut decoded, strict);
-        if e.name == HeaderName::ContentLength && decoded.content_length.is_none() {
-            // Without a usable Content-Length the body cannot be delimited.
-            return Err(err(e.value.start as usize, K::ContentLength));
-        }
+    if let Some(at) = cl_err {
+        // Without a usable Content-Length the body cannot be delimited.
+        return Err(err(at, K::ContentLength));
     }
     if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
@@ -544,7 +736,7 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
     }
     let us = me + 1;
     let k = us + scheme_len(b.get(us..)?)?;
-    let ue = run(b, k, &URI_TEXT);
+    let ue = super::scan::run_uri_text(b, k);
     if b.get(ue) != Some(&b' ')
         || !is_sip_2_0_end(b.get(ue + 1..)?)
         || ue - us > opts.limits.max_uri_length
@@ -553,6 +745,32 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
     }
     let method = Method::parse(sl.get(..me)?)?;
     Some((method, Span::new(us, ue)))
+}
+
+/// [`fast_request_line`] on the message bytes, before the end of the line is known: the
+/// request line `token SP scheme ":" URI-text SP "SIP/2.0" CRLF` (the line then ends at that
+/// CRLF: none of its bytes is a LF), within the line and URI length limits. Gives the end of
+/// the method, the end of the Request-URI and the end of the line's content; `None` for
+/// anything else (the general code then finds the line and decides).
+#[inline]
+fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, usize)> {
+    let me = run(b, 0, &TOKEN);
+    if me == 0 || b.get(me) != Some(&b' ') {
+        return None;
+    }
+    let us = me + 1;
+    let k = us + scheme_len(b.get(us..)?)?;
+    let ue = super::scan::run_uri_text(b, k);
+    let end = ue + 8;
+    if b.get(ue) != Some(&b' ')
+        || !is_sip_2_0_end(b.get(ue + 1..end)?)
+        || b.get(end..end + 2) != Some(b"\r\n")
+        || ue - us > opts.limits.max_uri_length
+        || end > opts.limits.max_line_length
+    {
+        return None;
+    }
+    Some((me, ue, end))
 }
 
 /// Whether `v` is `SIP/2.0` with the letters in either case, compared as one word.
@@ -647,15 +865,14 @@ fn parse_request_line(
 /// nine digits with nothing to trim, is read here in one loop; anything else goes the
 /// general way (same result).
 #[inline(always)]
-fn value_decimal(head: &str, e: &HeaderEntry, max: u64) -> Option<u64> {
-    if let Some(b) = head
-        .as_bytes()
-        .get(e.value.start as usize..e.value.end as usize)
-        && (1..=9).contains(&b.len())
-    {
+fn value_decimal(hb: &[u8], e: &HeaderEntry, max: u64) -> Option<u64> {
+    let Some(v) = hb.get(e.value.start as usize..e.value.end as usize) else {
+        return parse_decimal("", max);
+    };
+    if (1..=9).contains(&v.len()) {
         let mut n: u64 = 0;
         let mut digits = true;
-        for &c in b {
+        for &c in v {
             let d = c.wrapping_sub(b'0');
             digits &= d <= 9;
             n = n * 10 + u64::from(d);
@@ -664,7 +881,16 @@ fn value_decimal(head: &str, e: &HeaderEntry, max: u64) -> Option<u64> {
             return (n <= max).then_some(n);
         }
     }
-    parse_decimal(trim_lws(e.value.get(head)), max)
+    // `trim_lws`, on bytes; only digits are accepted, so text that is not UTF-8 fails
+    // either way.
+    let (mut a, mut z) = (0, v.len());
+    while a < z && is_lws(v[a]) {
+        a += 1;
+    }
+    while z > a && is_lws(v[z - 1]) {
+        z -= 1;
+    }
+    parse_decimal(std::str::from_utf8(&v[a..z]).ok()?, max)
 }
 
 fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> ParseError {
@@ -682,6 +908,31 @@ pub(crate) fn decode_header(
     d: &mut Decoded,
     strict: bool,
 ) {
+    decode_row(head.as_bytes(), idx, e, d, strict);
+}
+
+/// [`decode_row`] for the rows of the general line path (folds, unusual lines), and the
+/// first Content-Length row that is not a number into `cl_err`.
+#[inline(never)]
+fn decode_outlined(
+    hb: &[u8],
+    idx: usize,
+    e: &HeaderEntry,
+    d: &mut Decoded,
+    strict: bool,
+    cl_err: &mut Option<usize>,
+) {
+    decode_row(hb, idx, e, d, strict);
+    if e.name == HeaderName::ContentLength && d.content_length.is_none() && cl_err.is_none() {
+        *cl_err = Some(e.value.start as usize);
+    }
+}
+
+/// [`decode_header`] on the bytes of the text: the parser decodes each row as soon as it is
+/// complete, before the header section is known to be UTF-8 (when it is not, the parse
+/// fails and nothing decoded is kept).
+#[inline(always)]
+fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
     // Every other header is left alone: skip the call.
     if matches!(
         e.name,
@@ -696,14 +947,14 @@ pub(crate) fn decode_header(
             | HeaderName::Expires
             | HeaderName::MinExpires
     ) {
-        decode_known_header(head, idx, e, d, strict);
+        decode_known_header(hb, idx, e, d, strict);
     }
 }
 
 #[inline(always)]
-fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
-    let v = || e.value.get(head);
+fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
     let vs = e.value.start as usize;
+    let ve = e.value.end as usize;
     macro_rules! fault {
         ($f:expr) => {{
             let f = $f;
@@ -723,7 +974,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         };
     }
     match e.name {
-        HeaderName::Via if d.via.is_none() => match parse_via(head, vs, e.value.end as usize) {
+        HeaderName::Via if d.via.is_none() => match parse_via_bytes(hb, vs, ve) {
             Ok((via, _)) => d.via = Some(via),
             Err(r) => fault!(header_err(e, HeaderName::Via, r)),
         },
@@ -739,7 +990,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
                 }
                 return;
             }
-            match parse_name_addr(head, vs, e.value.end as usize, strict) {
+            match parse_name_addr_bytes(hb, vs, ve, strict) {
                 Ok(na) => *slot = Some(na),
                 Err(r) => fault!(header_err(e, e.name, r)),
             }
@@ -748,8 +999,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             once!(d.call_id);
             // The value's bytes without surrounding LWS, as `trim_lws` would leave them
             // (the span's ends are ASCII positions, so the bytes are the `str`'s).
-            let hb = head.as_bytes();
-            let (mut a, mut z) = (vs, e.value.end as usize);
+            let (mut a, mut z) = (vs, ve);
             if hb.get(a..z).is_none() {
                 (a, z) = (0, 0);
             }
@@ -774,8 +1024,8 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::CSeq => {
             once!(d.cseq);
-            match parse_cseq(v()) {
-                Ok((n, m)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::of(head, m))),
+            match parse_cseq_at(hb, vs, ve) {
+                Ok((n, a, z)) if n < 1 << 31 || !strict => d.cseq = Some((n, Span::new(a, z))),
                 Ok(_) => fault!(header_err(
                     e,
                     HeaderName::CSeq,
@@ -786,7 +1036,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::MaxForwards => {
             once!(d.max_forwards);
-            match value_decimal(head, e, 255) {
+            match value_decimal(hb, e, 255) {
                 Some(n) => d.max_forwards = Some(n as u8),
                 None => fault!(header_err(
                     e,
@@ -797,7 +1047,7 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
         }
         HeaderName::ContentLength => {
             once!(d.content_length);
-            match value_decimal(head, e, u64::from(u32::MAX)) {
+            match value_decimal(hb, e, u64::from(u32::MAX)) {
                 Some(n) => d.content_length = Some(n as usize),
                 None => fault!(header_err(
                     e,
@@ -810,25 +1060,34 @@ fn decode_known_header(head: &str, idx: usize, e: &HeaderEntry, d: &mut Decoded,
             if d.contact.is_some() {
                 return;
             }
-            if trim_lws(v()) == "*" {
+            let v = hb.get(vs..ve).unwrap_or(&[]);
+            // `trim_lws(v) == "*"`.
+            let (mut a, mut z) = (0, v.len());
+            while a < z && is_lws(v[a]) {
+                a += 1;
+            }
+            while z > a && is_lws(v[z - 1]) {
+                z -= 1;
+            }
+            if &v[a..z] == b"*" {
                 d.contact = Some(ContactData::Star);
                 return;
             }
             // Only the first element is decoded here; split only if there is a comma.
-            let v = v();
-            let first = if super::scan::find_byte(v.as_bytes(), b',').is_none() {
-                v
+            let (fs, fe) = if hb.get(vs..ve).is_none() {
+                (vs, vs)
+            } else if super::scan::find_byte(v, b',').is_none() {
+                (vs, ve)
             } else {
-                super::scan::split_commas(v).next().unwrap_or("")
+                (vs, vs + super::scan::first_comma_piece(v))
             };
-            let fs = vs + (first.as_ptr() as usize - v.as_ptr() as usize);
-            match parse_name_addr(head, fs, fs + first.len(), strict) {
+            match parse_name_addr_bytes(hb, fs, fe, strict) {
                 Ok(na) => d.contact = Some(ContactData::Addr(na)),
                 Err(r) => fault!(header_err(e, HeaderName::Contact, r)),
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
-            if d.fault.is_none() && value_decimal(head, e, u64::from(u32::MAX)).is_none() =>
+            if d.fault.is_none() && value_decimal(hb, e, u64::from(u32::MAX)).is_none() =>
         {
             fault!(header_err(e, e.name, "expected a 32-bit delta-seconds"));
         }
@@ -973,6 +1232,104 @@ l: 0\r\n\r\n";
         assert_eq!(mf(" 256"), None);
         assert_eq!(mf(" 7a"), None);
         assert_eq!(mf(" -1"), None);
+    }
+
+    /// The rows decoded while their line is found give what decoding the finished rows
+    /// gives, for values of the usual shape and for near misses that go the general way.
+    #[test]
+    fn rows_decoded_with_their_line_end_match_the_row_decoders() {
+        let values: &[(&str, &[&str])] = &[
+            (
+                "Via",
+                &[
+                    "SIP/2.0/UDP h.example.com:5060;branch=z9hG4bK1;rport",
+                    "sip/2.0/tcp h;BRANCH=x;received=192.0.2.1;maddr=m;ttl=3;rport=5060",
+                    "SIP/2.0/TLS h:65536;branch=x",
+                    "SIP/2.0/UDP h;branch",
+                    "SIP/2.0/UDP h;rport=x",
+                    "SIP/2.0/UDP [::1]:5060;branch=x",
+                    "SIP/2.0/UDP  h;branch=x",
+                    "SIP/2.0/UDP h ;branch=x",
+                    "SIP/2.0/UDP h;branch=x,SIP/2.0/UDP g",
+                    "SIP/2.0/SCTP h;branch=x",
+                ],
+            ),
+            (
+                "To",
+                &[
+                    "Bob <sip:bob@example.com>",
+                    "<sip:bob@example.com>;tag=a",
+                    "Bob <sip:bob@example.com>;x=1;TAG=b;tag=c",
+                    "<sip:b@e>;tag;tag=2",
+                    "<sip:b@e>;tag=",
+                    "\"Bob\" <sip:b@e>",
+                    "\"B\\\"ob\"\t<sip:b@e>;tag=1",
+                    "\"Bob <sip:b@e>",
+                    "<sip:b@e>;x=\"a,b\";tag=2",
+                    "<sip:b@e>;x=\"a",
+                    "sip:b@e;tag=1",
+                    "<sip:b@e> ;tag=1",
+                    "<sip:b@e>,<sip:c@e>",
+                ],
+            ),
+            (
+                "Contact",
+                &[
+                    "<sip:a@h:5060;transport=udp>",
+                    "<sip:a@h,b>;expires=60",
+                    "*",
+                    "<sip:a@h>, <sip:b@h>",
+                ],
+            ),
+            ("Call-ID", &["a@b", "abc", "a@", "@", "a@b@c", "a;b"]),
+            (
+                "CSeq",
+                &[
+                    "1 INVITE",
+                    "4294967295 ACK",
+                    "4294967296 ACK",
+                    "2147483648 BYE",
+                    "1  ACK",
+                ],
+            ),
+            (
+                "Max-Forwards",
+                &["70", "255", "256", "000000255", "1234567890"],
+            ),
+        ];
+        for (name, vals) in values {
+            for v in vals.iter() {
+                for strict in [false, true] {
+                    let text = INVITE.replace(
+                        &INVITE[INVITE.find(&format!("\n{name}:")).unwrap() + 1..]
+                            .split("\r\n")
+                            .next()
+                            .unwrap()
+                            .to_string(),
+                        &format!("{name}: {v}"),
+                    );
+                    let opts = if strict {
+                        ParseOptions::strict()
+                    } else {
+                        ParseOptions::default()
+                    };
+                    let m = parse_unchecked(Bytes::from(text.clone()), &opts).unwrap();
+                    let msg = m.message();
+                    let mut d = Decoded::default();
+                    for (i, e) in msg.headers.iter().enumerate() {
+                        decode_header(&msg.head, i, e, &mut d, strict);
+                    }
+                    assert_eq!(d, msg.decoded, "{text}");
+                }
+            }
+        }
+        let r = req(&INVITE.replace(
+            "To: Bob <sip:bob@biloxi.com>",
+            "To: Bob <sip:bob@biloxi.com>;x=1;tag=t2",
+        ));
+        assert_eq!(r.to().unwrap().tag(), Some("t2"));
+        assert_eq!(r.to().unwrap().display_name_raw(), Some("Bob"));
+        assert_eq!(r.to().unwrap().params_raw(), ";x=1;tag=t2");
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT, URI_TEXT_BARE, is_lws, is_token, run, skip_lws,
-    skip_quoted, split_commas,
+    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text,
+    skip_lws, skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -128,7 +128,17 @@ pub(crate) fn parse_name_addr(
     end: usize,
     strict: bool,
 ) -> Result<NameAddrData, &'static str> {
-    let b = s.as_bytes().get(..end).ok_or("out of range")?;
+    parse_name_addr_bytes(s.as_bytes(), start, end, strict)
+}
+
+/// [`parse_name_addr`] on the bytes of the text.
+pub(crate) fn parse_name_addr_bytes(
+    s: &[u8],
+    start: usize,
+    end: usize,
+    strict: bool,
+) -> Result<NameAddrData, &'static str> {
+    let b = s.get(..end).ok_or("out of range")?;
     let mut d = NameAddrData::default();
     let i = skip_lws(b, start);
     let mut e = end;
@@ -251,6 +261,124 @@ pub(crate) fn parse_name_addr(
     Ok(d)
 }
 
+/// The usual name-addr of a header line, read without knowing where the line ends: an
+/// unquoted display name of token characters and blanks (or none), `<`, a URI of the shape
+/// [`check_uri_text`] accepts right up to `>`, then nothing, `;tag=value`, or
+/// `;name[=value]` parameters without blanks, and a CR. Gives the value and the position of
+/// that CR, which is what [`parse_name_addr_bytes`] gives (in either mode) for the value
+/// ending there; the caller checks that the CR ends the line and that no fold follows.
+/// `None` for anything else, which the caller then parses the general way. `b[i]` must not
+/// be a blank.
+#[inline]
+pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, usize)> {
+    let mut d = NameAddrData::default();
+    let l = if b.get(i) == Some(&b'"') {
+        let q = quoted_in_line(b, i)?;
+        d.display = Some(Span::new(i, q));
+        let mut j = q;
+        while matches!(b.get(j), Some(b' ' | b'\t')) {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'<') {
+            return None;
+        }
+        j
+    } else {
+        let l = display_end(b, i)?;
+        let mut de = l;
+        while de > i && matches!(b[de - 1], b' ' | b'\t') {
+            de -= 1;
+        }
+        if de > i {
+            d.display = Some(Span::new(i, de));
+        }
+        l
+    };
+    d.angle = true;
+    let r = angle_uri_end(b, l + 1)?;
+    d.uri = Span::new(l + 1, r);
+    let ps = r + 1;
+    let end = match b.get(ps) {
+        Some(b'\r') => ps,
+        Some(b';') => {
+            if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
+                && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
+                && let ve = run(b, ps + 5, &PARAM_VALUE)
+                && ve > ps + 5
+                && b.get(ve) == Some(&b'\r')
+            {
+                d.tag = Some(Span::new(ps + 5, ve));
+                ve
+            } else {
+                // The fast step of `scan_params_with`, the CR standing for the end.
+                let mut k = ps;
+                let mut tag: Option<(usize, usize)> = None;
+                while b.get(k) == Some(&b';') {
+                    let ns = k + 1;
+                    let ne = run(b, ns, &TOKEN);
+                    if ne == ns {
+                        return None;
+                    }
+                    let v = match b.get(ne) {
+                        Some(b'=') => {
+                            let ve = if b.get(ne + 1) == Some(&b'"') {
+                                // `scan_params_with`'s general step: a quoted value.
+                                quoted_in_line(b, ne + 1)?
+                            } else {
+                                run(b, ne + 1, &PARAM_VALUE)
+                            };
+                            if ve == ne + 1 {
+                                return None;
+                            }
+                            k = ve;
+                            Some((ne + 1, ve))
+                        }
+                        Some(b';' | b'\r') => {
+                            k = ne;
+                            None
+                        }
+                        _ => return None,
+                    };
+                    // As `parse_name_addr_bytes`: the first `tag` that has a value.
+                    if tag.is_none() && b[ns..ne].eq_ignore_ascii_case(b"tag") {
+                        tag = v;
+                    }
+                }
+                if b.get(k) != Some(&b'\r') {
+                    return None;
+                }
+                d.tag = tag.map(|(a, z)| Span::new(a, z));
+                k
+            }
+        }
+        _ => return None,
+    };
+    d.params = Span::new(ps, end);
+    d.whole = Span::new(i, end);
+    Some((d, end))
+}
+
+/// Given `b[i] == b'"'`, the index just past the closing quote, as [`skip_quoted`] gives it,
+/// when neither CR nor LF comes first (the string is then inside the line, and ends there
+/// whatever follows the line). `None` otherwise.
+#[inline]
+pub(crate) fn quoted_in_line(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        match *b.get(j)? {
+            b'\\' => {
+                if matches!(b.get(j + 1), None | Some(b'\r' | b'\n')) {
+                    return None;
+                }
+                j += 2;
+            }
+            b'"' => return Some(j + 1),
+            b'\r' | b'\n' => return None,
+            _ => j += 1,
+        }
+    }
+}
+
 /// The index of the `<` ending an unquoted display name that starts at `b[i]`, if the name
 /// is made of token characters and blanks only (which every display-name check accepts).
 #[inline]
@@ -278,7 +406,7 @@ pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
 #[inline]
 fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
     let k = us + scheme_len(b.get(us..)?)?;
-    let r = run(b, k, &URI_TEXT);
+    let r = run_uri_text(b, k);
     (b.get(r) == Some(&b'>')).then_some(r)
 }
 
@@ -287,7 +415,11 @@ fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
 pub(crate) fn check_uri_text(u: &[u8], in_angle: bool) -> Result<(), &'static str> {
     // Fast path: one pass over the text; any doubt goes to the checks below, which say why.
     if let Some(k) = scheme_len(u)
-        && run(u, k, if in_angle { &URI_TEXT } else { &URI_TEXT_BARE }) == u.len()
+        && if in_angle {
+            run_uri_text(u, k)
+        } else {
+            run(u, k, &URI_TEXT_BARE)
+        } == u.len()
     {
         return Ok(());
     }

@@ -4,7 +4,7 @@
 use super::params::{Params, scan_params};
 use crate::message::method::Method;
 use crate::message::scan::{
-    DIGIT, TOKEN, is_token, parse_decimal, run, skip_lws, split_commas, trim_lws,
+    DIGIT, TOKEN, is_lws, is_token, parse_decimal, run, skip_lws, split_commas, trim_lws,
 };
 
 /// CSeq: a sequence number and a method (§20.16). The number is below 2**31 (§8.1.1.5).
@@ -17,9 +17,33 @@ pub struct CSeq {
 }
 
 /// Parses `1*DIGIT LWS Method`, returning the number and the method text.
+#[cfg(test)]
 pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
-    let v = trim_lws(v);
-    let b = v.as_bytes();
+    let (n, a, z) = parse_cseq_at(v.as_bytes(), 0, v.len())?;
+    // `a..z` is a run of token characters (ASCII): character boundaries.
+    Ok((n, v.get(a..z).unwrap_or("")))
+}
+
+/// [`parse_cseq`] of `b[start..end]`: the number and the method's position in `b`.
+#[inline]
+pub(crate) fn parse_cseq_at(
+    b: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(u32, usize, usize), &'static str> {
+    let Some(whole) = b.get(start..end) else {
+        return Err("sequence number is not a 32-bit decimal");
+    };
+    // `trim_lws`, on bytes.
+    let (mut s, mut e) = (0, whole.len());
+    while s < e && is_lws(whole[s]) {
+        s += 1;
+    }
+    while e > s && is_lws(whole[e - 1]) {
+        e -= 1;
+    }
+    let b = &whole[s..e];
+    let base = start + s;
     // Fast path: 1 to 10 digits, one space, a token to the end; the general steps below
     // give the same result for it.
     let mut n: u64 = 0;
@@ -34,26 +58,27 @@ pub(crate) fn parse_cseq(v: &str) -> Result<(u32, &str), &'static str> {
     if i > 0
         && b.get(i) == Some(&b' ')
         && let Ok(seq) = u32::try_from(n)
-        && let Some(m) = v.get(i + 1..)
-        && !m.is_empty()
+        && i + 1 < b.len()
         && run(b, i + 1, &TOKEN) == b.len()
     {
-        return Ok((seq, m));
+        return Ok((seq, base + i + 1, base + b.len()));
     }
     let i = run(b, 0, &DIGIT);
-    let seq = parse_decimal(&v[..i], u64::from(u32::MAX))
+    let seq = std::str::from_utf8(&b[..i])
+        .ok()
+        .and_then(|d| parse_decimal(d, u64::from(u32::MAX)))
         .ok_or("sequence number is not a 32-bit decimal")?;
     let ms = skip_lws(b, i);
     if ms == i {
         return Err("expected whitespace after the sequence number");
     }
-    let m = &v[ms..];
-    if m.is_empty() || run(b, ms, &TOKEN) != b.len() {
+    if ms >= b.len() || run(b, ms, &TOKEN) != b.len() {
         return Err("invalid method");
     }
     Ok((
         u32::try_from(seq).map_err(|_| "sequence number too large")?,
-        m,
+        base + ms,
+        base + b.len(),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{HOST, TOKEN, run, skip_lws};
+use crate::message::scan::{HOST, PARAM_VALUE, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -128,7 +128,17 @@ pub(crate) fn parse_via(
     start: usize,
     end: usize,
 ) -> Result<(ViaData, usize), &'static str> {
-    let b = s.as_bytes().get(..end).ok_or("out of range")?;
+    parse_via_bytes(s.as_bytes(), start, end)
+}
+
+/// [`parse_via`] on the bytes of the text (the parser decodes rows before it has checked
+/// that the header section is UTF-8; a section that is not is rejected anyway).
+pub(crate) fn parse_via_bytes(
+    s: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(ViaData, usize), &'static str> {
+    let b = s.get(..end).ok_or("out of range")?;
     let mut d = ViaData::default();
     let mut i = skip_lws(b, start);
     let elem_start = i;
@@ -211,16 +221,9 @@ pub(crate) fn parse_via(
     let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
         [None, None, None, None, None];
     let params_end = scan_params_with(b, params_start, |n, v| {
-        let name = &b[n.clone()];
-        let slot = match name.len() {
-            6 if name.eq_ignore_ascii_case(b"branch") => 0,
-            8 if name.eq_ignore_ascii_case(b"received") => 1,
-            5 if name.eq_ignore_ascii_case(b"maddr") => 2,
-            5 if name.eq_ignore_ascii_case(b"rport") => 3,
-            3 if name.eq_ignore_ascii_case(b"ttl") => 4,
-            _ => return,
-        };
-        if known[slot].is_none() {
+        if let Some(slot) = known_slot(&b[n.clone()])
+            && known[slot].is_none()
+        {
             known[slot] = Some((n.start, v));
         }
     })?;
@@ -240,6 +243,128 @@ pub(crate) fn parse_via(
         return Err("empty via-parm after comma");
     }
     Ok((d, next))
+}
+
+/// The slot of a parameter [`decode_known`] reads: branch, received, maddr, rport, ttl.
+#[inline(always)]
+fn known_slot(name: &[u8]) -> Option<usize> {
+    // The names are letters only, and `x | 0x20` is a given lower-case letter only for
+    // that letter in either case: one word compare per name.
+    let word = |n: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..n.len()].copy_from_slice(n);
+        u64::from_le_bytes(w) | 0x2020_2020_2020_2020
+    };
+    const fn lower(n: &[u8]) -> u64 {
+        let mut w = [0x20u8; 8];
+        let mut i = 0;
+        while i < n.len() {
+            w[i] = n[i];
+            i += 1;
+        }
+        u64::from_le_bytes(w)
+    }
+    match name.len() {
+        6 if word(name) == lower(b"branch") => Some(0),
+        8 if word(name) == lower(b"received") => Some(1),
+        5 => match word(name) {
+            w if w == lower(b"maddr") => Some(2),
+            w if w == lower(b"rport") => Some(3),
+            _ => None,
+        },
+        3 if word(name) == lower(b"ttl") => Some(4),
+        _ => None,
+    }
+}
+
+/// The usual top Via of a header line, read without knowing where the line ends:
+/// `SIP/2.0/` (any case), `UDP`, `TCP` or `TLS` and one SP, a host name, an optional
+/// `:port`, then `;name[=value]` parameters without blanks, and a CR. Gives the via-parm and
+/// the position of that CR, which is what [`parse_via_bytes`] gives for the value ending
+/// there (the caller checks that the CR ends the line and that no fold follows). `None`
+/// for anything else, which the caller then parses the general way.
+#[inline]
+pub(crate) fn parse_via_line(b: &[u8], start: usize) -> Option<(ViaData, usize)> {
+    let mut d = ViaData::default();
+    let mut i = start;
+    if !is_sip_2_0(b, i) {
+        return None;
+    }
+    d.protocol = Span::new(i, i + 3);
+    d.version = Span::new(i + 4, i + 7);
+    i += 8;
+    let &[x, y, z, sp] = b.get(i..i + 4)? else {
+        return None;
+    };
+    if !matches!(
+        u32::from_le_bytes([x, y, z, sp]) | 0x0020_2020,
+        UDP | TCP | TLS
+    ) {
+        return None;
+    }
+    d.transport = Span::new(i, i + 3);
+    // One SP, then the host (no further blank to skip).
+    i += 4;
+    let host_start = i;
+    i = run(b, i, &HOST);
+    if i == host_start {
+        return None;
+    }
+    d.host = Span::new(host_start, i);
+    if b.get(i) == Some(&b':') {
+        let ps = i + 1;
+        let mut pe = ps;
+        let mut port: u32 = 0;
+        while let Some(&c) = b.get(pe)
+            && c.is_ascii_digit()
+        {
+            port = (port * 10 + u32::from(c - b'0')).min(1 << 20);
+            pe += 1;
+        }
+        if pe == ps || port > u32::from(u16::MAX) {
+            return None;
+        }
+        d.port = Some(port as u16);
+        i = pe;
+    }
+    let params_start = i;
+    let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
+        [None, None, None, None, None];
+    // The fast step of `scan_params_with`, the CR standing for the end of the value.
+    while b.get(i) == Some(&b';') {
+        let ns = i + 1;
+        let ne = run(b, ns, &TOKEN);
+        if ne == ns {
+            return None;
+        }
+        let v = match b.get(ne) {
+            Some(b'=') => {
+                let ve = run(b, ne + 1, &PARAM_VALUE);
+                if ve == ne + 1 {
+                    return None;
+                }
+                i = ve;
+                Some(ne + 1..ve)
+            }
+            Some(b';' | b'\r') => {
+                i = ne;
+                None
+            }
+            _ => return None,
+        };
+        if let Some(slot) = known_slot(&b[ns..ne])
+            && known[slot].is_none()
+        {
+            known[slot] = Some((ns, v));
+        }
+    }
+    if b.get(i) != Some(&b'\r') {
+        return None;
+    }
+    d.params = Span::new(params_start, i);
+    d.whole = Span::new(start, i);
+    decode_known(b, &known, &mut d).ok()?;
+    Some((d, i))
 }
 
 /// `udp `, `tcp ` and `tls ` as little-endian words: a transport folded with `| 0x20` on
@@ -271,11 +396,15 @@ fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
 /// Fills in branch, received, maddr, rport and ttl from the positions found while scanning.
 #[allow(clippy::type_complexity)]
 fn decode_known(
-    s: &str,
+    s: &[u8],
     known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
     d: &mut ViaData,
 ) -> Result<(), &'static str> {
-    let text = |r: &std::ops::Range<usize>| s.get(r.clone()).unwrap_or("");
+    let text = |r: &std::ops::Range<usize>| {
+        s.get(r.clone())
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .unwrap_or("")
+    };
     if let Some((_, v)) = &known[0] {
         d.branch = Some(
             v.clone()
