@@ -590,7 +590,13 @@ pub fn parse_framed(
     }
     let head_len = blank.1;
     let head = std::str::from_utf8(&b[..head_len]).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?;
-    let head = head.to_owned();
+    // A received request gets `received`/`rport` on its top Via (§18.2.1, RFC 3581 §4),
+    // a rewrite of that row appended to the head: leave room for it so the head is not
+    // reallocated and copied again.
+    let room = if head.starts_with("SIP/") { 0 } else { 192 };
+    let mut owned = String::with_capacity(head.len() + room);
+    owned.push_str(head);
+    let head = owned;
 
     // The start line.
     let sl = &head[..start.end];
@@ -598,9 +604,8 @@ pub fn parse_framed(
         Req(Method, Span),
         Resp(u16, Span),
     }
-    let fast_method = fast_start.and_then(|(me, ue, _)| {
-        Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue)))
-    });
+    let fast_method = fast_start
+        .and_then(|(me, ue, _)| Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue))));
     let kind = if let Some((method, uri)) = fast_method {
         Kind::Req(method, uri)
     } else if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
