@@ -87,7 +87,7 @@ impl IdGenerator {
 
     /// A new Call-ID (§8.1.1.4); `host`, when given, is appended as `@host`.
     pub fn call_id(&mut self, host: Option<&str>) -> String {
-        let mut s = String::with_capacity(CALL_ID_LEN + 1 + host.map_or(0, str::len));
+        let mut s = String::with_capacity(CALL_ID_LEN + host.map_or(0, |h| 1 + h.len()));
         self.push_token(&mut s, CALL_ID_LEN);
         if let Some(h) = host {
             s.push('@');
