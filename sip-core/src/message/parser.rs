@@ -598,9 +598,8 @@ pub fn parse_framed(
         Req(Method, Span),
         Resp(u16, Span),
     }
-    let fast_method = fast_start.and_then(|(me, ue, _)| {
-        Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue)))
-    });
+    let fast_method = fast_start
+        .and_then(|(me, ue, _)| Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue))));
     let kind = if let Some((method, uri)) = fast_method {
         Kind::Req(method, uri)
     } else if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {

@@ -87,7 +87,7 @@ pub fn run(b: &[u8], mut i: usize, t: &[bool; 256]) -> usize {
 /// [`run`] of [`URI_TEXT`]: sixteen bytes per step while none of them can end the run
 /// (the test is written with one accumulator per condition, which the compiler turns into
 /// a few vector compares), then the table for the block that ends it.
-#[inline]
+#[inline(always)]
 pub fn run_uri_text(b: &[u8], mut i: usize) -> usize {
     while let Some(w) = b.get(i..i + 16) {
         let (mut ctl, mut angle, mut quote, mut del) = (0u8, 0u8, 0u8, 0u8);
