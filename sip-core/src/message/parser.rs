@@ -279,6 +279,45 @@ fn line_ends_at(b: &[u8], pos: usize, cr: usize, max_line: usize) -> bool {
         && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
 }
 
+/// The common header lines from `b[pos]` on ([`fast_header_line`]), each row pushed and,
+/// when complete, decoded; stops at the empty line, at the row limit, or at a line for the
+/// general code. Gives where it stopped. `b` must be shorter than `u32::MAX`.
+#[inline(never)]
+fn fast_header_lines(
+    b: &[u8],
+    mut pos: usize,
+    limits: &super::options::Limits,
+    headers: &mut Vec<HeaderEntry>,
+    decoded: &mut Decoded,
+    cl_err: &mut Option<usize>,
+    strict: bool,
+) -> usize {
+    loop {
+        if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
+            return pos;
+        }
+        if headers.len() >= limits.max_headers {
+            return pos;
+        }
+        let Some((row, next, done)) =
+            fast_header_line(b, pos, limits.max_line_length, decoded, strict)
+        else {
+            return pos;
+        };
+        headers.push(row);
+        if !done && !matches!(b.get(next), Some(b' ' | b'\t')) {
+            decode_row(b, headers.len() - 1, &row, decoded, strict);
+            if row.name == HeaderName::ContentLength
+                && decoded.content_length.is_none()
+                && cl_err.is_none()
+            {
+                *cl_err = Some(row.value.start as usize);
+            }
+        }
+        pos = next;
+    }
+}
+
 /// Decodes the value of a row the stack reads, starting at `b[vs]` (not a blank), when it
 /// has its usual shape, without knowing where the line ends: the decoder stops at the CR
 /// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
@@ -465,27 +504,20 @@ pub fn parse_framed(
     let mut pos = start.next;
     let blank;
     loop {
+        if small {
+            pos = fast_header_lines(
+                b,
+                pos,
+                limits,
+                &mut headers,
+                &mut decoded,
+                &mut cl_err,
+                strict,
+            );
+        }
         if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
             blank = (pos, pos + 2);
             break;
-        }
-        if small
-            && headers.len() < limits.max_headers
-            && let Some((row, next, done)) =
-                fast_header_line(b, pos, limits.max_line_length, &mut decoded, strict)
-        {
-            headers.push(row);
-            if !done && !matches!(b.get(next), Some(b' ' | b'\t')) {
-                decode_row(b, headers.len() - 1, &row, &mut decoded, strict);
-                if row.name == HeaderName::ContentLength
-                    && decoded.content_length.is_none()
-                    && cl_err.is_none()
-                {
-                    cl_err = Some(row.value.start as usize);
-                }
-            }
-            pos = next;
-            continue;
         }
         let (colon, nl) = scan_header_line(b, pos);
         let Some(nl) = nl else {
