@@ -20,7 +20,7 @@ use super::options::ParseOptions;
 use super::scan::{TOKEN, WORD, find_lf, is_lws, is_token, parse_decimal, run};
 use super::span::Span;
 use super::uri::Uri;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// How the end of the body is found (§18.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -680,7 +680,15 @@ pub fn parse_framed(
         (None, Framing::Datagram) => available,
         (None, Framing::Stream) => return Err(err(head_len, K::MissingContentLength)),
     };
-    let body = bytes.slice(body_start..body_start + body_len);
+    let body = if body_start + body_len == bytes.len() {
+        // The usual datagram, whose body runs to its end: the buffer itself, advanced past
+        // the header section (no clone of the handle).
+        let mut body = bytes;
+        body.advance(body_start);
+        body
+    } else {
+        bytes.slice(body_start..body_start + body_len)
+    };
     for f in decoded.fault.iter_mut() {
         f.offset += origin;
     }
