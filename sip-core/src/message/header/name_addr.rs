@@ -269,7 +269,7 @@ pub(crate) fn parse_name_addr_bytes(
 /// ending there; the caller checks that the CR ends the line and that no fold follows.
 /// `None` for anything else, which the caller then parses the general way. `b[i]` must not
 /// be a blank.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, usize)> {
     let mut d = NameAddrData::default();
     let l = if b.get(i) == Some(&b'"') {
