@@ -305,14 +305,10 @@ fn fast_header_lines(
             return pos;
         };
         headers.push(row);
-        if !done && !matches!(b.get(next), Some(b' ' | b'\t')) {
-            decode_row(b, headers.len() - 1, &row, decoded, strict);
-            if row.name == HeaderName::ContentLength
-                && decoded.content_length.is_none()
-                && cl_err.is_none()
-            {
-                *cl_err = Some(row.value.start as usize);
-            }
+        if !done && decodes(row.name) && !matches!(b.get(next), Some(b' ' | b'\t')) {
+            // A row the stack reads that was not decoded on the line: the general decoder,
+            // out of line (rare).
+            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
         }
         pos = next;
     }
@@ -967,14 +963,11 @@ fn decode_outlined(
     }
 }
 
-/// [`decode_header`] on the bytes of the text: the parser decodes each row as soon as it is
-/// complete, before the header section is known to be UTF-8 (when it is not, the parse
-/// fails and nothing decoded is kept).
+/// Whether [`decode_row`] does anything for rows named `name`.
 #[inline(always)]
-fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
-    // Every other header is left alone: skip the call.
-    if matches!(
-        e.name,
+fn decodes(name: HeaderName) -> bool {
+    matches!(
+        name,
         HeaderName::Via
             | HeaderName::From
             | HeaderName::To
@@ -985,7 +978,16 @@ fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: b
             | HeaderName::Contact
             | HeaderName::Expires
             | HeaderName::MinExpires
-    ) {
+    )
+}
+
+/// [`decode_header`] on the bytes of the text: the parser decodes each row as soon as it is
+/// complete, before the header section is known to be UTF-8 (when it is not, the parse
+/// fails and nothing decoded is kept).
+#[inline(always)]
+fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
+    // Every other header is left alone: skip the call.
+    if decodes(e.name) {
         decode_known_header(hb, idx, e, d, strict);
     }
 }
