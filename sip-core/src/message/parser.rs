@@ -423,6 +423,128 @@ fn decode_line(
     }
 }
 
+/// What [`general_header_line`] found.
+enum LineStep {
+    /// A header line or a fold, taken; the next line starts here.
+    Next(usize),
+    /// The empty line ending the header section (its start and end).
+    Blank(usize, usize),
+}
+
+/// The header line at `b[pos]` the general way: folds, bare LF, blanks around the colon,
+/// long names, the empty line and every error (offsets relative to `b`).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn general_header_line(
+    b: &[u8],
+    pos: usize,
+    strict: bool,
+    framing: Framing,
+    limits: &super::options::Limits,
+    headers: &mut Vec<HeaderEntry>,
+    decoded: &mut Decoded,
+    cl_err: &mut Option<usize>,
+) -> Result<LineStep, (usize, K)> {
+    let (colon, nl) = scan_header_line(b, pos);
+    let Some(nl) = nl else {
+        // Lenient: a datagram whose last header line ends the datagram lacks only the
+        // empty line; take the end of the datagram as the end of the headers.
+        if !strict && framing == Framing::Datagram && pos == b.len() {
+            return Ok(LineStep::Blank(pos, pos));
+        }
+        return Err((b.len(), K::UnterminatedHeaders));
+    };
+    let line = line_at(b, pos, nl, strict).map_err(|e| (e.offset, e.kind))?;
+    if line.end == line.start {
+        return Ok(LineStep::Blank(line.start, line.next));
+    }
+    if matches!(b[line.start], b' ' | b'\t') {
+        // A continuation: extends the previous header's value (§7.3.1 folding).
+        let Some(last) = headers.last_mut() else {
+            return Err((line.start, K::HeaderLine));
+        };
+        if line.end - last.line.start as usize > limits.max_line_length {
+            return Err((
+                line.start,
+                K::LineTooLong {
+                    limit: limits.max_line_length,
+                },
+            ));
+        }
+        if b[line.start..line.end]
+            .iter()
+            .any(|&c| c != b' ' && c != b'\t')
+        {
+            // The value now runs to the end of this line; trim it again from the colon.
+            let mut colon = last.name_span.end as usize;
+            while matches!(b.get(colon), Some(b' ' | b'\t')) {
+                colon += 1;
+            }
+            last.value = trim_value(b, colon + 1, line.end);
+        }
+        last.line.end = line.next as u32;
+        if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+            let row = *last;
+            decode_outlined(
+                b,
+                headers.len() - 1,
+                &row,
+                decoded,
+                strict,
+                cl_err,
+            );
+        }
+    } else {
+        if headers.len() >= limits.max_headers {
+            return Err((
+                line.start,
+                K::TooManyHeaders {
+                    limit: limits.max_headers,
+                },
+            ));
+        }
+        if line.end - line.start > limits.max_line_length {
+            return Err((
+                line.start,
+                K::LineTooLong {
+                    limit: limits.max_line_length,
+                },
+            ));
+        }
+        let colon = colon.ok_or((line.start, K::HeaderLine))?;
+        let mut ne = colon;
+        while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
+            ne -= 1;
+        }
+        // A known name matches exactly, so its bytes are `token` characters; any other
+        // name is checked here.
+        let name = HeaderName::lookup_at(b, line.start, ne);
+        if ne == line.start
+            || name == HeaderName::Other && !b[line.start..ne].iter().all(|&c| is_token(c))
+        {
+            return Err((line.start, K::HeaderLine));
+        }
+        let row = HeaderEntry {
+            name,
+            name_span: Span::new(line.start, ne),
+            value: trim_value(b, colon + 1, line.end),
+            line: Span::new(line.start, line.next),
+        };
+        headers.push(row);
+        if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+            decode_outlined(
+                b,
+                headers.len() - 1,
+                &row,
+                decoded,
+                strict,
+                cl_err,
+            );
+        }
+    }
+    Ok(LineStep::Next(line.next))
+}
+
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
 #[inline(always)]
 fn trim_value(b: &[u8], mut vs: usize, mut ve: usize) -> Span {
@@ -515,106 +637,24 @@ pub fn parse_framed(
             blank = (pos, pos + 2);
             break;
         }
-        let (colon, nl) = scan_header_line(b, pos);
-        let Some(nl) = nl else {
-            // Lenient: a datagram whose last header line ends the datagram lacks only the
-            // empty line; take the end of the datagram as the end of the headers.
-            if !strict && framing == Framing::Datagram && pos == b.len() {
-                blank = (pos, pos);
+        match general_header_line(
+            b,
+            pos,
+            strict,
+            framing,
+            limits,
+            &mut headers,
+            &mut decoded,
+            &mut cl_err,
+        )
+        .map_err(|(at, k)| err(at, k))?
+        {
+            LineStep::Next(next) => pos = next,
+            LineStep::Blank(a, z) => {
+                blank = (a, z);
                 break;
             }
-            return Err(err(b.len(), K::UnterminatedHeaders));
-        };
-        let line = line_at(b, pos, nl, strict).map_err(|e| err(e.offset, e.kind))?;
-        if line.end == line.start {
-            blank = (line.start, line.next);
-            break;
         }
-        if matches!(b[line.start], b' ' | b'\t') {
-            // A continuation: extends the previous header's value (§7.3.1 folding).
-            let Some(last) = headers.last_mut() else {
-                return Err(err(line.start, K::HeaderLine));
-            };
-            if line.end - last.line.start as usize > limits.max_line_length {
-                return Err(err(
-                    line.start,
-                    K::LineTooLong {
-                        limit: limits.max_line_length,
-                    },
-                ));
-            }
-            if b[line.start..line.end]
-                .iter()
-                .any(|&c| c != b' ' && c != b'\t')
-            {
-                // The value now runs to the end of this line; trim it again from the colon.
-                let mut colon = last.name_span.end as usize;
-                while matches!(b.get(colon), Some(b' ' | b'\t')) {
-                    colon += 1;
-                }
-                last.value = trim_value(b, colon + 1, line.end);
-            }
-            last.line.end = line.next as u32;
-            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
-                let row = *last;
-                decode_outlined(
-                    b,
-                    headers.len() - 1,
-                    &row,
-                    &mut decoded,
-                    strict,
-                    &mut cl_err,
-                );
-            }
-        } else {
-            if headers.len() >= limits.max_headers {
-                return Err(err(
-                    line.start,
-                    K::TooManyHeaders {
-                        limit: limits.max_headers,
-                    },
-                ));
-            }
-            if line.end - line.start > limits.max_line_length {
-                return Err(err(
-                    line.start,
-                    K::LineTooLong {
-                        limit: limits.max_line_length,
-                    },
-                ));
-            }
-            let colon = colon.ok_or_else(|| err(line.start, K::HeaderLine))?;
-            let mut ne = colon;
-            while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
-                ne -= 1;
-            }
-            // A known name matches exactly, so its bytes are `token` characters; any other
-            // name is checked here.
-            let name = HeaderName::lookup_at(b, line.start, ne);
-            if ne == line.start
-                || name == HeaderName::Other && !b[line.start..ne].iter().all(|&c| is_token(c))
-            {
-                return Err(err(line.start, K::HeaderLine));
-            }
-            let row = HeaderEntry {
-                name,
-                name_span: Span::new(line.start, ne),
-                value: trim_value(b, colon + 1, line.end),
-                line: Span::new(line.start, line.next),
-            };
-            headers.push(row);
-            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
-                decode_outlined(
-                    b,
-                    headers.len() - 1,
-                    &row,
-                    &mut decoded,
-                    strict,
-                    &mut cl_err,
-                );
-            }
-        }
-        pos = line.next;
     }
     let head_len = blank.1;
     let head = std::str::from_utf8(&b[..head_len]).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?;
