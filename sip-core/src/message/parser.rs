@@ -485,14 +485,7 @@ fn general_header_line(
         last.line.end = line.next as u32;
         if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
             let row = *last;
-            decode_outlined(
-                b,
-                headers.len() - 1,
-                &row,
-                decoded,
-                strict,
-                cl_err,
-            );
+            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
         }
     } else {
         if headers.len() >= limits.max_headers {
@@ -532,14 +525,7 @@ fn general_header_line(
         };
         headers.push(row);
         if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
-            decode_outlined(
-                b,
-                headers.len() - 1,
-                &row,
-                decoded,
-                strict,
-                cl_err,
-            );
+            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
         }
     }
     Ok(LineStep::Next(line.next))

@@ -403,7 +403,7 @@ pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
 /// The index of the `>` ending a URI that starts at `b[us]`, if the URI is a scheme, a
 /// colon and URI text right up to the `>`: the shape [`check_uri_text`] accepts, with no
 /// blanks to trim inside the brackets. `None` sends the caller to the full checks.
-#[inline]
+#[inline(always)]
 fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
     let k = us + scheme_len(b.get(us..)?)?;
     let r = run_uri_text(b, k);
