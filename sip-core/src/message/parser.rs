@@ -385,7 +385,7 @@ fn decode_line(
                 return None;
             }
             let n = u32::try_from(n).ok()?;
-            let cr = run(b, i + 1, &TOKEN);
+            let cr = super::scan::run_inline(b, i + 1, &TOKEN);
             if cr == i + 1 || b.get(cr) != Some(&b'\r') {
                 return None;
             }

@@ -4,8 +4,8 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text,
-    skip_lws, skip_quoted, split_commas,
+    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_inline,
+    run_uri_text, skip_lws, skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -303,7 +303,7 @@ pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, 
         Some(b';') => {
             if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
                 && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
-                && let ve = run(b, ps + 5, &PARAM_VALUE)
+                && let ve = run_inline(b, ps + 5, &PARAM_VALUE)
                 && ve > ps + 5
                 && b.get(ve) == Some(&b'\r')
             {
@@ -383,7 +383,7 @@ pub(crate) fn quoted_in_line(b: &[u8], i: usize) -> Option<usize> {
 /// is made of token characters and blanks only (which every display-name check accepts).
 #[inline]
 fn display_end(b: &[u8], i: usize) -> Option<usize> {
-    let k = run(b, i, &DISPLAY);
+    let k = run_inline(b, i, &DISPLAY);
     (b.get(k) == Some(&b'<')).then_some(k)
 }
 
