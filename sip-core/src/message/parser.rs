@@ -652,8 +652,13 @@ pub fn parse_framed(
         Req(Method, Span),
         Resp(u16, Span),
     }
-    let fast_method = fast_start
-        .and_then(|(me, ue, _)| Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue))));
+    let fast_method = match fast_start {
+        Some((me, ue, _)) => sl
+            .get(..me)
+            .and_then(Method::parse)
+            .map(|m| (m, Span::new(me + 1, ue))),
+        None => None,
+    };
     let kind = if let Some((method, uri)) = fast_method {
         Kind::Req(method, uri)
     } else if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
@@ -815,7 +820,7 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
 /// anything else (the general code then finds the line and decides).
 #[inline]
 fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, usize)> {
-    let me = run(b, 0, &TOKEN);
+    let me = super::scan::run_inline(b, 0, &TOKEN);
     if me == 0 || b.get(me) != Some(&b' ') {
         return None;
     }
