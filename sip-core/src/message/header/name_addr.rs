@@ -388,7 +388,7 @@ fn display_end(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
-#[inline]
+#[inline(always)]
 pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
     // `sip:` in any case, as one word (`x | 0x20` is `s`, `i` or `p` only for that letter).
     if let Some(&[a, b, c, d]) = u.get(..4)
