@@ -200,7 +200,7 @@ fn fast_header_line(
         k += 1;
     };
     let len = colon - pos;
-    let name = HeaderName::lookup_words(len, words);
+    let name = canonical_name(len, words).unwrap_or_else(|| HeaderName::lookup_words(len, words));
     // A known name is its own letters (so not empty, no blank before the colon); any
     // other name is checked here.
     if name == HeaderName::Other
@@ -529,6 +529,49 @@ fn general_header_line(
         }
     }
     Ok(LineStep::Next(line.next))
+}
+
+/// The names of the rows decoded on the line, in their usual spelling, recognised by one
+/// word compare (what [`HeaderName::lookup_words`] gives for them; any other spelling goes
+/// there).
+#[inline(always)]
+fn canonical_name(len: usize, w: [u64; 3]) -> Option<HeaderName> {
+    const fn word(n: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let mut i = 0;
+        while i < n.len() && i < 8 {
+            w[i] = n[i];
+            i += 1;
+        }
+        u64::from_le_bytes(w)
+    }
+    let lo = |n: usize| w[0] & (u64::MAX >> (64 - 8 * n));
+    Some(match len {
+        2 if lo(2) == word(b"To") => HeaderName::To,
+        3 if lo(3) == word(b"Via") => HeaderName::Via,
+        4 if lo(4) == word(b"From") => HeaderName::From,
+        4 if lo(4) == word(b"CSeq") => HeaderName::CSeq,
+        7 if lo(7) == word(b"Call-ID") => HeaderName::CallId,
+        7 if lo(7) == word(b"Contact") => HeaderName::Contact,
+        12 if w[0] == word(b"Max-Forw") && w[1] as u32 == word(b"ards") as u32 => {
+            HeaderName::MaxForwards
+        }
+        14 if w[0] == word(b"Content-") && w[1] & 0xffff_ffff_ffff == word(b"Length") => {
+            HeaderName::ContentLength
+        }
+        5 if lo(5) == word(b"Allow") => HeaderName::Allow,
+        5 if lo(5) == word(b"Route") => HeaderName::Route,
+        12 if w[0] == word(b"Content-") && w[1] as u32 == word(b"Type") as u32 => {
+            HeaderName::ContentType
+        }
+        12 if w[0] == word(b"Record-R") && w[1] as u32 == word(b"oute") as u32 => {
+            HeaderName::RecordRoute
+        }
+        10 if w[0] == word(b"User-Age") && w[1] as u16 == word(b"nt") as u16 => {
+            HeaderName::UserAgent
+        }
+        _ => return None,
+    })
 }
 
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
@@ -1402,6 +1445,42 @@ l: 0\r\n\r\n";
         assert_eq!(r.to().unwrap().tag(), Some("t2"));
         assert_eq!(r.to().unwrap().display_name_raw(), Some("Bob"));
         assert_eq!(r.to().unwrap().params_raw(), ";x=1;tag=t2");
+    }
+
+    #[test]
+    fn canonical_names_are_what_the_lookup_gives() {
+        let words = |n: &[u8]| {
+            let mut b = [0u8; 24];
+            b[..n.len()].copy_from_slice(n);
+            [0, 8, 16].map(|i| u64::from_le_bytes(b[i..i + 8].try_into().unwrap()))
+        };
+        let mut hits = 0;
+        for h in HeaderName::ALL {
+            for spelled in [
+                h.as_str().to_owned(),
+                h.as_str().to_ascii_lowercase(),
+                h.as_str().to_ascii_uppercase(),
+            ] {
+                let n = spelled.as_bytes();
+                if let Some(c) = canonical_name(n.len(), words(n)) {
+                    assert_eq!(c, HeaderName::lookup_words(n.len(), words(n)), "{spelled}");
+                    assert_eq!(spelled, h.as_str());
+                    hits += 1;
+                }
+            }
+        }
+        assert_eq!(hits, 13);
+        // Same length, other bytes: not recognised here.
+        for n in [
+            &b"Tx"[..],
+            b"Vib",
+            b"Fro_",
+            b"Call-IE",
+            b"Max-Forwardz",
+            b"Content-Lengtx",
+        ] {
+            assert_eq!(canonical_name(n.len(), words(n)), None);
+        }
     }
 
     #[test]
