@@ -36,7 +36,7 @@ macro_rules! header_names {
                 }
             }
 
-            const ALL: &'static [HeaderName] = &[$(HeaderName::$variant,)*];
+            pub(crate) const ALL: &'static [HeaderName] = &[$(HeaderName::$variant,)*];
         }
     };
 }

@@ -20,7 +20,7 @@ use super::options::ParseOptions;
 use super::scan::{TOKEN, WORD, find_lf, is_lws, is_token, parse_decimal, run};
 use super::span::Span;
 use super::uri::Uri;
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 
 /// How the end of the body is found (§18.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,7 +200,7 @@ fn fast_header_line(
         k += 1;
     };
     let len = colon - pos;
-    let name = HeaderName::lookup_words(len, words);
+    let name = canonical_name(len, words).unwrap_or_else(|| HeaderName::lookup_words(len, words));
     // A known name is its own letters (so not empty, no blank before the colon); any
     // other name is checked here.
     if name == HeaderName::Other
@@ -279,6 +279,41 @@ fn line_ends_at(b: &[u8], pos: usize, cr: usize, max_line: usize) -> bool {
         && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
 }
 
+/// The common header lines from `b[pos]` on ([`fast_header_line`]), each row pushed and,
+/// when complete, decoded; stops at the empty line, at the row limit, or at a line for the
+/// general code. Gives where it stopped. `b` must be shorter than `u32::MAX`.
+#[inline(never)]
+fn fast_header_lines(
+    b: &[u8],
+    mut pos: usize,
+    limits: &super::options::Limits,
+    headers: &mut Vec<HeaderEntry>,
+    decoded: &mut Decoded,
+    cl_err: &mut Option<usize>,
+    strict: bool,
+) -> usize {
+    loop {
+        if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
+            return pos;
+        }
+        if headers.len() >= limits.max_headers {
+            return pos;
+        }
+        let Some((row, next, done)) =
+            fast_header_line(b, pos, limits.max_line_length, decoded, strict)
+        else {
+            return pos;
+        };
+        headers.push(row);
+        if !done && decodes(row.name) && !matches!(b.get(next), Some(b' ' | b'\t')) {
+            // A row the stack reads that was not decoded on the line: the general decoder,
+            // out of line (rare).
+            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
+        }
+        pos = next;
+    }
+}
+
 /// Decodes the value of a row the stack reads, starting at `b[vs]` (not a blank), when it
 /// has its usual shape, without knowing where the line ends: the decoder stops at the CR
 /// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
@@ -350,7 +385,7 @@ fn decode_line(
                 return None;
             }
             let n = u32::try_from(n).ok()?;
-            let cr = run(b, i + 1, &TOKEN);
+            let cr = super::scan::run_inline(b, i + 1, &TOKEN);
             if cr == i + 1 || b.get(cr) != Some(&b'\r') {
                 return None;
             }
@@ -386,6 +421,157 @@ fn decode_line(
         }
         _ => None,
     }
+}
+
+/// What [`general_header_line`] found.
+enum LineStep {
+    /// A header line or a fold, taken; the next line starts here.
+    Next(usize),
+    /// The empty line ending the header section (its start and end).
+    Blank(usize, usize),
+}
+
+/// The header line at `b[pos]` the general way: folds, bare LF, blanks around the colon,
+/// long names, the empty line and every error (offsets relative to `b`).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn general_header_line(
+    b: &[u8],
+    pos: usize,
+    strict: bool,
+    framing: Framing,
+    limits: &super::options::Limits,
+    headers: &mut Vec<HeaderEntry>,
+    decoded: &mut Decoded,
+    cl_err: &mut Option<usize>,
+) -> Result<LineStep, (usize, K)> {
+    let (colon, nl) = scan_header_line(b, pos);
+    let Some(nl) = nl else {
+        // Lenient: a datagram whose last header line ends the datagram lacks only the
+        // empty line; take the end of the datagram as the end of the headers.
+        if !strict && framing == Framing::Datagram && pos == b.len() {
+            return Ok(LineStep::Blank(pos, pos));
+        }
+        return Err((b.len(), K::UnterminatedHeaders));
+    };
+    let line = line_at(b, pos, nl, strict).map_err(|e| (e.offset, e.kind))?;
+    if line.end == line.start {
+        return Ok(LineStep::Blank(line.start, line.next));
+    }
+    if matches!(b[line.start], b' ' | b'\t') {
+        // A continuation: extends the previous header's value (§7.3.1 folding).
+        let Some(last) = headers.last_mut() else {
+            return Err((line.start, K::HeaderLine));
+        };
+        if line.end - last.line.start as usize > limits.max_line_length {
+            return Err((
+                line.start,
+                K::LineTooLong {
+                    limit: limits.max_line_length,
+                },
+            ));
+        }
+        if b[line.start..line.end]
+            .iter()
+            .any(|&c| c != b' ' && c != b'\t')
+        {
+            // The value now runs to the end of this line; trim it again from the colon.
+            let mut colon = last.name_span.end as usize;
+            while matches!(b.get(colon), Some(b' ' | b'\t')) {
+                colon += 1;
+            }
+            last.value = trim_value(b, colon + 1, line.end);
+        }
+        last.line.end = line.next as u32;
+        if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+            let row = *last;
+            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
+        }
+    } else {
+        if headers.len() >= limits.max_headers {
+            return Err((
+                line.start,
+                K::TooManyHeaders {
+                    limit: limits.max_headers,
+                },
+            ));
+        }
+        if line.end - line.start > limits.max_line_length {
+            return Err((
+                line.start,
+                K::LineTooLong {
+                    limit: limits.max_line_length,
+                },
+            ));
+        }
+        let colon = colon.ok_or((line.start, K::HeaderLine))?;
+        let mut ne = colon;
+        while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
+            ne -= 1;
+        }
+        // A known name matches exactly, so its bytes are `token` characters; any other
+        // name is checked here.
+        let name = HeaderName::lookup_at(b, line.start, ne);
+        if ne == line.start
+            || name == HeaderName::Other && !b[line.start..ne].iter().all(|&c| is_token(c))
+        {
+            return Err((line.start, K::HeaderLine));
+        }
+        let row = HeaderEntry {
+            name,
+            name_span: Span::new(line.start, ne),
+            value: trim_value(b, colon + 1, line.end),
+            line: Span::new(line.start, line.next),
+        };
+        headers.push(row);
+        if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
+            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
+        }
+    }
+    Ok(LineStep::Next(line.next))
+}
+
+/// The names of the rows decoded on the line, in their usual spelling, recognised by one
+/// word compare (what [`HeaderName::lookup_words`] gives for them; any other spelling goes
+/// there).
+#[inline(always)]
+fn canonical_name(len: usize, w: [u64; 3]) -> Option<HeaderName> {
+    const fn word(n: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        let mut i = 0;
+        while i < n.len() && i < 8 {
+            w[i] = n[i];
+            i += 1;
+        }
+        u64::from_le_bytes(w)
+    }
+    let lo = |n: usize| w[0] & (u64::MAX >> (64 - 8 * n));
+    Some(match len {
+        2 if lo(2) == word(b"To") => HeaderName::To,
+        3 if lo(3) == word(b"Via") => HeaderName::Via,
+        4 if lo(4) == word(b"From") => HeaderName::From,
+        4 if lo(4) == word(b"CSeq") => HeaderName::CSeq,
+        7 if lo(7) == word(b"Call-ID") => HeaderName::CallId,
+        7 if lo(7) == word(b"Contact") => HeaderName::Contact,
+        12 if w[0] == word(b"Max-Forw") && w[1] as u32 == word(b"ards") as u32 => {
+            HeaderName::MaxForwards
+        }
+        14 if w[0] == word(b"Content-") && w[1] & 0xffff_ffff_ffff == word(b"Length") => {
+            HeaderName::ContentLength
+        }
+        5 if lo(5) == word(b"Allow") => HeaderName::Allow,
+        5 if lo(5) == word(b"Route") => HeaderName::Route,
+        12 if w[0] == word(b"Content-") && w[1] as u32 == word(b"Type") as u32 => {
+            HeaderName::ContentType
+        }
+        12 if w[0] == word(b"Record-R") && w[1] as u32 == word(b"oute") as u32 => {
+            HeaderName::RecordRoute
+        }
+        10 if w[0] == word(b"User-Age") && w[1] as u16 == word(b"nt") as u16 => {
+            HeaderName::UserAgent
+        }
+        _ => return None,
+    })
 }
 
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
@@ -465,128 +651,39 @@ pub fn parse_framed(
     let mut pos = start.next;
     let blank;
     loop {
+        if small {
+            pos = fast_header_lines(
+                b,
+                pos,
+                limits,
+                &mut headers,
+                &mut decoded,
+                &mut cl_err,
+                strict,
+            );
+        }
         if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
             blank = (pos, pos + 2);
             break;
         }
-        if small
-            && headers.len() < limits.max_headers
-            && let Some((row, next, done)) =
-                fast_header_line(b, pos, limits.max_line_length, &mut decoded, strict)
+        match general_header_line(
+            b,
+            pos,
+            strict,
+            framing,
+            limits,
+            &mut headers,
+            &mut decoded,
+            &mut cl_err,
+        )
+        .map_err(|(at, k)| err(at, k))?
         {
-            headers.push(row);
-            if !done && !matches!(b.get(next), Some(b' ' | b'\t')) {
-                decode_row(b, headers.len() - 1, &row, &mut decoded, strict);
-                if row.name == HeaderName::ContentLength
-                    && decoded.content_length.is_none()
-                    && cl_err.is_none()
-                {
-                    cl_err = Some(row.value.start as usize);
-                }
-            }
-            pos = next;
-            continue;
-        }
-        let (colon, nl) = scan_header_line(b, pos);
-        let Some(nl) = nl else {
-            // Lenient: a datagram whose last header line ends the datagram lacks only the
-            // empty line; take the end of the datagram as the end of the headers.
-            if !strict && framing == Framing::Datagram && pos == b.len() {
-                blank = (pos, pos);
+            LineStep::Next(next) => pos = next,
+            LineStep::Blank(a, z) => {
+                blank = (a, z);
                 break;
             }
-            return Err(err(b.len(), K::UnterminatedHeaders));
-        };
-        let line = line_at(b, pos, nl, strict).map_err(|e| err(e.offset, e.kind))?;
-        if line.end == line.start {
-            blank = (line.start, line.next);
-            break;
         }
-        if matches!(b[line.start], b' ' | b'\t') {
-            // A continuation: extends the previous header's value (§7.3.1 folding).
-            let Some(last) = headers.last_mut() else {
-                return Err(err(line.start, K::HeaderLine));
-            };
-            if line.end - last.line.start as usize > limits.max_line_length {
-                return Err(err(
-                    line.start,
-                    K::LineTooLong {
-                        limit: limits.max_line_length,
-                    },
-                ));
-            }
-            if b[line.start..line.end]
-                .iter()
-                .any(|&c| c != b' ' && c != b'\t')
-            {
-                // The value now runs to the end of this line; trim it again from the colon.
-                let mut colon = last.name_span.end as usize;
-                while matches!(b.get(colon), Some(b' ' | b'\t')) {
-                    colon += 1;
-                }
-                last.value = trim_value(b, colon + 1, line.end);
-            }
-            last.line.end = line.next as u32;
-            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
-                let row = *last;
-                decode_outlined(
-                    b,
-                    headers.len() - 1,
-                    &row,
-                    &mut decoded,
-                    strict,
-                    &mut cl_err,
-                );
-            }
-        } else {
-            if headers.len() >= limits.max_headers {
-                return Err(err(
-                    line.start,
-                    K::TooManyHeaders {
-                        limit: limits.max_headers,
-                    },
-                ));
-            }
-            if line.end - line.start > limits.max_line_length {
-                return Err(err(
-                    line.start,
-                    K::LineTooLong {
-                        limit: limits.max_line_length,
-                    },
-                ));
-            }
-            let colon = colon.ok_or_else(|| err(line.start, K::HeaderLine))?;
-            let mut ne = colon;
-            while ne > line.start && matches!(b[ne - 1], b' ' | b'\t') {
-                ne -= 1;
-            }
-            // A known name matches exactly, so its bytes are `token` characters; any other
-            // name is checked here.
-            let name = HeaderName::lookup_at(b, line.start, ne);
-            if ne == line.start
-                || name == HeaderName::Other && !b[line.start..ne].iter().all(|&c| is_token(c))
-            {
-                return Err(err(line.start, K::HeaderLine));
-            }
-            let row = HeaderEntry {
-                name,
-                name_span: Span::new(line.start, ne),
-                value: trim_value(b, colon + 1, line.end),
-                line: Span::new(line.start, line.next),
-            };
-            headers.push(row);
-            if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
-                decode_outlined(
-                    b,
-                    headers.len() - 1,
-                    &row,
-                    &mut decoded,
-                    strict,
-                    &mut cl_err,
-                );
-            }
-        }
-        pos = line.next;
     }
     let head_len = blank.1;
     let head = std::str::from_utf8(&b[..head_len]).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?;
@@ -604,8 +701,13 @@ pub fn parse_framed(
         Req(Method, Span),
         Resp(u16, Span),
     }
-    let fast_method = fast_start
-        .and_then(|(me, ue, _)| Some((Method::parse(sl.get(..me)?)?, Span::new(me + 1, ue))));
+    let fast_method = match fast_start {
+        Some((me, ue, _)) => sl
+            .get(..me)
+            .and_then(Method::parse)
+            .map(|m| (m, Span::new(me + 1, ue))),
+        None => None,
+    };
     let kind = if let Some((method, uri)) = fast_method {
         Kind::Req(method, uri)
     } else if sl.len() >= 4 && sl.as_bytes()[..4].eq_ignore_ascii_case(b"SIP/") {
@@ -654,7 +756,15 @@ pub fn parse_framed(
         (None, Framing::Datagram) => available,
         (None, Framing::Stream) => return Err(err(head_len, K::MissingContentLength)),
     };
-    let body = bytes.slice(body_start..body_start + body_len);
+    let body = if body_start + body_len == bytes.len() {
+        // The usual datagram, whose body runs to its end: the buffer itself, advanced past
+        // the header section (no clone of the handle).
+        let mut body = bytes;
+        body.advance(body_start);
+        body
+    } else {
+        bytes.slice(body_start..body_start + body_len)
+    };
     for f in decoded.fault.iter_mut() {
         f.offset += origin;
     }
@@ -759,7 +869,7 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
 /// anything else (the general code then finds the line and decides).
 #[inline]
 fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, usize)> {
-    let me = run(b, 0, &TOKEN);
+    let me = super::scan::run_inline(b, 0, &TOKEN);
     if me == 0 || b.get(me) != Some(&b' ') {
         return None;
     }
@@ -933,14 +1043,11 @@ fn decode_outlined(
     }
 }
 
-/// [`decode_header`] on the bytes of the text: the parser decodes each row as soon as it is
-/// complete, before the header section is known to be UTF-8 (when it is not, the parse
-/// fails and nothing decoded is kept).
+/// Whether [`decode_row`] does anything for rows named `name`.
 #[inline(always)]
-fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
-    // Every other header is left alone: skip the call.
-    if matches!(
-        e.name,
+fn decodes(name: HeaderName) -> bool {
+    matches!(
+        name,
         HeaderName::Via
             | HeaderName::From
             | HeaderName::To
@@ -951,7 +1058,16 @@ fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: b
             | HeaderName::Contact
             | HeaderName::Expires
             | HeaderName::MinExpires
-    ) {
+    )
+}
+
+/// [`decode_header`] on the bytes of the text: the parser decodes each row as soon as it is
+/// complete, before the header section is known to be UTF-8 (when it is not, the parse
+/// fails and nothing decoded is kept).
+#[inline(always)]
+fn decode_row(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, strict: bool) {
+    // Every other header is left alone: skip the call.
+    if decodes(e.name) {
         decode_known_header(hb, idx, e, d, strict);
     }
 }
@@ -1335,6 +1451,42 @@ l: 0\r\n\r\n";
         assert_eq!(r.to().unwrap().tag(), Some("t2"));
         assert_eq!(r.to().unwrap().display_name_raw(), Some("Bob"));
         assert_eq!(r.to().unwrap().params_raw(), ";x=1;tag=t2");
+    }
+
+    #[test]
+    fn canonical_names_are_what_the_lookup_gives() {
+        let words = |n: &[u8]| {
+            let mut b = [0u8; 24];
+            b[..n.len()].copy_from_slice(n);
+            [0, 8, 16].map(|i| u64::from_le_bytes(b[i..i + 8].try_into().unwrap()))
+        };
+        let mut hits = 0;
+        for h in HeaderName::ALL {
+            for spelled in [
+                h.as_str().to_owned(),
+                h.as_str().to_ascii_lowercase(),
+                h.as_str().to_ascii_uppercase(),
+            ] {
+                let n = spelled.as_bytes();
+                if let Some(c) = canonical_name(n.len(), words(n)) {
+                    assert_eq!(c, HeaderName::lookup_words(n.len(), words(n)), "{spelled}");
+                    assert_eq!(spelled, h.as_str());
+                    hits += 1;
+                }
+            }
+        }
+        assert_eq!(hits, 13);
+        // Same length, other bytes: not recognised here.
+        for n in [
+            &b"Tx"[..],
+            b"Vib",
+            b"Fro_",
+            b"Call-IE",
+            b"Max-Forwardz",
+            b"Content-Lengtx",
+        ] {
+            assert_eq!(canonical_name(n.len(), words(n)), None);
+        }
     }
 
     #[test]

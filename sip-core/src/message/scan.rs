@@ -87,7 +87,7 @@ pub fn run(b: &[u8], mut i: usize, t: &[bool; 256]) -> usize {
 /// [`run`] of [`URI_TEXT`]: sixteen bytes per step while none of them can end the run
 /// (the test is written with one accumulator per condition, which the compiler turns into
 /// a few vector compares), then the table for the block that ends it.
-#[inline]
+#[inline(always)]
 pub fn run_uri_text(b: &[u8], mut i: usize) -> usize {
     while let Some(w) = b.get(i..i + 16) {
         let (mut ctl, mut angle, mut quote, mut del) = (0u8, 0u8, 0u8, 0u8);
@@ -104,6 +104,25 @@ pub fn run_uri_text(b: &[u8], mut i: usize) -> usize {
         i += 16;
     }
     run(b, i, &URI_TEXT)
+}
+
+/// [`run`], always inlined: for the hot decoders, where the call costs as much as the
+/// scan of a short run.
+#[inline(always)]
+pub fn run_inline(b: &[u8], mut i: usize, t: &[bool; 256]) -> usize {
+    while let Some(w) = b.get(i..i + 4) {
+        if !(t[w[0] as usize] & t[w[1] as usize] & t[w[2] as usize] & t[w[3] as usize]) {
+            break;
+        }
+        i += 4;
+    }
+    while let Some(&c) = b.get(i) {
+        if !t[c as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// Whether `b` is a `token` character.

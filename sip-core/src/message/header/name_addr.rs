@@ -4,8 +4,8 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text,
-    skip_lws, skip_quoted, split_commas,
+    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_inline,
+    run_uri_text, skip_lws, skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
@@ -269,7 +269,7 @@ pub(crate) fn parse_name_addr_bytes(
 /// ending there; the caller checks that the CR ends the line and that no fold follows.
 /// `None` for anything else, which the caller then parses the general way. `b[i]` must not
 /// be a blank.
-#[inline]
+#[inline(always)]
 pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, usize)> {
     let mut d = NameAddrData::default();
     let l = if b.get(i) == Some(&b'"') {
@@ -303,7 +303,7 @@ pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, 
         Some(b';') => {
             if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
                 && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
-                && let ve = run(b, ps + 5, &PARAM_VALUE)
+                && let ve = run_inline(b, ps + 5, &PARAM_VALUE)
                 && ve > ps + 5
                 && b.get(ve) == Some(&b'\r')
             {
@@ -383,12 +383,12 @@ pub(crate) fn quoted_in_line(b: &[u8], i: usize) -> Option<usize> {
 /// is made of token characters and blanks only (which every display-name check accepts).
 #[inline]
 fn display_end(b: &[u8], i: usize) -> Option<usize> {
-    let k = run(b, i, &DISPLAY);
+    let k = run_inline(b, i, &DISPLAY);
     (b.get(k) == Some(&b'<')).then_some(k)
 }
 
 /// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
-#[inline]
+#[inline(always)]
 pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
     // `sip:` in any case, as one word (`x | 0x20` is `s`, `i` or `p` only for that letter).
     if let Some(&[a, b, c, d]) = u.get(..4)
@@ -403,7 +403,7 @@ pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
 /// The index of the `>` ending a URI that starts at `b[us]`, if the URI is a scheme, a
 /// colon and URI text right up to the `>`: the shape [`check_uri_text`] accepts, with no
 /// blanks to trim inside the brackets. `None` sends the caller to the full checks.
-#[inline]
+#[inline(always)]
 fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
     let k = us + scheme_len(b.get(us..)?)?;
     let r = run_uri_text(b, k);
