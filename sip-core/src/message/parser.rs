@@ -686,7 +686,12 @@ pub fn parse_framed(
         }
     }
     let head_len = blank.1;
-    let head = std::str::from_utf8(&b[..head_len]).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?;
+    let hb = b.get(..head_len).unwrap_or(b"");
+    let head = match simdutf8::basic::from_utf8(hb) {
+        Ok(h) => h,
+        // Where the first invalid byte is, for the error: std tells.
+        Err(_) => std::str::from_utf8(hb).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?,
+    };
     // A received request gets `received`/`rport` on its top Via (§18.2.1, RFC 3581 §4),
     // a rewrite of that row appended to the head: leave room for it so the head is not
     // reallocated and copied again.
