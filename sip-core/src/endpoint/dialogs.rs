@@ -273,12 +273,12 @@ impl Endpoint {
     // ---- lookups -----------------------------------------------------------------
 
     pub(super) fn dialog_entry_mut(&mut self, id: u64) -> Option<&mut DialogEntry> {
-        self.dialogs.get_mut(&id)
+        self.dialogs.get_mut(&id).map(|d| &mut **d)
     }
 
     /// A snapshot of a dialog.
     pub fn dialog_info(&self, dialog: DialogId) -> Option<DialogInfo> {
-        self.dialogs.get(&dialog.0).map(DialogEntry::info)
+        self.dialogs.get(&dialog.0).map(|d| d.info())
     }
 
     /// A dialog's state.
@@ -289,13 +289,7 @@ impl Endpoint {
     /// Bytes per dialog beside route sets and targets, averaged over live dialogs.
     pub fn dialog_footprint(&self) -> Option<usize> {
         let n = self.dialogs.len();
-        (n > 0).then(|| {
-            self.dialogs
-                .values()
-                .map(DialogEntry::footprint)
-                .sum::<usize>()
-                / n
-        })
+        (n > 0).then(|| self.dialogs.values().map(|d| d.footprint()).sum::<usize>() / n)
     }
 
     /// Live dialogs (terminated ones are kept 64·T1 for late messages, then forgotten).
@@ -505,7 +499,7 @@ impl Endpoint {
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
-            DialogEntry {
+            Box::new(DialogEntry {
                 call_id: call_id.into(),
                 local_tag: tag.as_str().into(),
                 local: with_tag(&opts.from, &tag),
@@ -516,7 +510,7 @@ impl Endpoint {
                 invite_ctx: Some(ctx),
                 invite_cseq: 1,
                 ..DialogEntry::blank(Role::Uac, target)
-            },
+            }),
         );
         self.tx_usage.insert(ctx.0, Usage::Invite(id));
         Ok(DialogId(id))
@@ -719,8 +713,23 @@ impl Endpoint {
                 crate::message::BuildError::HeaderValue(method.to_string()),
             ))
         };
+        // The exact size but for folds (a sent request is kept for retransmission, its
+        // spare capacity with it).
+        let rows = |it: &mut dyn Iterator<Item = usize>| it.sum::<usize>();
+        let size = 2 * method.as_str().len()
+            + shape.request_uri.len()
+            + via.len()
+            + rows(&mut shape.routes.iter().map(|r| r.len() + 9))
+            + shape.last_route.map_or(0, |r| r.len() + 11)
+            + d.local.len()
+            + d.remote.len()
+            + d.call_id.len()
+            + d.local_contact.len()
+            + rows(&mut extra.iter().map(|(n, v)| n.len() + v.len() + 4))
+            + body.map_or(0, |(ct, b)| ct.len() + b.len() + 16)
+            + 160;
         let mut t =
-            super::ops::RequestText::new(method.as_str(), shape.request_uri).map_err(bad)?;
+            super::ops::RequestText::new(method.as_str(), shape.request_uri, size).map_err(bad)?;
         t.trusted("Via", via);
         t.trusted("Max-Forwards", "70");
         for r in shape.routes {
@@ -1226,7 +1235,7 @@ impl Endpoint {
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
-            DialogEntry {
+            Box::new(DialogEntry {
                 call_id: call_id.into(),
                 local_tag: tag.as_str().into(),
                 local: with_tag(&opts.from, &tag),
@@ -1235,7 +1244,7 @@ impl Endpoint {
                 local_seq: 1,
                 local_contact: contact,
                 ..DialogEntry::blank(Role::Uac, target)
-            },
+            }),
         );
         let rid = self.alloc_id();
         self.refers.insert(
@@ -1340,7 +1349,7 @@ impl Endpoint {
             ..DialogEntry::blank(Role::Uas, Target::new(transport, from))
         };
         d.file_in(&mut self.dialog_index, id);
-        self.dialogs.insert(id, d);
+        self.dialogs.insert(id, Box::new(d));
         let _ = now;
         Ok(id)
     }
@@ -1892,7 +1901,7 @@ impl Endpoint {
             parent: Some(root),
             ..DialogEntry::blank(Role::Uac, r.flow)
         };
-        self.dialogs.insert(id, fork);
+        self.dialogs.insert(id, Box::new(fork));
         if let Some(r) = self.dialogs.get_mut(&root) {
             r.forks.push(id);
         }

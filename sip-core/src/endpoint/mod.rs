@@ -315,11 +315,13 @@ pub struct Endpoint {
     config: EndpointConfig,
     ids: IdGenerator,
     next_id: u64,
-    clients: Map<u64, ClientTx>,
+    /// Boxed: a table of large inline values moves them on every insert, removal and
+    /// growth, and keeps its empty slots at their full size.
+    clients: Map<u64, Box<ClientTx>>,
     client_keys: Map<Arc<str>, u64>,
-    servers: Map<u64, ServerTx>,
+    servers: Map<u64, Box<ServerTx>>,
     server_keys: Map<Arc<str>, u64>,
-    dialogs: Map<u64, dialogs::DialogEntry>,
+    dialogs: Map<u64, Box<dialogs::DialogEntry>>,
     dialog_index: dialog_index::DialogIndex,
     tx_usage: Map<u64, dialogs::Usage>,
     /// A call's INVITE (or re-INVITE) server transaction → its dialog.
@@ -780,7 +782,7 @@ impl Endpoint {
         self.server_keys.insert(key_box.clone(), id);
         self.servers.insert(
             id,
-            ServerTx {
+            Box::new(ServerTx {
                 key: key_box,
                 machine,
                 skel,
@@ -790,7 +792,7 @@ impl Endpoint {
                 last_response: None,
                 to_tag,
                 armed: None,
-            },
+            }),
         );
         self.apply_server(now, id, actions.without_pass_to_tu(), false);
         if actions.pass_to_tu() {
@@ -874,7 +876,7 @@ impl Endpoint {
         self.server_keys.insert(cancel_key.clone(), id);
         self.servers.insert(
             id,
-            ServerTx {
+            Box::new(ServerTx {
                 key: cancel_key,
                 machine: ServerMachine::NonInvite(m),
                 skel: ops::Skeleton::of(&req),
@@ -884,7 +886,7 @@ impl Endpoint {
                 last_response: None,
                 to_tag,
                 armed: None,
-            },
+            }),
         );
         let _ = self.respond_with(now, ServerTxId(id), 200);
         // 487 for the INVITE if it has no final response yet.
@@ -1342,7 +1344,7 @@ impl Endpoint {
         self.client_keys.insert(key_box.clone(), id);
         self.clients.insert(
             id,
-            ClientTx {
+            Box::new(ClientTx {
                 key: key_box,
                 machine,
                 bytes,
@@ -1351,7 +1353,7 @@ impl Endpoint {
                 destination: target.addr,
                 extra: None,
                 armed: None,
-            },
+            }),
         );
         self.apply_client(now, id, actions, None, false);
     }

@@ -298,11 +298,12 @@ pub(crate) struct RequestText {
 pub(crate) struct BadValue;
 
 impl RequestText {
-    pub(crate) fn new(method: &str, uri: &str) -> Result<Self, BadValue> {
+    /// A request line; `capacity` is the expected size of the whole request.
+    pub(crate) fn new(method: &str, uri: &str, capacity: usize) -> Result<Self, BadValue> {
         if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
             return Err(BadValue);
         }
-        let mut s = String::with_capacity(512);
+        let mut s = String::with_capacity(capacity);
         s.push_str(method);
         s.push(' ');
         s.push_str(uri);
