@@ -134,6 +134,27 @@ impl DialogEntry {
         }
     }
 
+    /// A dialog we start (INVITE or out-of-dialog REFER, §12.1.2): our From with its tag,
+    /// the peer's To and the Request-URI as its target until a response says otherwise.
+    fn uac(
+        call_id: String,
+        tag: &str,
+        opts: InviteOptions,
+        contact: Arc<str>,
+        target: Target,
+    ) -> Self {
+        DialogEntry {
+            call_id: call_id.into(),
+            local_tag: tag.into(),
+            local: with_tag(&opts.from, tag),
+            remote: opts.to.into(),
+            remote_target: opts.uri.into(),
+            local_seq: 1,
+            local_contact: contact,
+            ..DialogEntry::blank(Role::Uac, target)
+        }
+    }
+
     /// Whether this is the dialog with id (Call-ID, local tag, remote tag), §12.
     fn has_id(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> bool {
         *self.call_id == *call_id
@@ -500,16 +521,9 @@ impl Endpoint {
         self.dialogs.insert(
             id,
             Box::new(DialogEntry {
-                call_id: call_id.into(),
-                local_tag: tag.as_str().into(),
-                local: with_tag(&opts.from, &tag),
-                remote: opts.to.into(),
-                remote_target: opts.uri.into(),
-                local_seq: 1,
-                local_contact: contact,
                 invite_ctx: Some(ctx),
                 invite_cseq: 1,
-                ..DialogEntry::blank(Role::Uac, target)
+                ..DialogEntry::uac(call_id, &tag, opts, contact, target)
             }),
         );
         self.tx_usage.insert(ctx.0, Usage::Invite(id));
@@ -1226,8 +1240,8 @@ impl Endpoint {
             b = b.header(n, v);
         }
         let target = first_hop(&opts, &b)?;
-        let contact = match opts.contact {
-            Some(c) => Arc::from(c),
+        let contact = match &opts.contact {
+            Some(c) => Arc::from(c.as_str()),
             None => self.default_contact(target.transport, target.addr)?,
         };
         let req = b.contact(&contact).build()?;
@@ -1235,16 +1249,7 @@ impl Endpoint {
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
-            Box::new(DialogEntry {
-                call_id: call_id.into(),
-                local_tag: tag.as_str().into(),
-                local: with_tag(&opts.from, &tag),
-                remote: opts.to.into(),
-                remote_target: opts.uri.into(),
-                local_seq: 1,
-                local_contact: contact,
-                ..DialogEntry::blank(Role::Uac, target)
-            }),
+            Box::new(DialogEntry::uac(call_id, &tag, opts, contact, target)),
         );
         let rid = self.alloc_id();
         self.refers.insert(

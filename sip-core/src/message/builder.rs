@@ -35,6 +35,40 @@ pub(crate) fn request_uri_ok(uri: &str) -> bool {
         && super::header::name_addr::check_uri_text(uri.as_bytes(), true).is_ok()
 }
 
+/// Appends `name: value` CRLF to `text` the builder's way: the value written by
+/// `write_value`; refused, and `text` left as it was, if the value holds a CR, LF or NUL;
+/// the row's value span without its leading and trailing blanks.
+fn append_row(
+    text: &mut String,
+    name: &str,
+    write_value: impl FnOnce(&mut String),
+) -> Option<HeaderEntry> {
+    let ls = text.len();
+    text.push_str(name);
+    text.push_str(": ");
+    let vs = text.len();
+    write_value(text);
+    if memchr::memchr3(b'\r', b'\n', 0, &text.as_bytes()[vs..]).is_some() {
+        text.truncate(ls);
+        return None;
+    }
+    let b = text.as_bytes();
+    let (mut s, mut e) = (vs, b.len());
+    while s < e && matches!(b[s], b' ' | b'\t') {
+        s += 1;
+    }
+    while e > s && matches!(b[e - 1], b' ' | b'\t') {
+        e -= 1;
+    }
+    text.push_str("\r\n");
+    Some(HeaderEntry {
+        name: HeaderName::lookup(name),
+        name_span: Span::new(ls, ls + name.len()),
+        value: Span::new(s, e),
+        line: Span::new(ls, text.len()),
+    })
+}
+
 /// Header rows the endpoint writes straight to text for a request it sends itself (the
 /// INVITE of a new call), the values the TU gave checked exactly as the builder checks
 /// them: the same refusal of CR, LF and NUL, the same trimming, the same header decoder.
@@ -69,30 +103,13 @@ impl CheckedRows {
     /// A row with a value from the TU; `false` (and the text unusable) if the builder would
     /// refuse it.
     pub(crate) fn checked(&mut self, name: &str, pieces: &[&str]) -> bool {
-        let ls = self.text.len();
-        self.text.push_str(name);
-        self.text.push_str(": ");
-        let vs = self.text.len();
-        for p in pieces {
-            self.text.push_str(p);
-        }
-        if memchr::memchr3(b'\r', b'\n', 0, &self.text.as_bytes()[vs..]).is_some() {
+        let written = append_row(&mut self.text, name, |t| {
+            for p in pieces {
+                t.push_str(p);
+            }
+        });
+        let Some(row) = written else {
             return false;
-        }
-        let b = self.text.as_bytes();
-        let (mut s, mut e) = (vs, b.len());
-        while s < e && matches!(b[s], b' ' | b'\t') {
-            s += 1;
-        }
-        while e > s && matches!(b[e - 1], b' ' | b'\t') {
-            e -= 1;
-        }
-        self.text.push_str("\r\n");
-        let row = HeaderEntry {
-            name: HeaderName::lookup(name),
-            name_span: Span::new(ls, ls + name.len()),
-            value: Span::new(s, e),
-            line: Span::new(ls, self.text.len()),
         };
         decode_header(&self.text, self.rows, &row, &mut self.decoded, false);
         self.rows += 1;
@@ -187,31 +204,10 @@ impl Text {
             self.error = Some(BuildError::HeaderName);
             return;
         }
-        let ls = self.text.len();
-        self.text.push_str(name);
-        self.text.push_str(": ");
-        let vs = self.text.len();
-        write_value(&mut self.text);
-        if memchr::memchr3(b'\r', b'\n', 0, &self.text.as_bytes()[vs..]).is_some() {
-            self.text.truncate(ls);
-            self.error = Some(BuildError::HeaderValue(name.to_owned()));
-            return;
+        match append_row(&mut self.text, name, write_value) {
+            Some(row) => self.rows.push(row),
+            None => self.error = Some(BuildError::HeaderValue(name.to_owned())),
         }
-        let b = self.text.as_bytes();
-        let (mut s, mut e) = (vs, b.len());
-        while s < e && matches!(b[s], b' ' | b'\t') {
-            s += 1;
-        }
-        while e > s && matches!(b[e - 1], b' ' | b'\t') {
-            e -= 1;
-        }
-        self.text.push_str("\r\n");
-        self.rows.push(HeaderEntry {
-            name: HeaderName::lookup(name),
-            name_span: Span::new(ls, ls + name.len()),
-            value: Span::new(s, e),
-            line: Span::new(ls, self.text.len()),
-        });
     }
 
     fn finish(mut self) -> Result<SipMessage, BuildError> {
