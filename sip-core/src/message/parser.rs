@@ -372,15 +372,7 @@ fn decode_line(
         }
         HeaderName::CSeq if d.cseq.is_none() => {
             // 1 to 10 digits, one SP, a token (`parse_cseq_at`'s fast path).
-            let mut n: u64 = 0;
-            let mut i = vs;
-            while let Some(&c) = b.get(i)
-                && c.is_ascii_digit()
-                && i - vs < 10
-            {
-                n = n * 10 + u64::from(c - b'0');
-                i += 1;
-            }
+            let (n, i) = super::scan::leading_digits(b, vs, 10);
             if i == vs || b.get(i) != Some(&b' ') || n >= 1 << 31 && strict {
                 return None;
             }
@@ -394,15 +386,7 @@ fn decode_line(
         }
         HeaderName::MaxForwards | HeaderName::ContentLength => {
             // 1 to 9 digits (`value_decimal`'s fast path).
-            let mut n: u64 = 0;
-            let mut i = vs;
-            while let Some(&c) = b.get(i)
-                && c.is_ascii_digit()
-                && i - vs < 9
-            {
-                n = n * 10 + u64::from(c - b'0');
-                i += 1;
-            }
+            let (n, i) = super::scan::leading_digits(b, vs, 9);
             if i == vs || b.get(i) != Some(&b'\r') {
                 return None;
             }

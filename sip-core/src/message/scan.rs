@@ -84,6 +84,42 @@ pub fn run(b: &[u8], mut i: usize, t: &[bool; 256]) -> usize {
     i
 }
 
+/// The value of the decimal digits at `b[i]`, at most `max_digits` of them (≤ 19, so the
+/// value fits), and the index after the last one (`i` itself when there is none).
+#[inline(always)]
+pub fn leading_digits(b: &[u8], mut i: usize, max_digits: usize) -> (u64, usize) {
+    let start = i;
+    let mut n: u64 = 0;
+    while let Some(&c) = b.get(i)
+        && c.is_ascii_digit()
+        && i - start < max_digits
+    {
+        n = n * 10 + u64::from(c - b'0');
+        i += 1;
+    }
+    (n, i)
+}
+
+/// A sent-by port (RFC 3261 §20.42) at `b[i]`: its value and the index after its digits;
+/// `None` with no digit or above 65535.
+#[inline(always)]
+pub fn port_at(b: &[u8], mut i: usize) -> Option<(u16, usize)> {
+    let start = i;
+    // Held below 2^20 so that it cannot overflow: what `parse_decimal` of the digits would
+    // give against the limit 65535.
+    let mut port: u32 = 0;
+    while let Some(&c) = b.get(i)
+        && c.is_ascii_digit()
+    {
+        port = (port * 10 + u32::from(c - b'0')).min(1 << 20);
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    Some((u16::try_from(port).ok()?, i))
+}
+
 /// [`run`] of [`URI_TEXT`]: sixteen bytes per step while none of them can end the run
 /// (the test is written with one accumulator per condition, which the compiler turns into
 /// a few vector compares), then the table for the block that ends it.
@@ -390,6 +426,19 @@ pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_and_ports() {
+        assert_eq!(leading_digits(b"123 x", 0, 10), (123, 3));
+        assert_eq!(leading_digits(b"x1", 0, 10), (0, 0));
+        assert_eq!(leading_digits(b"12345", 1, 2), (23, 3));
+        assert_eq!(port_at(b":5060;", 1), Some((5060, 5)));
+        assert_eq!(port_at(b"65535", 0), Some((65535, 5)));
+        assert_eq!(port_at(b"65536", 0), None);
+        assert_eq!(port_at(b"0000000000000000000001", 0), Some((1, 22)));
+        assert_eq!(port_at(b"99999999999999999999", 0), None);
+        assert_eq!(port_at(b";", 0), None);
+    }
 
     #[test]
     fn uri_text_run_is_the_table_run() {

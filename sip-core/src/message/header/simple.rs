@@ -46,15 +46,7 @@ pub(crate) fn parse_cseq_at(
     let base = start + s;
     // Fast path: 1 to 10 digits, one space, a token to the end; the general steps below
     // give the same result for it.
-    let mut n: u64 = 0;
-    let mut i = 0;
-    while let Some(&c) = b.get(i)
-        && c.is_ascii_digit()
-        && i < 10
-    {
-        n = n * 10 + u64::from(c - b'0');
-        i += 1;
-    }
+    let (n, i) = crate::message::scan::leading_digits(b, 0, 10);
     if i > 0
         && b.get(i) == Some(&b' ')
         && let Ok(seq) = u32::try_from(n)

@@ -200,21 +200,9 @@ pub(crate) fn parse_via_bytes(
     d.host = Span::new(host_start, i);
     let j = skip_lws(b, i);
     if b.get(j) == Some(&b':') {
-        let ps = skip_lws(b, j + 1);
-        let mut pe = ps;
-        // The value as the digits go, held below 2^20 so that it cannot overflow: what
-        // `parse_decimal` of the digits would give against the limit 65535.
-        let mut port: u32 = 0;
-        while let Some(&c) = b.get(pe)
-            && c.is_ascii_digit()
-        {
-            port = (port * 10 + u32::from(c - b'0')).min(1 << 20);
-            pe += 1;
-        }
-        if pe == ps || port > u32::from(u16::MAX) {
-            return Err("invalid sent-by port");
-        }
-        d.port = Some(port as u16);
+        let (port, pe) =
+            crate::message::scan::port_at(b, skip_lws(b, j + 1)).ok_or("invalid sent-by port")?;
+        d.port = Some(port);
         i = pe;
     }
     let params_start = skip_lws(b, i);
@@ -312,19 +300,8 @@ pub(crate) fn parse_via_line(b: &[u8], start: usize) -> Option<(ViaData, usize)>
     }
     d.host = Span::new(host_start, i);
     if b.get(i) == Some(&b':') {
-        let ps = i + 1;
-        let mut pe = ps;
-        let mut port: u32 = 0;
-        while let Some(&c) = b.get(pe)
-            && c.is_ascii_digit()
-        {
-            port = (port * 10 + u32::from(c - b'0')).min(1 << 20);
-            pe += 1;
-        }
-        if pe == ps || port > u32::from(u16::MAX) {
-            return None;
-        }
-        d.port = Some(port as u16);
+        let (port, pe) = crate::message::scan::port_at(b, i + 1)?;
+        d.port = Some(port);
         i = pe;
     }
     let params_start = i;
