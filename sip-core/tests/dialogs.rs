@@ -1165,3 +1165,68 @@ fn a_hang_up_before_the_ack_sends_bye_after_it() {
         assert_eq!(net.ep(a).dialog_count(), 0, "{a}");
     }
 }
+
+/// §12.2: a target refresh request (here UPDATE, RFC 3311) replaces the remote target, and
+/// the next in-dialog request goes to the new one (the dialog's cached next hop included).
+/// The UAC is refreshed: a UAS whose caller used `rport` answers over that flow instead.
+#[test]
+fn a_target_refresh_moves_the_next_request() {
+    let mut net = Net::new(&[A, B]);
+    let (da, _db) = call(&mut net, A, B);
+    net.take_events(A);
+    let now = net.now;
+    let info = net.ep(A).dialog_info(da).unwrap();
+    assert_eq!(info.remote_target, "sip:192.0.2.2:5060");
+    // A request before the refresh goes to B's first Contact (and caches that hop).
+    net.ep(A)
+        .send_in_dialog_request(now, da, Method::Info, &[], None)
+        .unwrap();
+    net.run();
+    let update = format!(
+        "UPDATE sip:192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bKupd1\r\n\
+         Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: 5 UPDATE\r\n\
+         Contact: <sip:bob@192.0.2.7:5080>\r\nContent-Length: 0\r\n\r\n",
+        info.remote, info.local, info.call_id
+    );
+    net.ep(A).handle_input(
+        now,
+        Input::Receive {
+            transport: Transport::Udp,
+            from: B.parse().unwrap(),
+            to: A.parse().unwrap(),
+            bytes: Bytes::from(update),
+        },
+    );
+    net.run();
+    let tx = net
+        .take_events(A)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::DialogRequest { tx, request, .. } if request.method() == &Method::Update => {
+                Some(tx)
+            }
+            _ => None,
+        })
+        .expect("the UPDATE reaches A's TU");
+    net.ep(A).respond_with(now, tx, 200).unwrap();
+    net.run();
+    assert_eq!(
+        net.ep(A).dialog_info(da).unwrap().remote_target,
+        "sip:bob@192.0.2.7:5080"
+    );
+    net.ep(A).hangup(now, da).unwrap();
+    net.run();
+    let info_req = net
+        .wire
+        .iter()
+        .find(|w| w.3.starts_with("INFO "))
+        .expect("the INFO before the refresh");
+    assert_eq!(info_req.2, B.parse::<SocketAddr>().unwrap());
+    let bye = net
+        .wire
+        .iter()
+        .find(|w| w.3.starts_with("BYE "))
+        .expect("a BYE");
+    assert_eq!(bye.3, "BYE sip:bob@192.0.2.7:5080 SIP/2.0");
+    assert_eq!(bye.2, "192.0.2.7:5080".parse::<SocketAddr>().unwrap());
+}
