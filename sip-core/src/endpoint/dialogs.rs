@@ -1324,7 +1324,7 @@ impl Endpoint {
             return Err(400);
         };
         let remote_tag: Box<str> = f.tag().unwrap_or("").into();
-        let (to, to_clean) = unfolded(to);
+        let (to, to_clean) = super::ops::unfolded(to);
         let (remote, remote_clean) = header_text(
             req.headers()
                 .get(crate::message::HeaderName::From)
@@ -2177,33 +2177,9 @@ impl Endpoint {
 }
 
 /// `<sip:sent-by>` (`sips:` over TLS), with `;transport=` for the stream transports.
-/// A received header value as one line: each fold (CRLF and the blanks after it, §7.3.1)
-/// becomes one space, as the request writer would write it. `false` (and the value as
-/// given) if it holds a CR, LF or NUL that is not part of a fold.
-pub(super) fn unfolded(v: &str) -> (std::borrow::Cow<'_, str>, bool) {
-    if memchr::memchr3(b'\r', b'\n', 0, v.as_bytes()).is_none() {
-        return (v.into(), true);
-    }
-    let mut out = String::with_capacity(v.len());
-    let mut rest = v;
-    while let Some(i) = rest.find(['\r', '\n', '\0']) {
-        let (head, tail) = rest.split_at(i);
-        out.push_str(head);
-        match tail.strip_prefix("\r\n") {
-            Some(t) if t.starts_with([' ', '\t']) => {
-                out.push(' ');
-                rest = t.trim_start_matches([' ', '\t']);
-            }
-            _ => return (v.into(), false),
-        }
-    }
-    out.push_str(rest);
-    (out.into(), true)
-}
-
-/// [`unfolded`], owned, for a dialog to keep.
+/// [`unfolded`](super::ops::unfolded), owned, for a dialog to keep.
 fn header_text(v: &str) -> (Box<str>, bool) {
-    let (t, clean) = unfolded(v);
+    let (t, clean) = super::ops::unfolded(v);
     (t.into(), clean)
 }
 

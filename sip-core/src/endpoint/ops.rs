@@ -293,6 +293,30 @@ pub(crate) struct RequestText {
     s: String,
 }
 
+/// A received header value as one line: each fold (CRLF and the blanks after it, §7.3.1)
+/// becomes one space, as the request writer would write it. `false` (and the value as
+/// given) if it holds a CR, LF or NUL that is not part of a fold.
+pub(crate) fn unfolded(v: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    if memchr::memchr3(b'\r', b'\n', 0, v.as_bytes()).is_none() {
+        return (v.into(), true);
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(i) = rest.find(['\r', '\n', '\0']) {
+        let (head, tail) = rest.split_at(i);
+        out.push_str(head);
+        match tail.strip_prefix("\r\n") {
+            Some(t) if t.starts_with([' ', '\t']) => {
+                out.push(' ');
+                rest = t.trim_start_matches([' ', '\t']);
+            }
+            _ => return (v.into(), false),
+        }
+    }
+    out.push_str(rest);
+    (out.into(), true)
+}
+
 /// A value with a bare CR, LF or NUL that cannot be written.
 #[derive(Debug)]
 pub(crate) struct BadValue;
@@ -312,27 +336,13 @@ impl RequestText {
     }
 
     pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<(), BadValue> {
-        self.s.push_str(name);
-        self.s.push_str(": ");
-        if memchr::memchr3(b'\r', b'\n', 0, value.as_bytes()).is_some() {
-            // Unfold: CRLF followed by whitespace is LWS; anything else is refused.
-            let mut rest = value;
-            while let Some(i) = rest.find(['\r', '\n', '\0']) {
-                let (head, tail) = rest.split_at(i);
-                self.s.push_str(head);
-                let tail = tail.strip_prefix("\r\n").ok_or(BadValue)?;
-                if !tail.starts_with([' ', '\t']) {
-                    return Err(BadValue);
-                }
-                self.s.push(' ');
-                rest = tail.trim_start_matches([' ', '\t']);
+        match unfolded(value) {
+            (v, true) => {
+                row(&mut self.s, name, &v);
+                Ok(())
             }
-            self.s.push_str(rest);
-        } else {
-            self.s.push_str(value);
+            (_, false) => Err(BadValue),
         }
-        self.s.push_str("\r\n");
-        Ok(())
     }
 
     /// A row the endpoint wrote or already checked (no CR, LF or NUL): no scan.

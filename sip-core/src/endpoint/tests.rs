@@ -836,7 +836,7 @@ fn an_invite_the_builder_refuses_is_refused_with_the_builders_error() {
 
 #[test]
 fn stored_header_values_are_unfolded_and_bare_line_breaks_flagged() {
-    use super::dialogs::unfolded;
+    use super::ops::unfolded;
     assert_eq!(
         unfolded("<sip:a@b>;tag=1"),
         ("<sip:a@b>;tag=1".into(), true)
