@@ -163,6 +163,11 @@ pub fn response_target(
 /// Whether a Via sent-by host differs from the packet's source address, in which case the
 /// server adds `received` (§18.2.1). Host names always differ from an address.
 pub fn needs_received(sent_by_host: &str, source: IpAddr) -> bool {
+    // A host name that cannot start an IP literal (a letter past `f`, say) needs no parse.
+    let literal_start = |c: &u8| c.is_ascii_hexdigit() || matches!(c, b'[' | b':');
+    if !sent_by_host.as_bytes().first().is_some_and(literal_start) {
+        return true;
+    }
     parse_ip_literal(sent_by_host) != Some(source)
 }
 

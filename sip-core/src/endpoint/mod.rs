@@ -634,13 +634,7 @@ impl Endpoint {
                 let mut ip = std::mem::take(&mut self.scratch);
                 ip.clear();
                 crate::text::push_ip(&mut ip, from.ip());
-                let mut port = itoa::Buffer::new();
-                let port = port.format(from.port());
-                let _ = if rport_wanted {
-                    req.set_via_params(&[("received", Some(&ip)), ("rport", Some(port))])
-                } else {
-                    req.set_via_params(&[("received", Some(&ip))])
-                };
+                req.stamp_received(&ip, rport_wanted.then_some(from.port()));
                 self.scratch = ip;
             }
         }

@@ -574,6 +574,112 @@ impl Message {
         self.set_via_params(&[(name, value)])
     }
 
+    /// What a server transport does to a received request (§18.2.1, RFC 3581 §4): adds
+    /// `received=ip` to the topmost via-parm and, when `rport` is given, fills in the value
+    /// of its empty `rport` parameter. `ip` is an address as [`crate::text::push_ip`]
+    /// writes it. The same result as [`Message::set_via_params`] with those two parameters,
+    /// which it falls back to for any Via it does not recognise as the usual shape.
+    pub(crate) fn stamp_received(&mut self, ip: &str, rport: Option<u16>) {
+        if self.stamp_received_in_place(ip, rport).is_none() {
+            let mut port = itoa::Buffer::new();
+            let port = rport.map(|p| port.format(p));
+            let _ = match port {
+                Some(p) => self.set_via_params(&[("received", Some(ip)), ("rport", Some(p))]),
+                None => self.set_via_params(&[("received", Some(ip))]),
+            };
+        }
+    }
+
+    /// The usual shape of [`Message::stamp_received`]: a decoded top via-parm with
+    /// parameters, no `received`, and (when `rport` is given) a first `rport` without value.
+    /// The row is rewritten verbatim with the two insertions, and its decode shifted rather
+    /// than parsed again. `None`, with nothing changed, for any other shape.
+    fn stamp_received_in_place(&mut self, ip: &str, rport: Option<u16>) -> Option<()> {
+        let old = self.decoded.via?;
+        let idx = self
+            .headers
+            .iter()
+            .position(|e| e.name == HeaderName::Via)?;
+        let entry = self.headers[idx];
+        let (params_start, params_end) = (old.params.start as usize, old.params.end as usize);
+        let fits = entry.value.start <= old.whole.start
+            && old.whole.end <= entry.value.end
+            && old.params.start < old.params.end
+            && old.whole.end == old.params.end;
+        if !fits || old.received.is_some() || (rport.is_some() && old.rport != Some(None)) {
+            return None;
+        }
+        let params = self.head.get(params_start..params_end)?;
+        // Where `=value` goes: straight after the name of the first `rport` parameter.
+        let cut = match rport {
+            Some(_) => params_start + rport_name_end(params)?,
+            None => params_end,
+        };
+        let (value_start, value_end) = (entry.value.start as usize, entry.value.end as usize);
+        let mut port = itoa::Buffer::new();
+        let port = rport.map_or("", |p| port.format(p));
+        let row_len = entry.line.len() + ip.len() + port.len() + 16;
+        if self.head.len() + row_len > u32::MAX as usize / 2 {
+            return None;
+        }
+        let head = &mut self.head;
+        head.reserve(row_len);
+        let base = head.len();
+        head.extend_from_within(entry.name_span.start as usize..entry.name_span.end as usize);
+        head.push_str(": ");
+        let vs = head.len();
+        head.extend_from_within(value_start..cut);
+        if rport.is_some() {
+            head.push('=');
+            head.push_str(port);
+            head.extend_from_within(cut..params_end);
+        }
+        head.push_str(";received=");
+        let received = Span::new(head.len(), head.len() + ip.len());
+        head.push_str(ip);
+        let new_params_end = head.len();
+        head.extend_from_within(params_end..value_end);
+        let ve = head.len();
+        head.push_str("\r\n");
+        // Old offsets up to `cut` move with the row; those after it also by `=port`.
+        let inserted = if rport.is_some() { port.len() + 1 } else { 0 };
+        let mv = |p: u32| -> usize {
+            let p = p as usize;
+            vs + (p - value_start) + if p > cut { inserted } else { 0 }
+        };
+        let span = |s: Span| Span::new(mv(s.start), mv(s.end));
+        let d = super::header::via::ViaData {
+            whole: Span::new(mv(old.whole.start), new_params_end),
+            protocol: span(old.protocol),
+            version: span(old.version),
+            transport: span(old.transport),
+            host: span(old.host),
+            port: old.port,
+            params: Span::new(mv(old.params.start), new_params_end),
+            branch: old.branch.map(span),
+            received: Some(received),
+            maddr: old.maddr.map(span),
+            rport: rport.map_or(old.rport, |p| Some(Some(p))),
+            ttl: old.ttl,
+        };
+        self.headers[idx] = HeaderEntry {
+            name: HeaderName::Via,
+            name_span: Span::new(base, base + entry.name_span.len()),
+            value: Span::new(vs, ve),
+            line: Span::new(base, self.head.len()),
+        };
+        self.edited = true;
+        debug_assert_eq!(
+            Some(d),
+            super::header::via::parse_via(&self.head, vs, ve)
+                .ok()
+                .map(|(d, _)| d),
+            "stamped Via differs from a parse"
+        );
+        self.decoded.via = Some(d);
+        Some(())
+    }
+
     /// Sets several parameters on the topmost via-parm in one rewrite of its row (the
     /// server transport's `received` and `rport` together, RFC 3581 §4).
     pub fn set_via_params(&mut self, params: &[(&str, Option<&str>)]) -> Result<(), BuildError> {
@@ -923,6 +1029,33 @@ display_via_bytes!(Request);
 display_via_bytes!(Response);
 display_via_bytes!(SipMessage);
 
+/// In a via-parm's parameter text (`;name[=value]…`), the offset just past the name of the
+/// first `rport` parameter, when it has no value (followed by `;` or the end). `None` for a
+/// quoted string anywhere, or a blank after a `;`: shapes left to the general rewrite.
+fn rport_name_end(params: &str) -> Option<usize> {
+    let b = params.as_bytes();
+    if memchr::memchr(b'"', b).is_some() {
+        return None;
+    }
+    let mut at = 0;
+    loop {
+        let start = at + memchr::memchr(b';', b.get(at..)?)? + 1;
+        let rest = b.get(start..)?;
+        let len = rest
+            .iter()
+            .position(|c| matches!(c, b'=' | b';' | b' ' | b'\t' | b'\r' | b'\n' | b','))
+            .unwrap_or(rest.len());
+        if len == 0 {
+            return None;
+        }
+        if rest[..len].eq_ignore_ascii_case(b"rport") {
+            let end = start + len;
+            return matches!(b.get(end), None | Some(b';')).then_some(end);
+        }
+        at = start;
+    }
+}
+
 /// The Via parameters the decoded Via keeps (branch, received, maddr, rport, ttl), as
 /// positions in a row being written by [`Message::set_via_params`]: the first of each name,
 /// with the value's range when it has one.
@@ -1050,6 +1183,114 @@ mod tests {
                 assert_eq!(ours.rport(), theirs.rport());
                 assert_eq!(ours.ttl(), theirs.ttl());
                 assert_eq!(ours.params_raw(), theirs.params_raw());
+            }
+        }
+    }
+
+    /// The in-place stamp of a received request gives what the general rewrite gives, for
+    /// the usual Via shapes it handles and the ones it hands over.
+    #[test]
+    fn stamp_received_matches_the_general_rewrite() {
+        // Each Via, and whether it is stamped in place with and without an rport value.
+        let vias = [
+            (
+                "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds;rport",
+                true,
+                true,
+            ),
+            (
+                "SIP/2.0/UDP pc33.atlanta.com;rport;branch=z9hG4bK776asdhds",
+                true,
+                true,
+            ),
+            (
+                "SIP/2.0/UDP 192.0.2.1:5060;RPORT;branch=z9hG4bK1;maddr=192.0.2.9;ttl=3",
+                true,
+                true,
+            ),
+            (
+                "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1, SIP/2.0/UDP 192.0.2.7;rport",
+                false,
+                true,
+            ),
+            (
+                "SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bK2;rport=1",
+                false,
+                true,
+            ),
+            (
+                "SIP/2.0/UDP host.example.com ; branch = z9hG4bK3 ; rport",
+                false,
+                true,
+            ),
+            (
+                "SIP/2.0/UDP h;branch=z9hG4bK4;x=\"a;rport\";rport",
+                false,
+                true,
+            ),
+            (
+                "SIP/2.0/UDP h;branch=z9hG4bK5;rport;received=10.0.0.1",
+                false,
+                false,
+            ),
+            ("SIP/2.0/UDP h;branch=z9hG4bK6;rportx;rport", true, true),
+            ("SIP/2.0/UDP h;branch=z9hG4bK7;rport=;rport", false, true),
+            ("SIP/2.0/UDP h", false, false),
+            ("SIP/2.0/UDP h;branch=z9hG4bK8", false, true),
+        ];
+        for (via, with_rport, without) in vias {
+            for rport in [Some(40000), None] {
+                let text = format!(
+                    "INVITE sip:b@example.com SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\n\
+                     From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c\r\n\
+                     CSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+                );
+                let Ok(mut fast) = parse(Bytes::from(text), &ParseOptions::default()).map(|m| {
+                    let SipMessage::Request(r) = m else {
+                        panic!("a request")
+                    };
+                    r
+                }) else {
+                    continue;
+                };
+                let mut general = fast.clone();
+                let in_place = fast
+                    .clone()
+                    .stamp_received_in_place("198.51.100.7", rport)
+                    .is_some();
+                let usual = if rport.is_some() { with_rport } else { without };
+                assert_eq!(in_place, usual, "{via} / {rport:?}");
+                fast.stamp_received("198.51.100.7", rport);
+                let port = rport.map(|p| p.to_string());
+                let mut edit = vec![("received", Some("198.51.100.7"))];
+                edit.extend(port.as_deref().map(|p| ("rport", Some(p))));
+                general.set_via_params(&edit).unwrap();
+                for m in [&fast, &general] {
+                    assert_eq!(
+                        request(m.to_bytes()).via().map(|v| v.as_str().len()),
+                        m.via().map(|v| v.as_str().len())
+                    );
+                }
+                let (a, b) = (fast.via().unwrap(), general.via().unwrap());
+                let case = format!("{via} / {rport:?}");
+                assert_eq!(a.host(), b.host(), "{case}");
+                assert_eq!(a.port(), b.port(), "{case}");
+                assert_eq!(a.branch(), b.branch(), "{case}");
+                assert_eq!(a.received(), b.received(), "{case}");
+                assert_eq!(a.received(), Some("198.51.100.7"), "{case}");
+                assert_eq!(a.maddr(), b.maddr(), "{case}");
+                assert_eq!(a.rport(), b.rport(), "{case}");
+                assert_eq!(a.ttl(), b.ttl(), "{case}");
+                let params = |v: crate::message::Via<'_>| {
+                    v.params()
+                        .map(|(n, v)| (n.to_ascii_lowercase(), v.map(str::to_owned)))
+                        .collect::<Vec<_>>()
+                };
+                let (mut pa, mut pb) = (params(a), params(b));
+                pa.sort();
+                pb.sort();
+                assert_eq!(pa, pb, "{case}");
+                assert_eq!(fast.vias().count(), general.vias().count(), "{case}");
             }
         }
     }
