@@ -40,6 +40,24 @@ impl std::fmt::Debug for Branch {
     }
 }
 
+/// A tag from [`IdGenerator::tag_token`], held inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Tag([u8; TAG_LEN]);
+
+impl Tag {
+    /// The tag text (token characters).
+    pub fn as_str(&self) -> &str {
+        // Only ASCII from the alphabet is ever written.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A small deterministic generator (wyrand, through `fastrand`) for protocol identifiers.
 ///
 /// ```
@@ -80,9 +98,16 @@ impl IdGenerator {
 
     /// A new From/To tag (§19.3).
     pub fn tag(&mut self) -> String {
-        let mut s = String::with_capacity(TAG_LEN);
-        self.push_token(&mut s, TAG_LEN);
-        s
+        self.tag_token().as_str().to_owned()
+    }
+
+    /// [`IdGenerator::tag`] without an allocation (the same draws, the same value).
+    pub fn tag_token(&mut self) -> Tag {
+        let mut t = [0u8; TAG_LEN];
+        for c in &mut t {
+            *c = ALPHABET[self.rng.usize(..ALPHABET.len())];
+        }
+        Tag(t)
     }
 
     /// A new Call-ID (§8.1.1.4); `host`, when given, is appended as `@host`.
@@ -132,6 +157,17 @@ mod tests {
         let xc: Vec<String> = (0..5).map(|_| c.tag()).collect();
         assert_eq!(xa, xb);
         assert_ne!(xa, xc);
+    }
+
+    #[test]
+    fn tag_token_draws_what_tag_draws() {
+        let mut a = IdGenerator::new(9);
+        let mut b = IdGenerator::new(9);
+        for _ in 0..50 {
+            let t = a.tag();
+            assert_eq!(t.len(), TAG_LEN);
+            assert_eq!(b.tag_token().as_str(), t);
+        }
     }
 
     #[test]

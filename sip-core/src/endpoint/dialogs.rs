@@ -3,7 +3,7 @@
 //! produces; this module turns them into dialog state, ACKs for 2xx, 2xx retransmissions,
 //! BYE, CANCEL, glare handling and REFER subscriptions.
 
-use super::dialog_index::DialogIndex;
+use super::key_index::KeyIndex;
 use super::*;
 use crate::dialog::{
     DialogError, DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, Role, RouteSet,
@@ -175,9 +175,9 @@ impl DialogEntry {
     }
 
     /// Files the dialog in `index` once its id is complete (it has a remote tag).
-    fn file_in(&self, index: &mut DialogIndex, id: u64) {
+    fn file_in(&self, index: &mut KeyIndex, id: u64) {
         if let Some(r) = self.remote_tag.as_deref() {
-            index.insert(&self.call_id, &self.local_tag, r, id);
+            index.insert(&[&self.call_id, &self.local_tag, r], id);
         }
     }
 
@@ -332,7 +332,7 @@ impl Endpoint {
     fn find_dialog(&self, call_id: &str, local_tag: &str, remote_tag: &str) -> Option<u64> {
         let dialogs = &self.dialogs;
         self.dialog_index
-            .find(call_id, local_tag, remote_tag, |id| {
+            .find(&[call_id, local_tag, remote_tag], |id| {
                 dialogs
                     .get(&id)
                     .is_some_and(|d| d.has_id(call_id, local_tag, remote_tag))
@@ -419,7 +419,7 @@ impl Endpoint {
             if let Some(d) = self.dialogs.remove(&id)
                 && let Some(r) = d.remote_tag.as_deref()
             {
-                self.dialog_index.remove(&d.call_id, &d.local_tag, r, id);
+                self.dialog_index.remove(&[&d.call_id, &d.local_tag, r], id);
             }
             return;
         }
@@ -1312,7 +1312,7 @@ impl Endpoint {
         let Some(t) = self.servers.get(&stx.0) else {
             return Err(500);
         };
-        let (transport, to_tag, local) = (t.transport, t.to_tag.clone(), t.local);
+        let (transport, to_tag, local) = (t.transport, Box::from(t.skel.to_tag()), t.local);
         let Some(contact) = contact_target(req) else {
             return Err(400);
         };

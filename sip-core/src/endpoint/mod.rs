@@ -41,9 +41,9 @@
 
 mod auth;
 mod config;
-mod dialog_index;
 mod dialogs;
 mod io;
+mod key_index;
 mod keys;
 mod ops;
 mod register;
@@ -279,16 +279,14 @@ impl ClientTx {
 
 #[derive(Debug)]
 struct ServerTx {
-    /// Shared with `server_keys`: one allocation per key.
-    key: Arc<str>,
     machine: ServerMachine,
-    /// What responses copy from the request (§8.2.6).
+    /// What responses copy from the request (§8.2.6), the key the transaction is filed
+    /// under in `server_keys` and the To tag of its responses.
     skel: ops::Skeleton,
     transport: Transport,
     local: SocketAddr,
     target: ResponseTarget,
     last_response: Option<Bytes>,
-    to_tag: Box<str>,
     armed: Option<Instant>,
 }
 
@@ -320,9 +318,9 @@ pub struct Endpoint {
     clients: Map<u64, Box<ClientTx>>,
     client_keys: Map<Arc<str>, u64>,
     servers: Map<u64, Box<ServerTx>>,
-    server_keys: Map<Arc<str>, u64>,
+    server_keys: key_index::KeyIndex,
     dialogs: Map<u64, Box<dialogs::DialogEntry>>,
-    dialog_index: dialog_index::DialogIndex,
+    dialog_index: key_index::KeyIndex,
     tx_usage: Map<u64, dialogs::Usage>,
     /// A call's INVITE (or re-INVITE) server transaction → its dialog.
     stx_dialog: Map<u64, u64>,
@@ -366,9 +364,9 @@ impl Endpoint {
             clients: Map::with_hasher(hash()),
             client_keys: Map::with_hasher(hash()),
             servers: Map::with_hasher(hash()),
-            server_keys: Map::with_hasher(hash()),
+            server_keys: key_index::KeyIndex::new(hash()),
             dialogs: Map::with_hasher(hash()),
-            dialog_index: dialog_index::DialogIndex::new(hash()),
+            dialog_index: key_index::KeyIndex::new(hash()),
             tx_usage: Map::with_hasher(hash()),
             stx_dialog: Map::with_hasher(hash()),
             refers: Map::with_hasher(hash()),
@@ -589,9 +587,16 @@ impl Endpoint {
             return;
         };
         let target = response_target(transport, from, &routing(&via));
-        let tag = self.ids.tag();
-        let bytes =
-            ops::Skeleton::of(req).response_bytes(status, reason, Some(&tag), false, extra, None);
+        let tag = self.ids.tag_token();
+        let tag = tag.as_str();
+        let bytes = ops::Skeleton::of(req, "", tag).response_bytes(
+            status,
+            reason,
+            Some(tag),
+            false,
+            extra,
+            None,
+        );
         self.stats.stateless_responses += 1;
         self.transmit(transport, Some(local), target.address(), bytes);
     }
@@ -648,7 +653,7 @@ impl Endpoint {
         }
         let mut key = std::mem::take(&mut self.scratch);
         let ok = keys::server_key(&mut key, &req, None);
-        if ok && let Some(&id) = self.server_keys.get(key.as_str()) {
+        if ok && let Some(id) = self.find_server(&key) {
             self.scratch = key;
             self.stats.absorbed_retransmissions += 1;
             if let Some(tx) = self.servers.get_mut(&id) {
@@ -657,27 +662,76 @@ impl Endpoint {
             }
             return;
         }
-        let key_box: Arc<str> = key.as_str().into();
-        self.scratch = key;
         if !ok {
+            self.scratch = key;
             self.stats.parse_errors += 1;
             return;
         }
         // Stateless refusals (§8.2.1–§8.2.3, §16.3).
+        let arrival = Arrival {
+            transport,
+            from,
+            local,
+        };
+        if self.refused(arrival, &req) {
+            self.scratch = key;
+            return;
+        }
+        // A new server transaction (§17.2).
+        let reliable = transport.is_reliable();
+        let (machine, actions) = if *req.method() == Method::Invite {
+            let (m, a) = ServerInviteTransaction::new(now, reliable, &self.config.timers);
+            (ServerMachine::Invite(m), a)
+        } else {
+            let (m, a) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
+            (ServerMachine::NonInvite(m), a)
+        };
+        let id = self.alloc_id();
+        let tag;
+        let to_tag = match req.to().and_then(|t| t.tag()) {
+            Some(t) => t,
+            None => {
+                tag = self.ids.tag_token();
+                tag.as_str()
+            }
+        };
+        let skel = ops::Skeleton::of(&req, &key, to_tag);
+        self.server_keys.insert(&[&key], id);
+        self.scratch = key;
+        self.servers.insert(
+            id,
+            Box::new(ServerTx {
+                machine,
+                skel,
+                transport,
+                local,
+                target,
+                last_response: None,
+                armed: None,
+            }),
+        );
+        self.apply_server(now, id, actions.without_pass_to_tu(), false);
+        if actions.pass_to_tu() {
+            self.dispatch_request(now, ServerTxId(id), req, from);
+        }
+    }
+
+    /// The server transaction filed under `key` (§17.2.3).
+    fn find_server(&self, key: &str) -> Option<u64> {
+        let servers = &self.servers;
+        self.server_keys.find(&[key], |id| {
+            servers.get(&id).is_some_and(|t| t.skel.key() == key)
+        })
+    }
+
+    /// The stateless refusals of a new request (§8.2.1–§8.2.3, §16.3): answers it and says
+    /// `true` when it must not create a transaction.
+    fn refused(&mut self, arrival: Arrival, req: &Request) -> bool {
         if req.max_forwards() == Some(0)
             && self.config.max_forwards_policy == MaxForwardsPolicy::Reject
         {
-            return self.respond_stateless(
-                Arrival {
-                    transport,
-                    from,
-                    local,
-                },
-                &req,
-                483,
-                "Too Many Hops",
-                &[],
-            );
+            self.respond_stateless(arrival, req, 483, "Too Many Hops", &[]);
+            return true;
         }
         // The URI already passed the full grammar in `check`: its scheme is what precedes
         // the first colon.
@@ -686,17 +740,8 @@ impl Endpoint {
             .iter()
             .any(|k| scheme.eq_ignore_ascii_case(k))
         {
-            return self.respond_stateless(
-                Arrival {
-                    transport,
-                    from,
-                    local,
-                },
-                &req,
-                416,
-                "Unsupported URI Scheme",
-                &[],
-            );
+            self.respond_stateless(arrival, req, 416, "Unsupported URI Scheme", &[]);
+            return true;
         }
         // §8.2.1: a method the TU does not support gets 405 with Allow.
         if let Some(allowed) = &self.config.allowed_methods
@@ -707,17 +752,8 @@ impl Endpoint {
                 .map(Method::as_str)
                 .collect::<Vec<_>>()
                 .join(", ");
-            return self.respond_stateless(
-                Arrival {
-                    transport,
-                    from,
-                    local,
-                },
-                &req,
-                405,
-                "Method Not Allowed",
-                &[("Allow", &list)],
-            );
+            self.respond_stateless(arrival, req, 405, "Method Not Allowed", &[("Allow", &list)]);
+            return true;
         }
         let unsupported: Vec<&str> = req
             .require()
@@ -731,73 +767,34 @@ impl Endpoint {
             .collect();
         if !unsupported.is_empty() && *req.method() != Method::Cancel {
             let list = unsupported.join(", ");
-            return self.respond_stateless(
-                Arrival {
-                    transport,
-                    from,
-                    local,
-                },
-                &req,
+            self.respond_stateless(
+                arrival,
+                req,
                 420,
                 "Bad Extension",
                 &[("Unsupported", &list)],
             );
+            return true;
         }
         if self.clients.len() + self.servers.len() >= self.config.max_transactions {
             self.stats.overload_rejections += 1;
             let ra = self.config.retry_after_secs.to_string();
-            return self.respond_stateless(
-                Arrival {
-                    transport,
-                    from,
-                    local,
-                },
-                &req,
+            self.respond_stateless(
+                arrival,
+                req,
                 503,
                 "Service Unavailable",
                 &[("Retry-After", &ra)],
             );
+            return true;
         }
-        // A new server transaction (§17.2).
-        let reliable = transport.is_reliable();
-        let (machine, actions) = if *req.method() == Method::Invite {
-            let (m, a) = ServerInviteTransaction::new(now, reliable, &self.config.timers);
-            (ServerMachine::Invite(m), a)
-        } else {
-            let (m, a) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
-            (ServerMachine::NonInvite(m), a)
-        };
-        let id = self.alloc_id();
-        let to_tag: Box<str> = match req.to().and_then(|t| t.tag()) {
-            Some(t) => t.into(),
-            None => self.ids.tag().into(),
-        };
-        let skel = ops::Skeleton::of(&req);
-        self.server_keys.insert(key_box.clone(), id);
-        self.servers.insert(
-            id,
-            Box::new(ServerTx {
-                key: key_box,
-                machine,
-                skel,
-                transport,
-                local,
-                target,
-                last_response: None,
-                to_tag,
-                armed: None,
-            }),
-        );
-        self.apply_server(now, id, actions.without_pass_to_tu(), false);
-        if actions.pass_to_tu() {
-            self.dispatch_request(now, ServerTxId(id), req, from);
-        }
+        false
     }
 
     fn on_ack(&mut self, now: Instant, from: SocketAddr, req: Box<Request>) {
         let mut key = std::mem::take(&mut self.scratch);
         let found = keys::server_key(&mut key, &req, None)
-            .then(|| self.server_keys.get(key.as_str()).copied())
+            .then(|| self.find_server(&key))
             .flatten();
         self.scratch = key;
         if let Some(id) = found
@@ -806,7 +803,7 @@ impl Endpoint {
         {
             // RFC 2543 matching also needs the To tag of the response (§17.2.3).
             let tag_ok = req.via().is_some_and(|v| v.has_rfc3261_branch())
-                || req.to().and_then(|t| t.tag()) == Some(&*tx.to_tag);
+                || req.to().and_then(|t| t.tag()) == Some(tx.skel.to_tag());
             if tag_ok {
                 let a = m.on_ack(now);
                 self.apply_server(now, id, a.without_pass_to_tu(), true);
@@ -831,7 +828,7 @@ impl Endpoint {
         let mut key = std::mem::take(&mut self.scratch);
         // A retransmitted CANCEL: its own transaction re-sends the 200.
         if keys::server_key(&mut key, &req, None)
-            && let Some(&id) = self.server_keys.get(key.as_str())
+            && let Some(id) = self.find_server(&key)
         {
             self.scratch = key;
             if let Some(tx) = self.servers.get_mut(&id) {
@@ -840,9 +837,9 @@ impl Endpoint {
             }
             return;
         }
-        let cancel_key: Arc<str> = key.as_str().into();
+        let cancel_key = key.clone();
         let invite = keys::server_key(&mut key, &req, Some(&Method::Invite))
-            .then(|| self.server_keys.get(key.as_str()).copied())
+            .then(|| self.find_server(&key))
             .flatten();
         self.scratch = key;
         let Some(invite_id) = invite else {
@@ -863,22 +860,20 @@ impl Endpoint {
         let (m, _) =
             ServerNonInviteTransaction::new(now, transport.is_reliable(), &self.config.timers);
         let id = self.alloc_id();
-        let to_tag = self
-            .servers
-            .get(&invite_id)
-            .map_or_else(|| self.ids.tag().into(), |t| t.to_tag.clone());
-        self.server_keys.insert(cancel_key.clone(), id);
+        let to_tag = match self.servers.get(&invite_id) {
+            Some(t) => t.skel.to_tag().to_owned(),
+            None => self.ids.tag(),
+        };
+        self.server_keys.insert(&[&cancel_key], id);
         self.servers.insert(
             id,
             Box::new(ServerTx {
-                key: cancel_key,
                 machine: ServerMachine::NonInvite(m),
-                skel: ops::Skeleton::of(&req),
+                skel: ops::Skeleton::of(&req, &cancel_key, &to_tag),
                 transport,
                 local,
                 target,
                 last_response: None,
-                to_tag,
                 armed: None,
             }),
         );
@@ -1151,7 +1146,7 @@ impl Endpoint {
         }
         if a.terminated() {
             if let Some(tx) = self.servers.remove(&id) {
-                self.server_keys.remove(&tx.key);
+                self.server_keys.remove(&[tx.skel.key()], id);
             }
             if let Some(d) = self.stx_dialog.remove(&id)
                 && let Some(d) = self.dialog_entry_mut(d)
@@ -1478,7 +1473,7 @@ impl Endpoint {
         Ok(if status == 100 {
             b
         } else {
-            b.to_tag(&t.to_tag)
+            b.to_tag(t.skel.to_tag())
         })
     }
 
@@ -1498,7 +1493,7 @@ impl Endpoint {
                 status,
             )));
         }
-        let tag = (status != 100).then_some(&*t.to_tag);
+        let tag = (status != 100).then_some(t.skel.to_tag());
         let bytes = t.skel.response_bytes(
             status,
             crate::message::reason_phrase(status),
@@ -1580,7 +1575,7 @@ impl Endpoint {
             .servers
             .get(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
-        let tag = (status != 100).then_some(&*t.to_tag);
+        let tag = (status != 100).then_some(t.skel.to_tag());
         Ok(t.skel.response_bytes(
             status,
             crate::message::reason_phrase(status),

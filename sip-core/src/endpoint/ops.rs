@@ -71,6 +71,25 @@ fn row(s: &mut String, name: &str, value: &str) {
     s.push_str("\r\n");
 }
 
+/// Appends a received header row as `Name: value` CRLF: the line as received when it is
+/// already written so (one copy), else rewritten with the canonical name.
+fn copy_row(s: &mut String, head: &str, e: &crate::message::HeaderEntry) {
+    let name = e.name.as_str();
+    let (name_end, value_start) = (e.name_span.end as usize, e.value.start as usize);
+    let b = head.as_bytes();
+    let as_written = e.name_span.len() == name.len()
+        && value_start == name_end + 2
+        && e.line.end == e.value.end + 2
+        && b.get(name_end..value_start) == Some(b": ")
+        && b.get(e.value.end as usize..e.line.end as usize) == Some(b"\r\n")
+        && e.name_span.get(head) == name;
+    if as_written {
+        s.push_str(e.line.get(head));
+    } else {
+        row(s, name, e.value.get(head));
+    }
+}
+
 /// Appends `CSeq: n METHOD` CRLF.
 fn cseq_row(s: &mut String, n: u32, method: &str) {
     s.push_str("CSeq: ");
@@ -97,13 +116,15 @@ pub(crate) fn bad_request_reason(code: u16, detail: &dyn std::fmt::Display) -> S
 
 /// What a server transaction keeps of its request to answer it (§8.2.6): the rows a
 /// response copies, as text, instead of the whole parsed request — a few hundred bytes, and
-/// responses are written straight from it without a parse.
+/// responses are written straight from it without a parse. It also holds the transaction's
+/// key and To tag, so a server transaction owns one string.
 #[derive(Debug, Clone)]
 pub(crate) struct Skeleton {
     /// One allocation holding, in order: the "Via: …\r\n" rows, then the From, Call-ID and
     /// CSeq rows; the To value as received; the "Record-Route: …\r\n" rows (copied into
     /// dialog-creating responses, §12.1.1); the Timestamp value (echoed in 100 Trying,
-    /// §8.2.6.1); the top Via branch; the CSeq method.
+    /// §8.2.6.1); the top Via branch; the CSeq method; the transaction key (§17.2.3); the To
+    /// tag of the responses.
     /// (A `String`, not a `Box<str>`: shrinking it to fit would cost a reallocation per
     /// transaction for a few dozen bytes.)
     text: String,
@@ -124,41 +145,43 @@ enum Part {
     Timestamp,
     Branch,
     CSeqMethod,
+    Key,
+    ToTag,
 }
 
 impl Part {
-    const COUNT: usize = 6;
+    const COUNT: usize = 8;
 }
 
 impl Skeleton {
-    pub(crate) fn of(req: &Request) -> Skeleton {
-        let mut text = String::with_capacity(320);
+    /// The skeleton of `req`, for the server transaction filed under `key` whose responses
+    /// carry `to_tag` (the request's own To tag if it has one).
+    pub(crate) fn of(req: &Request, key: &str, to_tag: &str) -> Skeleton {
+        let head = req.head.as_str();
+        let mut text = String::with_capacity(head.len().min(1024) + key.len() + to_tag.len());
         let mut ends = [0u32; Part::COUNT];
         let mut to = "";
         let mut timestamp = None;
+        let mut record_route = false;
         let mut end = |text: &String, p: Part| ends[p as usize] = text.len() as u32;
-        for row in req.headers().iter() {
-            match row.known {
+        for e in &req.headers {
+            match e.name {
                 HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
-                    text.push_str(row.known.as_str());
-                    text.push_str(": ");
-                    text.push_str(row.value);
-                    text.push_str("\r\n");
+                    copy_row(&mut text, head, e);
                 }
-                HeaderName::To => to = row.value,
-                HeaderName::Timestamp => timestamp = Some(row.value),
+                HeaderName::To => to = e.value.get(head),
+                HeaderName::Timestamp => timestamp = Some(e.value.get(head)),
+                HeaderName::RecordRoute => record_route = true,
                 _ => {}
             }
         }
         end(&text, Part::Rows);
         text.push_str(to);
         end(&text, Part::To);
-        if *req.method() == crate::message::Method::Invite {
-            for row in req.headers().iter() {
-                if row.known == HeaderName::RecordRoute {
-                    text.push_str("Record-Route: ");
-                    text.push_str(row.value);
-                    text.push_str("\r\n");
+        if record_route && *req.method() == crate::message::Method::Invite {
+            for e in &req.headers {
+                if e.name == HeaderName::RecordRoute {
+                    copy_row(&mut text, head, e);
                 }
             }
         }
@@ -171,6 +194,10 @@ impl Skeleton {
         let cseq = req.cseq();
         text.push_str(cseq.map_or("", |(_, m)| m));
         end(&text, Part::CSeqMethod);
+        text.push_str(key);
+        end(&text, Part::Key);
+        text.push_str(to_tag);
+        end(&text, Part::ToTag);
         Skeleton {
             text,
             ends,
@@ -179,6 +206,16 @@ impl Skeleton {
             has_branch: branch.is_some(),
             cseq_number: cseq.map(|(n, _)| n),
         }
+    }
+
+    /// The transaction key it was filed under (§17.2.3).
+    pub(crate) fn key(&self) -> &str {
+        self.part(Part::Key)
+    }
+
+    /// The To tag of the responses (§8.2.6.2).
+    pub(crate) fn to_tag(&self) -> &str {
+        self.part(Part::ToTag)
     }
 
     fn part(&self, p: Part) -> &str {
@@ -253,14 +290,19 @@ impl Skeleton {
     }
 
     /// Frees the copied rows once no further response can be written (the transaction
-    /// only retransmits its last one); the branch and CSeq stay for matching.
+    /// only retransmits its last one); the branch, CSeq method, key and To tag stay for
+    /// matching.
     pub(crate) fn shed(&mut self) {
-        let (branch, method) = (self.part(Part::Branch), self.part(Part::CSeqMethod));
-        let mut text = String::with_capacity(branch.len() + method.len());
-        text.push_str(branch);
-        text.push_str(method);
-        let b = branch.len() as u32;
-        self.ends = [0, 0, 0, 0, b, text.len() as u32];
+        let kept = self.ends[Part::Timestamp as usize] as usize;
+        let text = self.text.get(kept..).unwrap_or("").to_owned();
+        let shift = kept as u32;
+        for (i, e) in self.ends.iter_mut().enumerate() {
+            *e = if i <= Part::Timestamp as usize {
+                0
+            } else {
+                e.saturating_sub(shift)
+            };
+        }
         self.text = text;
         self.has_timestamp = false;
     }

@@ -33,6 +33,7 @@ pub use header::{
     CSeq, ContactValue, MediaType, NameAddr, Params, TokenParams, Via, token_list, unquote,
 };
 pub use method::Method;
+pub(crate) use model::HeaderEntry;
 pub use model::{
     AsHeaderName, BuildError, HeaderRow, Headers, Message, Request, Response, SipMessage,
 };

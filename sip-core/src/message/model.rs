@@ -360,9 +360,11 @@ impl Message {
 
     /// Require option tags (§20.32).
     pub fn require(&self) -> impl Iterator<Item = &str> + '_ {
-        self.headers()
-            .get_all(HeaderName::Require)
-            .flat_map(token_list)
+        let text = self.head.as_str();
+        self.headers
+            .iter()
+            .filter(|e| e.name == HeaderName::Require)
+            .flat_map(move |e| token_list(e.value.get(text)))
     }
 
     fn name_addrs(
@@ -609,12 +611,14 @@ impl Message {
         if !fits || old.received.is_some() || (rport.is_some() && old.rport != Some(None)) {
             return None;
         }
-        let params = self.head.get(params_start..params_end)?;
         // Where `=value` goes: straight after the name of the first `rport` parameter.
         let cut = match rport {
-            Some(_) => params_start + rport_name_end(params)?,
+            Some(_) => old.rport_at as usize + "rport".len(),
             None => params_end,
         };
+        if !(params_start < cut && cut <= params_end) {
+            return None;
+        }
         let (value_start, value_end) = (entry.value.start as usize, entry.value.end as usize);
         let mut port = itoa::Buffer::new();
         let port = rport.map_or("", |p| port.format(p));
@@ -660,6 +664,11 @@ impl Message {
             received: Some(received),
             maddr: old.maddr.map(span),
             rport: rport.map_or(old.rport, |p| Some(Some(p))),
+            rport_at: if old.rport.is_some() {
+                mv(old.rport_at) as u32
+            } else {
+                0
+            },
             ttl: old.ttl,
         };
         self.headers[idx] = HeaderEntry {
@@ -746,7 +755,7 @@ impl Message {
                 row.push_str(v);
                 (at, row.len())
             });
-            known.note(&row[ns..ns + n.len()], value);
+            known.note(&row[ns..ns + n.len()], ns, value);
         };
         let mut done = [false; 8];
         for (n, v) in via.params() {
@@ -1029,43 +1038,18 @@ display_via_bytes!(Request);
 display_via_bytes!(Response);
 display_via_bytes!(SipMessage);
 
-/// In a via-parm's parameter text (`;name[=value]…`), the offset just past the name of the
-/// first `rport` parameter, when it has no value (followed by `;` or the end). `None` for a
-/// quoted string anywhere, or a blank after a `;`: shapes left to the general rewrite.
-fn rport_name_end(params: &str) -> Option<usize> {
-    let b = params.as_bytes();
-    if memchr::memchr(b'"', b).is_some() {
-        return None;
-    }
-    let mut at = 0;
-    loop {
-        let start = at + memchr::memchr(b';', b.get(at..)?)? + 1;
-        let rest = b.get(start..)?;
-        let len = rest
-            .iter()
-            .position(|c| matches!(c, b'=' | b';' | b' ' | b'\t' | b'\r' | b'\n' | b','))
-            .unwrap_or(rest.len());
-        if len == 0 {
-            return None;
-        }
-        if rest[..len].eq_ignore_ascii_case(b"rport") {
-            let end = start + len;
-            return matches!(b.get(end), None | Some(b';')).then_some(end);
-        }
-        at = start;
-    }
-}
-
 /// The Via parameters the decoded Via keeps (branch, received, maddr, rport, ttl), as
 /// positions in a row being written by [`Message::set_via_params`]: the first of each name,
 /// with the value's range when it has one.
 #[derive(Default)]
 struct KnownViaParams {
     slots: [Option<Option<(usize, usize)>>; 5],
+    /// Where the first `rport` name starts in the row.
+    rport_at: usize,
 }
 
 impl KnownViaParams {
-    fn note(&mut self, name: &str, value: Option<(usize, usize)>) {
+    fn note(&mut self, name: &str, at: usize, value: Option<(usize, usize)>) {
         let slot = match name.len() {
             6 if name.eq_ignore_ascii_case("branch") => 0,
             8 if name.eq_ignore_ascii_case("received") => 1,
@@ -1078,6 +1062,9 @@ impl KnownViaParams {
             && s.is_none()
         {
             *s = Some(value);
+            if slot == 3 {
+                self.rport_at = at;
+            }
         }
     }
 
@@ -1117,6 +1104,11 @@ impl KnownViaParams {
         d.branch = required(self.slots[0])?;
         d.received = required(self.slots[1])?;
         d.maddr = required(self.slots[2])?;
+        d.rport_at = if self.slots[3].is_some() {
+            (base + self.rport_at) as u32
+        } else {
+            0
+        };
         d.rport = match self.slots[3] {
             None => None,
             Some(None) => Some(None),
@@ -1220,12 +1212,12 @@ mod tests {
             ),
             (
                 "SIP/2.0/UDP host.example.com ; branch = z9hG4bK3 ; rport",
-                false,
+                true,
                 true,
             ),
             (
                 "SIP/2.0/UDP h;branch=z9hG4bK4;x=\"a;rport\";rport",
-                false,
+                true,
                 true,
             ),
             (

@@ -19,6 +19,9 @@ pub(crate) struct ViaData {
     pub received: Option<Span>,
     pub maddr: Option<Span>,
     pub rport: Option<Option<u16>>,
+    /// Where the name of the first `rport` parameter starts (0 without one): the server
+    /// transport writes the port after it (RFC 3581 §4).
+    pub rport_at: u32,
     pub ttl: Option<u8>,
 }
 
@@ -403,7 +406,8 @@ fn decode_known(
                 .ok_or("maddr without value")?,
         );
     }
-    if let Some((_, v)) = &known[3] {
+    if let Some((at, v)) = &known[3] {
+        d.rport_at = *at as u32;
         d.rport = Some(match v {
             None => None,
             Some(r) => Some(text(r).parse::<u16>().map_err(|_| "invalid rport")?),
