@@ -17,13 +17,26 @@ pub(crate) fn push_uint(out: &mut String, n: impl itoa::Integer) {
 pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            let mut buf = itoa::Buffer::new();
+            // At most 15 bytes, written on the stack and appended once.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
             for (i, o) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                out.push_str(buf.format(o));
+                if o >= 100 {
+                    buf[n] = b'0' + o / 100;
+                    n += 1;
+                }
+                if o >= 10 {
+                    buf[n] = b'0' + o / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + o % 10;
+                n += 1;
             }
+            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
         }
         IpAddr::V6(v6) => {
             use std::fmt::Write;
@@ -63,6 +76,8 @@ mod tests {
             "127.0.0.1:5060",
             "255.255.255.255:65535",
             "10.20.30.40:7",
+            "1.10.100.199:1",
+            "200.9.90.109:2",
             "[::1]:5060",
             "[2001:db8::17]:5061",
             "[::ffff:192.0.2.1]:5060",

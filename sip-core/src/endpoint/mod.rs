@@ -755,18 +755,13 @@ impl Endpoint {
             self.respond_stateless(arrival, req, 405, "Method Not Allowed", &[("Allow", &list)]);
             return true;
         }
-        let unsupported: Vec<&str> = req
+        let supported = &self.config.supported;
+        let mut unsupported = req
             .require()
-            .filter(|t| {
-                !self
-                    .config
-                    .supported
-                    .iter()
-                    .any(|s| s.eq_ignore_ascii_case(t))
-            })
-            .collect();
-        if !unsupported.is_empty() && *req.method() != Method::Cancel {
-            let list = unsupported.join(", ");
+            .filter(|t| !supported.iter().any(|s| s.eq_ignore_ascii_case(t)))
+            .peekable();
+        if unsupported.peek().is_some() && *req.method() != Method::Cancel {
+            let list = unsupported.collect::<Vec<_>>().join(", ");
             self.respond_stateless(
                 arrival,
                 req,

@@ -71,22 +71,44 @@ fn row(s: &mut String, name: &str, value: &str) {
     s.push_str("\r\n");
 }
 
-/// Appends a received header row as `Name: value` CRLF: the line as received when it is
-/// already written so (one copy), else rewritten with the canonical name.
-fn copy_row(s: &mut String, head: &str, e: &crate::message::HeaderEntry) {
-    let name = e.name.as_str();
-    let (name_end, value_start) = (e.name_span.end as usize, e.value.start as usize);
-    let b = head.as_bytes();
-    let as_written = e.name_span.len() == name.len()
-        && value_start == name_end + 2
-        && e.line.end == e.value.end + 2
-        && b.get(name_end..value_start) == Some(b": ")
-        && b.get(e.value.end as usize..e.line.end as usize) == Some(b"\r\n")
-        && e.name_span.get(head) == name;
-    if as_written {
-        s.push_str(e.line.get(head));
-    } else {
-        row(s, name, e.value.get(head));
+/// Copies received header rows as `Name: value` CRLF: a row already written so is copied as
+/// received, and consecutive such rows in one copy; any other row is rewritten with the
+/// canonical name.
+#[derive(Default)]
+struct RowCopy {
+    /// Verbatim rows not yet copied: a range of the head.
+    pending: Option<(usize, usize)>,
+}
+
+impl RowCopy {
+    fn copy(&mut self, s: &mut String, head: &str, e: &crate::message::HeaderEntry) {
+        let name = e.name.as_str();
+        let (name_end, value_start) = (e.name_span.end as usize, e.value.start as usize);
+        let b = head.as_bytes();
+        // The name in its canonical length is the canonical name in some letter case.
+        let as_written = e.name_span.len() == name.len()
+            && value_start == name_end + 2
+            && e.line.end == e.value.end + 2
+            && b.get(name_end..value_start) == Some(b": ")
+            && b.get(e.value.end as usize..e.line.end as usize) == Some(b"\r\n");
+        let (start, end) = (e.line.start as usize, e.line.end as usize);
+        match self.pending {
+            Some((s0, e0)) if as_written && e0 == start => self.pending = Some((s0, end)),
+            _ => {
+                self.flush(s, head);
+                if as_written {
+                    self.pending = Some((start, end));
+                } else {
+                    row(s, name, e.value.get(head));
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, s: &mut String, head: &str) {
+        if let Some((start, end)) = self.pending.take() {
+            s.push_str(head.get(start..end).unwrap_or(""));
+        }
     }
 }
 
@@ -164,10 +186,11 @@ impl Skeleton {
         let mut timestamp = None;
         let mut record_route = false;
         let mut end = |text: &String, p: Part| ends[p as usize] = text.len() as u32;
+        let mut rows = RowCopy::default();
         for e in &req.headers {
             match e.name {
                 HeaderName::Via | HeaderName::From | HeaderName::CallId | HeaderName::CSeq => {
-                    copy_row(&mut text, head, e);
+                    rows.copy(&mut text, head, e);
                 }
                 HeaderName::To => to = e.value.get(head),
                 HeaderName::Timestamp => timestamp = Some(e.value.get(head)),
@@ -175,15 +198,17 @@ impl Skeleton {
                 _ => {}
             }
         }
+        rows.flush(&mut text, head);
         end(&text, Part::Rows);
         text.push_str(to);
         end(&text, Part::To);
         if record_route && *req.method() == crate::message::Method::Invite {
             for e in &req.headers {
                 if e.name == HeaderName::RecordRoute {
-                    copy_row(&mut text, head, e);
+                    rows.copy(&mut text, head, e);
                 }
             }
+            rows.flush(&mut text, head);
         }
         end(&text, Part::RecordRoute);
         text.push_str(timestamp.unwrap_or(""));
@@ -407,5 +432,83 @@ impl RequestText {
         let mut out = self.s.into_bytes();
         out.extend_from_slice(body.1);
         Ok(Bytes::from(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{ParseOptions, SipMessage, parse};
+
+    fn request(text: &str) -> Request {
+        match parse(Bytes::from(text.to_owned()), &ParseOptions::default()) {
+            Ok(SipMessage::Request(r)) => r,
+            other => panic!("a request: {other:?}"),
+        }
+    }
+
+    fn response(b: Bytes) -> Response {
+        match parse(b, &ParseOptions::default()) {
+            Ok(SipMessage::Response(r)) => r,
+            other => panic!("a response: {other:?}"),
+        }
+    }
+
+    /// Rows received in every shape end up in the response with their values (§8.2.6.2),
+    /// whether copied as received or rewritten.
+    #[test]
+    fn a_skeleton_copies_each_row_shape() {
+        let req = request(
+            "INVITE sip:b@example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1;received=192.0.2.1\r\n\
+             v:SIP/2.0/UDP b.example.com;branch=z9hG4bK0\r\n\
+             VIA: SIP/2.0/UDP c.example.com;branch=z9hG4bKc, SIP/2.0/UDP d.example.com\r\n\
+             Record-Route: <sip:p1.example.com;lr>\r\n\
+             Max-Forwards: 70\r\n\
+             To: Bob <sip:b@example.com>\r\n\
+             From: Alice\r\n <sip:a@example.com>;tag=9\r\n\
+             i: c-1@example.com\r\n\
+             CSeq:  7 INVITE  \r\n\
+             Record-Route: <sip:p2.example.com;lr>\r\n\
+             Timestamp: 54\r\n\
+             Content-Length: 0\r\n\r\n",
+        );
+        let skel = Skeleton::of(&req, "the-key", "t1");
+        assert_eq!(skel.key(), "the-key");
+        assert_eq!(skel.to_tag(), "t1");
+        assert_eq!(skel.branch(), Some("z9hG4bK1"));
+        assert_eq!(skel.cseq(), Some((7, "INVITE")));
+        let ok = response(skel.response_bytes(200, "OK", Some("t1"), true, &[], None));
+        let vias: Vec<String> = ok
+            .vias()
+            .map(|v| v.expect("a via-parm").as_str().to_owned())
+            .collect();
+        let sent: Vec<String> = req
+            .vias()
+            .map(|v| v.expect("a via-parm").as_str().to_owned())
+            .collect();
+        assert_eq!(vias, sent);
+        assert_eq!(ok.vias().count(), 4);
+        assert_eq!(ok.from().and_then(|f| f.tag()), Some("9"));
+        assert_eq!(ok.to().and_then(|t| t.tag()), Some("t1"));
+        assert_eq!(ok.call_id(), Some("c-1@example.com"));
+        assert_eq!(ok.cseq(), Some((7, "INVITE")));
+        let rr: Vec<String> = ok
+            .record_routes()
+            .map(|r| r.expect("a name-addr").uri_str().to_owned())
+            .collect();
+        assert_eq!(rr, ["sip:p1.example.com;lr", "sip:p2.example.com;lr"]);
+        let trying = response(skel.response_bytes(100, "Trying", None, false, &[], None));
+        assert_eq!(trying.headers().get(HeaderName::Timestamp), Some("54"));
+        assert_eq!(trying.record_routes().count(), 0);
+        assert_eq!(trying.to().and_then(|t| t.tag()), None);
+        // Once answered for good, the rows go and what matching needs stays.
+        let mut shed = skel.clone();
+        shed.shed();
+        assert_eq!(
+            (shed.key(), shed.to_tag(), shed.branch(), shed.cseq()),
+            ("the-key", "t1", Some("z9hG4bK1"), Some((7, "INVITE")))
+        );
+        assert!(shed.text.len() < skel.text.len() / 4);
     }
 }
