@@ -1281,7 +1281,7 @@ impl Endpoint {
     fn send_request_inner(
         &mut self,
         now: Instant,
-        mut request: Request,
+        request: Request,
         target: Target,
         trusted: bool,
     ) -> Result<ClientTxId, EndpointError> {
@@ -1291,12 +1291,31 @@ impl Endpoint {
         if self.clients.len() + self.servers.len() >= self.config.max_transactions {
             return Err(EndpointError::TooManyTransactions);
         }
-        let (branch, local) = self.prepend_local_via(&mut request, target)?;
         if !trusted {
-            request.check().map_err(EndpointError::InvalidMessage)?;
+            crate::message::validate::check_request_to_send(&request)
+                .map_err(EndpointError::InvalidMessage)?;
         }
+        // The request is written once, with our Via first, and not edited: the
+        // transaction keeps only the bytes.
+        let mut via = std::mem::take(&mut self.scratch);
+        let written = self.write_local_via(&mut via, target.transport, target.addr);
+        let bytes = written
+            .as_ref()
+            .ok()
+            .map(|_| request.to_bytes_with_first_row("Via", &via));
+        self.scratch = via;
+        let (branch, local) = written?;
         let id = self.alloc_id();
-        self.start_client(now, id, branch.as_str(), request, target, Some(local));
+        let method = request.method().clone();
+        self.start_client_bytes(
+            now,
+            id,
+            method,
+            branch.as_str(),
+            bytes.unwrap_or_default(),
+            target,
+            Some(local),
+        );
         Ok(ClientTxId(id))
     }
 

@@ -436,6 +436,32 @@ impl Message {
         out.freeze()
     }
 
+    /// Serializes the message with one more row, `name: value`, first after the start line,
+    /// leaving the message as it is: the Via a client transport puts on top of a request it
+    /// sends (§8.1.1.7, §18.1.1). The caller wrote `value` (no CR or LF in it).
+    pub(crate) fn to_bytes_with_first_row(&self, name: &str, value: &str) -> Bytes {
+        debug_assert!(memchr::memchr2(b'\r', b'\n', value.as_bytes()).is_none());
+        let row = name.len() + 2 + value.len() + 2;
+        let mut out = BytesMut::with_capacity(self.encoded_len() + row);
+        out.put_slice(self.start_line.get(&self.head).as_bytes());
+        out.put_slice(name.as_bytes());
+        out.put_slice(b": ");
+        out.put_slice(value.as_bytes());
+        out.put_slice(b"\r\n");
+        if !self.edited {
+            let rows = self.start_line.end as usize..self.head_len();
+            out.put_slice(self.head.as_bytes().get(rows).unwrap_or_default());
+            out.put_slice(self.missing_blank().as_bytes());
+        } else {
+            for e in &self.headers {
+                out.put_slice(e.line.get(&self.head).as_bytes());
+            }
+            out.put_slice(b"\r\n");
+        }
+        out.put_slice(&self.body);
+        out.freeze()
+    }
+
     // ---- edits -----------------------------------------------------------------------
 
     fn append_line(&mut self, name: &str, value: &str) -> HeaderEntry {

@@ -116,6 +116,16 @@ fn require(m: &Message, present: bool, name: HeaderName) -> Result<(), ParseErro
 /// lenient parser assumes 70 for RFC 2543 peers), and the CSeq method equal to the request
 /// method (§8.1.1.5; RFC 4475 §3.1.2.17, §3.1.2.18).
 pub fn check_request(r: &Request) -> Result<(), ParseError> {
+    check_request_with(r, true)
+}
+
+/// [`check_request`] of a request about to be sent, before the transport adds its Via
+/// (§8.1.1.7): everything but the presence of a Via.
+pub(crate) fn check_request_to_send(r: &Request) -> Result<(), ParseError> {
+    check_request_with(r, false)
+}
+
+fn check_request_with(r: &Request, via_required: bool) -> Result<(), ParseError> {
     let m = &r.msg;
     // The Request-URI's full grammar (§19.1, RFC 3966; other schemes kept opaque).
     if r.uri().is_err() {
@@ -127,7 +137,7 @@ pub fn check_request(r: &Request) -> Result<(), ParseError> {
     require(m, m.decoded.from.is_some(), HeaderName::From)?;
     require(m, m.decoded.call_id.is_some(), HeaderName::CallId)?;
     require(m, m.decoded.cseq.is_some(), HeaderName::CSeq)?;
-    require(m, m.decoded.via.is_some(), HeaderName::Via)?;
+    require(m, !via_required || m.decoded.via.is_some(), HeaderName::Via)?;
     if let Some((_, method)) = m.cseq()
         && method != r.method.as_str()
     {
