@@ -41,6 +41,7 @@ pub(crate) fn request_uri_ok(uri: &str) -> bool {
 fn append_row(
     text: &mut String,
     name: &str,
+    known: Option<HeaderName>,
     write_value: impl FnOnce(&mut String),
 ) -> Option<HeaderEntry> {
     let ls = text.len();
@@ -62,7 +63,7 @@ fn append_row(
     }
     text.push_str("\r\n");
     Some(HeaderEntry {
-        name: HeaderName::lookup(name),
+        name: known.unwrap_or_else(|| HeaderName::lookup(name)),
         name_span: Span::new(ls, ls + name.len()),
         value: Span::new(s, e),
         line: Span::new(ls, text.len()),
@@ -103,7 +104,7 @@ impl CheckedRows {
     /// A row with a value from the TU; `false` (and the text unusable) if the builder would
     /// refuse it.
     pub(crate) fn checked(&mut self, name: &str, pieces: &[&str]) -> bool {
-        let written = append_row(&mut self.text, name, |t| {
+        let written = append_row(&mut self.text, name, None, |t| {
             for p in pieces {
                 t.push_str(p);
             }
@@ -181,7 +182,7 @@ impl Text {
 
     /// Adds a row whose value is written by `Display` (numbers, `format_args!`).
     fn header(&mut self, name: &str, value: &dyn Display) {
-        self.row(name, |t| {
+        self.row(name, None, |t| {
             let _ = write!(t, "{value}");
         });
     }
@@ -189,22 +190,37 @@ impl Text {
     /// Adds a row from text pieces written one after the other (no formatting machinery:
     /// most rows are plain strings).
     fn header_str(&mut self, name: &str, pieces: &[&str]) {
-        self.row(name, |t| {
+        self.row(name, None, |t| {
             for p in pieces {
                 t.push_str(p);
             }
         });
     }
 
-    fn row(&mut self, name: &str, write_value: impl FnOnce(&mut String)) {
+    /// [`Text::header_str`] for a header the builder names itself, in its canonical
+    /// spelling: no name check, no lookup.
+    fn known_str(&mut self, name: HeaderName, pieces: &[&str]) {
+        self.row(name.as_str(), Some(name), |t| {
+            for p in pieces {
+                t.push_str(p);
+            }
+        });
+    }
+
+    fn row(
+        &mut self,
+        name: &str,
+        known: Option<HeaderName>,
+        write_value: impl FnOnce(&mut String),
+    ) {
         if self.error.is_some() {
             return;
         }
-        if !super::scan::is_token_str(name) {
+        if known.is_none() && !super::scan::is_token_str(name) {
             self.error = Some(BuildError::HeaderName);
             return;
         }
-        match append_row(&mut self.text, name, write_value) {
+        match append_row(&mut self.text, name, known, write_value) {
             Some(row) => self.rows.push(row),
             None => self.error = Some(BuildError::HeaderValue(name.to_owned())),
         }
@@ -213,7 +229,7 @@ impl Text {
     fn finish(mut self) -> Result<SipMessage, BuildError> {
         let mut digits = itoa::Buffer::new();
         let len = digits.format(self.body.len());
-        self.header_str("Content-Length", &[len]);
+        self.known_str(HeaderName::ContentLength, &[len]);
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -299,8 +315,8 @@ impl RequestBuilder {
     /// RFC 3581 §3: the client asks for rport).
     pub fn via(self, transport: Transport, sent_by: &str, branch: &str) -> Self {
         let mut b = self;
-        b.t.header_str(
-            "Via",
+        b.t.known_str(
+            HeaderName::Via,
             &[
                 "SIP/2.0/",
                 transport.via_token(),
@@ -316,44 +332,46 @@ impl RequestBuilder {
     /// Max-Forwards (§8.1.1.6).
     pub fn max_forwards(mut self, n: u8) -> Self {
         let mut digits = itoa::Buffer::new();
-        self.t.header_str("Max-Forwards", &[digits.format(n)]);
+        self.t
+            .known_str(HeaderName::MaxForwards, &[digits.format(n)]);
         self
     }
     /// From, as a name-addr or addr-spec, with an optional tag (§8.1.1.3).
     pub fn from(mut self, addr: &str, tag: Option<&str>) -> Self {
-        self.t.header_str("From", &with_tag(addr, tag));
+        self.t.known_str(HeaderName::From, &with_tag(addr, tag));
         self
     }
     /// To, with an optional tag (in-dialog requests, §12.2.1.1).
     pub fn to(mut self, addr: &str, tag: Option<&str>) -> Self {
-        self.t.header_str("To", &with_tag(addr, tag));
+        self.t.known_str(HeaderName::To, &with_tag(addr, tag));
         self
     }
     /// Call-ID (§8.1.1.4).
     pub fn call_id(mut self, id: &str) -> Self {
-        self.t.header_str("Call-ID", &[id]);
+        self.t.known_str(HeaderName::CallId, &[id]);
         self
     }
     /// CSeq with the request's own method (§8.1.1.5).
     pub fn cseq(mut self, seq: u32) -> Self {
         let mut digits = itoa::Buffer::new();
         let n = digits.format(seq);
-        self.t.header_str("CSeq", &[n, " ", self.method.as_str()]);
+        self.t
+            .known_str(HeaderName::CSeq, &[n, " ", self.method.as_str()]);
         self
     }
     /// Contact (§8.1.1.8), e.g. `<sip:alice@192.0.2.1:5060>`.
     pub fn contact(mut self, contact: &str) -> Self {
-        self.t.header_str("Contact", &[contact]);
+        self.t.known_str(HeaderName::Contact, &[contact]);
         self
     }
     /// A Route row (§8.1.2, §12.2.1.1).
     pub fn route(mut self, route: &str) -> Self {
-        self.t.header_str("Route", &[route]);
+        self.t.known_str(HeaderName::Route, &[route]);
         self
     }
     /// The body and its Content-Type; Content-Length is always written by [`Self::build`].
     pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
-        self.t.header_str("Content-Type", &[content_type]);
+        self.t.known_str(HeaderName::ContentType, &[content_type]);
         self.t.body = body.into();
         self
     }
@@ -507,7 +525,7 @@ impl ResponseBuilder {
             t.header_str(name, &[value]);
         }
         if let Some((ct, body)) = self.body {
-            t.header_str("Content-Type", &[&ct]);
+            t.known_str(HeaderName::ContentType, &[&ct]);
             t.body = body;
         }
         match t.finish()? {
