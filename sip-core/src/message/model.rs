@@ -652,30 +652,31 @@ impl Message {
         if self.head.len() + row_len > u32::MAX as usize / 2 {
             return None;
         }
+        // The row as received, appended; then `;received=ip` at the end of the parameters
+        // and `=port` after the rport name, each an insert into that short row.
         let head = &mut self.head;
         head.reserve(row_len);
         let base = head.len();
-        head.extend_from_within(entry.name_span.start as usize..entry.name_span.end as usize);
-        head.push_str(": ");
-        let vs = head.len();
-        head.extend_from_within(value_start..cut);
-        if rport.is_some() {
-            head.push('=');
-            head.push_str(port);
-            head.extend_from_within(cut..params_end);
-        }
-        head.push_str(";received=");
-        let received = Span::new(head.len(), head.len() + ip.len());
-        head.push_str(ip);
-        let new_params_end = head.len();
-        head.extend_from_within(params_end..value_end);
-        let ve = head.len();
-        head.push_str("\r\n");
+        let shift = base - entry.line.start as usize;
+        head.extend_from_within(entry.line.start as usize..entry.line.end as usize);
+        let recv_at = params_end + shift;
+        head.insert_str(recv_at, ";received=");
+        head.insert_str(recv_at + ";received=".len(), ip);
+        let recv_len = ";received=".len() + ip.len();
+        let inserted = if rport.is_some() {
+            head.insert(cut + shift, '=');
+            head.insert_str(cut + shift + 1, port);
+            port.len() + 1
+        } else {
+            0
+        };
+        let (vs, ve) = (value_start + shift, value_end + shift + inserted + recv_len);
+        let new_params_end = params_end + shift + inserted + recv_len;
+        let received = Span::new(new_params_end - ip.len(), new_params_end);
         // Old offsets up to `cut` move with the row; those after it also by `=port`.
-        let inserted = if rport.is_some() { port.len() + 1 } else { 0 };
         let mv = |p: u32| -> usize {
             let p = p as usize;
-            vs + (p - value_start) + if p > cut { inserted } else { 0 }
+            p + shift + if p > cut { inserted } else { 0 }
         };
         let span = |s: Span| Span::new(mv(s.start), mv(s.end));
         let d = super::header::via::ViaData {
@@ -699,7 +700,10 @@ impl Message {
         };
         self.headers[idx] = HeaderEntry {
             name: HeaderName::Via,
-            name_span: Span::new(base, base + entry.name_span.len()),
+            name_span: Span::new(
+                entry.name_span.start as usize + shift,
+                entry.name_span.end as usize + shift,
+            ),
             value: Span::new(vs, ve),
             line: Span::new(base, self.head.len()),
         };
