@@ -1,31 +1,12 @@
-//! Transaction keys (RFC 3261 §17.1.3, §17.2.3), written into a reusable scratch string so a
-//! lookup allocates nothing.
+//! Server transaction keys (RFC 3261 §17.2.3), written into a reusable scratch string so a
+//! lookup allocates nothing. (A client transaction is found by its branch and method
+//! directly, §17.1.3: both are at hand in the response.)
 
-use crate::message::{Message, Method, Request};
+use crate::message::{Method, Request};
 
 /// The method a key uses: ACK matches the INVITE it acknowledges (§17.2.3).
 fn key_method(m: &str) -> &str {
     if m == "ACK" { "INVITE" } else { m }
-}
-
-/// Client key: top Via branch and CSeq method (§17.1.3). Written into `out`.
-pub(crate) fn client_key(out: &mut String, branch: &str, method: &str) {
-    out.clear();
-    out.push_str(branch);
-    out.push('\0');
-    out.push_str(method);
-}
-
-/// The client key of a received response, `false` if it has no branch or CSeq.
-pub(crate) fn response_key(out: &mut String, m: &Message) -> bool {
-    let (Some(via), Some((_, method))) = (m.via(), m.cseq()) else {
-        return false;
-    };
-    let Some(branch) = via.branch() else {
-        return false;
-    };
-    client_key(out, branch, method);
-    true
 }
 
 /// Server key of a request (§17.2.3): with an RFC 3261 branch, the branch, the sent-by and

@@ -227,8 +227,10 @@ enum CancelState {
 
 #[derive(Debug)]
 struct ClientTx {
-    /// Shared with `client_keys`: one allocation per key.
-    key: Arc<str>,
+    /// Where the top Via branch is in `bytes`: with `method`, the key of the transaction
+    /// (§17.1.3); it is filed under the branch in `client_keys`.
+    branch: crate::message::Span,
+    method: Method,
     machine: ClientMachine,
     /// The request as sent (parsed again on the rare paths that need its fields: the ACK
     /// for a non-2xx, CANCEL, a digest retry).
@@ -256,6 +258,13 @@ struct ClientExtra {
 }
 
 impl ClientTx {
+    /// The branch of the request's top Via.
+    fn branch(&self) -> &[u8] {
+        self.bytes
+            .get(self.branch.start as usize..self.branch.end as usize)
+            .unwrap_or_default()
+    }
+
     fn extra_mut(&mut self) -> &mut ClientExtra {
         self.extra.get_or_insert_with(Default::default)
     }
@@ -316,7 +325,7 @@ pub struct Endpoint {
     /// Boxed: a table of large inline values moves them on every insert, removal and
     /// growth, and keeps its empty slots at their full size.
     clients: Map<u64, Box<ClientTx>>,
-    client_keys: Map<Arc<str>, u64>,
+    client_keys: key_index::KeyIndex,
     servers: Map<u64, Box<ServerTx>>,
     server_keys: key_index::KeyIndex,
     dialogs: Map<u64, Box<dialogs::DialogEntry>>,
@@ -362,7 +371,7 @@ impl Endpoint {
             ids,
             next_id: 1,
             clients: Map::with_hasher(hash()),
-            client_keys: Map::with_hasher(hash()),
+            client_keys: key_index::KeyIndex::new(hash()),
             servers: Map::with_hasher(hash()),
             server_keys: key_index::KeyIndex::new(hash()),
             dialogs: Map::with_hasher(hash()),
@@ -716,6 +725,24 @@ impl Endpoint {
         }
     }
 
+    /// The client transaction a response with this top Via branch and CSeq method
+    /// belongs to (§17.1.3).
+    fn find_client(&self, branch: &str, method: &str) -> Option<u64> {
+        let clients = &self.clients;
+        // Filed by branch alone (it is unique but for an INVITE and its CANCEL): one hash
+        // write; the comparison settles the method.
+        self.client_keys.find(&[branch], |id| {
+            clients
+                .get(&id)
+                .is_some_and(|t| t.branch() == branch.as_bytes() && t.method.as_str() == method)
+        })
+    }
+
+    fn forget_client_key(&mut self, tx: &ClientTx, id: u64) {
+        let branch = std::str::from_utf8(tx.branch()).unwrap_or_default();
+        self.client_keys.remove(&[branch], id);
+    }
+
     /// The server transaction filed under `key` (§17.2.3).
     fn find_server(&self, key: &str) -> Option<u64> {
         let servers = &self.servers;
@@ -892,11 +919,10 @@ impl Endpoint {
             self.stats.parse_errors += 1;
             return;
         }
-        let mut key = std::mem::take(&mut self.scratch);
-        let found = keys::response_key(&mut key, &resp)
-            .then(|| self.client_keys.get(key.as_str()).copied())
-            .flatten();
-        self.scratch = key;
+        let found = match (resp.via().and_then(|v| v.branch()), resp.cseq()) {
+            (Some(branch), Some((_, method))) => self.find_client(branch, method),
+            _ => None,
+        };
         let Some(id) = found else {
             // §18.1.2: only a response whose sent-by is ours is of interest (to the dialog
             // layer: a 2xx retransmission after the transaction ended).
@@ -1087,7 +1113,7 @@ impl Endpoint {
         }
         if a.terminated() {
             if let Some(tx) = self.clients.remove(&id) {
-                self.client_keys.remove(&tx.key);
+                self.forget_client_key(&tx, id);
             }
             self.forget_tx_usage(id);
             self.tx_alias.remove(&id);
@@ -1340,15 +1366,21 @@ impl Endpoint {
             let (m, a) = ClientNonInviteTransaction::new(now, reliable, &self.config.timers);
             (ClientMachine::NonInvite(m), a)
         };
-        let mut key = std::mem::take(&mut self.scratch);
-        keys::client_key(&mut key, branch, method.as_str());
-        let key_box: Arc<str> = key.as_str().into();
-        self.scratch = key;
-        self.client_keys.insert(key_box.clone(), id);
+        // Every caller wrote `branch` into the request's top Via; the first place the text
+        // occurs is as good as any, since only the text is compared.
+        let at = branch.as_bytes().first().and_then(|&first| {
+            memchr::memchr_iter(first, &bytes).find(|&i| bytes[i..].starts_with(branch.as_bytes()))
+        });
+        debug_assert!(at.is_some(), "the branch is in the request");
+        let branch_span = at.map_or(crate::message::Span::default(), |i| {
+            crate::message::Span::new(i, i + branch.len())
+        });
+        self.client_keys.insert(&[branch], id);
         self.clients.insert(
             id,
             Box::new(ClientTx {
-                key: key_box,
+                branch: branch_span,
+                method,
                 machine,
                 bytes,
                 transport: target.transport,
@@ -1430,7 +1462,7 @@ impl Endpoint {
     /// Ends a client transaction from outside its machine (the §9.1 CANCEL deadline).
     fn fail_client(&mut self, now: Instant, id: u64, failure: Failure) {
         if let Some(tx) = self.clients.remove(&id) {
-            self.client_keys.remove(&tx.key);
+            self.forget_client_key(&tx, id);
         }
         if !self.dispatch_failure(now, ClientTxId(id), failure) {
             self.event(Event::ClientTxFailed {
