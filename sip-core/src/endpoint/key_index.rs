@@ -29,10 +29,10 @@ impl KeyIndex {
         }
     }
 
-    fn hash(&self, parts: &[&str]) -> u64 {
+    fn hash<P: AsRef<[u8]>>(&self, parts: &[P]) -> u64 {
         let mut h = self.hasher.build_hasher();
         for part in parts {
-            h.write(part.as_bytes());
+            h.write(part.as_ref());
             h.write_u8(0xff); // not a byte of UTF-8: ("a","bc") and ("ab","c") differ
         }
         h.finish()
@@ -40,7 +40,11 @@ impl KeyIndex {
 
     /// The handle filed under `parts`, if any: among the handles whose hash matches, the
     /// first for which `is` (comparing the entry's own strings) says yes.
-    pub(super) fn find(&self, parts: &[&str], is: impl Fn(u64) -> bool) -> Option<u64> {
+    pub(super) fn find<P: AsRef<[u8]>>(
+        &self,
+        parts: &[P],
+        is: impl Fn(u64) -> bool,
+    ) -> Option<u64> {
         let hash = self.hash(parts);
         self.table
             .find(hash, |&(h, id)| h == hash && is(id))
@@ -48,7 +52,7 @@ impl KeyIndex {
     }
 
     /// Files `id` under `parts`.
-    pub(super) fn insert(&mut self, parts: &[&str], id: u64) {
+    pub(super) fn insert<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
         let hash = self.hash(parts);
         if self.table.find(hash, |&e| e == (hash, id)).is_none() {
             self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
@@ -56,7 +60,7 @@ impl KeyIndex {
     }
 
     /// Forgets `id` (filed under `parts`).
-    pub(super) fn remove(&mut self, parts: &[&str], id: u64) {
+    pub(super) fn remove<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
         let hash = self.hash(parts);
         if let Ok(e) = self.table.find_entry(hash, |&e| e == (hash, id)) {
             e.remove();

@@ -739,8 +739,7 @@ impl Endpoint {
     }
 
     fn forget_client_key(&mut self, tx: &ClientTx, id: u64) {
-        let branch = std::str::from_utf8(tx.branch()).unwrap_or_default();
-        self.client_keys.remove(&[branch], id);
+        self.client_keys.remove(&[tx.branch()], id);
     }
 
     /// The server transaction filed under `key` (§17.2.3).

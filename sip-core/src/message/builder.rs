@@ -49,7 +49,7 @@ fn append_row(
     text.push_str(": ");
     let vs = text.len();
     write_value(text);
-    if memchr::memchr3(b'\r', b'\n', 0, &text.as_bytes()[vs..]).is_some() {
+    if has_cr_lf_nul(&text.as_bytes()[vs..]) {
         text.truncate(ls);
         return None;
     }
@@ -68,6 +68,16 @@ fn append_row(
         value: Span::new(s, e),
         line: Span::new(ls, text.len()),
     })
+}
+
+/// Whether `v` holds a CR, LF or NUL. Most values are short, too short for the setup of a
+/// wide search to pay.
+fn has_cr_lf_nul(v: &[u8]) -> bool {
+    if v.len() < 32 {
+        v.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
+    } else {
+        memchr::memchr3(b'\r', b'\n', 0, v).is_some()
+    }
 }
 
 /// Header rows the endpoint writes straight to text for a request it sends itself (the
