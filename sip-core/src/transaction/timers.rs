@@ -134,21 +134,27 @@ impl TimerConfig {
     /// 3.5 s with the defaults: E fires at 0.5, 1.5 and 3.5 s, after which its interval is T2).
     /// On reliable transports the 100 may be sent at any time.
     pub fn non_invite_trying_delay(&self) -> Duration {
-        let mut elapsed = Duration::ZERO;
-        let mut interval = self.t1;
-        // Bounded: the interval doubles each round, so it reaches T2 within ~64 rounds unless
+        // In nanoseconds (a `u128` holds any sum of `Duration`s here), as `next_capped` steps.
+        let (t1, t2) = (self.t1.as_nanos(), self.t2.as_nanos());
+        let mut elapsed = 0u128;
+        let mut interval = t1;
+        // Bounded: the interval doubles each round, so it reaches T2 within ~100 rounds unless
         // it is zero, in which case there is nothing to wait for.
         for _ in 0..128 {
-            if interval.is_zero() {
+            if interval == 0 {
                 break;
             }
-            elapsed = elapsed.saturating_add(interval);
-            interval = next_capped(interval, self.t2);
-            if interval >= self.t2 {
+            elapsed += interval;
+            interval = (interval * 2).min(t2);
+            if interval >= t2 {
                 break;
             }
         }
-        elapsed
+        if elapsed >= Duration::MAX.as_nanos() {
+            return Duration::MAX;
+        }
+        let secs = u64::try_from(elapsed / 1_000_000_000).unwrap_or(u64::MAX);
+        Duration::new(secs, (elapsed % 1_000_000_000) as u32)
     }
 }
 
@@ -304,6 +310,41 @@ mod tests {
             ..TimerConfig::default()
         };
         assert_eq!(zero.non_invite_trying_delay(), Duration::ZERO);
+        // Timer E's own steps (`next_capped`) add up to the same delay for any T1 and T2.
+        let times = [
+            0,
+            1,
+            7,
+            499_999_999,
+            500_000_000,
+            1_000_000_001,
+            4_000_000_000,
+        ];
+        for t1 in times
+            .map(Duration::from_nanos)
+            .into_iter()
+            .chain([Duration::MAX])
+        {
+            for t2 in times
+                .map(Duration::from_nanos)
+                .into_iter()
+                .chain([Duration::MAX])
+            {
+                let mut steps = (Duration::ZERO, t1);
+                while !steps.1.is_zero() {
+                    steps = (steps.0.saturating_add(steps.1), next_capped(steps.1, t2));
+                    if steps.1 >= t2 {
+                        break;
+                    }
+                }
+                let c = TimerConfig {
+                    t1,
+                    t2,
+                    ..TimerConfig::default()
+                };
+                assert_eq!(c.non_invite_trying_delay(), steps.0, "T1 {t1:?}, T2 {t2:?}");
+            }
+        }
     }
 
     #[test]
