@@ -101,6 +101,11 @@ impl IdGenerator {
         self.tag_token().as_str().to_owned()
     }
 
+    /// [`IdGenerator::tag`] written at the end of `s` (the same draws, the same value).
+    pub(crate) fn push_tag(&mut self, s: &mut String) {
+        self.push_token(s, TAG_LEN);
+    }
+
     /// [`IdGenerator::tag`] without an allocation (the same draws, the same value).
     pub fn tag_token(&mut self) -> Tag {
         let mut t = [0u8; TAG_LEN];

@@ -596,16 +596,8 @@ impl Endpoint {
             return;
         };
         let target = response_target(transport, from, &routing(&via));
-        let tag = self.ids.tag_token();
-        let tag = tag.as_str();
-        let bytes = ops::Skeleton::of(req, "", tag).response_bytes(
-            status,
-            reason,
-            Some(tag),
-            false,
-            extra,
-            None,
-        );
+        let skel = ops::Skeleton::of(req, "", ops::ToTag::Drawn(&mut self.ids));
+        let bytes = skel.response_bytes(status, reason, Some(skel.to_tag()), false, extra, None);
         self.stats.stateless_responses += 1;
         self.transmit(transport, Some(local), target.address(), bytes);
     }
@@ -696,13 +688,9 @@ impl Endpoint {
             (ServerMachine::NonInvite(m), a)
         };
         let id = self.alloc_id();
-        let tag;
         let to_tag = match req.to().and_then(|t| t.tag()) {
-            Some(t) => t,
-            None => {
-                tag = self.ids.tag_token();
-                tag.as_str()
-            }
+            Some(t) => ops::ToTag::Given(t),
+            None => ops::ToTag::Drawn(&mut self.ids),
         };
         let skel = ops::Skeleton::of(&req, &key, to_tag);
         self.server_keys.insert(&[&key], id);
@@ -890,7 +878,7 @@ impl Endpoint {
             id,
             Box::new(ServerTx {
                 machine: ServerMachine::NonInvite(m),
-                skel: ops::Skeleton::of(&req, &cancel_key, &to_tag),
+                skel: ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag)),
                 transport,
                 local,
                 target,

@@ -146,11 +146,12 @@ pub(crate) fn bad_request_reason(code: u16, detail: &dyn std::fmt::Display) -> S
 /// key and To tag, so a server transaction owns one string.
 #[derive(Debug, Clone)]
 pub(crate) struct Skeleton {
-    /// One allocation holding, in order: the "Via: …\r\n" rows, then the From, Call-ID and
-    /// CSeq rows; the To value as received; the "Record-Route: …\r\n" rows (copied into
-    /// dialog-creating responses, §12.1.1); the Timestamp value (echoed in 100 Trying,
-    /// §8.2.6.1); the top Via branch; the CSeq method; the transaction key (§17.2.3); the To
-    /// tag of the responses.
+    /// One allocation holding, in order: the top Via branch; the CSeq method; the
+    /// transaction key (§17.2.3); the To tag of the responses — what matching needs for the
+    /// transaction's whole life — then what only writing a response needs: the "Via: …\r\n"
+    /// rows, then the From, Call-ID and CSeq rows; the To value as received; the
+    /// "Record-Route: …\r\n" rows (copied into dialog-creating responses, §12.1.1); the
+    /// Timestamp value (echoed in 100 Trying, §8.2.6.1).
     /// (A `String`, not a `Box<str>`: shrinking it to fit would cost a reallocation per
     /// transaction for a few dozen bytes.)
     text: String,
@@ -165,31 +166,52 @@ pub(crate) struct Skeleton {
 /// The parts of [`Skeleton::text`], in order.
 #[derive(Clone, Copy)]
 enum Part {
-    Rows,
-    To,
-    RecordRoute,
-    Timestamp,
     Branch,
     CSeqMethod,
     Key,
     ToTag,
+    Rows,
+    To,
+    RecordRoute,
+    Timestamp,
 }
 
 impl Part {
     const COUNT: usize = 8;
 }
 
+/// The To tag of a server transaction's responses (§8.2.6.2): the request's own, one
+/// known already, or a new one drawn from the endpoint's generator straight into the
+/// skeleton.
+pub(crate) enum ToTag<'a> {
+    Given(&'a str),
+    Drawn(&'a mut crate::rng::IdGenerator),
+}
+
 impl Skeleton {
     /// The skeleton of `req`, for the server transaction filed under `key` whose responses
     /// carry `to_tag` (the request's own To tag if it has one).
-    pub(crate) fn of(req: &Request, key: &str, to_tag: &str) -> Skeleton {
+    pub(crate) fn of(req: &Request, key: &str, to_tag: ToTag<'_>) -> Skeleton {
         let head = req.head.as_str();
-        let mut text = String::with_capacity(head.len().min(1024) + key.len() + to_tag.len());
+        let mut text = String::with_capacity(head.len().min(1024) + key.len() + 64);
         let mut ends = [0u32; Part::COUNT];
+        let mut end = |text: &String, p: Part| ends[p as usize] = text.len() as u32;
+        let branch = req.via().and_then(|v| v.branch());
+        text.push_str(branch.unwrap_or(""));
+        end(&text, Part::Branch);
+        let cseq = req.cseq();
+        text.push_str(cseq.map_or("", |(_, m)| m));
+        end(&text, Part::CSeqMethod);
+        text.push_str(key);
+        end(&text, Part::Key);
+        match to_tag {
+            ToTag::Given(t) => text.push_str(t),
+            ToTag::Drawn(ids) => ids.push_tag(&mut text),
+        }
+        end(&text, Part::ToTag);
         let mut to = "";
         let mut timestamp = None;
         let mut record_route = false;
-        let mut end = |text: &String, p: Part| ends[p as usize] = text.len() as u32;
         let mut rows = RowCopy::default();
         for e in &req.headers {
             match e.name {
@@ -217,16 +239,6 @@ impl Skeleton {
         end(&text, Part::RecordRoute);
         text.push_str(timestamp.unwrap_or(""));
         end(&text, Part::Timestamp);
-        let branch = req.via().and_then(|v| v.branch());
-        text.push_str(branch.unwrap_or(""));
-        end(&text, Part::Branch);
-        let cseq = req.cseq();
-        text.push_str(cseq.map_or("", |(_, m)| m));
-        end(&text, Part::CSeqMethod);
-        text.push_str(key);
-        end(&text, Part::Key);
-        text.push_str(to_tag);
-        end(&text, Part::ToTag);
         Skeleton {
             text,
             ends,
@@ -322,17 +334,17 @@ impl Skeleton {
     /// only retransmits its last one); the branch, CSeq method, key and To tag stay for
     /// matching.
     pub(crate) fn shed(&mut self) {
-        let kept = self.ends[Part::Timestamp as usize] as usize;
-        let text = self.text.get(kept..).unwrap_or("").to_owned();
-        let shift = kept as u32;
-        for (i, e) in self.ends.iter_mut().enumerate() {
-            *e = if i <= Part::Timestamp as usize {
-                0
-            } else {
-                e.saturating_sub(shift)
-            };
+        // The kept parts come first: they move to a string of their size. (A shrinking
+        // reallocation of the text measured dearer than this copy of a few dozen bytes.)
+        let kept = self.ends[Part::ToTag as usize];
+        self.text = self
+            .text
+            .get(..kept as usize)
+            .unwrap_or_default()
+            .to_owned();
+        for e in &mut self.ends[Part::Rows as usize..] {
+            *e = kept;
         }
-        self.text = text;
         self.has_timestamp = false;
     }
 
@@ -477,7 +489,7 @@ mod tests {
              Timestamp: 54\r\n\
              Content-Length: 0\r\n\r\n",
         );
-        let skel = Skeleton::of(&req, "the-key", "t1");
+        let skel = Skeleton::of(&req, "the-key", ToTag::Given("t1"));
         assert_eq!(skel.key(), "the-key");
         assert_eq!(skel.to_tag(), "t1");
         assert_eq!(skel.branch(), Some("z9hG4bK1"));
