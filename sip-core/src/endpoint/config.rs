@@ -17,7 +17,8 @@ pub struct LocalAddr {
     /// The bound socket address.
     pub addr: SocketAddr,
     /// The host[:port] to advertise in Via and Contact instead of `addr` (e.g. a public
-    /// address or a host name); `None` advertises `addr` itself.
+    /// address or a host name); `None` advertises `addr` itself. Text that is not a valid
+    /// `hostport` (RFC 3261 §25.1) is ignored, with a warning: `addr` is advertised.
     pub advertised: Option<String>,
 }
 
@@ -31,10 +32,27 @@ impl LocalAddr {
         }
     }
 
-    /// The `host:port` text to put in a Via sent-by or a Contact.
+    /// The `host:port` text to put in a Via sent-by or a Contact: `advertised` when it is a
+    /// valid `hostport` (so nothing the endpoint writes with it can break a header or inject
+    /// one), else the bound address.
+    ///
+    /// ```
+    /// use sip_core::endpoint::LocalAddr;
+    /// use sip_core::transport::Transport;
+    /// let mut l = LocalAddr::new(Transport::Udp, "192.0.2.1:5060".parse().unwrap());
+    /// l.advertised = Some("pbx.example.com:5070".into());
+    /// assert_eq!(l.sent_by(), "pbx.example.com:5070");
+    /// l.advertised = Some("pbx.example.com\r\nX-Injected: 1".into());
+    /// assert_eq!(l.sent_by(), "192.0.2.1:5060");
+    /// ```
     pub fn sent_by(&self) -> String {
         match &self.advertised {
-            Some(a) => a.clone(),
+            Some(a) if crate::message::SipUri::parse_host(a).is_ok() => a.clone(),
+            Some(a) => {
+                tracing::warn!(advertised = %a.escape_debug(), addr = %self.addr,
+                    "advertised address is not a host[:port]; advertising the bound address");
+                LocalAddr::new(self.transport, self.addr).sent_by()
+            }
             None => {
                 let mut s = String::with_capacity(24);
                 crate::text::push_socket_addr(&mut s, self.addr);

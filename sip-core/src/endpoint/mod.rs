@@ -1419,6 +1419,16 @@ impl Endpoint {
         now: Instant,
         invite: ClientTxId,
     ) -> Result<ClientTxId, EndpointError> {
+        // After a digest challenge the INVITE goes on as a retry under a new id (§22.2): the
+        // TU cancels it by the id it knows, so the latest retry is the one to cancel.
+        let current = self
+            .tx_alias
+            .iter()
+            .filter(|&(_, &tu)| tu == invite.0)
+            .map(|(&id, _)| id)
+            .max()
+            .unwrap_or(invite.0);
+        let invite = ClientTxId(current);
         let tx = self
             .clients
             .get_mut(&invite.0)
@@ -1451,11 +1461,10 @@ impl Endpoint {
         if let Some(tx) = self.clients.remove(&id) {
             self.forget_client_key(&tx, id);
         }
+        // A digest retry runs under a new id: the TU knows the first one.
+        let tu_id = ClientTxId(self.tx_alias.remove(&id).unwrap_or(id));
         if !self.dispatch_failure(now, ClientTxId(id), failure) {
-            self.event(Event::ClientTxFailed {
-                tx: ClientTxId(id),
-                failure,
-            });
+            self.event(Event::ClientTxFailed { tx: tu_id, failure });
         }
         self.forget_tx_usage(id);
     }

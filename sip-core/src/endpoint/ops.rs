@@ -354,12 +354,25 @@ impl Skeleton {
         status: u16,
         to_tag: Option<&str>,
     ) -> crate::message::ResponseBuilder {
-        let mut rows: Vec<(&str, &str)> = self
-            .rows()
-            .split("\r\n")
-            .filter_map(|l| l.split_once(": "))
-            .collect();
-        rows.push(("To", self.to()));
+        // One (name, value) per row; a row folded over several lines (§7.3.1) is unfolded,
+        // as the builder writes values on one line.
+        let mut rows: Vec<(&str, String)> = Vec::with_capacity(8);
+        for line in self.rows().split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.starts_with([' ', '\t']) {
+                if let Some((_, v)) = rows.last_mut() {
+                    v.push(' ');
+                    v.push_str(line.trim_start_matches([' ', '\t']));
+                }
+            } else if let Some((n, v)) = line.split_once(':') {
+                rows.push((n.trim_end(), v.trim_start_matches([' ', '\t']).to_owned()));
+            }
+        }
+        let to = unfolded(self.to()).0;
+        let rows = rows
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .chain([("To", &*to)]);
         let b = crate::message::ResponseBuilder::from_rows(status, rows);
         match to_tag {
             Some(t) => b.to_tag(t),
@@ -518,6 +531,15 @@ mod tests {
         assert_eq!(trying.headers().get(HeaderName::Timestamp), Some("54"));
         assert_eq!(trying.record_routes().count(), 0);
         assert_eq!(trying.to().and_then(|t| t.tag()), None);
+        // The builder the TU gets (Endpoint::response) takes the folded From as one value.
+        let built = skel
+            .builder(200, Some("t1"))
+            .build()
+            .expect("the rows build");
+        assert_eq!(built.from().and_then(|f| f.tag()), Some("9"));
+        assert_eq!(built.vias().count(), 4);
+        assert_eq!(built.cseq(), Some((7, "INVITE")));
+        assert_eq!(built.to().and_then(|t| t.tag()), Some("t1"));
         // Once answered for good, the rows go and what matching needs stays.
         let mut shed = skel.clone();
         shed.shed();

@@ -923,3 +923,114 @@ fn an_in_dialog_request_carries_folded_peer_values_on_one_line() {
         "{bye}"
     );
 }
+
+/// An `advertised` sent-by that is not a `host[:port]` cannot reach the wire: the Via of a
+/// request sent with `send_request` (written without a re-check) carries the bound address,
+/// and nothing is injected.
+#[test]
+fn an_advertised_address_that_is_no_hostport_is_not_written() {
+    for bad in ["evil.example.com\r\nX-Injected: 1", "bad host;x", ""] {
+        let mut c = EndpointConfig::with_local(Transport::Udp, addr(A));
+        c.local_addrs[0].advertised = Some(bad.into());
+        let mut a = Endpoint::new(c, 1);
+        let req = a
+            .request(
+                Method::Options,
+                "sip:bob@192.0.2.2",
+                "<sip:alice@192.0.2.1>",
+                "<sip:bob@192.0.2.2>",
+            )
+            .build()
+            .unwrap();
+        a.send_request(base(), req, udp_b()).unwrap();
+        let d = drain(&mut a);
+        let sent = parsed(&d.tx[0]);
+        let sent = sent.as_request().unwrap();
+        let via = sent.via().unwrap();
+        assert_eq!(
+            (via.host(), via.port()),
+            ("192.0.2.1", Some(5060)),
+            "{bad:?}"
+        );
+        assert!(sent.headers().get("X-Injected").is_none());
+    }
+    let mut c = EndpointConfig::with_local(Transport::Udp, addr(A));
+    c.local_addrs[0].advertised = Some("pbx.example.com:5070".into());
+    let mut a = Endpoint::new(c, 1);
+    let req = a
+        .request(
+            Method::Options,
+            "sip:bob@192.0.2.2",
+            "<sip:a@x>",
+            "<sip:b@y>",
+        )
+        .build()
+        .unwrap();
+    a.send_request(base(), req, udp_b()).unwrap();
+    let via = drain(&mut a).tx.remove(0);
+    let sent = parsed(&via);
+    let v = sent.as_request().unwrap().via().unwrap();
+    assert_eq!((v.host(), v.port()), ("pbx.example.com", Some(5070)));
+}
+
+/// An INVITE retried with credentials (§22.2) runs under a new transaction: the TU still
+/// cancels it, and learns of its end, by the id `send_request` gave (here the CANCEL is
+/// never answered, so the §9.1 deadline ends the INVITE), and no alias is left behind.
+#[test]
+fn a_retried_invite_is_cancelled_and_fails_under_the_first_id() {
+    let t0 = base();
+    let mut c = EndpointConfig::with_local(Transport::Udp, addr(A));
+    c.credentials = Some(auth::Credentials::new(crate::auth::StaticCredentials::any(
+        "alice", "pw",
+    )));
+    let (mut a, mut b) = (Endpoint::new(c, 1), ep(B, 2));
+    let req = invite(&mut a);
+    let itx = a.send_request(t0, req, udp_b()).unwrap();
+    let first = drain(&mut a).tx.remove(0);
+    deliver(&mut b, t0, &first, A);
+    let stx = incoming(&drain(&mut b));
+    let challenge = b
+        .response(stx, 401)
+        .unwrap()
+        .header(
+            "WWW-Authenticate",
+            "Digest realm=\"example.com\", nonce=\"n1\", algorithm=MD5",
+        )
+        .build()
+        .unwrap();
+    b.respond(t0, stx, challenge).unwrap();
+    let challenge = drain(&mut b).tx.remove(0);
+    deliver(&mut a, t0, &challenge, B);
+    let retry = drain(&mut a)
+        .tx
+        .into_iter()
+        .find(|t| method(t) == "INVITE")
+        .expect("the INVITE again, with credentials");
+    deliver(&mut b, t0, &retry, A);
+    let stx2 = incoming(&drain(&mut b));
+    b.respond_with(t0, stx2, 180).unwrap();
+    let ringing = drain(&mut b).tx.remove(0);
+    deliver(&mut a, t0, &ringing, B);
+    drain(&mut a);
+    a.cancel(t0, itx)
+        .expect("the retry is cancelled by the first id");
+    let sent = drain(&mut a);
+    assert!(sent.tx.iter().any(|t| method(t) == "CANCEL"));
+    let mut failed = Vec::new();
+    let mut now = t0;
+    for _ in 0..100 {
+        now += Duration::from_secs(1);
+        a.handle_timeout(now);
+        for e in drain(&mut a).ev {
+            if let Event::ClientTxFailed { tx, failure } = e {
+                failed.push((tx, failure));
+            }
+        }
+    }
+    assert!(
+        failed.contains(&(itx, Failure::Timeout)),
+        "the INVITE fails under the id the TU knows: {failed:?}"
+    );
+    assert!(a.tx_alias.is_empty(), "no alias left: {:?}", a.tx_alias);
+    assert_eq!(a.transaction_count(), (0, 0));
+}
