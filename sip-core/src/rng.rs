@@ -98,7 +98,9 @@ impl IdGenerator {
 
     /// A new From/To tag (§19.3).
     pub fn tag(&mut self) -> String {
-        self.tag_token().as_str().to_owned()
+        let mut s = String::with_capacity(TAG_LEN);
+        self.push_token(&mut s, TAG_LEN);
+        s
     }
 
     /// [`IdGenerator::tag`] written at the end of `s` (the same draws, the same value).

@@ -17,26 +17,20 @@ pub(crate) fn push_uint(out: &mut String, n: impl itoa::Integer) {
 pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(v4) => {
-            // At most 15 bytes, written on the stack and appended once.
-            let mut buf = [0u8; 15];
-            let mut n = 0;
+            // Digit by digit: no formatter, no scratch buffer to check as UTF-8.
+            let digit = |d: u8| char::from(b'0' + d);
             for (i, o) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    buf[n] = b'.';
-                    n += 1;
+                    out.push('.');
                 }
                 if o >= 100 {
-                    buf[n] = b'0' + o / 100;
-                    n += 1;
+                    out.push(digit(o / 100));
                 }
                 if o >= 10 {
-                    buf[n] = b'0' + o / 10 % 10;
-                    n += 1;
+                    out.push(digit(o / 10 % 10));
                 }
-                buf[n] = b'0' + o % 10;
-                n += 1;
+                out.push(digit(o % 10));
             }
-            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
         }
         IpAddr::V6(v6) => {
             use std::fmt::Write;

@@ -380,11 +380,7 @@ fn decode_known(
     known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
     d: &mut ViaData,
 ) -> Result<(), &'static str> {
-    let text = |r: &std::ops::Range<usize>| {
-        s.get(r.clone())
-            .and_then(|t| std::str::from_utf8(t).ok())
-            .unwrap_or("")
-    };
+    let number = |r: &std::ops::Range<usize>| parse_u16(s.get(r.clone()).unwrap_or_default());
     if let Some((_, v)) = &known[0] {
         d.branch = Some(
             v.clone()
@@ -410,14 +406,35 @@ fn decode_known(
         d.rport_at = *at as u32;
         d.rport = Some(match v {
             None => None,
-            Some(r) => Some(text(r).parse::<u16>().map_err(|_| "invalid rport")?),
+            Some(r) => Some(number(r).ok_or("invalid rport")?),
         });
     }
     if let Some((_, v)) = &known[4] {
         let v = v.as_ref().ok_or("ttl without value")?;
-        d.ttl = Some(text(v).parse::<u8>().map_err(|_| "invalid ttl")?);
+        let ttl = number(v).and_then(|n| u8::try_from(n).ok());
+        d.ttl = Some(ttl.ok_or("invalid ttl")?);
     }
     Ok(())
+}
+
+/// What `str::parse::<u16>` gives for these bytes (an optional `+`, then one or more
+/// digits, no overflow), without the UTF-8 check: a port or ttl parameter value.
+fn parse_u16(t: &[u8]) -> Option<u16> {
+    let digits = t.strip_prefix(b"+").unwrap_or(t);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(c - b'0');
+        if n > u32::from(u16::MAX) {
+            return None;
+        }
+    }
+    u16::try_from(n).ok()
 }
 
 /// Iterates over every via-parm in a Via header value (comma-separated list).
@@ -508,6 +525,28 @@ mod tests {
         assert_eq!(v.maddr(), Some("224.2.0.1"));
         assert_eq!(v.rport(), None);
         assert_eq!(v.param("x"), Some(Some("y")));
+    }
+
+    #[test]
+    fn parse_u16_is_str_parse() {
+        for t in [
+            "",
+            "+",
+            "0",
+            "+0",
+            "00065535",
+            "65535",
+            "65536",
+            "+65535",
+            "-1",
+            "1a",
+            "99999999999",
+            "５",
+            "12 ",
+            "++1",
+        ] {
+            assert_eq!(parse_u16(t.as_bytes()), t.parse::<u16>().ok(), "{t:?}");
+        }
     }
 
     #[test]
