@@ -40,24 +40,6 @@ impl std::fmt::Debug for Branch {
     }
 }
 
-/// A tag from [`IdGenerator::tag_token`], held inline.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Tag([u8; TAG_LEN]);
-
-impl Tag {
-    /// The tag text (token characters).
-    pub fn as_str(&self) -> &str {
-        // Only ASCII from the alphabet is ever written.
-        std::str::from_utf8(&self.0).unwrap_or("")
-    }
-}
-
-impl std::fmt::Debug for Tag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A small deterministic generator (wyrand, through `fastrand`) for protocol identifiers.
 ///
 /// ```
@@ -106,15 +88,6 @@ impl IdGenerator {
     /// [`IdGenerator::tag`] written at the end of `s` (the same draws, the same value).
     pub(crate) fn push_tag(&mut self, s: &mut String) {
         self.push_token(s, TAG_LEN);
-    }
-
-    /// [`IdGenerator::tag`] without an allocation (the same draws, the same value).
-    pub fn tag_token(&mut self) -> Tag {
-        let mut t = [0u8; TAG_LEN];
-        for c in &mut t {
-            *c = ALPHABET[self.rng.usize(..ALPHABET.len())];
-        }
-        Tag(t)
     }
 
     /// A new Call-ID (§8.1.1.4); `host`, when given, is appended as `@host`.
@@ -167,13 +140,16 @@ mod tests {
     }
 
     #[test]
-    fn tag_token_draws_what_tag_draws() {
+    fn push_tag_draws_what_tag_draws() {
         let mut a = IdGenerator::new(9);
         let mut b = IdGenerator::new(9);
-        for _ in 0..50 {
+        let mut s = String::from("x;tag=");
+        for _ in 0..20 {
             let t = a.tag();
             assert_eq!(t.len(), TAG_LEN);
-            assert_eq!(b.tag_token().as_str(), t);
+            s.truncate("x;tag=".len());
+            b.push_tag(&mut s);
+            assert_eq!(&s["x;tag=".len()..], t);
         }
     }
 
