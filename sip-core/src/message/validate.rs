@@ -128,7 +128,7 @@ pub(crate) fn check_request_to_send(r: &Request) -> Result<(), ParseError> {
 fn check_request_with(r: &Request, via_required: bool) -> Result<(), ParseError> {
     let m = &r.msg;
     // The Request-URI's full grammar (§19.1, RFC 3966; other schemes kept opaque).
-    if r.uri().is_err() {
+    if !super::uri::is_plain_sip_uri(r.uri_str()) && r.uri().is_err() {
         let at = r.uri.start as usize + m.origin;
         return Err(ParseError::new(at, K::RequestUri("malformed URI")));
     }
