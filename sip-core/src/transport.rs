@@ -294,5 +294,17 @@ mod tests {
         assert!(needs_received("192.0.2.5", ip));
         assert!(needs_received("pc.example.com", ip));
         assert!(!needs_received("[::1]", "::1".parse().unwrap()));
+        // The shortcut for names that cannot start an IP literal leaves these to the parse.
+        assert!(!needs_received("::1", "::1".parse().unwrap()));
+        assert!(!needs_received(
+            "2001:db8::1",
+            "2001:db8::1".parse().unwrap()
+        ));
+        assert!(needs_received(
+            "2001:db8::2",
+            "2001:db8::1".parse().unwrap()
+        ));
+        assert!(needs_received("face.example.com", ip));
+        assert!(needs_received("", ip));
     }
 }

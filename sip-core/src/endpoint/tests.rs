@@ -929,48 +929,72 @@ fn an_in_dialog_request_carries_folded_peer_values_on_one_line() {
 /// and nothing is injected.
 #[test]
 fn an_advertised_address_that_is_no_hostport_is_not_written() {
-    for bad in ["evil.example.com\r\nX-Injected: 1", "bad host;x", ""] {
+    // The top Via of an OPTIONS sent with `advertised`, and whether a row was injected.
+    let sent_via = |advertised: &str| {
         let mut c = EndpointConfig::with_local(Transport::Udp, addr(A));
-        c.local_addrs[0].advertised = Some(bad.into());
+        c.local_addrs[0].advertised = Some(advertised.into());
         let mut a = Endpoint::new(c, 1);
         let req = a
             .request(
                 Method::Options,
                 "sip:bob@192.0.2.2",
-                "<sip:alice@192.0.2.1>",
-                "<sip:bob@192.0.2.2>",
+                "<sip:a@x>",
+                "<sip:b@y>",
             )
             .build()
             .unwrap();
         a.send_request(base(), req, udp_b()).unwrap();
-        let d = drain(&mut a);
-        let sent = parsed(&d.tx[0]);
-        let sent = sent.as_request().unwrap();
+        let SipMessage::Request(sent) = parsed(&drain(&mut a).tx[0]) else {
+            panic!("a request")
+        };
         let via = sent.via().unwrap();
-        assert_eq!(
-            (via.host(), via.port()),
-            ("192.0.2.1", Some(5060)),
-            "{bad:?}"
-        );
-        assert!(sent.headers().get("X-Injected").is_none());
+        let injected = sent.headers().get("X-Injected").is_some();
+        (via.host().to_owned(), via.port(), injected)
+    };
+    for bad in ["evil.example.com\r\nX-Injected: 1", "bad host;x", ""] {
+        let want = ("192.0.2.1".to_owned(), Some(5060), false);
+        assert_eq!(sent_via(bad), want, "{bad:?}");
     }
-    let mut c = EndpointConfig::with_local(Transport::Udp, addr(A));
-    c.local_addrs[0].advertised = Some("pbx.example.com:5070".into());
-    let mut a = Endpoint::new(c, 1);
-    let req = a
-        .request(
-            Method::Options,
-            "sip:bob@192.0.2.2",
-            "<sip:a@x>",
-            "<sip:b@y>",
-        )
+    let want = ("pbx.example.com".to_owned(), Some(5070), false);
+    assert_eq!(sent_via("pbx.example.com:5070"), want);
+}
+
+/// §8.1.1: `send_request` refuses a request without the mandatory headers (the TU's
+/// mistake, reported before anything is sent), but not for lack of the Via it adds itself.
+#[test]
+fn send_request_checks_the_request_but_adds_the_via() {
+    let t0 = base();
+    let mut a = ep(A, 1);
+    let no_call_id = Request::builder(Method::Options, "sip:bob@192.0.2.2")
+        .max_forwards(70)
+        .from("<sip:a@x>", Some("1"))
+        .to("<sip:b@y>", None)
+        .cseq(1)
         .build()
         .unwrap();
-    a.send_request(base(), req, udp_b()).unwrap();
-    let via = drain(&mut a).tx.remove(0);
-    let sent = parsed(&via);
-    let v = sent.as_request().unwrap().via().unwrap();
-    assert_eq!((v.host(), v.port()), ("pbx.example.com", Some(5070)));
+    assert!(matches!(
+        a.send_request(t0, no_call_id, udp_b()),
+        Err(EndpointError::InvalidMessage(_))
+    ));
+    assert!(drain(&mut a).tx.is_empty(), "nothing sent");
+    let no_via = Request::builder(Method::Options, "sip:bob@192.0.2.2")
+        .max_forwards(70)
+        .from("<sip:a@x>", Some("1"))
+        .to("<sip:b@y>", None)
+        .call_id("c1")
+        .cseq(1)
+        .build()
+        .unwrap();
+    assert!(no_via.via().is_none());
+    a.send_request(t0, no_via, udp_b()).unwrap();
+    let SipMessage::Request(sent) = parsed(&drain(&mut a).tx[0]) else {
+        panic!("a request")
+    };
+    assert!(sent.via().unwrap().has_rfc3261_branch());
+    assert_eq!(
+        sent.headers().iter().next().map(|r| r.known),
+        Some(crate::message::HeaderName::Via)
+    );
 }
 
 /// An INVITE retried with credentials (§22.2) runs under a new transaction: the TU still

@@ -655,20 +655,10 @@ pub(crate) fn is_plain_sip_uri(s: &str) -> bool {
         return false;
     }
     if rest.get(i) == Some(&b':') {
-        let digits = rest[i + 1..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if digits == 0 || digits > 5 {
-            return false;
+        match super::scan::port_at(rest, i + 1) {
+            Some((_, end)) => i = end,
+            None => return false,
         }
-        let port = rest[i + 1..i + 1 + digits]
-            .iter()
-            .fold(0u32, |n, &c| n * 10 + u32::from(c - b'0'));
-        if port > 65_535 {
-            return false;
-        }
-        i += 1 + digits;
     }
     let param = UNRESERVED | PARAM_UNRES;
     while rest.get(i) == Some(&b';') {

@@ -421,20 +421,10 @@ fn decode_known(
 /// digits, no overflow), without the UTF-8 check: a port or ttl parameter value.
 fn parse_u16(t: &[u8]) -> Option<u16> {
     let digits = t.strip_prefix(b"+").unwrap_or(t);
-    if digits.is_empty() {
-        return None;
+    match crate::message::scan::port_at(digits, 0)? {
+        (n, end) if end == digits.len() => Some(n),
+        _ => None,
     }
-    let mut n: u32 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u32::from(c - b'0');
-        if n > u32::from(u16::MAX) {
-            return None;
-        }
-    }
-    u16::try_from(n).ok()
 }
 
 /// Iterates over every via-parm in a Via header value (comma-separated list).
