@@ -201,6 +201,17 @@ impl Drained {
         }
     }
 
+    /// The single transmit of this drain, moved out of it.
+    ///
+    /// # Panics
+    /// If there was not exactly one.
+    pub fn take_one_tx(&mut self) -> Transmit {
+        match self.tx.len() {
+            1 => self.tx.remove(0),
+            n => panic!("expected one transmit, got {n}"),
+        }
+    }
+
     /// The server transaction of the single `IncomingRequest` of this drain.
     ///
     /// # Panics
@@ -475,7 +486,8 @@ impl ServerCycle {
         );
         let stx = self.d.drain(&mut self.ep).incoming();
         self.ep.respond_with(now, stx, 200).expect("respond_with");
-        let sent = self.d.drain(&mut self.ep).one_tx().bytes.clone();
+        // Moved out of the drain, as a driver hands it to its socket (no extra handle).
+        let sent = self.d.drain(&mut self.ep).take_one_tx().bytes;
         self.ep.handle_timeout(now + T64);
         self.d.drain(&mut self.ep);
         assert_eq!(self.ep.transaction_count(), (0, 0));

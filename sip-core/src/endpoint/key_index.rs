@@ -29,7 +29,9 @@ impl KeyIndex {
         }
     }
 
-    fn hash<P: AsRef<[u8]>>(&self, parts: &[P]) -> u64 {
+    /// The hash `parts` are filed under, for [`KeyIndex::find_hashed`] and
+    /// [`KeyIndex::insert_new`] (one hash for a lookup followed by an insert).
+    pub(super) fn hash<P: AsRef<[u8]>>(&self, parts: &[P]) -> u64 {
         let mut h = self.hasher.build_hasher();
         for part in parts {
             h.write(part.as_ref());
@@ -45,10 +47,21 @@ impl KeyIndex {
         parts: &[P],
         is: impl Fn(u64) -> bool,
     ) -> Option<u64> {
-        let hash = self.hash(parts);
+        self.find_hashed(self.hash(parts), is)
+    }
+
+    /// [`KeyIndex::find`] with the hash of the parts already computed.
+    pub(super) fn find_hashed(&self, hash: u64, is: impl Fn(u64) -> bool) -> Option<u64> {
         self.table
             .find(hash, |&(h, id)| h == hash && is(id))
             .map(|&(_, id)| id)
+    }
+
+    /// Files `id`, which is not filed yet (a new handle), under the parts that hash to
+    /// `hash`.
+    pub(super) fn insert_new(&mut self, hash: u64, id: u64) {
+        debug_assert!(self.table.find(hash, |&e| e == (hash, id)).is_none());
+        self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
     }
 
     /// Files `id` under `parts`.
@@ -61,7 +74,11 @@ impl KeyIndex {
 
     /// Forgets `id` (filed under `parts`).
     pub(super) fn remove<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
-        let hash = self.hash(parts);
+        self.remove_hashed(self.hash(parts), id);
+    }
+
+    /// Forgets `id`, filed under the parts that hash to `hash`.
+    pub(super) fn remove_hashed(&mut self, hash: u64, id: u64) {
         if let Ok(e) = self.table.find_entry(hash, |&e| e == (hash, id)) {
             e.remove();
         }
@@ -91,6 +108,26 @@ mod tests {
         assert_eq!(x.find(&["c1@h", "a", "z"], |id| id == 2), Some(2));
         assert_eq!(x.find(&["c1@h", "b", "a"], |_| true), None);
         assert_eq!(x.find(&["c1@h", "ab", ""], |_| true), None);
+    }
+
+    #[test]
+    fn hashed_lookups_and_inserts_agree_with_the_plain_ones() {
+        let mut x = index();
+        let h = x.hash(&["z9hG4bKa\0host:5060\0INVITE"]);
+        assert_eq!(x.find_hashed(h, |_| true), None);
+        x.insert_new(h, 4);
+        assert_eq!(
+            x.find(&["z9hG4bKa\0host:5060\0INVITE"], |id| id == 4),
+            Some(4)
+        );
+        assert_eq!(x.find_hashed(h, |id| id == 4), Some(4));
+        x.insert(&["z9hG4bKa\0host:5060\0INVITE"], 4);
+        assert_eq!(x.len(), 1);
+        x.remove(&["z9hG4bKa\0host:5060\0INVITE"], 4);
+        assert_eq!(x.find_hashed(h, |_| true), None);
+        x.insert_new(h, 5);
+        x.remove_hashed(h, 5);
+        assert_eq!(x.len(), 0);
     }
 
     #[test]

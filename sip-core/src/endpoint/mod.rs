@@ -195,6 +195,17 @@ impl ServerMachine {
             ServerMachine::NonInvite(m) => m.on_transport_error(now),
         }
     }
+    /// Whether the transaction may re-send its last response itself (a request
+    /// retransmission, Timer G). Not in Accepted: a 2xx is re-sent by the TU alone and
+    /// INVITE retransmissions are absorbed there (RFC 6026 §7.1, §8.5).
+    fn resends_last_response(&self) -> bool {
+        match self {
+            ServerMachine::Invite(m) => {
+                m.state() != crate::transaction::ServerInviteState::Accepted
+            }
+            ServerMachine::NonInvite(_) => true,
+        }
+    }
     /// Whether the TU can send no further response: a final non-2xx was sent (Completed
     /// and after), or the non-INVITE transaction answered. A 2xx to an INVITE (Accepted) may
     /// still be followed by others (RFC 6026 §7.1).
@@ -230,6 +241,8 @@ struct ClientTx {
     /// Where the top Via branch is in `bytes`: with `method`, the key of the transaction
     /// (§17.1.3); it is filed under the branch in `client_keys`.
     branch: crate::message::Span,
+    /// The hash of the branch in `client_keys` (so that removal need not hash it again).
+    branch_hash: u64,
     method: Method,
     machine: ClientMachine,
     /// The request as sent (parsed again on the rare paths that need its fields: the ACK
@@ -292,6 +305,8 @@ struct ServerTx {
     /// What responses copy from the request (§8.2.6), the key the transaction is filed
     /// under in `server_keys` and the To tag of its responses.
     skel: ops::Skeleton,
+    /// The hash of the key in `server_keys` (so that removal need not hash it again).
+    key_hash: u64,
     transport: Transport,
     local: SocketAddr,
     target: ResponseTarget,
@@ -553,14 +568,15 @@ impl Endpoint {
         } else {
             crate::message::Framing::Datagram
         };
-        match parse_framed(bytes, &self.config.parse, framing) {
-            Ok(SipMessage::Request(r)) => {
+        use crate::message::{BoxedMessage, parse_framed_boxed};
+        match parse_framed_boxed(bytes, &self.config.parse, framing) {
+            Ok(BoxedMessage::Request(r)) => {
                 self.stats.received += 1;
-                self.on_request(now, transport, from, to, Box::new(r))
+                self.on_request(now, transport, from, to, r)
             }
-            Ok(SipMessage::Response(r)) => {
+            Ok(BoxedMessage::Response(r)) => {
                 self.stats.received += 1;
-                self.on_response(now, from, Box::new(r))
+                self.on_response(now, from, r)
             }
             Err(e) => {
                 self.stats.parse_errors += 1;
@@ -654,7 +670,8 @@ impl Endpoint {
         }
         let mut key = std::mem::take(&mut self.scratch);
         let ok = keys::server_key(&mut key, &req, None);
-        if ok && let Some(id) = self.find_server(&key) {
+        let hash = self.server_keys.hash(&[&key]);
+        if ok && let Some(id) = self.find_server_hashed(hash, &key) {
             self.scratch = key;
             self.stats.absorbed_retransmissions += 1;
             if let Some(tx) = self.servers.get_mut(&id) {
@@ -693,13 +710,14 @@ impl Endpoint {
             None => ops::ToTag::Drawn(&mut self.ids),
         };
         let skel = ops::Skeleton::of(&req, &key, to_tag);
-        self.server_keys.insert(&[&key], id);
+        self.server_keys.insert_new(hash, id);
         self.scratch = key;
         self.servers.insert(
             id,
             Box::new(ServerTx {
                 machine,
                 skel,
+                key_hash: hash,
                 transport,
                 local,
                 target,
@@ -727,13 +745,18 @@ impl Endpoint {
     }
 
     fn forget_client_key(&mut self, tx: &ClientTx, id: u64) {
-        self.client_keys.remove(&[tx.branch()], id);
+        self.client_keys.remove_hashed(tx.branch_hash, id);
     }
 
     /// The server transaction filed under `key` (§17.2.3).
     fn find_server(&self, key: &str) -> Option<u64> {
+        self.find_server_hashed(self.server_keys.hash(&[key]), key)
+    }
+
+    /// [`Endpoint::find_server`] with the key's hash in `server_keys` at hand.
+    fn find_server_hashed(&self, hash: u64, key: &str) -> Option<u64> {
         let servers = &self.servers;
-        self.server_keys.find(&[key], |id| {
+        self.server_keys.find_hashed(hash, |id| {
             servers.get(&id).is_some_and(|t| t.skel.key() == key)
         })
     }
@@ -873,12 +896,14 @@ impl Endpoint {
             Some(t) => t.skel.to_tag().to_owned(),
             None => self.ids.tag(),
         };
-        self.server_keys.insert(&[&cancel_key], id);
+        let key_hash = self.server_keys.hash(&[&cancel_key]);
+        self.server_keys.insert_new(key_hash, id);
         self.servers.insert(
             id,
             Box::new(ServerTx {
                 machine: ServerMachine::NonInvite(m),
                 skel: ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag)),
+                key_hash,
                 transport,
                 local,
                 target,
@@ -1154,9 +1179,10 @@ impl Endpoint {
         }
         if a.terminated() {
             if let Some(tx) = self.servers.remove(&id) {
-                self.server_keys.remove(&[tx.skel.key()], id);
+                self.server_keys.remove_hashed(tx.key_hash, id);
             }
-            if let Some(d) = self.stx_dialog.remove(&id)
+            if !self.stx_dialog.is_empty()
+                && let Some(d) = self.stx_dialog.remove(&id)
                 && let Some(d) = self.dialog_entry_mut(d)
             {
                 d.clear_invite_stx();
@@ -1362,11 +1388,13 @@ impl Endpoint {
         let branch_span = at.map_or(crate::message::Span::default(), |i| {
             crate::message::Span::new(i, i + branch.len())
         });
-        self.client_keys.insert(&[branch], id);
+        let branch_hash = self.client_keys.hash(&[branch]);
+        self.client_keys.insert_new(branch_hash, id);
         self.clients.insert(
             id,
             Box::new(ClientTx {
                 branch: branch_span,
+                branch_hash,
                 method,
                 machine,
                 bytes,
@@ -1562,14 +1590,47 @@ impl Endpoint {
             .get_mut(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
         let a = t.machine.on_tu_response(now, status)?;
-        t.last_response = Some(bytes.clone());
+        self.response_accepted(now, tx, a, status, bytes);
+        Ok(())
+    }
+
+    /// Carries out a response the machine of `tx` accepted (`a`): keeps it for
+    /// retransmission where the transaction re-sends it, sends it and lets the dialog
+    /// layer follow it.
+    fn response_accepted(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        a: Actions,
+        status: u16,
+        bytes: Bytes,
+    ) {
+        let Some(t) = self.servers.get_mut(&tx.0) else {
+            return;
+        };
         if t.machine.answered_for_good() {
             // Only retransmissions of `last_response` are left: the copied rows go.
             t.skel.shed();
         }
-        self.apply_server(now, tx.0, a, false);
-        self.invite_responded(now, tx, status, &bytes);
-        Ok(())
+        if t.machine.resends_last_response() {
+            t.last_response = Some(bytes.clone());
+            self.apply_server(now, tx.0, a, false);
+            self.invite_responded(now, tx, status, &bytes);
+            return;
+        }
+        // A 2xx in Accepted: sent now and kept by the dialog layer if anything (§13.3.1.4),
+        // not by the transaction. The buffer moves into the transmit unless the dialog
+        // layer keeps a handle too.
+        t.last_response = None;
+        let (transport, local, dest) = (t.transport, t.local, t.target.address());
+        let kept = self.stx_dialog.contains_key(&tx.0).then(|| bytes.clone());
+        if a.transmit() {
+            self.transmit(transport, Some(local), dest, bytes);
+        }
+        self.apply_server(now, tx.0, a.without_transmit(), false);
+        if let Some(bytes) = kept {
+            self.invite_responded(now, tx, status, &bytes);
+        }
     }
 
     /// Sends `response` on server transaction `tx` (§17.2): the transaction stores it for
@@ -1593,14 +1654,7 @@ impl Endpoint {
         }
         response.check().map_err(EndpointError::InvalidMessage)?;
         let a = t.machine.on_tu_response(now, response.status())?;
-        let bytes = response.to_bytes();
-        t.last_response = Some(bytes.clone());
-        if t.machine.answered_for_good() {
-            t.skel.shed();
-        }
-        let status = response.status();
-        self.apply_server(now, tx.0, a, false);
-        self.invite_responded(now, tx, status, &bytes);
+        self.response_accepted(now, tx, a, response.status(), response.to_bytes());
         Ok(())
     }
 

@@ -125,6 +125,11 @@ fn cseq_row(s: &mut String, n: u32, method: &str) {
     s.push_str("\r\n");
 }
 
+/// The number of decimal digits of `n`.
+fn decimal_len(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
 /// Appends the Content-Length row and the blank line that ends the header.
 fn content_length(s: &mut String, len: usize) {
     s.push_str("Content-Length: ");
@@ -294,8 +299,37 @@ impl Skeleton {
         extra: &[(&str, &str)],
         body: Option<(&str, &[u8])>,
     ) -> Bytes {
-        let body_len = body.map_or(0, |b| b.1.len());
-        let mut s = String::with_capacity(self.text.len() + 160 + body_len);
+        let body = body.unwrap_or(("", b""));
+        let tag = to_tag.filter(|_| !self.to_has_tag);
+        let timestamp = (status == 100 && self.has_timestamp).then(|| self.part(Part::Timestamp));
+        let record_route = if record_route {
+            self.part(Part::RecordRoute)
+        } else {
+            ""
+        };
+        // The exact length, so that the buffer becomes `Bytes` without a reallocation or
+        // a separately allocated shared header (a `Vec` whose capacity is its length).
+        let row_len = |n: &str, v: &str| n.len() + v.len() + 4;
+        let len = "SIP/2.0 ".len()
+            + decimal_len(usize::from(status))
+            + 1
+            + reason.len()
+            + 2
+            + self.rows().len()
+            + row_len("To", self.to())
+            + tag.map_or(0, |t| ";tag=".len() + t.len())
+            + timestamp.map_or(0, |t| row_len("Timestamp", t))
+            + record_route.len()
+            + extra.iter().map(|(n, v)| row_len(n, v)).sum::<usize>()
+            + if body.1.is_empty() {
+                0
+            } else {
+                row_len("Content-Type", body.0)
+            }
+            + "Content-Length: \r\n\r\n".len()
+            + decimal_len(body.1.len())
+            + body.1.len();
+        let mut s = String::with_capacity(len);
         s.push_str("SIP/2.0 ");
         crate::text::push_uint(&mut s, status);
         s.push(' ');
@@ -304,29 +338,25 @@ impl Skeleton {
         s.push_str(self.rows());
         s.push_str("To: ");
         s.push_str(self.to());
-        if let Some(tag) = to_tag
-            && !self.to_has_tag
-        {
+        if let Some(tag) = tag {
             s.push_str(";tag=");
             s.push_str(tag);
         }
         s.push_str("\r\n");
-        if status == 100 && self.has_timestamp {
-            row(&mut s, "Timestamp", self.part(Part::Timestamp));
+        if let Some(t) = timestamp {
+            row(&mut s, "Timestamp", t);
         }
-        if record_route {
-            s.push_str(self.part(Part::RecordRoute));
-        }
+        s.push_str(record_route);
         for (n, v) in extra {
             row(&mut s, n, v);
         }
-        let body = body.unwrap_or(("", b""));
         if !body.1.is_empty() {
             row(&mut s, "Content-Type", body.0);
         }
         content_length(&mut s, body.1.len());
         let mut out = s.into_bytes();
         out.extend_from_slice(body.1);
+        debug_assert_eq!(out.len(), len, "response length computed beforehand");
         Bytes::from(out)
     }
 
@@ -480,6 +510,30 @@ mod tests {
         match parse(b, &ParseOptions::default()) {
             Ok(SipMessage::Response(r)) => r,
             other => panic!("a response: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn decimal_len_counts_digits() {
+        for n in [
+            0usize,
+            1,
+            9,
+            10,
+            99,
+            100,
+            699,
+            999,
+            1000,
+            65_535,
+            usize::MAX,
+        ] {
+            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
+        }
+        for k in 1..20 {
+            let p = 10usize.pow(k);
+            assert_eq!(decimal_len(p - 1), k as usize);
+            assert_eq!(decimal_len(p), k as usize + 1);
         }
     }
 

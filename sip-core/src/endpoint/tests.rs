@@ -503,6 +503,13 @@ fn invite_2xx_goes_to_the_tu_and_retransmissions_too() {
         .unwrap();
     b.respond(t0, stx, ok.clone()).unwrap();
     let db = drain(&mut b);
+    assert_eq!(db.tx.len(), 1);
+    // RFC 6026 §8.5: an INVITE retransmission in Accepted is absorbed; the transaction
+    // does not re-send the 2xx (that is the TU's job).
+    deliver(&mut b, t0 + Duration::from_millis(100), &d.tx[0], A);
+    let again = drain(&mut b);
+    assert!(again.tx.is_empty() && again.ev.is_empty(), "{again:?}");
+    assert_eq!(b.stats().absorbed_retransmissions, 1);
     // RFC 6026: the TU re-sends the 2xx through the Accepted transaction.
     b.respond(t0 + Duration::from_millis(500), stx, ok).unwrap();
     let db2 = drain(&mut b);

@@ -39,6 +39,7 @@ pub use model::{
 };
 pub use name::HeaderName;
 pub use options::{Limits, Mode, ParseOptions};
+pub(crate) use parser::{BoxedMessage, parse_framed_boxed};
 pub use parser::{Framing, parse, parse_framed, parse_unchecked};
 pub use span::Span;
 pub use status::reason_phrase;

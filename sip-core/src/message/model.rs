@@ -652,24 +652,25 @@ impl Message {
         if self.head.len() + row_len > u32::MAX as usize / 2 {
             return None;
         }
-        // The row as received, appended; then `;received=ip` at the end of the parameters
-        // and `=port` after the rport name, each an insert into that short row.
+        // The row appended in one pass: as received up to `cut`, `=port` (with rport),
+        // on to the end of the parameters, `;received=ip`, then the rest of the line.
         let head = &mut self.head;
         head.reserve(row_len);
         let base = head.len();
         let shift = base - entry.line.start as usize;
-        head.extend_from_within(entry.line.start as usize..entry.line.end as usize);
-        let recv_at = params_end + shift;
-        head.insert_str(recv_at, ";received=");
-        head.insert_str(recv_at + ";received=".len(), ip);
-        let recv_len = ";received=".len() + ip.len();
+        head.extend_from_within(entry.line.start as usize..cut);
         let inserted = if rport.is_some() {
-            head.insert(cut + shift, '=');
-            head.insert_str(cut + shift + 1, port);
+            head.push('=');
+            head.push_str(port);
             port.len() + 1
         } else {
             0
         };
+        head.extend_from_within(cut..params_end);
+        head.push_str(";received=");
+        head.push_str(ip);
+        head.extend_from_within(params_end..entry.line.end as usize);
+        let recv_len = ";received=".len() + ip.len();
         let (vs, ve) = (value_start + shift, value_end + shift + inserted + recv_len);
         let new_params_end = params_end + shift + inserted + recv_len;
         let received = Span::new(new_params_end - ip.len(), new_params_end);

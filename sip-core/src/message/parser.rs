@@ -576,6 +576,46 @@ pub fn parse_framed(
     opts: &ParseOptions,
     framing: Framing,
 ) -> Result<SipMessage, ParseError> {
+    parse_framed_into(
+        bytes,
+        opts,
+        framing,
+        SipMessage::Request,
+        SipMessage::Response,
+    )
+}
+
+/// A parsed message in a box: what the endpoint keeps and hands on.
+pub(crate) enum BoxedMessage {
+    Request(Box<Request>),
+    Response(Box<Response>),
+}
+
+/// [`parse_framed`] into a box: the message is built in its box rather than moved into
+/// one (a message is some 500 bytes).
+pub(crate) fn parse_framed_boxed(
+    bytes: Bytes,
+    opts: &ParseOptions,
+    framing: Framing,
+) -> Result<BoxedMessage, ParseError> {
+    parse_framed_into(
+        bytes,
+        opts,
+        framing,
+        |r| BoxedMessage::Request(Box::new(r)),
+        |r| BoxedMessage::Response(Box::new(r)),
+    )
+}
+
+/// [`parse_framed`], the request or response handed to `request` or `response`.
+#[inline(always)]
+fn parse_framed_into<T>(
+    bytes: Bytes,
+    opts: &ParseOptions,
+    framing: Framing,
+    request: impl FnOnce(Request) -> T,
+    response: impl FnOnce(Response) -> T,
+) -> Result<T, ParseError> {
     let limits = &opts.limits;
     let strict = opts.is_strict();
     if bytes.len() > limits.max_message_size {
@@ -769,12 +809,12 @@ pub fn parse_framed(
         origin,
     };
     Ok(match kind {
-        Kind::Req(method, uri) => SipMessage::Request(Request {
+        Kind::Req(method, uri) => request(Request {
             method,
             uri,
             msg: msg(),
         }),
-        Kind::Resp(status, reason) => SipMessage::Response(Response {
+        Kind::Resp(status, reason) => response(Response {
             status,
             reason,
             msg: msg(),

@@ -45,6 +45,15 @@ impl Actions {
         }
     }
 
+    /// The same actions without [`Actions::transmit`], for an owner that has sent the
+    /// message itself.
+    pub const fn without_transmit(self) -> Self {
+        Self {
+            flags: self.flags & !TRANSMIT,
+            timed_out: self.timed_out,
+        }
+    }
+
     /// Whether nothing needs doing.
     pub const fn is_empty(&self) -> bool {
         self.flags == 0 && self.timed_out.is_none()
