@@ -83,18 +83,8 @@ struct RowCopy {
 impl RowCopy {
     #[inline]
     fn copy(&mut self, s: &mut String, head: &str, e: &crate::message::HeaderEntry) {
-        let name = e.name.as_str();
-        let (name_end, value_start) = (e.name_span.end as usize, e.value.start as usize);
-        let b = head.as_bytes();
-        // The name in its canonical length is the canonical name in some letter case.
-        let value_end = e.value.end as usize;
-        let as_written = e.name_span.len() == name.len()
-            && value_start == name_end + 2
-            && e.line.end as usize == value_end + 2
-            && b.get(name_end) == Some(&b':')
-            && b.get(name_end + 1) == Some(&b' ')
-            && b.get(value_end) == Some(&b'\r')
-            && b.get(value_end + 1) == Some(&b'\n');
+        let as_written = e.verbatim;
+        debug_assert_eq!(as_written, e.is_verbatim(head.as_bytes()));
         let (start, end) = (e.line.start as usize, e.line.end as usize);
         match self.pending {
             Some((s0, e0)) if as_written && e0 == start => self.pending = Some((s0, end)),
@@ -103,7 +93,7 @@ impl RowCopy {
                 if as_written {
                     self.pending = Some((start, end));
                 } else {
-                    row(s, name, e.value.get(head));
+                    row(s, e.name.as_str(), e.value.get(head));
                 }
             }
         }

@@ -62,12 +62,13 @@ fn append_row(
         e -= 1;
     }
     text.push_str("\r\n");
-    Some(HeaderEntry {
-        name: known.unwrap_or_else(|| HeaderName::lookup(name)),
-        name_span: Span::new(ls, ls + name.len()),
-        value: Span::new(s, e),
-        line: Span::new(ls, text.len()),
-    })
+    Some(HeaderEntry::new(
+        text.as_bytes(),
+        known.unwrap_or_else(|| HeaderName::lookup(name)),
+        Span::new(ls, ls + name.len()),
+        Span::new(s, e),
+        Span::new(ls, text.len()),
+    ))
 }
 
 /// Whether `v` holds a CR, LF or NUL. Most values are short, too short for the setup of a

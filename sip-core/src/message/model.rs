@@ -31,6 +31,47 @@ pub(crate) struct HeaderEntry {
     pub value: Span,
     /// The whole line(s), terminator included: what an unedited header serializes as.
     pub line: Span,
+    /// The line is exactly `name ": " value CRLF` with the name in its canonical length
+    /// (the canonical name in some letter case): copied as is, it reads as the canonical
+    /// row. See [`HeaderEntry::is_verbatim`].
+    pub verbatim: bool,
+}
+
+impl HeaderEntry {
+    /// A row of `b` with [`HeaderEntry::verbatim`] worked out from the bytes.
+    pub(crate) fn new(
+        b: &[u8],
+        name: HeaderName,
+        name_span: Span,
+        value: Span,
+        line: Span,
+    ) -> Self {
+        let mut e = HeaderEntry {
+            name,
+            name_span,
+            value,
+            line,
+            verbatim: false,
+        };
+        e.verbatim = e.is_verbatim(b);
+        e
+    }
+
+    /// Whether the row, in the text `b` it indexes, is `name ": " value CRLF` with the
+    /// name in its canonical length.
+    pub(crate) fn is_verbatim(&self, b: &[u8]) -> bool {
+        let (name_end, value_start) = (self.name_span.end as usize, self.value.start as usize);
+        let value_end = self.value.end as usize;
+        self.name != HeaderName::Other
+            && self.name_span.len() == self.name.canonical_len()
+            && self.line.start == self.name_span.start
+            && value_start == name_end + 2
+            && self.line.end as usize == value_end + 2
+            && b.get(name_end) == Some(&b':')
+            && b.get(name_end + 1) == Some(&b' ')
+            && b.get(value_end) == Some(&b'\r')
+            && b.get(value_end + 1) == Some(&b'\n')
+    }
 }
 
 /// First Contact, decoded during parsing.
@@ -472,12 +513,13 @@ impl Message {
         self.head.push_str(value);
         let ve = self.head.len();
         self.head.push_str("\r\n");
-        HeaderEntry {
-            name: HeaderName::lookup(name),
-            name_span: Span::new(ls, ls + name.len()),
-            value: Span::new(vs, ve),
-            line: Span::new(ls, self.head.len()),
-        }
+        HeaderEntry::new(
+            self.head.as_bytes(),
+            HeaderName::lookup(name),
+            Span::new(ls, ls + name.len()),
+            Span::new(vs, ve),
+            Span::new(ls, self.head.len()),
+        )
     }
 
     fn new_entry(&mut self, name: &str, value: &str) -> Result<HeaderEntry, BuildError> {
@@ -707,7 +749,13 @@ impl Message {
             ),
             value: Span::new(vs, ve),
             line: Span::new(base, self.head.len()),
+            // The row moved with its name, colon and terminator; only its value grew.
+            verbatim: entry.verbatim,
         };
+        debug_assert_eq!(
+            self.headers[idx].verbatim,
+            self.headers[idx].is_verbatim(self.head.as_bytes())
+        );
         self.edited = true;
         debug_assert_eq!(
             Some(d),
@@ -819,12 +867,13 @@ impl Message {
         let base = self.head.len();
         self.head.push_str(&row);
         let name_len = entry.name_span.len();
-        self.headers[idx] = HeaderEntry {
-            name: HeaderName::Via,
-            name_span: Span::new(base, base + name_len),
-            value: Span::new(base + vs, base + ve),
-            line: Span::new(base, self.head.len()),
-        };
+        self.headers[idx] = HeaderEntry::new(
+            self.head.as_bytes(),
+            HeaderName::Via,
+            Span::new(base, base + name_len),
+            Span::new(base + vs, base + ve),
+            Span::new(base, self.head.len()),
+        );
         self.edited = true;
         // Only the top Via changed. Its sent-protocol and sent-by moved as a block and its
         // parameters were just written in canonical form, so the decoded Via follows from

@@ -37,6 +37,13 @@ macro_rules! header_names {
             }
 
             pub(crate) const ALL: &'static [HeaderName] = &[$(HeaderName::$variant,)*];
+
+            /// The length of [`HeaderName::as_str`], by table (`0` for `Other`).
+            #[inline]
+            pub(crate) fn canonical_len(self) -> usize {
+                static LEN: [u8; HeaderName::ALL.len() + 1] = [$($canon.len() as u8,)* 0];
+                LEN.get(self as usize).map_or(0, |&l| usize::from(l))
+            }
         }
     };
 }
@@ -318,6 +325,14 @@ impl fmt::Display for HeaderName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_len_is_the_length_of_the_canonical_name() {
+        for &n in HeaderName::ALL {
+            assert_eq!(n.canonical_len(), n.as_str().len(), "{n:?}");
+        }
+        assert_eq!(HeaderName::Other.canonical_len(), 0);
+    }
 
     #[test]
     fn lookup_ignores_case_and_knows_compact_forms() {

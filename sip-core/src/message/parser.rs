@@ -231,12 +231,16 @@ fn fast_header_line(
             .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
         && let Some(cr) = decode_line(b, pos, colon + 2, name, d, strict, max_line)
     {
+        // `name ": " value CRLF` by construction: verbatim when the name is written in
+        // full (not compact).
         let row = HeaderEntry {
             name,
             name_span: span(pos, colon),
             value: span(colon + 2, cr),
             line: span(pos, cr + 2),
+            verbatim: len == name.canonical_len(),
         };
+        debug_assert_eq!(row.verbatim, row.is_verbatim(b));
         return Some((row, cr + 2, true));
     }
     let nl = find_lf(b, colon + 1)?;
@@ -266,7 +270,12 @@ fn fast_header_line(
         name_span: span(pos, colon),
         value: span(vs, ve),
         line: span(pos, nl + 1),
+        verbatim: vs == colon + 2
+            && ve == end
+            && b[colon + 1] == b' '
+            && len == name.canonical_len(),
     };
+    debug_assert_eq!(row.verbatim, row.is_verbatim(b));
     Some((row, nl + 1, false))
 }
 
@@ -501,12 +510,13 @@ fn general_header_line(
         {
             return Err((line.start, K::HeaderLine));
         }
-        let row = HeaderEntry {
+        let row = HeaderEntry::new(
+            b,
             name,
-            name_span: Span::new(line.start, ne),
-            value: trim_value(b, colon + 1, line.end),
-            line: Span::new(line.start, line.next),
-        };
+            Span::new(line.start, ne),
+            trim_value(b, colon + 1, line.end),
+            Span::new(line.start, line.next),
+        );
         headers.push(row);
         if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
             decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
