@@ -62,13 +62,15 @@ fn append_row(
         e -= 1;
     }
     text.push_str("\r\n");
-    Some(HeaderEntry::new(
-        text.as_bytes(),
-        known.unwrap_or_else(|| HeaderName::lookup(name)),
-        Span::new(ls, ls + name.len()),
-        Span::new(s, e),
-        Span::new(ls, text.len()),
-    ))
+    Some(HeaderEntry {
+        name: known.unwrap_or_else(|| HeaderName::lookup(name)),
+        name_span: Span::new(ls, ls + name.len()),
+        value: Span::new(s, e),
+        line: Span::new(ls, text.len()),
+        // Not worked out for built rows: nothing copies them row by row (the endpoint's
+        // skeletons copy rows of received requests), and `false` only means "rewrite".
+        verbatim: false,
+    })
 }
 
 /// Whether `v` holds a CR, LF or NUL. Most values are short, too short for the setup of a

@@ -20,8 +20,9 @@ use super::uri::{Uri, UriError};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt;
 
-/// One header row as it sits in the message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One header row as it sits in the message. Two rows are equal when their name and spans
+/// are: `verbatim` is derived from the text and left out.
+#[derive(Debug, Clone, Copy, Eq)]
 pub(crate) struct HeaderEntry {
     pub name: HeaderName,
     /// The name as spelled on the wire.
@@ -33,8 +34,16 @@ pub(crate) struct HeaderEntry {
     pub line: Span,
     /// The line is exactly `name ": " value CRLF` with the name in its canonical length
     /// (the canonical name in some letter case): copied as is, it reads as the canonical
-    /// row. See [`HeaderEntry::is_verbatim`].
+    /// row. See [`HeaderEntry::is_verbatim`]. Set for every such row of a parsed message;
+    /// a row the builder wrote may say `false` regardless, which only means "rewrite it".
     pub verbatim: bool,
+}
+
+impl PartialEq for HeaderEntry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.name, self.name_span, self.value, self.line)
+            == (other.name, other.name_span, other.value, other.line)
+    }
 }
 
 impl HeaderEntry {
