@@ -274,13 +274,26 @@ impl ServerInviteTransaction {
     /// The earliest armed timer, or `None` when no timer runs (Terminated, and Proceeding once
     /// the Trying timer is gone: the TU owes a final response).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        earliest([
-            self.timer_trying,
-            self.timer_g,
-            self.timer_h,
-            self.timer_i,
-            self.timer_l,
-        ])
+        // Each state runs its own timers only (the others are disarmed on the way in), so
+        // the earliest is read by state rather than compared across all five.
+        let t = match self.state {
+            ServerInviteState::Proceeding => self.timer_trying,
+            ServerInviteState::Completed => earliest([self.timer_g, self.timer_h]),
+            ServerInviteState::Confirmed => self.timer_i,
+            ServerInviteState::Accepted => self.timer_l,
+            ServerInviteState::Terminated => None,
+        };
+        debug_assert_eq!(
+            t,
+            earliest([
+                self.timer_trying,
+                self.timer_g,
+                self.timer_h,
+                self.timer_i,
+                self.timer_l,
+            ])
+        );
+        t
     }
 }
 
