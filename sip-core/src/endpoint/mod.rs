@@ -494,6 +494,16 @@ impl Endpoint {
         }
     }
 
+    /// Pops the queue's first entry if it is `(at, r)`, which its owner no longer waits
+    /// for: the entries are dropped lazily, and one at the front would otherwise be looked
+    /// up again by every `poll_timeout` until it is due (the usual case: the `100 Trying`
+    /// timer of an INVITE the TU answered at once).
+    fn drop_stale_top(&mut self, at: Instant, r: TimerRef) {
+        if self.timers.next_deadline() == Some(at) && self.timers.peek_key() == Some(&r) {
+            self.timers.pop_due(at);
+        }
+    }
+
     /// Whether a queued timer entry is still the one its owner waits for.
     fn timer_live(&self, at: Instant, r: &TimerRef) -> bool {
         match r {
@@ -1163,8 +1173,14 @@ impl Endpoint {
             return;
         };
         let next = tx.machine.poll_timeout();
-        let rearm = next.filter(|n| tx.armed != Some(*n));
+        let old = tx.armed;
+        let rearm = next.filter(|n| old != Some(*n));
         tx.armed = next;
+        if old != next
+            && let Some(old) = old
+        {
+            self.drop_stale_top(old, TimerRef::Server(id));
+        }
         if matches!(a.timed_out(), Some(TimerName::H)) {
             self.event(Event::ServerTxFailed {
                 tx: ServerTxId(id),

@@ -81,7 +81,7 @@ struct RowCopy {
 }
 
 impl RowCopy {
-    #[inline]
+    #[inline(always)]
     fn copy(&mut self, s: &mut String, head: &str, e: &crate::message::HeaderEntry) {
         let as_written = e.verbatim;
         debug_assert!(!as_written || e.is_verbatim(head.as_bytes()));
