@@ -364,6 +364,8 @@ pub struct Endpoint {
     timeout_dirty: bool,
     stats: Stats,
     scratch: String,
+    /// The last source address stamped as `received`, and its text (§18.2.1).
+    received_text: (Option<std::net::IpAddr>, String),
 }
 
 impl Endpoint {
@@ -405,6 +407,7 @@ impl Endpoint {
             timeout_dirty: false,
             stats: Stats::default(),
             scratch: String::with_capacity(128),
+            received_text: (None, String::with_capacity(48)),
         }
     }
 
@@ -661,13 +664,15 @@ impl Endpoint {
             let rport_wanted = via.rport() == Some(None);
             let received = needs_received(via.host(), from.ip()) || rport_wanted;
             if received {
-                // The address text goes through the endpoint's scratch buffer: no
-                // allocation per request.
-                let mut ip = std::mem::take(&mut self.scratch);
-                ip.clear();
-                crate::text::push_ip(&mut ip, from.ip());
-                req.stamp_received(&ip, rport_wanted.then_some(from.port()));
-                self.scratch = ip;
+                // The address text of the last source is kept: requests come from few
+                // peers in a row, so it is mostly formatted once per peer.
+                let (last, text) = &mut self.received_text;
+                if *last != Some(from.ip()) {
+                    text.clear();
+                    crate::text::push_ip(text, from.ip());
+                    *last = Some(from.ip());
+                }
+                req.stamp_received(text, rport_wanted.then_some(from.port()));
             }
         }
         let Some(via) = req.via() else { return };

@@ -256,6 +256,42 @@ fn received_and_rport_are_filled_in_and_responses_go_to_the_source() {
 }
 
 #[test]
+fn each_source_gets_its_own_received_address() {
+    // The endpoint keeps the text of the last source address: requests from alternating
+    // sources (IPv4 and IPv6) must each be stamped with their own (§18.2.1).
+    let t0 = base();
+    let (mut a, mut b) = (ep(A, 1), ep(B, 2));
+    let sources = [
+        ("198.51.100.7:40000", "198.51.100.7"),
+        ("203.0.113.250:5070", "203.0.113.250"),
+        ("198.51.100.7:40001", "198.51.100.7"),
+        ("[2001:db8::7]:5060", "2001:db8::7"),
+        ("198.51.100.70:5060", "198.51.100.70"),
+    ];
+    for (i, (src, ip)) in sources.into_iter().enumerate() {
+        let req = a
+            .request(
+                Method::Options,
+                "sip:bob@192.0.2.2",
+                "<sip:a@x>",
+                "<sip:b@y>",
+            )
+            .build()
+            .unwrap();
+        a.send_request(t0, req, udp_b()).unwrap();
+        let d = drain(&mut a);
+        deliver(&mut b, t0, &d.tx[0], src);
+        let db = drain(&mut b);
+        let Event::IncomingRequest { request, .. } = &db.ev[0] else {
+            panic!("request {i}: {:?}", db.ev)
+        };
+        let via = request.via().unwrap();
+        assert_eq!(via.received(), Some(ip), "request {i}");
+        assert_eq!(via.rport(), Some(Some(addr(src).port())), "request {i}");
+    }
+}
+
+#[test]
 fn cancel_before_provisional_waits_then_487() {
     let t0 = base();
     let (mut a, mut b) = (ep(A, 1), ep(B, 2));
