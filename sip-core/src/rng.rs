@@ -72,8 +72,9 @@ impl IdGenerator {
         let mut b = [0u8; BRANCH_LEN];
         let (cookie, random) = b.split_at_mut(BRANCH_MAGIC_COOKIE.len());
         cookie.copy_from_slice(BRANCH_MAGIC_COOKIE.as_bytes());
+        let mut digits = Digits::default();
         for c in random {
-            *c = ALPHABET[self.rng.usize(..ALPHABET.len())];
+            *c = digits.next(&mut self.rng);
         }
         Branch(b)
     }
@@ -116,10 +117,36 @@ impl IdGenerator {
     }
 
     fn push_token(&mut self, s: &mut String, len: usize) {
+        let mut digits = Digits::default();
         for _ in 0..len {
-            let i = self.rng.usize(..ALPHABET.len());
-            s.push(char::from(ALPHABET[i]));
+            s.push(char::from(digits.next(&mut self.rng)));
         }
+    }
+}
+
+/// Characters of [`ALPHABET`] drawn [`Digits::PER_DRAW`] at a time from one 64-bit value
+/// `x`: the first ten base-36 digits of `x / 2^64` (multiply by 36, the integer part is the
+/// digit), i.e. `⌊x·36^10 / 2^64⌋` written in base 36. Each of the 36^10 strings comes from
+/// 5039 or 5040 of the 2^64 values, so ten characters are uniform to within 0.02 % and carry
+/// about 51.7 bits of randomness (a tag needs 32, §19.3), for one draw instead of ten.
+#[derive(Default)]
+struct Digits {
+    value: u64,
+    left: u32,
+}
+
+impl Digits {
+    const PER_DRAW: u32 = 10;
+
+    fn next(&mut self, rng: &mut fastrand::Rng) -> u8 {
+        if self.left == 0 {
+            self.value = rng.u64(..);
+            self.left = Self::PER_DRAW;
+        }
+        self.left -= 1;
+        let m = u128::from(self.value) * ALPHABET.len() as u128;
+        self.value = m as u64;
+        ALPHABET[(m >> 64) as usize]
     }
 }
 
@@ -137,6 +164,37 @@ mod tests {
         let xc: Vec<String> = (0..5).map(|_| c.tag()).collect();
         assert_eq!(xa, xb);
         assert_ne!(xa, xc);
+    }
+
+    #[test]
+    fn ten_digits_per_draw_are_the_base_36_expansion() {
+        // Each draw's ten characters spell ⌊x·36^10 / 2^64⌋ in base 36.
+        let mut rng = fastrand::Rng::with_seed(5);
+        for _ in 0..1000 {
+            let mut probe = rng.clone();
+            let x = probe.u64(..);
+            let mut d = Digits::default();
+            let chars: Vec<u8> = (0..10).map(|_| d.next(&mut rng)).collect();
+            let mut n = (u128::from(x) * 36u128.pow(10)) >> 64;
+            let mut want = [0u8; 10];
+            for c in want.iter_mut().rev() {
+                *c = ALPHABET[(n % 36) as usize];
+                n /= 36;
+            }
+            assert_eq!(chars, want);
+        }
+        // And the characters come out evenly: 360,000 of them, each of the 36 within 5 % (five standard deviations).
+        let mut g = IdGenerator::new(11);
+        let mut counts = [0u32; 256];
+        for _ in 0..36_000 {
+            for c in g.tag().bytes() {
+                counts[usize::from(c)] += 1;
+            }
+        }
+        for &c in ALPHABET {
+            let n = counts[usize::from(c)];
+            assert!((9_500..=10_500).contains(&n), "{}: {n}", char::from(c));
+        }
     }
 
     #[test]
