@@ -314,6 +314,19 @@ struct ServerTx {
     armed: Option<Instant>,
 }
 
+/// Whether a Request-URI's scheme (what precedes its first colon) is one the endpoint
+/// serves: `sip`, `sips` or `tel` in any letter case (§8.2.2.1 answers others 416).
+fn has_supported_scheme(uri: &str) -> bool {
+    let b = uri.as_bytes();
+    let lower = |i: usize| b.get(i).map(u8::to_ascii_lowercase);
+    matches!(
+        (lower(0), lower(1), lower(2), lower(3), lower(4)),
+        (Some(b's'), Some(b'i'), Some(b'p'), Some(b':'), _)
+            | (Some(b's'), Some(b'i'), Some(b'p'), Some(b's'), Some(b':'))
+            | (Some(b't'), Some(b'e'), Some(b'l'), Some(b':'), _)
+    )
+}
+
 /// How a request arrived: what a stateless answer needs.
 #[derive(Debug, Clone, Copy)]
 struct Arrival {
@@ -787,11 +800,7 @@ impl Endpoint {
         }
         // The URI already passed the full grammar in `check`: its scheme is what precedes
         // the first colon.
-        let scheme = req.uri_str().split(':').next().unwrap_or("");
-        if !["sip", "sips", "tel"]
-            .iter()
-            .any(|k| scheme.eq_ignore_ascii_case(k))
-        {
+        if !has_supported_scheme(req.uri_str()) {
             self.respond_stateless(arrival, req, 416, "Unsupported URI Scheme", &[]);
             return true;
         }

@@ -1101,3 +1101,27 @@ fn a_retried_invite_is_cancelled_and_fails_under_the_first_id() {
     assert!(a.tx_alias.is_empty(), "no alias left: {:?}", a.tx_alias);
     assert_eq!(a.transaction_count(), (0, 0));
 }
+
+#[test]
+fn supported_schemes_are_read_from_the_text_before_the_first_colon() {
+    // The rule as first written: the text before the first colon, compared ignoring case.
+    let by_split = |u: &str| {
+        let scheme = u.split(':').next().unwrap_or("");
+        ["sip", "sips", "tel"]
+            .iter()
+            .any(|k| scheme.eq_ignore_ascii_case(k))
+    };
+    let schemes = [
+        "sip", "SIP", "sIp", "sips", "SIPS", "tel", "TEL", "si", "sipx", "sipss", "te", "tell",
+        "http", "mailto", "", "s", "ip",
+    ];
+    for s in schemes {
+        for rest in [":bob@example.com", ":", ":+1-555", "::"] {
+            let u = format!("{s}{rest}");
+            assert_eq!(super::has_supported_scheme(&u), by_split(&u), "{u:?}");
+        }
+    }
+    // Without a colon there is no scheme (the grammar check refuses such a URI first).
+    assert!(!super::has_supported_scheme("sip"));
+    assert!(!super::has_supported_scheme(""));
+}
