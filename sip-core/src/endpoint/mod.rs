@@ -42,6 +42,7 @@
 mod auth;
 mod config;
 mod dialogs;
+mod id_table;
 mod io;
 mod key_index;
 mod keys;
@@ -354,7 +355,10 @@ pub struct Endpoint {
     /// growth, and keeps its empty slots at their full size.
     clients: Map<u64, Box<ClientTx>>,
     client_keys: key_index::KeyIndex,
-    servers: Map<u64, Box<ServerTx>>,
+    /// Found by id without hashing, and held inline in slots that are reused (see
+    /// [`id_table`]): no allocation per server transaction beyond its skeleton. The
+    /// vector keeps its largest size (some 430 bytes a slot).
+    servers: id_table::IdTable<ServerTx>,
     server_keys: key_index::KeyIndex,
     dialogs: Map<u64, Box<dialogs::DialogEntry>>,
     dialog_index: key_index::KeyIndex,
@@ -402,7 +406,7 @@ impl Endpoint {
             next_id: 1,
             clients: Map::with_hasher(hash()),
             client_keys: key_index::KeyIndex::new(hash()),
-            servers: Map::with_hasher(hash()),
+            servers: id_table::IdTable::new(),
             server_keys: key_index::KeyIndex::new(hash()),
             dialogs: Map::with_hasher(hash()),
             dialog_index: key_index::KeyIndex::new(hash()),
@@ -732,7 +736,11 @@ impl Endpoint {
             let (m, a) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
             (ServerMachine::NonInvite(m), a)
         };
-        let id = self.alloc_id();
+        let serial = self.alloc_id();
+        let Some(id) = self.servers.next_id(serial) else {
+            self.scratch = key;
+            return self.respond_overloaded(arrival, &req);
+        };
         let to_tag = match req.to().and_then(|t| t.tag()) {
             Some(t) => ops::ToTag::Given(t),
             None => ops::ToTag::Drawn(&mut self.ids),
@@ -740,9 +748,9 @@ impl Endpoint {
         let skel = ops::Skeleton::of(&req, &key, to_tag);
         self.server_keys.insert_new(hash, id);
         self.scratch = key;
-        self.servers.insert(
+        let filed = self.servers.insert(
             id,
-            Box::new(ServerTx {
+            ServerTx {
                 machine,
                 skel,
                 key_hash: hash,
@@ -751,8 +759,9 @@ impl Endpoint {
                 target,
                 last_response: None,
                 armed: None,
-            }),
+            },
         );
+        debug_assert!(filed, "the id came from next_id");
         self.apply_server(now, id, actions.without_pass_to_tu(), false);
         if actions.pass_to_tu() {
             self.dispatch_request(now, ServerTxId(id), req, from);
@@ -833,18 +842,23 @@ impl Endpoint {
             return true;
         }
         if self.clients.len() + self.servers.len() >= self.config.max_transactions {
-            self.stats.overload_rejections += 1;
-            let ra = self.config.retry_after_secs.to_string();
-            self.respond_stateless(
-                arrival,
-                req,
-                503,
-                "Service Unavailable",
-                &[("Retry-After", &ra)],
-            );
+            self.respond_overloaded(arrival, req);
             return true;
         }
         false
+    }
+
+    /// The stateless 503 with Retry-After for a request over the transaction limit.
+    fn respond_overloaded(&mut self, arrival: Arrival, req: &Request) {
+        self.stats.overload_rejections += 1;
+        let ra = self.config.retry_after_secs.to_string();
+        self.respond_stateless(
+            arrival,
+            req,
+            503,
+            "Service Unavailable",
+            &[("Retry-After", &ra)],
+        );
     }
 
     fn on_ack(&mut self, now: Instant, from: SocketAddr, req: Box<Request>) {
@@ -915,16 +929,24 @@ impl Endpoint {
         // The CANCEL's own transaction, answered 200 at once (§9.2).
         let (m, _) =
             ServerNonInviteTransaction::new(now, transport.is_reliable(), &self.config.timers);
-        let id = self.alloc_id();
+        let serial = self.alloc_id();
+        let Some(id) = self.servers.next_id(serial) else {
+            let arrival = Arrival {
+                transport,
+                from,
+                local,
+            };
+            return self.respond_overloaded(arrival, &req);
+        };
         let to_tag = match self.servers.get(&invite_id) {
             Some(t) => t.skel.to_tag().to_owned(),
             None => self.ids.tag(),
         };
         let key_hash = self.server_keys.hash(&[&cancel_key]);
         self.server_keys.insert_new(key_hash, id);
-        self.servers.insert(
+        let filed = self.servers.insert(
             id,
-            Box::new(ServerTx {
+            ServerTx {
                 machine: ServerMachine::NonInvite(m),
                 skel: ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag)),
                 key_hash,
@@ -933,8 +955,9 @@ impl Endpoint {
                 target,
                 last_response: None,
                 armed: None,
-            }),
+            },
         );
+        debug_assert!(filed, "the id came from next_id");
         let _ = self.respond_with(now, ServerTxId(id), 200);
         // 487 for the INVITE if it has no final response yet.
         let pending = self

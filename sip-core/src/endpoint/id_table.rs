@@ -1,0 +1,183 @@
+//! Entries found by an id that names their slot: the server transactions, which every
+//! request, response, timer and TU command looks up by id. A hash map would hash the id on
+//! each lookup and box each entry to keep its table small; here the low bits of the id are
+//! the index of the entry's slot in a vector, and a lookup is one bounds check and one
+//! comparison with the id stored in the slot (so a stale id, whose slot was reused, finds
+//! nothing).
+
+/// Bits of an id that hold the slot: at most 2^24 entries live at once.
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+/// Set in every id a table gives out, so it never equals an id that is a plain serial
+/// number (the endpoint's counter, which names client transactions and dialogs).
+const TABLE_BIT: u64 = 1 << 63;
+
+/// Entries of type `T` by id. Ids are made by [`IdTable::next_id`] from a serial number
+/// the caller never repeats; an id is therefore never given out twice (until the serial
+/// number passes 2^39).
+#[derive(Debug)]
+pub(super) struct IdTable<T> {
+    /// Each slot holds its entry's id beside the entry, or nothing.
+    slots: Vec<Option<(u64, T)>>,
+    /// Empty slots, the most recently emptied last (reused first).
+    free: Vec<u32>,
+    len: usize,
+}
+
+impl<T> IdTable<T> {
+    /// An empty table.
+    pub(super) fn new() -> Self {
+        IdTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// The id under which the next [`IdTable::insert`] files its entry, made from `serial`;
+    /// `None` when all 2^24 slots are taken.
+    pub(super) fn next_id(&self, serial: u64) -> Option<u64> {
+        let slot = match self.free.last() {
+            Some(&s) => u64::from(s),
+            None if (self.slots.len() as u64) <= SLOT_MASK => self.slots.len() as u64,
+            None => return None,
+        };
+        Some(TABLE_BIT | ((serial << SLOT_BITS) & !TABLE_BIT) | slot)
+    }
+
+    /// Files `value` under `id`, which [`IdTable::next_id`] gave with no insert since.
+    /// Refused (`false`, nothing filed) for any other id.
+    pub(super) fn insert(&mut self, id: u64, value: T) -> bool {
+        let slot = (id & SLOT_MASK) as usize;
+        if id & TABLE_BIT == 0 {
+            return false;
+        }
+        if self.free.last().is_some_and(|&s| s as usize == slot) {
+            self.free.pop();
+        } else if slot == self.slots.len() && self.free.is_empty() {
+            self.slots.push(None);
+        } else {
+            return false;
+        }
+        self.slots[slot] = Some((id, value));
+        self.len += 1;
+        true
+    }
+
+    /// The entry filed under `id`.
+    #[inline]
+    pub(super) fn get(&self, id: &u64) -> Option<&T> {
+        match self.slots.get((id & SLOT_MASK) as usize) {
+            Some(Some((i, v))) if i == id => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The entry filed under `id`, to change it.
+    #[inline]
+    pub(super) fn get_mut(&mut self, id: &u64) -> Option<&mut T> {
+        match self.slots.get_mut((id & SLOT_MASK) as usize) {
+            Some(Some((i, v))) if i == id => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Takes the entry filed under `id` out of the table.
+    pub(super) fn remove(&mut self, id: &u64) -> Option<T> {
+        let slot = (id & SLOT_MASK) as usize;
+        let taken = match self.slots.get_mut(slot) {
+            Some(s @ Some(_)) if s.as_ref().is_some_and(|(i, _)| i == id) => s.take(),
+            _ => None,
+        };
+        let (_, value) = taken?;
+        self.free.push(slot as u32);
+        self.len -= 1;
+        Some(value)
+    }
+
+    /// The entries with their ids, in slot order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
+        self.slots.iter().flatten().map(|(id, v)| (id, v))
+    }
+
+    /// How many entries are filed.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_their_slots_and_are_not_reused() {
+        let mut t = IdTable::new();
+        let a = t.next_id(1).unwrap();
+        assert!(t.insert(a, "a"));
+        let b = t.next_id(2).unwrap();
+        assert!(t.insert(b, "b"));
+        assert_eq!((t.get(&a), t.get(&b), t.len()), (Some(&"a"), Some(&"b"), 2));
+        assert_ne!(a, b);
+        // A freed slot is reused under a new id; the old id finds nothing.
+        assert_eq!(t.remove(&a), Some("a"));
+        assert_eq!(t.remove(&a), None);
+        let c = t.next_id(3).unwrap();
+        assert_eq!(c & SLOT_MASK, a & SLOT_MASK);
+        assert_ne!(c, a);
+        assert!(t.insert(c, "c"));
+        assert_eq!(t.get(&a), None);
+        assert_eq!(t.get(&c), Some(&"c"));
+        *t.get_mut(&c).unwrap() = "c2";
+        assert_eq!(t.get(&c), Some(&"c2"));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn ids_never_equal_plain_serials_and_foreign_ids_are_refused() {
+        let mut t = IdTable::new();
+        let id = t.next_id(7).unwrap();
+        assert!(id & TABLE_BIT != 0);
+        // A plain serial, an id for another slot, an id already used: refused, nothing filed.
+        assert!(!t.insert(7, 1));
+        assert!(!t.insert(id + 1, 1));
+        assert_eq!(t.len(), 0);
+        assert!(t.insert(id, 1));
+        assert!(!t.insert(id, 2));
+        assert_eq!(t.get(&id), Some(&1));
+        assert_eq!(t.get(&7), None);
+        assert_eq!(t.get(&u64::MAX), None);
+        assert_eq!(t.remove(&u64::MAX), None);
+    }
+
+    #[test]
+    fn it_matches_a_map_through_a_random_workload() {
+        use std::collections::HashMap;
+        let mut t = IdTable::new();
+        let mut m: HashMap<u64, u32> = HashMap::new();
+        let mut live: Vec<u64> = Vec::new();
+        let mut rng = fastrand::Rng::with_seed(3);
+        for serial in 0..20_000u64 {
+            if live.is_empty() || rng.u8(..) < 140 {
+                let id = t.next_id(serial).unwrap();
+                assert!(!m.contains_key(&id));
+                assert!(t.insert(id, serial as u32));
+                m.insert(id, serial as u32);
+                live.push(id);
+            } else {
+                let id = live.swap_remove(rng.usize(..live.len()));
+                assert_eq!(t.remove(&id), m.remove(&id));
+                assert_eq!(t.get(&id), None);
+            }
+            assert_eq!(t.len(), m.len());
+        }
+        for (id, v) in &m {
+            assert_eq!(t.get(id), Some(v));
+        }
+        let mut listed: Vec<(u64, u32)> = t.iter().map(|(i, v)| (*i, *v)).collect();
+        let mut want: Vec<(u64, u32)> = m.into_iter().collect();
+        listed.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(listed, want);
+    }
+}
