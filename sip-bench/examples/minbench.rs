@@ -1,5 +1,5 @@
 //! Interleaved minimum-of-batches timing, for a machine shared with other work:
-//! `cargo run -p sip-bench --release --example minbench [-- <rounds>]`.
+//! `cargo run -p sip-bench --release --example minbench [-- <rounds> [<operation>]]`.
 //!
 //! Criterion measures one benchmark after another, so a build that starts on another core
 //! halfway through the run skews the later benchmarks against the earlier ones. Here every
@@ -196,6 +196,11 @@ fn main() {
         },
     ));
 
+    // An optional second argument keeps only the cells whose operation contains it
+    // (`minbench 300 server_invite_cycle`: the two server cycles, interleaved).
+    if let Some(only) = std::env::args().nth(2) {
+        cells.retain(|c| c.op.contains(only.as_str()));
+    }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
         "{} cells, {rounds} rounds; load before: {}",

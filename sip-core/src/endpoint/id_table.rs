@@ -82,22 +82,24 @@ impl<T> IdTable<T> {
         }
     }
 
-    /// Takes the entry filed under `id` out of the table.
-    pub(super) fn remove(&mut self, id: &u64) -> Option<T> {
-        let slot = (id & SLOT_MASK) as usize;
-        let taken = match self.slots.get_mut(slot) {
-            Some(s @ Some(_)) if s.as_ref().is_some_and(|(i, _)| i == id) => s.take(),
-            _ => None,
-        };
-        let (_, value) = taken?;
-        self.free.push(slot as u32);
-        self.len -= 1;
-        Some(value)
-    }
-
     /// The entries with their ids, in slot order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
         self.slots.iter().flatten().map(|(id, v)| (id, v))
+    }
+
+    /// Drops the entry filed under `id` where it lies (it is not moved out of its slot);
+    /// whether there was one.
+    pub(super) fn discard(&mut self, id: &u64) -> bool {
+        let slot = (id & SLOT_MASK) as usize;
+        match self.slots.get_mut(slot) {
+            Some(s) if s.as_ref().is_some_and(|(i, _)| i == id) => {
+                *s = None;
+                self.free.push(slot as u32);
+                self.len -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// How many entries are filed.
@@ -120,8 +122,8 @@ mod tests {
         assert_eq!((t.get(&a), t.get(&b), t.len()), (Some(&"a"), Some(&"b"), 2));
         assert_ne!(a, b);
         // A freed slot is reused under a new id; the old id finds nothing.
-        assert_eq!(t.remove(&a), Some("a"));
-        assert_eq!(t.remove(&a), None);
+        assert!(t.discard(&a));
+        assert!(!t.discard(&a));
         let c = t.next_id(3).unwrap();
         assert_eq!(c & SLOT_MASK, a & SLOT_MASK);
         assert_ne!(c, a);
@@ -147,7 +149,7 @@ mod tests {
         assert_eq!(t.get(&id), Some(&1));
         assert_eq!(t.get(&7), None);
         assert_eq!(t.get(&u64::MAX), None);
-        assert_eq!(t.remove(&u64::MAX), None);
+        assert!(!t.discard(&u64::MAX));
     }
 
     #[test]
@@ -166,7 +168,9 @@ mod tests {
                 live.push(id);
             } else {
                 let id = live.swap_remove(rng.usize(..live.len()));
-                assert_eq!(t.remove(&id), m.remove(&id));
+                assert!(t.discard(&id));
+                assert!(m.remove(&id).is_some());
+                assert!(!t.discard(&id));
                 assert_eq!(t.get(&id), None);
             }
             assert_eq!(t.len(), m.len());

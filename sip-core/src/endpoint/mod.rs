@@ -1231,8 +1231,9 @@ impl Endpoint {
             });
         }
         if a.terminated() {
-            if let Some(tx) = self.servers.remove(&id) {
+            if let Some(tx) = self.servers.get(&id) {
                 self.server_keys.remove_hashed(tx.key_hash, id);
+                self.servers.discard(&id);
             }
             if !self.stx_dialog.is_empty()
                 && let Some(d) = self.stx_dialog.remove(&id)
