@@ -47,7 +47,15 @@ impl<T> IdTable<T> {
 
     /// Files `value` under `id`, which [`IdTable::next_id`] gave with no insert since.
     /// Refused (`false`, nothing filed) for any other id.
+    #[cfg(test)]
     pub(super) fn insert(&mut self, id: u64, value: T) -> bool {
+        self.insert_with(id, || value)
+    }
+
+    /// [`IdTable::insert`] of the value `make` builds, built where it is stored (a large
+    /// value is not moved in).
+    #[inline(always)]
+    pub(super) fn insert_with(&mut self, id: u64, make: impl FnOnce() -> T) -> bool {
         let slot = (id & SLOT_MASK) as usize;
         if id & TABLE_BIT == 0 {
             return false;
@@ -59,7 +67,7 @@ impl<T> IdTable<T> {
         } else {
             return false;
         }
-        self.slots[slot] = Some((id, value));
+        self.slots[slot] = Some((id, make()));
         self.len += 1;
         true
     }

@@ -748,19 +748,16 @@ impl Endpoint {
         let skel = ops::Skeleton::of(&req, &key, to_tag);
         self.server_keys.insert_new(hash, id);
         self.scratch = key;
-        let filed = self.servers.insert(
-            id,
-            ServerTx {
-                machine,
-                skel,
-                key_hash: hash,
-                transport,
-                local,
-                target,
-                last_response: None,
-                armed: None,
-            },
-        );
+        let filed = self.servers.insert_with(id, || ServerTx {
+            machine,
+            skel,
+            key_hash: hash,
+            transport,
+            local,
+            target,
+            last_response: None,
+            armed: None,
+        });
         debug_assert!(filed, "the id came from next_id");
         self.apply_server(now, id, actions.without_pass_to_tu(), false);
         if actions.pass_to_tu() {
@@ -944,19 +941,16 @@ impl Endpoint {
         };
         let key_hash = self.server_keys.hash(&[&cancel_key]);
         self.server_keys.insert_new(key_hash, id);
-        let filed = self.servers.insert(
-            id,
-            ServerTx {
-                machine: ServerMachine::NonInvite(m),
-                skel: ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag)),
-                key_hash,
-                transport,
-                local,
-                target,
-                last_response: None,
-                armed: None,
-            },
-        );
+        let filed = self.servers.insert_with(id, || ServerTx {
+            machine: ServerMachine::NonInvite(m),
+            skel: ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag)),
+            key_hash,
+            transport,
+            local,
+            target,
+            last_response: None,
+            armed: None,
+        });
         debug_assert!(filed, "the id came from next_id");
         let _ = self.respond_with(now, ServerTxId(id), 200);
         // 487 for the INVITE if it has no final response yet.
