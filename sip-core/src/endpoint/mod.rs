@@ -1660,15 +1660,18 @@ impl Endpoint {
             // Only retransmissions of `last_response` are left: the copied rows go.
             t.skel.shed();
         }
-        if t.machine.resends_last_response() {
+        // Kept where the transaction may re-send it: a request retransmission or Timer G,
+        // and over a connection the §18.2.2 fallback when that connection is lost (a 2xx
+        // included: the TU does not retransmit over reliable transports, §13.3.1.4).
+        if t.machine.resends_last_response() || t.transport.is_reliable() {
             t.last_response = Some(bytes.clone());
             self.apply_server(now, tx.0, a, false);
             self.invite_responded(now, tx, status, &bytes);
             return;
         }
-        // A 2xx in Accepted: sent now and kept by the dialog layer if anything (§13.3.1.4),
-        // not by the transaction. The buffer moves into the transmit unless the dialog
-        // layer keeps a handle too.
+        // A 2xx in Accepted over an unreliable transport: sent now and kept by the dialog
+        // layer if anything (§13.3.1.4), not by the transaction. The buffer moves into the
+        // transmit unless the dialog layer keeps a handle too.
         t.last_response = None;
         let (transport, local, dest) = (t.transport, t.local, t.target.address());
         let kept = self.stx_dialog.contains_key(&tx.0).then(|| bytes.clone());

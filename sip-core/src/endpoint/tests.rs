@@ -650,42 +650,49 @@ fn respond_checks_the_transaction() {
 
 #[test]
 fn a_lost_connection_falls_back_to_the_sent_by_port() {
-    let t0 = base();
-    let b_addr = addr(B);
-    let mut b = Endpoint::new(EndpointConfig::with_local(Transport::Tcp, b_addr), 2);
-    let req = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1:5070;branch=z9hG4bKfb1\r\nMax-Forwards: 70\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: fb\r\nCSeq: 1 INVITE\r\nContact: <sip:a@192.0.2.1:5070;transport=tcp>\r\nContent-Length: 0\r\n\r\n";
-    let peer = addr("192.0.2.1:40123");
-    b.handle_input(
-        t0,
-        Input::Receive {
-            transport: Transport::Tcp,
-            from: peer,
-            to: b_addr,
-            bytes: Bytes::from_static(req.as_bytes()),
-        },
-    );
-    let stx = incoming(&drain(&mut b));
-    b.respond_with(t0, stx, 486).unwrap();
-    let d = drain(&mut b);
-    assert_eq!(
-        d.tx[0].destination, peer,
-        "on the connection the request came in on"
-    );
-    b.handle_input(
-        t0,
-        Input::TransportError {
-            transport: Transport::Tcp,
-            destination: peer,
-        },
-    );
-    let d = drain(&mut b);
-    assert_eq!(d.tx.len(), 1);
-    assert_eq!(
-        d.tx[0].destination,
-        addr("192.0.2.1:5070"),
-        "§18.2.2: received address, sent-by port"
-    );
-    assert!(d.ev.is_empty());
+    // A final non-2xx (Completed) and a 2xx (Accepted, RFC 6026) alike: the transaction
+    // re-sends its response to the received address and sent-by port (§18.2.2).
+    for (status, branch) in [(486, "z9hG4bKfb1"), (200, "z9hG4bKfb2")] {
+        let t0 = base();
+        let b_addr = addr(B);
+        let mut b = Endpoint::new(EndpointConfig::with_local(Transport::Tcp, b_addr), 2);
+        let req = format!(
+            "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1:5070;branch={branch}\r\nMax-Forwards: 70\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: fb\r\nCSeq: 1 INVITE\r\nContact: <sip:a@192.0.2.1:5070;transport=tcp>\r\nContent-Length: 0\r\n\r\n"
+        );
+        let peer = addr("192.0.2.1:40123");
+        b.handle_input(
+            t0,
+            Input::Receive {
+                transport: Transport::Tcp,
+                from: peer,
+                to: b_addr,
+                bytes: Bytes::from(req),
+            },
+        );
+        let stx = incoming(&drain(&mut b));
+        b.respond_with(t0, stx, status).unwrap();
+        let d = drain(&mut b);
+        assert_eq!(
+            d.tx[0].destination, peer,
+            "{status}: on the connection the request came in on"
+        );
+        b.handle_input(
+            t0,
+            Input::TransportError {
+                transport: Transport::Tcp,
+                destination: peer,
+            },
+        );
+        let d = drain(&mut b);
+        assert_eq!(d.tx.len(), 1, "{status}");
+        assert_eq!(
+            d.tx[0].destination,
+            addr("192.0.2.1:5070"),
+            "{status}: §18.2.2: received address, sent-by port"
+        );
+        assert_eq!(self::status(&d.tx[0]), status);
+        assert!(d.ev.is_empty());
+    }
 }
 
 #[test]
