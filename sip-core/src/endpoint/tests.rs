@@ -1132,3 +1132,58 @@ fn supported_schemes_are_read_from_the_text_before_the_first_colon() {
     assert!(!super::has_supported_scheme("sip"));
     assert!(!super::has_supported_scheme(""));
 }
+
+#[test]
+fn folded_rows_are_copied_into_responses_by_their_values() {
+    // A row continued on further lines is not `Name: value CRLF` any more, whatever its
+    // first line looked like: the skeleton rewrites it from its value (trailing blanks and
+    // blank continuation lines dropped), and the Via stamp takes the general way.
+    let t0 = base();
+    let from_rows = [
+        "From: <sip:a@192.0.2.1>;tag=1\r\n ;x=1  ",
+        "From: <sip:a@192.0.2.1>;tag=1\r\n   ",
+        "From: <sip:a@192.0.2.1>\r\n ;tag=1",
+    ];
+    for (i, from) in from_rows.into_iter().enumerate() {
+        // The first Via names the source (nothing to stamp), the second needs `received`
+        // and `rport` on a folded row.
+        for (via, received) in [
+            ("Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKfold", None),
+            (
+                "Via: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKfold\r\n ;rport  ",
+                Some("192.0.2.1"),
+            ),
+        ] {
+            let raw = format!(
+                "OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\n{via}\r\n{from}\r\nTo: <sip:bob@192.0.2.2>\r\nCall-ID: fold{i}\r\nCSeq: 1 OPTIONS\r\n \r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            );
+            let mut b = ep(B, 2);
+            b.handle_input(
+                t0,
+                Input::Receive {
+                    transport: Transport::Udp,
+                    from: addr(A),
+                    to: addr(B),
+                    bytes: Bytes::from(raw),
+                },
+            );
+            let d = drain(&mut b);
+            let Event::IncomingRequest { tx, request } = &d.ev[0] else {
+                panic!("{i}: {:?}", d.ev)
+            };
+            let from_value = request.headers().get("From").unwrap().to_owned();
+            b.respond_with(t0, *tx, 200).unwrap();
+            let d = drain(&mut b);
+            let r = parsed(&d.tx[0]);
+            let m = r.message();
+            assert_eq!(m.headers().get("From"), Some(from_value.as_str()), "{i}");
+            assert_eq!(m.headers().get("CSeq"), Some("1 OPTIONS"), "{i}");
+            assert_eq!(m.via().unwrap().received(), received, "{i}: {via}");
+            let text = std::str::from_utf8(&d.tx[0].bytes).unwrap();
+            assert!(
+                !text.contains("  \r\n") && !text.contains("\r\n \r\n"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -476,6 +476,9 @@ fn general_header_line(
             last.value = trim_value(b, colon + 1, line.end);
         }
         last.line.end = line.next as u32;
+        // The row now spans several lines: whether it reads as `Name: value CRLF` is
+        // decided again over all of them.
+        last.verbatim = last.is_verbatim(b);
         if !matches!(b.get(line.next), Some(b' ' | b'\t')) {
             let row = *last;
             decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
