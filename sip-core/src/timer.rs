@@ -101,6 +101,26 @@ impl<K> TimerQueue<K> {
         }
     }
 
+    /// Removes the earliest entry if it is `(at, key)`: an entry its owner re-armed away
+    /// from, dropped now rather than found stale by every later look at the front (the
+    /// usual case: a timer cancelled by the very next input, such as the `100 Trying`
+    /// timer of an INVITE the TU answered at once). Whether it did.
+    pub fn discard_first(&mut self, at: Instant, key: &K) -> bool
+    where
+        K: PartialEq,
+    {
+        if self
+            .heap
+            .peek()
+            .is_some_and(|Reverse(e)| e.at == at && e.key == *key)
+        {
+            self.heap.pop();
+            true
+        } else {
+            false
+        }
+    }
+
     /// Number of entries, stale ones included.
     pub fn len(&self) -> usize {
         self.heap.len()
@@ -157,6 +177,25 @@ mod tests {
             q.pop_due(t0 + Duration::from_secs(32)).map(|e| e.1),
             Some('B')
         );
+    }
+
+    #[test]
+    fn discard_first_removes_only_that_entry_at_the_front() {
+        let t0 = base();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut q = TimerQueue::new();
+        q.schedule(ms(200), 'T');
+        q.schedule(ms(32_000), 'L');
+        // Not at the front, or another key or instant: nothing happens.
+        assert!(!q.discard_first(ms(32_000), &'L'));
+        assert!(!q.discard_first(ms(200), &'L'));
+        assert!(!q.discard_first(ms(201), &'T'));
+        assert_eq!(q.len(), 2);
+        assert!(q.discard_first(ms(200), &'T'));
+        assert_eq!(q.next_deadline(), Some(ms(32_000)));
+        assert!(q.discard_first(ms(32_000), &'L'));
+        assert!(q.is_empty());
+        assert!(!q.discard_first(ms(0), &'T'));
     }
 
     #[test]

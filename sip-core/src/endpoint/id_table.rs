@@ -34,7 +34,7 @@ impl<T> IdTable<T> {
         }
     }
 
-    /// The id under which the next [`IdTable::insert`] files its entry, made from `serial`;
+    /// The id under which the next [`IdTable::insert_with`] files its entry, made from `serial`;
     /// `None` when all 2^24 slots are taken.
     pub(super) fn next_id(&self, serial: u64) -> Option<u64> {
         let slot = match self.free.last() {
@@ -45,15 +45,9 @@ impl<T> IdTable<T> {
         Some(TABLE_BIT | ((serial << SLOT_BITS) & !TABLE_BIT) | slot)
     }
 
-    /// Files `value` under `id`, which [`IdTable::next_id`] gave with no insert since.
-    /// Refused (`false`, nothing filed) for any other id.
-    #[cfg(test)]
-    pub(super) fn insert(&mut self, id: u64, value: T) -> bool {
-        self.insert_with(id, || value)
-    }
-
-    /// [`IdTable::insert`] of the value `make` builds, built where it is stored (a large
-    /// value is not moved in).
+    /// Files the value `make` builds under `id`, which [`IdTable::next_id`] gave with no
+    /// insert since; the value is built where it is stored (a large value is not moved in).
+    /// Refused (`false`, nothing filed, `make` not called) for any other id.
     #[inline(always)]
     pub(super) fn insert_with(&mut self, id: u64, make: impl FnOnce() -> T) -> bool {
         let slot = (id & SLOT_MASK) as usize;
@@ -124,9 +118,9 @@ mod tests {
     fn ids_name_their_slots_and_are_not_reused() {
         let mut t = IdTable::new();
         let a = t.next_id(1).unwrap();
-        assert!(t.insert(a, "a"));
+        assert!(t.insert_with(a, || "a"));
         let b = t.next_id(2).unwrap();
-        assert!(t.insert(b, "b"));
+        assert!(t.insert_with(b, || "b"));
         assert_eq!((t.get(&a), t.get(&b), t.len()), (Some(&"a"), Some(&"b"), 2));
         assert_ne!(a, b);
         // A freed slot is reused under a new id; the old id finds nothing.
@@ -135,7 +129,7 @@ mod tests {
         let c = t.next_id(3).unwrap();
         assert_eq!(c & SLOT_MASK, a & SLOT_MASK);
         assert_ne!(c, a);
-        assert!(t.insert(c, "c"));
+        assert!(t.insert_with(c, || "c"));
         assert_eq!(t.get(&a), None);
         assert_eq!(t.get(&c), Some(&"c"));
         *t.get_mut(&c).unwrap() = "c2";
@@ -149,11 +143,11 @@ mod tests {
         let id = t.next_id(7).unwrap();
         assert!(id & TABLE_BIT != 0);
         // A plain serial, an id for another slot, an id already used: refused, nothing filed.
-        assert!(!t.insert(7, 1));
-        assert!(!t.insert(id + 1, 1));
+        assert!(!t.insert_with(7, || 1));
+        assert!(!t.insert_with(id + 1, || 1));
         assert_eq!(t.len(), 0);
-        assert!(t.insert(id, 1));
-        assert!(!t.insert(id, 2));
+        assert!(t.insert_with(id, || 1));
+        assert!(!t.insert_with(id, || 2));
         assert_eq!(t.get(&id), Some(&1));
         assert_eq!(t.get(&7), None);
         assert_eq!(t.get(&u64::MAX), None);
@@ -171,7 +165,7 @@ mod tests {
             if live.is_empty() || rng.u8(..) < 140 {
                 let id = t.next_id(serial).unwrap();
                 assert!(!m.contains_key(&id));
-                assert!(t.insert(id, serial as u32));
+                assert!(t.insert_with(id, || serial as u32));
                 m.insert(id, serial as u32);
                 live.push(id);
             } else {

@@ -514,13 +514,14 @@ impl Endpoint {
         }
     }
 
-    /// Pops the queue's first entry if it is `(at, r)`, which its owner no longer waits
-    /// for: the entries are dropped lazily, and one at the front would otherwise be looked
-    /// up again by every `poll_timeout` until it is due (the usual case: the `100 Trying`
-    /// timer of an INVITE the TU answered at once).
-    fn drop_stale_top(&mut self, at: Instant, r: TimerRef) {
-        if self.timers.next_deadline() == Some(at) && self.timers.peek_key() == Some(&r) {
-            self.timers.pop_due(at);
+    /// An owner's timer moved from `old` to `next`: the entry for `old` is stale, and is
+    /// dropped at once when it is at the front of the queue (elsewhere it is skipped when
+    /// it comes due, as every stale entry is).
+    fn rearmed(&mut self, old: Option<Instant>, next: Option<Instant>, r: TimerRef) {
+        if old != next
+            && let Some(old) = old
+        {
+            self.timers.discard_first(old, &r);
         }
     }
 
@@ -746,23 +747,41 @@ impl Endpoint {
             None => ops::ToTag::Drawn(&mut self.ids),
         };
         let skel = ops::Skeleton::of(&req, &key, to_tag);
-        self.server_keys.insert_new(hash, id);
         self.scratch = key;
-        let filed = self.servers.insert_with(id, || ServerTx {
-            machine,
-            skel,
-            key_hash: hash,
-            transport,
-            local,
-            target,
-            last_response: None,
-            armed: None,
-        });
-        debug_assert!(filed, "the id came from next_id");
+        self.file_server(id, hash, || (machine, skel), transport, local, target);
         self.apply_server(now, id, actions.without_pass_to_tu(), false);
         if actions.pass_to_tu() {
             self.dispatch_request(now, ServerTxId(id), req, from);
         }
+    }
+
+    /// Files a new server transaction under `id` (from `IdTable::next_id`) and its key's
+    /// hash in `server_keys`; `parts` gives its machine and skeleton, built in its slot.
+    #[inline(always)]
+    fn file_server(
+        &mut self,
+        id: u64,
+        key_hash: u64,
+        parts: impl FnOnce() -> (ServerMachine, ops::Skeleton),
+        transport: Transport,
+        local: SocketAddr,
+        target: ResponseTarget,
+    ) {
+        self.server_keys.insert_new(key_hash, id);
+        let filed = self.servers.insert_with(id, || {
+            let (machine, skel) = parts();
+            ServerTx {
+                machine,
+                skel,
+                key_hash,
+                transport,
+                local,
+                target,
+                last_response: None,
+                armed: None,
+            }
+        });
+        debug_assert!(filed, "the id came from next_id");
     }
 
     /// The client transaction a response with this top Via branch and CSeq method
@@ -940,18 +959,9 @@ impl Endpoint {
             None => self.ids.tag(),
         };
         let key_hash = self.server_keys.hash(&[&cancel_key]);
-        self.server_keys.insert_new(key_hash, id);
-        let filed = self.servers.insert_with(id, || ServerTx {
-            machine: ServerMachine::NonInvite(m),
-            skel: ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag)),
-            key_hash,
-            transport,
-            local,
-            target,
-            last_response: None,
-            armed: None,
-        });
-        debug_assert!(filed, "the id came from next_id");
+        let skel = || ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag));
+        let machine = ServerMachine::NonInvite(m);
+        self.file_server(id, key_hash, || (machine, skel()), transport, local, target);
         let _ = self.respond_with(now, ServerTxId(id), 200);
         // 487 for the INVITE if it has no final response yet.
         let pending = self
@@ -1102,7 +1112,8 @@ impl Endpoint {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let rearm = next.filter(|n| tx.armed != Some(*n));
+        let old = tx.armed;
+        let rearm = next.filter(|n| old != Some(*n));
         tx.armed = next;
         let held_cancel = match tx.cancel() {
             CancelState::Pending(cid)
@@ -1121,6 +1132,7 @@ impl Endpoint {
         {
             e.cancel_deadline = None;
         }
+        self.rearmed(old, next, TimerRef::Client(id));
         if let Some(cid) = held_cancel {
             // The INVITE ended before any provisional: the CANCEL is never sent (§9.1).
             self.event(Event::ClientTxFailed {
@@ -1207,11 +1219,7 @@ impl Endpoint {
         let old = tx.armed;
         let rearm = next.filter(|n| old != Some(*n));
         tx.armed = next;
-        if old != next
-            && let Some(old) = old
-        {
-            self.drop_stale_top(old, TimerRef::Server(id));
-        }
+        self.rearmed(old, next, TimerRef::Server(id));
         if matches!(a.timed_out(), Some(TimerName::H)) {
             self.event(Event::ServerTxFailed {
                 tx: ServerTxId(id),

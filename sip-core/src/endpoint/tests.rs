@@ -216,10 +216,8 @@ fn trying_after_200ms_and_retransmissions_absorbed() {
     assert_eq!(status(&drain(&mut b).tx[0]), 180);
 }
 
-#[test]
-fn received_and_rport_are_filled_in_and_responses_go_to_the_source() {
-    let t0 = base();
-    let (mut a, mut b) = (ep(A, 1), ep(B, 2));
+/// An OPTIONS sent by `a` over UDP that reaches `b` as if from `source`: what `b` outputs.
+fn options_arriving_from(a: &mut Endpoint, b: &mut Endpoint, t0: Instant, source: &str) -> Drained {
     let req = a
         .request(
             Method::Options,
@@ -230,11 +228,18 @@ fn received_and_rport_are_filled_in_and_responses_go_to_the_source() {
         .build()
         .unwrap();
     a.send_request(t0, req, udp_b()).unwrap();
-    let d = drain(&mut a);
+    let d = drain(a);
+    deliver(b, t0, &d.tx[0], source);
+    drain(b)
+}
+
+#[test]
+fn received_and_rport_are_filled_in_and_responses_go_to_the_source() {
+    let t0 = base();
+    let (mut a, mut b) = (ep(A, 1), ep(B, 2));
     // The packet arrives from a NAT: another address and port.
     let nat = "198.51.100.7:40000";
-    deliver(&mut b, t0, &d.tx[0], nat);
-    let db = drain(&mut b);
+    let db = options_arriving_from(&mut a, &mut b, t0, nat);
     let Event::IncomingRequest { tx, request } = &db.ev[0] else {
         panic!()
     };
@@ -269,19 +274,7 @@ fn each_source_gets_its_own_received_address() {
         ("198.51.100.70:5060", "198.51.100.70"),
     ];
     for (i, (src, ip)) in sources.into_iter().enumerate() {
-        let req = a
-            .request(
-                Method::Options,
-                "sip:bob@192.0.2.2",
-                "<sip:a@x>",
-                "<sip:b@y>",
-            )
-            .build()
-            .unwrap();
-        a.send_request(t0, req, udp_b()).unwrap();
-        let d = drain(&mut a);
-        deliver(&mut b, t0, &d.tx[0], src);
-        let db = drain(&mut b);
+        let db = options_arriving_from(&mut a, &mut b, t0, src);
         let Event::IncomingRequest { request, .. } = &db.ev[0] else {
             panic!("request {i}: {:?}", db.ev)
         };
