@@ -604,8 +604,8 @@ pub(crate) enum BoxedMessage {
     Response(Box<Response>),
 }
 
-/// [`parse_framed`] into a box: the message is built in its box rather than moved into
-/// one (a message is some 500 bytes).
+/// [`parse_framed`] into a box: the message (some 500 bytes) is boxed inside the parse,
+/// so it is moved once, into its box, rather than returned and then boxed by the caller.
 pub(crate) fn parse_framed_boxed(
     bytes: Bytes,
     opts: &ParseOptions,
