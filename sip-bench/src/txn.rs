@@ -49,9 +49,8 @@ pub fn addr(s: &str) -> SocketAddr {
 /// A UDP endpoint at `local` running the transaction layer alone (the transaction benches
 /// measure that layer; `DialogPair` measures whole calls with the dialog layer).
 pub fn endpoint(local: &str, seed: u64) -> Endpoint {
-    let mut c = EndpointConfig::with_local(Transport::Udp, addr(local));
-    c.dialog_layer = false;
-    Endpoint::new(c, seed)
+    let c = EndpointConfig::with_local(Transport::Udp, addr(local));
+    Endpoint::builder(c).without_dialog_layer().build(seed)
 }
 
 /// Two endpoints with the dialog layer on, for whole calls: INVITE, 180, 200, ACK (sent by
@@ -95,21 +94,25 @@ impl DialogPair {
                     match o {
                         Output::Transmit(t) => self.out.push((from, t)),
                         Output::Event(e) => self.events.push(e),
-                        Output::Timeout(_) => {}
                     }
                 }
             }
             let answered = !self.events.is_empty();
             for e in self.events.drain(..) {
                 if let Event::IncomingCall { dialog, .. } = e {
-                    self.b.answer(self.now, dialog, 180, None).expect("180");
                     self.b
-                        .answer(
-                            self.now,
-                            dialog,
-                            200,
-                            Some(("application/sdp", Bytes::from_static(SDP))),
-                        )
+                        .dialog(dialog)
+                        .and_then(|mut d| d.answer(self.now, 180, None))
+                        .expect("180");
+                    self.b
+                        .dialog(dialog)
+                        .and_then(|mut d| {
+                            d.answer(
+                                self.now,
+                                200,
+                                Some(("application/sdp", Bytes::from_static(SDP))),
+                            )
+                        })
                         .expect("200");
                 }
             }
@@ -149,7 +152,10 @@ impl DialogPair {
             self.a.dialog_state(d),
             Some(sip_core::dialog::DialogState::Confirmed)
         );
-        self.a.hangup(self.now, d).expect("hangup");
+        self.a
+            .dialog(d)
+            .and_then(|mut d| d.hangup(self.now))
+            .expect("hangup");
         self.pump();
         // Every timer (L, M, K, J, the dialogs' 64·T1 memory) runs out.
         let later = self.now + T64 + T64;
@@ -184,7 +190,6 @@ impl Drained {
             match o {
                 Output::Transmit(t) => self.tx.push(t),
                 Output::Event(ev) => self.ev.push(ev),
-                Output::Timeout(_) => {}
             }
         }
         self

@@ -37,7 +37,7 @@
 //!     while let Some(o) = ep.poll_output() {
 //!         match o {
 //!             Output::Transmit(t) => out.push(t),
-//!             Output::Event(Event::IncomingCall { dialog, .. }) => ep.answer(now, dialog, 200, None).unwrap(),
+//!             Output::Event(Event::IncomingCall { dialog, .. }) => ep.dialog(dialog).and_then(|mut d| d.answer(now, 200, None)).unwrap(),
 //!             _ => {}
 //!         }
 //!     }
@@ -64,8 +64,10 @@
 pub mod auth;
 pub mod dialog;
 pub mod endpoint;
+mod key_index;
 pub mod message;
 pub mod registrar;
+pub mod registration;
 pub mod rng;
 mod text;
 pub mod timer;

@@ -80,7 +80,6 @@ impl Net {
                             .entry(*a)
                             .or_default()
                             .push((self.now - self.t0, e)),
-                        Output::Timeout(_) => {}
                     }
                 }
             }
@@ -186,15 +185,20 @@ fn call(net: &mut Net, from: &str, to: &str) -> (DialogId, DialogId) {
     net.run();
     let ev = net.take_events(to);
     let d_uas = incoming_call(&ev);
-    net.ep(to).answer(now, d_uas, 180, None).unwrap();
+    net.ep(to)
+        .dialog(d_uas)
+        .and_then(|mut d| d.answer(now, 180, None))
+        .unwrap();
     net.run();
     net.ep(to)
-        .answer(
-            now,
-            d_uas,
-            200,
-            Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
-        )
+        .dialog(d_uas)
+        .and_then(|mut d| {
+            d.answer(
+                now,
+                200,
+                Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
+            )
+        })
         .unwrap();
     net.run();
     (d_uac, d_uas)
@@ -234,7 +238,7 @@ fn basic_call_and_bye() {
 
     {
         let now = net.now;
-        net.ep(A).hangup(now, da)
+        net.ep(A).dialog(da).and_then(|mut d| d.hangup(now))
     }
     .unwrap();
     net.run();
@@ -253,14 +257,16 @@ fn basic_call_and_bye() {
     assert!(
         {
             let now = net.now;
-            net.ep(A).hangup(now, da)
+            net.ep(A).dialog(da).and_then(|mut d| d.hangup(now))
         }
         .is_err()
     );
     assert!(
         {
             let now = net.now;
-            net.ep(B).refer(now, db, "sip:c@192.0.2.3")
+            net.ep(B)
+                .dialog(db)
+                .and_then(|mut d| d.refer(now, "sip:c@192.0.2.3"))
         }
         .is_err()
     );
@@ -316,9 +322,15 @@ fn hanging_up_an_early_call_cancels_it() {
         .unwrap();
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B).answer(now, db, 180, None).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.answer(now, 180, None))
+        .unwrap();
     net.run();
-    net.ep(A).hangup(now, da).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     assert_eq!(net.sent("CANCEL").len(), 1);
     assert_eq!(net.sent("487").len(), 1);
@@ -340,7 +352,10 @@ fn hanging_up_an_early_call_cancels_it() {
         .unwrap();
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B).hangup(now, db).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     assert_eq!(
         states(&net.take_events(A), da).last(),
@@ -354,8 +369,14 @@ fn crossed_byes_both_get_200() {
     let (da, db) = call(&mut net, A, B);
     let now = net.now;
     // Both hang up before either BYE arrives.
-    net.ep(A).hangup(now, da).unwrap();
-    net.ep(B).hangup(now, db).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     let byes_ok = net.wire.iter().filter(|w| w.3 == "SIP/2.0 200 OK").count();
     assert_eq!(
@@ -417,13 +438,18 @@ fn reinvite_glare_gets_491_and_a_retry() {
     net.take_events(B);
     // Both send a re-INVITE at once.
     net.ep(A)
-        .reinvite(
-            now,
-            da,
-            Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
-        )
+        .dialog(da)
+        .and_then(|mut d| {
+            d.reinvite(
+                now,
+                Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
+            )
+        })
         .unwrap();
-    net.ep(B).reinvite(now, db, None).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.reinvite(now, None))
+        .unwrap();
     net.run();
     assert_eq!(
         net.sent("491").len(),
@@ -449,7 +475,10 @@ fn reinvite_glare_gets_491_and_a_retry() {
     // A's TU accepts B's retry; once it is ACKed, A's own retry goes out and B's TU
     // gets it.
     let now = net.now;
-    net.ep(A).answer(now, da, 200, None).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.answer(now, 200, None))
+        .unwrap();
     net.advance(net.elapsed() + Duration::from_secs(1));
     assert_eq!(net.sent("INVITE sip:").len(), 5, "then A's retry");
     assert_eq!(net.sent("491").len(), 2);
@@ -469,43 +498,60 @@ fn blind_transfer_with_refer_and_notify() {
     net.take_events(A);
     net.take_events(B);
     let now = net.now;
-    let r = net.ep(A).refer(now, da, "sip:carol@192.0.2.3").unwrap();
+    let r = net
+        .ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        .unwrap();
     net.run();
     let eb = net.take_events(B);
-    let (rb, refer_to) = eb
+    let (rb, refer_to, uri) = eb
         .iter()
         .find_map(|e| match e {
             Event::ReferReceived {
                 refer,
                 refer_to,
+                target,
                 dialog,
                 referred_by,
             } => {
                 assert_eq!(*dialog, db);
                 assert!(referred_by.is_some());
-                Some((*refer, refer_to.clone()))
+                Some((*refer, refer_to.clone(), target.clone()))
             }
             _ => None,
         })
         .unwrap();
     assert_eq!(refer_to, "<sip:carol@192.0.2.3>");
-    net.ep(B).accept_refer(now, rb).unwrap();
+    assert_eq!(uri, "sip:carol@192.0.2.3");
+    net.ep(B).refer(rb).and_then(|mut r| r.accept(now)).unwrap();
     net.run();
     // Bob calls Carol, reporting progress to Alice.
-    let uri = refer_to.trim_matches(|c| c == '<' || c == '>').to_owned();
     let dc = net
         .ep(B)
         .invite(now, InviteOptions::new(uri, "<sip:bob@y>", "<sip:carol@z>"))
         .unwrap();
     net.run();
     let dcc = incoming_call(&net.take_events(C));
-    net.ep(C).answer(now, dcc, 180, None).unwrap();
+    net.ep(C)
+        .dialog(dcc)
+        .and_then(|mut d| d.answer(now, 180, None))
+        .unwrap();
     net.run();
-    net.ep(B).notify_refer(now, rb, 180).unwrap();
-    net.ep(C).answer(now, dcc, 200, None).unwrap();
+    net.ep(B)
+        .refer(rb)
+        .and_then(|mut r| r.notify(now, 180))
+        .unwrap();
+    net.ep(C)
+        .dialog(dcc)
+        .and_then(|mut d| d.answer(now, 200, None))
+        .unwrap();
     net.run();
     assert_eq!(net.ep(B).dialog_state(dc), Some(DialogState::Confirmed));
-    net.ep(B).notify_refer(now, rb, 200).unwrap();
+    net.ep(B)
+        .refer(rb)
+        .and_then(|mut r| r.notify(now, 200))
+        .unwrap();
     net.run();
     let ea = net.take_events(A);
     let refer_events: Vec<ReferEvent> = ea
@@ -530,10 +576,16 @@ fn blind_transfer_with_refer_and_notify() {
     );
     // The NOTIFYs carry the subscription headers RFC 3515 asks for.
     assert!(
-        net.ep(B).notify_refer(now, rb, 200).is_err(),
+        net.ep(B)
+            .refer(rb)
+            .and_then(|mut r| r.notify(now, 200))
+            .is_err(),
         "the subscription is over"
     );
-    net.ep(A).hangup(now, da).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     assert_eq!(
         net.ep(B).dialog_state(db),
@@ -547,8 +599,16 @@ fn refer_rejected_and_transfer_target_busy() {
     let (da, _db) = call(&mut net, A, B);
     net.take_events(A);
     let now = net.now;
-    let r1 = net.ep(A).refer(now, da, "sip:carol@192.0.2.3").unwrap();
-    let r2 = net.ep(A).refer(now, da, "sip:dave@192.0.2.4").unwrap();
+    let r1 = net
+        .ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        .unwrap();
+    let r2 = net
+        .ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.refer(now, "sip:dave@192.0.2.4"))
+        .unwrap();
     net.run();
     let eb = net.take_events(B);
     let refers: Vec<_> = eb
@@ -559,9 +619,18 @@ fn refer_rejected_and_transfer_target_busy() {
         })
         .collect();
     assert_eq!(refers.len(), 2, "two REFERs in one dialog at once");
-    net.ep(B).reject_refer(now, refers[0], 603).unwrap();
-    net.ep(B).accept_refer(now, refers[1]).unwrap();
-    net.ep(B).notify_refer(now, refers[1], 486).unwrap();
+    net.ep(B)
+        .refer(refers[0])
+        .and_then(|mut r| r.reject(now, 603))
+        .unwrap();
+    net.ep(B)
+        .refer(refers[1])
+        .and_then(|mut r| r.accept(now))
+        .unwrap();
+    net.ep(B)
+        .refer(refers[1])
+        .and_then(|mut r| r.notify(now, 486))
+        .unwrap();
     net.run();
     let ea = net.take_events(A);
     let of = |r| -> Vec<ReferEvent> {
@@ -611,7 +680,10 @@ fn route_sets_from_record_route() {
     );
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B).answer(now, db, 200, None).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.answer(now, 200, None))
+        .unwrap();
     net.run();
     let ok = net
         .wire
@@ -643,7 +715,10 @@ fn route_sets_from_record_route() {
             bytes: Bytes::from(ack),
         },
     );
-    net.ep(B).hangup(now, db).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     let mut bye = None;
     while let Some(o) = net.ep(B).poll_output() {
         if let Output::Transmit(t) = o
@@ -685,9 +760,12 @@ fn refer_outside_a_dialog() {
             _ => None,
         })
         .unwrap();
-    net.ep(B).accept_refer(now, rb).unwrap();
+    net.ep(B).refer(rb).and_then(|mut r| r.accept(now)).unwrap();
     net.run();
-    net.ep(B).notify_refer(now, rb, 200).unwrap();
+    net.ep(B)
+        .refer(rb)
+        .and_then(|mut r| r.notify(now, 200))
+        .unwrap();
     net.run();
     let ea = net.take_events(A);
     let evs: Vec<ReferEvent> = ea
@@ -723,7 +801,11 @@ fn a_refer_subscription_expires_without_a_final_notify() {
     let mut net = Net::new(&[A, B]);
     let (da, _db) = call(&mut net, A, B);
     let now = net.now;
-    let r = net.ep(A).refer(now, da, "sip:carol@192.0.2.3").unwrap();
+    let r = net
+        .ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        .unwrap();
     net.run();
     let rb = net
         .take_events(B)
@@ -733,7 +815,7 @@ fn a_refer_subscription_expires_without_a_final_notify() {
             _ => None,
         })
         .unwrap();
-    net.ep(B).accept_refer(now, rb).unwrap();
+    net.ep(B).refer(rb).and_then(|mut r| r.accept(now)).unwrap();
     net.run();
     net.take_events(A);
     // B never reports a final status: the subscription (60 s) runs out at A.
@@ -871,7 +953,7 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
     cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "secret")));
     net.eps[0].1 = Endpoint::new(cfg, 11);
     let now = net.now;
-    let mut nonces = NonceManager::new(net.ep(B).ids(), now);
+    let mut nonces = NonceManager::new(&mut sip_core::rng::IdGenerator::new(77), now);
     let da = net
         .ep(A)
         .invite(
@@ -934,7 +1016,10 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         ),
         Verdict::Ok
     );
-    net.ep(B).answer(now, db, 200, None).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.answer(now, 200, None))
+        .unwrap();
     net.run();
     let _ = tx2;
     let ea = net.take_events(A);
@@ -1056,7 +1141,10 @@ fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
     );
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B).answer(now, db, 200, None).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.answer(now, 200, None))
+        .unwrap();
     let mut sent = Vec::new();
     while let Some(o) = net.ep(B).poll_output() {
         if let Output::Transmit(t) = o {
@@ -1081,7 +1169,10 @@ fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
             bytes: Bytes::from(ack),
         },
     );
-    net.ep(B).hangup(now, db).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     let bye = std::iter::from_fn(|| net.ep(B).poll_output())
         .find_map(|o| match o {
             Output::Transmit(t) if first_line(&t.bytes).starts_with("BYE") => Some(t),
@@ -1111,7 +1202,10 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     let (da, _) = call(&mut net, A, B);
     net.take_events(A);
     let now = net.now;
-    net.ep(A).hangup(now, da).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     assert_eq!(bye_completed(&net.take_events(A), da), [Ok(200)]);
 
@@ -1121,7 +1215,10 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     net.drop = Box::new(|line| line.starts_with("BYE "));
     let sent_at = net.elapsed();
     let now = net.now;
-    net.ep(A).hangup(now, da).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.advance(sent_at + Duration::from_millis(31_999));
     assert_eq!(bye_completed(&net.take_events(A), da), []);
     net.advance(sent_at + Duration::from_secs(32));
@@ -1142,7 +1239,10 @@ fn a_hang_up_before_the_ack_sends_bye_after_it() {
     let (_, db) = call(&mut net, A, B);
     net.take_events(B);
     let now = net.now;
-    net.ep(B).hangup(now, db).unwrap();
+    net.ep(B)
+        .dialog(db)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     assert_eq!(net.sent("BYE sip:").len(), 0, "no BYE before the ACK");
     assert_eq!(
@@ -1179,7 +1279,8 @@ fn a_target_refresh_moves_the_next_request() {
     assert_eq!(info.remote_target, "sip:192.0.2.2:5060");
     // A request before the refresh goes to B's first Contact (and caches that hop).
     net.ep(A)
-        .send_in_dialog_request(now, da, Method::Info, &[], None)
+        .dialog(da)
+        .and_then(|mut d| d.request(now, Method::Info, &[], None))
         .unwrap();
     net.run();
     let update = format!(
@@ -1214,7 +1315,10 @@ fn a_target_refresh_moves_the_next_request() {
         net.ep(A).dialog_info(da).unwrap().remote_target,
         "sip:bob@192.0.2.7:5080"
     );
-    net.ep(A).hangup(now, da).unwrap();
+    net.ep(A)
+        .dialog(da)
+        .and_then(|mut d| d.hangup(now))
+        .unwrap();
     net.run();
     let info_req = net
         .wire

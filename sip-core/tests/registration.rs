@@ -29,6 +29,8 @@ struct World {
     registers: Vec<(Duration, u32, String)>,
     /// When set, the registrar requires digest credentials (RFC 3261 §22).
     auth: Option<sip_core::auth::NonceManager>,
+    /// Draws the registrar's To tags and nonce key.
+    ids: sip_core::rng::IdGenerator,
 }
 
 impl World {
@@ -52,6 +54,7 @@ impl World {
             ua_events: Vec::new(),
             registers: Vec::new(),
             auth: None,
+            ids: sip_core::rng::IdGenerator::new(99),
         }
     }
 
@@ -141,7 +144,7 @@ impl World {
                                 continue;
                             }
                         }
-                        let tag = self.reg_ep.ids().tag();
+                        let tag = self.ids.tag();
                         let resp = self.registrar.respond(self.now, &request, &tag).unwrap();
                         self.reg_ep.respond(self.now, tx, resp).unwrap();
                     }
@@ -267,7 +270,7 @@ fn a_registrar_that_challenges_with_401() {
     let mut cfg = EndpointConfig::with_local(Transport::Udp, A.parse().unwrap());
     cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "pw")));
     w.ua = Endpoint::new(cfg, 3);
-    w.auth = Some(NonceManager::new(w.reg_ep.ids(), w.t0));
+    w.auth = Some(NonceManager::new(&mut w.ids, w.t0));
     w.ua.register(
         w.now,
         RegisterOptions::new("sip:192.0.2.10", "<sip:alice@example.com>", 600),

@@ -102,8 +102,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Listen::udp(args.bind)
     };
-    let mut config = DriverConfig::new(vec![listen], 0x5eed);
-    config.endpoint.user_agent = Some("sip-mio uas".into());
+    let config = DriverConfig::new(vec![listen], 0x5eed);
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
     let tokens = 1..config.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;

@@ -456,7 +456,10 @@ impl Driver {
         status: u16,
         body: Option<(&str, Bytes)>,
     ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.answer(now, dialog, status, body))
+        self.with_endpoint(now, |ep| {
+            ep.dialog(dialog)
+                .and_then(|mut d| d.answer(now, status, body))
+        })
     }
 
     /// Rings: 180 Ringing (§13.3.1.1).
@@ -489,7 +492,7 @@ impl Driver {
 
     /// Hangs up whatever the call's state: BYE, CANCEL or 603 (§15, §9.1).
     pub fn hangup(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.hangup(now, dialog))
+        self.with_endpoint(now, |ep| ep.dialog(dialog).and_then(|mut d| d.hangup(now)))
     }
 
     /// Sends a re-INVITE (§14.1).
@@ -499,7 +502,9 @@ impl Driver {
         dialog: DialogId,
         body: Option<(&str, Bytes)>,
     ) -> Result<ClientTxId, DialogError> {
-        self.with_endpoint(now, |ep| ep.reinvite(now, dialog, body))
+        self.with_endpoint(now, |ep| {
+            ep.dialog(dialog).and_then(|mut d| d.reinvite(now, body))
+        })
     }
 
     /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS; §12.2.1.1).
@@ -512,7 +517,8 @@ impl Driver {
         body: Option<(&str, Bytes)>,
     ) -> Result<ClientTxId, DialogError> {
         self.with_endpoint(now, |ep| {
-            ep.send_in_dialog_request(now, dialog, method, headers, body)
+            ep.dialog(dialog)
+                .and_then(|mut d| d.request(now, method, headers, body))
         })
     }
 
@@ -523,12 +529,14 @@ impl Driver {
         dialog: DialogId,
         refer_to: &str,
     ) -> Result<ReferId, DialogError> {
-        self.with_endpoint(now, |ep| ep.refer(now, dialog, refer_to))
+        self.with_endpoint(now, |ep| {
+            ep.dialog(dialog).and_then(|mut d| d.refer(now, refer_to))
+        })
     }
 
     /// Accepts a received REFER: 202, then the first NOTIFY (RFC 3515 §2.4.2).
     pub fn accept_refer(&mut self, now: Instant, refer: ReferId) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.accept_refer(now, refer))
+        self.with_endpoint(now, |ep| ep.refer(refer).and_then(|mut r| r.accept(now)))
     }
 
     /// Rejects a received REFER with a 3xx–6xx status.
@@ -538,7 +546,9 @@ impl Driver {
         refer: ReferId,
         status: u16,
     ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.reject_refer(now, refer, status))
+        self.with_endpoint(now, |ep| {
+            ep.refer(refer).and_then(|mut r| r.reject(now, status))
+        })
     }
 
     /// Reports the referred request's progress in a NOTIFY (RFC 3515 §2.4.5).
@@ -548,7 +558,9 @@ impl Driver {
         refer: ReferId,
         status: u16,
     ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.notify_refer(now, refer, status))
+        self.with_endpoint(now, |ep| {
+            ep.refer(refer).and_then(|mut r| r.notify(now, status))
+        })
     }
 
     /// Starts a request out of any dialog (§8.1.1); send it with [`Driver::send_request`].
@@ -611,7 +623,6 @@ impl Driver {
                 match out {
                     Output::Transmit(t) => self.send(now, t),
                     Output::Event(e) => self.events.push_back(Event::Sip(e)),
-                    Output::Timeout(_) => {}
                 }
             }
             if self.pending_errors.is_empty() {

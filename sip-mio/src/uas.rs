@@ -227,8 +227,12 @@ impl Uas {
                 }
                 let sdp = Bytes::from(sdp_answer(request.body(), local_ip(ep)));
                 let r = ep
-                    .answer(now, *dialog, 180, None)
-                    .and_then(|()| ep.answer(now, *dialog, 200, Some(("application/sdp", sdp))));
+                    .dialog(*dialog)
+                    .and_then(|mut d| d.answer(now, 180, None))
+                    .and_then(|()| {
+                        ep.dialog(*dialog)
+                            .and_then(|mut d| d.answer(now, 200, Some(("application/sdp", sdp))))
+                    });
                 if r.is_ok() {
                     self.counters.answered += 1;
                 }
@@ -290,7 +294,8 @@ impl Uas {
                 let r = match request.method() {
                     Method::Invite => {
                         let sdp = Bytes::from(sdp_answer(request.body(), local_ip(ep)));
-                        ep.answer(now, *dialog, 200, Some(("application/sdp", sdp)))
+                        ep.dialog(*dialog)
+                            .and_then(|mut d| d.answer(now, 200, Some(("application/sdp", sdp))))
                             .map_err(|e| e.to_string())
                     }
                     Method::Info | Method::Update | Method::Options | Method::Message => {
@@ -321,8 +326,9 @@ impl Uas {
             }
             Event::ReferReceived { refer, .. } => {
                 self.counters.refers += 1;
-                ep.accept_refer(now, *refer)
-                    .and_then(|()| ep.notify_refer(now, *refer, 200))
+                ep.refer(*refer)
+                    .and_then(|mut r| r.accept(now))
+                    .and_then(|()| ep.refer(*refer).and_then(|mut r| r.notify(now, 200)))
                     .map_err(|e| e.to_string())
             }
             Event::ClientTxFailed { .. } | Event::ServerTxFailed { .. } => {

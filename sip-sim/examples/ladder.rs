@@ -40,10 +40,15 @@ fn main() {
     let bob = UaNode::new(sim.base(), bob_addr, seed ^ 2).react(|ctl, e| {
         if let Event::IncomingCall { dialog, .. } = e {
             let d = *dialog;
-            let _ = ctl.ep.answer(ctl.now, d, 180, None);
+            let _ = ctl
+                .ep
+                .dialog(d)
+                .and_then(|mut d| d.answer(ctl.now, 180, None));
             ctl.after(ms(1500), move |ep, now| {
                 let sdp = bytes::Bytes::from_static(b"v=0\r\n");
-                let _ = ep.answer(now, d, 200, Some(("application/sdp", sdp)));
+                let _ = ep
+                    .dialog(d)
+                    .and_then(|mut d| d.answer(now, 200, Some(("application/sdp", sdp))));
             });
         }
     });
@@ -55,7 +60,7 @@ fn main() {
         {
             let d = *dialog;
             ctl.after(ms(2000), move |ep, now| {
-                let _ = ep.hangup(now, d);
+                let _ = ep.dialog(d).and_then(|mut d| d.hangup(now));
             });
         }
     });

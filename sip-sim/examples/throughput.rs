@@ -89,7 +89,7 @@ fn calls(n: usize) -> (Duration, u64, Duration, u64) {
         if let Event::DialogStateChanged { dialog, state } = e {
             match state {
                 DialogState::Confirmed => {
-                    let _ = ctl.ep.hangup(ctl.now, *dialog);
+                    let _ = ctl.ep.dialog(*dialog).and_then(|mut d| d.hangup(ctl.now));
                 }
                 DialogState::Terminated(EndReason::LocalBye) => seen.set(seen.get() + 1),
                 _ => {}
@@ -108,8 +108,14 @@ fn calls(n: usize) -> (Duration, u64, Duration, u64) {
     }
     let mut bob = UaNode::new(sim.base(), bob_addr, 2).react(|ctl, e| {
         if let Event::IncomingCall { dialog, .. } = e {
-            let _ = ctl.ep.answer(ctl.now, *dialog, 180, None);
-            let _ = ctl.ep.answer(ctl.now, *dialog, 200, None);
+            let _ = ctl
+                .ep
+                .dialog(*dialog)
+                .and_then(|mut d| d.answer(ctl.now, 180, None));
+            let _ = ctl
+                .ep
+                .dialog(*dialog)
+                .and_then(|mut d| d.answer(ctl.now, 200, None));
         }
     });
     bob.set_recording(false);

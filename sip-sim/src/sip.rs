@@ -52,6 +52,7 @@ use sip_core::message::{
     HeaderName, Method, ParseOptions, Request, RequestBuilder, Response, SipMessage, StreamFramer,
     parse,
 };
+use sip_core::rng::IdGenerator;
 use sip_core::transport::Transport;
 
 use crate::trace::{TraceEntry, TraceKind, first_line};
@@ -326,6 +327,8 @@ pub struct SipNode {
     base: Instant,
     addr: SocketAddr,
     endpoint: Endpoint,
+    /// Draws the To tags of the stateless answers the script sends.
+    tags: IdGenerator,
     now: Instant,
     outbox: VecDeque<Datagram>,
     behaviours: BTreeMap<String, Behaviour>,
@@ -379,19 +382,24 @@ impl SipNode {
         config
             .local_addrs
             .push(LocalAddr::new(Transport::Tcp, addr));
-        // The scripted node answers at the transaction level; dialog scenarios switch the
-        // dialog layer on through `with_config`.
-        config.dialog_layer = false;
-        Self::with_config(base, addr, config, seed)
+        // The scripted node answers at the transaction level; dialog scenarios run the
+        // dialog layer through `with_config`.
+        let endpoint = Endpoint::builder(config).without_dialog_layer().build(seed);
+        Self::around(base, addr, endpoint, seed)
     }
 
     /// A node at `addr` with this endpoint configuration (its local addresses should route
-    /// to `addr`).
+    /// to `addr`) and the dialog layer.
     pub fn with_config(base: Instant, addr: SocketAddr, config: EndpointConfig, seed: u64) -> Self {
+        Self::around(base, addr, Endpoint::new(config, seed), seed)
+    }
+
+    fn around(base: Instant, addr: SocketAddr, endpoint: Endpoint, seed: u64) -> Self {
         SipNode {
             base,
             addr,
-            endpoint: Endpoint::new(config, seed),
+            endpoint,
+            tags: IdGenerator::new(seed ^ 0x7461_6773),
             now: base,
             outbox: VecDeque::new(),
             behaviours: BTreeMap::new(),
@@ -858,7 +866,6 @@ impl SipNode {
                         self.events.push((self.offset(now), e));
                     }
                 }
-                Output::Timeout(_) => {}
             }
         }
         self.note_count(now);
@@ -1034,7 +1041,7 @@ impl SipNode {
         {
             return true;
         }
-        let to_tag = self.endpoint.ids().tag();
+        let to_tag = self.tags.tag();
         let at = self.offset(now);
         for step in steps {
             self.schedule(

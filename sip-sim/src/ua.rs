@@ -134,7 +134,6 @@ impl UaNode {
                         bytes: t.bytes,
                     }),
                     Output::Event(e) => fresh.push(e),
-                    Output::Timeout(_) => {}
                 }
             }
             if fresh.is_empty() {

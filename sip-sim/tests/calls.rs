@@ -23,14 +23,18 @@ fn answering(sim: &Sim, addr: &str, seed: u64, status: u16) -> UaNode {
     UaNode::new(sim.base(), a(addr), seed).react(move |ctl, e| {
         if let Event::IncomingCall { dialog, .. } = e {
             let d = *dialog;
-            let _ = ctl.ep.answer(ctl.now, d, 180, None);
+            let _ = ctl
+                .ep
+                .dialog(d)
+                .and_then(|mut d| d.answer(ctl.now, 180, None));
             ctl.after(Duration::from_millis(300), move |ep, now| {
-                let _ = ep.answer(
-                    now,
-                    d,
-                    status,
-                    Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
-                );
+                let _ = ep.dialog(d).and_then(|mut d| {
+                    d.answer(
+                        now,
+                        status,
+                        Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
+                    )
+                });
             });
         }
     })
@@ -72,7 +76,7 @@ fn calls_complete_over_a_lossy_link() {
             {
                 let d = *dialog;
                 ctl.after(Duration::from_secs(2), move |ep, now| {
-                    let _ = ep.hangup(now, d);
+                    let _ = ep.dialog(d).and_then(|mut d| d.hangup(now));
                 });
             }
         });
@@ -127,21 +131,28 @@ fn transferee(sim: &Sim, seed: u64, accept: bool) -> UaNode {
     answering(sim, BOB, seed, 200).react(move |ctl, e| match e {
         Event::IncomingCall { dialog, .. } => {
             let d = *dialog;
-            let _ = ctl.ep.answer(
-                ctl.now,
-                d,
-                200,
-                Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
-            );
+            let _ = ctl.ep.dialog(d).and_then(|mut d| {
+                d.answer(
+                    ctl.now,
+                    200,
+                    Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
+                )
+            });
         }
         Event::ReferReceived {
             refer, refer_to, ..
         } => {
             if !accept {
-                let _ = ctl.ep.reject_refer(ctl.now, *refer, 603);
+                let _ = ctl
+                    .ep
+                    .refer(*refer)
+                    .and_then(|mut r| r.reject(ctl.now, 603));
                 return;
             }
-            ctl.ep.accept_refer(ctl.now, *refer).unwrap();
+            ctl.ep
+                .refer(*refer)
+                .and_then(|mut r| r.accept(ctl.now))
+                .unwrap();
             let uri = refer_to.trim_matches(|c| c == '<' || c == '>').to_owned();
             let d = ctl
                 .ep
@@ -158,12 +169,12 @@ fn transferee(sim: &Sim, seed: u64, accept: bool) -> UaNode {
             if let Some(r) = calls.get(dialog) {
                 let code = response.status();
                 if code > 100 {
-                    let _ = ctl.ep.notify_refer(ctl.now, *r, code);
+                    let _ = ctl.ep.refer(*r).and_then(|mut r| r.notify(ctl.now, code));
                 }
                 if code == 200 {
                     let d = *dialog;
                     ctl.after(Duration::from_secs(1), move |ep, now| {
-                        let _ = ep.hangup(now, d);
+                        let _ = ep.dialog(d).and_then(|mut d| d.hangup(now));
                     });
                 }
             }
@@ -188,12 +199,13 @@ fn blind_transfer(seed: u64, loss: f64, carol_answers: u16, bob_accepts: bool) -
         } if refer.is_none() => {
             refer = Some(
                 ctl.ep
-                    .refer(ctl.now, *dialog, "sip:carol@10.0.0.3")
+                    .dialog(*dialog)
+                    .and_then(|mut d| d.refer(ctl.now, "sip:carol@10.0.0.3"))
                     .unwrap(),
             );
         }
         Event::Refer { dialog, event, .. } if event.is_final() => {
-            let _ = ctl.ep.hangup(ctl.now, *dialog);
+            let _ = ctl.ep.dialog(*dialog).and_then(|mut d| d.hangup(ctl.now));
         }
         _ => {}
     });
@@ -319,7 +331,7 @@ fn call_property_over_2000_seeds() {
             {
                 let d = *dialog;
                 ctl.after(Duration::from_millis(500), move |ep, now| {
-                    let _ = ep.hangup(now, d);
+                    let _ = ep.dialog(d).and_then(|mut d| d.hangup(now));
                 });
             }
         });

@@ -265,7 +265,6 @@ impl Driver {
                 }
                 Output::Event(e) => self.on_event(now, e),
                 // The next deadline is read with poll_timeout once the queue is empty.
-                Output::Timeout(_) => {}
             }
         }
     }
@@ -284,7 +283,10 @@ impl Driver {
             } => {
                 let r = self.active(call).and_then(|d| {
                     let body = body.as_ref().map(|b| b.as_parts());
-                    Ok(self.ep.answer(now, d, status, body)?)
+                    Ok(self
+                        .ep
+                        .dialog(d)
+                        .and_then(|mut d| d.answer(now, status, body))?)
                 });
                 if let Some(reply) = reply {
                     let _ = reply.send(r);
@@ -308,7 +310,7 @@ impl Driver {
             }
             Command::Refer(call, target, reply) => {
                 let r = self.active(call).and_then(|d| {
-                    let id = self.ep.refer(now, d, &target)?;
+                    let id = self.ep.dialog(d).and_then(|mut d| d.refer(now, &target))?;
                     let shared = Arc::new(Shared::new(TransferState::default()));
                     self.refers_out.insert(id, shared.clone());
                     self.stats.transfers_sent += 1;
@@ -318,9 +320,13 @@ impl Driver {
             }
             Command::ReferAnswer(refer, action, reply) => {
                 let r = match action {
-                    ReferAction::Accept => self.ep.accept_refer(now, refer),
-                    ReferAction::Reject(s) => self.ep.reject_refer(now, refer, s),
-                    ReferAction::Notify(s) => self.ep.notify_refer(now, refer, s),
+                    ReferAction::Accept => self.ep.refer(refer).and_then(|mut r| r.accept(now)),
+                    ReferAction::Reject(s) => {
+                        self.ep.refer(refer).and_then(|mut r| r.reject(now, s))
+                    }
+                    ReferAction::Notify(s) => {
+                        self.ep.refer(refer).and_then(|mut r| r.notify(now, s))
+                    }
                 };
                 if let Some(reply) = reply {
                     let _ = reply.send(r.map_err(Error::from));
@@ -342,14 +348,15 @@ impl Driver {
                     let body = body.as_ref().map(|b| b.as_parts());
                     Ok(self
                         .ep
-                        .send_in_dialog_request(now, d, method, &hdrs, body)?)
+                        .dialog(d)
+                        .and_then(|mut d| d.request(now, method, &hdrs, body))?)
                 });
                 self.pend(r, reply, None);
             }
             Command::Reinvite(call, body, reply) => {
                 let r = self.active(call).and_then(|d| {
                     let body = body.as_ref().map(|b| b.as_parts());
-                    Ok(self.ep.reinvite(now, d, body)?)
+                    Ok(self.ep.dialog(d).and_then(|mut d| d.reinvite(now, body))?)
                 });
                 self.pend(r, reply, None);
             }
@@ -397,7 +404,7 @@ impl Driver {
     fn hang_up(&mut self, now: std::time::Instant, call: DialogId) -> Result<HangupKind> {
         let d = self.active(call)?;
         let confirmed = self.ep.dialog_state(d) == Some(DialogState::Confirmed);
-        self.ep.hangup(now, d)?;
+        self.ep.dialog(d).and_then(|mut d| d.hangup(now))?;
         if !confirmed {
             return Ok(HangupKind::Early);
         }
@@ -563,7 +570,10 @@ impl Driver {
         let body = spec.body.as_ref().map(|b| b.as_parts());
         if let (true, Some(dialog)) = (spec.invite, spec.dialog) {
             // A re-INVITE is answered through its dialog (§14.2).
-            return Ok(self.ep.answer(now, dialog, spec.status, body)?);
+            return Ok(self
+                .ep
+                .dialog(dialog)
+                .and_then(|mut d| d.answer(now, spec.status, body))?);
         }
         let mut b = self.ep.response(spec.tx, spec.status)?;
         if let Some(reason) = &spec.reason {
@@ -654,6 +664,7 @@ impl Driver {
                 dialog,
                 refer_to,
                 referred_by,
+                ..
             } => {
                 self.stats.transfers_received += 1;
                 let key = self.key_of(dialog);
@@ -666,7 +677,7 @@ impl Driver {
                     }
                     _ => {
                         // A REFER outside any call of ours, or in one nobody holds.
-                        if let Err(e) = self.ep.reject_refer(now, refer, 603) {
+                        if let Err(e) = self.ep.refer(refer).and_then(|mut r| r.reject(now, 603)) {
                             tracing::debug!(%refer, error = %e, "REFER not rejected");
                         }
                     }
@@ -778,7 +789,11 @@ impl Driver {
             }
         };
         self.stats.unhandled += 1;
-        if let Err(e) = self.ep.answer(now, dialog, refuse, None) {
+        if let Err(e) = self
+            .ep
+            .dialog(dialog)
+            .and_then(|mut d| d.answer(now, refuse, None))
+        {
             tracing::debug!(%dialog, error = %e, "incoming call not refused");
         }
     }
@@ -851,7 +866,10 @@ impl Driver {
         // Nobody holds the call: it is being hung up.
         let invite = *request.method() == Method::Invite;
         let r = if invite {
-            self.ep.answer(now, dialog, 481, None).map_err(Error::from)
+            self.ep
+                .dialog(dialog)
+                .and_then(|mut d| d.answer(now, 481, None))
+                .map_err(Error::from)
         } else {
             self.ep.respond_with(now, tx, 481).map_err(Error::from)
         };

@@ -1,7 +1,17 @@
-//! Dialogs (RFC 3261 §12–§15) and REFER (RFC 3515): the public types, and the pure helpers
-//! the endpoint uses to build in-dialog requests. The state lives in the
-//! [`Endpoint`](crate::endpoint::Endpoint), which owns dialogs like it owns transactions and
-//! drives them with the same timer queue.
+//! The dialog layer (RFC 3261 §12–§15) and REFER (RFC 3515): dialogs, INVITE sessions and
+//! REFER subscriptions, as a transaction user that owns its state and its timers (see
+//! [`layer`]'s module docs for how it talks to the transaction layer below and the
+//! application above). The [`Endpoint`](crate::endpoint::Endpoint) runs it above its
+//! transaction layer unless built without it.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `layer.rs` | the layer: its tables, what the transaction layer reports, timers |
+//! | `entry.rs` | one dialog's state: identity, header values, target, route set, CSeq |
+//! | `invite.rs` | INVITE sessions: calls placed and answered, forks, 2xx/ACK, glare, hang-up |
+//! | `request.rs` | requests within a dialog, ours and the peer's, and their outcomes |
+//! | `refer.rs` | REFER and its implicit subscription, sipfrag |
+//! | `route.rs` | route sets and the shape of an in-dialog request |
 //!
 //! | State | Entered when | Left when |
 //! |---|---|---|
@@ -10,9 +20,17 @@
 //! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2) |
 //! | Terminated | — | — |
 
+mod entry;
+mod invite;
+pub(crate) mod layer;
 pub mod refer;
+mod request;
 pub mod route;
+#[cfg(test)]
+mod tests;
 
+pub use invite::InviteOptions;
+pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
 pub use refer::{ReferEvent, ReferId, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
 
@@ -153,9 +171,12 @@ pub enum DialogError {
     /// The dialog or subscription limit is reached.
     #[error("too many dialogs")]
     TooManyDialogs,
+    /// The endpoint was built without its dialog layer.
+    #[error("the endpoint has no dialog layer")]
+    NoDialogLayer,
     /// The endpoint refused to send (no local address, transaction limit, ...).
     #[error(transparent)]
-    Endpoint(#[from] crate::endpoint::EndpointError),
+    Endpoint(#[from] crate::transaction::layer::EndpointError),
 }
 
 impl From<crate::message::BuildError> for DialogError {

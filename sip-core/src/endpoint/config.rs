@@ -2,77 +2,23 @@
 
 use std::net::SocketAddr;
 
-use crate::message::ParseOptions;
+use crate::message::{Method, ParseOptions};
 use crate::transaction::TimerConfig;
+use crate::transaction::layer::local_for;
+pub use crate::transaction::layer::{LocalAddr, MaxForwardsPolicy};
 use crate::transport::Transport;
 
-/// One local address the endpoint's driver listens on.
-///
-/// The core uses it for the Via sent-by of requests it sends (RFC 3261 §18.1.1) and as the
-/// source address of its transmits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalAddr {
-    /// The transport bound at this address.
-    pub transport: Transport,
-    /// The bound socket address.
-    pub addr: SocketAddr,
-    /// The host[:port] to advertise in Via and Contact instead of `addr` (e.g. a public
-    /// address or a host name); `None` advertises `addr` itself. Text that is not a valid
-    /// `hostport` (RFC 3261 §25.1) is ignored, with a warning: `addr` is advertised.
-    pub advertised: Option<String>,
-}
-
-impl LocalAddr {
-    /// A local address advertised as itself.
-    pub fn new(transport: Transport, addr: SocketAddr) -> Self {
-        Self {
-            transport,
-            addr,
-            advertised: None,
-        }
-    }
-
-    /// The `host:port` text to put in a Via sent-by or a Contact: `advertised` when it is a
-    /// valid `hostport` (so nothing the endpoint writes with it can break a header or inject
-    /// one), else the bound address.
-    ///
-    /// ```
-    /// use sip_core::endpoint::LocalAddr;
-    /// use sip_core::transport::Transport;
-    /// let mut l = LocalAddr::new(Transport::Udp, "192.0.2.1:5060".parse().unwrap());
-    /// l.advertised = Some("pbx.example.com:5070".into());
-    /// assert_eq!(l.sent_by(), "pbx.example.com:5070");
-    /// l.advertised = Some("pbx.example.com\r\nX-Injected: 1".into());
-    /// assert_eq!(l.sent_by(), "192.0.2.1:5060");
-    /// ```
-    pub fn sent_by(&self) -> String {
-        match &self.advertised {
-            Some(a) if crate::message::SipUri::parse_host(a).is_ok() => a.clone(),
-            Some(a) => {
-                tracing::warn!(advertised = %a.escape_debug(), addr = %self.addr,
-                    "advertised address is not a host[:port]; advertising the bound address");
-                LocalAddr::new(self.transport, self.addr).sent_by()
-            }
-            None => {
-                let mut s = String::with_capacity(24);
-                crate::text::push_socket_addr(&mut s, self.addr);
-                s
-            }
-        }
-    }
-}
-
-/// What the endpoint does with a request whose Max-Forwards is 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MaxForwardsPolicy {
-    /// Process it as if Max-Forwards were still positive: the default, because a user agent
-    /// is the request's last hop (RFC 4475 §3.3.11: "an endpoint should process the request").
-    #[default]
-    Process,
-    /// Answer 483 Too Many Hops statelessly, as a proxy must (RFC 3261 §16.3 step 3); for
-    /// B2BUAs and front ends that forward what they receive.
-    Reject,
-}
+/// The methods an endpoint with its dialog layer handles, listed in `Allow` when
+/// [`EndpointConfig::allowed_methods`] is not set (§20.5).
+pub const DEFAULT_ALLOW: &[Method] = &[
+    Method::Invite,
+    Method::Ack,
+    Method::Bye,
+    Method::Cancel,
+    Method::Options,
+    Method::Refer,
+    Method::Notify,
+];
 
 /// Configuration of an `Endpoint`.
 #[derive(Debug, Clone)]
@@ -91,8 +37,6 @@ pub struct EndpointConfig {
     pub retry_after_secs: u32,
     /// What to do with Max-Forwards: 0.
     pub max_forwards_policy: MaxForwardsPolicy,
-    /// A User-Agent / Server header value added to what the endpoint generates.
-    pub user_agent: Option<String>,
     /// Option tags the transaction user supports. A request whose Require lists any other
     /// tag is answered 420 Bad Extension with an Unsupported header (§8.2.2.3).
     pub supported: Vec<String>,
@@ -102,14 +46,12 @@ pub struct EndpointConfig {
     /// When a second fork answers our INVITE with a 2xx after one was confirmed, ACK it and
     /// end it with BYE (§13.2.2.4). Set to false to keep every answered fork as a dialog.
     pub bye_extra_forks: bool,
-    /// Whether the dialog layer runs (default). Without it the endpoint is a pure transaction
-    /// layer — INVITEs arrive as `Event::IncomingRequest`, ACKs for 2xx as `Event::Ack`, 2xx
-    /// retransmissions after the transaction as `Event::StrayResponse` — for proxies, B2BUAs
-    /// and tests of the transaction layer alone.
-    pub dialog_layer: bool,
     /// Methods the TU handles. When set, a request with any other method (ACK and CANCEL
-    /// aside) is answered 405 Method Not Allowed with this list in Allow (§8.2.1).
-    pub allowed_methods: Option<Vec<crate::message::Method>>,
+    /// aside) is answered 405 Method Not Allowed with this list in Allow (§8.2.1), and the
+    /// endpoint's own answers list it in Allow; when not set, they list [`DEFAULT_ALLOW`].
+    pub allowed_methods: Option<Vec<Method>>,
+    /// Media types listed in `Accept` when the endpoint answers an OPTIONS itself (§11.2).
+    pub accept: Vec<String>,
     /// Credentials for digest challenges (401/407) to any request the endpoint sends
     /// (RFC 3261 §22.2); without them a challenge is passed to the TU as it is.
     pub credentials: Option<super::Credentials>,
@@ -126,13 +68,12 @@ impl Default for EndpointConfig {
             max_transactions: 100_000,
             retry_after_secs: 5,
             max_forwards_policy: MaxForwardsPolicy::default(),
-            user_agent: None,
             supported: Vec::new(),
             max_dialogs: 100_000,
             bye_extra_forks: true,
-            dialog_layer: true,
             credentials: None,
             allowed_methods: None,
+            accept: vec!["application/sdp".to_owned()],
             refer_expires_secs: 60,
         }
     }
@@ -151,11 +92,11 @@ impl EndpointConfig {
     /// first bound address of that transport and the destination's IP family, else the first
     /// of that transport.
     pub fn local_for(&self, transport: Transport, dest: SocketAddr) -> Option<&LocalAddr> {
-        let same = |l: &&LocalAddr| l.transport == transport;
-        self.local_addrs
-            .iter()
-            .filter(same)
-            .find(|l| l.addr.is_ipv4() == dest.is_ipv4())
-            .or_else(|| self.local_addrs.iter().find(same))
+        local_for(&self.local_addrs, transport, dest).map(|(_, l)| l)
+    }
+
+    /// The methods the endpoint's own answers list in `Allow`.
+    pub fn allow(&self) -> &[Method] {
+        self.allowed_methods.as_deref().unwrap_or(DEFAULT_ALLOW)
     }
 }

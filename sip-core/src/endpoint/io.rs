@@ -1,21 +1,14 @@
 //! What goes into an endpoint and what comes out of it.
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::dialog::{DialogId, DialogState, ReferEvent, ReferId};
+use crate::dialog::{DialogEvent, DialogId, DialogState, ReferEvent, ReferId};
 use crate::message::{Request, Response};
+use crate::transaction::layer::Up;
+pub use crate::transaction::layer::{ClientTxId, Failure, ServerTxId, Transmit};
 use crate::transport::Transport;
-
-/// Identifies a client transaction for as long as it lives (and is never reused).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientTxId(pub(crate) u64);
-
-/// Identifies a server transaction for as long as it lives (and is never reused).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ServerTxId(pub(crate) u64);
 
 /// Something that happened outside the endpoint, handed in by the driver.
 #[derive(Debug, Clone)]
@@ -42,20 +35,8 @@ pub enum Input {
     },
 }
 
-/// Bytes the driver must send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transmit {
-    /// The transport to send over.
-    pub transport: Transport,
-    /// The local address to send from (the socket, or the connection's local end).
-    pub source: Option<SocketAddr>,
-    /// Where to send.
-    pub destination: SocketAddr,
-    /// The encoded message.
-    pub bytes: Bytes,
-}
-
-/// What the endpoint asks of its driver and tells its user.
+/// What the endpoint asks of its driver and tells its user, in the order it arose. (When
+/// to wake the endpoint is asked separately: `Endpoint::poll_timeout`.)
 // Events carry whole messages; outputs are moved once from the queue to the caller, which
 // costs less than a box per event.
 #[allow(clippy::large_enum_variant)]
@@ -63,24 +44,8 @@ pub struct Transmit {
 pub enum Output {
     /// Send these bytes.
     Transmit(Transmit),
-    /// Something for the transaction user (the application or the dialog layer).
+    /// Something for the application.
     Event(Event),
-    /// Call `Endpoint::handle_timeout` at this instant
-    /// (or earlier); given once per drain, after every transmit and event.
-    Timeout(Instant),
-}
-
-/// Why a client transaction ended without a final response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Failure {
-    /// Timer B or F fired: no final response within 64·T1 (RFC 3261 §17.1.1.2, §17.1.2.2).
-    Timeout,
-    /// The transport reported the destination unreachable (§17.1.4).
-    TransportError,
-    /// The request was never sent: a CANCEL held until a provisional response, whose INVITE
-    /// ended first (§9.1).
-    NotSent,
 }
 
 /// An event for the transaction user. New kinds are added as the stack grows: match with a
@@ -144,7 +109,7 @@ pub enum Event {
         from: SocketAddr,
     },
     /// A new INVITE out of any dialog: a call. Answer it with
-    /// `Endpoint::answer` (ringing, accept, reject); the dialog exists from the first
+    /// `ep.dialog(id)?.answer(..)` (ringing, accept, reject); the dialog exists from the first
     /// response with a To tag (§12.1.1).
     IncomingCall {
         /// The call's dialog handle.
@@ -209,24 +174,28 @@ pub enum Event {
         /// The ACK.
         request: Box<Request>,
     },
-    /// A REFER arrived (RFC 3515): accept it (`Endpoint::accept_refer`) or reject it, then
-    /// report the referred request's progress with `Endpoint::notify_refer`.
+    /// A REFER arrived (RFC 3515): accept it (`ep.refer(id)?.accept(..)`) or reject it,
+    /// then report the referred request's progress with `ep.refer(id)?.notify(..)`.
     ReferReceived {
         /// The REFER's handle.
         refer: ReferId,
         /// The dialog it arrived in (created by it if it came outside one).
         dialog: DialogId,
-        /// The Refer-To value (a name-addr; its URI may carry headers such as Replaces).
+        /// The Refer-To value as received (a name-addr; its URI may carry headers such as
+        /// Replaces).
         refer_to: String,
+        /// The URI to call: the Refer-To value's URI, without display name or brackets
+        /// (its headers, such as `?Replaces=`, kept; RFC 3515 §2.1).
+        target: String,
         /// The Referred-By value, if any (RFC 3892).
         referred_by: Option<String>,
     },
     /// A registration changed state (RFC 3261 §10.2).
     Registration {
         /// The registration.
-        registration: super::RegistrationId,
+        registration: crate::registration::RegistrationId,
         /// What happened.
-        state: super::RegistrationState,
+        state: crate::registration::RegistrationState,
     },
     /// Progress of a REFER we sent (RFC 3515): accepted or rejected, each NOTIFY's sipfrag
     /// status, and the end of the subscription.
@@ -278,4 +247,85 @@ pub struct Stats {
     pub overload_rejections: u64,
     /// In-dialog requests refused with 481 (unknown dialog or subscription).
     pub unknown_dialog: u64,
+}
+
+impl From<DialogEvent> for Event {
+    fn from(e: DialogEvent) -> Self {
+        match e {
+            DialogEvent::IncomingCall {
+                dialog,
+                tx,
+                request,
+            } => Event::IncomingCall {
+                dialog,
+                tx,
+                request,
+            },
+            DialogEvent::StateChanged { dialog, state } => {
+                Event::DialogStateChanged { dialog, state }
+            }
+            DialogEvent::Forked { dialog, original } => Event::Forked { dialog, original },
+            DialogEvent::Response {
+                dialog,
+                tx,
+                response,
+            } => Event::DialogResponse {
+                dialog,
+                tx,
+                response,
+            },
+            DialogEvent::ByeCompleted { dialog, outcome } => {
+                Event::ByeCompleted { dialog, outcome }
+            }
+            DialogEvent::Request {
+                dialog,
+                tx,
+                request,
+            } => Event::DialogRequest {
+                dialog,
+                tx,
+                request,
+            },
+            DialogEvent::AckReceived { dialog, request } => Event::AckReceived { dialog, request },
+            DialogEvent::ReferReceived {
+                refer,
+                dialog,
+                refer_to,
+                target,
+                referred_by,
+            } => Event::ReferReceived {
+                refer,
+                dialog,
+                refer_to,
+                target,
+                referred_by,
+            },
+            DialogEvent::Refer {
+                refer,
+                dialog,
+                event,
+            } => Event::Refer {
+                refer,
+                dialog,
+                event,
+            },
+        }
+    }
+}
+
+impl Event {
+    /// What the transaction layer reported, for the application (`None` for what only the
+    /// layers keep track of).
+    pub(crate) fn from_up(up: Up) -> Option<Event> {
+        Some(match up {
+            Up::Request { tx, request, .. } => Event::IncomingRequest { tx, request },
+            Up::Response { tx, response, .. } => Event::Response { tx, response },
+            Up::ClientFailed { tx, failure } => Event::ClientTxFailed { tx, failure },
+            Up::ServerFailed { tx, failure } => Event::ServerTxFailed { tx, failure },
+            Up::Cancelled { tx } => Event::Cancelled { tx },
+            Up::Ack { request, from } => Event::Ack { request, from },
+            Up::Stray { response, from } => Event::StrayResponse { response, from },
+            Up::ClientEnded { .. } | Up::ServerEnded { .. } => return None,
+        })
+    }
 }

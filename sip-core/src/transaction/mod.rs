@@ -70,6 +70,7 @@ pub mod actions;
 pub mod client_invite;
 pub mod client_non_invite;
 pub mod error;
+pub(crate) mod layer;
 pub mod server_invite;
 pub mod server_non_invite;
 pub mod timers;

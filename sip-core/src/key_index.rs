@@ -15,14 +15,14 @@ use std::hash::{BuildHasher, Hasher};
 /// Handles by their identifying strings: (Call-ID, local tag, remote tag) for dialogs, the
 /// key for transactions.
 #[derive(Debug)]
-pub(super) struct KeyIndex {
+pub(crate) struct KeyIndex {
     table: HashTable<(u64, u64)>,
     hasher: FixedState,
 }
 
 impl KeyIndex {
     /// An empty index hashing with `hasher` (keyed from the endpoint seed).
-    pub(super) fn new(hasher: FixedState) -> Self {
+    pub(crate) fn new(hasher: FixedState) -> Self {
         KeyIndex {
             table: HashTable::new(),
             hasher,
@@ -31,7 +31,7 @@ impl KeyIndex {
 
     /// The hash `parts` are filed under, for [`KeyIndex::find_hashed`] and
     /// [`KeyIndex::insert_new`] (one hash for a lookup followed by an insert).
-    pub(super) fn hash<P: AsRef<[u8]>>(&self, parts: &[P]) -> u64 {
+    pub(crate) fn hash<P: AsRef<[u8]>>(&self, parts: &[P]) -> u64 {
         let mut h = self.hasher.build_hasher();
         for part in parts {
             h.write(part.as_ref());
@@ -42,7 +42,7 @@ impl KeyIndex {
 
     /// The handle filed under `parts`, if any: among the handles whose hash matches, the
     /// first for which `is` (comparing the entry's own strings) says yes.
-    pub(super) fn find<P: AsRef<[u8]>>(
+    pub(crate) fn find<P: AsRef<[u8]>>(
         &self,
         parts: &[P],
         is: impl Fn(u64) -> bool,
@@ -51,7 +51,7 @@ impl KeyIndex {
     }
 
     /// [`KeyIndex::find`] with the hash of the parts already computed.
-    pub(super) fn find_hashed(&self, hash: u64, is: impl Fn(u64) -> bool) -> Option<u64> {
+    pub(crate) fn find_hashed(&self, hash: u64, is: impl Fn(u64) -> bool) -> Option<u64> {
         self.table
             .find(hash, |&(h, id)| h == hash && is(id))
             .map(|&(_, id)| id)
@@ -59,13 +59,13 @@ impl KeyIndex {
 
     /// Files `id`, which is not filed yet (a new handle), under the parts that hash to
     /// `hash`.
-    pub(super) fn insert_new(&mut self, hash: u64, id: u64) {
+    pub(crate) fn insert_new(&mut self, hash: u64, id: u64) {
         debug_assert!(self.table.find(hash, |&e| e == (hash, id)).is_none());
         self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
     }
 
     /// Files `id` under `parts`.
-    pub(super) fn insert<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
+    pub(crate) fn insert<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
         let hash = self.hash(parts);
         if self.table.find(hash, |&e| e == (hash, id)).is_none() {
             self.table.insert_unique(hash, (hash, id), |&(h, _)| h);
@@ -73,12 +73,12 @@ impl KeyIndex {
     }
 
     /// Forgets `id` (filed under `parts`).
-    pub(super) fn remove<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
+    pub(crate) fn remove<P: AsRef<[u8]>>(&mut self, parts: &[P], id: u64) {
         self.remove_hashed(self.hash(parts), id);
     }
 
     /// Forgets `id`, filed under the parts that hash to `hash`.
-    pub(super) fn remove_hashed(&mut self, hash: u64, id: u64) {
+    pub(crate) fn remove_hashed(&mut self, hash: u64, id: u64) {
         if let Ok(e) = self.table.find_entry(hash, |&e| e == (hash, id)) {
             e.remove();
         }
@@ -86,7 +86,7 @@ impl KeyIndex {
 
     /// How many handles are filed.
     #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.table.len()
     }
 }

@@ -2,7 +2,15 @@
 //!
 //! The core never opens a socket; it only needs to know whether a transport is reliable
 //! (which switches retransmission timers off, §17.1.1.2 and §17.1.2.2), how it is spelled in a
-//! Via header, and where a response to a received request must be sent.
+//! Via header, and where a response to a received request must be sent. The drivers' own
+//! transport chores that are protocol, not I/O — framing a stream around its CRLF
+//! keep-alives ([`keepalive`]), choosing the socket a message leaves from
+//! ([`select_socket`]) — are here too, so every driver does them the same way.
+
+pub mod keepalive;
+mod socket;
+
+pub use socket::select_socket;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

@@ -16,7 +16,7 @@ const TABLE_BIT: u64 = 1 << 63;
 /// the caller never repeats; an id is therefore never given out twice (until the serial
 /// number passes 2^39).
 #[derive(Debug)]
-pub(super) struct IdTable<T> {
+pub(crate) struct IdTable<T> {
     /// Each slot holds its entry's id beside the entry, or nothing.
     slots: Vec<Option<(u64, T)>>,
     /// Empty slots, the most recently emptied last (reused first).
@@ -26,7 +26,7 @@ pub(super) struct IdTable<T> {
 
 impl<T> IdTable<T> {
     /// An empty table.
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         IdTable {
             slots: Vec::new(),
             free: Vec::new(),
@@ -36,7 +36,7 @@ impl<T> IdTable<T> {
 
     /// The id under which the next [`IdTable::insert_with`] files its entry, made from `serial`;
     /// `None` when all 2^24 slots are taken.
-    pub(super) fn next_id(&self, serial: u64) -> Option<u64> {
+    pub(crate) fn next_id(&self, serial: u64) -> Option<u64> {
         let slot = match self.free.last() {
             Some(&s) => u64::from(s),
             None if (self.slots.len() as u64) <= SLOT_MASK => self.slots.len() as u64,
@@ -49,7 +49,7 @@ impl<T> IdTable<T> {
     /// insert since; the value is built where it is stored (a large value is not moved in).
     /// Refused (`false`, nothing filed, `make` not called) for any other id.
     #[inline(always)]
-    pub(super) fn insert_with(&mut self, id: u64, make: impl FnOnce() -> T) -> bool {
+    pub(crate) fn insert_with(&mut self, id: u64, make: impl FnOnce() -> T) -> bool {
         let slot = (id & SLOT_MASK) as usize;
         if id & TABLE_BIT == 0 {
             return false;
@@ -68,7 +68,7 @@ impl<T> IdTable<T> {
 
     /// The entry filed under `id`.
     #[inline]
-    pub(super) fn get(&self, id: &u64) -> Option<&T> {
+    pub(crate) fn get(&self, id: &u64) -> Option<&T> {
         match self.slots.get((id & SLOT_MASK) as usize) {
             Some(Some((i, v))) if i == id => Some(v),
             _ => None,
@@ -77,7 +77,7 @@ impl<T> IdTable<T> {
 
     /// The entry filed under `id`, to change it.
     #[inline]
-    pub(super) fn get_mut(&mut self, id: &u64) -> Option<&mut T> {
+    pub(crate) fn get_mut(&mut self, id: &u64) -> Option<&mut T> {
         match self.slots.get_mut((id & SLOT_MASK) as usize) {
             Some(Some((i, v))) if i == id => Some(v),
             _ => None,
@@ -85,13 +85,13 @@ impl<T> IdTable<T> {
     }
 
     /// The entries with their ids, in slot order.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
         self.slots.iter().flatten().map(|(id, v)| (id, v))
     }
 
     /// Drops the entry filed under `id` where it lies (it is not moved out of its slot);
     /// whether there was one.
-    pub(super) fn discard(&mut self, id: &u64) -> bool {
+    pub(crate) fn discard(&mut self, id: &u64) -> bool {
         let slot = (id & SLOT_MASK) as usize;
         match self.slots.get_mut(slot) {
             Some(s) if s.as_ref().is_some_and(|(i, _)| i == id) => {
@@ -105,7 +105,7 @@ impl<T> IdTable<T> {
     }
 
     /// How many entries are filed.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 }

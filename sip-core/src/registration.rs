@@ -1,11 +1,20 @@
 //! The registration client (RFC 3261 §10.2): REGISTER, the granted expiry, refresh before it
 //! runs out, 423 Interval Too Brief, and unregistering. Call-ID stays and CSeq grows across
 //! refreshes (§10.2.4).
+//!
+//! A transaction user of its own beside the dialog layer: it owns its bindings and its
+//! timers, sends through the [`Transactions`] service and hears the outcome of its
+//! REGISTERs as the transaction layer reports them.
 
-use super::dialogs::Usage;
-use super::*;
-use crate::message::HeaderName;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::message::{HeaderName, Method, Request, Response};
+use crate::rng::IdGenerator;
+use crate::timer::TimerQueue;
+use crate::transaction::layer::{ClientTxId, EndpointError, Failure, Target, Transactions};
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// Identifies a registration (one AOR → one contact binding at one registrar).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,7 +38,7 @@ pub enum RegistrationState {
     Unregistered,
 }
 
-/// Options for [`Endpoint::register`].
+/// Options for `Endpoint::register`.
 #[derive(Debug, Clone)]
 pub struct RegisterOptions {
     /// The registrar's URI: the Request-URI (`sip:example.com`, §10.2).
@@ -61,7 +70,7 @@ impl RegisterOptions {
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
-pub(super) struct RegEntry {
+struct RegEntry {
     call_id: Box<str>,
     from_tag: Box<str>,
     opts: RegisterOptions,
@@ -73,7 +82,7 @@ pub(super) struct RegEntry {
     unregistering: bool,
     refresh_at: Option<Instant>,
     binding_until: Option<Instant>,
-    pub(super) armed: Option<Instant>,
+    armed: Option<Instant>,
 }
 
 impl RegEntry {
@@ -85,13 +94,122 @@ impl RegEntry {
     }
 }
 
-impl Endpoint {
+/// What the registrations need around them: the transaction service below, and a way to
+/// tell the application how a registration goes.
+pub(crate) trait RegistrationEnv: Transactions {
+    /// Tells the application what happened to a registration.
+    fn registration(&mut self, id: RegistrationId, state: RegistrationState);
+}
+
+/// The client registrations of an endpoint. See the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct Registrations {
+    ids: IdGenerator,
+    next_id: u64,
+    entries: Map<u64, RegEntry>,
+    /// Our REGISTER client transactions → their registration.
+    pending: Map<u64, u64>,
+    timers: TimerQueue<u64>,
+}
+
+impl Registrations {
+    /// No registrations yet; `ids` draws their Call-IDs and tags.
+    pub(crate) fn new(ids: IdGenerator, hash_seed: u64) -> Self {
+        let hash = || foldhash::fast::FixedState::with_seed(hash_seed);
+        Registrations {
+            ids,
+            next_id: 1,
+            entries: Map::with_hasher(hash()),
+            pending: Map::with_hasher(hash()),
+            timers: TimerQueue::new(),
+        }
+    }
+
+    /// Whether client transaction `tx` is one of our REGISTERs.
+    pub(crate) fn owns(&self, tx: ClientTxId) -> bool {
+        !self.pending.is_empty() && self.pending.contains_key(&tx.0)
+    }
+
+    /// Live registrations.
+    pub(crate) fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// A REGISTER of ours was re-sent with credentials with CSeq `seq` (§22.2).
+    pub(crate) fn retried(&mut self, tx: ClientTxId, seq: u32) {
+        if let Some(id) = self.pending.get(&tx.0)
+            && let Some(r) = self.entries.get_mut(id)
+        {
+            r.cseq = r.cseq.max(seq);
+        }
+    }
+
+    /// The response to one of our REGISTERs.
+    pub(crate) fn on_response(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        resp: &Response,
+        env: &mut impl RegistrationEnv,
+    ) {
+        let Some(&id) = self.pending.get(&tx.0) else {
+            return;
+        };
+        if resp.status() >= 200 {
+            self.pending.remove(&tx.0);
+        }
+        self.register_response(now, id, resp, env);
+    }
+
+    /// One of our REGISTERs got no response (§10.2: reported as 408).
+    pub(crate) fn on_failure(
+        &mut self,
+        now: Instant,
+        tx: ClientTxId,
+        _failure: Failure,
+        env: &mut impl RegistrationEnv,
+    ) {
+        if let Some(id) = self.pending.remove(&tx.0) {
+            self.registration_failed(now, id, 408, env);
+        }
+    }
+
+    /// One of our REGISTER transactions is gone.
+    pub(crate) fn ended(&mut self, tx: ClientTxId) {
+        self.pending.remove(&tx.0);
+    }
+
+    /// The earliest refresh or expiry due.
+    pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
+        loop {
+            let at = self.timers.next_deadline()?;
+            let live = self
+                .timers
+                .peek_key()
+                .is_some_and(|id| self.entries.get(id).is_some_and(|r| r.armed == Some(at)));
+            if live {
+                return Some(at);
+            }
+            self.timers.pop_due(at);
+        }
+    }
+
+    /// Fires every refresh and expiry due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, env: &mut impl RegistrationEnv) {
+        while let Some((at, id)) = self.timers.pop_due(now) {
+            if self.entries.get(&id).is_some_and(|r| r.armed == Some(at)) {
+                self.on_registration_timer(now, id, env);
+            }
+        }
+    }
+
     /// Registers a binding (§10.2) and keeps it fresh; returns at once. Progress comes as
-    /// [`Event::Registration`].
-    pub fn register(
+    /// registration events.
+    pub(crate) fn register(
         &mut self,
         now: Instant,
         opts: RegisterOptions,
+        env: &mut impl RegistrationEnv,
     ) -> Result<RegistrationId, EndpointError> {
         let target = match opts.target {
             Some(t) => t,
@@ -102,15 +220,17 @@ impl Endpoint {
         };
         let contact = match &opts.contact {
             Some(c) => c.clone(),
-            None => self
-                .local_contact(target.transport, target.addr)?
+            None => env
+                .locals()
+                .contact(target.transport, target.addr)?
                 .to_string(),
         };
-        let id = self.alloc_id();
+        let id = self.next_id;
+        self.next_id += 1;
         let call_id = self.ids.call_id(None);
         let from_tag = self.ids.tag();
         let requested = opts.expires;
-        self.registrations.insert(
+        self.entries.insert(
             id,
             RegEntry {
                 call_id: call_id.into(),
@@ -127,25 +247,35 @@ impl Endpoint {
                 armed: None,
             },
         );
-        self.send_register(now, id)?;
+        self.send_register(now, id, env)?;
         Ok(RegistrationId(id))
     }
 
     /// Removes the binding (`Expires: 0`, §10.2.2); [`RegistrationState::Unregistered`]
     /// follows.
-    pub fn unregister(&mut self, now: Instant, reg: RegistrationId) -> Result<(), EndpointError> {
+    pub(crate) fn unregister(
+        &mut self,
+        now: Instant,
+        reg: RegistrationId,
+        env: &mut impl RegistrationEnv,
+    ) -> Result<(), EndpointError> {
         let r = self
-            .registrations
+            .entries
             .get_mut(&reg.0)
             .ok_or(EndpointError::UnknownTransaction)?;
         r.unregistering = true;
         r.refresh_at = None;
-        self.send_register(now, reg.0)
+        self.send_register(now, reg.0, env)
     }
 
-    fn send_register(&mut self, now: Instant, id: u64) -> Result<(), EndpointError> {
+    fn send_register(
+        &mut self,
+        now: Instant,
+        id: u64,
+        env: &mut impl RegistrationEnv,
+    ) -> Result<(), EndpointError> {
         let r = self
-            .registrations
+            .entries
             .get_mut(&id)
             .ok_or(EndpointError::UnknownTransaction)?;
         r.cseq += 1;
@@ -160,78 +290,69 @@ impl Endpoint {
             .header("Expires", expires)
             .build()?;
         let target = r.target;
-        let ctx = self.send_own_request(now, req, target)?;
-        self.tx_usage.insert(ctx.0, Usage::Register(id));
+        let ctx = env.send_request(now, req, target)?;
+        self.pending.insert(ctx.0, id);
         Ok(())
     }
 
-    pub(super) fn set_register_cseq(&mut self, id: u64, seq: u32) {
-        if let Some(r) = self.registrations.get_mut(&id) {
-            r.cseq = r.cseq.max(seq);
-        }
+    fn registration_event(env: &mut impl RegistrationEnv, id: u64, state: RegistrationState) {
+        env.registration(RegistrationId(id), state);
     }
 
-    fn registration_event(&mut self, id: u64, state: RegistrationState) {
-        self.event(Event::Registration {
-            registration: RegistrationId(id),
-            state,
-        });
-    }
-
-    pub(super) fn arm_registration(&mut self, id: u64) {
-        let Some(r) = self.registrations.get_mut(&id) else {
+    fn arm_registration(&mut self, id: u64) {
+        let Some(r) = self.entries.get_mut(&id) else {
             return;
         };
         let next = r.next_timer();
         if next != r.armed {
             r.armed = next;
             if let Some(at) = next {
-                self.timers.schedule(at, TimerRef::Registration(id));
+                self.timers.schedule(at, id);
             }
         }
     }
 
-    pub(super) fn registration_timer_live(&self, id: u64, at: Instant) -> bool {
-        self.registrations
-            .get(&id)
-            .is_some_and(|r| r.armed == Some(at))
-    }
-
-    pub(super) fn on_registration_timer(&mut self, now: Instant, id: u64) {
-        let Some(r) = self.registrations.get_mut(&id) else {
+    fn on_registration_timer(&mut self, now: Instant, id: u64, env: &mut impl RegistrationEnv) {
+        let Some(r) = self.entries.get_mut(&id) else {
             return;
         };
         r.armed = None;
         if r.binding_until.is_some_and(|t| t <= now) {
             r.binding_until = None;
-            self.registration_event(id, RegistrationState::Expired);
+            Self::registration_event(env, id, RegistrationState::Expired);
         }
-        let Some(r) = self.registrations.get_mut(&id) else {
+        let Some(r) = self.entries.get_mut(&id) else {
             return;
         };
         if r.refresh_at.is_some_and(|t| t <= now) {
             r.refresh_at = None;
             r.tried_423 = false;
-            if self.send_register(now, id).is_err() {
-                self.registration_event(id, RegistrationState::Failed(503));
+            if self.send_register(now, id, env).is_err() {
+                Self::registration_event(env, id, RegistrationState::Failed(503));
             }
         }
         self.arm_registration(id);
     }
 
     /// A response to one of our REGISTERs.
-    pub(super) fn register_response(&mut self, now: Instant, id: u64, resp: &Response) {
+    fn register_response(
+        &mut self,
+        now: Instant,
+        id: u64,
+        resp: &Response,
+        env: &mut impl RegistrationEnv,
+    ) {
         let code = resp.status();
         if code < 200 {
             return;
         }
-        let Some(r) = self.registrations.get_mut(&id) else {
+        let Some(r) = self.entries.get_mut(&id) else {
             return;
         };
         if (200..300).contains(&code) {
             if r.unregistering {
-                self.registrations.remove(&id);
-                return self.registration_event(id, RegistrationState::Unregistered);
+                self.entries.remove(&id);
+                return Self::registration_event(env, id, RegistrationState::Unregistered);
             }
             let ours = crate::dialog::route::contact_uri(&r.contact);
             let from_contact = resp
@@ -243,15 +364,15 @@ impl Endpoint {
                 .or_else(|| resp.expires())
                 .unwrap_or(r.requested);
             if granted == 0 {
-                self.registrations.remove(&id);
-                return self.registration_event(id, RegistrationState::Unregistered);
+                self.entries.remove(&id);
+                return Self::registration_event(env, id, RegistrationState::Unregistered);
             }
             let g = Duration::from_secs(u64::from(granted));
             // Refresh at half the granted time (never later than 32 s before the end).
             let lead = (g / 2).max(g.saturating_sub(Duration::from_secs(32)).min(g / 2));
             r.refresh_at = Some(now + lead);
             r.binding_until = Some(now + g);
-            self.registration_event(id, RegistrationState::Registered { expires: granted });
+            Self::registration_event(env, id, RegistrationState::Registered { expires: granted });
         } else if code == 423 && !r.tried_423 {
             // §10.2.8: retry with at least Min-Expires.
             let min = resp
@@ -262,30 +383,36 @@ impl Endpoint {
                 Some(m) if m > r.requested => {
                     r.requested = m;
                     r.tried_423 = true;
-                    let _ = self.send_register(now, id);
+                    let _ = self.send_register(now, id, env);
                 }
-                _ => self.registration_failed(now, id, code),
+                _ => self.registration_failed(now, id, code, env),
             }
         } else {
-            self.registration_failed(now, id, code);
+            self.registration_failed(now, id, code, env);
         }
         self.arm_registration(id);
     }
 
-    pub(super) fn registration_failed(&mut self, now: Instant, id: u64, code: u16) {
-        let Some(r) = self.registrations.get_mut(&id) else {
+    fn registration_failed(
+        &mut self,
+        now: Instant,
+        id: u64,
+        code: u16,
+        env: &mut impl RegistrationEnv,
+    ) {
+        let Some(r) = self.entries.get_mut(&id) else {
             return;
         };
         if r.unregistering {
-            self.registrations.remove(&id);
-            self.registration_event(id, RegistrationState::Failed(code));
+            self.entries.remove(&id);
+            Self::registration_event(env, id, RegistrationState::Failed(code));
             return;
         }
         // While a binding is still in place, try again before it runs out.
         if r.binding_until.is_some_and(|t| t > now) {
             r.refresh_at = Some(now + RETRY_AFTER_FAILURE);
         }
-        self.registration_event(id, RegistrationState::Failed(code));
+        Self::registration_event(env, id, RegistrationState::Failed(code));
         self.arm_registration(id);
     }
 }

@@ -1,0 +1,869 @@
+//! INVITE sessions (RFC 3261 §13–§15): placing a call and following its responses (forks,
+//! the ACK for each 2xx and its re-sending, §13.2.2.4), answering one (the 2xx retransmitted
+//! until its ACK, §13.3.1.4), re-INVITEs and their glare (§14), hanging up (BYE, CANCEL or
+//! a decline, §15, §9), and CANCEL received (§9.2).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::entry::{DialogEntry, OkRetransmit, header_text, with_tag};
+use super::layer::{Body, DialogEnv, DialogEvent, DialogLayer, Usage};
+use super::route::contact_target;
+use super::{DialogError, DialogId, DialogState, EndReason, Role, RouteSet};
+use crate::message::uri::Uri;
+use crate::message::{Method, Request, RequestBuilder, Response};
+use crate::transaction::layer::{ClientTxId, EndpointError, Responded, ServerTxId, Target};
+
+/// Options for placing a call (`Endpoint::invite`) or sending a REFER outside a dialog.
+#[derive(Debug, Clone, Default)]
+pub struct InviteOptions {
+    /// Request-URI (`sip:bob@192.0.2.2`).
+    pub uri: String,
+    /// From, without tag (`"Alice" <sip:alice@example.com>`).
+    pub from: String,
+    /// To (`<sip:bob@example.com>`).
+    pub to: String,
+    /// Contact; by default `<sip:` + the local address (+ `;transport=` for non-UDP) + `>`.
+    pub contact: Option<String>,
+    /// Body and its Content-Type (an SDP offer).
+    pub body: Option<(String, Bytes)>,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The next hop; by default read from the first Route or the Request-URI (IP only).
+    pub target: Option<Target>,
+}
+
+impl InviteOptions {
+    /// Options for an INVITE to `uri` from `from` to `to`.
+    pub fn new(uri: impl Into<String>, from: impl Into<String>, to: impl Into<String>) -> Self {
+        InviteOptions {
+            uri: uri.into(),
+            from: from.into(),
+            to: to.into(),
+            ..Default::default()
+        }
+    }
+    /// With a body.
+    pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.body = Some((content_type.to_owned(), body.into()));
+        self
+    }
+    /// With an explicit next hop.
+    pub fn target(mut self, t: Target) -> Self {
+        self.target = Some(t);
+        self
+    }
+    /// With an extra header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+/// The next hop of a new out-of-dialog request: the TU's explicit target, else the
+/// Request-URI's, else (only when the TU pre-loaded a Route, §8.1.2) the first Route of a
+/// draft of the request.
+pub(super) fn first_hop(opts: &InviteOptions, b: &RequestBuilder) -> Result<Target, DialogError> {
+    if let Some(t) = opts.target {
+        return Ok(t);
+    }
+    let preloaded = opts
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("route"));
+    match Uri::parse(&opts.uri) {
+        Ok(uri) if !preloaded => Ok(Target::from_uri(&uri)?),
+        _ => Ok(Target::for_request(&b.clone().build()?)?),
+    }
+}
+
+impl DialogLayer {
+    // ---- UAC: calls ----------------------------------------------------------------
+
+    /// Places a call: sends an INVITE in a new client transaction and returns the dialog
+    /// handle at once (see `Endpoint::invite`).
+    pub(crate) fn invite(
+        &mut self,
+        now: Instant,
+        opts: InviteOptions,
+        env: &mut impl DialogEnv,
+    ) -> Result<DialogId, DialogError> {
+        if self.dialogs.len() >= self.config.max_dialogs {
+            return Err(DialogError::TooManyDialogs);
+        }
+        let call_id = self.ids.call_id(None);
+        let tag = self.ids.tag();
+        let (ctx, target, contact) = match self.invite_written(now, &opts, &call_id, &tag, env)? {
+            Some(sent) => sent,
+            None => self.invite_built(now, &opts, &call_id, &tag, env)?,
+        };
+        let id = self.alloc_id();
+        self.dialogs.insert(
+            id,
+            Box::new(DialogEntry {
+                invite_ctx: Some(ctx),
+                invite_cseq: 1,
+                ..DialogEntry::uac(call_id, &tag, opts, contact, target)
+            }),
+        );
+        self.usage.insert(ctx.0, Usage::Invite(id));
+        Ok(DialogId(id))
+    }
+
+    /// The INVITE of [`DialogLayer::invite`] through the request builder: any extra headers,
+    /// a pre-loaded Route, and every error the builder reports.
+    pub(super) fn invite_built(
+        &mut self,
+        now: Instant,
+        opts: &InviteOptions,
+        call_id: &str,
+        tag: &str,
+        env: &mut impl DialogEnv,
+    ) -> Result<(ClientTxId, Target, Arc<str>), DialogError> {
+        let mut b = Request::builder(Method::Invite, &opts.uri)
+            .max_forwards(70)
+            .from(&opts.from, Some(tag))
+            .to(&opts.to, None)
+            .call_id(call_id)
+            .cseq(1);
+        for (n, v) in &opts.headers {
+            b = b.header(n, v);
+        }
+        let target = first_hop(opts, &b)?;
+        let contact = match &opts.contact {
+            Some(c) => Arc::from(c.as_str()),
+            None => env.locals().contact(target.transport, target.addr)?,
+        };
+        b = b.contact(&contact);
+        if let Some((ct, body)) = &opts.body {
+            b = b.body(ct, body.clone());
+        }
+        let req = b.build()?;
+        let ctx = env.send_request(now, req, target)?;
+        Ok((ctx, target, contact))
+    }
+
+    /// The INVITE of [`DialogLayer::invite`] written straight to bytes, the common case: no
+    /// extra headers, the next hop from the Request-URI (or given). The TU's values are
+    /// checked as the builder checks them; `Ok(None)` leaves anything else — including
+    /// every input the builder would refuse — to [`DialogLayer::invite_built`], which
+    /// reports it. Same seed, same bytes as the builder's INVITE.
+    pub(super) fn invite_written(
+        &mut self,
+        now: Instant,
+        opts: &InviteOptions,
+        call_id: &str,
+        tag: &str,
+        env: &mut impl DialogEnv,
+    ) -> Result<Option<(ClientTxId, Target, Arc<str>)>, DialogError> {
+        if !opts.headers.is_empty() || !crate::message::request_uri_ok(&opts.uri) {
+            return Ok(None);
+        }
+        let target = match opts.target {
+            Some(t) => t,
+            None => match Uri::parse(&opts.uri).map(|u| Target::from_uri(&u)) {
+                Ok(Ok(t)) => t,
+                _ => return Ok(None),
+            },
+        };
+        let contact = match &opts.contact {
+            Some(c) => Arc::from(c.as_str()),
+            None => match env.locals().contact(target.transport, target.addr) {
+                Ok(c) => c,
+                Err(_) => return Ok(None),
+            },
+        };
+        if !env.room() {
+            return Ok(None);
+        }
+        // The rows after Via, in the builder's order.
+        let body = opts.body.as_ref().map(|(ct, b)| (ct.as_str(), &b[..]));
+        let mut rows =
+            crate::message::CheckedRows::new(256 + opts.from.len() + opts.to.len() + contact.len());
+        rows.trusted("Max-Forwards", &["70"]);
+        let mut ok = rows.checked("From", &[&opts.from, ";tag=", tag]);
+        ok = ok && rows.checked("To", &[&opts.to]);
+        rows.trusted("Call-ID", &[call_id]);
+        rows.trusted("CSeq", &["1 INVITE"]);
+        ok = ok && rows.checked("Contact", &[&contact]);
+        if let Some((ct, _)) = body {
+            ok = ok && rows.checked("Content-Type", &[ct]);
+        }
+        if !ok {
+            return Ok(None);
+        }
+        let mut via = std::mem::take(&mut self.scratch);
+        let written =
+            env.locals()
+                .write_via(&mut via, &mut self.ids, target.transport, target.addr);
+        let body = body.map_or(&[][..], |(_, b)| b);
+        let mut text = String::with_capacity(
+            opts.uri.len() + via.len() + rows.as_str().len() + 64 + body.len(),
+        );
+        text.push_str("INVITE ");
+        text.push_str(&opts.uri);
+        text.push_str(" SIP/2.0\r\nVia: ");
+        text.push_str(&via);
+        text.push_str("\r\n");
+        self.scratch = via;
+        let (branch, local) = written?;
+        text.push_str(rows.as_str());
+        text.push_str("Content-Length: ");
+        crate::text::push_uint(&mut text, body.len());
+        text.push_str("\r\n\r\n");
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(body);
+        let ctx = env.start_client(
+            now,
+            Method::Invite,
+            branch.as_str(),
+            Bytes::from(bytes),
+            target,
+            Some(local),
+        );
+        Ok(Some((ctx, target, contact)))
+    }
+
+    /// Sends a re-INVITE (a target refresh, possibly with a new offer; §14.1). Refused while
+    /// another INVITE transaction of the dialog is pending, either way.
+    pub(crate) fn reinvite(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        body: Option<(&str, Bytes)>,
+        env: &mut impl DialogEnv,
+    ) -> Result<ClientTxId, DialogError> {
+        let d = self.live_dialog(dialog)?;
+        if d.state != DialogState::Confirmed {
+            return Err(DialogError::NotConfirmed);
+        }
+        if d.invite_ctx.is_some() || d.invite_stx.is_some() || d.ok.is_some() {
+            return Err(DialogError::InvitePending);
+        }
+        let keep = body
+            .as_ref()
+            .map(|(c, b)| (Box::<str>::from(*c), b.clone()));
+        let ctx = self.send_in_dialog(now, dialog.0, Method::Invite, &[], body, env)?;
+        if let Some(d) = self.dialogs.get_mut(&dialog.0) {
+            d.invite_ctx = Some(ctx);
+        }
+        self.reinvite_bodies.insert(ctx.0, keep);
+        self.usage.insert(ctx.0, Usage::Invite(dialog.0));
+        Ok(ctx)
+    }
+
+    /// Hangs up, whatever the call's state: a confirmed dialog gets BYE (§15.1.1; the UAS
+    /// waits for the ACK of its 2xx first, §15); an outgoing call not yet answered is
+    /// cancelled (§9.1); an incoming call not yet answered is declined with 603.
+    pub(crate) fn hangup(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        env: &mut impl DialogEnv,
+    ) -> Result<(), DialogError> {
+        let d = self.live_dialog(dialog)?;
+        let id = dialog.0;
+        match (d.role, d.state) {
+            (Role::Uac, DialogState::Trying | DialogState::Early) => {
+                let root = d.parent.unwrap_or(id);
+                let ctx = self
+                    .dialogs
+                    .get(&root)
+                    .and_then(|r| r.invite_ctx)
+                    .ok_or(DialogError::NotConfirmed)?;
+                if let Some(r) = self.dialogs.get_mut(&root) {
+                    r.hangup_requested = true;
+                }
+                match env.cancel(now, ctx) {
+                    Ok(_) | Err(EndpointError::AlreadyCancelled) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            (Role::Uas, DialogState::Trying | DialogState::Early) => {
+                self.answer(now, dialog, 603, None, env)
+            }
+            (_, DialogState::Confirmed) => {
+                if d.ok.is_some() {
+                    if let Some(d) = self.dialogs.get_mut(&id) {
+                        d.bye_after_ack = true;
+                    }
+                } else {
+                    self.try_send_bye(now, id, env)?;
+                }
+                self.set_state(now, id, DialogState::Terminated(EndReason::LocalBye), env);
+                Ok(())
+            }
+            (_, DialogState::Terminated(r)) => Err(DialogError::Terminated(r)),
+        }
+    }
+
+    // ---- UAS: calls ----------------------------------------------------------------
+
+    /// Answers an incoming INVITE (new call or re-INVITE): 1xx rings (with a To tag: the
+    /// early dialog, §12.1.1), 2xx accepts (retransmitted until the ACK, §13.3.1.4), 3xx–6xx
+    /// rejects. The Contact and the Record-Route rows are added as §12.1.1 says.
+    pub(crate) fn answer(
+        &mut self,
+        now: Instant,
+        dialog: DialogId,
+        status: u16,
+        body: Option<(&str, Bytes)>,
+        env: &mut impl DialogEnv,
+    ) -> Result<(), DialogError> {
+        let d = self.live_dialog(dialog)?;
+        if d.role != Role::Uas && d.invite_stx.is_none() {
+            return Err(DialogError::WrongRole);
+        }
+        let stx = d.invite_stx.ok_or(DialogError::AlreadyAnswered)?;
+        if !(100..=699).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        let contact = d.local_contact.clone();
+        let is_initial = d.state != DialogState::Confirmed;
+        // §12.1.1: a dialog-creating response carries our Contact and the Record-Route rows.
+        let dialog_creating = (101..300).contains(&status);
+        let extra: &[(&str, &str)] = if dialog_creating {
+            &[("Contact", &contact)]
+        } else {
+            &[]
+        };
+        let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
+        let keep = (200..300).contains(&status);
+        let record_route = dialog_creating && is_initial;
+        let sent = env.respond_written(now, stx, status, record_route, extra, body_ref, keep)?;
+        self.responded(now, stx, status, &sent, env);
+        Ok(())
+    }
+
+    /// A response went out on a call's INVITE (or re-INVITE) server transaction, through
+    /// `answer` or the transaction API: the dialog follows it (§12.1.1, §13.3.1.4).
+    pub(crate) fn responded(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        status: u16,
+        sent: &Responded,
+        env: &mut impl DialogEnv,
+    ) {
+        let Some(&id) = self.stx_dialog.get(&stx.0) else {
+            return;
+        };
+        if status >= 200 {
+            self.stx_dialog.remove(&stx.0);
+        }
+        let t1 = self.config.timers.t1;
+        let give_up = now + self.config.timers.timer_b();
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        let is_initial = d.state != DialogState::Confirmed;
+        match status {
+            100 => {}
+            101..=199 => {
+                if d.state == DialogState::Trying {
+                    self.set_state(now, id, DialogState::Early, env);
+                }
+            }
+            200..=299 => {
+                d.invite_stx = None;
+                // §13.3.1.4: the TU core retransmits the 2xx (over reliable transports only
+                // the final give-up matters, since the transport does not lose it).
+                let interval = if sent.transport.is_reliable() {
+                    give_up - now
+                } else {
+                    t1
+                };
+                if let Some(bytes) = sent.bytes.clone() {
+                    d.ok = Some(OkRetransmit {
+                        bytes,
+                        transport: sent.transport,
+                        source: sent.local,
+                        destination: sent.destination,
+                        interval,
+                        next: now + interval,
+                        give_up,
+                    });
+                }
+                self.set_state(now, id, DialogState::Confirmed, env);
+                self.arm_dialog(id);
+            }
+            _ => {
+                d.invite_stx = None;
+                if is_initial {
+                    let reason = DialogState::Terminated(EndReason::Rejected(status));
+                    self.set_state(now, id, reason, env);
+                }
+            }
+        }
+    }
+
+    /// A new INVITE outside any dialog: a call (§13.3).
+    pub(super) fn new_incoming_call(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        req: Box<Request>,
+        from: SocketAddr,
+        env: &mut impl DialogEnv,
+    ) {
+        match self.new_uas_dialog(stx, &req, from, env) {
+            Ok(id) => {
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_stx = Some(stx);
+                }
+                self.stx_dialog.insert(stx.0, id);
+                env.emit(DialogEvent::IncomingCall {
+                    dialog: DialogId(id),
+                    tx: stx,
+                    request: req,
+                });
+            }
+            Err(code) => self.refuse(now, stx, code, env),
+        }
+    }
+
+    /// The UAS side of a dialog created by a request (INVITE, REFER) on server transaction
+    /// `stx` (§12.1.1); `Err` with the status to refuse it with.
+    pub(super) fn new_uas_dialog(
+        &mut self,
+        stx: ServerTxId,
+        req: &Request,
+        from: SocketAddr,
+        env: &mut impl DialogEnv,
+    ) -> Result<u64, u16> {
+        if self.dialogs.len() >= self.config.max_dialogs {
+            return Err(503);
+        }
+        let Some(t) = env.server_info(stx) else {
+            return Err(500);
+        };
+        let (transport, to_tag, local) = (t.transport, Box::<str>::from(t.to_tag), t.local);
+        let Some(contact) = contact_target(req) else {
+            return Err(400);
+        };
+        let (Some(call_id), Some(f), Some(to)) = (
+            req.call_id(),
+            req.from(),
+            req.headers().get(crate::message::HeaderName::To),
+        ) else {
+            return Err(400);
+        };
+        let remote_tag: Box<str> = f.tag().unwrap_or("").into();
+        let (to, to_clean) = crate::endpoint::ops::unfolded(to);
+        let (remote, remote_clean) = header_text(
+            req.headers()
+                .get(crate::message::HeaderName::From)
+                .unwrap_or(""),
+        );
+        let via_natted = req
+            .via()
+            .is_some_and(|v| v.received().is_some() || v.rport().flatten().is_some());
+        let local_contact = env
+            .locals()
+            .contact(transport, from)
+            .unwrap_or_else(|_| format!("<sip:{local}>").into());
+        let id = self.alloc_id();
+        let d = DialogEntry {
+            call_id: call_id.into(),
+            local: with_tag(&to, &to_tag),
+            local_tag: to_tag,
+            remote_tag: Some(remote_tag),
+            remote,
+            raw_text: !(to_clean
+                && remote_clean
+                && memchr::memchr3(b'\r', b'\n', 0, call_id.as_bytes()).is_none()),
+            remote_target: contact.into(),
+            route_set: RouteSet::from_request(req),
+            remote_seq: req.cseq().map(|c| c.0),
+            prefer_flow: via_natted || transport.is_reliable(),
+            local_contact,
+            ..DialogEntry::blank(Role::Uas, Target::new(transport, from))
+        };
+        d.file_in(&mut self.index, id);
+        self.dialogs.insert(id, Box::new(d));
+        Ok(id)
+    }
+
+    /// Refuses a request on server transaction `stx` with `code` (503 and 500 with
+    /// Retry-After, 400 saying what was wrong).
+    pub(super) fn refuse(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        code: u16,
+        env: &mut impl DialogEnv,
+    ) {
+        if code == 503 {
+            self.stats.overload_rejections += 1;
+        }
+        let ra = self.config.retry_after_secs.to_string();
+        if let Ok(mut b) = env.response(stx, code) {
+            if code == 503 || code == 500 {
+                b = b.header("Retry-After", &ra);
+            }
+            if code == 400 {
+                b = b.reason("Bad Request (missing or malformed Contact)");
+            }
+            if let Ok(r) = b.build() {
+                let _ = env.respond(now, stx, r);
+            }
+        }
+    }
+
+    /// An ACK that no INVITE server transaction took: the ACK for a 2xx (§13.3.1.4). Given
+    /// back when no dialog of ours expects it.
+    pub(super) fn dispatch_ack(
+        &mut self,
+        now: Instant,
+        req: Box<Request>,
+        from: SocketAddr,
+        env: &mut impl DialogEnv,
+    ) -> Option<crate::transaction::layer::Up> {
+        use crate::transaction::layer::Up;
+        let found = self.find_dialog(
+            req.call_id().unwrap_or(""),
+            req.to().and_then(|t| t.tag()).unwrap_or(""),
+            req.from().and_then(|f| f.tag()).unwrap_or(""),
+        );
+        let Some(id) = found else {
+            return Some(Up::Ack { request: req, from });
+        };
+        let d = self.dialogs.get_mut(&id)?;
+        if d.ok.is_none() && d.state != DialogState::Confirmed {
+            // The TU answered through the transaction API, not the dialog: pass it on.
+            return Some(Up::Ack { request: req, from });
+        }
+        d.ok.take()?; // none: a duplicate ACK
+        let bye = std::mem::take(&mut d.bye_after_ack);
+        self.arm_dialog(id);
+        env.emit(DialogEvent::AckReceived {
+            dialog: DialogId(id),
+            request: req,
+        });
+        if bye {
+            self.send_bye(now, id, env);
+        }
+        None
+    }
+
+    /// The INVITE server transaction of a call was cancelled (§9.2).
+    pub(super) fn dispatch_cancelled(
+        &mut self,
+        now: Instant,
+        stx: ServerTxId,
+        env: &mut impl DialogEnv,
+    ) {
+        let Some(id) = self.stx_dialog.remove(&stx.0) else {
+            return;
+        };
+        if let Some(d) = self.dialogs.get_mut(&id) {
+            d.invite_stx = None;
+            if d.state != DialogState::Confirmed {
+                let state = DialogState::Terminated(EndReason::Cancelled);
+                self.set_state(now, id, state, env);
+            }
+        }
+    }
+
+    // ---- UAC: responses --------------------------------------------------------------
+
+    /// Picks (or creates, for a new fork) the dialog a tagged response to our INVITE belongs
+    /// to.
+    fn dialog_for_tag(&mut self, root: u64, tag: &str, env: &mut impl DialogEnv) -> u64 {
+        let Some(r) = self.dialogs.get(&root) else {
+            return root;
+        };
+        if r.remote_tag.as_deref().is_none_or(|t| t == tag) {
+            return root;
+        }
+        if let Some(f) = r.forks.iter().copied().find(|f| {
+            self.dialogs
+                .get(f)
+                .is_some_and(|d| d.remote_tag.as_deref() == Some(tag))
+        }) {
+            return f;
+        }
+        // A new fork (§12.1.2, §13.2.2.4).
+        let id = self.alloc_id();
+        let Some(r) = self.dialogs.get(&root) else {
+            return root;
+        };
+        let fork = DialogEntry {
+            call_id: r.call_id.clone(),
+            local_tag: r.local_tag.clone(),
+            local: r.local.clone(),
+            remote: r.remote.clone(),
+            raw_text: r.raw_text,
+            remote_target: r.remote_target.clone(),
+            local_seq: r.local_seq,
+            prefer_flow: r.prefer_flow,
+            local_contact: r.local_contact.clone(),
+            invite_cseq: r.invite_cseq,
+            parent: Some(root),
+            ..DialogEntry::blank(Role::Uac, r.flow)
+        };
+        self.dialogs.insert(id, Box::new(fork));
+        if let Some(r) = self.dialogs.get_mut(&root) {
+            r.forks.push(id);
+        }
+        env.emit(DialogEvent::Forked {
+            dialog: DialogId(id),
+            original: DialogId(root),
+        });
+        id
+    }
+
+    /// Whether `root` or one of its forks other than `id` is confirmed (or was hung up
+    /// after it was).
+    fn another_fork_answered(&self, root: u64, id: u64) -> bool {
+        self.dialogs.get(&root).is_some_and(|r| {
+            std::iter::once(root)
+                .chain(r.forks.iter().copied())
+                .any(|x| {
+                    x != id
+                        && self.dialogs.get(&x).is_some_and(|d| {
+                            d.state == DialogState::Confirmed
+                                || d.state == DialogState::Terminated(EndReason::LocalBye)
+                        })
+                })
+        })
+    }
+
+    /// `root` and its forks.
+    fn call_legs(&self, root: u64) -> Vec<u64> {
+        let forks = self.dialogs.get(&root).map(|r| r.forks.as_slice());
+        std::iter::once(root)
+            .chain(forks.unwrap_or_default().iter().copied())
+            .collect()
+    }
+
+    pub(super) fn invite_response(
+        &mut self,
+        now: Instant,
+        ctx: ClientTxId,
+        root: u64,
+        resp: Box<Response>,
+        env: &mut impl DialogEnv,
+    ) {
+        let code = resp.status();
+        let is_reinvite = self
+            .dialogs
+            .get(&root)
+            .is_some_and(|d| d.state == DialogState::Confirmed && d.invite_ctx == Some(ctx));
+        if is_reinvite {
+            return self.reinvite_response(now, ctx, root, resp, env);
+        }
+        let tag = resp.to().and_then(|t| t.tag());
+        let tagged = tag.is_some();
+        let id = match tag {
+            Some(t) if code > 100 => self.dialog_for_tag(root, t, env),
+            _ => root,
+        };
+        match code {
+            100..=199 => {
+                if tagged && code > 100 {
+                    self.learn_remote(id, &resp, false);
+                    if self
+                        .dialogs
+                        .get(&id)
+                        .is_some_and(|d| d.state == DialogState::Trying)
+                    {
+                        self.set_state(now, id, DialogState::Early, env);
+                    }
+                }
+                env.emit(DialogEvent::Response {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp,
+                });
+            }
+            200..=299 => {
+                let already = self
+                    .dialogs
+                    .get(&id)
+                    .is_some_and(|d| d.state == DialogState::Confirmed);
+                if already {
+                    // A retransmission of the 2xx (RFC 6026): re-send our ACK.
+                    self.resend_ack(id, env);
+                    return;
+                }
+                let other_confirmed = self.another_fork_answered(root, id);
+                self.learn_remote(id, &resp, true);
+                self.send_2xx_ack(id, env);
+                if let Some(r) = self.dialogs.get_mut(&root) {
+                    r.invite_ctx = None;
+                }
+                let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                self.set_state(now, id, DialogState::Confirmed, env);
+                env.emit(DialogEvent::Response {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp,
+                });
+                if (other_confirmed && self.config.bye_extra_forks) || hangup {
+                    // §13.2.2.4 (a second fork answered) and §9.1 (the 2xx beat our CANCEL):
+                    // ACK, then BYE.
+                    self.send_bye(now, id, env);
+                    let reason = if hangup {
+                        EndReason::LocalBye
+                    } else {
+                        EndReason::OtherForkAnswered
+                    };
+                    self.set_state(now, id, DialogState::Terminated(reason), env);
+                } else {
+                    // Early dialogs of other forks end (§13.2.2.4); a late 2xx from one of
+                    // them is still ACKed and ended above.
+                    let unforked = self.dialogs.get(&root).is_some_and(|r| r.forks.is_empty());
+                    if unforked {
+                        return;
+                    }
+                    for f in self.call_legs(root).into_iter().filter(|x| *x != id) {
+                        if self.dialogs.get(&f).is_some_and(|d| {
+                            matches!(d.state, DialogState::Trying | DialogState::Early)
+                        }) {
+                            let state = DialogState::Terminated(EndReason::EarlyDialogEnded);
+                            self.set_state(now, f, state, env);
+                        }
+                    }
+                }
+            }
+            _ => {
+                env.emit(DialogEvent::Response {
+                    dialog: DialogId(id),
+                    tx: ctx,
+                    response: resp,
+                });
+                let cancelled =
+                    self.dialogs.get(&root).is_some_and(|r| r.hangup_requested) && code == 487;
+                let reason = if cancelled {
+                    EndReason::Cancelled
+                } else {
+                    EndReason::Rejected(code)
+                };
+                if let Some(r) = self.dialogs.get_mut(&root) {
+                    r.invite_ctx = None;
+                }
+                for x in self.call_legs(root) {
+                    if self
+                        .dialogs
+                        .get(&x)
+                        .is_some_and(|d| d.state != DialogState::Confirmed)
+                    {
+                        self.set_state(now, x, DialogState::Terminated(reason), env);
+                    }
+                }
+            }
+        }
+    }
+
+    fn reinvite_response(
+        &mut self,
+        now: Instant,
+        ctx: ClientTxId,
+        id: u64,
+        resp: Box<Response>,
+        env: &mut impl DialogEnv,
+    ) {
+        let code = resp.status();
+        match code {
+            100..=199 => {}
+            200..=299 => {
+                self.learn_remote(id, &resp, false);
+                let already = self
+                    .dialogs
+                    .get(&id)
+                    .is_some_and(|d| d.invite_ctx.is_none());
+                if already {
+                    self.resend_ack(id, env);
+                    return;
+                }
+                self.send_2xx_ack(id, env);
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_ctx = None;
+                }
+            }
+            _ => {
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_ctx = None;
+                }
+                if code == 491 {
+                    // §14.1: retry after a random interval: 2.1–4 s if we own the Call-ID
+                    // (we sent the initial INVITE), 0–2 s otherwise.
+                    let owner = self.dialogs.get(&id).is_some_and(|d| d.role == Role::Uac);
+                    let ms = if owner {
+                        self.ids.millis_between(2100, 4000)
+                    } else {
+                        self.ids.millis_between(0, 2000)
+                    };
+                    let body: Option<Body> = self.reinvite_bodies.get(&ctx.0).cloned().flatten();
+                    if let Some(d) = self.dialogs.get_mut(&id) {
+                        d.glare_retry = Some((now + Duration::from_millis(ms), body));
+                    }
+                    self.arm_dialog(id);
+                }
+                self.end_on_481_408(now, id, code, env);
+            }
+        }
+        env.emit(DialogEvent::Response {
+            dialog: DialogId(id),
+            tx: ctx,
+            response: resp,
+        });
+    }
+
+    /// Re-sends the ACK kept for a dialog's 2xx, for a retransmission of that 2xx.
+    fn resend_ack(&mut self, id: u64, env: &mut impl DialogEnv) {
+        if let Some((b, t)) = self.dialogs.get(&id).and_then(|d| d.ack.clone()) {
+            self.stats.retransmissions += 1;
+            Self::send(env, t.transport, None, t.addr, b);
+        }
+    }
+
+    /// Builds and sends the ACK for a 2xx (§13.2.2.4): a new request through the route
+    /// set with the INVITE's CSeq number; kept to answer 2xx retransmissions.
+    fn send_2xx_ack(&mut self, id: u64, env: &mut impl DialogEnv) {
+        let Some(seq) = self.dialogs.get(&id).map(|d| d.invite_cseq) else {
+            return;
+        };
+        let Ok((bytes, _, target, local)) =
+            self.in_dialog_request(id, &Method::Ack, seq, &[], None, env)
+        else {
+            return;
+        };
+        Self::send(
+            env,
+            target.transport,
+            Some(local),
+            target.addr,
+            bytes.clone(),
+        );
+        if let Some(d) = self.dialogs.get_mut(&id) {
+            d.ack = Some((bytes, target));
+        }
+    }
+
+    /// A response no transaction took: a 2xx retransmission after the INVITE transaction
+    /// ended (or from a fork after Timer M); `true` if a dialog took it.
+    pub(super) fn dispatch_stray(&mut self, resp: &Response, env: &mut impl DialogEnv) -> bool {
+        if !resp.is_success() || resp.cseq().is_none_or(|c| c.1 != "INVITE") {
+            return false;
+        }
+        let (Some(call_id), Some(from_tag), Some(to_tag)) = (
+            resp.call_id(),
+            resp.from().and_then(|f| f.tag()),
+            resp.to().and_then(|t| t.tag()),
+        ) else {
+            return false;
+        };
+        match self.find_dialog(call_id, from_tag, to_tag) {
+            Some(id) => {
+                self.resend_ack(id, env);
+                true
+            }
+            None => false,
+        }
+    }
+}

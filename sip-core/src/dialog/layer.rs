@@ -1,0 +1,608 @@
+//! The dialog layer: the transaction user of RFC 3261 §12–§15 (dialogs, INVITE sessions
+//! with forks, 2xx retransmission and ACK, glare, BYE, CANCEL) and of RFC 3515 (REFER and its
+//! implicit subscription), with RFC 5407's crossed BYEs and RFC 6026's 2xx handling.
+//!
+//! It owns its state — the dialogs, their index, the REFER subscriptions, which client
+//! transaction serves which dialog usage, its timers — and talks to its neighbours only
+//! through typed values: what the transaction layer reports comes in as [`Up`] values
+//! ([`DialogLayer::on_up`]), what the dialog layer wants done goes down through the
+//! [`Transactions`] service (start a client transaction, answer a server transaction,
+//! cancel, send an ACK), and what the application must hear goes out as [`DialogEvent`]s.
+//! It never sees the transaction layer's tables, so it is unit-tested with a fake below it.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::entry::DialogEntry;
+use super::{DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, RouteSet};
+use crate::key_index::KeyIndex;
+use crate::message::{Request, Response};
+use crate::rng::IdGenerator;
+use crate::timer::TimerQueue;
+use crate::transaction::TimerConfig;
+use crate::transaction::layer::{ClientTxId, Failure, ServerTxId, Transactions, Transmit, Up};
+use crate::transport::Transport;
+
+pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// The settings of the dialog layer (a part of `EndpointConfig`).
+#[derive(Debug, Clone)]
+pub(crate) struct DialogConfig {
+    pub timers: TimerConfig,
+    pub max_dialogs: usize,
+    pub bye_extra_forks: bool,
+    pub refer_expires_secs: u32,
+    pub retry_after_secs: u32,
+}
+
+/// What the dialog layer tells the application (the endpoint turns each into its `Event`).
+#[derive(Debug)]
+pub(crate) enum DialogEvent {
+    IncomingCall {
+        dialog: DialogId,
+        tx: ServerTxId,
+        request: Box<Request>,
+    },
+    StateChanged {
+        dialog: DialogId,
+        state: DialogState,
+    },
+    Forked {
+        dialog: DialogId,
+        original: DialogId,
+    },
+    Response {
+        dialog: DialogId,
+        tx: ClientTxId,
+        response: Box<Response>,
+    },
+    ByeCompleted {
+        dialog: DialogId,
+        outcome: Result<u16, Failure>,
+    },
+    Request {
+        dialog: DialogId,
+        tx: ServerTxId,
+        request: Box<Request>,
+    },
+    AckReceived {
+        dialog: DialogId,
+        request: Box<Request>,
+    },
+    ReferReceived {
+        refer: ReferId,
+        dialog: DialogId,
+        refer_to: String,
+        target: String,
+        referred_by: Option<String>,
+    },
+    Refer {
+        refer: ReferId,
+        dialog: DialogId,
+        event: ReferEvent,
+    },
+}
+
+/// What the dialog layer needs around it: the transaction service below, and a way to hand
+/// events to the application above.
+pub(crate) trait DialogEnv: Transactions {
+    /// Hands an event to the application.
+    fn emit(&mut self, e: DialogEvent);
+}
+
+/// What a client transaction is for, so its responses and failures reach the right dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Usage {
+    /// The dialog-creating INVITE (UAC), or a re-INVITE.
+    Invite(u64),
+    /// BYE.
+    Bye(u64),
+    /// Any other in-dialog request of the TU (INFO, UPDATE, MESSAGE, ...).
+    Request(u64),
+    /// A REFER we sent.
+    Refer(u64),
+    /// A NOTIFY we sent for a REFER we received.
+    Notify(u64),
+}
+
+/// A body and its Content-Type, kept to re-send.
+pub(super) type Body = (Box<str>, Bytes);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DialogTimer {
+    Dialog(u64),
+    Refer(u64),
+}
+
+/// Counters of the dialog layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct DialogStats {
+    pub retransmissions: u64,
+    pub overload_rejections: u64,
+    pub unknown_dialog: u64,
+}
+
+/// A REFER subscription, sent or received (RFC 3515).
+#[derive(Debug)]
+pub(super) struct ReferEntry {
+    pub(super) dialog: u64,
+    pub(super) outgoing: bool,
+    /// The `id` of `Event: refer` (the REFER's CSeq number, RFC 3515 §2.4.6).
+    pub(super) event_id: u32,
+    /// Incoming: the REFER's server transaction until the TU answers it.
+    pub(super) stx: Option<ServerTxId>,
+    pub(super) accepted: bool,
+    pub(super) last_status: Option<u16>,
+    pub(super) expires_at: Option<Instant>,
+    pub(super) armed: Option<Instant>,
+}
+
+impl ReferEntry {
+    pub(super) fn new(dialog: u64, outgoing: bool, event_id: u32) -> Self {
+        ReferEntry {
+            dialog,
+            outgoing,
+            event_id,
+            stx: None,
+            accepted: false,
+            last_status: None,
+            expires_at: None,
+            armed: None,
+        }
+    }
+}
+
+/// The dialog layer. See the [module docs](self).
+#[derive(Debug)]
+pub(crate) struct DialogLayer {
+    pub(super) config: DialogConfig,
+    pub(super) ids: IdGenerator,
+    next_id: u64,
+    pub(super) dialogs: Map<u64, Box<DialogEntry>>,
+    pub(super) index: KeyIndex,
+    /// Client transaction → the dialog usage it serves.
+    pub(super) usage: Map<u64, Usage>,
+    /// A call's INVITE (or re-INVITE) server transaction → its dialog.
+    pub(super) stx_dialog: Map<u64, u64>,
+    pub(super) refers: Map<u64, ReferEntry>,
+    /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
+    pub(super) reinvite_bodies: Map<u64, Option<Body>>,
+    timers: TimerQueue<DialogTimer>,
+    pub(super) stats: DialogStats,
+    pub(super) scratch: String,
+}
+
+impl DialogLayer {
+    /// A new layer; `ids` draws its Call-IDs, tags, branches and glare delays, `hash_seed`
+    /// keys its tables.
+    pub(crate) fn new(config: DialogConfig, ids: IdGenerator, hash_seed: u64) -> Self {
+        let hash = || foldhash::fast::FixedState::with_seed(hash_seed);
+        DialogLayer {
+            config,
+            ids,
+            next_id: 1,
+            dialogs: Map::with_hasher(hash()),
+            index: KeyIndex::new(hash()),
+            usage: Map::with_hasher(hash()),
+            stx_dialog: Map::with_hasher(hash()),
+            refers: Map::with_hasher(hash()),
+            reinvite_bodies: Map::with_hasher(hash()),
+            timers: TimerQueue::new(),
+            stats: DialogStats::default(),
+            scratch: String::with_capacity(128),
+        }
+    }
+
+    pub(super) fn alloc_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    pub(crate) fn stats(&self) -> DialogStats {
+        self.stats
+    }
+
+    // ---- what the transaction layer reports ----------------------------------------
+
+    /// Takes what the transaction layer reported, if it is the dialog layer's; gives back
+    /// what is not, for the application.
+    pub(crate) fn on_up(&mut self, now: Instant, up: Up, env: &mut impl DialogEnv) -> Option<Up> {
+        match up {
+            Up::Request { tx, request, from } => self.dispatch_request(now, tx, request, from, env),
+            Up::Response { tx, response, .. } => {
+                if !self.usage.contains_key(&tx.0) {
+                    return Some(Up::Response {
+                        tx,
+                        response,
+                        challenged: None,
+                    });
+                }
+                self.dispatch_response(now, tx, response, env);
+                None
+            }
+            Up::ClientFailed { tx, failure } => {
+                if self.dispatch_failure(now, tx, failure, env) {
+                    None
+                } else {
+                    Some(Up::ClientFailed { tx, failure })
+                }
+            }
+            Up::Ack { request, from } => self.dispatch_ack(now, request, from, env),
+            Up::Stray { response, from } => {
+                if self.dispatch_stray(&response, env) {
+                    None
+                } else {
+                    Some(Up::Stray { response, from })
+                }
+            }
+            Up::Cancelled { tx } => {
+                self.dispatch_cancelled(now, tx, env);
+                Some(Up::Cancelled { tx })
+            }
+            Up::ClientEnded { tx } => {
+                self.forget_tx_usage(tx.0);
+                None
+            }
+            Up::ServerEnded { tx } => {
+                if let Some(d) = self.stx_dialog.remove(&tx.0)
+                    && let Some(d) = self.dialogs.get_mut(&d)
+                {
+                    d.invite_stx = None;
+                }
+                None
+            }
+            other @ Up::ServerFailed { .. } => Some(other),
+        }
+    }
+
+    /// Whether server transaction `tx` is a call's INVITE or re-INVITE, whose responses the
+    /// dialog follows (see [`DialogLayer::responded`]).
+    pub(crate) fn tracks(&self, tx: ServerTxId) -> bool {
+        self.stx_dialog.contains_key(&tx.0)
+    }
+
+    /// The dialog whose INVITE or re-INVITE server transaction `tx` is.
+    pub(crate) fn dialog_of(&self, tx: ServerTxId) -> Option<DialogId> {
+        self.stx_dialog.get(&tx.0).map(|&d| DialogId(d))
+    }
+
+    /// Whether `refer` is a REFER we received and still serve.
+    pub(crate) fn has_incoming_refer(&self, refer: ReferId) -> bool {
+        self.refers.get(&refer.0).is_some_and(|r| !r.outgoing)
+    }
+
+    pub(super) fn forget_tx_usage(&mut self, ctx: u64) {
+        self.usage.remove(&ctx);
+        self.reinvite_bodies.remove(&ctx);
+    }
+
+    /// A request of a dialog usage was re-sent with credentials with CSeq `seq` (§22.2): the
+    /// dialog's CSeq follows (§12.2.1.1).
+    pub(crate) fn retried(&mut self, ctx: ClientTxId, seq: u32) {
+        let Some(&usage) = self.usage.get(&ctx.0) else {
+            return;
+        };
+        let dialog = match usage {
+            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
+            Usage::Refer(r) | Usage::Notify(r) => {
+                let d = self.refers.get(&r).map(|x| x.dialog);
+                if let (Usage::Refer(_), Some(x)) = (usage, self.refers.get_mut(&r)) {
+                    x.event_id = seq; // `Event: refer;id=` is the REFER's CSeq
+                }
+                d
+            }
+        };
+        if let Some(d) = dialog.and_then(|d| self.dialogs.get_mut(&d)) {
+            d.local_seq = d.local_seq.max(seq);
+            if d.invite_ctx == Some(ctx) {
+                d.invite_cseq = seq;
+            }
+        }
+    }
+
+    // ---- lookups -----------------------------------------------------------------
+
+    /// A snapshot of a dialog.
+    pub(crate) fn info(&self, dialog: DialogId) -> Option<DialogInfo> {
+        self.dialogs.get(&dialog.0).map(|d| d.info())
+    }
+
+    /// A dialog's state.
+    pub(crate) fn state(&self, dialog: DialogId) -> Option<DialogState> {
+        self.dialogs.get(&dialog.0).map(|d| d.state)
+    }
+
+    /// Bytes per dialog beside route sets and targets, averaged over live dialogs.
+    #[cfg(any(test, feature = "introspection"))]
+    pub(crate) fn footprint(&self) -> Option<usize> {
+        let n = self.dialogs.len();
+        (n > 0).then(|| self.dialogs.values().map(|d| d.footprint()).sum::<usize>() / n)
+    }
+
+    /// Live dialogs (terminated ones are kept 64·T1 for late messages, then forgotten).
+    pub(crate) fn count(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    pub(super) fn live_dialog(&self, dialog: DialogId) -> Result<&DialogEntry, super::DialogError> {
+        let d = self
+            .dialogs
+            .get(&dialog.0)
+            .ok_or(super::DialogError::UnknownDialog)?;
+        match d.state {
+            DialogState::Terminated(r) => Err(super::DialogError::Terminated(r)),
+            _ => Ok(d),
+        }
+    }
+
+    pub(super) fn find_dialog(
+        &self,
+        call_id: &str,
+        local_tag: &str,
+        remote_tag: &str,
+    ) -> Option<u64> {
+        let dialogs = &self.dialogs;
+        self.index.find(&[call_id, local_tag, remote_tag], |id| {
+            dialogs
+                .get(&id)
+                .is_some_and(|d| d.has_id(call_id, local_tag, remote_tag))
+        })
+    }
+
+    pub(super) fn set_state(
+        &mut self,
+        now: Instant,
+        id: u64,
+        state: DialogState,
+        env: &mut impl DialogEnv,
+    ) {
+        let t = self.config.timers.timer_b();
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if d.state == state || d.state.is_terminated() {
+            return;
+        }
+        d.state = state;
+        if state.is_terminated() {
+            // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
+            // its BYE (§15): the 2xx keeps being retransmitted until then.
+            if !d.bye_after_ack {
+                d.ok = None;
+            }
+            d.glare_retry = None;
+            d.forget_at = Some(now + t);
+            // Subscriptions of the dialog end with it.
+            let mut refers: Vec<u64> = self
+                .refers
+                .iter()
+                .filter(|(_, r)| r.dialog == id)
+                .map(|(k, _)| *k)
+                .collect();
+            refers.sort_unstable();
+            for r in refers {
+                self.end_refer(r, None, false, env);
+            }
+        }
+        env.emit(DialogEvent::StateChanged {
+            dialog: DialogId(id),
+            state,
+        });
+        self.arm_dialog(id);
+    }
+
+    // ---- timers ------------------------------------------------------------------
+
+    pub(super) fn arm_dialog(&mut self, id: u64) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        let next = d.next_timer();
+        if next != d.armed {
+            d.armed = next;
+            if let Some(at) = next {
+                self.timers.schedule(at, DialogTimer::Dialog(id));
+            }
+        }
+    }
+
+    pub(super) fn arm_refer(&mut self, id: u64) {
+        let Some(r) = self.refers.get_mut(&id) else {
+            return;
+        };
+        if r.expires_at != r.armed {
+            r.armed = r.expires_at;
+            if let Some(at) = r.expires_at {
+                self.timers.schedule(at, DialogTimer::Refer(id));
+            }
+        }
+    }
+
+    fn timer_live(&self, at: Instant, t: &DialogTimer) -> bool {
+        match t {
+            DialogTimer::Dialog(id) => self.dialogs.get(id).is_some_and(|d| d.armed == Some(at)),
+            DialogTimer::Refer(id) => self.refers.get(id).is_some_and(|r| r.armed == Some(at)),
+        }
+    }
+
+    /// The earliest instant a dialog or subscription timer is due.
+    pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
+        loop {
+            let at = self.timers.next_deadline()?;
+            let live = self
+                .timers
+                .peek_key()
+                .is_some_and(|r| self.timer_live(at, r));
+            if live {
+                return Some(at);
+            }
+            self.timers.pop_due(at);
+        }
+    }
+
+    /// Fires every dialog and subscription timer due at `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, env: &mut impl DialogEnv) {
+        while let Some((at, r)) = self.timers.pop_due(now) {
+            if !self.timer_live(at, &r) {
+                continue;
+            }
+            match r {
+                DialogTimer::Dialog(id) => self.on_dialog_timer(now, id, env),
+                DialogTimer::Refer(id) => self.on_refer_timer(now, id, env),
+            }
+        }
+        let live = self.dialogs.len() + self.refers.len();
+        if self.timers.len() > 1024 && self.timers.len() > 4 * live {
+            let mut q = std::mem::take(&mut self.timers);
+            q.compact(|at, r| self.timer_live(at, r));
+            self.timers = q;
+        }
+    }
+
+    fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+        let t2 = self.config.timers.t2;
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        d.armed = None;
+        if d.forget_at.is_some_and(|t| t <= now) {
+            if let Some(d) = self.dialogs.remove(&id)
+                && let Some(r) = d.remote_tag.as_deref()
+            {
+                self.index.remove(&[&d.call_id, &d.local_tag, r], id);
+            }
+            return;
+        }
+        let mut resend = None;
+        let mut no_ack = false;
+        if let Some(ok) = d.ok.as_mut() {
+            if ok.give_up <= now {
+                no_ack = true;
+            } else if ok.next <= now {
+                resend = Some(Transmit {
+                    transport: ok.transport,
+                    source: Some(ok.source),
+                    destination: ok.destination,
+                    bytes: ok.bytes.clone(),
+                });
+                ok.interval = (ok.interval * 2).min(t2);
+                ok.next = now + ok.interval;
+            }
+        }
+        let glare = d.glare_retry.take_if(|g| g.0 <= now);
+        if let Some(t) = resend {
+            self.stats.retransmissions += 1;
+            env.transmit(t);
+        }
+        if no_ack {
+            // §13.3.1.4: no ACK within 64·T1: end the dialog with BYE.
+            if let Some(d) = self.dialogs.get_mut(&id) {
+                d.ok = None;
+                d.bye_after_ack = false;
+            }
+            self.send_bye(now, id, env);
+            self.set_state(now, id, DialogState::Terminated(EndReason::NoAck), env);
+        }
+        // §14.1: no new INVITE while another INVITE transaction is in progress in either
+        // direction. The peer's own retry may be pending at our TU: wait for it (checking
+        // again every T1); a re-INVITE the TU started since makes the retry moot.
+        let glare = match glare {
+            Some(g) => match self.dialogs.get_mut(&id) {
+                Some(d) if d.invite_ctx.is_some() => None,
+                Some(d) if d.invite_stx.is_some() || d.ok.is_some() => {
+                    d.glare_retry = Some((now + self.config.timers.t1, g.1));
+                    None
+                }
+                Some(_) => Some(g),
+                None => None,
+            },
+            None => None,
+        };
+        if let Some((_, body)) = glare {
+            let body = body.map(|(ct, b)| (ct.to_string(), b));
+            let sent = self.send_in_dialog(
+                now,
+                id,
+                crate::message::Method::Invite,
+                &[],
+                body.as_ref().map(|(c, b)| (c.as_str(), b.clone())),
+                env,
+            );
+            if let Ok(ctx) = sent {
+                if let Some(d) = self.dialogs.get_mut(&id) {
+                    d.invite_ctx = Some(ctx);
+                }
+                self.usage.insert(ctx.0, Usage::Invite(id));
+            }
+        }
+        self.arm_dialog(id);
+    }
+
+    fn on_refer_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+        let Some(r) = self.refers.get_mut(&id) else {
+            return;
+        };
+        r.armed = None;
+        if r.expires_at.is_some_and(|t| t <= now) {
+            let last = r.last_status;
+            self.end_refer(id, last, true, env);
+        }
+    }
+
+    // ---- helpers shared by the dialog modules -------------------------------------
+
+    /// Queues bytes to send.
+    pub(super) fn send(
+        env: &mut impl DialogEnv,
+        transport: Transport,
+        source: Option<SocketAddr>,
+        destination: SocketAddr,
+        bytes: Bytes,
+    ) {
+        env.transmit(Transmit {
+            transport,
+            source,
+            destination,
+            bytes,
+        });
+    }
+
+    /// Files a dialog in the index once its id is complete (it has a remote tag).
+    pub(super) fn file(&mut self, id: u64) {
+        if let Some(d) = self.dialogs.get(&id) {
+            d.file_in(&mut self.index, id);
+        }
+    }
+
+    /// Takes the peer's tag, target and route set from a tagged response (§12.1.2).
+    pub(super) fn learn_remote(&mut self, id: u64, resp: &Response, confirm: bool) {
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if d.remote_tag.is_none() {
+            d.remote_tag = resp.to().and_then(|t| t.tag()).map(Into::into);
+            let (remote, clean) = super::entry::header_text(
+                resp.headers()
+                    .get(crate::message::HeaderName::To)
+                    .unwrap_or(""),
+            );
+            d.remote = remote;
+            d.raw_text |= !clean;
+            d.file_in(&mut self.index, id);
+        }
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        if let Some(c) = super::route::contact_target(resp) {
+            d.set_remote_target(c.into());
+        }
+        // The route set is fixed by the 2xx (or the first tagged 1xx), §12.1.2 / §13.2.2.4.
+        if d.state == DialogState::Trying || confirm && d.state == DialogState::Early {
+            d.set_route_set(RouteSet::from_response(resp));
+        }
+    }
+}

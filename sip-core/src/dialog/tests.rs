@@ -1,0 +1,585 @@
+//! Unit tests of the dialog layer: alone, against a fake of the transaction layer that
+//! records what it is asked; and over a real transaction layer where the bytes on the wire
+//! are the point.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
+use super::{DialogId, DialogState, EndReason, InviteOptions};
+use crate::message::{Method, Request, Response, ResponseBuilder, SipMessage, parse_unchecked};
+use crate::rng::IdGenerator;
+use crate::transaction::TimerConfig;
+use crate::transaction::layer::{
+    ClientTxId, EndpointError, LocalAddr, Locals, Responded, ServerInfo, ServerTxId, Target,
+    TransactionLayer, Transactions, Transmit, TxConfig, Up,
+};
+use crate::transport::Transport;
+
+const A: &str = "192.0.2.1:5060";
+const B: &str = "192.0.2.2:5060";
+
+#[allow(clippy::disallowed_methods)]
+fn base() -> Instant {
+    Instant::now()
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn config() -> DialogConfig {
+    DialogConfig {
+        timers: TimerConfig::default(),
+        max_dialogs: 100,
+        bye_extra_forks: true,
+        refer_expires_secs: 60,
+        retry_after_secs: 5,
+    }
+}
+
+fn layer(seed: u64) -> DialogLayer {
+    DialogLayer::new(config(), IdGenerator::new(seed), seed)
+}
+
+/// The dialog layer over a real transaction layer at `A`, its transmits and events kept.
+struct TxEnv {
+    txl: TransactionLayer,
+    out: Vec<Transmit>,
+    events: Vec<DialogEvent>,
+}
+
+impl TxEnv {
+    fn new() -> Self {
+        let locals = Locals::new(vec![LocalAddr::new(Transport::Udp, addr(A))]);
+        let c = TxConfig {
+            max_transactions: 100,
+            report_ends: true,
+            ..TxConfig::default()
+        };
+        TxEnv {
+            txl: TransactionLayer::new(c, locals, IdGenerator::new(5), 5),
+            out: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
+impl Transactions for TxEnv {
+    fn locals(&self) -> &Locals {
+        self.txl.locals()
+    }
+    fn room(&self) -> bool {
+        self.txl.room()
+    }
+    fn start_client(
+        &mut self,
+        now: Instant,
+        method: Method,
+        branch: &str,
+        bytes: Bytes,
+        target: Target,
+        source: Option<SocketAddr>,
+    ) -> ClientTxId {
+        self.txl
+            .start_client(now, method, branch, bytes, target, source, &mut self.out)
+    }
+    fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.txl
+            .send_request(now, request, target, true, &mut self.out)
+    }
+    fn cancel(&mut self, now: Instant, invite: ClientTxId) -> Result<ClientTxId, EndpointError> {
+        self.txl.cancel(now, invite, &mut self.out)
+    }
+    fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
+        self.txl.response(tx, status)
+    }
+    fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Response,
+    ) -> Result<Responded, EndpointError> {
+        self.txl.respond(now, tx, response, false, &mut self.out)
+    }
+    fn respond_written(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        record_route: bool,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+        keep: bool,
+    ) -> Result<Responded, EndpointError> {
+        self.txl.respond_written(
+            now,
+            tx,
+            status,
+            record_route,
+            extra,
+            body,
+            keep,
+            &mut self.out,
+        )
+    }
+    fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>> {
+        self.txl.server_info(tx)
+    }
+    fn transmit(&mut self, t: Transmit) {
+        self.out.push(t);
+    }
+}
+
+impl DialogEnv for TxEnv {
+    fn emit(&mut self, e: DialogEvent) {
+        self.events.push(e);
+    }
+}
+
+/// What the fake transaction layer was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Asked {
+    Start {
+        method: String,
+        target: Target,
+        text: String,
+    },
+    Respond {
+        tx: ServerTxId,
+        status: u16,
+        rows: Vec<(String, String)>,
+    },
+    Cancel(ClientTxId),
+    Transmit(String),
+}
+
+/// A transaction layer that is not there: it files nothing, answers every request it is
+/// handed with the next id, and records what it was asked.
+struct Fake {
+    locals: Locals,
+    next: u64,
+    asked: Vec<Asked>,
+    events: Vec<DialogEvent>,
+    /// The To tag of every server transaction.
+    to_tag: String,
+}
+
+impl Fake {
+    fn new() -> Self {
+        Fake {
+            locals: Locals::new(vec![LocalAddr::new(Transport::Udp, addr(B))]),
+            next: 1000,
+            asked: Vec::new(),
+            events: Vec::new(),
+            to_tag: "uas-tag".into(),
+        }
+    }
+    fn responded(&self) -> Vec<(u16, Vec<(String, String)>)> {
+        self.asked
+            .iter()
+            .filter_map(|a| match a {
+                Asked::Respond { status, rows, .. } => Some((*status, rows.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+    fn states(&self) -> Vec<DialogState> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                DialogEvent::StateChanged { state, .. } => Some(*state),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Transactions for Fake {
+    fn locals(&self) -> &Locals {
+        &self.locals
+    }
+    fn room(&self) -> bool {
+        true
+    }
+    fn start_client(
+        &mut self,
+        _now: Instant,
+        method: Method,
+        _branch: &str,
+        bytes: Bytes,
+        target: Target,
+        _source: Option<SocketAddr>,
+    ) -> ClientTxId {
+        self.next += 1;
+        self.asked.push(Asked::Start {
+            method: method.to_string(),
+            target,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+        ClientTxId(self.next)
+    }
+    fn send_request(
+        &mut self,
+        _now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.next += 1;
+        self.asked.push(Asked::Start {
+            method: request.method().to_string(),
+            target,
+            text: String::from_utf8_lossy(&request.to_bytes()).into_owned(),
+        });
+        Ok(ClientTxId(self.next))
+    }
+    fn cancel(&mut self, _now: Instant, invite: ClientTxId) -> Result<ClientTxId, EndpointError> {
+        self.asked.push(Asked::Cancel(invite));
+        self.next += 1;
+        Ok(ClientTxId(self.next))
+    }
+    fn response(&self, _tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
+        Ok(Response::builder(status))
+    }
+    fn respond(
+        &mut self,
+        _now: Instant,
+        tx: ServerTxId,
+        response: Response,
+    ) -> Result<Responded, EndpointError> {
+        let rows = response
+            .headers()
+            .iter()
+            .map(|r| (r.name.to_owned(), r.value.to_owned()))
+            .collect();
+        self.asked.push(Asked::Respond {
+            tx,
+            status: response.status(),
+            rows,
+        });
+        Ok(self.sent(None))
+    }
+    fn respond_written(
+        &mut self,
+        _now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        _record_route: bool,
+        extra: &[(&str, &str)],
+        _body: Option<(&str, &[u8])>,
+        keep: bool,
+    ) -> Result<Responded, EndpointError> {
+        let rows = extra
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        self.asked.push(Asked::Respond { tx, status, rows });
+        Ok(self.sent(keep.then(|| Bytes::from_static(b"SIP/2.0 200 OK\r\n\r\n"))))
+    }
+    fn server_info(&self, _tx: ServerTxId) -> Option<ServerInfo<'_>> {
+        Some(ServerInfo {
+            transport: Transport::Udp,
+            local: addr(B),
+            to_tag: &self.to_tag,
+        })
+    }
+    fn transmit(&mut self, t: Transmit) {
+        self.asked.push(Asked::Transmit(
+            String::from_utf8_lossy(&t.bytes).into_owned(),
+        ));
+    }
+}
+
+impl Fake {
+    fn sent(&self, bytes: Option<Bytes>) -> Responded {
+        Responded {
+            bytes,
+            transport: Transport::Udp,
+            local: addr(B),
+            destination: addr(A),
+        }
+    }
+}
+
+impl DialogEnv for Fake {
+    fn emit(&mut self, e: DialogEvent) {
+        self.events.push(e);
+    }
+}
+
+/// A request as the transaction layer hands it up.
+fn request(text: &str) -> Box<Request> {
+    let text = text.replace('\n', "\r\n");
+    match parse_unchecked(Bytes::from(text), &Default::default()) {
+        Ok(SipMessage::Request(r)) => Box::new(r),
+        other => panic!("{other:?}"),
+    }
+}
+
+const INVITE: &str = "INVITE sip:bob@192.0.2.2 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1
+Max-Forwards: 70
+From: <sip:alice@a>;tag=caller
+To: <sip:bob@b>
+Call-ID: call-1
+CSeq: 1 INVITE
+Contact: <sip:alice@192.0.2.1>
+Content-Length: 0
+
+";
+
+fn incoming_call(l: &mut DialogLayer, f: &mut Fake, now: Instant) -> DialogId {
+    let up = Up::Request {
+        tx: ServerTxId(7),
+        request: request(INVITE),
+        from: addr(A),
+    };
+    assert!(
+        l.on_up(now, up, f).is_none(),
+        "an INVITE is the dialog layer's"
+    );
+    match f.events.last() {
+        Some(DialogEvent::IncomingCall { dialog, tx, .. }) => {
+            assert_eq!(*tx, ServerTxId(7));
+            *dialog
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Alone, against the fake: an INVITE becomes a call; ringing and accepting answer its
+/// server transaction with our Contact (§12.1.1), and the 2xx is kept for retransmission
+/// until the ACK (§13.3.1.4).
+#[test]
+fn a_call_is_answered_through_the_transaction_service() {
+    let now = base();
+    let (mut l, mut f) = (layer(1), Fake::new());
+    let d = incoming_call(&mut l, &mut f, now);
+    assert_eq!(l.state(d), Some(DialogState::Trying));
+    l.answer(now, d, 180, None, &mut f).unwrap();
+    l.answer(now, d, 200, None, &mut f).unwrap();
+    let contact = ("Contact".to_owned(), "<sip:192.0.2.2:5060>".to_owned());
+    assert_eq!(
+        f.responded(),
+        [(180, vec![contact.clone()]), (200, vec![contact])]
+    );
+    assert_eq!(f.states(), [DialogState::Early, DialogState::Confirmed]);
+    let info = l.info(d).unwrap();
+    assert_eq!(info.local_tag, "uas-tag");
+    assert_eq!(info.remote_tag.as_deref(), Some("caller"));
+    // Unacknowledged, the 2xx goes again at T1 (§13.3.1.4).
+    let at = l.poll_timeout().unwrap();
+    assert_eq!(at, now + Duration::from_millis(500));
+    l.handle_timeout(at, &mut f);
+    assert!(matches!(f.asked.last(), Some(Asked::Transmit(t)) if t.starts_with("SIP/2.0 200")));
+    assert_eq!(
+        l.answer(now, d, 200, None, &mut f),
+        Err(super::DialogError::AlreadyAnswered)
+    );
+}
+
+/// Alone: a BYE in the call is answered 200 and ends it (§15.1.2); a request in a dialog
+/// that does not exist gets 481 (§12.2.2), and so does a BYE outside any dialog (§15.1.2).
+#[test]
+fn bye_ends_the_call_and_unknown_dialogs_get_481() {
+    let now = base();
+    let (mut l, mut f) = (layer(1), Fake::new());
+    let d = incoming_call(&mut l, &mut f, now);
+    l.answer(now, d, 200, None, &mut f).unwrap();
+    let ack = INVITE
+        .replace("INVITE sip", "ACK sip")
+        .replace("CSeq: 1 INVITE", "CSeq: 1 ACK")
+        .replace("To: <sip:bob@b>", "To: <sip:bob@b>;tag=uas-tag");
+    assert!(
+        l.on_up(
+            now,
+            Up::Ack {
+                request: request(&ack),
+                from: addr(A)
+            },
+            &mut f
+        )
+        .is_none()
+    );
+    let bye = ack
+        .replace("ACK sip", "BYE sip")
+        .replace("CSeq: 1 ACK", "CSeq: 2 BYE");
+    let up = Up::Request {
+        tx: ServerTxId(8),
+        request: request(&bye),
+        from: addr(A),
+    };
+    assert!(l.on_up(now, up, &mut f).is_none());
+    assert_eq!(f.responded().last().map(|r| r.0), Some(200));
+    assert_eq!(
+        l.state(d),
+        Some(DialogState::Terminated(EndReason::RemoteBye))
+    );
+    for (tx, text) in [
+        (9, bye.replace("call-1", "call-2")),
+        (
+            10,
+            bye.replace("call-1", "call-3").replace(";tag=uas-tag", ""),
+        ),
+    ] {
+        let up = Up::Request {
+            tx: ServerTxId(tx),
+            request: request(&text),
+            from: addr(A),
+        };
+        assert!(l.on_up(now, up, &mut f).is_none());
+        assert_eq!(f.responded().last().map(|r| r.0), Some(481), "{text}");
+    }
+    assert_eq!(l.stats().unknown_dialog, 2);
+}
+
+/// Alone: reports the dialog layer does not own go back up untouched.
+#[test]
+fn what_is_not_the_dialog_layers_is_given_back() {
+    let now = base();
+    let (mut l, mut f) = (layer(1), Fake::new());
+    let options = INVITE
+        .replace("INVITE sip", "OPTIONS sip")
+        .replace("CSeq: 1 INVITE", "CSeq: 1 OPTIONS");
+    let up = Up::Request {
+        tx: ServerTxId(3),
+        request: request(&options),
+        from: addr(A),
+    };
+    assert!(matches!(l.on_up(now, up, &mut f), Some(Up::Request { .. })));
+    let failed = Up::ClientFailed {
+        tx: ClientTxId(42),
+        failure: crate::transaction::layer::Failure::Timeout,
+    };
+    assert!(matches!(
+        l.on_up(now, failed, &mut f),
+        Some(Up::ClientFailed { .. })
+    ));
+    assert!(f.asked.is_empty());
+    assert!(f.events.is_empty());
+}
+
+/// Alone: hanging up a call not yet answered asks the transaction layer to cancel its
+/// INVITE (§9.1); a hang-up after the 2xx sends BYE (§15.1.1).
+#[test]
+fn hanging_up_cancels_or_sends_bye() {
+    let now = base();
+    let (mut l, mut f) = (layer(1), Fake::new());
+    let opts = InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>", "<sip:bob@b>");
+    let d = l.invite(now, opts, &mut f).unwrap();
+    let Some(Asked::Start {
+        method,
+        target,
+        text,
+    }) = f.asked.first().cloned()
+    else {
+        panic!("{:?}", f.asked)
+    };
+    assert_eq!(method, "INVITE");
+    assert_eq!(target, Target::new(Transport::Udp, addr(B)));
+    assert!(text.contains("Contact: <sip:192.0.2.2:5060>"), "{text}");
+    l.hangup(now, d, &mut f).unwrap();
+    assert_eq!(f.asked.last(), Some(&Asked::Cancel(ClientTxId(1001))));
+}
+
+/// `text` with its first Via branch replaced by `z9hG4bK*` (after checking it is one).
+fn without_branch(text: &str) -> String {
+    let at = text.find(";branch=z9hG4bK").expect("a branch") + ";branch=z9hG4bK".len();
+    let end = at + text[at..].find(';').expect("rport follows");
+    assert!(end - at >= 10, "a branch of at least ten random characters");
+    format!("{}*{}", &text[..at], &text[end..])
+}
+
+/// The INVITE `invite` writes straight to bytes is the one the builder writes, byte for
+/// byte but for the branch, for the same seed; and every input the builder refuses is left to the builder.
+#[test]
+fn the_written_invite_is_the_built_invite() {
+    let sdp = Bytes::from_static(b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\n");
+    let cases = [
+        InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a.example>", "<sip:bob@b>"),
+        InviteOptions::new(
+            "sip:bob@192.0.2.2:5070",
+            "\"Alice A\" <sip:alice@a>",
+            "sip:bob@b",
+        )
+        .body("application/sdp", sdp.clone()),
+        InviteOptions::new("sip:bob@b.example", "<sip:alice@a>", "<sip:bob@b.example>")
+            .target(Target::new(Transport::Udp, addr(B))),
+        InviteOptions {
+            contact: Some("<sip:alice@192.0.2.1:5060;ob>".into()),
+            ..InviteOptions::new("sip:bob@192.0.2.2", " <sip:alice@a> ", "<sip:bob@b>\t")
+        },
+    ];
+    let now = base();
+    for (i, opts) in cases.into_iter().enumerate() {
+        let (mut written, mut wenv) = (layer(11), TxEnv::new());
+        written
+            .invite(now, opts.clone(), &mut wenv)
+            .expect("invite");
+        let w = wenv.out;
+        let (mut check, mut cenv) = (layer(11), TxEnv::new());
+        let (call_id, tag) = (check.ids.call_id(None), check.ids.tag());
+        assert!(
+            check
+                .invite_written(now, &opts, &call_id, &tag, &mut cenv)
+                .expect("no error")
+                .is_some(),
+            "case {i} takes the written path"
+        );
+        let (mut built, mut benv) = (layer(11), TxEnv::new());
+        let (call_id, tag) = (built.ids.call_id(None), built.ids.tag());
+        built
+            .invite_built(now, &opts, &call_id, &tag, &mut benv)
+            .expect("builds");
+        let b = benv.out;
+        assert_eq!(w.len(), 1, "case {i}");
+        // The branch is drawn by whoever writes the Via: the dialog layer on the written
+        // path, the transaction layer on the built one. Everything else is the same.
+        assert_eq!(
+            without_branch(std::str::from_utf8(&w[0].bytes).unwrap()),
+            without_branch(std::str::from_utf8(&b[0].bytes).unwrap()),
+            "case {i}"
+        );
+        assert_eq!(w[0].destination, b[0].destination, "case {i}");
+    }
+}
+
+#[test]
+fn an_invite_the_builder_refuses_is_refused_with_the_builders_error() {
+    let now = base();
+    let bad = [
+        InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>\r\nX: y", "<sip:bob@b>"),
+        InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>", "<sip:bob@b"),
+        InviteOptions {
+            contact: Some("<sip:alice@192.0.2.1".into()),
+            ..InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@a>", "<sip:bob@b>")
+        },
+        InviteOptions::new("sip:bob@192.0.2.2 x", "<sip:alice@a>", "<sip:bob@b>"),
+    ];
+    for (i, opts) in bad.into_iter().enumerate() {
+        let (mut e, mut env) = (layer(3), TxEnv::new());
+        let (call_id, tag) = (e.ids.call_id(None), e.ids.tag());
+        assert!(
+            e.invite_written(now, &opts, &call_id, &tag, &mut env)
+                .expect("no error")
+                .is_none(),
+            "case {i} is left to the builder"
+        );
+        let (mut e, mut env) = (layer(3), TxEnv::new());
+        let err = e.invite(now, opts.clone(), &mut env).expect_err("refused");
+        let (mut f, mut fenv) = (layer(3), TxEnv::new());
+        let (call_id, tag) = (f.ids.call_id(None), f.ids.tag());
+        let built = f
+            .invite_built(now, &opts, &call_id, &tag, &mut fenv)
+            .expect_err("refused");
+        assert_eq!(format!("{err:?}"), format!("{built:?}"), "case {i}");
+        assert!(env.out.is_empty(), "case {i}: nothing sent");
+    }
+}

@@ -1,0 +1,157 @@
+//! Scoped handles: the commands of one dialog or one received REFER, borrowed from the
+//! endpoint (`ep.dialog(id)?.answer(now, 200, body)`), so a command cannot name a dialog of
+//! another kind of object and the id is given once.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::Endpoint;
+use crate::dialog::{DialogError, DialogId, DialogInfo, DialogState, ReferId};
+use crate::message::Method;
+use crate::transaction::layer::ClientTxId;
+
+/// The commands of one dialog (or call leg not yet a dialog); see [`Endpoint::dialog`].
+/// Every command either does what it says or returns why not.
+#[derive(Debug)]
+pub struct Dialog<'a> {
+    ep: &'a mut Endpoint,
+    id: DialogId,
+}
+
+impl<'a> Dialog<'a> {
+    pub(super) fn new(ep: &'a mut Endpoint, id: DialogId) -> Self {
+        Dialog { ep, id }
+    }
+
+    /// The dialog's id.
+    pub fn id(&self) -> DialogId {
+        self.id
+    }
+
+    /// Its state (`None` once forgotten).
+    pub fn state(&self) -> Option<DialogState> {
+        self.ep.dialog_state(self.id)
+    }
+
+    /// A snapshot of its identity and routing.
+    pub fn info(&self) -> Option<DialogInfo> {
+        self.ep.dialog_info(self.id)
+    }
+
+    /// Answers the incoming INVITE (new call or re-INVITE) with `status`: 1xx rings (with a
+    /// To tag: the early dialog, §12.1.1), 2xx accepts (retransmitted until the ACK,
+    /// §13.3.1.4), 3xx–6xx rejects. Contact and Record-Route are added as §12.1.1 says.
+    pub fn answer(
+        &mut self,
+        now: Instant,
+        status: u16,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(), DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.answer(now, id, status, body, below))
+    }
+
+    /// 180 Ringing (§13.3.1.1).
+    pub fn ring(&mut self, now: Instant) -> Result<(), DialogError> {
+        self.answer(now, 180, None)
+    }
+
+    /// 200 OK with an optional body, normally an SDP answer (§13.3.1.4).
+    pub fn accept(&mut self, now: Instant, body: Option<(&str, Bytes)>) -> Result<(), DialogError> {
+        self.answer(now, 200, body)
+    }
+
+    /// A final refusal, 300–699 (§13.3.1.3); anything else is [`DialogError::BadStatus`].
+    pub fn reject(&mut self, now: Instant, status: u16) -> Result<(), DialogError> {
+        if !(300..=699).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        self.answer(now, status, None)
+    }
+
+    /// Hangs up, whatever the call's state: a confirmed dialog gets BYE (§15.1.1; the UAS
+    /// waits for the ACK of its 2xx first, §15), whose outcome comes as
+    /// `Event::ByeCompleted`; an outgoing call not yet answered is cancelled (§9.1); an
+    /// incoming call not yet answered is declined with 603.
+    pub fn hangup(&mut self, now: Instant) -> Result<(), DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.hangup(now, id, below))
+    }
+
+    /// Sends a re-INVITE (a target refresh, possibly with a new offer; §14.1). Refused while
+    /// another INVITE transaction of the dialog is pending, either way.
+    pub fn reinvite(
+        &mut self,
+        now: Instant,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.reinvite(now, id, body, below))
+    }
+
+    /// Sends a request inside the confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS, ...;
+    /// §12.2.1.1); UPDATE also in an early one. Its responses arrive as
+    /// `Event::DialogResponse`; a 481 or 408 ends the dialog (§12.2.1.2). INVITE, BYE and
+    /// REFER have their own commands.
+    pub fn request(
+        &mut self,
+        now: Instant,
+        method: Method,
+        headers: &[(&str, &str)],
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let id = self.id;
+        self.ep.with_dialogs(now, |d, below| {
+            d.send_request(now, id, method, headers, body, below)
+        })
+    }
+
+    /// Sends a REFER in the confirmed dialog (RFC 3515) and returns at once; the outcome
+    /// comes later as `Event::Refer`: Accepted or Rejected, Progress per NOTIFY, then Done.
+    pub fn refer(&mut self, now: Instant, refer_to: &str) -> Result<ReferId, DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.refer(now, id, refer_to, below))
+    }
+}
+
+/// The commands of a REFER we received (RFC 3515); see [`Endpoint::refer`].
+#[derive(Debug)]
+pub struct Refer<'a> {
+    ep: &'a mut Endpoint,
+    id: ReferId,
+}
+
+impl<'a> Refer<'a> {
+    pub(super) fn new(ep: &'a mut Endpoint, id: ReferId) -> Self {
+        Refer { ep, id }
+    }
+
+    /// Accepts: 202 Accepted, then the first NOTIFY (`100 Trying`, `Subscription-State:
+    /// active`), RFC 3515 §2.4.2, §2.4.4.
+    pub fn accept(&mut self, now: Instant) -> Result<(), DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.accept_refer(now, id, below))
+    }
+
+    /// Rejects with a final error status (300–699, e.g. 603 Decline).
+    pub fn reject(&mut self, now: Instant, status: u16) -> Result<(), DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.reject_refer(now, id, status, below))
+    }
+
+    /// Reports the referred request's progress (its status code) in a NOTIFY with a
+    /// `message/sipfrag` body; a final status (≥ 200) ends the subscription (RFC 3515
+    /// §2.4.5).
+    pub fn notify(&mut self, now: Instant, status: u16) -> Result<(), DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.notify_refer(now, id, status, below))
+    }
+}

@@ -1,0 +1,86 @@
+//! The answers the endpoint gives for the application when it does not take a request it
+//! was handed: one policy, in the core, so every driver answers the same (RFC 3261 §8.2,
+//! §11.2, §12.2.2, §21).
+
+use std::time::Instant;
+
+use super::Endpoint;
+use crate::message::Method;
+use crate::transaction::layer::{EndpointError, ServerTxId, allow_list};
+
+/// Why the application did not take a request the endpoint handed it (an `IncomingCall`,
+/// `IncomingRequest` or `DialogRequest` event). See [`Endpoint::decline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unhandled {
+    /// Nobody listens for such requests.
+    NoListener,
+    /// The application cannot take more now (its queue is full).
+    Overloaded,
+    /// The application is shutting down.
+    ShuttingDown,
+    /// The call the request arrived in was let go by the application (it is being hung up).
+    CallReleased,
+}
+
+impl Endpoint {
+    /// Answers a request the application did not take, the way the endpoint's policy says,
+    /// and returns the status sent:
+    ///
+    /// | request | why | answer |
+    /// |---|---|---|
+    /// | any | `Overloaded`, `ShuttingDown` | 503 Service Unavailable with Retry-After (§21.5.4) |
+    /// | in a call | `CallReleased` | 481 Call/Transaction Does Not Exist (§12.2.2) |
+    /// | a new call (INVITE) | `NoListener` | 480 Temporarily Unavailable (§21.4.18) |
+    /// | OPTIONS | `NoListener` | 200 with Allow and Accept (§11.2) |
+    /// | anything else | `NoListener` | 405 Method Not Allowed with Allow (§8.2.1) |
+    ///
+    /// Allow lists [`EndpointConfig::allow`](super::EndpointConfig::allow), Accept
+    /// [`EndpointConfig::accept`](super::EndpointConfig::accept). A call's INVITE is
+    /// answered through its dialog, which ends.
+    pub fn decline(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        why: Unhandled,
+    ) -> Result<u16, EndpointError> {
+        let method = self
+            .txl
+            .server_method(tx)
+            .and_then(Method::parse)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let status = match (why, &method) {
+            (Unhandled::Overloaded | Unhandled::ShuttingDown, _) => 503,
+            (Unhandled::CallReleased, _) => 481,
+            (Unhandled::NoListener, Method::Invite) => 480,
+            (Unhandled::NoListener, Method::Options) => 200,
+            (Unhandled::NoListener, _) => 405,
+        };
+        let dialog = self.dialogs.as_ref().and_then(|d| d.dialog_of(tx));
+        if let Some(dialog) = dialog {
+            // The dialog follows its INVITE's final response (and ends with it).
+            return match self.dialog(dialog) {
+                Ok(mut d) => d
+                    .answer(now, status, None)
+                    .map(|()| status)
+                    .map_err(|_| EndpointError::UnknownTransaction),
+                Err(_) => Err(EndpointError::UnknownTransaction),
+            };
+        }
+        let mut b = self.response(tx, status)?;
+        let allow = allow_list(self.config.allow());
+        match status {
+            200 => {
+                b = b
+                    .header("Allow", &allow)
+                    .header("Accept", self.config.accept.join(", "));
+            }
+            405 => b = b.header("Allow", &allow),
+            503 => b = b.header("Retry-After", self.config.retry_after_secs),
+            _ => {}
+        }
+        let response = b.build()?;
+        self.respond(now, tx, response)?;
+        Ok(status)
+    }
+}
