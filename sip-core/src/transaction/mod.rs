@@ -72,6 +72,7 @@ pub mod client_non_invite;
 pub mod error;
 pub mod server_invite;
 pub mod server_non_invite;
+mod table;
 pub mod timers;
 
 pub use actions::Actions;
