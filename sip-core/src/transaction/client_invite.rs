@@ -6,7 +6,8 @@
 //! # State table
 //!
 //! "U" = unreliable transport (UDP), "R" = reliable (TCP, TLS, SCTP). Timers not mentioned keep
-//! running; every timer is cancelled when the state it belongs to is left.
+//! running; every timer is cancelled when the state it belongs to is left. The unit tests walk
+//! this table row by row.
 //!
 //! | State              | Event                   | Actions                          | Next state | Timers armed                         |
 //! |--------------------|-------------------------|----------------------------------|------------|--------------------------------------|
@@ -209,6 +210,13 @@ mod tests {
     impl Machine for ClientInviteTransaction {
         type State = ClientInviteState;
         type Out = Actions;
+        const STATES: &'static [S] = &[
+            S::Calling,
+            S::Proceeding,
+            S::Completed,
+            S::Accepted,
+            S::Terminated,
+        ];
 
         fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
             Self::new(now, reliable, config)
@@ -280,8 +288,17 @@ mod tests {
             Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: TransportErr, out: none(), next: S::Terminated, timer: None },
             Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(99), out: none(), next: S::Calling, timer: Some(ms(500)) },
             Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(700), out: none(), next: S::Calling, timer: Some(ms(500)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[Resp(180)], event: Resp(0), out: none(), next: S::Proceeding, timer: None },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[Resp(486)], event: Resp(700), out: none(), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "any | status outside 100–699", reliable: r, setup: &[Resp(200)], event: Resp(99), out: none(), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[TransportErr], event: Resp(u16::MAX), out: none(), next: S::Terminated, timer: None },
         ];
-        table::walk(base(), none().with_transmit(), rows);
+        table::walk(
+            base(),
+            include_str!("client_invite.rs"),
+            none().with_transmit(),
+            rows,
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! # State table
 //!
 //! "U" = unreliable transport, "R" = reliable. Every timer is cancelled when the transaction
-//! leaves Trying/Proceeding (E, F) or Completed (K).
+//! leaves Trying/Proceeding (E, F) or Completed (K). The unit tests walk this table row by row.
 //!
 //! | State              | Event             | Actions                      | Next state | Timers armed                           |
 //! |--------------------|-------------------|------------------------------|------------|----------------------------------------|
@@ -187,6 +187,7 @@ mod tests {
     impl Machine for ClientNonInviteTransaction {
         type State = ClientNonInviteState;
         type Out = Actions;
+        const STATES: &'static [S] = &[S::Trying, S::Proceeding, S::Completed, S::Terminated];
 
         fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
             Self::new(now, reliable, config)
@@ -252,8 +253,16 @@ mod tests {
             Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: TransportErr, out: none(), next: S::Terminated, timer: None },
             Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(99), out: none(), next: S::Trying, timer: Some(ms(500)) },
             Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(700), out: none(), next: S::Trying, timer: Some(ms(500)) },
+            Row { doc: "any | status outside 100–699", reliable: r, setup: &[Resp(180)], event: Resp(0), out: none(), next: S::Proceeding, timer: Some(ms(32_000)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[Resp(404)], event: Resp(700), out: none(), next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[TransportErr], event: Resp(u16::MAX), out: none(), next: S::Terminated, timer: None },
         ];
-        table::walk(base(), none().with_transmit(), rows);
+        table::walk(
+            base(),
+            include_str!("client_non_invite.rs"),
+            none().with_transmit(),
+            rows,
+        );
     }
 
     #[test]

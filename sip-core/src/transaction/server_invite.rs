@@ -8,7 +8,7 @@
 //!
 //! "U" = unreliable transport, "R" = reliable. "TU nxx" is `on_tu_response`; its `Err` rows
 //! leave the state and timers untouched. Every timer is cancelled when the state it belongs to
-//! is left.
+//! is left. The unit tests walk this table row by row.
 //!
 //! | State              | Event                              | Actions                      | Next state | Timers armed                        |
 //! |--------------------|------------------------------------|------------------------------|------------|-------------------------------------|
@@ -308,6 +308,13 @@ mod tests {
     impl Machine for ServerInviteTransaction {
         type State = ServerInviteState;
         type Out = Result<Actions, TransactionError>;
+        const STATES: &'static [S] = &[
+            S::Proceeding,
+            S::Completed,
+            S::Confirmed,
+            S::Accepted,
+            S::Terminated,
+        ];
 
         fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
             Self::new(now, reliable, config)
@@ -394,8 +401,17 @@ mod tests {
             Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: TransportErr, out: nothing, next: S::Terminated, timer: None },
             Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(99), out: Err(TransactionError::InvalidStatus(99)), next: S::Proceeding, timer: Some(ms(200)) },
             Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Proceeding, timer: Some(ms(200)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Tu(486)], event: Tu(0), out: Err(TransactionError::InvalidStatus(0)), next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Tu(486), Ack], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Confirmed, timer: Some(ms(5000)) },
+            Row { doc: "any | TU status outside 100–699", reliable: r, setup: &[Tu(200)], event: Tu(99), out: Err(TransactionError::InvalidStatus(99)), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[TransportErr], event: Tu(u16::MAX), out: Err(TransactionError::InvalidStatus(u16::MAX)), next: S::Terminated, timer: None },
         ];
-        table::walk(base(), none().with_pass_to_tu(), rows);
+        table::walk(
+            base(),
+            include_str!("server_invite.rs"),
+            none().with_pass_to_tu(),
+            rows,
+        );
     }
 
     #[test]

@@ -7,14 +7,14 @@
 //! # State table
 //!
 //! "U" = unreliable transport, "R" = reliable. "TU nxx" is `on_tu_response`; its `Err` rows
-//! leave the state and timers untouched.
+//! leave the state and timers untouched. The unit tests walk this table row by row.
 //!
 //! | State              | Event                        | Actions                      | Next state | Timers armed                           |
 //! |--------------------|------------------------------|------------------------------|------------|----------------------------------------|
 //! | —                  | `new` (request received)     | pass_to_tu                   | Trying     | —                                      |
 //! | Trying             | request retransmission       | — (absorbed)                 | Trying     | —                                      |
 //! | Trying, Proceeding | TU 100 (R, or U once allowed) | transmit                    | Proceeding | —                                      |
-//! | Trying, Proceeding | TU 100 (U, too early)        | `Err(TryingTooEarly)`        | unchanged  | —                                      |
+//! | Trying             | TU 100 (U, too early)        | `Err(TryingTooEarly)`        | unchanged  | —                                      |
 //! | Trying, Proceeding | TU 101–199                   | `Err(ProvisionalToNonInvite)` | unchanged | —                                      |
 //! | Trying, Proceeding | TU 200–699 (U)               | transmit                     | Completed  | J = 64·T1                              |
 //! | Trying, Proceeding | TU 200–699 (R)               | transmit, terminated         | Terminated | — (J = 0: terminated in the same call) |
@@ -208,6 +208,7 @@ mod tests {
     impl Machine for ServerNonInviteTransaction {
         type State = ServerNonInviteState;
         type Out = Result<Actions, TransactionError>;
+        const STATES: &'static [S] = &[S::Trying, S::Proceeding, S::Completed, S::Terminated];
 
         fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
             Self::new(now, reliable, config)
@@ -242,6 +243,7 @@ mod tests {
     #[test]
     fn state_table() {
         use Ev::*;
+        let t0 = base();
         let u = false;
         let r = true;
         let tx_ = Ok(none().with_transmit());
@@ -249,12 +251,18 @@ mod tests {
         let tp = Ok(none().with_transport_failed().with_terminated());
         let after = |status, sent| Err(TransactionError::AfterFinal { status, sent });
         let prov = |status| Err(TransactionError::ProvisionalToNonInvite { status });
+        // Timer E reaches T2 3.5 s after the request with the default timers (RFC 4320 §4.1).
+        let early = Err(TransactionError::TryingTooEarly {
+            earliest: t0 + ms(3500),
+        });
         #[rustfmt::skip]
         let rows: &[Row<ServerNonInviteTransaction>] = &[
             Row { doc: "Trying | request retransmission", reliable: u, setup: &[], event: Retrans, out: nothing, next: S::Trying, timer: None },
             Row { doc: "Trying, Proceeding | TU 100 (R, or U once allowed)", reliable: u, setup: &[Wait(3500)], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
             Row { doc: "Trying, Proceeding | TU 100 (R, or U once allowed)", reliable: r, setup: &[], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
             Row { doc: "Trying, Proceeding | TU 100 (R, or U once allowed)", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Trying | TU 100 (U, too early)", reliable: u, setup: &[], event: Tu(100), out: early, next: S::Trying, timer: None },
+            Row { doc: "Trying | TU 100 (U, too early)", reliable: u, setup: &[Wait(3499)], event: Tu(100), out: early, next: S::Trying, timer: None },
             Row { doc: "Trying, Proceeding | TU 101–199", reliable: u, setup: &[], event: Tu(180), out: prov(180), next: S::Trying, timer: None },
             Row { doc: "Trying, Proceeding | TU 101–199", reliable: r, setup: &[], event: Tu(183), out: prov(183), next: S::Trying, timer: None },
             Row { doc: "Trying, Proceeding | TU 101–199", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(180), out: prov(180), next: S::Proceeding, timer: None },
@@ -276,8 +284,16 @@ mod tests {
             Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: TransportErr, out: nothing, next: S::Terminated, timer: None },
             Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(99), out: Err(TransactionError::InvalidStatus(99)), next: S::Trying, timer: None },
             Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Trying, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(0), out: Err(TransactionError::InvalidStatus(0)), next: S::Proceeding, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Tu(404)], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[TransportErr], event: Tu(u16::MAX), out: Err(TransactionError::InvalidStatus(u16::MAX)), next: S::Terminated, timer: None },
         ];
-        table::walk(base(), none().with_pass_to_tu(), rows);
+        table::walk(
+            t0,
+            include_str!("server_non_invite.rs"),
+            none().with_pass_to_tu(),
+            rows,
+        );
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Test harness shared by the four transaction machines: it walks a machine's state table
-//! (RFC 3261 §17.1.1–§17.2.2, Figures 5–8, with RFC 6026 §7.1, §7.2) row by row.
+//! (RFC 3261 §17.1.1–§17.2.2, Figures 5–8, with RFC 6026 §7.1, §7.2) row by row, and holds the
+//! table to the one written in the machine's module docs.
 //!
 //! A machine's tests give their table as data, a slice of [`Row`]s in the order of the doc
 //! table. Each row names the doc row it exercises by that row's State and Event cells
 //! (`"Calling | 1xx"`) and gives one concrete case of it: the transport, the inputs that lead
 //! to the state, the event, and what must follow (the actions or `Err`, the next state, and the
-//! next timeout relative to the event). [`walk`] runs every row on a fresh machine and checks
-//! the machine's answer, its next state and its `poll_timeout()` against the row.
+//! next timeout relative to the event). [`walk`] runs every row on a fresh machine and checks:
+//!
+//! * the machine's answer, its next state and its `poll_timeout()` against the row;
+//! * the row against its doc row: the state before the event is one the doc row's State cell
+//!   names, an event marked "(U)" or "(R)" runs on that transport, and the doc's Actions and
+//!   Next-state cells say what the row says;
+//! * the doc against the rows: every doc row is walked, every state a State cell names (or,
+//!   for "any" and "any but X", every state it covers) is walked from, and the rows follow the
+//!   doc's order.
 
 #![cfg(test)]
 
@@ -15,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::actions::Actions;
 use super::error::TransactionError;
-use super::timers::TimerConfig;
+use super::timers::{TimerConfig, TimerName};
 
 /// One input to a machine under test.
 #[derive(Debug, Clone, Copy)]
@@ -38,11 +46,13 @@ pub(super) enum Ev {
 
 /// What the harness needs of a machine.
 pub(super) trait Machine: Sized {
-    /// The machine's state enum.
-    type State: Copy + PartialEq + fmt::Debug;
+    /// The machine's state enum; its `Debug` names are the ones the doc table uses.
+    type State: Copy + PartialEq + fmt::Debug + 'static;
     /// What an input returns: `Actions`, or `Result<Actions, TransactionError>` where the TU
     /// can be refused.
     type Out: Outcome;
+    /// Every state, for the doc's "any" and "any but X" rows.
+    const STATES: &'static [Self::State];
     /// The machine's `new`.
     fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions);
     /// Feeds one network or TU input (`Resp`, `Retrans`, `Ack`, `Tu`); panics on an input the
@@ -146,11 +156,146 @@ fn apply<M: Machine>(tx: &mut M, now: &mut Instant, ev: Ev) -> M::Out {
     }
 }
 
+/// One row of a doc table, by its cells.
+struct DocRow<'a> {
+    state: &'a str,
+    event: &'a str,
+    actions: &'a str,
+    next: &'a str,
+}
+
+impl DocRow<'_> {
+    fn key(&self) -> String {
+        format!("{} | {}", self.state, self.event)
+    }
+}
+
+/// The rows of the state table in a module's `//!` docs (the first Markdown table there).
+fn doc_rows(src: &str) -> Vec<DocRow<'_>> {
+    let mut lines = src
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'));
+    let header = cells_of(lines.next().expect("the module docs have a state table"));
+    assert_eq!(
+        header,
+        ["State", "Event", "Actions", "Next state", "Timers armed"],
+        "state table header"
+    );
+    let rule = lines.next().expect("the table has a header rule");
+    assert!(
+        rule.chars().all(|c| matches!(c, '|' | '-' | ' ')),
+        "header rule: {rule}"
+    );
+    lines
+        .map(|line| match cells_of(line)[..] {
+            [state, event, actions, next, _timers] => DocRow {
+                state,
+                event,
+                actions,
+                next,
+            },
+            _ => panic!("a state table row has five cells: {line}"),
+        })
+        .collect()
+}
+
+/// The trimmed cells of a Markdown table line.
+fn cells_of(line: &str) -> Vec<&str> {
+    let inner = line.trim().trim_start_matches('|').trim_end_matches('|');
+    inner.split('|').map(str::trim).collect()
+}
+
+/// The states a State cell covers: a comma-separated list, "any", or "any but X".
+fn covered<S: fmt::Debug + Copy>(cell: &str, all: &[S]) -> Vec<S> {
+    let named = |s: &S| format!("{s:?}");
+    if cell == "any" {
+        return all.to_vec();
+    }
+    if let Some(except) = cell.strip_prefix("any but ") {
+        assert!(
+            all.iter().any(|s| named(s) == except),
+            "unknown state in doc row: {cell}"
+        );
+        return all.iter().copied().filter(|s| named(s) != except).collect();
+    }
+    cell.split(", ")
+        .map(|name| {
+            *all.iter()
+                .find(|s| named(s) == name)
+                .unwrap_or_else(|| panic!("unknown state {name:?} in doc row: {cell}"))
+        })
+        .collect()
+}
+
+/// What an Actions cell says: the actions (`—` for none, a trailing " (…)" being a comment),
+/// or the variant of a `` `Err(…)` ``.
+fn doc_outcome(cell: &str) -> Result<Actions, String> {
+    if let Some(err) = cell.strip_prefix("`Err(") {
+        return Err(err.trim_end_matches(")`").to_owned());
+    }
+    let words = cell.split(" (").next().unwrap_or(cell).trim();
+    if words == "—" {
+        return Ok(Actions::none());
+    }
+    Ok(words
+        .split(", ")
+        .fold(Actions::none(), |a, word| match word {
+            "transmit" => a.with_transmit(),
+            "send_ack" => a.with_send_ack(),
+            "pass_to_tu" => a.with_pass_to_tu(),
+            "send_trying" => a.with_send_trying(),
+            "transport_failed" => a.with_transport_failed(),
+            "terminated" => a.with_terminated(),
+            "timed_out(B)" => a.with_timed_out(TimerName::B),
+            "timed_out(F)" => a.with_timed_out(TimerName::F),
+            "timed_out(H)" => a.with_timed_out(TimerName::H),
+            _ => panic!("unknown action {word:?} in doc cell: {cell}"),
+        }))
+}
+
 /// Walks `rows` (see the module docs): each on a fresh machine started at `t0` with the default
-/// timers, whose `new` must return `new`.
-pub(super) fn walk<M: Machine>(t0: Instant, new: Actions, rows: &[Row<M>]) {
+/// timers, whose `new` must return `new`; `doc` is the machine's source, whose state table the
+/// rows must match and cover.
+pub(super) fn walk<M: Machine>(t0: Instant, doc: &str, new: Actions, rows: &[Row<M>]) {
+    let table = doc_rows(doc);
+    for (i, a) in table.iter().enumerate() {
+        for b in &table[..i] {
+            assert_ne!(a.key(), b.key(), "doc rows must differ in State or Event");
+        }
+    }
+
+    // The `new` row.
+    let mut starts = table.iter().filter(|d| d.state == "—");
+    let start = starts.next().expect("the doc table has a `new` row");
+    assert!(starts.next().is_none(), "one `new` row");
+    assert_eq!(
+        doc_outcome(start.actions),
+        Ok(new),
+        "doc `new` row: actions"
+    );
+    let (tx, _) = M::start(t0, false, &TimerConfig::default());
+    assert_eq!(
+        format!("{:?}", tx.state()),
+        start.next,
+        "doc `new` row: next state"
+    );
+
+    // Which (doc row, state) pairs the rows walk.
+    let mut walked: Vec<(usize, M::State)> = Vec::new();
+    let mut last_doc = 0;
     for (i, row) in rows.iter().enumerate() {
         let at = format!("row {i} ({})", row.doc);
+        let d = table
+            .iter()
+            .position(|d| d.key() == row.doc)
+            .unwrap_or_else(|| panic!("{at}: no such doc row"));
+        assert!(d >= last_doc, "{at}: rows follow the doc's order");
+        last_doc = d;
+        let doc_row = &table[d];
+
         let mut now = t0;
         let (mut tx, first) = M::start(t0, row.reliable, &TimerConfig::default());
         assert_eq!(first, new, "{at}: new");
@@ -158,10 +303,52 @@ pub(super) fn walk<M: Machine>(t0: Instant, new: Actions, rows: &[Row<M>]) {
             let out = apply(&mut tx, &mut now, *ev);
             assert!(out.summary().is_ok(), "{at}: setup {ev:?} gave {out:?}");
         }
+        let before = tx.state();
         let got = apply(&mut tx, &mut now, row.event);
         assert_eq!(got, row.out, "{at}: actions");
         assert_eq!(tx.state(), row.next, "{at}: state");
         assert_eq!(tx.poll_timeout(), row.timer.map(|d| now + d), "{at}: timer");
+
+        // The row says what its doc row says.
+        assert!(
+            covered(doc_row.state, M::STATES).contains(&before),
+            "{at}: walked from {before:?}"
+        );
+        if doc_row.event.ends_with("(U)") {
+            assert!(!row.reliable, "{at}: an unreliable-transport row");
+        }
+        if doc_row.event.ends_with("(R)") {
+            assert!(row.reliable, "{at}: a reliable-transport row");
+        }
+        assert_eq!(
+            doc_outcome(doc_row.actions),
+            row.out.summary(),
+            "{at}: the doc's Actions cell"
+        );
+        let next = if doc_row.next == "unchanged" {
+            before
+        } else {
+            match covered(doc_row.next, M::STATES)[..] {
+                [next] => next,
+                _ => panic!("{at}: the doc's Next state cell names one state"),
+            }
+        };
+        assert_eq!(next, row.next, "{at}: the doc's Next state cell");
+        walked.push((d, before));
+    }
+
+    // Every doc row is walked, from every state it covers.
+    for (d, doc_row) in table.iter().enumerate() {
+        if doc_row.state == "—" {
+            continue;
+        }
+        for state in covered(doc_row.state, M::STATES) {
+            assert!(
+                walked.contains(&(d, state)),
+                "doc row \"{}\" is not walked from {state:?}",
+                doc_row.key()
+            );
+        }
     }
 }
 
@@ -181,4 +368,52 @@ pub(super) fn run_timers<M: Machine>(tx: &mut M, t0: Instant) -> (Vec<u64>, Acti
         }
     }
     panic!("did not terminate");
+}
+
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_doc_table() {
+        let src = "//! Intro.\n//!\n\
+                   //! | State | Event | Actions | Next state | Timers armed |\n\
+                   //! |---|---|---|---|---|\n\
+                   //! | — | `new` | transmit | A | x = 1 |\n\
+                   //! | A, B | e (U) | send_ack, pass_to_tu (note) | unchanged | — |\n\
+                   //! | any but B | f | `Err(AfterFinal)` | B | — |\n\
+                   //!\n//! | not | the | table | at | all |\n\nfn x() {}\n";
+        let rows = doc_rows(src);
+        assert_eq!(rows.len(), 3, "only the first table is read");
+        assert_eq!(rows[1].key(), "A, B | e (U)");
+        assert_eq!(
+            doc_outcome(rows[1].actions),
+            Ok(none().with_send_ack().with_pass_to_tu())
+        );
+        assert_eq!(doc_outcome(rows[2].actions), Err("AfterFinal".to_owned()));
+        assert_eq!(doc_outcome("— (absorbed)"), Ok(none()));
+        assert_eq!(
+            doc_outcome("timed_out(B), terminated"),
+            Ok(none().with_timed_out(TimerName::B))
+        );
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum S {
+            A,
+            B,
+            C,
+        }
+        let all = [S::A, S::B, S::C];
+        assert_eq!(covered("any", &all), all);
+        assert_eq!(covered("any but B", &all), [S::A, S::C]);
+        assert_eq!(covered("C, A", &all), [S::C, S::A]);
+    }
+
+    #[test]
+    fn error_summary_is_the_variant() {
+        let e: Result<Actions, TransactionError> =
+            Err(TransactionError::AfterFinal { status: 1, sent: 2 });
+        assert_eq!(e.summary(), Err("AfterFinal".to_owned()));
+        let e: Result<Actions, TransactionError> = Err(TransactionError::InvalidStatus(7));
+        assert_eq!(e.summary(), Err("InvalidStatus".to_owned()));
+        assert_eq!(none().with_transmit().summary(), Ok(none().with_transmit()));
+    }
 }
