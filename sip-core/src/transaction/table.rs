@@ -416,4 +416,147 @@ mod tests {
         assert_eq!(e.summary(), Err("InvalidStatus".to_owned()));
         assert_eq!(none().with_transmit().summary(), Ok(none().with_transmit()));
     }
+
+    /// A two-state machine to walk: the first response moves Idle to Done, later ones are
+    /// absorbed; a transport error always ends in Done.
+    struct Toy(T);
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum T {
+        Idle,
+        Done,
+    }
+
+    impl Machine for Toy {
+        type State = T;
+        type Out = Actions;
+        const STATES: &'static [T] = &[T::Idle, T::Done];
+
+        fn start(_: Instant, _: bool, _: &TimerConfig) -> (Self, Actions) {
+            (Toy(T::Idle), none().with_transmit())
+        }
+
+        fn input(&mut self, _: Instant, ev: Ev) -> Actions {
+            match (ev, self.0) {
+                (Ev::Resp(_), T::Idle) => {
+                    self.0 = T::Done;
+                    none().with_pass_to_tu()
+                }
+                (Ev::Resp(_), T::Done) => none(),
+                (other, _) => panic!("{other:?} is not an input of the toy"),
+            }
+        }
+
+        fn on_transport_error(&mut self, _: Instant) -> Actions {
+            self.0 = T::Done;
+            none().with_transport_failed().with_terminated()
+        }
+
+        fn handle_timeout(&mut self, _: Instant) -> Actions {
+            none()
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+
+        fn state(&self) -> T {
+            self.0
+        }
+    }
+
+    const TOY_DOC: &str = "//! | State | Event | Actions | Next state | Timers armed |\n\
+                           //! |---|---|---|---|---|\n\
+                           //! | — | `new` | transmit | Idle | — |\n\
+                           //! | Idle | 1xx (U) | pass_to_tu | Done | — |\n\
+                           //! | Done | any response | — (absorbed) | unchanged | — |\n\
+                           //! | any | transport error | transport_failed, terminated | Done | — |\n";
+
+    #[rustfmt::skip]
+    fn toy_rows() -> Vec<Row<Toy>> {
+        let tp = none().with_transport_failed().with_terminated();
+        vec![
+            Row { doc: "Idle | 1xx (U)", reliable: false, setup: &[], event: Ev::Resp(180), out: none().with_pass_to_tu(), next: T::Done, timer: None },
+            Row { doc: "Done | any response", reliable: false, setup: &[Ev::Resp(180)], event: Ev::Resp(200), out: none(), next: T::Done, timer: None },
+            Row { doc: "any | transport error", reliable: false, setup: &[], event: Ev::TransportErr, out: tp, next: T::Done, timer: None },
+            Row { doc: "any | transport error", reliable: true, setup: &[Ev::Resp(180)], event: Ev::TransportErr, out: tp, next: T::Done, timer: None },
+        ]
+    }
+
+    fn walk_toy(doc: &str, edit: impl FnOnce(&mut Vec<Row<Toy>>)) {
+        let mut rows = toy_rows();
+        edit(&mut rows);
+        walk(base(), doc, none().with_transmit(), &rows);
+    }
+
+    #[test]
+    fn walks_a_matching_table() {
+        walk_toy(TOY_DOC, |_| {});
+    }
+
+    #[test]
+    #[should_panic(expected = "the doc's Actions cell")]
+    fn doc_actions_must_match() {
+        walk_toy(&TOY_DOC.replace("| pass_to_tu |", "| transmit |"), |_| {});
+    }
+
+    #[test]
+    #[should_panic(expected = "the doc's Next state cell")]
+    fn doc_next_state_must_match() {
+        walk_toy(
+            &TOY_DOC.replace("| pass_to_tu | Done |", "| pass_to_tu | Idle |"),
+            |_| {},
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "doc `new` row: actions")]
+    fn doc_new_row_must_match() {
+        walk_toy(
+            &TOY_DOC.replace("| `new` | transmit |", "| `new` | — |"),
+            |_| {},
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "walked from Idle")]
+    fn row_must_start_in_a_state_its_doc_row_names() {
+        // The machine does what the row says, but from Idle, which the doc row is not about.
+        walk_toy(TOY_DOC, |rows| {
+            rows[1].setup = &[];
+            rows[1].out = none().with_pass_to_tu();
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "an unreliable-transport row")]
+    fn row_must_run_on_the_doc_rows_transport() {
+        walk_toy(TOY_DOC, |rows| rows[0].reliable = true);
+    }
+
+    #[test]
+    #[should_panic(expected = "no such doc row")]
+    fn row_must_name_a_doc_row() {
+        walk_toy(TOY_DOC, |rows| rows[0].doc = "Idle | 1xx");
+    }
+
+    #[test]
+    #[should_panic(expected = "rows follow the doc's order")]
+    fn rows_follow_the_doc() {
+        walk_toy(TOY_DOC, |rows| rows.swap(0, 2));
+    }
+
+    #[test]
+    #[should_panic(expected = "\"any | transport error\" is not walked from Done")]
+    fn every_state_of_a_doc_row_is_walked() {
+        walk_toy(TOY_DOC, |rows| {
+            rows.pop();
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "row 0 (Idle | 1xx (U)): actions")]
+    fn the_machine_must_do_what_the_row_says() {
+        walk_toy(TOY_DOC, |rows| rows[0].out = none().with_transmit());
+    }
 }
