@@ -6,8 +6,8 @@
 //! # State table
 //!
 //! "U" = unreliable transport (UDP), "R" = reliable (TCP, TLS, SCTP). Timers not mentioned keep
-//! running; every timer is cancelled when the state it belongs to is left. Status codes outside
-//! 100–699 are ignored in every state.
+//! running; every timer is cancelled when the state it belongs to is left. The unit tests walk
+//! this table row by row.
 //!
 //! | State              | Event                   | Actions                          | Next state | Timers armed                         |
 //! |--------------------|-------------------------|----------------------------------|------------|--------------------------------------|
@@ -30,6 +30,7 @@
 //! | Accepted           | Timer M                 | terminated                       | Terminated | —                                    |
 //! | any but Terminated | transport error         | transport_failed, terminated     | Terminated | —                                    |
 //! | Terminated         | anything                | —                                | Terminated | —                                    |
+//! | any                | status outside 100–699  | — (ignored)                      | unchanged  | —                                    |
 //!
 //! In Proceeding no timer runs: RFC 3261 stops Timer B once a provisional arrives, and the TU
 //! ends a ringing INVITE with CANCEL (a separate transaction), so `poll_timeout` is `None` there
@@ -202,54 +203,50 @@ impl ClientInviteTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::table::{self, Ev, Machine, Row, base, ms, none, run_timers};
     use ClientInviteState as S;
     use proptest::prelude::*;
 
-    #[allow(clippy::disallowed_methods)]
-    fn base() -> Instant {
-        Instant::now()
-    }
+    impl Machine for ClientInviteTransaction {
+        type State = ClientInviteState;
+        type Out = Actions;
+        const STATES: &'static [S] = &[
+            S::Calling,
+            S::Proceeding,
+            S::Completed,
+            S::Accepted,
+            S::Terminated,
+        ];
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
+        fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
+            Self::new(now, reliable, config)
+        }
 
-    fn none() -> Actions {
-        Actions::none()
-    }
+        fn input(&mut self, now: Instant, ev: Ev) -> Actions {
+            match ev {
+                Ev::Resp(status) => self.on_response(now, status),
+                other => panic!("{other:?} is not an input of the INVITE client"),
+            }
+        }
 
-    #[derive(Debug, Clone, Copy)]
-    enum Ev {
-        Resp(u16),
-        TransportErr,
-        /// Advance to the next armed timer and fire it.
-        Fire,
-    }
+        fn on_transport_error(&mut self, now: Instant) -> Actions {
+            self.on_transport_error(now)
+        }
 
-    fn apply(tx: &mut ClientInviteTransaction, now: &mut Instant, ev: Ev) -> Actions {
-        match ev {
-            Ev::Resp(code) => tx.on_response(*now, code),
-            Ev::TransportErr => tx.on_transport_error(*now),
-            Ev::Fire => match tx.poll_timeout() {
-                Some(at) => {
-                    *now = at;
-                    tx.handle_timeout(at)
-                }
-                None => panic!("no timer armed in {:?}", tx.state()),
-            },
+        fn handle_timeout(&mut self, now: Instant) -> Actions {
+            self.handle_timeout(now)
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.poll_timeout()
+        }
+
+        fn state(&self) -> S {
+            self.state()
         }
     }
 
-    struct Row {
-        reliable: bool,
-        setup: &'static [Ev],
-        event: Ev,
-        actions: Actions,
-        next: ClientInviteState,
-        /// poll_timeout() relative to the instant of the event.
-        timer: Option<Duration>,
-    }
-
+    /// The module docs' state table, one or more concrete rows per doc row, in its order.
     #[test]
     fn state_table() {
         use Ev::*;
@@ -259,62 +256,49 @@ mod tests {
         let ack_pass = none().with_send_ack().with_pass_to_tu();
         let tp = none().with_transport_failed().with_terminated();
         #[rustfmt::skip]
-        let rows = [
-            // Calling
-            Row { reliable: u, setup: &[], event: Fire, actions: none().with_transmit(), next: S::Calling, timer: Some(ms(1000)) },
-            Row { reliable: r, setup: &[], event: Fire, actions: none().with_timed_out(TimerName::B), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: Resp(100), actions: pass, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Resp(180), actions: pass, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Resp(200), actions: pass, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: r, setup: &[], event: Resp(299), actions: pass, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[], event: Resp(486), actions: ack_pass, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[], event: Resp(302), actions: ack_pass, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: r, setup: &[], event: Resp(699), actions: ack_pass.with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: Resp(99), actions: none(), next: S::Calling, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[], event: Resp(700), actions: none(), next: S::Calling, timer: Some(ms(500)) },
-            // Proceeding
-            Row { reliable: u, setup: &[Resp(180)], event: Resp(183), actions: pass, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[Resp(180)], event: Resp(200), actions: pass, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(180)], event: Resp(404), actions: ack_pass, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: r, setup: &[Resp(180)], event: Resp(404), actions: ack_pass.with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Resp(180)], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            // Completed
-            Row { reliable: u, setup: &[Resp(486)], event: Resp(486), actions: none().with_send_ack(), next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(486)], event: Resp(180), actions: none(), next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(486)], event: Resp(200), actions: none(), next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(486)], event: Fire, actions: none().with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Resp(486)], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            // Accepted
-            Row { reliable: u, setup: &[Resp(200)], event: Resp(200), actions: pass, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(200)], event: Resp(180), actions: none(), next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(200)], event: Resp(500), actions: none(), next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Resp(200)], event: Fire, actions: none().with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: r, setup: &[Resp(200)], event: Fire, actions: none().with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Resp(200)], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            // Terminated
-            Row { reliable: u, setup: &[TransportErr], event: Resp(200), actions: none(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: Resp(486), actions: none(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: TransportErr, actions: none(), next: S::Terminated, timer: None },
+        let rows: &[Row<ClientInviteTransaction>] = &[
+            Row { doc: "Calling | Timer A", reliable: u, setup: &[], event: Fire, out: none().with_transmit(), next: S::Calling, timer: Some(ms(1000)) },
+            Row { doc: "Calling | Timer B", reliable: r, setup: &[], event: Fire, out: none().with_timed_out(TimerName::B), next: S::Terminated, timer: None },
+            Row { doc: "Calling | 1xx", reliable: u, setup: &[], event: Resp(100), out: pass, next: S::Proceeding, timer: None },
+            Row { doc: "Calling | 1xx", reliable: u, setup: &[], event: Resp(180), out: pass, next: S::Proceeding, timer: None },
+            Row { doc: "Calling | 2xx", reliable: u, setup: &[], event: Resp(200), out: pass, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Calling | 2xx", reliable: r, setup: &[], event: Resp(299), out: pass, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Calling | 300–699 (U)", reliable: u, setup: &[], event: Resp(486), out: ack_pass, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Calling | 300–699 (U)", reliable: u, setup: &[], event: Resp(302), out: ack_pass, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Calling | 300–699 (R)", reliable: r, setup: &[], event: Resp(699), out: ack_pass.with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Proceeding | 1xx", reliable: u, setup: &[Resp(180)], event: Resp(183), out: pass, next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | 2xx", reliable: u, setup: &[Resp(180)], event: Resp(200), out: pass, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Proceeding | 300–699 (U)", reliable: u, setup: &[Resp(180)], event: Resp(404), out: ack_pass, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Proceeding | 300–699 (R)", reliable: r, setup: &[Resp(180)], event: Resp(404), out: ack_pass.with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Completed | 300–699", reliable: u, setup: &[Resp(486)], event: Resp(486), out: none().with_send_ack(), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Completed | 1xx, 2xx", reliable: u, setup: &[Resp(486)], event: Resp(180), out: none(), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Completed | 1xx, 2xx", reliable: u, setup: &[Resp(486)], event: Resp(200), out: none(), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Completed | Timer D", reliable: u, setup: &[Resp(486)], event: Fire, out: none().with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Accepted | 2xx", reliable: u, setup: &[Resp(200)], event: Resp(200), out: pass, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | 1xx, 300–699", reliable: u, setup: &[Resp(200)], event: Resp(180), out: none(), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | 1xx, 300–699", reliable: u, setup: &[Resp(200)], event: Resp(500), out: none(), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | Timer M", reliable: u, setup: &[Resp(200)], event: Fire, out: none().with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Accepted | Timer M", reliable: r, setup: &[Resp(200)], event: Fire, out: none().with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Resp(180)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Resp(486)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Resp(200)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: Resp(200), out: none(), next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: Resp(486), out: none(), next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: TransportErr, out: none(), next: S::Terminated, timer: None },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(99), out: none(), next: S::Calling, timer: Some(ms(500)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(700), out: none(), next: S::Calling, timer: Some(ms(500)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[Resp(180)], event: Resp(0), out: none(), next: S::Proceeding, timer: None },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[Resp(486)], event: Resp(700), out: none(), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "any | status outside 100–699", reliable: r, setup: &[Resp(200)], event: Resp(99), out: none(), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[TransportErr], event: Resp(u16::MAX), out: none(), next: S::Terminated, timer: None },
         ];
-        for (i, row) in rows.iter().enumerate() {
-            let t0 = base();
-            let mut now = t0;
-            let (mut tx, first) =
-                ClientInviteTransaction::new(t0, row.reliable, &TimerConfig::default());
-            assert_eq!(first, none().with_transmit(), "row {i}");
-            for ev in row.setup {
-                apply(&mut tx, &mut now, *ev);
-            }
-            let got = apply(&mut tx, &mut now, row.event);
-            assert_eq!(got, row.actions, "row {i}: actions");
-            assert_eq!(tx.state(), row.next, "row {i}: state");
-            assert_eq!(
-                tx.poll_timeout(),
-                row.timer.map(|d| now + d),
-                "row {i}: timer"
-            );
-        }
+        table::walk(
+            base(),
+            include_str!("client_invite.rs"),
+            none().with_transmit(),
+            rows,
+        );
     }
 
     #[test]
@@ -328,24 +312,6 @@ mod tests {
         let (tx, _) = ClientInviteTransaction::new(t0, true, &c);
         assert_eq!(tx.poll_timeout(), Some(t0 + ms(32_000)));
         assert!(tx.is_reliable());
-    }
-
-    /// Drives the transaction by its own timers until it terminates, recording when it
-    /// transmitted and how it ended.
-    fn run_timers(tx: &mut ClientInviteTransaction, t0: Instant) -> (Vec<u64>, Actions, u64) {
-        let mut sends = Vec::new();
-        for _ in 0..1000 {
-            let Some(at) = tx.poll_timeout() else { break };
-            let a = tx.handle_timeout(at);
-            let at_ms = u64::try_from((at - t0).as_millis()).unwrap_or(u64::MAX);
-            if a.transmit() {
-                sends.push(at_ms);
-            }
-            if a.terminated() {
-                return (sends, a, at_ms);
-            }
-        }
-        panic!("did not terminate");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! # State table
 //!
 //! "U" = unreliable transport, "R" = reliable. Every timer is cancelled when the transaction
-//! leaves Trying/Proceeding (E, F) or Completed (K). Status codes outside 100–699 are ignored.
+//! leaves Trying/Proceeding (E, F) or Completed (K). The unit tests walk this table row by row.
 //!
 //! | State              | Event             | Actions                      | Next state | Timers armed                           |
 //! |--------------------|-------------------|------------------------------|------------|----------------------------------------|
@@ -25,6 +25,7 @@
 //! | Completed          | Timer K           | terminated                   | Terminated | —                                      |
 //! | any but Terminated | transport error   | transport_failed, terminated | Terminated | —                                      |
 //! | Terminated         | anything          | —                            | Terminated | —                                      |
+//! | any                | status outside 100–699 | — (ignored)             | unchanged  | —                                      |
 //!
 //! With the defaults on a datagram transport, E fires at 0.5, 1.5, 3.5, 7.5, 11.5, 15.5 … s (every
 //! 4 s once capped) and F at 32 s. Every state but Terminated has a timer, so the transaction
@@ -179,54 +180,44 @@ impl ClientNonInviteTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::table::{self, Ev, Machine, Row, base, ms, none, run_timers};
     use ClientNonInviteState as S;
     use proptest::prelude::*;
 
-    #[allow(clippy::disallowed_methods)]
-    fn base() -> Instant {
-        Instant::now()
-    }
+    impl Machine for ClientNonInviteTransaction {
+        type State = ClientNonInviteState;
+        type Out = Actions;
+        const STATES: &'static [S] = &[S::Trying, S::Proceeding, S::Completed, S::Terminated];
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
+        fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
+            Self::new(now, reliable, config)
+        }
 
-    fn none() -> Actions {
-        Actions::none()
-    }
+        fn input(&mut self, now: Instant, ev: Ev) -> Actions {
+            match ev {
+                Ev::Resp(status) => self.on_response(now, status),
+                other => panic!("{other:?} is not an input of the non-INVITE client"),
+            }
+        }
 
-    #[derive(Debug, Clone, Copy)]
-    enum Ev {
-        Resp(u16),
-        TransportErr,
-        /// Advance to the next armed timer and fire it.
-        Fire,
-    }
+        fn on_transport_error(&mut self, now: Instant) -> Actions {
+            self.on_transport_error(now)
+        }
 
-    fn apply(tx: &mut ClientNonInviteTransaction, now: &mut Instant, ev: Ev) -> Actions {
-        match ev {
-            Ev::Resp(code) => tx.on_response(*now, code),
-            Ev::TransportErr => tx.on_transport_error(*now),
-            Ev::Fire => match tx.poll_timeout() {
-                Some(at) => {
-                    *now = at;
-                    tx.handle_timeout(at)
-                }
-                None => panic!("no timer armed in {:?}", tx.state()),
-            },
+        fn handle_timeout(&mut self, now: Instant) -> Actions {
+            self.handle_timeout(now)
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.poll_timeout()
+        }
+
+        fn state(&self) -> S {
+            self.state()
         }
     }
 
-    struct Row {
-        reliable: bool,
-        setup: &'static [Ev],
-        event: Ev,
-        actions: Actions,
-        next: ClientNonInviteState,
-        /// poll_timeout() relative to the instant of the event.
-        timer: Option<Duration>,
-    }
-
+    /// The module docs' state table, one or more concrete rows per doc row, in its order.
     #[test]
     fn state_table() {
         use Ev::*;
@@ -236,73 +227,42 @@ mod tests {
         let tp = none().with_transport_failed().with_terminated();
         let f = none().with_timed_out(TimerName::F);
         #[rustfmt::skip]
-        let rows = [
-            // Trying
-            Row { reliable: u, setup: &[], event: Fire, actions: none().with_transmit(), next: S::Trying, timer: Some(ms(1000)) },
-            Row { reliable: u, setup: &[Fire, Fire, Fire], event: Fire, actions: none().with_transmit(), next: S::Trying, timer: Some(ms(4000)) },
-            Row { reliable: r, setup: &[], event: Fire, actions: f, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: Resp(100), actions: pass, next: S::Proceeding, timer: Some(ms(500)) },
-            Row { reliable: r, setup: &[], event: Resp(180), actions: pass, next: S::Proceeding, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[], event: Resp(200), actions: pass, next: S::Completed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[], event: Resp(404), actions: pass, next: S::Completed, timer: Some(ms(5000)) },
-            Row { reliable: r, setup: &[], event: Resp(200), actions: pass.with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: r, setup: &[], event: Resp(699), actions: pass.with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: Resp(99), actions: none(), next: S::Trying, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[], event: Resp(700), actions: none(), next: S::Trying, timer: Some(ms(500)) },
-            // Proceeding
-            Row { reliable: u, setup: &[Resp(100)], event: Fire, actions: none().with_transmit(), next: S::Proceeding, timer: Some(ms(4000)) },
-            Row { reliable: r, setup: &[Resp(100)], event: Fire, actions: f, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Resp(100)], event: Resp(100), actions: pass, next: S::Proceeding, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[Resp(100)], event: Resp(202), actions: pass, next: S::Completed, timer: Some(ms(5000)) },
-            Row { reliable: r, setup: &[Resp(100)], event: Resp(503), actions: pass.with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Resp(100)], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            // Completed
-            Row { reliable: u, setup: &[Resp(200)], event: Resp(200), actions: none(), next: S::Completed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[Resp(200)], event: Resp(100), actions: none(), next: S::Completed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[Resp(200)], event: Resp(500), actions: none(), next: S::Completed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[Resp(200)], event: Fire, actions: none().with_terminated(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Resp(200)], event: TransportErr, actions: tp, next: S::Terminated, timer: None },
-            // Terminated
-            Row { reliable: u, setup: &[TransportErr], event: Resp(200), actions: none(), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: TransportErr, actions: none(), next: S::Terminated, timer: None },
+        let rows: &[Row<ClientNonInviteTransaction>] = &[
+            Row { doc: "Trying | Timer E", reliable: u, setup: &[], event: Fire, out: none().with_transmit(), next: S::Trying, timer: Some(ms(1000)) },
+            Row { doc: "Trying | Timer E", reliable: u, setup: &[Fire, Fire, Fire], event: Fire, out: none().with_transmit(), next: S::Trying, timer: Some(ms(4000)) },
+            Row { doc: "Trying | Timer F", reliable: r, setup: &[], event: Fire, out: f, next: S::Terminated, timer: None },
+            Row { doc: "Trying | 1xx", reliable: u, setup: &[], event: Resp(100), out: pass, next: S::Proceeding, timer: Some(ms(500)) },
+            Row { doc: "Trying | 1xx", reliable: r, setup: &[], event: Resp(180), out: pass, next: S::Proceeding, timer: Some(ms(32_000)) },
+            Row { doc: "Trying | 200–699 (U)", reliable: u, setup: &[], event: Resp(200), out: pass, next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "Trying | 200–699 (U)", reliable: u, setup: &[], event: Resp(404), out: pass, next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "Trying | 200–699 (R)", reliable: r, setup: &[], event: Resp(200), out: pass.with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Trying | 200–699 (R)", reliable: r, setup: &[], event: Resp(699), out: pass.with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Proceeding | Timer E", reliable: u, setup: &[Resp(100)], event: Fire, out: none().with_transmit(), next: S::Proceeding, timer: Some(ms(4000)) },
+            Row { doc: "Proceeding | Timer F", reliable: r, setup: &[Resp(100)], event: Fire, out: f, next: S::Terminated, timer: None },
+            Row { doc: "Proceeding | 1xx", reliable: u, setup: &[Resp(100)], event: Resp(100), out: pass, next: S::Proceeding, timer: Some(ms(500)) },
+            Row { doc: "Proceeding | 200–699 (U)", reliable: u, setup: &[Resp(100)], event: Resp(202), out: pass, next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "Proceeding | 200–699 (R)", reliable: r, setup: &[Resp(100)], event: Resp(503), out: pass.with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "Completed | any response", reliable: u, setup: &[Resp(200)], event: Resp(200), out: none(), next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "Completed | any response", reliable: u, setup: &[Resp(200)], event: Resp(100), out: none(), next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "Completed | any response", reliable: u, setup: &[Resp(200)], event: Resp(500), out: none(), next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "Completed | Timer K", reliable: u, setup: &[Resp(200)], event: Fire, out: none().with_terminated(), next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Resp(100)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Resp(200)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: Resp(200), out: none(), next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything", reliable: u, setup: &[TransportErr], event: TransportErr, out: none(), next: S::Terminated, timer: None },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(99), out: none(), next: S::Trying, timer: Some(ms(500)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[], event: Resp(700), out: none(), next: S::Trying, timer: Some(ms(500)) },
+            Row { doc: "any | status outside 100–699", reliable: r, setup: &[Resp(180)], event: Resp(0), out: none(), next: S::Proceeding, timer: Some(ms(32_000)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[Resp(404)], event: Resp(700), out: none(), next: S::Completed, timer: Some(ms(5000)) },
+            Row { doc: "any | status outside 100–699", reliable: u, setup: &[TransportErr], event: Resp(u16::MAX), out: none(), next: S::Terminated, timer: None },
         ];
-        for (i, row) in rows.iter().enumerate() {
-            let t0 = base();
-            let mut now = t0;
-            let (mut tx, first) =
-                ClientNonInviteTransaction::new(t0, row.reliable, &TimerConfig::default());
-            assert_eq!(first, none().with_transmit(), "row {i}");
-            for ev in row.setup {
-                apply(&mut tx, &mut now, *ev);
-            }
-            let got = apply(&mut tx, &mut now, row.event);
-            assert_eq!(got, row.actions, "row {i}: actions");
-            assert_eq!(tx.state(), row.next, "row {i}: state");
-            assert_eq!(
-                tx.poll_timeout(),
-                row.timer.map(|d| now + d),
-                "row {i}: timer"
-            );
-        }
-    }
-
-    /// Drives the transaction by its own timers until it terminates, recording when it
-    /// transmitted and how it ended.
-    fn run_timers(tx: &mut ClientNonInviteTransaction, t0: Instant) -> (Vec<u64>, Actions, u64) {
-        let mut sends = Vec::new();
-        for _ in 0..1000 {
-            let Some(at) = tx.poll_timeout() else { break };
-            let a = tx.handle_timeout(at);
-            let at_ms = u64::try_from((at - t0).as_millis()).unwrap_or(u64::MAX);
-            if a.transmit() {
-                sends.push(at_ms);
-            }
-            if a.terminated() {
-                return (sends, a, at_ms);
-            }
-        }
-        panic!("did not terminate");
+        table::walk(
+            base(),
+            include_str!("client_non_invite.rs"),
+            none().with_transmit(),
+            rows,
+        );
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub mod error;
 pub(crate) mod layer;
 pub mod server_invite;
 pub mod server_non_invite;
+mod table;
 pub mod timers;
 
 pub use actions::Actions;

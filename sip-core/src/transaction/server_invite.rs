@@ -8,7 +8,7 @@
 //!
 //! "U" = unreliable transport, "R" = reliable. "TU nxx" is `on_tu_response`; its `Err` rows
 //! leave the state and timers untouched. Every timer is cancelled when the state it belongs to
-//! is left.
+//! is left. The unit tests walk this table row by row.
 //!
 //! | State              | Event                              | Actions                      | Next state | Timers armed                        |
 //! |--------------------|------------------------------------|------------------------------|------------|-------------------------------------|
@@ -37,11 +37,12 @@
 //! | any but Terminated | transport error                    | transport_failed, terminated | Terminated | —                                   |
 //! | Terminated         | TU any                             | `Err(Terminated)`            | Terminated | —                                   |
 //! | Terminated         | anything else                      | —                            | Terminated | —                                   |
+//! | any                | TU status outside 100–699          | `Err(InvalidStatus)`         | unchanged  | —                                   |
 //!
-//! A TU status outside 100–699 is `Err(InvalidStatus)` in every state. In Accepted the
-//! transaction never retransmits the 2xx itself: the TU does (RFC 3261 §13.3.1.4), and each
-//! retransmission goes through `on_tu_response` (RFC 6026 §7.1). Once the `100 Trying` timer has
-//! fired or the TU has answered, Proceeding has no timer: the TU must send a final response.
+//! In Accepted the transaction never retransmits the 2xx itself: the TU does (RFC 3261
+//! §13.3.1.4), and each retransmission goes through `on_tu_response` (RFC 6026 §7.1). Once the
+//! `100 Trying` timer has fired or the TU has answered, Proceeding has no timer: the TU must send
+//! a final response.
 
 use std::time::{Duration, Instant};
 
@@ -300,62 +301,52 @@ impl ServerInviteTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::table::{self, Ev, Machine, Row, base, ms, none, run_timers};
     use ServerInviteState as S;
     use proptest::prelude::*;
 
-    #[allow(clippy::disallowed_methods)]
-    fn base() -> Instant {
-        Instant::now()
+    impl Machine for ServerInviteTransaction {
+        type State = ServerInviteState;
+        type Out = Result<Actions, TransactionError>;
+        const STATES: &'static [S] = &[
+            S::Proceeding,
+            S::Completed,
+            S::Confirmed,
+            S::Accepted,
+            S::Terminated,
+        ];
+
+        fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
+            Self::new(now, reliable, config)
+        }
+
+        fn input(&mut self, now: Instant, ev: Ev) -> Self::Out {
+            match ev {
+                Ev::Retrans => Ok(self.on_request_retransmission(now)),
+                Ev::Tu(status) => self.on_tu_response(now, status),
+                Ev::Ack => Ok(self.on_ack(now)),
+                other => panic!("{other:?} is not an input of the INVITE server"),
+            }
+        }
+
+        fn on_transport_error(&mut self, now: Instant) -> Actions {
+            self.on_transport_error(now)
+        }
+
+        fn handle_timeout(&mut self, now: Instant) -> Actions {
+            self.handle_timeout(now)
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.poll_timeout()
+        }
+
+        fn state(&self) -> S {
+            self.state()
+        }
     }
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    fn none() -> Actions {
-        Actions::none()
-    }
-
-    #[derive(Debug, Clone, Copy)]
-    enum Ev {
-        Retrans,
-        Tu(u16),
-        Ack,
-        TransportErr,
-        /// Advance to the next armed timer and fire it.
-        Fire,
-    }
-
-    fn apply(
-        tx: &mut ServerInviteTransaction,
-        now: &mut Instant,
-        ev: Ev,
-    ) -> Result<Actions, TransactionError> {
-        Ok(match ev {
-            Ev::Retrans => tx.on_request_retransmission(*now),
-            Ev::Tu(code) => return tx.on_tu_response(*now, code),
-            Ev::Ack => tx.on_ack(*now),
-            Ev::TransportErr => tx.on_transport_error(*now),
-            Ev::Fire => match tx.poll_timeout() {
-                Some(at) => {
-                    *now = at;
-                    tx.handle_timeout(at)
-                }
-                None => panic!("no timer armed in {:?}", tx.state()),
-            },
-        })
-    }
-
-    struct Row {
-        reliable: bool,
-        setup: &'static [Ev],
-        event: Ev,
-        result: Result<Actions, TransactionError>,
-        next: ServerInviteState,
-        /// poll_timeout() relative to the instant of the event.
-        timer: Option<Duration>,
-    }
-
+    /// The module docs' state table, one or more concrete rows per doc row, in its order.
     #[test]
     fn state_table() {
         use Ev::*;
@@ -366,74 +357,61 @@ mod tests {
         let tp = Ok(none().with_transport_failed().with_terminated());
         let after = |status, sent| Err(TransactionError::AfterFinal { status, sent });
         #[rustfmt::skip]
-        let rows = [
-            // Proceeding
-            Row { reliable: u, setup: &[], event: Fire, result: Ok(none().with_send_trying()), next: S::Proceeding, timer: None },
-            Row { reliable: r, setup: &[], event: Fire, result: Ok(none().with_send_trying()), next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Retrans, result: nothing, next: S::Proceeding, timer: Some(ms(200)) },
-            Row { reliable: u, setup: &[Fire], event: Retrans, result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[Tu(180)], event: Retrans, result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(180), result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(100), result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[Tu(180)], event: Tu(183), result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(200), result: tx_, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: r, setup: &[Tu(180)], event: Tu(200), result: tx_, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[], event: Tu(486), result: tx_, next: S::Completed, timer: Some(ms(500)) },
-            Row { reliable: r, setup: &[], event: Tu(486), result: tx_, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(180)], event: Tu(603), result: tx_, next: S::Completed, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[], event: Ack, result: nothing, next: S::Proceeding, timer: Some(ms(200)) },
-            Row { reliable: u, setup: &[], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(99), result: Err(TransactionError::InvalidStatus(99)), next: S::Proceeding, timer: Some(ms(200)) },
-            Row { reliable: u, setup: &[], event: Tu(700), result: Err(TransactionError::InvalidStatus(700)), next: S::Proceeding, timer: Some(ms(200)) },
-            // Completed
-            Row { reliable: u, setup: &[Tu(486)], event: Retrans, result: tx_, next: S::Completed, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[Tu(486)], event: Fire, result: tx_, next: S::Completed, timer: Some(ms(1000)) },
-            Row { reliable: r, setup: &[Tu(486)], event: Fire, result: Ok(none().with_timed_out(TimerName::H)), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Tu(486)], event: Ack, result: nothing, next: S::Confirmed, timer: Some(ms(5000)) },
-            Row { reliable: r, setup: &[Tu(486)], event: Ack, result: Ok(none().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Tu(486)], event: Tu(486), result: after(486, 486), next: S::Completed, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[Tu(486)], event: Tu(200), result: after(200, 486), next: S::Completed, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[Tu(486)], event: Tu(180), result: after(180, 486), next: S::Completed, timer: Some(ms(500)) },
-            Row { reliable: u, setup: &[Tu(486)], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            // Confirmed
-            Row { reliable: u, setup: &[Tu(486), Ack], event: Retrans, result: nothing, next: S::Confirmed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[Tu(486), Ack], event: Ack, result: nothing, next: S::Confirmed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[Tu(486), Ack], event: Fire, result: Ok(none().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Tu(486), Ack], event: Tu(500), result: after(500, 486), next: S::Confirmed, timer: Some(ms(5000)) },
-            Row { reliable: u, setup: &[Tu(486), Ack], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            // Accepted
-            Row { reliable: u, setup: &[Tu(200)], event: Retrans, result: nothing, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(200)], event: Ack, result: Ok(none().with_pass_to_tu()), next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(200)], event: Tu(200), result: tx_, next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(200)], event: Tu(180), result: after(180, 200), next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(200)], event: Tu(486), result: after(486, 200), next: S::Accepted, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(200)], event: Fire, result: Ok(none().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: r, setup: &[Tu(200)], event: Fire, result: Ok(none().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Tu(200)], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            // Terminated
-            Row { reliable: u, setup: &[TransportErr], event: Tu(200), result: Err(TransactionError::Terminated { status: 200 }), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: Retrans, result: nothing, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: Ack, result: nothing, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: TransportErr, result: nothing, next: S::Terminated, timer: None },
+        let rows: &[Row<ServerInviteTransaction>] = &[
+            Row { doc: "Proceeding | Trying timer, TU silent so far", reliable: u, setup: &[], event: Fire, out: Ok(none().with_send_trying()), next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | Trying timer, TU silent so far", reliable: r, setup: &[], event: Fire, out: Ok(none().with_send_trying()), next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | INVITE retransmission, a response was sent", reliable: u, setup: &[Fire], event: Retrans, out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | INVITE retransmission, a response was sent", reliable: u, setup: &[Tu(180)], event: Retrans, out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | INVITE retransmission, nothing sent yet", reliable: u, setup: &[], event: Retrans, out: nothing, next: S::Proceeding, timer: Some(ms(200)) },
+            Row { doc: "Proceeding | TU 1xx", reliable: u, setup: &[], event: Tu(180), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | TU 1xx", reliable: u, setup: &[], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | TU 1xx", reliable: u, setup: &[Tu(180)], event: Tu(183), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Proceeding | TU 2xx", reliable: u, setup: &[], event: Tu(200), out: tx_, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Proceeding | TU 2xx", reliable: r, setup: &[Tu(180)], event: Tu(200), out: tx_, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Proceeding | TU 300–699", reliable: u, setup: &[], event: Tu(486), out: tx_, next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "Proceeding | TU 300–699", reliable: r, setup: &[], event: Tu(486), out: tx_, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Proceeding | TU 300–699", reliable: u, setup: &[Tu(180)], event: Tu(603), out: tx_, next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "Proceeding | ACK", reliable: u, setup: &[], event: Ack, out: nothing, next: S::Proceeding, timer: Some(ms(200)) },
+            Row { doc: "Completed | INVITE retransmission", reliable: u, setup: &[Tu(486)], event: Retrans, out: tx_, next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "Completed | Timer G", reliable: u, setup: &[Tu(486)], event: Fire, out: tx_, next: S::Completed, timer: Some(ms(1000)) },
+            Row { doc: "Completed | Timer H", reliable: r, setup: &[Tu(486)], event: Fire, out: Ok(none().with_timed_out(TimerName::H)), next: S::Terminated, timer: None },
+            Row { doc: "Completed | ACK (U)", reliable: u, setup: &[Tu(486)], event: Ack, out: nothing, next: S::Confirmed, timer: Some(ms(5000)) },
+            Row { doc: "Completed | ACK (R)", reliable: r, setup: &[Tu(486)], event: Ack, out: Ok(none().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "Completed | TU any", reliable: u, setup: &[Tu(486)], event: Tu(486), out: after(486, 486), next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "Completed | TU any", reliable: u, setup: &[Tu(486)], event: Tu(200), out: after(200, 486), next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "Completed | TU any", reliable: u, setup: &[Tu(486)], event: Tu(180), out: after(180, 486), next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "Confirmed | INVITE retransmission, ACK", reliable: u, setup: &[Tu(486), Ack], event: Retrans, out: nothing, next: S::Confirmed, timer: Some(ms(5000)) },
+            Row { doc: "Confirmed | INVITE retransmission, ACK", reliable: u, setup: &[Tu(486), Ack], event: Ack, out: nothing, next: S::Confirmed, timer: Some(ms(5000)) },
+            Row { doc: "Confirmed | Timer I", reliable: u, setup: &[Tu(486), Ack], event: Fire, out: Ok(none().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "Confirmed | TU any", reliable: u, setup: &[Tu(486), Ack], event: Tu(500), out: after(500, 486), next: S::Confirmed, timer: Some(ms(5000)) },
+            Row { doc: "Accepted | INVITE retransmission", reliable: u, setup: &[Tu(200)], event: Retrans, out: nothing, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | ACK", reliable: u, setup: &[Tu(200)], event: Ack, out: Ok(none().with_pass_to_tu()), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | TU 2xx (the TU's retransmission)", reliable: u, setup: &[Tu(200)], event: Tu(200), out: tx_, next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | TU 1xx, 300–699", reliable: u, setup: &[Tu(200)], event: Tu(180), out: after(180, 200), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | TU 1xx, 300–699", reliable: u, setup: &[Tu(200)], event: Tu(486), out: after(486, 200), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "Accepted | Timer L", reliable: u, setup: &[Tu(200)], event: Fire, out: Ok(none().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "Accepted | Timer L", reliable: r, setup: &[Tu(200)], event: Fire, out: Ok(none().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Tu(486)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Tu(486), Ack], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Tu(200)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | TU any", reliable: u, setup: &[TransportErr], event: Tu(200), out: Err(TransactionError::Terminated { status: 200 }), next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: Retrans, out: nothing, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: Ack, out: nothing, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: TransportErr, out: nothing, next: S::Terminated, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(99), out: Err(TransactionError::InvalidStatus(99)), next: S::Proceeding, timer: Some(ms(200)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Proceeding, timer: Some(ms(200)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Tu(486)], event: Tu(0), out: Err(TransactionError::InvalidStatus(0)), next: S::Completed, timer: Some(ms(500)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Tu(486), Ack], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Confirmed, timer: Some(ms(5000)) },
+            Row { doc: "any | TU status outside 100–699", reliable: r, setup: &[Tu(200)], event: Tu(99), out: Err(TransactionError::InvalidStatus(99)), next: S::Accepted, timer: Some(ms(32_000)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[TransportErr], event: Tu(u16::MAX), out: Err(TransactionError::InvalidStatus(u16::MAX)), next: S::Terminated, timer: None },
         ];
-        for (i, row) in rows.iter().enumerate() {
-            let t0 = base();
-            let mut now = t0;
-            let (mut tx, first) =
-                ServerInviteTransaction::new(t0, row.reliable, &TimerConfig::default());
-            assert_eq!(first, none().with_pass_to_tu(), "row {i}");
-            for ev in row.setup {
-                assert!(apply(&mut tx, &mut now, *ev).is_ok(), "row {i}: setup");
-            }
-            let got = apply(&mut tx, &mut now, row.event);
-            assert_eq!(got, row.result, "row {i}: result");
-            assert_eq!(tx.state(), row.next, "row {i}: state");
-            assert_eq!(
-                tx.poll_timeout(),
-                row.timer.map(|d| now + d),
-                "row {i}: timer"
-            );
-        }
+        table::walk(
+            base(),
+            include_str!("server_invite.rs"),
+            none().with_pass_to_tu(),
+            rows,
+        );
     }
 
     #[test]
@@ -469,24 +447,6 @@ mod tests {
         let (tx, a) = ServerInviteTransaction::new(t0, true, &zero);
         assert_eq!(a, none().with_pass_to_tu().with_send_trying());
         assert_eq!(tx.poll_timeout(), None);
-    }
-
-    /// Drives the transaction by its own timers until it terminates, recording when it
-    /// transmitted and how it ended.
-    fn run_timers(tx: &mut ServerInviteTransaction, t0: Instant) -> (Vec<u64>, Actions, u64) {
-        let mut sends = Vec::new();
-        for _ in 0..1000 {
-            let Some(at) = tx.poll_timeout() else { break };
-            let a = tx.handle_timeout(at);
-            let at_ms = u64::try_from((at - t0).as_millis()).unwrap_or(u64::MAX);
-            if a.transmit() {
-                sends.push(at_ms);
-            }
-            if a.terminated() {
-                return (sends, a, at_ms);
-            }
-        }
-        panic!("did not terminate");
     }
 
     #[test]

@@ -7,14 +7,14 @@
 //! # State table
 //!
 //! "U" = unreliable transport, "R" = reliable. "TU nxx" is `on_tu_response`; its `Err` rows
-//! leave the state and timers untouched.
+//! leave the state and timers untouched. The unit tests walk this table row by row.
 //!
 //! | State              | Event                        | Actions                      | Next state | Timers armed                           |
 //! |--------------------|------------------------------|------------------------------|------------|----------------------------------------|
 //! | —                  | `new` (request received)     | pass_to_tu                   | Trying     | —                                      |
 //! | Trying             | request retransmission       | — (absorbed)                 | Trying     | —                                      |
 //! | Trying, Proceeding | TU 100 (R, or U once allowed) | transmit                    | Proceeding | —                                      |
-//! | Trying, Proceeding | TU 100 (U, too early)        | `Err(TryingTooEarly)`        | unchanged  | —                                      |
+//! | Trying             | TU 100 (U, too early)        | `Err(TryingTooEarly)`        | unchanged  | —                                      |
 //! | Trying, Proceeding | TU 101–199                   | `Err(ProvisionalToNonInvite)` | unchanged | —                                      |
 //! | Trying, Proceeding | TU 200–699 (U)               | transmit                     | Completed  | J = 64·T1                              |
 //! | Trying, Proceeding | TU 200–699 (R)               | transmit, terminated         | Terminated | — (J = 0: terminated in the same call) |
@@ -25,11 +25,12 @@
 //! | any but Terminated | transport error              | transport_failed, terminated | Terminated | —                                      |
 //! | Terminated         | TU any                       | `Err(Terminated)`            | Terminated | —                                      |
 //! | Terminated         | anything else                | —                            | Terminated | —                                      |
+//! | any                | TU status outside 100–699    | `Err(InvalidStatus)`         | unchanged  | —                                      |
 //!
-//! A TU status outside 100–699 is `Err(InvalidStatus)` in every state. RFC 4320 §4.1 (which
-//! updates RFC 3261) forbids provisional responses other than 100 to non-INVITE requests, and a
-//! 100 over an unreliable transport before the client's Timer E can have reached T2
-//! ([`TimerConfig::non_invite_trying_delay`], 3.5 s by default, counted from `new`).
+//! RFC 4320 §4.1 (which updates RFC 3261) forbids provisional responses other than 100 to
+//! non-INVITE requests, and a 100 over an unreliable transport before the client's Timer E can
+//! have reached T2 ([`TimerConfig::non_invite_trying_delay`], 3.5 s by default, counted from
+//! `new`).
 //!
 //! Trying and Proceeding have no timer (`poll_timeout` is `None`): RFC 3261 gives the server no
 //! timeout there, the TU owes a final response.
@@ -200,70 +201,49 @@ impl ServerNonInviteTransaction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transaction::table::{self, Ev, Machine, Row, base, ms, none};
     use ServerNonInviteState as S;
     use proptest::prelude::*;
-    use std::time::Duration;
 
-    #[allow(clippy::disallowed_methods)]
-    fn base() -> Instant {
-        Instant::now()
-    }
+    impl Machine for ServerNonInviteTransaction {
+        type State = ServerNonInviteState;
+        type Out = Result<Actions, TransactionError>;
+        const STATES: &'static [S] = &[S::Trying, S::Proceeding, S::Completed, S::Terminated];
 
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
+        fn start(now: Instant, reliable: bool, config: &TimerConfig) -> (Self, Actions) {
+            Self::new(now, reliable, config)
+        }
 
-    fn none() -> Actions {
-        Actions::none()
-    }
-
-    #[derive(Debug, Clone, Copy)]
-    enum Ev {
-        Retrans,
-        Tu(u16),
-        TransportErr,
-        /// Advance the clock by this many milliseconds (no input).
-        Wait(u64),
-        /// Advance to the next armed timer and fire it.
-        Fire,
-    }
-
-    fn apply(
-        tx: &mut ServerNonInviteTransaction,
-        now: &mut Instant,
-        ev: Ev,
-    ) -> Result<Actions, TransactionError> {
-        Ok(match ev {
-            Ev::Retrans => tx.on_request_retransmission(*now),
-            Ev::Tu(code) => return tx.on_tu_response(*now, code),
-            Ev::TransportErr => tx.on_transport_error(*now),
-            Ev::Wait(d) => {
-                *now += ms(d);
-                Actions::none()
+        fn input(&mut self, now: Instant, ev: Ev) -> Self::Out {
+            match ev {
+                Ev::Retrans => Ok(self.on_request_retransmission(now)),
+                Ev::Tu(status) => self.on_tu_response(now, status),
+                other => panic!("{other:?} is not an input of the non-INVITE server"),
             }
-            Ev::Fire => match tx.poll_timeout() {
-                Some(at) => {
-                    *now = at;
-                    tx.handle_timeout(at)
-                }
-                None => panic!("no timer armed in {:?}", tx.state()),
-            },
-        })
+        }
+
+        fn on_transport_error(&mut self, now: Instant) -> Actions {
+            self.on_transport_error(now)
+        }
+
+        fn handle_timeout(&mut self, now: Instant) -> Actions {
+            self.handle_timeout(now)
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            self.poll_timeout()
+        }
+
+        fn state(&self) -> S {
+            self.state()
+        }
     }
 
-    struct Row {
-        reliable: bool,
-        setup: &'static [Ev],
-        event: Ev,
-        result: Result<Actions, TransactionError>,
-        next: ServerNonInviteState,
-        /// poll_timeout() relative to the instant of the event.
-        timer: Option<Duration>,
-    }
-
+    /// The module docs' state table, one or more concrete rows per doc row, in its order.
     #[test]
     fn state_table() {
         use Ev::*;
+        let t0 = base();
         let u = false;
         let r = true;
         let tx_ = Ok(none().with_transmit());
@@ -271,56 +251,49 @@ mod tests {
         let tp = Ok(none().with_transport_failed().with_terminated());
         let after = |status, sent| Err(TransactionError::AfterFinal { status, sent });
         let prov = |status| Err(TransactionError::ProvisionalToNonInvite { status });
+        // Timer E reaches T2 3.5 s after the request with the default timers (RFC 4320 §4.1).
+        let early = Err(TransactionError::TryingTooEarly {
+            earliest: t0 + ms(3500),
+        });
         #[rustfmt::skip]
-        let rows = [
-            // Trying
-            Row { reliable: u, setup: &[], event: Retrans, result: nothing, next: S::Trying, timer: None },
-            Row { reliable: u, setup: &[Wait(3500)], event: Tu(100), result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: r, setup: &[], event: Tu(100), result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(180), result: prov(180), next: S::Trying, timer: None },
-            Row { reliable: r, setup: &[], event: Tu(183), result: prov(183), next: S::Trying, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(200), result: tx_, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[], event: Tu(404), result: tx_, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: r, setup: &[], event: Tu(200), result: Ok(none().with_transmit().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(99), result: Err(TransactionError::InvalidStatus(99)), next: S::Trying, timer: None },
-            Row { reliable: u, setup: &[], event: Tu(700), result: Err(TransactionError::InvalidStatus(700)), next: S::Trying, timer: None },
-            // Proceeding
-            Row { reliable: u, setup: &[Wait(3500), Tu(100)], event: Retrans, result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(100), result: tx_, next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(180), result: prov(180), next: S::Proceeding, timer: None },
-            Row { reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(200), result: tx_, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: r, setup: &[Tu(100)], event: Tu(500), result: Ok(none().with_transmit().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Wait(3500), Tu(100)], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            // Completed
-            Row { reliable: u, setup: &[Tu(404)], event: Retrans, result: tx_, next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(404)], event: Tu(200), result: after(200, 404), next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(404)], event: Tu(100), result: after(100, 404), next: S::Completed, timer: Some(ms(32_000)) },
-            Row { reliable: u, setup: &[Tu(404)], event: Fire, result: Ok(none().with_terminated()), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[Tu(404)], event: TransportErr, result: tp, next: S::Terminated, timer: None },
-            // Terminated
-            Row { reliable: u, setup: &[TransportErr], event: Tu(200), result: Err(TransactionError::Terminated { status: 200 }), next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: Retrans, result: nothing, next: S::Terminated, timer: None },
-            Row { reliable: u, setup: &[TransportErr], event: TransportErr, result: nothing, next: S::Terminated, timer: None },
+        let rows: &[Row<ServerNonInviteTransaction>] = &[
+            Row { doc: "Trying | request retransmission", reliable: u, setup: &[], event: Retrans, out: nothing, next: S::Trying, timer: None },
+            Row { doc: "Trying, Proceeding | TU 100 (R, or U once allowed)", reliable: u, setup: &[Wait(3500)], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Trying, Proceeding | TU 100 (R, or U once allowed)", reliable: r, setup: &[], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Trying, Proceeding | TU 100 (R, or U once allowed)", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(100), out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Trying | TU 100 (U, too early)", reliable: u, setup: &[], event: Tu(100), out: early, next: S::Trying, timer: None },
+            Row { doc: "Trying | TU 100 (U, too early)", reliable: u, setup: &[Wait(3499)], event: Tu(100), out: early, next: S::Trying, timer: None },
+            Row { doc: "Trying, Proceeding | TU 101–199", reliable: u, setup: &[], event: Tu(180), out: prov(180), next: S::Trying, timer: None },
+            Row { doc: "Trying, Proceeding | TU 101–199", reliable: r, setup: &[], event: Tu(183), out: prov(183), next: S::Trying, timer: None },
+            Row { doc: "Trying, Proceeding | TU 101–199", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(180), out: prov(180), next: S::Proceeding, timer: None },
+            Row { doc: "Trying, Proceeding | TU 200–699 (U)", reliable: u, setup: &[], event: Tu(200), out: tx_, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Trying, Proceeding | TU 200–699 (U)", reliable: u, setup: &[], event: Tu(404), out: tx_, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Trying, Proceeding | TU 200–699 (U)", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(200), out: tx_, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Trying, Proceeding | TU 200–699 (R)", reliable: r, setup: &[], event: Tu(200), out: Ok(none().with_transmit().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "Trying, Proceeding | TU 200–699 (R)", reliable: r, setup: &[Tu(100)], event: Tu(500), out: Ok(none().with_transmit().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "Proceeding | request retransmission", reliable: u, setup: &[Wait(3500), Tu(100)], event: Retrans, out: tx_, next: S::Proceeding, timer: None },
+            Row { doc: "Completed | request retransmission", reliable: u, setup: &[Tu(404)], event: Retrans, out: tx_, next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Completed | TU any", reliable: u, setup: &[Tu(404)], event: Tu(200), out: after(200, 404), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Completed | TU any", reliable: u, setup: &[Tu(404)], event: Tu(100), out: after(100, 404), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "Completed | Timer J", reliable: u, setup: &[Tu(404)], event: Fire, out: Ok(none().with_terminated()), next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Wait(3500), Tu(100)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "any but Terminated | transport error", reliable: u, setup: &[Tu(404)], event: TransportErr, out: tp, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | TU any", reliable: u, setup: &[TransportErr], event: Tu(200), out: Err(TransactionError::Terminated { status: 200 }), next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: Retrans, out: nothing, next: S::Terminated, timer: None },
+            Row { doc: "Terminated | anything else", reliable: u, setup: &[TransportErr], event: TransportErr, out: nothing, next: S::Terminated, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(99), out: Err(TransactionError::InvalidStatus(99)), next: S::Trying, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Trying, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Wait(3500), Tu(100)], event: Tu(0), out: Err(TransactionError::InvalidStatus(0)), next: S::Proceeding, timer: None },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[Tu(404)], event: Tu(700), out: Err(TransactionError::InvalidStatus(700)), next: S::Completed, timer: Some(ms(32_000)) },
+            Row { doc: "any | TU status outside 100–699", reliable: u, setup: &[TransportErr], event: Tu(u16::MAX), out: Err(TransactionError::InvalidStatus(u16::MAX)), next: S::Terminated, timer: None },
         ];
-        for (i, row) in rows.iter().enumerate() {
-            let t0 = base();
-            let mut now = t0;
-            let (mut tx, first) =
-                ServerNonInviteTransaction::new(t0, row.reliable, &TimerConfig::default());
-            assert_eq!(first, none().with_pass_to_tu(), "row {i}");
-            for ev in row.setup {
-                assert!(apply(&mut tx, &mut now, *ev).is_ok(), "row {i}: setup");
-            }
-            let got = apply(&mut tx, &mut now, row.event);
-            assert_eq!(got, row.result, "row {i}: result");
-            assert_eq!(tx.state(), row.next, "row {i}: state");
-            assert_eq!(
-                tx.poll_timeout(),
-                row.timer.map(|d| now + d),
-                "row {i}: timer"
-            );
-        }
+        table::walk(
+            t0,
+            include_str!("server_non_invite.rs"),
+            none().with_pass_to_tu(),
+            rows,
+        );
     }
 
     #[test]
