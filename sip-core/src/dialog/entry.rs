@@ -182,7 +182,9 @@ impl DialogEntry {
     pub(super) fn next_timer(&self) -> Option<Instant> {
         let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
         let glare = self.glare_retry.as_ref().map(|g| g.0);
-        [ok, glare, self.forget_at].into_iter().flatten().min()
+        // A 2xx still awaiting its ACK keeps the dialog (its BYE waits for that ACK, §15).
+        let forget = self.forget_at.filter(|_| self.ok.is_none());
+        [ok, glare, forget].into_iter().flatten().min()
     }
 
     pub(super) fn info(&self) -> DialogInfo {

@@ -469,11 +469,19 @@ impl DialogLayer {
             return;
         };
         d.armed = None;
-        if d.forget_at.is_some_and(|t| t <= now) {
-            if let Some(d) = self.dialogs.remove(&id)
-                && let Some(r) = d.remote_tag.as_deref()
-            {
-                self.index.remove(&[&d.call_id, &d.local_tag, r], id);
+        if d.forget_at.is_some_and(|t| t <= now) && d.ok.is_none() {
+            if let Some(d) = self.dialogs.remove(&id) {
+                if d.bye_after_ack {
+                    // Never expected: the 2xx gives up no later than the dialog is
+                    // forgotten. A hang-up still hears how its BYE went.
+                    env.emit(DialogEvent::ByeCompleted {
+                        dialog: DialogId(id),
+                        outcome: Err(Failure::NotSent),
+                    });
+                }
+                if let Some(r) = d.remote_tag.as_deref() {
+                    self.index.remove(&[&d.call_id, &d.local_tag, r], id);
+                }
             }
             return;
         }

@@ -170,6 +170,8 @@ struct Fake {
     events: Vec<DialogEvent>,
     /// The To tag of every server transaction.
     to_tag: String,
+    /// Whether a client transaction fits (the transaction limit).
+    room: bool,
 }
 
 impl Fake {
@@ -180,6 +182,7 @@ impl Fake {
             asked: Vec::new(),
             events: Vec::new(),
             to_tag: "uas-tag".into(),
+            room: true,
         }
     }
     fn responded(&self) -> Vec<(u16, Vec<(String, String)>)> {
@@ -207,7 +210,7 @@ impl Transactions for Fake {
         &self.locals
     }
     fn room(&self) -> bool {
-        true
+        self.room
     }
     fn start_client(
         &mut self,
@@ -438,6 +441,52 @@ fn bye_ends_the_call_and_unknown_dialogs_get_481() {
         assert_eq!(f.responded().last().map(|r| r.0), Some(481), "{text}");
     }
     assert_eq!(l.stats().unknown_dialog, 2);
+}
+
+/// Alone: a hang-up before the ACK of our 2xx waits for it (§15); when none comes, the BYE
+/// goes at 64·T1 (§13.3.1.4) — and if it cannot be sent then, `ByeCompleted` says so, so a
+/// hang-up always hears how its BYE went.
+#[test]
+fn a_bye_held_for_the_ack_reports_its_outcome_even_unsent() {
+    let now = base();
+    let (mut l, mut f) = (layer(1), Fake::new());
+    let d = incoming_call(&mut l, &mut f, now);
+    l.answer(now, d, 200, None, &mut f).unwrap();
+    l.hangup(now, d, &mut f).unwrap();
+    assert_eq!(
+        l.state(d),
+        Some(DialogState::Terminated(EndReason::LocalBye))
+    );
+    assert!(
+        !f.asked.iter().any(|a| matches!(a, Asked::Start { .. })),
+        "no BYE before the ACK"
+    );
+    f.room = false;
+    let mut t = now;
+    while let Some(at) = l.poll_timeout() {
+        t = at;
+        l.handle_timeout(at, &mut f);
+        if t > now + Duration::from_secs(100) {
+            break;
+        }
+    }
+    let outcomes: Vec<_> = f
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            DialogEvent::ByeCompleted { dialog, outcome } => Some((*dialog, *outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [(d, Err(crate::transaction::layer::Failure::NotSent))]
+    );
+    assert!(
+        t >= now + Duration::from_secs(32),
+        "the 2xx was retransmitted until 64·T1"
+    );
+    assert_eq!(l.count(), 0, "the dialog is forgotten in the end");
 }
 
 /// Alone: reports the dialog layer does not own go back up untouched.

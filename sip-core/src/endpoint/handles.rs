@@ -146,6 +146,22 @@ impl<'a> Refer<'a> {
             .with_dialogs(now, |d, below| d.reject_refer(now, id, status, below))
     }
 
+    /// Refuses a REFER the application did not take: 503 when it is overloaded or closing,
+    /// else 603 Decline (RFC 3515 §2.4.2).
+    pub fn decline(&mut self, now: Instant, why: super::Unhandled) -> Result<u16, DialogError> {
+        let status = match why {
+            super::Unhandled::Overloaded | super::Unhandled::ShuttingDown => 503,
+            _ => 603,
+        };
+        self.reject(now, status).map(|()| status)
+    }
+
+    /// Ends an accepted REFER whose outcome the application will never report: a final
+    /// NOTIFY with 503 (the referred request could not be made; RFC 3515 §2.4.5).
+    pub fn abandon(&mut self, now: Instant) -> Result<(), DialogError> {
+        self.notify(now, 503)
+    }
+
     /// Reports the referred request's progress (its status code) in a NOTIFY with a
     /// `message/sipfrag` body; a final status (≥ 200) ends the subscription (RFC 3515
     /// §2.4.5).

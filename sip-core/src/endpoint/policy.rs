@@ -21,6 +21,22 @@ pub enum Unhandled {
     ShuttingDown,
     /// The call the request arrived in was let go by the application (it is being hung up).
     CallReleased,
+    /// The application took the request and let go of it unanswered.
+    Dropped,
+}
+
+impl Unhandled {
+    /// The status a request gets for it: 503 when the application is overloaded or closing
+    /// (§21.5.4), 481 in a released call (§12.2.2), 500 when dropped unanswered (§21.5.1),
+    /// else `none` (what a request nobody listens for gets).
+    fn status(self, none: u16) -> u16 {
+        match self {
+            Unhandled::Overloaded | Unhandled::ShuttingDown => 503,
+            Unhandled::CallReleased => 481,
+            Unhandled::Dropped => 500,
+            Unhandled::NoListener => none,
+        }
+    }
 }
 
 impl Endpoint {
@@ -31,6 +47,7 @@ impl Endpoint {
     /// |---|---|---|
     /// | any | `Overloaded`, `ShuttingDown` | 503 Service Unavailable with Retry-After (§21.5.4) |
     /// | in a call | `CallReleased` | 481 Call/Transaction Does Not Exist (§12.2.2) |
+    /// | any | `Dropped` | 500 Server Internal Error (§21.5.1) |
     /// | a new call (INVITE) | `NoListener` | 480 Temporarily Unavailable (§21.4.18) |
     /// | OPTIONS | `NoListener` | 200 with Allow and Accept (§11.2) |
     /// | anything else | `NoListener` | 405 Method Not Allowed with Allow (§8.2.1) |
@@ -49,13 +66,11 @@ impl Endpoint {
             .server_method(tx)
             .and_then(Method::parse)
             .ok_or(EndpointError::UnknownTransaction)?;
-        let status = match (why, &method) {
-            (Unhandled::Overloaded | Unhandled::ShuttingDown, _) => 503,
-            (Unhandled::CallReleased, _) => 481,
-            (Unhandled::NoListener, Method::Invite) => 480,
-            (Unhandled::NoListener, Method::Options) => 200,
-            (Unhandled::NoListener, _) => 405,
-        };
+        let status = why.status(match method {
+            Method::Invite => 480,
+            Method::Options => 200,
+            _ => 405,
+        });
         let dialog = self.dialogs.as_ref().and_then(|d| d.dialog_of(tx));
         if let Some(dialog) = dialog {
             // The dialog follows its INVITE's final response (and ends with it).
