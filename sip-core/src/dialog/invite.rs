@@ -223,7 +223,7 @@ impl DialogLayer {
             Bytes::from(bytes),
             target,
             Some(local),
-        );
+        )?;
         Ok(Some((ctx, target, contact)))
     }
 

@@ -187,7 +187,7 @@ impl DialogLayer {
         let body_ref = body.as_ref().map(|(c, b)| (*c, &b[..]));
         let (bytes, branch, target, local) =
             self.in_dialog_request(id, &method, seq, extra, body_ref, env)?;
-        Ok(env.start_client(now, method, branch.as_str(), bytes, target, Some(local)))
+        Ok(env.start_client(now, method, branch.as_str(), bytes, target, Some(local))?)
     }
 
     /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS, ...;

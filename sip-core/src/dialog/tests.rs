@@ -82,7 +82,7 @@ impl Transactions for TxEnv {
         bytes: Bytes,
         target: Target,
         source: Option<SocketAddr>,
-    ) -> ClientTxId {
+    ) -> Result<ClientTxId, EndpointError> {
         self.txl
             .start_client(now, method, branch, bytes, target, source, &mut self.out)
     }
@@ -220,14 +220,14 @@ impl Transactions for Fake {
         bytes: Bytes,
         target: Target,
         _source: Option<SocketAddr>,
-    ) -> ClientTxId {
+    ) -> Result<ClientTxId, EndpointError> {
         self.next += 1;
         self.asked.push(Asked::Start {
             method: method.to_string(),
             target,
             text: String::from_utf8_lossy(&bytes).into_owned(),
         });
-        ClientTxId(self.next)
+        Ok(ClientTxId(self.next))
     }
     fn send_request(
         &mut self,

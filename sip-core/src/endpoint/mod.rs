@@ -160,7 +160,7 @@ impl Transactions for Below<'_> {
         bytes: Bytes,
         target: Target,
         source: Option<SocketAddr>,
-    ) -> ClientTxId {
+    ) -> Result<ClientTxId, EndpointError> {
         self.txl
             .start_client(now, method, branch, bytes, target, source, self.out)
     }

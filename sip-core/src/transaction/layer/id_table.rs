@@ -1,5 +1,5 @@
-//! Entries found by an id that names their slot: the server transactions, which every
-//! request, response, timer and TU command looks up by id. A hash map would hash the id on
+//! Entries found by an id that names their slot: the client and server transactions, which
+//! every request, response, timer and TU command looks up by id. A hash map would hash the id on
 //! each lookup and box each entry to keep its table small; here the low bits of the id are
 //! the index of the entry's slot in a vector, and a lookup is one bounds check and one
 //! comparison with the id stored in the slot (so a stale id, whose slot was reused, finds
@@ -9,18 +9,28 @@
 const SLOT_BITS: u32 = 24;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 /// Set in every id a table gives out, so it never equals an id that is a plain serial
-/// number (the endpoint's counter, which names client transactions and dialogs).
+/// number.
 const TABLE_BIT: u64 = 1 << 63;
 
-/// Entries of type `T` by id. Ids are made by [`IdTable::next_id`] from a serial number
-/// the caller never repeats; an id is therefore never given out twice (until the serial
-/// number passes 2^39).
+/// One slot of the table.
+#[derive(Debug)]
+enum Slot<T> {
+    Free,
+    /// Held for an entry filed later under this id (a CANCEL waiting for a provisional
+    /// response, §9.1, whose id the TU already has).
+    Reserved(u64),
+    Used(u64, T),
+}
+
+/// Entries of type `T` by id. Ids are made by [`IdTable::next_id`] (or taken with
+/// [`IdTable::reserve`]) from a serial number the caller never repeats; an id is therefore
+/// never given out twice (until the serial number passes 2^39).
 #[derive(Debug)]
 pub(crate) struct IdTable<T> {
-    /// Each slot holds its entry's id beside the entry, or nothing.
-    slots: Vec<Option<(u64, T)>>,
+    slots: Vec<Slot<T>>,
     /// Empty slots, the most recently emptied last (reused first).
     free: Vec<u32>,
+    /// Entries filed (reserved slots not counted).
     len: usize,
 }
 
@@ -45,23 +55,51 @@ impl<T> IdTable<T> {
         Some(TABLE_BIT | ((serial << SLOT_BITS) & !TABLE_BIT) | slot)
     }
 
-    /// Files the value `make` builds under `id`, which [`IdTable::next_id`] gave with no
-    /// insert since; the value is built where it is stored (a large value is not moved in).
-    /// Refused (`false`, nothing filed, `make` not called) for any other id.
-    #[inline(always)]
-    pub(crate) fn insert_with(&mut self, id: u64, make: impl FnOnce() -> T) -> bool {
+    /// Takes the slot of [`IdTable::next_id`] now, for an entry filed under the id later
+    /// with [`IdTable::insert_with`] (or given up with [`IdTable::discard`]).
+    pub(crate) fn reserve(&mut self, serial: u64) -> Option<u64> {
+        let id = self.next_id(serial)?;
+        self.take_slot(id)?;
+        let slot = (id & SLOT_MASK) as usize;
+        self.slots[slot] = Slot::Reserved(id);
+        Some(id)
+    }
+
+    /// Takes the next slot for `id`, if `id` is the one [`IdTable::next_id`] gives.
+    fn take_slot(&mut self, id: u64) -> Option<usize> {
         let slot = (id & SLOT_MASK) as usize;
         if id & TABLE_BIT == 0 {
-            return false;
+            return None;
         }
         if self.free.last().is_some_and(|&s| s as usize == slot) {
             self.free.pop();
         } else if slot == self.slots.len() && self.free.is_empty() {
-            self.slots.push(None);
+            self.slots.push(Slot::Free);
         } else {
-            return false;
+            return None;
         }
-        self.slots[slot] = Some((id, make()));
+        Some(slot)
+    }
+
+    /// Files the value `make` builds under `id`, which [`IdTable::next_id`] gave with no
+    /// insert since, or [`IdTable::reserve`] reserved; the value is built where it is stored
+    /// (a large value is not moved in). Refused (`false`, nothing filed, `make` not called)
+    /// for any other id.
+    #[inline(always)]
+    pub(crate) fn insert_with(&mut self, id: u64, make: impl FnOnce() -> T) -> bool {
+        let reserved = matches!(
+            self.slots.get((id & SLOT_MASK) as usize),
+            Some(Slot::Reserved(r)) if *r == id
+        );
+        let slot = if reserved {
+            (id & SLOT_MASK) as usize
+        } else {
+            match self.take_slot(id) {
+                Some(s) => s,
+                None => return false,
+            }
+        };
+        self.slots[slot] = Slot::Used(id, make());
         self.len += 1;
         true
     }
@@ -70,7 +108,7 @@ impl<T> IdTable<T> {
     #[inline]
     pub(crate) fn get(&self, id: &u64) -> Option<&T> {
         match self.slots.get((id & SLOT_MASK) as usize) {
-            Some(Some((i, v))) if i == id => Some(v),
+            Some(Slot::Used(i, v)) if i == id => Some(v),
             _ => None,
         }
     }
@@ -79,29 +117,35 @@ impl<T> IdTable<T> {
     #[inline]
     pub(crate) fn get_mut(&mut self, id: &u64) -> Option<&mut T> {
         match self.slots.get_mut((id & SLOT_MASK) as usize) {
-            Some(Some((i, v))) if i == id => Some(v),
+            Some(Slot::Used(i, v)) if i == id => Some(v),
             _ => None,
         }
     }
 
     /// The entries with their ids, in slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&u64, &T)> {
-        self.slots.iter().flatten().map(|(id, v)| (id, v))
+        self.slots.iter().filter_map(|s| match s {
+            Slot::Used(id, v) => Some((id, v)),
+            _ => None,
+        })
     }
 
-    /// Drops the entry filed under `id` where it lies (it is not moved out of its slot);
-    /// whether there was one.
+    /// Drops the entry filed (or the slot reserved) under `id` where it lies (it is not
+    /// moved out of its slot); whether there was one.
     pub(crate) fn discard(&mut self, id: &u64) -> bool {
         let slot = (id & SLOT_MASK) as usize;
-        match self.slots.get_mut(slot) {
-            Some(s) if s.as_ref().is_some_and(|(i, _)| i == id) => {
-                *s = None;
-                self.free.push(slot as u32);
-                self.len -= 1;
-                true
-            }
-            _ => false,
-        }
+        let Some(s) = self.slots.get_mut(slot) else {
+            return false;
+        };
+        let used = match s {
+            Slot::Used(i, _) if i == id => true,
+            Slot::Reserved(i) if i == id => false,
+            _ => return false,
+        };
+        *s = Slot::Free;
+        self.free.push(slot as u32);
+        self.len -= usize::from(used);
+        true
     }
 
     /// How many entries are filed.
@@ -152,6 +196,27 @@ mod tests {
         assert_eq!(t.get(&7), None);
         assert_eq!(t.get(&u64::MAX), None);
         assert!(!t.discard(&u64::MAX));
+    }
+
+    #[test]
+    fn a_reserved_slot_waits_for_its_entry_and_can_be_given_up() {
+        let mut t = IdTable::new();
+        let r = t.reserve(1).unwrap();
+        assert_eq!((t.get(&r), t.len()), (None, 0));
+        // The next id is another slot; the reserved one is filed later.
+        let a = t.next_id(2).unwrap();
+        assert_ne!(a & SLOT_MASK, r & SLOT_MASK);
+        assert!(t.insert_with(a, || "a"));
+        assert!(!t.insert_with(r + 1, || "x"));
+        assert!(t.insert_with(r, || "r"));
+        assert!(!t.insert_with(r, || "again"));
+        assert_eq!((t.get(&r), t.len()), (Some(&"r"), 2));
+        // A reservation given up frees its slot, and counts for nothing.
+        let q = t.reserve(3).unwrap();
+        assert!(t.discard(&q));
+        assert!(!t.discard(&q));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.iter().count(), 2);
     }
 
     #[test]

@@ -120,12 +120,593 @@ pub(super) struct Arrival {
     pub(super) local: SocketAddr,
 }
 
+// ---- the server side of the layer: requests in, responses out (§17.2, §18.2) ----------
+
+use super::*;
+
+impl TransactionLayer {
+    /// Bytes arrived: a datagram, or one message framed from a stream.
+    pub(crate) fn receive(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        from: SocketAddr,
+        to: SocketAddr,
+        bytes: Bytes,
+        out: &mut impl Sink,
+    ) {
+        let framing = if transport.is_stream() {
+            crate::message::Framing::Stream
+        } else {
+            crate::message::Framing::Datagram
+        };
+        use crate::message::{BoxedMessage, parse_framed_boxed};
+        match parse_framed_boxed(bytes, &self.config.parse, framing) {
+            Ok(BoxedMessage::Request(r)) => {
+                self.stats.received += 1;
+                self.on_request(now, transport, from, to, r, out)
+            }
+            Ok(BoxedMessage::Response(r)) => {
+                self.stats.received += 1;
+                self.on_response(now, from, r, out)
+            }
+            Err(e) => {
+                self.stats.parse_errors += 1;
+                tracing::debug!(%from, error = %e, "dropping unparseable message");
+            }
+        }
+    }
+
+    pub(super) fn check_request(&self, r: &Request) -> Result<(), ParseError> {
+        if self.config.parse.mode == crate::message::Mode::Strict {
+            crate::message::validate::check_request_strict(r)
+        } else {
+            r.check()
+        }
+    }
+
+    /// Sends a response no transaction keeps (§8.2, §17.2.3 stateless answers).
+    pub(super) fn respond_stateless(
+        &mut self,
+        arrival: Arrival,
+        req: &Request,
+        status: u16,
+        reason: &str,
+        extra: &[(&str, &str)],
+        out: &mut impl Sink,
+    ) {
+        let Arrival {
+            transport,
+            from,
+            local,
+        } = arrival;
+        let Some(via) = req.via() else {
+            self.stats.parse_errors += 1;
+            return;
+        };
+        let target = response_target(transport, from, &routing(&via));
+        let skel = ops::Skeleton::of(req, "", ops::ToTag::Drawn(&mut self.ids));
+        let bytes = skel.response_bytes(status, reason, Some(skel.to_tag()), false, extra, None);
+        self.stats.stateless_responses += 1;
+        Self::transmit(out, transport, Some(local), target.address(), bytes);
+    }
+
+    pub(super) fn on_request(
+        &mut self,
+        now: Instant,
+        transport: Transport,
+        from: SocketAddr,
+        local: SocketAddr,
+        mut req: Box<Request>,
+        out: &mut impl Sink,
+    ) {
+        let arrival = Arrival {
+            transport,
+            from,
+            local,
+        };
+        if let Err(e) = self.check_request(&req) {
+            if *req.method() == Method::Ack || req.via().is_none() {
+                self.stats.parse_errors += 1;
+                return;
+            }
+            let code = e.status_code();
+            let reason = ops::bad_request_reason(code, &e.kind);
+            self.respond_stateless(arrival, &req, code, &reason, &[], out);
+            return;
+        }
+        // §18.2.1 and RFC 3581 §4: note where the request really came from.
+        if let Some(via) = req.via() {
+            let rport_wanted = via.rport() == Some(None);
+            let received = needs_received(via.host(), from.ip()) || rport_wanted;
+            if received {
+                // The address text of the last source is kept: requests come from few
+                // peers in a row, so it is mostly formatted once per peer.
+                let (last, text) = &mut self.received_text;
+                if *last != Some(from.ip()) {
+                    text.clear();
+                    crate::text::push_ip(text, from.ip());
+                    *last = Some(from.ip());
+                }
+                req.stamp_received(text, rport_wanted.then_some(from.port()));
+            }
+        }
+        let Some(via) = req.via() else { return };
+        let target = response_target(transport, from, &routing(&via));
+
+        match req.method() {
+            Method::Ack => return self.on_ack(now, from, req, out),
+            Method::Cancel => return self.on_cancel(now, arrival, target, req, out),
+            _ => {}
+        }
+        let mut key = std::mem::take(&mut self.scratch);
+        let ok = keys::server_key(&mut key, &req, None);
+        let hash = self.server_keys.hash(&[&key]);
+        if ok && let Some(id) = self.find_server_hashed(hash, &key) {
+            self.scratch = key;
+            self.stats.absorbed_retransmissions += 1;
+            if let Some(tx) = self.servers.get_mut(&id) {
+                let a = tx.machine.on_request_retransmission(now);
+                self.apply_server(id, a, true, out);
+            }
+            return;
+        }
+        if !ok {
+            self.scratch = key;
+            self.stats.parse_errors += 1;
+            return;
+        }
+        // Stateless refusals (§8.2.1–§8.2.3, §16.3).
+        if self.refused(arrival, &req, out) {
+            self.scratch = key;
+            return;
+        }
+        // A new server transaction (§17.2).
+        let reliable = transport.is_reliable();
+        let (machine, actions) = if *req.method() == Method::Invite {
+            let (m, a) = ServerInviteTransaction::new(now, reliable, &self.config.timers);
+            (ServerMachine::Invite(m), a)
+        } else {
+            let (m, a) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
+            (ServerMachine::NonInvite(m), a)
+        };
+        let serial = self.alloc_id();
+        let Some(id) = self.servers.next_id(serial) else {
+            self.scratch = key;
+            return self.respond_overloaded(arrival, &req, out);
+        };
+        let to_tag = match req.to().and_then(|t| t.tag()) {
+            Some(t) => ops::ToTag::Given(t),
+            None => ops::ToTag::Drawn(&mut self.ids),
+        };
+        let skel = ops::Skeleton::of(&req, &key, to_tag);
+        self.scratch = key;
+        self.file_server(id, hash, || (machine, skel), transport, local, target);
+        self.apply_server(id, actions.without_pass_to_tu(), false, out);
+        if actions.pass_to_tu() {
+            self.up.push_back(Up::Request {
+                tx: ServerTxId(id),
+                request: req,
+                from,
+            });
+        }
+    }
+
+    /// Files a new server transaction under `id` (from `IdTable::next_id`) and its key's
+    /// hash in `server_keys`; `parts` gives its machine and skeleton, built in its slot.
+    #[inline(always)]
+    pub(super) fn file_server(
+        &mut self,
+        id: u64,
+        key_hash: u64,
+        parts: impl FnOnce() -> (ServerMachine, ops::Skeleton),
+        transport: Transport,
+        local: SocketAddr,
+        target: ResponseTarget,
+    ) {
+        self.server_keys.insert_new(key_hash, id);
+        let filed = self.servers.insert_with(id, || {
+            let (machine, skel) = parts();
+            ServerTx {
+                machine,
+                skel,
+                key_hash,
+                transport,
+                local,
+                target,
+                last_response: None,
+                armed: None,
+            }
+        });
+        debug_assert!(filed, "the id came from next_id");
+    }
+
+    /// The server transaction filed under `key` (§17.2.3).
+    pub(super) fn find_server(&self, key: &str) -> Option<u64> {
+        self.find_server_hashed(self.server_keys.hash(&[key]), key)
+    }
+
+    /// [`TransactionLayer::find_server`] with the key's hash in `server_keys` at hand.
+    pub(super) fn find_server_hashed(&self, hash: u64, key: &str) -> Option<u64> {
+        let servers = &self.servers;
+        self.server_keys.find_hashed(hash, |id| {
+            servers.get(&id).is_some_and(|t| t.skel.key() == key)
+        })
+    }
+
+    /// The stateless refusals of a new request (§8.2.1–§8.2.3, §16.3): answers it and says
+    /// `true` when it must not create a transaction.
+    pub(super) fn refused(&mut self, arrival: Arrival, req: &Request, out: &mut impl Sink) -> bool {
+        if req.max_forwards() == Some(0)
+            && self.config.max_forwards_policy == MaxForwardsPolicy::Reject
+        {
+            self.respond_stateless(arrival, req, 483, "Too Many Hops", &[], out);
+            return true;
+        }
+        // The URI already passed the full grammar in `check`: its scheme is what precedes
+        // the first colon.
+        if !has_supported_scheme(req.uri_str()) {
+            self.respond_stateless(arrival, req, 416, "Unsupported URI Scheme", &[], out);
+            return true;
+        }
+        // §8.2.1: a method the TU does not support gets 405 with Allow.
+        if let Some(allowed) = &self.config.allowed_methods
+            && !allowed.contains(req.method())
+        {
+            let list = allow_list(allowed);
+            let extra = [("Allow", list.as_str())];
+            self.respond_stateless(arrival, req, 405, "Method Not Allowed", &extra, out);
+            return true;
+        }
+        let supported = &self.config.supported;
+        let mut unsupported = req
+            .require()
+            .filter(|t| !supported.iter().any(|s| s.eq_ignore_ascii_case(t)))
+            .peekable();
+        if unsupported.peek().is_some() && *req.method() != Method::Cancel {
+            let list = unsupported.collect::<Vec<_>>().join(", ");
+            let extra = [("Unsupported", list.as_str())];
+            self.respond_stateless(arrival, req, 420, "Bad Extension", &extra, out);
+            return true;
+        }
+        if !self.room() {
+            self.respond_overloaded(arrival, req, out);
+            return true;
+        }
+        false
+    }
+
+    /// The stateless 503 with Retry-After for a request over the transaction limit.
+    pub(super) fn respond_overloaded(
+        &mut self,
+        arrival: Arrival,
+        req: &Request,
+        out: &mut impl Sink,
+    ) {
+        self.stats.overload_rejections += 1;
+        let ra = self.config.retry_after_secs.to_string();
+        let extra = [("Retry-After", ra.as_str())];
+        self.respond_stateless(arrival, req, 503, "Service Unavailable", &extra, out);
+    }
+
+    pub(super) fn on_ack(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        req: Box<Request>,
+        out: &mut impl Sink,
+    ) {
+        let mut key = std::mem::take(&mut self.scratch);
+        let found = keys::server_key(&mut key, &req, None)
+            .then(|| self.find_server(&key))
+            .flatten();
+        self.scratch = key;
+        if let Some(id) = found
+            && let Some(tx) = self.servers.get_mut(&id)
+            && let ServerMachine::Invite(m) = &mut tx.machine
+        {
+            // RFC 2543 matching also needs the To tag of the response (§17.2.3).
+            let tag_ok = req.via().is_some_and(|v| v.has_rfc3261_branch())
+                || req.to().and_then(|t| t.tag()) == Some(tx.skel.to_tag());
+            if tag_ok {
+                let a = m.on_ack(now);
+                self.apply_server(id, a.without_pass_to_tu(), true, out);
+                if a.pass_to_tu() {
+                    self.up.push_back(Up::Ack { request: req, from });
+                }
+                return;
+            }
+        }
+        self.up.push_back(Up::Ack { request: req, from });
+    }
+
+    pub(super) fn on_cancel(
+        &mut self,
+        now: Instant,
+        arrival: Arrival,
+        target: ResponseTarget,
+        req: Box<Request>,
+        out: &mut impl Sink,
+    ) {
+        let mut key = std::mem::take(&mut self.scratch);
+        // A retransmitted CANCEL: its own transaction re-sends the 200.
+        if keys::server_key(&mut key, &req, None)
+            && let Some(id) = self.find_server(&key)
+        {
+            self.scratch = key;
+            if let Some(tx) = self.servers.get_mut(&id) {
+                let a = tx.machine.on_request_retransmission(now);
+                self.apply_server(id, a, true, out);
+            }
+            return;
+        }
+        let cancel_key = key.clone();
+        let invite = keys::server_key(&mut key, &req, Some(&Method::Invite))
+            .then(|| self.find_server(&key))
+            .flatten();
+        self.scratch = key;
+        let Some(invite_id) = invite else {
+            // §9.2: no matching transaction.
+            let reason = "Call/Transaction Does Not Exist";
+            return self.respond_stateless(arrival, &req, 481, reason, &[], out);
+        };
+        // The CANCEL's own transaction, answered 200 at once (§9.2).
+        let reliable = arrival.transport.is_reliable();
+        let (m, _) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
+        let serial = self.alloc_id();
+        let Some(id) = self.servers.next_id(serial) else {
+            return self.respond_overloaded(arrival, &req, out);
+        };
+        let to_tag = match self.servers.get(&invite_id) {
+            Some(t) => t.skel.to_tag().to_owned(),
+            None => self.ids.tag(),
+        };
+        let key_hash = self.server_keys.hash(&[&cancel_key]);
+        let skel = || ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag));
+        let machine = ServerMachine::NonInvite(m);
+        let (transport, local) = (arrival.transport, arrival.local);
+        self.file_server(id, key_hash, || (machine, skel()), transport, local, target);
+        let _ = self.respond_with(now, ServerTxId(id), 200, false, out);
+        // 487 for the INVITE if it has no final response yet.
+        let pending = self
+            .servers
+            .get(&invite_id)
+            .is_some_and(|t| t.machine.final_status().is_none());
+        if pending {
+            self.up.push_back(Up::Cancelled {
+                tx: ServerTxId(invite_id),
+            });
+            let _ = self.respond_with(now, ServerTxId(invite_id), 487, false, out);
+        }
+    }
+
+    pub(super) fn apply_server(
+        &mut self,
+        id: u64,
+        a: Actions,
+        retransmit: bool,
+        out: &mut impl Sink,
+    ) {
+        if a.send_trying()
+            && let Some(tx) = self.servers.get_mut(&id)
+        {
+            let bytes = tx
+                .skel
+                .response_bytes(100, "Trying", None, false, &[], None);
+            tx.last_response = Some(bytes.clone());
+            let (t, l, d) = (tx.transport, tx.local, tx.target.address());
+            Self::transmit(out, t, Some(l), d, bytes);
+        }
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        if a.transmit()
+            && let Some(b) = tx.last_response.clone()
+        {
+            let (t, l, d) = (tx.transport, tx.local, tx.target.address());
+            if retransmit {
+                self.stats.retransmissions += 1;
+            }
+            Self::transmit(out, t, Some(l), d, b);
+        }
+        let Some(tx) = self.servers.get_mut(&id) else {
+            return;
+        };
+        let next = tx.machine.poll_timeout();
+        let old = tx.armed;
+        let rearm = next.filter(|n| old != Some(*n));
+        tx.armed = next;
+        self.rearmed(old, next, TimerRef::Server(id));
+        if matches!(a.timed_out(), Some(TimerName::H)) {
+            self.up.push_back(Up::ServerFailed {
+                tx: ServerTxId(id),
+                failure: Failure::Timeout,
+            });
+        }
+        if a.transport_failed() {
+            self.up.push_back(Up::ServerFailed {
+                tx: ServerTxId(id),
+                failure: Failure::TransportError,
+            });
+        }
+        if a.terminated() {
+            if let Some(tx) = self.servers.get(&id) {
+                self.server_keys.remove_hashed(tx.key_hash, id);
+                self.servers.discard(&id);
+            }
+            if self.config.report_ends {
+                self.up.push_back(Up::ServerEnded { tx: ServerTxId(id) });
+            }
+        } else if let Some(at) = rearm {
+            self.timers.schedule(at, TimerRef::Server(id));
+        }
+    }
+
+    /// A response to the request of server transaction `tx` (§8.2.6), with the layer's
+    /// To tag for it (the same for every response of the transaction; none for 100).
+    pub(crate) fn response(
+        &self,
+        tx: ServerTxId,
+        status: u16,
+    ) -> Result<ResponseBuilder, EndpointError> {
+        let t = self
+            .servers
+            .get(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let b = t.skel.builder(status, None);
+        Ok(if status == 100 {
+            b
+        } else {
+            b.to_tag(t.skel.to_tag())
+        })
+    }
+
+    /// Answers server transaction `tx` with `status` and no body. `keep` asks for the
+    /// bytes back (the dialog layer keeps a 2xx to retransmit it).
+    pub(crate) fn respond_with(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        keep: bool,
+        out: &mut impl Sink,
+    ) -> Result<Responded, EndpointError> {
+        self.respond_written(now, tx, status, false, &[], None, keep, out)
+    }
+
+    /// Answers server transaction `tx` with a response written from the request's copied
+    /// rows (see [`ops::Skeleton`]): `record_route` copies its Record-Route rows (§12.1.1),
+    /// `extra` rows and `body` follow.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn respond_written(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        record_route: bool,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+        keep: bool,
+        out: &mut impl Sink,
+    ) -> Result<Responded, EndpointError> {
+        let t = self
+            .servers
+            .get_mut(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        if !(100..=699).contains(&status) {
+            return Err(TransactionError::InvalidStatus(status).into());
+        }
+        let a = t.machine.on_tu_response(now, status)?;
+        let tag = (status != 100).then_some(t.skel.to_tag());
+        let reason = crate::message::reason_phrase(status);
+        let bytes = t
+            .skel
+            .response_bytes(status, reason, tag, record_route, extra, body);
+        self.response_accepted(tx, a, bytes, keep, out)
+    }
+
+    /// Sends `response` on server transaction `tx` (§17.2): the transaction stores it for
+    /// retransmission and sends it to where §18.2.2 says. Refused if the transaction's state
+    /// forbids it (a second final response, ...), or if the response is for another request.
+    pub(crate) fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Response,
+        keep: bool,
+        out: &mut impl Sink,
+    ) -> Result<Responded, EndpointError> {
+        let t = self
+            .servers
+            .get_mut(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let same_branch = response.via().and_then(|v| v.branch()) == t.skel.branch();
+        let same_cseq = response.cseq() == t.skel.cseq();
+        if !same_branch || !same_cseq {
+            return Err(EndpointError::ResponseMismatch);
+        }
+        response.check().map_err(EndpointError::InvalidMessage)?;
+        let a = t.machine.on_tu_response(now, response.status())?;
+        self.response_accepted(tx, a, response.to_bytes(), keep, out)
+    }
+
+    /// Carries out a response the machine of `tx` accepted (`a`): keeps it for
+    /// retransmission where the transaction re-sends it, and sends it.
+    pub(super) fn response_accepted(
+        &mut self,
+        tx: ServerTxId,
+        a: Actions,
+        bytes: Bytes,
+        keep: bool,
+        out: &mut impl Sink,
+    ) -> Result<Responded, EndpointError> {
+        let t = self
+            .servers
+            .get_mut(&tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        if t.machine.answered_for_good() {
+            // Only retransmissions of `last_response` are left: the copied rows go.
+            t.skel.shed();
+        }
+        let (transport, local, destination) = (t.transport, t.local, t.target.address());
+        let kept = keep.then(|| bytes.clone());
+        // Kept where the transaction may re-send it: a request retransmission or Timer G,
+        // and over a connection the §18.2.2 fallback when that connection is lost (a 2xx
+        // included: the TU does not retransmit over reliable transports, §13.3.1.4).
+        if t.machine.resends_last_response() || t.transport.is_reliable() {
+            t.last_response = Some(bytes);
+            self.apply_server(tx.0, a, false, out);
+        } else {
+            // A 2xx in Accepted over an unreliable transport: sent now and kept by the
+            // dialog layer if anything (§13.3.1.4), not by the transaction.
+            t.last_response = None;
+            if a.transmit() {
+                Self::transmit(out, transport, Some(local), destination, bytes);
+            }
+            self.apply_server(tx.0, a.without_transmit(), false, out);
+        }
+        Ok(Responded {
+            bytes: kept,
+            transport,
+            local,
+            destination,
+        })
+    }
+
+    /// What a dialog created by server transaction `tx` needs to know of it.
+    pub(crate) fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>> {
+        let t = self.servers.get(&tx.0)?;
+        Some(ServerInfo {
+            transport: t.transport,
+            local: t.local,
+            to_tag: t.skel.to_tag(),
+        })
+    }
+
+    /// The method of server transaction `tx`'s request (from its CSeq).
+    pub(crate) fn server_method(&self, tx: ServerTxId) -> Option<&str> {
+        self.servers.get(&tx.0)?.skel.cseq().map(|(_, m)| m)
+    }
+
+    /// The state of an INVITE server transaction, if `tx` is one and alive.
+    #[cfg(any(test, feature = "introspection"))]
+    pub(crate) fn server_invite_state(
+        &self,
+        tx: ServerTxId,
+    ) -> Option<crate::transaction::ServerInviteState> {
+        match &self.servers.get(&tx.0)?.machine {
+            ServerMachine::Invite(m) => Some(m.state()),
+            ServerMachine::NonInvite(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn supported_schemes_are_read_from_the_text_before_the_first_colon() {
+    pub(super) fn supported_schemes_are_read_from_the_text_before_the_first_colon() {
         // The rule as first written: the text before the first colon, compared ignoring case.
         let by_split = |u: &str| {
             let scheme = u.split(':').next().unwrap_or("");
