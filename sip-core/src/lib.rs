@@ -4,15 +4,34 @@
 //! clock, a thread or an OS random source: bytes and timestamps go in, and actions come out
 //! (*send these bytes to that address*, *wake me at instant T*, *here is an event*).
 //!
+//! # The layers
+//!
+//! ```text
+//!  bytes ─► message ─► transaction layer ─► digest client ─► registrations ─► dialog layer ─► events
+//!           (parse)    (§17 tables, §18)    (401/407 retry)   (REGISTER)       (§12–§15, REFER)
+//! ```
+//!
+//! Bytes flow one way up: parsed once, matched to a transaction, reported up as typed
+//! values, taken by the layer they concern or handed to the application. Actions flow one
+//! way down: the layers above ask the transaction layer to start, answer or cancel
+//! transactions through one service interface, and never see its tables. The
+//! [`Endpoint`](endpoint::Endpoint) is the one façade a driver feeds and drains; it owns the
+//! layers and routes between them (its module docs give the calling contract).
+//!
+//! # Module map
+//!
 //! | module | what it is |
 //! |---|---|
-//! | [`message`] | parsing (strict, lenient), typed headers, URIs, builders, the stream framer |
-//! | [`transaction`] | the four RFC 3261 §17 machines with RFC 6026, as pure state machines |
-//! | [`endpoint`] | the façade a driver feeds and drains: transactions, dialogs, REFER, registration |
-//! | [`dialog`] | dialog and REFER types (the state lives in the endpoint) |
+//! | [`message`] | parsing (strict, lenient; its fast path fenced in its own file), typed headers, URIs, builders, the stream framer, the Call-ID peek |
+//! | [`transaction`] | the four RFC 3261 §17 machines with RFC 6026, as pure state machines, each with its state table in its docs |
+//! | `transaction::layer` | the transaction layer: client and server transactions in slot tables, matching (§17.1.3, §17.2.3), `received`/`rport` and response routing (§18), CANCEL, stateless answers |
+//! | [`dialog`] | the dialog layer: dialogs (§12), INVITE sessions with forks, 2xx/ACK and glare (§13–§15), requests within dialogs, REFER and its subscription (RFC 3515) |
+//! | [`registration`] | the registration client (§10.2): bindings kept fresh |
+//! | [`endpoint`] | the façade: configuration, inputs and outputs, the digest client (§22.2), scoped dialog and REFER handles, the policy for requests the application does not take |
 //! | [`auth`] | digest authentication, client and server (RFC 7616, RFC 8760) |
 //! | [`registrar`] | an in-memory location service (RFC 3261 §10.3) |
-//! | [`transport`], [`timer`], [`rng`] | transport kinds and response routing, the timer queue, the seeded id generator |
+//! | [`transport`] | transport kinds, response routing, and the drivers' protocol chores: CRLF keep-alives around stream framing (RFC 5626), socket selection |
+//! | [`timer`], [`rng`] | the timer queue each layer keeps, the seeded id generator |
 //!
 //! A whole call between two endpoints, with the driver's job done by hand — moving each
 //! transmit to the other endpoint:
@@ -37,7 +56,7 @@
 //!     while let Some(o) = ep.poll_output() {
 //!         match o {
 //!             Output::Transmit(t) => out.push(t),
-//!             Output::Event(Event::IncomingCall { dialog, .. }) => ep.dialog(dialog).and_then(|mut d| d.answer(now, 200, None)).unwrap(),
+//!             Output::Event(Event::IncomingCall { dialog, .. }) => ep.dialog(dialog).unwrap().accept(now, None).unwrap(),
 //!             _ => {}
 //!         }
 //!     }

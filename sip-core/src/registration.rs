@@ -3,7 +3,7 @@
 //! refreshes (§10.2.4).
 //!
 //! A transaction user of its own beside the dialog layer: it owns its bindings and its
-//! timers, sends through the [`Transactions`] service and hears the outcome of its
+//! timers, sends through the transaction layer's `Transactions` service and hears the outcome of its
 //! REGISTERs as the transaction layer reports them.
 
 use std::collections::HashMap;

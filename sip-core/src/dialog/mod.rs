@@ -1,6 +1,6 @@
 //! The dialog layer (RFC 3261 §12–§15) and REFER (RFC 3515): dialogs, INVITE sessions and
 //! REFER subscriptions, as a transaction user that owns its state and its timers (see
-//! [`layer`]'s module docs for how it talks to the transaction layer below and the
+//! `layer.rs`'s module docs for how it talks to the transaction layer below and the
 //! application above). The [`Endpoint`](crate::endpoint::Endpoint) runs it above its
 //! transaction layer unless built without it.
 //!

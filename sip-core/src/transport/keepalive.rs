@@ -4,7 +4,7 @@
 //! Over a stream a ping is a double CRLF and its pong a single CRLF, both between messages;
 //! over UDP some user agents send bare CRLFs (RFC 5626 uses STUN there, which reaches the
 //! endpoint as an unparsable datagram). [`StreamReader`] frames a connection's bytes
-//! ([`StreamFramer`](crate::message::StreamFramer)) and tells the driver, message by
+//! (with a [`crate::message::StreamFramer`]) and tells the driver, message by
 //! message, how many pings it owes a pong and how many pongs answered its own pings.
 //!
 //! ```

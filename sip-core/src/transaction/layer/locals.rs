@@ -19,7 +19,7 @@ pub struct LocalAddr {
     pub transport: Transport,
     /// The bound socket address.
     pub addr: SocketAddr,
-    /// The host[:port] to advertise in Via and Contact instead of `addr` (e.g. a public
+    /// The `host[:port]` to advertise in Via and Contact instead of `addr` (e.g. a public
     /// address or a host name); `None` advertises `addr` itself. Text that is not a valid
     /// `hostport` (RFC 3261 §25.1) is ignored, with a warning: `addr` is advertised.
     pub advertised: Option<String>,
