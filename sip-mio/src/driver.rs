@@ -15,7 +15,8 @@ use sip_core::endpoint::{
     Target, Transmit,
 };
 use sip_core::message::{Method, Request, RequestBuilder, Response, ResponseBuilder};
-use sip_core::transport::Transport;
+use sip_core::transport::keepalive::{PONG, is_keepalive_datagram};
+use sip_core::transport::{Transport, select_socket};
 
 use crate::config::DriverConfig;
 use crate::event::{Event, TransportFailure};
@@ -88,6 +89,8 @@ pub struct Driver {
     config: DriverConfig,
     tokens: Range<usize>,
     udp: Vec<UdpSock>,
+    /// The UDP sockets' bound addresses, in `udp`'s order (for `select_socket`).
+    udp_addrs: Vec<SocketAddr>,
     listeners: Vec<(mio::net::TcpListener, SocketAddr)>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -179,11 +182,13 @@ impl Driver {
         config.endpoint.local_addrs = locals;
         let endpoint = Endpoint::new(config.endpoint.clone(), config.seed);
         let buf_len = config.max_message_size.clamp(1, udp::UDP_MAX) + 1;
+        let udp_addrs = udp.iter().map(|s| s.local).collect();
         Ok(Driver {
             endpoint,
             registry,
             tokens,
             udp,
+            udp_addrs,
             listeners,
             conns: Vec::new(),
             free: Vec::new(),
@@ -672,8 +677,7 @@ impl Driver {
     // ---- UDP ---------------------------------------------------------------------------
 
     fn send_udp(&mut self, t: Transmit) {
-        let Some(i) = udp::select_socket(self.udp.iter().map(|s| s.local), t.source, t.destination)
-        else {
+        let Some(i) = select_socket(&self.udp_addrs, t.source, t.destination) else {
             tracing::warn!(destination = %t.destination, "no UDP socket for this destination");
             self.fail(
                 Transport::Udp,
@@ -769,7 +773,7 @@ impl Driver {
                 continue;
             }
             let data = self.buf.get(..n).unwrap_or_default();
-            if udp::is_keepalive(data) {
+            if is_keepalive_datagram(data) {
                 self.stats.keepalives_in += 1;
                 continue;
             }
@@ -1026,8 +1030,8 @@ impl Driver {
         let mut pongs = 0;
         let mut framing_lost = false;
         loop {
-            let (pings, next) = c.next_frame();
-            pongs += pings;
+            let (seen, next) = c.next_frame();
+            pongs += seen.pings;
             match next {
                 None => break,
                 Some(Ok(bytes)) => frames.push(bytes),
@@ -1040,7 +1044,7 @@ impl Driver {
         let (peer, local) = (c.peer, c.local.unwrap_or(c.peer));
         self.stats.keepalives_in += pongs;
         for _ in 0..pongs {
-            if c.enqueue(Bytes::from_static(tcp::PONG), self.config.max_queued_bytes) {
+            if c.enqueue(Bytes::from_static(PONG), self.config.max_queued_bytes) {
                 self.stats.pongs_sent += 1;
             } else {
                 self.stats.send_queue_full += 1;

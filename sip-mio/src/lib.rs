@@ -65,7 +65,10 @@
 //! [`Event::TransportError`]; a peer that resets a connection is reported to the caller.
 //! A newer connection from the same peer address takes over sending; the older keeps
 //! delivering what arrives on it until it closes or idles out. A double-CRLF ping is
-//! answered with a CRLF pong (RFC 5626 §3.5.1).
+//! answered with a CRLF pong (RFC 5626 §3.5.1): the core's
+//! [`StreamReader`](sip_core::transport::keepalive::StreamReader) frames each connection
+//! and counts the pings; the core's [`select_socket`](sip_core::transport::select_socket)
+//! picks the UDP socket a datagram leaves from.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
