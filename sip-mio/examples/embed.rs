@@ -50,14 +50,14 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .register(&mut client, ECHO_CLIENT, Interest::READABLE)?;
     let echo_addr = echo.local_addr()?;
 
-    // Two SIP drivers on their own token ranges of the same Poll.
+    // Two SIP drivers on their own token ranges of the same Poll (each draws its seed).
     let mut alice = Driver::new(
-        DriverConfig::new(vec![Listen::udp(loopback)], 1),
+        DriverConfig::new(vec![Listen::udp(loopback)]),
         poll.registry(),
         100..200,
     )?;
     let mut bob = Driver::new(
-        DriverConfig::new(vec![Listen::udp(loopback)], 2),
+        DriverConfig::new(vec![Listen::udp(loopback)]),
         poll.registry(),
         200..300,
     )?;

@@ -14,7 +14,9 @@
 //! use sip_mio::{Driver, DriverConfig, Event, Listen};
 //!
 //! let mut poll = Poll::new()?;
-//! let config = DriverConfig::new(vec![Listen::udp("127.0.0.1:5060".parse().unwrap())], 1);
+//! // A random seed for tags, branches and Call-IDs (fix one only in tests: see
+//! // `DriverConfig::seed`).
+//! let config = DriverConfig::new(vec![Listen::udp("127.0.0.1:5060".parse().unwrap())]);
 //! // Tokens 100..200 are the driver's; the caller keeps the others for its own sources.
 //! let mut driver = Driver::new(config, poll.registry(), 100..200)?;
 //! let mut events = Events::with_capacity(256);

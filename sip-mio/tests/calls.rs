@@ -271,11 +271,11 @@ fn run_loop_hands_over_events_and_foreign_readiness() {
 
     let mut poll = mio::Poll::new().unwrap();
     // Alice runs the loop; Bob's tokens are foreign to her and he is served from the callback.
-    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 9);
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(9);
     config.endpoint.timers.t1 = Duration::from_millis(50); // Timer F = 3.2 s bounds the test
     let mut alice = Driver::new(config, poll.registry(), 10..20).unwrap();
     let mut bob = Driver::new(
-        DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 10),
+        DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(10),
         poll.registry(),
         20..30,
     )

@@ -59,7 +59,7 @@ fn register_reregister_call_and_unregister_through_kamailio() {
 
     let mut h = Harness::new();
     let node = |user: &str, seed| {
-        let mut c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())], seed);
+        let mut c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())]).seed(seed);
         c.endpoint.credentials = Some(Credentials::new(StaticCredentials::any(user, PASSWORD)));
         c
     };

@@ -258,7 +258,7 @@ fn malformed_datagrams_are_counted_and_the_driver_goes_on() {
 #[test]
 fn oversize_datagrams_are_dropped() {
     let mut h = Harness::new();
-    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 9);
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(9);
     config.max_message_size = 1000;
     let b = h.add(config, false);
     let bob = h.driver(b).local_addr(Transport::Udp).unwrap();
@@ -337,7 +337,7 @@ fn tcp_framing_error_closes_the_connection() {
 #[test]
 fn idle_tcp_connections_are_closed() {
     let mut h = Harness::new();
-    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))], 12);
+    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))]).seed(12);
     config.tcp_idle_timeout = Duration::from_millis(200);
     let b = h.add(config, true);
     let a = h.add_on(vec![Listen::tcp(addr("127.0.0.1:0"))], 13, false);
@@ -427,7 +427,7 @@ fn writes_that_would_block_are_queued_and_flushed() {
 #[test]
 fn connections_above_the_limit_are_refused() {
     let mut h = Harness::new();
-    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))], 15);
+    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))]).seed(15);
     config.max_connections = 1;
     let a = h.add(config, false);
     let listen = h.driver(a).local_addr(Transport::Tcp).unwrap();
@@ -468,13 +468,10 @@ fn foreign_tokens_are_not_the_drivers() {
 #[test]
 fn too_few_tokens_is_an_error() {
     let poll = mio::Poll::new().unwrap();
-    let config = DriverConfig::new(
-        vec![
-            Listen::udp(addr("127.0.0.1:0")),
-            Listen::tcp(addr("127.0.0.1:0")),
-        ],
-        1,
-    );
+    let config = DriverConfig::new(vec![
+        Listen::udp(addr("127.0.0.1:0")),
+        Listen::tcp(addr("127.0.0.1:0")),
+    ]);
     match sip_mio::Driver::new(config, poll.registry(), 0..2) {
         Err(sip_mio::DriverError::NotEnoughTokens { have: 2, need: 3 }) => {}
         other => panic!("{other:?}"),

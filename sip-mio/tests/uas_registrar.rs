@@ -27,7 +27,7 @@ fn setup(password: Option<&str>) -> Harness {
         7,
         now(),
     ));
-    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 2);
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(2);
     if let Some(p) = password {
         config.endpoint.credentials = Some(Credentials::new(StaticCredentials::any("alice", p)));
     }

@@ -55,7 +55,7 @@ impl Harness {
     }
 
     pub fn add_on(&mut self, listen: Vec<Listen>, seed: u64, uas: bool) -> usize {
-        self.add(DriverConfig::new(listen, seed), uas)
+        self.add(DriverConfig::new(listen).seed(seed), uas)
     }
 
     pub fn driver(&mut self, n: usize) -> &mut Driver {
