@@ -107,6 +107,8 @@ pub struct Driver {
     buf: Vec<u8>,
     frames: Vec<Bytes>,
     next_generation: u64,
+    /// The application's alarm (see [`Driver::wake_at`]).
+    wake: Option<Instant>,
 }
 
 impl Driver {
@@ -202,6 +204,7 @@ impl Driver {
             buf: vec![0; buf_len.max(16 * 1024)],
             frames: Vec::new(),
             next_generation: 0,
+            wake: None,
             config,
         })
     }
@@ -249,8 +252,8 @@ impl Driver {
             .map(|at| at.saturating_duration_since(now))
     }
 
-    /// The earliest instant a timer of the endpoint or of a connection (connect timeout,
-    /// idle close) is due, if any.
+    /// The earliest instant a timer of the endpoint, of a connection (connect timeout,
+    /// idle close) or the application's alarm ([`Driver::wake_at`]) is due, if any.
     pub fn next_deadline(&mut self) -> Option<Instant> {
         let ep = self.endpoint.poll_timeout();
         // Bring the heap's top up to date: an entry whose connection is gone or has seen
@@ -277,10 +280,7 @@ impl Driver {
                 }
             }
         };
-        match (ep, conn) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [ep, conn, self.wake].into_iter().flatten().min()
     }
 
     /// Handles readiness of `token`: reads what arrived (handing each message to the
@@ -319,9 +319,13 @@ impl Driver {
         true
     }
 
-    /// Fires the timers due at `now` (the endpoint's, connect timeouts, idle closes) and
-    /// continues reads that the read budget cut short.
+    /// Fires the timers due at `now` (the endpoint's, connect timeouts, idle closes, the
+    /// application's alarm) and continues reads that the read budget cut short.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(at) = self.wake.filter(|at| *at <= now) {
+            self.wake = None;
+            self.events.push_back(Event::Wake { at });
+        }
         self.endpoint.handle_timeout(now);
         self.drain(now);
         let idle = self.config.tcp_idle_timeout;
@@ -374,6 +378,10 @@ impl Driver {
     /// A loop for callers that have none: polls `poll`, feeds the driver, and hands every
     /// driver event and every foreign readiness event to `f`, until `f` breaks (or polling
     /// fails). Time is read from the system clock.
+    ///
+    /// The application's own timers go through the driver's alarm: `f` (or code before
+    /// the loop) calls [`Driver::wake_at`], `run` sleeps no longer than that, and the alarm
+    /// arrives as `Step::Event(Event::Wake { .. })`, in order with the other events.
     pub fn run<F>(&mut self, poll: &mut Poll, mut f: F) -> io::Result<()>
     where
         F: FnMut(&mut Driver, Instant, Step<'_>) -> ControlFlow<()>,
@@ -445,6 +453,21 @@ impl Driver {
         let r = f(&mut self.endpoint);
         self.drain(now);
         r
+    }
+
+    /// Arms the application's alarm: [`Event::Wake`] comes from [`Driver::poll_event`]
+    /// once `at` has passed (at the first [`Driver::handle_timeout`] at or after it), and
+    /// [`Driver::next_timeout`] counts it like the driver's own timers, so [`Driver::run`]
+    /// wakes for it. There is one alarm: the earliest instant asked for wins, and once it
+    /// has rung the application asks again for its next one. Use it for the application's
+    /// own timers (ringing before answering, retries), kept in a queue of its own.
+    pub fn wake_at(&mut self, at: Instant) {
+        self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
+    }
+
+    /// When the application's alarm is set to ring, if it is armed.
+    pub fn wake(&self) -> Option<Instant> {
+        self.wake
     }
 
     /// Places a call (RFC 3261 §13.2.1); progress arrives as events (see

@@ -37,6 +37,7 @@
 //!     while let Some(event) = driver.poll_event() {
 //!         match event {
 //!             Event::Sip(e) => { /* IncomingCall, DialogStateChanged, Refer, ... */ }
+//!             Event::Wake { .. } => { /* the alarm asked for with `driver.wake_at(at)` */ }
 //!             Event::TransportError { .. } => {}
 //!         }
 //!     }
@@ -49,9 +50,13 @@
 //! * Commands ([`Driver::invite`], [`Driver::answer`], [`Driver::refer`], ...) send at once
 //!   what they produce; a write that would block is queued and flushed when the socket
 //!   reports writable readiness, so no call ever blocks.
+//! * The application's own timers: [`Driver::wake_at`] arms an alarm that comes back as
+//!   [`Event::Wake`] and that [`Driver::next_timeout`] counts, so a loop — the caller's
+//!   or [`Driver::run`] — sleeps no longer than the application wants.
 //! * Nothing busy-loops: [`Driver::next_timeout`] is `None` while no timer is pending, and
 //!   otherwise the time to the earliest one (the endpoint's transaction and dialog timers,
-//!   a connect timeout, an idle connection's close). It is zero only when work is due.
+//!   a connect timeout, an idle connection's close, the application's alarm). It is zero
+//!   only when work is due.
 //! * Sockets are registered edge-triggered, for readability; writability is asked for only
 //!   while something waits to be written.
 //!

@@ -208,6 +208,7 @@ impl Uas {
         match event {
             crate::Event::Sip(e) => driver.with_endpoint(now, |ep| self.handle(ep, now, e)),
             crate::Event::TransportError { .. } => self.counters.failures += 1,
+            crate::Event::Wake { .. } => {}
         }
     }
 

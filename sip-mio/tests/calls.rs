@@ -319,3 +319,47 @@ fn run_loop_hands_over_events_and_foreign_readiness() {
     assert_eq!(foreign, 1);
     assert_eq!(uas.counters().options, 1);
 }
+
+#[test]
+fn run_wakes_for_the_applications_alarm() {
+    use sip_mio::{Driver, DriverConfig, Step};
+    use std::ops::ControlFlow;
+
+    let mut poll = mio::Poll::new().unwrap();
+    let config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(11);
+    let mut driver = Driver::new(config, poll.registry(), 0..10).unwrap();
+    // Nothing else is scheduled: without the alarm, `run` would sleep for good.
+    assert_eq!(driver.next_timeout(now()), None);
+    let t0 = now();
+    let first = t0 + Duration::from_millis(100);
+    driver.wake_at(t0 + Duration::from_millis(300));
+    driver.wake_at(first); // the earliest wins
+    driver.wake_at(t0 + Duration::from_millis(200));
+    assert_eq!(driver.wake(), Some(first));
+    let mut wakes = Vec::new();
+    driver
+        .run(&mut poll, |driver, t, step| match step {
+            Step::Event(Event::Wake { at }) => {
+                assert!(t >= at, "woken early");
+                wakes.push((at, t));
+                if wakes.len() == 2 {
+                    return ControlFlow::Break(());
+                }
+                // The app asks for its next one.
+                driver.wake_at(at + Duration::from_millis(100));
+                ControlFlow::Continue(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .unwrap();
+    let second = first + Duration::from_millis(100);
+    assert_eq!(wakes[0].0, first);
+    assert_eq!(wakes[1].0, second);
+    // Woken on time, give or take a loaded machine.
+    assert!(
+        wakes[1].1 - second < Duration::from_millis(500),
+        "{wakes:?}"
+    );
+    assert_eq!(driver.wake(), None);
+    assert_eq!(driver.next_timeout(now()), None);
+}

@@ -477,3 +477,28 @@ fn too_few_tokens_is_an_error() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_applications_alarm_counts_as_a_timer() {
+    let mut h = Harness::new();
+    let a = h.add_on(vec![Listen::udp(addr("127.0.0.1:0"))], 17, false);
+    let t0 = now();
+    assert_eq!(h.driver(a).next_timeout(t0), None);
+    // Virtual time: the loop sleeps exactly until the alarm, which rings once.
+    let at = t0 + Duration::from_millis(250);
+    h.driver(a).wake_at(at);
+    assert_eq!(
+        h.driver(a).next_timeout(t0),
+        Some(Duration::from_millis(250))
+    );
+    h.driver(a).handle_timeout(at - Duration::from_millis(1));
+    assert!(h.driver(a).poll_event().is_none());
+    h.driver(a).handle_timeout(at);
+    assert!(matches!(h.driver(a).poll_event(), Some(Event::Wake { at: got }) if got == at));
+    assert!(h.driver(a).poll_event().is_none());
+    assert_eq!(h.driver(a).wake(), None);
+    assert_eq!(h.driver(a).next_timeout(at), None);
+    // An alarm already due makes the next poll return at once.
+    h.driver(a).wake_at(t0);
+    assert_eq!(h.driver(a).next_timeout(at), Some(Duration::ZERO));
+}
