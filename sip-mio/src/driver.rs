@@ -9,12 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::{Interest, Poll, Registry, Token};
-use sip_core::dialog::{DialogError, DialogId, ReferId};
-use sip_core::endpoint::{
-    ClientTxId, Endpoint, EndpointError, Input, InviteOptions, LocalAddr, Output, ServerTxId,
-    Target, Transmit,
-};
-use sip_core::message::{Method, Request, RequestBuilder, Response, ResponseBuilder};
+use sip_core::endpoint::{Endpoint, Input, LocalAddr, Output, Transmit};
 use sip_core::transport::keepalive::{PONG, is_keepalive_datagram};
 use sip_core::transport::{Transport, select_socket};
 
@@ -447,8 +442,19 @@ impl Driver {
 
     // ---- commands ----------------------------------------------------------------------
 
-    /// Runs `f` on the endpoint, then sends what it produced. Every command below is this
-    /// with one endpoint call; use it for anything else the endpoint offers.
+    /// The one way to act on the endpoint: runs `f` on it (any command — `invite`,
+    /// `ep.dialog(id)?.answer(..)`, `ep.refer(id)?.notify(..)`, `send_request`,
+    /// `decline`, `register`, ...), then sends what it produced at once and queues its
+    /// events for [`Driver::poll_event`]. Returns what `f` returned.
+    ///
+    /// ```no_run
+    /// # use std::time::Instant;
+    /// # use sip_core::dialog::DialogId;
+    /// # fn f(driver: &mut sip_mio::Driver, call: DialogId) -> Result<(), sip_core::dialog::DialogError> {
+    /// let now = Instant::now();
+    /// driver.with_endpoint(now, |ep| ep.dialog(call)?.hangup(now))?;
+    /// # Ok(()) }
+    /// ```
     pub fn with_endpoint<R>(&mut self, now: Instant, f: impl FnOnce(&mut Endpoint) -> R) -> R {
         let r = f(&mut self.endpoint);
         self.drain(now);
@@ -468,177 +474,6 @@ impl Driver {
     /// When the application's alarm is set to ring, if it is armed.
     pub fn wake(&self) -> Option<Instant> {
         self.wake
-    }
-
-    /// Places a call (RFC 3261 §13.2.1); progress arrives as events (see
-    /// [`Endpoint::invite`]).
-    pub fn invite(&mut self, now: Instant, opts: InviteOptions) -> Result<DialogId, DialogError> {
-        self.with_endpoint(now, |ep| ep.invite(now, opts))
-    }
-
-    /// Answers an incoming INVITE: 1xx rings, 2xx accepts, 3xx–6xx rejects (§13.3.1).
-    pub fn answer(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        status: u16,
-        body: Option<(&str, Bytes)>,
-    ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog)
-                .and_then(|mut d| d.answer(now, status, body))
-        })
-    }
-
-    /// Rings: 180 Ringing (§13.3.1.1).
-    pub fn ring(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
-        self.answer(now, dialog, 180, None)
-    }
-
-    /// Accepts with 200 OK and an optional body, normally an SDP answer (§13.3.1.4).
-    pub fn accept(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        body: Option<(&str, Bytes)>,
-    ) -> Result<(), DialogError> {
-        self.answer(now, dialog, 200, body)
-    }
-
-    /// Rejects with a 3xx–6xx status (§13.3.1.3).
-    pub fn reject(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        status: u16,
-    ) -> Result<(), DialogError> {
-        if status < 300 {
-            return Err(DialogError::BadStatus(status));
-        }
-        self.answer(now, dialog, status, None)
-    }
-
-    /// Hangs up whatever the call's state: BYE, CANCEL or 603 (§15, §9.1).
-    pub fn hangup(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.dialog(dialog).and_then(|mut d| d.hangup(now)))
-    }
-
-    /// Sends a re-INVITE (§14.1).
-    pub fn reinvite(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        body: Option<(&str, Bytes)>,
-    ) -> Result<ClientTxId, DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog).and_then(|mut d| d.reinvite(now, body))
-        })
-    }
-
-    /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS; §12.2.1.1).
-    pub fn send_in_dialog_request(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        method: Method,
-        headers: &[(&str, &str)],
-        body: Option<(&str, Bytes)>,
-    ) -> Result<ClientTxId, DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog)
-                .and_then(|mut d| d.request(now, method, headers, body))
-        })
-    }
-
-    /// Sends a REFER (RFC 3515); its outcome arrives later as `Event::Refer` events.
-    pub fn refer(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        refer_to: &str,
-    ) -> Result<ReferId, DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog).and_then(|mut d| d.refer(now, refer_to))
-        })
-    }
-
-    /// Accepts a received REFER: 202, then the first NOTIFY (RFC 3515 §2.4.2).
-    pub fn accept_refer(&mut self, now: Instant, refer: ReferId) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.refer(refer).and_then(|mut r| r.accept(now)))
-    }
-
-    /// Rejects a received REFER with a 3xx–6xx status.
-    pub fn reject_refer(
-        &mut self,
-        now: Instant,
-        refer: ReferId,
-        status: u16,
-    ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.refer(refer).and_then(|mut r| r.reject(now, status))
-        })
-    }
-
-    /// Reports the referred request's progress in a NOTIFY (RFC 3515 §2.4.5).
-    pub fn notify_refer(
-        &mut self,
-        now: Instant,
-        refer: ReferId,
-        status: u16,
-    ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.refer(refer).and_then(|mut r| r.notify(now, status))
-        })
-    }
-
-    /// Starts a request out of any dialog (§8.1.1); send it with [`Driver::send_request`].
-    pub fn request(&mut self, method: Method, uri: &str, from: &str, to: &str) -> RequestBuilder {
-        self.endpoint.request(method, uri, from, to)
-    }
-
-    /// Sends a request in a new client transaction (§17.1); its responses arrive as
-    /// `Event::Response`.
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        request: Request,
-        target: Target,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.with_endpoint(now, |ep| ep.send_request(now, request, target))
-    }
-
-    /// Cancels a pending INVITE client transaction (§9.1).
-    pub fn cancel(
-        &mut self,
-        now: Instant,
-        invite: ClientTxId,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.with_endpoint(now, |ep| ep.cancel(now, invite))
-    }
-
-    /// A response to server transaction `tx`, with its To tag (§8.2.6).
-    pub fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
-        self.endpoint.response(tx, status)
-    }
-
-    /// Sends `response` on server transaction `tx` (§17.2).
-    pub fn respond(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        response: Response,
-    ) -> Result<(), EndpointError> {
-        self.with_endpoint(now, |ep| ep.respond(now, tx, response))
-    }
-
-    /// Answers server transaction `tx` with `status` and no body.
-    pub fn respond_with(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        status: u16,
-    ) -> Result<(), EndpointError> {
-        self.with_endpoint(now, |ep| ep.respond_with(now, tx, status))
     }
 
     // ---- moving outputs ----------------------------------------------------------------

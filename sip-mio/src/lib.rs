@@ -11,6 +11,7 @@
 //! ```no_run
 //! use std::time::Instant;
 //! use mio::{Events, Poll};
+//! use sip_core::endpoint::Event as SipEvent;
 //! use sip_mio::{Driver, DriverConfig, Event, Listen};
 //!
 //! let mut poll = Poll::new()?;
@@ -33,10 +34,13 @@
 //!     }
 //!     // 3. Fire due timers (and continue reads cut short by the read budget).
 //!     driver.handle_timeout(now);
-//!     // 4. Drain the events; commands (answer, hangup, ...) may be called right here.
+//!     // 4. Drain the events; commands may be given right here, through the endpoint.
 //!     while let Some(event) = driver.poll_event() {
 //!         match event {
-//!             Event::Sip(e) => { /* IncomingCall, DialogStateChanged, Refer, ... */ }
+//!             Event::Sip(SipEvent::IncomingCall { dialog, .. }) => {
+//!                 driver.with_endpoint(now, |ep| ep.dialog(dialog)?.ring(now))?;
+//!             }
+//!             Event::Sip(_) => { /* DialogStateChanged, ReferReceived, Response, ... */ }
 //!             Event::Wake { .. } => { /* the alarm asked for with `driver.wake_at(at)` */ }
 //!             Event::TransportError { .. } => {}
 //!         }
@@ -47,9 +51,15 @@
 //!
 //! * Every method that takes `now` takes the caller's clock reading; the driver reads no
 //!   clock itself (except in [`Driver::run`], the loop for callers that have none).
-//! * Commands ([`Driver::invite`], [`Driver::answer`], [`Driver::refer`], ...) send at once
-//!   what they produce; a write that would block is queued and flushed when the socket
-//!   reports writable readiness, so no call ever blocks.
+//! * The endpoint is commanded through [`Driver::with_endpoint`] (`ep.invite(..)`,
+//!   `ep.dialog(id)?.answer(..)`, `ep.refer(id)?.notify(..)`, `ep.send_request(..)`, ...:
+//!   the whole [`Endpoint`](sip_core::endpoint::Endpoint) API), which sends at once what
+//!   the command produced; a write that would block is queued and flushed when the socket
+//!   reports writable readiness, so no call ever blocks. [`Driver::endpoint`] reads it.
+//! * The driver makes no SIP decision: what to answer, when, and how a stream is framed
+//!   and kept alive are the core's ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline),
+//!   [`sip_core::transport::keepalive`], [`sip_core::transport::select_socket`]). It moves
+//!   bytes and time.
 //! * The application's own timers: [`Driver::wake_at`] arms an alarm that comes back as
 //!   [`Event::Wake`] and that [`Driver::next_timeout`] counts, so a loop — the caller's
 //!   or [`Driver::run`] — sleeps no longer than the application wants.
@@ -84,7 +94,6 @@ mod driver;
 mod event;
 mod stats;
 mod tcp;
-pub mod uas;
 mod udp;
 
 pub use config::{DriverConfig, Listen};

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Harness, addr, now};
+use common::{Harness, addr, now, request, send};
 use sip_core::endpoint::{Event as SipEvent, Failure, Target};
 use sip_core::message::{Method, ParseOptions, StreamFramer};
 use sip_core::transport::Transport;
@@ -22,19 +22,17 @@ fn options(
     to: SocketAddr,
     transport: Transport,
 ) -> sip_core::endpoint::ClientTxId {
-    let req = h
-        .driver(n)
-        .request(
-            Method::Options,
-            &format!("sip:x@{to}"),
-            "<sip:a@example.com>",
-            "<sip:x@example.com>",
-        )
-        .build()
-        .unwrap();
-    h.driver(n)
-        .send_request(now(), req, Target::new(transport, to))
-        .unwrap()
+    let req = request(
+        h,
+        n,
+        Method::Options,
+        &format!("sip:x@{to}"),
+        "<sip:a@example.com>",
+        "<sip:x@example.com>",
+    )
+    .build()
+    .unwrap();
+    send(h, n, req, Target::new(transport, to))
 }
 
 /// A UDP port with nobody behind it.
@@ -53,20 +51,22 @@ fn idle_driver_sleeps_until_its_next_timer() {
     // Virtual time: an OPTIONS into a black hole retransmits at T1 = 500 ms, then 1.5 s
     // (Timer E, RFC 3261 §17.1.2.2); the loop wakes once in the first virtual second.
     let sink = black_hole();
-    let req = h
-        .driver(a)
-        .request(
-            Method::Options,
-            &format!("sip:x@{sink}"),
-            "<sip:a@x>",
-            "<sip:x@x>",
-        )
-        .build()
-        .unwrap();
+    let req = request(
+        &mut h,
+        a,
+        Method::Options,
+        &format!("sip:x@{sink}"),
+        "<sip:a@x>",
+        "<sip:x@x>",
+    )
+    .build()
+    .unwrap();
     let t0 = now();
     let tx = h
         .driver(a)
-        .send_request(t0, req, Target::new(Transport::Udp, sink))
+        .with_endpoint(t0, |ep| {
+            ep.send_request(t0, req, Target::new(Transport::Udp, sink))
+        })
         .unwrap();
     let mut t = t0;
     let mut wakes = Vec::new();
@@ -374,20 +374,18 @@ fn writes_that_would_block_are_queued_and_flushed() {
     // Send until the kernel buffers are full and the driver queues.
     let mut conn = None;
     for _ in 0..2000 {
-        let req = h
-            .driver(a)
-            .request(
-                Method::Message,
-                &format!("sip:x@{dest}"),
-                "<sip:a@x>",
-                "<sip:x@x>",
-            )
-            .body("text/plain", body.clone())
-            .build()
-            .unwrap();
-        h.driver(a)
-            .send_request(now(), req, Target::new(Transport::Tcp, dest))
-            .unwrap();
+        let req = request(
+            &mut h,
+            a,
+            Method::Message,
+            &format!("sip:x@{dest}"),
+            "<sip:a@x>",
+            "<sip:x@x>",
+        )
+        .body("text/plain", body.clone())
+        .build()
+        .unwrap();
+        send(&mut h, a, req, Target::new(Transport::Tcp, dest));
         sent += 1;
         if conn.is_none() {
             h.turn(Duration::from_millis(50)); // connect
