@@ -50,7 +50,12 @@ pub struct DriverConfig {
     /// The endpoint's configuration. Its `local_addrs` are replaced by the addresses
     /// actually bound (with their `advertised` values).
     pub endpoint: EndpointConfig,
-    /// Seed of the endpoint's tags, branches and Call-IDs.
+    /// Seed of the endpoint's tags, branches and Call-IDs (RFC 3261 §8.1.1.4, §19.3).
+    /// [`DriverConfig::new`] and `Default` draw it from the OS's randomness, which is what
+    /// a deployed driver wants. Fix it ([`DriverConfig::seed`]) only in tests and
+    /// simulations: **a fixed seed must never be reused across restarts** — the endpoint
+    /// would draw the same tags and Call-IDs again, which collide with the dialogs of its
+    /// previous life at every peer that still remembers them.
     pub seed: u64,
     /// Sockets to bind, in order (their tokens follow this order).
     pub listen: Vec<Listen>,
@@ -82,7 +87,7 @@ impl Default for DriverConfig {
     fn default() -> Self {
         DriverConfig {
             endpoint: EndpointConfig::default(),
-            seed: 0,
+            seed: random_seed(),
             listen: Vec::new(),
             tcp_idle_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(5),
@@ -96,14 +101,30 @@ impl Default for DriverConfig {
 }
 
 impl DriverConfig {
-    /// A configuration listening on `listen`, with defaults for everything else.
-    pub fn new(listen: Vec<Listen>, seed: u64) -> Self {
+    /// A configuration listening on `listen`, with a random seed and defaults for
+    /// everything else.
+    pub fn new(listen: Vec<Listen>) -> Self {
         DriverConfig {
             listen,
-            seed,
             ..Self::default()
         }
     }
+
+    /// With a fixed seed, for tests and simulations that must repeat themselves. Never
+    /// reuse one across restarts of a deployed driver (see [`DriverConfig::seed`]).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// A seed nobody else draws: the standard library's per-process hash keys (taken from the
+/// OS's random source) hashing the wall clock and the process id. The core may not read
+/// either; a driver may.
+pub(crate) fn random_seed() -> u64 {
+    use std::hash::BuildHasher;
+    let clock = std::time::SystemTime::now();
+    std::collections::hash_map::RandomState::new().hash_one((clock, std::process::id()))
 }
 
 #[cfg(test)]
@@ -112,7 +133,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())], 7);
+        let c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())]).seed(7);
         assert_eq!(c.seed, 7);
         assert_eq!(c.listen[0].transport, Transport::Udp);
         assert_eq!(c.tcp_idle_timeout, Duration::from_secs(120));
@@ -123,5 +144,14 @@ mod tests {
         assert!(c.reuse_address);
         assert_eq!(c.read_budget, 256);
         assert_eq!(Listen::tcp(c.listen[0].addr).transport, Transport::Tcp);
+    }
+
+    #[test]
+    fn seeds_are_drawn_afresh() {
+        // Each configuration gets its own (2^-64 odds of a clash).
+        let a = DriverConfig::new(Vec::new()).seed;
+        let b = DriverConfig::new(Vec::new()).seed;
+        let c = DriverConfig::default().seed;
+        assert!(a != b && b != c && a != c, "{a} {b} {c}");
     }
 }

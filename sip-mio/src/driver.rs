@@ -9,13 +9,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::{Interest, Poll, Registry, Token};
-use sip_core::dialog::{DialogError, DialogId, ReferId};
-use sip_core::endpoint::{
-    ClientTxId, Endpoint, EndpointError, Input, InviteOptions, LocalAddr, Output, ServerTxId,
-    Target, Transmit,
-};
-use sip_core::message::{Method, Request, RequestBuilder, Response, ResponseBuilder};
-use sip_core::transport::Transport;
+use sip_core::endpoint::{Endpoint, Input, LocalAddr, Output, Transmit};
+use sip_core::transport::keepalive::{PONG, is_keepalive_datagram};
+use sip_core::transport::{Transport, select_socket};
 
 use crate::config::DriverConfig;
 use crate::event::{Event, TransportFailure};
@@ -88,6 +84,8 @@ pub struct Driver {
     config: DriverConfig,
     tokens: Range<usize>,
     udp: Vec<UdpSock>,
+    /// The UDP sockets' bound addresses, in `udp`'s order (for `select_socket`).
+    udp_addrs: Vec<SocketAddr>,
     listeners: Vec<(mio::net::TcpListener, SocketAddr)>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -104,6 +102,8 @@ pub struct Driver {
     buf: Vec<u8>,
     frames: Vec<Bytes>,
     next_generation: u64,
+    /// The application's alarm (see [`Driver::wake_at`]).
+    wake: Option<Instant>,
 }
 
 impl Driver {
@@ -179,11 +179,13 @@ impl Driver {
         config.endpoint.local_addrs = locals;
         let endpoint = Endpoint::new(config.endpoint.clone(), config.seed);
         let buf_len = config.max_message_size.clamp(1, udp::UDP_MAX) + 1;
+        let udp_addrs = udp.iter().map(|s| s.local).collect();
         Ok(Driver {
             endpoint,
             registry,
             tokens,
             udp,
+            udp_addrs,
             listeners,
             conns: Vec::new(),
             free: Vec::new(),
@@ -197,6 +199,7 @@ impl Driver {
             buf: vec![0; buf_len.max(16 * 1024)],
             frames: Vec::new(),
             next_generation: 0,
+            wake: None,
             config,
         })
     }
@@ -244,8 +247,8 @@ impl Driver {
             .map(|at| at.saturating_duration_since(now))
     }
 
-    /// The earliest instant a timer of the endpoint or of a connection (connect timeout,
-    /// idle close) is due, if any.
+    /// The earliest instant a timer of the endpoint, of a connection (connect timeout,
+    /// idle close) or the application's alarm ([`Driver::wake_at`]) is due, if any.
     pub fn next_deadline(&mut self) -> Option<Instant> {
         let ep = self.endpoint.poll_timeout();
         // Bring the heap's top up to date: an entry whose connection is gone or has seen
@@ -272,10 +275,7 @@ impl Driver {
                 }
             }
         };
-        match (ep, conn) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [ep, conn, self.wake].into_iter().flatten().min()
     }
 
     /// Handles readiness of `token`: reads what arrived (handing each message to the
@@ -314,9 +314,13 @@ impl Driver {
         true
     }
 
-    /// Fires the timers due at `now` (the endpoint's, connect timeouts, idle closes) and
-    /// continues reads that the read budget cut short.
+    /// Fires the timers due at `now` (the endpoint's, connect timeouts, idle closes, the
+    /// application's alarm) and continues reads that the read budget cut short.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(at) = self.wake.filter(|at| *at <= now) {
+            self.wake = None;
+            self.events.push_back(Event::Wake { at });
+        }
         self.endpoint.handle_timeout(now);
         self.drain(now);
         let idle = self.config.tcp_idle_timeout;
@@ -369,6 +373,10 @@ impl Driver {
     /// A loop for callers that have none: polls `poll`, feeds the driver, and hands every
     /// driver event and every foreign readiness event to `f`, until `f` breaks (or polling
     /// fails). Time is read from the system clock.
+    ///
+    /// The application's own timers go through the driver's alarm: `f` (or code before
+    /// the loop) calls [`Driver::wake_at`], `run` sleeps no longer than that, and the alarm
+    /// arrives as `Step::Event(Event::Wake { .. })`, in order with the other events.
     pub fn run<F>(&mut self, poll: &mut Poll, mut f: F) -> io::Result<()>
     where
         F: FnMut(&mut Driver, Instant, Step<'_>) -> ControlFlow<()>,
@@ -434,183 +442,38 @@ impl Driver {
 
     // ---- commands ----------------------------------------------------------------------
 
-    /// Runs `f` on the endpoint, then sends what it produced. Every command below is this
-    /// with one endpoint call; use it for anything else the endpoint offers.
+    /// The one way to act on the endpoint: runs `f` on it (any command — `invite`,
+    /// `ep.dialog(id)?.answer(..)`, `ep.refer(id)?.notify(..)`, `send_request`,
+    /// `decline`, `register`, ...), then sends what it produced at once and queues its
+    /// events for [`Driver::poll_event`]. Returns what `f` returned.
+    ///
+    /// ```no_run
+    /// # use std::time::Instant;
+    /// # use sip_core::dialog::DialogId;
+    /// # fn f(driver: &mut sip_mio::Driver, call: DialogId) -> Result<(), sip_core::dialog::DialogError> {
+    /// let now = Instant::now();
+    /// driver.with_endpoint(now, |ep| ep.dialog(call)?.hangup(now))?;
+    /// # Ok(()) }
+    /// ```
     pub fn with_endpoint<R>(&mut self, now: Instant, f: impl FnOnce(&mut Endpoint) -> R) -> R {
         let r = f(&mut self.endpoint);
         self.drain(now);
         r
     }
 
-    /// Places a call (RFC 3261 §13.2.1); progress arrives as events (see
-    /// [`Endpoint::invite`]).
-    pub fn invite(&mut self, now: Instant, opts: InviteOptions) -> Result<DialogId, DialogError> {
-        self.with_endpoint(now, |ep| ep.invite(now, opts))
+    /// Arms the application's alarm: [`Event::Wake`] comes from [`Driver::poll_event`]
+    /// once `at` has passed (at the first [`Driver::handle_timeout`] at or after it), and
+    /// [`Driver::next_timeout`] counts it like the driver's own timers, so [`Driver::run`]
+    /// wakes for it. There is one alarm: the earliest instant asked for wins, and once it
+    /// has rung the application asks again for its next one. Use it for the application's
+    /// own timers (ringing before answering, retries), kept in a queue of its own.
+    pub fn wake_at(&mut self, at: Instant) {
+        self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
     }
 
-    /// Answers an incoming INVITE: 1xx rings, 2xx accepts, 3xx–6xx rejects (§13.3.1).
-    pub fn answer(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        status: u16,
-        body: Option<(&str, Bytes)>,
-    ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog)
-                .and_then(|mut d| d.answer(now, status, body))
-        })
-    }
-
-    /// Rings: 180 Ringing (§13.3.1.1).
-    pub fn ring(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
-        self.answer(now, dialog, 180, None)
-    }
-
-    /// Accepts with 200 OK and an optional body, normally an SDP answer (§13.3.1.4).
-    pub fn accept(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        body: Option<(&str, Bytes)>,
-    ) -> Result<(), DialogError> {
-        self.answer(now, dialog, 200, body)
-    }
-
-    /// Rejects with a 3xx–6xx status (§13.3.1.3).
-    pub fn reject(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        status: u16,
-    ) -> Result<(), DialogError> {
-        if status < 300 {
-            return Err(DialogError::BadStatus(status));
-        }
-        self.answer(now, dialog, status, None)
-    }
-
-    /// Hangs up whatever the call's state: BYE, CANCEL or 603 (§15, §9.1).
-    pub fn hangup(&mut self, now: Instant, dialog: DialogId) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.dialog(dialog).and_then(|mut d| d.hangup(now)))
-    }
-
-    /// Sends a re-INVITE (§14.1).
-    pub fn reinvite(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        body: Option<(&str, Bytes)>,
-    ) -> Result<ClientTxId, DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog).and_then(|mut d| d.reinvite(now, body))
-        })
-    }
-
-    /// Sends a request inside a confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS; §12.2.1.1).
-    pub fn send_in_dialog_request(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        method: Method,
-        headers: &[(&str, &str)],
-        body: Option<(&str, Bytes)>,
-    ) -> Result<ClientTxId, DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog)
-                .and_then(|mut d| d.request(now, method, headers, body))
-        })
-    }
-
-    /// Sends a REFER (RFC 3515); its outcome arrives later as `Event::Refer` events.
-    pub fn refer(
-        &mut self,
-        now: Instant,
-        dialog: DialogId,
-        refer_to: &str,
-    ) -> Result<ReferId, DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.dialog(dialog).and_then(|mut d| d.refer(now, refer_to))
-        })
-    }
-
-    /// Accepts a received REFER: 202, then the first NOTIFY (RFC 3515 §2.4.2).
-    pub fn accept_refer(&mut self, now: Instant, refer: ReferId) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| ep.refer(refer).and_then(|mut r| r.accept(now)))
-    }
-
-    /// Rejects a received REFER with a 3xx–6xx status.
-    pub fn reject_refer(
-        &mut self,
-        now: Instant,
-        refer: ReferId,
-        status: u16,
-    ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.refer(refer).and_then(|mut r| r.reject(now, status))
-        })
-    }
-
-    /// Reports the referred request's progress in a NOTIFY (RFC 3515 §2.4.5).
-    pub fn notify_refer(
-        &mut self,
-        now: Instant,
-        refer: ReferId,
-        status: u16,
-    ) -> Result<(), DialogError> {
-        self.with_endpoint(now, |ep| {
-            ep.refer(refer).and_then(|mut r| r.notify(now, status))
-        })
-    }
-
-    /// Starts a request out of any dialog (§8.1.1); send it with [`Driver::send_request`].
-    pub fn request(&mut self, method: Method, uri: &str, from: &str, to: &str) -> RequestBuilder {
-        self.endpoint.request(method, uri, from, to)
-    }
-
-    /// Sends a request in a new client transaction (§17.1); its responses arrive as
-    /// `Event::Response`.
-    pub fn send_request(
-        &mut self,
-        now: Instant,
-        request: Request,
-        target: Target,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.with_endpoint(now, |ep| ep.send_request(now, request, target))
-    }
-
-    /// Cancels a pending INVITE client transaction (§9.1).
-    pub fn cancel(
-        &mut self,
-        now: Instant,
-        invite: ClientTxId,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.with_endpoint(now, |ep| ep.cancel(now, invite))
-    }
-
-    /// A response to server transaction `tx`, with its To tag (§8.2.6).
-    pub fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
-        self.endpoint.response(tx, status)
-    }
-
-    /// Sends `response` on server transaction `tx` (§17.2).
-    pub fn respond(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        response: Response,
-    ) -> Result<(), EndpointError> {
-        self.with_endpoint(now, |ep| ep.respond(now, tx, response))
-    }
-
-    /// Answers server transaction `tx` with `status` and no body.
-    pub fn respond_with(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        status: u16,
-    ) -> Result<(), EndpointError> {
-        self.with_endpoint(now, |ep| ep.respond_with(now, tx, status))
+    /// When the application's alarm is set to ring, if it is armed.
+    pub fn wake(&self) -> Option<Instant> {
+        self.wake
     }
 
     // ---- moving outputs ----------------------------------------------------------------
@@ -672,8 +535,7 @@ impl Driver {
     // ---- UDP ---------------------------------------------------------------------------
 
     fn send_udp(&mut self, t: Transmit) {
-        let Some(i) = udp::select_socket(self.udp.iter().map(|s| s.local), t.source, t.destination)
-        else {
+        let Some(i) = select_socket(&self.udp_addrs, t.source, t.destination) else {
             tracing::warn!(destination = %t.destination, "no UDP socket for this destination");
             self.fail(
                 Transport::Udp,
@@ -769,7 +631,7 @@ impl Driver {
                 continue;
             }
             let data = self.buf.get(..n).unwrap_or_default();
-            if udp::is_keepalive(data) {
+            if is_keepalive_datagram(data) {
                 self.stats.keepalives_in += 1;
                 continue;
             }
@@ -1026,8 +888,8 @@ impl Driver {
         let mut pongs = 0;
         let mut framing_lost = false;
         loop {
-            let (pings, next) = c.next_frame();
-            pongs += pings;
+            let (seen, next) = c.next_frame();
+            pongs += seen.pings;
             match next {
                 None => break,
                 Some(Ok(bytes)) => frames.push(bytes),
@@ -1040,7 +902,7 @@ impl Driver {
         let (peer, local) = (c.peer, c.local.unwrap_or(c.peer));
         self.stats.keepalives_in += pongs;
         for _ in 0..pongs {
-            if c.enqueue(Bytes::from_static(tcp::PONG), self.config.max_queued_bytes) {
+            if c.enqueue(Bytes::from_static(PONG), self.config.max_queued_bytes) {
                 self.stats.pongs_sent += 1;
             } else {
                 self.stats.send_queue_full += 1;

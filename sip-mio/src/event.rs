@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use sip_core::transport::Transport;
 
@@ -53,5 +54,12 @@ pub enum Event {
         peer: SocketAddr,
         /// What went wrong.
         failure: TransportFailure,
+    },
+    /// The application's alarm rang: the instant it asked for with
+    /// [`Driver::wake_at`](crate::Driver::wake_at) has passed. It is disarmed; ask again
+    /// for the next one.
+    Wake {
+        /// The instant asked for (the `now` of the call that delivered it is at or after it).
+        at: Instant,
     },
 }

@@ -11,10 +11,13 @@
 //! ```no_run
 //! use std::time::Instant;
 //! use mio::{Events, Poll};
+//! use sip_core::endpoint::Event as SipEvent;
 //! use sip_mio::{Driver, DriverConfig, Event, Listen};
 //!
 //! let mut poll = Poll::new()?;
-//! let config = DriverConfig::new(vec![Listen::udp("127.0.0.1:5060".parse().unwrap())], 1);
+//! // A random seed for tags, branches and Call-IDs (fix one only in tests: see
+//! // `DriverConfig::seed`).
+//! let config = DriverConfig::new(vec![Listen::udp("127.0.0.1:5060".parse().unwrap())]);
 //! // Tokens 100..200 are the driver's; the caller keeps the others for its own sources.
 //! let mut driver = Driver::new(config, poll.registry(), 100..200)?;
 //! let mut events = Events::with_capacity(256);
@@ -31,10 +34,14 @@
 //!     }
 //!     // 3. Fire due timers (and continue reads cut short by the read budget).
 //!     driver.handle_timeout(now);
-//!     // 4. Drain the events; commands (answer, hangup, ...) may be called right here.
+//!     // 4. Drain the events; commands may be given right here, through the endpoint.
 //!     while let Some(event) = driver.poll_event() {
 //!         match event {
-//!             Event::Sip(e) => { /* IncomingCall, DialogStateChanged, Refer, ... */ }
+//!             Event::Sip(SipEvent::IncomingCall { dialog, .. }) => {
+//!                 driver.with_endpoint(now, |ep| ep.dialog(dialog)?.ring(now))?;
+//!             }
+//!             Event::Sip(_) => { /* DialogStateChanged, ReferReceived, Response, ... */ }
+//!             Event::Wake { .. } => { /* the alarm asked for with `driver.wake_at(at)` */ }
 //!             Event::TransportError { .. } => {}
 //!         }
 //!     }
@@ -44,12 +51,22 @@
 //!
 //! * Every method that takes `now` takes the caller's clock reading; the driver reads no
 //!   clock itself (except in [`Driver::run`], the loop for callers that have none).
-//! * Commands ([`Driver::invite`], [`Driver::answer`], [`Driver::refer`], ...) send at once
-//!   what they produce; a write that would block is queued and flushed when the socket
-//!   reports writable readiness, so no call ever blocks.
+//! * The endpoint is commanded through [`Driver::with_endpoint`] (`ep.invite(..)`,
+//!   `ep.dialog(id)?.answer(..)`, `ep.refer(id)?.notify(..)`, `ep.send_request(..)`, ...:
+//!   the whole [`Endpoint`](sip_core::endpoint::Endpoint) API), which sends at once what
+//!   the command produced; a write that would block is queued and flushed when the socket
+//!   reports writable readiness, so no call ever blocks. [`Driver::endpoint`] reads it.
+//! * The driver makes no SIP decision: what to answer, when, and how a stream is framed
+//!   and kept alive are the core's ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline),
+//!   [`sip_core::transport::keepalive`], [`sip_core::transport::select_socket`]). It moves
+//!   bytes and time.
+//! * The application's own timers: [`Driver::wake_at`] arms an alarm that comes back as
+//!   [`Event::Wake`] and that [`Driver::next_timeout`] counts, so a loop — the caller's
+//!   or [`Driver::run`] — sleeps no longer than the application wants.
 //! * Nothing busy-loops: [`Driver::next_timeout`] is `None` while no timer is pending, and
 //!   otherwise the time to the earliest one (the endpoint's transaction and dialog timers,
-//!   a connect timeout, an idle connection's close). It is zero only when work is due.
+//!   a connect timeout, an idle connection's close, the application's alarm). It is zero
+//!   only when work is due.
 //! * Sockets are registered edge-triggered, for readability; writability is asked for only
 //!   while something waits to be written.
 //!
@@ -65,7 +82,10 @@
 //! [`Event::TransportError`]; a peer that resets a connection is reported to the caller.
 //! A newer connection from the same peer address takes over sending; the older keeps
 //! delivering what arrives on it until it closes or idles out. A double-CRLF ping is
-//! answered with a CRLF pong (RFC 5626 §3.5.1).
+//! answered with a CRLF pong (RFC 5626 §3.5.1): the core's
+//! [`StreamReader`](sip_core::transport::keepalive::StreamReader) frames each connection
+//! and counts the pings; the core's [`select_socket`](sip_core::transport::select_socket)
+//! picks the UDP socket a datagram leaves from.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -74,7 +94,6 @@ mod driver;
 mod event;
 mod stats;
 mod tcp;
-pub mod uas;
 mod udp;
 
 pub use config::{DriverConfig, Listen};

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use sip_core::message::{ParseOptions, StreamFramer};
+use sip_core::message::ParseOptions;
+use sip_core::transport::keepalive::{Seen, StreamReader};
 use socket2::{Protocol, Type};
 
 use crate::config::DriverConfig;
@@ -15,9 +16,6 @@ use crate::event::TransportFailure;
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
-
-/// A keep-alive pong: a single CRLF (RFC 5626 §3.5.1).
-pub(crate) const PONG: &[u8] = b"\r\n";
 
 /// Creates, binds and starts a TCP listener.
 pub(crate) fn bind_listener(
@@ -49,7 +47,8 @@ pub(crate) struct Conn {
     /// The local end (known once connected).
     pub(crate) local: Option<SocketAddr>,
     pub(crate) state: ConnState,
-    pub(crate) framer: StreamFramer,
+    /// Frames the incoming bytes into messages and counts the keep-alives between them.
+    pub(crate) reader: StreamReader,
     /// Messages to write; the first is written from `offset` on.
     pub(crate) queue: VecDeque<Bytes>,
     pub(crate) offset: usize,
@@ -58,8 +57,6 @@ pub(crate) struct Conn {
     pub(crate) last_activity: Instant,
     /// Tells this connection from an earlier one in the same slot.
     pub(crate) generation: u64,
-    /// Line ends skipped by the framer not yet paired into a ping.
-    pub(crate) crlf_pending: u64,
     /// Registered for writable readiness too.
     pub(crate) writable_interest: bool,
 }
@@ -109,13 +106,12 @@ impl Conn {
             peer,
             local,
             state,
-            framer: StreamFramer::new(opts),
+            reader: StreamReader::new(opts),
             queue: VecDeque::new(),
             offset: 0,
             queued_bytes: 0,
             last_activity: now,
             generation,
-            crlf_pending: 0,
             writable_interest: false,
         }
     }
@@ -161,14 +157,14 @@ impl Conn {
         Flush::Done
     }
 
-    /// Reads into the framer until the socket would block, at most `budget` reads.
+    /// Reads into the reader until the socket would block, at most `budget` reads.
     pub(crate) fn read(&mut self, buf: &mut [u8], budget: usize, now: Instant) -> ReadOutcome {
         for _ in 0..budget.max(1) {
             match self.stream.read(buf) {
                 Ok(0) => return ReadOutcome::Closed,
                 Ok(n) => {
                     self.last_activity = now;
-                    self.framer.push(buf.get(..n).unwrap_or_default());
+                    self.reader.push(buf.get(..n).unwrap_or_default());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Drained,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -178,18 +174,12 @@ impl Conn {
         ReadOutcome::Budget
     }
 
-    /// The next framed message, and how many keep-alive pings preceded it (RFC 5626
-    /// §3.5.1: a double CRLF is a ping owed a single-CRLF pong; a ping may arrive split over
-    /// two reads, so an odd line end waits for the next one, and a message resets the count).
-    pub(crate) fn next_frame(&mut self) -> (u64, Option<Result<Bytes, TransportFailure>>) {
-        let before = self.framer.keepalives();
-        let next = self.framer.next_frame();
-        let newlines = self.framer.keepalives().saturating_sub(before);
-        let pings = pair_pings(&mut self.crlf_pending, newlines, next.is_some());
-        // Every error of `next_frame` loses the stream (the framer has dropped its buffer;
-        // `ParseError::breaks_stream` holds for each of them).
-        let next = next.map(|r| r.map_err(|_| TransportFailure::Framing));
-        (pings, next)
+    /// The keep-alives before the next framed message, and that message (`None`: more
+    /// bytes are needed; an error: the stream lost framing and must close). This driver
+    /// sends no pings, so every ping seen is owed a pong.
+    pub(crate) fn next_frame(&mut self) -> (Seen, Option<Result<Bytes, TransportFailure>>) {
+        let (seen, next) = self.reader.next(0);
+        (seen, next.map(|r| r.map_err(|_| TransportFailure::Framing)))
     }
 
     /// Checks an outgoing connect after writable readiness (as mio documents it: a
@@ -212,38 +202,5 @@ impl Conn {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
             Err(e) => Err(e.kind()),
         }
-    }
-}
-
-/// Pairs the line ends the framer skipped into double-CRLF pings (RFC 5626 §3.5.1).
-/// `pending` carries an odd line end to the next call (a ping split over two reads);
-/// `message_followed` resets it, since a stray CRLF before a message owes nothing. Returns
-/// the pings seen, each owed a pong. (This driver sends no pings, so every pair is one.)
-pub(crate) fn pair_pings(pending: &mut u64, newlines: u64, message_followed: bool) -> u64 {
-    *pending = pending.saturating_add(newlines);
-    let pings = *pending / 2;
-    *pending %= 2;
-    if message_followed {
-        *pending = 0;
-    }
-    pings
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pings_are_paired_across_reads() {
-        let mut p = 0;
-        assert_eq!(pair_pings(&mut p, 2, false), 1); // one ping in one read
-        assert_eq!(pair_pings(&mut p, 1, false), 0); // a ping split over two reads
-        assert_eq!(pair_pings(&mut p, 1, false), 1);
-        assert_eq!(pair_pings(&mut p, 4, false), 2); // two back to back
-        assert_eq!(pair_pings(&mut p, 1, true), 0); // a stray CRLF before a message
-        assert_eq!(pair_pings(&mut p, 1, false), 0); // ... does not pair with a later one
-        assert_eq!(p, 1);
-        assert_eq!(pair_pings(&mut p, 3, false), 2);
-        assert_eq!(p, 0);
     }
 }

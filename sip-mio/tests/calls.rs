@@ -1,18 +1,20 @@
-//! Two drivers in one `mio::Poll` complete calls, REFERs and out-of-dialog requests over
-//! loopback (RFC 3261 §13–§15, RFC 3515).
+//! Drivers in one `mio::Poll` complete calls, transfers and out-of-dialog requests over
+//! loopback against the `mio_uas` app (RFC 3261 §13–§15, RFC 3515), and the app's own
+//! timers (ringing) run through the driver's alarm.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{Harness, addr, invite_to, now};
-use sip_core::dialog::{DialogState, EndReason, ReferEvent};
+use common::app::{App, AppStats};
+use common::{Harness, addr, hangup, invite, invite_to, now, request, send, uri};
+use sip_core::dialog::{DialogId, DialogState, EndReason, ReferEvent};
 use sip_core::endpoint::{Event as SipEvent, Target};
 use sip_core::message::{HeaderName, Method};
 use sip_core::transport::Transport;
-use sip_mio::uas::{ALLOW, UasCounters};
-use sip_mio::{Event, Listen};
+use sip_mio::{DriverConfig, Event, Listen};
+use sip_pbx::{PbxConfig, Report};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
@@ -23,20 +25,16 @@ fn listen(t: Transport, a: &str) -> Vec<Listen> {
     }
 }
 
-/// Alice (node 0) calls Bob (node 1, the UAS), then hangs up. Returns the harness.
+/// Alice (node 0) calls Bob (node 1, the app), then hangs up. Returns the harness.
 fn call_and_hang_up(transport: Transport, ip: &str) -> Harness {
     let mut h = Harness::new();
     let a = h.add_on(listen(transport, &format!("{ip}:0")), 1, false);
     let b = h.add_on(listen(transport, &format!("{ip}:0")), 2, true);
     let bob: SocketAddr = h.driver(b).local_addr(transport).unwrap();
-    let t = now();
-    let call = h.driver(a).invite(t, invite_to(transport, bob)).unwrap();
+    let call = invite(&mut h, a, invite_to(transport, bob));
     assert!(h.run_until(LIMIT, |h| h.has_state(a, call, DialogState::Confirmed)));
     // The ACK reaches Bob.
-    assert!(
-        h.run_until(LIMIT, |h| h.nodes[b].uas.as_ref().unwrap().counters().acks
-            == 1)
-    );
+    assert!(h.run_until(LIMIT, |h| h.app(b).stats().acks == 1));
     assert_eq!(
         h.states(a, call),
         [DialogState::Early, DialogState::Confirmed]
@@ -59,7 +57,7 @@ fn call_and_hang_up(transport: Transport, ip: &str) -> Harness {
     assert!(answer.unwrap().starts_with(b"v=0\r\n"));
 
     let bob_call = h.incoming_call(b).unwrap();
-    h.driver(a).hangup(now(), call).unwrap();
+    hangup(&mut h, a, call);
     assert!(h.run_until(LIMIT, |h| h.has_state(
         b,
         bob_call,
@@ -67,12 +65,18 @@ fn call_and_hang_up(transport: Transport, ip: &str) -> Harness {
     )));
     assert!(h.has_state(a, call, DialogState::Terminated(EndReason::LocalBye)));
     assert_eq!(
-        h.nodes[b].uas.as_ref().unwrap().counters(),
-        UasCounters {
-            calls: 1,
-            answered: 1,
+        h.app(b).report(),
+        Report {
+            calls_received: 1,
+            calls_answered: 1,
+            calls_ended: 1,
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        h.app(b).stats(),
+        AppStats {
             acks: 1,
-            byes: 1,
             ..Default::default()
         }
     );
@@ -134,41 +138,74 @@ fn call_over_tcp_ipv6() {
     call_and_hang_up(Transport::Tcp, "[::1]");
 }
 
+/// Node `n` answers every incoming call with `status` (a plain driver: the test is its
+/// application). Returns how many it answered.
+fn answer_calls(h: &mut Harness, n: usize, answered: &mut usize, status: u16) {
+    let calls: Vec<DialogId> = h.incoming_calls(n).iter().map(|(d, _)| *d).collect();
+    for &d in calls.get(*answered..).unwrap_or_default() {
+        let t = now();
+        h.driver(n)
+            .with_endpoint(t, |ep| ep.dialog(d)?.answer(t, status, None))
+            .unwrap();
+        *answered += 1;
+    }
+}
+
+/// The events of the REFER `refer` that node `n` sent.
+fn refer_events(h: &Harness, n: usize, refer: sip_core::dialog::ReferId) -> Vec<ReferEvent> {
+    h.nodes[n]
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Sip(SipEvent::Refer {
+                refer: r, event, ..
+            }) if *r == refer => Some(*event),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Alice (node 0) calls Bob (node 1, the app) and refers him to Carol (node 2, a plain
+/// driver answering `carol_status`). Returns the harness, the REFER and Carol's address.
+fn transfer(
+    transport: Transport,
+    carol_status: u16,
+    seed: u64,
+) -> (Harness, sip_core::dialog::ReferId, String) {
+    let mut h = Harness::new();
+    let a = h.add_on(listen(transport, "127.0.0.1:0"), seed, false);
+    let b = h.add_on(listen(transport, "127.0.0.1:0"), seed + 1, true);
+    let c = h.add_on(listen(transport, "127.0.0.1:0"), seed + 2, false);
+    let bob = h.driver(b).local_addr(transport).unwrap();
+    let carol = uri(
+        "carol",
+        transport,
+        h.driver(c).local_addr(transport).unwrap(),
+    );
+    let call = invite(&mut h, a, invite_to(transport, bob));
+    assert!(h.run_until(LIMIT, |h| h.has_state(a, call, DialogState::Confirmed)));
+    let t = now();
+    let refer = h
+        .driver(a)
+        .with_endpoint(t, |ep| ep.dialog(call)?.refer(t, &carol))
+        .unwrap();
+    let mut answered = 0;
+    assert!(h.run_until(LIMIT, |h| {
+        answer_calls(h, c, &mut answered, carol_status);
+        refer_events(h, a, refer)
+            .iter()
+            .any(|e| matches!(e, ReferEvent::Done { .. }))
+    }));
+    (h, refer, carol)
+}
+
 #[test]
 fn refer_outcome_arrives_as_events() {
-    for transport in [Transport::Udp, Transport::Tcp] {
-        let mut h = Harness::new();
-        let a = h.add_on(listen(transport, "127.0.0.1:0"), 3, false);
-        let b = h.add_on(listen(transport, "127.0.0.1:0"), 4, true);
-        let bob = h.driver(b).local_addr(transport).unwrap();
-        let call = h
-            .driver(a)
-            .invite(now(), invite_to(transport, bob))
-            .unwrap();
-        assert!(h.run_until(LIMIT, |h| h.has_state(a, call, DialogState::Confirmed)));
-        let refer = h
-            .driver(a)
-            .refer(now(), call, "sip:carol@127.0.0.1:5999")
-            .unwrap();
-        let outcome = |h: &Harness| -> Vec<ReferEvent> {
-            h.nodes[a]
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    Event::Sip(SipEvent::Refer {
-                        refer: r, event, ..
-                    }) if *r == refer => Some(*event),
-                    _ => None,
-                })
-                .collect()
-        };
-        assert!(h.run_until(LIMIT, |h| {
-            outcome(h)
-                .iter()
-                .any(|e| matches!(e, ReferEvent::Done { .. }))
-        }));
+    for (transport, seed) in [(Transport::Udp, 3), (Transport::Tcp, 13)] {
+        let (mut h, refer, carol) = transfer(transport, 200, seed);
+        let (a, b, c) = (0, 1, 2);
         assert_eq!(
-            outcome(&h),
+            refer_events(&h, a, refer),
             [
                 ReferEvent::Accepted,
                 ReferEvent::Progress(100),
@@ -180,12 +217,107 @@ fn refer_outcome_arrives_as_events() {
             ],
             "{transport}"
         );
-        assert_eq!(h.nodes[b].uas.as_ref().unwrap().counters().refers, 1);
+        let report = h.app(b).report();
+        assert_eq!((report.transfers, report.transfers_succeeded), (1, 1));
+        // The target really was called, at the URI of the Refer-To.
+        let calls = h.incoming_calls(c);
+        assert_eq!(calls.len(), 1, "{transport}");
+        assert_eq!(calls[0].1.uri_str(), carol);
+        // ... and the transfer's call is hung up once answered (no media to bridge).
+        let carol_call = calls[0].0;
+        assert!(h.run_until(LIMIT, |h| h.has_state(
+            c,
+            carol_call,
+            DialogState::Terminated(EndReason::RemoteBye)
+        )));
         if transport == Transport::Tcp {
             assert_eq!(h.driver(a).stats().connections_opened, 1);
-            assert_eq!(h.driver(b).stats().connections_opened, 0);
+            // Bob's one connection is his call to Carol: his answers and NOTIFYs to Alice
+            // went back on the connection she opened.
+            assert_eq!(h.driver(b).stats().connections_opened, 1);
         }
+        assert_eq!(h.app(b).stats().errors, 0);
     }
+}
+
+#[test]
+fn a_transfer_whose_target_refuses_reports_the_refusal() {
+    let (h, refer, _) = transfer(Transport::Udp, 486, 30);
+    assert_eq!(
+        refer_events(&h, 0, refer),
+        [
+            ReferEvent::Accepted,
+            ReferEvent::Progress(100),
+            ReferEvent::Progress(486),
+            ReferEvent::Done {
+                final_status: Some(486),
+                expired: false
+            }
+        ]
+    );
+    let report = h.app(1).report();
+    assert_eq!((report.transfers, report.transfers_succeeded), (1, 0));
+    assert_eq!(h.app(1).stats().errors, 0);
+}
+
+#[test]
+fn the_app_rings_for_ring_ms_then_answers() {
+    let ring = Duration::from_millis(300);
+    let mut h = Harness::new();
+    let a = h.add_on(listen(Transport::Udp, "127.0.0.1:0"), 40, false);
+    let pbx = PbxConfig {
+        ring,
+        ..PbxConfig::default()
+    };
+    let config = DriverConfig::new(listen(Transport::Udp, "127.0.0.1:0")).seed(41);
+    let b = h.add_with(config, Some(pbx));
+    let bob = h.driver(b).local_addr(Transport::Udp).unwrap();
+    let t0 = now();
+    let call = invite(&mut h, a, invite_to(Transport::Udp, bob));
+    assert!(h.run_until(LIMIT, |h| h.has_state(a, call, DialogState::Early)));
+    let rang = now() - t0;
+    assert!(h.run_until(LIMIT, |h| h.has_state(a, call, DialogState::Confirmed)));
+    let answered = now() - t0;
+    assert!(rang < ring, "180 after {rang:?}");
+    assert!(answered >= ring, "200 after {answered:?}");
+    assert!(
+        answered < ring + Duration::from_secs(1),
+        "200 after {answered:?}"
+    );
+    assert_eq!(h.app(b).report().calls_answered, 1);
+}
+
+#[test]
+fn a_call_cancelled_while_ringing_counts_as_failed() {
+    let mut h = Harness::new();
+    let a = h.add_on(listen(Transport::Udp, "127.0.0.1:0"), 42, false);
+    let pbx = PbxConfig {
+        ring: Duration::from_secs(30),
+        ..PbxConfig::default()
+    };
+    let config = DriverConfig::new(listen(Transport::Udp, "127.0.0.1:0")).seed(43);
+    let b = h.add_with(config, Some(pbx));
+    let bob = h.driver(b).local_addr(Transport::Udp).unwrap();
+    let call = invite(&mut h, a, invite_to(Transport::Udp, bob));
+    assert!(h.run_until(LIMIT, |h| h.has_state(a, call, DialogState::Early)));
+    // Bob's alarm is armed for the answer.
+    assert!(h.driver(b).wake().is_some());
+    hangup(&mut h, a, call); // CANCEL (§9.1)
+    assert!(h.run_until(LIMIT, |h| h.has_state(
+        a,
+        call,
+        DialogState::Terminated(EndReason::Rejected(487))
+    ) || h.has_state(
+        a,
+        call,
+        DialogState::Terminated(EndReason::Cancelled)
+    )));
+    assert!(h.run_until(LIMIT, |h| h.app(b).report().calls_failed == 1));
+    let r = h.app(b).report();
+    assert_eq!(
+        (r.calls_answered, r.calls_failed, r.calls_cancelled),
+        (0, 1, 1)
+    );
 }
 
 #[test]
@@ -195,21 +327,17 @@ fn options_out_of_dialog() {
         let a = h.add_on(listen(transport, "127.0.0.1:0"), 5, false);
         let b = h.add_on(listen(transport, "127.0.0.1:0"), 6, true);
         let bob = h.driver(b).local_addr(transport).unwrap();
-        let t = now();
-        let req = h
-            .driver(a)
-            .request(
-                Method::Options,
-                &format!("sip:bob@{bob}"),
-                "<sip:alice@example.com>",
-                "<sip:bob@example.com>",
-            )
-            .build()
-            .unwrap();
-        let tx = h
-            .driver(a)
-            .send_request(t, req, Target::new(transport, bob))
-            .unwrap();
+        let req = request(
+            &mut h,
+            a,
+            Method::Options,
+            &format!("sip:bob@{bob}"),
+            "<sip:alice@example.com>",
+            "<sip:bob@example.com>",
+        )
+        .build()
+        .unwrap();
+        let tx = send(&mut h, a, req, Target::new(transport, bob));
         let answer = |h: &Harness| {
             h.nodes[a].events.iter().find_map(|e| match e {
                 Event::Sip(SipEvent::Response { tx: got, response }) if *got == tx => Some((
@@ -220,12 +348,21 @@ fn options_out_of_dialog() {
             })
         };
         assert!(h.run_until(LIMIT, |h| answer(h).is_some()));
+        // The endpoint's own policy answers (§11.2), with the methods it allows.
+        let allow: Vec<&str> = h.nodes[b]
+            .driver
+            .endpoint()
+            .config()
+            .allow()
+            .iter()
+            .map(Method::as_str)
+            .collect();
         assert_eq!(
             answer(&h),
-            Some((200, Some(ALLOW.to_owned()))),
+            Some((200, Some(allow.join(", ")))),
             "{transport}"
         );
-        assert_eq!(h.nodes[b].uas.as_ref().unwrap().counters().options, 1);
+        assert_eq!(h.app(b).report().options, 1);
     }
 }
 
@@ -235,21 +372,18 @@ fn unsupported_method_gets_405() {
     let a = h.add_on(listen(Transport::Udp, "127.0.0.1:0"), 7, false);
     let b = h.add_on(listen(Transport::Udp, "127.0.0.1:0"), 8, true);
     let bob = h.driver(b).local_addr(Transport::Udp).unwrap();
-    let req = h
-        .driver(a)
-        .request(
-            Method::Subscribe,
-            &format!("sip:bob@{bob}"),
-            "<sip:alice@example.com>",
-            "<sip:bob@example.com>",
-        )
-        .header("Event", "presence")
-        .build()
-        .unwrap();
-    let tx = h
-        .driver(a)
-        .send_request(now(), req, Target::new(Transport::Udp, bob))
-        .unwrap();
+    let req = request(
+        &mut h,
+        a,
+        Method::Subscribe,
+        &format!("sip:bob@{bob}"),
+        "<sip:alice@example.com>",
+        "<sip:bob@example.com>",
+    )
+    .header("Event", "presence")
+    .build()
+    .unwrap();
+    let tx = send(&mut h, a, req, Target::new(Transport::Udp, bob));
     let status = |h: &Harness| {
         h.nodes[a].events.iter().find_map(|e| match e {
             Event::Sip(SipEvent::Response { tx: got, response }) if *got == tx => {
@@ -260,39 +394,40 @@ fn unsupported_method_gets_405() {
     };
     assert!(h.run_until(LIMIT, |h| status(h).is_some()));
     assert_eq!(status(&h), Some(405));
-    assert_eq!(h.nodes[b].uas.as_ref().unwrap().counters().rejected, 1);
+    assert_eq!(h.app(b).report().not_allowed, 1);
 }
 
 #[test]
 fn run_loop_hands_over_events_and_foreign_readiness() {
-    use sip_mio::uas::Uas;
-    use sip_mio::{Driver, DriverConfig, Step};
+    use sip_mio::{Driver, Step};
     use std::ops::ControlFlow;
 
     let mut poll = mio::Poll::new().unwrap();
     // Alice runs the loop; Bob's tokens are foreign to her and he is served from the callback.
-    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 9);
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(9);
     config.endpoint.timers.t1 = Duration::from_millis(50); // Timer F = 3.2 s bounds the test
     let mut alice = Driver::new(config, poll.registry(), 10..20).unwrap();
     let mut bob = Driver::new(
-        DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 10),
+        DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(10),
         poll.registry(),
         20..30,
     )
     .unwrap();
-    let mut uas = Uas::new();
+    let mut app = App::new(PbxConfig::default(), &bob, now());
     let bob_addr = bob.local_addr(Transport::Udp).unwrap();
-    let req = alice
-        .request(
-            Method::Options,
-            &format!("sip:bob@{bob_addr}"),
-            "<sip:a@x>",
-            "<sip:b@x>",
-        )
-        .build()
-        .unwrap();
+    let t = now();
     let tx = alice
-        .send_request(now(), req, Target::new(Transport::Udp, bob_addr))
+        .with_endpoint(t, |ep| {
+            let req = ep
+                .request(
+                    Method::Options,
+                    &format!("sip:bob@{bob_addr}"),
+                    "<sip:a@x>",
+                    "<sip:b@x>",
+                )
+                .build()?;
+            ep.send_request(t, req, Target::new(Transport::Udp, bob_addr))
+        })
         .unwrap();
     let mut foreign = 0;
     let mut status = None;
@@ -309,7 +444,7 @@ fn run_loop_hands_over_events_and_foreign_readiness() {
                 assert!(bob.handle_event(ev, t));
                 bob.handle_timeout(t);
                 while let Some(e) = bob.poll_event() {
-                    uas.on_driver_event(&mut bob, t, &e);
+                    app.on_event(&mut bob, t, &e);
                 }
                 ControlFlow::Continue(())
             }
@@ -317,5 +452,49 @@ fn run_loop_hands_over_events_and_foreign_readiness() {
         .unwrap();
     assert_eq!(status, Some(200));
     assert_eq!(foreign, 1);
-    assert_eq!(uas.counters().options, 1);
+    assert_eq!(app.report().options, 1);
+}
+
+#[test]
+fn run_wakes_for_the_applications_alarm() {
+    use sip_mio::{Driver, Step};
+    use std::ops::ControlFlow;
+
+    let mut poll = mio::Poll::new().unwrap();
+    let config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(11);
+    let mut driver = Driver::new(config, poll.registry(), 0..10).unwrap();
+    // Nothing else is scheduled: without the alarm, `run` would sleep for good.
+    assert_eq!(driver.next_timeout(now()), None);
+    let t0 = now();
+    let first = t0 + Duration::from_millis(100);
+    driver.wake_at(t0 + Duration::from_millis(300));
+    driver.wake_at(first); // the earliest wins
+    driver.wake_at(t0 + Duration::from_millis(200));
+    assert_eq!(driver.wake(), Some(first));
+    let mut wakes = Vec::new();
+    driver
+        .run(&mut poll, |driver, t, step| match step {
+            Step::Event(Event::Wake { at }) => {
+                assert!(t >= at, "woken early");
+                wakes.push((at, t));
+                if wakes.len() == 2 {
+                    return ControlFlow::Break(());
+                }
+                // The app asks for its next one.
+                driver.wake_at(at + Duration::from_millis(100));
+                ControlFlow::Continue(())
+            }
+            _ => ControlFlow::Continue(()),
+        })
+        .unwrap();
+    let second = first + Duration::from_millis(100);
+    assert_eq!(wakes[0].0, first);
+    assert_eq!(wakes[1].0, second);
+    // Woken on time, give or take a loaded machine.
+    assert!(
+        wakes[1].1 - second < Duration::from_millis(500),
+        "{wakes:?}"
+    );
+    assert_eq!(driver.wake(), None);
+    assert_eq!(driver.next_timeout(now()), None);
 }

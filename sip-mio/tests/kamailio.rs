@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, now};
+use common::{Harness, hangup, invite, now};
 use sip_core::auth::StaticCredentials;
 use sip_core::dialog::{DialogState, EndReason};
 use sip_core::endpoint::{
@@ -59,7 +59,7 @@ fn register_reregister_call_and_unregister_through_kamailio() {
 
     let mut h = Harness::new();
     let node = |user: &str, seed| {
-        let mut c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())], seed);
+        let mut c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())]).seed(seed);
         c.endpoint.credentials = Some(Credentials::new(StaticCredentials::any(user, PASSWORD)));
         c
     };
@@ -94,12 +94,11 @@ fn register_reregister_call_and_unregister_through_kamailio() {
     );
 
     // Alice calls Bob through the proxy; the INVITE is challenged with 407 and re-sent.
-    let t = now();
     let uri = format!("sip:bob@127.0.0.1:{port}");
     let opts = InviteOptions::new(uri, format!("<sip:alice@127.0.0.1:{port}>"), format!("<sip:bob@127.0.0.1:{port}>"))
         .body("application/sdp", &b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n"[..])
         .target(target);
-    let call = h.driver(alice).invite(t, opts).unwrap();
+    let call = invite(&mut h, alice, opts);
     assert!(
         h.run_until(Duration::from_secs(10), |h| h.has_state(
             alice,
@@ -114,8 +113,7 @@ fn register_reregister_call_and_unregister_through_kamailio() {
         !info.route_set.is_empty(),
         "Kamailio record-routes the call"
     );
-    let t = now();
-    h.driver(alice).hangup(t, call).unwrap();
+    hangup(&mut h, alice, call);
     assert!(h.run_until(Duration::from_secs(10), |h| {
         let b = h.incoming_call(bob);
         b.is_some_and(|d| h.has_state(bob, d, DialogState::Terminated(EndReason::RemoteBye)))

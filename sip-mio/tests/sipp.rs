@@ -1,17 +1,19 @@
-//! SIPp's built-in `uac` scenario against the UAS logic of the `uas` example, in-process on
-//! a mio loop. Skipped with a message when `sipp` is not installed (a failure under
+//! SIPp's built-in `uac` scenario, and `.ci/sipp/refer_uac.xml` (a transfer inside a
+//! call), against the `mio_uas` example's app, in-process on a mio loop. Skipped with a message when `sipp` is not installed (a failure under
 //! `CI=true`).
 
 mod common;
 
 use std::net::UdpSocket;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use common::app::AppStats;
 use common::{Harness, addr};
 use sip_core::transport::Transport;
 use sip_mio::Listen;
-use sip_mio::uas::UasCounters;
+use sip_pbx::Report;
 
 fn sipp_available() -> bool {
     let found = Command::new("sipp")
@@ -38,10 +40,26 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `sipp -sn uac` with `extra` arguments against a mio UAS over `transport`, turning
-/// the loop until SIPp exits or `limit` passes. Returns SIPp's exit code and the UAS
+/// Runs `sipp -sn uac` with `extra` arguments against the app over `transport`, turning
+/// the loop until SIPp exits or `limit` passes. Returns SIPp's exit code and the app's
 /// counters.
-fn run_uac(transport: Transport, extra: &[&str], limit: Duration) -> (Option<i32>, UasCounters) {
+fn run_uac(
+    transport: Transport,
+    extra: &[&str],
+    limit: Duration,
+) -> (Option<i32>, Report, AppStats) {
+    run_sipp(transport, &["-sn", "uac"], extra, limit)
+}
+
+/// Runs SIPp with `scenario` (`-sn NAME` or `-sf FILE`) and `extra` arguments against the
+/// app, as [`run_uac`] says.
+fn run_sipp(
+    transport: Transport,
+    scenario: &[&str],
+    extra: &[&str],
+    limit: Duration,
+) -> (Option<i32>, Report, AppStats) {
+    static RUNS: AtomicU32 = AtomicU32::new(0);
     let mut h = Harness::new();
     let listen = match transport {
         Transport::Tcp => Listen::tcp(addr("127.0.0.1:0")),
@@ -49,10 +67,12 @@ fn run_uac(transport: Transport, extra: &[&str], limit: Duration) -> (Option<i32
     };
     let n = h.add_on(vec![listen], 42, true);
     let uas = h.driver(n).local_addr(transport).unwrap();
-    let log = std::env::temp_dir().join(format!("sip-mio-sipp-{}.log", std::process::id()));
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let log = std::env::temp_dir().join(format!("sip-mio-sipp-{}-{run}.log", std::process::id()));
     let mut child = Command::new("sipp")
         .arg(uas.to_string())
-        .args(["-sn", "uac", "-i", "127.0.0.1", "-nostdin"])
+        .args(scenario)
+        .args(["-i", "127.0.0.1", "-nostdin"])
         .args(["-p", &free_port().to_string()])
         .args([
             "-t",
@@ -80,14 +100,14 @@ fn run_uac(transport: Transport, extra: &[&str], limit: Duration) -> (Option<i32
         let _ = child.kill();
         let _ = child.wait();
     }
-    let counters = h.nodes[n].uas.as_ref().unwrap().counters();
+    let (report, stats) = (h.app(n).report(), h.app(n).stats());
     if status.is_none_or(|s| s.code() != Some(0)) {
         let out = std::fs::read_to_string(&log).unwrap_or_default();
         let tail: Vec<&str> = out.lines().rev().take(40).collect();
         eprintln!("sipp output (last lines, reversed):\n{}", tail.join("\n"));
     }
     let _ = std::fs::remove_file(&log);
-    (status.and_then(|s| s.code()), counters)
+    (status.and_then(|s| s.code()), report, stats)
 }
 
 #[test]
@@ -95,17 +115,17 @@ fn sipp_uac_1000_calls_over_udp() {
     if !sipp_available() {
         return;
     }
-    let (code, c) = run_uac(
+    let (code, c, s) = run_uac(
         Transport::Udp,
         &["-m", "1000", "-r", "200"],
         Duration::from_secs(10),
     );
-    assert_eq!(code, Some(0), "SIPp reported failed calls; UAS: {c}");
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
     assert_eq!(
-        (c.calls, c.answered, c.acks, c.byes),
+        (c.calls_received, c.calls_answered, s.acks, c.calls_ended),
         (1000, 1000, 1000, 1000)
     );
-    assert_eq!((c.failures, c.errors), (0, 0));
+    assert_eq!((s.failures, s.errors), (0, 0));
 }
 
 #[test]
@@ -113,14 +133,17 @@ fn sipp_uac_over_tcp() {
     if !sipp_available() {
         return;
     }
-    let (code, c) = run_uac(
+    let (code, c, s) = run_uac(
         Transport::Tcp,
         &["-m", "200", "-r", "100"],
         Duration::from_secs(10),
     );
-    assert_eq!(code, Some(0), "SIPp reported failed calls; UAS: {c}");
-    assert_eq!((c.calls, c.answered, c.acks, c.byes), (200, 200, 200, 200));
-    assert_eq!((c.failures, c.errors), (0, 0));
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
+    assert_eq!(
+        (c.calls_received, c.calls_answered, s.acks, c.calls_ended),
+        (200, 200, 200, 200)
+    );
+    assert_eq!((s.failures, s.errors), (0, 0));
 }
 
 #[test]
@@ -130,13 +153,34 @@ fn sipp_uac_with_10_percent_loss() {
     }
     // SIPp drops 10% of what it sends and receives: both sides' retransmissions
     // (RFC 3261 §17 timers, §13.3.1.4 for the 2xx) must carry every call through.
-    let (code, c) = run_uac(
+    let (code, c, s) = run_uac(
         Transport::Udp,
         &["-m", "100", "-r", "50", "-lost", "10"],
         // Lost messages cost up to 64·T1 of retransmissions on a loaded machine.
         Duration::from_secs(40),
     );
-    assert_eq!(code, Some(0), "SIPp reported failed calls; UAS: {c}");
-    assert_eq!(c.calls, 100);
-    assert_eq!(c.errors, 0);
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
+    assert_eq!(c.calls_received, 100);
+    assert_eq!(s.errors, 0);
+}
+
+#[test]
+fn sipp_refer_inside_a_call_transfers() {
+    if !sipp_available() {
+        return;
+    }
+    // SIPp calls the app, refers it to itself and expects 202, then NOTIFYs with 100, 180
+    // (the app's call to the target rings) and 200 (answered), RFC 3515 §2.4.
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/sipp/refer_uac.xml");
+    let (code, c, s) = run_sipp(
+        Transport::Udp,
+        &["-sf", scenario],
+        &["-m", "20", "-r", "10"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
+    // Each SIPp call, and each transfer's call from the app to itself.
+    assert_eq!((c.calls_received, c.calls_answered), (40, 40));
+    assert_eq!((c.transfers, c.transfers_succeeded), (20, 20));
+    assert_eq!((s.failures, s.errors), (0, 0));
 }

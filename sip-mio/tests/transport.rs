@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Harness, addr, now};
+use common::{Harness, addr, now, request, send};
 use sip_core::endpoint::{Event as SipEvent, Failure, Target};
 use sip_core::message::{Method, ParseOptions, StreamFramer};
 use sip_core::transport::Transport;
@@ -22,19 +22,17 @@ fn options(
     to: SocketAddr,
     transport: Transport,
 ) -> sip_core::endpoint::ClientTxId {
-    let req = h
-        .driver(n)
-        .request(
-            Method::Options,
-            &format!("sip:x@{to}"),
-            "<sip:a@example.com>",
-            "<sip:x@example.com>",
-        )
-        .build()
-        .unwrap();
-    h.driver(n)
-        .send_request(now(), req, Target::new(transport, to))
-        .unwrap()
+    let req = request(
+        h,
+        n,
+        Method::Options,
+        &format!("sip:x@{to}"),
+        "<sip:a@example.com>",
+        "<sip:x@example.com>",
+    )
+    .build()
+    .unwrap();
+    send(h, n, req, Target::new(transport, to))
 }
 
 /// A UDP port with nobody behind it.
@@ -53,20 +51,22 @@ fn idle_driver_sleeps_until_its_next_timer() {
     // Virtual time: an OPTIONS into a black hole retransmits at T1 = 500 ms, then 1.5 s
     // (Timer E, RFC 3261 §17.1.2.2); the loop wakes once in the first virtual second.
     let sink = black_hole();
-    let req = h
-        .driver(a)
-        .request(
-            Method::Options,
-            &format!("sip:x@{sink}"),
-            "<sip:a@x>",
-            "<sip:x@x>",
-        )
-        .build()
-        .unwrap();
+    let req = request(
+        &mut h,
+        a,
+        Method::Options,
+        &format!("sip:x@{sink}"),
+        "<sip:a@x>",
+        "<sip:x@x>",
+    )
+    .build()
+    .unwrap();
     let t0 = now();
     let tx = h
         .driver(a)
-        .send_request(t0, req, Target::new(Transport::Udp, sink))
+        .with_endpoint(t0, |ep| {
+            ep.send_request(t0, req, Target::new(Transport::Udp, sink))
+        })
         .unwrap();
     let mut t = t0;
     let mut wakes = Vec::new();
@@ -258,7 +258,7 @@ fn malformed_datagrams_are_counted_and_the_driver_goes_on() {
 #[test]
 fn oversize_datagrams_are_dropped() {
     let mut h = Harness::new();
-    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 9);
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(9);
     config.max_message_size = 1000;
     let b = h.add(config, false);
     let bob = h.driver(b).local_addr(Transport::Udp).unwrap();
@@ -337,7 +337,7 @@ fn tcp_framing_error_closes_the_connection() {
 #[test]
 fn idle_tcp_connections_are_closed() {
     let mut h = Harness::new();
-    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))], 12);
+    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))]).seed(12);
     config.tcp_idle_timeout = Duration::from_millis(200);
     let b = h.add(config, true);
     let a = h.add_on(vec![Listen::tcp(addr("127.0.0.1:0"))], 13, false);
@@ -374,20 +374,18 @@ fn writes_that_would_block_are_queued_and_flushed() {
     // Send until the kernel buffers are full and the driver queues.
     let mut conn = None;
     for _ in 0..2000 {
-        let req = h
-            .driver(a)
-            .request(
-                Method::Message,
-                &format!("sip:x@{dest}"),
-                "<sip:a@x>",
-                "<sip:x@x>",
-            )
-            .body("text/plain", body.clone())
-            .build()
-            .unwrap();
-        h.driver(a)
-            .send_request(now(), req, Target::new(Transport::Tcp, dest))
-            .unwrap();
+        let req = request(
+            &mut h,
+            a,
+            Method::Message,
+            &format!("sip:x@{dest}"),
+            "<sip:a@x>",
+            "<sip:x@x>",
+        )
+        .body("text/plain", body.clone())
+        .build()
+        .unwrap();
+        send(&mut h, a, req, Target::new(Transport::Tcp, dest));
         sent += 1;
         if conn.is_none() {
             h.turn(Duration::from_millis(50)); // connect
@@ -427,7 +425,7 @@ fn writes_that_would_block_are_queued_and_flushed() {
 #[test]
 fn connections_above_the_limit_are_refused() {
     let mut h = Harness::new();
-    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))], 15);
+    let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))]).seed(15);
     config.max_connections = 1;
     let a = h.add(config, false);
     let listen = h.driver(a).local_addr(Transport::Tcp).unwrap();
@@ -468,15 +466,37 @@ fn foreign_tokens_are_not_the_drivers() {
 #[test]
 fn too_few_tokens_is_an_error() {
     let poll = mio::Poll::new().unwrap();
-    let config = DriverConfig::new(
-        vec![
-            Listen::udp(addr("127.0.0.1:0")),
-            Listen::tcp(addr("127.0.0.1:0")),
-        ],
-        1,
-    );
+    let config = DriverConfig::new(vec![
+        Listen::udp(addr("127.0.0.1:0")),
+        Listen::tcp(addr("127.0.0.1:0")),
+    ]);
     match sip_mio::Driver::new(config, poll.registry(), 0..2) {
         Err(sip_mio::DriverError::NotEnoughTokens { have: 2, need: 3 }) => {}
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn the_applications_alarm_counts_as_a_timer() {
+    let mut h = Harness::new();
+    let a = h.add_on(vec![Listen::udp(addr("127.0.0.1:0"))], 17, false);
+    let t0 = now();
+    assert_eq!(h.driver(a).next_timeout(t0), None);
+    // Virtual time: the loop sleeps exactly until the alarm, which rings once.
+    let at = t0 + Duration::from_millis(250);
+    h.driver(a).wake_at(at);
+    assert_eq!(
+        h.driver(a).next_timeout(t0),
+        Some(Duration::from_millis(250))
+    );
+    h.driver(a).handle_timeout(at - Duration::from_millis(1));
+    assert!(h.driver(a).poll_event().is_none());
+    h.driver(a).handle_timeout(at);
+    assert!(matches!(h.driver(a).poll_event(), Some(Event::Wake { at: got }) if got == at));
+    assert!(h.driver(a).poll_event().is_none());
+    assert_eq!(h.driver(a).wake(), None);
+    assert_eq!(h.driver(a).next_timeout(at), None);
+    // An alarm already due makes the next poll return at once.
+    h.driver(a).wake_at(t0);
+    assert_eq!(h.driver(a).next_timeout(at), Some(Duration::ZERO));
 }

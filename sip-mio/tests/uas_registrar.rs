@@ -1,4 +1,4 @@
-//! The `uas` as a test PBX over loopback: registrar and digest authentication of REGISTER
+//! The `mio_uas` app as a test PBX over loopback: registrar and digest authentication of REGISTER
 //! (401) and INVITE (407) (RFC 3261 §10.3, §22), against clients with and without the
 //! right credentials.
 
@@ -6,28 +6,29 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Harness, addr, invite_to, now};
+use common::{Harness, addr, invite, invite_to, now};
 use sip_core::auth::StaticCredentials;
 use sip_core::dialog::{DialogState, EndReason};
 use sip_core::endpoint::{Credentials, Event as SipEvent, RegisterOptions, RegistrationState};
 use sip_core::transport::Transport;
-use sip_mio::uas::Uas;
 use sip_mio::{DriverConfig, Event, Listen};
+use sip_pbx::PbxConfig;
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// The PBX (node 0) and a client (node 1) with `password`, if any.
 fn setup(password: Option<&str>) -> Harness {
     let mut h = Harness::new();
-    let pbx = h.add_on(vec![Listen::udp(addr("127.0.0.1:0"))], 1, false);
-    h.nodes[pbx].uas = Some(Uas::pbx(
-        true,
-        Some(("alice".into(), "secret".into())),
-        "pbx.test",
-        7,
-        now(),
-    ));
-    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))], 2);
+    let pbx = PbxConfig {
+        registrar: true,
+        auth: Some(("alice".into(), "secret".into())),
+        realm: "pbx.test".into(),
+        seed: Some(7),
+        ..PbxConfig::default()
+    };
+    let config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(1);
+    h.add_with(config, Some(pbx));
+    let mut config = DriverConfig::new(vec![Listen::udp(addr("127.0.0.1:0"))]).seed(2);
     if let Some(p) = password {
         config.endpoint.credentials = Some(Credentials::new(StaticCredentials::any("alice", p)));
     }
@@ -59,9 +60,9 @@ fn registers_with_the_right_password() {
         register(&mut h),
         Some(RegistrationState::Registered { expires: 600 })
     );
-    let uas = h.nodes[0].uas.as_ref().unwrap();
-    assert_eq!(uas.bindings(now(), "<sip:alice@pbx.test>").len(), 1);
-    let c = uas.counters();
+    let app = h.app(0);
+    assert_eq!(app.pbx().bindings(now(), "<sip:alice@pbx.test>").len(), 1);
+    let c = app.report();
     assert_eq!((c.registrations, c.challenges, c.auth_failures), (1, 1, 0));
 }
 
@@ -69,18 +70,15 @@ fn registers_with_the_right_password() {
 fn a_wrong_password_fails_with_401() {
     let mut h = setup(Some("wrong"));
     assert_eq!(register(&mut h), Some(RegistrationState::Failed(401)));
-    let uas = h.nodes[0].uas.as_ref().unwrap();
-    assert!(uas.bindings(now(), "<sip:alice@pbx.test>").is_empty());
-    let c = uas.counters();
+    let app = h.app(0);
+    assert!(app.pbx().bindings(now(), "<sip:alice@pbx.test>").is_empty());
+    let c = app.report();
     assert_eq!((c.registrations, c.challenges, c.auth_failures), (0, 2, 1));
 }
 
 fn call(h: &mut Harness) -> (sip_core::dialog::DialogId, bool) {
     let pbx = h.driver(0).local_addr(Transport::Udp).unwrap();
-    let call = h
-        .driver(1)
-        .invite(now(), invite_to(Transport::Udp, pbx))
-        .unwrap();
+    let call = invite(h, 1, invite_to(Transport::Udp, pbx));
     let ended = |h: &Harness| {
         h.states(1, call)
             .iter()
@@ -95,8 +93,8 @@ fn a_call_with_credentials_is_answered() {
     let mut h = setup(Some("secret"));
     let (_, confirmed) = call(&mut h);
     assert!(confirmed);
-    let c = h.nodes[0].uas.as_ref().unwrap().counters();
-    assert_eq!((c.answered, c.challenges, c.auth_failures), (1, 1, 0));
+    let c = h.app(0).report();
+    assert_eq!((c.calls_answered, c.challenges, c.auth_failures), (1, 1, 0));
 }
 
 #[test]
@@ -105,6 +103,9 @@ fn a_call_without_credentials_fails_with_407() {
     let (call, confirmed) = call(&mut h);
     assert!(!confirmed);
     assert!(h.has_state(1, call, DialogState::Terminated(EndReason::Rejected(407))));
-    let c = h.nodes[0].uas.as_ref().unwrap().counters();
-    assert_eq!((c.answered, c.challenges, c.errors), (0, 1, 0));
+    let c = h.app(0).report();
+    assert_eq!(
+        (c.calls_answered, c.challenges, h.app(0).stats().errors),
+        (0, 1, 0)
+    );
 }

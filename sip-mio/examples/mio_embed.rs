@@ -1,10 +1,11 @@
 //! SIP beside other sources in one `mio::Poll`: a loop of its own serves a plain UDP echo
-//! socket and two SIP drivers. Alice calls Bob (who answers with the shared UAS logic),
-//! a datagram goes through the echo server while the call is up, Alice hangs up, and the
-//! program prints what happened and exits 0.
+//! socket and two SIP drivers. Alice calls Bob, who rings and answers 100 ms later (an
+//! application timer, through the driver's alarm: `wake_at`), a datagram goes through the
+//! echo server while the call is up, Alice hangs up, and the program prints what happened
+//! and exits 0.
 //!
 //! ```text
-//! cargo run -p sip-mio --example embed
+//! cargo run -p sip-mio --example mio_embed
 //! ```
 
 use std::net::SocketAddr;
@@ -16,8 +17,13 @@ use mio::{Events, Interest, Poll, Token};
 use sip_core::dialog::{DialogState, EndReason};
 use sip_core::endpoint::{Event as SipEvent, InviteOptions, Target};
 use sip_core::transport::Transport;
-use sip_mio::uas::Uas;
 use sip_mio::{Driver, DriverConfig, Event, Listen};
+
+/// How long Bob rings before answering.
+const RING: Duration = Duration::from_millis(100);
+
+/// The SDP answer Bob sends.
+const ANSWER: &str = "v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7002 RTP/AVP 0\r\n";
 
 /// The caller's own sources.
 const ECHO: Token = Token(0);
@@ -27,11 +33,11 @@ fn main() -> ExitCode {
     match run() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!("embed: did not finish within 5 s");
+            eprintln!("mio_embed: did not finish within 5 s");
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("embed: {e}");
+            eprintln!("mio_embed: {e}");
             ExitCode::FAILURE
         }
     }
@@ -50,18 +56,19 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         .register(&mut client, ECHO_CLIENT, Interest::READABLE)?;
     let echo_addr = echo.local_addr()?;
 
-    // Two SIP drivers on their own token ranges of the same Poll.
+    // Two SIP drivers on their own token ranges of the same Poll (each draws its seed).
     let mut alice = Driver::new(
-        DriverConfig::new(vec![Listen::udp(loopback)], 1),
+        DriverConfig::new(vec![Listen::udp(loopback)]),
         poll.registry(),
         100..200,
     )?;
     let mut bob = Driver::new(
-        DriverConfig::new(vec![Listen::udp(loopback)], 2),
+        DriverConfig::new(vec![Listen::udp(loopback)]),
         poll.registry(),
         200..300,
     )?;
-    let mut bob_uas = Uas::new();
+    // The call Bob is ringing, answered when his alarm rings.
+    let mut bob_ringing = None;
     let bob_addr = bob
         .local_addr(Transport::Udp)
         .ok_or("bob has no UDP socket")?;
@@ -74,16 +81,15 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
 
     let start = Instant::now();
     let offer = "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n";
-    let call = alice.invite(
-        start,
-        InviteOptions::new(
-            format!("sip:bob@{bob_addr}"),
-            "<sip:alice@example.com>",
-            "<sip:bob@example.com>",
-        )
-        .body("application/sdp", offer)
-        .target(Target::new(Transport::Udp, bob_addr)),
-    )?;
+    let opts = InviteOptions::new(
+        format!("sip:bob@{bob_addr}"),
+        "<sip:alice@example.com>",
+        "<sip:bob@example.com>",
+    )
+    .body("application/sdp", offer)
+    .target(Target::new(Transport::Udp, bob_addr));
+    // Every command goes through the endpoint; the driver sends what it produced.
+    let call = alice.with_endpoint(start, |ep| ep.invite(start, opts))?;
     println!("{:>6.1} ms  alice: INVITE sent ({call})", ms(start));
 
     let mut events = Events::with_capacity(64);
@@ -129,7 +135,7 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
                     }
                     // The call was up while the echo went round: hang up now.
                     if alice.endpoint().dialog_state(call) == Some(DialogState::Confirmed) {
-                        alice.hangup(now, call)?;
+                        alice.with_endpoint(now, |ep| ep.dialog(call)?.hangup(now))?;
                         println!("{:>6.1} ms  alice: BYE sent", ms(start));
                     }
                 }
@@ -140,13 +146,22 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         bob.handle_timeout(now);
 
         while let Some(e) = bob.poll_event() {
-            bob_uas.on_driver_event(&mut bob, now, &e);
             match e {
                 Event::Sip(SipEvent::IncomingCall { dialog, .. }) => {
                     println!(
-                        "{:>6.1} ms  bob: incoming call ({dialog}), ringing and answering",
+                        "{:>6.1} ms  bob: incoming call ({dialog}), ringing",
                         ms(start)
                     );
+                    bob.with_endpoint(now, |ep| ep.dialog(dialog)?.ring(now))?;
+                    bob_ringing = Some(dialog);
+                    bob.wake_at(now + RING);
+                }
+                Event::Wake { .. } => {
+                    if let Some(dialog) = bob_ringing.take() {
+                        println!("{:>6.1} ms  bob: answering", ms(start));
+                        let sdp = Some(("application/sdp", ANSWER.into()));
+                        bob.with_endpoint(now, |ep| ep.dialog(dialog)?.accept(now, sdp))?;
+                    }
                 }
                 Event::Sip(SipEvent::DialogStateChanged {
                     state: DialogState::Terminated(EndReason::RemoteBye),
@@ -190,9 +205,8 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
         }
     }
     println!(
-        "done in {:.1} ms and {iterations} loop iterations: call answered and hung up ({}), {echoed} datagram echoed ({:?})",
+        "done in {:.1} ms and {iterations} loop iterations: call answered and hung up, {echoed} datagram echoed ({:?})",
         ms(start),
-        bob_uas.counters(),
         echo_reply.unwrap_or_default()
     );
     Ok(true)

@@ -1,0 +1,156 @@
+//! The sample PBX on a mio loop: the same behaviour as sip-tokio's `uas` (both are
+//! [`sip_pbx`]), driven by a [`sip_mio::Driver`] in [`Driver::run`]. It rings (180),
+//! answers 200 with an SDP answer after `--ring-ms`, leaves OPTIONS and unknown methods to
+//! the core's policy (200 with Allow, 405), and on a REFER calls the target and reports
+//! that call in NOTIFYs (`app.rs` has the details). Prints its counters and exits 0 on
+//! SIGINT or SIGTERM.
+//!
+//! ```text
+//! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N]
+//!     [--registrar] [--auth user:password] [--realm R]
+//! ```
+//!
+//! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of answering 405;
+//! `--auth` demands digest credentials of every REGISTER (401) and INVITE (407) in realm
+//! `--realm` (default: the bind host).
+//!
+//! Its tags, branches and Call-IDs come from a seed drawn at start
+//! ([`DriverConfig::new`]), so no two runs send the same ones (RFC 3261 §8.1.1.4, §19.3).
+
+// The tests include `app.rs` too, and use accessors this binary does not.
+#[allow(dead_code)]
+mod app;
+
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Poll, Token};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use sip_core::transport::Transport;
+use sip_mio::{Driver, DriverConfig, Listen, Step};
+use sip_pbx::PbxConfig;
+
+use app::App;
+
+const SIGNALS: Token = Token(0);
+
+const USAGE: &str = "usage: mio_uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] \
+                     [--registrar] [--auth user:password] [--realm R]";
+
+struct Args {
+    bind: SocketAddr,
+    transport: Transport,
+    pbx: PbxConfig,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let mut bind: Option<SocketAddr> = None;
+    let mut transport = Transport::Udp;
+    let mut pbx = PbxConfig::default();
+    let mut realm = None;
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--bind" => bind = Some(value()?.parse().map_err(|e| format!("--bind: {e}"))?),
+            "--transport" => {
+                transport = match value()?.as_str() {
+                    "udp" => Transport::Udp,
+                    "tcp" => Transport::Tcp,
+                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
+                }
+            }
+            "--ring-ms" => {
+                let ms = value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?;
+                pbx.ring = Duration::from_millis(ms);
+            }
+            "--registrar" => pbx.registrar = true,
+            "--auth" => {
+                let v = value()?;
+                let (user, password) = v.split_once(':').ok_or("--auth: user:password")?;
+                pbx.auth = Some((user.to_owned(), password.to_owned()));
+            }
+            "--realm" => realm = Some(value()?),
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let bind = bind.ok_or("--bind is required")?;
+    pbx.realm = realm.unwrap_or_else(|| bind.ip().to_string());
+    Ok(Args {
+        bind,
+        transport,
+        pbx,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("mio_uas: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match serve(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mio_uas: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut poll = Poll::new()?;
+    // Listen for the signals before anything else, so one sent right after the start is
+    // not fatal.
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)?;
+
+    let listen = match args.transport {
+        Transport::Tcp => Listen::tcp(args.bind),
+        _ => Listen::udp(args.bind),
+    };
+    let config = DriverConfig::new(vec![listen]);
+    // Token 0 is the signal pipe; the driver has the rest (its connections included).
+    let tokens = 1..config.max_connections + 2;
+    let mut driver = Driver::new(config, poll.registry(), tokens)?;
+    for (t, a) in driver.local_addrs() {
+        println!(
+            "mio_uas: answering on {a} ({t}); SIGINT or SIGTERM prints the counters and exits"
+        );
+    }
+
+    let mut app = App::new(args.pbx, &driver, Instant::now());
+    driver.run(&mut poll, |driver, now, step| match step {
+        Step::Event(e) => {
+            app.on_event(driver, now, &e);
+            ControlFlow::Continue(())
+        }
+        Step::Foreign(ev) if ev.token() == SIGNALS => {
+            if signals.pending().next().is_some() {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+        Step::Foreign(_) => ControlFlow::Continue(()),
+    })?;
+
+    println!("{}", app.report_at(Instant::now(), &driver));
+    let s = app.stats();
+    println!(
+        "acks: {}, failures: {}, commands refused: {}",
+        s.acks, s.failures, s.errors
+    );
+    println!("transport: {:?}", driver.stats());
+    Ok(())
+}
