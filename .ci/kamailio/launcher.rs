@@ -3,8 +3,10 @@
 //! requires digest authentication with one password for every user.
 
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The password of every user.
 pub const PASSWORD: &str = "s3cret";
@@ -39,13 +41,45 @@ fn module_path() -> String {
     "/usr/lib/x86_64-linux-gnu/kamailio/modules".to_owned()
 }
 
-/// A running Kamailio, stopped when dropped.
+/// A running Kamailio in a process group of its own, stopped when dropped — also when the
+/// test fails: SIGTERM to the whole group (its worker processes included), then SIGKILL to
+/// what is left after a bound.
 pub struct Kamailio(Child);
+
+/// Sends `signal` to every process of the group `leader` leads.
+fn signal_group(leader: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{leader}")])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Whether any process of the group `leader` leads is still alive.
+fn group_alive(leader: u32) -> bool {
+    Command::new("kill")
+        .args(["-0", "--", &format!("-{leader}")])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
 
 impl Drop for Kamailio {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let leader = self.0.id();
+        signal_group(leader, "-TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let main_done = matches!(self.0.try_wait(), Ok(Some(_)));
+            if main_done && !group_alive(leader) {
+                return;
+            }
+            if Instant::now() >= deadline {
+                signal_group(leader, "-KILL");
+                let _ = self.0.wait();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -91,6 +125,7 @@ pub fn start(bin: &Path, port: u16) -> Kamailio {
         .arg(&path)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .unwrap();
     Kamailio(child)

@@ -264,8 +264,9 @@ impl DialogLayer {
         match req.method() {
             Method::Invite => self.new_incoming_call(now, stx, req, from, env),
             Method::Refer => self.new_incoming_dialog_refer(now, stx, req, from, env),
-            // §15.1.2: a BYE that matches no dialog gets 481.
-            Method::Bye => {
+            // Requests defined only within a dialog (BYE; PRACK, RFC 3262; UPDATE, RFC 3311;
+            // INFO, RFC 6086), outside any: 481 as for an unknown dialog (§12.2.2, §15.1.2).
+            Method::Bye | Method::Prack | Method::Update | Method::Info => {
                 self.stats.unknown_dialog += 1;
                 self.refuse(now, stx, 481, env);
             }

@@ -425,11 +425,27 @@ fn bye_ends_the_call_and_unknown_dialogs_get_481() {
         l.state(d),
         Some(DialogState::Terminated(EndReason::RemoteBye))
     );
+    let outside = bye.replace("call-1", "call-3").replace(";tag=uas-tag", "");
     for (tx, text) in [
         (9, bye.replace("call-1", "call-2")),
+        (10, outside.clone()),
         (
-            10,
-            bye.replace("call-1", "call-3").replace(";tag=uas-tag", ""),
+            11,
+            outside
+                .replace("BYE sip", "INFO sip")
+                .replace("2 BYE", "2 INFO"),
+        ),
+        (
+            12,
+            outside
+                .replace("BYE sip", "UPDATE sip")
+                .replace("2 BYE", "2 UPDATE"),
+        ),
+        (
+            13,
+            outside
+                .replace("BYE sip", "PRACK sip")
+                .replace("2 BYE", "2 PRACK"),
         ),
     ] {
         let up = Up::Request {
@@ -440,7 +456,7 @@ fn bye_ends_the_call_and_unknown_dialogs_get_481() {
         assert!(l.on_up(now, up, &mut f).is_none());
         assert_eq!(f.responded().last().map(|r| r.0), Some(481), "{text}");
     }
-    assert_eq!(l.stats().unknown_dialog, 2);
+    assert_eq!(l.stats().unknown_dialog, 5);
 }
 
 /// Alone: a hang-up before the ACK of our 2xx waits for it (§15); when none comes, the BYE
