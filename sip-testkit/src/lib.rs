@@ -24,6 +24,8 @@ pub mod spec;
 pub mod strategy;
 
 pub use mutation::{Mutation, mutate};
+/// The proptest this crate is built with, for users outside a proptest test suite.
+pub use proptest;
 pub use spec::{Damage, Damaged, Expected, MessageSpec, Row, Start};
 
 use proptest::strategy::{Strategy, ValueTree};
