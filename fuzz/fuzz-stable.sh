@@ -3,6 +3,7 @@
 #
 #   fuzz/fuzz-stable.sh parse  [SECONDS]   # default 60
 #   fuzz/fuzz-stable.sh framer [SECONDS]
+#   fuzz/fuzz-stable.sh structured [SECONDS]
 #
 # It builds the targets the way cargo-fuzz does (`--cfg fuzzing` plus LLVM's SanitizerCoverage
 # passes, which stable rustc accepts through -C passes / -C llvm-args), minus AddressSanitizer
@@ -12,9 +13,9 @@
 # `cargo run --example replay -- <target> fuzz/artifacts/<target>`).
 set -euo pipefail
 
-target="${1:?usage: fuzz-stable.sh parse|framer [SECONDS]}"
+target="${1:?usage: fuzz-stable.sh parse|framer|structured [SECONDS]}"
 seconds="${2:-60}"
-case "$target" in parse|framer) ;; *) echo "unknown target $target" >&2; exit 2 ;; esac
+case "$target" in parse|framer|structured) ;; *) echo "unknown target $target" >&2; exit 2 ;; esac
 
 here="$(cd "$(dirname "$0")" && pwd)"
 seeds="$here/../../shared/conformance/rfc4475"

@@ -2,15 +2,16 @@
 //! crash artifact, or the RFC 4475 torture messages (the default seed corpus).
 //!
 //! ```text
-//! cargo run --example replay -- [--mutate N] [parse|framer|all] [PATH...]
+//! cargo run --example replay -- [--mutate N] [parse|framer|structured|all] [PATH...]
 //! ```
 //!
 //! - A PATH is a file or a directory (every file in it, recursively). Without PATH: the
 //!   RFC 4475 messages (`../shared/conformance/rfc4475/` from the repository root) and
 //!   `corpus/<target>/` and `artifacts/<target>/` of this crate where they exist.
-//! - `--mutate N` also runs each input through N deterministic mutations (byte flips,
-//!   insertions of SIP delimiters, deletions, truncations): a small fuzzing loop for
-//!   machines without nightly.
+//! - `--mutate N` also runs each input through N deterministic mutations (sip-testkit's: byte
+//!   flips, insertions of SIP delimiters, deletions, duplications, truncations): a small
+//!   fuzzing loop for machines without nightly. For `structured` every input, mutated or
+//!   not, keys a new generated message.
 //!
 //! Prints one summary line per target. Exit status 0 when no input panicked, 1 when one did
 //! (each is reported with its file and mutation number), 2 on a usage error or no input.
@@ -19,9 +20,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use sip_testkit::Mutation;
+use sip_testkit::proptest::collection::vec;
+use sip_testkit::proptest::strategy::{BoxedStrategy, Strategy};
+
 type Target = fn(&[u8]);
 
-const USAGE: &str = "usage: replay [--mutate N] [parse|framer|all] [PATH...]";
+const USAGE: &str = "usage: replay [--mutate N] [parse|framer|structured|all] [PATH...]";
 
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if path.is_dir() {
@@ -38,80 +43,19 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so a mutation run is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
-
-const DELIMS: &[&[u8]] = &[
-    b"\r\n",
-    b"\r\n ",
-    b"\n",
-    b"\r",
-    b"\0",
-    b";",
-    b",",
-    b"<",
-    b">",
-    b"\"",
-    b"\\",
-    b":",
-    b" ",
-    b"\t",
-    b"%",
-    b"%0",
-    b"=",
-    b"@",
-    b"[",
-    b"]",
-    b"\xff",
-    b"\xc3",
-    b"4294967296",
-    b"l: 9\r\n",
-];
-
-/// Mutation `k` of `input` (1 to 4 edits).
-fn mutate(input: &[u8], file_no: usize, k: u64) -> Vec<u8> {
-    let mut rng =
-        Rng(0x9E37_79B9_7F4A_7C15 ^ (file_no as u64).wrapping_mul(0x1000_0001) ^ k.wrapping_add(1));
-    let mut b = input.to_vec();
-    for _ in 0..=rng.below(4) {
-        let len = b.len();
-        let at = rng.below(len.max(1));
-        match rng.below(6) {
-            0 if len > 0 => b[at] ^= 1 << rng.below(8),
-            1 if len > 0 => b[at] = rng.next() as u8,
-            2 => {
-                let d = DELIMS[rng.below(DELIMS.len())];
-                b.splice(at..at.min(len), d.iter().copied());
-            }
-            3 if len > 0 => {
-                let n = 1 + rng.below(16);
-                b.drain(at..(at + n).min(len));
-            }
-            4 if len > 0 => {
-                let n = 1 + rng.below(32);
-                let piece = b[at..(at + n).min(len)].to_vec();
-                b.splice(at..at, piece);
-            }
-            _ => b.truncate(at),
-        }
-    }
-    b
+/// Mutation `k` of input file `file_no`: one to four of sip-testkit's byte-level mutations
+/// (the ones the property tests apply to the RFC 4475 messages), drawn from a seed made of
+/// both numbers, so a run is reproducible.
+fn mutate(
+    input: &[u8],
+    file_no: usize,
+    k: u64,
+    mutations: &BoxedStrategy<Vec<Mutation>>,
+) -> Vec<u8> {
+    let seed =
+        0x9E37_79B9_7F4A_7C15 ^ (file_no as u64).wrapping_mul(0x1000_0001) ^ k.wrapping_add(1);
+    let ms = sip_testkit::generate_from_seed(mutations, seed).unwrap_or_default();
+    sip_testkit::mutate(input.to_vec(), &ms)
 }
 
 fn main() -> ExitCode {
@@ -132,7 +76,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
-            "parse" | "framer" | "all" if paths.is_empty() => which = a,
+            "parse" | "framer" | "structured" | "all" if paths.is_empty() => which = a,
             s if s.starts_with('-') => {
                 eprintln!("replay: unknown option {s}\n{USAGE}");
                 return ExitCode::from(2);
@@ -143,11 +87,13 @@ fn main() -> ExitCode {
     let targets: Vec<(&str, Target)> = [
         ("parse", sip_core_fuzz::parse_target as Target),
         ("framer", sip_core_fuzz::framer_target as Target),
+        ("structured", sip_core_fuzz::structured_target as Target),
     ]
     .into_iter()
     .filter(|(n, _)| which == "all" || which == *n)
     .collect();
 
+    let edits = vec(sip_testkit::strategy::mutation(), 1..=4).boxed();
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut failed = false;
     for (name, target) in targets {
@@ -187,7 +133,7 @@ fn main() -> ExitCode {
                 let input = if k == 0 {
                     data.clone()
                 } else {
-                    mutate(&data, no, k)
+                    mutate(&data, no, k, &edits)
                 };
                 runs += 1;
                 if catch_unwind(AssertUnwindSafe(|| target(&input))).is_err() {

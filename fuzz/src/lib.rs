@@ -2,15 +2,19 @@
 //! on stable too (`examples/replay.rs`), not only under libFuzzer (`fuzz_targets/`).
 //!
 //! Each body panics when an invariant breaks; a panic anywhere inside sip-core is a bug as
-//! well (the parser must not panic on any input).
+//! well (the parser must not panic on any input). The message generators, the accessors and
+//! edits run on every parsed message, and the framer driver come from `sip-testkit`, the
+//! crate the property tests of `sip-core/tests/proptest_message.rs` use too.
 
 #![forbid(unsafe_code)]
 
 use bytes::Bytes;
-use sip_core::message::{
-    ContactValue, Framing, NameAddr, ParseError, ParseOptions, SipMessage, StreamFramer, Via,
-    parse, parse_framed, parse_unchecked, uri::Uri,
-};
+use sip_core::message::{Framing, ParseOptions, SipMessage, parse, parse_framed, parse_unchecked};
+use sip_testkit::check::check_expected;
+use sip_testkit::exercise::{edit_everything, frame, outcomes, touch};
+use sip_testkit::proptest::strategy::{BoxedStrategy, Strategy};
+use sip_testkit::spec::show;
+use sip_testkit::{Damaged, generate_from_bytes};
 
 /// The two parser modes, lenient first.
 fn modes() -> [ParseOptions; 2] {
@@ -69,7 +73,8 @@ pub fn parse_target(data: &[u8]) {
 }
 
 /// Target `framer`: `data[2..]` as a TCP byte stream (RFC 3261 §18.3) fed to a
-/// [`StreamFramer`] in chunks whose sizes come from `data[0]` and `data[1]`.
+/// [`StreamFramer`](sip_core::message::StreamFramer) in chunks whose sizes come from
+/// `data[0]` and `data[1]`.
 ///
 /// Checks that: the messages (and the first error) do not depend on how the stream was
 /// cut; every message re-serializes to bytes that the stream parser takes back unchanged;
@@ -85,8 +90,16 @@ pub fn framer_target(data: &[u8]) {
         usize::from(seed[0] ^ seed[1]) + 1,
     ];
     for opts in modes() {
-        let whole = frame(stream, &[stream.len().max(1)], opts);
-        let cut = frame(stream, &chunks, opts);
+        let (whole, f) = frame(stream, &[stream.len().max(1)], opts, true);
+        assert!(
+            f.buffered() <= stream.len(),
+            "framer holds more than it got"
+        );
+        let (cut, f) = frame(stream, &chunks, opts, true);
+        assert!(
+            f.buffered() <= stream.len(),
+            "framer holds more than it got"
+        );
         assert_eq!(
             outcomes(&whole),
             outcomes(&cut),
@@ -102,59 +115,6 @@ pub fn framer_target(data: &[u8]) {
             touch(&m);
         }
     }
-}
-
-/// The framer's results up to and including the first error (after an error the framer
-/// drops its buffer, so what follows depends on how much had arrived).
-fn outcomes(rs: &[Result<SipMessage, ParseError>]) -> Vec<Result<Bytes, ParseError>> {
-    let mut v = Vec::new();
-    for r in rs {
-        match r {
-            Ok(m) => v.push(Ok(m.to_bytes())),
-            Err(e) => {
-                v.push(Err(e.clone()));
-                break;
-            }
-        }
-    }
-    v
-}
-
-/// Feeds `stream` to a framer in chunks of the given sizes (cycled), collecting and
-/// touching every message.
-pub fn frame(
-    stream: &[u8],
-    chunks: &[usize],
-    opts: ParseOptions,
-) -> Vec<Result<SipMessage, ParseError>> {
-    let mut f = StreamFramer::new(opts);
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let mut i = 0;
-    while pos < stream.len() {
-        let n = chunks
-            .get(i % chunks.len().max(1))
-            .copied()
-            .unwrap_or(1)
-            .clamp(1, stream.len() - pos);
-        f.push(&stream[pos..pos + n]);
-        pos += n;
-        i += 1;
-        let mut guard = 0;
-        while let Some(r) = f.next_message() {
-            if let Ok(m) = &r {
-                touch(m);
-            }
-            out.push(r);
-            guard += 1;
-            assert!(guard <= stream.len() + 1, "framer yields without consuming");
-        }
-    }
-    assert!(
-        f.buffered() <= stream.len(),
-        "framer holds more than it got"
-    );
-    out
 }
 
 /// The values compared between two parses of the same bytes.
@@ -179,228 +139,39 @@ fn summary(m: &SipMessage) -> String {
     )
 }
 
-/// Edits an arbitrary message in every way the API offers; only "no panic" is asked.
-pub fn edit_everything(m: &mut SipMessage) {
-    let msg = m.message_mut();
-    let _ = msg.set_via_param("received", Some("192.0.2.4"));
-    let _ = msg.set_via_param("rport", Some("5062"));
-    let _ = msg.set_via_param("x", None);
-    let _ = msg.set_header("Max-Forwards", "69");
-    let _ = msg.prepend_header("Via", "SIP/2.0/UDP proxy.example.com;branch=z9hG4bKp");
-    let _ = msg.prepend_header("X-Unknown", "1");
-    let _ = msg.insert_header(3, "Record-Route", "<sip:p.example.com;lr>");
-    let _ = msg.remove_header("Contact");
-    let _ = msg.remove_header("x-unknown");
-    let _ = msg.push_header("Subject", "edited");
-    let _ = msg.set_body(Some("text/plain"), Bytes::from_static(b"hello"));
-    let _ = msg.set_header("bad name", "x");
-    let _ = msg.push_header("X", "a\r\nInjected: 1");
+thread_local! {
+    /// The generator of target `structured`, built once (its regexes compile when built).
+    static DAMAGED: BoxedStrategy<Damaged> = sip_testkit::strategy::damaged().boxed();
 }
 
-/// Calls every accessor of a message and of the values it hands out; returns a number
-/// derived from all of them.
-pub fn touch(m: &SipMessage) -> usize {
-    let mut s = String::new();
-    let _ = m.check();
-    match m {
-        SipMessage::Request(r) => {
-            s += &format!(
-                "{} {} {}",
-                r.method(),
-                r.method().creates_dialog(),
-                r.uri_str()
-            );
-            if let Ok(u) = r.uri() {
-                s += &touch_uri(&u);
+/// Target `structured`: `data` keys the choices of sip-testkit's message generator, which
+/// builds a valid request or response (RFC 3261 §7, §25.1: every header spelling, folds,
+/// bodies) and then, three times out of four, damages it (bit flips, SIP delimiters
+/// inserted, deletions, truncations, a header value replaced by noise).
+///
+/// Checks that: an undamaged message parses in lenient and strict mode to exactly the
+/// generated values and serializes back byte for byte; whatever comes out, damaged or not,
+/// passes [`parse_target`] and, fed as a stream, [`framer_target`].
+pub fn structured_target(data: &[u8]) {
+    let Some(d) = DAMAGED.with(|s| generate_from_bytes(s, data)) else {
+        return;
+    };
+    let bytes = d.to_bytes();
+    if d.damage.is_empty() {
+        for opts in modes() {
+            let m = parse(Bytes::from(bytes.clone()), &opts).unwrap_or_else(|e| {
+                panic!("a generated message does not parse: {e}\n{}", show(&bytes))
+            });
+            assert_eq!(show(&m.to_bytes()), show(&bytes), "serialization differs");
+            if let Err(e) = check_expected(&m, &d.spec) {
+                panic!("{e}\n{}", show(&bytes));
             }
         }
-        SipMessage::Response(r) => {
-            s += &format!(
-                "{} {} {} {}",
-                r.status(),
-                r.reason(),
-                r.is_provisional(),
-                r.is_success()
-            );
-        }
     }
-    let msg = m.message();
-    if let Some(v) = msg.via() {
-        s += &touch_via(&v);
-    }
-    for v in msg.vias() {
-        match v {
-            Ok(v) => s += &touch_via(&v),
-            Err(e) => s += e,
-        }
-    }
-    for a in [msg.from(), msg.to()].into_iter().flatten() {
-        s += &touch_addr(&a);
-    }
-    match msg.contact() {
-        Some(ContactValue::Star) => s += "*",
-        Some(ContactValue::Addr(a)) => s += &touch_addr(&a),
-        None => {}
-    }
-    for a in msg
-        .contacts()
-        .chain(msg.routes())
-        .chain(msg.record_routes())
-        .chain(msg.refer_to())
-        .chain(msg.referred_by())
-    {
-        match a {
-            Ok(a) => s += &touch_addr(&a),
-            Err(e) => s += e,
-        }
-    }
-    s += &format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?}",
-        msg.call_id(),
-        msg.cseq(),
-        msg.cseq_method(),
-        msg.max_forwards(),
-        msg.content_length(),
-        msg.expires()
-    );
-    if let Some(Ok(ct)) = msg.content_type() {
-        s += &format!(
-            "{ct:?} {} {:?} {:?}",
-            ct.is("application", "sdp"),
-            ct.param("charset"),
-            ct.params().collect::<Vec<_>>()
-        );
-    }
-    for tp in [msg.event(), msg.subscription_state()]
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        s += &format!(
-            "{tp:?} {:?} {:?} {:?}",
-            tp.id(),
-            tp.expires(),
-            tp.params().collect::<Vec<_>>()
-        );
-    }
-    for t in msg.allow().chain(msg.supported()).chain(msg.require()) {
-        s += t;
-    }
-    let h = msg.headers();
-    s += &format!("{h:?} {} {}", h.len(), h.is_empty());
-    for row in h.iter() {
-        s += row.name;
-        s += row.value;
-        s += h.get(row.name).unwrap_or("");
-        s += &format!("{}", h.contains(row.known));
-        for v in h.values(row.name) {
-            s += v;
-        }
-        for v in h.get_all(row.known) {
-            s += v;
-        }
-    }
-    if let Some(f) = msg.header_fault() {
-        s += &format!("{f} {:?} {}", f.layer(), f.status_code());
-    }
-    s += &format!(
-        "{} {} {m} {m:?} {msg:?}",
-        m.to_bytes().len(),
-        msg.encoded_len()
-    );
-    s.len()
-}
-
-fn touch_via(v: &Via<'_>) -> String {
-    format!(
-        "{} {} {} {} {:?} {} {:?} {} {:?} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?}",
-        v.as_str(),
-        v.protocol(),
-        v.version(),
-        v.transport_str(),
-        v.transport(),
-        v.host(),
-        v.port(),
-        v.params_raw(),
-        v.params().collect::<Vec<_>>(),
-        v.param("branch"),
-        v.branch(),
-        v.has_rfc3261_branch(),
-        v.received(),
-        v.maddr(),
-        v.rport(),
-        v.ttl(),
-        v
-    )
-}
-
-fn touch_addr(a: &NameAddr<'_>) -> String {
-    let uri = a.uri().map(|u| touch_uri(&u)).unwrap_or_default();
-    format!(
-        "{} {:?} {:?} {} {} {} {:?} {:?} {:?} {:?} {:?} {uri}",
-        a.as_str(),
-        a.display_name_raw(),
-        a.display_name(),
-        a.uri_str(),
-        a.is_name_addr(),
-        a.params_raw(),
-        a.params().collect::<Vec<_>>(),
-        a.param("tag"),
-        a.tag(),
-        a.expires(),
-        a.q_millis()
-    )
-}
-
-fn touch_uri(u: &Uri<'_>) -> String {
-    let mut s = format!("{u} {u:?} {} {}", u.scheme(), *u == u.clone());
-    if let Some(sip) = u.as_sip() {
-        s += &format!(
-            "{:?} {:?} {:?} {:?} {} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {:?} {:?} {} {} {:?} {}",
-            sip.user(),
-            sip.user_unescaped(),
-            sip.password(),
-            sip.password_unescaped(),
-            sip.host(),
-            sip.port(),
-            sip.port_or_default(),
-            sip.host_port(),
-            sip.params_raw(),
-            sip.params().collect::<Vec<_>>(),
-            sip.param("transport"),
-            sip.transport(),
-            sip.transport_kind(),
-            sip.maddr(),
-            sip.user_param(),
-            sip.method(),
-            sip.lr(),
-            sip.is_secure(),
-            sip.ttl(),
-            sip.headers().collect::<Vec<_>>(),
-            sip.headers_raw(),
-            sip.host().is_ip(),
-            sip.header("subject"),
-            sip.has_param("lr"),
-        );
-    }
-    if let Some(t) = u.as_tel() {
-        s += &format!(
-            "{} {} {} {:?} {:?} {:?} {:?}",
-            t.is_global(),
-            t.number(),
-            t.number_digits(),
-            t.params().collect::<Vec<_>>(),
-            t.phone_context(),
-            t.extension(),
-            t.isdn_subaddress()
-        );
-    }
-    if let Some(a) = u.as_absolute() {
-        s += a.scheme();
-        s += a.rest();
-    }
-    s += &u.clone().into_owned().to_string();
-    s
+    parse_target(&bytes);
+    let mut stream = data.get(..2).unwrap_or(&[0, 0]).to_vec();
+    stream.extend_from_slice(&bytes);
+    framer_target(&stream);
 }
 
 #[cfg(test)]
@@ -430,7 +201,20 @@ v=0\r\n";
         ] {
             parse_target(input);
             framer_target(input);
+            structured_target(input);
         }
+    }
+
+    #[test]
+    fn structured_inputs_cover_valid_and_damaged_messages() {
+        let mut undamaged = 0;
+        for i in 0u32..64 {
+            let data = i.to_le_bytes();
+            structured_target(&data);
+            let d = DAMAGED.with(|s| generate_from_bytes(s, &data)).unwrap();
+            undamaged += usize::from(d.damage.is_empty());
+        }
+        assert!((4..60).contains(&undamaged), "{undamaged} of 64 undamaged");
     }
 
     #[test]
@@ -439,7 +223,7 @@ v=0\r\n";
         stream.extend_from_slice(b"\r\n\r\n");
         stream.extend_from_slice(&INVITE[..INVITE.len() - 1]);
         for n in [1, 2, 5, 64, stream.len()] {
-            let got = frame(&stream, &[n], ParseOptions::lenient());
+            let (got, _) = frame(&stream, &[n], ParseOptions::lenient(), true);
             let got: Vec<Bytes> = got.into_iter().map(|r| r.unwrap().to_bytes()).collect();
             assert_eq!(got, [&INVITE[..INVITE.len() - 1]; 2], "chunk size {n}");
         }
