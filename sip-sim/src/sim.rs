@@ -572,7 +572,7 @@ impl Sim {
     /// a message sent before (a retransmission the sender never made). Whatever nodes
     /// queued leaves first. It takes the link from `d.source` to `d.destination` and is
     /// traced like any send; a failed reliable send is reported to the node at `d.source`,
-    /// if there is one.
+    /// if there is one. Returns the id its trace entries carry ([`TraceEntry::id`]).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -580,7 +580,7 @@ impl Sim {
     /// let b = "10.0.0.2:5060".parse().unwrap();
     /// let mut sim = Sim::new(1);
     /// let idb = sim.add_node(b, ScriptNode::new(sim.base(), b));
-    /// sim.inject(Datagram {
+    /// let id = sim.inject(Datagram {
     ///     transport: Transport::Udp,
     ///     source: "198.51.100.7:4000".parse().unwrap(),
     ///     destination: b,
@@ -588,11 +588,12 @@ impl Sim {
     /// });
     /// sim.run_until_idle().unwrap();
     /// assert_eq!(sim.node::<ScriptNode>(idb).unwrap().received[0].at, Duration::from_millis(10));
+    /// assert!(sim.trace().iter().all(|e| e.id == id));
     /// ```
-    pub fn inject(&mut self, d: Datagram) {
+    pub fn inject(&mut self, d: Datagram) -> u64 {
         self.flush_dirty();
         let sender = self.node_at(d.source);
-        self.send(sender, d);
+        self.send(sender, d)
     }
 
     /// [`Sim::flush`] for the nodes called or handed out since they were last flushed: the
@@ -818,8 +819,9 @@ impl Sim {
         Duration::from_nanos(self.rng.u64(0..=max))
     }
 
-    /// A node (or a test, through [`Sim::inject`]) handed `d` to the network.
-    fn send(&mut self, sender: Option<NodeId>, d: Datagram) {
+    /// A node (or a test, through [`Sim::inject`]) handed `d` to the network; returns the
+    /// message's id.
+    fn send(&mut self, sender: Option<NodeId>, d: Datagram) -> u64 {
         let id = self.next_message;
         self.next_message += 1;
         if self.trace_enabled {
@@ -848,7 +850,7 @@ impl Sim {
             .is_some_and(|f| f.test(&packet.first_line))
         {
             self.record(TraceKind::Dropped(DropReason::Filtered), &packet);
-            return;
+            return id;
         }
         let link = self.link(d.source, d.destination);
         if d.transport.is_reliable() {
@@ -856,6 +858,7 @@ impl Sim {
         } else {
             self.send_datagram(packet, &link);
         }
+        id
     }
 
     fn send_reliable(&mut self, sender: Option<NodeId>, mut packet: Packet, link: &LinkConfig) {

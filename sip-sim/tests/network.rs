@@ -812,10 +812,13 @@ fn injected_messages_travel_like_sends() {
             bytes: Bytes::from_static(text.as_bytes()),
         })
     };
-    inject(&mut sim, Transport::Udp, nat, addr(B), "from the NAT");
-    inject(&mut sim, Transport::Tcp, addr(A), addr(C), "to nobody");
-    inject(&mut sim, Transport::Tcp, nat, addr(C), "to nobody either");
+    let ids = [
+        inject(&mut sim, Transport::Udp, nat, addr(B), "from the NAT"),
+        inject(&mut sim, Transport::Tcp, addr(A), addr(C), "to nobody"),
+        inject(&mut sim, Transport::Tcp, nat, addr(C), "to nobody either"),
+    ];
     sim.run_until_idle().unwrap();
+    assert_eq!(&sim.message(ids[1]).unwrap()[..], b"to nobody");
     let got = &sim.node::<ScriptNode>(b).unwrap().received;
     assert_eq!(
         (got.len(), got[0].at, got[0].from),
