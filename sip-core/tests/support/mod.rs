@@ -190,6 +190,18 @@ impl Net {
         self.sim.run_until(t).expect("the network settles");
     }
 
+    /// Runs to the virtual instant `t`, firing every timer due on the way.
+    pub fn advance_to(&mut self, t: Instant) {
+        let t = self.sim.offset_of(t);
+        self.advance(t);
+    }
+
+    /// Runs the next event only: at no latency, the delivery of the first message in
+    /// flight, so a test can look between one message and the next.
+    pub fn step(&mut self) {
+        assert!(self.sim.step(), "nothing left to run");
+    }
+
     /// Runs until no message is in flight and no timer is armed; returns the time then.
     pub fn settle(&mut self) -> Duration {
         self.sim.run_until_idle().expect("the timers run out");
