@@ -1,159 +1,17 @@
-//! Dialog scenarios (RFC 3261 §12–§15, RFC 3515, RFC 5407) between endpoints wired back to
-//! back in one process, with an explicit clock and a filter that can drop messages.
+//! Dialog scenarios (RFC 3261 §12–§15, RFC 3515, RFC 5407) between endpoints on the
+//! simulated network of the test harness: no latency, an explicit clock, and a filter that
+//! can drop messages.
+
+mod support;
 
 use bytes::Bytes;
 use sip_core::dialog::{DialogId, DialogState, EndReason, ReferEvent};
-use sip_core::endpoint::{
-    Endpoint, EndpointConfig, Event, Failure, Input, InviteOptions, Output, Transmit,
-};
+use sip_core::endpoint::{EndpointConfig, Event, Failure, InviteOptions};
 use sip_core::message::{Method, SipMessage, parse_unchecked};
 use sip_core::transport::Transport;
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
-#[allow(clippy::disallowed_methods)]
-fn base() -> Instant {
-    Instant::now()
-}
-
-struct Net {
-    eps: Vec<(SocketAddr, Endpoint)>,
-    events: HashMap<SocketAddr, Vec<(Duration, Event)>>,
-    wire: Vec<(Duration, SocketAddr, SocketAddr, String)>,
-    t0: Instant,
-    now: Instant,
-    drop: Box<dyn FnMut(&str) -> bool>,
-}
-
-fn first_line(b: &Bytes) -> String {
-    String::from_utf8_lossy(b)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_owned()
-}
-
-impl Net {
-    fn new(addrs: &[&str]) -> Net {
-        let t0 = base();
-        let eps = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let a: SocketAddr = a.parse().unwrap();
-                (
-                    a,
-                    Endpoint::new(
-                        EndpointConfig::with_local(Transport::Udp, a),
-                        100 + i as u64,
-                    ),
-                )
-            })
-            .collect();
-        Net {
-            eps,
-            events: HashMap::new(),
-            wire: Vec::new(),
-            t0,
-            now: t0,
-            drop: Box::new(|_| false),
-        }
-    }
-    fn ep(&mut self, a: &str) -> &mut Endpoint {
-        let a: SocketAddr = a.parse().unwrap();
-        &mut self.eps.iter_mut().find(|(x, _)| *x == a).unwrap().1
-    }
-    fn elapsed(&self) -> Duration {
-        self.now - self.t0
-    }
-    /// Delivers everything until quiet (no time passes).
-    fn run(&mut self) {
-        for _ in 0..10_000 {
-            let mut moved: Vec<(SocketAddr, Transmit)> = Vec::new();
-            for (a, ep) in &mut self.eps {
-                while let Some(o) = ep.poll_output() {
-                    match o {
-                        Output::Transmit(t) => moved.push((*a, t)),
-                        Output::Event(e) => self
-                            .events
-                            .entry(*a)
-                            .or_default()
-                            .push((self.now - self.t0, e)),
-                    }
-                }
-            }
-            if moved.is_empty() {
-                return;
-            }
-            for (from, t) in moved {
-                let line = first_line(&t.bytes);
-                self.wire
-                    .push((self.now - self.t0, from, t.destination, line.clone()));
-                if (self.drop)(&line) {
-                    continue;
-                }
-                let now = self.now;
-                if let Some((_, ep)) = self.eps.iter_mut().find(|(x, _)| *x == t.destination) {
-                    ep.handle_input(
-                        now,
-                        Input::Receive {
-                            transport: t.transport,
-                            from,
-                            to: t.destination,
-                            bytes: t.bytes,
-                        },
-                    );
-                }
-            }
-        }
-        panic!("no quiescence");
-    }
-    /// Advances the clock to `t` (since start), firing timers on the way.
-    fn advance(&mut self, t: Duration) {
-        let end = self.t0 + t;
-        loop {
-            self.run();
-            let next = self
-                .eps
-                .iter_mut()
-                .filter_map(|(_, e)| e.poll_timeout())
-                .min();
-            match next {
-                Some(n) if n <= end => {
-                    self.now = n.max(self.now);
-                    let now = self.now;
-                    for (_, e) in &mut self.eps {
-                        e.handle_timeout(now);
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.now = end.max(self.now);
-        self.run();
-    }
-    fn take_events(&mut self, a: &str) -> Vec<Event> {
-        let a: SocketAddr = a.parse().unwrap();
-        self.events
-            .remove(&a)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect()
-    }
-    fn sent(&self, pat: &str) -> Vec<Duration> {
-        self.wire
-            .iter()
-            .filter(|w| w.3.contains(pat))
-            .map(|w| w.0)
-            .collect()
-    }
-}
-
-const A: &str = "192.0.2.1:5060";
-const B: &str = "192.0.2.2:5060";
-const C: &str = "192.0.2.3:5060";
+use std::time::Duration;
+use support::{A, B, C, Net, addr};
 
 fn states(ev: &[Event], d: DialogId) -> Vec<DialogState> {
     ev.iter()
@@ -180,26 +38,25 @@ fn call(net: &mut Net, from: &str, to: &str) -> (DialogId, DialogId) {
         "<sip:callee@y>",
     )
     .body("application/sdp", &b"v=0\r\n"[..]);
-    let now = net.now;
-    let d_uac = net.ep(from).invite(now, opts).unwrap();
+    let d_uac = net.with(from, |ep, now| ep.invite(now, opts)).unwrap();
     net.run();
     let ev = net.take_events(to);
     let d_uas = incoming_call(&ev);
-    net.ep(to)
-        .dialog(d_uas)
-        .and_then(|mut d| d.answer(now, 180, None))
-        .unwrap();
+    net.with(to, |ep, now| {
+        ep.dialog(d_uas).and_then(|mut d| d.answer(now, 180, None))
+    })
+    .unwrap();
     net.run();
-    net.ep(to)
-        .dialog(d_uas)
-        .and_then(|mut d| {
+    net.with(to, |ep, now| {
+        ep.dialog(d_uas).and_then(|mut d| {
             d.answer(
                 now,
                 200,
                 Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
             )
         })
-        .unwrap();
+    })
+    .unwrap();
     net.run();
     (d_uac, d_uas)
 }
@@ -236,11 +93,8 @@ fn basic_call_and_bye() {
     net.advance(Duration::from_secs(10));
     assert_eq!(net.sent("SIP/2.0 200 OK").len(), 1);
 
-    {
-        let now = net.now;
-        net.ep(A).dialog(da).and_then(|mut d| d.hangup(now))
-    }
-    .unwrap();
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
+        .unwrap();
     net.run();
     let ea = net.take_events(A);
     assert_eq!(
@@ -255,42 +109,36 @@ fn basic_call_and_bye() {
     assert_eq!(net.sent("BYE sip:").len(), 1);
     // No silent no-ops: hanging up again says why not.
     assert!(
-        {
-            let now = net.now;
-            net.ep(A).dialog(da).and_then(|mut d| d.hangup(now))
-        }
-        .is_err()
+        net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
+            .is_err()
     );
     assert!(
-        {
-            let now = net.now;
-            net.ep(B)
-                .dialog(db)
-                .and_then(|mut d| d.refer(now, "sip:c@192.0.2.3"))
-        }
-        .is_err()
+        net.with(B, |ep, now| ep
+            .dialog(db)
+            .and_then(|mut d| d.refer(now, "sip:c@192.0.2.3")))
+            .is_err()
     );
     // Everything is cleaned up once the timers have run.
     net.advance(Duration::from_secs(200));
     for a in [A, B] {
         assert_eq!(net.ep(a).transaction_count(), (0, 0), "{a}");
         assert_eq!(net.ep(a).dialog_count(), 0, "{a}");
-        assert_eq!(net.ep(a).poll_timeout(), None);
+        assert_eq!(net.with(a, |ep, _| ep.poll_timeout()), None);
     }
 }
 
 #[test]
 fn the_uas_retransmits_its_2xx_until_ack_and_gives_up_with_bye() {
     let mut net = Net::new(&[A, B]);
-    net.drop = Box::new(|l| l.starts_with("ACK"));
+    net.sim.drop_where(|l: &str| l.starts_with("ACK"));
     let (da, db) = call(&mut net, A, B);
     net.advance(Duration::from_secs(40));
-    let b: SocketAddr = B.parse().unwrap();
+    let b = addr(B);
     let oks: Vec<u128> = net
-        .wire
+        .wire()
         .iter()
-        .filter(|w| w.1 == b && w.3 == "SIP/2.0 200 OK")
-        .map(|w| w.0.as_millis())
+        .filter(|w| w.from == b && w.line == "SIP/2.0 200 OK")
+        .map(|w| w.at.as_millis())
         .collect();
     // The first 200 at 0, then T1 doubling capped at T2, until 64·T1 (§13.3.1.4). The
     // UAC re-ACKs every retransmission (all dropped here).
@@ -312,24 +160,22 @@ fn the_uas_retransmits_its_2xx_until_ack_and_gives_up_with_bye() {
 #[test]
 fn hanging_up_an_early_call_cancels_it() {
     let mut net = Net::new(&[A, B]);
-    let now = net.now;
     let da = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
-        )
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+            )
+        })
         .unwrap();
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.answer(now, 180, None))
-        .unwrap();
+    net.with(B, |ep, now| {
+        ep.dialog(db).and_then(|mut d| d.answer(now, 180, None))
+    })
+    .unwrap();
     net.run();
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.hangup(now))
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
     assert_eq!(net.sent("CANCEL").len(), 1);
@@ -344,17 +190,16 @@ fn hanging_up_an_early_call_cancels_it() {
     );
     // And an incoming call not answered yet is declined.
     let da = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
-        )
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+            )
+        })
         .unwrap();
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.hangup(now))
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
     assert_eq!(
@@ -367,18 +212,17 @@ fn hanging_up_an_early_call_cancels_it() {
 fn crossed_byes_both_get_200() {
     let mut net = Net::new(&[A, B]);
     let (da, db) = call(&mut net, A, B);
-    let now = net.now;
     // Both hang up before either BYE arrives.
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.hangup(now))
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
         .unwrap();
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.hangup(now))
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
-    let byes_ok = net.wire.iter().filter(|w| w.3 == "SIP/2.0 200 OK").count();
+    let byes_ok = net
+        .wire()
+        .iter()
+        .filter(|w| w.line == "SIP/2.0 200 OK")
+        .count();
     assert_eq!(
         byes_ok, 3,
         "the INVITE's 200 and one 200 per BYE (RFC 5407), no 481"
@@ -391,7 +235,6 @@ fn unknown_dialog_and_old_cseq() {
     let mut net = Net::new(&[A, B]);
     let (_da, db) = call(&mut net, A, B);
     let info = net.ep(B).dialog_info(db).unwrap();
-    let now = net.now;
     let bye = |tag: &str, cseq: u32| {
         format!(
             "INFO sip:x@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{tag}{cseq}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} INFO\r\nContent-Length: 0\r\n\r\n",
@@ -402,15 +245,7 @@ fn unknown_dialog_and_old_cseq() {
         )
     };
     let deliver = |net: &mut Net, s: String| {
-        net.ep(B).handle_input(
-            now,
-            Input::Receive {
-                transport: Transport::Udp,
-                from: A.parse().unwrap(),
-                to: B.parse().unwrap(),
-                bytes: Bytes::from(s),
-            },
-        );
+        net.inject(Transport::Udp, addr(A), addr(B), Bytes::from(s));
         net.run();
     };
     deliver(&mut net, bye("nosuchtag", 5));
@@ -433,23 +268,22 @@ fn unknown_dialog_and_old_cseq() {
 fn reinvite_glare_gets_491_and_a_retry() {
     let mut net = Net::new(&[A, B]);
     let (da, db) = call(&mut net, A, B);
-    let now = net.now;
     net.take_events(A);
     net.take_events(B);
     // Both send a re-INVITE at once.
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| {
+    net.with(A, |ep, now| {
+        ep.dialog(da).and_then(|mut d| {
             d.reinvite(
                 now,
                 Some(("application/sdp", Bytes::from_static(b"v=0\r\n"))),
             )
         })
-        .unwrap();
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.reinvite(now, None))
-        .unwrap();
+    })
+    .unwrap();
+    net.with(B, |ep, now| {
+        ep.dialog(db).and_then(|mut d| d.reinvite(now, None))
+    })
+    .unwrap();
     net.run();
     assert_eq!(
         net.sent("491").len(),
@@ -474,11 +308,10 @@ fn reinvite_glare_gets_491_and_a_retry() {
     );
     // A's TU accepts B's retry; once it is ACKed, A's own retry goes out and B's TU
     // gets it.
-    let now = net.now;
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.answer(now, 200, None))
-        .unwrap();
+    net.with(A, |ep, now| {
+        ep.dialog(da).and_then(|mut d| d.answer(now, 200, None))
+    })
+    .unwrap();
     net.advance(net.elapsed() + Duration::from_secs(1));
     assert_eq!(net.sent("INVITE sip:").len(), 5, "then A's retry");
     assert_eq!(net.sent("491").len(), 2);
@@ -497,11 +330,11 @@ fn blind_transfer_with_refer_and_notify() {
     let (da, db) = call(&mut net, A, B);
     net.take_events(A);
     net.take_events(B);
-    let now = net.now;
     let r = net
-        .ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        .with(A, |ep, now| {
+            ep.dialog(da)
+                .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        })
         .unwrap();
     net.run();
     let eb = net.take_events(B);
@@ -524,34 +357,36 @@ fn blind_transfer_with_refer_and_notify() {
         .unwrap();
     assert_eq!(refer_to, "<sip:carol@192.0.2.3>");
     assert_eq!(uri, "sip:carol@192.0.2.3");
-    net.ep(B).refer(rb).and_then(|mut r| r.accept(now)).unwrap();
+    net.with(B, |ep, now| ep.refer(rb).and_then(|mut r| r.accept(now)))
+        .unwrap();
     net.run();
     // Bob calls Carol, reporting progress to Alice.
     let dc = net
-        .ep(B)
-        .invite(now, InviteOptions::new(uri, "<sip:bob@y>", "<sip:carol@z>"))
+        .with(B, |ep, now| {
+            ep.invite(now, InviteOptions::new(uri, "<sip:bob@y>", "<sip:carol@z>"))
+        })
         .unwrap();
     net.run();
     let dcc = incoming_call(&net.take_events(C));
-    net.ep(C)
-        .dialog(dcc)
-        .and_then(|mut d| d.answer(now, 180, None))
-        .unwrap();
+    net.with(C, |ep, now| {
+        ep.dialog(dcc).and_then(|mut d| d.answer(now, 180, None))
+    })
+    .unwrap();
     net.run();
-    net.ep(B)
-        .refer(rb)
-        .and_then(|mut r| r.notify(now, 180))
-        .unwrap();
-    net.ep(C)
-        .dialog(dcc)
-        .and_then(|mut d| d.answer(now, 200, None))
-        .unwrap();
+    net.with(B, |ep, now| {
+        ep.refer(rb).and_then(|mut r| r.notify(now, 180))
+    })
+    .unwrap();
+    net.with(C, |ep, now| {
+        ep.dialog(dcc).and_then(|mut d| d.answer(now, 200, None))
+    })
+    .unwrap();
     net.run();
     assert_eq!(net.ep(B).dialog_state(dc), Some(DialogState::Confirmed));
-    net.ep(B)
-        .refer(rb)
-        .and_then(|mut r| r.notify(now, 200))
-        .unwrap();
+    net.with(B, |ep, now| {
+        ep.refer(rb).and_then(|mut r| r.notify(now, 200))
+    })
+    .unwrap();
     net.run();
     let ea = net.take_events(A);
     let refer_events: Vec<ReferEvent> = ea
@@ -576,15 +411,13 @@ fn blind_transfer_with_refer_and_notify() {
     );
     // The NOTIFYs carry the subscription headers RFC 3515 asks for.
     assert!(
-        net.ep(B)
+        net.with(B, |ep, now| ep
             .refer(rb)
-            .and_then(|mut r| r.notify(now, 200))
+            .and_then(|mut r| r.notify(now, 200)))
             .is_err(),
         "the subscription is over"
     );
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.hangup(now))
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
     assert_eq!(
@@ -598,16 +431,17 @@ fn refer_rejected_and_transfer_target_busy() {
     let mut net = Net::new(&[A, B]);
     let (da, _db) = call(&mut net, A, B);
     net.take_events(A);
-    let now = net.now;
     let r1 = net
-        .ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        .with(A, |ep, now| {
+            ep.dialog(da)
+                .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        })
         .unwrap();
     let r2 = net
-        .ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.refer(now, "sip:dave@192.0.2.4"))
+        .with(A, |ep, now| {
+            ep.dialog(da)
+                .and_then(|mut d| d.refer(now, "sip:dave@192.0.2.4"))
+        })
         .unwrap();
     net.run();
     let eb = net.take_events(B);
@@ -619,18 +453,18 @@ fn refer_rejected_and_transfer_target_busy() {
         })
         .collect();
     assert_eq!(refers.len(), 2, "two REFERs in one dialog at once");
-    net.ep(B)
-        .refer(refers[0])
-        .and_then(|mut r| r.reject(now, 603))
-        .unwrap();
-    net.ep(B)
-        .refer(refers[1])
-        .and_then(|mut r| r.accept(now))
-        .unwrap();
-    net.ep(B)
-        .refer(refers[1])
-        .and_then(|mut r| r.notify(now, 486))
-        .unwrap();
+    net.with(B, |ep, now| {
+        ep.refer(refers[0]).and_then(|mut r| r.reject(now, 603))
+    })
+    .unwrap();
+    net.with(B, |ep, now| {
+        ep.refer(refers[1]).and_then(|mut r| r.accept(now))
+    })
+    .unwrap();
+    net.with(B, |ep, now| {
+        ep.refer(refers[1]).and_then(|mut r| r.notify(now, 486))
+    })
+    .unwrap();
     net.run();
     let ea = net.take_events(A);
     let of = |r| -> Vec<ReferEvent> {
@@ -656,9 +490,9 @@ fn refer_rejected_and_transfer_target_busy() {
     );
     // The NOTIFYs told the two subscriptions apart by id (RFC 3515 §2.4.6).
     let notifies = net
-        .wire
+        .wire()
         .iter()
-        .filter(|w| w.3.starts_with("NOTIFY"))
+        .filter(|w| w.line.starts_with("NOTIFY"))
         .count();
     assert_eq!(notifies, 2);
 }
@@ -666,34 +500,30 @@ fn refer_rejected_and_transfer_target_busy() {
 #[test]
 fn route_sets_from_record_route() {
     let mut net = Net::new(&[A, B]);
-    let now = net.now;
     // An INVITE as a proxy chain would deliver it, with two Record-Route rows.
     let invite = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKpx1\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKa1\r\nRecord-Route: <sip:192.0.2.9;lr>\r\nRecord-Route: <sip:192.0.2.8;lr>\r\nMax-Forwards: 69\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>\r\nCall-ID: rr1\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.1>\r\nContent-Length: 0\r\n\r\n";
-    net.ep(B).handle_input(
-        now,
-        Input::Receive {
-            transport: Transport::Udp,
-            from: "192.0.2.9:5060".parse().unwrap(),
-            to: B.parse().unwrap(),
-            bytes: Bytes::from_static(invite.as_bytes()),
-        },
+    net.inject(
+        Transport::Udp,
+        "192.0.2.9:5060".parse().unwrap(),
+        addr(B),
+        Bytes::from_static(invite.as_bytes()),
     );
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.answer(now, 200, None))
-        .unwrap();
+    net.with(B, |ep, now| {
+        ep.dialog(db).and_then(|mut d| d.answer(now, 200, None))
+    })
+    .unwrap();
     net.run();
     let ok = net
-        .wire
+        .wire()
         .iter()
         .rev()
-        .find(|w| w.3.starts_with("SIP/2.0 200"))
+        .find(|w| w.line.starts_with("SIP/2.0 200"))
         .unwrap()
         .clone();
     assert_eq!(
-        ok.2,
+        ok.to,
         "192.0.2.9:5060".parse().unwrap(),
         "the 200 follows the Via"
     );
@@ -706,29 +536,21 @@ fn route_sets_from_record_route() {
     // The ACK arrives; then B hangs up: the BYE goes to the first route, with both Route
     // rows, to the remote target.
     let ack = "ACK sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKpx2\r\nMax-Forwards: 69\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>;tag=TAG\r\nCall-ID: rr1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n".replace("TAG", &info.local_tag);
-    net.ep(B).handle_input(
-        now,
-        Input::Receive {
-            transport: Transport::Udp,
-            from: "192.0.2.9:5060".parse().unwrap(),
-            to: B.parse().unwrap(),
-            bytes: Bytes::from(ack),
-        },
+    net.inject(
+        Transport::Udp,
+        "192.0.2.9:5060".parse().unwrap(),
+        addr(B),
+        Bytes::from(ack),
     );
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.hangup(now))
+    net.run();
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
         .unwrap();
-    let mut bye = None;
-    while let Some(o) = net.ep(B).poll_output() {
-        if let Output::Transmit(t) = o
-            && first_line(&t.bytes).starts_with("BYE")
-        {
-            bye = Some(t);
-        }
-    }
+    let bye = net
+        .wire()
+        .into_iter()
+        .rfind(|w| w.from == addr(B) && w.line.starts_with("BYE"));
     let bye = bye.expect("a BYE");
-    assert_eq!(bye.destination, "192.0.2.9:5060".parse().unwrap());
+    assert_eq!(bye.to, "192.0.2.9:5060".parse().unwrap());
     let SipMessage::Request(r) = parse_unchecked(bye.bytes.clone(), &Default::default()).unwrap()
     else {
         panic!()
@@ -742,14 +564,14 @@ fn route_sets_from_record_route() {
 #[test]
 fn refer_outside_a_dialog() {
     let mut net = Net::new(&[A, B]);
-    let now = net.now;
     let (da, r) = net
-        .ep(A)
-        .refer_out_of_dialog(
-            now,
-            InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@x>", "<sip:bob@y>"),
-            "sip:carol@192.0.2.3",
-        )
+        .with(A, |ep, now| {
+            ep.refer_out_of_dialog(
+                now,
+                InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@x>", "<sip:bob@y>"),
+                "sip:carol@192.0.2.3",
+            )
+        })
         .unwrap();
     net.run();
     let eb = net.take_events(B);
@@ -760,12 +582,13 @@ fn refer_outside_a_dialog() {
             _ => None,
         })
         .unwrap();
-    net.ep(B).refer(rb).and_then(|mut r| r.accept(now)).unwrap();
-    net.run();
-    net.ep(B)
-        .refer(rb)
-        .and_then(|mut r| r.notify(now, 200))
+    net.with(B, |ep, now| ep.refer(rb).and_then(|mut r| r.accept(now)))
         .unwrap();
+    net.run();
+    net.with(B, |ep, now| {
+        ep.refer(rb).and_then(|mut r| r.notify(now, 200))
+    })
+    .unwrap();
     net.run();
     let ea = net.take_events(A);
     let evs: Vec<ReferEvent> = ea
@@ -800,11 +623,11 @@ fn refer_outside_a_dialog() {
 fn a_refer_subscription_expires_without_a_final_notify() {
     let mut net = Net::new(&[A, B]);
     let (da, _db) = call(&mut net, A, B);
-    let now = net.now;
     let r = net
-        .ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        .with(A, |ep, now| {
+            ep.dialog(da)
+                .and_then(|mut d| d.refer(now, "sip:carol@192.0.2.3"))
+        })
         .unwrap();
     net.run();
     let rb = net
@@ -815,7 +638,8 @@ fn a_refer_subscription_expires_without_a_final_notify() {
             _ => None,
         })
         .unwrap();
-    net.ep(B).refer(rb).and_then(|mut r| r.accept(now)).unwrap();
+    net.with(B, |ep, now| ep.refer(rb).and_then(|mut r| r.accept(now)))
+        .unwrap();
     net.run();
     net.take_events(A);
     // B never reports a final status: the subscription (60 s) runs out at A.
@@ -827,22 +651,23 @@ fn a_refer_subscription_expires_without_a_final_notify() {
 #[test]
 fn the_dialog_limit_answers_503() {
     let mut net = Net::new(&[A, B]);
-    let now = net.now;
-    let mut cfg = EndpointConfig::with_local(Transport::Udp, B.parse().unwrap());
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, addr(B));
     cfg.max_dialogs = 1;
-    net.eps[1].1 = Endpoint::new(cfg, 7);
-    net.ep(A)
-        .invite(
+    net.replace(B, cfg, 7);
+    net.with(A, |ep, now| {
+        ep.invite(
             now,
             InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
         )
-        .unwrap();
+    })
+    .unwrap();
     let second = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
-        )
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+            )
+        })
         .unwrap();
     net.run();
     assert_eq!(net.sent("503").len(), 1);
@@ -856,20 +681,15 @@ fn the_dialog_limit_answers_503() {
 fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
     use sip_core::message::Response;
     let mut net = Net::new(&[A]);
-    let now = net.now;
     let da = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
-        )
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:a@x>", "<sip:b@y>"),
+            )
+        })
         .unwrap();
-    let mut invite = None;
-    while let Some(o) = net.ep(A).poll_output() {
-        if let Output::Transmit(t) = o {
-            invite = Some(t.bytes);
-        }
-    }
+    let invite = net.wire().pop().map(|w| w.bytes);
     let SipMessage::Request(inv) = parse_unchecked(invite.unwrap(), &Default::default()).unwrap()
     else {
         panic!()
@@ -882,17 +702,9 @@ fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
             .unwrap()
             .to_bytes()
     };
-    let from: SocketAddr = B.parse().unwrap();
+    let from: SocketAddr = addr(B);
     let feed = |net: &mut Net, b: Bytes| {
-        net.ep(A).handle_input(
-            now,
-            Input::Receive {
-                transport: Transport::Udp,
-                from,
-                to: A.parse().unwrap(),
-                bytes: b,
-            },
-        );
+        net.inject(Transport::Udp, from, addr(A), b);
         net.run();
     };
     feed(&mut net, resp(180, "t1", "192.0.2.21"));
@@ -916,10 +728,10 @@ fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
         [DialogState::Terminated(EndReason::EarlyDialogEnded)]
     );
     let acks: Vec<_> = net
-        .wire
+        .wire()
         .iter()
-        .filter(|w| w.3.starts_with("ACK"))
-        .map(|w| w.2)
+        .filter(|w| w.line.starts_with("ACK"))
+        .map(|w| w.to)
         .collect();
     assert_eq!(
         acks,
@@ -929,10 +741,10 @@ fn forked_invite_two_early_dialogs_one_answer_and_a_late_second_2xx() {
     // Then the first fork answers too: ACK and BYE it (§13.2.2.4).
     feed(&mut net, resp(200, "t1", "192.0.2.21"));
     let to_21: Vec<String> = net
-        .wire
+        .wire()
         .iter()
-        .filter(|w| w.2 == "192.0.2.21:5060".parse::<SocketAddr>().unwrap())
-        .map(|w| w.3.clone())
+        .filter(|w| w.to == "192.0.2.21:5060".parse::<SocketAddr>().unwrap())
+        .map(|w| w.line.clone())
         .collect();
     assert!(
         to_21[0].starts_with("ACK") && to_21[1].starts_with("BYE"),
@@ -949,17 +761,18 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
     };
     use sip_core::endpoint::Credentials;
     let mut net = Net::new(&[A, B]);
-    let mut cfg = EndpointConfig::with_local(Transport::Udp, A.parse().unwrap());
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, addr(A));
     cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "secret")));
-    net.eps[0].1 = Endpoint::new(cfg, 11);
-    let now = net.now;
+    net.replace(A, cfg, 11);
+    let now = net.now();
     let mut nonces = NonceManager::new(&mut sip_core::rng::IdGenerator::new(77), now);
     let da = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
-        )
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
+            )
+        })
         .unwrap();
     net.run();
     // B challenges the first INVITE.
@@ -976,13 +789,12 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         false,
     );
     let resp = net
-        .ep(B)
-        .response(*tx, 407)
+        .with(B, |ep, _| ep.response(*tx, 407))
         .unwrap()
         .header("Proxy-Authenticate", ch.to_header_value())
         .build()
         .unwrap();
-    net.ep(B).respond(now, *tx, resp).unwrap();
+    net.with(B, |ep, now| ep.respond(now, *tx, resp)).unwrap();
     net.run();
     // The re-sent INVITE carries credentials that verify, with CSeq 2.
     let ev = net.take_events(B);
@@ -1016,10 +828,10 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         ),
         Verdict::Ok
     );
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.answer(now, 200, None))
-        .unwrap();
+    net.with(B, |ep, now| {
+        ep.dialog(db).and_then(|mut d| d.answer(now, 200, None))
+    })
+    .unwrap();
     net.run();
     let _ = tx2;
     let ea = net.take_events(A);
@@ -1032,15 +844,16 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
     assert_eq!(states(&ea, da).last(), Some(&DialogState::Confirmed));
     assert_eq!(net.ep(A).dialog_info(da).unwrap().local_seq, 2);
     // A wrong password is not retried forever: one retry per challenge.
-    let mut cfg = EndpointConfig::with_local(Transport::Udp, A.parse().unwrap());
+    let mut cfg = EndpointConfig::with_local(Transport::Udp, addr(A));
     cfg.credentials = Some(Credentials::new(StaticCredentials::any("alice", "wrong")));
-    net.eps[0].1 = Endpoint::new(cfg, 12);
+    net.replace(A, cfg, 12);
     let da = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
-        )
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
+            )
+        })
         .unwrap();
     let nonce = nonces.issue(now, "example.com");
     for _ in 0..3 {
@@ -1058,13 +871,12 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
             false,
         );
         let resp = net
-            .ep(B)
-            .response(*tx, 407)
+            .with(B, |ep, _| ep.response(*tx, 407))
             .unwrap()
             .header("Proxy-Authenticate", ch.to_header_value())
             .build()
             .unwrap();
-        net.ep(B).respond(now, *tx, resp).unwrap();
+        net.with(B, |ep, now| ep.respond(now, *tx, resp)).unwrap();
     }
     net.run();
     assert_eq!(
@@ -1080,14 +892,15 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         Some(DialogState::Terminated(EndReason::Rejected(407)))
     );
     // A server that refuses with a fresh nonce each time cannot make the client loop either.
-    let db = net
-        .ep(A)
-        .invite(
-            now,
-            InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
-        )
-        .unwrap();
     let before = net.sent("INVITE sip:").len();
+    let db = net
+        .with(A, |ep, now| {
+            ep.invite(
+                now,
+                InviteOptions::new("sip:u@192.0.2.2", "<sip:alice@a>", "<sip:b@y>"),
+            )
+        })
+        .unwrap();
     for _ in 0..5 {
         net.run();
         let ev = net.take_events(B);
@@ -1103,13 +916,12 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
             false,
         );
         let resp = net
-            .ep(B)
-            .response(*tx, 407)
+            .with(B, |ep, _| ep.response(*tx, 407))
             .unwrap()
             .header("Proxy-Authenticate", ch.to_header_value())
             .build()
             .unwrap();
-        net.ep(B).respond(now, *tx, resp).unwrap();
+        net.with(B, |ep, now| ep.respond(now, *tx, resp)).unwrap();
     }
     net.run();
     assert_eq!(
@@ -1126,33 +938,28 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
 #[test]
 fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
     let mut net = Net::new(&[B]);
-    let now = net.now;
     // The caller's Via and Contact name a private address; the packet comes from the NAT.
     let nat: SocketAddr = "198.51.100.7:40000".parse().unwrap();
     let invite = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat1;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>\r\nCall-ID: nat1\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@10.0.0.5:5060>\r\nContent-Length: 0\r\n\r\n";
-    net.ep(B).handle_input(
-        now,
-        Input::Receive {
-            transport: Transport::Udp,
-            from: nat,
-            to: B.parse().unwrap(),
-            bytes: Bytes::from_static(invite.as_bytes()),
-        },
+    net.inject(
+        Transport::Udp,
+        nat,
+        addr(B),
+        Bytes::from_static(invite.as_bytes()),
     );
     net.run();
     let db = incoming_call(&net.take_events(B));
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.answer(now, 200, None))
-        .unwrap();
-    let mut sent = Vec::new();
-    while let Some(o) = net.ep(B).poll_output() {
-        if let Output::Transmit(t) = o {
-            sent.push(t);
-        }
-    }
+    net.with(B, |ep, now| {
+        ep.dialog(db).and_then(|mut d| d.answer(now, 200, None))
+    })
+    .unwrap();
+    let sent: Vec<_> = net
+        .wire()
+        .into_iter()
+        .filter(|w| w.from == addr(B))
+        .collect();
     assert_eq!(
-        sent[0].destination, nat,
+        sent[0].to, nat,
         "RFC 3581: the 200 goes back to the NAT's port"
     );
     let info = net.ep(B).dialog_info(db).unwrap();
@@ -1160,29 +967,19 @@ fn in_dialog_requests_follow_the_flow_of_a_natted_peer() {
         "ACK sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bKnat2;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@a>;tag=at\r\nTo: <sip:bob@b>;tag={}\r\nCall-ID: nat1\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
         info.local_tag
     );
-    net.ep(B).handle_input(
-        now,
-        Input::Receive {
-            transport: Transport::Udp,
-            from: nat,
-            to: B.parse().unwrap(),
-            bytes: Bytes::from(ack),
-        },
-    );
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.hangup(now))
+    net.inject(Transport::Udp, nat, addr(B), Bytes::from(ack));
+    net.run();
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
         .unwrap();
-    let bye = std::iter::from_fn(|| net.ep(B).poll_output())
-        .find_map(|o| match o {
-            Output::Transmit(t) if first_line(&t.bytes).starts_with("BYE") => Some(t),
-            _ => None,
-        })
+    let bye = net
+        .wire()
+        .into_iter()
+        .find(|w| w.from == addr(B) && w.line.starts_with("BYE"))
         .expect("a BYE");
     // The Contact (10.0.0.5) is unreachable behind the NAT: the BYE follows the flow the
     // dialog was set up over, while its Request-URI stays the remote target (§12.2.1.1).
-    assert_eq!(bye.destination, nat);
-    assert!(first_line(&bye.bytes).starts_with("BYE sip:alice@10.0.0.5:5060 "));
+    assert_eq!(bye.to, nat);
+    assert!(bye.line.starts_with("BYE sip:alice@10.0.0.5:5060 "));
 }
 
 fn bye_completed(ev: &[Event], d: DialogId) -> Vec<Result<u16, Failure>> {
@@ -1201,10 +998,7 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     let mut net = Net::new(&[A, B]);
     let (da, _) = call(&mut net, A, B);
     net.take_events(A);
-    let now = net.now;
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.hangup(now))
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
     assert_eq!(bye_completed(&net.take_events(A), da), [Ok(200)]);
@@ -1212,12 +1006,9 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
     // A second call whose BYE is lost every time: reported once, at Timer F.
     let (da, _) = call(&mut net, A, B);
     net.take_events(A);
-    net.drop = Box::new(|line| line.starts_with("BYE "));
+    net.sim.drop_where(|line: &str| line.starts_with("BYE "));
     let sent_at = net.elapsed();
-    let now = net.now;
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.hangup(now))
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.advance(sent_at + Duration::from_millis(31_999));
     assert_eq!(bye_completed(&net.take_events(A), da), []);
@@ -1235,13 +1026,10 @@ fn the_end_of_a_bye_is_reported_answered_or_timed_out() {
 #[test]
 fn a_hang_up_before_the_ack_sends_bye_after_it() {
     let mut net = Net::new(&[A, B]);
-    net.drop = Box::new(|line| line.starts_with("ACK "));
+    net.sim.drop_where(|line: &str| line.starts_with("ACK "));
     let (_, db) = call(&mut net, A, B);
     net.take_events(B);
-    let now = net.now;
-    net.ep(B)
-        .dialog(db)
-        .and_then(|mut d| d.hangup(now))
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
     assert_eq!(net.sent("BYE sip:").len(), 0, "no BYE before the ACK");
@@ -1249,7 +1037,7 @@ fn a_hang_up_before_the_ack_sends_bye_after_it() {
         states(&net.take_events(B), db),
         [DialogState::Terminated(EndReason::LocalBye)]
     );
-    net.drop = Box::new(|_| false);
+    net.sim.stop_dropping();
     // The 2xx retransmission at T1 is ACKed again; that ACK releases the BYE.
     net.advance(Duration::from_millis(600));
     assert_eq!(
@@ -1274,14 +1062,14 @@ fn a_target_refresh_moves_the_next_request() {
     let mut net = Net::new(&[A, B]);
     let (da, _db) = call(&mut net, A, B);
     net.take_events(A);
-    let now = net.now;
     let info = net.ep(A).dialog_info(da).unwrap();
     assert_eq!(info.remote_target, "sip:192.0.2.2:5060");
     // A request before the refresh goes to B's first Contact (and caches that hop).
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.request(now, Method::Info, &[], None))
-        .unwrap();
+    net.with(A, |ep, now| {
+        ep.dialog(da)
+            .and_then(|mut d| d.request(now, Method::Info, &[], None))
+    })
+    .unwrap();
     net.run();
     let update = format!(
         "UPDATE sip:192.0.2.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.2:5060;branch=z9hG4bKupd1\r\n\
@@ -1289,15 +1077,7 @@ fn a_target_refresh_moves_the_next_request() {
          Contact: <sip:bob@192.0.2.7:5080>\r\nContent-Length: 0\r\n\r\n",
         info.remote, info.local, info.call_id
     );
-    net.ep(A).handle_input(
-        now,
-        Input::Receive {
-            transport: Transport::Udp,
-            from: B.parse().unwrap(),
-            to: A.parse().unwrap(),
-            bytes: Bytes::from(update),
-        },
-    );
+    net.inject(Transport::Udp, addr(B), addr(A), Bytes::from(update));
     net.run();
     let tx = net
         .take_events(A)
@@ -1309,28 +1089,27 @@ fn a_target_refresh_moves_the_next_request() {
             _ => None,
         })
         .expect("the UPDATE reaches A's TU");
-    net.ep(A).respond_with(now, tx, 200).unwrap();
+    net.with(A, |ep, now| ep.respond_with(now, tx, 200))
+        .unwrap();
     net.run();
     assert_eq!(
         net.ep(A).dialog_info(da).unwrap().remote_target,
         "sip:bob@192.0.2.7:5080"
     );
-    net.ep(A)
-        .dialog(da)
-        .and_then(|mut d| d.hangup(now))
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
         .unwrap();
     net.run();
     let info_req = net
-        .wire
-        .iter()
-        .find(|w| w.3.starts_with("INFO "))
+        .wire()
+        .into_iter()
+        .find(|w| w.line.starts_with("INFO "))
         .expect("the INFO before the refresh");
-    assert_eq!(info_req.2, B.parse::<SocketAddr>().unwrap());
+    assert_eq!(info_req.to, B.parse::<SocketAddr>().unwrap());
     let bye = net
-        .wire
-        .iter()
-        .find(|w| w.3.starts_with("BYE "))
+        .wire()
+        .into_iter()
+        .find(|w| w.line.starts_with("BYE "))
         .expect("a BYE");
-    assert_eq!(bye.3, "BYE sip:bob@192.0.2.7:5080 SIP/2.0");
-    assert_eq!(bye.2, "192.0.2.7:5080".parse::<SocketAddr>().unwrap());
+    assert_eq!(bye.line, "BYE sip:bob@192.0.2.7:5080 SIP/2.0");
+    assert_eq!(bye.to, "192.0.2.7:5080".parse::<SocketAddr>().unwrap());
 }

@@ -67,7 +67,7 @@ fn main() {
     let a = sim.add_node(alice_addr, alice);
     sim.add_node(bob_addr, bob);
     let call = sim.with_node(a, |n: &mut UaNode, now| {
-        n.act(now, |ep, now| {
+        n.with_endpoint(now, |ep, now| {
             ep.invite(
                 now,
                 InviteOptions::new(

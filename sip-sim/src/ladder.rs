@@ -326,6 +326,7 @@ fn notes(row: &Row) -> String {
         Outcome::Dropped(DropReason::Partition) => notes.push("partition"),
         Outcome::Dropped(DropReason::NoNode) => notes.push("no node"),
         Outcome::Dropped(DropReason::ConnectionFailed) => notes.push("connection failed"),
+        Outcome::Dropped(DropReason::Filtered) => notes.push("filtered"),
         Outcome::InFlight => notes.push("in flight"),
     }
     if row.transport != Transport::Udp {

@@ -23,7 +23,11 @@
 //!   [`Sim::rejoin`]).
 //! * **Trace and ladder diagrams.** Every send, delivery, drop and duplicate is recorded as a
 //!   [`TraceEntry`] with its virtual time and the message's first line, and can be drawn as a
-//!   sequence diagram in text ([`Sim::ladder_text`]) or SVG ([`Sim::ladder_svg`]).
+//!   sequence diagram in text ([`Sim::ladder_text`]) or SVG ([`Sim::ladder_svg`]). The
+//!   bytes of each send are kept with it ([`Sim::message`]).
+//! * **A test's hand on the wire.** [`Sim::drop_where`] drops every message whose first
+//!   line matches (every ACK, say), and [`Sim::inject`] puts a hand-written message on the
+//!   network from any address, a node's or not.
 //! * **Bounded runs.** [`Sim::run_until_idle`], [`Sim::run_until`] and [`Sim::run_for`] stop
 //!   with a [`SimError`] after a configurable number of steps or past a virtual time limit, so
 //!   a livelocked node fails a test instead of hanging it.

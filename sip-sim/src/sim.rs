@@ -11,6 +11,7 @@ use sip_core::transport::Transport;
 
 use crate::ladder::{Column, Ladder};
 use crate::link::{LinkConfig, probability};
+use crate::sip::LinePredicate;
 use crate::trace::{DropReason, TraceEntry, TraceKind, first_line};
 use crate::{Datagram, Node, NodeId};
 
@@ -87,8 +88,11 @@ struct Packet {
 enum Event {
     /// A message arrives.
     Deliver(Packet),
-    /// A reliable send failed; tell the sender.
-    ConnectionFailed { sender: NodeId, packet: Packet },
+    /// A reliable send failed; tell the sender (if a node sent it).
+    ConnectionFailed {
+        sender: Option<NodeId>,
+        packet: Packet,
+    },
     /// A partition between two addresses starts (`cut`) or ends.
     Partition {
         a: SocketAddr,
@@ -158,6 +162,10 @@ pub struct Sim {
     connections: BTreeMap<(SocketAddr, SocketAddr, Transport), Duration>,
     trace: Vec<TraceEntry>,
     trace_enabled: bool,
+    /// The bytes of each traced send, by message id (ids grow, so the list is sorted).
+    messages: Vec<(u64, Bytes)>,
+    /// The test's filter: messages whose first line it matches are dropped.
+    drop_filter: Option<Box<dyn LinePredicate>>,
     steps: u64,
     max_steps: u64,
     time_limit: Duration,
@@ -210,6 +218,8 @@ impl Sim {
             connections: BTreeMap::new(),
             trace: Vec::new(),
             trace_enabled: true,
+            messages: Vec::new(),
+            drop_filter: None,
             steps: 0,
             max_steps: DEFAULT_MAX_STEPS,
             time_limit: DEFAULT_TIME_LIMIT,
@@ -388,6 +398,38 @@ impl Sim {
         self.schedule(at, Event::Isolate { a, cut: false });
     }
 
+    /// From now on, drops every message whose first line `p` matches (a
+    /// [`Match`](crate::Match) or a `|line: &str| ...` closure), whatever its transport and
+    /// link: a test's way to lose one kind of message on purpose, say every ACK. Each is
+    /// traced as sent and then [`DropReason::Filtered`] at the send time; the sender of a
+    /// reliable one is not told. Replaces the filter set before; [`Sim::stop_dropping`]
+    /// removes it.
+    ///
+    /// ```
+    /// # use sip_sim::{DropReason, Sim, TraceKind, Transport, testing::ScriptNode};
+    /// let (a, b) = ("10.0.0.1:5060".parse().unwrap(), "10.0.0.2:5060".parse().unwrap());
+    /// let mut sim = Sim::new(1);
+    /// let ida = sim.add_node(a, ScriptNode::new(sim.base(), a));
+    /// let idb = sim.add_node(b, ScriptNode::new(sim.base(), b));
+    /// sim.drop_where(|line: &str| line.starts_with("ACK"));
+    /// sim.with_node(ida, |n: &mut ScriptNode, _| {
+    ///     n.send_now(Transport::Udp, b, "ACK sip:b SIP/2.0\r\n\r\n");
+    ///     n.send_now(Transport::Udp, b, "BYE sip:b SIP/2.0\r\n\r\n");
+    /// });
+    /// sim.run_until_idle().unwrap();
+    /// assert_eq!(sim.node::<ScriptNode>(idb).unwrap().received.len(), 1);
+    /// assert_eq!(sim.trace()[1].kind, TraceKind::Dropped(DropReason::Filtered));
+    /// ```
+    pub fn drop_where(&mut self, p: impl LinePredicate + 'static) {
+        self.drop_filter = Some(Box::new(p));
+    }
+
+    /// Removes the filter of [`Sim::drop_where`]: from now on nothing is dropped for its
+    /// first line.
+    pub fn stop_dropping(&mut self) {
+        self.drop_filter = None;
+    }
+
     /// Whether messages between `a` and `b` are cut off right now.
     pub fn is_partitioned(&self, a: SocketAddr, b: SocketAddr) -> bool {
         self.partitions.contains(&ordered(a, b))
@@ -525,6 +567,35 @@ impl Sim {
         }
     }
 
+    /// Puts `d` on the network now, as if the host at `d.source` had sent it: a hand-written
+    /// message from a peer that runs no node (a proxy, a NAT, a broken client), or a copy of
+    /// a message sent before (a retransmission the sender never made). Whatever nodes
+    /// queued leaves first. It takes the link from `d.source` to `d.destination` and is
+    /// traced like any send; a failed reliable send is reported to the node at `d.source`,
+    /// if there is one. Returns the id its trace entries carry ([`TraceEntry::id`]).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sip_sim::{Datagram, Sim, Transport, testing::ScriptNode};
+    /// let b = "10.0.0.2:5060".parse().unwrap();
+    /// let mut sim = Sim::new(1);
+    /// let idb = sim.add_node(b, ScriptNode::new(sim.base(), b));
+    /// let id = sim.inject(Datagram {
+    ///     transport: Transport::Udp,
+    ///     source: "198.51.100.7:4000".parse().unwrap(),
+    ///     destination: b,
+    ///     bytes: "OPTIONS sip:b SIP/2.0\r\n\r\n".into(),
+    /// });
+    /// sim.run_until_idle().unwrap();
+    /// assert_eq!(sim.node::<ScriptNode>(idb).unwrap().received[0].at, Duration::from_millis(10));
+    /// assert!(sim.trace().iter().all(|e| e.id == id));
+    /// ```
+    pub fn inject(&mut self, d: Datagram) -> u64 {
+        self.flush_dirty();
+        let sender = self.node_at(d.source);
+        self.send(sender, d)
+    }
+
     /// [`Sim::flush`] for the nodes called or handed out since they were last flushed: the
     /// only ones whose transmits or deadline can have changed, since nodes are sans-IO.
     fn flush_dirty(&mut self) {
@@ -542,9 +613,29 @@ impl Sim {
         &self.trace
     }
 
-    /// Forgets the trace so far (say, after a set-up phase).
+    /// The bytes of the message whose trace entries carry `id` ([`TraceEntry::id`]), as its
+    /// sender handed them to the network (a duplicate shares its original's id and bytes).
+    /// Kept while the trace is on, until [`Sim::clear_trace`]; `None` for other ids.
+    ///
+    /// ```
+    /// # use sip_sim::{Sim, Transport, testing::ScriptNode};
+    /// let a = "10.0.0.1:5060".parse().unwrap();
+    /// let mut sim = Sim::new(1);
+    /// let ida = sim.add_node(a, ScriptNode::new(sim.base(), a));
+    /// sim.with_node(ida, |n: &mut ScriptNode, _| n.send_now(Transport::Udp, a, "PING\r\nx"));
+    /// let sent = &sim.trace()[0];
+    /// assert_eq!(sent.first_line, "PING");
+    /// assert_eq!(&sim.message(sent.id).unwrap()[..], b"PING\r\nx");
+    /// ```
+    pub fn message(&self, id: u64) -> Option<&Bytes> {
+        let i = self.messages.binary_search_by_key(&id, |(m, _)| *m).ok()?;
+        self.messages.get(i).map(|(_, b)| b)
+    }
+
+    /// Forgets the trace so far (say, after a set-up phase), with the bytes it kept.
     pub fn clear_trace(&mut self) {
         self.trace.clear();
+        self.messages.clear();
     }
 
     /// Turns recording of the trace on (the default) or off, for long runs such as property
@@ -658,7 +749,7 @@ impl Sim {
                 break;
             };
             taken += 1;
-            self.send(NodeId(index), datagram);
+            self.send(Some(NodeId(index)), datagram);
         }
         self.refresh_timer(index);
     }
@@ -728,18 +819,23 @@ impl Sim {
         Duration::from_nanos(self.rng.u64(0..=max))
     }
 
-    /// A node handed `d` to the network.
-    fn send(&mut self, sender: NodeId, d: Datagram) {
+    /// A node (or a test, through [`Sim::inject`]) handed `d` to the network; returns the
+    /// message's id.
+    fn send(&mut self, sender: Option<NodeId>, d: Datagram) -> u64 {
         let id = self.next_message;
         self.next_message += 1;
+        if self.trace_enabled {
+            self.messages.push((id, d.bytes.clone()));
+        }
         let packet = Packet {
             id,
             duplicate: false,
             transport: d.transport,
             from: d.source,
             to: d.destination,
-            // Only the trace reads it: with the trace off, skip the scan and the copy.
-            first_line: if self.trace_enabled {
+            // Only the trace and the filter read it: without them, skip the scan and the
+            // copy.
+            first_line: if self.trace_enabled || self.drop_filter.is_some() {
                 first_line(&d.bytes)
             } else {
                 String::new()
@@ -748,15 +844,24 @@ impl Sim {
             chunks: vec![d.bytes],
         };
         self.record(TraceKind::Sent, &packet);
+        if self
+            .drop_filter
+            .as_ref()
+            .is_some_and(|f| f.test(&packet.first_line))
+        {
+            self.record(TraceKind::Dropped(DropReason::Filtered), &packet);
+            return id;
+        }
         let link = self.link(d.source, d.destination);
         if d.transport.is_reliable() {
             self.send_reliable(sender, packet, &link);
         } else {
             self.send_datagram(packet, &link);
         }
+        id
     }
 
-    fn send_reliable(&mut self, sender: NodeId, mut packet: Packet, link: &LinkConfig) {
+    fn send_reliable(&mut self, sender: Option<NodeId>, mut packet: Packet, link: &LinkConfig) {
         let delay = link.latency.saturating_add(self.jitter(link.jitter));
         let arrival = self.now.saturating_add(delay);
         let reachable =
@@ -838,7 +943,7 @@ impl Sim {
             Event::ConnectionFailed { sender, packet } => {
                 self.record(TraceKind::Dropped(DropReason::ConnectionFailed), &packet);
                 let now = self.now();
-                if let Some(slot) = self.nodes.get_mut(sender.0) {
+                if let Some(slot) = sender.and_then(|s| self.nodes.get_mut(s.0)) {
                     slot.dirty = true;
                     slot.node
                         .handle_transport_error(now, packet.transport, packet.to);

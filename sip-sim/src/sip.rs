@@ -216,7 +216,7 @@ impl Behaviour {
 /// A command the node's TU issued that the endpoint refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// A scripted or direct response on a server transaction.
+    /// A scripted response on a server transaction.
     Respond {
         /// The server transaction.
         tx: ServerTxId,
@@ -495,7 +495,8 @@ impl SipNode {
     /// A request from this node to `peer` out of any dialog (§8.1.1): Request-URI
     /// `sip:peer@<ip:port>` (with `;transport=tcp` etc. for reliable transports), From this
     /// node with a fresh tag, To the peer, a new Call-ID, CSeq 1, and a Contact for INVITE
-    /// (§8.1.1.8). Add headers or a body and pass it to [`SipNode::send_request`].
+    /// (§8.1.1.8). Add headers or a body, send it through [`SipNode::with_endpoint`] and
+    /// record it with [`SipNode::track`].
     pub fn request(
         &mut self,
         method: Method,
@@ -519,25 +520,44 @@ impl SipNode {
         }
     }
 
-    /// Sends `request` to `target` in a new client transaction (§17.1).
-    pub fn send_request(
+    /// Records a client transaction the TU started, or the endpoint's refusal to start it:
+    /// the one hook behind [`SipNode::started`] and [`SipNode::errors`], and, for an INVITE,
+    /// what lets the node acknowledge its 2xx ([`SipNode::set_auto_ack`]) and cancel it on
+    /// schedule ([`SipNode::cancel_invites_after`]). The node's own sends ([`SipNode::send`],
+    /// [`SipNode::send_at`]) go through it; a test that sends a request of its own through
+    /// [`SipNode::with_endpoint`] hands it the request and the endpoint's answer, which it
+    /// returns:
+    ///
+    /// ```
+    /// # use sip_core::endpoint::Target;
+    /// # use sip_core::message::Method;
+    /// # use sip_sim::{Sim, SipNode, Transport};
+    /// let (a, b) = ("10.0.0.1:5060".parse().unwrap(), "10.0.0.2:5060".parse().unwrap());
+    /// let mut sim = Sim::new(1);
+    /// let ida = sim.add_node(a, SipNode::new(sim.base(), a, 1));
+    /// let target = Target::new(Transport::Udp, b);
+    /// let tx = sim.with_node(ida, |n: &mut SipNode, now| {
+    ///     let req = n.request(Method::Options, b, Transport::Udp).header("Subject", "hand-made").build().unwrap();
+    ///     let sent = n.with_endpoint(now, |ep, now| ep.send_request(now, req.clone(), target));
+    ///     n.track(now, &req, target, sent)
+    /// });
+    /// let alice = sim.node::<SipNode>(ida).unwrap();
+    /// assert_eq!(alice.started[0].tx, tx.unwrap().unwrap());
+    /// assert_eq!(alice.started[0].method, Method::Options);
+    /// ```
+    pub fn track(
         &mut self,
         now: Instant,
-        request: Request,
+        request: &Request,
         target: Target,
+        result: Result<ClientTxId, EndpointError>,
     ) -> Result<ClientTxId, EndpointError> {
         self.now = now;
         let method = request.method().clone();
-        let call_id = if self.recording {
-            request.call_id().unwrap_or_default().to_owned()
-        } else {
-            String::new()
-        };
-        let keep = (method == Method::Invite).then(|| request.clone());
-        let r = self.endpoint.send_request(now, request, target);
-        match &r {
+        match &result {
             Ok(tx) => {
-                if let Some(request) = keep {
+                if method == Method::Invite {
+                    let request = request.clone();
                     self.invites.insert(*tx, SentInvite { request, target });
                     if let Some(after) = self.cancel_after {
                         let at = self.offset(now).saturating_add(after);
@@ -550,14 +570,13 @@ impl SipNode {
                         tx: *tx,
                         method,
                         target,
-                        call_id,
+                        call_id: request.call_id().unwrap_or_default().to_owned(),
                     });
                 }
             }
             Err(e) => self.refused(Command::Send { method }, e.clone()),
         }
-        self.pump(now);
-        r
+        result
     }
 
     /// Builds ([`SipNode::request`]) and sends a request with `method` to `target`.
@@ -571,7 +590,23 @@ impl SipNode {
             .request(method.clone(), target.addr, target.transport)
             .build()
         {
-            Ok(r) => self.send_request(now, r, target),
+            Ok(r) => {
+                self.now = now;
+                // Tracked before the drain, so the TU's reaction to what the send caused
+                // finds the INVITE. Only what is tracked needs a copy of the request.
+                let sent = if method == Method::Invite || self.recording {
+                    let sent = self.endpoint.send_request(now, r.clone(), target);
+                    self.track(now, &r, target, sent)
+                } else {
+                    let sent = self.endpoint.send_request(now, r, target);
+                    if let Err(e) = &sent {
+                        self.refused(Command::Send { method }, e.clone());
+                    }
+                    sent
+                };
+                self.pump(now);
+                sent
+            }
             Err(e) => {
                 let e = EndpointError::Build(e);
                 self.refused(Command::Send { method }, e.clone());
@@ -584,73 +619,6 @@ impl SipNode {
     /// [`SipNode::started`] for its transaction).
     pub fn send_at(&mut self, at: Duration, method: Method, target: Target) {
         self.schedule(at, Pending::Send { method, target });
-    }
-
-    /// Cancels a pending INVITE (§9.1); the core holds the CANCEL until a provisional
-    /// response has arrived.
-    pub fn cancel(
-        &mut self,
-        now: Instant,
-        invite: ClientTxId,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.now = now;
-        let r = self.endpoint.cancel(now, invite);
-        if let Err(e) = &r {
-            self.refused(Command::Cancel { invite }, e.clone());
-        }
-        self.pump(now);
-        r
-    }
-
-    /// Sends an ACK outside any transaction (the ACK for a 2xx, §13.2.2.4).
-    pub fn send_ack(
-        &mut self,
-        now: Instant,
-        ack: Request,
-        target: Target,
-    ) -> Result<(), EndpointError> {
-        self.now = now;
-        let r = self.endpoint.send_ack(now, ack, target);
-        if let Err(e) = &r {
-            self.refused(Command::Ack, e.clone());
-        }
-        self.pump(now);
-        r
-    }
-
-    // ----- server commands -----------------------------------------------------------
-
-    /// Answers server transaction `tx` with `status` (§8.2.6).
-    pub fn respond_with(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        status: u16,
-    ) -> Result<(), EndpointError> {
-        self.now = now;
-        let r = self.endpoint.respond_with(now, tx, status);
-        if let Err(e) = &r {
-            self.refused(Command::Respond { tx, status }, e.clone());
-        }
-        self.pump(now);
-        r
-    }
-
-    /// Sends `response` on server transaction `tx`.
-    pub fn respond(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        response: Response,
-    ) -> Result<(), EndpointError> {
-        self.now = now;
-        let status = response.status();
-        let r = self.endpoint.respond(now, tx, response);
-        if let Err(e) = &r {
-            self.refused(Command::Respond { tx, status }, e.clone());
-        }
-        self.pump(now);
-        r
     }
 
     // ----- raw access ------------------------------------------------------------------
@@ -692,7 +660,9 @@ impl SipNode {
     }
 
     /// Runs `f` on the endpoint at `now`, then drains its outputs (transmits and events)
-    /// into the node, so commands the node has no method for still get recorded.
+    /// into the node's records: the one way a test commands the endpoint (`ep.cancel(..)`,
+    /// `ep.respond_with(..)`, `ep.send_ack(..)`, ...). A request started this way is
+    /// recorded in [`SipNode::started`] when handed to [`SipNode::track`].
     pub fn with_endpoint<R>(
         &mut self,
         now: Instant,
@@ -1098,7 +1068,9 @@ impl SipNode {
                     let _ = self.send(now, method, target);
                 }
                 Pending::Cancel { invite } => {
-                    let _ = self.cancel(now, invite);
+                    if let Err(e) = self.endpoint.cancel(now, invite) {
+                        self.refused(Command::Cancel { invite }, e);
+                    }
                 }
             }
             self.pump(now);

@@ -21,6 +21,9 @@ pub enum DropReason {
     /// A reliable transport could not connect (partition, or nobody listening); the sender
     /// got [`Node::handle_transport_error`](crate::Node::handle_transport_error).
     ConnectionFailed,
+    /// The test's filter ([`Sim::drop_where`](crate::Sim::drop_where)) matched its first
+    /// line; recorded at the send time, whatever the transport.
+    Filtered,
 }
 
 /// What happened to a message.

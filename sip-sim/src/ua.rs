@@ -103,12 +103,42 @@ impl UaNode {
         self.addr
     }
 
-    /// Runs a command on the endpoint now and flushes what it produced (use through
-    /// `Sim::with_node`).
-    pub fn act<R>(&mut self, now: Instant, f: impl FnOnce(&mut Endpoint, Instant) -> R) -> R {
+    /// Runs `f` on the endpoint at `now`, then drains what it produced: transmits to the
+    /// network, events through the reaction into [`UaNode::events`] (use through
+    /// `Sim::with_node`, which sends the transmits on at once). The one way a test commands
+    /// the endpoint, as [`SipNode::with_endpoint`](crate::SipNode::with_endpoint) is for
+    /// the scripted node.
+    pub fn with_endpoint<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut Endpoint, Instant) -> R,
+    ) -> R {
         let r = f(&mut self.ep, now);
         self.pump(now);
         r
+    }
+
+    /// The events recorded since the last call (or since the start), with their times; the
+    /// record starts empty again. For tests that look at what one step caused.
+    ///
+    /// ```
+    /// # use sip_core::endpoint::{Event, InviteOptions};
+    /// # use sip_sim::{Sim, UaNode};
+    /// let (a, b) = ("10.0.0.1:5060".parse().unwrap(), "10.0.0.2:5060".parse().unwrap());
+    /// let mut sim = Sim::new(1);
+    /// let ida = sim.add_node(a, UaNode::new(sim.base(), a, 1));
+    /// let idb = sim.add_node(b, UaNode::new(sim.base(), b, 2));
+    /// sim.with_node(ida, |n: &mut UaNode, now| {
+    ///     n.with_endpoint(now, |ep, now| ep.invite(now, InviteOptions::new("sip:b@10.0.0.2", "<sip:a@x>", "<sip:b@y>")))
+    /// });
+    /// sim.run_for(std::time::Duration::from_millis(10)).unwrap();
+    /// let bob = sim.node_mut::<UaNode>(idb).unwrap();
+    /// let got = bob.take_events();
+    /// assert!(matches!(got[..], [(t, Event::IncomingCall { .. })] if t.as_millis() == 10));
+    /// assert!(bob.take_events().is_empty());
+    /// ```
+    pub fn take_events(&mut self) -> Vec<(Duration, Event)> {
+        std::mem::take(&mut self.events)
     }
 
     /// Events matching a predicate, with their times.

@@ -84,7 +84,7 @@ fn calls_complete_over_a_lossy_link() {
         let ib = sim.add_node(a(BOB), answering(&sim, BOB, seed * 10 + 2, 200));
         let d = sim
             .with_node(ia, |n: &mut UaNode, now| {
-                n.act(now, |ep, now| {
+                n.with_endpoint(now, |ep, now| {
                     ep.invite(
                         now,
                         InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>")
@@ -217,7 +217,7 @@ fn blind_transfer(seed: u64, loss: f64, carol_answers: u16, bob_accepts: bool) -
     );
     let d = sim
         .with_node(ia, |n: &mut UaNode, now| {
-            n.act(now, |ep, now| {
+            n.with_endpoint(now, |ep, now| {
                 ep.invite(
                     now,
                     InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>"),
@@ -339,7 +339,7 @@ fn call_property_over_2000_seeds() {
         let ib = sim.add_node(a(BOB), answering(&sim, BOB, seed * 3 + 1, 200));
         let d = sim
             .with_node(ia, |n: &mut UaNode, now| {
-                n.act(now, |ep, now| {
+                n.with_endpoint(now, |ep, now| {
                     ep.invite(
                         now,
                         InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>"),

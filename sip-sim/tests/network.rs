@@ -750,3 +750,123 @@ time (s)  192.0.2.10:5060                                 192.0.2.20:5060       
     assert!(svg.contains(">192.0.2.30:5070</text>"));
     assert!(svg.contains(">0.580</text>"));
 }
+
+/// The test's filter drops by first line, on any transport, from the moment it is set until
+/// it is removed; a reliable sender is not told, and the ladder names the drop.
+#[test]
+fn the_drop_filter_drops_matching_first_lines_until_removed() {
+    let (mut sim, a, b) = pair(1, LinkConfig::ideal(ms(5)));
+    script(&mut sim, a).send_at(ms(10), Transport::Udp, addr(B), "ACK sip:b SIP/2.0\r\n");
+    script(&mut sim, a).send_at(ms(10), Transport::Tcp, addr(B), "ACK sip:b SIP/2.0\r\n");
+    script(&mut sim, a).send_at(ms(10), Transport::Udp, addr(B), "BYE sip:b SIP/2.0\r\n");
+    script(&mut sim, a).send_at(ms(30), Transport::Udp, addr(B), "ACK sip:b SIP/2.0\r\n");
+    sim.drop_where(|line: &str| line.starts_with("ACK"));
+    sim.run_until(ms(20)).unwrap();
+    sim.stop_dropping();
+    sim.run_until_idle().unwrap();
+    let got: Vec<(Duration, String)> = sim
+        .node::<ScriptNode>(b)
+        .unwrap()
+        .received
+        .iter()
+        .map(|r| (r.at, sip_sim::first_line(&r.bytes)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (ms(15), "BYE sip:b SIP/2.0".to_owned()),
+            (ms(35), "ACK sip:b SIP/2.0".to_owned())
+        ]
+    );
+    assert!(sim.node::<ScriptNode>(a).unwrap().errors.is_empty());
+    let filtered: Vec<(Duration, Transport)> = sim
+        .trace()
+        .iter()
+        .filter(|e| e.kind == TraceKind::Dropped(DropReason::Filtered))
+        .map(|e| (e.at, e.transport))
+        .collect();
+    assert_eq!(
+        filtered,
+        [(ms(10), Transport::Udp), (ms(10), Transport::Tcp)]
+    );
+    assert!(
+        sim.ladder_text().contains("filtered"),
+        "{}",
+        sim.ladder_text()
+    );
+}
+
+/// An injected message is traced as sent from its source and takes that source's link; a
+/// reliable one that cannot be delivered is reported to the node at the source, if any.
+#[test]
+fn injected_messages_travel_like_sends() {
+    let (mut sim, a, b) = pair(1, LinkConfig::ideal(ms(5)));
+    let nat = addr("198.51.100.7:40000");
+    sim.set_link_directed(nat, addr(B), LinkConfig::ideal(ms(30)));
+    sim.run_until(ms(10)).unwrap();
+    let inject = |sim: &mut Sim, transport, source, destination, text: &'static str| {
+        sim.inject(Datagram {
+            transport,
+            source,
+            destination,
+            bytes: Bytes::from_static(text.as_bytes()),
+        })
+    };
+    let ids = [
+        inject(&mut sim, Transport::Udp, nat, addr(B), "from the NAT"),
+        inject(&mut sim, Transport::Tcp, addr(A), addr(C), "to nobody"),
+        inject(&mut sim, Transport::Tcp, nat, addr(C), "to nobody either"),
+    ];
+    sim.run_until_idle().unwrap();
+    assert_eq!(&sim.message(ids[1]).unwrap()[..], b"to nobody");
+    let got = &sim.node::<ScriptNode>(b).unwrap().received;
+    assert_eq!(
+        (got.len(), got[0].at, got[0].from),
+        (1, ms(40), nat),
+        "the NAT's link"
+    );
+    assert_eq!(
+        sim.node::<ScriptNode>(a).unwrap().errors,
+        [TransportFailure {
+            at: ms(15),
+            transport: Transport::Tcp,
+            destination: addr(C)
+        }]
+    );
+    let sent: Vec<(Duration, SocketAddr)> = sim
+        .trace()
+        .iter()
+        .filter(|e| e.kind == TraceKind::Sent)
+        .map(|e| (e.at, e.from))
+        .collect();
+    assert_eq!(sent, [(ms(10), nat), (ms(10), addr(A)), (ms(10), nat)]);
+}
+
+/// The trace keeps each send's bytes under its id, shared by a duplicate, until the trace
+/// is cleared; with the trace off nothing is kept.
+#[test]
+fn the_trace_keeps_the_bytes_of_each_send() {
+    let (mut sim, a, _) = pair(1, LinkConfig::ideal(ms(5)).with_duplicate(1.0));
+    script(&mut sim, a).send_at(ms(1), Transport::Udp, addr(B), "one\r\nrest");
+    script(&mut sim, a).send_at(ms(2), Transport::Udp, addr(B), "two");
+    sim.run_until_idle().unwrap();
+    let texts: Vec<(TraceKind, &[u8])> = sim
+        .trace()
+        .iter()
+        .map(|e| (e.kind, &sim.message(e.id).unwrap()[..]))
+        .filter(|(k, _)| *k != TraceKind::Sent)
+        .collect();
+    assert_eq!(texts.len(), 6, "a duplicate and two deliveries each");
+    assert!(
+        texts
+            .iter()
+            .all(|(_, b)| *b == &b"one\r\nrest"[..] || *b == &b"two"[..])
+    );
+    assert_eq!(sim.message(2), None);
+    sim.clear_trace();
+    assert_eq!(sim.message(0), None);
+    sim.set_trace_enabled(false);
+    script(&mut sim, a).send_at(ms(20), Transport::Udp, addr(B), "three");
+    sim.run_until_idle().unwrap();
+    assert_eq!(sim.message(2), None);
+}

@@ -246,7 +246,10 @@ fn cancel_before_any_provisional_is_held_until_the_100() {
     let (invite, cancel) = sim
         .with_node(a, |n: &mut SipNode, now| {
             let i = n.send(now, Method::Invite, udp_bob()).unwrap();
-            (i, n.cancel(now, i).unwrap())
+            (
+                i,
+                n.with_endpoint(now, |ep, now| ep.cancel(now, i)).unwrap(),
+            )
         })
         .unwrap();
     sim.run_until_idle().unwrap();
@@ -306,7 +309,9 @@ fn cancel_after_a_provisional_ends_the_invite_with_487_and_drops_the_tus_pending
     let invite = send(&mut sim, a, Method::Invite);
     sim.run_until(ms(100)).unwrap();
     let cancel = sim
-        .with_node(a, |n: &mut SipNode, now| n.cancel(now, invite))
+        .with_node(a, |n: &mut SipNode, now| {
+            n.with_endpoint(now, |ep, now| ep.cancel(now, invite))
+        })
         .unwrap()
         .unwrap();
     sim.run_until_idle().unwrap();
@@ -330,7 +335,9 @@ fn cancel_after_a_provisional_ends_the_invite_with_487_and_drops_the_tus_pending
     );
     // A second CANCEL of the same INVITE is refused.
     let again = sim
-        .with_node(a, |n: &mut SipNode, now| n.cancel(now, invite))
+        .with_node(a, |n: &mut SipNode, now| {
+            n.with_endpoint(now, |ep, now| ep.cancel(now, invite))
+        })
         .unwrap();
     assert_eq!(again, Err(EndpointError::UnknownTransaction));
 }
@@ -351,7 +358,9 @@ fn cancel_crossing_the_200_loses() {
     let invite = send(&mut sim, a, Method::Invite);
     sim.run_until(ms(115)).unwrap();
     let cancel = sim
-        .with_node(a, |n: &mut SipNode, now| n.cancel(now, invite))
+        .with_node(a, |n: &mut SipNode, now| {
+            n.with_endpoint(now, |ep, now| ep.cancel(now, invite))
+        })
         .unwrap()
         .unwrap();
     sim.run_until_idle().unwrap();
@@ -728,7 +737,10 @@ fn a_held_cancel_is_reported_not_sent_when_the_invite_ends_first() {
     let (invite, cancel) = sim
         .with_node(a, |n: &mut SipNode, now| {
             let i = n.send(now, Method::Invite, udp_bob()).unwrap();
-            (i, n.cancel(now, i).unwrap())
+            (
+                i,
+                n.with_endpoint(now, |ep, now| ep.cancel(now, i)).unwrap(),
+            )
         })
         .unwrap();
     sim.run_until_idle().unwrap();
@@ -765,7 +777,9 @@ fn an_invite_cancelled_without_a_final_response_fails_64_t1_after_the_cancel() {
     let invite = send(&mut sim, a, Method::Invite);
     sim.run_until(ms(100)).unwrap();
     let cancel = sim
-        .with_node(a, |n: &mut SipNode, now| n.cancel(now, invite))
+        .with_node(a, |n: &mut SipNode, now| {
+            n.with_endpoint(now, |ep, now| ep.cancel(now, invite))
+        })
         .unwrap()
         .unwrap();
     sim.run_until_idle().unwrap();
