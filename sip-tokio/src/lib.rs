@@ -85,8 +85,6 @@ pub use call::{Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
 pub use error::{Error, Result};
 pub use registration::Registration;
 pub use request::{IncomingRequest, IncomingRequests, Reply, RequestBuilder};
-#[doc(hidden)]
-pub use shard::call_id as shard_call_id;
 pub use sip_core::endpoint::{RegisterOptions, RegistrationState};
 pub use stats::{CallStats, UaStats};
 pub use transfer::{IncomingTransfer, Transfer, TransferOutcome};
