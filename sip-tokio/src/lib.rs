@@ -75,7 +75,7 @@ mod request;
 mod shard;
 mod shared;
 mod stats;
-pub mod transfer;
+mod transfer;
 pub mod transport;
 mod ua;
 pub mod uas;

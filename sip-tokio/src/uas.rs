@@ -50,7 +50,6 @@ use sip_core::transport::Transport;
 
 use crate::body::Body;
 use crate::call::{Accepting, Call, CallEvent, IncomingCall};
-use crate::driver::ALLOW;
 use crate::error::Result;
 use crate::request::IncomingRequest;
 use crate::transfer::IncomingTransfer;
@@ -427,7 +426,10 @@ async fn serve(ua: UserAgent, c: Arc<Counters>, mut call: Call) {
 async fn answer_and_serve(ua: UserAgent, c: Arc<Counters>, accepting: Accepting) {
     let mut call = match accepting.await {
         Ok(call) => call,
-        Err((e, cancelled)) => return answer_refused(&c, &e, cancelled),
+        Err(e) => {
+            let cancelled = matches!(e, crate::Error::CallEnded(_));
+            return answer_refused(&c, &e, cancelled);
+        }
     };
     bump(&c.calls_answered);
     while let Some(ev) = call.next_event().await {
@@ -561,16 +563,13 @@ async fn out_of_dialog(c: Arc<Counters>, pbx: Arc<Mutex<Pbx>>, req: IncomingRequ
     let registrar = *req.method() == Method::Register && lock(&pbx).registrar.is_some();
     let res = if registrar {
         register(&c, &pbx, req).await
-    } else if *req.method() == Method::Options {
-        bump(&c.options);
-        req.response(200)
-            .header("Allow", ALLOW)
-            .header("Accept", "application/sdp")
-            .send()
-            .await
     } else {
-        bump(&c.not_allowed);
-        req.response(405).header("Allow", ALLOW).send().await
+        // The core's policy: 200 with Allow and Accept to OPTIONS, 405 to the rest.
+        match req.method() {
+            Method::Options => bump(&c.options),
+            _ => bump(&c.not_allowed),
+        }
+        req.decline().await.map(drop)
     };
     if let Err(e) = res {
         tracing::debug!(error = %e, "answer refused");
