@@ -78,10 +78,9 @@ mod stats;
 mod transfer;
 pub mod transport;
 mod ua;
-pub mod uas;
 
 pub use body::Body;
-pub use call::{Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
+pub use call::{Accepting, Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
 pub use error::{Error, Result};
 pub use registration::Registration;
 pub use request::{IncomingRequest, IncomingRequests, Reply, RequestBuilder};

@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use sip_tokio::{Body, CallEvent, DialogState, EndReason, Error, Method, Transport, UserAgent};
 
+/// The sample PBX of the `uas` example.
+#[allow(dead_code)] // the example's API, not all of it used here
+#[path = "../examples/uas/app.rs"]
+mod app;
+
 async fn bounded<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(20), f)
         .await
@@ -552,11 +557,9 @@ async fn transmit_hook_sees_every_message_sent() {
 #[tokio::test]
 async fn uas_answers_405_with_allow_outside_calls() {
     bounded(async {
-        let uas = sip_tokio::uas::Uas::start(sip_tokio::uas::UasConfig::new(
-            "127.0.0.1:0".parse().unwrap(),
-        ))
-        .await
-        .unwrap();
+        let uas = app::Uas::start(app::UasConfig::new("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
         let alice = ua(33).await;
         let target = format!("sip:uas@{}", uas.local_addr());
         let r = alice
