@@ -291,8 +291,14 @@ impl UserAgentBuilder {
         self
     }
 
-    /// The seed of the endpoints' tags, branches and Call-IDs (default: a random one).
-    /// With a fixed seed a run's identifiers repeat.
+    /// The seed of the endpoints' tags, branches and Call-IDs (default: a random one,
+    /// drawn from the operating system's randomness at each start). With a fixed seed a
+    /// run's identifiers repeat, which is what tests want.
+    ///
+    /// **Never reuse a fixed seed across restarts of a deployed user agent**: its tags,
+    /// branches and Call-IDs would repeat those of its previous life, and peers would take
+    /// new requests for retransmissions or for requests in dialogs that are gone (RFC 3261
+    /// §8.1.1.4, §8.1.1.7, §19.3 want them unique). Leave it unset outside tests.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -444,9 +450,20 @@ fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
     }
 }
 
-/// A seed from the standard library's per-process random hash keys.
+/// A seed from the standard library's random hash keys: drawn from the operating system
+/// when a process first asks, then stepped, so every call gives another seed.
 fn random_seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(0x5EED);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two user agents of one process without a seed draw different ones.
+    #[test]
+    fn seeds_are_random_by_default() {
+        assert!(super::UserAgentBuilder::default().seed.is_none());
+        assert_ne!(super::random_seed(), super::random_seed());
+    }
 }

@@ -49,11 +49,10 @@
 //!
 //! # UDP
 //!
-//! A transmit leaves from the socket [`select_socket`](sip_core::transport::select_socket)
-//! picks (the core's rule: the socket bound at `Transmit::source`; failing that, one bound
-//! to the wildcard address on the same port; failing that, the first UDP socket of the
-//! destination's address family). With none, it is a transport error. Datagrams that are
-//! only CRLFs are keep-alives
+//! A transmit leaves from the socket the core's [`select_socket`] picks: the one bound at
+//! `Transmit::source`; failing that, one bound to the wildcard address on the same port;
+//! failing that, the first UDP socket of the destination's address family. With none, it
+//! is a transport error. Datagrams that are only CRLFs are keep-alives
 //! ([`is_keepalive_datagram`](sip_core::transport::keepalive::is_keepalive_datagram)):
 //! counted and dropped.
 //! `Input::Receive::to` is the socket's bound address (the wildcard address if it was bound
