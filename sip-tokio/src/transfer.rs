@@ -197,7 +197,8 @@ impl IncomingTransfer {
         Ok(())
     }
 
-    /// Rejects with a final error status (300–699, e.g. 603 Decline).
+    /// Rejects with a final error status (300–699, e.g. 603 Decline; the core refuses
+    /// another).
     pub async fn reject(mut self, status: u16) -> Result<()> {
         if self.answered != Answered::No {
             return Err(Error::AlreadyDone);
@@ -209,13 +210,10 @@ impl IncomingTransfer {
     /// Reports the status of the call to the target in a NOTIFY (a `message/sipfrag` body,
     /// RFC 3515 §2.4.5); a final status (≥ 200) terminates the subscription.
     pub async fn notify(&mut self, status: u16) -> Result<()> {
-        match self.answered {
-            Answered::No => {
-                return Err(sip_core::dialog::DialogError::ReferNotAccepted.into());
-            }
-            Answered::Finished => return Err(Error::AlreadyDone),
-            Answered::Accepted => {}
+        if self.answered == Answered::Finished {
+            return Err(Error::AlreadyDone);
         }
+        // Not accepted yet: the core refuses (`DialogError::ReferNotAccepted`).
         if !self.act(ReferAction::Notify(status)).await? {
             // A final status: the core ended the subscription.
             self.answered = Answered::Finished;

@@ -589,7 +589,15 @@ async fn dropped_transfers_are_declined_or_abandoned_by_the_core() {
             while let Some(ev) = call.next_event().await {
                 if let CallEvent::Transfer(mut t) = ev {
                     // The first is dropped unanswered, the second once accepted.
-                    if !std::mem::take(&mut first) {
+                    if std::mem::take(&mut first) {
+                        // No progress before accepting: the core refuses.
+                        assert!(matches!(
+                            t.notify(180).await,
+                            Err(Error::Dialog(
+                                sip_core::dialog::DialogError::ReferNotAccepted
+                            ))
+                        ));
+                    } else {
                         t.accept().await.unwrap();
                     }
                 }
