@@ -1,15 +1,13 @@
 //! The rate benchmark: SIPp's `uac` against the tokio `uas` example (1 shard), the mio
-//! `uas` example and SIPp's own `uas`, side by side in one run. For each server it
+//! `mio_uas` example and SIPp's own `uas`, side by side in one run. For each server it
 //! reports the highest call rate sustained with 0 failed calls, the CPU seconds the
 //! server process spends per 1,000 calls at a common rate, and its resident memory per
 //! established call. Not part of the test suite.
 //!
-//! Both crates name their example `uas`, so build them one after the other and keep the
-//! mio one under another name:
+//! Both run the sample PBX of `sip-pbx`, each over its own driver:
 //!
 //! ```text
-//! cargo build --release -p sip-mio --example uas
-//! cp target/release/examples/uas target/release/examples/uas-mio
+//! cargo build --release -p sip-mio --example mio_uas
 //! cargo build --release -p sip-tokio --example uas --example bench_sipp
 //! target/release/examples/bench_sipp [--rates 500,1000,2000] [--step-calls 5000]
 //!     [--cpu-rate 1000] [--cpu-calls 10000] [--cpu-rounds 2] [--hold-calls 5000]
@@ -58,7 +56,7 @@ fn parse() -> Result<Options, String> {
         cpu_rounds: 2,
         hold_calls: 5000,
         tokio_uas: exe.with_file_name("uas"),
-        mio_uas: exe.with_file_name("uas-mio"),
+        mio_uas: exe.with_file_name("mio_uas"),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -88,15 +86,15 @@ fn parse() -> Result<Options, String> {
         ),
         (
             &o.mio_uas,
-            "cargo build --release -p sip-mio --example uas, then copy target/release/examples/uas to uas-mio",
+            "cargo build --release -p sip-mio --example mio_uas",
         ),
     ] {
         if !path.exists() {
             return Err(format!("{} not found: {build}", path.display()));
         }
     }
-    // Both examples are called `uas`: make sure the two paths hold different ones. Only
-    // the tokio one has `--shards` in its usage line.
+    // Paths given by hand may be swapped: only the tokio one has `--shards` in its usage
+    // line.
     let usage = |p: &Path| {
         Command::new(p)
             .arg("--help")
@@ -110,7 +108,7 @@ fn parse() -> Result<Options, String> {
     };
     if !usage(&o.tokio_uas).contains("--shards") {
         return Err(format!(
-            "{} is not the sip-tokio uas (rebuild it after the sip-mio one)",
+            "{} is not the sip-tokio uas",
             o.tokio_uas.display()
         ));
     }
@@ -144,7 +142,7 @@ impl Server {
     fn name(self) -> &'static str {
         match self {
             Server::Tokio => "sip-tokio uas (1 shard)",
-            Server::Mio => "sip-mio uas",
+            Server::Mio => "sip-mio mio_uas",
             Server::SippUas => "SIPp uas",
         }
     }

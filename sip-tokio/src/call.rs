@@ -14,7 +14,7 @@ use sip_core::message::{Method, Request, Response};
 use tokio::sync::mpsc;
 
 use crate::body::Body;
-use crate::command::{Command, Link};
+use crate::command::{Answer, Command, Link};
 use crate::error::{Error, Result};
 use crate::request::IncomingRequest;
 use crate::shared::Shared;
@@ -54,16 +54,15 @@ pub(crate) struct CallState {
     pub bye: Option<ByeOutcome>,
 }
 
-/// How a BYE we sent ended, as the driver learnt it (from the core's
-/// `Event::ByeCompleted`, or from its own give-up bound).
+/// How a BYE we sent ended, as the core reported it (`Event::ByeCompleted`, which it
+/// guarantees for every BYE it sends or holds for an ACK).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ByeOutcome {
     /// A final response with this status.
     Answered(u16),
-    /// No final response: Timer F fired (64·T1, RFC 3261 §17.1.2.2), or the BYE was never
-    /// reported done within the driver's bound.
+    /// No final response: Timer F fired (64·T1, RFC 3261 §17.1.2.2).
     Timeout,
-    /// The transport could not reach the peer (§17.1.4).
+    /// The transport could not reach the peer (§17.1.4), or the BYE could not be sent.
     TransportFailed,
     /// The driver task ended (shutdown) before the BYE was answered.
     Shutdown,
@@ -89,7 +88,8 @@ impl ByeOutcome {
 pub(crate) enum HangupKind {
     /// A BYE on a confirmed dialog: sent, or (UAS) held until the ACK of our 2xx.
     Bye,
-    /// A CANCEL of an outgoing call, or a 603 to an incoming one, not yet answered.
+    /// A CANCEL of an outgoing call, or the core's refusal of an incoming one, not yet
+    /// answered.
     Early,
 }
 
@@ -235,13 +235,14 @@ impl Call {
     ///   agent shut down first.
     /// * A call we answered whose ACK has not come yet: the stack holds the BYE until the
     ///   ACK arrives (§15: a callee must not send BYE before the ACK of its 2xx, or 64·T1
-    ///   without it) and the future waits for both. The driver stops waiting, with
-    ///   [`Error::Timeout`], 128·T1 (plus a margin) after the hang-up even if the core never
-    ///   reports the BYE done.
+    ///   without it) and the future waits for both. The core reports every BYE it holds,
+    ///   even one it then cannot send ([`Error::TransportFailed`]), so the future always
+    ///   resolves.
     /// * Outgoing call not answered yet: sends CANCEL (§9.1) and returns once it is sent;
     ///   follow with [`Call::ended`] (`Cancelled`, or `LocalBye` if a 2xx crossed the
     ///   CANCEL: the stack then ACKs and sends BYE itself).
-    /// * Incoming call not accepted yet: answers 603 and returns once it is sent.
+    /// * Incoming call not accepted yet: the core declines it (603 Decline) and this
+    ///   returns once that is sent.
     ///
     /// Errors with the core's
     /// [`DialogError::Terminated`](sip_core::dialog::DialogError::Terminated) if the call is
@@ -338,7 +339,8 @@ impl Call {
 }
 
 /// A call placed to us (an INVITE out of any dialog, RFC 3261 §13.3): ring, accept or
-/// reject it. Dropping it unanswered declines it (603).
+/// reject it. Dropping it unanswered hangs it up, which the core does by declining it
+/// (603).
 ///
 /// ```no_run
 /// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
@@ -399,49 +401,46 @@ impl IncomingCall {
 
     /// Sends 180 Ringing (with our To tag: the early dialog, RFC 3261 §12.1.1).
     pub async fn ringing(&self) -> Result<()> {
-        self.provisional(180, None).await
+        self.answer(Answer::Ring).await
     }
 
-    /// Sends any provisional response (101–199), with an optional body (early media).
+    /// Sends any provisional response but 100 (101–199), with an optional body (early
+    /// media). The core refuses another status
+    /// ([`DialogError::BadStatus`](sip_core::dialog::DialogError::BadStatus)).
     pub async fn provisional(&self, status: u16, body: Option<Body>) -> Result<()> {
-        if !(101..=199).contains(&status) {
-            return Err(sip_core::dialog::DialogError::BadStatus(status).into());
-        }
-        self.answer(status, body).await
+        self.answer(Answer::Provisional(status, body)).await
     }
 
-    async fn answer(&self, status: u16, body: Option<Body>) -> Result<()> {
+    async fn answer(&self, answer: Answer) -> Result<()> {
         let call = self.core.key;
         self.core
             .link
             .ask(|r| Command::Answer {
                 call,
-                status,
-                body,
+                answer,
                 reply: Some(r),
             })
             .await
     }
 
     /// 180 Ringing then 200 OK with `body`, both handed to the driver at once (it handles
-    /// them in order, with no round trip in between); the INVITE is let go at once. The
-    /// returned future waits for the 200's outcome. What [`IncomingCall::ringing`] then
-    /// [`IncomingCall::accept`] do, for answering without a ringing delay.
-    pub(crate) fn ring_and_accept(self, body: Option<Body>) -> Accepting {
+    /// them in order, with no round trip in between); the INVITE is let go at once, so the
+    /// returned future is small. What [`IncomingCall::ringing`] then
+    /// [`IncomingCall::accept`] do, for answering without a ringing delay. Fails with
+    /// [`Error::CallEnded`] if the call was over first (the caller cancelled it).
+    pub fn ring_and_accept(self, body: Option<Body>) -> Accepting {
         let IncomingCall { core, .. } = self;
         let call = core.key;
         // A refused 180 (the call ended) makes the 200 fail too: its error is the one told.
         let _ = core.link.send(Command::Answer {
             call,
-            status: 180,
-            body: None,
+            answer: Answer::Ring,
             reply: None,
         });
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sent = core.link.send(Command::Answer {
             call,
-            status: 200,
-            body,
+            answer: Answer::Accept(body),
             reply: Some(tx),
         });
         Accepting {
@@ -453,49 +452,34 @@ impl IncomingCall {
     /// Accepts the call with 200 OK and `body` (the SDP answer); the stack retransmits the
     /// 200 until the ACK arrives (RFC 3261 §13.3.1.4). Fails if the caller cancelled first.
     pub async fn accept(self, body: Option<Body>) -> Result<Call> {
-        self.answer(200, body).await?;
+        self.answer(Answer::Accept(body)).await?;
         Ok(Call::new(self.core))
     }
 
-    /// Rejects the call with a final status (300–699, e.g. 486 Busy Here, 603 Decline).
+    /// Rejects the call with a final status (300–699, e.g. 486 Busy Here, 603 Decline;
+    /// the core refuses another).
     pub async fn reject(self, status: u16) -> Result<()> {
-        if !(300..=699).contains(&status) {
-            return Err(sip_core::dialog::DialogError::BadStatus(status).into());
-        }
-        self.answer(status, None).await
+        self.answer(Answer::Reject(status)).await
     }
 
-    /// Rejects the call with a final status and extra headers: a 407 with
+    /// Rejects the call with a final status (300–699) and extra headers: a 407 with
     /// `Proxy-Authenticate` (RFC 3261 §22.3), a 3xx with `Contact`, a 503 with
     /// `Retry-After`, ...
     pub async fn reject_with(self, status: u16, headers: &[(&str, &str)]) -> Result<()> {
-        if !(300..=699).contains(&status) {
-            return Err(sip_core::dialog::DialogError::BadStatus(status).into());
-        }
-        let spec = crate::command::ResponseSpec {
-            tx: self.tx,
-            dialog: None,
-            invite: true,
-            status,
-            reason: None,
-            headers: headers
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: None,
-        };
-        self.core
-            .link
-            .ask(|r| Command::Respond(Box::new(spec), Some(r)))
-            .await
+        let rows = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        self.answer(Answer::RejectWith(status, rows)).await
     }
 }
 
 /// The answer of [`IncomingCall::ring_and_accept`] under way: resolves to the call, or to
-/// the error and whether the call had ended (the caller cancelled) by then. A small
-/// future (the per-call task of the `uas` holds it).
+/// the error ([`Error::CallEnded`] if the call had ended first: the caller cancelled). A
+/// small future: it holds neither the INVITE nor the answer.
 #[derive(Debug)]
-pub(crate) struct Accepting {
+#[must_use = "the answer's outcome is only known by awaiting it"]
+pub struct Accepting {
     /// `None` once resolved.
     core: Option<CallCore>,
     /// `None` if the driver was gone before the 200 could be handed over.
@@ -503,7 +487,7 @@ pub(crate) struct Accepting {
 }
 
 impl Future for Accepting {
-    type Output = std::result::Result<Call, (Error, bool)>;
+    type Output = Result<Call>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let r = match self.rx.as_mut() {
@@ -516,12 +500,12 @@ impl Future for Accepting {
         self.rx = None;
         Poll::Ready(match (self.core.take(), r) {
             (Some(core), Ok(())) => Ok(Call::new(core)),
-            (Some(core), Err(e)) => {
-                let ended = core.shared.lock().state.is_terminated();
-                Err((e, ended))
-            }
+            (Some(core), Err(e)) => match core.shared.lock().state {
+                DialogState::Terminated(reason) => Err(Error::CallEnded(reason)),
+                _ => Err(e),
+            },
             // Polled again after it resolved.
-            (None, _) => Err((Error::Shutdown, false)),
+            (None, _) => Err(Error::AlreadyDone),
         })
     }
 }
@@ -657,7 +641,6 @@ mod tests {
                 let call = inc
                     .ring_and_accept(Some(Body::sdp("answer")))
                     .await
-                    .map_err(|(e, ended)| (e.to_string(), ended))
                     .unwrap();
                 call.ended().await
             });
@@ -692,7 +675,10 @@ mod tests {
             call.cancel().await.unwrap();
             assert_eq!(inc.cancelled().await, EndReason::Cancelled);
             let r = inc.ring_and_accept(None).await;
-            assert!(matches!(r, Err((Error::Dialog(_), true))), "{r:?}");
+            assert!(
+                matches!(r, Err(Error::CallEnded(EndReason::Cancelled))),
+                "{r:?}"
+            );
             assert_eq!(call.ended().await, EndReason::Cancelled);
             alice.shutdown().await;
             bob.shutdown().await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use sip_core::dialog::{DialogId, DialogInfo, ReferId};
-use sip_core::endpoint::{InviteOptions, ServerTxId, Target};
+use sip_core::endpoint::{InviteOptions, ServerTxId, Target, Unhandled};
 use sip_core::message::{Method, Response};
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,12 +30,28 @@ pub(crate) struct RequestSpec {
     pub target: Option<Target>,
 }
 
-/// What to do with a received REFER (RFC 3515).
+/// What to do with a received REFER (RFC 3515): each is one of the core's REFER commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReferAction {
     Accept,
     Reject(u16),
     Notify(u16),
+    /// The handle was dropped unanswered: the core's refusal.
+    Decline,
+    /// The handle was dropped after accepting, with no final status reported: the core's
+    /// final NOTIFY.
+    Abandon,
+}
+
+/// How to answer a call's INVITE: each is one of the core's dialog commands, which check
+/// the status.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Ring,
+    Provisional(u16, Option<Body>),
+    Accept(Option<Body>),
+    Reject(u16),
+    RejectWith(u16, Vec<(String, String)>),
 }
 
 /// A response to send for a server transaction.
@@ -45,6 +61,8 @@ pub(crate) struct ResponseSpec {
     /// Set for a request received in a dialog: a re-INVITE is answered through the dialog.
     pub dialog: Option<DialogId>,
     pub invite: bool,
+    /// Only a provisional response may be sent (`Reply::send_provisional`).
+    pub provisional: bool,
     pub status: u16,
     pub reason: Option<String>,
     pub headers: Vec<(String, String)>,
@@ -58,8 +76,7 @@ pub(crate) enum Command {
     Invite(Box<InviteOptions>, Reply<Call>),
     Answer {
         call: DialogId,
-        status: u16,
-        body: Option<Body>,
+        answer: Answer,
         reply: Option<Reply<()>>,
     },
     Hangup(DialogId, Reply<HangupKind>),
@@ -70,7 +87,8 @@ pub(crate) enum Command {
         String,
         Reply<(ReferId, Arc<Shared<TransferState>>)>,
     ),
-    ReferAnswer(ReferId, ReferAction, Option<Reply<()>>),
+    /// Replies whether the REFER's subscription is still alive afterwards.
+    ReferAnswer(ReferId, ReferAction, Option<Reply<bool>>),
     Request(Box<RequestSpec>, Reply<Response>),
     InDialog {
         call: DialogId,
@@ -81,6 +99,9 @@ pub(crate) enum Command {
     },
     Reinvite(DialogId, Option<Body>, Reply<Response>),
     Respond(Box<ResponseSpec>, Option<Reply<()>>),
+    /// A request the application lets go of unanswered: the core's policy answers it
+    /// (`Endpoint::decline`) and the status sent is replied.
+    Decline(ServerTxId, Unhandled, Option<Reply<u16>>),
     Info(DialogId, Reply<DialogInfo>),
     SubscribeCalls(mpsc::Sender<IncomingCall>),
     SubscribeRequests(mpsc::Sender<IncomingRequest>),

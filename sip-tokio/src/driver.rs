@@ -1,25 +1,25 @@
 //! The driver task: it owns one [`Endpoint`], feeds it what the transports received, the
 //! API's commands and the passing of time, and routes what comes out — transmits to the
 //! transports, events to the API handles. It holds no protocol logic: every SIP rule is
-//! the core's; the driver only decides which handle an event belongs to, and answers for
-//! the application when no handle is there to (480 for a call nobody takes, 200/405 for
-//! OPTIONS and other requests nobody takes, 481 for a request in a call whose handle is
-//! gone).
+//! the core's. The driver only decides which handle an event belongs to and, when no
+//! handle takes it, tells the core why ([`Unhandled`]): the core's policy
+//! ([`Endpoint::decline`], [`Refer::decline`](sip_core::endpoint::Refer::decline)) picks
+//! the answer.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sip_core::dialog::{DialogError, DialogId, DialogState, ReferEvent, ReferId, Role};
 use sip_core::endpoint::{
-    ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit,
+    ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit, Unhandled,
 };
-use sip_core::message::{Method, Request, Response};
+use sip_core::message::{Request, Response};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::call::{ByeOutcome, Call, CallCore, CallEvent, CallState, HangupKind, IncomingCall};
-use crate::command::{Command, Link, ReferAction, Reply, RequestSpec, ResponseSpec};
+use crate::command::{Answer, Command, Link, ReferAction, Reply, RequestSpec, ResponseSpec};
 use crate::error::{Error, Result};
 use crate::request::IncomingRequest;
 use crate::shard::Registry;
@@ -30,10 +30,6 @@ use crate::transport::Transports;
 
 /// A function shown every message the driver hands to the transports.
 pub(crate) type Tap = Arc<dyn Fn(&Transmit) + Send + Sync>;
-
-/// The methods a user agent of this crate handles (the Allow header of its automatic
-/// answers, RFC 3261 §20.5).
-pub(crate) const ALLOW: &str = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY";
 
 /// Inputs (or commands) handled in one go before the outputs are drained.
 const INPUT_BATCH: usize = 32;
@@ -93,17 +89,10 @@ pub(crate) struct Driver {
     incoming_requests: Option<mpsc::Sender<IncomingRequest>>,
     stats: CallStats,
     /// BYEs we sent (or the core holds until the ACK of our 2xx) not reported done yet:
-    /// core dialog → call key. Emptied by `Event::ByeCompleted`; graceful shutdown waits
-    /// for it to be empty.
+    /// core dialog → call key. The core reports every one of them with
+    /// `Event::ByeCompleted`, even one it could not send, which removes it; graceful
+    /// shutdown waits for this to be empty.
     byes: HashMap<DialogId, DialogId>,
-    /// When to stop waiting for each BYE's `ByeCompleted` (in hang-up order, so in
-    /// deadline order: every bound is the same length). Entries whose BYE completed stay
-    /// until they reach the front.
-    bye_deadlines: VecDeque<(Instant, DialogId)>,
-    /// How long after a hang-up the driver waits for `ByeCompleted` before reporting a
-    /// timeout itself: 64·T1 for the ACK of our 2xx (§13.3.1.4), 64·T1 for Timer F
-    /// (§17.1.2.2), and a second of margin.
-    bye_bound: Duration,
     closing: Option<Closing>,
     cfg: DriverConfig,
 }
@@ -121,12 +110,6 @@ impl Driver {
         cfg: DriverConfig,
     ) -> (Driver, Link) {
         let (tx, cmd_rx) = mpsc::unbounded_channel();
-        let bye_bound = ep
-            .config()
-            .timers
-            .timer_b()
-            .saturating_mul(2)
-            .saturating_add(Duration::from_secs(1));
         let driver = Driver {
             ep,
             transports,
@@ -142,8 +125,6 @@ impl Driver {
             incoming_requests: None,
             stats: CallStats::default(),
             byes: HashMap::new(),
-            bye_deadlines: VecDeque::new(),
-            bye_bound,
             closing: None,
             cfg,
         };
@@ -199,7 +180,6 @@ impl Driver {
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
                     self.ep.handle_timeout(now());
-                    self.expire_byes();
                 }
             }
             self.drain();
@@ -228,20 +208,9 @@ impl Driver {
         tracing::debug!(shard = self.cfg.shard, "driver task ends");
     }
 
-    /// The next instant to wake at: the endpoint's next timer, a BYE's bound, or a
-    /// shutdown deadline.
+    /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
     fn next_wake(&mut self) -> Option<Instant> {
-        while let Some((_, d)) = self.bye_deadlines.front() {
-            if self.byes.contains_key(d) {
-                break;
-            }
-            self.bye_deadlines.pop_front();
-        }
         let timer = self.ep.poll_timeout().map(Instant::from_std);
-        let timer = match (timer, self.bye_deadlines.front()) {
-            (Some(a), Some(&(b, _))) => Some(a.min(b)),
-            (a, b) => a.or(b.map(|&(b, _)| b)),
-        };
         let closing = self.closing.as_ref().map(|c| match c.settled_at {
             Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
             None => c.deadline,
@@ -277,17 +246,10 @@ impl Driver {
             Command::Invite(opts, reply) => self.invite(now, *opts, reply),
             Command::Answer {
                 call,
-                status,
-                body,
+                answer,
                 reply,
             } => {
-                let r = self.active(call).and_then(|d| {
-                    let body = body.as_ref().map(|b| b.as_parts());
-                    Ok(self
-                        .ep
-                        .dialog(d)
-                        .and_then(|mut d| d.answer(now, status, body))?)
-                });
+                let r = self.answer(now, call, answer);
                 if let Some(reply) = reply {
                     let _ = reply.send(r);
                 }
@@ -319,17 +281,25 @@ impl Driver {
                 let _ = reply.send(r);
             }
             Command::ReferAnswer(refer, action, reply) => {
-                let r = match action {
-                    ReferAction::Accept => self.ep.refer(refer).and_then(|mut r| r.accept(now)),
-                    ReferAction::Reject(s) => {
-                        self.ep.refer(refer).and_then(|mut r| r.reject(now, s))
+                let r = self.ep.refer(refer).and_then(|mut r| match action {
+                    ReferAction::Accept => r.accept(now),
+                    ReferAction::Reject(s) => r.reject(now, s),
+                    ReferAction::Notify(s) => r.notify(now, s),
+                    ReferAction::Decline => r.decline(now, Unhandled::Dropped).map(drop),
+                    ReferAction::Abandon => r.abandon(now),
+                });
+                // The core forgets a REFER once its subscription is over (a final NOTIFY,
+                // a refusal): whether it still knows it says whether more may follow.
+                let r = r.map(|()| self.ep.refer(refer).is_ok());
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(r.map_err(Error::from));
                     }
-                    ReferAction::Notify(s) => {
-                        self.ep.refer(refer).and_then(|mut r| r.notify(now, s))
+                    None => {
+                        if let Err(e) = r {
+                            tracing::debug!(%refer, error = %e, "REFER of a dropped handle not ended");
+                        }
                     }
-                };
-                if let Some(reply) = reply {
-                    let _ = reply.send(r.map_err(Error::from));
                 }
             }
             Command::Request(spec, reply) => self.request(now, *spec, reply),
@@ -364,6 +334,19 @@ impl Driver {
                 let r = self.respond(now, *spec);
                 if let Some(reply) = reply {
                     let _ = reply.send(r);
+                }
+            }
+            Command::Decline(tx, why, reply) => {
+                let r = self.ep.decline(now, tx, why).map_err(Error::from);
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(r);
+                    }
+                    None => {
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, ?why, "dropped request not declined");
+                        }
+                    }
                 }
             }
             Command::Info(call, reply) => {
@@ -409,8 +392,6 @@ impl Driver {
             return Ok(HangupKind::Early);
         }
         self.byes.insert(d, call);
-        self.bye_deadlines
-            .push_back((Instant::now() + self.bye_bound, d));
         Ok(HangupKind::Bye)
     }
 
@@ -421,20 +402,27 @@ impl Driver {
         }
     }
 
-    /// Gives up on the BYEs never reported done within their bound (one the core held
-    /// for an ACK and then could not send, say), as timed out.
-    fn expire_byes(&mut self) {
-        let t = Instant::now();
-        while let Some(&(at, d)) = self.bye_deadlines.front() {
-            if at > t {
-                break;
-            }
-            self.bye_deadlines.pop_front();
-            if let Some(call) = self.byes.remove(&d) {
-                tracing::debug!(dialog = %d, "BYE never reported done: given up");
-                self.bye_done(call, ByeOutcome::Timeout);
-            }
+    /// Answers a call's INVITE through the core's dialog command for it (which checks
+    /// the status).
+    fn answer(&mut self, now: std::time::Instant, call: DialogId, answer: Answer) -> Result<()> {
+        let d = self.active(call)?;
+        let mut d = self.ep.dialog(d)?;
+        fn body(b: &Option<crate::Body>) -> Option<(&str, bytes::Bytes)> {
+            b.as_ref().map(crate::Body::as_parts)
         }
+        Ok(match &answer {
+            Answer::Ring => d.ring(now),
+            Answer::Provisional(status, b) => d.provisional(now, *status, body(b)),
+            Answer::Accept(b) => d.accept(now, body(b)),
+            Answer::Reject(status) => d.reject(now, *status),
+            Answer::RejectWith(status, headers) => {
+                let rows: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                d.reject_with(now, *status, &rows)
+            }
+        }?)
     }
 
     /// The dialog a call's commands go to.
@@ -570,10 +558,11 @@ impl Driver {
         let body = spec.body.as_ref().map(|b| b.as_parts());
         if let (true, Some(dialog)) = (spec.invite, spec.dialog) {
             // A re-INVITE is answered through its dialog (§14.2).
-            return Ok(self
-                .ep
-                .dialog(dialog)
-                .and_then(|mut d| d.answer(now, spec.status, body))?);
+            let mut d = self.ep.dialog(dialog)?;
+            return Ok(match spec.provisional {
+                true => d.provisional(now, spec.status, body),
+                false => d.answer(now, spec.status, body),
+            }?);
         }
         let mut b = self.ep.response(spec.tx, spec.status)?;
         if let Some(reason) = &spec.reason {
@@ -586,6 +575,10 @@ impl Driver {
             b = b.body(ct, bytes);
         }
         let resp = b.build()?;
+        if spec.provisional && !resp.is_provisional() {
+            // `send_provisional` with a final status: refused before anything is sent.
+            return Err(DialogError::BadStatus(spec.status).into());
+        }
         Ok(self.ep.respond(now, spec.tx, resp)?)
     }
 
@@ -640,6 +633,8 @@ impl Driver {
                 let outcome = match outcome {
                     Ok(status) => ByeOutcome::Answered(status),
                     Err(Failure::Timeout) => ByeOutcome::Timeout,
+                    // A transport error, a BYE the core could not send, and any failure
+                    // kind added later.
                     Err(_) => ByeOutcome::TransportFailed,
                 };
                 // A BYE the core sent on its own (no ACK, a failed re-INVITE) still
@@ -663,22 +658,27 @@ impl Driver {
                 refer,
                 dialog,
                 refer_to,
+                target,
                 referred_by,
-                ..
             } => {
                 self.stats.transfers_received += 1;
                 let key = self.key_of(dialog);
                 let open = self.calls.get(&key).filter(|s| !s.released);
                 match (open, self.link()) {
                     (Some(slot), Some(link)) => {
-                        let t = IncomingTransfer::new(refer, refer_to, referred_by, link);
+                        let t = IncomingTransfer::new(refer, refer_to, target, referred_by, link);
                         slot.shared
                             .update(|s| s.events.push_back(CallEvent::Transfer(t)));
                     }
-                    _ => {
+                    (open, _) => {
                         // A REFER outside any call of ours, or in one nobody holds.
-                        if let Err(e) = self.ep.refer(refer).and_then(|mut r| r.reject(now, 603)) {
-                            tracing::debug!(%refer, error = %e, "REFER not rejected");
+                        let why = match (&self.closing, open) {
+                            (Some(_), _) => Unhandled::ShuttingDown,
+                            (None, None) => Unhandled::NoListener,
+                            (None, Some(_)) => Unhandled::CallReleased,
+                        };
+                        if let Err(e) = self.ep.refer(refer).and_then(|mut r| r.decline(now, why)) {
+                            tracing::debug!(%refer, error = %e, "REFER not declined");
                         }
                     }
                 }
@@ -760,8 +760,8 @@ impl Driver {
                 call_id: None,
             },
         );
-        let refuse = if self.closing.is_some() {
-            503
+        let why = if self.closing.is_some() {
+            Unhandled::ShuttingDown
         } else {
             match (&self.incoming_calls, self.link()) {
                 (Some(sender), Some(link)) => {
@@ -778,73 +778,44 @@ impl Driver {
                         Ok(()) => return,
                         // The returned handle is dropped below, after the refusal, so
                         // its release finds the call already over.
-                        Err(mpsc::error::TrySendError::Full(_)) => 503,
+                        Err(mpsc::error::TrySendError::Full(_)) => Unhandled::Overloaded,
                         Err(mpsc::error::TrySendError::Closed(_)) => {
                             self.incoming_calls = None;
-                            480
+                            Unhandled::NoListener
                         }
                     }
                 }
-                _ => 480,
+                _ => Unhandled::NoListener,
             }
         };
         self.stats.unhandled += 1;
-        if let Err(e) = self
-            .ep
-            .dialog(dialog)
-            .and_then(|mut d| d.answer(now, refuse, None))
-        {
-            tracing::debug!(%dialog, error = %e, "incoming call not refused");
+        if let Err(e) = self.ep.decline(now, tx, why) {
+            tracing::debug!(%dialog, error = %e, ?why, "incoming call not declined");
         }
     }
 
     fn incoming_request(&mut self, now: std::time::Instant, tx: ServerTxId, request: Request) {
-        if self.closing.is_none()
-            && let (Some(sender), Some(link)) = (&self.incoming_requests, self.link())
-        {
-            match sender.try_send(IncomingRequest::new(tx, None, request, link)) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(r)) => {
-                    let request = r.disarm();
-                    return self.auto_answer(now, tx, &request, 503);
-                }
-                Err(mpsc::error::TrySendError::Closed(r)) => {
-                    self.incoming_requests = None;
-                    let request = r.disarm();
-                    return self.auto_answer(now, tx, &request, 0);
+        let why = match (&self.closing, &self.incoming_requests, self.link()) {
+            (Some(_), _, _) => Unhandled::ShuttingDown,
+            (None, Some(sender), Some(link)) => {
+                match sender.try_send(IncomingRequest::new(tx, None, request, link)) {
+                    Ok(()) => return,
+                    Err(mpsc::error::TrySendError::Full(r)) => {
+                        r.disarm();
+                        Unhandled::Overloaded
+                    }
+                    Err(mpsc::error::TrySendError::Closed(r)) => {
+                        r.disarm();
+                        self.incoming_requests = None;
+                        Unhandled::NoListener
+                    }
                 }
             }
-        }
-        let status = if self.closing.is_some() { 503 } else { 0 };
-        self.auto_answer(now, tx, &request, status);
-    }
-
-    /// Answers a request nobody takes: `status`, or (0) 200 to OPTIONS with what we
-    /// support (RFC 3261 §11.2) and 405 with Allow to anything else (§8.2.1).
-    fn auto_answer(
-        &mut self,
-        now: std::time::Instant,
-        tx: ServerTxId,
-        request: &Request,
-        status: u16,
-    ) {
-        self.stats.requests_auto_answered += 1;
-        let status = match (status, request.method()) {
-            (0, Method::Options) => 200,
-            (0, _) => 405,
-            (s, _) => s,
+            (None, _, _) => Unhandled::NoListener,
         };
-        let r = self.ep.response(tx, status).and_then(|b| {
-            let b = match status {
-                200 => b.header("Allow", ALLOW).header("Accept", "application/sdp"),
-                405 => b.header("Allow", ALLOW),
-                _ => b,
-            };
-            let resp = b.build()?;
-            self.ep.respond(now, tx, resp)
-        });
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "automatic answer refused");
+        self.stats.requests_auto_answered += 1;
+        if let Err(e) = self.ep.decline(now, tx, why) {
+            tracing::debug!(error = %e, ?why, "request nobody takes not declined");
         }
     }
 
@@ -864,17 +835,8 @@ impl Driver {
             return;
         }
         // Nobody holds the call: it is being hung up.
-        let invite = *request.method() == Method::Invite;
-        let r = if invite {
-            self.ep
-                .dialog(dialog)
-                .and_then(|mut d| d.answer(now, 481, None))
-                .map_err(Error::from)
-        } else {
-            self.ep.respond_with(now, tx, 481).map_err(Error::from)
-        };
-        if let Err(e) = r {
-            tracing::debug!(%dialog, error = %e, "request in a released call not answered");
+        if let Err(e) = self.ep.decline(now, tx, Unhandled::CallReleased) {
+            tracing::debug!(%dialog, error = %e, "request in a released call not declined");
         }
     }
 

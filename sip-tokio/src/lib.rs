@@ -6,8 +6,33 @@
 //!
 //! One task owns each [`sip_core::endpoint::Endpoint`]; the sockets ([`transport`]) and
 //! the API handles talk to it over channels, and a `tokio::time::sleep_until` follows the
-//! endpoint's next timer. The driver adds no protocol logic of its own: every SIP rule —
-//! retransmissions, ACKs, CANCEL, BYE, NOTIFY — is the core's.
+//! endpoint's next timer.
+//!
+//! # What the driver does, and what it leaves to the core
+//!
+//! The driver moves bytes and time, and routes the core's events to the handles; it knows
+//! no SIP rule of its own.
+//!
+//! * **It does**: bind and run the sockets (UDP datagrams, TCP connections framed by the
+//!   core's [`StreamReader`](sip_core::transport::keepalive::StreamReader), CRLF pings
+//!   answered with pongs as it says; the UDP socket a transmit leaves from chosen by the
+//!   core's [`select_socket`](sip_core::transport::select_socket)); feed the endpoint what
+//!   arrives, the API's commands and its timers; spread messages over
+//!   [shards](UserAgentBuilder::shards) by the Call-ID the core's
+//!   [`peek_call_id`](sip_core::message::peek_call_id) finds; hand events to the handle
+//!   they belong to; draw a random seed unless given one ([`UserAgentBuilder::seed`]);
+//!   shut down gracefully, waiting for the outstanding BYEs the core reports done.
+//! * **It does not**: choose a status, a method or a header. Retransmissions, ACKs,
+//!   CANCEL, BYE (and the guarantee that every BYE is reported, sent or not), NOTIFY,
+//!   digest retries and registration refreshes are the core's; so are the answers to
+//!   what no handle takes — a call nobody takes, OPTIONS and other requests nobody
+//!   takes, a request in a released call, a REFER nobody holds, a handle dropped
+//!   unanswered: the driver tells the core *why*
+//!   ([`Unhandled`](sip_core::endpoint::Unhandled)) and the core's policy
+//!   ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline),
+//!   [`Refer::decline`](sip_core::endpoint::Refer::decline)) answers. The status checks of
+//!   the handles' commands are the core's too: a refusal comes back as
+//!   [`Error::Dialog`] or [`Error::Endpoint`] with the core's reason.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -42,9 +67,9 @@
 //! | Handle | From | Dropped without finishing it |
 //! |---|---|---|
 //! | [`Call`] | [`UserAgent::call`], [`IncomingCall::accept`] | hangs up (BYE, or CANCEL while ringing) |
-//! | [`IncomingCall`] | [`UserAgent::incoming`] | declines the call (603) |
-//! | [`IncomingTransfer`] | [`Call::next_event`] | rejects the REFER (603), or ends an accepted one with a final NOTIFY (503) |
-//! | [`IncomingRequest`] | [`UserAgent::incoming_requests`], [`Call::next_event`] | answers 500 |
+//! | [`IncomingCall`] | [`UserAgent::incoming`] | hangs up: the core declines the call (603) |
+//! | [`IncomingTransfer`] | [`Call::next_event`] | the core declines the REFER (603), or abandons an accepted one (final NOTIFY 503) |
+//! | [`IncomingRequest`] | [`UserAgent::incoming_requests`], [`Call::next_event`] | the core's answer to a request let go of (500) |
 //! | [`Transfer`] | [`Call::refer`] | nothing: the REFER's subscription runs its course |
 //!
 //! Every async method is cancellation-safe: a future dropped before its command reached
@@ -58,10 +83,14 @@
 //! * `cargo run -p sip-tokio --example call` — Alice calls Bob, transfers him to Carol
 //!   with REFER, everyone hangs up; prints the ladder diagram. `--to <sip-uri>` calls a
 //!   real user agent instead.
-//! * `cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060` — answers
-//!   every call ([`uas`]); SIGINT prints its counters.
-//! * `cargo run --release -p sip-tokio --example bench_sipp` — the rate and memory
-//!   benchmark against SIPp.
+//! * `cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060` — the
+//!   sample PBX: answers every call (180, then 200 with SDP), serves REGISTER as a
+//!   registrar with `--registrar`, demands digest credentials with `--auth`, follows
+//!   transfers; SIGINT prints its counters. Its decisions are those of the `sip-pbx`
+//!   crate, shared with sip-mio's `mio_uas`; `examples/uas/app.rs` carries them out over
+//!   this crate's public API, and the SIPp and registrar tests run it in-process.
+//! * `cargo build --release -p sip-tokio --example bench_sipp` — the rate, CPU and
+//!   memory benchmark against SIPp (see its docs for the build steps).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -75,18 +104,15 @@ mod request;
 mod shard;
 mod shared;
 mod stats;
-pub mod transfer;
+mod transfer;
 pub mod transport;
 mod ua;
-pub mod uas;
 
 pub use body::Body;
-pub use call::{Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
+pub use call::{Accepting, Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
 pub use error::{Error, Result};
 pub use registration::Registration;
 pub use request::{IncomingRequest, IncomingRequests, Reply, RequestBuilder};
-#[doc(hidden)]
-pub use shard::call_id as shard_call_id;
 pub use sip_core::endpoint::{RegisterOptions, RegistrationState};
 pub use stats::{CallStats, UaStats};
 pub use transfer::{IncomingTransfer, Transfer, TransferOutcome};

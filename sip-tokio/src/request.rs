@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use sip_core::dialog::DialogId;
-use sip_core::endpoint::{ServerTxId, Target};
+use sip_core::endpoint::{ServerTxId, Target, Unhandled};
 use sip_core::message::{Method, Request, Response};
 use tokio::sync::mpsc;
 
@@ -92,8 +92,10 @@ impl IntoFuture for RequestBuilder {
 /// [`UserAgent::incoming_requests`](crate::UserAgent::incoming_requests)) or inside a call
 /// (from [`Call::next_event`](crate::Call::next_event)).
 ///
-/// Answer it with [`IncomingRequest::respond`] or build a fuller response with
-/// [`IncomingRequest::response`]. Dropped unanswered, it is answered 500 so the peer's
+/// Answer it with [`IncomingRequest::respond`], build a fuller response with
+/// [`IncomingRequest::response`], or leave it to the stack with
+/// [`IncomingRequest::decline`]. Dropped unanswered, it is answered by the core's policy
+/// for a request let go of (500 Server Internal Error, RFC 3261 §21.5.1), so the peer's
 /// transaction does not hang.
 #[derive(Debug)]
 pub struct IncomingRequest {
@@ -157,10 +159,27 @@ impl IncomingRequest {
         }
     }
 
-    /// Gives the request back without answering it on drop (the driver answers itself).
-    pub(crate) fn disarm(mut self) -> Request {
+    /// Leaves the request to the stack: it answers what the core's policy answers a
+    /// request nobody takes ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)
+    /// with `Unhandled::NoListener`) — outside calls, 200 with `Allow` and `Accept` to
+    /// OPTIONS (RFC 3261 §11.2) and 405 Method Not Allowed with `Allow` to anything else
+    /// (§8.2.1). Returns the status sent.
+    pub async fn decline(mut self) -> Result<u16> {
+        let tx = self.tx;
+        let r = self
+            .link
+            .ask(|r| Command::Decline(tx, Unhandled::NoListener, Some(r)))
+            .await;
+        // Answered, or refused for good: either way the drop must not answer again.
+        if !matches!(r, Err(Error::Shutdown)) {
+            self.answered = true;
+        }
+        r
+    }
+
+    /// Lets the request go without answering it on drop (the driver has it declined).
+    pub(crate) fn disarm(mut self) {
         self.answered = true;
-        self.request.clone()
     }
 
     fn spec(&self, status: u16) -> ResponseSpec {
@@ -168,6 +187,7 @@ impl IncomingRequest {
             tx: self.tx,
             dialog: self.dialog,
             invite: *self.request.method() == Method::Invite,
+            provisional: false,
             status,
             reason: None,
             headers: Vec::new(),
@@ -179,8 +199,9 @@ impl IncomingRequest {
 impl Drop for IncomingRequest {
     fn drop(&mut self) {
         if !self.answered {
-            let spec = Box::new(self.spec(500));
-            let _ = self.link.send(Command::Respond(spec, None));
+            let _ = self
+                .link
+                .send(Command::Decline(self.tx, Unhandled::Dropped, None));
         }
     }
 }
@@ -247,11 +268,11 @@ impl Reply {
     }
 
     /// Sends a provisional response (1xx) and gives the request back for the final one.
+    /// A final status is refused ([`DialogError::BadStatus`](sip_core::dialog::DialogError))
+    /// and nothing is sent.
     pub async fn send_provisional(mut self) -> Result<IncomingRequest> {
-        if !(100..=199).contains(&self.spec_status) {
-            return Err(sip_core::dialog::DialogError::BadStatus(self.spec_status).into());
-        }
-        let spec = self.take_spec();
+        let mut spec = self.take_spec();
+        spec.provisional = true;
         let link = self.req.link.clone();
         link.ask(|r| Command::Respond(spec, Some(r))).await?;
         Ok(self.req)

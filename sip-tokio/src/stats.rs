@@ -26,12 +26,12 @@ pub struct CallStats {
     pub answered: u64,
     /// Calls that ended without being answered (rejected, cancelled, timed out).
     pub failed: u64,
-    /// Calls answered 480 or 503 by the stack because no one was taking calls
+    /// Calls the stack declined because no one was taking calls
     /// ([`UserAgent::incoming`](crate::UserAgent::incoming) not called, its stream full or
-    /// dropped, or shutting down).
+    /// dropped, or shutting down), with the core's answer for it (480, or 503).
     pub unhandled: u64,
-    /// Out-of-dialog requests answered by the stack because no one was taking them
-    /// (OPTIONS with 200, other methods with 405).
+    /// Out-of-dialog requests the stack answered because no one was taking them, with the
+    /// core's answer for it (OPTIONS 200, other methods 405, 503 when behind or closing).
     pub requests_auto_answered: u64,
     /// Transfers (REFER) received.
     pub transfers_received: u64,

@@ -100,8 +100,9 @@ enum Answered {
 /// report its progress with [`IncomingTransfer::notify`] — a final status (≥ 200) ends the
 /// subscription (RFC 3515 §2.4.4, §2.4.5).
 ///
-/// Dropped without an answer, it is rejected with 603; dropped after `accept` without a
-/// final status, a final NOTIFY with 503 is sent, so the peer is never left waiting.
+/// Dropped without an answer, the core declines it (603 Decline); dropped after `accept`
+/// without a final status, the core abandons it (a final NOTIFY with 503), so the peer is
+/// never left waiting (RFC 3515 §2.4.2, §2.4.5).
 ///
 /// ```no_run
 /// # async fn demo(ua: sip_tokio::UserAgent, mut call: sip_tokio::Call) -> sip_tokio::Result<()> {
@@ -120,6 +121,7 @@ enum Answered {
 pub struct IncomingTransfer {
     id: ReferId,
     refer_to: String,
+    target: String,
     referred_by: Option<String>,
     link: Link,
     answered: Answered,
@@ -129,12 +131,14 @@ impl IncomingTransfer {
     pub(crate) fn new(
         id: ReferId,
         refer_to: String,
+        target: String,
         referred_by: Option<String>,
         link: Link,
     ) -> Self {
         IncomingTransfer {
             id,
             refer_to,
+            target,
             referred_by,
             link,
             answered: Answered::No,
@@ -151,15 +155,22 @@ impl IncomingTransfer {
         &self.refer_to
     }
 
-    /// The URI to call: the Refer-To value without its angle brackets and display name.
-    /// (URI headers such as `?Replaces=` are kept; RFC 3515 §2.1.)
+    /// The URI to call: the Refer-To value's URI as the core's name-addr parser reads it,
+    /// without display name or angle brackets (RFC 3261 §20.10; URI headers such as
+    /// `?Replaces=` are kept, RFC 3515 §2.1). For `"Carol" <sip:carol@192.0.2.3>`, it is
+    /// `sip:carol@192.0.2.3` — and so for `"a<b" <sip:carol@192.0.2.3>`, whose display
+    /// name holds a `<`.
     ///
-    /// ```
-    /// assert_eq!(sip_tokio::transfer::target_of("\"Carol\" <sip:carol@192.0.2.3>"), "sip:carol@192.0.2.3");
-    /// assert_eq!(sip_tokio::transfer::target_of("sip:carol@192.0.2.3"), "sip:carol@192.0.2.3");
+    /// ```no_run
+    /// # async fn demo(ua: sip_tokio::UserAgent, mut t: sip_tokio::IncomingTransfer) -> sip_tokio::Result<()> {
+    /// // Refer-To: "Carol" <sip:carol@192.0.2.3>
+    /// assert_eq!(t.target(), "sip:carol@192.0.2.3");
+    /// t.accept().await?;
+    /// let call = ua.call(t.target()).await?;
+    /// # let _ = call; Ok(()) }
     /// ```
     pub fn target(&self) -> &str {
-        target_of(&self.refer_to)
+        &self.target
     }
 
     /// The Referred-By value, if the REFER had one (RFC 3892).
@@ -167,7 +178,8 @@ impl IncomingTransfer {
         self.referred_by.as_deref()
     }
 
-    async fn act(&self, action: ReferAction) -> Result<()> {
+    /// Carries out `action`; the core says whether the subscription is still alive.
+    async fn act(&self, action: ReferAction) -> Result<bool> {
         let id = self.id;
         self.link
             .ask(|r| Command::ReferAnswer(id, action, Some(r)))
@@ -185,27 +197,25 @@ impl IncomingTransfer {
         Ok(())
     }
 
-    /// Rejects with a final error status (300–699, e.g. 603 Decline).
+    /// Rejects with a final error status (300–699, e.g. 603 Decline; the core refuses
+    /// another).
     pub async fn reject(mut self, status: u16) -> Result<()> {
         if self.answered != Answered::No {
             return Err(Error::AlreadyDone);
         }
         self.answered = Answered::Finished;
-        self.act(ReferAction::Reject(status)).await
+        self.act(ReferAction::Reject(status)).await.map(drop)
     }
 
     /// Reports the status of the call to the target in a NOTIFY (a `message/sipfrag` body,
     /// RFC 3515 §2.4.5); a final status (≥ 200) terminates the subscription.
     pub async fn notify(&mut self, status: u16) -> Result<()> {
-        match self.answered {
-            Answered::No => {
-                return Err(sip_core::dialog::DialogError::ReferNotAccepted.into());
-            }
-            Answered::Finished => return Err(Error::AlreadyDone),
-            Answered::Accepted => {}
+        if self.answered == Answered::Finished {
+            return Err(Error::AlreadyDone);
         }
-        self.act(ReferAction::Notify(status)).await?;
-        if status >= 200 {
+        // Not accepted yet: the core refuses (`DialogError::ReferNotAccepted`).
+        if !self.act(ReferAction::Notify(status)).await? {
+            // A final status: the core ended the subscription.
             self.answered = Answered::Finished;
         }
         Ok(())
@@ -215,21 +225,11 @@ impl IncomingTransfer {
 impl Drop for IncomingTransfer {
     fn drop(&mut self) {
         let action = match self.answered {
-            Answered::No => ReferAction::Reject(603),
-            Answered::Accepted => ReferAction::Notify(503),
+            Answered::No => ReferAction::Decline,
+            Answered::Accepted => ReferAction::Abandon,
             Answered::Finished => return,
         };
         let _ = self.link.send(Command::ReferAnswer(self.id, action, None));
-    }
-}
-
-/// The URI inside a name-addr or addr-spec: what is between `<` and `>` if there are
-/// angle brackets, else the trimmed value (RFC 3261 §20.10).
-pub fn target_of(value: &str) -> &str {
-    let v = value.trim();
-    match (v.find('<'), v.rfind('>')) {
-        (Some(a), Some(b)) if a < b => v.get(a + 1..b).unwrap_or(v),
-        _ => v,
     }
 }
 
@@ -238,13 +238,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets_and_outcomes() {
-        assert_eq!(
-            target_of(" <sip:a@b;transport=tcp> "),
-            "sip:a@b;transport=tcp"
-        );
-        assert_eq!(target_of("sip:a@b"), "sip:a@b");
-        assert_eq!(target_of("<broken"), "<broken");
+    fn outcomes() {
         let ok = TransferOutcome {
             final_status: Some(200),
             expired: false,

@@ -113,8 +113,10 @@ impl UserAgent {
     /// The calls placed to this user agent, from now on.
     ///
     /// Until this is called, and after the returned stream is dropped or falls 1024 calls
-    /// behind, the stack answers new calls itself (480 Temporarily Unavailable, or 503 when
-    /// behind). Calling it again hands the calls to the new stream; the old one ends.
+    /// behind, the stack declines new calls with the core's policy
+    /// ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline): 480 Temporarily
+    /// Unavailable, or 503 with Retry-After when behind). Calling it again hands the calls
+    /// to the new stream; the old one ends.
     pub fn incoming(&self) -> IncomingCalls {
         let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
         for link in &self.inner.links {
@@ -162,8 +164,10 @@ impl UserAgent {
     /// The requests received outside any dialog (other than INVITE), from now on.
     ///
     /// Until this is called, and after the returned stream is dropped, the stack answers
-    /// them itself: OPTIONS with 200 and the methods it supports (RFC 3261 §11.2), anything
-    /// else with 405 Method Not Allowed and an Allow header (§8.2.1).
+    /// them with the core's policy
+    /// ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)): OPTIONS with 200 and
+    /// the methods and media types it supports (RFC 3261 §11.2), anything else with 405
+    /// Method Not Allowed and an Allow header (§8.2.1).
     pub fn incoming_requests(&self) -> IncomingRequests {
         let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
         for link in &self.inner.links {
@@ -185,8 +189,9 @@ impl UserAgent {
         Ok(total)
     }
 
-    /// Shuts down gracefully: new calls and requests are refused (503), every call still
-    /// up is hung up (BYE, CANCEL, or 603), then the stack waits until the calls are over,
+    /// Shuts down gracefully: new calls and requests are declined (the core's 503 with
+    /// Retry-After), every call still up is hung up (BYE, CANCEL, or the core's refusal of
+    /// a call not answered yet), then the stack waits until the calls are over,
     /// the API's pending requests are answered and every BYE sent (by this shutdown or by
     /// an earlier hang-up) has its final response (RFC 3261 §15.1.1) — and returns as soon
     /// as that is so. Unanswered BYEs are waited for at most the builder's
@@ -286,8 +291,14 @@ impl UserAgentBuilder {
         self
     }
 
-    /// The seed of the endpoints' tags, branches and Call-IDs (default: a random one).
-    /// With a fixed seed a run's identifiers repeat.
+    /// The seed of the endpoints' tags, branches and Call-IDs (default: a random one,
+    /// drawn from the operating system's randomness at each start). With a fixed seed a
+    /// run's identifiers repeat, which is what tests want.
+    ///
+    /// **Never reuse a fixed seed across restarts of a deployed user agent**: its tags,
+    /// branches and Call-IDs would repeat those of its previous life, and peers would take
+    /// new requests for retransmissions or for requests in dialogs that are gone (RFC 3261
+    /// §8.1.1.4, §8.1.1.7, §19.3 want them unique). Leave it unset outside tests.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -439,9 +450,20 @@ fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
     }
 }
 
-/// A seed from the standard library's per-process random hash keys.
+/// A seed from the standard library's random hash keys: drawn from the operating system
+/// when a process first asks, then stepped, so every call gives another seed.
 fn random_seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(0x5EED);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two user agents of one process without a seed draw different ones.
+    #[test]
+    fn seeds_are_random_by_default() {
+        assert!(super::UserAgentBuilder::default().seed.is_none());
+        assert_ne!(super::random_seed(), super::random_seed());
+    }
 }

@@ -4,9 +4,9 @@
 //! fail when `CI=true` and it is missing. They run one at a time (they measure whole
 //! runs, and SIPp is CPU-hungry).
 //!
-//! * SIPp's built-in `uac` against our answering UA ([`sip_tokio::uas`], the `uas`
-//!   example's logic, run in-process on a random port): 1,000 calls at 200 calls/s over
-//!   UDP, the same over TCP, and over UDP with SIPp dropping 10 % of the messages.
+//! * SIPp's built-in `uac` against our answering UA (the `uas` example's `app.rs`, the
+//!   sample PBX, run in-process on a random port): 1,000 calls at 200 calls/s over UDP,
+//!   the same over TCP, and over UDP with SIPp dropping 10 % of the messages.
 //! * SIPp's built-in `uas` against our UAC (calls placed through the API), UDP and TCP.
 //! * `.ci/sipp/refer_uac.xml`: a REFER inside a call to our UA, expecting 202 and NOTIFYs
 //!   ending in a terminated subscription.
@@ -17,7 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use sip_tokio::uas::{Uas, UasConfig, UasReport};
+#[allow(dead_code)] // the example's API, not all of it used here
+#[path = "../examples/uas/app.rs"]
+mod app;
+
+use app::{Uas, UasConfig};
+use sip_pbx::Report;
 use sip_tokio::{Transport, UserAgent};
 use tokio::process::Command;
 use tokio::sync::Mutex;
@@ -139,7 +144,7 @@ async fn start_uas(transport: Transport) -> Uas {
 }
 
 /// Waits (bounded) until the UAS has seen every call end, and returns its counters.
-async fn settled(uas: &Uas, calls: u64) -> UasReport {
+async fn settled(uas: &Uas, calls: u64) -> Report {
     for _ in 0..100 {
         let r = uas.report().await;
         if r.calls_ended >= calls {
@@ -155,7 +160,7 @@ fn short(text: &str) -> &str {
 }
 
 /// SIPp's `uac` against our UAS: `calls` at `rate`, extra SIPp arguments in `extra`.
-async fn uac_against_our_uas(name: &str, transport: Transport, extra: &[&str]) -> (Run, UasReport) {
+async fn uac_against_our_uas(name: &str, transport: Transport, extra: &[&str]) -> (Run, Report) {
     let uas = start_uas(transport).await;
     let dir = work_dir(name);
     let mut args = vec![

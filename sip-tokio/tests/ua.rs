@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use sip_tokio::{Body, CallEvent, DialogState, EndReason, Error, Method, Transport, UserAgent};
 
+/// The sample PBX of the `uas` example.
+#[allow(dead_code)] // the example's API, not all of it used here
+#[path = "../examples/uas/app.rs"]
+mod app;
+
 async fn bounded<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(Duration::from_secs(20), f)
         .await
@@ -552,11 +557,9 @@ async fn transmit_hook_sees_every_message_sent() {
 #[tokio::test]
 async fn uas_answers_405_with_allow_outside_calls() {
     bounded(async {
-        let uas = sip_tokio::uas::Uas::start(sip_tokio::uas::UasConfig::new(
-            "127.0.0.1:0".parse().unwrap(),
-        ))
-        .await
-        .unwrap();
+        let uas = app::Uas::start(app::UasConfig::new("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
         let alice = ua(33).await;
         let target = format!("sip:uas@{}", uas.local_addr());
         let r = alice
@@ -569,6 +572,189 @@ async fn uas_answers_405_with_allow_outside_calls() {
         let report = uas.shutdown().await;
         assert_eq!(report.not_allowed, 1);
         assert_eq!(report.options, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dropped_transfers_are_declined_or_abandoned_by_the_core() {
+    bounded(async {
+        let alice = ua(34).await;
+        let bob = ua(35).await;
+        let mut bob_in = bob.incoming();
+        tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(None).await.unwrap();
+            let mut first = true;
+            while let Some(ev) = call.next_event().await {
+                if let CallEvent::Transfer(mut t) = ev {
+                    // The first is dropped unanswered, the second once accepted.
+                    if std::mem::take(&mut first) {
+                        // No progress before accepting: the core refuses.
+                        assert!(matches!(
+                            t.notify(180).await,
+                            Err(Error::Dialog(
+                                sip_core::dialog::DialogError::ReferNotAccepted
+                            ))
+                        ));
+                    } else {
+                        t.accept().await.unwrap();
+                    }
+                }
+            }
+        });
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        call.answered().await.unwrap();
+        match call.refer("sip:carol@127.0.0.1:9").await {
+            Err(Error::ReferRejected(603)) => {}
+            other => panic!("{other:?}"),
+        }
+        let mut transfer = call.refer("sip:carol@127.0.0.1:9").await.unwrap();
+        let mut seen = Vec::new();
+        while let Some(s) = transfer.progress().await {
+            seen.push(s);
+        }
+        assert_eq!(seen, vec![100, 503]);
+        assert!(!transfer.outcome().await.succeeded());
+        call.hangup().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn requests_dropped_or_declined_get_the_cores_answers() {
+    bounded(async {
+        let alice = ua(36).await;
+        let bob = ua(37).await;
+        let target = uri(&bob, "bob", Transport::Udp);
+        let mut reqs = bob.incoming_requests();
+        let bob_side = tokio::spawn(async move {
+            let dropped = reqs.next().await.unwrap();
+            drop(dropped);
+            let mut declined = Vec::new();
+            for _ in 0..2 {
+                declined.push(reqs.next().await.unwrap().decline().await.unwrap());
+            }
+            declined
+        });
+        let r = alice.request(Method::Message, &target).await.unwrap();
+        assert_eq!(r.status(), 500);
+        let r = alice.request(Method::Message, &target).await.unwrap();
+        assert_eq!(r.status(), 405);
+        assert!(r.headers().get("Allow").unwrap().contains("INVITE"));
+        let r = alice.request(Method::Options, &target).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers().get("Accept"), Some("application/sdp"));
+        assert_eq!(bob_side.await.unwrap(), vec![405, 200]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_core_checks_the_status_of_each_answer() {
+    bounded(async {
+        let alice = ua(38).await;
+        let bob = ua(39).await;
+        let mut incoming = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            for bad in [100, 200] {
+                assert!(
+                    matches!(
+                        inc.provisional(bad, None).await,
+                        Err(Error::Dialog(sip_core::dialog::DialogError::BadStatus(s))) if s == bad
+                    ),
+                    "{bad}"
+                );
+            }
+            inc.provisional(183, Some(Body::sdp("early")))
+                .await
+                .unwrap();
+            let challenge = [("Proxy-Authenticate", "Digest realm=\"x\", nonce=\"n\"")];
+            inc.reject_with(407, &challenge).await.unwrap();
+            // Refused, and then dropped: the core declines the call.
+            let inc = incoming.next().await.unwrap();
+            assert!(matches!(
+                inc.reject(200).await,
+                Err(Error::Dialog(sip_core::dialog::DialogError::BadStatus(200)))
+            ));
+            let inc = incoming.next().await.unwrap();
+            assert!(matches!(
+                inc.reject_with(180, &[]).await,
+                Err(Error::Dialog(sip_core::dialog::DialogError::BadStatus(180)))
+            ));
+        });
+        let target = uri(&bob, "bob", Transport::Udp);
+        let mut call = alice.call(&target).await.unwrap();
+        let p = call.progress().await.unwrap();
+        assert_eq!((p.status(), &p.body()[..]), (183, &b"early"[..]));
+        assert_eq!(call.ended().await, EndReason::Rejected(407));
+        for _ in 0..2 {
+            let call = alice.call(&target).await.unwrap();
+            assert_eq!(call.ended().await, EndReason::Rejected(603));
+        }
+        bob_side.await.unwrap();
+    })
+    .await;
+}
+
+/// The transfer target is the core's reading of Refer-To, whose display name may hold a
+/// `<` (RFC 3261 §25.1: a quoted-string); the REFER comes from a scripted peer.
+#[tokio::test]
+async fn a_transfer_target_is_the_uri_of_refer_to() {
+    bounded(async {
+        let bob = ua(40).await;
+        let bob_addr = bob.local_addr(Transport::Udp).unwrap();
+        let mut incoming = bob.incoming();
+        let peer = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let me = peer.local_addr().unwrap();
+        let head = |method: &str, branch: &str, to: &str, cseq: u32| {
+            format!(
+                "{method} sip:bob@{bob_addr} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{branch}\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:alice@{me}>;tag=a1\r\n{to}\r\nCall-ID: refer-target-1\r\n\
+                 CSeq: {cseq} {method}\r\nContact: <sip:alice@{me}>\r\n"
+            )
+        };
+        let send = |text: String| {
+            let peer = &peer;
+            async move { peer.send_to(text.as_bytes(), bob_addr).await.unwrap() }
+        };
+        let recv = |start: &'static str| {
+            let peer = &peer;
+            async move {
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    let (n, _) = peer.recv_from(&mut buf).await.unwrap();
+                    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    if text.starts_with(start) {
+                        return text;
+                    }
+                }
+            }
+        };
+        let to = format!("To: <sip:bob@{bob_addr}>");
+        send(head("INVITE", "r1", &to, 1) + "Content-Length: 0\r\n\r\n").await;
+        let call = incoming.next().await.unwrap().accept(None).await.unwrap();
+        let ok = recv("SIP/2.0 200").await;
+        let to = ok
+            .split("\r\n")
+            .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+            .unwrap()
+            .to_owned();
+        send(head("ACK", "r2", &to, 1) + "Content-Length: 0\r\n\r\n").await;
+        let refer_to = "\"a<b\" <sip:carol@192.0.2.3>";
+        send(head("REFER", "r3", &to, 2) + &format!("Refer-To: {refer_to}\r\nContent-Length: 0\r\n\r\n"))
+            .await;
+        let mut call = call;
+        let Some(CallEvent::Transfer(t)) = call.next_event().await else {
+            panic!("expected the transfer");
+        };
+        assert_eq!(t.target(), "sip:carol@192.0.2.3");
+        assert_eq!(t.refer_to(), refer_to);
+        // Dropped unanswered: the core declines the REFER.
+        drop(t);
+        assert!(recv("SIP/2.0 ").await.starts_with("SIP/2.0 603"));
+        bob.shutdown().await;
     })
     .await;
 }

@@ -3,7 +3,11 @@
 
 use std::time::Duration;
 
-use sip_tokio::uas::{Uas, UasConfig};
+#[allow(dead_code)] // the example's API, not all of it used here
+#[path = "../examples/uas/app.rs"]
+mod app;
+
+use app::{Uas, UasConfig};
 use sip_tokio::{Error, RegisterOptions, UserAgent};
 
 const LIMIT: Duration = Duration::from_secs(10);

@@ -302,6 +302,16 @@ impl DialogLayer {
 
     // ---- UAS: calls ----------------------------------------------------------------
 
+    /// The server transaction of the INVITE (new call or re-INVITE) that `dialog` has still
+    /// to answer with a final response.
+    pub(crate) fn invite_to_answer(&self, dialog: DialogId) -> Result<ServerTxId, DialogError> {
+        let d = self.live_dialog(dialog)?;
+        if d.role != Role::Uas && d.invite_stx.is_none() {
+            return Err(DialogError::WrongRole);
+        }
+        d.invite_stx.ok_or(DialogError::AlreadyAnswered)
+    }
+
     /// Answers an incoming INVITE (new call or re-INVITE): 1xx rings (with a To tag: the
     /// early dialog, §12.1.1), 2xx accepts (retransmitted until the ACK, §13.3.1.4), 3xx–6xx
     /// rejects. The Contact and the Record-Route rows are added as §12.1.1 says.
@@ -313,11 +323,8 @@ impl DialogLayer {
         body: Option<(&str, Bytes)>,
         env: &mut impl DialogEnv,
     ) -> Result<(), DialogError> {
+        let stx = self.invite_to_answer(dialog)?;
         let d = self.live_dialog(dialog)?;
-        if d.role != Role::Uas && d.invite_stx.is_none() {
-            return Err(DialogError::WrongRole);
-        }
-        let stx = d.invite_stx.ok_or(DialogError::AlreadyAnswered)?;
         if !(100..=699).contains(&status) {
             return Err(DialogError::BadStatus(status));
         }

@@ -63,12 +63,52 @@ impl<'a> Dialog<'a> {
         self.answer(now, 200, body)
     }
 
+    /// A provisional response, 101–199, with an optional body (183 Session Progress with
+    /// early media, say; §13.3.1.1): like 180 it carries our To tag and Contact and so
+    /// creates the early dialog (§12.1.1). 100 Trying is the transaction's own (§17.2.1);
+    /// anything else is [`DialogError::BadStatus`].
+    pub fn provisional(
+        &mut self,
+        now: Instant,
+        status: u16,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<(), DialogError> {
+        if !(101..=199).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        self.answer(now, status, body)
+    }
+
     /// A final refusal, 300–699 (§13.3.1.3); anything else is [`DialogError::BadStatus`].
     pub fn reject(&mut self, now: Instant, status: u16) -> Result<(), DialogError> {
         if !(300..=699).contains(&status) {
             return Err(DialogError::BadStatus(status));
         }
         self.answer(now, status, None)
+    }
+
+    /// A final refusal, 300–699, with extra header rows: a 407 with `Proxy-Authenticate`
+    /// (§22.3), a 3xx with `Contact` (§21.3), a 503 with `Retry-After` (§21.5.4), ... The
+    /// rows are checked like those of any response built (`ResponseBuilder`); a status
+    /// outside 300–699 is [`DialogError::BadStatus`], and nothing is sent.
+    pub fn reject_with(
+        &mut self,
+        now: Instant,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) -> Result<(), DialogError> {
+        if !(300..=699).contains(&status) {
+            return Err(DialogError::BadStatus(status));
+        }
+        let dialogs = self.ep.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
+        let stx = dialogs.invite_to_answer(self.id)?;
+        let mut b = self.ep.response(stx, status)?;
+        for (name, value) in headers {
+            b = b.header(name, value);
+        }
+        let response = b.build()?;
+        // The dialog follows the INVITE's final response and ends with it.
+        Ok(self.ep.respond(now, stx, response)?)
     }
 
     /// Hangs up, whatever the call's state: a confirmed dialog gets BYE (§15.1.1; the UAS
@@ -169,5 +209,120 @@ impl<'a> Refer<'a> {
         let id = self.id;
         self.ep
             .with_dialogs(now, |d, below| d.notify_refer(now, id, status, below))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use crate::dialog::{DialogError, DialogId, DialogState, EndReason};
+    use crate::endpoint::{Endpoint, EndpointConfig, Event, Input, Output};
+    use crate::message::{ParseOptions, Response, SipMessage, parse};
+    use crate::transport::Transport;
+
+    #[allow(clippy::disallowed_methods)]
+    fn base() -> Instant {
+        Instant::now()
+    }
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    const INVITE: &str = "INVITE sip:bob@192.0.2.2 SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKh1\r\nMax-Forwards: 70\r\n\
+        From: <sip:alice@192.0.2.1>;tag=a1\r\nTo: <sip:bob@192.0.2.2>\r\nCall-ID: handles-1\r\n\
+        CSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.1>\r\nContent-Length: 0\r\n\r\n";
+
+    /// Bob's endpoint holding an incoming call, not answered yet.
+    fn incoming_call(now: Instant) -> (Endpoint, DialogId) {
+        let local = addr("192.0.2.2:5060");
+        let mut b = Endpoint::new(EndpointConfig::with_local(Transport::Udp, local), 2);
+        b.handle_input(
+            now,
+            Input::Receive {
+                transport: Transport::Udp,
+                from: addr("192.0.2.1:5060"),
+                to: local,
+                bytes: Bytes::from_static(INVITE.as_bytes()),
+            },
+        );
+        let call = std::iter::from_fn(|| b.poll_output()).find_map(|o| match o {
+            Output::Event(Event::IncomingCall { dialog, .. }) => Some(dialog),
+            _ => None,
+        });
+        (b, call.expect("an incoming call"))
+    }
+
+    /// The responses the endpoint sent since last asked.
+    fn sent(ep: &mut Endpoint) -> Vec<Response> {
+        std::iter::from_fn(|| ep.poll_output())
+            .filter_map(|o| match o {
+                Output::Transmit(t) => match parse(t.bytes, &ParseOptions::strict()) {
+                    Ok(SipMessage::Response(r)) => Some(r),
+                    other => panic!("{other:?}"),
+                },
+                Output::Event(_) => None,
+            })
+            .collect()
+    }
+
+    /// `provisional`, `reject` and `reject_with` refuse a status of another class and send
+    /// nothing (§13.3.1.1, §13.3.1.3); a 183 with a body creates the early dialog; the rows
+    /// of `reject_with` go out in its refusal, which ends the call.
+    #[test]
+    fn provisional_and_refusals_check_their_status() {
+        let now = base();
+        let (mut b, call) = incoming_call(now);
+        let mut d = b.dialog(call).unwrap();
+        for bad in [100, 200, 486] {
+            assert_eq!(
+                d.provisional(now, bad, None),
+                Err(DialogError::BadStatus(bad))
+            );
+        }
+        assert_eq!(d.reject(now, 200), Err(DialogError::BadStatus(200)));
+        assert_eq!(
+            d.reject_with(now, 180, &[("Retry-After", "5")]),
+            Err(DialogError::BadStatus(180))
+        );
+        assert!(sent(&mut b).is_empty());
+
+        let sdp = Bytes::from_static(b"v=0\r\n");
+        let mut d = b.dialog(call).unwrap();
+        d.provisional(now, 183, Some(("application/sdp", sdp)))
+            .unwrap();
+        let r = sent(&mut b);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].status(), 183);
+        assert!(r[0].to().and_then(|t| t.tag()).is_some());
+        assert!(r[0].headers().get("Contact").is_some());
+        assert_eq!(&r[0].body()[..], b"v=0\r\n");
+        assert_eq!(b.dialog_state(call), Some(DialogState::Early));
+
+        // A value that would break the message is refused like in any response built.
+        let mut d = b.dialog(call).unwrap();
+        assert!(
+            d.reject_with(now, 407, &[("X-Bad", "a\r\nVia: x")])
+                .is_err()
+        );
+        assert!(sent(&mut b).is_empty());
+
+        let challenge = "Digest realm=\"pbx\", nonce=\"n1\"";
+        let mut d = b.dialog(call).unwrap();
+        d.reject_with(now, 407, &[("Proxy-Authenticate", challenge)])
+            .unwrap();
+        let r = sent(&mut b);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].status(), 407);
+        assert_eq!(r[0].headers().get("Proxy-Authenticate"), Some(challenge));
+        assert_eq!(
+            b.dialog_state(call),
+            Some(DialogState::Terminated(EndReason::Rejected(407)))
+        );
     }
 }

@@ -105,121 +105,167 @@ impl Endpoint {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::endpoint::{EndpointConfig, Event, Input, Output};
-    use crate::message::{SipMessage, parse_unchecked};
-    use crate::transport::Transport;
+    use std::net::SocketAddr;
+    use std::time::Instant;
+
     use bytes::Bytes;
+
+    use super::Unhandled;
+    use crate::dialog::{DialogState, EndReason};
+    use crate::endpoint::{Endpoint, EndpointConfig, EndpointError, Event, Input, Output};
+    use crate::message::{ParseOptions, Response, SipMessage, parse};
+    use crate::transaction::layer::ServerTxId;
+    use crate::transport::Transport;
 
     #[allow(clippy::disallowed_methods)]
     fn base() -> Instant {
         Instant::now()
     }
 
-    /// Hands `method` (outside any dialog) to a fresh endpoint, declines it for `why`, and
-    /// returns the status and the rows of the answer on the wire.
-    fn declined(method: &str, why: Unhandled) -> (u16, Vec<(String, String)>) {
-        let now = base();
-        let local = "192.0.2.2:5060".parse().unwrap();
-        let mut ep = Endpoint::new(EndpointConfig::with_local(Transport::Udp, local), 1);
-        let text = format!(
-            "{method} sip:u@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKd1\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:u@y>\r\nCall-ID: c1\r\n\
-             CSeq: 1 {method}\r\nContact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n"
-        );
+    const A: &str = "192.0.2.1:5060";
+    const B: &str = "192.0.2.2:5060";
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    /// A request from A to B; `to_tag` puts it in a dialog.
+    fn request(method: &str, branch: &str, to_tag: &str, cseq: u32) -> String {
+        format!(
+            "{method} sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK{branch}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:alice@192.0.2.1>;tag=a1\r\nTo: <sip:bob@192.0.2.2>{to_tag}\r\n\
+             Call-ID: policy-1\r\nCSeq: {cseq} {method}\r\nContact: <sip:alice@192.0.2.1>\r\n\
+             Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    /// Hands `text` to `ep` and returns the server transaction (and dialog) of the event
+    /// it causes.
+    fn receive(ep: &mut Endpoint, now: Instant, text: String) -> Option<(ServerTxId, Event)> {
         ep.handle_input(
             now,
             Input::Receive {
                 transport: Transport::Udp,
-                from: "192.0.2.1:5060".parse().unwrap(),
-                to: local,
+                from: addr(A),
+                to: addr(B),
                 bytes: Bytes::from(text),
             },
         );
-        let mut tx = None;
-        while let Some(o) = ep.poll_output() {
-            if let Output::Event(
-                Event::IncomingRequest { tx: t, .. } | Event::IncomingCall { tx: t, .. },
-            ) = o
-            {
-                tx = Some(t);
-            }
-        }
-        let status = ep.decline(now, tx.expect("handed to the application"), why);
-        let mut answer = None;
-        while let Some(o) = ep.poll_output() {
-            if let Output::Transmit(t) = o
-                && let Ok(SipMessage::Response(r)) = parse_unchecked(t.bytes, &Default::default())
-                && r.status() >= 200
-            {
-                answer = Some(r);
-            }
-        }
-        let r = answer.expect("a final answer went out");
-        assert_eq!(status, Ok(r.status()));
-        let rows = r
-            .headers()
-            .iter()
-            .map(|h| (h.name.to_owned(), h.value.to_owned()))
-            .collect();
-        (r.status(), rows)
-    }
-
-    fn row<'a>(rows: &'a [(String, String)], name: &str) -> Option<&'a str> {
-        rows.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    #[test]
-    fn the_policy_table() {
-        let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY";
-        let (s, rows) = declined("OPTIONS", Unhandled::NoListener);
-        assert_eq!(s, 200);
-        assert_eq!(row(&rows, "Allow"), Some(allow));
-        assert_eq!(row(&rows, "Accept"), Some("application/sdp"));
-        let (s, rows) = declined("MESSAGE", Unhandled::NoListener);
-        assert_eq!((s, row(&rows, "Allow")), (405, Some(allow)));
-        assert_eq!(declined("NOTIFY", Unhandled::NoListener).0, 481);
-        assert_eq!(declined("INVITE", Unhandled::NoListener).0, 480);
-        let (s, rows) = declined("INVITE", Unhandled::Overloaded);
-        assert_eq!(s, 503);
-        let _ = rows;
-        let (s, rows) = declined("MESSAGE", Unhandled::ShuttingDown);
-        assert_eq!((s, row(&rows, "Retry-After")), (503, Some("5")));
-        assert_eq!(declined("MESSAGE", Unhandled::CallReleased).0, 481);
-        assert_eq!(declined("MESSAGE", Unhandled::Dropped).0, 500);
-    }
-
-    #[test]
-    fn a_call_declined_ends_its_dialog_and_a_second_decline_is_refused() {
-        let now = base();
-        let local = "192.0.2.2:5060".parse().unwrap();
-        let mut ep = Endpoint::new(EndpointConfig::with_local(Transport::Udp, local), 1);
-        let text = "INVITE sip:u@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKd2\r\n\
-             Max-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:u@y>\r\nCall-ID: c2\r\n\
-             CSeq: 1 INVITE\r\nContact: <sip:a@192.0.2.1>\r\nContent-Length: 0\r\n\r\n";
-        ep.handle_input(
-            now,
-            Input::Receive {
-                transport: Transport::Udp,
-                from: "192.0.2.1:5060".parse().unwrap(),
-                to: local,
-                bytes: Bytes::from_static(text.as_bytes()),
+        std::iter::from_fn(|| ep.poll_output()).find_map(|o| match o {
+            Output::Event(e) => match &e {
+                Event::IncomingCall { tx, .. }
+                | Event::IncomingRequest { tx, .. }
+                | Event::DialogRequest { tx, .. } => Some((*tx, e)),
+                _ => None,
             },
-        );
-        let mut call = None;
-        while let Some(o) = ep.poll_output() {
-            if let Output::Event(Event::IncomingCall { dialog, tx, .. }) = o {
-                call = Some((dialog, tx));
+            Output::Transmit(_) => None,
+        })
+    }
+
+    /// The responses sent since last asked.
+    fn sent(ep: &mut Endpoint) -> Vec<Response> {
+        std::iter::from_fn(|| ep.poll_output())
+            .filter_map(|o| match o {
+                Output::Transmit(t) => match parse(t.bytes, &ParseOptions::strict()) {
+                    Ok(SipMessage::Response(r)) => Some(r),
+                    _ => None,
+                },
+                Output::Event(_) => None,
+            })
+            .collect()
+    }
+
+    fn endpoint() -> Endpoint {
+        Endpoint::new(EndpointConfig::with_local(Transport::Udp, addr(B)), 2)
+    }
+
+    /// Every row of the table of [`Endpoint::decline`], and the status it returns is the
+    /// one sent.
+    #[test]
+    fn requests_nobody_takes_get_the_policys_answer() {
+        let now = base();
+        let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY";
+        type Case<'a> = (&'a str, Unhandled, u16, &'a [(&'a str, &'a str)]);
+        let cases: [Case<'_>; 7] = [
+            (
+                "OPTIONS",
+                Unhandled::NoListener,
+                200,
+                &[("Allow", allow), ("Accept", "application/sdp")],
+            ),
+            ("MESSAGE", Unhandled::NoListener, 405, &[("Allow", allow)]),
+            ("REGISTER", Unhandled::NoListener, 405, &[("Allow", allow)]),
+            (
+                "MESSAGE",
+                Unhandled::Overloaded,
+                503,
+                &[("Retry-After", "5")],
+            ),
+            (
+                "OPTIONS",
+                Unhandled::ShuttingDown,
+                503,
+                &[("Retry-After", "5")],
+            ),
+            ("MESSAGE", Unhandled::Dropped, 500, &[]),
+            // RFC 6665 §4.1.3: a NOTIFY of no subscription of ours.
+            ("NOTIFY", Unhandled::NoListener, 481, &[]),
+        ];
+        for (i, (method, why, status, rows)) in cases.into_iter().enumerate() {
+            let mut b = endpoint();
+            let (tx, _) = receive(&mut b, now, request(method, &format!("p{i}"), "", 1)).unwrap();
+            assert_eq!(b.decline(now, tx, why), Ok(status), "{method} {why:?}");
+            let r = sent(&mut b);
+            assert_eq!(r.len(), 1, "{method} {why:?}");
+            assert_eq!(r[0].status(), status);
+            for (name, value) in rows {
+                assert_eq!(r[0].headers().get(*name), Some(*value), "{method} {why:?}");
             }
+            // Answered: a second decline is refused by the transaction.
+            assert!(b.decline(now, tx, why).is_err());
         }
-        let (dialog, tx) = call.unwrap();
-        assert_eq!(ep.decline(now, tx, Unhandled::NoListener), Ok(480));
-        assert!(
-            ep.dialog_state(dialog)
-                .is_some_and(crate::dialog::DialogState::is_terminated)
+        assert_eq!(
+            endpoint().decline(now, ServerTxId(99), Unhandled::NoListener),
+            Err(EndpointError::UnknownTransaction)
         );
-        assert!(ep.decline(now, tx, Unhandled::NoListener).is_err());
+    }
+
+    /// A call nobody takes gets 480 (§21.4.18) through its dialog, which ends; a request in
+    /// a call the application let go of gets 481 (§12.2.2); a re-INVITE there too.
+    #[test]
+    fn calls_nobody_takes_and_requests_in_released_calls() {
+        let now = base();
+        let mut b = endpoint();
+        let (tx, e) = receive(&mut b, now, request("INVITE", "c1", "", 1)).unwrap();
+        let Event::IncomingCall { dialog, .. } = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(b.decline(now, tx, Unhandled::NoListener), Ok(480));
+        assert_eq!(sent(&mut b).iter().map(Response::status).last(), Some(480));
+        assert_eq!(
+            b.dialog_state(dialog),
+            Some(DialogState::Terminated(EndReason::Rejected(480)))
+        );
+
+        let mut b = endpoint();
+        let (_, e) = receive(&mut b, now, request("INVITE", "c2", "", 1)).unwrap();
+        let Event::IncomingCall { dialog, .. } = e else {
+            panic!("{e:?}")
+        };
+        b.dialog(dialog).unwrap().accept(now, None).unwrap();
+        let ok = sent(&mut b).pop().unwrap();
+        let tag = format!(";tag={}", ok.to().and_then(|t| t.tag()).unwrap());
+        let ack = request("ACK", "c2ack", &tag, 1);
+        assert!(receive(&mut b, now, ack).is_none());
+        assert_eq!(b.dialog_state(dialog), Some(DialogState::Confirmed));
+        for (i, method) in ["INFO", "INVITE"].into_iter().enumerate() {
+            let cseq = 2 + i as u32;
+            let (tx, e) = receive(&mut b, now, request(method, &format!("r{i}"), &tag, cseq))
+                .unwrap_or_else(|| panic!("{method}"));
+            assert!(matches!(e, Event::DialogRequest { .. }), "{e:?}");
+            assert_eq!(b.decline(now, tx, Unhandled::CallReleased), Ok(481));
+            let r = sent(&mut b);
+            assert_eq!(r.iter().map(Response::status).last(), Some(481), "{method}");
+        }
     }
 }

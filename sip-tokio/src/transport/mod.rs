@@ -13,8 +13,9 @@
 //! * one receive loop and one send loop per UDP socket (the send loop only sends what
 //!   could not be written at once: the socket's buffer was full);
 //! * one accept loop per TCP listener;
-//! * one task per TCP connection, which runs its reader (a
-//!   [`StreamFramer`](sip_core::message::StreamFramer) cutting the stream into messages), its
+//! * one task per TCP connection, which runs its reader (the core's
+//!   [`StreamReader`](sip_core::transport::keepalive::StreamReader) cutting the stream into
+//!   messages and telling the CRLF keep-alive pings it must answer from the pongs), its
 //!   writer (fed by a bounded per-connection queue) and its idle timer side by side: when
 //!   any of them ends (peer closed, read or write error, framing error, idle timeout,
 //!   shutdown) the connection is closed and leaves the table, at one place.
@@ -48,9 +49,12 @@
 //!
 //! # UDP
 //!
-//! A transmit is sent from the socket bound at `Transmit::source`; failing that, from a
-//! socket bound to the wildcard address on the same port; failing that, from the first UDP
-//! socket of the destination's address family. With none, it is a transport error.
+//! A transmit leaves from the socket the core's [`select_socket`] picks: the one bound at
+//! `Transmit::source`; failing that, one bound to the wildcard address on the same port;
+//! failing that, the first UDP socket of the destination's address family. With none, it
+//! is a transport error. Datagrams that are only CRLFs are keep-alives
+//! ([`is_keepalive_datagram`](sip_core::transport::keepalive::is_keepalive_datagram)):
+//! counted and dropped.
 //! `Input::Receive::to` is the socket's bound address (the wildcard address if it was bound
 //! to one: the driver does not read `IP_PKTINFO`).
 
@@ -71,7 +75,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use sip_core::endpoint::{Input, Transmit};
-use sip_core::transport::Transport;
+use sip_core::transport::{Transport, select_socket};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
@@ -340,7 +344,7 @@ impl Transports {
             tracing::debug!(destination = %t.destination, "transports shut down: datagram dropped");
             return;
         }
-        let Some(handle) = udp::select_socket(&self.shared.udp_locals, t.source, t.destination)
+        let Some(handle) = select_socket(&self.shared.udp_locals, t.source, t.destination)
             .and_then(|i| self.shared.udp.get(i))
         else {
             tracing::warn!(destination = %t.destination, source = ?t.source, "no UDP socket for this destination");

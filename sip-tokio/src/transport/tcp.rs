@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sip_core::endpoint::Input;
-use sip_core::message::{ParseOptions, StreamFramer};
+use sip_core::message::ParseOptions;
 use sip_core::transport::Transport;
+use sip_core::transport::keepalive::{PING, PONG, StreamReader};
 use socket2::{Protocol, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -30,12 +31,6 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// Bytes read from a connection at a time.
 const READ_CHUNK: usize = 16 * 1024;
-
-/// A keep-alive ping: a double CRLF (RFC 5626 §3.5.1).
-const PING: &[u8] = b"\r\n\r\n";
-
-/// A keep-alive pong: a single CRLF (RFC 5626 §3.5.1).
-const PONG: &[u8] = b"\r\n";
 
 /// Creates, binds and starts a TCP listener with the configured options.
 pub(super) fn bind_listener(addr: SocketAddr, config: &TransportConfig) -> io::Result<TcpListener> {
@@ -279,8 +274,7 @@ impl Connection<'_> {
         let mut opts = ParseOptions::default();
         opts.limits.max_message_size = self.shared.config.max_message_size;
         opts.limits.max_content_length = self.shared.config.max_message_size;
-        let mut framer = StreamFramer::new(opts);
-        let mut keepalive = KeepAlive::default();
+        let mut reader = StreamReader::new(opts);
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
             let n = match rd.read(&mut buf).await {
@@ -289,16 +283,9 @@ impl Connection<'_> {
                 Err(e) => return Close::ReadError(e),
             };
             self.activity.touch();
-            framer.push(buf.get(..n).unwrap_or_default());
+            reader.push(buf.get(..n).unwrap_or_default());
             loop {
-                let before = framer.keepalives();
-                let next = framer.next_frame();
-                let awaiting = self.awaiting_pong.load(Ordering::Relaxed);
-                let seen = keepalive.observe(
-                    framer.keepalives().saturating_sub(before),
-                    next.is_some(),
-                    awaiting,
-                );
+                let (seen, next) = reader.next(self.awaiting_pong.load(Ordering::Relaxed));
                 if seen.pongs > 0 {
                     self.awaiting_pong.fetch_sub(seen.pongs, Ordering::Relaxed);
                 }
@@ -371,63 +358,5 @@ impl Connection<'_> {
         }
         tracing::debug!(peer = %self.peer, "connection replaced in the table: receive only");
         std::future::pending().await
-    }
-}
-
-/// Keep-alives seen by one [`KeepAlive::observe`] call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Seen {
-    /// Double-CRLF pings, each owed a pong.
-    pings: u64,
-    /// Single-CRLF pongs answering pings we sent.
-    pongs: u64,
-}
-
-/// Tells pings from pongs among the line ends the framer skips between messages (RFC 5626
-/// §3.5.1: a ping is CRLFCRLF, a pong is CRLF). A ping may arrive split over two reads, so
-/// an odd line end is kept until the next one; a message resets the count.
-#[derive(Debug, Default)]
-struct KeepAlive {
-    pending: u64,
-}
-
-impl KeepAlive {
-    /// `newlines`: line ends the framer skipped in its last call; `message_followed`: that
-    /// call returned a message (or an error); `awaiting_pong`: pings we sent unanswered.
-    fn observe(&mut self, newlines: u64, message_followed: bool, awaiting_pong: u64) -> Seen {
-        self.pending = self.pending.saturating_add(newlines);
-        let pongs = self.pending.min(awaiting_pong);
-        self.pending -= pongs;
-        let pings = self.pending / 2;
-        self.pending %= 2;
-        if message_followed {
-            self.pending = 0;
-        }
-        Seen { pings, pongs }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keepalive_pings_and_pongs() {
-        let mut k = KeepAlive::default();
-        // One ping in one read.
-        assert_eq!(k.observe(2, false, 0), Seen { pings: 1, pongs: 0 });
-        // A ping split over two reads.
-        assert_eq!(k.observe(1, false, 0), Seen::default());
-        assert_eq!(k.observe(1, false, 0), Seen { pings: 1, pongs: 0 });
-        // Two pings back to back.
-        assert_eq!(k.observe(4, false, 0), Seen { pings: 2, pongs: 0 });
-        // A stray CRLF before a message owes nothing, and does not pair with a later one.
-        assert_eq!(k.observe(1, true, 0), Seen::default());
-        assert_eq!(k.observe(1, false, 0), Seen::default());
-        assert_eq!(k.observe(0, true, 0), Seen::default());
-        // A pong for our ping.
-        assert_eq!(k.observe(1, false, 1), Seen { pings: 0, pongs: 1 });
-        // A ping while none of ours is pending, after a pong.
-        assert_eq!(k.observe(3, false, 1), Seen { pings: 1, pongs: 1 });
     }
 }

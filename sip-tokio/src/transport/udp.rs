@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sip_core::endpoint::Input;
 use sip_core::transport::Transport;
+use sip_core::transport::keepalive::is_keepalive_datagram;
 use socket2::{Protocol, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -28,36 +29,6 @@ pub(super) fn bind_socket(addr: SocketAddr, config: &TransportConfig) -> io::Res
     let socket = new_socket(addr, Type::DGRAM, Protocol::UDP, config)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
-}
-
-/// Whether a datagram is a keep-alive rather than a message: empty, or only CR and LF
-/// (the CRLF keep-alives some UAs send over UDP; RFC 5626 §4.4.1 uses STUN there, which
-/// reaches the endpoint as an unparsable datagram).
-pub(super) fn is_keepalive(datagram: &[u8]) -> bool {
-    datagram.iter().all(|&b| b == b'\r' || b == b'\n')
-}
-
-/// Picks the socket a datagram is sent from (index into `locals`): the one bound at
-/// `source`; else one bound to the wildcard address at `source`'s port; else the first of
-/// the destination's address family. `None` if no socket has that family.
-pub(super) fn select_socket(
-    locals: &[SocketAddr],
-    source: Option<SocketAddr>,
-    destination: SocketAddr,
-) -> Option<usize> {
-    let family = |a: &SocketAddr| a.is_ipv4() == destination.is_ipv4();
-    if let Some(src) = source {
-        if let Some(i) = locals.iter().position(|l| *l == src && family(l)) {
-            return Some(i);
-        }
-        if let Some(i) = locals
-            .iter()
-            .position(|l| l.port() == src.port() && l.ip().is_unspecified() && family(l))
-        {
-            return Some(i);
-        }
-    }
-    locals.iter().position(family)
 }
 
 /// Reads datagrams until the input channel closes (the task is also stopped from outside).
@@ -83,7 +54,7 @@ pub(super) async fn recv_loop(shared: Arc<Shared>, socket: Arc<UdpSocket>, local
         let Some(data) = buf.get(..n) else {
             continue;
         };
-        if is_keepalive(data) {
+        if is_keepalive_datagram(data) {
             bump(&shared.counters.keepalives_in);
             tracing::trace!(socket = %local, %from, "UDP keep-alive ignored");
             continue;
@@ -121,61 +92,5 @@ pub(super) async fn send_loop(
                 shared.report_error(Transport::Udp, destination).await;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn a(s: &str) -> SocketAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn keepalive_datagrams() {
-        assert!(is_keepalive(b""));
-        assert!(is_keepalive(b"\r\n\r\n"));
-        assert!(is_keepalive(b"\r\n"));
-        assert!(!is_keepalive(b"\r\nOPTIONS"));
-        assert!(!is_keepalive(b" "));
-    }
-
-    #[test]
-    fn socket_selection() {
-        let locals = [
-            a("0.0.0.0:5060"),
-            a("127.0.0.1:5070"),
-            a("[::1]:5060"),
-            a("10.0.0.1:5080"),
-        ];
-        let v4 = a("192.0.2.1:5060");
-        let v6 = a("[2001:db8::1]:5060");
-        // Exact source.
-        assert_eq!(
-            select_socket(&locals, Some(a("127.0.0.1:5070")), v4),
-            Some(1)
-        );
-        assert_eq!(
-            select_socket(&locals, Some(a("10.0.0.1:5080")), v4),
-            Some(3)
-        );
-        // A source on a wildcard-bound port.
-        assert_eq!(
-            select_socket(&locals, Some(a("192.0.2.9:5060")), v4),
-            Some(0)
-        );
-        // Unknown source, no source: first of the family.
-        assert_eq!(
-            select_socket(&locals, Some(a("192.0.2.9:9999")), v4),
-            Some(0)
-        );
-        assert_eq!(select_socket(&locals, None, v4), Some(0));
-        assert_eq!(select_socket(&locals, None, v6), Some(2));
-        // A source of the wrong family is not used.
-        assert_eq!(select_socket(&locals, Some(a("[::1]:5060")), v4), Some(0));
-        // No socket of the family.
-        assert_eq!(select_socket(&locals[..2], None, v6), None);
-        assert_eq!(select_socket(&[], None, v4), None);
     }
 }

@@ -11,22 +11,27 @@
 //! loaded machine. With more, a multi-thread runtime of that many workers runs the shards
 //! side by side.
 //!
-//! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of answering 405;
-//! `--auth` demands digest credentials of every REGISTER (401 with `WWW-Authenticate`,
-//! §22), in realm `--realm` (default: the bind host). Registrations, challenges and
-//! authentication failures are printed with the other counters.
+//! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of leaving it to
+//! the core (405); `--auth` demands digest credentials of every REGISTER (401 with
+//! `WWW-Authenticate`, §22) and every INVITE (407 with `Proxy-Authenticate`), in realm
+//! `--realm` (default: the bind host). Registrations, challenges and authentication
+//! failures are printed with the other counters.
 //!
-//! It handles ACK, BYE, CANCEL, OPTIONS and REFER (accepted, the target called, progress
-//! reported with NOTIFY), answers 405 to methods it does not support, and on SIGINT or
-//! SIGTERM prints its counters (calls answered and failed, retransmissions, parse errors)
-//! and exits 0. The logic lives in [`sip_tokio::uas`].
+//! The stack handles ACK, BYE and CANCEL and answers OPTIONS and methods nobody serves
+//! (the core's 200 with Allow and Accept, and 405); REFER is accepted, the target called
+//! and its progress reported with NOTIFY. On SIGINT or SIGTERM it prints its counters
+//! (calls answered and failed, retransmissions, parse errors) and exits 0. The PBX's
+//! decisions are [`sip_pbx::Pbx`]'s, the same as sip-mio's `mio_uas`; `app.rs` carries
+//! them out over sip-tokio's public API.
+
+mod app;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use app::{Uas, UasConfig};
 use sip_tokio::Transport;
-use sip_tokio::uas::{Uas, UasConfig};
 
 const USAGE: &str = "usage: uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--shards N] \
                      [--threads N] [--registrar] [--auth user:password] [--realm R]";
