@@ -10,23 +10,10 @@ use crate::command::{Command, Link, ReferAction};
 use crate::error::{Error, Result};
 use crate::shared::Shared;
 
-/// How a transfer ended (RFC 3515 §2.4.5: the last NOTIFY's sipfrag status and
-/// `Subscription-State: terminated`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TransferOutcome {
-    /// The status of the referred call as last reported (`SIP/2.0 200 OK` → 200), if any
-    /// NOTIFY carried one.
-    pub final_status: Option<u16>,
-    /// The subscription expired without a terminating NOTIFY.
-    pub expired: bool,
-}
-
-impl TransferOutcome {
-    /// Whether the peer reported that the new call was answered (a 2xx).
-    pub fn succeeded(&self) -> bool {
-        self.final_status.is_some_and(|s| (200..300).contains(&s)) && !self.expired
-    }
-}
+/// How a transfer ended (RFC 3515 §2.4.5): the core's [`ReferOutcome`](sip_core::dialog::ReferOutcome),
+/// with [`succeeded`](sip_core::dialog::ReferOutcome::succeeded) telling whether the new call
+/// was answered.
+pub type TransferOutcome = sip_core::dialog::ReferOutcome;
 
 /// What the driver reports about a REFER we sent.
 #[derive(Debug, Default)]

@@ -31,7 +31,7 @@ mod tests;
 
 pub use invite::InviteOptions;
 pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
-pub use refer::{ReferEvent, ReferId, parse_sipfrag_status, sipfrag};
+pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
 
 use std::fmt;

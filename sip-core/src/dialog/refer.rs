@@ -34,6 +34,32 @@ pub enum ReferEvent {
     },
 }
 
+/// How a REFER we sent ended (RFC 3515 §2.4.5): the last NOTIFY's sipfrag status and
+/// whether the subscription expired without a terminating NOTIFY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReferOutcome {
+    /// The status of the referred request as last reported (`SIP/2.0 200 OK` → 200), if
+    /// any NOTIFY carried one.
+    pub final_status: Option<u16>,
+    /// The subscription expired without a terminating NOTIFY.
+    pub expired: bool,
+}
+
+impl ReferOutcome {
+    /// Whether the peer reported that the referred request succeeded (a 2xx) before the
+    /// subscription ended.
+    ///
+    /// ```
+    /// use sip_core::dialog::ReferOutcome;
+    /// assert!(ReferOutcome { final_status: Some(200), expired: false }.succeeded());
+    /// assert!(!ReferOutcome { final_status: Some(486), expired: false }.succeeded());
+    /// assert!(!ReferOutcome { final_status: Some(200), expired: true }.succeeded());
+    /// ```
+    pub fn succeeded(&self) -> bool {
+        self.final_status.is_some_and(|s| (200..300).contains(&s)) && !self.expired
+    }
+}
+
 impl ReferEvent {
     /// Whether this ends the REFER.
     pub fn is_final(&self) -> bool {
@@ -88,11 +114,12 @@ use crate::message::{Method, Request, Response};
 use crate::transaction::layer::ServerTxId;
 
 /// A Refer-To value as a name-addr (`<sip:carol@192.0.2.3>`), brackets added to a bare URI.
+/// A name-addr (`"Carol" <sip:carol@192.0.2.3>`, `<sip:..>`) is kept as it is; a bare URI is
+/// put in angle brackets, so its own parameters stay in the URI (RFC 3515 §2.1).
 fn refer_to_value(refer_to: &str) -> String {
-    if refer_to.trim_start().starts_with('<') {
-        refer_to.to_owned()
-    } else {
-        format!("<{refer_to}>")
+    match crate::message::NameAddr::parse(refer_to.trim()) {
+        Ok(a) if a.is_name_addr() => refer_to.trim().to_owned(),
+        _ => format!("<{}>", refer_to.trim()),
     }
 }
 
@@ -539,5 +566,22 @@ mod tests {
         assert_eq!(parse_sipfrag_status(b"SIP/2.0 99 x"), None);
         assert_eq!(parse_sipfrag_status(b"SIP/2.0 2000 x"), None);
         assert_eq!(parse_sipfrag_status(b"SIP/2.0 200"), Some(200));
+    }
+
+    #[test]
+    fn refer_to_values_keep_name_addrs_and_bracket_bare_uris() {
+        assert_eq!(
+            refer_to_value("\"Carol\" <sip:carol@192.0.2.3>"),
+            "\"Carol\" <sip:carol@192.0.2.3>"
+        );
+        assert_eq!(refer_to_value(" <sip:c@x> "), "<sip:c@x>");
+        assert_eq!(
+            refer_to_value("sip:c@x;transport=tcp"),
+            "<sip:c@x;transport=tcp>"
+        );
+        assert_eq!(
+            refer_to_value("sip:c@x?Replaces=abc%40h%3Bto-tag%3D1"),
+            "<sip:c@x?Replaces=abc%40h%3Bto-tag%3D1>"
+        );
     }
 }
