@@ -17,7 +17,10 @@ use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, WORD, find_lf, is_lws, is_token, parse_decimal, run};
+use super::scan::{
+    Caseless, TOKEN, WORD, find_in_words, find_lf, find_sep_then_end, is_lws, is_token,
+    parse_decimal, run, word_of,
+};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::{Buf, Bytes};
@@ -101,66 +104,6 @@ fn line_at(b: &[u8], pos: usize, nl: usize, strict: bool) -> Result<Line, ParseE
     })
 }
 
-/// Scans a header line from `pos` eight bytes at a time (see [`find_lf`]) for its first
-/// `:` and its LF: `(colon, lf)`, the colon `None` when the LF comes first.
-#[inline(always)]
-fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const LFS: u64 = LO * b'\n' as u64;
-    const COLONS: u64 = LO * b':' as u64;
-    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let Some(rest) = b.get(pos..) else {
-        return (None, None);
-    };
-    let mut words = rest.chunks_exact(8);
-    let mut at = pos;
-    // Until the colon: both marks. The lowest mark of each is exact.
-    let colon = loop {
-        let Some(w) = words.next() else {
-            for (k, &c) in words.remainder().iter().enumerate() {
-                match c {
-                    b'\n' => return (None, Some(at + k)),
-                    b':' => return (Some(at + k), find_lf(b, at + k + 1)),
-                    _ => {}
-                }
-            }
-            return (None, None);
-        };
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let lf = marks(w ^ LFS);
-        let colon = marks(w ^ COLONS);
-        if lf | colon != 0 {
-            let (c, l) = (colon.trailing_zeros(), lf.trailing_zeros());
-            if l < c {
-                return (None, Some(at + l as usize / 8));
-            }
-            let colon = at + c as usize / 8;
-            if lf != 0 {
-                return (Some(colon), Some(at + l as usize / 8));
-            }
-            at += 8;
-            break colon;
-        }
-        at += 8;
-    };
-    // Then the LF alone.
-    for w in &mut words {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let lf = marks(w ^ LFS);
-        if lf != 0 {
-            return (Some(colon), Some(at + lf.trailing_zeros() as usize / 8));
-        }
-        at += 8;
-    }
-    let lf = words
-        .remainder()
-        .iter()
-        .position(|&c| c == b'\n')
-        .map(|k| at + k);
-    (Some(colon), lf)
-}
-
 /// The common header line in one pass: `name ":" value CRLF`, the colon within the first
 /// 24 bytes with no blank before it, the name a known one or a `token`, the line within
 /// `max_line` bytes. `b` must be shorter than `u32::MAX`. Gives the row exactly as the general code in [`parse_framed`] would
@@ -174,31 +117,10 @@ fn fast_header_line(
     d: &mut Decoded,
     strict: bool,
 ) -> Option<(HeaderEntry, usize, bool)> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const COLONS: u64 = LO * b':' as u64;
-    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let word = |at: usize| {
-        b.get(at..at + 8)
-            .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
-    };
-    let mut words = [0u64; 3];
-    // The first colon within 24 bytes (the lowest mark is exact). A LF before it needs no
-    // test of its own: the name would then hold it, and a name with a byte that is not a
-    // `token` character is refused below (a known name matches only its own letters).
-    let mut k = 0;
-    let colon = loop {
-        let w = word(pos + 8 * k)?;
-        words[k] = w;
-        let c = marks(w ^ COLONS);
-        if c != 0 {
-            break pos + 8 * k + c.trailing_zeros() as usize / 8;
-        }
-        if k == 2 {
-            return None;
-        }
-        k += 1;
-    };
+    // The first colon within 24 bytes. A LF before it needs no test of its own: the name
+    // would then hold it, and a name with a byte that is not a `token` character is refused
+    // below (a known name matches only its own letters).
+    let (colon, words) = find_in_words::<3>(b, pos, b':')?;
     let len = colon - pos;
     let name = canonical_name(len, words).unwrap_or_else(|| HeaderName::lookup_words(len, words));
     // A known name is its own letters (so not empty, no blank before the colon); any
@@ -386,7 +308,7 @@ fn decode_line(
                 return None;
             }
             let n = u32::try_from(n).ok()?;
-            let cr = super::scan::run_inline(b, i + 1, &TOKEN);
+            let cr = run(b, i + 1, &TOKEN);
             if cr == i + 1 || b.get(cr) != Some(&b'\r') {
                 return None;
             }
@@ -438,7 +360,7 @@ fn general_header_line(
     decoded: &mut Decoded,
     cl_err: &mut Option<usize>,
 ) -> Result<LineStep, (usize, K)> {
-    let (colon, nl) = scan_header_line(b, pos);
+    let (colon, nl) = find_sep_then_end(b, pos, b':', b'\n');
     let Some(nl) = nl else {
         // Lenient: a datagram whose last header line ends the datagram lacks only the
         // empty line; take the end of the datagram as the end of the headers.
@@ -533,38 +455,31 @@ fn general_header_line(
 /// there).
 #[inline(always)]
 fn canonical_name(len: usize, w: [u64; 3]) -> Option<HeaderName> {
-    const fn word(n: &[u8]) -> u64 {
-        let mut w = [0u8; 8];
-        let mut i = 0;
-        while i < n.len() && i < 8 {
-            w[i] = n[i];
-            i += 1;
-        }
-        u64::from_le_bytes(w)
-    }
-    let lo = |n: usize| w[0] & (u64::MAX >> (64 - 8 * n));
+    let lo = |n: usize| w[0] & super::scan::LOW_BYTES[n];
     Some(match len {
-        2 if lo(2) == word(b"To") => HeaderName::To,
-        3 if lo(3) == word(b"Via") => HeaderName::Via,
-        4 if lo(4) == word(b"From") => HeaderName::From,
-        4 if lo(4) == word(b"CSeq") => HeaderName::CSeq,
-        7 if lo(7) == word(b"Call-ID") => HeaderName::CallId,
-        7 if lo(7) == word(b"Contact") => HeaderName::Contact,
-        12 if w[0] == word(b"Max-Forw") && w[1] as u32 == word(b"ards") as u32 => {
+        2 if lo(2) == word_of(b"To") => HeaderName::To,
+        3 if lo(3) == word_of(b"Via") => HeaderName::Via,
+        4 if lo(4) == word_of(b"From") => HeaderName::From,
+        4 if lo(4) == word_of(b"CSeq") => HeaderName::CSeq,
+        7 if lo(7) == word_of(b"Call-ID") => HeaderName::CallId,
+        7 if lo(7) == word_of(b"Contact") => HeaderName::Contact,
+        12 if w[0] == word_of(b"Max-Forw") && w[1] as u32 == word_of(b"ards") as u32 => {
             HeaderName::MaxForwards
         }
-        14 if w[0] == word(b"Content-") && w[1] & 0xffff_ffff_ffff == word(b"Length") => {
+        14 if w[0] == word_of(b"Content-")
+            && w[1] & super::scan::LOW_BYTES[6] == word_of(b"Length") =>
+        {
             HeaderName::ContentLength
         }
-        5 if lo(5) == word(b"Allow") => HeaderName::Allow,
-        5 if lo(5) == word(b"Route") => HeaderName::Route,
-        12 if w[0] == word(b"Content-") && w[1] as u32 == word(b"Type") as u32 => {
+        5 if lo(5) == word_of(b"Allow") => HeaderName::Allow,
+        5 if lo(5) == word_of(b"Route") => HeaderName::Route,
+        12 if w[0] == word_of(b"Content-") && w[1] as u32 == word_of(b"Type") as u32 => {
             HeaderName::ContentType
         }
-        12 if w[0] == word(b"Record-R") && w[1] as u32 == word(b"oute") as u32 => {
+        12 if w[0] == word_of(b"Record-R") && w[1] as u32 == word_of(b"oute") as u32 => {
             HeaderName::RecordRoute
         }
-        10 if w[0] == word(b"User-Age") && w[1] as u16 == word(b"nt") as u16 => {
+        10 if w[0] == word_of(b"User-Age") && w[1] as u16 == word_of(b"nt") as u16 => {
             HeaderName::UserAgent
         }
         _ => return None,
@@ -911,7 +826,7 @@ fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
 /// anything else (the general code then finds the line and decides).
 #[inline]
 fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, usize)> {
-    let me = super::scan::run_inline(b, 0, &TOKEN);
+    let me = run(b, 0, &TOKEN);
     if me == 0 || b.get(me) != Some(&b' ') {
         return None;
     }
@@ -933,11 +848,9 @@ fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, us
 /// Whether `v` is `SIP/2.0` with the letters in either case, compared as one word.
 #[inline]
 fn is_sip_2_0_end(v: &[u8]) -> bool {
-    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0\0");
-    // `x | 0x20` is `s`, `i` or `p` only for that letter in either case.
-    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
+    const SIP_2_0: Caseless = Caseless::new(b"SIP/2.0");
     match *v {
-        [a, b, c, d, e, f, g] => u64::from_le_bytes([a, b, c, d, e, f, g, 0]) | FOLD == SIP_2_0,
+        [a, b, c, d, e, f, g] => SIP_2_0.matches(u64::from_le_bytes([a, b, c, d, e, f, g, 0])),
         _ => false,
     }
 }

@@ -4,12 +4,15 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_inline,
+    Caseless, DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run,
     run_uri_text, skip_lws, skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
 use std::borrow::Cow;
+
+/// `;tag` in either case, compared as one word.
+const TAG: Caseless = Caseless::new(b";tag");
 
 /// Decoded positions of one `name-addr` or `addr-spec` with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -236,13 +239,12 @@ pub(crate) fn parse_name_addr_bytes(
         return Ok(d);
     }
     if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
-        && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
+        && TAG.matches4(u32::from_le_bytes([a, b1, c, d1]))
         && ps + 5 < b.len()
         && run(b, ps + 5, &PARAM_VALUE) == b.len()
     {
         // Fast path: `;tag=` and a token value to the end, the whole parameter list; the
-        // scan below gives the same spans for it (`x | 0x20` is `t`, `a` or `g` only for
-        // that letter in either case, and `;` has that bit set).
+        // scan below gives the same spans for it.
         d.params = Span::new(ps, b.len());
         d.tag = Some(Span::new(ps + 5, b.len()));
         return Ok(d);
@@ -302,8 +304,8 @@ pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, 
         Some(b'\r') => ps,
         Some(b';') => {
             if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
-                && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
-                && let ve = run_inline(b, ps + 5, &PARAM_VALUE)
+                && TAG.matches4(u32::from_le_bytes([a, b1, c, d1]))
+                && let ve = run(b, ps + 5, &PARAM_VALUE)
                 && ve > ps + 5
                 && b.get(ve) == Some(&b'\r')
             {
@@ -383,16 +385,17 @@ pub(crate) fn quoted_in_line(b: &[u8], i: usize) -> Option<usize> {
 /// is made of token characters and blanks only (which every display-name check accepts).
 #[inline]
 fn display_end(b: &[u8], i: usize) -> Option<usize> {
-    let k = run_inline(b, i, &DISPLAY);
+    let k = run(b, i, &DISPLAY);
     (b.get(k) == Some(&b'<')).then_some(k)
 }
 
 /// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
 #[inline(always)]
 pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
-    // `sip:` in any case, as one word (`x | 0x20` is `s`, `i` or `p` only for that letter).
+    // `sip:` in any case, as one word.
+    const SIP: Caseless = Caseless::new(b"sip:");
     if let Some(&[a, b, c, d]) = u.get(..4)
-        && u32::from_le_bytes([a, b, c, d]) | 0x0020_2020 == u32::from_le_bytes(*b"sip:")
+        && SIP.matches4(u32::from_le_bytes([a, b, c, d]))
     {
         return Some(4);
     }
