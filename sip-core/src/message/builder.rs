@@ -9,7 +9,7 @@ use super::error::ParseError;
 use super::method::Method;
 use super::model::{BuildError, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
-use super::parser::decode_header;
+use super::parser::{decode_header, request_uri_ok};
 use super::span::Span;
 use super::status::reason_phrase;
 use crate::transport::Transport;
@@ -25,14 +25,6 @@ const TEXT_CAPACITY: usize = 640;
 enum Start {
     Request(Method, Span),
     Response(u16, Span),
-}
-
-/// Whether the builder takes `uri` as a Request-URI: non-empty, no blank or control
-/// character, and URI characters only (§19.1, §25.1).
-pub(crate) fn request_uri_ok(uri: &str) -> bool {
-    !uri.is_empty()
-        && !uri.bytes().any(|b| b <= b' ' || b == 0x7f)
-        && super::header::name_addr::check_uri_text(uri.as_bytes(), true).is_ok()
 }
 
 /// Appends `name: value` CRLF to `text` the builder's way: the value written by

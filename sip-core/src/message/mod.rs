@@ -25,7 +25,7 @@ mod status;
 pub mod uri;
 pub mod validate;
 
-pub(crate) use builder::{CheckedRows, request_uri_ok};
+pub(crate) use builder::CheckedRows;
 pub use builder::{RequestBuilder, ResponseBuilder};
 pub use error::{FaultLayer, InvalidToken, ParseError, ParseErrorKind};
 pub use framer::StreamFramer;
@@ -39,7 +39,7 @@ pub use model::{
 };
 pub use name::HeaderName;
 pub use options::{Limits, Mode, ParseOptions};
-pub(crate) use parser::{BoxedMessage, parse_framed_boxed};
+pub(crate) use parser::{BoxedMessage, parse_framed_boxed, request_uri_ok};
 pub use parser::{Framing, parse, parse_framed, parse_unchecked};
 pub use span::Span;
 pub use status::reason_phrase;

@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{Caseless, HOST, PARAM_VALUE, TOKEN, run, skip_lws};
+use crate::message::scan::{Caseless, HOST, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -235,7 +235,7 @@ pub(crate) fn parse_via_bytes(
 
 /// The slot of a parameter [`decode_known`] reads: branch, received, maddr, rport, ttl.
 #[inline(always)]
-fn known_slot(name: &[u8]) -> Option<usize> {
+pub(crate) fn known_slot(name: &[u8]) -> Option<usize> {
     // The names are letters only: one word compare per name, in either case.
     const BRANCH: Caseless = Caseless::new(b"branch");
     const RECEIVED: Caseless = Caseless::new(b"received");
@@ -260,86 +260,10 @@ fn known_slot(name: &[u8]) -> Option<usize> {
     }
 }
 
-/// The usual top Via of a header line, read without knowing where the line ends:
-/// `SIP/2.0/` (any case), `UDP`, `TCP` or `TLS` and one SP, a host name, an optional
-/// `:port`, then `;name[=value]` parameters without blanks, and a CR. Gives the via-parm and
-/// the position of that CR, which is what [`parse_via_bytes`] gives for the value ending
-/// there (the caller checks that the CR ends the line and that no fold follows). `None`
-/// for anything else, which the caller then parses the general way.
-#[inline]
-pub(crate) fn parse_via_line(b: &[u8], start: usize) -> Option<(ViaData, usize)> {
-    let mut d = ViaData::default();
-    let mut i = start;
-    if !is_sip_2_0(b, i) {
-        return None;
-    }
-    d.protocol = Span::new(i, i + 3);
-    d.version = Span::new(i + 4, i + 7);
-    i += 8;
-    let &[x, y, z, sp] = b.get(i..i + 4)? else {
-        return None;
-    };
-    if !is_transport_sp(u32::from_le_bytes([x, y, z, sp])) {
-        return None;
-    }
-    d.transport = Span::new(i, i + 3);
-    // One SP, then the host (no further blank to skip).
-    i += 4;
-    let host_start = i;
-    i = run(b, i, &HOST);
-    if i == host_start {
-        return None;
-    }
-    d.host = Span::new(host_start, i);
-    if b.get(i) == Some(&b':') {
-        let (port, pe) = crate::message::scan::port_at(b, i + 1)?;
-        d.port = Some(port);
-        i = pe;
-    }
-    let params_start = i;
-    let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
-        [None, None, None, None, None];
-    // The fast step of `scan_params_with`, the CR standing for the end of the value.
-    while b.get(i) == Some(&b';') {
-        let ns = i + 1;
-        let ne = run(b, ns, &TOKEN);
-        if ne == ns {
-            return None;
-        }
-        let v = match b.get(ne) {
-            Some(b'=') => {
-                let ve = run(b, ne + 1, &PARAM_VALUE);
-                if ve == ne + 1 {
-                    return None;
-                }
-                i = ve;
-                Some(ne + 1..ve)
-            }
-            Some(b';' | b'\r') => {
-                i = ne;
-                None
-            }
-            _ => return None,
-        };
-        if let Some(slot) = known_slot(&b[ns..ne])
-            && known[slot].is_none()
-        {
-            known[slot] = Some((ns, v));
-        }
-    }
-    if b.get(i) != Some(&b'\r') {
-        return None;
-    }
-    d.params = Span::new(params_start, i);
-    d.whole = Span::new(start, i);
-    decode_known(b, &known, &mut d).ok()?;
-    Some((d, i))
-}
-
 /// Whether the four bytes `w` (a little-endian word) are `UDP`, `TCP` or `TLS` in either
 /// case and a SP.
 #[inline(always)]
-fn is_transport_sp(w: u32) -> bool {
+pub(crate) fn is_transport_sp(w: u32) -> bool {
     const UDP: Caseless = Caseless::new(b"udp ");
     const TCP: Caseless = Caseless::new(b"tcp ");
     const TLS: Caseless = Caseless::new(b"tls ");
@@ -348,7 +272,7 @@ fn is_transport_sp(w: u32) -> bool {
 
 /// Whether `b[i..]` starts with `SIP/2.0/` (the letters in either case).
 #[inline]
-fn is_sip_2_0(b: &[u8], i: usize) -> bool {
+pub(crate) fn is_sip_2_0(b: &[u8], i: usize) -> bool {
     const SIP_2_0: Caseless = Caseless::new(b"SIP/2.0/");
     SIP_2_0.matches_at(b, i)
 }
@@ -363,7 +287,7 @@ fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
 
 /// Fills in branch, received, maddr, rport and ttl from the positions found while scanning.
 #[allow(clippy::type_complexity)]
-fn decode_known(
+pub(crate) fn decode_known(
     s: &[u8],
     known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
     d: &mut ViaData,
