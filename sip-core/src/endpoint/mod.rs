@@ -388,7 +388,8 @@ pub struct Endpoint {
 impl Endpoint {
     /// A new endpoint. `seed` determines every tag, branch and Call-ID it generates, and the
     /// hashing of its tables: the same seed and inputs give byte-identical outputs.
-    pub fn new(config: EndpointConfig, seed: u64) -> Self {
+    pub fn new(mut config: EndpointConfig, seed: u64) -> Self {
+        config.parse = config.parse.with_received_headroom();
         let mut ids = IdGenerator::new(seed);
         let seed = ids.u64();
         let hash = || foldhash::fast::FixedState::with_seed(seed);

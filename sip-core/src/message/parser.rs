@@ -398,9 +398,13 @@ fn parse_framed_into<T, const FAST: bool>(
         Err(_) => std::str::from_utf8(hb).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?,
     };
     // A received request gets `received`/`rport` on its top Via (§18.2.1, RFC 3581 §4),
-    // a rewrite of that row appended to the head: leave room for it so the head is not
-    // reallocated and copied again.
-    let room = if head.starts_with("SIP/") { 0 } else { 192 };
+    // a rewrite of that row appended to the head: the room asked for it, so that the head
+    // is not reallocated and copied again.
+    let room = if head.starts_with("SIP/") {
+        0
+    } else {
+        opts.received_headroom
+    };
     let mut owned = String::with_capacity(head.len() + room);
     owned.push_str(head);
     let head = owned;
@@ -924,6 +928,52 @@ v=0\r\n";
         assert_eq!(r.headers().len(), 9);
         assert!(r.check().is_ok());
         assert_eq!(r.to_bytes(), INVITE.as_bytes()[..INVITE.len() - 1]);
+    }
+
+    /// The room for the server transport's rewrite of the top Via (§18.2.1, RFC 3581 §4):
+    /// none in a plain parse; with the endpoint's headroom, stamping `received` (the longest
+    /// address text) and `rport` on a request does not reallocate its text, where without
+    /// it the same stamp does; none for a response; and the endpoint asks for it.
+    #[test]
+    fn received_headroom_is_reserved_when_asked_for() {
+        let plain = req(INVITE);
+        assert_eq!(plain.head.capacity(), plain.head.len());
+        let opts = ParseOptions::default().with_received_headroom();
+        assert_eq!(opts.received_headroom, ParseOptions::RECEIVED_HEADROOM);
+        let request = |text: &str, opts: &ParseOptions| match parse_unchecked(
+            Bytes::copy_from_slice(text.as_bytes()),
+            opts,
+        ) {
+            Ok(SipMessage::Request(r)) => r,
+            other => panic!("a request: {other:?}"),
+        };
+        let text = INVITE.replace("branch=z9hG4bK776asdhds", "branch=z9hG4bK776asdhds;rport");
+        let ip = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+        let mut r = request(&text, &opts);
+        let (at, room) = (r.head.as_ptr(), r.head.capacity());
+        assert_eq!(room, r.head.len() + ParseOptions::RECEIVED_HEADROOM);
+        r.stamp_received(ip, Some(65535));
+        assert_eq!(r.via().unwrap().received(), Some(ip));
+        assert_eq!(r.via().unwrap().rport(), Some(Some(65535)));
+        assert_eq!(
+            (r.head.as_ptr(), r.head.capacity()),
+            (at, room),
+            "not reallocated"
+        );
+        let mut p = request(&text, &ParseOptions::default());
+        let room = p.head.capacity();
+        p.stamp_received(ip, Some(65535));
+        assert_eq!(p.to_bytes(), r.to_bytes());
+        assert!(p.head.capacity() > room, "reallocated without the headroom");
+        let ok =
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n";
+        let m = parse_unchecked(Bytes::from_static(ok.as_bytes()), &opts).unwrap();
+        assert_eq!(m.message().head.capacity(), m.message().head.len());
+        let ep = crate::endpoint::Endpoint::new(crate::endpoint::EndpointConfig::default(), 1);
+        assert_eq!(
+            ep.config().parse.received_headroom,
+            ParseOptions::RECEIVED_HEADROOM
+        );
     }
 
     #[test]
