@@ -1732,14 +1732,14 @@ impl Endpoint {
             .get(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
         let tag = (status != 100).then_some(t.skel.to_tag());
-        Ok(t.skel.response_bytes(
+        t.skel.checked_response_bytes(
             status,
             crate::message::reason_phrase(status),
             tag,
             record_route,
             extra,
             body,
-        ))
+        )
     }
 
     /// The state of an INVITE server transaction, if `tx` is one and alive.

@@ -24,6 +24,7 @@ mod span;
 mod status;
 pub mod uri;
 pub mod validate;
+pub(crate) mod writer;
 
 pub(crate) use builder::CheckedRows;
 pub use builder::{RequestBuilder, ResponseBuilder};

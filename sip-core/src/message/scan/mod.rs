@@ -9,8 +9,8 @@
 
 mod swar;
 pub(crate) use swar::{
-    Caseless, LOW_BYTES, find_byte, find_in_words, find_lf, find_sep_then_end, word_at_padded,
-    word_of,
+    Caseless, LOW_BYTES, find_byte, find_in_words, find_lf, find_sep_then_end, has_cr_lf_nul,
+    word_at_padded, word_of,
 };
 
 const fn table(chars: &[u8], alnum: bool) -> [bool; 256] {
