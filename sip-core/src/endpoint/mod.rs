@@ -281,7 +281,10 @@ impl Endpoint {
         }
     }
 
-    fn with_layers(config: EndpointConfig, seed: u64, dialog_layer: bool) -> Self {
+    fn with_layers(mut config: EndpointConfig, seed: u64, dialog_layer: bool) -> Self {
+        // Received requests are parsed with room for the `received`/`rport` stamp (§18.2.1,
+        // RFC 3581), so stamping does not reallocate the header text.
+        config.parse = config.parse.with_received_headroom();
         let mut master = IdGenerator::new(seed);
         let hash = master.u64();
         let mut ids = || IdGenerator::new(master.u64());

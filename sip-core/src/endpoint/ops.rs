@@ -2,7 +2,10 @@
 //! 487, and the stateless 400/416/420/481/483/503/505, all from a [`Skeleton`]), the ACK for a non-2xx final response
 //! (§17.1.1.3) and CANCEL (§9.1). They are written as text straight from the rows of the
 //! request, so they work even when a header the endpoint does not need is malformed.
+//! Everything is written through the message writer ([`crate::message::writer`]): rows
+//! copied from a parsed message as they are, values from elsewhere through its guard.
 
+use crate::message::writer::{self, row_unchecked};
 use crate::message::{HeaderName, Request, Response};
 use bytes::Bytes;
 
@@ -11,29 +14,27 @@ use bytes::Bytes;
 /// rows.
 pub(crate) fn ack_for_non_2xx(invite: &Request, response: &Response) -> Bytes {
     let mut s = String::with_capacity(320);
-    s.push_str("ACK ");
-    s.push_str(invite.uri_str());
-    s.push_str(" SIP/2.0\r\n");
+    writer::request_line(&mut s, "ACK", invite.uri_str());
     if let Some(v) = invite.via() {
-        row(&mut s, "Via", v.as_str());
+        row_unchecked(&mut s, "Via", &[v.as_str()]);
     }
     for r in invite.headers().get_all(HeaderName::Route) {
-        row(&mut s, "Route", r);
+        row_unchecked(&mut s, "Route", &[r]);
     }
-    s.push_str("Max-Forwards: 70\r\n");
+    row_unchecked(&mut s, "Max-Forwards", &["70"]);
     if let Some(f) = invite.headers().get(HeaderName::From) {
-        row(&mut s, "From", f);
+        row_unchecked(&mut s, "From", &[f]);
     }
     if let Some(t) = response.headers().get(HeaderName::To) {
-        row(&mut s, "To", t);
+        row_unchecked(&mut s, "To", &[t]);
     }
     if let Some(c) = invite.call_id() {
-        row(&mut s, "Call-ID", c);
+        row_unchecked(&mut s, "Call-ID", &[c]);
     }
     if let Some((n, _)) = invite.cseq() {
-        cseq_row(&mut s, n, "ACK");
+        writer::cseq_row(&mut s, n, "ACK");
     }
-    s.push_str("Content-Length: 0\r\n\r\n");
+    writer::content_length(&mut s, 0);
     Bytes::from(s)
 }
 
@@ -41,34 +42,24 @@ pub(crate) fn ack_for_non_2xx(invite: &Request, response: &Response) -> Bytes {
 /// Via (hence the same branch) and Route rows.
 pub(crate) fn cancel_for(invite: &Request) -> Bytes {
     let mut s = String::with_capacity(320);
-    s.push_str("CANCEL ");
-    s.push_str(invite.uri_str());
-    s.push_str(" SIP/2.0\r\n");
+    writer::request_line(&mut s, "CANCEL", invite.uri_str());
     if let Some(v) = invite.via() {
-        row(&mut s, "Via", v.as_str());
+        row_unchecked(&mut s, "Via", &[v.as_str()]);
     }
     for r in invite.headers().get_all(HeaderName::Route) {
-        row(&mut s, "Route", r);
+        row_unchecked(&mut s, "Route", &[r]);
     }
-    s.push_str("Max-Forwards: 70\r\n");
+    row_unchecked(&mut s, "Max-Forwards", &["70"]);
     for name in [HeaderName::From, HeaderName::To, HeaderName::CallId] {
         if let Some(v) = invite.headers().get(name) {
-            row(&mut s, name.as_str(), v);
+            row_unchecked(&mut s, name.as_str(), &[v]);
         }
     }
     if let Some((n, _)) = invite.cseq() {
-        cseq_row(&mut s, n, "CANCEL");
+        writer::cseq_row(&mut s, n, "CANCEL");
     }
-    s.push_str("Content-Length: 0\r\n\r\n");
+    writer::content_length(&mut s, 0);
     Bytes::from(s)
-}
-
-/// Appends `name: value` CRLF.
-fn row(s: &mut String, name: &str, value: &str) {
-    s.push_str(name);
-    s.push_str(": ");
-    s.push_str(value);
-    s.push_str("\r\n");
 }
 
 /// Copies received header rows as `Name: value` CRLF: a row already written so is copied as
@@ -93,7 +84,7 @@ impl RowCopy {
                 if as_written {
                     self.pending = Some((start, end));
                 } else {
-                    row(s, e.name.as_str(), e.value.get(head));
+                    row_unchecked(s, e.name.as_str(), &[e.value.get(head)]);
                 }
             }
         }
@@ -104,27 +95,6 @@ impl RowCopy {
             s.push_str(head.get(start..end).unwrap_or(""));
         }
     }
-}
-
-/// Appends `CSeq: n METHOD` CRLF.
-fn cseq_row(s: &mut String, n: u32, method: &str) {
-    s.push_str("CSeq: ");
-    crate::text::push_uint(s, n);
-    s.push(' ');
-    s.push_str(method);
-    s.push_str("\r\n");
-}
-
-/// The number of decimal digits of `n`.
-fn decimal_len(n: usize) -> usize {
-    n.checked_ilog10().map_or(1, |l| l as usize + 1)
-}
-
-/// Appends the Content-Length row and the blank line that ends the header.
-fn content_length(s: &mut String, len: usize) {
-    s.push_str("Content-Length: ");
-    crate::text::push_uint(s, len);
-    s.push_str("\r\n\r\n");
 }
 
 /// A reason phrase for a 400 that says what was wrong (§21.4.1: "the reason phrase SHOULD
@@ -279,7 +249,9 @@ impl Skeleton {
     }
 
     /// Writes a response: status line, the copied rows, To (with `to_tag` if it had none),
-    /// Record-Route rows if asked, `extra` rows, and the body with its Content-Type.
+    /// Record-Route rows if asked, `extra` rows, and the body with its Content-Type. The
+    /// `extra` rows and the Content-Type are written unchecked: the endpoint's own; a
+    /// caller's go through [`Skeleton::checked_response_bytes`].
     pub(crate) fn response_bytes(
         &self,
         status: u16,
@@ -299,55 +271,73 @@ impl Skeleton {
         };
         // The exact length, so that the buffer becomes `Bytes` without a reallocation or
         // a separately allocated shared header (a `Vec` whose capacity is its length).
-        let row_len = |n: &str, v: &str| n.len() + v.len() + 4;
-        let len = "SIP/2.0 ".len()
-            + decimal_len(usize::from(status))
-            + 1
-            + reason.len()
-            + 2
+        let len = writer::status_line_len(status, reason)
             + self.rows().len()
-            + row_len("To", self.to())
-            + tag.map_or(0, |t| ";tag=".len() + t.len())
-            + timestamp.map_or(0, |t| row_len("Timestamp", t))
+            + writer::row_len(
+                "To",
+                self.to().len() + tag.map_or(0, |t| ";tag=".len() + t.len()),
+            )
+            + timestamp.map_or(0, |t| writer::row_len("Timestamp", t.len()))
             + record_route.len()
-            + extra.iter().map(|(n, v)| row_len(n, v)).sum::<usize>()
+            + extra
+                .iter()
+                .map(|(n, v)| writer::row_len(n, v.len()))
+                .sum::<usize>()
             + if body.1.is_empty() {
                 0
             } else {
-                row_len("Content-Type", body.0)
+                writer::row_len("Content-Type", body.0.len())
             }
-            + "Content-Length: \r\n\r\n".len()
-            + decimal_len(body.1.len())
+            + writer::content_length_len(body.1.len())
             + body.1.len();
         let mut s = String::with_capacity(len);
-        s.push_str("SIP/2.0 ");
-        crate::text::push_uint(&mut s, status);
-        s.push(' ');
-        s.push_str(reason);
-        s.push_str("\r\n");
+        writer::status_line(&mut s, status, reason);
         s.push_str(self.rows());
-        s.push_str("To: ");
-        s.push_str(self.to());
-        if let Some(tag) = tag {
-            s.push_str(";tag=");
-            s.push_str(tag);
+        match tag {
+            Some(tag) => row_unchecked(&mut s, "To", &[self.to(), ";tag=", tag]),
+            None => row_unchecked(&mut s, "To", &[self.to()]),
         }
-        s.push_str("\r\n");
         if let Some(t) = timestamp {
-            row(&mut s, "Timestamp", t);
+            row_unchecked(&mut s, "Timestamp", &[t]);
         }
         s.push_str(record_route);
         for (n, v) in extra {
-            row(&mut s, n, v);
+            row_unchecked(&mut s, n, &[v]);
         }
         if !body.1.is_empty() {
-            row(&mut s, "Content-Type", body.0);
+            row_unchecked(&mut s, "Content-Type", &[body.0]);
         }
-        content_length(&mut s, body.1.len());
+        writer::content_length(&mut s, body.1.len());
         let mut out = s.into_bytes();
         out.extend_from_slice(body.1);
         debug_assert_eq!(out.len(), len, "response length computed beforehand");
         Bytes::from(out)
+    }
+
+    /// [`Skeleton::response_bytes`] with `extra` rows and a Content-Type from a caller (the
+    /// TU's): each passes the writer's guard first, and one with a CR, LF or NUL in its
+    /// name or value is refused (§7.3.1), nothing written.
+    pub(crate) fn checked_response_bytes(
+        &self,
+        status: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        record_route: bool,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Bytes, super::EndpointError> {
+        let refused = |name: &str| {
+            super::EndpointError::Build(crate::message::BuildError::HeaderValue(name.into()))
+        };
+        for (n, v) in extra {
+            writer::check_row(n, v).map_err(|_| refused(n))?;
+        }
+        if let Some((ct, b)) = body
+            && !b.is_empty()
+        {
+            writer::check_row("Content-Type", ct).map_err(|_| refused("Content-Type"))?;
+        }
+        Ok(self.response_bytes(status, reason, to_tag, record_route, extra, body))
     }
 
     /// Frees the copied rows once no further response can be written (the transaction
@@ -413,7 +403,7 @@ pub(crate) struct RequestText {
 /// becomes one space, as the request writer would write it. `false` (and the value as
 /// given) if it holds a CR, LF or NUL that is not part of a fold.
 pub(crate) fn unfolded(v: &str) -> (std::borrow::Cow<'_, str>, bool) {
-    if memchr::memchr3(b'\r', b'\n', 0, v.as_bytes()).is_none() {
+    if !writer::has_cr_lf_nul(v.as_bytes()) {
         return (v.into(), true);
     }
     let mut out = String::with_capacity(v.len());
@@ -444,32 +434,31 @@ impl RequestText {
             return Err(BadValue);
         }
         let mut s = String::with_capacity(capacity);
-        s.push_str(method);
-        s.push(' ');
-        s.push_str(uri);
-        s.push_str(" SIP/2.0\r\n");
+        writer::request_line(&mut s, method, uri);
         Ok(RequestText { s })
     }
 
+    /// A row with a value from elsewhere: unfolded, and refused if the name or the value
+    /// (but for folds) holds a CR, LF or NUL — the writer's guard, on both.
     pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<(), BadValue> {
         match unfolded(value) {
-            (v, true) => {
-                row(&mut self.s, name, &v);
+            (v, true) if !writer::has_cr_lf_nul(name.as_bytes()) => {
+                row_unchecked(&mut self.s, name, &[&v]);
                 Ok(())
             }
-            (_, false) => Err(BadValue),
+            _ => Err(BadValue),
         }
     }
 
     /// A row the endpoint wrote or already checked (no CR, LF or NUL): no scan.
     pub(crate) fn trusted(&mut self, name: &str, value: &str) {
-        debug_assert!(memchr::memchr3(b'\r', b'\n', 0, value.as_bytes()).is_none());
-        row(&mut self.s, name, value);
+        debug_assert!(!writer::has_cr_lf_nul(value.as_bytes()));
+        row_unchecked(&mut self.s, name, &[value]);
     }
 
     /// The CSeq row (§8.1.1.5): a number and a method token, nothing to check.
     pub(crate) fn cseq(&mut self, n: u32, method: &str) {
-        cseq_row(&mut self.s, n, method);
+        writer::cseq_row(&mut self.s, n, method);
     }
 
     pub(crate) fn finish(mut self, body: Option<(&str, &[u8])>) -> Result<Bytes, BadValue> {
@@ -477,7 +466,7 @@ impl RequestText {
         if !body.1.is_empty() {
             self.header("Content-Type", body.0)?;
         }
-        content_length(&mut self.s, body.1.len());
+        writer::content_length(&mut self.s, body.1.len());
         let mut out = self.s.into_bytes();
         out.extend_from_slice(body.1);
         Ok(Bytes::from(out))
@@ -500,30 +489,6 @@ mod tests {
         match parse(b, &ParseOptions::default()) {
             Ok(SipMessage::Response(r)) => r,
             other => panic!("a response: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn decimal_len_counts_digits() {
-        for n in [
-            0usize,
-            1,
-            9,
-            10,
-            99,
-            100,
-            699,
-            999,
-            1000,
-            65_535,
-            usize::MAX,
-        ] {
-            assert_eq!(decimal_len(n), n.to_string().len(), "{n}");
-        }
-        for k in 1..20 {
-            let p = 10usize.pow(k);
-            assert_eq!(decimal_len(p - 1), k as usize);
-            assert_eq!(decimal_len(p), k as usize + 1);
         }
     }
 
@@ -592,5 +557,69 @@ mod tests {
             ("the-key", "t1", Some("z9hG4bK1"), Some((7, "INVITE")))
         );
         assert!(shed.text.len() < skel.text.len() / 4);
+    }
+
+    /// The writer's guard on every row written here from a caller's text: a CR, LF or NUL
+    /// in the name or the value of a request row (folds aside, which are unfolded), of a
+    /// response's extra rows, or in a Content-Type, is refused; so is a Request-URI with
+    /// one.
+    #[test]
+    fn written_rows_refuse_cr_lf_and_nul() {
+        let req = request(
+            "INVITE sip:b@example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP a.example.com;branch=z9hG4bK1\r\n\
+             To: <sip:b@example.com>\r\nFrom: <sip:a@example.com>;tag=9\r\n\
+             Call-ID: c-1\r\nCSeq: 7 INVITE\r\nMax-Forwards: 70\r\n\
+             Content-Length: 0\r\n\r\n",
+        );
+        let skel = Skeleton::of(&req, "k", ToTag::Given("t1"));
+        let sdp = &b"v=0\r\n"[..];
+        for bad in ["\r", "\n", "\0", "a\r\nX-Injected: 1", "a\r\n"] {
+            let v = format!("x{bad}");
+            let refused = |r: Result<Bytes, super::super::EndpointError>, name: &str| {
+                assert!(
+                    matches!(
+                        r,
+                        Err(super::super::EndpointError::Build(
+                            crate::message::BuildError::HeaderValue(ref n)
+                        )) if n == name
+                    ),
+                    "{bad:?} {name}"
+                );
+            };
+            let respond = |extra: &[(&str, &str)], ct: &str| {
+                skel.checked_response_bytes(200, "OK", Some("t1"), false, extra, Some((ct, sdp)))
+            };
+            refused(respond(&[("Contact", &v)], "application/sdp"), "Contact");
+            refused(respond(&[(&v, "1")], "application/sdp"), &v);
+            refused(respond(&[], &v), "Content-Type");
+            let mut t = RequestText::new("BYE", "sip:b@example.com", 256).unwrap();
+            assert!(t.header("Subject", &v).is_err());
+            assert!(t.header(&v, "x").is_err());
+            let t = RequestText::new("BYE", "sip:b@example.com", 256).unwrap();
+            assert!(t.finish(Some((&v, sdp))).is_err());
+            assert!(RequestText::new("BYE", &format!("sip:b@e{bad}"), 256).is_err());
+        }
+        // A fold in a value is unfolded, not refused; clean rows go through.
+        let mut t = RequestText::new("BYE", "sip:b@example.com", 256).unwrap();
+        assert!(t.header("Subject", "a\r\n b").is_ok());
+        let bye = t.finish(None).unwrap();
+        assert!(bye.ends_with(b"Subject: a b\r\nContent-Length: 0\r\n\r\n"));
+        let ok = skel
+            .checked_response_bytes(
+                200,
+                "OK",
+                Some("t1"),
+                false,
+                &[("Contact", "<sip:b@192.0.2.2>")],
+                Some(("application/sdp", sdp)),
+            )
+            .unwrap();
+        let ok = response(ok);
+        assert_eq!(
+            ok.headers().get(HeaderName::Contact),
+            Some("<sip:b@192.0.2.2>")
+        );
+        assert_eq!(&ok.body()[..], sdp);
     }
 }

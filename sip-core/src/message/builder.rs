@@ -4,14 +4,17 @@
 //! message has exactly the representation of a received one (spans into one header string,
 //! the stack's headers decoded by the parser's own decoder) without being parsed back; a
 //! value that would not decode, or would inject a header, is refused with a typed error.
+//! The text is written through the message writer ([`super::writer`]), whose guard refuses
+//! the CR, LF and NUL.
 
 use super::error::ParseError;
 use super::method::Method;
 use super::model::{BuildError, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
-use super::parser::decode_header;
+use super::parser::{decode_header, request_uri_ok};
 use super::span::Span;
 use super::status::reason_phrase;
+use super::writer;
 use crate::transport::Transport;
 use bytes::Bytes;
 use std::fmt::{Display, Write};
@@ -27,17 +30,10 @@ enum Start {
     Response(u16, Span),
 }
 
-/// Whether the builder takes `uri` as a Request-URI: non-empty, no blank or control
-/// character, and URI characters only (§19.1, §25.1).
-pub(crate) fn request_uri_ok(uri: &str) -> bool {
-    !uri.is_empty()
-        && !uri.bytes().any(|b| b <= b' ' || b == 0x7f)
-        && super::header::name_addr::check_uri_text(uri.as_bytes(), true).is_ok()
-}
-
-/// Appends `name: value` CRLF to `text` the builder's way: the value written by
-/// `write_value`; refused, and `text` left as it was, if the value holds a CR, LF or NUL;
-/// the row's value span without its leading and trailing blanks.
+/// Appends `name: value` CRLF to `text` the builder's way, through the message writer: the
+/// value written by `write_value`; refused, and `text` left as it was, if the value holds a
+/// CR, LF or NUL (the name is the stack's own or a checked `token`); the row's value span
+/// without its leading and trailing blanks.
 fn append_row(
     text: &mut String,
     name: &str,
@@ -45,41 +41,34 @@ fn append_row(
     write_value: impl FnOnce(&mut String),
 ) -> Option<HeaderEntry> {
     let ls = text.len();
-    text.push_str(name);
-    text.push_str(": ");
-    let vs = text.len();
-    write_value(text);
-    if has_cr_lf_nul(&text.as_bytes()[vs..]) {
-        text.truncate(ls);
-        return None;
-    }
+    let value = writer::row_with(text, name, true, write_value).ok()?;
     let b = text.as_bytes();
-    let (mut s, mut e) = (vs, b.len());
+    let (mut s, mut e) = (value.start, value.end);
     while s < e && matches!(b[s], b' ' | b'\t') {
         s += 1;
     }
     while e > s && matches!(b[e - 1], b' ' | b'\t') {
         e -= 1;
     }
-    text.push_str("\r\n");
-    Some(HeaderEntry {
-        name: known.unwrap_or_else(|| HeaderName::lookup(name)),
-        name_span: Span::new(ls, ls + name.len()),
-        value: Span::new(s, e),
-        line: Span::new(ls, text.len()),
+    Some(built_row(
+        known.unwrap_or_else(|| HeaderName::lookup(name)),
+        ls,
+        name.len(),
+        Span::new(s, e),
+        text.len(),
+    ))
+}
+
+/// The record of a row the builder wrote at `ls`, the line ending at `end`.
+fn built_row(name: HeaderName, ls: usize, name_len: usize, value: Span, end: usize) -> HeaderEntry {
+    HeaderEntry {
+        name,
+        name_span: Span::new(ls, ls + name_len),
+        value,
+        line: Span::new(ls, end),
         // Not worked out for built rows: nothing copies them row by row (the endpoint's
         // skeletons copy rows of received requests), and `false` only means "rewrite".
         verbatim: false,
-    })
-}
-
-/// Whether `v` holds a CR, LF or NUL. Most values are short, too short for the setup of a
-/// wide search to pay.
-fn has_cr_lf_nul(v: &[u8]) -> bool {
-    if v.len() < 32 {
-        v.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
-    } else {
-        memchr::memchr3(b'\r', b'\n', 0, v).is_some()
     }
 }
 
@@ -105,12 +94,7 @@ impl CheckedRows {
 
     /// A row whose value the endpoint wrote itself (nothing to check).
     pub(crate) fn trusted(&mut self, name: &str, pieces: &[&str]) {
-        self.text.push_str(name);
-        self.text.push_str(": ");
-        for p in pieces {
-            self.text.push_str(p);
-        }
-        self.text.push_str("\r\n");
+        writer::row_unchecked(&mut self.text, name, pieces);
         self.rows += 1;
     }
 
@@ -152,10 +136,7 @@ struct Text {
 impl Text {
     fn request(method: &Method, uri: &str) -> Self {
         let mut text = String::with_capacity(TEXT_CAPACITY);
-        text.push_str(method.as_str());
-        text.push(' ');
-        text.push_str(uri);
-        text.push_str(" SIP/2.0\r\n");
+        writer::request_line(&mut text, method.as_str(), uri);
         let us = method.as_str().len() + 1;
         let mut t = Text::with(
             text,
@@ -169,12 +150,8 @@ impl Text {
 
     fn response(status: u16, reason: &str) -> Self {
         let mut text = String::with_capacity(TEXT_CAPACITY);
-        text.push_str("SIP/2.0 ");
-        crate::text::push_uint(&mut text, status);
-        text.push(' ');
-        text.push_str(reason);
-        text.push_str("\r\n");
-        let rs = "SIP/2.0 000 ".len();
+        writer::status_line(&mut text, status, reason);
+        let rs = writer::STATUS_REASON_AT;
         Text::with(
             text,
             Start::Response(status, Span::new(rs, rs + reason.len())),
@@ -240,12 +217,18 @@ impl Text {
     }
 
     fn finish(mut self) -> Result<SipMessage, BuildError> {
-        let mut digits = itoa::Buffer::new();
-        let len = digits.format(self.body.len());
-        self.known_str(HeaderName::ContentLength, &[len]);
         if let Some(e) = self.error {
             return Err(e);
         }
+        let ls = self.text.len();
+        let value = writer::content_length_row(&mut self.text, self.body.len());
+        self.rows.push(built_row(
+            HeaderName::ContentLength,
+            ls,
+            HeaderName::ContentLength.as_str().len(),
+            Span::new(value.start, value.end),
+            self.text.len(),
+        ));
         let blank = self.text.len();
         self.text.push_str("\r\n");
         let mut decoded = Decoded::default();
@@ -658,5 +641,62 @@ mod tests {
         );
         assert!(Response::builder(700).build().is_err());
         assert!(Response::builder(200).reason("a\nb").build().is_err());
+    }
+
+    /// The writer's guard on every row the builder writes from a caller's text: a CR, LF or
+    /// NUL anywhere in a name or a value is refused, whichever way the row comes in.
+    #[test]
+    fn every_builder_row_refuses_cr_lf_and_nul() {
+        for bad in ["\r", "\n", "\0", "a\r\nX-Injected: 1"] {
+            let v = |s: &str| format!("{s}{bad}");
+            let req = || Request::builder(Method::Invite, "sip:b@example.com");
+            let value_of = |b: RequestBuilder| b.build().unwrap_err();
+            let header = |n: &str| BuildError::HeaderValue(n.into());
+            assert_eq!(value_of(req().header("Subject", v("x"))), header("Subject"));
+            assert_eq!(
+                req().header(&v("X-A"), "x").build().unwrap_err(),
+                BuildError::HeaderName
+            );
+            assert_eq!(
+                value_of(req().via(Transport::Udp, &v("h"), "z9hG4bK1")),
+                header("Via")
+            );
+            assert_eq!(
+                value_of(req().via(Transport::Udp, "h", &v("z9hG4bK1"))),
+                header("Via")
+            );
+            assert_eq!(value_of(req().from(&v("<sip:a@b>"), None)), header("From"));
+            assert_eq!(
+                value_of(req().from("<sip:a@b>", Some(&v("t")))),
+                header("From")
+            );
+            assert_eq!(value_of(req().to(&v("<sip:b@c>"), None)), header("To"));
+            assert_eq!(value_of(req().call_id(&v("c"))), header("Call-ID"));
+            assert_eq!(value_of(req().contact(&v("<sip:a@h>"))), header("Contact"));
+            assert_eq!(value_of(req().route(&v("<sip:p;lr>"))), header("Route"));
+            assert_eq!(
+                value_of(req().body(&v("application/sdp"), &b"v=0"[..])),
+                header("Content-Type")
+            );
+            let resp = || Response::from_request(&invite(), 200);
+            assert_eq!(
+                resp().header("Subject", v("x")).build().unwrap_err(),
+                header("Subject")
+            );
+            assert_eq!(
+                resp().header(&v("X-A"), "x").build().unwrap_err(),
+                BuildError::HeaderName
+            );
+            assert_eq!(
+                resp()
+                    .body(&v("application/sdp"), &b"v=0"[..])
+                    .build()
+                    .unwrap_err(),
+                header("Content-Type")
+            );
+            let mut rows = CheckedRows::new(64);
+            assert!(!rows.checked("From", &["<sip:a@b>", &v(";tag=1")]));
+            assert_eq!(rows.as_str(), "");
+        }
     }
 }

@@ -25,8 +25,9 @@ mod span;
 mod status;
 pub mod uri;
 pub mod validate;
+pub(crate) mod writer;
 
-pub(crate) use builder::{CheckedRows, request_uri_ok};
+pub(crate) use builder::CheckedRows;
 pub use builder::{RequestBuilder, ResponseBuilder};
 pub use error::{FaultLayer, InvalidToken, ParseError, ParseErrorKind};
 pub use framer::StreamFramer;
@@ -40,7 +41,7 @@ pub use model::{
 };
 pub use name::HeaderName;
 pub use options::{Limits, Mode, ParseOptions};
-pub(crate) use parser::{BoxedMessage, parse_framed_boxed};
+pub(crate) use parser::{BoxedMessage, parse_framed_boxed, request_uri_ok};
 pub use parser::{Framing, parse, parse_framed, parse_unchecked};
 pub use peek::peek_call_id;
 pub use span::Span;

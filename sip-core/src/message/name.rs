@@ -1,6 +1,7 @@
 //! Header field names: the known ones with their compact forms (RFC 3261 §7.3.3, §20), looked
 //! up by length and first byte rather than by a chain of case-insensitive compares.
 
+use super::scan::{Caseless, LOW_BYTES, word_at_padded};
 use std::fmt;
 
 macro_rules! header_names {
@@ -128,37 +129,17 @@ static BUCKETS: [[HeaderName; BUCKET_WIDTH]; 32 * 32] = {
 /// Longest name the word comparison handles (the longest known name has 19 bytes).
 const KEY_LEN: usize = 24;
 
-/// A known name as three little-endian words of its lower-case bytes (zero past its end),
-/// and the OR-mask that lower-cases an input word: 0x20 on the letters only. Folding only
-/// the letters makes the comparison exact: `x | 0x20` equals a lower-case letter only for
-/// that letter in either case, and the `-` bytes are compared unchanged.
-#[derive(Clone, Copy)]
-struct Key {
-    words: [u64; 3],
-    fold: [u64; 3],
-}
+/// A known name as three words compared in either case (see [`Caseless`]).
+type Key = [Caseless; 3];
 
 const fn key_of(name: &[u8]) -> Key {
-    let mut k = Key {
-        words: [0; 3],
-        fold: [0; 3],
-    };
-    let mut i = 0;
-    while i < name.len() {
-        let c = name[i];
-        let f: u64 = if c.is_ascii_alphabetic() { 0x20 } else { 0 };
-        k.words[i / 8] |= ((c | f as u8) as u64) << (8 * (i % 8));
-        k.fold[i / 8] |= f << (8 * (i % 8));
-        i += 1;
-    }
-    k
+    let (a, rest) = name.split_at(if name.len() < 8 { name.len() } else { 8 });
+    let (b, c) = rest.split_at(if rest.len() < 8 { rest.len() } else { 8 });
+    [Caseless::new(a), Caseless::new(b), Caseless::new(c)]
 }
 
 static KEYS: [Key; HeaderName::ALL.len()] = {
-    let mut t = [Key {
-        words: [0; 3],
-        fold: [0; 3],
-    }; HeaderName::ALL.len()];
+    let mut t = [[Caseless::new(b""); 3]; HeaderName::ALL.len()];
     let mut i = 0;
     while i < HeaderName::ALL.len() {
         let c = HeaderName::ALL[i].as_str().as_bytes();
@@ -168,33 +149,6 @@ static KEYS: [Key; HeaderName::ALL.len()] = {
     }
     t
 };
-
-/// `MASK[n]` keeps the low `n` bytes of a little-endian word (`n` from 0 to 8).
-const MASK: [u64; 9] = {
-    let mut t = [0u64; 9];
-    let mut n = 1;
-    while n < 8 {
-        t[n] = (1u64 << (8 * n)) - 1;
-        n += 1;
-    }
-    t[8] = u64::MAX;
-    t
-};
-
-/// Up to eight bytes of `b` at `at` as a little-endian word (zero past the end of `b`).
-#[inline(always)]
-fn word_at(b: &[u8], at: usize) -> u64 {
-    match b.get(at..at + 8) {
-        Some(w) => u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
-        None => b
-            .get(at..)
-            .unwrap_or(&[])
-            .iter()
-            .take(8)
-            .enumerate()
-            .fold(0, |x, (k, &c)| x | u64::from(c) << (8 * k)),
-    }
-}
 
 const fn bucket_index(len: usize, first: u8) -> usize {
     (len & 31) * 32 + ((first | 0x20).wrapping_sub(b'a') as usize & 31)
@@ -228,9 +182,9 @@ impl HeaderName {
             return HeaderName::Other;
         }
         let w = [
-            word_at(b, start),
-            word_at(b, start + 8),
-            word_at(b, start + 16),
+            word_at_padded(b, start),
+            word_at_padded(b, start + 8),
+            word_at_padded(b, start + 16),
         ];
         Self::lookup_words(len, w)
     }
@@ -246,7 +200,7 @@ impl HeaderName {
         if len == 0 || len > KEY_LEN {
             return HeaderName::Other;
         }
-        let w0 = w[0] & MASK[len.min(8)];
+        let w0 = w[0] & LOW_BYTES[len.min(8)];
         for &h in &BUCKETS[bucket_index(len, first)] {
             if matches!(h, HeaderName::Other) {
                 break;
@@ -254,13 +208,13 @@ impl HeaderName {
             let Some(k) = KEYS.get(h as usize) else {
                 break;
             };
-            if w0 | k.fold[0] != k.words[0] {
+            if !k[0].matches(w0) {
                 continue;
             }
-            if len > 8 && (w[1] & MASK[(len - 8).min(8)]) | k.fold[1] != k.words[1] {
+            if len > 8 && !k[1].matches(w[1] & LOW_BYTES[(len - 8).min(8)]) {
                 continue;
             }
-            if len > 16 && (w[2] & MASK[(len - 16).min(8)]) | k.fold[2] != k.words[2] {
+            if len > 16 && !k[2].matches(w[2] & LOW_BYTES[(len - 16).min(8)]) {
                 continue;
             }
             return h;

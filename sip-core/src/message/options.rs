@@ -46,16 +46,39 @@ impl Default for Limits {
     }
 }
 
-/// Parser options: mode and limits.
+/// Parser options: mode, limits, and the room to leave for the rewrite a server transport
+/// makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ParseOptions {
     /// Strict or lenient.
     pub mode: Mode,
     /// Size limits.
     pub limits: Limits,
+    /// Spare bytes reserved after a parsed request's header text for the server
+    /// transport's rewrite of its top Via row, which is appended to that text: the
+    /// `received` parameter (RFC 3261 §18.2.1) and the `rport` value (RFC 3581 §4). With
+    /// enough of them that rewrite does not reallocate and copy the text. Responses get
+    /// none. Default 0: a plain parse reserves nothing. An [`Endpoint`] asks for at least
+    /// [`ParseOptions::RECEIVED_HEADROOM`] ([`ParseOptions::with_received_headroom`]).
+    ///
+    /// [`Endpoint`]: crate::endpoint::Endpoint
+    pub received_headroom: usize,
 }
 
 impl ParseOptions {
+    /// The headroom an endpoint reserves in each received request (see
+    /// [`ParseOptions::received_headroom`]): the rewritten row is the top Via row with
+    /// `;received=` and an address (an IPv6 one is up to 39 bytes) and `=65535` added,
+    /// so this holds it for a Via row of some 130 bytes.
+    pub const RECEIVED_HEADROOM: usize = 192;
+
+    /// These options with [`ParseOptions::received_headroom`] raised to at least
+    /// [`ParseOptions::RECEIVED_HEADROOM`]: what an endpoint parses received traffic with.
+    pub fn with_received_headroom(mut self) -> Self {
+        self.received_headroom = self.received_headroom.max(Self::RECEIVED_HEADROOM);
+        self
+    }
+
     /// Strict mode with default limits.
     pub fn strict() -> Self {
         ParseOptions {

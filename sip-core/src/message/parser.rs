@@ -7,17 +7,24 @@
 //! headers are recorded, not fatal, so an endpoint can still answer 400 with the right Via;
 //! [`parse`] turns them into errors, [`parse_unchecked`] leaves that to [`Message::header_fault`]
 //! and the semantic checks of [`super::validate`].
+//!
+//! The usual shapes of the request line, the header lines and the decoded values take the
+//! fast paths of [`fast`]; the general code here is the reference they must agree with.
+
+mod fast;
+
+pub(crate) use fast::request_uri_ok;
+use fast::{fast_header_lines, fast_request_line, fast_request_start};
 
 use super::error::{ParseError, ParseErrorKind as K};
-use super::header::name_addr::scheme_len;
-use super::header::name_addr::{parse_name_addr_bytes, parse_name_addr_line};
+use super::header::name_addr::parse_name_addr_bytes;
 use super::header::simple::parse_cseq_at;
-use super::header::via::{parse_via_bytes, parse_via_line};
+use super::header::via::parse_via_bytes;
 use super::method::Method;
 use super::model::{ContactData, Decoded, HeaderEntry, Message, Request, Response, SipMessage};
 use super::name::HeaderName;
 use super::options::ParseOptions;
-use super::scan::{TOKEN, WORD, find_lf, is_lws, is_token, parse_decimal, run};
+use super::scan::{WORD, find_lf, find_sep_then_end, is_lws, is_token, parse_decimal, run};
 use super::span::Span;
 use super::uri::Uri;
 use bytes::{Buf, Bytes};
@@ -101,321 +108,6 @@ fn line_at(b: &[u8], pos: usize, nl: usize, strict: bool) -> Result<Line, ParseE
     })
 }
 
-/// Scans a header line from `pos` eight bytes at a time (see [`find_lf`]) for its first
-/// `:` and its LF: `(colon, lf)`, the colon `None` when the LF comes first.
-#[inline(always)]
-fn scan_header_line(b: &[u8], pos: usize) -> (Option<usize>, Option<usize>) {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const LFS: u64 = LO * b'\n' as u64;
-    const COLONS: u64 = LO * b':' as u64;
-    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let Some(rest) = b.get(pos..) else {
-        return (None, None);
-    };
-    let mut words = rest.chunks_exact(8);
-    let mut at = pos;
-    // Until the colon: both marks. The lowest mark of each is exact.
-    let colon = loop {
-        let Some(w) = words.next() else {
-            for (k, &c) in words.remainder().iter().enumerate() {
-                match c {
-                    b'\n' => return (None, Some(at + k)),
-                    b':' => return (Some(at + k), find_lf(b, at + k + 1)),
-                    _ => {}
-                }
-            }
-            return (None, None);
-        };
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let lf = marks(w ^ LFS);
-        let colon = marks(w ^ COLONS);
-        if lf | colon != 0 {
-            let (c, l) = (colon.trailing_zeros(), lf.trailing_zeros());
-            if l < c {
-                return (None, Some(at + l as usize / 8));
-            }
-            let colon = at + c as usize / 8;
-            if lf != 0 {
-                return (Some(colon), Some(at + l as usize / 8));
-            }
-            at += 8;
-            break colon;
-        }
-        at += 8;
-    };
-    // Then the LF alone.
-    for w in &mut words {
-        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let lf = marks(w ^ LFS);
-        if lf != 0 {
-            return (Some(colon), Some(at + lf.trailing_zeros() as usize / 8));
-        }
-        at += 8;
-    }
-    let lf = words
-        .remainder()
-        .iter()
-        .position(|&c| c == b'\n')
-        .map(|k| at + k);
-    (Some(colon), lf)
-}
-
-/// The common header line in one pass: `name ":" value CRLF`, the colon within the first
-/// 24 bytes with no blank before it, the name a known one or a `token`, the line within
-/// `max_line` bytes. `b` must be shorter than `u32::MAX`. Gives the row exactly as the general code in [`parse_framed`] would
-/// build it, and the start of the next line; `None` for anything else (folds, the empty
-/// line, bare LF, errors), which the general code then handles.
-#[inline(always)]
-fn fast_header_line(
-    b: &[u8],
-    pos: usize,
-    max_line: usize,
-    d: &mut Decoded,
-    strict: bool,
-) -> Option<(HeaderEntry, usize, bool)> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const COLONS: u64 = LO * b':' as u64;
-    let marks = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let word = |at: usize| {
-        b.get(at..at + 8)
-            .map(|w| u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]))
-    };
-    let mut words = [0u64; 3];
-    // The first colon within 24 bytes (the lowest mark is exact). A LF before it needs no
-    // test of its own: the name would then hold it, and a name with a byte that is not a
-    // `token` character is refused below (a known name matches only its own letters).
-    let mut k = 0;
-    let colon = loop {
-        let w = word(pos + 8 * k)?;
-        words[k] = w;
-        let c = marks(w ^ COLONS);
-        if c != 0 {
-            break pos + 8 * k + c.trailing_zeros() as usize / 8;
-        }
-        if k == 2 {
-            return None;
-        }
-        k += 1;
-    };
-    let len = colon - pos;
-    let name = canonical_name(len, words).unwrap_or_else(|| HeaderName::lookup_words(len, words));
-    // A known name is its own letters (so not empty, no blank before the colon); any
-    // other name is checked here.
-    if name == HeaderName::Other
-        && (len == 0 || matches!(b[colon - 1], b' ' | b'\t') || run(b, pos, &TOKEN) != colon)
-    {
-        return None;
-    }
-    // The caller checked that every offset into `b` fits in a `u32`: what `Span::new` would
-    // give, without its saturation.
-    let span = |a: usize, z: usize| Span {
-        start: a as u32,
-        end: z as u32,
-    };
-    // A row the stack decodes, with the usual `": "` and a value that starts with a byte
-    // that is not blank: its decoder finds the end of the line.
-    if matches!(
-        name,
-        HeaderName::Via
-            | HeaderName::From
-            | HeaderName::To
-            | HeaderName::Contact
-            | HeaderName::CallId
-            | HeaderName::CSeq
-            | HeaderName::MaxForwards
-            | HeaderName::ContentLength
-    ) && b.get(colon + 1) == Some(&b' ')
-        && b.get(colon + 2)
-            .is_some_and(|&c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
-        && let Some(cr) = decode_line(b, pos, colon + 2, name, d, strict, max_line)
-    {
-        // `name ": " value CRLF` by construction: verbatim when the name is written in
-        // full (not compact).
-        let row = HeaderEntry {
-            name,
-            name_span: span(pos, colon),
-            value: span(colon + 2, cr),
-            line: span(pos, cr + 2),
-            verbatim: len == name.canonical_len(),
-        };
-        debug_assert_eq!(row.verbatim, row.is_verbatim(b));
-        return Some((row, cr + 2, true));
-    }
-    let nl = find_lf(b, colon + 1)?;
-    let end = nl - 1;
-    if b[end] != b'\r' || end - pos > max_line {
-        return None;
-    }
-    // The usual `": value"`: one SP, then a byte that is not blank, and a last byte that
-    // is not blank, needs no trim loop (`colon + 2 < end` keeps both reads inside the line).
-    let (mut vs, mut ve) = (colon + 1, end);
-    if vs + 1 < ve
-        && b[vs] == b' '
-        && !matches!(b[vs + 1], b' ' | b'\t' | b'\r' | b'\n')
-        && !matches!(b[ve - 1], b' ' | b'\t')
-    {
-        vs += 1;
-    } else {
-        while vs < ve && matches!(b[vs], b' ' | b'\t' | b'\r' | b'\n') {
-            vs += 1;
-        }
-        while ve > vs && matches!(b[ve - 1], b' ' | b'\t') {
-            ve -= 1;
-        }
-    }
-    let row = HeaderEntry {
-        name,
-        name_span: span(pos, colon),
-        value: span(vs, ve),
-        line: span(pos, nl + 1),
-        verbatim: vs == colon + 2
-            && ve == end
-            && b[colon + 1] == b' '
-            && len == name.canonical_len(),
-    };
-    debug_assert_eq!(row.verbatim, row.is_verbatim(b));
-    Some((row, nl + 1, false))
-}
-
-/// Whether the CR at `b[cr]` (found by a decoder, so no LF comes before it on the line that
-/// starts at `pos`) ends that line within `max_line` bytes and no fold follows.
-#[inline(always)]
-fn line_ends_at(b: &[u8], pos: usize, cr: usize, max_line: usize) -> bool {
-    b.get(cr + 1) == Some(&b'\n')
-        && cr - pos <= max_line
-        && !matches!(b.get(cr + 2), Some(b' ' | b'\t'))
-}
-
-/// The common header lines from `b[pos]` on ([`fast_header_line`]), each row pushed and,
-/// when complete, decoded; stops at the empty line, at the row limit, or at a line for the
-/// general code. Gives where it stopped. `b` must be shorter than `u32::MAX`.
-#[inline(never)]
-fn fast_header_lines(
-    b: &[u8],
-    mut pos: usize,
-    limits: &super::options::Limits,
-    headers: &mut Vec<HeaderEntry>,
-    decoded: &mut Decoded,
-    cl_err: &mut Option<usize>,
-    strict: bool,
-) -> usize {
-    loop {
-        if b.get(pos) == Some(&b'\r') && b.get(pos + 1) == Some(&b'\n') {
-            return pos;
-        }
-        if headers.len() >= limits.max_headers {
-            return pos;
-        }
-        let Some((row, next, done)) =
-            fast_header_line(b, pos, limits.max_line_length, decoded, strict)
-        else {
-            return pos;
-        };
-        headers.push(row);
-        if !done && decodes(row.name) && !matches!(b.get(next), Some(b' ' | b'\t')) {
-            // A row the stack reads that was not decoded on the line: the general decoder,
-            // out of line (rare).
-            decode_outlined(b, headers.len() - 1, &row, decoded, strict, cl_err);
-        }
-        pos = next;
-    }
-}
-
-/// Decodes the value of a row the stack reads, starting at `b[vs]` (not a blank), when it
-/// has its usual shape, without knowing where the line ends: the decoder stops at the CR
-/// that must end the line. When `line_ok` accepts that CR, the value is stored in `d` as
-/// [`decode_row`] would store it for the value `vs..cr`, and the CR's position is returned.
-/// The CR is accepted when it ends the line (the bytes before it are the decoder's, none a
-/// LF), the line from `pos` is within `max_line`, and no fold follows: the row is then the
-/// one [`fast_header_line`] would build, and it is complete.
-/// `None` (nothing stored) when the row is not one decoded here, its slot is already
-/// taken (duplicates are recorded by `decode_row`), or the value is not of the usual shape.
-#[inline(always)]
-fn decode_line(
-    b: &[u8],
-    pos: usize,
-    vs: usize,
-    name: HeaderName,
-    d: &mut Decoded,
-    strict: bool,
-    max_line: usize,
-) -> Option<usize> {
-    let line_ok = |cr: usize| line_ends_at(b, pos, cr, max_line);
-    match name {
-        HeaderName::Via if d.via.is_none() => {
-            let (via, cr) = parse_via_line(b, vs)?;
-            line_ok(cr).then(|| d.via = Some(via))?;
-            Some(cr)
-        }
-        HeaderName::From if d.from.is_none() => {
-            let (na, cr) = parse_name_addr_line(b, vs)?;
-            line_ok(cr).then(|| d.from = Some(na))?;
-            Some(cr)
-        }
-        HeaderName::To if d.to.is_none() => {
-            let (na, cr) = parse_name_addr_line(b, vs)?;
-            line_ok(cr).then(|| d.to = Some(na))?;
-            Some(cr)
-        }
-        HeaderName::Contact if d.contact.is_none() => {
-            // A `,` outside `<>` or a `*` would stop the decoder before the CR, so the value
-            // is one element.
-            let (na, cr) = parse_name_addr_line(b, vs)?;
-            line_ok(cr).then(|| d.contact = Some(ContactData::Addr(na)))?;
-            Some(cr)
-        }
-        HeaderName::CallId if d.call_id.is_none() => {
-            let k = run(b, vs, &WORD);
-            let cr = if b.get(k) == Some(&b'@') {
-                run(b, k + 1, &WORD)
-            } else {
-                k
-            };
-            if cr == vs || b.get(cr) != Some(&b'\r') {
-                return None;
-            }
-            line_ok(cr).then(|| d.call_id = Some(Span::new(vs, cr)))?;
-            Some(cr)
-        }
-        HeaderName::CSeq if d.cseq.is_none() => {
-            // 1 to 10 digits, one SP, a token (`parse_cseq_at`'s fast path).
-            let (n, i) = super::scan::leading_digits(b, vs, 10);
-            if i == vs || b.get(i) != Some(&b' ') || n >= 1 << 31 && strict {
-                return None;
-            }
-            let n = u32::try_from(n).ok()?;
-            let cr = super::scan::run_inline(b, i + 1, &TOKEN);
-            if cr == i + 1 || b.get(cr) != Some(&b'\r') {
-                return None;
-            }
-            line_ok(cr).then(|| d.cseq = Some((n, Span::new(i + 1, cr))))?;
-            Some(cr)
-        }
-        HeaderName::MaxForwards | HeaderName::ContentLength => {
-            // 1 to 9 digits (`value_decimal`'s fast path).
-            let (n, i) = super::scan::leading_digits(b, vs, 9);
-            if i == vs || b.get(i) != Some(&b'\r') {
-                return None;
-            }
-            if name == HeaderName::MaxForwards {
-                if d.max_forwards.is_some() || n > 255 || !line_ok(i) {
-                    return None;
-                }
-                d.max_forwards = Some(n as u8);
-            } else {
-                if d.content_length.is_some() || !line_ok(i) {
-                    return None;
-                }
-                d.content_length = Some(n as usize);
-            }
-            Some(i)
-        }
-        _ => None,
-    }
-}
-
 /// What [`general_header_line`] found.
 enum LineStep {
     /// A header line or a fold, taken; the next line starts here.
@@ -438,7 +130,7 @@ fn general_header_line(
     decoded: &mut Decoded,
     cl_err: &mut Option<usize>,
 ) -> Result<LineStep, (usize, K)> {
-    let (colon, nl) = scan_header_line(b, pos);
+    let (colon, nl) = find_sep_then_end(b, pos, b':', b'\n');
     let Some(nl) = nl else {
         // Lenient: a datagram whose last header line ends the datagram lacks only the
         // empty line; take the end of the datagram as the end of the headers.
@@ -528,49 +220,6 @@ fn general_header_line(
     Ok(LineStep::Next(line.next))
 }
 
-/// The names of the rows decoded on the line, in their usual spelling, recognised by one
-/// word compare (what [`HeaderName::lookup_words`] gives for them; any other spelling goes
-/// there).
-#[inline(always)]
-fn canonical_name(len: usize, w: [u64; 3]) -> Option<HeaderName> {
-    const fn word(n: &[u8]) -> u64 {
-        let mut w = [0u8; 8];
-        let mut i = 0;
-        while i < n.len() && i < 8 {
-            w[i] = n[i];
-            i += 1;
-        }
-        u64::from_le_bytes(w)
-    }
-    let lo = |n: usize| w[0] & (u64::MAX >> (64 - 8 * n));
-    Some(match len {
-        2 if lo(2) == word(b"To") => HeaderName::To,
-        3 if lo(3) == word(b"Via") => HeaderName::Via,
-        4 if lo(4) == word(b"From") => HeaderName::From,
-        4 if lo(4) == word(b"CSeq") => HeaderName::CSeq,
-        7 if lo(7) == word(b"Call-ID") => HeaderName::CallId,
-        7 if lo(7) == word(b"Contact") => HeaderName::Contact,
-        12 if w[0] == word(b"Max-Forw") && w[1] as u32 == word(b"ards") as u32 => {
-            HeaderName::MaxForwards
-        }
-        14 if w[0] == word(b"Content-") && w[1] & 0xffff_ffff_ffff == word(b"Length") => {
-            HeaderName::ContentLength
-        }
-        5 if lo(5) == word(b"Allow") => HeaderName::Allow,
-        5 if lo(5) == word(b"Route") => HeaderName::Route,
-        12 if w[0] == word(b"Content-") && w[1] as u32 == word(b"Type") as u32 => {
-            HeaderName::ContentType
-        }
-        12 if w[0] == word(b"Record-R") && w[1] as u32 == word(b"oute") as u32 => {
-            HeaderName::RecordRoute
-        }
-        10 if w[0] == word(b"User-Age") && w[1] as u16 == word(b"nt") as u16 => {
-            HeaderName::UserAgent
-        }
-        _ => return None,
-    })
-}
-
 /// Trims a header value's span: leading SP, HTAB, CR and LF (folds), trailing SP and HTAB.
 #[inline(always)]
 fn trim_value(b: &[u8], mut vs: usize, mut ve: usize) -> Span {
@@ -589,7 +238,24 @@ pub fn parse_framed(
     opts: &ParseOptions,
     framing: Framing,
 ) -> Result<SipMessage, ParseError> {
-    parse_framed_into(
+    parse_framed_into::<_, true>(
+        bytes,
+        opts,
+        framing,
+        SipMessage::Request,
+        SipMessage::Response,
+    )
+}
+
+/// [`parse_framed`] with the fast paths of [`fast`] switched off: the reference they are
+/// tested against.
+#[cfg(test)]
+pub(super) fn parse_reference(
+    bytes: Bytes,
+    opts: &ParseOptions,
+    framing: Framing,
+) -> Result<SipMessage, ParseError> {
+    parse_framed_into::<_, false>(
         bytes,
         opts,
         framing,
@@ -611,7 +277,7 @@ pub(crate) fn parse_framed_boxed(
     opts: &ParseOptions,
     framing: Framing,
 ) -> Result<BoxedMessage, ParseError> {
-    parse_framed_into(
+    parse_framed_into::<_, true>(
         bytes,
         opts,
         framing,
@@ -620,9 +286,11 @@ pub(crate) fn parse_framed_boxed(
     )
 }
 
-/// [`parse_framed`], the request or response handed to `request` or `response`.
+/// [`parse_framed`], the request or response handed to `request` or `response`; with
+/// `FAST`, the usual shapes go the ways of [`fast`], else the general code does everything
+/// (`parse_reference`, in tests).
 #[inline(always)]
-fn parse_framed_into<T>(
+fn parse_framed_into<T, const FAST: bool>(
     bytes: Bytes,
     opts: &ParseOptions,
     framing: Framing,
@@ -653,7 +321,7 @@ fn parse_framed_into<T>(
 
     // Pass 1: find the line structure of the header section. The usual lenient request
     // line is read in one pass that also finds its end (no LF search).
-    let fast_start = if strict {
+    let fast_start = if strict || !FAST {
         None
     } else {
         fast_request_start(b, opts)
@@ -688,7 +356,7 @@ fn parse_framed_into<T>(
     let mut pos = start.next;
     let blank;
     loop {
-        if small {
+        if FAST && small {
             pos = fast_header_lines(
                 b,
                 pos,
@@ -730,9 +398,13 @@ fn parse_framed_into<T>(
         Err(_) => std::str::from_utf8(hb).map_err(|e| err(e.valid_up_to(), K::NotUtf8))?,
     };
     // A received request gets `received`/`rport` on its top Via (§18.2.1, RFC 3581 §4),
-    // a rewrite of that row appended to the head: leave room for it so the head is not
-    // reallocated and copied again.
-    let room = if head.starts_with("SIP/") { 0 } else { 192 };
+    // a rewrite of that row appended to the head: the room asked for it, so that the head
+    // is not reallocated and copied again.
+    let room = if head.starts_with("SIP/") {
+        0
+    } else {
+        opts.received_headroom
+    };
     let mut owned = String::with_capacity(head.len() + room);
     owned.push_str(head);
     let head = owned;
@@ -757,7 +429,7 @@ fn parse_framed_into<T>(
         Kind::Resp(code, reason)
     } else {
         let (method, uri) =
-            parse_request_line(sl, opts, &mut decoded).map_err(|(at, k)| err(at, k))?;
+            parse_request_line::<FAST>(sl, opts, &mut decoded).map_err(|(at, k)| err(at, k))?;
         Kind::Req(method, uri)
     };
 
@@ -881,77 +553,30 @@ fn parse_status_line(sl: &str, strict: bool) -> LineResult<(u16, Span)> {
     Ok((code, Span::new(rs, sl.len())))
 }
 
-/// The common lenient case in one pass: `token SP scheme ":" URI-text SP "SIP/2.0"`, which
-/// every lenient check below accepts with the same result. `None` for anything else
-/// (the full code then decides, and says why it fails).
-#[inline]
-fn fast_request_line(sl: &str, opts: &ParseOptions) -> Option<(Method, Span)> {
-    let b = sl.as_bytes();
-    let me = run(b, 0, &TOKEN);
-    if me == 0 || b.get(me) != Some(&b' ') {
-        return None;
-    }
-    let us = me + 1;
-    let k = us + scheme_len(b.get(us..)?)?;
-    let ue = super::scan::run_uri_text(b, k);
-    if b.get(ue) != Some(&b' ')
-        || !is_sip_2_0_end(b.get(ue + 1..)?)
-        || ue - us > opts.limits.max_uri_length
+/// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§7.1). With `FAST`, the
+/// usual lenient line goes [`fast_request_line`]'s way.
+fn parse_request_line<const FAST: bool>(
+    sl: &str,
+    opts: &ParseOptions,
+    decoded: &mut Decoded,
+) -> LineResult<(Method, Span)> {
+    if FAST
+        && !opts.is_strict()
+        && let Some(fast) = fast_request_line(sl, opts)
     {
-        return None;
+        return Ok(fast);
     }
-    let method = Method::parse(sl.get(..me)?)?;
-    Some((method, Span::new(us, ue)))
+    general_request_line(sl, opts, decoded)
 }
 
-/// [`fast_request_line`] on the message bytes, before the end of the line is known: the
-/// request line `token SP scheme ":" URI-text SP "SIP/2.0" CRLF` (the line then ends at that
-/// CRLF: none of its bytes is a LF), within the line and URI length limits. Gives the end of
-/// the method, the end of the Request-URI and the end of the line's content; `None` for
-/// anything else (the general code then finds the line and decides).
-#[inline]
-fn fast_request_start(b: &[u8], opts: &ParseOptions) -> Option<(usize, usize, usize)> {
-    let me = super::scan::run_inline(b, 0, &TOKEN);
-    if me == 0 || b.get(me) != Some(&b' ') {
-        return None;
-    }
-    let us = me + 1;
-    let k = us + scheme_len(b.get(us..)?)?;
-    let ue = super::scan::run_uri_text(b, k);
-    let end = ue + 8;
-    if b.get(ue) != Some(&b' ')
-        || !is_sip_2_0_end(b.get(ue + 1..end)?)
-        || b.get(end..end + 2) != Some(b"\r\n")
-        || ue - us > opts.limits.max_uri_length
-        || end > opts.limits.max_line_length
-    {
-        return None;
-    }
-    Some((me, ue, end))
-}
-
-/// Whether `v` is `SIP/2.0` with the letters in either case, compared as one word.
-#[inline]
-fn is_sip_2_0_end(v: &[u8]) -> bool {
-    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0\0");
-    // `x | 0x20` is `s`, `i` or `p` only for that letter in either case.
-    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
-    match *v {
-        [a, b, c, d, e, f, g] => u64::from_le_bytes([a, b, c, d, e, f, g, 0]) | FOLD == SIP_2_0,
-        _ => false,
-    }
-}
-
-/// `Request-Line = Method SP Request-URI SP SIP-Version CRLF` (§7.1).
-fn parse_request_line(
+/// [`parse_request_line`] the general way: every mode, every error, and the reference of
+/// the fast paths (see [`fast`]).
+fn general_request_line(
     sl: &str,
     opts: &ParseOptions,
     decoded: &mut Decoded,
 ) -> LineResult<(Method, Span)> {
     let strict = opts.is_strict();
-    if !strict && let Some(fast) = fast_request_line(sl, opts) {
-        return Ok(fast);
-    }
     let b = sl.as_bytes();
     let is_sep = |c: u8| c == b' ' || (!strict && c == b'\t');
     let me = b
@@ -1262,7 +887,7 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
 mod tests {
     use super::*;
 
-    fn req(s: &str) -> Request {
+    pub(super) fn req(s: &str) -> Request {
         match parse_unchecked(
             Bytes::copy_from_slice(s.as_bytes()),
             &ParseOptions::default(),
@@ -1274,7 +899,7 @@ mod tests {
         }
     }
 
-    const INVITE: &str = "INVITE sip:bob@biloxi.com SIP/2.0\r\n\
+    pub(super) const INVITE: &str = "INVITE sip:bob@biloxi.com SIP/2.0\r\n\
 Via: SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds\r\n\
 Max-Forwards: 70\r\n\
 To: Bob <sip:bob@biloxi.com>\r\n\
@@ -1305,242 +930,50 @@ v=0\r\n";
         assert_eq!(r.to_bytes(), INVITE.as_bytes()[..INVITE.len() - 1]);
     }
 
+    /// The room for the server transport's rewrite of the top Via (§18.2.1, RFC 3581 §4):
+    /// none in a plain parse; with the endpoint's headroom, stamping `received` (the longest
+    /// address text) and `rport` on a request does not reallocate its text, where without
+    /// it the same stamp does; none for a response; and the endpoint asks for it.
     #[test]
-    fn rows_are_the_same_on_the_fast_and_the_general_path() {
-        // Colon in the first, second and third word, beyond 24 bytes, a blank before the
-        // colon, a fold, a bare LF, empty and blank values, compact and unknown names.
-        let text = "OPTIONS sip:a@b SIP/2.0\r\n\
-v:SIP/2.0/UDP h;branch=z9hG4bK1\r\n\
-Proxy-Authorization: Digest a=1\r\n\
-X-A-Very-Long-Extension-Name: 1\r\n\
-Subject : folded\r\n \t more \r\n\
-X-Empty:\r\n\
-X-Blank: \t \r\n\
-x-bare-lf: yes\n\
-MAX-FORWARDS:\t70 \t\r\n\
-Authentication-Info: nextnonce=x\r\n\
-l: 0\r\n\r\n";
-        let r = req(text);
-        let rows: Vec<_> = r
-            .headers()
-            .iter()
-            .map(|h| (h.name, h.known, h.value))
-            .collect();
+    fn received_headroom_is_reserved_when_asked_for() {
+        let plain = req(INVITE);
+        assert_eq!(plain.head.capacity(), plain.head.len());
+        let opts = ParseOptions::default().with_received_headroom();
+        assert_eq!(opts.received_headroom, ParseOptions::RECEIVED_HEADROOM);
+        let request = |text: &str, opts: &ParseOptions| match parse_unchecked(
+            Bytes::copy_from_slice(text.as_bytes()),
+            opts,
+        ) {
+            Ok(SipMessage::Request(r)) => r,
+            other => panic!("a request: {other:?}"),
+        };
+        let text = INVITE.replace("branch=z9hG4bK776asdhds", "branch=z9hG4bK776asdhds;rport");
+        let ip = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+        let mut r = request(&text, &opts);
+        let (at, room) = (r.head.as_ptr(), r.head.capacity());
+        assert_eq!(room, r.head.len() + ParseOptions::RECEIVED_HEADROOM);
+        r.stamp_received(ip, Some(65535));
+        assert_eq!(r.via().unwrap().received(), Some(ip));
+        assert_eq!(r.via().unwrap().rport(), Some(Some(65535)));
         assert_eq!(
-            rows,
-            [
-                ("v", HeaderName::Via, "SIP/2.0/UDP h;branch=z9hG4bK1"),
-                (
-                    "Proxy-Authorization",
-                    HeaderName::ProxyAuthorization,
-                    "Digest a=1"
-                ),
-                ("X-A-Very-Long-Extension-Name", HeaderName::Other, "1"),
-                ("Subject", HeaderName::Subject, "folded\r\n \t more"),
-                ("X-Empty", HeaderName::Other, ""),
-                ("X-Blank", HeaderName::Other, ""),
-                ("x-bare-lf", HeaderName::Other, "yes"),
-                ("MAX-FORWARDS", HeaderName::MaxForwards, "70"),
-                (
-                    "Authentication-Info",
-                    HeaderName::AuthenticationInfo,
-                    "nextnonce=x"
-                ),
-                ("l", HeaderName::ContentLength, "0"),
-            ]
+            (r.head.as_ptr(), r.head.capacity()),
+            (at, room),
+            "not reallocated"
         );
-        assert_eq!(r.max_forwards(), Some(70));
-        assert_eq!(r.to_bytes(), text.as_bytes());
-        let bad = text.replace("X-Empty:", "X-Em\"pty:");
-        let at = bad.find("X-Em").unwrap();
-        let e = parse_unchecked(Bytes::from(bad), &ParseOptions::default()).unwrap_err();
-        assert_eq!((e.kind, e.offset), (K::HeaderLine, at));
-        assert_eq!(at, 152);
-    }
-
-    #[test]
-    fn call_id_and_numbers_on_the_fast_and_the_general_path() {
-        let with = |name: &str, value: &str| {
-            let text = INVITE.replace(
-                &format!(
-                    "{name}: {}\r\n",
-                    INVITE
-                        .split(&format!("{name}: "))
-                        .nth(1)
-                        .unwrap()
-                        .split("\r\n")
-                        .next()
-                        .unwrap()
-                ),
-                &format!("{name}:{value}\r\n"),
-            );
-            parse_unchecked(Bytes::from(text), &ParseOptions::default()).unwrap()
-        };
-        let call_id = |v: &str| with("Call-ID", v).message().call_id().map(str::to_owned);
-        assert_eq!(call_id(" a@b").as_deref(), Some("a@b"));
-        assert_eq!(call_id(" \t a@b \t").as_deref(), Some("a@b"));
-        assert_eq!(call_id(" abc").as_deref(), Some("abc"));
-        // Words on both sides of the '@' may be empty (as before the fast path).
-        assert_eq!(call_id(" a@").as_deref(), Some("a@"));
-        assert_eq!(call_id(" @").as_deref(), Some("@"));
-        for bad in [" a@b@c", " a b", " a;b", " \t"] {
-            let m = with("Call-ID", bad);
-            assert_eq!(m.message().call_id(), None, "{bad:?}");
-            assert!(m.message().header_fault().is_some(), "{bad:?}");
-        }
-        let mf = |v: &str| with("Max-Forwards", v).message().max_forwards();
-        assert_eq!(mf(" 70"), Some(70));
-        assert_eq!(mf(" 000000255 "), Some(255));
-        assert_eq!(mf("\t0000000000070"), Some(70));
-        assert_eq!(mf(" 256"), None);
-        assert_eq!(mf(" 7a"), None);
-        assert_eq!(mf(" -1"), None);
-    }
-
-    /// The rows decoded while their line is found give what decoding the finished rows
-    /// gives, for values of the usual shape and for near misses that go the general way.
-    #[test]
-    fn rows_decoded_with_their_line_end_match_the_row_decoders() {
-        let values: &[(&str, &[&str])] = &[
-            (
-                "Via",
-                &[
-                    "SIP/2.0/UDP h.example.com:5060;branch=z9hG4bK1;rport",
-                    "sip/2.0/tcp h;BRANCH=x;received=192.0.2.1;maddr=m;ttl=3;rport=5060",
-                    "SIP/2.0/TLS h:65536;branch=x",
-                    "SIP/2.0/UDP h;branch",
-                    "SIP/2.0/UDP h;rport=x",
-                    "SIP/2.0/UDP [::1]:5060;branch=x",
-                    "SIP/2.0/UDP  h;branch=x",
-                    "SIP/2.0/UDP h ;branch=x",
-                    "SIP/2.0/UDP h;branch=x,SIP/2.0/UDP g",
-                    "SIP/2.0/SCTP h;branch=x",
-                ],
-            ),
-            (
-                "To",
-                &[
-                    "Bob <sip:bob@example.com>",
-                    "<sip:bob@example.com>;tag=a",
-                    "Bob <sip:bob@example.com>;x=1;TAG=b;tag=c",
-                    "<sip:b@e>;tag;tag=2",
-                    "<sip:b@e>;tag=",
-                    "\"Bob\" <sip:b@e>",
-                    "\"B\\\"ob\"\t<sip:b@e>;tag=1",
-                    "\"Bob <sip:b@e>",
-                    "<sip:b@e>;x=\"a,b\";tag=2",
-                    "<sip:b@e>;x=\"a",
-                    "sip:b@e;tag=1",
-                    "<sip:b@e> ;tag=1",
-                    "<sip:b@e>,<sip:c@e>",
-                ],
-            ),
-            (
-                "Contact",
-                &[
-                    "<sip:a@h:5060;transport=udp>",
-                    "<sip:a@h,b>;expires=60",
-                    "*",
-                    "<sip:a@h>, <sip:b@h>",
-                ],
-            ),
-            ("Call-ID", &["a@b", "abc", "a@", "@", "a@b@c", "a;b"]),
-            (
-                "CSeq",
-                &[
-                    "1 INVITE",
-                    "4294967295 ACK",
-                    "4294967296 ACK",
-                    "2147483648 BYE",
-                    "1  ACK",
-                ],
-            ),
-            (
-                "Max-Forwards",
-                &["70", "255", "256", "000000255", "1234567890"],
-            ),
-        ];
-        for (name, vals) in values {
-            for v in vals.iter() {
-                for strict in [false, true] {
-                    let text = INVITE.replace(
-                        &INVITE[INVITE.find(&format!("\n{name}:")).unwrap() + 1..]
-                            .split("\r\n")
-                            .next()
-                            .unwrap()
-                            .to_string(),
-                        &format!("{name}: {v}"),
-                    );
-                    let opts = if strict {
-                        ParseOptions::strict()
-                    } else {
-                        ParseOptions::default()
-                    };
-                    let m = parse_unchecked(Bytes::from(text.clone()), &opts).unwrap();
-                    let msg = m.message();
-                    let mut d = Decoded::default();
-                    for (i, e) in msg.headers.iter().enumerate() {
-                        decode_header(&msg.head, i, e, &mut d, strict);
-                    }
-                    assert_eq!(d, msg.decoded, "{text}");
-                }
-            }
-        }
-        let r = req(&INVITE.replace(
-            "To: Bob <sip:bob@biloxi.com>",
-            "To: Bob <sip:bob@biloxi.com>;x=1;tag=t2",
-        ));
-        assert_eq!(r.to().unwrap().tag(), Some("t2"));
-        assert_eq!(r.to().unwrap().display_name_raw(), Some("Bob"));
-        assert_eq!(r.to().unwrap().params_raw(), ";x=1;tag=t2");
-    }
-
-    #[test]
-    fn canonical_names_are_what_the_lookup_gives() {
-        let words = |n: &[u8]| {
-            let mut b = [0u8; 24];
-            b[..n.len()].copy_from_slice(n);
-            [0, 8, 16].map(|i| u64::from_le_bytes(b[i..i + 8].try_into().unwrap()))
-        };
-        let mut hits = 0;
-        for h in HeaderName::ALL {
-            for spelled in [
-                h.as_str().to_owned(),
-                h.as_str().to_ascii_lowercase(),
-                h.as_str().to_ascii_uppercase(),
-            ] {
-                let n = spelled.as_bytes();
-                if let Some(c) = canonical_name(n.len(), words(n)) {
-                    assert_eq!(c, HeaderName::lookup_words(n.len(), words(n)), "{spelled}");
-                    assert_eq!(spelled, h.as_str());
-                    hits += 1;
-                }
-            }
-        }
-        assert_eq!(hits, 13);
-        // Same length, other bytes: not recognised here.
-        for n in [
-            &b"Tx"[..],
-            b"Vib",
-            b"Fro_",
-            b"Call-IE",
-            b"Max-Forwardz",
-            b"Content-Lengtx",
-        ] {
-            assert_eq!(canonical_name(n.len(), words(n)), None);
-        }
-    }
-
-    #[test]
-    fn sip_version_word() {
-        assert!(is_sip_2_0_end(b"SIP/2.0"));
-        assert!(is_sip_2_0_end(b"sIp/2.0"));
-        assert!(!is_sip_2_0_end(b"SIP/2.0 "));
-        assert!(!is_sip_2_0_end(b"SIP/2.1"));
-        assert!(!is_sip_2_0_end(b"SIP/2."));
-        assert!(!is_sip_2_0_end(b"SIP\x0f2.0"));
-        let r = req(&INVITE.replace("SIP/2.0\r\nVia", "sip/2.0\r\nVia"));
-        assert_eq!(r.uri_str(), "sip:bob@biloxi.com");
+        let mut p = request(&text, &ParseOptions::default());
+        let room = p.head.capacity();
+        p.stamp_received(ip, Some(65535));
+        assert_eq!(p.to_bytes(), r.to_bytes());
+        assert!(p.head.capacity() > room, "reallocated without the headroom");
+        let ok =
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n";
+        let m = parse_unchecked(Bytes::from_static(ok.as_bytes()), &opts).unwrap();
+        assert_eq!(m.message().head.capacity(), m.message().head.len());
+        let ep = crate::endpoint::Endpoint::new(crate::endpoint::EndpointConfig::default(), 1);
+        assert_eq!(
+            ep.config().parse.received_headroom,
+            ParseOptions::RECEIVED_HEADROOM
+        );
     }
 
     #[test]

@@ -4,12 +4,15 @@
 
 use super::params::{Params, scan_params_with, unquote};
 use crate::message::scan::{
-    DISPLAY, PARAM_VALUE, SCHEME, TOKEN, URI_TEXT_BARE, is_lws, is_token, run, run_inline,
-    run_uri_text, skip_lws, skip_quoted, split_commas,
+    Caseless, DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text,
+    skip_lws, skip_quoted, split_commas,
 };
 use crate::message::span::Span;
 use crate::message::uri::{Uri, UriError};
 use std::borrow::Cow;
+
+/// `;tag` in either case, compared as one word.
+pub(crate) const TAG: Caseless = Caseless::new(b";tag");
 
 /// Decoded positions of one `name-addr` or `addr-spec` with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -236,13 +239,12 @@ pub(crate) fn parse_name_addr_bytes(
         return Ok(d);
     }
     if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
-        && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
+        && TAG.matches4(u32::from_le_bytes([a, b1, c, d1]))
         && ps + 5 < b.len()
         && run(b, ps + 5, &PARAM_VALUE) == b.len()
     {
         // Fast path: `;tag=` and a token value to the end, the whole parameter list; the
-        // scan below gives the same spans for it (`x | 0x20` is `t`, `a` or `g` only for
-        // that letter in either case, and `;` has that bit set).
+        // scan below gives the same spans for it.
         d.params = Span::new(ps, b.len());
         d.tag = Some(Span::new(ps + 5, b.len()));
         return Ok(d);
@@ -259,103 +261,6 @@ pub(crate) fn parse_name_addr_bytes(
     d.params = Span::new(ps, pe);
     d.tag = tag.map(|r| Span::new(r.start, r.end));
     Ok(d)
-}
-
-/// The usual name-addr of a header line, read without knowing where the line ends: an
-/// unquoted display name of token characters and blanks (or none), `<`, a URI of the shape
-/// [`check_uri_text`] accepts right up to `>`, then nothing, `;tag=value`, or
-/// `;name[=value]` parameters without blanks, and a CR. Gives the value and the position of
-/// that CR, which is what [`parse_name_addr_bytes`] gives (in either mode) for the value
-/// ending there; the caller checks that the CR ends the line and that no fold follows.
-/// `None` for anything else, which the caller then parses the general way. `b[i]` must not
-/// be a blank.
-#[inline(always)]
-pub(crate) fn parse_name_addr_line(b: &[u8], i: usize) -> Option<(NameAddrData, usize)> {
-    let mut d = NameAddrData::default();
-    let l = if b.get(i) == Some(&b'"') {
-        let q = quoted_in_line(b, i)?;
-        d.display = Some(Span::new(i, q));
-        let mut j = q;
-        while matches!(b.get(j), Some(b' ' | b'\t')) {
-            j += 1;
-        }
-        if b.get(j) != Some(&b'<') {
-            return None;
-        }
-        j
-    } else {
-        let l = display_end(b, i)?;
-        let mut de = l;
-        while de > i && matches!(b[de - 1], b' ' | b'\t') {
-            de -= 1;
-        }
-        if de > i {
-            d.display = Some(Span::new(i, de));
-        }
-        l
-    };
-    d.angle = true;
-    let r = angle_uri_end(b, l + 1)?;
-    d.uri = Span::new(l + 1, r);
-    let ps = r + 1;
-    let end = match b.get(ps) {
-        Some(b'\r') => ps,
-        Some(b';') => {
-            if let Some(&[a, b1, c, d1, b'=']) = b.get(ps..ps + 5)
-                && u32::from_le_bytes([a, b1, c, d1]) | 0x2020_2000 == u32::from_le_bytes(*b";tag")
-                && let ve = run_inline(b, ps + 5, &PARAM_VALUE)
-                && ve > ps + 5
-                && b.get(ve) == Some(&b'\r')
-            {
-                d.tag = Some(Span::new(ps + 5, ve));
-                ve
-            } else {
-                // The fast step of `scan_params_with`, the CR standing for the end.
-                let mut k = ps;
-                let mut tag: Option<(usize, usize)> = None;
-                while b.get(k) == Some(&b';') {
-                    let ns = k + 1;
-                    let ne = run(b, ns, &TOKEN);
-                    if ne == ns {
-                        return None;
-                    }
-                    let v = match b.get(ne) {
-                        Some(b'=') => {
-                            let ve = if b.get(ne + 1) == Some(&b'"') {
-                                // `scan_params_with`'s general step: a quoted value.
-                                quoted_in_line(b, ne + 1)?
-                            } else {
-                                run(b, ne + 1, &PARAM_VALUE)
-                            };
-                            if ve == ne + 1 {
-                                return None;
-                            }
-                            k = ve;
-                            Some((ne + 1, ve))
-                        }
-                        Some(b';' | b'\r') => {
-                            k = ne;
-                            None
-                        }
-                        _ => return None,
-                    };
-                    // As `parse_name_addr_bytes`: the first `tag` that has a value.
-                    if tag.is_none() && b[ns..ne].eq_ignore_ascii_case(b"tag") {
-                        tag = v;
-                    }
-                }
-                if b.get(k) != Some(&b'\r') {
-                    return None;
-                }
-                d.tag = tag.map(|(a, z)| Span::new(a, z));
-                k
-            }
-        }
-        _ => return None,
-    };
-    d.params = Span::new(ps, end);
-    d.whole = Span::new(i, end);
-    Some((d, end))
 }
 
 /// Given `b[i] == b'"'`, the index just past the closing quote, as [`skip_quoted`] gives it,
@@ -382,17 +287,18 @@ pub(crate) fn quoted_in_line(b: &[u8], i: usize) -> Option<usize> {
 /// The index of the `<` ending an unquoted display name that starts at `b[i]`, if the name
 /// is made of token characters and blanks only (which every display-name check accepts).
 #[inline]
-fn display_end(b: &[u8], i: usize) -> Option<usize> {
-    let k = run_inline(b, i, &DISPLAY);
+pub(crate) fn display_end(b: &[u8], i: usize) -> Option<usize> {
+    let k = run(b, i, &DISPLAY);
     (b.get(k) == Some(&b'<')).then_some(k)
 }
 
 /// Length of a `scheme ":"` prefix of `u`, if `u` starts with one.
 #[inline(always)]
 pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
-    // `sip:` in any case, as one word (`x | 0x20` is `s`, `i` or `p` only for that letter).
+    // `sip:` in any case, as one word.
+    const SIP: Caseless = Caseless::new(b"sip:");
     if let Some(&[a, b, c, d]) = u.get(..4)
-        && u32::from_le_bytes([a, b, c, d]) | 0x0020_2020 == u32::from_le_bytes(*b"sip:")
+        && SIP.matches4(u32::from_le_bytes([a, b, c, d]))
     {
         return Some(4);
     }
@@ -404,7 +310,7 @@ pub(crate) fn scheme_len(u: &[u8]) -> Option<usize> {
 /// colon and URI text right up to the `>`: the shape [`check_uri_text`] accepts, with no
 /// blanks to trim inside the brackets. `None` sends the caller to the full checks.
 #[inline(always)]
-fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
+pub(crate) fn angle_uri_end(b: &[u8], us: usize) -> Option<usize> {
     let k = us + scheme_len(b.get(us..)?)?;
     let r = run_uri_text(b, k);
     (b.get(r) == Some(&b'>')).then_some(r)
@@ -472,6 +378,57 @@ pub(crate) fn name_addr_list<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `check_uri_text` (its one pass, and the checks that say why) against its rules
+    /// written out: a scheme (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`) and a colon, no
+    /// byte that cannot be in a URI, and outside `<>` no `?` or `,`. Every single byte
+    /// replaced or inserted at every position of a few URIs.
+    #[test]
+    fn uri_text_one_pass_is_the_general_check() {
+        let rules = |u: &[u8], in_angle: bool| {
+            let Some(colon) = u.iter().position(|&c| c == b':') else {
+                return false;
+            };
+            let scheme = &u[..colon];
+            scheme.first().is_some_and(u8::is_ascii_alphabetic)
+                && scheme
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+                && !u
+                    .iter()
+                    .any(|&c| c <= b' ' || matches!(c, 0x7f | b'<' | b'>' | b'"'))
+                && (in_angle || !u.iter().any(|&c| matches!(c, b'?' | b',')))
+        };
+        for base in [
+            &b"sip:bob@biloxi.com"[..],
+            b"sips:a@[2001:db8::1]:5061;transport=tls",
+            b"tel:+1-201-555-0123",
+            b"sip:a@b?Subject=x",
+            b"x-1.a+b:c",
+            b"SIP:",
+            b"",
+        ] {
+            for at in 0..=base.len() {
+                for c in 0..=255u8 {
+                    let mut replaced = base.to_vec();
+                    if at < base.len() {
+                        replaced[at] = c;
+                    }
+                    let mut inserted = base.to_vec();
+                    inserted.insert(at, c);
+                    for u in [replaced, inserted] {
+                        for in_angle in [false, true] {
+                            assert_eq!(
+                                check_uri_text(&u, in_angle).is_ok(),
+                                rules(&u, in_angle),
+                                "{u:?} {in_angle}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn name_addr_forms() {

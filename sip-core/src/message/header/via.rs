@@ -1,7 +1,7 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
 use super::params::{Params, scan_params_with};
-use crate::message::scan::{HOST, PARAM_VALUE, TOKEN, run, skip_lws};
+use crate::message::scan::{Caseless, HOST, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
 
@@ -165,10 +165,7 @@ pub(crate) fn parse_via_bytes(
         i = expect_slash(b, i)?;
     }
     if let Some(&[x, y, z, sp]) = b.get(i..i + 4)
-        && matches!(
-            u32::from_le_bytes([x, y, z, sp]) | 0x0020_2020,
-            UDP | TCP | TLS
-        )
+        && is_transport_sp(u32::from_le_bytes([x, y, z, sp]))
     {
         // A three-letter transport and a space: the token run below would stop there.
         d.transport = Span::new(i, i + 3);
@@ -238,131 +235,46 @@ pub(crate) fn parse_via_bytes(
 
 /// The slot of a parameter [`decode_known`] reads: branch, received, maddr, rport, ttl.
 #[inline(always)]
-fn known_slot(name: &[u8]) -> Option<usize> {
-    // The names are letters only, and `x | 0x20` is a given lower-case letter only for
-    // that letter in either case: one word compare per name.
+pub(crate) fn known_slot(name: &[u8]) -> Option<usize> {
+    // The names are letters only: one word compare per name, in either case.
+    const BRANCH: Caseless = Caseless::new(b"branch");
+    const RECEIVED: Caseless = Caseless::new(b"received");
+    const MADDR: Caseless = Caseless::new(b"maddr");
+    const RPORT: Caseless = Caseless::new(b"rport");
+    const TTL: Caseless = Caseless::new(b"ttl");
     let word = |n: &[u8]| {
         let mut w = [0u8; 8];
         w[..n.len()].copy_from_slice(n);
-        u64::from_le_bytes(w) | 0x2020_2020_2020_2020
-    };
-    const fn lower(n: &[u8]) -> u64 {
-        let mut w = [0x20u8; 8];
-        let mut i = 0;
-        while i < n.len() {
-            w[i] = n[i];
-            i += 1;
-        }
         u64::from_le_bytes(w)
-    }
+    };
     match name.len() {
-        6 if word(name) == lower(b"branch") => Some(0),
-        8 if word(name) == lower(b"received") => Some(1),
+        6 if BRANCH.matches(word(name)) => Some(0),
+        8 if RECEIVED.matches(word(name)) => Some(1),
         5 => match word(name) {
-            w if w == lower(b"maddr") => Some(2),
-            w if w == lower(b"rport") => Some(3),
+            w if MADDR.matches(w) => Some(2),
+            w if RPORT.matches(w) => Some(3),
             _ => None,
         },
-        3 if word(name) == lower(b"ttl") => Some(4),
+        3 if TTL.matches(word(name)) => Some(4),
         _ => None,
     }
 }
 
-/// The usual top Via of a header line, read without knowing where the line ends:
-/// `SIP/2.0/` (any case), `UDP`, `TCP` or `TLS` and one SP, a host name, an optional
-/// `:port`, then `;name[=value]` parameters without blanks, and a CR. Gives the via-parm and
-/// the position of that CR, which is what [`parse_via_bytes`] gives for the value ending
-/// there (the caller checks that the CR ends the line and that no fold follows). `None`
-/// for anything else, which the caller then parses the general way.
-#[inline]
-pub(crate) fn parse_via_line(b: &[u8], start: usize) -> Option<(ViaData, usize)> {
-    let mut d = ViaData::default();
-    let mut i = start;
-    if !is_sip_2_0(b, i) {
-        return None;
-    }
-    d.protocol = Span::new(i, i + 3);
-    d.version = Span::new(i + 4, i + 7);
-    i += 8;
-    let &[x, y, z, sp] = b.get(i..i + 4)? else {
-        return None;
-    };
-    if !matches!(
-        u32::from_le_bytes([x, y, z, sp]) | 0x0020_2020,
-        UDP | TCP | TLS
-    ) {
-        return None;
-    }
-    d.transport = Span::new(i, i + 3);
-    // One SP, then the host (no further blank to skip).
-    i += 4;
-    let host_start = i;
-    i = run(b, i, &HOST);
-    if i == host_start {
-        return None;
-    }
-    d.host = Span::new(host_start, i);
-    if b.get(i) == Some(&b':') {
-        let (port, pe) = crate::message::scan::port_at(b, i + 1)?;
-        d.port = Some(port);
-        i = pe;
-    }
-    let params_start = i;
-    let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
-        [None, None, None, None, None];
-    // The fast step of `scan_params_with`, the CR standing for the end of the value.
-    while b.get(i) == Some(&b';') {
-        let ns = i + 1;
-        let ne = run(b, ns, &TOKEN);
-        if ne == ns {
-            return None;
-        }
-        let v = match b.get(ne) {
-            Some(b'=') => {
-                let ve = run(b, ne + 1, &PARAM_VALUE);
-                if ve == ne + 1 {
-                    return None;
-                }
-                i = ve;
-                Some(ne + 1..ve)
-            }
-            Some(b';' | b'\r') => {
-                i = ne;
-                None
-            }
-            _ => return None,
-        };
-        if let Some(slot) = known_slot(&b[ns..ne])
-            && known[slot].is_none()
-        {
-            known[slot] = Some((ns, v));
-        }
-    }
-    if b.get(i) != Some(&b'\r') {
-        return None;
-    }
-    d.params = Span::new(params_start, i);
-    d.whole = Span::new(start, i);
-    decode_known(b, &known, &mut d).ok()?;
-    Some((d, i))
+/// Whether the four bytes `w` (a little-endian word) are `UDP`, `TCP` or `TLS` in either
+/// case and a SP.
+#[inline(always)]
+pub(crate) fn is_transport_sp(w: u32) -> bool {
+    const UDP: Caseless = Caseless::new(b"udp ");
+    const TCP: Caseless = Caseless::new(b"tcp ");
+    const TLS: Caseless = Caseless::new(b"tls ");
+    UDP.matches4(w) || TCP.matches4(w) || TLS.matches4(w)
 }
-
-/// `udp `, `tcp ` and `tls ` as little-endian words: a transport folded with `| 0x20` on
-/// its three letters (which gives these letters only for themselves in either case).
-const UDP: u32 = u32::from_le_bytes(*b"udp ");
-const TCP: u32 = u32::from_le_bytes(*b"tcp ");
-const TLS: u32 = u32::from_le_bytes(*b"tls ");
 
 /// Whether `b[i..]` starts with `SIP/2.0/` (the letters in either case).
 #[inline]
-fn is_sip_2_0(b: &[u8], i: usize) -> bool {
-    const SIP_2_0: u64 = u64::from_le_bytes(*b"sip/2.0/");
-    // Lower-cases the three letters only: `x | 0x20` is `s`, `i` or `p` only for that
-    // letter in either case.
-    const FOLD: u64 = u64::from_le_bytes([0x20, 0x20, 0x20, 0, 0, 0, 0, 0]);
-    b.get(i..i + 8).is_some_and(|w| {
-        u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) | FOLD == SIP_2_0
-    })
+pub(crate) fn is_sip_2_0(b: &[u8], i: usize) -> bool {
+    const SIP_2_0: Caseless = Caseless::new(b"SIP/2.0/");
+    SIP_2_0.matches_at(b, i)
 }
 
 fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
@@ -375,7 +287,7 @@ fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
 
 /// Fills in branch, received, maddr, rport and ttl from the positions found while scanning.
 #[allow(clippy::type_complexity)]
-fn decode_known(
+pub(crate) fn decode_known(
     s: &[u8],
     known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
     d: &mut ViaData,

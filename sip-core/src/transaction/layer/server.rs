@@ -596,12 +596,14 @@ impl TransactionLayer {
         if !(100..=699).contains(&status) {
             return Err(TransactionError::InvalidStatus(status).into());
         }
-        let a = t.machine.on_tu_response(now, status)?;
         let tag = (status != 100).then_some(t.skel.to_tag());
         let reason = crate::message::reason_phrase(status);
+        // The rows and Content-Type come from the TU: checked before anything is written
+        // (and before the machine hears of a response).
         let bytes = t
             .skel
-            .response_bytes(status, reason, tag, record_route, extra, body);
+            .checked_response_bytes(status, reason, tag, record_route, extra, body)?;
+        let a = t.machine.on_tu_response(now, status)?;
         self.response_accepted(tx, a, bytes, keep, out)
     }
 
