@@ -819,3 +819,14 @@ fn folded_rows_are_copied_into_responses_by_their_values() {
         }
     }
 }
+
+/// The endpoint parses what it receives with room for its `received`/`rport` stamp
+/// (§18.2.1, RFC 3581), so stamping does not reallocate the header text.
+#[test]
+fn the_endpoint_parses_with_room_for_received() {
+    let ep = Endpoint::new(EndpointConfig::default(), 1);
+    assert_eq!(
+        ep.config().parse.received_headroom,
+        sip_core::message::ParseOptions::RECEIVED_HEADROOM
+    );
+}

@@ -204,9 +204,9 @@ impl DialogEntry {
     }
 }
 
-/// [`unfolded`](crate::endpoint::ops::unfolded), owned, for a dialog to keep.
+/// [`unfolded`](crate::message::writer::unfolded), owned, for a dialog to keep.
 pub(super) fn header_text(v: &str) -> (Box<str>, bool) {
-    let (t, clean) = crate::endpoint::ops::unfolded(v);
+    let (t, clean) = crate::message::writer::unfolded(v);
     (t.into(), clean)
 }
 

@@ -459,7 +459,7 @@ impl DialogLayer {
             return Err(400);
         };
         let remote_tag: Box<str> = f.tag().unwrap_or("").into();
-        let (to, to_clean) = crate::endpoint::ops::unfolded(to);
+        let (to, to_clean) = crate::message::writer::unfolded(to);
         let (remote, remote_clean) = header_text(
             req.headers()
                 .get(crate::message::HeaderName::From)

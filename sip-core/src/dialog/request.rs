@@ -102,7 +102,7 @@ impl DialogLayer {
         body: Option<(&str, &[u8])>,
         via: &str,
     ) -> Result<Bytes, DialogError> {
-        use crate::endpoint::ops::RequestText;
+        use crate::message::writer::RequestText;
         let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
         let shape = d.route_set.shape(&d.remote_target);
         let bad = |_| {

@@ -76,7 +76,6 @@ mod config;
 mod digest;
 mod handles;
 mod io;
-pub(crate) mod ops;
 mod policy;
 
 pub use crate::dialog::InviteOptions;

@@ -110,31 +110,6 @@ fn respond_checks_the_transaction() {
     );
 }
 
-#[test]
-fn stored_header_values_are_unfolded_and_bare_line_breaks_flagged() {
-    use super::ops::unfolded;
-    assert_eq!(
-        unfolded("<sip:a@b>;tag=1"),
-        ("<sip:a@b>;tag=1".into(), true)
-    );
-    assert_eq!(
-        unfolded("\"A\"\r\n <sip:a@b>;tag=1"),
-        ("\"A\" <sip:a@b>;tag=1".into(), true)
-    );
-    assert_eq!(
-        unfolded("\"A\"\r\n\t \t<sip:a@b>\r\n ;tag=1"),
-        ("\"A\" <sip:a@b> ;tag=1".into(), true)
-    );
-    for bad in [
-        "<sip:a@b>\r\nX: y",
-        "<sip:a@b>\n x",
-        "<sip:a@b>\0",
-        "<sip:a@b>\r",
-    ] {
-        assert_eq!(unfolded(bad), (bad.into(), false), "{bad:?}");
-    }
-}
-
 /// An INVITE retried with credentials (§22.2) runs under a new transaction: the TU still
 /// cancels it, and learns of its end, by the id `send_request` gave (here the CANCEL is
 /// never answered, so the §9.1 deadline ends the INVITE), and no alias is left behind.

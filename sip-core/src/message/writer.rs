@@ -1,8 +1,10 @@
 //! Writing message text: the one place that writes start lines and header rows
 //! (`name ": " value CRLF`, RFC 3261 §7.1, §7.2, §7.3), CSeq (§20.16), Content-Length and
 //! the blank line that ends the header section (§20.14, §7.5), and works out their sizes.
-//! The builder ([`super::builder`]) and the messages the endpoint writes itself
-//! (`endpoint/ops.rs`) both write through it.
+//! The builder ([`super::builder`]), the requests the layers write themselves
+//! ([`RequestText`]: in-dialog requests, the ACK for a 2xx) and the responses, ACKs and
+//! CANCELs the transaction layer writes (`transaction/layer/skeleton.rs`) all write
+//! through it.
 //!
 //! It holds the one guard against header injection: a CR, LF or NUL in a row's name or
 //! value would end the row early and start another one the caller never wrote (§7.3.1), so
@@ -13,6 +15,7 @@
 //! as it was received is what §8.2.6.2 and §17.1.1.3 ask for, and the parser made it a row.
 
 use super::name::HeaderName;
+use bytes::Bytes;
 use std::ops::Range;
 
 /// A row refused by the guard: its name or value holds a CR, LF or NUL.
@@ -155,6 +158,88 @@ pub(crate) fn decimal_len(n: usize) -> usize {
     n.checked_ilog10().map_or(1, |l| l as usize + 1)
 }
 
+/// Writes a request the endpoint writes itself (in-dialog requests, the ACK for a 2xx),
+/// straight to bytes: no builder, no re-parse. Values are unfolded (a peer's folded header
+/// value is copied as one line) and any other CR, LF or NUL is refused, so nothing can inject
+/// a header.
+pub(crate) struct RequestText {
+    s: String,
+}
+
+/// A received header value as one line: each fold (CRLF and the blanks after it, §7.3.1)
+/// becomes one space, as the request writer would write it. `false` (and the value as
+/// given) if it holds a CR, LF or NUL that is not part of a fold.
+pub(crate) fn unfolded(v: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    if !has_cr_lf_nul(v.as_bytes()) {
+        return (v.into(), true);
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(i) = rest.find(['\r', '\n', '\0']) {
+        let (head, tail) = rest.split_at(i);
+        out.push_str(head);
+        match tail.strip_prefix("\r\n") {
+            Some(t) if t.starts_with([' ', '\t']) => {
+                out.push(' ');
+                rest = t.trim_start_matches([' ', '\t']);
+            }
+            _ => return (v.into(), false),
+        }
+    }
+    out.push_str(rest);
+    (out.into(), true)
+}
+
+/// A value with a bare CR, LF or NUL that cannot be written.
+#[derive(Debug)]
+pub(crate) struct BadValue;
+
+impl RequestText {
+    /// A request line; `capacity` is the expected size of the whole request.
+    pub(crate) fn new(method: &str, uri: &str, capacity: usize) -> Result<Self, BadValue> {
+        if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(BadValue);
+        }
+        let mut s = String::with_capacity(capacity);
+        request_line(&mut s, method, uri);
+        Ok(RequestText { s })
+    }
+
+    /// A row with a value from elsewhere: unfolded, and refused if the name or the value
+    /// (but for folds) holds a CR, LF or NUL — the writer's guard, on both.
+    pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<(), BadValue> {
+        match unfolded(value) {
+            (v, true) if !has_cr_lf_nul(name.as_bytes()) => {
+                row_unchecked(&mut self.s, name, &[&v]);
+                Ok(())
+            }
+            _ => Err(BadValue),
+        }
+    }
+
+    /// A row the endpoint wrote or already checked (no CR, LF or NUL): no scan.
+    pub(crate) fn trusted(&mut self, name: &str, value: &str) {
+        debug_assert!(!has_cr_lf_nul(value.as_bytes()));
+        row_unchecked(&mut self.s, name, &[value]);
+    }
+
+    /// The CSeq row (§8.1.1.5): a number and a method token, nothing to check.
+    pub(crate) fn cseq(&mut self, n: u32, method: &str) {
+        cseq_row(&mut self.s, n, method);
+    }
+
+    pub(crate) fn finish(mut self, body: Option<(&str, &[u8])>) -> Result<Bytes, BadValue> {
+        let body = body.unwrap_or(("", b""));
+        if !body.1.is_empty() {
+            self.header("Content-Type", body.0)?;
+        }
+        content_length(&mut self.s, body.1.len());
+        let mut out = self.s.into_bytes();
+        out.extend_from_slice(body.1);
+        Ok(Bytes::from(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +342,29 @@ mod tests {
             &l["ACK sip:a@b SIP/2.0\r\n".len() + STATUS_REASON_AT..][..7],
             "Ringing"
         );
+    }
+
+    #[test]
+    fn stored_header_values_are_unfolded_and_bare_line_breaks_flagged() {
+        assert_eq!(
+            unfolded("<sip:a@b>;tag=1"),
+            ("<sip:a@b>;tag=1".into(), true)
+        );
+        assert_eq!(
+            unfolded("\"A\"\r\n <sip:a@b>;tag=1"),
+            ("\"A\" <sip:a@b>;tag=1".into(), true)
+        );
+        assert_eq!(
+            unfolded("\"A\"\r\n\t \t<sip:a@b>\r\n ;tag=1"),
+            ("\"A\" <sip:a@b> ;tag=1".into(), true)
+        );
+        for bad in [
+            "<sip:a@b>\r\nX: y",
+            "<sip:a@b>\n x",
+            "<sip:a@b>\0",
+            "<sip:a@b>\r",
+        ] {
+            assert_eq!(unfolded(bad), (bad.into(), false), "{bad:?}");
+        }
     }
 }

@@ -18,6 +18,7 @@ mod io;
 pub(crate) mod keys;
 mod locals;
 mod server;
+mod skeleton;
 mod target;
 
 pub use error::EndpointError;
@@ -36,7 +37,6 @@ use bytes::Bytes;
 use client::ClientTx;
 use server::ServerTx;
 
-use crate::endpoint::ops;
 use crate::key_index::KeyIndex;
 use crate::message::{
     Method, ParseError, ParseOptions, Request, Response, ResponseBuilder, SipMessage, parse_framed,
@@ -45,6 +45,7 @@ use crate::rng::IdGenerator;
 use crate::timer::TimerQueue;
 use crate::transaction::{TimerConfig, TimerName};
 use crate::transport::{ResponseTarget, Transport, ViaRouting, needs_received, response_target};
+use skeleton as ops;
 
 /// What the endpoint does with a request whose Max-Forwards is 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

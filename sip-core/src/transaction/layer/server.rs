@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::endpoint::ops;
+use super::skeleton as ops;
 use crate::transaction::{
     Actions, ServerInviteTransaction, ServerNonInviteTransaction, TransactionError,
 };
@@ -600,9 +600,9 @@ impl TransactionLayer {
         let reason = crate::message::reason_phrase(status);
         // The rows and Content-Type come from the TU: checked before anything is written
         // (and before the machine hears of a response).
-        let bytes = t
-            .skel
-            .checked_response_bytes(status, reason, tag, record_route, extra, body)?;
+        let bytes =
+            t.skel
+                .checked_response_bytes(status, reason, tag, record_route, extra, body)?;
         let a = t.machine.on_tu_response(now, status)?;
         self.response_accepted(tx, a, bytes, keep, out)
     }

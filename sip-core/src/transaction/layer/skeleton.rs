@@ -1,11 +1,11 @@
-//! Message operations the endpoint performs itself: responses it generates (100 Trying,
-//! 487, and the stateless 400/416/420/481/483/503/505, all from a [`Skeleton`]), the ACK for a non-2xx final response
-//! (§17.1.1.3) and CANCEL (§9.1). They are written as text straight from the rows of the
+//! The messages the transaction layer writes itself: responses (100 Trying, 487, the
+//! stateless 400/416/420/481/483/503/505, and the TU's answers, all from a [`Skeleton`] of
+//! the request, §8.2.6), the ACK for a non-2xx final response (§17.1.1.3) and CANCEL (§9.1). They are written as text straight from the rows of the
 //! request, so they work even when a header the endpoint does not need is malformed.
 //! Everything is written through the message writer ([`crate::message::writer`]): rows
 //! copied from a parsed message as they are, values from elsewhere through its guard.
 
-use crate::message::writer::{self, row_unchecked};
+use crate::message::writer::{self, row_unchecked, unfolded};
 use crate::message::{HeaderName, Request, Response};
 use bytes::Bytes;
 
@@ -391,91 +391,10 @@ impl Skeleton {
     }
 }
 
-/// Writes a request the endpoint sends itself (in-dialog requests, the ACK for a 2xx),
-/// straight to bytes: no builder, no re-parse. Values are unfolded (a peer's folded header
-/// value is copied as one line) and any other CR, LF or NUL is refused, so nothing can inject
-/// a header.
-pub(crate) struct RequestText {
-    s: String,
-}
-
-/// A received header value as one line: each fold (CRLF and the blanks after it, §7.3.1)
-/// becomes one space, as the request writer would write it. `false` (and the value as
-/// given) if it holds a CR, LF or NUL that is not part of a fold.
-pub(crate) fn unfolded(v: &str) -> (std::borrow::Cow<'_, str>, bool) {
-    if !writer::has_cr_lf_nul(v.as_bytes()) {
-        return (v.into(), true);
-    }
-    let mut out = String::with_capacity(v.len());
-    let mut rest = v;
-    while let Some(i) = rest.find(['\r', '\n', '\0']) {
-        let (head, tail) = rest.split_at(i);
-        out.push_str(head);
-        match tail.strip_prefix("\r\n") {
-            Some(t) if t.starts_with([' ', '\t']) => {
-                out.push(' ');
-                rest = t.trim_start_matches([' ', '\t']);
-            }
-            _ => return (v.into(), false),
-        }
-    }
-    out.push_str(rest);
-    (out.into(), true)
-}
-
-/// A value with a bare CR, LF or NUL that cannot be written.
-#[derive(Debug)]
-pub(crate) struct BadValue;
-
-impl RequestText {
-    /// A request line; `capacity` is the expected size of the whole request.
-    pub(crate) fn new(method: &str, uri: &str, capacity: usize) -> Result<Self, BadValue> {
-        if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
-            return Err(BadValue);
-        }
-        let mut s = String::with_capacity(capacity);
-        writer::request_line(&mut s, method, uri);
-        Ok(RequestText { s })
-    }
-
-    /// A row with a value from elsewhere: unfolded, and refused if the name or the value
-    /// (but for folds) holds a CR, LF or NUL — the writer's guard, on both.
-    pub(crate) fn header(&mut self, name: &str, value: &str) -> Result<(), BadValue> {
-        match unfolded(value) {
-            (v, true) if !writer::has_cr_lf_nul(name.as_bytes()) => {
-                row_unchecked(&mut self.s, name, &[&v]);
-                Ok(())
-            }
-            _ => Err(BadValue),
-        }
-    }
-
-    /// A row the endpoint wrote or already checked (no CR, LF or NUL): no scan.
-    pub(crate) fn trusted(&mut self, name: &str, value: &str) {
-        debug_assert!(!writer::has_cr_lf_nul(value.as_bytes()));
-        row_unchecked(&mut self.s, name, &[value]);
-    }
-
-    /// The CSeq row (§8.1.1.5): a number and a method token, nothing to check.
-    pub(crate) fn cseq(&mut self, n: u32, method: &str) {
-        writer::cseq_row(&mut self.s, n, method);
-    }
-
-    pub(crate) fn finish(mut self, body: Option<(&str, &[u8])>) -> Result<Bytes, BadValue> {
-        let body = body.unwrap_or(("", b""));
-        if !body.1.is_empty() {
-            self.header("Content-Type", body.0)?;
-        }
-        writer::content_length(&mut self.s, body.1.len());
-        let mut out = self.s.into_bytes();
-        out.extend_from_slice(body.1);
-        Ok(Bytes::from(out))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::writer::RequestText;
     use crate::message::{ParseOptions, SipMessage, parse};
 
     fn request(text: &str) -> Request {
@@ -576,11 +495,12 @@ mod tests {
         let sdp = &b"v=0\r\n"[..];
         for bad in ["\r", "\n", "\0", "a\r\nX-Injected: 1", "a\r\n"] {
             let v = format!("x{bad}");
-            let refused = |r: Result<Bytes, super::super::EndpointError>, name: &str| {
+            let refused = |r: Result<Bytes, crate::transaction::layer::EndpointError>,
+                           name: &str| {
                 assert!(
                     matches!(
                         r,
-                        Err(super::super::EndpointError::Build(
+                        Err(crate::transaction::layer::EndpointError::Build(
                             crate::message::BuildError::HeaderValue(ref n)
                         )) if n == name
                     ),
