@@ -87,7 +87,7 @@
 //!   sample PBX: answers every call (180, then 200 with SDP), serves REGISTER as a
 //!   registrar with `--registrar`, demands digest credentials with `--auth`, follows
 //!   transfers; SIGINT prints its counters. Its decisions are those of the `sip-pbx`
-//!   crate, shared with sip-mio's `mio_uas`; `examples/uas/app.rs` carries them out over
+//!   crate, shared with sip-mio's `mio_uas`; `examples/uas/tokio_pbx.rs` carries them out over
 //!   this crate's public API, and the SIPp and registrar tests run it in-process.
 //! * `cargo build --release -p sip-tokio --example bench_sipp` — the rate, CPU and
 //!   memory benchmark against SIPp (see its docs for the build steps).

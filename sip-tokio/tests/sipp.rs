@@ -4,7 +4,7 @@
 //! fail when `CI=true` and it is missing. They run one at a time (they measure whole
 //! runs, and SIPp is CPU-hungry).
 //!
-//! * SIPp's built-in `uac` against our answering UA (the `uas` example's `app.rs`, the
+//! * SIPp's built-in `uac` against our answering UA (the `uas` example's `tokio_pbx.rs`, the
 //!   sample PBX, run in-process on a random port): 1,000 calls at 200 calls/s over UDP,
 //!   the same over TCP, and over UDP with SIPp dropping 10 % of the messages.
 //! * SIPp's built-in `uas` against our UAC (calls placed through the API), UDP and TCP.
@@ -18,7 +18,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 #[allow(dead_code)] // the example's API, not all of it used here
-#[path = "../examples/uas/app.rs"]
+#[path = "../examples/uas/tokio_pbx.rs"]
 mod app;
 
 use app::{Uas, UasConfig};

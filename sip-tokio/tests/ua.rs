@@ -8,7 +8,7 @@ use sip_tokio::{Body, CallEvent, DialogState, EndReason, Error, Method, Transpor
 
 /// The sample PBX of the `uas` example.
 #[allow(dead_code)] // the example's API, not all of it used here
-#[path = "../examples/uas/app.rs"]
+#[path = "../examples/uas/tokio_pbx.rs"]
 mod app;
 
 async fn bounded<F: Future>(f: F) -> F::Output {

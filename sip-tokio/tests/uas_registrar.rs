@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 #[allow(dead_code)] // the example's API, not all of it used here
-#[path = "../examples/uas/app.rs"]
+#[path = "../examples/uas/tokio_pbx.rs"]
 mod app;
 
 use app::{Uas, UasConfig};

@@ -3,7 +3,7 @@
 //! with every event kept for assertions.
 #![allow(dead_code)]
 
-#[path = "../../examples/mio_uas/app.rs"]
+#[path = "../../examples/mio_uas/mio_pbx.rs"]
 pub mod app;
 
 use std::net::SocketAddr;

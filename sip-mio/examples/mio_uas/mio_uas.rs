@@ -2,7 +2,7 @@
 //! [`sip_pbx`]), driven by a [`sip_mio::Driver`] in [`Driver::run`]. It rings (180),
 //! answers 200 with an SDP answer after `--ring-ms`, leaves OPTIONS and unknown methods to
 //! the core's policy (200 with Allow, 405), and on a REFER calls the target and reports
-//! that call in NOTIFYs (`app.rs` has the details). Prints its counters and exits 0 on
+//! that call in NOTIFYs (`mio_pbx.rs` has the details). Prints its counters and exits 0 on
 //! SIGINT or SIGTERM.
 //!
 //! ```text
@@ -17,8 +17,9 @@
 //! Its tags, branches and Call-IDs come from a seed drawn at start
 //! ([`DriverConfig::new`]), so no two runs send the same ones (RFC 3261 §8.1.1.4, §19.3).
 
-// The tests include `app.rs` too, and use accessors this binary does not.
+// The tests include `mio_pbx.rs` too, and use accessors this binary does not.
 #[allow(dead_code)]
+#[path = "mio_pbx.rs"]
 mod app;
 
 use std::net::SocketAddr;

@@ -21,9 +21,10 @@
 //! (the core's 200 with Allow and Accept, and 405); REFER is accepted, the target called
 //! and its progress reported with NOTIFY. On SIGINT or SIGTERM it prints its counters
 //! (calls answered and failed, retransmissions, parse errors) and exits 0. The PBX's
-//! decisions are [`sip_pbx::Pbx`]'s, the same as sip-mio's `mio_uas`; `app.rs` carries
+//! decisions are [`sip_pbx::Pbx`]'s, the same as sip-mio's `mio_uas`; `tokio_pbx.rs` carries
 //! them out over sip-tokio's public API.
 
+#[path = "tokio_pbx.rs"]
 mod app;
 
 use std::net::SocketAddr;
