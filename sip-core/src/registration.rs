@@ -181,17 +181,9 @@ impl Registrations {
 
     /// The earliest refresh or expiry due.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        loop {
-            let at = self.timers.next_deadline()?;
-            let live = self
-                .timers
-                .peek_key()
-                .is_some_and(|id| self.entries.get(id).is_some_and(|r| r.armed == Some(at)));
-            if live {
-                return Some(at);
-            }
-            self.timers.pop_due(at);
-        }
+        let entries = &self.entries;
+        self.timers
+            .next_live(|at, id| entries.get(id).is_some_and(|r| r.armed == Some(at)))
     }
 
     /// Fires every refresh and expiry due at `now`.

@@ -49,6 +49,10 @@ impl<K> Ord for Entry<K> {
 /// assert_eq!(q.next_deadline(), Some(t0 + Duration::from_millis(200)));
 /// assert_eq!(q.pop_due(t0 + Duration::from_secs(1)), Some((t0 + Duration::from_millis(200), "Trying")));
 /// assert_eq!(q.pop_due(t0 + Duration::from_millis(499)), None);
+/// // An owner that re-armed away from its entry: `next_live` skips (and drops) it.
+/// q.schedule(t0 + Duration::from_millis(600), "B");
+/// assert_eq!(q.next_live(|_, k| *k != "A"), Some(t0 + Duration::from_millis(600)));
+/// assert_eq!(q.len(), 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct TimerQueue<K> {
@@ -90,6 +94,18 @@ impl<K> TimerQueue<K> {
     /// The key of the earliest entry.
     pub fn peek_key(&self) -> Option<&K> {
         self.heap.peek().map(|Reverse(e)| &e.key)
+    }
+
+    /// The earliest deadline whose entry its owner still waits for (`live`), dropping the
+    /// stale entries in front of it: what a layer's `poll_timeout` answers.
+    pub fn next_live(&mut self, live: impl Fn(Instant, &K) -> bool) -> Option<Instant> {
+        loop {
+            let at = self.next_deadline()?;
+            if self.peek_key().is_some_and(|k| live(at, k)) {
+                return Some(at);
+            }
+            self.heap.pop();
+        }
     }
 
     /// Removes and returns the earliest entry whose deadline is at or before `now`.

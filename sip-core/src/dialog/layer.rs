@@ -155,6 +155,19 @@ impl ReferEntry {
     }
 }
 
+/// Whether a queued timer entry is still the one its dialog or subscription waits for.
+fn timer_live(
+    dialogs: &Map<u64, Box<DialogEntry>>,
+    refers: &Map<u64, ReferEntry>,
+    at: Instant,
+    t: &DialogTimer,
+) -> bool {
+    match t {
+        DialogTimer::Dialog(id) => dialogs.get(id).is_some_and(|d| d.armed == Some(at)),
+        DialogTimer::Refer(id) => refers.get(id).is_some_and(|r| r.armed == Some(at)),
+    }
+}
+
 /// The dialog layer. See the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct DialogLayer {
@@ -423,25 +436,14 @@ impl DialogLayer {
     }
 
     fn timer_live(&self, at: Instant, t: &DialogTimer) -> bool {
-        match t {
-            DialogTimer::Dialog(id) => self.dialogs.get(id).is_some_and(|d| d.armed == Some(at)),
-            DialogTimer::Refer(id) => self.refers.get(id).is_some_and(|r| r.armed == Some(at)),
-        }
+        timer_live(&self.dialogs, &self.refers, at, t)
     }
 
     /// The earliest instant a dialog or subscription timer is due.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        loop {
-            let at = self.timers.next_deadline()?;
-            let live = self
-                .timers
-                .peek_key()
-                .is_some_and(|r| self.timer_live(at, r));
-            if live {
-                return Some(at);
-            }
-            self.timers.pop_due(at);
-        }
+        let (dialogs, refers) = (&self.dialogs, &self.refers);
+        self.timers
+            .next_live(|at, t| timer_live(dialogs, refers, at, t))
     }
 
     /// Fires every dialog and subscription timer due at `now`.

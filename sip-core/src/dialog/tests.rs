@@ -13,8 +13,8 @@ use crate::message::{Method, Request, Response, ResponseBuilder, SipMessage, par
 use crate::rng::IdGenerator;
 use crate::transaction::TimerConfig;
 use crate::transaction::layer::{
-    ClientTxId, EndpointError, LocalAddr, Locals, Responded, ServerInfo, ServerTxId, Target,
-    TransactionLayer, Transactions, Transmit, TxConfig, Up,
+    ClientTxId, EndpointError, LocalAddr, Locals, Responded, ServerInfo, ServerTxId, Service, Sink,
+    Target, TransactionLayer, Transactions, Transmit, TxConfig, Up,
 };
 use crate::transport::Transport;
 
@@ -44,11 +44,30 @@ fn layer(seed: u64) -> DialogLayer {
     DialogLayer::new(config(), IdGenerator::new(seed), seed)
 }
 
-/// The dialog layer over a real transaction layer at `A`, its transmits and events kept.
+/// What the transaction layer sent, and what the dialog layer told the application.
+#[derive(Default)]
+struct Out {
+    tx: Vec<Transmit>,
+    events: Vec<DialogEvent>,
+}
+
+impl Sink for Out {
+    fn transmit(&mut self, t: Transmit) {
+        self.tx.push(t);
+    }
+}
+
+impl DialogEnv for Service<'_, Out> {
+    fn emit(&mut self, e: DialogEvent) {
+        self.out.events.push(e);
+    }
+}
+
+/// The dialog layer over a real transaction layer at `A` (its service, as the endpoint
+/// gives it), its transmits and events kept.
 struct TxEnv {
     txl: TransactionLayer,
-    out: Vec<Transmit>,
-    events: Vec<DialogEvent>,
+    out: Out,
 }
 
 impl TxEnv {
@@ -61,86 +80,12 @@ impl TxEnv {
         };
         TxEnv {
             txl: TransactionLayer::new(c, locals, IdGenerator::new(5), 5),
-            out: Vec::new(),
-            events: Vec::new(),
+            out: Out::default(),
         }
     }
-}
 
-impl Transactions for TxEnv {
-    fn locals(&self) -> &Locals {
-        self.txl.locals()
-    }
-    fn room(&self) -> bool {
-        self.txl.room()
-    }
-    fn start_client(
-        &mut self,
-        now: Instant,
-        method: Method,
-        branch: &str,
-        bytes: Bytes,
-        target: Target,
-        source: Option<SocketAddr>,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.txl
-            .start_client(now, method, branch, bytes, target, source, &mut self.out)
-    }
-    fn send_request(
-        &mut self,
-        now: Instant,
-        request: Request,
-        target: Target,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.txl
-            .send_request(now, request, target, true, &mut self.out)
-    }
-    fn cancel(&mut self, now: Instant, invite: ClientTxId) -> Result<ClientTxId, EndpointError> {
-        self.txl.cancel(now, invite, &mut self.out)
-    }
-    fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
-        self.txl.response(tx, status)
-    }
-    fn respond(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        response: Response,
-    ) -> Result<Responded, EndpointError> {
-        self.txl.respond(now, tx, response, false, &mut self.out)
-    }
-    fn respond_written(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        status: u16,
-        record_route: bool,
-        extra: &[(&str, &str)],
-        body: Option<(&str, &[u8])>,
-        keep: bool,
-    ) -> Result<Responded, EndpointError> {
-        self.txl.respond_written(
-            now,
-            tx,
-            status,
-            record_route,
-            extra,
-            body,
-            keep,
-            &mut self.out,
-        )
-    }
-    fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>> {
-        self.txl.server_info(tx)
-    }
-    fn transmit(&mut self, t: Transmit) {
-        self.out.push(t);
-    }
-}
-
-impl DialogEnv for TxEnv {
-    fn emit(&mut self, e: DialogEvent) {
-        self.events.push(e);
+    fn env(&mut self) -> Service<'_, Out> {
+        Service::new(&mut self.txl, &mut self.out)
     }
 }
 
@@ -586,14 +531,14 @@ fn the_written_invite_is_the_built_invite() {
     for (i, opts) in cases.into_iter().enumerate() {
         let (mut written, mut wenv) = (layer(11), TxEnv::new());
         written
-            .invite(now, opts.clone(), &mut wenv)
+            .invite(now, opts.clone(), &mut wenv.env())
             .expect("invite");
-        let w = wenv.out;
+        let w = wenv.out.tx;
         let (mut check, mut cenv) = (layer(11), TxEnv::new());
         let (call_id, tag) = (check.ids.call_id(None), check.ids.tag());
         assert!(
             check
-                .invite_written(now, &opts, &call_id, &tag, &mut cenv)
+                .invite_written(now, &opts, &call_id, &tag, &mut cenv.env())
                 .expect("no error")
                 .is_some(),
             "case {i} takes the written path"
@@ -601,9 +546,9 @@ fn the_written_invite_is_the_built_invite() {
         let (mut built, mut benv) = (layer(11), TxEnv::new());
         let (call_id, tag) = (built.ids.call_id(None), built.ids.tag());
         built
-            .invite_built(now, &opts, &call_id, &tag, &mut benv)
+            .invite_built(now, &opts, &call_id, &tag, &mut benv.env())
             .expect("builds");
-        let b = benv.out;
+        let b = benv.out.tx;
         assert_eq!(w.len(), 1, "case {i}");
         // The branch is drawn by whoever writes the Via: the dialog layer on the written
         // path, the transaction layer on the built one. Everything else is the same.
@@ -632,19 +577,21 @@ fn an_invite_the_builder_refuses_is_refused_with_the_builders_error() {
         let (mut e, mut env) = (layer(3), TxEnv::new());
         let (call_id, tag) = (e.ids.call_id(None), e.ids.tag());
         assert!(
-            e.invite_written(now, &opts, &call_id, &tag, &mut env)
+            e.invite_written(now, &opts, &call_id, &tag, &mut env.env())
                 .expect("no error")
                 .is_none(),
             "case {i} is left to the builder"
         );
         let (mut e, mut env) = (layer(3), TxEnv::new());
-        let err = e.invite(now, opts.clone(), &mut env).expect_err("refused");
+        let err = e
+            .invite(now, opts.clone(), &mut env.env())
+            .expect_err("refused");
         let (mut f, mut fenv) = (layer(3), TxEnv::new());
         let (call_id, tag) = (f.ids.call_id(None), f.ids.tag());
         let built = f
-            .invite_built(now, &opts, &call_id, &tag, &mut fenv)
+            .invite_built(now, &opts, &call_id, &tag, &mut fenv.env())
             .expect_err("refused");
         assert_eq!(format!("{err:?}"), format!("{built:?}"), "case {i}");
-        assert!(env.out.is_empty(), "case {i}: nothing sent");
+        assert!(env.out.tx.is_empty(), "case {i}: nothing sent");
     }
 }

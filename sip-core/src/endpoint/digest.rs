@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::auth::{ChallengeKind, CredentialsSource, answer, challenges_in, strongest_per_realm};
 use crate::message::{HeaderName, Request, Response, SipMessage};
 use crate::rng::IdGenerator;
-use crate::transaction::layer::{ClientTxId, SentRequest, Transactions, Up};
+use crate::transaction::layer::{ClientTxId, CurrentTx, SentRequest, Transactions, Up};
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -217,6 +217,12 @@ impl DigestClient {
         self.aliases.insert(new.0, tx.0);
         self.current.insert(tx.0, new.0);
         Some(next_seq)
+    }
+}
+
+impl CurrentTx for DigestClient {
+    fn current(&self, tx: ClientTxId) -> ClientTxId {
+        DigestClient::current(self, tx)
     }
 }
 

@@ -88,10 +88,7 @@ pub use io::{ClientTxId, Event, Failure, Input, Output, ServerTxId, Stats, Trans
 pub use policy::Unhandled;
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::time::Instant;
-
-use bytes::Bytes;
 
 use crate::dialog::{
     DialogConfig, DialogEnv, DialogError, DialogEvent, DialogId, DialogInfo, DialogLayer,
@@ -100,9 +97,7 @@ use crate::dialog::{
 use crate::message::{Method, Request, RequestBuilder, Response, ResponseBuilder};
 use crate::registration::{RegistrationEnv, Registrations};
 use crate::rng::IdGenerator;
-use crate::transaction::layer::{
-    Locals, Responded, ServerInfo, Sink, TransactionLayer, Transactions, TxConfig, Up,
-};
+use crate::transaction::layer::{Locals, Responded, Service, Sink, TransactionLayer, TxConfig, Up};
 use digest::DigestClient;
 
 /// The endpoint's output queue: transmits and events in the order they arose.
@@ -122,91 +117,19 @@ impl Outbox {
     }
 }
 
-/// What the layers above the transaction layer see of it: the [`Transactions`] service
-/// over the transaction layer and the output queue, and where their events go.
-struct Below<'a> {
+/// What the layers above the transaction layer see of it: the transaction layer's
+/// [`Service`] over the output queue; their events go to the same queue.
+type Below<'a> = Service<'a, Outbox>;
+
+/// The service for the endpoint's layers: CANCELs follow digest retries.
+fn below<'a>(
     txl: &'a mut TransactionLayer,
     out: &'a mut Outbox,
-    /// Maps a user's id to its latest digest retry, for CANCEL.
-    digest: Option<&'a DigestClient>,
-    /// Whether requests handed down were written by the endpoint (and need no check).
-    trusted: bool,
-}
-
-impl<'a> Below<'a> {
-    fn new(txl: &'a mut TransactionLayer, out: &'a mut Outbox, digest: &'a DigestClient) -> Self {
-        Below {
-            txl,
-            out,
-            digest: Some(digest),
-            trusted: true,
-        }
-    }
-}
-
-impl Transactions for Below<'_> {
-    fn locals(&self) -> &Locals {
-        self.txl.locals()
-    }
-    fn room(&self) -> bool {
-        self.txl.room()
-    }
-    fn start_client(
-        &mut self,
-        now: Instant,
-        method: Method,
-        branch: &str,
-        bytes: Bytes,
-        target: Target,
-        source: Option<SocketAddr>,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.txl
-            .start_client(now, method, branch, bytes, target, source, self.out)
-    }
-    fn send_request(
-        &mut self,
-        now: Instant,
-        request: Request,
-        target: Target,
-    ) -> Result<ClientTxId, EndpointError> {
-        self.txl
-            .send_request(now, request, target, self.trusted, self.out)
-    }
-    fn cancel(&mut self, now: Instant, invite: ClientTxId) -> Result<ClientTxId, EndpointError> {
-        // After a digest challenge the INVITE goes on as a retry (§22.2): the latest one is
-        // the one to cancel.
-        let current = self.digest.map_or(invite, |d| d.current(invite));
-        self.txl.cancel(now, current, self.out)
-    }
-    fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
-        self.txl.response(tx, status)
-    }
-    fn respond(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        response: Response,
-    ) -> Result<Responded, EndpointError> {
-        self.txl.respond(now, tx, response, false, self.out)
-    }
-    fn respond_written(
-        &mut self,
-        now: Instant,
-        tx: ServerTxId,
-        status: u16,
-        record_route: bool,
-        extra: &[(&str, &str)],
-        body: Option<(&str, &[u8])>,
-        keep: bool,
-    ) -> Result<Responded, EndpointError> {
-        self.txl
-            .respond_written(now, tx, status, record_route, extra, body, keep, self.out)
-    }
-    fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>> {
-        self.txl.server_info(tx)
-    }
-    fn transmit(&mut self, t: Transmit) {
-        self.out.transmit(t);
+    digest: &'a DigestClient,
+) -> Below<'a> {
+    Service {
+        current: Some(digest),
+        ..Service::new(txl, out)
     }
 }
 
@@ -400,7 +323,7 @@ impl Endpoint {
             out,
             ..
         } = self;
-        let mut below = Below::new(txl, out, digest);
+        let mut below = below(txl, out, digest);
         if let Some(d) = dialogs {
             d.handle_timeout(now, &mut below);
         }
@@ -455,10 +378,8 @@ impl Endpoint {
                     // The retry is a copy of what we sent with new rows: checked like the
                     // application's own requests.
                     let mut plain = Below {
-                        txl: &mut *txl,
-                        out: &mut *out,
-                        digest: None,
                         trusted: false,
+                        ..Service::new(&mut *txl, &mut *out)
                     };
                     let retried = digest.retry(now, tx, raw, &response, &sent, &mut plain);
                     if let Some(seq) = retried {
@@ -476,7 +397,7 @@ impl Endpoint {
                 }
                 other => other,
             };
-            let mut below = Below::new(&mut *txl, &mut *out, &*digest);
+            let mut below = below(&mut *txl, &mut *out, &*digest);
             let up = match up {
                 Up::Response { tx, response, .. } if regs.owns(tx) => {
                     regs.on_response(now, tx, &response, &mut below);
@@ -629,7 +550,7 @@ impl Endpoint {
                 ..
             } = self;
             if let Some(d) = dialogs {
-                d.responded(now, tx, status, sent, &mut Below::new(txl, out, digest));
+                d.responded(now, tx, status, sent, &mut below(txl, out, digest));
             }
         }
         self.pump(now);
@@ -651,7 +572,7 @@ impl Endpoint {
             ..
         } = self;
         let d = dialogs.as_mut().ok_or(DialogError::NoDialogLayer)?;
-        let r = f(d, &mut Below::new(txl, out, digest));
+        let r = f(d, &mut below(txl, out, digest));
         self.pump(now);
         r
     }
@@ -751,7 +672,7 @@ impl Endpoint {
             out,
             ..
         } = self;
-        let r = regs.register(now, opts, &mut Below::new(txl, out, digest));
+        let r = regs.register(now, opts, &mut below(txl, out, digest));
         self.pump(now);
         r
     }
@@ -766,7 +687,7 @@ impl Endpoint {
             out,
             ..
         } = self;
-        let r = regs.unregister(now, reg, &mut Below::new(txl, out, digest));
+        let r = regs.unregister(now, reg, &mut below(txl, out, digest));
         self.pump(now);
         r
     }

@@ -7,6 +7,7 @@
 use super::*;
 use crate::message::{SipMessage, parse};
 use crate::transport::Transport;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 #[allow(clippy::disallowed_methods)]

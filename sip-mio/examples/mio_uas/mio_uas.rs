@@ -22,70 +22,28 @@
 #[path = "mio_pbx.rs"]
 mod app;
 
-use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::{Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use sip_core::transport::Transport;
 use sip_mio::{Driver, DriverConfig, Listen, Step};
-use sip_pbx::PbxConfig;
+use sip_pbx::cli::Args;
 
 use app::App;
 
 const SIGNALS: Token = Token(0);
 
-const USAGE: &str = "usage: mio_uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] \
-                     [--registrar] [--auth user:password] [--realm R]";
-
-struct Args {
-    bind: SocketAddr,
-    transport: Transport,
-    pbx: PbxConfig,
+/// The usage line: the PBX flags both drivers' apps share (`sip_pbx::cli`).
+fn usage() -> String {
+    format!("usage: mio_uas {}", sip_pbx::cli::USAGE)
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let mut bind: Option<SocketAddr> = None;
-    let mut transport = Transport::Udp;
-    let mut pbx = PbxConfig::default();
-    let mut realm = None;
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--bind" => bind = Some(value()?.parse().map_err(|e| format!("--bind: {e}"))?),
-            "--transport" => {
-                transport = match value()?.as_str() {
-                    "udp" => Transport::Udp,
-                    "tcp" => Transport::Tcp,
-                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
-                }
-            }
-            "--ring-ms" => {
-                let ms = value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?;
-                pbx.ring = Duration::from_millis(ms);
-            }
-            "--registrar" => pbx.registrar = true,
-            "--auth" => {
-                let v = value()?;
-                let (user, password) = v.split_once(':').ok_or("--auth: user:password")?;
-                pbx.auth = Some((user.to_owned(), password.to_owned()));
-            }
-            "--realm" => realm = Some(value()?),
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    let bind = bind.ok_or("--bind is required")?;
-    pbx.realm = realm.unwrap_or_else(|| bind.ip().to_string());
-    Ok(Args {
-        bind,
-        transport,
-        pbx,
-    })
+    sip_pbx::cli::parse(std::env::args().skip(1), &[])
 }
 
 fn main() -> ExitCode {
@@ -95,7 +53,7 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("mio_uas: {e}");
             }
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             return ExitCode::from(2);
         }
     };

@@ -27,62 +27,38 @@
 #[path = "tokio_pbx.rs"]
 mod app;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use app::{Uas, UasConfig};
-use sip_tokio::Transport;
 
-const USAGE: &str = "usage: uas --bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--shards N] \
-                     [--threads N] [--registrar] [--auth user:password] [--realm R]";
+/// The usage line: the PBX flags both drivers' apps share (`sip_pbx::cli`), and this
+/// driver's own.
+fn usage() -> String {
+    format!(
+        "usage: uas {} [--shards N] [--threads N]",
+        sip_pbx::cli::USAGE
+    )
+}
 
 /// The configuration and the number of runtime threads.
 fn parse_args() -> Result<(UasConfig, usize), String> {
-    let mut args = std::env::args().skip(1);
-    let mut bind: Option<SocketAddr> = None;
-    let mut transport = Transport::Udp;
-    let mut ring = Duration::ZERO;
-    let mut shards = 1;
+    let args = sip_pbx::cli::parse(std::env::args().skip(1), &["--shards", "--threads"])?;
+    let mut config = UasConfig::new(args.bind);
+    config.transport = args.transport;
+    config.ring = args.pbx.ring;
+    config.registrar = args.pbx.registrar;
+    config.auth = args.pbx.auth;
+    config.realm = Some(args.pbx.realm);
     let mut threads = None;
-    let (mut registrar, mut auth, mut realm) = (false, None, None);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().ok_or(format!("{a} needs a value"));
-        match a.as_str() {
-            "--bind" => bind = Some(value()?.parse().map_err(|e| format!("--bind: {e}"))?),
-            "--transport" => {
-                transport = match value()?.as_str() {
-                    "udp" => Transport::Udp,
-                    "tcp" => Transport::Tcp,
-                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
-                }
-            }
-            "--ring-ms" => {
-                ring =
-                    Duration::from_millis(value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?)
-            }
-            "--shards" => shards = value()?.parse().map_err(|e| format!("--shards: {e}"))?,
-            "--threads" => threads = Some(value()?.parse().map_err(|e| format!("--threads: {e}"))?),
-            "--registrar" => registrar = true,
-            "--auth" => {
-                let v = value()?;
-                let (user, password) = v.split_once(':').ok_or("--auth: user:password")?;
-                auth = Some((user.to_owned(), password.to_owned()));
-            }
-            "--realm" => realm = Some(value()?),
-            "-h" | "--help" => return Err(String::new()),
-            other => return Err(format!("unknown argument {other:?}")),
+    for (flag, value) in &args.own {
+        let n: usize = value.parse().map_err(|e| format!("{flag}: {e}"))?;
+        match flag.as_str() {
+            "--shards" => config.shards = n,
+            _ => threads = Some(n),
         }
     }
-    let bind = bind.ok_or("--bind is required")?;
-    let mut config = UasConfig::new(bind);
-    config.transport = transport;
-    config.ring = ring;
-    config.shards = shards;
-    config.registrar = registrar;
-    config.auth = auth;
-    config.realm = realm;
-    Ok((config, threads.unwrap_or(shards).max(1)))
+    let threads = threads.unwrap_or(config.shards).max(1);
+    Ok((config, threads))
 }
 
 fn main() -> ExitCode {
@@ -92,7 +68,7 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("uas: {e}");
             }
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             return ExitCode::from(2);
         }
     };

@@ -104,6 +104,19 @@ pub(crate) struct TransactionLayer {
     received_text: (Option<std::net::IpAddr>, String),
 }
 
+/// Whether a queued timer entry is still the one its transaction waits for.
+fn timer_live(
+    clients: &id_table::IdTable<ClientTx>,
+    servers: &id_table::IdTable<ServerTx>,
+    at: Instant,
+    r: &TimerRef,
+) -> bool {
+    match r {
+        TimerRef::Client(id) => clients.get(id).is_some_and(|t| t.armed == Some(at)),
+        TimerRef::Server(id) => servers.get(id).is_some_and(|t| t.armed == Some(at)),
+    }
+}
+
 /// Parses a request the layer itself sent (kept as bytes in its client transaction).
 fn sent_request(bytes: &Bytes) -> Option<Request> {
     match crate::message::parse_unchecked(bytes.clone(), &ParseOptions::default()) {
@@ -226,25 +239,14 @@ impl TransactionLayer {
 
     /// Whether a queued timer entry is still the one its owner waits for.
     fn timer_live(&self, at: Instant, r: &TimerRef) -> bool {
-        match r {
-            TimerRef::Client(id) => self.clients.get(id).is_some_and(|t| t.armed == Some(at)),
-            TimerRef::Server(id) => self.servers.get(id).is_some_and(|t| t.armed == Some(at)),
-        }
+        timer_live(&self.clients, &self.servers, at, r)
     }
 
     /// The earliest instant a transaction timer is due, if any.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        loop {
-            let at = self.timers.next_deadline()?;
-            let live = self
-                .timers
-                .peek_key()
-                .is_some_and(|r| self.timer_live(at, r));
-            if live {
-                return Some(at);
-            }
-            self.timers.pop_due(at);
-        }
+        let (clients, servers) = (&self.clients, &self.servers);
+        self.timers
+            .next_live(|at, r| timer_live(clients, servers, at, r))
     }
 
     fn transmit(
@@ -390,4 +392,99 @@ pub(crate) trait Transactions {
     fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>>;
     /// Sends bytes outside any transaction (the ACK for a 2xx, a 2xx retransmission).
     fn transmit(&mut self, t: Transmit);
+}
+
+/// Which transaction now carries the request a transaction user knows by `tx` (a digest
+/// retry replaces the challenged one, §22.2): the one a CANCEL goes to.
+pub(crate) trait CurrentTx {
+    /// The transaction now carrying `tx`'s request.
+    fn current(&self, tx: ClientTxId) -> ClientTxId;
+}
+
+/// The transaction layer as the layers above it see it: the [`Transactions`] service over
+/// the layer and the output queue its transmits go to. The one implementation of the
+/// service; a user adds how its events reach the application (its env trait) on top.
+pub(crate) struct Service<'a, S> {
+    pub txl: &'a mut TransactionLayer,
+    pub out: &'a mut S,
+    /// Maps a user's id to the latest digest retry, for CANCEL.
+    pub current: Option<&'a dyn CurrentTx>,
+    /// Whether requests handed down were written by the endpoint (and need no check).
+    pub trusted: bool,
+}
+
+impl<'a, S> Service<'a, S> {
+    /// The service over `txl` and `out`, for requests the endpoint wrote itself.
+    pub(crate) fn new(txl: &'a mut TransactionLayer, out: &'a mut S) -> Self {
+        Service {
+            txl,
+            out,
+            current: None,
+            trusted: true,
+        }
+    }
+}
+
+impl<S: Sink> Transactions for Service<'_, S> {
+    fn locals(&self) -> &Locals {
+        self.txl.locals()
+    }
+    fn room(&self) -> bool {
+        self.txl.room()
+    }
+    fn start_client(
+        &mut self,
+        now: Instant,
+        method: Method,
+        branch: &str,
+        bytes: Bytes,
+        target: Target,
+        source: Option<SocketAddr>,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.txl
+            .start_client(now, method, branch, bytes, target, source, self.out)
+    }
+    fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<ClientTxId, EndpointError> {
+        self.txl
+            .send_request(now, request, target, self.trusted, self.out)
+    }
+    fn cancel(&mut self, now: Instant, invite: ClientTxId) -> Result<ClientTxId, EndpointError> {
+        let current = self.current.map_or(invite, |c| c.current(invite));
+        self.txl.cancel(now, current, self.out)
+    }
+    fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
+        self.txl.response(tx, status)
+    }
+    fn respond(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Response,
+    ) -> Result<Responded, EndpointError> {
+        self.txl.respond(now, tx, response, false, self.out)
+    }
+    fn respond_written(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        status: u16,
+        record_route: bool,
+        extra: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+        keep: bool,
+    ) -> Result<Responded, EndpointError> {
+        self.txl
+            .respond_written(now, tx, status, record_route, extra, body, keep, self.out)
+    }
+    fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>> {
+        self.txl.server_info(tx)
+    }
+    fn transmit(&mut self, t: Transmit) {
+        self.out.transmit(t);
+    }
 }
