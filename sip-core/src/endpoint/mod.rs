@@ -658,6 +658,25 @@ impl Endpoint {
 
     // ---- commands: registrations ------------------------------------------------------
 
+    /// Runs `f` on the registrations with the service below them, then routes what it
+    /// caused.
+    fn with_registrations<R>(
+        &mut self,
+        now: Instant,
+        f: impl FnOnce(&mut Registrations, &mut Below<'_>) -> R,
+    ) -> R {
+        let Endpoint {
+            txl,
+            regs,
+            digest,
+            out,
+            ..
+        } = self;
+        let r = f(regs, &mut below(txl, out, digest));
+        self.pump(now);
+        r
+    }
+
     /// Registers a binding (§10.2) and keeps it fresh; returns at once. Progress comes as
     /// [`Event::Registration`].
     pub fn register(
@@ -665,31 +684,13 @@ impl Endpoint {
         now: Instant,
         opts: RegisterOptions,
     ) -> Result<RegistrationId, EndpointError> {
-        let Endpoint {
-            txl,
-            regs,
-            digest,
-            out,
-            ..
-        } = self;
-        let r = regs.register(now, opts, &mut below(txl, out, digest));
-        self.pump(now);
-        r
+        self.with_registrations(now, |regs, below| regs.register(now, opts, below))
     }
 
     /// Removes the binding (`Expires: 0`, §10.2.2); [`RegistrationState::Unregistered`]
     /// follows.
     pub fn unregister(&mut self, now: Instant, reg: RegistrationId) -> Result<(), EndpointError> {
-        let Endpoint {
-            txl,
-            regs,
-            digest,
-            out,
-            ..
-        } = self;
-        let r = regs.unregister(now, reg, &mut below(txl, out, digest));
-        self.pump(now);
-        r
+        self.with_registrations(now, |regs, below| regs.unregister(now, reg, below))
     }
 }
 
