@@ -1,10 +1,16 @@
 //! A small in-memory registrar and location service (RFC 3261 §10.3): bindings of an address
 //! of record to contacts with expiry and q-values, `Contact: *` with `Expires: 0`, Min-Expires
-//! (423), and the Call-ID/CSeq ordering rule. Sans-IO: a driver hands it a REGISTER and sends
-//! the response it builds.
+//! (423), the Call-ID/CSeq ordering rule, and the authorization step: who may bind which
+//! address of record (403, see [`AorPolicy`]). Sans-IO: a driver hands it a REGISTER and
+//! who sent it, and sends the response it builds.
+
+mod authorization;
+
+pub use authorization::{AnyAor, AorPolicy, OwnAor, Registrant};
 
 use crate::message::{HeaderName, NameAddr, Request, Response, ResponseBuilder};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One contact bound to an address of record.
@@ -28,6 +34,10 @@ pub enum RegistrarError {
     /// 400: malformed To or Contact, or `*` without `Expires: 0` (§10.3 step 6).
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// 403: the authenticated user may not modify the bindings of this address of record
+    /// (§10.3 step 4).
+    #[error("not authorized for this address of record")]
+    Forbidden,
     /// 423 Interval Too Brief, with the Min-Expires to announce (§10.3 step 7).
     #[error("interval too brief; min {0}")]
     IntervalTooBrief(u32),
@@ -44,6 +54,7 @@ impl RegistrarError {
     pub fn status(&self) -> u16 {
         match self {
             RegistrarError::BadRequest(_) => 400,
+            RegistrarError::Forbidden => 403,
             RegistrarError::IntervalTooBrief(_) => 423,
             RegistrarError::OutOfOrder => 500,
             RegistrarError::Full => 503,
@@ -52,9 +63,13 @@ impl RegistrarError {
 }
 
 /// The location service.
+///
+/// Who may bind what is its [`AorPolicy`]: [`OwnAor`] (a user binds only their own AOR)
+/// unless [`with_policy`](Self::with_policy) says otherwise.
 #[derive(Debug, Clone)]
 pub struct Registrar {
     bindings: BTreeMap<String, Vec<Binding>>,
+    policy: Arc<dyn AorPolicy>,
     /// Shortest expiry accepted (Min-Expires), seconds. Default 60.
     pub min_expires: u32,
     /// Longest expiry granted, seconds. Default 3600.
@@ -69,6 +84,7 @@ impl Default for Registrar {
     fn default() -> Self {
         Registrar {
             bindings: BTreeMap::new(),
+            policy: Arc::new(OwnAor::new()),
             min_expires: 60,
             max_expires: 3600,
             default_expires: 3600,
@@ -100,11 +116,36 @@ impl Registrar {
         Registrar::default()
     }
 
-    /// Applies a REGISTER (§10.3 steps 5–8) and returns the current bindings of its AOR.
-    pub fn process(&mut self, now: Instant, req: &Request) -> Result<Vec<Binding>, RegistrarError> {
+    /// Decides who may bind what with `policy` instead of [`OwnAor`].
+    pub fn with_policy(mut self, policy: impl AorPolicy + 'static) -> Self {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    /// Applies a REGISTER sent by `who` (§10.3 steps 4–8) and returns the current bindings
+    /// of its AOR. An authenticated registrant the policy does not allow for the To's AOR
+    /// gets [`RegistrarError::Forbidden`] (403, step 4), for a query as for a change: the
+    /// bindings of another user are not theirs to read either.
+    pub fn process(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        who: Registrant<'_>,
+    ) -> Result<Vec<Binding>, RegistrarError> {
         self.expire(now);
         let to = req.to().ok_or(RegistrarError::BadRequest("missing To"))?;
         let key = aor_key(&to).ok_or(RegistrarError::BadRequest("To is not a SIP AOR"))?;
+        if let Registrant::Authenticated(user) = who {
+            let uri = to
+                .uri()
+                .map_err(|_| RegistrarError::BadRequest("malformed To"))?;
+            let aor = uri
+                .as_sip()
+                .ok_or(RegistrarError::BadRequest("To is not a SIP AOR"))?;
+            if !self.policy.may_bind(user, aor) {
+                return Err(RegistrarError::Forbidden);
+            }
+        }
         let call_id = req.call_id().unwrap_or("").to_owned();
         let cseq = req.cseq().map_or(0, |c| c.0);
         let header_expires = req.expires();
@@ -186,15 +227,16 @@ impl Registrar {
         Ok(out)
     }
 
-    /// Builds the response to a REGISTER: 200 listing every binding with its remaining
-    /// `expires` (§10.3 step 8), or the error status (423 with Min-Expires).
+    /// Builds the response to a REGISTER sent by `who`: 200 listing every binding with its
+    /// remaining `expires` (§10.3 step 8), or the error status (403, 423 with Min-Expires).
     pub fn respond(
         &mut self,
         now: Instant,
         req: &Request,
+        who: Registrant<'_>,
         to_tag: &str,
     ) -> Result<Response, crate::message::BuildError> {
-        let b: ResponseBuilder = match self.process(now, req) {
+        let b: ResponseBuilder = match self.process(now, req, who) {
             Ok(bindings) => {
                 let mut b = Response::from_request(req, 200);
                 if !to_tag.is_empty() {
@@ -259,7 +301,10 @@ impl Registrar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Authenticated;
     use crate::message::{Method, Request};
+
+    const OPEN: Registrant<'static> = Registrant::Unauthenticated;
 
     #[allow(clippy::disallowed_methods)]
     fn base() -> Instant {
@@ -267,11 +312,21 @@ mod tests {
     }
 
     fn reg(call_id: &str, cseq: u32, contacts: &[&str], expires: Option<u32>) -> Request {
+        reg_to("<sip:alice@Example.COM>", call_id, cseq, contacts, expires)
+    }
+
+    fn reg_to(
+        to: &str,
+        call_id: &str,
+        cseq: u32,
+        contacts: &[&str],
+        expires: Option<u32>,
+    ) -> Request {
         let mut b = Request::builder(Method::Register, "sip:example.com")
             .header("Via", "SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr")
             .max_forwards(70)
             .from("<sip:alice@example.com>", Some("f"))
-            .to("<sip:alice@Example.COM>", None)
+            .to(to, None)
             .call_id(call_id)
             .cseq(cseq);
         for c in contacts {
@@ -296,6 +351,7 @@ mod tests {
                     &["<sip:alice@192.0.2.1>;q=0.5", "<sip:alice@192.0.2.2>"],
                     Some(600),
                 ),
+                OPEN,
             )
             .unwrap();
         assert_eq!(b.len(), 2);
@@ -304,12 +360,21 @@ mod tests {
         assert_eq!(found[1].q, 500);
         // Out of order (same Call-ID, not a higher CSeq): refused.
         assert_eq!(
-            r.process(t0, &reg("c1", 1, &["<sip:alice@192.0.2.1>"], Some(600))),
+            r.process(
+                t0,
+                &reg("c1", 1, &["<sip:alice@192.0.2.1>"], Some(600)),
+                OPEN
+            ),
             Err(RegistrarError::OutOfOrder)
         );
         // 423 below Min-Expires, with the header.
         let resp = r
-            .respond(t0, &reg("c1", 2, &["<sip:alice@192.0.2.1>"], Some(10)), "t")
+            .respond(
+                t0,
+                &reg("c1", 2, &["<sip:alice@192.0.2.1>"], Some(10)),
+                OPEN,
+                "t",
+            )
             .unwrap();
         assert_eq!(resp.status(), 423);
         assert_eq!(resp.headers().get("Min-Expires"), Some("60"));
@@ -321,10 +386,12 @@ mod tests {
         );
         // `*` needs Expires: 0.
         assert!(matches!(
-            r.process(t0, &reg("c2", 1, &["*"], None)),
+            r.process(t0, &reg("c2", 1, &["*"], None), OPEN),
             Err(RegistrarError::BadRequest(_))
         ));
-        let resp = r.respond(t0, &reg("c2", 1, &["*"], Some(0)), "t").unwrap();
+        let resp = r
+            .respond(t0, &reg("c2", 1, &["*"], Some(0)), OPEN, "t")
+            .unwrap();
         assert_eq!(resp.status(), 200);
         assert!(r.is_empty());
     }
@@ -337,6 +404,7 @@ mod tests {
             .respond(
                 t0,
                 &reg("c1", 1, &["<sip:alice@192.0.2.1>;expires=120"], Some(600)),
+                OPEN,
                 "t",
             )
             .unwrap();
@@ -347,12 +415,95 @@ mod tests {
             ("sip:alice@192.0.2.1", Some(120))
         );
         let resp = r
-            .respond(t0 + Duration::from_secs(20), &reg("c1", 2, &[], None), "t")
+            .respond(
+                t0 + Duration::from_secs(20),
+                &reg("c1", 2, &[], None),
+                OPEN,
+                "t",
+            )
             .unwrap();
         assert_eq!(
             resp.contacts().next().unwrap().unwrap().expires(),
             Some(100),
             "a query lists bindings"
         );
+    }
+
+    /// §10.3 step 4: alice, authenticated, may bind her own AOR but not bob's (403), whether
+    /// adding, removing all (`*`) or only querying; bob's bindings stay as they were.
+    #[test]
+    fn an_authenticated_user_binds_only_their_own_aor() {
+        let t0 = base();
+        let mut r = Registrar::new();
+        let alice = Authenticated {
+            user: "alice".into(),
+            realm: "example.com".into(),
+        };
+        let bob = Authenticated {
+            user: "bob".into(),
+            realm: "example.com".into(),
+        };
+        let as_alice = Registrant::Authenticated(&alice);
+        let own = reg_to(
+            "<sip:alice@example.com>",
+            "a",
+            1,
+            &["<sip:alice@192.0.2.1>"],
+            None,
+        );
+        assert_eq!(r.process(t0, &own, as_alice).map(|b| b.len()), Ok(1));
+        let bobs = reg_to(
+            "<sip:bob@example.com>",
+            "b",
+            1,
+            &["<sip:bob@192.0.2.7>"],
+            None,
+        );
+        assert_eq!(
+            r.process(t0, &bobs, Registrant::Authenticated(&bob))
+                .map(|b| b.len()),
+            Ok(1)
+        );
+        let hijack = reg_to(
+            "<sip:bob@example.com>",
+            "x",
+            1,
+            &["<sip:evil@203.0.113.9>"],
+            None,
+        );
+        assert_eq!(
+            r.process(t0, &hijack, as_alice),
+            Err(RegistrarError::Forbidden)
+        );
+        let resp = r.respond(t0, &hijack, as_alice, "t").unwrap();
+        assert_eq!(resp.status(), 403);
+        let wipe = reg_to("<sip:bob@example.com>", "x", 2, &["*"], Some(0));
+        assert_eq!(
+            r.process(t0, &wipe, as_alice),
+            Err(RegistrarError::Forbidden)
+        );
+        let query = reg_to("<sip:bob@example.com>", "x", 3, &[], None);
+        assert_eq!(
+            r.process(t0, &query, as_alice),
+            Err(RegistrarError::Forbidden)
+        );
+        let bound = r.lookup(t0, "<sip:bob@example.com>");
+        assert_eq!(bound.len(), 1);
+        assert_eq!(bound[0].uri, "sip:bob@192.0.2.7");
+        // Another domain than the realm is not alice's either.
+        let elsewhere = reg_to(
+            "<sip:alice@example.org>",
+            "y",
+            1,
+            &["<sip:a@192.0.2.1>"],
+            None,
+        );
+        assert_eq!(
+            r.process(t0, &elsewhere, as_alice),
+            Err(RegistrarError::Forbidden)
+        );
+        // An application that trusts every user says so.
+        let mut open = Registrar::new().with_policy(AnyAor);
+        assert!(open.process(t0, &hijack, as_alice).is_ok());
     }
 }

@@ -784,7 +784,7 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
     };
     let ch = challenge(
         "example.com",
-        &nonces.issue(now, "example.com"),
+        &nonces.issue(now, "example.com", sip_core::auth::Algorithm::Sha256),
         sip_core::auth::Algorithm::Sha256,
         false,
     );
@@ -814,7 +814,12 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
     let creds = credentials_in(&req, ChallengeKind::Proxy, "example.com")
         .unwrap()
         .unwrap();
-    let status = nonces.check(&creds.nonce, "example.com", now);
+    let status = nonces.check(
+        &creds.nonce,
+        "example.com",
+        sip_core::auth::Algorithm::Sha256,
+        now,
+    );
     assert_eq!(
         verify(
             &creds,
@@ -855,7 +860,7 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
             )
         })
         .unwrap();
-    let nonce = nonces.issue(now, "example.com");
+    let nonce = nonces.issue(now, "example.com", sip_core::auth::Algorithm::Sha256);
     for _ in 0..3 {
         net.run();
         let ev = net.take_events(B);
@@ -911,7 +916,7 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
         };
         let ch = challenge(
             "example.com",
-            &nonces.issue(now, "example.com"),
+            &nonces.issue(now, "example.com", sip_core::auth::Algorithm::Sha256),
             sip_core::auth::Algorithm::Sha256,
             false,
         );

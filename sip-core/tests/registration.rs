@@ -7,20 +7,21 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use sip_core::auth::NonceManager;
+use sip_core::auth::{ChallengeKind, NonceManager, UserAuth};
 use sip_core::endpoint::{EndpointConfig, Event, RegisterOptions, RegistrationState};
 use sip_core::message::{Method, SipMessage};
-use sip_core::registrar::Registrar;
+use sip_core::registrar::{Registrant, Registrar};
 use sip_core::rng::IdGenerator;
 use sip_core::transport::Transport;
 use support::{A, Net, addr, udp};
 
 const R: &str = "192.0.2.10:5060";
 
-/// The registrar's TU: the bindings, and digest checks when `auth` is set (RFC 3261 §22).
+/// The registrar's TU: the bindings, and digest checks when `auth` is set (RFC 3261 §22),
+/// whose authenticated user the registrar authorizes (§10.3 step 4).
 struct Registry {
     registrar: Registrar,
-    auth: Option<NonceManager>,
+    auth: Option<UserAuth>,
     /// Draws the registrar's To tags and nonce key.
     ids: IdGenerator,
 }
@@ -42,27 +43,27 @@ fn world(min_expires: u32) -> (Net, Rc<RefCell<Registry>>) {
             && request.method() == &Method::Register
         {
             let reg = &mut *shared.borrow_mut();
-            let refused = reg.auth.as_mut().and_then(|nm| {
-                (!authorized(nm, ctl.now, request)).then(|| nm.issue(ctl.now, "example.com"))
-            });
-            let response = match refused {
-                Some(nonce) => {
-                    let ch = sip_core::auth::challenge(
-                        "example.com",
-                        &nonce,
-                        sip_core::auth::Algorithm::Md5,
-                        false,
-                    );
-                    ctl.ep
-                        .response(*tx, 401)
-                        .unwrap()
-                        .header("WWW-Authenticate", ch.to_header_value())
-                        .build()
-                        .unwrap()
+            let checked = reg
+                .auth
+                .as_mut()
+                .map(|a| a.check(ctl.now, request, ChallengeKind::Www));
+            let response = match checked {
+                Some(Err(refusal)) => {
+                    let mut b = ctl.ep.response(*tx, 401).unwrap();
+                    for ch in refusal.challenges {
+                        b = b.header("WWW-Authenticate", ch);
+                    }
+                    b.build().unwrap()
                 }
-                _ => {
+                Some(Ok(who)) => {
                     let tag = reg.ids.tag();
-                    reg.registrar.respond(ctl.now, request, &tag).unwrap()
+                    let who = Registrant::Authenticated(&who);
+                    reg.registrar.respond(ctl.now, request, who, &tag).unwrap()
+                }
+                None => {
+                    let tag = reg.ids.tag();
+                    let open = Registrant::Unauthenticated;
+                    reg.registrar.respond(ctl.now, request, open, &tag).unwrap()
                 }
             };
             ctl.ep.respond(ctl.now, *tx, response).unwrap();
@@ -70,26 +71,6 @@ fn world(min_expires: u32) -> (Net, Rc<RefCell<Registry>>) {
     });
     net.add_node(node);
     (net, registry)
-}
-
-/// Whether `request` carries credentials for alice/pw under a nonce `nm` issued.
-fn authorized(
-    nm: &mut NonceManager,
-    now: std::time::Instant,
-    request: &sip_core::message::Request,
-) -> bool {
-    use sip_core::auth::{ChallengeKind, NonceStatus, Secret, Verdict, credentials_in, verify};
-    credentials_in(request, ChallengeKind::Www, "example.com")
-        .and_then(Result::ok)
-        .is_some_and(|c| {
-            let st = nm.check(&c.nonce, "example.com", now);
-            let secret = Secret::Password {
-                user: "alice",
-                password: "pw",
-            };
-            st == NonceStatus::Valid
-                && verify(&c, "REGISTER", request.body(), secret, st) == Verdict::Ok
-        })
 }
 
 /// The registration states the UA reported, with their times.
@@ -218,7 +199,8 @@ fn a_registrar_that_challenges_with_401() {
     net.replace(A, cfg, 3);
     {
         let reg = &mut *registry.borrow_mut();
-        reg.auth = Some(NonceManager::new(&mut reg.ids, net.sim.base()));
+        let nonces = NonceManager::new(&mut reg.ids, net.sim.base());
+        reg.auth = Some(UserAuth::new("example.com", nonces).with_user("alice", "pw"));
     }
     register(&mut net, 600);
     net.run();

@@ -21,7 +21,7 @@ fn setup(password: Option<&str>) -> Harness {
     let mut h = Harness::new();
     let pbx = PbxConfig {
         registrar: true,
-        auth: Some(("alice".into(), "secret".into())),
+        auth: vec![("alice".into(), "secret".into())],
         realm: "pbx.test".into(),
         seed: Some(7),
         ..PbxConfig::default()

@@ -10,7 +10,7 @@ use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
 pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
-                         [--auth user:password] [--realm R]";
+                         [--auth user:password]... [--realm R]";
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -36,7 +36,14 @@ pub struct Args {
 /// .unwrap();
 /// assert_eq!(a.pbx.ring.as_millis(), 200);
 /// assert_eq!(a.pbx.realm, "127.0.0.1");
-/// assert_eq!(a.pbx.auth, Some(("u".into(), "p".into())));
+/// assert_eq!(a.pbx.auth, [("u".into(), "p".into())]);
+/// // `--auth` may be repeated, one user each.
+/// let two = sip_pbx::cli::parse(
+///     ["--bind", "127.0.0.1:5060", "--auth", "alice:a", "--auth", "bob:b"].map(String::from),
+///     &[],
+/// )
+/// .unwrap();
+/// assert_eq!(two.pbx.auth.len(), 2);
 /// assert_eq!(a.own, [("--shards".to_string(), "2".to_string())]);
 /// assert!(sip_pbx::cli::parse(["--bind".to_string()], &[]).is_err());
 /// ```
@@ -66,7 +73,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
             "--auth" => {
                 let v = value()?;
                 let (user, password) = v.split_once(':').ok_or("--auth: user:password")?;
-                pbx.auth = Some((user.to_owned(), password.to_owned()));
+                pbx.auth.push((user.to_owned(), password.to_owned()));
             }
             "--realm" => realm = Some(value()?),
             "-h" | "--help" => return Err(String::new()),

@@ -9,7 +9,7 @@
 //! | request | the PBX's answer |
 //! |---|---|
 //! | INVITE, a new call | with `auth`: 407 with `Proxy-Authenticate` until the credentials are right (§22.3); then 180, `ring` later 200 with [`ANSWER_SDP`] |
-//! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale nonce, RFC 7616 §3.3); then the registrar's answer (§10.3) |
+//! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale or replayed nonce, RFC 7616 §3.3, §3.4); then 403 unless the To is the user's own AOR ([`OwnAor`](sip_core::registrar::OwnAor), §10.3 step 4); then the registrar's answer (§10.3) |
 //! | OPTIONS, anything else outside calls | left to the endpoint's policy: 200 with Allow and Accept, or 405 with Allow ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)) |
 //! | re-INVITE in a call | 200 with [`ANSWER_SDP`] |
 //! | INFO, UPDATE, MESSAGE, OPTIONS, ... in a call | 200 |
@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use sip_core::auth::{ChallengeKind, NonceManager, UserAuth};
 use sip_core::message::{Method, Request};
-use sip_core::registrar::{Binding, Registrar};
+use sip_core::registrar::{Binding, Registrant, Registrar};
 use sip_core::rng::IdGenerator;
 
 /// The SDP answer the PBX sends (RFC 4566; a port of 0 would reject the stream, so it
@@ -66,8 +66,10 @@ pub struct PbxConfig {
     /// Serve REGISTER as a registrar (RFC 3261 §10.3) instead of leaving it to the
     /// endpoint's policy (405).
     pub registrar: bool,
-    /// `(user, password)`: REGISTERs and INVITEs must carry digest credentials for it (§22).
-    pub auth: Option<(String, String)>,
+    /// `(user, password)` of each user: unless empty, REGISTERs and INVITEs must carry
+    /// digest credentials of one of them (§22; RFC 7616 as [`UserAuth`] applies it), and a
+    /// user may register only their own address of record, `user@realm` (§10.3 step 4).
+    pub auth: Vec<(String, String)>,
     /// The digest realm.
     pub realm: String,
     /// Keys the nonces (a random one if `None`, taken from the process's hash seed).
@@ -199,7 +201,8 @@ pub struct Report {
     pub bindings: u64,
     /// Digest challenges sent (401, 407).
     pub challenges: u64,
-    /// Requests whose credentials were wrong (bad password, user, realm or uri).
+    /// Requests whose credentials were wrong (bad password, user, realm, uri, qop or
+    /// algorithm) or replayed (a nonce-count that did not grow).
     pub auth_failures: u64,
     /// Retransmissions the stack sent (requests and responses).
     pub retransmissions: u64,
@@ -270,7 +273,7 @@ pub struct Pbx {
 impl Pbx {
     /// A PBX; `epoch` starts its nonces' clock.
     pub fn new(config: PbxConfig, epoch: Instant) -> Pbx {
-        let auth = config.auth.as_ref().map(|(user, password)| {
+        let auth = (!config.auth.is_empty()).then(|| {
             // The nonce key: from the seed, or from the process's hash randomness.
             let seed = config.seed.unwrap_or_else(|| {
                 use std::hash::BuildHasher;
@@ -278,7 +281,10 @@ impl Pbx {
             });
             let mut ids = IdGenerator::new(seed ^ 0x6e6f_6e63_655f_6b65);
             let nonces = NonceManager::new(&mut ids, epoch);
-            UserAuth::new(user, password, &config.realm, nonces)
+            config.auth.iter().fold(
+                UserAuth::new(&config.realm, nonces),
+                |a, (user, password)| a.with_user(user, password),
+            )
         });
         Pbx {
             ring: config.ring,
@@ -301,7 +307,7 @@ impl Pbx {
             && let Err(refused) = auth.check(now, invite, ChallengeKind::Proxy)
         {
             bump(&c.challenges);
-            if refused.wrong_credentials {
+            if refused.is_failure() {
                 bump(&c.auth_failures);
             }
             return CallPlan::Challenge(refused.challenges);
@@ -337,32 +343,42 @@ impl Pbx {
         r
     }
 
-    /// A REGISTER: challenged (401) unless authenticated, then bound (RFC 3261 §10.3), with
-    /// the registrar's Contact and Min-Expires rows.
+    /// A REGISTER: challenged (401) unless authenticated, refused (403) unless the user may
+    /// bind the To's AOR, then bound (RFC 3261 §10.3), with the registrar's Contact and
+    /// Min-Expires rows.
     fn register(&mut self, now: Instant, req: &Request) -> Reply {
         let c = &self.counters;
-        if let Some(auth) = &mut self.auth
-            && let Err(refused) = auth.check(now, req, ChallengeKind::Www)
+        let who = match self
+            .auth
+            .as_mut()
+            .map(|a| a.check(now, req, ChallengeKind::Www))
         {
-            bump(&c.challenges);
-            if refused.wrong_credentials {
-                bump(&c.auth_failures);
+            None => None,
+            Some(Ok(who)) => Some(who),
+            Some(Err(refused)) => {
+                bump(&c.challenges);
+                if refused.is_failure() {
+                    bump(&c.auth_failures);
+                }
+                let headers = refused
+                    .challenges
+                    .into_iter()
+                    .map(|v| ("WWW-Authenticate", v))
+                    .collect();
+                return Reply {
+                    status: 401,
+                    headers,
+                    body: None,
+                };
             }
-            let headers = refused
-                .challenges
-                .into_iter()
-                .map(|v| ("WWW-Authenticate", v))
-                .collect();
-            return Reply {
-                status: 401,
-                headers,
-                body: None,
-            };
-        }
+        };
+        let registrant = who
+            .as_ref()
+            .map_or(Registrant::Unauthenticated, Registrant::Authenticated);
         let Some(registrar) = self.registrar.as_mut() else {
             return Reply::status(500);
         };
-        match registrar.respond(now, req, "pbx") {
+        match registrar.respond(now, req, registrant, "pbx") {
             Ok(resp) => {
                 let headers = ["Contact", "Min-Expires"]
                     .into_iter()
@@ -447,12 +463,17 @@ mod tests {
     }
 
     fn register(extra: &str) -> Request {
+        register_to("alice", extra)
+    }
+
+    /// A REGISTER from alice binding `user`'s AOR to alice's contact.
+    fn register_to(user: &str, extra: &str) -> Request {
         request(&format!(
             "REGISTER sip:192.0.2.2 SIP/2.0
 Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr1
 Max-Forwards: 70
 From: <sip:alice@192.0.2.2>;tag=1
-To: <sip:alice@192.0.2.2>
+To: <sip:{user}@192.0.2.2>
 Call-ID: reg-1
 CSeq: 1 REGISTER
 Contact: <sip:alice@192.0.2.1>
@@ -509,8 +530,8 @@ Content-Length: 0
         let mut pbx = Pbx::new(
             PbxConfig {
                 registrar: true,
-                auth: Some(("alice".into(), "s3cret".into())),
-                realm: "pbx.test".into(),
+                auth: vec![("alice".into(), "s3cret".into())],
+                realm: "192.0.2.2".into(),
                 seed: Some(1),
                 ..PbxConfig::default()
             },
@@ -543,6 +564,77 @@ Content-Length: 0
         assert_eq!(r.status, 200);
         let report = pbx.report();
         assert_eq!((report.challenges, report.registrations), (1, 1));
+    }
+
+    /// The `Authorization` row answering the first challenge of a 401 as `user`.
+    fn authorization(r: &Reply, user: &str, password: &str, nc: u32) -> String {
+        let (_, challenge) = r.headers.first().expect("a WWW-Authenticate row");
+        let c = sip_core::auth::Challenge::parse(challenge).unwrap();
+        let mut ids = IdGenerator::new(3);
+        let creds = sip_core::auth::answer(
+            &c,
+            "REGISTER",
+            "sip:192.0.2.2",
+            b"",
+            user,
+            password,
+            nc,
+            &mut ids,
+        )
+        .unwrap();
+        format!("Authorization: {}\n", creds.to_header_value())
+    }
+
+    fn reply(pbx: &mut Pbx, now: Instant, req: &Request) -> Reply {
+        match pbx.on_request(now, req) {
+            RequestPlan::Reply(r) => r,
+            RequestPlan::Decline => panic!("the registrar answers REGISTER"),
+        }
+    }
+
+    /// RFC 3261 §10.3 step 4: with alice's valid credentials, binding bob's AOR is refused
+    /// with 403 and bob stays unbound; RFC 7616 §3.4: the Authorization that bound alice,
+    /// sent again, is challenged (401, `stale=true`) and binds nothing.
+    #[test]
+    fn a_user_binds_only_their_own_aor_and_credentials_do_not_replay() {
+        let now = base();
+        let mut pbx = Pbx::new(
+            PbxConfig {
+                registrar: true,
+                auth: vec![
+                    ("alice".into(), "s3cret".into()),
+                    ("bob".into(), "b0b".into()),
+                ],
+                realm: "192.0.2.2".into(),
+                seed: Some(1),
+                ..PbxConfig::default()
+            },
+            now,
+        );
+        let challenge = reply(&mut pbx, now, &register_to("bob", ""));
+        assert_eq!(challenge.status, 401);
+        let row = authorization(&challenge, "alice", "s3cret", 1);
+        let hijack = reply(&mut pbx, now, &register_to("bob", &row));
+        assert_eq!(hijack.status, 403);
+        assert!(pbx.bindings(now, "sip:bob@192.0.2.2").is_empty());
+
+        let challenge = reply(&mut pbx, now, &register(""));
+        let row = authorization(&challenge, "alice", "s3cret", 1);
+        assert_eq!(reply(&mut pbx, now, &register(&row)).status, 200);
+        let replayed = reply(&mut pbx, now, &register(&row));
+        assert_eq!(replayed.status, 401);
+        assert!(
+            replayed
+                .headers
+                .iter()
+                .all(|(_, v)| v.contains("stale=true"))
+        );
+        // bob, with his own password, binds his own AOR.
+        let challenge = reply(&mut pbx, now, &register_to("bob", ""));
+        let row = authorization(&challenge, "bob", "b0b", 1);
+        assert_eq!(reply(&mut pbx, now, &register_to("bob", &row)).status, 200);
+        let report = pbx.report();
+        assert_eq!((report.registrations, report.auth_failures), (2, 1));
     }
 
     #[test]

@@ -16,7 +16,7 @@ async fn pbx() -> Uas {
     let mut config = UasConfig::new("127.0.0.1:0".parse().unwrap());
     config.seed = Some(7);
     config.registrar = true;
-    config.auth = Some(("alice".into(), "secret".into()));
+    config.auth = vec![("alice".into(), "secret".into())];
     Uas::start(config).await.unwrap()
 }
 

@@ -12,7 +12,8 @@
 //!   [`credentials_in`]. Malformed input gives an [`AuthError`] (whose
 //!   [`status`](AuthError::status) is 400), never a panic.
 //! - Client: [`pick_strongest`], [`answer`], [`CredentialsSource`], [`StaticCredentials`].
-//! - Server: [`NonceManager`], [`challenge`], [`verify`].
+//! - Server: [`NonceManager`], [`challenge`], [`verify`]; [`UserAuth`] puts them together
+//!   for a realm's users and hands back who a request was [`Authenticated`] as.
 //!
 //! Hashes come from the RustCrypto `md-5` and `sha2` crates.
 
@@ -31,7 +32,7 @@ pub use credentials::{Credentials, credentials_in};
 pub use digest::{Algorithm, Qop, user_hash};
 pub use error::AuthError;
 pub use server::{NonceManager, NonceStatus, Secret, Verdict, challenge, verify};
-pub use user::{Refusal, UserAuth};
+pub use user::{Authenticated, Refusal, RefusalReason, UserAuth};
 
 #[cfg(test)]
 mod tests {
@@ -188,10 +189,10 @@ mod tests {
             let t0 = base();
             let mut m = NonceManager::new(&mut IdGenerator::new(seed), t0)
                 .with_lifetime(Duration::from_secs(1));
-            let issued = m.issue(t0, "r");
-            prop_assert_eq!(m.check(&issued, "r", t0), NonceStatus::Valid);
+            let issued = m.issue(t0, "r", Algorithm::Sha256);
+            prop_assert_eq!(m.check(&issued, "r", Algorithm::Sha256, t0), NonceStatus::Valid);
             if s != issued {
-                prop_assert_eq!(m.check(&s, "r", t0), NonceStatus::Invalid);
+                prop_assert_eq!(m.check(&s, "r", Algorithm::Sha256, t0), NonceStatus::Invalid);
             }
         }
     }

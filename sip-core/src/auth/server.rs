@@ -16,43 +16,77 @@ use crate::rng::IdGenerator;
 /// What [`NonceManager::check`] says of a nonce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NonceStatus {
-    /// Issued by this manager for this realm, and younger than the lifetime.
+    /// Issued by this manager for this realm and this algorithm, and younger than the
+    /// lifetime.
     Valid,
-    /// Issued by this manager for this realm, but older than the lifetime: a client with
-    /// the right password gets a new challenge with `stale=true` (RFC 7616 §3.3).
+    /// Issued by this manager for this realm and this algorithm, but older than the
+    /// lifetime: a client with the right password gets a new challenge with `stale=true`
+    /// (RFC 7616 §3.3).
     Stale,
+    /// Issued by this manager for this realm, but with the challenge of another algorithm:
+    /// the client answered a challenge that was never made (e.g. MD5 over the nonce of the
+    /// SHA-256 challenge). Refused as wrong credentials, never accepted.
+    OtherAlgorithm,
     /// Not issued by this manager for this realm (forged, altered, from another realm or
     /// from before a restart, or not a nonce of ours at all).
     Invalid,
 }
 
-/// Length of the hex nonce: 16 digits of issue time, 16 of counter, 32 of MAC.
-const NONCE_LEN: usize = 64;
+/// Hex digits of the issue time and of the counter at the start of a nonce.
+const STAMP_LEN: usize = 32;
+/// Length of the hex nonce: 16 digits of issue time, 16 of counter, 1 naming the
+/// algorithm, 32 of MAC.
+const NONCE_LEN: usize = STAMP_LEN + 1 + 2 * MAC_LEN;
 /// Bytes of the HMAC-SHA-256 kept in the nonce (128 bits).
 const MAC_LEN: usize = 16;
-/// How many nonces [`NonceManager::accept_nc`] remembers at most.
-const DEFAULT_MAX_TRACKED: usize = 4096;
 
-/// Issues and checks nonces without keeping per-nonce state (RFC 7616 §3.3 and §5.4).
+/// Where a nonce sits in issue order: (issue time in ms since the epoch, counter). Unique
+/// per manager, and ordered as the nonces were issued.
+type Stamp = (u64, u64);
+
+/// The algorithm a nonce was issued for, as its one hex digit (its index in
+/// [`Algorithm::ALL`]).
+fn algorithm_digit(algorithm: Algorithm) -> char {
+    let i = Algorithm::ALL
+        .iter()
+        .position(|a| *a == algorithm)
+        .unwrap_or(0);
+    char::from_digit(u32::try_from(i).unwrap_or(0), 16).unwrap_or('0')
+}
+
+/// Issues and checks nonces (RFC 7616 §3.3 and §5.4), and tracks the nonce-count of the
+/// nonces in use (§3.4) in a table of bounded size.
 ///
-/// A nonce is `hex(issue time) hex(counter) hex(MAC)` where the time is milliseconds since
-/// the manager's `epoch` and the MAC is HMAC-SHA-256 (RFC 2104, truncated to 128 bits),
-/// keyed with a 256-bit secret, over the time, the counter and the realm. So a nonce
-/// carries its own age, is bound to its realm, and cannot be forged without the key;
-/// [`check`](Self::check) needs no table. The key comes from the seeded
+/// A nonce is `hex(issue time) hex(counter) algorithm-digit hex(MAC)` where the time is
+/// milliseconds since the manager's `epoch` and the MAC is HMAC-SHA-256 (RFC 2104,
+/// truncated to 128 bits), keyed with a 256-bit secret, over the time, the counter, the
+/// algorithm and the realm. So a nonce carries its own age, is bound to its realm and to
+/// the algorithm of the one challenge it was issued for, and cannot be forged without the
+/// key; [`check`](Self::check) needs no table. The key comes from the seeded
 /// [`IdGenerator`] ([`new`](Self::new)) or from the driver ([`with_key`](Self::with_key)):
 /// a driver facing a real network seeds either from the OS at start-up, as it does for tags.
 ///
-/// Replay protection is optional: [`accept_nc`](Self::accept_nc) remembers the highest
-/// nonce-count seen per nonce (bounded memory) and refuses counts that do not grow.
+/// Replay protection: [`accept_nc`](Self::accept_nc) remembers the highest nonce-count
+/// accepted per nonce and refuses counts that do not grow. Only nonces that authenticated a
+/// request take a row (issuing a challenge costs no memory), and the table is capped
+/// ([`DEFAULT_MAX_TRACKED`](Self::DEFAULT_MAX_TRACKED) rows unless
+/// [`with_max_tracked`](Self::with_max_tracked) says otherwise): expired rows are pruned
+/// as time goes by, and when the table is full the oldest row is dropped and every nonce
+/// issued up to it is refused from then on (as stale), so a dropped row never lets a replay
+/// through.
+///
+/// Defaults: nonces live [`DEFAULT_LIFETIME`](Self::DEFAULT_LIFETIME) (5 minutes), at
+/// most 16,384 nonces are tracked.
 #[derive(Clone)]
 pub struct NonceManager {
     key: [u8; 32],
     epoch: Instant,
     lifetime: Duration,
     counter: u64,
-    /// nonce → (highest nc accepted, issue time in ms since epoch).
-    counts: BTreeMap<String, (u32, u64)>,
+    /// Nonce (by stamp) → highest nc accepted.
+    counts: BTreeMap<Stamp, u32>,
+    /// Nonces issued up to this stamp were dropped from `counts` to make room: refused.
+    forgotten: Option<Stamp>,
     max_tracked: usize,
 }
 
@@ -92,9 +126,20 @@ fn hmac_sha256(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
     out
 }
 
+/// A nonce of ours taken apart (not yet authenticated by its MAC).
+struct Decoded<'a> {
+    stamp: Stamp,
+    algorithm: char,
+    mac_hex: &'a str,
+}
+
 impl NonceManager {
     /// Nonce lifetime unless set otherwise: 5 minutes.
     pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+    /// How many nonces [`accept_nc`](Self::accept_nc) tracks at most unless set
+    /// otherwise: 16,384 (a row is a few dozen bytes, so well under a megabyte).
+    pub const DEFAULT_MAX_TRACKED: usize = 16_384;
 
     /// A manager whose key is drawn from `ids`; nonce times count from `epoch`.
     pub fn new(ids: &mut IdGenerator, epoch: Instant) -> Self {
@@ -113,7 +158,8 @@ impl NonceManager {
             lifetime: Self::DEFAULT_LIFETIME,
             counter: 0,
             counts: BTreeMap::new(),
-            max_tracked: DEFAULT_MAX_TRACKED,
+            forgotten: None,
+            max_tracked: Self::DEFAULT_MAX_TRACKED,
         }
     }
 
@@ -123,7 +169,7 @@ impl NonceManager {
         self
     }
 
-    /// Sets how many nonces [`accept_nc`](Self::accept_nc) remembers (at least 1).
+    /// Sets how many nonces [`accept_nc`](Self::accept_nc) tracks (at least 1).
     pub fn with_max_tracked(mut self, max: usize) -> Self {
         self.max_tracked = max.max(1);
         self
@@ -134,30 +180,40 @@ impl NonceManager {
         self.lifetime
     }
 
-    fn mac(&self, time: u64, counter: u64, realm: &str) -> [u8; 32] {
+    /// How many nonces the nonce-count table holds now.
+    pub fn tracked(&self) -> usize {
+        self.counts.len()
+    }
+
+    fn mac(&self, stamp: Stamp, algorithm: char, realm: &str) -> [u8; 32] {
         hmac_sha256(
             &self.key,
             &[
-                &time.to_be_bytes(),
-                &counter.to_be_bytes(),
+                &stamp.0.to_be_bytes(),
+                &stamp.1.to_be_bytes(),
+                &[algorithm as u8],
                 realm.as_bytes(),
             ],
         )
     }
 
-    /// A fresh nonce for `realm`, issued at `now`: 64 hex digits, unique per manager.
-    pub fn issue(&mut self, now: Instant, realm: &str) -> String {
+    /// A fresh nonce for one challenge of `algorithm` in `realm`, issued at `now`: 65 hex
+    /// digits, unique per manager. Each challenge gets its own nonce, so a nonce names the
+    /// one algorithm it may be answered with (RFC 7616 §3.3, RFC 8760 §2.3).
+    pub fn issue(&mut self, now: Instant, realm: &str, algorithm: Algorithm) -> String {
         let time = ms_since(self.epoch, now);
         self.counter = self.counter.wrapping_add(1);
-        let mac = self.mac(time, self.counter, realm);
+        let digit = algorithm_digit(algorithm);
+        let mac = self.mac((time, self.counter), digit, realm);
         let mut s = String::with_capacity(NONCE_LEN);
         s.push_str(&format!("{time:016x}{:016x}", self.counter));
+        s.push(digit);
         s.push_str(&to_hex(mac.get(..MAC_LEN).unwrap_or(&mac)));
         s
     }
 
-    /// Decodes a nonce of ours: (issue time, counter, MAC hex).
-    fn decode(nonce: &str) -> Option<(u64, u64, &str)> {
+    /// Takes a nonce of ours apart; `None` when it has not the form of one.
+    fn decode(nonce: &str) -> Option<Decoded<'_>> {
         if nonce.len() != NONCE_LEN
             || !nonce
                 .bytes()
@@ -166,68 +222,98 @@ impl NonceManager {
             return None;
         }
         let time = u64::from_str_radix(nonce.get(..16)?, 16).ok()?;
-        let counter = u64::from_str_radix(nonce.get(16..32)?, 16).ok()?;
-        Some((time, counter, nonce.get(32..)?))
+        let counter = u64::from_str_radix(nonce.get(16..STAMP_LEN)?, 16).ok()?;
+        Some(Decoded {
+            stamp: (time, counter),
+            algorithm: nonce.get(STAMP_LEN..)?.chars().next()?,
+            mac_hex: nonce.get(STAMP_LEN + 1..)?,
+        })
     }
 
-    /// Whether `nonce` was issued by this manager for `realm`, and whether it is still
-    /// young enough at `now` (RFC 7616 §3.3, §5.4). The MAC is compared in constant time.
-    pub fn check(&self, nonce: &str, realm: &str, now: Instant) -> NonceStatus {
-        let Some((time, counter, mac_hex)) = Self::decode(nonce) else {
+    /// Whether `nonce` was issued by this manager for `realm` and for a challenge of
+    /// `algorithm` (the one the credentials name), and whether it is still young enough at
+    /// `now` (RFC 7616 §3.3, §5.4). The MAC is compared in constant time.
+    pub fn check(
+        &self,
+        nonce: &str,
+        realm: &str,
+        algorithm: Algorithm,
+        now: Instant,
+    ) -> NonceStatus {
+        let Some(d) = Self::decode(nonce) else {
             return NonceStatus::Invalid;
         };
-        let mac = self.mac(time, counter, realm);
+        let mac = self.mac(d.stamp, d.algorithm, realm);
         let expected = to_hex(mac.get(..MAC_LEN).unwrap_or(&mac));
-        if !constant_time_eq(expected.as_bytes(), mac_hex.as_bytes()) {
+        if !constant_time_eq(expected.as_bytes(), d.mac_hex.as_bytes()) {
             return NonceStatus::Invalid;
         }
-        let age = ms_since(self.epoch, now).saturating_sub(time);
-        if u128::from(age) > self.lifetime.as_millis() {
+        if d.algorithm != algorithm_digit(algorithm) {
+            return NonceStatus::OtherAlgorithm;
+        }
+        if self.is_expired(d.stamp, now) {
             NonceStatus::Stale
         } else {
             NonceStatus::Valid
         }
     }
 
-    /// Optional replay check (RFC 7616 §3.4 and §5.4): records `nc` for `nonce` and says
-    /// whether it is greater than every count accepted before for that nonce. Call it after
-    /// [`verify`] returned [`Verdict::Ok`]; on `false`, challenge again.
+    fn is_expired(&self, stamp: Stamp, now: Instant) -> bool {
+        let age = ms_since(self.epoch, now).saturating_sub(stamp.0);
+        u128::from(age) > self.lifetime.as_millis()
+    }
+
+    /// The replay check (RFC 7616 §3.4: the server keeps its own copy of each nonce's
+    /// count; a count seen before means a replay): records `nc` for `nonce` and says whether
+    /// it is greater than every count accepted before for that nonce. Call it once
+    /// [`check`](Self::check) said [`NonceStatus::Valid`] and [`verify`] said
+    /// [`Verdict::Ok`] (so a forged request cannot use up an honest client's counts); on
+    /// `false`, challenge again with a fresh nonce.
     ///
     /// Counts must grow strictly, so a client that sends two requests with the same nonce
     /// out of order sees the older one refused (transaction-layer retransmissions never get
-    /// here). Memory is bounded: expired nonces are forgotten first, then the oldest.
+    /// here). Memory is bounded: rows older than the lifetime are pruned (their nonces are
+    /// stale anyway), and when the table holds [`with_max_tracked`](Self::with_max_tracked)
+    /// rows the oldest is dropped and every nonce issued up to it is refused from then on.
     pub fn accept_nc(&mut self, nonce: &str, nc: u32, now: Instant) -> bool {
-        let Some((time, _, _)) = Self::decode(nonce) else {
+        let Some(d) = Self::decode(nonce) else {
             return false;
         };
-        if let Some((highest, _)) = self.counts.get_mut(nonce) {
+        self.prune(now);
+        if let Some(highest) = self.counts.get_mut(&d.stamp) {
             if nc <= *highest {
                 return false;
             }
             *highest = nc;
             return true;
         }
-        if self.counts.len() >= self.max_tracked {
-            let now_ms = ms_since(self.epoch, now);
-            let lifetime = self.lifetime.as_millis();
-            self.counts
-                .retain(|_, (_, t)| u128::from(now_ms.saturating_sub(*t)) <= lifetime);
-            while self.counts.len() >= self.max_tracked {
-                let oldest = self
-                    .counts
-                    .iter()
-                    .min_by_key(|(_, (_, t))| *t)
-                    .map(|(k, _)| k.clone());
-                match oldest {
-                    Some(k) => {
-                        self.counts.remove(&k);
-                    }
-                    None => break,
+        if self.forgotten.is_some_and(|f| d.stamp <= f) {
+            return false;
+        }
+        while self.counts.len() >= self.max_tracked {
+            // Full: a nonce older than every row would be the one to drop, so it is refused
+            // (dropping another row for it would only let that one be forgotten).
+            match self.counts.first_key_value() {
+                Some((&oldest, _)) if oldest < d.stamp => {
+                    self.counts.pop_first();
+                    self.forgotten = Some(self.forgotten.map_or(oldest, |f| f.max(oldest)));
                 }
+                _ => return false,
             }
         }
-        self.counts.insert(nonce.to_owned(), (nc, time));
+        self.counts.insert(d.stamp, nc);
         true
+    }
+
+    /// Drops the rows of nonces that expired by `now` (the table is in issue order, so they
+    /// are at its front).
+    fn prune(&mut self, now: Instant) {
+        while let Some((&stamp, _)) = self.counts.first_key_value() {
+            if !self.is_expired(stamp, now) {
+                break;
+            }
+            self.counts.pop_first();
+        }
     }
 }
 
@@ -282,8 +368,14 @@ pub enum Verdict {
 ///
 /// Left to the caller, who has the request and the user database: that `creds.realm` is its
 /// realm, that `creds.uri` names the Request-URI, that the user exists (looked up by
-/// `creds.username`, or by [`user_hash`](super::user_hash) when `creds.userhash`), and,
-/// optionally, [`NonceManager::accept_nc`] for replay protection.
+/// `creds.username`, or by [`user_hash`](super::user_hash) when `creds.userhash`), that the
+/// qop is one the challenge offered (this function also takes the RFC 2069 form without
+/// qop, which a server offering qop must refuse, RFC 7616 §3.4), and
+/// [`NonceManager::accept_nc`] for replay protection. [`UserAuth`](super::UserAuth) does
+/// all of it.
+///
+/// A nonce issued for another algorithm's challenge
+/// ([`NonceStatus::OtherAlgorithm`]) gives [`Verdict::Wrong`] whatever the response.
 pub fn verify(
     creds: &Credentials,
     method: &str,
@@ -324,6 +416,7 @@ pub fn verify(
     match nonce_status {
         NonceStatus::Valid => Verdict::Ok,
         NonceStatus::Stale | NonceStatus::Invalid => Verdict::Stale,
+        NonceStatus::OtherAlgorithm => Verdict::Wrong,
     }
 }
 
@@ -356,37 +449,42 @@ mod tests {
         let t0 = base();
         let mut ids = IdGenerator::new(11);
         let mut m = NonceManager::new(&mut ids, t0).with_lifetime(Duration::from_secs(30));
-        let a = m.issue(t0, REALM);
-        let b = m.issue(t0, REALM);
+        let sha = Algorithm::Sha256;
+        let a = m.issue(t0, REALM, sha);
+        let b = m.issue(t0, REALM, sha);
         assert_ne!(a, b);
-        assert_eq!(a.len(), 64);
+        assert_eq!(a.len(), 65);
         assert!(a.starts_with("00000000000000000000000000000001"));
-        assert_eq!(m.check(&a, REALM, t0), NonceStatus::Valid);
+        assert_eq!(m.check(&a, REALM, sha, t0), NonceStatus::Valid);
         assert_eq!(
-            m.check(&a, REALM, t0 + Duration::from_secs(30)),
+            m.check(&a, REALM, sha, t0 + Duration::from_secs(30)),
             NonceStatus::Valid
         );
         assert_eq!(
-            m.check(&a, REALM, t0 + Duration::from_millis(30_001)),
+            m.check(&a, REALM, sha, t0 + Duration::from_millis(30_001)),
             NonceStatus::Stale
         );
-        assert_eq!(m.check(&a, "other.realm", t0), NonceStatus::Invalid);
+        assert_eq!(m.check(&a, "other.realm", sha, t0), NonceStatus::Invalid);
         // Another manager (another key) does not accept it.
         let other = NonceManager::new(&mut IdGenerator::new(12), t0);
-        assert_eq!(other.check(&a, REALM, t0), NonceStatus::Invalid);
+        assert_eq!(other.check(&a, REALM, sha, t0), NonceStatus::Invalid);
         // Same seed, same nonces: runs replay.
         let mut again = NonceManager::new(&mut IdGenerator::new(11), t0);
-        assert_eq!(again.issue(t0, REALM), a);
+        assert_eq!(again.issue(t0, REALM, sha), a);
         // Altered time (to make an old nonce look young), altered MAC, junk.
-        let later = m.issue(t0 + Duration::from_secs(100), REALM);
+        let later = m.issue(t0 + Duration::from_secs(100), REALM, sha);
         assert!(later.starts_with("00000000000186a0"));
         let forged = format!("{:016x}{}", 0, &later[16..]);
-        assert_eq!(m.check(&forged, REALM, t0), NonceStatus::Invalid);
+        assert_eq!(m.check(&forged, REALM, sha, t0), NonceStatus::Invalid);
         let mut flipped = later.clone();
-        flipped.replace_range(63..64, if later.ends_with('0') { "1" } else { "0" });
-        assert_eq!(m.check(&flipped, REALM, t0), NonceStatus::Invalid);
+        flipped.replace_range(64..65, if later.ends_with('0') { "1" } else { "0" });
+        assert_eq!(m.check(&flipped, REALM, sha, t0), NonceStatus::Invalid);
         for junk in ["", "xyz", &later.to_ascii_uppercase(), &format!("{later}0")] {
-            assert_eq!(m.check(junk, REALM, t0), NonceStatus::Invalid, "{junk}");
+            assert_eq!(
+                m.check(junk, REALM, sha, t0),
+                NonceStatus::Invalid,
+                "{junk}"
+            );
         }
     }
 
@@ -411,7 +509,7 @@ mod tests {
         let mut ids = IdGenerator::new(1);
         let mut m = NonceManager::new(&mut ids, t0).with_lifetime(Duration::from_secs(60));
         for alg in Algorithm::ALL {
-            let nonce = m.issue(t0, REALM);
+            let nonce = m.issue(t0, REALM, alg);
             let ch =
                 Challenge::parse(&challenge(REALM, &nonce, alg, false).to_header_value()).unwrap();
             let sent = answer(
@@ -431,7 +529,7 @@ mod tests {
                 user: "bob",
                 password: "zanzibar",
             };
-            let status = m.check(&creds.nonce, REALM, t0 + Duration::from_secs(1));
+            let status = m.check(&creds.nonce, REALM, alg, t0 + Duration::from_secs(1));
             assert_eq!(status, NonceStatus::Valid);
             assert_eq!(
                 verify(&creds, "REGISTER", b"", pw, status),
@@ -461,7 +559,7 @@ mod tests {
             // Another method over the same credentials is wrong (A2 covers the method).
             assert_eq!(verify(&creds, "INVITE", b"", pw, status), Verdict::Wrong);
             // An old nonce: right password → Stale; wrong one stays Wrong.
-            let old = m.check(&creds.nonce, REALM, t0 + Duration::from_secs(61));
+            let old = m.check(&creds.nonce, REALM, alg, t0 + Duration::from_secs(61));
             assert_eq!(old, NonceStatus::Stale);
             assert_eq!(verify(&creds, "REGISTER", b"", pw, old), Verdict::Stale);
             assert_eq!(verify(&creds, "REGISTER", b"", wrong, old), Verdict::Wrong);
@@ -476,7 +574,7 @@ mod tests {
     fn verify_auth_int_userhash_and_rfc_2069_form() {
         let t0 = base();
         let mut m = NonceManager::with_key([7; 32], t0);
-        let nonce = m.issue(t0, REALM);
+        let nonce = m.issue(t0, REALM, Algorithm::Sha512_256Sess);
         let mut ch = challenge(REALM, &nonce, Algorithm::Sha512_256Sess, false);
         ch.qop = vec![Qop::AuthInt];
         ch.userhash = true;
@@ -491,7 +589,7 @@ mod tests {
             user: "bob",
             password: "pw",
         };
-        let st = m.check(&nonce, REALM, t0);
+        let st = m.check(&nonce, REALM, Algorithm::Sha512_256Sess, t0);
         assert_eq!(verify(&creds, "INVITE", body, pw, st), Verdict::Ok);
         assert_eq!(verify(&creds, "INVITE", b"v=1", pw, st), Verdict::Wrong);
         // RFC 2069 form (no qop) is still checked.
@@ -514,27 +612,97 @@ mod tests {
         assert_eq!(verify(&odd, "BYE", b"", pw, st), Verdict::Wrong);
     }
 
+    /// RFC 7616 §3.3, RFC 8760 §2.3: a nonce belongs to the one challenge it was issued for;
+    /// answered with another algorithm it is refused, even with the right password.
     #[test]
-    fn nonce_count_replay_check_is_bounded() {
+    fn a_nonce_names_its_algorithm() {
+        let t0 = base();
+        let mut m = NonceManager::with_key([3; 32], t0);
+        let sha = m.issue(t0, REALM, Algorithm::Sha256);
+        let md5 = m.issue(t0, REALM, Algorithm::Md5);
+        assert_ne!(sha[STAMP_LEN..=STAMP_LEN], md5[STAMP_LEN..=STAMP_LEN]);
+        assert_eq!(
+            m.check(&sha, REALM, Algorithm::Md5, t0),
+            NonceStatus::OtherAlgorithm
+        );
+        assert_eq!(m.check(&md5, REALM, Algorithm::Md5, t0), NonceStatus::Valid);
+        // Rewriting the algorithm digit breaks the MAC.
+        let mut swapped = sha.clone();
+        swapped.replace_range(STAMP_LEN..=STAMP_LEN, &md5[STAMP_LEN..=STAMP_LEN]);
+        assert_eq!(
+            m.check(&swapped, REALM, Algorithm::Md5, t0),
+            NonceStatus::Invalid
+        );
+        // MD5 over the SHA-256 challenge's nonce: the right password is still Wrong.
+        let mut ch = challenge(REALM, &sha, Algorithm::Md5, false);
+        ch.qop = vec![Qop::Auth];
+        let creds = answer_with_cnonce(&ch, "REGISTER", "sip:x", b"", "bob", "pw", 1, "c").unwrap();
+        let pw = Secret::Password {
+            user: "bob",
+            password: "pw",
+        };
+        let status = m.check(&creds.nonce, REALM, Algorithm::Md5, t0);
+        assert_eq!(verify(&creds, "REGISTER", b"", pw, status), Verdict::Wrong);
+    }
+
+    /// RFC 7616 §3.4: per nonce, the count must grow; the same or a lower count is a replay.
+    #[test]
+    fn nonce_count_must_grow() {
+        let t0 = base();
+        let mut m = NonceManager::with_key([1; 32], t0);
+        let a = m.issue(t0, REALM, Algorithm::Sha256);
+        let b = m.issue(t0, REALM, Algorithm::Sha256);
+        assert!(m.accept_nc(&a, 1, t0));
+        assert!(!m.accept_nc(&a, 1, t0), "same nc: replay");
+        assert!(m.accept_nc(&a, 3, t0), "gaps are fine");
+        assert!(!m.accept_nc(&a, 2, t0), "lower nc: replay");
+        assert!(m.accept_nc(&b, 1, t0), "each nonce counts on its own");
+        assert!(!m.accept_nc("junk", 1, t0));
+        assert_eq!(m.tracked(), 2);
+    }
+
+    /// The table is capped and pruned: expired rows go as time passes, and a row dropped
+    /// to make room never lets its nonce be replayed.
+    #[test]
+    fn nonce_count_table_is_bounded_and_never_forgets_into_a_replay() {
         let t0 = base();
         let mut m = NonceManager::with_key([1; 32], t0)
             .with_lifetime(Duration::from_secs(10))
             .with_max_tracked(2);
-        let a = m.issue(t0, REALM);
+        assert_eq!(
+            NonceManager::with_key([1; 32], t0).max_tracked,
+            NonceManager::DEFAULT_MAX_TRACKED
+        );
+        let a = m.issue(t0, REALM, Algorithm::Sha256);
+        let b = m.issue(t0, REALM, Algorithm::Sha256);
+        let c = m.issue(t0, REALM, Algorithm::Sha256);
+        let d = m.issue(t0, REALM, Algorithm::Sha256);
         assert!(m.accept_nc(&a, 1, t0));
+        assert!(m.accept_nc(&c, 1, t0));
+        // Full: the oldest row (a) is dropped to make room for d ...
+        assert!(m.accept_nc(&d, 1, t0));
+        assert_eq!(m.tracked(), 2);
+        // ... and a, and b (issued before it was dropped, never used), are refused from now,
+        // without dropping anything else.
         assert!(!m.accept_nc(&a, 1, t0));
-        assert!(m.accept_nc(&a, 3, t0));
-        assert!(!m.accept_nc(&a, 2, t0));
-        assert!(!m.accept_nc("junk", 1, t0));
-        let t1 = t0 + Duration::from_secs(5);
-        let b = m.issue(t1, REALM);
-        let c = m.issue(t1, REALM);
-        assert!(m.accept_nc(&b, 1, t1));
-        // Full: the oldest entry (a) is evicted to make room for c.
-        assert!(m.accept_nc(&c, 1, t1));
-        assert_eq!(m.counts.len(), 2);
-        assert!(!m.counts.contains_key(&a));
-        assert!(!m.accept_nc(&b, 1, t1));
-        assert!(format!("{m:?}").contains("tracked: 2"));
+        assert!(!m.accept_nc(&a, 9, t0));
+        assert!(!m.accept_nc(&b, 1, t0));
+        assert!(m.accept_nc(&c, 2, t0));
+        assert!(m.accept_nc(&d, 2, t0));
+        // A flood of challenges takes no row at all.
+        for _ in 0..1000 {
+            m.issue(t0, REALM, Algorithm::Md5);
+        }
+        assert_eq!(m.tracked(), 2);
+        // Once expired, rows are pruned (and their nonces are stale for `check`).
+        let t1 = t0 + Duration::from_secs(11);
+        let e = m.issue(t1, REALM, Algorithm::Sha256);
+        assert!(m.accept_nc(&e, 1, t1));
+        assert_eq!(m.tracked(), 1);
+        assert_eq!(
+            m.check(&c, REALM, Algorithm::Sha256, t1),
+            NonceStatus::Stale
+        );
+        assert!(format!("{m:?}").contains("tracked: 1"));
     }
 }

@@ -9,7 +9,7 @@
 //! id the user first got ([`DigestClient::map_up`]), so the dialog layer, the registrations
 //! and the application keep the id they know.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Nonces counted at once before the oldest are forgotten (a bound on the `nc` table).
+/// Nonces counted at once before the oldest is forgotten (a bound on the `nc` table).
 const MAX_NONCES: usize = 1024;
 
 /// Retries a request chain at most this many times on `stale=true` alone.
@@ -49,7 +49,7 @@ pub(crate) struct DigestClient {
     credentials: Option<Credentials>,
     ids: IdGenerator,
     /// `nc` per nonce (RFC 7616 §3.4: it counts the requests sent with the nonce).
-    nonce_counts: Map<Box<str>, u32>,
+    nonce_counts: NonceCounts,
     /// A retry's transaction → the id its user knows.
     aliases: Map<u64, u64>,
     /// The id a user knows → the retry now carrying it.
@@ -66,7 +66,7 @@ impl DigestClient {
         DigestClient {
             credentials,
             ids,
-            nonce_counts: Map::with_hasher(hash()),
+            nonce_counts: NonceCounts::new(hash(), MAX_NONCES),
             aliases: Map::with_hasher(hash()),
             current: Map::with_hasher(hash()),
             answered: Map::with_hasher(hash()),
@@ -192,12 +192,7 @@ impl DigestClient {
         let mut values = Vec::new();
         for c in &chosen {
             let (user, password) = creds.0.credentials(&c.realm)?;
-            if self.nonce_counts.len() >= MAX_NONCES {
-                self.nonce_counts.clear();
-            }
-            let n = self.nonce_counts.entry(c.nonce.clone().into()).or_insert(0);
-            *n += 1;
-            let nc = *n;
+            let nc = self.nonce_counts.next(&c.nonce);
             let cr = answer(c, &method, &uri, &body, &user, &password, nc, &mut self.ids).ok()?;
             values.push(cr.to_header_value());
         }
@@ -217,6 +212,45 @@ impl DigestClient {
         self.aliases.insert(new.0, tx.0);
         self.current.insert(tx.0, new.0);
         Some(next_seq)
+    }
+}
+
+/// The client's nonce-counts (RFC 7616 §3.4): each request sent with a nonce counts one
+/// more than the last, so a server that tracks counts (ours, Kamailio) never takes a reused
+/// nonce for a replay. Bounded: beyond `max` nonces the one first used longest ago is
+/// forgotten (a server would long have let it expire; if not, it answers `stale=true` and
+/// the request is retried with a fresh nonce).
+#[derive(Debug)]
+struct NonceCounts {
+    counts: Map<Box<str>, u32>,
+    /// Nonces in the order they were first used.
+    order: VecDeque<Box<str>>,
+    max: usize,
+}
+
+impl NonceCounts {
+    fn new(hasher: foldhash::fast::FixedState, max: usize) -> Self {
+        NonceCounts {
+            counts: Map::with_hasher(hasher),
+            order: VecDeque::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// The `nc` of the next request sent with `nonce`: 1, then 2, 3, ...
+    fn next(&mut self, nonce: &str) -> u32 {
+        if let Some(n) = self.counts.get_mut(nonce) {
+            *n = n.saturating_add(1);
+            return *n;
+        }
+        while self.order.len() >= self.max {
+            if let Some(oldest) = self.order.pop_front() {
+                self.counts.remove(&oldest);
+            }
+        }
+        self.order.push_back(nonce.into());
+        self.counts.insert(nonce.into(), 1);
+        1
     }
 }
 
@@ -244,4 +278,28 @@ fn with_credentials(
     values
         .iter()
         .all(|v| req.push_header(header.as_str(), v).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7616 §3.4: a reused nonce is sent with a growing nc, even after other nonces were
+    /// used in between; the table keeps at most `max` nonces, forgetting the oldest first.
+    #[test]
+    fn nonce_counts_grow_per_nonce_and_stay_bounded() {
+        let mut n = NonceCounts::new(foldhash::fast::FixedState::with_seed(1), 3);
+        assert_eq!(n.next("a"), 1);
+        assert_eq!(n.next("b"), 1);
+        assert_eq!(n.next("a"), 2);
+        assert_eq!(n.next("c"), 1);
+        assert_eq!(n.next("a"), 3);
+        // Full: d pushes out a, the nonce first used longest ago, and nothing else.
+        assert_eq!(n.next("d"), 1);
+        assert_eq!((n.counts.len(), n.order.len()), (3, 3));
+        assert_eq!(n.next("b"), 2);
+        assert_eq!(n.next("c"), 2);
+        assert_eq!(n.next("a"), 1);
+        assert_eq!((n.counts.len(), n.order.len()), (3, 3));
+    }
 }

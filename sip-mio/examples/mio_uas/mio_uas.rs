@@ -7,12 +7,13 @@
 //!
 //! ```text
 //! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N]
-//!     [--registrar] [--auth user:password] [--realm R]
+//!     [--registrar] [--auth user:password]... [--realm R]
 //! ```
 //!
 //! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of answering 405;
 //! `--auth` demands digest credentials of every REGISTER (401) and INVITE (407) in realm
-//! `--realm` (default: the bind host).
+//! `--realm` (default: the bind host). `--auth` may be repeated, one user each; a user may
+//! register only their own address of record, `user@realm` (else 403, §10.3 step 4).
 //!
 //! Its tags, branches and Call-IDs come from a seed drawn at start
 //! ([`DriverConfig::new`]), so no two runs send the same ones (RFC 3261 §8.1.1.4, §19.3).

@@ -47,8 +47,9 @@ pub struct UasConfig {
     pub shutdown_timeout: Duration,
     /// Serve REGISTER as a registrar (RFC 3261 §10.3) instead of leaving it to the core.
     pub registrar: bool,
-    /// `(user, password)`: REGISTERs and INVITEs must carry digest credentials for it (§22).
-    pub auth: Option<(String, String)>,
+    /// `(user, password)` of each user: unless empty, REGISTERs and INVITEs must carry
+    /// digest credentials of one of them (§22), and each user registers only their own AOR.
+    pub auth: Vec<(String, String)>,
     /// The digest realm (the bind address's host if `None`).
     pub realm: Option<String>,
 }
@@ -65,7 +66,7 @@ impl UasConfig {
             endpoint: EndpointConfig::default(),
             shutdown_timeout: Duration::from_secs(2),
             registrar: false,
-            auth: None,
+            auth: Vec::new(),
             realm: None,
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N] [--shards N]
-//!     [--threads N] [--registrar] [--auth user:password] [--realm R]
+//!     [--threads N] [--registrar] [--auth user:password]... [--realm R]
 //! ```
 //!
 //! `--threads` sets the tokio runtime's worker threads; it defaults to the number of
@@ -14,8 +14,10 @@
 //! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of leaving it to
 //! the core (405); `--auth` demands digest credentials of every REGISTER (401 with
 //! `WWW-Authenticate`, §22) and every INVITE (407 with `Proxy-Authenticate`), in realm
-//! `--realm` (default: the bind host). Registrations, challenges and authentication
-//! failures are printed with the other counters.
+//! `--realm` (default: the bind host). `--auth` may be repeated, one user each; a user may
+//! register only their own address of record, `user@realm` (else 403, §10.3 step 4).
+//! Registrations, challenges and authentication failures are printed with the other
+//! counters.
 //!
 //! The stack handles ACK, BYE and CANCEL and answers OPTIONS and methods nobody serves
 //! (the core's 200 with Allow and Accept, and 405); REFER is accepted, the target called
