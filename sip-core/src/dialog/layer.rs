@@ -28,6 +28,15 @@ use crate::transport::Transport;
 
 pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+/// Shrinks `m` to twice its entries (at least 1024) once at most a quarter of its capacity
+/// is used.
+fn shrink_map<K: Eq + std::hash::Hash, V>(m: &mut Map<K, V>) {
+    let (len, cap) = (m.len(), m.capacity());
+    if cap > 1024 && len.saturating_mul(4) <= cap {
+        m.shrink_to(len.saturating_mul(2).max(1024));
+    }
+}
+
 /// The settings of the dialog layer (a part of `EndpointConfig`).
 #[derive(Debug, Clone)]
 pub(crate) struct DialogConfig {
@@ -492,6 +501,15 @@ impl DialogLayer {
             q.compact(|at, r| self.timer_live(at, r));
             self.timers = q;
         }
+        // Memory goes back after a peak of load: each table shrinks once it is at most a
+        // quarter full (an O(1) check otherwise).
+        shrink_map(&mut self.dialogs);
+        shrink_map(&mut self.usage);
+        shrink_map(&mut self.stx_dialog);
+        shrink_map(&mut self.refers);
+        shrink_map(&mut self.reinvite_bodies);
+        self.index.shrink();
+        self.timers.shrink();
     }
 
     fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {

@@ -351,7 +351,13 @@ impl Endpoint {
     /// more. Drain it after every input and command.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.0.pop_front()
+        let o = self.out.0.pop_front();
+        if o.is_none() && self.out.0.capacity() > 4096 {
+            // Drained after a burst (every timer of a peak firing at once): the queue's
+            // memory goes back.
+            self.out.0.shrink_to(1024);
+        }
+        o
     }
 
     /// The earliest instant a timer of any layer is due (call

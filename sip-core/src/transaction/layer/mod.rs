@@ -264,6 +264,20 @@ impl TransactionLayer {
             q.compact(|at, r| self.timer_live(at, r));
             self.timers = q;
         }
+        self.shrink();
+    }
+
+    /// Gives memory back after a peak of load: each table checks (in O(1)) whether it is
+    /// at most a quarter full, and only then shrinks (see `IdTable::shrink`).
+    fn shrink(&mut self) {
+        if self.up.is_empty() && self.up.capacity() > 4096 {
+            self.up.shrink_to(1024);
+        }
+        self.clients.shrink();
+        self.servers.shrink();
+        self.client_keys.shrink();
+        self.server_keys.shrink();
+        self.timers.shrink();
     }
 
     /// An owner's timer moved from `old` to `next`: the entry for `old` is stale, and is
