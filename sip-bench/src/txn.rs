@@ -140,6 +140,20 @@ impl DialogPair {
 
     /// One whole call; panics if it does not complete.
     pub fn call(&mut self) {
+        self.call_and_hang_up();
+        // Every timer (L, M, K, J, the dialogs' 64·T1 memory) runs out.
+        self.expire();
+        assert_eq!(
+            (self.a.transaction_count(), self.b.transaction_count()),
+            ((0, 0), (0, 0))
+        );
+        assert_eq!((self.a.dialog_count(), self.b.dialog_count()), (0, 0));
+        self.now += STEP;
+    }
+
+    /// A call up to the 200 for its BYE, with no timer run: what is left are lingering
+    /// transactions and terminated dialogs kept for late messages.
+    pub fn call_and_hang_up(&mut self) {
         let opts = sip_core::endpoint::InviteOptions::new(
             "sip:bob@192.0.2.2",
             "<sip:alice@192.0.2.1>",
@@ -157,17 +171,25 @@ impl DialogPair {
             .and_then(|mut d| d.hangup(self.now))
             .expect("hangup");
         self.pump();
-        // Every timer (L, M, K, J, the dialogs' 64·T1 memory) runs out.
+    }
+
+    /// Runs every timer out (2·64·T1 later) and moves the clock on by as much.
+    pub fn expire(&mut self) {
         let later = self.now + T64 + T64;
         self.a.handle_timeout(later);
         self.b.handle_timeout(later);
         self.pump();
-        assert_eq!(
-            (self.a.transaction_count(), self.b.transaction_count()),
-            ((0, 0), (0, 0))
-        );
-        assert_eq!((self.a.dialog_count(), self.b.dialog_count()), (0, 0));
-        self.now += STEP;
+    }
+
+    /// The answering endpoint (B).
+    pub fn uas(&self) -> &Endpoint {
+        &self.b
+    }
+
+    /// Drops the calling endpoint (A), with everything it holds, for a fresh one: what is
+    /// left allocated is B's.
+    pub fn forget_uac(&mut self) {
+        self.a = Endpoint::new(EndpointConfig::with_local(Transport::Udp, self.a_addr), 1);
     }
 }
 

@@ -84,6 +84,16 @@ impl KeyIndex {
         }
     }
 
+    /// Returns memory after a peak: when at most a quarter of the capacity is used, the
+    /// table is rebuilt at twice its entries (at least 1024).
+    pub(crate) fn shrink(&mut self) {
+        let (len, cap) = (self.table.len(), self.table.capacity());
+        if cap > 1024 && len.saturating_mul(4) <= cap {
+            self.table
+                .shrink_to(len.saturating_mul(2).max(1024), |&(h, _)| h);
+        }
+    }
+
     /// How many handles are filed.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -85,6 +85,7 @@ pub mod dialog;
 pub mod endpoint;
 mod key_index;
 pub mod message;
+mod overload;
 pub mod registrar;
 pub mod registration;
 pub mod rng;

@@ -212,6 +212,9 @@ pub struct Report {
     pub parse_errors: u64,
     /// Messages the stack received.
     pub messages_received: u64,
+    /// New requests the stack refused with 503 for want of room (transactions at work,
+    /// lingering ones, dialogs: see `EndpointConfig::max_transactions`).
+    pub overload_rejections: u64,
 }
 
 impl Report {
@@ -221,6 +224,7 @@ impl Report {
         self.absorbed_retransmissions = s.absorbed_retransmissions;
         self.parse_errors = s.parse_errors;
         self.messages_received = s.received;
+        self.overload_rejections = s.overload_rejections;
         self
     }
 }
@@ -257,7 +261,8 @@ impl fmt::Display for Report {
             "retransmissions absorbed: {}",
             self.absorbed_retransmissions
         )?;
-        write!(f, "parse errors:          {}", self.parse_errors)
+        writeln!(f, "parse errors:          {}", self.parse_errors)?;
+        write!(f, "503 (overloaded):      {}", self.overload_rejections)
     }
 }
 

@@ -376,6 +376,8 @@ impl Driver {
                     dialogs: self.ep.dialog_count(),
                     client_transactions: c,
                     server_transactions: s,
+                    lingering_transactions: self.ep.lingering_transaction_count(),
+                    shedding: self.ep.is_shedding(),
                 }));
             }
             Command::Shutdown(done) => self.begin_closing(Some(done)),

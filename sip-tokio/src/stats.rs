@@ -13,6 +13,8 @@ pub(crate) struct ShardStats {
     pub dialogs: usize,
     pub client_transactions: usize,
     pub server_transactions: usize,
+    pub lingering_transactions: usize,
+    pub shedding: bool,
 }
 
 /// Calls and requests as the user-agent API saw them.
@@ -72,6 +74,11 @@ pub struct UaStats {
     pub client_transactions: usize,
     /// Server transactions alive in the core.
     pub server_transactions: usize,
+    /// Of those client and server transactions, the lingering ones: answered, kept only to
+    /// absorb retransmissions until their timer (64·T1 over UDP).
+    pub lingering_transactions: usize,
+    /// Whether any shard is refusing new requests with 503 for want of room.
+    pub shedding: bool,
 }
 
 impl UaStats {
@@ -91,6 +98,8 @@ impl UaStats {
         self.dialogs += s.dialogs;
         self.client_transactions += s.client_transactions;
         self.server_transactions += s.server_transactions;
+        self.lingering_transactions += s.lingering_transactions;
+        self.shedding |= s.shedding;
     }
 }
 

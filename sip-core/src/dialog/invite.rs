@@ -91,7 +91,7 @@ impl DialogLayer {
         opts: InviteOptions,
         env: &mut impl DialogEnv,
     ) -> Result<DialogId, DialogError> {
-        if self.dialogs.len() >= self.config.max_dialogs {
+        if !self.room() {
             return Err(DialogError::TooManyDialogs);
         }
         let call_id = self.ids.call_id(None);
@@ -441,9 +441,10 @@ impl DialogLayer {
         from: SocketAddr,
         env: &mut impl DialogEnv,
     ) -> Result<u64, u16> {
-        if self.dialogs.len() >= self.config.max_dialogs {
+        if !self.room() {
             return Err(503);
         }
+        self.shedding.admitted();
         let Some(t) = env.server_info(stx) else {
             return Err(500);
         };
@@ -505,6 +506,8 @@ impl DialogLayer {
     ) {
         if code == 503 {
             self.stats.overload_rejections += 1;
+            let occupancy = self.occupancy();
+            self.shedding.refused(occupancy);
         }
         let ra = self.config.retry_after_secs.to_string();
         if let Ok(mut b) = env.response(stx, code) {

@@ -28,11 +28,23 @@ use crate::transport::Transport;
 
 pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
+/// Shrinks `m` to twice its entries (at least 1024) once at most a quarter of its capacity
+/// is used.
+fn shrink_map<K: Eq + std::hash::Hash, V>(m: &mut Map<K, V>) {
+    let (len, cap) = (m.len(), m.capacity());
+    if cap > 1024 && len.saturating_mul(4) <= cap {
+        m.shrink_to(len.saturating_mul(2).max(1024));
+    }
+}
+
 /// The settings of the dialog layer (a part of `EndpointConfig`).
 #[derive(Debug, Clone)]
 pub(crate) struct DialogConfig {
     pub timers: TimerConfig,
+    /// Most dialogs not yet terminated.
     pub max_dialogs: usize,
+    /// Most terminated dialogs kept for late messages (64·T1 each).
+    pub max_ended: usize,
     pub bye_extra_forks: bool,
     pub refer_expires_secs: u32,
     pub retry_after_secs: u32,
@@ -185,6 +197,9 @@ pub(crate) struct DialogLayer {
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     timers: TimerQueue<DialogTimer>,
     pub(super) stats: DialogStats,
+    /// Terminated dialogs still kept (for late messages, until `forget_at`).
+    ended: usize,
+    pub(super) shedding: crate::overload::Shedding,
     pub(super) scratch: String,
 }
 
@@ -205,6 +220,8 @@ impl DialogLayer {
             reinvite_bodies: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             stats: DialogStats::default(),
+            ended: 0,
+            shedding: crate::overload::Shedding::new("dialogs"),
             scratch: String::with_capacity(128),
         }
     }
@@ -336,9 +353,29 @@ impl DialogLayer {
         (n > 0).then(|| self.dialogs.values().map(|d| d.footprint()).sum::<usize>() / n)
     }
 
-    /// Live dialogs (terminated ones are kept 64·T1 for late messages, then forgotten).
+    /// Dialogs kept, terminated ones included (they are kept 64·T1 for late messages, then
+    /// forgotten).
     pub(crate) fn count(&self) -> usize {
         self.dialogs.len()
+    }
+
+    /// Whether one more dialog fits: under the limit of dialogs not yet terminated, and
+    /// under the budget of terminated ones kept for late messages (which end on their own).
+    pub(super) fn room(&self) -> bool {
+        self.dialogs.len().saturating_sub(self.ended) < self.config.max_dialogs
+            && self.ended < self.config.max_ended
+    }
+
+    /// Whether new dialogs are being refused for want of room.
+    pub(crate) fn is_shedding(&self) -> bool {
+        self.shedding.active()
+    }
+
+    /// What the overload warning says of the table (written only when it is logged).
+    pub(super) fn occupancy(&self) -> impl FnOnce() -> String + use<> {
+        let live = self.dialogs.len().saturating_sub(self.ended);
+        let (max, ended, max_ended) = (self.config.max_dialogs, self.ended, self.config.max_ended);
+        move || format!("{live} dialogs (limit {max}), {ended} terminated kept (limit {max_ended})")
     }
 
     pub(super) fn live_dialog(&self, dialog: DialogId) -> Result<&DialogEntry, super::DialogError> {
@@ -382,6 +419,7 @@ impl DialogLayer {
         }
         d.state = state;
         if state.is_terminated() {
+            self.ended += 1;
             // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
             // its BYE (§15): the 2xx keeps being retransmitted until then.
             if !d.bye_after_ack {
@@ -463,6 +501,15 @@ impl DialogLayer {
             q.compact(|at, r| self.timer_live(at, r));
             self.timers = q;
         }
+        // Memory goes back after a peak of load: each table shrinks once it is at most a
+        // quarter full (an O(1) check otherwise).
+        shrink_map(&mut self.dialogs);
+        shrink_map(&mut self.usage);
+        shrink_map(&mut self.stx_dialog);
+        shrink_map(&mut self.refers);
+        shrink_map(&mut self.reinvite_bodies);
+        self.index.shrink();
+        self.timers.shrink();
     }
 
     fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
@@ -473,6 +520,9 @@ impl DialogLayer {
         d.armed = None;
         if d.forget_at.is_some_and(|t| t <= now) && d.ok.is_none() {
             if let Some(d) = self.dialogs.remove(&id) {
+                if d.state.is_terminated() {
+                    self.ended = self.ended.saturating_sub(1);
+                }
                 if d.bye_after_ack {
                     // Never expected: the 2xx gives up no later than the dialog is
                     // forgotten. A hang-up still hears how its BYE went.

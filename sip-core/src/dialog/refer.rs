@@ -164,9 +164,7 @@ impl DialogLayer {
         refer_to: &str,
         env: &mut impl DialogEnv,
     ) -> Result<(DialogId, ReferId), DialogError> {
-        if self.dialogs.len() >= self.config.max_dialogs
-            || self.refers.len() >= self.config.max_dialogs
-        {
+        if !self.room() || self.refers.len() >= self.config.max_dialogs {
             return Err(DialogError::TooManyDialogs);
         }
         let call_id = self.ids.call_id(None);

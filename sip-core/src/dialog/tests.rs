@@ -34,6 +34,7 @@ fn config() -> DialogConfig {
     DialogConfig {
         timers: TimerConfig::default(),
         max_dialogs: 100,
+        max_ended: 100,
         bye_extra_forks: true,
         refer_expires_secs: 60,
         retry_after_secs: 5,
@@ -75,6 +76,7 @@ impl TxEnv {
         let locals = Locals::new(vec![LocalAddr::new(Transport::Udp, addr(A))]);
         let c = TxConfig {
             max_transactions: 100,
+            max_lingering: 100,
             report_ends: true,
             ..TxConfig::default()
         };

@@ -29,10 +29,22 @@ pub struct EndpointConfig {
     pub local_addrs: Vec<LocalAddr>,
     /// Parser mode and limits for received messages.
     pub parse: ParseOptions,
-    /// The most transactions (client and server together) alive at once. A new request over
-    /// the limit is answered 503 Service Unavailable with Retry-After (RFC 3261 §21.5.4);
-    /// a new outgoing request over it fails with an error.
+    /// The most transactions at work at once: client and server transactions that have no
+    /// final response yet (default 100,000). A new request over the limit is answered 503
+    /// Service Unavailable with Retry-After (RFC 3261 §21.5.4); a new outgoing request over
+    /// it fails with an error. Lingering transactions do not count here.
     pub max_transactions: usize,
+    /// The most lingering transactions at once: those whose final response is sent or
+    /// received and that stay only to absorb retransmissions until the RFC's timer ends
+    /// them (an answered INVITE for 64·T1 = 32 s, RFC 6026 Timer L; an answered BYE or
+    /// other non-INVITE over UDP for 64·T1, §17.2.2 Timer J; Timers D, K, I and M).
+    /// Every call answered over UDP leaves two for 32 s, so sustaining R calls/s takes
+    /// 64·R of them (default 1,000,000: about 15,000 calls/s). A lingering transaction has
+    /// released its request's rows and keeps its key and, where it re-sends one, its last
+    /// response. Over the budget, new requests get 503 as above: lingering ones are never
+    /// ended before their timer. The same budget bounds the terminated dialogs kept for
+    /// late messages.
+    pub max_lingering_transactions: usize,
     /// Seconds announced in Retry-After when shedding load.
     pub retry_after_secs: u32,
     /// What to do with Max-Forwards: 0.
@@ -40,8 +52,10 @@ pub struct EndpointConfig {
     /// Option tags the transaction user supports. A request whose Require lists any other
     /// tag is answered 420 Bad Extension with an Unsupported header (§8.2.2.3).
     pub supported: Vec<String>,
-    /// The most dialogs (calls, REFER subscriptions) alive at once; a new INVITE or REFER
-    /// over it is answered 503 with Retry-After.
+    /// The most dialogs (calls, REFER subscriptions) not yet terminated at once (default
+    /// 100,000); a new INVITE or REFER over it is answered 503 with Retry-After. A terminated
+    /// dialog is kept 64·T1 for late messages and counts against
+    /// [`EndpointConfig::max_lingering_transactions`] instead.
     pub max_dialogs: usize,
     /// When a second fork answers our INVITE with a 2xx after one was confirmed, ACK it and
     /// end it with BYE (§13.2.2.4). Set to false to keep every answered fork as a dialog.
@@ -66,6 +80,7 @@ impl Default for EndpointConfig {
             local_addrs: Vec::new(),
             parse: ParseOptions::default(),
             max_transactions: 100_000,
+            max_lingering_transactions: 1_000_000,
             retry_after_secs: 5,
             max_forwards_policy: MaxForwardsPolicy::default(),
             supported: Vec::new(),

@@ -214,6 +214,7 @@ impl Endpoint {
             timers: config.timers,
             parse: config.parse,
             max_transactions: config.max_transactions,
+            max_lingering: config.max_lingering_transactions,
             retry_after_secs: config.retry_after_secs,
             max_forwards_policy: config.max_forwards_policy,
             supported: config.supported.clone(),
@@ -227,6 +228,7 @@ impl Endpoint {
             let c = DialogConfig {
                 timers: config.timers,
                 max_dialogs: config.max_dialogs,
+                max_ended: config.max_lingering_transactions,
                 bye_extra_forks: config.bye_extra_forks,
                 refer_expires_secs: config.refer_expires_secs,
                 retry_after_secs: config.retry_after_secs,
@@ -273,9 +275,23 @@ impl Endpoint {
         }
     }
 
-    /// Live client and server transactions.
+    /// Client and server transactions alive, lingering ones included.
     pub fn transaction_count(&self) -> (usize, usize) {
         self.txl.counts()
+    }
+
+    /// Transactions that only absorb retransmissions until their timer ends them (see
+    /// [`EndpointConfig::max_lingering_transactions`]); included in
+    /// [`Endpoint::transaction_count`].
+    pub fn lingering_transaction_count(&self) -> usize {
+        self.txl.lingering()
+    }
+
+    /// Whether the endpoint is shedding load: its last new request was refused with 503
+    /// for want of room (transactions or dialogs), and none was admitted since. A warning
+    /// is logged (`tracing`) when an episode starts, and a note when it ends.
+    pub fn is_shedding(&self) -> bool {
+        self.txl.is_shedding() || self.dialogs.as_ref().is_some_and(DialogLayer::is_shedding)
     }
 
     /// Live dialogs (terminated ones are kept 64·T1 for late messages, then forgotten).
@@ -335,7 +351,13 @@ impl Endpoint {
     /// more. Drain it after every input and command.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.0.pop_front()
+        let o = self.out.0.pop_front();
+        if o.is_none() && self.out.0.capacity() > 4096 {
+            // Drained after a burst (every timer of a peak firing at once): the queue's
+            // memory goes back.
+            self.out.0.shrink_to(1024);
+        }
+        o
     }
 
     /// The earliest instant a timer of any layer is due (call

@@ -178,3 +178,124 @@ fn a_retried_invite_is_cancelled_and_fails_under_the_first_id() {
     assert!(a.digest.is_idle(), "no alias left: {:?}", a.digest);
     assert_eq!(a.transaction_count(), (0, 0));
 }
+
+/// Runs one call from `a` to `b` up to the ACK of `b`'s 2xx (when `b` takes it): INVITE,
+/// 200, ACK. Returns the status `b` answered the INVITE with.
+fn call_answered(a: &mut Endpoint, b: &mut Endpoint, now: Instant) -> u16 {
+    call(a, b, now).0
+}
+
+/// [`call_answered`], with `a`'s dialog.
+fn call(a: &mut Endpoint, b: &mut Endpoint, now: Instant) -> (u16, DialogId) {
+    let opts = InviteOptions::new("sip:b@192.0.2.2", "<sip:a@a>", "<sip:b@b>").target(udp_b());
+    let id = a.invite(now, opts).unwrap();
+    let invite = drain(a);
+    deliver(b, now, &invite.tx[0], A);
+    let d = drain(b);
+    if let Some(Event::IncomingCall { dialog, .. }) = d.ev.first() {
+        b.dialog(*dialog).unwrap().accept(now, None).unwrap();
+    }
+    let answered =
+        d.tx.iter()
+            .chain(drain(b).tx.iter())
+            .cloned()
+            .collect::<Vec<_>>();
+    let mut status = 0;
+    for t in &answered {
+        if let Ok(SipMessage::Response(r)) = parse(t.bytes.clone(), &Default::default()) {
+            status = status.max(r.status());
+        }
+        deliver(a, now, t, B);
+    }
+    for t in drain(a).tx {
+        deliver(b, now, &t, A); // the ACK
+    }
+    drain(b);
+    (status, id)
+}
+
+/// Issue 17: answered calls leave their INVITE server transaction in Accepted for 64·T1
+/// (RFC 6026 Timer L). Those lingering transactions do not count against the limit of
+/// transactions at work; they have a budget of their own, and once it is spent new INVITEs
+/// get 503 until their timers end them, after which calls are taken again.
+#[test]
+fn lingering_transactions_do_not_crowd_out_new_work_and_have_their_own_budget() {
+    let t0 = base();
+    let mut a = ep(A, 1);
+    let mut config = EndpointConfig::with_local(Transport::Udp, addr(B));
+    config.max_transactions = 2;
+    config.max_lingering_transactions = 4;
+    let mut b = Endpoint::new(config, 2);
+    for i in 0..4 {
+        assert_eq!(call_answered(&mut a, &mut b, t0), 200, "call {i}");
+    }
+    assert_eq!(b.lingering_transaction_count(), 4);
+    assert_eq!(b.transaction_count(), (0, 4));
+    assert!(!b.is_shedding());
+    // The budget of lingering transactions is spent: 503 with Retry-After, and shedding.
+    assert_eq!(call_answered(&mut a, &mut b, t0), 503);
+    assert!(b.is_shedding());
+    assert_eq!(b.stats().overload_rejections, 1);
+    // Timer L ends them 64·T1 after the 2xx; calls are taken again.
+    let later = t0 + Duration::from_secs(33);
+    b.handle_timeout(later);
+    drain(&mut b);
+    assert_eq!(b.lingering_transaction_count(), 0);
+    a.handle_timeout(later);
+    drain(&mut a);
+    assert_eq!(call_answered(&mut a, &mut b, later), 200);
+    assert!(!b.is_shedding());
+}
+
+/// A response written after the final one has nothing to be written from: the request's
+/// rows went with the final response, and the command says so (the machine first refuses
+/// what it refuses anyway).
+#[test]
+fn an_answered_invite_keeps_no_rows_to_write_from() {
+    let t0 = base();
+    let (mut a, mut b) = (ep(A, 1), ep(B, 2));
+    let opts = InviteOptions::new("sip:b@192.0.2.2", "<sip:a@a>", "<sip:b@b>").target(udp_b());
+    a.invite(t0, opts).unwrap();
+    let invite = drain(&mut a);
+    let mut plain = Endpoint::builder(EndpointConfig::with_local(Transport::Udp, addr(B)))
+        .without_dialog_layer()
+        .build(3);
+    deliver(&mut plain, t0, &invite.tx[0], A);
+    let stx = incoming(&drain(&mut plain));
+    plain.respond_with(t0, stx, 200).unwrap();
+    assert_eq!(
+        plain.respond_with(t0, stx, 200),
+        Err(EndpointError::RowsReleased)
+    );
+    assert!(matches!(
+        plain.respond_with(t0, stx, 486),
+        Err(EndpointError::Transaction(_))
+    ));
+    drop(b.poll_output());
+}
+
+/// Issue 17: a hung-up call's dialog is kept 64·T1 for late messages; such terminated
+/// dialogs do not count against `max_dialogs` (they share the lingering budget).
+#[test]
+fn terminated_dialogs_do_not_count_against_the_dialog_limit() {
+    let t0 = base();
+    let mut a = ep(A, 1);
+    let mut config = EndpointConfig::with_local(Transport::Udp, addr(B));
+    config.max_dialogs = 2;
+    let mut b = Endpoint::new(config, 2);
+    for i in 0..5 {
+        let (status, id) = call(&mut a, &mut b, t0);
+        assert_eq!(status, 200, "call {i}");
+        // Alice hangs up; Bob answers the BYE.
+        a.dialog(id).unwrap().hangup(t0).unwrap();
+        for t in drain(&mut a).tx {
+            deliver(&mut b, t0, &t, A);
+        }
+        for t in drain(&mut b).tx {
+            deliver(&mut a, t0, &t, B);
+        }
+        drain(&mut a);
+    }
+    assert_eq!(b.dialog_count(), 5, "kept for late messages");
+    assert_eq!(b.stats().overload_rejections, 0);
+}

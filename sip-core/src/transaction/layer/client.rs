@@ -42,6 +42,15 @@ impl ClientMachine {
             ClientMachine::NonInvite(m) => m.on_transport_error(now),
         }
     }
+    /// Whether a final response arrived and the transaction only absorbs its
+    /// retransmissions until Timer D, K or M ends it.
+    pub(super) fn is_lingering(&self) -> bool {
+        use crate::transaction::{ClientInviteState as I, ClientNonInviteState as N};
+        match self {
+            ClientMachine::Invite(m) => matches!(m.state(), I::Completed | I::Accepted),
+            ClientMachine::NonInvite(m) => m.state() == N::Completed,
+        }
+    }
 }
 
 /// CANCEL bookkeeping of an INVITE client transaction (§9.1).
@@ -73,6 +82,8 @@ pub(super) struct ClientTx {
     /// transactions are never cancelled or answered with a non-2xx.
     pub(super) extra: Option<Box<ClientExtra>>,
     pub(super) armed: Option<Instant>,
+    /// Counted as lingering: its final response arrived.
+    pub(super) lingering: bool,
 }
 
 /// The rarely used part of a client transaction.
@@ -209,6 +220,8 @@ impl TransactionLayer {
         let old = tx.armed;
         let rearm = next.filter(|n| old != Some(*n));
         tx.armed = next;
+        let lingering = tx.machine.is_lingering();
+        Self::set_lingering(&mut self.lingering, &mut tx.lingering, lingering);
         let final_response = response.as_ref().is_some_and(|r| r.status() >= 200);
         let held_cancel = match tx.cancel() {
             CancelState::Pending(cid)
@@ -279,7 +292,9 @@ impl TransactionLayer {
 
     /// Removes a client transaction from the table and its key index.
     pub(super) fn forget_client(&mut self, id: u64) {
-        if let Some(hash) = self.clients.get(&id).map(|t| t.branch_hash) {
+        if let Some(tx) = self.clients.get_mut(&id) {
+            let hash = tx.branch_hash;
+            Self::set_lingering(&mut self.lingering, &mut tx.lingering, false);
             self.client_keys.remove_hashed(hash, id);
             self.clients.discard(&id);
             if self.config.report_ends {
@@ -415,6 +430,7 @@ impl TransactionLayer {
             destination: target.addr,
             extra: None,
             armed: None,
+            lingering: false,
         });
         debug_assert!(filed, "the id came from next_id or reserve");
         if !filed {

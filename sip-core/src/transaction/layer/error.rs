@@ -29,6 +29,11 @@ pub enum EndpointError {
     /// The transaction refused the response in its current state.
     #[error(transparent)]
     Transaction(#[from] TransactionError),
+    /// The transaction sent its final response and kept only what matching needs: a
+    /// further response must be passed whole ([`Response`](crate::message::Response)),
+    /// not written from the request's rows.
+    #[error("the transaction's request rows were released after its final response")]
+    RowsReleased,
     /// The response does not belong to this transaction (its Via branch or CSeq differs).
     #[error("the response does not match the transaction's request")]
     ResponseMismatch,

@@ -32,7 +32,14 @@ pub(crate) struct IdTable<T> {
     free: Vec<u32>,
     /// Entries filed (reserved slots not counted).
     len: usize,
+    /// Slots at or above this index are not put back on the free list when emptied, so
+    /// that after a peak the table's tail empties and [`IdTable::shrink`] can cut it off
+    /// (with last-in-first-out reuse, freed high slots would be taken again at once).
+    limit: usize,
 }
+
+/// Below this many slots a table is never shrunk.
+const MIN_SLOTS: usize = 1024;
 
 impl<T> IdTable<T> {
     /// An empty table.
@@ -41,6 +48,7 @@ impl<T> IdTable<T> {
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
+            limit: usize::MAX,
         }
     }
 
@@ -75,6 +83,17 @@ impl<T> IdTable<T> {
             self.free.pop();
         } else if slot == self.slots.len() && self.free.is_empty() {
             self.slots.push(Slot::Free);
+            if self.limit != usize::MAX {
+                // Growing again after a shrink: every empty slot is reused again (those
+                // above the old limit were left off the free list), lowest first.
+                self.limit = usize::MAX;
+                let last = slot;
+                self.free = (0..last)
+                    .rev()
+                    .filter(|&i| matches!(self.slots[i], Slot::Free))
+                    .map(|i| i as u32)
+                    .collect();
+            }
         } else {
             return None;
         }
@@ -143,14 +162,49 @@ impl<T> IdTable<T> {
             _ => return false,
         };
         *s = Slot::Free;
-        self.free.push(slot as u32);
+        if slot < self.limit {
+            self.free.push(slot as u32);
+        }
         self.len -= usize::from(used);
         true
+    }
+
+    /// Returns memory after a peak: when at most a quarter of the slots are used, the
+    /// slots above twice the entries (at least [`MIN_SLOTS`]) stop being reused, and the
+    /// empty ones at the end are cut off, now and at later calls as their entries end.
+    /// Ids stay valid: an entry never moves.
+    pub(crate) fn shrink(&mut self) {
+        if self.slots.len() <= MIN_SLOTS {
+            return;
+        }
+        if self.len.saturating_mul(4) <= self.slots.len() {
+            let limit = self.len.saturating_mul(2).max(MIN_SLOTS);
+            // Lowered by halves at least, so the free list is filtered O(log n) times
+            // while load falls.
+            if limit <= self.limit / 2 {
+                self.limit = limit;
+                self.free.retain(|&s| (s as usize) < limit);
+            }
+        }
+        let before = self.slots.len();
+        while self.slots.len() > self.limit && matches!(self.slots.last(), Some(Slot::Free)) {
+            self.slots.pop();
+        }
+        if self.slots.len() < before && self.slots.capacity() > 2 * self.slots.len() {
+            self.slots.shrink_to_fit();
+            self.free.shrink_to_fit();
+        }
     }
 
     /// How many entries are filed.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many slots the table has (used, reserved and free).
+    #[cfg(test)]
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
     }
 }
 
@@ -220,6 +274,49 @@ mod tests {
     }
 
     #[test]
+    fn after_a_peak_the_empty_tail_is_cut_off_and_ids_stay_valid() {
+        let mut t = IdTable::new();
+        let ids: Vec<u64> = (0..10_000u64)
+            .map(|s| {
+                let id = t.next_id(s).unwrap();
+                assert!(t.insert_with(id, || s));
+                id
+            })
+            .collect();
+        // Keep one entry low and one high; the rest end.
+        let (low, high) = (ids[10], ids[9_000]);
+        for &id in &ids {
+            if id != low && id != high {
+                assert!(t.discard(&id));
+            }
+        }
+        t.shrink();
+        // The slot of `high` pins the tail: nothing past it can go yet.
+        assert_eq!(t.slot_count(), 9_001);
+        // New entries take low slots, not the freed high ones.
+        let fresh: Vec<u64> = (20_000..20_500u64)
+            .map(|s| {
+                let id = t.next_id(s).unwrap();
+                assert!(t.insert_with(id, || s));
+                id
+            })
+            .collect();
+        assert!(fresh.iter().all(|id| (id & SLOT_MASK) < MIN_SLOTS as u64));
+        assert!(t.discard(&high));
+        t.shrink();
+        assert!(t.slot_count() <= MIN_SLOTS, "{}", t.slot_count());
+        assert_eq!(t.get(&low), Some(&10));
+        assert!(fresh.iter().all(|id| t.get(id).is_some()));
+        assert_eq!(t.len(), 501);
+        // Growing again past the limit works as before.
+        for s in 30_000..32_000u64 {
+            let id = t.next_id(s).unwrap();
+            assert!(t.insert_with(id, || s));
+        }
+        assert_eq!(t.len(), 2_501);
+    }
+
+    #[test]
     fn it_matches_a_map_through_a_random_workload() {
         use std::collections::HashMap;
         let mut t = IdTable::new();
@@ -241,6 +338,9 @@ mod tests {
                 assert_eq!(t.get(&id), None);
             }
             assert_eq!(t.len(), m.len());
+            if serial % 97 == 0 {
+                t.shrink();
+            }
         }
         for (id, v) in &m {
             assert_eq!(t.get(id), Some(v));

@@ -64,7 +64,12 @@ pub enum MaxForwardsPolicy {
 pub(crate) struct TxConfig {
     pub timers: TimerConfig,
     pub parse: ParseOptions,
+    /// Most transactions still at work (no final response yet), client and server.
     pub max_transactions: usize,
+    /// Most lingering transactions (final response sent or received, kept only to absorb
+    /// retransmissions until their timer: §17.1.1.2 Timer D, §17.1.2.2 Timer K, §17.2.1
+    /// Timer I, §17.2.2 Timer J, RFC 6026 Timers L and M).
+    pub max_lingering: usize,
     pub retry_after_secs: u32,
     pub max_forwards_policy: MaxForwardsPolicy,
     pub supported: Vec<String>,
@@ -99,6 +104,10 @@ pub(crate) struct TransactionLayer {
     timers: TimerQueue<TimerRef>,
     up: VecDeque<Up>,
     stats: TxStats,
+    /// Transactions of both tables that are lingering (see [`TxConfig::max_lingering`]).
+    lingering: usize,
+    /// Whether new work is being refused (for one warning per overload episode).
+    shedding: crate::overload::Shedding,
     scratch: String,
     /// The last source address stamped as `received`, and its text (§18.2.1).
     received_text: (Option<std::net::IpAddr>, String),
@@ -151,6 +160,8 @@ impl TransactionLayer {
             timers: TimerQueue::new(),
             up: VecDeque::new(),
             stats: TxStats::default(),
+            lingering: 0,
+            shedding: crate::overload::Shedding::new("transactions"),
             scratch: String::with_capacity(128),
             received_text: (None, String::with_capacity(48)),
         }
@@ -166,14 +177,43 @@ impl TransactionLayer {
         self.stats
     }
 
-    /// Live client and server transactions.
+    /// Client and server transactions, lingering ones included.
     pub(crate) fn counts(&self) -> (usize, usize) {
         (self.clients.len(), self.servers.len())
     }
 
-    /// Whether one more transaction fits under the limit.
+    /// Transactions that only absorb retransmissions until their timer ends them.
+    pub(crate) fn lingering(&self) -> usize {
+        self.lingering
+    }
+
+    /// Transactions still at work: no final response yet.
+    fn at_work(&self) -> usize {
+        (self.clients.len() + self.servers.len()).saturating_sub(self.lingering)
+    }
+
+    /// Whether one more transaction fits: under the limit of transactions at work, and
+    /// under the lingering budget (lingering ones end on their own within 64·T1, so new work
+    /// is refused rather than a lingering transaction dropped before the RFC's timer).
     pub(crate) fn room(&self) -> bool {
-        self.clients.len() + self.servers.len() < self.config.max_transactions
+        self.at_work() < self.config.max_transactions && self.lingering < self.config.max_lingering
+    }
+
+    /// Whether new requests are being refused for want of room.
+    pub(crate) fn is_shedding(&self) -> bool {
+        self.shedding.active()
+    }
+
+    /// A transaction's lingering flag is now `now`: the count follows.
+    fn set_lingering(count: &mut usize, flag: &mut bool, now: bool) {
+        if *flag != now {
+            *flag = now;
+            if now {
+                *count += 1;
+            } else {
+                *count = count.saturating_sub(1);
+            }
+        }
     }
 
     /// The next thing to tell the transaction user, in the order it happened.
@@ -224,6 +264,20 @@ impl TransactionLayer {
             q.compact(|at, r| self.timer_live(at, r));
             self.timers = q;
         }
+        self.shrink();
+    }
+
+    /// Gives memory back after a peak of load: each table checks (in O(1)) whether it is
+    /// at most a quarter full, and only then shrinks (see `IdTable::shrink`).
+    fn shrink(&mut self) {
+        if self.up.is_empty() && self.up.capacity() > 4096 {
+            self.up.shrink_to(1024);
+        }
+        self.clients.shrink();
+        self.servers.shrink();
+        self.client_keys.shrink();
+        self.server_keys.shrink();
+        self.timers.shrink();
     }
 
     /// An owner's timer moved from `old` to `next`: the entry for `old` is stale, and is

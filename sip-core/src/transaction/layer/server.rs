@@ -64,18 +64,6 @@ impl ServerMachine {
             ServerMachine::NonInvite(_) => true,
         }
     }
-    /// Whether the TU can send no further response: a final non-2xx was sent (Completed
-    /// and after), or the non-INVITE transaction answered. A 2xx to an INVITE (Accepted) may
-    /// still be followed by others (RFC 6026 §7.1).
-    pub(super) fn answered_for_good(&self) -> bool {
-        use crate::transaction::{ServerInviteState as I, ServerNonInviteState as N};
-        match self {
-            ServerMachine::Invite(m) => {
-                matches!(m.state(), I::Completed | I::Confirmed | I::Terminated)
-            }
-            ServerMachine::NonInvite(m) => matches!(m.state(), N::Completed | N::Terminated),
-        }
-    }
     pub(super) fn final_status(&self) -> Option<u16> {
         match self {
             ServerMachine::Invite(m) => m.final_status(),
@@ -97,6 +85,8 @@ pub(super) struct ServerTx {
     pub(super) target: ResponseTarget,
     pub(super) last_response: Option<Bytes>,
     pub(super) armed: Option<Instant>,
+    /// Counted as lingering: its final response is sent.
+    pub(super) lingering: bool,
 }
 
 /// Whether a Request-URI's scheme (what precedes its first colon) is one the endpoint
@@ -316,6 +306,7 @@ impl TransactionLayer {
                 target,
                 last_response: None,
                 armed: None,
+                lingering: false,
             }
         });
         debug_assert!(filed, "the id came from next_id");
@@ -373,6 +364,7 @@ impl TransactionLayer {
             self.respond_overloaded(arrival, req, out);
             return true;
         }
+        self.shedding.admitted();
         false
     }
 
@@ -384,6 +376,13 @@ impl TransactionLayer {
         out: &mut impl Sink,
     ) {
         self.stats.overload_rejections += 1;
+        let (at_work, lingering, config) = (self.at_work(), self.lingering, &self.config);
+        self.shedding.refused(|| {
+            format!(
+                "{at_work} at work (limit {}), {lingering} lingering (limit {})",
+                config.max_transactions, config.max_lingering
+            )
+        });
         let ra = self.config.retry_after_secs.to_string();
         let extra = [("Retry-After", ra.as_str())];
         self.respond_stateless(arrival, req, 503, "Service Unavailable", &extra, out);
@@ -512,6 +511,8 @@ impl TransactionLayer {
         let Some(tx) = self.servers.get_mut(&id) else {
             return;
         };
+        let lingering = tx.machine.final_status().is_some();
+        Self::set_lingering(&mut self.lingering, &mut tx.lingering, lingering);
         let next = tx.machine.poll_timeout();
         let old = tx.armed;
         let rearm = next.filter(|n| old != Some(*n));
@@ -530,7 +531,8 @@ impl TransactionLayer {
             });
         }
         if a.terminated() {
-            if let Some(tx) = self.servers.get(&id) {
+            if let Some(tx) = self.servers.get_mut(&id) {
+                Self::set_lingering(&mut self.lingering, &mut tx.lingering, false);
                 self.server_keys.remove_hashed(tx.key_hash, id);
                 self.servers.discard(&id);
             }
@@ -596,6 +598,13 @@ impl TransactionLayer {
         if !(100..=699).contains(&status) {
             return Err(TransactionError::InvalidStatus(status).into());
         }
+        if t.skel.is_shed() {
+            // After a final response: the machine refuses most responses itself (in
+            // Accepted it would take another 2xx, which changes nothing in it, but the rows
+            // to write one from are gone).
+            t.machine.on_tu_response(now, status)?;
+            return Err(EndpointError::RowsReleased);
+        }
         let tag = (status != 100).then_some(t.skel.to_tag());
         let reason = crate::message::reason_phrase(status);
         // The rows and Content-Type come from the TU: checked before anything is written
@@ -646,8 +655,9 @@ impl TransactionLayer {
             .servers
             .get_mut(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
-        if t.machine.answered_for_good() {
-            // Only retransmissions of `last_response` are left: the copied rows go.
+        if t.machine.final_status().is_some() {
+            // Only retransmissions of `last_response` are left (and, in Accepted, further
+            // 2xx the TU passes whole, RFC 6026 §7.1): the copied rows go.
             t.skel.shed();
         }
         let (transport, local, destination) = (t.transport, t.local, t.target.address());

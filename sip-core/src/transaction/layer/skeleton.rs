@@ -123,6 +123,8 @@ pub(crate) struct Skeleton {
     /// Where each of those parts ends in `text`.
     ends: [u32; Part::COUNT],
     to_has_tag: bool,
+    /// The rows were released ([`Skeleton::shed`]): no response can be written from it.
+    shed: bool,
     has_timestamp: bool,
     has_branch: bool,
     cseq_number: Option<u32>,
@@ -208,6 +210,7 @@ impl Skeleton {
             text,
             ends,
             to_has_tag: req.to().is_some_and(|t| t.tag().is_some()),
+            shed: false,
             has_timestamp: timestamp.is_some(),
             has_branch: branch.is_some(),
             cseq_number: cseq.map(|(n, _)| n),
@@ -356,6 +359,12 @@ impl Skeleton {
             *e = kept;
         }
         self.has_timestamp = false;
+        self.shed = true;
+    }
+
+    /// Whether the rows were released.
+    pub(crate) fn is_shed(&self) -> bool {
+        self.shed
     }
 
     /// A builder with the copied rows, for the TU to add to (§8.2.6).

@@ -1,0 +1,60 @@
+//! What an answered call leaves behind on the answering side, and for how long:
+//! `cargo run -p sip-bench --release --example linger [-- <calls>...]` (default 10000
+//! 100000).
+//!
+//! For each n, two endpoints run n whole calls (INVITE, 180, 200, ACK, BYE, 200) at one
+//! instant, so no timer runs: the answering endpoint (B) is left with what RFC 3261 keeps
+//! after a call: its INVITE server transaction in Accepted until Timer L, its BYE server
+//! transaction in Completed until Timer J (both 64·T1 over UDP, RFC 6026 §8.7, §17.2.2),
+//! and the terminated dialog kept 64·T1 for late messages. The calling endpoint is then
+//! dropped, and a counting `#[global_allocator]` gives B's live heap bytes per call (what
+//! sustaining R calls/s costs: 64·T1·R calls' worth). Then the timers run out and the
+//! table shows what B still holds (its tables shrink once at most a quarter full).
+//!
+//! Equal work: every call is the same full call; nothing is sampled.
+
+#[path = "common/counting.rs"]
+mod counting;
+use counting::counters;
+
+use sip_bench::txn::DialogPair;
+
+fn main() {
+    let runs: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let runs = if runs.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        runs
+    };
+    println!(
+        "| calls | B's lingering transactions | B's dialogs kept | B's live bytes per call | per lingering transaction | B's live bytes per call after 64·T1 (tables shrunk) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for n in runs {
+        let (_, before) = counters();
+        let mut pair = DialogPair::new();
+        for _ in 0..n {
+            pair.call_and_hang_up();
+        }
+        pair.forget_uac();
+        let (_, held) = counters();
+        let lingering = pair.uas().lingering_transaction_count();
+        let dialogs = pair.uas().dialog_count();
+        let per_call = (held - before) as f64 / n as f64;
+        // The timers run out; the tables shrink at the timer ticks that find them sparse
+        // (the last ones empty during the first tick, so a second one follows).
+        pair.expire();
+        pair.expire();
+        pair.forget_uac();
+        assert_eq!(pair.uas().transaction_count(), (0, 0));
+        let (_, after) = counters();
+        println!(
+            "| {n} | {lingering} | {dialogs} | {per_call:.0} | {:.0} | {:.0} |",
+            per_call / (lingering as f64 / n as f64),
+            (after - before) as f64 / n as f64
+        );
+    }
+}
