@@ -80,7 +80,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let config = DriverConfig::new(vec![listen]);
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
-    let tokens = 1..config.max_connections + 2;
+    let tokens = 1..config.tcp_limits.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;
     for (t, a) in driver.local_addrs() {
         println!(
