@@ -352,11 +352,11 @@ impl Driver {
                         tracing::warn!(peer = %c.peer, "TCP connect timed out");
                         self.close(slot, Some(TransportFailure::ConnectTimeout), true);
                     }
-                    ConnState::Open => match c.timer.expired(now) {
-                        Some(reason) => self.close_for(slot, reason),
-                        // Not due after all (cannot happen: the deadline is the timer's).
-                        None => {}
-                    },
+                    ConnState::Open => {
+                        if let Some(reason) = c.timer.expired(now) {
+                            self.close_for(slot, reason);
+                        }
+                    }
                 },
             }
         }
