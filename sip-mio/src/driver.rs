@@ -768,7 +768,10 @@ impl Driver {
                 return self.send_tcp(now, t);
             };
             match c.enqueue(t.bytes, &self.config.tcp_limits, self.output_total) {
-                Ok(cost) => self.charge(cost),
+                Ok(cost) => {
+                    let on_conn = c.queued_bytes;
+                    self.charge(cost, on_conn);
+                }
                 Err(reason) => {
                     // A peer that does not read (or the budget is spent): close the
                     // connection, which frees its queue; this message is lost.
@@ -849,7 +852,7 @@ impl Driver {
             );
             return;
         };
-        self.charge(cost);
+        self.charge(cost, conn.queued_bytes);
         if self.install(slot, conn, Interest::READABLE | Interest::WRITABLE) {
             self.stats.stream_messages_out += 1;
         } else {
@@ -981,7 +984,8 @@ impl Driver {
                 self.output_total,
             ) {
                 Ok(cost) => {
-                    self.charge(cost);
+                    let on_conn = c.queued_bytes;
+                    self.charge(cost, on_conn);
                     self.stats.pongs_sent += 1;
                 }
                 Err(reason) => {
@@ -1067,8 +1071,11 @@ impl Driver {
         }
     }
 
-    /// Adds a queued message's cost to the output total.
-    fn charge(&mut self, cost: usize) {
+    /// Adds a queued message's cost to the output total (`on_conn`: what its connection
+    /// holds now).
+    fn charge(&mut self, cost: usize, on_conn: usize) {
+        let on_conn = u64::try_from(on_conn).unwrap_or(u64::MAX);
+        self.stats.peak_connection_output = self.stats.peak_connection_output.max(on_conn);
         self.output_total = self.output_total.saturating_add(cost);
         let total = u64::try_from(self.output_total).unwrap_or(u64::MAX);
         self.stats.peak_output_queued = self.stats.peak_output_queued.max(total);

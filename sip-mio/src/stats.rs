@@ -49,6 +49,9 @@ pub struct TransportStats {
     /// The most bytes waiting to be written to TCP connections at once, all together (a
     /// high-water mark, so it only grows).
     pub peak_output_queued: u64,
+    /// The most bytes waiting to be written to any one connection at once (a high-water
+    /// mark; never above `tcp_limits.max_output_per_connection`).
+    pub peak_connection_output: u64,
     /// Writes that would have blocked: the bytes waited for writable readiness.
     pub writes_queued: u64,
     /// UDP datagrams dropped because their socket's queue was over `max_queued_bytes`.

@@ -229,7 +229,11 @@ impl Shared {
             .tcp_limits
             .check_output(queued, cost)
             .map_err(EnqueueError::Limit)?;
-        output.queued.fetch_add(cost, Ordering::AcqRel);
+        let on_conn = output.queued.fetch_add(cost, Ordering::AcqRel) + cost;
+        self.counters.peak_connection_output.fetch_max(
+            u64::try_from(on_conn).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         let total = self.output_total.fetch_add(cost, Ordering::AcqRel) + cost;
         self.counters
             .peak_output_queued

@@ -75,6 +75,9 @@ counters! {
     /// The most bytes waiting to be written to TCP connections at once, all connections
     /// together, since the transports were bound (a high-water mark, so it only grows).
     peak_output_queued,
+    /// The most bytes waiting to be written to any one TCP connection at once (a
+    /// high-water mark; never above `tcp_limits.max_output_per_connection`).
+    peak_connection_output,
     /// UDP datagrams dropped because their socket's send queue was full.
     send_queue_full,
     /// Transport errors reported as `Input::TransportError` (failed connect, failed write,
