@@ -249,9 +249,11 @@ async fn a_peer_that_never_reads_is_closed_at_its_output_cap() {
                 break;
             }
         }
-        let s = stats_until(&uas, |s| s.output_cap_closed == 1).await;
-        assert_eq!(
-            s.output_cap_closed, 1,
+        let s = stats_until(&uas, |s| s.output_cap_closed >= 1).await;
+        // The peer's connection, and maybe a fresh connect to its address that the
+        // responses still in the pipeline went to.
+        assert!(
+            s.output_cap_closed >= 1,
             "sent {sent} bytes, write failed: {write_failed}"
         );
         assert_eq!(s.output_budget_closed, 0);
