@@ -26,7 +26,7 @@
 //!
 //! Every limit is the core's policy ([`sip_core::transport::limits`]); this driver only
 //! applies it: accepts and connects are admitted by its
-//! [`Admission`](sip_core::transport::limits::Admission) (per source and in total), each
+//! [`Admission`] (per source and in total), each
 //! message queued for a connection is checked with
 //! [`StreamLimits::check_output`](sip_core::transport::limits::StreamLimits::check_output)
 //! (a refusal closes the connection), and each connection's reader sleeps until its
@@ -50,7 +50,7 @@
 //!   `Transmit::source`, since peers answer on the same connection anyway and binding the
 //!   listening port for outgoing connections needs `SO_REUSEPORT` and fails on collisions;
 //! * a connect that fails or times out, a write that fails, a connection that closes
-//!   with messages still queued, and a destination refused by `max_connections` are
+//!   with messages still queued, and a destination refused by the connection limits are
 //!   reported as [`Input::TransportError`] (§18.4);
 //! * one connection per key is used for sending: if a peer connects from the address we
 //!   already have a connection to (a peer that binds its outgoing connections to its
