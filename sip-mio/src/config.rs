@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sip_core::endpoint::EndpointConfig;
 use sip_core::transport::Transport;
+use sip_core::transport::limits::StreamLimits;
 
 /// One socket to bind: a UDP socket or a TCP listener (RFC 3261 §18: a UA listens on both).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,20 +60,20 @@ pub struct DriverConfig {
     pub seed: u64,
     /// Sockets to bind, in order (their tokens follow this order).
     pub listen: Vec<Listen>,
-    /// A TCP connection with no traffic either way for this long is closed (default 120 s;
-    /// RFC 5626 §4.4.1 keep-alives every 95–120 s keep a flow open).
-    pub tcp_idle_timeout: Duration,
+    /// What TCP peers may hold: connections in total and per source, the deadline to
+    /// complete a message, the idle timeout, the bytes waiting to be written per
+    /// connection and in total (the core's policy, [`StreamLimits`]; its defaults are
+    /// meant for the open internet). The token range bounds the connections too.
+    pub tcp_limits: StreamLimits,
     /// How long an outgoing TCP connect may take before it is a transport error (default
     /// 5 s; RFC 3261 §18.1.1, §18.4).
     pub connect_timeout: Duration,
-    /// Most TCP connections open at once, accepted and outgoing together (default 4096;
-    /// also bounded by the size of the token range).
-    pub max_connections: usize,
     /// Largest message accepted: a bigger UDP datagram is dropped, a bigger message on a
     /// stream is a framing error (default 65,535, §18.1.1).
     pub max_message_size: usize,
-    /// Bytes a connection or UDP socket may hold waiting for writable readiness (default
-    /// 4 MiB); a message that does not fit is dropped and counted.
+    /// Bytes a UDP socket may hold waiting for writable readiness (default 4 MiB); a
+    /// datagram that does not fit is dropped and counted. (TCP connections are bounded by
+    /// `tcp_limits`.)
     pub max_queued_bytes: usize,
     /// `SO_REUSEADDR` on bound sockets (default true).
     pub reuse_address: bool,
@@ -89,9 +90,8 @@ impl Default for DriverConfig {
             endpoint: EndpointConfig::default(),
             seed: random_seed(),
             listen: Vec::new(),
-            tcp_idle_timeout: Duration::from_secs(120),
+            tcp_limits: StreamLimits::default(),
             connect_timeout: Duration::from_secs(5),
-            max_connections: 4096,
             max_message_size: 65_535,
             max_queued_bytes: 4 << 20,
             reuse_address: true,
@@ -136,9 +136,8 @@ mod tests {
         let c = DriverConfig::new(vec![Listen::udp("127.0.0.1:0".parse().unwrap())]).seed(7);
         assert_eq!(c.seed, 7);
         assert_eq!(c.listen[0].transport, Transport::Udp);
-        assert_eq!(c.tcp_idle_timeout, Duration::from_secs(120));
+        assert_eq!(c.tcp_limits, StreamLimits::default());
         assert_eq!(c.connect_timeout, Duration::from_secs(5));
-        assert_eq!(c.max_connections, 4096);
         assert_eq!(c.max_message_size, 65_535);
         assert_eq!(c.max_queued_bytes, 4 << 20);
         assert!(c.reuse_address);

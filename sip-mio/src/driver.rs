@@ -11,6 +11,7 @@ use bytes::Bytes;
 use mio::{Interest, Poll, Registry, Token};
 use sip_core::endpoint::{Endpoint, Input, LocalAddr, Output, Transmit};
 use sip_core::transport::keepalive::{PONG, is_keepalive_datagram};
+use sip_core::transport::limits::{Admission, CloseReason, ReadProgress, Refusal, StreamTimer};
 use sip_core::transport::{Transport, select_socket};
 
 use crate::config::DriverConfig;
@@ -91,7 +92,12 @@ pub struct Driver {
     free: Vec<usize>,
     conn_keys: HashMap<SocketAddr, usize>,
     live_conns: usize,
-    /// Connection deadlines (connect timeout, idle close): (when, slot, generation).
+    /// Connections open, in total and per source (the core's policy).
+    admission: Admission,
+    /// What the messages queued on all connections cost against the output budget.
+    output_total: usize,
+    /// Connection deadlines (connect timeout, message deadline, idle close): (when, slot,
+    /// generation).
     deadlines: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     /// Slots whose reads were cut short by the read budget.
     backlog: Vec<Slot>,
@@ -191,6 +197,8 @@ impl Driver {
             free: Vec::new(),
             conn_keys: HashMap::new(),
             live_conns: 0,
+            admission: Admission::new(config.tcp_limits),
+            output_total: 0,
             deadlines: BinaryHeap::new(),
             backlog: Vec::new(),
             events: VecDeque::new(),
@@ -230,8 +238,9 @@ impl Driver {
         Token(self.tokens.start + self.udp.len() + self.listeners.len() + slot)
     }
 
+    /// Connection slots the token range holds (the admission limits apply on top).
     fn conn_capacity(&self) -> usize {
-        (self.tokens.len() - self.udp.len() - self.listeners.len()).min(self.config.max_connections)
+        self.tokens.len() - self.udp.len() - self.listeners.len()
     }
 
     /// How long the caller may block in `Poll::poll` before calling
@@ -253,7 +262,6 @@ impl Driver {
         let ep = self.endpoint.poll_timeout();
         // Bring the heap's top up to date: an entry whose connection is gone or has seen
         // traffic since it was pushed is replaced, so the caller never wakes for nothing.
-        let idle = self.config.tcp_idle_timeout;
         let conn = loop {
             let Some(&Reverse((at, slot, generation))) = self.deadlines.peek() else {
                 break None;
@@ -263,7 +271,7 @@ impl Driver {
                 .get(slot)
                 .and_then(Option::as_ref)
                 .filter(|c| c.generation == generation)
-                .map(|c| c.deadline(idle));
+                .map(Conn::deadline);
             match actual {
                 Some(Some(real)) if real == at => break Some(at),
                 Some(Some(real)) => {
@@ -323,7 +331,6 @@ impl Driver {
         }
         self.endpoint.handle_timeout(now);
         self.drain(now);
-        let idle = self.config.tcp_idle_timeout;
         while let Some(&Reverse((at, slot, generation))) = self.deadlines.peek() {
             if at > now {
                 break;
@@ -335,7 +342,7 @@ impl Driver {
             if c.generation != generation {
                 continue;
             }
-            match c.deadline(idle) {
+            match c.deadline() {
                 Some(real) if real > now => {
                     self.deadlines.push(Reverse((real, slot, generation)));
                 }
@@ -346,11 +353,9 @@ impl Driver {
                         self.close(slot, Some(TransportFailure::ConnectTimeout), true);
                     }
                     ConnState::Open => {
-                        tracing::debug!(peer = %c.peer, "idle TCP connection closed");
-                        self.stats.idle_closed += 1;
-                        let lost = !c.queue.is_empty();
-                        let failure = lost.then_some(TransportFailure::ClosedWithQueuedData);
-                        self.close(slot, failure, lost);
+                        if let Some(reason) = c.timer.expired(now) {
+                            self.close_for(slot, reason);
+                        }
                     }
                 },
             }
@@ -679,7 +684,7 @@ impl Driver {
             return false;
         }
         conn.writable_interest = interest.is_writable();
-        let deadline = conn.deadline(self.config.tcp_idle_timeout);
+        let deadline = conn.deadline();
         let (peer, generation) = (conn.peer, conn.generation);
         if let Some(s) = self.conns.get_mut(slot) {
             *s = Some(conn);
@@ -717,9 +722,20 @@ impl Driver {
                     return;
                 }
             };
+            let permit = match self.admission.admit_inbound(peer.ip()) {
+                Ok(p) => p,
+                Err(refusal) => {
+                    self.count_refusal(refusal);
+                    // A source at its limit may be refused thousands of times: quietly.
+                    tracing::debug!(listener = %local, %peer, %refusal, "connection refused");
+                    drop(stream);
+                    continue;
+                }
+            };
             let Some(slot) = self.alloc_slot() else {
-                self.stats.connections_refused += 1;
-                tracing::warn!(listener = %local, %peer, "connection limit reached: connection refused");
+                self.admission.release(permit);
+                self.count_refusal(Refusal::ConnectionLimit);
+                tracing::warn!(listener = %local, %peer, "no token free: connection refused");
                 drop(stream);
                 continue;
             };
@@ -727,7 +743,15 @@ impl Driver {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
             }
             let generation = self.generation();
-            let conn = Conn::new(stream, peer, ConnState::Open, now, generation, &self.config);
+            let conn = Conn::new(
+                stream,
+                peer,
+                ConnState::Open,
+                now,
+                generation,
+                permit,
+                &self.config,
+            );
             if self.install(slot, conn, Interest::READABLE) {
                 self.stats.connections_accepted += 1;
                 tracing::debug!(listener = %local, %peer, "TCP connection accepted");
@@ -738,26 +762,48 @@ impl Driver {
 
     fn send_tcp(&mut self, now: Instant, t: Transmit) {
         let peer = t.destination;
-        let limit = self.config.max_queued_bytes;
         if let Some(&slot) = self.conn_keys.get(&peer) {
             let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
                 self.conn_keys.remove(&peer);
                 return self.send_tcp(now, t);
             };
-            if !c.enqueue(t.bytes, limit) {
-                self.stats.send_queue_full += 1;
-                tracing::warn!(%peer, "TCP send queue full: message dropped");
-                return;
+            match c.enqueue(t.bytes, &self.config.tcp_limits, self.output_total) {
+                Ok(cost) => {
+                    let on_conn = c.queued_bytes;
+                    self.charge(cost, on_conn);
+                }
+                Err(reason) => {
+                    // A peer that does not read (or the budget is spent): close the
+                    // connection, which frees its queue; this message is lost.
+                    tracing::warn!(%peer, %reason, "TCP connection closed");
+                    self.close_for(slot, reason);
+                    return;
+                }
             }
             self.stats.stream_messages_out += 1;
-            if c.state == ConnState::Open {
-                self.flush_conn(slot, now);
+            if c_is_open(&self.conns, slot) {
+                self.flush_conn(slot);
             }
             return;
         }
+        let permit = match self.admission.admit_outbound() {
+            Ok(p) => p,
+            Err(refusal) => {
+                self.count_refusal(refusal);
+                tracing::warn!(%peer, %refusal, "TCP connection not opened");
+                self.fail(
+                    Transport::Tcp,
+                    peer,
+                    TransportFailure::ConnectionLimit,
+                    true,
+                );
+                return;
+            }
+        };
         let Some(slot) = self.alloc_slot() else {
-            self.stats.connections_refused += 1;
-            tracing::warn!(%peer, "connection limit reached: connection not opened");
+            self.admission.release(permit);
+            self.count_refusal(Refusal::ConnectionLimit);
+            tracing::warn!(%peer, "no token free: connection not opened");
             self.fail(
                 Transport::Tcp,
                 peer,
@@ -769,6 +815,7 @@ impl Driver {
         let stream = match mio::net::TcpStream::connect(peer) {
             Ok(s) => s,
             Err(e) => {
+                self.admission.release(permit);
                 self.free.push(slot);
                 tracing::warn!(%peer, error = %e, "TCP connect failed");
                 self.fail(
@@ -788,9 +835,24 @@ impl Driver {
             ConnState::Connecting(deadline),
             now,
             generation,
+            permit,
             &self.config,
         );
-        conn.enqueue(t.bytes, usize::MAX);
+        let queued = conn.enqueue(t.bytes, &self.config.tcp_limits, self.output_total);
+        let Ok(cost) = queued else {
+            // One message over the caps on its own: nothing to open a connection for.
+            self.admission.release(conn.permit);
+            self.free.push(slot);
+            tracing::warn!(%peer, "TCP message over the output caps: connection not opened");
+            self.fail(
+                Transport::Tcp,
+                peer,
+                TransportFailure::Limit(CloseReason::OutputCap),
+                true,
+            );
+            return;
+        };
+        self.charge(cost, conn.queued_bytes);
         if self.install(slot, conn, Interest::READABLE | Interest::WRITABLE) {
             self.stats.stream_messages_out += 1;
         } else {
@@ -805,12 +867,17 @@ impl Driver {
 
     /// Writes what a connection has queued, and keeps its writable interest in step with
     /// whether anything is left.
-    fn flush_conn(&mut self, slot: usize, now: Instant) {
+    fn flush_conn(&mut self, slot: usize) {
         let token = self.conn_token(slot);
         let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        match c.flush(now) {
+        let before = c.queued_bytes;
+        let flushed = c.flush();
+        self.output_total = self
+            .output_total
+            .saturating_sub(before.saturating_sub(c.queued_bytes));
+        match flushed {
             Flush::Done => {
                 if c.writable_interest
                     && self
@@ -854,9 +921,9 @@ impl Driver {
                     self.stats.connections_opened += 1;
                     tracing::debug!(peer = %c.peer, "TCP connection opened");
                     // The connect deadline's heap entry becomes the idle one when it is
-                    // reached (or sooner, by `next_deadline`).
-                    c.last_activity = now;
-                    self.flush_conn(slot, now);
+                    // reached (or sooner, by `next_deadline`); the clock starts now.
+                    c.timer = StreamTimer::new(&self.config.tcp_limits, now);
+                    self.flush_conn(slot);
                 }
                 Ok(false) => return,
                 Err(kind) => {
@@ -866,7 +933,7 @@ impl Driver {
                 }
             }
         } else if writable {
-            self.flush_conn(slot, now);
+            self.flush_conn(slot);
         }
         if readable {
             self.read_conn(slot, now);
@@ -881,7 +948,7 @@ impl Driver {
         if c.state != ConnState::Open {
             return;
         }
-        let outcome = c.read(&mut self.buf, budget, now);
+        let outcome = c.read(&mut self.buf, budget);
         // Frame everything read before handing it on: the endpoint's answers may close or
         // replace this connection.
         let mut frames = std::mem::take(&mut self.frames);
@@ -900,16 +967,38 @@ impl Driver {
             }
         }
         let (peer, local) = (c.peer, c.local.unwrap_or(c.peer));
+        let progress = ReadProgress {
+            messages: frames.len() as u64,
+            keepalives: pongs,
+            in_progress: c.reader.message_in_progress(),
+        };
+        c.timer.on_read(now, progress);
         self.stats.keepalives_in += pongs;
         for _ in 0..pongs {
-            if c.enqueue(Bytes::from_static(PONG), self.config.max_queued_bytes) {
-                self.stats.pongs_sent += 1;
-            } else {
-                self.stats.send_queue_full += 1;
+            let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+                break;
+            };
+            match c.enqueue(
+                Bytes::from_static(PONG),
+                &self.config.tcp_limits,
+                self.output_total,
+            ) {
+                Ok(cost) => {
+                    let on_conn = c.queued_bytes;
+                    self.charge(cost, on_conn);
+                    self.stats.pongs_sent += 1;
+                }
+                Err(reason) => {
+                    // Pings from a peer that does not read: it goes.
+                    frames.clear();
+                    self.frames = frames;
+                    self.close_for(slot, reason);
+                    return;
+                }
             }
         }
         if pongs > 0 {
-            self.flush_conn(slot, now);
+            self.flush_conn(slot);
         }
         for bytes in frames.drain(..) {
             self.stats.stream_messages_in += 1;
@@ -975,6 +1064,52 @@ impl Driver {
         }
     }
 
+    fn count_refusal(&mut self, refusal: Refusal) {
+        match refusal {
+            Refusal::ConnectionLimit => self.stats.connections_refused += 1,
+            Refusal::SourceLimit => self.stats.source_limit_refused += 1,
+        }
+    }
+
+    /// Adds a queued message's cost to the output total (`on_conn`: what its connection
+    /// holds now).
+    fn charge(&mut self, cost: usize, on_conn: usize) {
+        let on_conn = u64::try_from(on_conn).unwrap_or(u64::MAX);
+        self.stats.peak_connection_output = self.stats.peak_connection_output.max(on_conn);
+        self.output_total = self.output_total.saturating_add(cost);
+        let total = u64::try_from(self.output_total).unwrap_or(u64::MAX);
+        self.stats.peak_output_queued = self.stats.peak_output_queued.max(total);
+    }
+
+    /// Closes a connection for a reason of the core's policy, counting it. Lost messages
+    /// are reported to the endpoint; an output cap always loses the message refused.
+    fn close_for(&mut self, slot: usize, reason: CloseReason) {
+        let Some(c) = self.conns.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        let lost = !c.queue.is_empty();
+        tracing::debug!(peer = %c.peer, %reason, "TCP connection closed");
+        match reason {
+            CloseReason::Idle => {
+                self.stats.idle_closed += 1;
+                let failure = lost.then_some(TransportFailure::ClosedWithQueuedData);
+                self.close(slot, failure, lost);
+            }
+            CloseReason::MessageDeadline => {
+                self.stats.message_deadline_closed += 1;
+                self.close(slot, Some(TransportFailure::Limit(reason)), lost);
+            }
+            CloseReason::OutputCap | CloseReason::OutputBudget => {
+                if reason == CloseReason::OutputCap {
+                    self.stats.output_cap_closed += 1;
+                } else {
+                    self.stats.output_budget_closed += 1;
+                }
+                self.close(slot, Some(TransportFailure::Limit(reason)), true);
+            }
+        }
+    }
+
     /// Closes a connection: out of the poll, the table and its slot. A failure is reported
     /// as an event; `lost` (messages not delivered) tells the endpoint too (§18.4).
     fn close(&mut self, slot: usize, failure: Option<TransportFailure>, lost: bool) {
@@ -986,6 +1121,8 @@ impl Driver {
         }
         self.free.push(slot);
         self.live_conns = self.live_conns.saturating_sub(1);
+        self.output_total = self.output_total.saturating_sub(c.queued_bytes);
+        self.admission.release(c.permit);
         self.backlog.retain(|s| *s != Slot::Conn(slot));
         if self.conn_keys.get(&c.peer) == Some(&slot) {
             self.conn_keys.remove(&c.peer);
@@ -1008,4 +1145,12 @@ impl Driver {
             None => {}
         }
     }
+}
+
+/// Whether `slot` holds an established connection.
+fn c_is_open(conns: &[Option<Conn>], slot: usize) -> bool {
+    conns
+        .get(slot)
+        .and_then(Option::as_ref)
+        .is_some_and(|c| c.state == ConnState::Open)
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use sip_core::transport::Transport;
+use sip_core::transport::limits::CloseReason;
 
 /// Why a transport flow failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -28,9 +29,14 @@ pub enum TransportFailure {
     /// The stream lost message framing (no or bad Content-Length, too large; §18.3).
     #[error("stream framing lost")]
     Framing,
-    /// `max_connections` or the token range is exhausted: no connection was opened.
+    /// `tcp_limits.max_connections` or the token range is exhausted: no connection was
+    /// opened.
     #[error("connection limit reached")]
     ConnectionLimit,
+    /// The core's stream policy closed the connection: a message deadline or the idle
+    /// timeout passed, or an output cap was reached (a peer that does not read).
+    #[error("closed: {0}")]
+    Limit(CloseReason),
     /// No bound socket can send to this destination (no socket of its transport or
     /// address family).
     #[error("no socket for this destination")]

@@ -65,7 +65,8 @@
 //!   or [`Driver::run`] — sleeps no longer than the application wants.
 //! * Nothing busy-loops: [`Driver::next_timeout`] is `None` while no timer is pending, and
 //!   otherwise the time to the earliest one (the endpoint's transaction and dialog timers,
-//!   a connect timeout, an idle connection's close, the application's alarm). It is zero
+//!   a connect timeout, a connection's message deadline or idle close, the application's
+//!   alarm). It is zero
 //!   only when work is due.
 //! * Sockets are registered edge-triggered, for readability; writability is asked for only
 //!   while something waits to be written.
@@ -86,6 +87,16 @@
 //! [`StreamReader`](sip_core::transport::keepalive::StreamReader) frames each connection
 //! and counts the pings; the core's [`select_socket`](sip_core::transport::select_socket)
 //! picks the UDP socket a datagram leaves from.
+//!
+//! # TCP limits
+//!
+//! [`DriverConfig::tcp_limits`] is the core's policy
+//! ([`sip_core::transport::limits`]), applied as it stands: accepts and connects are
+//! admitted per source and in total, each connection's
+//! [`StreamTimer`](sip_core::transport::limits::StreamTimer) gives its message deadline and
+//! idle timeout (in [`Driver::next_timeout`]), and a message the output caps refuse closes
+//! its connection ([`TransportFailure::Limit`]). Each refusal and close is counted in
+//! [`TransportStats`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

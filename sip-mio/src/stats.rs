@@ -29,13 +29,32 @@ pub struct TransportStats {
     /// TCP connections closed, for any reason.
     pub connections_closed: u64,
     /// Connections refused (accepts closed at once, connects not attempted) because
-    /// `max_connections` were open or no token was free.
+    /// `tcp_limits.max_connections` were open or no token was free.
     pub connections_refused: u64,
-    /// Connections closed after `tcp_idle_timeout` without traffic.
+    /// Accepted connections closed at once because their source had
+    /// `tcp_limits.max_connections_per_source` open.
+    pub source_limit_refused: u64,
+    /// Connections closed after `tcp_limits.idle_timeout` without a complete message or
+    /// keep-alive.
     pub idle_closed: u64,
+    /// Connections closed because a message begun did not complete within
+    /// `tcp_limits.message_deadline` (slowloris).
+    pub message_deadline_closed: u64,
+    /// Connections closed because their unwritten bytes would have passed
+    /// `tcp_limits.max_output_per_connection` (a peer that does not read).
+    pub output_cap_closed: u64,
+    /// Connections closed because unwritten bytes across connections would have passed
+    /// `tcp_limits.max_output_total`.
+    pub output_budget_closed: u64,
+    /// The most bytes waiting to be written to TCP connections at once, all together (a
+    /// high-water mark, so it only grows).
+    pub peak_output_queued: u64,
+    /// The most bytes waiting to be written to any one connection at once (a high-water
+    /// mark; never above `tcp_limits.max_output_per_connection`).
+    pub peak_connection_output: u64,
     /// Writes that would have blocked: the bytes waited for writable readiness.
     pub writes_queued: u64,
-    /// Messages dropped because their queue was over `max_queued_bytes`.
+    /// UDP datagrams dropped because their socket's queue was over `max_queued_bytes`.
     pub send_queue_full: u64,
     /// Transport errors handed to the endpoint as `Input::TransportError`.
     pub transport_errors: u64,

@@ -9,6 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use sip_core::message::ParseOptions;
 use sip_core::transport::keepalive::{Seen, StreamReader};
+use sip_core::transport::limits::{CloseReason, Permit, Queued, StreamLimits, StreamTimer};
 use socket2::{Protocol, Type};
 
 use crate::config::DriverConfig;
@@ -16,6 +17,15 @@ use crate::event::TransportFailure;
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
+
+/// What one queued message costs against the output caps beyond its bytes: its queue
+/// entry, so that even two-byte pongs cannot pile up for free.
+const ENTRY_COST: usize = 64;
+
+/// What a message of `len` bytes counts against the output caps.
+pub(crate) fn output_cost(len: usize) -> usize {
+    len.saturating_add(ENTRY_COST)
+}
 
 /// Creates, binds and starts a TCP listener.
 pub(crate) fn bind_listener(
@@ -52,9 +62,12 @@ pub(crate) struct Conn {
     /// Messages to write; the first is written from `offset` on.
     pub(crate) queue: VecDeque<Bytes>,
     pub(crate) offset: usize,
+    /// What the queued messages cost against the output caps ([`output_cost`]).
     pub(crate) queued_bytes: usize,
-    /// When the connection last carried bytes either way.
-    pub(crate) last_activity: Instant,
+    /// The message deadline and idle timeout (the core's policy).
+    pub(crate) timer: StreamTimer,
+    /// Its place in the admission counts, handed back when it closes.
+    pub(crate) permit: Permit,
     /// Tells this connection from an earlier one in the same slot.
     pub(crate) generation: u64,
     /// Registered for writable readiness too.
@@ -92,6 +105,7 @@ impl Conn {
         state: ConnState,
         now: Instant,
         generation: u64,
+        permit: Permit,
         config: &DriverConfig,
     ) -> Conn {
         let mut opts: ParseOptions = config.endpoint.parse;
@@ -110,41 +124,52 @@ impl Conn {
             queue: VecDeque::new(),
             offset: 0,
             queued_bytes: 0,
-            last_activity: now,
+            timer: StreamTimer::new(&config.tcp_limits, now),
+            permit,
             generation,
             writable_interest: false,
         }
     }
 
-    /// When the connection's own timer is due: the connect deadline, or the idle limit.
-    pub(crate) fn deadline(&self, idle: std::time::Duration) -> Option<Instant> {
+    /// When the connection's own timer is due: the connect deadline, or the message
+    /// deadline or idle timeout of its [`StreamTimer`].
+    pub(crate) fn deadline(&self) -> Option<Instant> {
         match self.state {
             ConnState::Connecting(at) => Some(at),
-            ConnState::Open => self.last_activity.checked_add(idle),
+            ConnState::Open => self.timer.deadline(),
         }
     }
 
-    /// Queues bytes; `false` (and nothing queued) if that would exceed `limit`.
-    pub(crate) fn enqueue(&mut self, bytes: Bytes, limit: usize) -> bool {
-        if self.queued_bytes.saturating_add(bytes.len()) > limit && !self.queue.is_empty() {
-            return false;
-        }
-        self.queued_bytes += bytes.len();
+    /// Queues bytes if the output caps allow (`total`: what all connections have queued);
+    /// an `Err` says why the connection must close instead. Returns the cost charged.
+    pub(crate) fn enqueue(
+        &mut self,
+        bytes: Bytes,
+        limits: &StreamLimits,
+        total: usize,
+    ) -> Result<usize, CloseReason> {
+        let cost = output_cost(bytes.len());
+        let queued = Queued {
+            connection: self.queued_bytes,
+            total,
+        };
+        limits.check_output(queued, cost)?;
+        self.queued_bytes += cost;
         self.queue.push_back(bytes);
-        true
+        Ok(cost)
     }
 
     /// Writes what is queued until done or the socket would block.
-    pub(crate) fn flush(&mut self, now: Instant) -> Flush {
+    pub(crate) fn flush(&mut self) -> Flush {
         while let Some(front) = self.queue.front() {
             let rest = front.get(self.offset..).unwrap_or_default();
             match self.stream.write(rest) {
                 Ok(0) => return Flush::Failed(io::ErrorKind::WriteZero),
                 Ok(n) => {
-                    self.last_activity = now;
                     self.offset += n;
                     if self.offset >= front.len() {
-                        self.queued_bytes = self.queued_bytes.saturating_sub(front.len());
+                        let cost = output_cost(front.len());
+                        self.queued_bytes = self.queued_bytes.saturating_sub(cost);
                         self.queue.pop_front();
                         self.offset = 0;
                     }
@@ -158,12 +183,11 @@ impl Conn {
     }
 
     /// Reads into the reader until the socket would block, at most `budget` reads.
-    pub(crate) fn read(&mut self, buf: &mut [u8], budget: usize, now: Instant) -> ReadOutcome {
+    pub(crate) fn read(&mut self, buf: &mut [u8], budget: usize) -> ReadOutcome {
         for _ in 0..budget.max(1) {
             match self.stream.read(buf) {
                 Ok(0) => return ReadOutcome::Closed,
                 Ok(n) => {
-                    self.last_activity = now;
                     self.reader.push(buf.get(..n).unwrap_or_default());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Drained,

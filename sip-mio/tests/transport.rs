@@ -338,7 +338,7 @@ fn tcp_framing_error_closes_the_connection() {
 fn idle_tcp_connections_are_closed() {
     let mut h = Harness::new();
     let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))]).seed(12);
-    config.tcp_idle_timeout = Duration::from_millis(200);
+    config.tcp_limits.idle_timeout = Duration::from_millis(200);
     let b = h.add(config, true);
     let a = h.add_on(vec![Listen::tcp(addr("127.0.0.1:0"))], 13, false);
     let bob = h.driver(b).local_addr(Transport::Tcp).unwrap();
@@ -426,7 +426,7 @@ fn writes_that_would_block_are_queued_and_flushed() {
 fn connections_above_the_limit_are_refused() {
     let mut h = Harness::new();
     let mut config = DriverConfig::new(vec![Listen::tcp(addr("127.0.0.1:0"))]).seed(15);
-    config.max_connections = 1;
+    config.tcp_limits.max_connections = 1;
     let a = h.add(config, false);
     let listen = h.driver(a).local_addr(Transport::Tcp).unwrap();
     let _one = TcpStream::connect(listen).unwrap();

@@ -5,12 +5,19 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use sip_core::transport::Transport;
+use sip_core::transport::limits::StreamLimits;
 
 use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
 pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
                          [--auth user:password]... [--realm R]";
+
+/// The TCP limit flags (each sets one field of [`StreamLimits`]; unset ones keep its
+/// defaults, which are meant for the open internet).
+pub const TCP_USAGE: &str = "[--tcp-max-connections N] [--tcp-max-per-source N] \
+                             [--tcp-message-timeout-ms N] [--tcp-idle-timeout-ms N] \
+                             [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]";
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -23,6 +30,8 @@ pub struct Args {
     pub pbx: PbxConfig,
     /// The app's own flags (those named in `own`), with their values, in order.
     pub own: Vec<(String, String)>,
+    /// What TCP peers may hold ([`TCP_USAGE`] flags).
+    pub tcp: StreamLimits,
 }
 
 /// Parses `args` (without the program name). `own` names flags of the app that take a
@@ -54,6 +63,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut pbx = PbxConfig::default();
     let mut realm = None;
     let mut mine = Vec::new();
+    let mut tcp = StreamLimits::default();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -81,6 +91,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                 let v = value()?;
                 mine.push((a, v));
             }
+            flag if flag.starts_with("--tcp-") => tcp_flag(&mut tcp, flag, &value()?)?,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -91,5 +102,66 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         transport,
         pbx,
         own: mine,
+        tcp,
     })
+}
+
+/// Sets the [`StreamLimits`] field `flag` names.
+fn tcp_flag(tcp: &mut StreamLimits, flag: &str, value: &str) -> Result<(), String> {
+    let number = || -> Result<usize, String> { value.parse().map_err(|e| format!("{flag}: {e}")) };
+    let millis = || number().map(|ms| Duration::from_millis(ms as u64));
+    match flag {
+        "--tcp-max-connections" => tcp.max_connections = number()?,
+        "--tcp-max-per-source" => tcp.max_connections_per_source = number()?,
+        "--tcp-message-timeout-ms" => tcp.message_deadline = millis()?,
+        "--tcp-idle-timeout-ms" => tcp.idle_timeout = millis()?,
+        "--tcp-max-queue" => tcp.max_output_per_connection = number()?,
+        "--tcp-max-queue-total" => tcp.max_output_total = number()?,
+        other => return Err(format!("unknown argument {other:?}")),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Result<Args, String> {
+        parse(v.iter().map(|s| s.to_string()), &[])
+    }
+
+    #[test]
+    fn tcp_limits_default_to_the_cores_and_each_flag_sets_one() {
+        let a = args(&["--bind", "127.0.0.1:5060"]).unwrap();
+        assert_eq!(a.tcp, StreamLimits::default());
+        let a = args(&[
+            "--bind",
+            "127.0.0.1:5060",
+            "--tcp-max-connections",
+            "100",
+            "--tcp-max-per-source",
+            "5",
+            "--tcp-message-timeout-ms",
+            "1500",
+            "--tcp-idle-timeout-ms",
+            "60000",
+            "--tcp-max-queue",
+            "65536",
+            "--tcp-max-queue-total",
+            "1048576",
+        ])
+        .unwrap();
+        let want = StreamLimits {
+            max_connections: 100,
+            max_connections_per_source: 5,
+            message_deadline: Duration::from_millis(1500),
+            idle_timeout: Duration::from_secs(60),
+            max_output_per_connection: 65536,
+            max_output_total: 1 << 20,
+        };
+        assert_eq!(a.tcp, want);
+        assert!(args(&["--bind", "127.0.0.1:5060", "--tcp-max-queue", "lots"]).is_err());
+        assert!(args(&["--bind", "127.0.0.1:5060", "--tcp-nonsense", "1"]).is_err());
+        assert!(args(&["--bind", "127.0.0.1:5060", "--tcp-max-per-source"]).is_err());
+    }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sip_core::endpoint::{Input, Transmit};
 use sip_core::transport::Transport;
+use sip_core::transport::limits::StreamLimits;
 use sip_tokio::transport::{TransportConfig, TransportStats, Transports};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -425,7 +426,10 @@ async fn tcp_malformed_but_framed_message_goes_to_the_endpoint_and_the_stream_go
 async fn tcp_idle_connection_is_closed_and_traffic_keeps_it_open() {
     bounded(async {
         let cfg = TransportConfig {
-            tcp_idle_timeout: Duration::from_millis(300),
+            tcp_limits: StreamLimits {
+                idle_timeout: Duration::from_millis(300),
+                ..Default::default()
+            },
             ..config(&[], &["127.0.0.1:0"])
         };
         let (t, _rx) = Transports::bind(cfg).await.unwrap();
@@ -453,7 +457,10 @@ async fn tcp_idle_connection_is_closed_and_traffic_keeps_it_open() {
 async fn tcp_max_connections_is_enforced() {
     bounded(async {
         let cfg = TransportConfig {
-            max_connections: 1,
+            tcp_limits: StreamLimits {
+                max_connections: 1,
+                ..Default::default()
+            },
             ..config(&[], &["127.0.0.1:0"])
         };
         let (t, mut rx) = Transports::bind(cfg).await.unwrap();
@@ -623,7 +630,11 @@ async fn socket_options_and_unbounded_timeouts_are_accepted() {
             recv_buffer_size: Some(256 * 1024),
             send_buffer_size: Some(256 * 1024),
             reuse_address: false,
-            tcp_idle_timeout: Duration::MAX,
+            tcp_limits: StreamLimits {
+                idle_timeout: Duration::MAX,
+                message_deadline: Duration::MAX,
+                ..Default::default()
+            },
             connect_timeout: Duration::MAX,
             ..config(&["127.0.0.1:0", "[::1]:0"], &["127.0.0.1:0", "[::1]:0"])
         };
@@ -668,10 +679,11 @@ async fn binding_a_port_in_use_fails_without_panicking() {
     .await;
 }
 
-/// `send` never waits: with one slot per queue, a second message queued before the socket
-/// task runs (the test runtime is single-threaded) is dropped and counted. (A fresh UDP
-/// socket is not known to be writable until the runtime first polls it, so its datagrams
-/// go through the queue too.)
+/// `send` never waits: with one slot per UDP queue, a second datagram queued before the
+/// socket task runs (the test runtime is single-threaded) is dropped and counted. (A fresh
+/// UDP socket is not known to be writable until the runtime first polls it, so its
+/// datagrams go through the queue too.) A TCP connection's queue is bounded in bytes
+/// instead, and the capacity does not apply to it.
 #[tokio::test]
 async fn full_send_queues_drop_and_count() {
     bounded(async {
@@ -689,24 +701,53 @@ async fn full_send_queues_drop_and_count() {
         t.send(transmit(Transport::Udp, udp_dest, REQ2));
         t.send(transmit(Transport::Tcp, tcp_dest, REQ1));
         t.send(transmit(Transport::Tcp, tcp_dest, REQ2));
-        assert_eq!(t.stats().send_queue_full, 2);
+        assert_eq!(t.stats().send_queue_full, 1);
 
         let mut buf = [0u8; 2048];
         let (n, _) = udp_peer.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], REQ1);
         let (mut conn, _) = tcp_peer.accept().await.unwrap();
-        assert_eq!(read_n(&mut conn, REQ1.len()).await, REQ1);
-        let more = tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf)).await;
-        assert!(more.is_err(), "the dropped message was not sent");
+        let mut both = REQ1.to_vec();
+        both.extend_from_slice(REQ2);
+        assert_eq!(read_n(&mut conn, both.len()).await, both);
         let s = t.stats();
         assert_eq!(s.datagrams_out, 1);
-        assert_eq!(s.stream_messages_out, 1);
+        assert_eq!(s.stream_messages_out, 2);
     })
     .await;
 }
 
-/// Once the socket is known to be writable, `send` writes a datagram before it returns
-/// (no task in between), and datagrams leave in the order they were handed over.
+/// A message that would take a connection's queue past `max_output_per_connection` closes
+/// the connection (its queue freed, the loss reported as a transport error).
+#[tokio::test]
+async fn tcp_output_cap_closes_the_connection() {
+    bounded(async {
+        let cfg = TransportConfig {
+            tcp_limits: StreamLimits {
+                // Room for REQ1 and its entry, not for REQ2 as well.
+                max_output_per_connection: REQ1.len() + 100,
+                ..Default::default()
+            },
+            ..config(&[], &[])
+        };
+        let (t, mut rx) = Transports::bind(cfg).await.unwrap();
+        let tcp_peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dest = tcp_peer.local_addr().unwrap();
+        // Both are queued before the connect completes: the second is over the cap.
+        t.send(transmit(Transport::Tcp, dest, REQ1));
+        t.send(transmit(Transport::Tcp, dest, REQ2));
+        match rx.recv().await.unwrap() {
+            Input::TransportError { destination, .. } => assert_eq!(destination, dest),
+            other => panic!("expected TransportError, got {other:?}"),
+        }
+        let s = stats_until(&t, |s| s.connections_closed == 1).await;
+        assert_eq!(s.output_cap_closed, 1);
+        assert!(s.peak_output_queued <= (REQ1.len() + 100) as u64);
+        assert_eq!(t.connection_count(), 0);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn udp_datagrams_are_written_at_once_in_order() {
     bounded(async {

@@ -98,6 +98,14 @@ impl StreamReader {
         self.framer.buffered()
     }
 
+    /// Whether bytes of a message not yet complete are held: after [`StreamReader::next`]
+    /// returned `None`, anything still buffered is the start of a message (line ends
+    /// between messages are consumed as keep-alives). What
+    /// [`StreamTimer`](super::limits::StreamTimer)'s message deadline watches.
+    pub fn message_in_progress(&self) -> bool {
+        self.framer.buffered() > 0
+    }
+
     /// The keep-alives before the next message, and that message: `None` when more bytes
     /// are needed; an error means the stream lost sync and the connection must close
     /// (§18.3). `awaiting_pong` is how many pings the driver sent unanswered.
@@ -142,6 +150,21 @@ mod tests {
         assert_eq!(k.observe(1, false, 1), Seen { pings: 0, pongs: 1 });
         // A ping while none of ours is pending, after a pong.
         assert_eq!(k.observe(3, false, 1), Seen { pings: 1, pongs: 1 });
+    }
+
+    #[test]
+    fn pings_are_no_message_in_progress() {
+        let mut r = StreamReader::new(ParseOptions::default());
+        r.push(b"\r\n\r\n\r\n");
+        assert_eq!(r.next(0).0.pings, 1);
+        assert!(!r.message_in_progress());
+        r.push(b"O");
+        assert!(r.next(0).1.is_none());
+        assert!(r.message_in_progress());
+        r.push(b"PTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+        assert!(matches!(r.next(0).1, Some(Ok(_))));
+        assert!(r.next(0).1.is_none());
+        assert!(!r.message_in_progress());
     }
 
     #[test]

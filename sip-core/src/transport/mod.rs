@@ -8,6 +8,7 @@
 //! ([`select_socket`]) — are here too, so every driver does them the same way.
 
 pub mod keepalive;
+pub mod limits;
 mod socket;
 
 pub use socket::select_socket;

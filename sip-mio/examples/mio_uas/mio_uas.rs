@@ -8,7 +8,14 @@
 //! ```text
 //! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N]
 //!     [--registrar] [--auth user:password]... [--realm R]
+//!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
+//!     [--tcp-idle-timeout-ms N] [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]
 //! ```
+//!
+//! The `--tcp-*` flags set what TCP peers may hold (the core's
+//! [`StreamLimits`](sip_core::transport::limits::StreamLimits), whose defaults are meant
+//! for the open internet). At start the process raises its open-file limit to the hard
+//! limit, so it can hold as many connections as the system lets it.
 //!
 //! As a test PBX: `--registrar` serves REGISTER (RFC 3261 §10.3) instead of answering 405;
 //! `--auth` demands digest credentials of every REGISTER (401) and INVITE (407) in realm
@@ -40,7 +47,11 @@ const SIGNALS: Token = Token(0);
 
 /// The usage line: the PBX flags both drivers' apps share (`sip_pbx::cli`).
 fn usage() -> String {
-    format!("usage: mio_uas {}", sip_pbx::cli::USAGE)
+    format!(
+        "usage: mio_uas {} {}",
+        sip_pbx::cli::USAGE,
+        sip_pbx::cli::TCP_USAGE
+    )
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -58,6 +69,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    raise_open_file_limit();
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -79,9 +91,10 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Transport::Tcp => Listen::tcp(args.bind),
         _ => Listen::udp(args.bind),
     };
-    let config = DriverConfig::new(vec![listen]);
+    let mut config = DriverConfig::new(vec![listen]);
+    config.tcp_limits = args.tcp;
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
-    let tokens = 1..config.max_connections + 2;
+    let tokens = 1..config.tcp_limits.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;
     for (t, a) in driver.local_addrs() {
         println!(
@@ -113,4 +126,17 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("transport: {:?}", driver.stats());
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard limit: every TCP peer holds a descriptor,
+/// and a default soft limit of 1,024 would cap the connections far below
+/// `--tcp-max-connections`. A failure is reported and the app goes on.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < 8192 => eprintln!(
+            "mio_uas: open-file limit is {n}: fewer TCP connections than the default limit may fit"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("mio_uas: open-file limit not raised: {e}"),
+    }
 }

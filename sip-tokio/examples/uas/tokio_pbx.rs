@@ -22,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use sip_core::endpoint::EndpointConfig;
 use sip_core::registrar::Binding;
+use sip_core::transport::limits::StreamLimits;
 use sip_pbx::{ANSWER_SDP, CallPlan, Counters, Pbx, PbxConfig, Report, RequestPlan};
+use sip_tokio::transport::{TransportConfig, TransportStats};
 use sip_tokio::{
     Accepting, Body, Call, CallEvent, EndReason, Error, IncomingCall, IncomingRequest,
     IncomingTransfer, Result, Transport, UserAgent,
@@ -52,6 +54,9 @@ pub struct UasConfig {
     pub auth: Vec<(String, String)>,
     /// The digest realm (the bind address's host if `None`).
     pub realm: Option<String>,
+    /// What TCP peers may hold (connections per source and in total, message deadline,
+    /// idle timeout, output caps); the core's defaults unless set.
+    pub tcp_limits: StreamLimits,
 }
 
 impl UasConfig {
@@ -68,6 +73,7 @@ impl UasConfig {
             registrar: false,
             auth: Vec::new(),
             realm: None,
+            tcp_limits: StreamLimits::default(),
         }
     }
 }
@@ -95,6 +101,10 @@ impl Uas {
             .shards(config.shards)
             .endpoint_config(config.endpoint.clone())
             .shutdown_timeout(config.shutdown_timeout)
+            .transport_config(TransportConfig {
+                tcp_limits: config.tcp_limits,
+                ..TransportConfig::default()
+            })
             .identity(format!("<sip:uas@{}>", config.bind));
         b = match config.transport {
             Transport::Tcp => b.tcp(config.bind.to_string()),
@@ -178,6 +188,16 @@ impl Uas {
             Ok(s) => report.with_stack(s.endpoint),
             Err(_) => report,
         }
+    }
+
+    /// The transport counters now (connections refused and closed by each TCP limit
+    /// among them).
+    pub async fn transport_stats(&self) -> TransportStats {
+        self.ua
+            .stats()
+            .await
+            .map(|s| s.transport)
+            .unwrap_or_default()
     }
 
     /// Shuts the user agent down gracefully (see [`UserAgent::shutdown`]) and returns the

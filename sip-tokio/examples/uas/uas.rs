@@ -3,7 +3,14 @@
 //! ```text
 //! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N] [--shards N]
 //!     [--threads N] [--registrar] [--auth user:password]... [--realm R]
+//!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
+//!     [--tcp-idle-timeout-ms N] [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]
 //! ```
+//!
+//! The `--tcp-*` flags set what TCP peers may hold (the core's
+//! [`StreamLimits`](sip_core::transport::limits::StreamLimits), whose defaults are meant
+//! for the open internet). At start the process raises its open-file limit to the hard
+//! limit, so it can hold as many connections as the system lets it.
 //!
 //! `--threads` sets the tokio runtime's worker threads; it defaults to the number of
 //! `--shards`. With one (the default) everything runs on the main thread, on a
@@ -37,8 +44,9 @@ use app::{Uas, UasConfig};
 /// driver's own.
 fn usage() -> String {
     format!(
-        "usage: uas {} [--shards N] [--threads N]",
-        sip_pbx::cli::USAGE
+        "usage: uas {} [--shards N] [--threads N] {}",
+        sip_pbx::cli::USAGE,
+        sip_pbx::cli::TCP_USAGE
     )
 }
 
@@ -51,6 +59,7 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.registrar = args.pbx.registrar;
     config.auth = args.pbx.auth;
     config.realm = Some(args.pbx.realm);
+    config.tcp_limits = args.tcp;
     let mut threads = None;
     for (flag, value) in &args.own {
         let n: usize = value.parse().map_err(|e| format!("{flag}: {e}"))?;
@@ -75,6 +84,7 @@ fn main() -> ExitCode {
         }
     };
     let (config, threads) = config;
+    raise_open_file_limit();
     // One thread: a current-thread runtime, where waking a task is a queue push rather
     // than a cross-thread wake-up (futex, eventfd) as on a multi-thread runtime.
     let runtime = if threads <= 1 {
@@ -120,9 +130,24 @@ async fn run(config: UasConfig) -> ExitCode {
         uas.local_addr()
     );
     signals.wait().await;
+    let transport = uas.transport_stats().await;
     let report = uas.shutdown().await;
     println!("{report}");
+    println!("transport: {transport:?}");
     ExitCode::SUCCESS
+}
+
+/// Raises the soft open-file limit to the hard limit: every TCP peer holds a descriptor,
+/// and a default soft limit of 1,024 would cap the connections far below
+/// `--tcp-max-connections`. A failure is reported and the app goes on.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < 8192 => eprintln!(
+            "uas: open-file limit is {n}: fewer TCP connections than the default limit may fit"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("uas: open-file limit not raised: {e}"),
+    }
 }
 
 /// SIGINT and SIGTERM (Ctrl-C elsewhere).

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sip_core::transport::limits::StreamLimits;
+
 /// Sockets to bind and limits to enforce (RFC 3261 §18: a UA listens on UDP and TCP, and
 /// RFC 5626 §3.5 for how long an idle flow is kept).
 ///
@@ -23,21 +25,22 @@ pub struct TransportConfig {
     /// does on Unix, so a restarted server rebinds while old connections sit in TIME_WAIT).
     /// On Linux it also lets two UDP sockets that both set it share a port.
     pub reuse_address: bool,
-    /// A TCP connection with no traffic in either direction for this long is closed
-    /// (default 120 s; RFC 5626 §4.4.1 has clients ping every 95–120 s, so a flow kept
-    /// alive by CRLF pings stays open). Keep-alive pings count as traffic.
-    pub tcp_idle_timeout: Duration,
-    /// Most TCP connections open at once, accepted and outgoing together (default 4096).
-    /// Accepts above it are closed at once, connects above it fail with a transport error.
-    pub max_connections: usize,
+    /// What TCP peers may hold: connections in total and per source, the deadline to
+    /// complete a message, the idle timeout, the bytes waiting to be written per
+    /// connection and in total (the core's policy, [`StreamLimits`]; its defaults are
+    /// meant for the open internet). Accepts past a connection limit are closed at once,
+    /// connects past it fail with a transport error; a connection past a deadline or an
+    /// output cap is closed.
+    pub tcp_limits: StreamLimits,
     /// How long an outgoing TCP connect may take before it counts as failed (default 5 s;
     /// RFC 3261 §18.1.1: a failed connect is a transport error for the transaction).
     pub connect_timeout: Duration,
     /// Largest message accepted: a bigger UDP datagram is dropped, a bigger message on a
     /// stream is a framing error (default 65,535, the UDP maximum, §18.1.1).
     pub max_message_size: usize,
-    /// Capacity of the input channel, of each UDP send queue and of each connection's send
-    /// queue (default 1024; 0 is treated as 1).
+    /// Capacity of the input channel and of each UDP send queue, in messages (default
+    /// 1024; 0 is treated as 1). A TCP connection's send queue is bounded in bytes by
+    /// `tcp_limits` instead.
     pub channel_capacity: usize,
 }
 
@@ -49,8 +52,7 @@ impl Default for TransportConfig {
             recv_buffer_size: None,
             send_buffer_size: None,
             reuse_address: true,
-            tcp_idle_timeout: Duration::from_secs(120),
-            max_connections: 4096,
+            tcp_limits: StreamLimits::default(),
             connect_timeout: Duration::from_secs(5),
             max_message_size: 65_535,
             channel_capacity: 1024,
@@ -76,8 +78,7 @@ mod tests {
         assert_eq!(c.recv_buffer_size, None);
         assert_eq!(c.send_buffer_size, None);
         assert!(c.reuse_address);
-        assert_eq!(c.tcp_idle_timeout, Duration::from_secs(120));
-        assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.tcp_limits, StreamLimits::default());
         assert_eq!(c.connect_timeout, Duration::from_secs(5));
         assert_eq!(c.max_message_size, 65_535);
         assert_eq!(c.channel_capacity, 1024);

@@ -15,10 +15,23 @@
 //! * one accept loop per TCP listener;
 //! * one task per TCP connection, which runs its reader (the core's
 //!   [`StreamReader`](sip_core::transport::keepalive::StreamReader) cutting the stream into
-//!   messages and telling the CRLF keep-alive pings it must answer from the pongs), its
-//!   writer (fed by a bounded per-connection queue) and its idle timer side by side: when
-//!   any of them ends (peer closed, read or write error, framing error, idle timeout,
-//!   shutdown) the connection is closed and leaves the table, at one place.
+//!   messages and telling the CRLF keep-alive pings it must answer from the pongs, and the
+//!   core's [`StreamTimer`](sip_core::transport::limits::StreamTimer) giving its message
+//!   deadline and idle timeout) and its writer (fed by a per-connection queue bounded in
+//!   bytes) side by side: when either ends (peer closed, read or write error, framing
+//!   error, a deadline or an output cap of [`TransportConfig::tcp_limits`], shutdown) the
+//!   connection is closed, leaves the table and frees its queue, at one place.
+//!
+//! # TCP limits
+//!
+//! Every limit is the core's policy ([`sip_core::transport::limits`]); this driver only
+//! applies it: accepts and connects are admitted by its
+//! [`Admission`] (per source and in total), each
+//! message queued for a connection is checked with
+//! [`StreamLimits::check_output`](sip_core::transport::limits::StreamLimits::check_output)
+//! (a refusal closes the connection), and each connection's reader sleeps until its
+//! [`StreamTimer`](sip_core::transport::limits::StreamTimer)'s deadline. What each limit
+//! refused or closed is counted in [`TransportStats`].
 //!
 //! Every task ends on [`Transports::shutdown`] or when the [`Transports`] is dropped.
 //!
@@ -37,7 +50,7 @@
 //!   `Transmit::source`, since peers answer on the same connection anyway and binding the
 //!   listening port for outgoing connections needs `SO_REUSEPORT` and fails on collisions;
 //! * a connect that fails or times out, a write that fails, a connection that closes
-//!   with messages still queued, and a destination refused by `max_connections` are
+//!   with messages still queued, and a destination refused by the connection limits are
 //!   reported as [`Input::TransportError`] (§18.4);
 //! * one connection per key is used for sending: if a peer connects from the address we
 //!   already have a connection to (a peer that binds its outgoing connections to its
@@ -71,14 +84,15 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use sip_core::endpoint::{Input, Transmit};
+use sip_core::transport::limits::{Admission, CloseReason, Permit, Queued, Refusal};
 use sip_core::transport::{Transport, select_socket};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 
 use stats::{Counters, bump};
 
@@ -97,22 +111,63 @@ struct UdpHandle {
     queued: Arc<AtomicUsize>,
 }
 
+/// What one queued message costs against the output caps beyond its bytes: the queue
+/// entry that holds it (a `Bytes` handle and the channel's slot), so that even empty
+/// messages (pongs are two bytes) cannot pile up for free.
+const ENTRY_COST: usize = 64;
+
+/// What a message of `len` bytes counts against the output caps.
+fn output_cost(len: usize) -> usize {
+    len.saturating_add(ENTRY_COST)
+}
+
+/// One TCP connection's output account and its off switch, shared by the table, the
+/// connection's task and whoever queues for it.
+#[derive(Debug, Default)]
+struct ConnOutput {
+    /// What the messages queued and not yet written cost ([`output_cost`]).
+    queued: AtomicUsize,
+    /// Wakes the connection's task to close it, for [`ConnOutput::reason`].
+    kill: Notify,
+    reason: OnceLock<CloseReason>,
+}
+
+impl ConnOutput {
+    /// Has the connection closed for `reason` (the first reason given wins).
+    fn kill(&self, reason: CloseReason) {
+        let _ = self.reason.set(reason);
+        self.kill.notify_one();
+    }
+}
+
 /// A TCP connection as the table sees it.
 #[derive(Debug)]
 struct Conn {
     /// Tells this connection from a later one to the same peer.
     id: u64,
-    /// The connection's send queue.
-    queue: mpsc::Sender<Bytes>,
+    /// The connection's send queue (bounded in bytes by the output caps).
+    queue: mpsc::UnboundedSender<Bytes>,
+    output: Arc<ConnOutput>,
 }
 
 type ConnKey = (Transport, SocketAddr);
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ConnTable {
     map: HashMap<ConnKey, Conn>,
+    /// Connections open, in total and per source (the core's policy).
+    admission: Admission,
     /// Set by shutdown: nothing new is added.
     closed: bool,
+}
+
+/// Why a message was not queued on a connection.
+#[derive(Debug)]
+enum EnqueueError {
+    /// The connection's task has ended: the bytes come back.
+    Closed(Bytes),
+    /// An output cap refused it: the connection must close.
+    Limit(CloseReason),
 }
 
 /// State shared by [`Transports`] and every task.
@@ -125,6 +180,8 @@ struct Shared {
     /// The UDP sockets' bound addresses, in the order of `udp`.
     udp_locals: Vec<SocketAddr>,
     conns: Mutex<ConnTable>,
+    /// What the messages queued on all TCP connections cost ([`output_cost`]).
+    output_total: AtomicUsize,
     runtime: Handle,
     stop: watch::Receiver<bool>,
     /// Set by shutdown: [`Transports::send`] writes nothing more.
@@ -144,12 +201,81 @@ impl Shared {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Removes the connection `id` from the table, unless a newer one took its key.
-    fn remove_conn(&self, key: ConnKey, id: u64) {
+    /// Counts a connection refused by `refusal`.
+    fn count_refusal(&self, refusal: Refusal) {
+        bump(match refusal {
+            Refusal::ConnectionLimit => &self.counters.connections_refused,
+            Refusal::SourceLimit => &self.counters.source_limit_refused,
+        });
+    }
+
+    /// Queues `bytes` on a connection if the output caps allow it
+    /// ([`StreamLimits::check_output`](sip_core::transport::limits::StreamLimits::check_output)).
+    /// Call it with the table locked (`_locked`), so that the check and the charge are one
+    /// step against every other sender and against [`Shared::finish_conn`].
+    fn enqueue(
+        &self,
+        _locked: &ConnTable,
+        queue: &mpsc::UnboundedSender<Bytes>,
+        output: &ConnOutput,
+        bytes: Bytes,
+    ) -> Result<(), EnqueueError> {
+        let cost = output_cost(bytes.len());
+        let queued = Queued {
+            connection: output.queued.load(Ordering::Acquire),
+            total: self.output_total.load(Ordering::Acquire),
+        };
+        self.config
+            .tcp_limits
+            .check_output(queued, cost)
+            .map_err(EnqueueError::Limit)?;
+        let on_conn = output.queued.fetch_add(cost, Ordering::AcqRel) + cost;
+        self.counters.peak_connection_output.fetch_max(
+            u64::try_from(on_conn).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let total = self.output_total.fetch_add(cost, Ordering::AcqRel) + cost;
+        self.counters
+            .peak_output_queued
+            .fetch_max(u64::try_from(total).unwrap_or(u64::MAX), Ordering::Relaxed);
+        queue.send(bytes).map_err(|e| {
+            self.written(output, e.0.len());
+            EnqueueError::Closed(e.0)
+        })
+    }
+
+    /// Takes a message of `len` bytes off a connection's account (written, or given back).
+    fn written(&self, output: &ConnOutput, len: usize) {
+        let cost = output_cost(len);
+        output.queued.fetch_sub(cost, Ordering::AcqRel);
+        self.output_total.fetch_sub(cost, Ordering::AcqRel);
+    }
+
+    /// A connection's task is over: out of the table (unless a newer connection took its
+    /// key), its admission handed back, its queue freed and its account closed. Returns
+    /// whether messages were still queued.
+    fn finish_conn(
+        &self,
+        key: ConnKey,
+        id: u64,
+        permit: Permit,
+        output: &ConnOutput,
+        rx: &mut mpsc::UnboundedReceiver<Bytes>,
+    ) -> bool {
         let mut table = self.table();
         if table.map.get(&key).is_some_and(|c| c.id == id) {
             table.map.remove(&key);
         }
+        table.admission.release(permit);
+        rx.close();
+        let mut lost = false;
+        while rx.try_recv().is_ok() {
+            lost = true;
+        }
+        // What was queued, and what a cancelled write held: all of it leaves the total.
+        let left = output.queued.swap(0, Ordering::AcqRel);
+        self.output_total.fetch_sub(left, Ordering::AcqRel);
+        lost
     }
 
     /// Spawns a task that holds `guard` for as long as it runs.
@@ -274,13 +400,19 @@ impl Transports {
             .collect();
         locals.extend(listeners.iter().map(|(_, a)| (Transport::Tcp, *a)));
 
+        let admission = Admission::new(config.tcp_limits);
         let shared = Arc::new(Shared {
             config,
             counters: Counters::default(),
             input: input_tx,
             udp_locals: udp_handles.iter().map(|u| u.local).collect(),
             udp: udp_handles,
-            conns: Mutex::new(ConnTable::default()),
+            conns: Mutex::new(ConnTable {
+                map: HashMap::new(),
+                admission,
+                closed: false,
+            }),
+            output_total: AtomicUsize::new(0),
             runtime,
             stop: stop_rx,
             stopped: AtomicBool::new(false),
@@ -324,9 +456,11 @@ impl Transports {
     /// UDP and TCP are supported; any other transport is reported at once as an
     /// [`Input::TransportError`]. A UDP datagram is written to its socket at once; if the
     /// socket's buffer is full it waits in the socket's send queue, behind which later
-    /// datagrams queue too (those of one caller leave in the order it handed them over). A full queue drops the message (counted in
-    /// [`TransportStats::send_queue_full`]): the transaction layer retransmits over UDP, and
-    /// a TCP connection that far behind is in trouble anyway. After
+    /// datagrams queue too (those of one caller leave in the order it handed them over). A
+    /// full UDP queue drops the datagram (counted in [`TransportStats::send_queue_full`]):
+    /// the transaction layer retransmits over UDP. A TCP message that the output caps of
+    /// [`TransportConfig::tcp_limits`] refuse closes its connection instead (a peer that
+    /// does not read) and is reported as a transport error. After
     /// [`shutdown`](Self::shutdown) nothing is sent.
     pub fn send(&self, t: Transmit) {
         match t.transport {
@@ -392,40 +526,72 @@ impl Transports {
             return;
         }
         if let Some(conn) = table.map.get(&key) {
-            match conn.queue.try_send(bytes) {
+            match self
+                .shared
+                .enqueue(&table, &conn.queue, &conn.output, bytes)
+            {
                 Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    bump(&self.shared.counters.send_queue_full);
-                    tracing::warn!(peer = %t.destination, "TCP send queue full: message dropped");
+                Err(EnqueueError::Limit(reason)) => {
+                    // The peer does not read (or the budget is spent): close the
+                    // connection, which frees its queue; this message is lost.
+                    conn.output.kill(reason);
+                    table.map.remove(&key);
+                    drop(table);
+                    tracing::warn!(peer = %t.destination, %reason, "TCP connection closed");
+                    self.shared.report_error_now(Transport::Tcp, t.destination);
                     return;
                 }
-                Err(mpsc::error::TrySendError::Closed(b)) => {
+                Err(EnqueueError::Closed(b)) => {
                     // The connection is closing; open a fresh one.
                     table.map.remove(&key);
                     bytes = b;
                 }
             }
         }
-        if table.map.len() >= self.shared.config.max_connections {
-            drop(table);
-            bump(&self.shared.counters.connections_refused);
-            tracing::warn!(peer = %t.destination, "max_connections reached: connection not opened");
-            self.shared.report_error_now(Transport::Tcp, t.destination);
-            return;
-        }
+        let permit = match table.admission.admit_outbound() {
+            Ok(p) => p,
+            Err(refusal) => {
+                drop(table);
+                self.shared.count_refusal(refusal);
+                tracing::warn!(peer = %t.destination, %refusal, "TCP connection not opened");
+                self.shared.report_error_now(Transport::Tcp, t.destination);
+                return;
+            }
+        };
         let Some(guard) = self.task_guard() else {
+            table.admission.release(permit);
             return;
         };
-        let (tx, rx) = mpsc::channel(self.shared.config.capacity());
-        // The queue is new and has at least one slot.
-        if tx.try_send(bytes).is_err() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let output = Arc::new(ConnOutput::default());
+        if let Err(e) = self.shared.enqueue(&table, &tx, &output, bytes) {
+            // One message over the caps on its own: nothing to open a connection for.
+            table.admission.release(permit);
+            drop(table);
+            tracing::warn!(peer = %t.destination, error = ?e, "TCP message over the output caps: connection not opened");
+            self.shared.report_error_now(Transport::Tcp, t.destination);
             return;
         }
         let id = self.shared.next_conn_id();
         let pong = tx.downgrade();
-        table.map.insert(key, Conn { id, queue: tx });
+        let conn = Conn {
+            id,
+            queue: tx,
+            output: output.clone(),
+        };
+        table.map.insert(key, conn);
         drop(table);
-        let task = tcp::connect_and_run(self.shared.clone(), t.destination, id, pong, rx);
+        let task = tcp::connect_and_run(
+            self.shared.clone(),
+            t.destination,
+            tcp::ConnParts {
+                id,
+                permit,
+                output,
+                pong,
+                rx,
+            },
+        );
         self.shared.spawn(guard, task);
     }
 

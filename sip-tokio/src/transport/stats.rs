@@ -55,11 +55,30 @@ counters! {
     /// TCP connections closed, for any reason.
     connections_closed,
     /// TCP connections refused (accepts closed at once, connects not attempted) because
-    /// `max_connections` were open.
+    /// `tcp_limits.max_connections` were open.
     connections_refused,
-    /// TCP connections closed after `tcp_idle_timeout` without traffic.
+    /// Accepted TCP connections closed at once because their source had
+    /// `tcp_limits.max_connections_per_source` open.
+    source_limit_refused,
+    /// TCP connections closed after `tcp_limits.idle_timeout` without a complete message
+    /// or keep-alive.
     idle_closed,
-    /// Messages dropped because their send queue was full.
+    /// TCP connections closed because a message begun did not complete within
+    /// `tcp_limits.message_deadline` (slowloris).
+    message_deadline_closed,
+    /// TCP connections closed because their unwritten bytes would have passed
+    /// `tcp_limits.max_output_per_connection` (a peer that does not read).
+    output_cap_closed,
+    /// TCP connections closed because unwritten bytes across connections would have passed
+    /// `tcp_limits.max_output_total`.
+    output_budget_closed,
+    /// The most bytes waiting to be written to TCP connections at once, all connections
+    /// together, since the transports were bound (a high-water mark, so it only grows).
+    peak_output_queued,
+    /// The most bytes waiting to be written to any one TCP connection at once (a
+    /// high-water mark; never above `tcp_limits.max_output_per_connection`).
+    peak_connection_output,
+    /// UDP datagrams dropped because their socket's send queue was full.
     send_queue_full,
     /// Transport errors reported as `Input::TransportError` (failed connect, failed write,
     /// failed datagram send, no socket for the destination, messages lost on a closed

@@ -12,6 +12,7 @@ use sip_core::endpoint::Input;
 use sip_core::message::ParseOptions;
 use sip_core::transport::Transport;
 use sip_core::transport::keepalive::{PING, PONG, StreamReader};
+use sip_core::transport::limits::{CloseReason, Permit, ReadProgress, Refusal, StreamTimer};
 use socket2::{Protocol, Type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
@@ -21,7 +22,7 @@ use tokio::time::Instant;
 
 use super::config::TransportConfig;
 use super::stats::bump;
-use super::{Conn, Guard, Shared, new_socket, until_stopped};
+use super::{Conn, ConnOutput, EnqueueError, Guard, Shared, new_socket, until_stopped};
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -40,7 +41,8 @@ pub(super) fn bind_listener(addr: SocketAddr, config: &TransportConfig) -> io::R
     TcpListener::from_std(socket.into())
 }
 
-/// Accepts connections until stopped from outside, refusing those above `max_connections`.
+/// Accepts connections until stopped from outside, refusing those the core's
+/// [`Admission`](sip_core::transport::limits::Admission) refuses (per source, in total).
 pub(super) async fn accept_loop(
     shared: Arc<Shared>,
     listener: TcpListener,
@@ -62,56 +64,88 @@ pub(super) async fn accept_loop(
         if table.closed {
             return;
         }
-        if table.map.len() >= shared.config.max_connections {
-            drop(table);
-            bump(&shared.counters.connections_refused);
-            tracing::warn!(listener = %local, %peer, "max_connections reached: connection refused");
-            drop(stream);
-            continue;
-        }
-        let (tx, rx) = mpsc::channel(shared.config.capacity());
+        let permit = match table.admission.admit_inbound(peer.ip()) {
+            Ok(p) => p,
+            Err(refusal) => {
+                drop(table);
+                shared.count_refusal(refusal);
+                match refusal {
+                    // One source at its limit is an attack or a misconfiguration: say it
+                    // quietly, it may say it thousands of times.
+                    Refusal::SourceLimit => {
+                        tracing::debug!(listener = %local, %peer, %refusal, "connection refused");
+                    }
+                    Refusal::ConnectionLimit => {
+                        tracing::warn!(listener = %local, %peer, %refusal, "connection refused");
+                    }
+                }
+                drop(stream);
+                continue;
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
         let pong = tx.downgrade();
         let id = shared.next_conn_id();
-        if table.map.insert(key, Conn { id, queue: tx }).is_some() {
+        let output = Arc::new(ConnOutput::default());
+        let conn = Conn {
+            id,
+            queue: tx,
+            output: output.clone(),
+        };
+        if table.map.insert(key, conn).is_some() {
             tracing::debug!(%peer, "a new connection from this address takes the older one's place for sending");
         }
         drop(table);
         bump(&shared.counters.connections_accepted);
         tracing::debug!(listener = %local, %peer, "TCP connection accepted");
-        let task = run_connection(shared.clone(), stream, peer, id, pong, rx);
+        let parts = ConnParts {
+            id,
+            permit,
+            output,
+            pong,
+            rx,
+        };
+        let task = run_connection(shared.clone(), stream, peer, parts);
         shared.spawn(guard.clone(), task);
     }
 }
 
+/// What a connection's task holds besides its stream.
+pub(super) struct ConnParts {
+    /// Tells this connection from a later one to the same peer.
+    pub(super) id: u64,
+    /// Its place in the admission counts, handed back when it ends.
+    pub(super) permit: Permit,
+    /// Its output account and off switch.
+    pub(super) output: Arc<ConnOutput>,
+    /// Its own queue, for pongs (weak: the table holds the queue).
+    pub(super) pong: mpsc::WeakUnboundedSender<Bytes>,
+    /// What is queued for it.
+    pub(super) rx: mpsc::UnboundedReceiver<Bytes>,
+}
+
 /// Connects to `peer` (within `connect_timeout`), then runs the connection. The messages
 /// queued meanwhile wait in `rx`. A failed connect is a transport error (RFC 3261 §18.4).
-pub(super) async fn connect_and_run(
-    shared: Arc<Shared>,
-    peer: SocketAddr,
-    id: u64,
-    pong: mpsc::WeakSender<Bytes>,
-    rx: mpsc::Receiver<Bytes>,
-) {
+pub(super) async fn connect_and_run(shared: Arc<Shared>, peer: SocketAddr, mut parts: ConnParts) {
     let key = (Transport::Tcp, peer);
     let timeout = shared.config.connect_timeout;
     let attempt = tokio::time::timeout(timeout, connect(peer, &shared.config));
     let failure = match until_stopped(shared.stop.clone(), attempt).await {
         None => {
-            shared.remove_conn(key, id);
+            shared.finish_conn(key, parts.id, parts.permit, &parts.output, &mut parts.rx);
             return;
         }
         Some(Ok(Ok(stream))) => {
             bump(&shared.counters.connections_opened);
             tracing::debug!(%peer, "TCP connection opened");
-            return run_connection(shared, stream, peer, id, pong, rx).await;
+            return run_connection(shared, stream, peer, parts).await;
         }
         Some(Ok(Err(e))) => e.to_string(),
         Some(Err(_elapsed)) => format!("no answer within {timeout:?}"),
     };
     tracing::warn!(%peer, error = %failure, "TCP connect failed");
     // Out of the table first, so a retry prompted by the error opens a new connection.
-    shared.remove_conn(key, id);
-    drop(rx);
+    shared.finish_conn(key, parts.id, parts.permit, &parts.output, &mut parts.rx);
     shared.report_error(Transport::Tcp, peer).await;
 }
 
@@ -141,75 +175,56 @@ enum Close {
     WriteError(io::Error),
     /// The stream lost message framing (already logged and counted).
     Framing,
-    /// No traffic for `tcp_idle_timeout`.
-    Idle,
+    /// The core's policy closed it: a deadline passed or an output cap was reached.
+    Limit(CloseReason),
     /// The endpoint dropped its input channel.
     InputClosed,
     /// The transports were shut down.
     Shutdown,
 }
 
-/// When the connection last carried bytes either way.
-#[derive(Debug)]
-struct Activity {
-    base: Instant,
-    /// Microseconds from `base`.
-    last: AtomicU64,
+/// The driver's clock, as the core takes it (tokio's, so paused test clocks apply).
+fn now() -> std::time::Instant {
+    Instant::now().into_std()
 }
 
-impl Activity {
-    fn new() -> Self {
-        Activity {
-            base: Instant::now(),
-            last: AtomicU64::new(0),
-        }
-    }
-
-    fn touch(&self) {
-        let micros = u64::try_from(self.base.elapsed().as_micros()).unwrap_or(u64::MAX);
-        self.last.store(micros, Ordering::Relaxed);
-    }
-
-    fn last(&self) -> u64 {
-        self.last.load(Ordering::Relaxed)
-    }
-
-    fn instant(&self, micros: u64) -> Instant {
-        self.base + Duration::from_micros(micros)
-    }
-}
-
-/// Runs one established connection: reader, writer and idle timer side by side until one
-/// of them ends it, then takes it out of the table.
+/// Runs one established connection: reader and writer side by side until one of them
+/// ends it or it is closed from outside (an output cap), then takes it out of the table.
 async fn run_connection(
     shared: Arc<Shared>,
     mut stream: TcpStream,
     peer: SocketAddr,
-    id: u64,
-    pong: mpsc::WeakSender<Bytes>,
-    mut rx: mpsc::Receiver<Bytes>,
+    parts: ConnParts,
 ) {
+    let ConnParts {
+        id,
+        permit,
+        output,
+        pong,
+        mut rx,
+    } = parts;
     let key = (Transport::Tcp, peer);
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
     }
     let reason = match stream.local_addr() {
         Ok(local) => {
-            let activity = Activity::new();
             let awaiting_pong = AtomicU64::new(0);
             let (rd, wr) = stream.split();
             let conn = Connection {
                 shared: &shared,
                 peer,
                 local,
-                activity: &activity,
+                output: &output,
                 awaiting_pong: &awaiting_pong,
             };
             let work = async {
                 tokio::select! {
                     r = conn.read_loop(rd, &pong) => r,
                     w = conn.write_loop(wr, &mut rx) => w,
-                    i = idle(&activity, shared.config.tcp_idle_timeout) => i,
+                    () = output.kill.notified() => {
+                        Close::Limit(output.reason.get().copied().unwrap_or(CloseReason::OutputCap))
+                    }
                 }
             };
             until_stopped(shared.stop.clone(), work)
@@ -219,9 +234,8 @@ async fn run_connection(
         Err(e) => Close::ReadError(e),
     };
     drop(stream);
-    shared.remove_conn(key, id);
+    let mut lost = shared.finish_conn(key, id, permit, &output, &mut rx);
     bump(&shared.counters.connections_closed);
-    let mut lost = !rx.is_empty();
     match &reason {
         Close::PeerClosed | Close::InputClosed | Close::Framing => {
             tracing::debug!(%peer, ?reason, "TCP connection closed");
@@ -231,9 +245,15 @@ async fn run_connection(
             tracing::warn!(%peer, error = %e, "TCP write failed");
             lost = true;
         }
-        Close::Idle => {
-            bump(&shared.counters.idle_closed);
-            tracing::debug!(%peer, "idle TCP connection closed");
+        Close::Limit(why) => {
+            let c = &shared.counters;
+            bump(match why {
+                CloseReason::Idle => &c.idle_closed,
+                CloseReason::MessageDeadline => &c.message_deadline_closed,
+                CloseReason::OutputCap => &c.output_cap_closed,
+                CloseReason::OutputBudget => &c.output_budget_closed,
+            });
+            tracing::debug!(%peer, reason = %why, "TCP connection closed");
         }
         Close::Shutdown => lost = false,
     }
@@ -242,62 +262,71 @@ async fn run_connection(
     }
 }
 
-/// Closes the connection once `timeout` passes without activity.
-async fn idle(activity: &Activity, timeout: Duration) -> Close {
-    loop {
-        let seen = activity.last();
-        // A timeout too large to represent never fires.
-        let Some(deadline) = activity.instant(seen).checked_add(timeout) else {
-            return std::future::pending().await;
-        };
-        tokio::time::sleep_until(deadline).await;
-        if activity.last() == seen {
-            return Close::Idle;
-        }
-    }
-}
-
 /// What the reader and the writer of one connection share.
 struct Connection<'a> {
     shared: &'a Shared,
     peer: SocketAddr,
     local: SocketAddr,
-    activity: &'a Activity,
+    output: &'a ConnOutput,
     /// Pings we wrote that no pong has answered yet.
     awaiting_pong: &'a AtomicU64,
 }
 
 impl Connection<'_> {
-    /// Frames the stream into messages for the endpoint and answers pings.
-    async fn read_loop(&self, mut rd: ReadHalf<'_>, pong: &mpsc::WeakSender<Bytes>) -> Close {
+    /// Frames the stream into messages for the endpoint, answers pings, and closes the
+    /// connection when its [`StreamTimer`] says so (message deadline, idle timeout).
+    async fn read_loop(
+        &self,
+        mut rd: ReadHalf<'_>,
+        pong: &mpsc::WeakUnboundedSender<Bytes>,
+    ) -> Close {
         let counters = &self.shared.counters;
         let mut opts = ParseOptions::default();
         opts.limits.max_message_size = self.shared.config.max_message_size;
         opts.limits.max_content_length = self.shared.config.max_message_size;
         let mut reader = StreamReader::new(opts);
+        let mut timer = StreamTimer::new(&self.shared.config.tcp_limits, now());
         let mut buf = vec![0u8; READ_CHUNK];
         loop {
-            let n = match rd.read(&mut buf).await {
+            let read = match timer.deadline() {
+                // A deadline too large to represent never fires.
+                None => rd.read(&mut buf).await,
+                Some(at) => {
+                    match tokio::time::timeout_at(Instant::from_std(at), rd.read(&mut buf)).await {
+                        Ok(read) => read,
+                        Err(_elapsed) => match timer.expired(now()) {
+                            Some(reason) => return Close::Limit(reason),
+                            None => continue,
+                        },
+                    }
+                }
+            };
+            let n = match read {
                 Ok(0) => return Close::PeerClosed,
                 Ok(n) => n,
                 Err(e) => return Close::ReadError(e),
             };
-            self.activity.touch();
+            let arrived = now();
             reader.push(buf.get(..n).unwrap_or_default());
+            let mut progress = ReadProgress::default();
             loop {
                 let (seen, next) = reader.next(self.awaiting_pong.load(Ordering::Relaxed));
                 if seen.pongs > 0 {
                     self.awaiting_pong.fetch_sub(seen.pongs, Ordering::Relaxed);
                 }
+                progress.keepalives += seen.pings + seen.pongs;
                 for _ in 0..seen.pings + seen.pongs {
                     bump(&counters.keepalives_in);
                 }
                 for _ in 0..seen.pings {
-                    self.send_pong(pong);
+                    if let Err(reason) = self.send_pong(pong) {
+                        return Close::Limit(reason);
+                    }
                 }
                 match next {
                     None => break,
                     Some(Ok(bytes)) => {
+                        progress.messages += 1;
                         // Framed but not parsed: the endpoint parses each message once (and
                         // answers 400 to one that is framed but malformed).
                         bump(&counters.stream_messages_in);
@@ -320,34 +349,49 @@ impl Connection<'_> {
                     }
                 }
             }
+            progress.in_progress = reader.message_in_progress();
+            timer.on_read(arrived, progress);
         }
     }
 
-    fn send_pong(&self, pong: &mpsc::WeakSender<Bytes>) {
+    /// Queues a pong; an output cap refusing it closes the connection (a peer that pings
+    /// and does not read).
+    fn send_pong(&self, pong: &mpsc::WeakUnboundedSender<Bytes>) -> Result<(), CloseReason> {
         let Some(queue) = pong.upgrade() else {
-            return;
+            return Ok(());
         };
-        match queue.try_send(Bytes::from_static(PONG)) {
-            Ok(()) => bump(&self.shared.counters.pongs_sent),
-            Err(_) => {
-                bump(&self.shared.counters.send_queue_full);
-                tracing::warn!(peer = %self.peer, "TCP send queue full: pong dropped");
+        let table = self.shared.table();
+        match self
+            .shared
+            .enqueue(&table, &queue, self.output, Bytes::from_static(PONG))
+        {
+            Ok(()) => {
+                bump(&self.shared.counters.pongs_sent);
+                Ok(())
             }
+            Err(EnqueueError::Limit(reason)) => Err(reason),
+            Err(EnqueueError::Closed(_)) => Ok(()),
         }
     }
 
-    /// Writes queued messages in order until a write fails.
+    /// Writes queued messages in order until a write fails, taking each off the
+    /// connection's output account once written.
     ///
     /// If the table lets go of the queue (a newer connection from the same peer address
     /// took the entry: typically a peer that connects from its listening port while our
     /// connection to that port is open), nothing more is sent here, but the connection
-    /// stays open for what the peer still sends on it, until it closes or idles out.
-    async fn write_loop(&self, mut wr: WriteHalf<'_>, rx: &mut mpsc::Receiver<Bytes>) -> Close {
+    /// stays open for what the peer still sends on it, until it closes or a deadline
+    /// passes.
+    async fn write_loop(
+        &self,
+        mut wr: WriteHalf<'_>,
+        rx: &mut mpsc::UnboundedReceiver<Bytes>,
+    ) -> Close {
         while let Some(bytes) = rx.recv().await {
             if let Err(e) = wr.write_all(&bytes).await {
                 return Close::WriteError(e);
             }
-            self.activity.touch();
+            self.shared.written(self.output, bytes.len());
             match bytes.as_ref() {
                 PONG => {}
                 PING => {
