@@ -75,6 +75,11 @@ pub struct DriverConfig {
     /// datagram that does not fit is dropped and counted. (TCP connections are bounded by
     /// `tcp_limits`.)
     pub max_queued_bytes: usize,
+    /// `SO_RCVBUF` asked for each UDP socket (default
+    /// [`UDP_RECV_BUFFER`](sip_core::transport::UDP_RECV_BUFFER), 4 MiB; `None` for the
+    /// system default). The kernel may grant less: see
+    /// [`TransportStats::udp_recv_buffer`](crate::TransportStats::udp_recv_buffer).
+    pub udp_recv_buffer_size: Option<usize>,
     /// `SO_REUSEADDR` on bound sockets (default true).
     pub reuse_address: bool,
     /// Most datagrams or stream reads handled per readiness before other sources get a
@@ -94,6 +99,7 @@ impl Default for DriverConfig {
             connect_timeout: Duration::from_secs(5),
             max_message_size: 65_535,
             max_queued_bytes: 4 << 20,
+            udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
             reuse_address: true,
             read_budget: 256,
         }

@@ -132,6 +132,7 @@ impl Driver {
         let mut udp = Vec::new();
         let mut listeners = Vec::new();
         let mut locals = Vec::new();
+        let mut udp_recv_buffer = 0;
         for l in &config.listen {
             let bind_err = |source| DriverError::Bind {
                 transport: l.transport,
@@ -142,6 +143,7 @@ impl Driver {
                 Transport::Udp => {
                     let s = UdpSock::bind(l.addr, &config).map_err(bind_err)?;
                     let local = s.local;
+                    udp_recv_buffer = s.recv_buffer as u64;
                     udp.push(s);
                     local
                 }
@@ -203,7 +205,10 @@ impl Driver {
             backlog: Vec::new(),
             events: VecDeque::new(),
             pending_errors: Vec::new(),
-            stats: TransportStats::default(),
+            stats: TransportStats {
+                udp_recv_buffer,
+                ..TransportStats::default()
+            },
             buf: vec![0; buf_len.max(16 * 1024)],
             frames: Vec::new(),
             next_generation: 0,

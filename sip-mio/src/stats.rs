@@ -9,6 +9,10 @@ pub struct TransportStats {
     pub datagrams_in: u64,
     /// UDP datagrams sent.
     pub datagrams_out: u64,
+    /// The receive buffer (`SO_RCVBUF`) the kernel granted the last UDP socket bound, in
+    /// bytes as it reports it (Linux reports twice the usable size); compare with
+    /// `DriverConfig::udp_recv_buffer_size`.
+    pub udp_recv_buffer: u64,
     /// UDP datagrams dropped for exceeding `max_message_size`.
     pub oversize_dropped: u64,
     /// Keep-alives received: empty or CRLF-only datagrams, double-CRLF pings on TCP

@@ -22,11 +22,17 @@ pub(crate) struct UdpSock {
     /// Registered for writable readiness too (only while `queue` is not empty, since a UDP
     /// socket would otherwise wake the loop after every datagram sent).
     pub(crate) writable_interest: bool,
+    /// The `SO_RCVBUF` the kernel granted.
+    pub(crate) recv_buffer: usize,
 }
 
 impl UdpSock {
     pub(crate) fn bind(addr: SocketAddr, config: &DriverConfig) -> io::Result<UdpSock> {
         let socket = crate::new_socket(addr, Type::DGRAM, Protocol::UDP, config)?;
+        if let Some(size) = config.udp_recv_buffer_size {
+            socket.set_recv_buffer_size(size)?;
+        }
+        let recv_buffer = socket.recv_buffer_size().unwrap_or(0);
         socket.bind(&addr.into())?;
         let std: std::net::UdpSocket = socket.into();
         let local = std.local_addr()?;
@@ -36,6 +42,7 @@ impl UdpSock {
             queue: VecDeque::new(),
             queued_bytes: 0,
             writable_interest: false,
+            recv_buffer,
         })
     }
 }

@@ -11,7 +11,7 @@ use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
 pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
-                         [--auth user:password]... [--realm R]";
+                         [--auth user:password]... [--realm R] [--recv-buffer BYTES]";
 
 /// The TCP limit flags (each sets one field of [`StreamLimits`]; unset ones keep its
 /// defaults, which are meant for the open internet).
@@ -32,6 +32,9 @@ pub struct Args {
     pub own: Vec<(String, String)>,
     /// What TCP peers may hold ([`TCP_USAGE`] flags).
     pub tcp: StreamLimits,
+    /// `SO_RCVBUF` to ask for on the UDP socket (`--recv-buffer BYTES`, default
+    /// [`UDP_RECV_BUFFER`](sip_core::transport::UDP_RECV_BUFFER); 0 keeps the system's).
+    pub udp_recv_buffer: Option<usize>,
 }
 
 /// Parses `args` (without the program name). `own` names flags of the app that take a
@@ -64,6 +67,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut realm = None;
     let mut mine = Vec::new();
     let mut tcp = StreamLimits::default();
+    let mut udp_recv_buffer = Some(sip_core::transport::UDP_RECV_BUFFER);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -86,6 +90,12 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                 pbx.auth.push((user.to_owned(), password.to_owned()));
             }
             "--realm" => realm = Some(value()?),
+            "--recv-buffer" => {
+                let n: usize = value()?
+                    .parse()
+                    .map_err(|e| format!("--recv-buffer: {e}"))?;
+                udp_recv_buffer = (n > 0).then_some(n);
+            }
             "-h" | "--help" => return Err(String::new()),
             flag if own.contains(&flag) => {
                 let v = value()?;
@@ -103,6 +113,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         pbx,
         own: mine,
         tcp,
+        udp_recv_buffer,
     })
 }
 
@@ -128,6 +139,20 @@ mod tests {
 
     fn args(v: &[&str]) -> Result<Args, String> {
         parse(v.iter().map(|s| s.to_string()), &[])
+    }
+
+    #[test]
+    fn the_udp_receive_buffer_defaults_to_the_drivers_and_zero_keeps_the_systems() {
+        let a = args(&["--bind", "127.0.0.1:5060"]).unwrap();
+        assert_eq!(
+            a.udp_recv_buffer,
+            Some(sip_core::transport::UDP_RECV_BUFFER)
+        );
+        let a = args(&["--bind", "127.0.0.1:5060", "--recv-buffer", "1048576"]).unwrap();
+        assert_eq!(a.udp_recv_buffer, Some(1 << 20));
+        let a = args(&["--bind", "127.0.0.1:5060", "--recv-buffer", "0"]).unwrap();
+        assert_eq!(a.udp_recv_buffer, None);
+        assert!(args(&["--bind", "127.0.0.1:5060", "--recv-buffer", "x"]).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod keepalive;
 pub mod limits;
 mod socket;
 
-pub use socket::select_socket;
+pub use socket::{UDP_RECV_BUFFER, select_socket};
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

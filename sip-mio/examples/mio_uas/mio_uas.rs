@@ -93,6 +93,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut config = DriverConfig::new(vec![listen]);
     config.tcp_limits = args.tcp;
+    config.udp_recv_buffer_size = args.udp_recv_buffer;
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
     let tokens = 1..config.tcp_limits.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;
@@ -100,6 +101,10 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "mio_uas: answering on {a} ({t}); SIGINT or SIGTERM prints the counters and exits"
         );
+    }
+    if args.transport == Transport::Udp {
+        let granted = driver.stats().udp_recv_buffer;
+        println!("mio_uas: UDP receive buffer granted by the kernel: {granted} bytes");
     }
 
     let mut app = App::new(args.pbx, &driver, Instant::now());

@@ -57,6 +57,8 @@ pub struct UasConfig {
     /// What TCP peers may hold (connections per source and in total, message deadline,
     /// idle timeout, output caps); the core's defaults unless set.
     pub tcp_limits: StreamLimits,
+    /// `SO_RCVBUF` to ask for on the UDP socket (`None`: the system's default).
+    pub udp_recv_buffer: Option<usize>,
 }
 
 impl UasConfig {
@@ -74,6 +76,7 @@ impl UasConfig {
             auth: Vec::new(),
             realm: None,
             tcp_limits: StreamLimits::default(),
+            udp_recv_buffer: Some(sip_core::transport::UDP_RECV_BUFFER),
         }
     }
 }
@@ -103,6 +106,7 @@ impl Uas {
             .shutdown_timeout(config.shutdown_timeout)
             .transport_config(TransportConfig {
                 tcp_limits: config.tcp_limits,
+                udp_recv_buffer_size: config.udp_recv_buffer,
                 ..TransportConfig::default()
             })
             .identity(format!("<sip:uas@{}>", config.bind));

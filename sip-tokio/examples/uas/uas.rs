@@ -60,6 +60,7 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.auth = args.pbx.auth;
     config.realm = Some(args.pbx.realm);
     config.tcp_limits = args.tcp;
+    config.udp_recv_buffer = args.udp_recv_buffer;
     let mut threads = None;
     for (flag, value) in &args.own {
         let n: usize = value.parse().map_err(|e| format!("{flag}: {e}"))?;
@@ -129,6 +130,10 @@ async fn run(config: UasConfig) -> ExitCode {
         "uas: answering on {} ({transport}); SIGINT or SIGTERM prints the counters and exits",
         uas.local_addr()
     );
+    if transport == sip_core::transport::Transport::Udp {
+        let granted = uas.transport_stats().await.udp_recv_buffer;
+        println!("uas: UDP receive buffer granted by the kernel: {granted} bytes");
+    }
     signals.wait().await;
     let transport = uas.transport_stats().await;
     let report = uas.shutdown().await;

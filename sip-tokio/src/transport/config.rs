@@ -19,6 +19,12 @@ pub struct TransportConfig {
     pub tcp: Vec<SocketAddr>,
     /// `SO_RCVBUF` for every socket, `None` for the system default.
     pub recv_buffer_size: Option<usize>,
+    /// `SO_RCVBUF` for UDP sockets when `recv_buffer_size` is `None` (default
+    /// [`UDP_RECV_BUFFER`](sip_core::transport::UDP_RECV_BUFFER), 4 MiB; `None` for the
+    /// system default). The kernel may grant less: see
+    /// [`TransportStats::udp_recv_buffer`](super::TransportStats::udp_recv_buffer). (TCP
+    /// sockets keep the kernel's autotuning unless `recv_buffer_size` is set.)
+    pub udp_recv_buffer_size: Option<usize>,
     /// `SO_SNDBUF` for every socket, `None` for the system default.
     pub send_buffer_size: Option<usize>,
     /// `SO_REUSEADDR` on bound sockets (default `true`, as tokio's own `TcpListener::bind`
@@ -50,6 +56,7 @@ impl Default for TransportConfig {
             udp: Vec::new(),
             tcp: Vec::new(),
             recv_buffer_size: None,
+            udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
             send_buffer_size: None,
             reuse_address: true,
             tcp_limits: StreamLimits::default(),
@@ -76,6 +83,7 @@ mod tests {
         let c = TransportConfig::default();
         assert!(c.udp.is_empty() && c.tcp.is_empty());
         assert_eq!(c.recv_buffer_size, None);
+        assert_eq!(c.udp_recv_buffer_size, Some(4 << 20));
         assert_eq!(c.send_buffer_size, None);
         assert!(c.reuse_address);
         assert_eq!(c.tcp_limits, StreamLimits::default());

@@ -364,8 +364,10 @@ impl Transports {
     pub async fn bind(config: TransportConfig) -> io::Result<(Transports, mpsc::Receiver<Input>)> {
         let runtime = Handle::try_current().map_err(io::Error::other)?;
         let mut udp_sockets = Vec::with_capacity(config.udp.len());
+        let mut recv_buffer = 0;
         for &addr in &config.udp {
-            let socket = udp::bind_socket(addr, &config)?;
+            let (socket, granted) = udp::bind_socket(addr, &config)?;
+            recv_buffer = granted;
             let local = socket.local_addr()?;
             udp_sockets.push((Arc::new(socket), local));
         }
@@ -418,6 +420,10 @@ impl Transports {
             stopped: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
         });
+        shared
+            .counters
+            .udp_recv_buffer
+            .store(recv_buffer as u64, Ordering::Relaxed);
 
         for ((socket, local), queue) in udp_sockets.into_iter().zip(udp_queues) {
             let recv = udp::recv_loop(shared.clone(), socket.clone(), local);

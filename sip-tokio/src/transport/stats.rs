@@ -33,6 +33,10 @@ counters! {
     datagrams_in,
     /// UDP datagrams sent.
     datagrams_out,
+    /// The receive buffer (`SO_RCVBUF`) the kernel granted the last UDP socket bound, in
+    /// bytes as it reports it (Linux reports twice the usable size); compare with
+    /// `udp_recv_buffer_size`.
+    udp_recv_buffer,
     /// UDP datagrams dropped for being larger than `max_message_size`.
     oversize_dropped,
     /// Keep-alives received: empty or CRLF-only UDP datagrams, and double-CRLF pings on

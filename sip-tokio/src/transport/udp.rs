@@ -24,11 +24,28 @@ const UDP_MAX: usize = 65_535;
 /// Pause after a failed receive, so an error that repeats cannot spin the loop.
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
-/// Creates and binds a UDP socket with the configured options.
-pub(super) fn bind_socket(addr: SocketAddr, config: &TransportConfig) -> io::Result<UdpSocket> {
+/// Creates and binds a UDP socket with the configured options; also returns the receive
+/// buffer the kernel granted.
+pub(super) fn bind_socket(
+    addr: SocketAddr,
+    config: &TransportConfig,
+) -> io::Result<(UdpSocket, usize)> {
     let socket = new_socket(addr, Type::DGRAM, Protocol::UDP, config)?;
+    if config.recv_buffer_size.is_none()
+        && let Some(size) = config.udp_recv_buffer_size
+    {
+        socket.set_recv_buffer_size(size)?;
+    }
+    let granted = socket.recv_buffer_size().unwrap_or(0);
+    if config
+        .recv_buffer_size
+        .or(config.udp_recv_buffer_size)
+        .is_some_and(|asked| granted < asked)
+    {
+        tracing::info!(socket = %addr, granted, "UDP receive buffer capped by the kernel (net.core.rmem_max)");
+    }
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    Ok((UdpSocket::from_std(socket.into())?, granted))
 }
 
 /// Reads datagrams until the input channel closes (the task is also stopped from outside).
