@@ -245,6 +245,47 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
     }
 }
 
+/// A fresh directory for one test's files.
+fn work_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sip-dispatcher-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Kamailio with `deploy/kamailio/dispatcher.cfg.in` over `instances`, working in
+/// `dir/kamailio`, answering; its address and its log. `workers`: its UDP worker
+/// processes, when not the configuration's.
+fn start_dispatcher(
+    bin: &Path,
+    dir: &Path,
+    instances: &[SocketAddr],
+    workers: Option<usize>,
+) -> (launcher::Kamailio, SocketAddr, PathBuf) {
+    let list = dir.join("dispatcher.list");
+    let lines: String = instances.iter().map(|a| format!("1 sip:{a}\n")).collect();
+    std::fs::write(&list, lines).unwrap();
+    let proxy: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let template = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio/dispatcher.cfg.in"),
+    )
+    .unwrap();
+    let mut cfg = template
+        .replace("@LISTEN@", &proxy.to_string())
+        .replace("@MPATH@", &module_path())
+        .replace("@LIST@", &list.display().to_string());
+    if let Some(n) = workers {
+        assert!(
+            cfg.contains("\nchildren=4\n"),
+            "the template's workers changed"
+        );
+        cfg = cfg.replace("\nchildren=4\n", &format!("\nchildren={n}\n"));
+    }
+    let kamailio = launcher::start_config(bin, &dir.join("kamailio"), &cfg);
+    wait_for_kamailio(proxy);
+    (kamailio, proxy, dir.join("kamailio/kamailio.log"))
+}
+
 /// Whether SIPp can run; `false` (after saying so) when it is missing, a failure on CI.
 fn sipp_available() -> bool {
     let found = Command::new("sipp")
@@ -324,28 +365,14 @@ fn calls_survive_an_instance_dying_behind_kamailio() {
         return;
     }
     let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("sip-dispatcher-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = work_dir("failover");
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kamailio");
 
     // Two instances, then Kamailio with the dispatcher configuration over them.
     let (mut victim, victim_stats, victim_addr) = start_instance(&dir, 1);
     let (mut survivor, survivor_stats, survivor_addr) = start_instance(&dir, 2);
-    let list = dir.join("dispatcher.list");
-    std::fs::write(
-        &list,
-        format!("1 sip:{victim_addr}\n1 sip:{survivor_addr}\n"),
-    )
-    .unwrap();
-    let proxy: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let template = std::fs::read_to_string(deploy.join("dispatcher.cfg.in")).unwrap();
-    let cfg = template
-        .replace("@LISTEN@", &proxy.to_string())
-        .replace("@MPATH@", &module_path())
-        .replace("@LIST@", &list.display().to_string());
-    let kamailio = launcher::start_config(&kamailio, &dir.join("kamailio"), &cfg);
-    let kamailio_log = dir.join("kamailio/kamailio.log");
+    let (kamailio, proxy, kamailio_log) =
+        start_dispatcher(&kamailio, &dir, &[victim_addr, survivor_addr], None);
     wait_for_kamailio(proxy);
     // The OPTIONS probes reach both instances (every second).
     wait_for(Duration::from_secs(5), "OPTIONS probe of both", || {
@@ -485,6 +512,114 @@ fn calls_survive_an_instance_dying_behind_kamailio() {
     );
 
     // Passed: nothing left to look at.
+    drop(sipp);
+    drop(kamailio);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Both sides' in-dialog requests pass through the proxy. SIPp's REFER scenario
+/// (`.ci/sipp/refer_uac.xml`, following the Record-Route) through Kamailio to one `uas`
+/// (the example's app, in-process): the uas's NOTIFYs follow the route set it took from
+/// the INVITE's Record-Route (RFC 3261 §12.1.1), so they reach SIPp through Kamailio; its
+/// call to the transfer target (through Kamailio, back to itself) is record-routed too,
+/// and hung up by it.
+#[test]
+fn in_dialog_requests_of_both_sides_follow_the_record_route() {
+    let Some(kamailio) = kamailio_binary() else {
+        return;
+    };
+    if !sipp_available() {
+        return;
+    }
+    let calls = 10u64;
+    let dir = work_dir("refer");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let uas = rt
+        .block_on(Uas::start(UasConfig::new("127.0.0.1:0".parse().unwrap())))
+        .unwrap();
+    // One Kamailio worker, so that nothing is reordered: with several, relaying in
+    // parallel, a transfer's NOTIFYs (the uas sends them back to back, without waiting
+    // for the previous one's 200) may arrive out of CSeq order, and the target's 200 may
+    // reach the uas before its 180 (the uas then rightly reports no 180); the scenario
+    // expects exactly 100, 180, 200 in that order.
+    let (kamailio, proxy, kamailio_log) =
+        start_dispatcher(&kamailio, &dir, &[uas.local_addr()], Some(1));
+    let stat_file = dir.join("sipp-stat.csv");
+    let messages = dir.join("sipp-messages.log");
+    let mut sipp = Group::spawn(
+        Command::new("sipp")
+            .arg("-sf")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/sipp/refer_uac.xml"))
+            .arg(proxy.to_string())
+            .args(["-i", "127.0.0.1", "-p", &free_port().to_string()])
+            .args(["-m", &calls.to_string(), "-r", "5"])
+            .args(["-timeout", "30s", "-timeout_error", "-nostdin"])
+            .args(["-trace_stat", "-fd", "1", "-stf"])
+            .arg(&stat_file)
+            .args(["-trace_msg", "-message_file"])
+            .arg(&messages)
+            .args(["-trace_err", "-error_file"])
+            .arg(dir.join("sipp-errors.log"))
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let code = sipp.wait(Duration::from_secs(40));
+    let stats = sipp_stats(&stat_file);
+    let report = rt.block_on(async {
+        // The transfers' calls end shortly after SIPp's.
+        for _ in 0..100 {
+            if uas.report().await.calls_ended >= 2 * calls {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        uas.shutdown().await
+    });
+    let context = || {
+        format!(
+            "SIPp exit {code:?}; files in {}\n{}\n{}",
+            dir.display(),
+            tail(&dir.join("sipp-errors.log")),
+            tail(&kamailio_log)
+        )
+    };
+    assert_eq!(count(&stats, "SuccessfulCall(C)"), calls, "{}", context());
+    assert_eq!(report.transfers_succeeded, calls, "{report}\n{}", context());
+    assert_eq!(report.calls_ended, 2 * calls, "{report}\n{}", context());
+    // Every NOTIFY SIPp received came through the proxy: its top Via is Kamailio's.
+    let log = std::fs::read_to_string(&messages).unwrap_or_default();
+    let notifies: Vec<&str> = log
+        .split("message received")
+        .skip(1)
+        .filter_map(|m| {
+            let m = m.split_once('\n')?.1.trim_start();
+            m.starts_with("NOTIFY ").then_some(m)
+        })
+        .collect();
+    assert_eq!(notifies.len() as u64, 3 * calls, "{}", context());
+    let via = format!("Via: SIP/2.0/UDP {proxy};");
+    for n in &notifies {
+        let top_via = n
+            .lines()
+            .find(|l| l.starts_with("Via:"))
+            .unwrap_or_default();
+        assert!(
+            top_via.starts_with(&via),
+            "a NOTIFY that did not come through the proxy:\n{n}"
+        );
+    }
+    println!(
+        "REFER through Kamailio: {calls}/{calls} calls, {} NOTIFYs all through the proxy, \
+         {} transfers answered",
+        notifies.len(),
+        report.transfers_succeeded
+    );
     drop(sipp);
     drop(kamailio);
     let _ = std::fs::remove_dir_all(&dir);
