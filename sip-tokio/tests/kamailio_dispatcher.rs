@@ -15,6 +15,9 @@
 //!   counters before the kill, at most [`failed_bound`] (derived from the rate and hold
 //!   time), and all of SIPp's kind "max UDP retransmissions" (the BYE).
 //!
+//! A second test checks that both sides' in-dialog requests go through the proxy: see
+//! [`in_dialog_requests_of_both_sides_follow_the_record_route`].
+//!
 //! Each instance is the `uas` example's app (`examples/uas/tokio_pbx.rs`, as in the SIPp
 //! and registrar tests) in a process of its own: this test binary run again as
 //! [`uas_instance_process`], so the instance is always built from the current sources.
