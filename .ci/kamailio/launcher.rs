@@ -1,6 +1,8 @@
 //! Starts Kamailio on loopback for the interop tests of sip-mio and sip-tokio (included in
 //! both with `#[path]`), with `.ci/kamailio/kamailio.cfg.in`: a registrar and proxy that
-//! requires digest authentication with one password for every user.
+//! requires digest authentication with one password for every user ([`start`]), or with a
+//! configuration of the test's own ([`start_config`]). Kamailio's log goes to
+//! `kamailio.log` in its working directory.
 
 use std::net::UdpSocket;
 use std::os::unix::process::CommandExt;
@@ -27,7 +29,8 @@ pub fn kamailio_binary() -> Option<PathBuf> {
     found
 }
 
-fn module_path() -> String {
+/// Kamailio's module directory on this machine (the `mpath` of a configuration).
+pub fn module_path() -> String {
     for p in [
         "/usr/lib/x86_64-linux-gnu/kamailio/modules",
         "/usr/lib/aarch64-linux-gnu/kamailio/modules",
@@ -46,8 +49,8 @@ fn module_path() -> String {
 /// what is left after a bound.
 pub struct Kamailio(Child);
 
-/// Sends `signal` to every process of the group `leader` leads.
-fn signal_group(leader: u32, signal: &str) {
+/// Sends `signal` (e.g. `"-TERM"`) to every process of the group `leader` leads.
+pub fn signal_group(leader: u32, signal: &str) {
     let _ = Command::new("kill")
         .args([signal, "--", &format!("-{leader}")])
         .stderr(Stdio::null())
@@ -55,7 +58,7 @@ fn signal_group(leader: u32, signal: &str) {
 }
 
 /// Whether any process of the group `leader` leads is still alive.
-fn group_alive(leader: u32) -> bool {
+pub fn group_alive(leader: u32) -> bool {
     Command::new("kill")
         .args(["-0", "--", &format!("-{leader}")])
         .stderr(Stdio::null())
@@ -104,7 +107,13 @@ pub fn start(bin: &Path, port: u16) -> Kamailio {
         .replace("@MPATH@", &module_path())
         .replace("@PASSWORD@", PASSWORD);
     let dir = std::env::temp_dir().join(format!("sip-kamailio-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    start_config(bin, &dir, &cfg)
+}
+
+/// Starts Kamailio with the configuration `cfg` (written to `dir/kamailio.cfg` and checked
+/// with `kamailio -c` first), working in `dir`, its log in `dir/kamailio.log`.
+pub fn start_config(bin: &Path, dir: &Path, cfg: &str) -> Kamailio {
+    std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("kamailio.cfg");
     std::fs::write(&path, cfg).unwrap();
     let check = Command::new(bin)
@@ -118,13 +127,14 @@ pub fn start(bin: &Path, port: u16) -> Kamailio {
         "kamailio rejects the config: {}",
         String::from_utf8_lossy(&check.stderr)
     );
+    let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
     let child = Command::new(bin)
         .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
-        .arg(&dir)
+        .arg(dir)
         .arg("-f")
         .arg(&path)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .process_group(0)
         .spawn()
         .unwrap();
