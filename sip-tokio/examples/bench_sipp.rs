@@ -1,24 +1,31 @@
-//! The rate benchmark: SIPp's `uac` against the tokio `uas` example (1 shard), the mio
-//! `mio_uas` example and SIPp's own `uas`, side by side in one run. For each server it
-//! reports the highest call rate sustained with 0 failed calls, the CPU seconds the
-//! server process spends per 1,000 calls at a common rate, and its resident memory per
-//! established call. Not part of the test suite.
+//! The rate benchmark: SIPp's `uac` against the tokio `uas` example (1 and 2 shards), the
+//! mio `mio_uas` example and SIPp's own `uas`, side by side in one run. For each server it
+//! reports the highest call rate sustained with 0 failed calls and 0 retransmissions with
+//! its RSS, the CPU seconds the server process spends per 1,000 calls at a common rate,
+//! and its resident memory per established call. Not part of the test suite.
+//!
+//! Equal conditions: every server and SIPp's `uac` get the same socket receive buffer
+//! (`--buffer`, default 4 MiB: SIPp's `-buff_size`, our `--recv-buffer`; the kernel caps
+//! both at `net.core.rmem_max`), and each rate step runs for `--sustain` seconds (default
+//! 60; 0 for the old bursts of `--step-calls`).
 //!
 //! Both run the sample PBX of `sip-pbx`, each over its own driver:
 //!
 //! ```text
 //! cargo build --release -p sip-mio --example mio_uas
 //! cargo build --release -p sip-tokio --example uas --example bench_sipp
-//! target/release/examples/bench_sipp [--rates 500,1000,2000] [--step-calls 5000]
+//! target/release/examples/bench_sipp [--rates 1000,2500,5000] [--sustain 60] [--buffer 4194304] [--step-calls 5000]
 //!     [--cpu-rate 1000] [--cpu-calls 10000] [--cpu-rounds 2] [--hold-calls 5000]
 //!     [--tokio-uas PATH] [--mio-uas PATH]
 //! ```
 //!
-//! * Rate: each step places `min(3 s of calls, --step-calls)` calls (at least 2,000, or
-//!   `--step-calls` when smaller) on a freshly started server. A step is *sustained* when
-//!   SIPp reports every call successful (none failed, none timed out) and the step took no
-//!   more than 10 % + 1 s longer than the calls needed at the asked rate (beyond that the
-//!   server, or SIPp sharing the CPUs, falls behind).
+//! * Rate: steps of rising rate on one server process, each `--sustain` seconds of calls
+//!   (with `--sustain 0`, `min(3 s of calls, --step-calls)` calls). A step is *sustained*
+//!   when SIPp reports every call successful (none failed, none timed out), no
+//!   retransmission, and the step took no more than 10 % + 1 s longer than the calls
+//!   needed at the asked rate (beyond that the server, or SIPp sharing the CPUs, falls
+//!   behind). The server's VmRSS is sampled during each step; 36 s after the last step
+//!   (64·T1 + 4 s) it is read again, to see the memory of the load given back.
 //! * CPU: utime + stime of the server process (all its threads) from `/proc/<pid>/stat`,
 //!   before and after `--cpu-calls` calls at `--cpu-rate`, in clock ticks
 //!   (`getconf CLK_TCK`). The servers take turns, `--cpu-rounds` times; the lowest
@@ -42,6 +49,10 @@ struct Options {
     cpu_calls: u64,
     cpu_rounds: u32,
     hold_calls: u32,
+    /// Socket receive buffer given to every server and to SIPp's uac alike.
+    buffer: usize,
+    /// Seconds each rate step lasts (0: bursts of `step_calls`).
+    sustain: u64,
     tokio_uas: PathBuf,
     mio_uas: PathBuf,
 }
@@ -49,12 +60,14 @@ struct Options {
 fn parse() -> Result<Options, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut o = Options {
-        rates: vec![500, 1000, 1500, 2000, 3000, 4000, 5000, 6000],
+        rates: vec![1000, 2500, 5000, 10_000, 15_000],
         step_calls: 5000,
         cpu_rate: 1000,
         cpu_calls: 10_000,
         cpu_rounds: 2,
         hold_calls: 5000,
+        buffer: 4 << 20,
+        sustain: 60,
         tokio_uas: exe.with_file_name("uas"),
         mio_uas: exe.with_file_name("mio_uas"),
     };
@@ -74,6 +87,8 @@ fn parse() -> Result<Options, String> {
             "--cpu-calls" => o.cpu_calls = num(value()?)?.max(1),
             "--cpu-rounds" => o.cpu_rounds = num(value()?)?.clamp(1, 10) as u32,
             "--hold-calls" => o.hold_calls = num(value()?)?.clamp(1, 100_000) as u32,
+            "--buffer" => o.buffer = num(value()?)?.clamp(65_536, 1 << 30) as usize,
+            "--sustain" => o.sustain = num(value()?)?.min(3600),
             "--tokio-uas" => o.tokio_uas = PathBuf::from(value()?),
             "--mio-uas" => o.mio_uas = PathBuf::from(value()?),
             other => return Err(format!("unknown argument {other:?}")),
@@ -132,16 +147,21 @@ fn free_port() -> u16 {
 #[derive(Clone, Copy, PartialEq)]
 enum Server {
     Tokio,
+    /// The tokio `uas` with two shards (and two runtime threads).
+    Tokio2,
     Mio,
     SippUas,
 }
 
 impl Server {
     const ALL: [Server; 3] = [Server::Tokio, Server::Mio, Server::SippUas];
+    /// The servers whose highest rate is measured (the CPU and memory runs use `ALL`).
+    const RATED: [Server; 4] = [Server::Tokio, Server::Tokio2, Server::Mio, Server::SippUas];
 
     fn name(self) -> &'static str {
         match self {
             Server::Tokio => "sip-tokio uas (1 shard)",
+            Server::Tokio2 => "sip-tokio uas (2 shards)",
             Server::Mio => "sip-mio mio_uas",
             Server::SippUas => "SIPp uas",
         }
@@ -150,20 +170,24 @@ impl Server {
     /// Starts the server on `port` and checks that it is still running half a second later.
     fn start(self, o: &Options, port: u16, dir: &Path) -> Option<Child> {
         let bind = format!("127.0.0.1:{port}");
+        let buffer = o.buffer.to_string();
         let mut cmd = match self {
-            Server::Tokio => {
+            Server::Tokio | Server::Tokio2 => {
+                let shards = if self == Server::Tokio { "1" } else { "2" };
                 let mut c = Command::new(&o.tokio_uas);
-                c.args(["--bind", &bind, "--shards", "1"]);
+                c.args(["--bind", &bind, "--shards", shards]);
+                c.args(["--recv-buffer", &buffer]);
                 c
             }
             Server::Mio => {
                 let mut c = Command::new(&o.mio_uas);
-                c.args(["--bind", &bind]);
+                c.args(["--bind", &bind, "--recv-buffer", &buffer]);
                 c
             }
             Server::SippUas => {
                 let mut c = Command::new("sipp");
                 c.args(["-sn", "uas", "-i", "127.0.0.1", "-p", &port.to_string()])
+                    .args(["-buff_size", &buffer])
                     .arg("-nostdin");
                 c
             }
@@ -214,16 +238,26 @@ struct Step {
     failed: u64,
     achieved: f64,
     retransmissions: u64,
+    /// The server's peak VmRSS during the step, KiB (0 if not sampled).
+    peak_rss: u64,
 }
 
-/// `calls` calls at `rate` calls/s from SIPp's `uac` to `port`.
-fn run_uac(port: u16, rate: u32, calls: u64, dir: &Path) -> Step {
+/// `calls` calls at `rate` calls/s from SIPp's `uac` to `port`, with `buffer` bytes of
+/// socket buffer; the peak RSS of process `server` (if given) is sampled meanwhile.
+fn run_uac(
+    port: u16,
+    rate: u32,
+    calls: u64,
+    buffer: usize,
+    server: Option<u32>,
+    dir: &Path,
+) -> Step {
     let needed = calls as f64 / f64::from(rate.max(1));
     let stat = dir.join(format!("uac-{port}-{rate}.csv"));
     let _ = std::fs::remove_file(&stat);
     let limit = (needed * 4.0) as u64 + 20;
     let start = Instant::now();
-    let status = Command::new("sipp")
+    let child = Command::new("sipp")
         .args([
             "-sn",
             "uac",
@@ -233,6 +267,7 @@ fn run_uac(port: u16, rate: u32, calls: u64, dir: &Path) -> Step {
         ])
         .args(["-p", &free_port().to_string()])
         .args(["-r", &rate.to_string(), "-m", &calls.to_string()])
+        .args(["-buff_size", &buffer.to_string()])
         .args(["-timeout", &format!("{limit}s"), "-timeout_error"])
         .args(["-max_recv_loops", "10000", "-max_sched_loops", "10000"])
         .args(["-nostdin", "-trace_stat", "-fd", "1", "-stf"])
@@ -241,13 +276,27 @@ fn run_uac(port: u16, rate: u32, calls: u64, dir: &Path) -> Step {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status();
+        .spawn();
+    let mut peak_rss = 0;
+    let status = child.and_then(|mut c| {
+        loop {
+            if let Some(st) = c.try_wait()? {
+                break Ok(st);
+            }
+            if let Some(kib) = server.and_then(rss_kib) {
+                peak_rss = peak_rss.max(kib);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
     let elapsed = start.elapsed().as_secs_f64();
     let s = stats(&stat);
     let successful = count(&s, "SuccessfulCall(C)");
     let failed = count(&s, "FailedCall(C)");
+    let retransmissions = count(&s, "Retransmissions(C)");
     let ok = status.is_ok_and(|s| s.success())
         && failed == 0
+        && retransmissions == 0
         && successful == calls
         && elapsed <= needed * 1.1 + 1.0;
     Step {
@@ -256,7 +305,8 @@ fn run_uac(port: u16, rate: u32, calls: u64, dir: &Path) -> Step {
         successful,
         failed,
         achieved: successful as f64 / elapsed.max(0.001),
-        retransmissions: count(&s, "Retransmissions(C)"),
+        retransmissions,
+        peak_rss,
     }
 }
 
@@ -302,24 +352,41 @@ fn stop(mut child: Child) {
 }
 
 fn step_calls(o: &Options, rate: u32) -> u64 {
+    if o.sustain > 0 {
+        return u64::from(rate) * o.sustain;
+    }
     (u64::from(rate) * 3).clamp(o.step_calls.min(2000), o.step_calls)
 }
 
-/// The highest sustained rate of `server` and the rate completed at that step.
-fn max_rate(o: &Options, server: Server, dir: &Path) -> Option<(u32, f64)> {
+/// What the rate run of one server found.
+struct Rated {
+    /// The highest sustained rate asked, and the rate completed at that step.
+    best: Option<(u32, f64)>,
+    /// VmRSS (KiB): at start, at the peak of the best step, and 64·T1 + 4 s after the
+    /// load stopped (the lingering transactions are gone by then).
+    rss: (u64, u64, u64),
+}
+
+/// The highest sustained rate of `server`: steps of rising rate on one server process
+/// until one fails (a failed call, a retransmission, or falling behind).
+fn max_rate(o: &Options, server: Server, dir: &Path) -> Option<Rated> {
     let port = free_port();
     let child = server.start(o, port, dir)?;
+    let pid = child.id();
+    let fresh = rss_kib(pid).unwrap_or(0);
     let mut best = None;
+    let mut peak = 0;
     for &rate in &o.rates {
-        let step = run_uac(port, rate, step_calls(o, rate), dir);
+        let step = run_uac(port, rate, step_calls(o, rate), o.buffer, Some(pid), dir);
         println!(
-            "  {:<24} {rate:>5} calls/s asked, {:>5} calls: {:>5} ok, {:>4} failed, {:>6.0} calls/s done, {:>5} SIPp retransmissions -> {}",
+            "  {:<24} {rate:>5} calls/s asked, {:>7} calls: {:>7} ok, {:>5} failed, {:>6.0} calls/s done, {:>5} SIPp retransmissions, peak RSS {:>7} KiB -> {}",
             server.name(),
             step.calls,
             step.successful,
             step.failed,
             step.achieved,
             step.retransmissions,
+            step.peak_rss,
             if step.ok {
                 "sustained"
             } else {
@@ -330,9 +397,16 @@ fn max_rate(o: &Options, server: Server, dir: &Path) -> Option<(u32, f64)> {
             break;
         }
         best = Some((rate, step.achieved));
+        peak = step.peak_rss;
     }
+    // 64·T1 = 32 s after the last call, every lingering transaction and kept dialog is gone.
+    std::thread::sleep(Duration::from_secs(36));
+    let after = rss_kib(pid).unwrap_or(0);
     stop(child);
-    best
+    Some(Rated {
+        best,
+        rss: (fresh, peak, after),
+    })
 }
 
 /// CPU seconds of `server` per 1,000 calls at `o.cpu_rate`; `None` when a call failed.
@@ -341,7 +415,7 @@ fn cpu(o: &Options, server: Server, dir: &Path, ticks_per_s: f64) -> Option<f64>
     let child = server.start(o, port, dir)?;
     let pid = child.id();
     let before = cpu_ticks(pid);
-    let step = run_uac(port, o.cpu_rate, o.cpu_calls, dir);
+    let step = run_uac(port, o.cpu_rate, o.cpu_calls, o.buffer, None, dir);
     let after = cpu_ticks(pid);
     stop(child);
     let secs = after?.checked_sub(before?)? as f64 / ticks_per_s;
@@ -464,13 +538,62 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let ticks_per_s = clock_ticks_per_second();
+    let steps = if o.sustain > 0 {
+        format!("each step sustained for {} s", o.sustain)
+    } else {
+        format!("bursts of up to {} calls per step", o.step_calls)
+    };
     println!(
-        "SIPp uac, built-in scenario, UDP on loopback; rates {:?}, up to {} calls per step",
-        o.rates, o.step_calls
+        "SIPp uac, built-in scenario, UDP on loopback; rates {:?}, {steps}; {} B socket \
+         receive buffer asked on both sides (SIPp -buff_size, our --recv-buffer)",
+        o.rates, o.buffer
     );
 
-    println!("\nhighest rate with 0 failed calls:");
-    let rates: Vec<_> = Server::ALL.iter().map(|&s| max_rate(&o, s, &dir)).collect();
+    println!("\nhighest rate with 0 failed calls and 0 retransmissions:");
+    let rated: Vec<_> = Server::RATED
+        .iter()
+        .map(|&s| max_rate(&o, s, &dir))
+        .collect();
+    let top = o.rates.iter().max().copied();
+    println!(
+        "\n| Server | Highest sustained rate (0 failed, 0 retransmissions) | RSS at start / peak at that rate / 36 s after the load |"
+    );
+    println!("|---|---|---|");
+    for (r, s) in rated.iter().zip(Server::RATED) {
+        let Some(r) = r else {
+            println!("| {} | not started | |", s.name());
+            continue;
+        };
+        let rate = r
+            .best
+            .map_or("none of the rates".to_owned(), |(rate, done)| {
+                format!(
+                    "{}{} calls/s ({} done)",
+                    if Some(rate) == top { "≥ " } else { "" },
+                    thousands(u64::from(rate)),
+                    thousands(done.round() as u64),
+                )
+            });
+        let (fresh, peak, after) = r.rss;
+        println!(
+            "| {} | {rate} | {:.1} / {:.1} / {:.1} MiB |",
+            s.name(),
+            fresh as f64 / 1024.0,
+            peak as f64 / 1024.0,
+            after as f64 / 1024.0
+        );
+    }
+    // The rate table's columns by `Server::ALL` order, for the summary below.
+    let rates: Vec<Option<(u32, f64)>> = Server::ALL
+        .iter()
+        .map(|a| {
+            Server::RATED
+                .iter()
+                .position(|r| r == a)
+                .and_then(|i| rated[i].as_ref())
+                .and_then(|r| r.best)
+        })
+        .collect();
 
     println!(
         "\nCPU of the server process, {} calls at {} calls/s, {} rounds:",
