@@ -1,10 +1,11 @@
 //! sip-core, this workspace's own parser: one forward pass that frames the message, keeps the
 //! head as one `String` with spans into it, and decodes the top Via, From, To, Call-ID,
-//! CSeq, Max-Forwards, Content-Length and the first Contact while it goes. `decode` therefore
-//! only reads values the parse already produced.
+//! CSeq, Max-Forwards, Content-Length and the first Contact while it goes. `decode` reads
+//! values the parse already produced, and parses the Contact's URI into its parts, as the
+//! peers do (equal work).
 
 use crate::{Peer, PeerError, Probe, Serialize};
-use sip_core::message::{ContactValue, NameAddr, ParseOptions, SipMessage, Via};
+use sip_core::message::{ContactValue, NameAddr, ParseOptions, SipMessage, Uri, Via};
 
 /// sip-core with [`sip_core::message::parse_unchecked`] and lenient options: framing, start
 /// line and the decoded headers, without the semantic checks (what an endpoint runs before it
@@ -26,8 +27,9 @@ pub struct Decoded<'m> {
     to: NameAddr<'m>,
     call_id: &'m str,
     cseq: (u32, &'m str),
-    /// The first Contact's URI as written (`NameAddr::uri_str`).
-    contact_uri: &'m str,
+    /// The first Contact's URI, parsed into its parts (`NameAddr::uri`): the peers parse
+    /// it fully too, so the decode does equal work.
+    contact_uri: Uri<'m>,
 }
 
 fn decode(msg: &SipMessage) -> Result<Decoded<'_>, PeerError> {
@@ -43,7 +45,9 @@ fn decode(msg: &SipMessage) -> Result<Decoded<'_>, PeerError> {
         call_id: m.call_id().ok_or(PeerError::Missing("Call-ID"))?,
         cseq: m.cseq().ok_or(PeerError::Missing("CSeq"))?,
         contact_uri: match m.contact() {
-            Some(ContactValue::Addr(a)) => a.uri_str(),
+            Some(ContactValue::Addr(a)) => {
+                a.uri().map_err(|_| PeerError::Missing("Contact URI"))?
+            }
             Some(ContactValue::Star) | None => return Err(PeerError::Missing("Contact")),
         },
     })
