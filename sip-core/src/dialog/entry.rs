@@ -78,6 +78,8 @@ pub(crate) struct DialogEntry {
     /// Forget a terminated dialog at this instant (kept to answer a crossed BYE 200,
     /// RFC 5407 §3.1.2, and to absorb late retransmissions).
     pub(super) forget_at: Option<Instant>,
+    /// While confirmed: what the lifetime guard counts from, and its next check.
+    pub(super) lifetime: Option<super::guard::Lifetime>,
     pub(super) armed: Option<Instant>,
 }
 
@@ -113,6 +115,7 @@ impl DialogEntry {
             forks: Vec::new(),
             parent: None,
             forget_at: None,
+            lifetime: None,
             armed: None,
         }
     }
@@ -179,12 +182,14 @@ impl DialogEntry {
             + self.forks.capacity() * 8
     }
 
-    pub(super) fn next_timer(&self) -> Option<Instant> {
+    /// The dialog's next timer; `epoch` is the layer's, which the guard counts from.
+    pub(super) fn next_timer(&self, epoch: Option<Instant>) -> Option<Instant> {
         let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
         let glare = self.glare_retry.as_ref().map(|g| g.0);
         // A 2xx still awaiting its ACK keeps the dialog (its BYE waits for that ACK, §15).
         let forget = self.forget_at.filter(|_| self.ok.is_none());
-        [ok, glare, forget].into_iter().flatten().min()
+        let guard = self.lifetime.zip(epoch).and_then(|(l, e)| l.check_at(e));
+        [ok, glare, forget, guard].into_iter().flatten().min()
     }
 
     pub(super) fn info(&self) -> DialogInfo {

@@ -36,6 +36,10 @@ pub(crate) struct DialogConfig {
     pub bye_extra_forks: bool,
     pub refer_expires_secs: u32,
     pub retry_after_secs: u32,
+    /// How long a confirmed dialog may live (see [`super::guard`]).
+    pub guard: super::DialogGuard,
+    /// Where the BYE after a missing ACK may go (see [`super::no_ack`]).
+    pub no_ack_bye: super::NoAckBye,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -184,6 +188,9 @@ pub(crate) struct DialogLayer {
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     timers: TimerQueue<DialogTimer>,
+    /// What the lifetime guard counts its seconds from: the first instant a dialog was
+    /// confirmed (see [`super::guard::Lifetime`]).
+    epoch: Option<Instant>,
     pub(super) stats: DialogStats,
     pub(super) scratch: String,
 }
@@ -204,6 +211,7 @@ impl DialogLayer {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
+            epoch: None,
             stats: DialogStats::default(),
             scratch: String::with_capacity(128),
         }
@@ -246,7 +254,7 @@ impl DialogLayer {
             }
             Up::Ack { request, from } => self.dispatch_ack(now, request, from, env),
             Up::Stray { response, from } => {
-                if self.dispatch_stray(&response, env) {
+                if self.dispatch_stray(now, &response, env) {
                     None
                 } else {
                     Some(Up::Stray { response, from })
@@ -299,16 +307,12 @@ impl DialogLayer {
         let Some(&usage) = self.usage.get(&ctx.0) else {
             return;
         };
-        let dialog = match usage {
-            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
-            Usage::Refer(r) | Usage::Notify(r) => {
-                let d = self.refers.get(&r).map(|x| x.dialog);
-                if let (Usage::Refer(_), Some(x)) = (usage, self.refers.get_mut(&r)) {
-                    x.event_id = seq; // `Event: refer;id=` is the REFER's CSeq
-                }
-                d
-            }
-        };
+        let dialog = self.dialog_of_usage(usage);
+        if let Usage::Refer(r) = usage
+            && let Some(x) = self.refers.get_mut(&r)
+        {
+            x.event_id = seq; // `Event: refer;id=` is the REFER's CSeq
+        }
         if let Some(d) = dialog.and_then(|d| self.dialogs.get_mut(&d)) {
             d.local_seq = d.local_seq.max(seq);
             if d.invite_ctx == Some(ctx) {
@@ -318,6 +322,14 @@ impl DialogLayer {
     }
 
     // ---- lookups -----------------------------------------------------------------
+
+    /// The dialog a client transaction's usage belongs to.
+    pub(super) fn dialog_of_usage(&self, usage: Usage) -> Option<u64> {
+        match usage {
+            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
+            Usage::Refer(r) | Usage::Notify(r) => self.refers.get(&r).map(|x| x.dialog),
+        }
+    }
 
     /// A snapshot of a dialog.
     pub(crate) fn info(&self, dialog: DialogId) -> Option<DialogInfo> {
@@ -381,7 +393,12 @@ impl DialogLayer {
             return;
         }
         d.state = state;
+        if state == DialogState::Confirmed {
+            let epoch = *self.epoch.get_or_insert(now);
+            d.lifetime = Some(super::guard::Lifetime::new(epoch, now, &self.config.guard));
+        }
         if state.is_terminated() {
+            d.lifetime = None;
             // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
             // its BYE (§15): the 2xx keeps being retransmitted until then.
             if !d.bye_after_ack {
@@ -414,7 +431,7 @@ impl DialogLayer {
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
-        let next = d.next_timer();
+        let next = d.next_timer(self.epoch);
         if next != d.armed {
             d.armed = next;
             if let Some(at) = next {
@@ -504,18 +521,29 @@ impl DialogLayer {
             }
         }
         let glare = d.glare_retry.take_if(|g| g.0 <= now);
+        let guard = &self.config.guard;
+        let expired = match (d.lifetime.as_mut(), self.epoch) {
+            (Some(l), Some(e)) if l.check_at(e).is_some_and(|t| t <= now) => {
+                l.check(e, now, guard).err()
+            }
+            _ => None,
+        };
         if let Some(t) = resend {
             self.stats.retransmissions += 1;
             env.transmit(t);
         }
         if no_ack {
-            // §13.3.1.4: no ACK within 64·T1: end the dialog with BYE.
-            if let Some(d) = self.dialogs.get_mut(&id) {
-                d.ok = None;
-                d.bye_after_ack = false;
-            }
-            self.send_bye(now, id, env);
-            self.set_state(now, id, DialogState::Terminated(EndReason::NoAck), env);
+            self.end_without_ack(now, id, env);
+        }
+        if let Some(why) = expired
+            && self
+                .dialogs
+                .get(&id)
+                .is_some_and(|d| d.state == DialogState::Confirmed)
+        {
+            // The lifetime guard: end it as a hang-up would, BYE and all (§15.1.1).
+            tracing::debug!(dialog = id, expiry = ?why, "dialog lifetime guard fired");
+            let _ = self.end_confirmed(now, id, EndReason::Expired(why), env);
         }
         // §14.1: no new INVITE while another INVITE transaction is in progress in either
         // direction. The peer's own retry may be pending at our TU: wait for it (checking
@@ -550,6 +578,44 @@ impl DialogLayer {
             }
         }
         self.arm_dialog(id);
+    }
+
+    /// §13.3.1.4: no ACK for our 2xx within 64·T1: the dialog ends, with a BYE where
+    /// [`NoAckBye`](super::NoAckBye) allows one, else here only.
+    fn end_without_ack(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+        let policy = self.config.no_ack_bye;
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        d.ok = None;
+        let hung_up = std::mem::take(&mut d.bye_after_ack);
+        let source = d.flow.addr.ip();
+        let hop = self.next_hop(id);
+        if hop.is_some_and(|h| policy.allows(source, h.addr.ip())) {
+            self.send_bye(now, id, env);
+            self.set_state(now, id, DialogState::Terminated(EndReason::NoAck), env);
+        } else {
+            tracing::debug!(dialog = id, next_hop = ?hop, %source, "BYE after missing ACK withheld");
+            if hung_up {
+                // The application's hang-up still hears how its BYE went.
+                env.emit(DialogEvent::ByeCompleted {
+                    dialog: DialogId(id),
+                    outcome: Err(Failure::NotSent),
+                });
+            }
+            self.set_state(now, id, DialogState::Terminated(EndReason::NoAckNoBye), env);
+        }
+    }
+
+    /// The peer was heard from within dialog `id` at `now` (the guard's idle limit counts
+    /// from there).
+    pub(super) fn heard(&mut self, now: Instant, id: u64) {
+        if let (Some(l), Some(e)) = (
+            self.dialogs.get_mut(&id).and_then(|d| d.lifetime.as_mut()),
+            self.epoch,
+        ) {
+            l.heard(e, now);
+        }
     }
 
     fn on_refer_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
