@@ -193,3 +193,43 @@ fn a_response_goes_to_the_source_not_the_via_maddr() {
     assert!(last.line.starts_with("SIP/2.0 481"));
     assert_eq!(last.to, "203.0.113.5:5060".parse::<SocketAddr>().unwrap());
 }
+
+/// A hang-up before the ACK waits for it (§15); when none comes and the BYE is withheld,
+/// the TU still hears how its BYE went (not sent) and nothing reaches the Contact's host.
+#[test]
+fn a_hangup_waiting_for_an_ack_that_never_comes_hears_its_bye_was_not_sent() {
+    let mut net = Net::empty();
+    let node = pbx(&net, udp(B), 9);
+    net.add_node(node);
+    let inv = invite(1, addr(X), addr(B), addr(VICTIM));
+    net.inject(Transport::Udp, addr(X), addr(B), Bytes::from(inv));
+    net.run();
+    let d = net
+        .events(B)
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::IncomingCall { dialog, .. } => Some(*dialog),
+            _ => None,
+        })
+        .unwrap();
+    net.with(B, |ep, now| ep.dialog(d).and_then(|mut h| h.hangup(now)))
+        .unwrap();
+    net.advance(Duration::from_secs(64));
+    assert_eq!(end_reason(&net), Some(EndReason::LocalBye));
+    let outcomes: Vec<_> = net
+        .events(B)
+        .iter()
+        .filter_map(|(t, e)| match e {
+            Event::ByeCompleted { dialog, outcome } if *dialog == d => Some((*t, *outcome)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [(
+            Duration::from_secs(32),
+            Err(sip_core::endpoint::Failure::NotSent)
+        )]
+    );
+    assert!(net.wire().iter().all(|s| s.to.ip() != addr(VICTIM).ip()));
+}

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sip_core::dialog::DialogGuard;
 use sip_core::transport::Transport;
 
 use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
 pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
-                         [--auth user:password] [--realm R]";
+                         [--auth user:password] [--realm R] [--max-call-secs N] [--idle-call-secs N]";
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -23,6 +24,10 @@ pub struct Args {
     pub pbx: PbxConfig,
     /// The app's own flags (those named in `own`), with their values, in order.
     pub own: Vec<(String, String)>,
+    /// The dialog lifetime guard for the endpoint (`EndpointConfig::dialog_guard`):
+    /// `--max-call-secs N` (0: no limit; default 12 h) and `--idle-call-secs N` (0, the
+    /// default: no idle limit).
+    pub dialog_guard: DialogGuard,
 }
 
 /// Parses `args` (without the program name). `own` names flags of the app that take a
@@ -38,6 +43,14 @@ pub struct Args {
 /// assert_eq!(a.pbx.realm, "127.0.0.1");
 /// assert_eq!(a.pbx.auth, Some(("u".into(), "p".into())));
 /// assert_eq!(a.own, [("--shards".to_string(), "2".to_string())]);
+/// assert_eq!(a.dialog_guard, sip_core::dialog::DialogGuard::default());
+/// let g = sip_pbx::cli::parse(
+///     ["--bind", "127.0.0.1:5060", "--max-call-secs", "0", "--idle-call-secs", "300"].map(String::from),
+///     &[],
+/// )
+/// .unwrap()
+/// .dialog_guard;
+/// assert_eq!((g.max_duration, g.idle.map(|d| d.as_secs())), (None, Some(300)));
 /// assert!(sip_pbx::cli::parse(["--bind".to_string()], &[]).is_err());
 /// ```
 pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Args, String> {
@@ -47,6 +60,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut pbx = PbxConfig::default();
     let mut realm = None;
     let mut mine = Vec::new();
+    let mut dialog_guard = DialogGuard::default();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -69,6 +83,15 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                 pbx.auth = Some((user.to_owned(), password.to_owned()));
             }
             "--realm" => realm = Some(value()?),
+            "--max-call-secs" | "--idle-call-secs" => {
+                let secs: u64 = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                let limit = (secs > 0).then(|| Duration::from_secs(secs));
+                if a == "--max-call-secs" {
+                    dialog_guard.max_duration = limit;
+                } else {
+                    dialog_guard.idle = limit;
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             flag if own.contains(&flag) => {
                 let v = value()?;
@@ -84,5 +107,6 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         transport,
         pbx,
         own: mine,
+        dialog_guard,
     })
 }

@@ -12,6 +12,17 @@
 //! address the INVITE came from — a peer (or proxy) that did reach us — and otherwise ends
 //! the dialog without one (`EndReason::NoAckNoBye`). Behind a NAT, or over a connection,
 //! the dialog's requests already go back over the INVITE's flow, so the BYE is sent.
+//!
+//! # The bound on reflection
+//!
+//! Over UDP with the default timers an INVITE that is never ACKed makes the endpoint send
+//! the TU's provisional responses, at most 11 copies of its 2xx (T1 doubling to T2 until
+//! 64·T1, §13.3.1.4 — the RFC's schedule, kept), and, only to the INVITE's source address,
+//! at most one BYE transaction (11 copies at most, Timer E until Timer F): nothing to any
+//! other host (with `EndpointConfig::via_maddr` off, the responses too go to the source).
+//! For a SIPp-style INVITE answered with the `uas` example's SDP that is about 10× the
+//! INVITE's bytes with its Contact elsewhere (issue 16 measured 18.7× when the BYEs went
+//! there) and about 16× with the BYE back to the source (`tests/reflection.rs`).
 
 use std::net::IpAddr;
 

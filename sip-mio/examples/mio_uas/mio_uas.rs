@@ -78,7 +78,8 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Transport::Tcp => Listen::tcp(args.bind),
         _ => Listen::udp(args.bind),
     };
-    let config = DriverConfig::new(vec![listen]);
+    let mut config = DriverConfig::new(vec![listen]);
+    config.endpoint.dialog_guard = args.dialog_guard;
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
     let tokens = 1..config.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;

@@ -49,6 +49,7 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.registrar = args.pbx.registrar;
     config.auth = args.pbx.auth;
     config.realm = Some(args.pbx.realm);
+    config.endpoint.dialog_guard = args.dialog_guard;
     let mut threads = None;
     for (flag, value) in &args.own {
         let n: usize = value.parse().map_err(|e| format!("{flag}: {e}"))?;
