@@ -233,3 +233,29 @@ fn a_hangup_waiting_for_an_ack_that_never_comes_hears_its_bye_was_not_sent() {
     );
     assert!(net.wire().iter().all(|s| s.to.ip() != addr(VICTIM).ip()));
 }
+
+/// Through a proxy that Record-Routes, the Contact is at another host but the BYE's next
+/// hop is the first route — the proxy the INVITE came from — so the BYE is sent, there.
+#[test]
+fn the_bye_after_a_missing_ack_goes_through_the_proxy_the_invite_came_from() {
+    let proxy: SocketAddr = "192.0.2.9:5060".parse().unwrap();
+    let mut net = Net::empty();
+    let node = pbx(&net, udp(B), 9);
+    net.add_node(node);
+    let inv = invite(1, addr(X), addr(B), addr(VICTIM)).replacen(
+        "Via: ",
+        "Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK-px1\r\nRecord-Route: <sip:192.0.2.9;lr>\r\nVia: ",
+        1,
+    );
+    net.inject(Transport::Udp, proxy, addr(B), Bytes::from(inv));
+    net.advance(Duration::from_secs(64));
+    let out: Vec<Sent> = net
+        .wire()
+        .into_iter()
+        .filter(|s| s.from == addr(B))
+        .collect();
+    let byes: Vec<&Sent> = out.iter().filter(|s| s.line.starts_with("BYE")).collect();
+    assert!(!byes.is_empty() && byes.len() <= MAX_BYE_COPIES);
+    assert!(out.iter().all(|s| s.to == proxy), "everything to the proxy");
+    assert_eq!(end_reason(&net), Some(EndReason::NoAck));
+}
