@@ -182,14 +182,13 @@ impl DialogEntry {
             + self.forks.capacity() * 8
     }
 
-    /// The dialog's next timer; `epoch` is the layer's, which the guard counts from.
-    pub(super) fn next_timer(&self, epoch: Option<Instant>) -> Option<Instant> {
+    /// The dialog's next timer (the lifetime guard's checks have a queue of their own).
+    pub(super) fn next_timer(&self) -> Option<Instant> {
         let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
         let glare = self.glare_retry.as_ref().map(|g| g.0);
         // A 2xx still awaiting its ACK keeps the dialog (its BYE waits for that ACK, §15).
         let forget = self.forget_at.filter(|_| self.ok.is_none());
-        let guard = self.lifetime.zip(epoch).and_then(|(l, e)| l.check_at(e));
-        [ok, glare, forget, guard].into_iter().flatten().min()
+        [ok, glare, forget].into_iter().flatten().min()
     }
 
     pub(super) fn info(&self) -> DialogInfo {

@@ -172,6 +172,17 @@ fn timer_live(
     }
 }
 
+/// Whether a queued guard check is still the one its dialog waits for.
+fn guard_live(
+    dialogs: &Map<u64, Box<DialogEntry>>,
+    epoch: Option<Instant>,
+    at: Instant,
+    id: u64,
+) -> bool {
+    let check = |d: &DialogEntry| d.lifetime.zip(epoch).and_then(|(l, e)| l.check_at(e));
+    dialogs.get(&id).is_some_and(|d| check(d) == Some(at))
+}
+
 /// The dialog layer. See the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct DialogLayer {
@@ -188,6 +199,10 @@ pub(crate) struct DialogLayer {
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     timers: TimerQueue<DialogTimer>,
+    /// The lifetime guard's checks, by dialog: apart from `timers`, so the entries of
+    /// dialogs that ended long before their guard's deadline (most of them) do not deepen
+    /// the heap every retransmission timer goes through.
+    guard_checks: TimerQueue<u64>,
     /// What the lifetime guard counts its seconds from: the first instant a dialog was
     /// confirmed (see [`super::guard::Lifetime`]).
     epoch: Option<Instant>,
@@ -211,6 +226,7 @@ impl DialogLayer {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
+            guard_checks: TimerQueue::new(),
             epoch: None,
             stats: DialogStats::default(),
             scratch: String::with_capacity(128),
@@ -395,7 +411,11 @@ impl DialogLayer {
         d.state = state;
         if state == DialogState::Confirmed {
             let epoch = *self.epoch.get_or_insert(now);
-            d.lifetime = Some(super::guard::Lifetime::new(epoch, now, &self.config.guard));
+            let l = super::guard::Lifetime::new(epoch, now, &self.config.guard);
+            d.lifetime = Some(l);
+            if let Some(at) = l.check_at(epoch) {
+                self.guard_checks.schedule(at, id);
+            }
         }
         if state.is_terminated() {
             d.lifetime = None;
@@ -431,7 +451,7 @@ impl DialogLayer {
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
-        let next = d.next_timer(self.epoch);
+        let next = d.next_timer();
         if next != d.armed {
             d.armed = next;
             if let Some(at) = next {
@@ -456,11 +476,16 @@ impl DialogLayer {
         timer_live(&self.dialogs, &self.refers, at, t)
     }
 
-    /// The earliest instant a dialog or subscription timer is due.
+    /// The earliest instant a dialog, subscription or guard timer is due.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        let (dialogs, refers) = (&self.dialogs, &self.refers);
-        self.timers
-            .next_live(|at, t| timer_live(dialogs, refers, at, t))
+        let (dialogs, refers, epoch) = (&self.dialogs, &self.refers, self.epoch);
+        let timer = self
+            .timers
+            .next_live(|at, t| timer_live(dialogs, refers, at, t));
+        let guard = self
+            .guard_checks
+            .next_live(|at, id| guard_live(dialogs, epoch, at, *id));
+        timer.into_iter().chain(guard).min()
     }
 
     /// Fires every dialog and subscription timer due at `now`.
@@ -474,11 +499,21 @@ impl DialogLayer {
                 DialogTimer::Refer(id) => self.on_refer_timer(now, id, env),
             }
         }
+        while let Some((at, id)) = self.guard_checks.pop_due(now) {
+            if guard_live(&self.dialogs, self.epoch, at, id) {
+                self.on_guard_check(now, id, env);
+            }
+        }
         let live = self.dialogs.len() + self.refers.len();
         if self.timers.len() > 1024 && self.timers.len() > 4 * live {
             let mut q = std::mem::take(&mut self.timers);
             q.compact(|at, r| self.timer_live(at, r));
             self.timers = q;
+        }
+        if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
+            let (dialogs, epoch) = (&self.dialogs, self.epoch);
+            self.guard_checks
+                .compact(|at, id| guard_live(dialogs, epoch, at, *id));
         }
     }
 
@@ -521,29 +556,12 @@ impl DialogLayer {
             }
         }
         let glare = d.glare_retry.take_if(|g| g.0 <= now);
-        let guard = &self.config.guard;
-        let expired = match (d.lifetime.as_mut(), self.epoch) {
-            (Some(l), Some(e)) if l.check_at(e).is_some_and(|t| t <= now) => {
-                l.check(e, now, guard).err()
-            }
-            _ => None,
-        };
         if let Some(t) = resend {
             self.stats.retransmissions += 1;
             env.transmit(t);
         }
         if no_ack {
             self.end_without_ack(now, id, env);
-        }
-        if let Some(why) = expired
-            && self
-                .dialogs
-                .get(&id)
-                .is_some_and(|d| d.state == DialogState::Confirmed)
-        {
-            // The lifetime guard: end it as a hang-up would, BYE and all (§15.1.1).
-            tracing::debug!(dialog = id, expiry = ?why, "dialog lifetime guard fired");
-            let _ = self.end_confirmed(now, id, EndReason::Expired(why), env);
         }
         // §14.1: no new INVITE while another INVITE transaction is in progress in either
         // direction. The peer's own retry may be pending at our TU: wait for it (checking
@@ -607,9 +625,36 @@ impl DialogLayer {
         }
     }
 
+    /// The lifetime guard's check of dialog `id` is due: end the dialog as a hang-up
+    /// would, BYE and all (§15.1.1), if a deadline has passed; else check again at the
+    /// deadline as it now stands.
+    fn on_guard_check(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+        let (Some(d), Some(epoch)) = (self.dialogs.get_mut(&id), self.epoch) else {
+            return;
+        };
+        let Some(l) = d.lifetime.as_mut() else {
+            return;
+        };
+        match l.check(epoch, now, &self.config.guard) {
+            Err(why) if d.state == DialogState::Confirmed => {
+                tracing::debug!(dialog = id, expiry = ?why, "dialog lifetime guard fired");
+                let _ = self.end_confirmed(now, id, EndReason::Expired(why), env);
+            }
+            Err(_) => {}
+            Ok(()) => {
+                if let Some(at) = l.check_at(epoch) {
+                    self.guard_checks.schedule(at, id);
+                }
+            }
+        }
+    }
+
     /// The peer was heard from within dialog `id` at `now` (the guard's idle limit counts
     /// from there).
     pub(super) fn heard(&mut self, now: Instant, id: u64) {
+        if self.config.guard.idle.is_none() {
+            return; // only the idle limit counts from it
+        }
         if let (Some(l), Some(e)) = (
             self.dialogs.get_mut(&id).and_then(|d| d.lifetime.as_mut()),
             self.epoch,
