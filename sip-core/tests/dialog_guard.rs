@@ -198,3 +198,34 @@ fn the_default_guard_spares_a_long_silent_call() {
     assert_eq!(net.ep(B).dialog_state(db), Some(DialogState::Confirmed));
     assert!(!net.wire().iter().any(|s| s.line.starts_with("BYE")));
 }
+
+/// The guard serves both sides: a caller whose maximum duration passes hangs up itself.
+#[test]
+fn the_caller_side_is_guarded_too() {
+    let mut net = Net::empty();
+    let caller = EndpointConfig {
+        dialog_guard: DialogGuard {
+            max_duration: Some(Duration::from_secs(90)),
+            idle: None,
+        },
+        ..udp(A)
+    };
+    net.add(caller, 1);
+    let node = pbx(&net, udp(B), 9);
+    net.add_node(node);
+    let (da, db) = call(&mut net);
+    net.advance(Duration::from_secs(89));
+    assert_eq!(ended(&net, A, da), None);
+    net.advance(Duration::from_secs(91));
+    assert_eq!(
+        ended(&net, A, da),
+        Some(EndReason::Expired(Expiry::MaxDuration))
+    );
+    assert_eq!(ended(&net, B, db), Some(EndReason::RemoteBye));
+    let bye_at = net.sent("BYE sip:");
+    assert_eq!(bye_at, [Duration::from_secs(90)]);
+    let done = net.events(A).iter().any(
+        |(_, e)| matches!(e, Event::ByeCompleted { dialog, outcome: Ok(200) } if *dialog == da),
+    );
+    assert!(done, "the BYE's outcome is reported as for a hang-up");
+}
