@@ -25,7 +25,7 @@
 //! | [`message`] | parsing (strict, lenient; its fast path fenced in its own file), typed headers, URIs, builders, the stream framer, the Call-ID peek |
 //! | [`transaction`] | the four RFC 3261 §17 machines with RFC 6026, as pure state machines, each with its state table in its docs |
 //! | `transaction::layer` | the transaction layer: client and server transactions in slot tables, matching (§17.1.3, §17.2.3), `received`/`rport` and response routing (§18), CANCEL, stateless answers |
-//! | [`dialog`] | the dialog layer: dialogs (§12), INVITE sessions with forks, 2xx/ACK and glare (§13–§15), requests within dialogs, REFER and its subscription (RFC 3515) |
+//! | [`dialog`] | the dialog layer: dialogs (§12), INVITE sessions with forks, 2xx/ACK and glare (§13–§15), requests within dialogs, REFER and its subscription (RFC 3515), the lifetime guard |
 //! | [`registration`] | the registration client (§10.2): bindings kept fresh |
 //! | [`endpoint`] | the façade: configuration, inputs and outputs, the digest client (§22.2), scoped dialog and REFER handles, the policy for requests the application does not take |
 //! | [`auth`] | digest authentication, client and server (RFC 7616, RFC 8760) |

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sip_core::dialog::DialogGuard;
 use sip_core::transport::Transport;
 use sip_core::transport::limits::StreamLimits;
 
@@ -11,7 +12,8 @@ use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
 pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
-                         [--auth user:password]... [--realm R] [--recv-buffer BYTES]";
+                         [--auth user:password]... [--realm R] [--recv-buffer BYTES] \
+                         [--max-call-secs N] [--idle-call-secs N]";
 
 /// The TCP limit flags (each sets one field of [`StreamLimits`]; unset ones keep its
 /// defaults, which are meant for the open internet).
@@ -35,6 +37,10 @@ pub struct Args {
     /// `SO_RCVBUF` to ask for on the UDP socket (`--recv-buffer BYTES`, default
     /// [`UDP_RECV_BUFFER`](sip_core::transport::UDP_RECV_BUFFER); 0 keeps the system's).
     pub udp_recv_buffer: Option<usize>,
+    /// The dialog lifetime guard for the endpoint (`EndpointConfig::dialog_guard`):
+    /// `--max-call-secs N` (0: no limit; default 12 h) and `--idle-call-secs N` (0, the
+    /// default: no idle limit).
+    pub dialog_guard: DialogGuard,
 }
 
 /// Parses `args` (without the program name). `own` names flags of the app that take a
@@ -57,6 +63,14 @@ pub struct Args {
 /// .unwrap();
 /// assert_eq!(two.pbx.auth.len(), 2);
 /// assert_eq!(a.own, [("--shards".to_string(), "2".to_string())]);
+/// assert_eq!(a.dialog_guard, sip_core::dialog::DialogGuard::default());
+/// let g = sip_pbx::cli::parse(
+///     ["--bind", "127.0.0.1:5060", "--max-call-secs", "0", "--idle-call-secs", "300"].map(String::from),
+///     &[],
+/// )
+/// .unwrap()
+/// .dialog_guard;
+/// assert_eq!((g.max_duration, g.idle.map(|d| d.as_secs())), (None, Some(300)));
 /// assert!(sip_pbx::cli::parse(["--bind".to_string()], &[]).is_err());
 /// ```
 pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Args, String> {
@@ -68,6 +82,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut mine = Vec::new();
     let mut tcp = StreamLimits::default();
     let mut udp_recv_buffer = Some(sip_core::transport::UDP_RECV_BUFFER);
+    let mut dialog_guard = DialogGuard::default();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -96,6 +111,15 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                     .map_err(|e| format!("--recv-buffer: {e}"))?;
                 udp_recv_buffer = (n > 0).then_some(n);
             }
+            "--max-call-secs" | "--idle-call-secs" => {
+                let secs: u64 = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                let limit = (secs > 0).then(|| Duration::from_secs(secs));
+                if a == "--max-call-secs" {
+                    dialog_guard.max_duration = limit;
+                } else {
+                    dialog_guard.idle = limit;
+                }
+            }
             "-h" | "--help" => return Err(String::new()),
             flag if own.contains(&flag) => {
                 let v = value()?;
@@ -114,6 +138,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         own: mine,
         tcp,
         udp_recv_buffer,
+        dialog_guard,
     })
 }
 

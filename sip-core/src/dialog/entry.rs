@@ -78,6 +78,8 @@ pub(crate) struct DialogEntry {
     /// Forget a terminated dialog at this instant (kept to answer a crossed BYE 200,
     /// RFC 5407 §3.1.2, and to absorb late retransmissions).
     pub(super) forget_at: Option<Instant>,
+    /// While confirmed: what the lifetime guard counts from, and its next check.
+    pub(super) lifetime: Option<super::guard::Lifetime>,
     pub(super) armed: Option<Instant>,
 }
 
@@ -113,6 +115,7 @@ impl DialogEntry {
             forks: Vec::new(),
             parent: None,
             forget_at: None,
+            lifetime: None,
             armed: None,
         }
     }
@@ -179,6 +182,7 @@ impl DialogEntry {
             + self.forks.capacity() * 8
     }
 
+    /// The dialog's next timer (the lifetime guard's checks have a queue of their own).
     pub(super) fn next_timer(&self) -> Option<Instant> {
         let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
         let glare = self.glare_retry.as_ref().map(|g| g.0);

@@ -285,19 +285,44 @@ impl DialogLayer {
             (Role::Uas, DialogState::Trying | DialogState::Early) => {
                 self.answer(now, dialog, 603, None, env)
             }
-            (_, DialogState::Confirmed) => {
-                if d.ok.is_some() {
-                    if let Some(d) = self.dialogs.get_mut(&id) {
-                        d.bye_after_ack = true;
-                    }
-                } else {
-                    self.try_send_bye(now, id, env)?;
-                }
-                self.set_state(now, id, DialogState::Terminated(EndReason::LocalBye), env);
-                Ok(())
-            }
+            (_, DialogState::Confirmed) => self.end_confirmed(now, id, EndReason::LocalBye, env),
             (_, DialogState::Terminated(r)) => Err(DialogError::Terminated(r)),
         }
+    }
+
+    /// Ends confirmed dialog `id` with BYE (§15.1.1) for `reason`: at once, or, while our
+    /// 2xx still waits for its ACK, once the ACK comes (or 64·T1 passes, §15).
+    pub(super) fn end_confirmed(
+        &mut self,
+        now: Instant,
+        id: u64,
+        reason: EndReason,
+        env: &mut impl DialogEnv,
+    ) -> Result<(), DialogError> {
+        let d = self
+            .dialogs
+            .get_mut(&id)
+            .ok_or(DialogError::UnknownDialog)?;
+        if d.ok.is_some() {
+            d.bye_after_ack = true;
+        } else {
+            let sent = self.try_send_bye(now, id, env);
+            if reason != EndReason::LocalBye
+                && let Err(e) = &sent
+            {
+                // Nobody asked for this BYE: its failure is reported as an outcome, and
+                // the dialog ends all the same.
+                tracing::debug!(dialog = id, error = %e, "BYE not sent");
+                env.emit(DialogEvent::ByeCompleted {
+                    dialog: DialogId(id),
+                    outcome: Err(crate::transaction::layer::Failure::NotSent),
+                });
+            } else {
+                sent?;
+            }
+        }
+        self.set_state(now, id, DialogState::Terminated(reason), env);
+        Ok(())
     }
 
     // ---- UAS: calls ----------------------------------------------------------------
@@ -546,7 +571,12 @@ impl DialogLayer {
             // The TU answered through the transaction API, not the dialog: pass it on.
             return Some(Up::Ack { request: req, from });
         }
-        d.ok.take()?; // none: a duplicate ACK
+        let duplicate = d.ok.take().is_none();
+        self.heard(now, id);
+        if duplicate {
+            return None;
+        }
+        let d = self.dialogs.get_mut(&id)?;
         let bye = std::mem::take(&mut d.bye_after_ack);
         self.arm_dialog(id);
         env.emit(DialogEvent::AckReceived {
@@ -857,7 +887,12 @@ impl DialogLayer {
 
     /// A response no transaction took: a 2xx retransmission after the INVITE transaction
     /// ended (or from a fork after Timer M); `true` if a dialog took it.
-    pub(super) fn dispatch_stray(&mut self, resp: &Response, env: &mut impl DialogEnv) -> bool {
+    pub(super) fn dispatch_stray(
+        &mut self,
+        now: Instant,
+        resp: &Response,
+        env: &mut impl DialogEnv,
+    ) -> bool {
         if !resp.is_success() || resp.cseq().is_none_or(|c| c.1 != "INVITE") {
             return false;
         }
@@ -870,6 +905,7 @@ impl DialogLayer {
         };
         match self.find_dialog(call_id, from_tag, to_tag) {
             Some(id) => {
+                self.heard(now, id);
                 self.resend_ack(id, env);
                 true
             }

@@ -48,6 +48,10 @@ pub(crate) struct DialogConfig {
     pub bye_extra_forks: bool,
     pub refer_expires_secs: u32,
     pub retry_after_secs: u32,
+    /// How long a confirmed dialog may live (see [`super::guard`]).
+    pub guard: super::DialogGuard,
+    /// Where the BYE after a missing ACK may go (see [`super::no_ack`]).
+    pub no_ack_bye: super::NoAckBye,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -180,6 +184,17 @@ fn timer_live(
     }
 }
 
+/// Whether a queued guard check is still the one its dialog waits for.
+fn guard_live(
+    dialogs: &Map<u64, Box<DialogEntry>>,
+    epoch: Option<Instant>,
+    at: Instant,
+    id: u64,
+) -> bool {
+    let check = |d: &DialogEntry| d.lifetime.zip(epoch).and_then(|(l, e)| l.check_at(e));
+    dialogs.get(&id).is_some_and(|d| check(d) == Some(at))
+}
+
 /// The dialog layer. See the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct DialogLayer {
@@ -196,6 +211,13 @@ pub(crate) struct DialogLayer {
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     timers: TimerQueue<DialogTimer>,
+    /// The lifetime guard's checks, by dialog: apart from `timers`, so the entries of
+    /// dialogs that ended long before their guard's deadline (most of them) do not deepen
+    /// the heap every retransmission timer goes through.
+    guard_checks: TimerQueue<u64>,
+    /// What the lifetime guard counts its seconds from: the first instant a dialog was
+    /// confirmed (see [`super::guard::Lifetime`]).
+    epoch: Option<Instant>,
     pub(super) stats: DialogStats,
     /// Terminated dialogs still kept (for late messages, until `forget_at`).
     ended: usize,
@@ -219,6 +241,8 @@ impl DialogLayer {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
+            guard_checks: TimerQueue::new(),
+            epoch: None,
             stats: DialogStats::default(),
             ended: 0,
             shedding: crate::overload::Shedding::new("dialogs"),
@@ -263,7 +287,7 @@ impl DialogLayer {
             }
             Up::Ack { request, from } => self.dispatch_ack(now, request, from, env),
             Up::Stray { response, from } => {
-                if self.dispatch_stray(&response, env) {
+                if self.dispatch_stray(now, &response, env) {
                     None
                 } else {
                     Some(Up::Stray { response, from })
@@ -316,16 +340,12 @@ impl DialogLayer {
         let Some(&usage) = self.usage.get(&ctx.0) else {
             return;
         };
-        let dialog = match usage {
-            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
-            Usage::Refer(r) | Usage::Notify(r) => {
-                let d = self.refers.get(&r).map(|x| x.dialog);
-                if let (Usage::Refer(_), Some(x)) = (usage, self.refers.get_mut(&r)) {
-                    x.event_id = seq; // `Event: refer;id=` is the REFER's CSeq
-                }
-                d
-            }
-        };
+        let dialog = self.dialog_of_usage(usage);
+        if let Usage::Refer(r) = usage
+            && let Some(x) = self.refers.get_mut(&r)
+        {
+            x.event_id = seq; // `Event: refer;id=` is the REFER's CSeq
+        }
         if let Some(d) = dialog.and_then(|d| self.dialogs.get_mut(&d)) {
             d.local_seq = d.local_seq.max(seq);
             if d.invite_ctx == Some(ctx) {
@@ -335,6 +355,14 @@ impl DialogLayer {
     }
 
     // ---- lookups -----------------------------------------------------------------
+
+    /// The dialog a client transaction's usage belongs to.
+    pub(super) fn dialog_of_usage(&self, usage: Usage) -> Option<u64> {
+        match usage {
+            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
+            Usage::Refer(r) | Usage::Notify(r) => self.refers.get(&r).map(|x| x.dialog),
+        }
+    }
 
     /// A snapshot of a dialog.
     pub(crate) fn info(&self, dialog: DialogId) -> Option<DialogInfo> {
@@ -418,8 +446,17 @@ impl DialogLayer {
             return;
         }
         d.state = state;
+        if state == DialogState::Confirmed {
+            let epoch = *self.epoch.get_or_insert(now);
+            let l = super::guard::Lifetime::new(epoch, now, &self.config.guard);
+            d.lifetime = Some(l);
+            if let Some(at) = l.check_at(epoch) {
+                self.guard_checks.schedule(at, id);
+            }
+        }
         if state.is_terminated() {
             self.ended += 1;
+            d.lifetime = None;
             // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
             // its BYE (§15): the 2xx keeps being retransmitted until then.
             if !d.bye_after_ack {
@@ -477,11 +514,16 @@ impl DialogLayer {
         timer_live(&self.dialogs, &self.refers, at, t)
     }
 
-    /// The earliest instant a dialog or subscription timer is due.
+    /// The earliest instant a dialog, subscription or guard timer is due.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        let (dialogs, refers) = (&self.dialogs, &self.refers);
-        self.timers
-            .next_live(|at, t| timer_live(dialogs, refers, at, t))
+        let (dialogs, refers, epoch) = (&self.dialogs, &self.refers, self.epoch);
+        let timer = self
+            .timers
+            .next_live(|at, t| timer_live(dialogs, refers, at, t));
+        let guard = self
+            .guard_checks
+            .next_live(|at, id| guard_live(dialogs, epoch, at, *id));
+        timer.into_iter().chain(guard).min()
     }
 
     /// Fires every dialog and subscription timer due at `now`.
@@ -493,6 +535,11 @@ impl DialogLayer {
             match r {
                 DialogTimer::Dialog(id) => self.on_dialog_timer(now, id, env),
                 DialogTimer::Refer(id) => self.on_refer_timer(now, id, env),
+            }
+        }
+        while let Some((at, id)) = self.guard_checks.pop_due(now) {
+            if guard_live(&self.dialogs, self.epoch, at, id) {
+                self.on_guard_check(now, id, env);
             }
         }
         let live = self.dialogs.len() + self.refers.len();
@@ -510,6 +557,12 @@ impl DialogLayer {
         shrink_map(&mut self.reinvite_bodies);
         self.index.shrink();
         self.timers.shrink();
+        self.guard_checks.shrink();
+        if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
+            let (dialogs, epoch) = (&self.dialogs, self.epoch);
+            self.guard_checks
+                .compact(|at, id| guard_live(dialogs, epoch, at, *id));
+        }
     }
 
     fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
@@ -559,13 +612,7 @@ impl DialogLayer {
             env.transmit(t);
         }
         if no_ack {
-            // §13.3.1.4: no ACK within 64·T1: end the dialog with BYE.
-            if let Some(d) = self.dialogs.get_mut(&id) {
-                d.ok = None;
-                d.bye_after_ack = false;
-            }
-            self.send_bye(now, id, env);
-            self.set_state(now, id, DialogState::Terminated(EndReason::NoAck), env);
+            self.end_without_ack(now, id, env);
         }
         // §14.1: no new INVITE while another INVITE transaction is in progress in either
         // direction. The peer's own retry may be pending at our TU: wait for it (checking
@@ -600,6 +647,71 @@ impl DialogLayer {
             }
         }
         self.arm_dialog(id);
+    }
+
+    /// §13.3.1.4: no ACK for our 2xx within 64·T1: the dialog ends, with a BYE where
+    /// [`NoAckBye`](super::NoAckBye) allows one, else here only.
+    fn end_without_ack(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+        let policy = self.config.no_ack_bye;
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
+        d.ok = None;
+        let hung_up = std::mem::take(&mut d.bye_after_ack);
+        let source = d.flow.addr.ip();
+        let hop = self.next_hop(id);
+        if hop.is_some_and(|h| policy.allows(source, h.addr.ip())) {
+            self.send_bye(now, id, env);
+            self.set_state(now, id, DialogState::Terminated(EndReason::NoAck), env);
+        } else {
+            tracing::debug!(dialog = id, next_hop = ?hop, %source, "BYE after missing ACK withheld");
+            if hung_up {
+                // The application's hang-up still hears how its BYE went.
+                env.emit(DialogEvent::ByeCompleted {
+                    dialog: DialogId(id),
+                    outcome: Err(Failure::NotSent),
+                });
+            }
+            self.set_state(now, id, DialogState::Terminated(EndReason::NoAckNoBye), env);
+        }
+    }
+
+    /// The lifetime guard's check of dialog `id` is due: end the dialog as a hang-up
+    /// would, BYE and all (§15.1.1), if a deadline has passed; else check again at the
+    /// deadline as it now stands.
+    fn on_guard_check(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+        let (Some(d), Some(epoch)) = (self.dialogs.get_mut(&id), self.epoch) else {
+            return;
+        };
+        let Some(l) = d.lifetime.as_mut() else {
+            return;
+        };
+        match l.check(epoch, now, &self.config.guard) {
+            Err(why) if d.state == DialogState::Confirmed => {
+                tracing::debug!(dialog = id, expiry = ?why, "dialog lifetime guard fired");
+                let _ = self.end_confirmed(now, id, EndReason::Expired(why), env);
+            }
+            Err(_) => {}
+            Ok(()) => {
+                if let Some(at) = l.check_at(epoch) {
+                    self.guard_checks.schedule(at, id);
+                }
+            }
+        }
+    }
+
+    /// The peer was heard from within dialog `id` at `now` (the guard's idle limit counts
+    /// from there).
+    pub(super) fn heard(&mut self, now: Instant, id: u64) {
+        if self.config.guard.idle.is_none() {
+            return; // only the idle limit counts from it
+        }
+        if let (Some(l), Some(e)) = (
+            self.dialogs.get_mut(&id).and_then(|d| d.lifetime.as_mut()),
+            self.epoch,
+        ) {
+            l.heard(e, now);
+        }
     }
 
     fn on_refer_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {

@@ -11,26 +11,32 @@
 //! | `invite.rs` | INVITE sessions: calls placed and answered, forks, 2xx/ACK, glare, hang-up |
 //! | `request.rs` | requests within a dialog, ours and the peer's, and their outcomes |
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
+//! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
+//! | `no_ack.rs` | where the BYE after a missing ACK may go (§13.3.1.4) |
 //! | `route.rs` | route sets and the shape of an in-dialog request |
 //!
 //! | State | Entered when | Left when |
 //! |---|---|---|
 //! | (none) | `invite` sent / INVITE received | a 1xx with To tag (Early), a 2xx (Confirmed), a final error (Terminated) |
 //! | Early | 1xx with To tag sent or received (§12.1) | 2xx (Confirmed), final error, CANCEL, hang-up |
-//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2) |
+//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2), the lifetime guard (`guard.rs`) |
 //! | Terminated | — | — |
 
 mod entry;
+pub mod guard;
 mod invite;
 pub(crate) mod layer;
+pub mod no_ack;
 pub mod refer;
 mod request;
 pub mod route;
 #[cfg(test)]
 mod tests;
 
+pub use guard::{DialogGuard, Expiry};
 pub use invite::InviteOptions;
 pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
+pub use no_ack::NoAckBye;
 pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
 
@@ -70,6 +76,12 @@ pub enum EndReason {
     Cancelled,
     /// We sent a 2xx and no ACK came within 64·T1: the core sent BYE (§13.3.1.4).
     NoAck,
+    /// We sent a 2xx and no ACK came within 64·T1, and the BYE of §13.3.1.4 was not sent:
+    /// its next hop was not at the address the INVITE came from (see [`NoAckBye`]). The
+    /// dialog ended here only.
+    NoAckNoBye,
+    /// The lifetime guard ended the dialog with BYE (see [`DialogGuard`]).
+    Expired(Expiry),
     /// A request timed out (§8.1.3.1), or an in-dialog request got 408 (§12.2.1.2).
     Timeout,
     /// The transport failed.

@@ -54,6 +54,18 @@ impl DialogLayer {
         )
     }
 
+    /// Where dialog `id`'s requests go now (§12.2.1.1), worked out once and kept until the
+    /// route set or remote target changes.
+    pub(super) fn next_hop(&mut self, id: u64) -> Option<Target> {
+        let d = self.dialogs.get_mut(&id)?;
+        let t = match d.hop {
+            Some(t) => t,
+            None => Self::dialog_target(d, d.route_set.shape(&d.remote_target).next_hop),
+        };
+        d.hop = Some(t);
+        Some(t)
+    }
+
     /// Writes an in-dialog request (§12.2.1.1) with its Via, straight to bytes. Returns the
     /// bytes, the branch, the next hop and the local address.
     pub(super) fn in_dialog_request(
@@ -65,17 +77,7 @@ impl DialogLayer {
         body: Option<(&str, &[u8])>,
         env: &mut impl DialogEnv,
     ) -> Result<(Bytes, crate::rng::Branch, Target, SocketAddr), DialogError> {
-        let d = self.dialogs.get(&id).ok_or(DialogError::UnknownDialog)?;
-        let target = match d.hop {
-            Some(t) => t,
-            None => {
-                let t = Self::dialog_target(d, d.route_set.shape(&d.remote_target).next_hop);
-                if let Some(d) = self.dialogs.get_mut(&id) {
-                    d.hop = Some(t);
-                }
-                t
-            }
-        };
+        let target = self.next_hop(id).ok_or(DialogError::UnknownDialog)?;
         let mut via = std::mem::take(&mut self.scratch);
         let written =
             env.locals()
@@ -326,6 +328,7 @@ impl DialogLayer {
             return self.refuse(now, stx, 500, env);
         }
         let refresh = is_target_refresh(&method);
+        self.heard(now, id);
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
@@ -400,6 +403,9 @@ impl DialogLayer {
         let Some(&usage) = self.usage.get(&ctx.0) else {
             return;
         };
+        if let Some(id) = self.dialog_of_usage(usage) {
+            self.heard(now, id);
+        }
         match usage {
             Usage::Invite(id) => self.invite_response(now, ctx, id, resp, env),
             Usage::Request(id) => {

@@ -38,6 +38,8 @@ fn config() -> DialogConfig {
         bye_extra_forks: true,
         refer_expires_secs: 60,
         retry_after_secs: 5,
+        guard: super::DialogGuard::default(),
+        no_ack_bye: super::NoAckBye::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+pub use crate::dialog::{DialogGuard, NoAckBye};
 use crate::message::{Method, ParseOptions};
 use crate::transaction::TimerConfig;
 use crate::transaction::layer::local_for;
@@ -71,6 +72,18 @@ pub struct EndpointConfig {
     pub credentials: Option<super::Credentials>,
     /// Seconds a REFER subscription is granted (`Subscription-State: active;expires=`).
     pub refer_expires_secs: u32,
+    /// How long a confirmed dialog may live before the endpoint ends it with BYE
+    /// ([`DialogGuard`]): by default 12 hours from the answer, no idle limit, so a call
+    /// nobody hangs up cannot hold one of [`max_dialogs`](Self::max_dialogs) forever.
+    pub dialog_guard: DialogGuard,
+    /// Whether the BYE after a missing ACK (RFC 3261 §13.3.1.4) is sent ([`NoAckBye`]): by
+    /// default only to the address the INVITE came from, so an INVITE cannot aim BYEs at
+    /// a third party through its Contact.
+    pub no_ack_bye: NoAckBye,
+    /// Send a response to the `maddr` of the request's top Via (RFC 3261 §18.2.2). Off by
+    /// default: responses go to the request's source (`received`, and `rport` per RFC
+    /// 3581), so a request cannot direct its responses at another host.
+    pub via_maddr: bool,
 }
 
 impl Default for EndpointConfig {
@@ -90,6 +103,9 @@ impl Default for EndpointConfig {
             allowed_methods: None,
             accept: vec!["application/sdp".to_owned()],
             refer_expires_secs: 60,
+            dialog_guard: DialogGuard::default(),
+            no_ack_bye: NoAckBye::default(),
+            via_maddr: false,
         }
     }
 }

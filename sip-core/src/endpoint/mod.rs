@@ -221,6 +221,7 @@ impl Endpoint {
             allowed_methods: config.allowed_methods.clone(),
             hand_up_challenges: config.credentials.is_some(),
             report_ends: dialog_layer || config.credentials.is_some(),
+            via_maddr: config.via_maddr,
         };
         let locals = Locals::new(config.local_addrs.clone());
         let txl = TransactionLayer::new(tx_config, locals, ids(), hash);
@@ -232,6 +233,8 @@ impl Endpoint {
                 bye_extra_forks: config.bye_extra_forks,
                 refer_expires_secs: config.refer_expires_secs,
                 retry_after_secs: config.retry_after_secs,
+                guard: config.dialog_guard,
+                no_ack_bye: config.no_ack_bye,
             };
             DialogLayer::new(c, ids(), hash)
         });

@@ -97,7 +97,8 @@ pub struct ViaRouting<'a> {
     pub sent_by_host: &'a str,
     /// The port of sent-by, if written.
     pub sent_by_port: Option<u16>,
-    /// The `maddr` parameter, if present.
+    /// The `maddr` parameter, if present and to be followed (the endpoint passes it only
+    /// when `EndpointConfig::via_maddr` is set).
     pub maddr: Option<&'a str>,
     /// Whether the request carried an `rport` parameter (RFC 3581 §4), with or without value.
     pub rport: bool,

@@ -35,6 +35,14 @@ pub fn select_socket(
     locals.iter().position(family)
 }
 
+/// The `SO_RCVBUF` the drivers ask for on each UDP socket unless told otherwise: 4 MiB,
+/// about 4,000 INVITEs, so a burst (or a pause of the receiving thread of a few
+/// milliseconds at 10,000+ messages/s) is absorbed by the kernel instead of dropped and
+/// retransmitted 500 ms later (RFC 3261 §17.1.1.2 Timer A). Linux caps what it grants at
+/// `net.core.rmem_max` (often 208 KiB, doubled for bookkeeping); the drivers report what
+/// was granted.
+pub const UDP_RECV_BUFFER: usize = 4 << 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,11 +70,3 @@ mod tests {
         assert_eq!(select_socket(&locals[..2], None, v6), None);
     }
 }
-
-/// The `SO_RCVBUF` the drivers ask for on each UDP socket unless told otherwise: 4 MiB,
-/// about 4,000 INVITEs, so a burst (or a pause of the receiving thread of a few
-/// milliseconds at 10,000+ messages/s) is absorbed by the kernel instead of dropped and
-/// retransmitted 500 ms later (RFC 3261 §17.1.1.2 Timer A). Linux caps what it grants at
-/// `net.core.rmem_max` (often 208 KiB, doubled for bookkeeping); the drivers report what
-/// was granted.
-pub const UDP_RECV_BUFFER: usize = 4 << 20;

@@ -94,6 +94,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = DriverConfig::new(vec![listen]);
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer_size = args.udp_recv_buffer;
+    config.endpoint.dialog_guard = args.dialog_guard;
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
     let tokens = 1..config.tcp_limits.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;

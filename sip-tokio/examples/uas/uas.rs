@@ -61,6 +61,7 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.realm = Some(args.pbx.realm);
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer = args.udp_recv_buffer;
+    config.endpoint.dialog_guard = args.dialog_guard;
     let mut threads = None;
     for (flag, value) in &args.own {
         let n: usize = value.parse().map_err(|e| format!("{flag}: {e}"))?;

@@ -79,6 +79,8 @@ pub(crate) struct TxConfig {
     /// Report [`Up::ClientEnded`] and [`Up::ServerEnded`] (a layer above keeps state per
     /// transaction).
     pub report_ends: bool,
+    /// Send responses to a Via's `maddr` (§18.2.2); off: the source address.
+    pub via_maddr: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,11 +136,14 @@ fn sent_request(bytes: &Bytes) -> Option<Request> {
     }
 }
 
-fn routing<'a>(via: &crate::message::Via<'a>) -> ViaRouting<'a> {
+/// The parts of `via` that decide where a response goes; its `maddr` only when
+/// `follow_maddr` (RFC 3261 §18.2.2 says to follow it, but it lets a request send its
+/// responses anywhere: `EndpointConfig::via_maddr`).
+fn routing<'a>(via: &crate::message::Via<'a>, follow_maddr: bool) -> ViaRouting<'a> {
     ViaRouting {
         sent_by_host: via.host(),
         sent_by_port: via.port(),
-        maddr: via.maddr(),
+        maddr: via.maddr().filter(|_| follow_maddr),
         rport: via.rport().is_some(),
     }
 }

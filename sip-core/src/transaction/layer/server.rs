@@ -174,7 +174,7 @@ impl TransactionLayer {
             self.stats.parse_errors += 1;
             return;
         };
-        let target = response_target(transport, from, &routing(&via));
+        let target = response_target(transport, from, &routing(&via, self.config.via_maddr));
         let skel = ops::Skeleton::of(req, "", ops::ToTag::Drawn(&mut self.ids));
         let bytes = skel.response_bytes(status, reason, Some(skel.to_tag()), false, extra, None);
         self.stats.stateless_responses += 1;
@@ -222,7 +222,7 @@ impl TransactionLayer {
             }
         }
         let Some(via) = req.via() else { return };
-        let target = response_target(transport, from, &routing(&via));
+        let target = response_target(transport, from, &routing(&via, self.config.via_maddr));
 
         match req.method() {
             Method::Ack => return self.on_ack(now, from, req, out),
