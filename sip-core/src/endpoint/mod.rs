@@ -221,6 +221,7 @@ impl Endpoint {
             allowed_methods: config.allowed_methods.clone(),
             hand_up_challenges: config.credentials.is_some(),
             report_ends: dialog_layer || config.credentials.is_some(),
+            tu_resends_2xx: dialog_layer,
             via_maddr: config.via_maddr,
         };
         let locals = Locals::new(config.local_addrs.clone());

@@ -247,31 +247,40 @@ fn lingering_transactions_do_not_crowd_out_new_work_and_have_their_own_budget() 
     assert!(!b.is_shedding());
 }
 
-/// A response written after the final one has nothing to be written from: the request's
-/// rows went with the final response, and the command says so (the machine first refuses
-/// what it refuses anyway).
+/// After its 2xx an INVITE server transaction keeps the request's rows only where the TU
+/// may send another 2xx through it (RFC 6026 §7.1): without the dialog layer. With it, the
+/// dialog layer re-sends the 2xx itself (§13.3.1.4), the rows go with the 2xx, and a
+/// response to write from them is refused with the reason.
 #[test]
-fn an_answered_invite_keeps_no_rows_to_write_from() {
+fn an_answered_invite_keeps_its_rows_only_for_a_tu_that_resends_through_it() {
     let t0 = base();
-    let (mut a, mut b) = (ep(A, 1), ep(B, 2));
+    let mut a = ep(A, 1);
     let opts = InviteOptions::new("sip:b@192.0.2.2", "<sip:a@a>", "<sip:b@b>").target(udp_b());
     a.invite(t0, opts).unwrap();
-    let invite = drain(&mut a);
+    let invite = drain(&mut a).tx.remove(0);
+
     let mut plain = Endpoint::builder(EndpointConfig::with_local(Transport::Udp, addr(B)))
         .without_dialog_layer()
         .build(3);
-    deliver(&mut plain, t0, &invite.tx[0], A);
+    deliver(&mut plain, t0, &invite, A);
     let stx = incoming(&drain(&mut plain));
     plain.respond_with(t0, stx, 200).unwrap();
-    assert_eq!(
-        plain.respond_with(t0, stx, 200),
-        Err(EndpointError::RowsReleased)
-    );
+    plain.respond_with(t0, stx, 200).unwrap();
     assert!(matches!(
         plain.respond_with(t0, stx, 486),
         Err(EndpointError::Transaction(_))
     ));
-    drop(b.poll_output());
+
+    let mut b = ep(B, 2);
+    deliver(&mut b, t0, &invite, A);
+    let Some(Event::IncomingCall { dialog, tx, .. }) = drain(&mut b).ev.into_iter().next() else {
+        panic!("an incoming call");
+    };
+    b.dialog(dialog).unwrap().accept(t0, None).unwrap();
+    assert_eq!(
+        b.respond_with(t0, tx, 200),
+        Err(EndpointError::RowsReleased)
+    );
 }
 
 /// Issue 17: a hung-up call's dialog is kept 64·T1 for late messages; such terminated

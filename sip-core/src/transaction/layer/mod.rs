@@ -76,6 +76,10 @@ pub(crate) struct TxConfig {
     pub allowed_methods: Option<Vec<Method>>,
     /// Hand a challenged request up with its 401/407 (a digest client is there to answer).
     pub hand_up_challenges: bool,
+    /// The TU re-sends its 2xx to an INVITE itself (the dialog layer, §13.3.1.4) rather
+    /// than through the transaction in Accepted (RFC 6026 §7.1): the transaction then
+    /// releases its request's rows with the 2xx.
+    pub tu_resends_2xx: bool,
     /// Report [`Up::ClientEnded`] and [`Up::ServerEnded`] (a layer above keeps state per
     /// transaction).
     pub report_ends: bool,

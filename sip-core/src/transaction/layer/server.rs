@@ -64,6 +64,18 @@ impl ServerMachine {
             ServerMachine::NonInvite(_) => true,
         }
     }
+    /// Whether the TU can send no further response: a final non-2xx was sent (Completed
+    /// and after), or the non-INVITE transaction answered. A 2xx to an INVITE (Accepted) may
+    /// still be followed by others (RFC 6026 §7.1).
+    pub(super) fn answered_for_good(&self) -> bool {
+        use crate::transaction::{ServerInviteState as I, ServerNonInviteState as N};
+        match self {
+            ServerMachine::Invite(m) => {
+                matches!(m.state(), I::Completed | I::Confirmed | I::Terminated)
+            }
+            ServerMachine::NonInvite(m) => matches!(m.state(), N::Completed | N::Terminated),
+        }
+    }
     pub(super) fn final_status(&self) -> Option<u16> {
         match self {
             ServerMachine::Invite(m) => m.final_status(),
@@ -655,9 +667,12 @@ impl TransactionLayer {
             .servers
             .get_mut(&tx.0)
             .ok_or(EndpointError::UnknownTransaction)?;
-        if t.machine.final_status().is_some() {
-            // Only retransmissions of `last_response` are left (and, in Accepted, further
-            // 2xx the TU passes whole, RFC 6026 §7.1): the copied rows go.
+        if t.machine.answered_for_good()
+            || (self.config.tu_resends_2xx && t.machine.final_status().is_some())
+        {
+            // Only retransmissions of `last_response` are left (in Accepted, when the TU
+            // re-sends its 2xx itself rather than through the transaction, RFC 6026 §7.1):
+            // the copied rows go.
             t.skel.shed();
         }
         let (transport, local, destination) = (t.transport, t.local, t.target.address());
