@@ -324,6 +324,105 @@ fn cancel_before_provisional_waits_then_487() {
     );
 }
 
+/// Requests the parser refuses are answered when the rows a response copies can be read
+/// (RFC 3261 §8.2.6): 400 for a Content-Length beyond the datagram (§18.3) and for a head
+/// that is not UTF-8, 513 for too many headers or an over-long line (§21.5.9), 414 for an
+/// over-long Request-URI (§21.4.12), each with a reason phrase saying why. A response or
+/// an ACK gets nothing, nor does a head without those rows.
+#[test]
+fn refused_requests_are_answered_when_their_head_can_be_read() {
+    let mut net = single(udp(B), 2);
+    let base_req = "OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr1\r\nMax-Forwards: 70\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    let edit = |edits: &[(&str, &str)]| {
+        edits
+            .iter()
+            .fold(base_req.to_owned(), |t, (a, b)| t.replace(a, b))
+    };
+    // What B answered: (status, reason), after checking the answer is the §8.2.6 one.
+    let answer = |net: &mut Net, bytes: Vec<u8>| {
+        let d = to_b(net, bytes);
+        assert_eq!(d.tx.len(), 1, "one answer");
+        let t = &d.tx[0];
+        assert_eq!(t.to, addr(A));
+        let m = t.parsed();
+        let r = m.as_response().unwrap();
+        assert_eq!(r.via().unwrap().branch(), Some("z9hG4bKr1"));
+        assert_eq!(r.message().call_id(), Some("c1"));
+        assert_eq!(r.message().cseq(), Some((1, "OPTIONS")));
+        assert_eq!(r.message().from().unwrap().tag(), Some("1"));
+        assert!(r.message().to().unwrap().tag().is_some());
+        (r.status(), r.reason().to_owned())
+    };
+    // §18.3: Content-Length beyond the datagram's body.
+    let (code, reason) = answer(
+        &mut net,
+        edit(&[(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Length: 40\r\n\r\nv=0\r\n",
+        )])
+        .into_bytes(),
+    );
+    assert_eq!(code, 400);
+    assert!(
+        reason.contains("Content-Length 40 larger than the 5 body bytes"),
+        "{reason}"
+    );
+    // 257 headers, one over the default limit of 256.
+    let many = "X-H: 1\r\n".repeat(257);
+    let (code, reason) = answer(
+        &mut net,
+        edit(&[("Content-Length", &format!("{many}Content-Length"))]).into_bytes(),
+    );
+    assert_eq!(code, 513);
+    assert!(reason.contains("more than 256 headers"), "{reason}");
+    // A line of 8 KiB and more.
+    let long = format!("Subject: {}\r\n", "s".repeat(8 * 1024));
+    let (code, reason) = answer(
+        &mut net,
+        edit(&[("Content-Length", &format!("{long}Content-Length"))]).into_bytes(),
+    );
+    assert_eq!(code, 513);
+    assert!(reason.contains("line longer than 8192 bytes"), "{reason}");
+    // A Request-URI of 4 KiB and more.
+    let uri = format!("sip:{}@192.0.2.2", "u".repeat(4 * 1024));
+    let (code, reason) = answer(&mut net, edit(&[("sip:bob@192.0.2.2", &uri)]).into_bytes());
+    assert_eq!(code, 414);
+    assert!(
+        reason.contains("Request-URI longer than 4096 bytes"),
+        "{reason}"
+    );
+    // A header value that is not UTF-8.
+    let mut bytes =
+        edit(&[("Content-Length", "Subject: caf\u{e9}\r\nContent-Length")]).into_bytes();
+    let at = bytes.iter().position(|&b| b == 0xc3).unwrap();
+    bytes.splice(at..at + 2, [0xe9]);
+    let (code, reason) = answer(&mut net, bytes);
+    assert_eq!(code, 400);
+    assert!(reason.contains("not valid UTF-8"), "{reason}");
+    // Nothing to answer: the same faults in an ACK, in a response, without a Call-ID.
+    let short = |start: &str| {
+        edit(&[
+            ("OPTIONS sip:bob@192.0.2.2 SIP/2.0", start),
+            ("1 OPTIONS", "1 ACK"),
+            ("Content-Length: 0", "Content-Length: 40"),
+        ])
+    };
+    assert!(
+        to_b(&mut net, short("ACK sip:bob@192.0.2.2 SIP/2.0"))
+            .tx
+            .is_empty()
+    );
+    assert!(to_b(&mut net, short("SIP/2.0 200 OK")).tx.is_empty());
+    let no_call_id = edit(&[
+        ("Call-ID: c1\r\n", ""),
+        ("Content-Length: 0", "Content-Length: 40"),
+    ]);
+    assert!(to_b(&mut net, no_call_id).tx.is_empty());
+    assert_eq!(net.ep(B).stats().parse_errors, 8);
+    assert_eq!(net.ep(B).stats().stateless_responses, 5);
+    assert_eq!(net.ep(B).transaction_count(), (0, 0));
+}
+
 #[test]
 fn stateless_answers() {
     let mut net = single(udp(B), 2);

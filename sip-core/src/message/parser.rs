@@ -16,7 +16,7 @@ mod fast;
 pub(crate) use fast::request_uri_ok;
 use fast::{fast_header_lines, fast_request_line, fast_request_start};
 
-use super::error::{ParseError, ParseErrorKind as K};
+use super::error::{ContentLengthFault, ParseError, ParseErrorKind as K};
 use super::header::name_addr::parse_name_addr_bytes;
 use super::header::simple::parse_cseq_at;
 use super::header::via::parse_via_bytes;
@@ -128,7 +128,7 @@ fn general_header_line(
     limits: &super::options::Limits,
     headers: &mut Vec<HeaderEntry>,
     decoded: &mut Decoded,
-    cl_err: &mut Option<usize>,
+    cl_err: &mut Option<Span>,
 ) -> Result<LineStep, (usize, K)> {
     let (colon, nl) = find_sep_then_end(b, pos, b':', b'\n');
     let Some(nl) = nl else {
@@ -245,6 +245,7 @@ pub fn parse_framed(
         SipMessage::Request,
         SipMessage::Response,
     )
+    .map_err(|(e, _)| e)
 }
 
 /// [`parse_framed`] with the fast paths of [`fast`] switched off: the reference they are
@@ -262,6 +263,7 @@ pub(super) fn parse_reference(
         SipMessage::Request,
         SipMessage::Response,
     )
+    .map_err(|(e, _)| e)
 }
 
 /// A parsed message in a box: what the endpoint keeps and hands on.
@@ -272,11 +274,13 @@ pub(crate) enum BoxedMessage {
 
 /// [`parse_framed`] into a box: the message (some 500 bytes) is boxed inside the parse,
 /// so it is moved once, into its box, rather than returned and then boxed by the caller.
+/// A refused message's bytes come back with the error, for an answer to what can be read
+/// of it ([`super::salvage`]).
 pub(crate) fn parse_framed_boxed(
     bytes: Bytes,
     opts: &ParseOptions,
     framing: Framing,
-) -> Result<BoxedMessage, ParseError> {
+) -> Result<BoxedMessage, (ParseError, Bytes)> {
     parse_framed_into::<_, true>(
         bytes,
         opts,
@@ -296,7 +300,87 @@ fn parse_framed_into<T, const FAST: bool>(
     framing: Framing,
     request: impl FnOnce(Request) -> T,
     response: impl FnOnce(Response) -> T,
-) -> Result<T, ParseError> {
+) -> Result<T, (ParseError, Bytes)> {
+    let ParsedHead {
+        head,
+        start_next,
+        blank,
+        headers,
+        mut decoded,
+        origin,
+        kind,
+        body_start,
+        body_len,
+    } = match parse_head::<FAST>(&bytes, opts, framing) {
+        Ok(p) => p,
+        Err(e) => return Err((e, bytes)),
+    };
+    let body = if body_start + body_len == bytes.len() {
+        // The usual datagram, whose body runs to its end: the buffer itself, advanced past
+        // the header section (no clone of the handle).
+        let mut body = bytes;
+        body.advance(body_start);
+        body
+    } else {
+        bytes.slice(body_start..body_start + body_len)
+    };
+    for f in decoded.fault.iter_mut() {
+        f.offset += origin;
+    }
+    // Built inside the result (not moved into it), which saves copying the large message.
+    let msg = || Message {
+        head,
+        start_line: Span::new(0, start_next),
+        blank: Span::new(blank.0, blank.1),
+        headers,
+        body,
+        decoded,
+        edited: false,
+        origin,
+    };
+    Ok(match kind {
+        Kind::Req(method, uri) => request(Request {
+            method,
+            uri,
+            msg: msg(),
+        }),
+        Kind::Resp(status, reason) => response(Response {
+            status,
+            reason,
+            msg: msg(),
+        }),
+    })
+}
+
+/// The start line of a parsed head.
+enum Kind {
+    Req(Method, Span),
+    Resp(u16, Span),
+}
+
+/// What [`parse_head`] found: everything of the message but its body, and where the body
+/// lies in the bytes.
+struct ParsedHead {
+    head: String,
+    start_next: usize,
+    blank: (usize, usize),
+    headers: Vec<HeaderEntry>,
+    decoded: Decoded,
+    origin: usize,
+    kind: Kind,
+    body_start: usize,
+    body_len: usize,
+}
+
+/// The fallible part of [`parse_framed_into`]: framing, start line, header rows and the
+/// body's extent, read from the borrowed bytes (so that a caller gets its bytes back with
+/// an error).
+#[inline(always)]
+fn parse_head<const FAST: bool>(
+    bytes: &[u8],
+    opts: &ParseOptions,
+    framing: Framing,
+) -> Result<ParsedHead, ParseError> {
     let limits = &opts.limits;
     let strict = opts.is_strict();
     if bytes.len() > limits.max_message_size {
@@ -307,7 +391,7 @@ fn parse_framed_into<T, const FAST: bool>(
             },
         ));
     }
-    let b: &[u8] = &bytes;
+    let b: &[u8] = bytes;
     // §7.5: CRLFs before the start line are ignored.
     let mut origin = 0;
     while origin < b.len() && matches!(b[origin], b'\r' | b'\n') {
@@ -352,7 +436,7 @@ fn parse_framed_into<T, const FAST: bool>(
     let mut decoded = Decoded::default();
     // The first Content-Length row whose value is not a number: an error, but only after
     // the framing, UTF-8 and start line checks (the order in which they were made before).
-    let mut cl_err: Option<usize> = None;
+    let mut cl_err: Option<Span> = None;
     let mut pos = start.next;
     let blank;
     loop {
@@ -411,10 +495,6 @@ fn parse_framed_into<T, const FAST: bool>(
 
     // The start line.
     let sl = &head[..start.end];
-    enum Kind {
-        Req(Method, Span),
-        Resp(u16, Span),
-    }
     let fast_method = match fast_start {
         Some((me, ue, _)) => sl
             .get(..me)
@@ -433,9 +513,12 @@ fn parse_framed_into<T, const FAST: bool>(
         Kind::Req(method, uri)
     };
 
-    if let Some(at) = cl_err {
-        // Without a usable Content-Length the body cannot be delimited.
-        return Err(err(at, K::ContentLength));
+    if let Some(v) = cl_err {
+        // Without a usable Content-Length the body cannot be delimited. The error points at
+        // the first byte that is not a digit.
+        let (at, fault) = ContentLengthFault::of(v.get(&head).as_bytes())
+            .unwrap_or((0, ContentLengthFault::Empty));
+        return Err(err(v.start as usize + at, K::ContentLength(fault)));
     }
     if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
@@ -470,40 +553,16 @@ fn parse_framed_into<T, const FAST: bool>(
         (None, Framing::Datagram) => available,
         (None, Framing::Stream) => return Err(err(head_len, K::MissingContentLength)),
     };
-    let body = if body_start + body_len == bytes.len() {
-        // The usual datagram, whose body runs to its end: the buffer itself, advanced past
-        // the header section (no clone of the handle).
-        let mut body = bytes;
-        body.advance(body_start);
-        body
-    } else {
-        bytes.slice(body_start..body_start + body_len)
-    };
-    for f in decoded.fault.iter_mut() {
-        f.offset += origin;
-    }
-    // Built inside the result (not moved into it), which saves copying the large message.
-    let msg = || Message {
+    Ok(ParsedHead {
         head,
-        start_line: Span::new(0, start.next),
-        blank: Span::new(blank.0, blank.1),
+        start_next: start.next,
+        blank,
         headers,
-        body,
         decoded,
-        edited: false,
         origin,
-    };
-    Ok(match kind {
-        Kind::Req(method, uri) => request(Request {
-            method,
-            uri,
-            msg: msg(),
-        }),
-        Kind::Resp(status, reason) => response(Response {
-            status,
-            reason,
-            msg: msg(),
-        }),
+        kind,
+        body_start,
+        body_len,
     })
 }
 
@@ -622,7 +681,9 @@ fn general_request_line(
     }
     let uri = &sl[us..ue];
     if uri.len() > opts.limits.max_uri_length {
-        return Err((us, K::RequestUri("longer than the URI length limit")));
+        // The first byte over the limit (answered 414, §21.4.12).
+        let limit = opts.limits.max_uri_length;
+        return Err((us + limit, K::UriTooLong { limit }));
     }
     if !strict {
         // Lenient framing checks the URI's shape only (scheme, no character that cannot be
@@ -702,11 +763,11 @@ fn decode_outlined(
     e: &HeaderEntry,
     d: &mut Decoded,
     strict: bool,
-    cl_err: &mut Option<usize>,
+    cl_err: &mut Option<Span>,
 ) {
     decode_row(hb, idx, e, d, strict);
     if e.name == HeaderName::ContentLength && d.content_length.is_none() && cl_err.is_none() {
-        *cl_err = Some(e.value.start as usize);
+        *cl_err = Some(e.value);
     }
 }
 
@@ -1026,7 +1087,10 @@ v=0\r\n";
             }
         );
         let neg = INVITE.replace("Content-Length: 4", "Content-Length: -4");
-        assert_eq!(p(&neg).unwrap_err().kind, K::ContentLength);
+        assert_eq!(
+            p(&neg).unwrap_err().kind,
+            K::ContentLength(ContentLengthFault::NotDigit('-'))
+        );
     }
 
     #[test]
