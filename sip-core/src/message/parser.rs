@@ -239,13 +239,12 @@ pub fn parse_framed(
     framing: Framing,
 ) -> Result<SipMessage, ParseError> {
     parse_framed_into::<_, true>(
-        bytes,
+        &mut { bytes },
         opts,
         framing,
         SipMessage::Request,
         SipMessage::Response,
     )
-    .map_err(|(e, _)| e)
 }
 
 /// [`parse_framed`] with the fast paths of [`fast`] switched off: the reference they are
@@ -257,13 +256,12 @@ pub(super) fn parse_reference(
     framing: Framing,
 ) -> Result<SipMessage, ParseError> {
     parse_framed_into::<_, false>(
-        bytes,
+        &mut { bytes },
         opts,
         framing,
         SipMessage::Request,
         SipMessage::Response,
     )
-    .map_err(|(e, _)| e)
 }
 
 /// A parsed message in a box: what the endpoint keeps and hands on.
@@ -275,112 +273,35 @@ pub(crate) enum BoxedMessage {
 /// [`parse_framed`] into a box: the message (some 500 bytes) is boxed inside the parse,
 /// so it is moved once, into its box, rather than returned and then boxed by the caller.
 /// A refused message's bytes come back with the error, for an answer to what can be read
-/// of it ([`super::salvage`]).
+/// of it (`answerable_head`).
 pub(crate) fn parse_framed_boxed(
-    bytes: Bytes,
+    mut bytes: Bytes,
     opts: &ParseOptions,
     framing: Framing,
 ) -> Result<BoxedMessage, (ParseError, Bytes)> {
     parse_framed_into::<_, true>(
-        bytes,
+        &mut bytes,
         opts,
         framing,
         |r| BoxedMessage::Request(Box::new(r)),
         |r| BoxedMessage::Response(Box::new(r)),
     )
+    .map_err(|e| (e, bytes))
 }
 
 /// [`parse_framed`], the request or response handed to `request` or `response`; with
 /// `FAST`, the usual shapes go the ways of [`fast`], else the general code does everything
-/// (`parse_reference`, in tests).
+/// (`parse_reference`, in tests). The message takes its body from `bytes` (which is then
+/// left empty or, when the body is a slice of it, as it was); on an error `bytes` is
+/// untouched.
 #[inline(always)]
 fn parse_framed_into<T, const FAST: bool>(
-    bytes: Bytes,
+    bytes: &mut Bytes,
     opts: &ParseOptions,
     framing: Framing,
     request: impl FnOnce(Request) -> T,
     response: impl FnOnce(Response) -> T,
-) -> Result<T, (ParseError, Bytes)> {
-    let ParsedHead {
-        head,
-        start_next,
-        blank,
-        headers,
-        mut decoded,
-        origin,
-        kind,
-        body_start,
-        body_len,
-    } = match parse_head::<FAST>(&bytes, opts, framing) {
-        Ok(p) => p,
-        Err(e) => return Err((e, bytes)),
-    };
-    let body = if body_start + body_len == bytes.len() {
-        // The usual datagram, whose body runs to its end: the buffer itself, advanced past
-        // the header section (no clone of the handle).
-        let mut body = bytes;
-        body.advance(body_start);
-        body
-    } else {
-        bytes.slice(body_start..body_start + body_len)
-    };
-    for f in decoded.fault.iter_mut() {
-        f.offset += origin;
-    }
-    // Built inside the result (not moved into it), which saves copying the large message.
-    let msg = || Message {
-        head,
-        start_line: Span::new(0, start_next),
-        blank: Span::new(blank.0, blank.1),
-        headers,
-        body,
-        decoded,
-        edited: false,
-        origin,
-    };
-    Ok(match kind {
-        Kind::Req(method, uri) => request(Request {
-            method,
-            uri,
-            msg: msg(),
-        }),
-        Kind::Resp(status, reason) => response(Response {
-            status,
-            reason,
-            msg: msg(),
-        }),
-    })
-}
-
-/// The start line of a parsed head.
-enum Kind {
-    Req(Method, Span),
-    Resp(u16, Span),
-}
-
-/// What [`parse_head`] found: everything of the message but its body, and where the body
-/// lies in the bytes.
-struct ParsedHead {
-    head: String,
-    start_next: usize,
-    blank: (usize, usize),
-    headers: Vec<HeaderEntry>,
-    decoded: Decoded,
-    origin: usize,
-    kind: Kind,
-    body_start: usize,
-    body_len: usize,
-}
-
-/// The fallible part of [`parse_framed_into`]: framing, start line, header rows and the
-/// body's extent, read from the borrowed bytes (so that a caller gets its bytes back with
-/// an error).
-#[inline(always)]
-fn parse_head<const FAST: bool>(
-    bytes: &[u8],
-    opts: &ParseOptions,
-    framing: Framing,
-) -> Result<ParsedHead, ParseError> {
+) -> Result<T, ParseError> {
     let limits = &opts.limits;
     let strict = opts.is_strict();
     if bytes.len() > limits.max_message_size {
@@ -495,6 +416,10 @@ fn parse_head<const FAST: bool>(
 
     // The start line.
     let sl = &head[..start.end];
+    enum Kind {
+        Req(Method, Span),
+        Resp(u16, Span),
+    }
     let fast_method = match fast_start {
         Some((me, ue, _)) => sl
             .get(..me)
@@ -516,9 +441,7 @@ fn parse_head<const FAST: bool>(
     if let Some(v) = cl_err {
         // Without a usable Content-Length the body cannot be delimited. The error points at
         // the first byte that is not a digit.
-        let (at, fault) = ContentLengthFault::of(v.get(&head).as_bytes())
-            .unwrap_or((0, ContentLengthFault::Empty));
-        return Err(err(v.start as usize + at, K::ContentLength(fault)));
+        return Err(content_length_error(v, &head, origin));
     }
     if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
@@ -553,17 +476,51 @@ fn parse_head<const FAST: bool>(
         (None, Framing::Datagram) => available,
         (None, Framing::Stream) => return Err(err(head_len, K::MissingContentLength)),
     };
-    Ok(ParsedHead {
+    let body = if body_start + body_len == bytes.len() {
+        // The usual datagram, whose body runs to its end: the buffer itself, advanced past
+        // the header section (no clone of the handle).
+        let mut body = std::mem::take(bytes);
+        body.advance(body_start);
+        body
+    } else {
+        bytes.slice(body_start..body_start + body_len)
+    };
+    for f in decoded.fault.iter_mut() {
+        f.offset += origin;
+    }
+    // Built inside the result (not moved into it), which saves copying the large message.
+    let msg = || Message {
         head,
-        start_next: start.next,
-        blank,
+        start_line: Span::new(0, start.next),
+        blank: Span::new(blank.0, blank.1),
         headers,
+        body,
         decoded,
+        edited: false,
         origin,
-        kind,
-        body_start,
-        body_len,
+    };
+    Ok(match kind {
+        Kind::Req(method, uri) => request(Request {
+            method,
+            uri,
+            msg: msg(),
+        }),
+        Kind::Resp(status, reason) => response(Response {
+            status,
+            reason,
+            msg: msg(),
+        }),
     })
+}
+
+/// The error for the Content-Length row whose value is `v` in `head`: what is wrong with
+/// it, at the byte at fault.
+#[cold]
+#[inline(never)]
+fn content_length_error(v: Span, head: &str, origin: usize) -> ParseError {
+    let (at, fault) =
+        ContentLengthFault::of(v.get(head).as_bytes()).unwrap_or((0, ContentLengthFault::Empty));
+    ParseError::new(origin + v.start as usize + at, K::ContentLength(fault))
 }
 
 type LineResult<T> = Result<T, (usize, K)>;
