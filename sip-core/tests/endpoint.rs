@@ -231,6 +231,36 @@ fn received_and_rport_are_filled_in_and_responses_go_to_the_source() {
     );
 }
 
+/// An IPv6 phone that writes its addresses without brackets, the port glued on
+/// (`Mode::Lenient`, the endpoint's default): its OPTIONS is taken, and the answer goes
+/// back to it (§18.2.2: the sent-by port at the source address).
+#[test]
+fn an_ipv6_phone_without_brackets_is_answered() {
+    let mut net = single(udp(B), 2);
+    let phone = "fec0:0:0:0:216:d3ff:fe0d:22c:5060";
+    let source: std::net::SocketAddr = "[fec0::216:d3ff:fe0d:22c]:5060".parse().unwrap();
+    let text = format!(
+        "OPTIONS sip:{phone} SIP/2.0\r\nVia: SIP/2.0/UDP {phone};branch=z9hG4bK-v6-1\r\n\
+         Max-Forwards: 70\r\nTo: <sip:192.0.2.2>\r\nFrom: <sip:4321@{phone}>;tag=v6\r\n\
+         Call-ID: v6-1@fec0::216:d3ff:fe0d:22c\r\nCSeq: 1 OPTIONS\r\n\
+         Contact: <sip:4321@{phone}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    net.inject(Transport::Udp, source, addr(B), text);
+    net.run();
+    let db = net.drain(B);
+    let Some(Event::IncomingRequest { tx, request }) = db.ev.first() else {
+        panic!("taken: {:?}", db.ev)
+    };
+    assert_eq!(request.via().unwrap().port(), Some(5060));
+    net.with(B, |ep, now| ep.respond_with(now, *tx, 200))
+        .unwrap();
+    let db = net.drain(B);
+    assert_eq!(db.tx[0].to, source);
+    // (The answer copies the Via as the phone wrote it: lenient to read back.)
+    let ok = parse_unchecked(db.tx[0].bytes.clone(), &Default::default()).unwrap();
+    assert_eq!(ok.as_response().unwrap().status(), 200);
+}
+
 #[test]
 fn each_source_gets_its_own_received_address() {
     // The endpoint keeps the text of the last source address: requests from alternating

@@ -104,6 +104,15 @@ pub enum ParseErrorKind {
         /// What was expected.
         reason: &'static str,
     },
+    /// Strict mode: the URI of a From, To or Contact value does not follow its grammar
+    /// (RFC 3261 §25.1, RFC 3966 §3); the error's offset is the byte at fault.
+    #[error("malformed {header} header: {error}")]
+    HeaderUri {
+        /// The header.
+        header: HeaderName,
+        /// What the URI grammar expected.
+        error: crate::message::UriErrorKind,
+    },
     /// A mandatory header is missing (§8.1.1; responses §20).
     #[error("missing {0} header")]
     MissingHeader(HeaderName),
@@ -120,7 +129,7 @@ impl ParseErrorKind {
     pub fn layer(&self) -> FaultLayer {
         use ParseErrorKind::*;
         match self {
-            HeaderValue { .. } => FaultLayer::HeaderValue,
+            HeaderValue { .. } | HeaderUri { .. } => FaultLayer::HeaderValue,
             MissingHeader(_) | DuplicateHeader(_) | CSeqMethodMismatch => FaultLayer::Semantic,
             _ => FaultLayer::Framing,
         }

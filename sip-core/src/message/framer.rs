@@ -109,7 +109,7 @@ impl StreamFramer {
                     return None;
                 }
             };
-            let cl = match content_length(&self.buf[..head]) {
+            let cl = match content_length(&self.buf[..head], self.opts.is_strict()) {
                 Ok(Some(cl)) => cl,
                 Ok(None) => return self.fail(head, K::MissingContentLength),
                 Err((at, kind)) => return self.fail(at, kind),
@@ -165,8 +165,9 @@ impl StreamFramer {
 type PiecedValue = (Vec<u8>, Vec<(usize, usize)>);
 
 /// Finds Content-Length (or `l`) in a header section, following folded continuation lines.
-/// `Err` on a malformed (saying why, at the offending byte) or repeated value.
-fn content_length(head: &[u8]) -> Result<Option<usize>, (usize, K)> {
+/// `Err` on a malformed (saying why, at the offending byte) or repeated value (lenient
+/// mode takes the same number repeated, see [`super::Mode::Lenient`]).
+fn content_length(head: &[u8], strict: bool) -> Result<Option<usize>, (usize, K)> {
     let mut found = None;
     // The value being read: its bytes, and where each of its pieces (the first line's part
     // and each fold, joined by a SP) starts in the value and in `head`.
@@ -187,7 +188,7 @@ fn content_length(head: &[u8]) -> Result<Option<usize>, (usize, K)> {
         }
         let text = std::str::from_utf8(&v).unwrap_or_default();
         let n = parse_decimal(trim_lws(text), u64::from(u32::MAX)).unwrap_or_default() as usize;
-        if found.replace(n).is_some() {
+        if found.replace(n).is_some_and(|first| strict || first != n) {
             return Err((at(0), K::DuplicateHeader(super::HeaderName::ContentLength)));
         }
         Ok(())

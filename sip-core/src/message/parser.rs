@@ -62,6 +62,7 @@ pub fn parse(bytes: Bytes, opts: &ParseOptions) -> Result<SipMessage, ParseError
     let m = parse_framed(bytes, opts, Framing::Datagram)?;
     match &m {
         SipMessage::Request(r) if opts.is_strict() => super::validate::check_request_strict(r)?,
+        SipMessage::Response(r) if opts.is_strict() => super::validate::check_response_strict(r)?,
         _ => m.check()?,
     }
     Ok(m)
@@ -443,7 +444,9 @@ fn parse_framed_into<T, const FAST: bool>(
         // the first byte that is not a digit.
         return Err(content_length_error(v, &head, origin));
     }
-    if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
+    if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate
+        && (strict || content_lengths_differ(&headers, &head))
+    {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
         let at = headers
             .get(idx)
@@ -511,6 +514,19 @@ fn parse_framed_into<T, const FAST: bool>(
             msg: msg(),
         }),
     })
+}
+
+/// Whether the Content-Length rows of a head say different things (lenient mode takes the
+/// same value repeated: see [`super::Mode::Lenient`]).
+#[cold]
+#[inline(never)]
+fn content_lengths_differ(headers: &[HeaderEntry], head: &str) -> bool {
+    let mut values = headers
+        .iter()
+        .filter(|e| e.name == HeaderName::ContentLength)
+        .map(|e| e.value.get(head));
+    let first = values.next();
+    values.any(|v| Some(v) != first)
 }
 
 /// The error for the Content-Length row whose value is `v` in `head`: what is wrong with
@@ -650,7 +666,8 @@ fn general_request_line(
             .map_err(|_| (us, K::RequestUri("malformed URI")))?;
         return Ok((method, Span::new(us, ue)));
     }
-    let parsed = Uri::parse_strict(uri).map_err(|_| (us, K::RequestUri("malformed URI")))?;
+    let parsed =
+        Uri::parse_strict(uri).map_err(|e| (us + e.offset, K::RequestUri("malformed URI")))?;
     if parsed.as_sip().is_some_and(|s| !s.headers_raw().is_empty()) {
         // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
         return Err((
@@ -694,7 +711,12 @@ fn value_decimal(hb: &[u8], e: &HeaderEntry, max: u64) -> Option<u64> {
 }
 
 fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> ParseError {
-    ParseError::new(e.value.start as usize, K::HeaderValue { header, reason })
+    header_err_at(e.value.start as usize, header, reason)
+}
+
+/// A fault in a header value, at the byte `at` of the head.
+fn header_err_at(at: usize, header: HeaderName, reason: &'static str) -> ParseError {
+    ParseError::new(at, K::HeaderValue { header, reason })
 }
 
 /// Decodes one header row into `d` if it is one the stack reads on every message. The
@@ -780,9 +802,9 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
         };
     }
     match e.name {
-        HeaderName::Via if d.via.is_none() => match parse_via_bytes(hb, vs, ve) {
+        HeaderName::Via if d.via.is_none() => match parse_via_bytes(hb, vs, ve, strict) {
             Ok((via, _)) => d.via = Some(via),
-            Err(r) => fault!(header_err(e, HeaderName::Via, r)),
+            Err((at, r)) => fault!(header_err_at(at, HeaderName::Via, r)),
         },
         HeaderName::From | HeaderName::To => {
             let slot = if e.name == HeaderName::From {
@@ -798,7 +820,7 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
             }
             match parse_name_addr_bytes(hb, vs, ve, strict) {
                 Ok(na) => *slot = Some(na),
-                Err(r) => fault!(header_err(e, e.name, r)),
+                Err((at, r)) => fault!(header_err_at(at, e.name, r)),
             }
         }
         HeaderName::CallId => {
@@ -889,7 +911,7 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
             };
             match parse_name_addr_bytes(hb, fs, fe, strict) {
                 Ok(na) => d.contact = Some(ContactData::Addr(na)),
-                Err(r) => fault!(header_err(e, HeaderName::Contact, r)),
+                Err((at, r)) => fault!(header_err_at(at, HeaderName::Contact, r)),
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
