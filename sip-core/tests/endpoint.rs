@@ -453,6 +453,49 @@ fn refused_requests_are_answered_when_their_head_can_be_read() {
     assert_eq!(net.ep(B).transaction_count(), (0, 0));
 }
 
+/// A TCP message that broke the framing (no Content-Length, §18.3), handed in by the
+/// driver before it closes the connection: answered 400 on that connection's peer when
+/// its head can be read, and a response that broke it is not answered.
+#[test]
+fn unframed_stream_messages_are_answered_when_their_head_can_be_read() {
+    let mut net = single(udp(B), 2);
+    let head = "OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKu1\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: u1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    let peer = addr("192.0.2.1:40000");
+    let hand_in = |net: &mut Net, text: &str| {
+        let mut framer = sip_core::message::StreamFramer::new(Default::default());
+        framer.push(text.as_bytes());
+        let error = framer.next_frame().unwrap().unwrap_err();
+        net.with(B, |ep, now| {
+            ep.handle_input(
+                now,
+                Input::Unframed {
+                    transport: Transport::Tcp,
+                    from: peer,
+                    to: addr(B),
+                    bytes: framer.take_rejected().unwrap(),
+                    error,
+                },
+            )
+        });
+        net.drain(B).tx
+    };
+    let tx = hand_in(&mut net, head);
+    assert_eq!(tx.len(), 1);
+    assert_eq!((tx[0].transport, tx[0].to), (Transport::Tcp, peer));
+    let m = parse_unchecked(tx[0].bytes.clone(), &Default::default()).unwrap();
+    let r = m.as_response().unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.reason().contains("Content-Length missing"),
+        "{}",
+        r.reason()
+    );
+    assert_eq!(r.message().call_id(), Some("u1"));
+    let response = head.replace("OPTIONS sip:bob@192.0.2.2 SIP/2.0", "SIP/2.0 200 OK");
+    assert!(hand_in(&mut net, &response).is_empty());
+    assert_eq!(net.ep(B).stats().parse_errors, 2);
+}
+
 #[test]
 fn stateless_answers() {
     let mut net = single(udp(B), 2);

@@ -36,6 +36,9 @@ pub struct StreamFramer {
     pending: Option<(usize, usize)>,
     /// Keep-alive CRLFs dropped so far.
     keepalives: u64,
+    /// The bytes of the message that lost the framing (at most the size limit), kept for
+    /// an answer to it (see [`StreamFramer::take_rejected`]).
+    rejected: Option<bytes::Bytes>,
 }
 
 impl StreamFramer {
@@ -47,6 +50,7 @@ impl StreamFramer {
             scanned: 0,
             pending: None,
             keepalives: 0,
+            rejected: None,
         }
     }
 
@@ -66,7 +70,17 @@ impl StreamFramer {
         self.keepalives
     }
 
+    /// The bytes of the message that caused the last framing error — the first
+    /// `max_message_size` of them at most — once: what a driver hands to the endpoint
+    /// (`Input::Unframed`) so that it can answer before the connection closes, when
+    /// enough of the head can be read (RFC 3261 §18.3, §21).
+    pub fn take_rejected(&mut self) -> Option<bytes::Bytes> {
+        self.rejected.take()
+    }
+
     fn fail(&mut self, at: usize, kind: K) -> Option<Result<bytes::Bytes, ParseError>> {
+        let keep = self.buf.len().min(self.opts.limits.max_message_size);
+        self.rejected = Some(self.buf.split_to(keep).freeze());
         self.buf.clear();
         self.scanned = 0;
         self.pending = None;
@@ -269,12 +283,18 @@ mod tests {
     #[test]
     fn framing_errors_are_fatal_and_bounded() {
         let mut f = StreamFramer::new(ParseOptions::default());
-        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n");
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\nmore");
         assert_eq!(
             f.next_message().unwrap().unwrap_err().kind,
             K::MissingContentLength
         );
         assert_eq!(f.buffered(), 0);
+        // What was held is kept once, for an answer to it.
+        assert_eq!(
+            f.take_rejected().as_deref(),
+            Some(&b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\nmore"[..])
+        );
+        assert_eq!(f.take_rejected(), None);
 
         let mut o = ParseOptions::default();
         o.limits.max_message_size = 64;
@@ -284,6 +304,8 @@ mod tests {
             f.next_message().unwrap().unwrap_err().kind,
             K::TooLarge { limit: 64 }
         );
+        // At most the size limit of it.
+        assert_eq!(f.take_rejected().map(|b| b.len()), Some(64));
 
         let mut f = StreamFramer::new(ParseOptions::default());
         f.push(b"OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab");

@@ -166,6 +166,26 @@ impl TransactionLayer {
         }
     }
 
+    /// A message a stream could not frame (`Input::Unframed`): counted, and answered if
+    /// its head allows (see [`TransactionLayer::answer_unparsed`]).
+    pub(crate) fn receive_unframed(
+        &mut self,
+        transport: Transport,
+        from: SocketAddr,
+        to: SocketAddr,
+        bytes: &[u8],
+        error: &ParseError,
+        out: &mut impl Sink,
+    ) {
+        self.stats.parse_errors += 1;
+        let arrival = Arrival {
+            transport,
+            from,
+            local: to,
+        };
+        self.answer_unparsed(arrival, bytes, error, out);
+    }
+
     /// Answers a request the parser refused, when enough of its head can be read for a
     /// response (§8.2.6): 400 for a Content-Length beyond the datagram (§18.3) and other
     /// malformed requests, 513 for one over the size limits (§21.5.9), 414 for an
