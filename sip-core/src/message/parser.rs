@@ -150,8 +150,9 @@ fn general_header_line(
             return Err((line.start, K::HeaderLine));
         };
         if line.end - last.line.start as usize > limits.max_line_length {
+            // At the first byte over the limit.
             return Err((
-                line.start,
+                last.line.start as usize + limits.max_line_length,
                 K::LineTooLong {
                     limit: limits.max_line_length,
                 },
@@ -186,8 +187,9 @@ fn general_header_line(
             ));
         }
         if line.end - line.start > limits.max_line_length {
+            // At the first byte over the limit.
             return Err((
-                line.start,
+                line.start + limits.max_line_length,
                 K::LineTooLong {
                     limit: limits.max_line_length,
                 },
@@ -1088,12 +1090,16 @@ v=0\r\n";
         );
         o = ParseOptions::default();
         o.limits.max_line_length = 40;
-        assert!(matches!(
-            parse(Bytes::from_static(INVITE.as_bytes()), &o)
-                .unwrap_err()
-                .kind,
-            K::LineTooLong { .. }
-        ));
+        let e = parse(Bytes::from_static(INVITE.as_bytes()), &o).unwrap_err();
+        assert_eq!(e.kind, K::LineTooLong { limit: 40 });
+        // At the first byte over the limit, in the first line over it (the Via).
+        assert_eq!(e.offset, INVITE.find("Via:").unwrap() + 40);
+        // A fold that takes the row over the limit: the byte over it, counted from the row.
+        let folded = "OPTIONS sip:a@b SIP/2.0\r\nSubject: aaaaaaaaaa\r\n bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n";
+        o.limits.max_line_length = 30;
+        let e = parse(Bytes::from_static(folded.as_bytes()), &o).unwrap_err();
+        assert_eq!(e.kind, K::LineTooLong { limit: 30 });
+        assert_eq!(e.offset, folded.find("Subject").unwrap() + 30);
     }
 
     #[test]
