@@ -191,6 +191,8 @@ impl TransactionLayer {
     /// malformed requests, 513 for one over the size limits (§21.5.9), 414 for an
     /// over-long Request-URI (§21.4.12). A response, an ACK, or a head without the rows a
     /// response copies gets no answer (§8.2.6, §17.1.1.3: a response is never answered).
+    #[cold]
+    #[inline(never)]
     pub(super) fn answer_unparsed(
         &mut self,
         arrival: Arrival,
