@@ -231,6 +231,36 @@ fn received_and_rport_are_filled_in_and_responses_go_to_the_source() {
     );
 }
 
+/// An IPv6 phone that writes its addresses without brackets, the port glued on
+/// (`Mode::Lenient`, the endpoint's default): its OPTIONS is taken, and the answer goes
+/// back to it (§18.2.2: the sent-by port at the source address).
+#[test]
+fn an_ipv6_phone_without_brackets_is_answered() {
+    let mut net = single(udp(B), 2);
+    let phone = "fec0:0:0:0:216:d3ff:fe0d:22c:5060";
+    let source: std::net::SocketAddr = "[fec0::216:d3ff:fe0d:22c]:5060".parse().unwrap();
+    let text = format!(
+        "OPTIONS sip:{phone} SIP/2.0\r\nVia: SIP/2.0/UDP {phone};branch=z9hG4bK-v6-1\r\n\
+         Max-Forwards: 70\r\nTo: <sip:192.0.2.2>\r\nFrom: <sip:4321@{phone}>;tag=v6\r\n\
+         Call-ID: v6-1@fec0::216:d3ff:fe0d:22c\r\nCSeq: 1 OPTIONS\r\n\
+         Contact: <sip:4321@{phone}>\r\nContent-Length: 0\r\n\r\n"
+    );
+    net.inject(Transport::Udp, source, addr(B), text);
+    net.run();
+    let db = net.drain(B);
+    let Some(Event::IncomingRequest { tx, request }) = db.ev.first() else {
+        panic!("taken: {:?}", db.ev)
+    };
+    assert_eq!(request.via().unwrap().port(), Some(5060));
+    net.with(B, |ep, now| ep.respond_with(now, *tx, 200))
+        .unwrap();
+    let db = net.drain(B);
+    assert_eq!(db.tx[0].to, source);
+    // (The answer copies the Via as the phone wrote it: lenient to read back.)
+    let ok = parse_unchecked(db.tx[0].bytes.clone(), &Default::default()).unwrap();
+    assert_eq!(ok.as_response().unwrap().status(), 200);
+}
+
 #[test]
 fn each_source_gets_its_own_received_address() {
     // The endpoint keeps the text of the last source address: requests from alternating
@@ -322,6 +352,148 @@ fn cancel_before_provisional_waits_then_487() {
         (net.ep(A).transaction_count(), net.ep(B).transaction_count()),
         ((0, 0), (0, 0))
     );
+}
+
+/// Requests the parser refuses are answered when the rows a response copies can be read
+/// (RFC 3261 §8.2.6): 400 for a Content-Length beyond the datagram (§18.3) and for a head
+/// that is not UTF-8, 513 for too many headers or an over-long line (§21.5.9), 414 for an
+/// over-long Request-URI (§21.4.12), each with a reason phrase saying why. A response or
+/// an ACK gets nothing, nor does a head without those rows.
+#[test]
+fn refused_requests_are_answered_when_their_head_can_be_read() {
+    let mut net = single(udp(B), 2);
+    let base_req = "OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKr1\r\nMax-Forwards: 70\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n";
+    let edit = |edits: &[(&str, &str)]| {
+        edits
+            .iter()
+            .fold(base_req.to_owned(), |t, (a, b)| t.replace(a, b))
+    };
+    // What B answered: (status, reason), after checking the answer is the §8.2.6 one.
+    let answer = |net: &mut Net, bytes: Vec<u8>| {
+        let d = to_b(net, bytes);
+        assert_eq!(d.tx.len(), 1, "one answer");
+        let t = &d.tx[0];
+        assert_eq!(t.to, addr(A));
+        let m = t.parsed();
+        let r = m.as_response().unwrap();
+        assert_eq!(r.via().unwrap().branch(), Some("z9hG4bKr1"));
+        assert_eq!(r.message().call_id(), Some("c1"));
+        assert_eq!(r.message().cseq(), Some((1, "OPTIONS")));
+        assert_eq!(r.message().from().unwrap().tag(), Some("1"));
+        assert!(r.message().to().unwrap().tag().is_some());
+        (r.status(), r.reason().to_owned())
+    };
+    // §18.3: Content-Length beyond the datagram's body.
+    let (code, reason) = answer(
+        &mut net,
+        edit(&[(
+            "Content-Length: 0\r\n\r\n",
+            "Content-Length: 40\r\n\r\nv=0\r\n",
+        )])
+        .into_bytes(),
+    );
+    assert_eq!(code, 400);
+    assert!(
+        reason.contains("Content-Length 40 larger than the 5 body bytes"),
+        "{reason}"
+    );
+    // 257 headers, one over the default limit of 256.
+    let many = "X-H: 1\r\n".repeat(257);
+    let (code, reason) = answer(
+        &mut net,
+        edit(&[("Content-Length", &format!("{many}Content-Length"))]).into_bytes(),
+    );
+    assert_eq!(code, 513);
+    assert!(reason.contains("more than 256 headers"), "{reason}");
+    // A line of 8 KiB and more.
+    let long = format!("Subject: {}\r\n", "s".repeat(8 * 1024));
+    let (code, reason) = answer(
+        &mut net,
+        edit(&[("Content-Length", &format!("{long}Content-Length"))]).into_bytes(),
+    );
+    assert_eq!(code, 513);
+    assert!(reason.contains("line longer than 8192 bytes"), "{reason}");
+    // A Request-URI of 4 KiB and more.
+    let uri = format!("sip:{}@192.0.2.2", "u".repeat(4 * 1024));
+    let (code, reason) = answer(&mut net, edit(&[("sip:bob@192.0.2.2", &uri)]).into_bytes());
+    assert_eq!(code, 414);
+    assert!(
+        reason.contains("Request-URI longer than 4096 bytes"),
+        "{reason}"
+    );
+    // A header value that is not UTF-8.
+    let mut bytes =
+        edit(&[("Content-Length", "Subject: caf\u{e9}\r\nContent-Length")]).into_bytes();
+    let at = bytes.iter().position(|&b| b == 0xc3).unwrap();
+    bytes.splice(at..at + 2, [0xe9]);
+    let (code, reason) = answer(&mut net, bytes);
+    assert_eq!(code, 400);
+    assert!(reason.contains("not valid UTF-8"), "{reason}");
+    // Nothing to answer: the same faults in an ACK, in a response, without a Call-ID.
+    let short = |start: &str| {
+        edit(&[
+            ("OPTIONS sip:bob@192.0.2.2 SIP/2.0", start),
+            ("1 OPTIONS", "1 ACK"),
+            ("Content-Length: 0", "Content-Length: 40"),
+        ])
+    };
+    assert!(
+        to_b(&mut net, short("ACK sip:bob@192.0.2.2 SIP/2.0"))
+            .tx
+            .is_empty()
+    );
+    assert!(to_b(&mut net, short("SIP/2.0 200 OK")).tx.is_empty());
+    let no_call_id = edit(&[
+        ("Call-ID: c1\r\n", ""),
+        ("Content-Length: 0", "Content-Length: 40"),
+    ]);
+    assert!(to_b(&mut net, no_call_id).tx.is_empty());
+    assert_eq!(net.ep(B).stats().parse_errors, 8);
+    assert_eq!(net.ep(B).stats().stateless_responses, 5);
+    assert_eq!(net.ep(B).transaction_count(), (0, 0));
+}
+
+/// A TCP message that broke the framing (no Content-Length, §18.3), handed in by the
+/// driver before it closes the connection: answered 400 on that connection's peer when
+/// its head can be read, and a response that broke it is not answered.
+#[test]
+fn unframed_stream_messages_are_answered_when_their_head_can_be_read() {
+    let mut net = single(udp(B), 2);
+    let head = "OPTIONS sip:bob@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKu1\r\nTo: <sip:bob@b>\r\nFrom: <sip:a@a>;tag=1\r\nCall-ID: u1\r\nCSeq: 1 OPTIONS\r\n\r\n";
+    let peer = addr("192.0.2.1:40000");
+    let hand_in = |net: &mut Net, text: &str| {
+        let mut framer = sip_core::message::StreamFramer::new(Default::default());
+        framer.push(text.as_bytes());
+        let error = framer.next_frame().unwrap().unwrap_err();
+        net.with(B, |ep, now| {
+            ep.handle_input(
+                now,
+                Input::Unframed {
+                    transport: Transport::Tcp,
+                    from: peer,
+                    to: addr(B),
+                    bytes: framer.take_rejected().unwrap(),
+                    error,
+                },
+            )
+        });
+        net.drain(B).tx
+    };
+    let tx = hand_in(&mut net, head);
+    assert_eq!(tx.len(), 1);
+    assert_eq!((tx[0].transport, tx[0].to), (Transport::Tcp, peer));
+    let m = parse_unchecked(tx[0].bytes.clone(), &Default::default()).unwrap();
+    let r = m.as_response().unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.reason().contains("Content-Length missing"),
+        "{}",
+        r.reason()
+    );
+    assert_eq!(r.message().call_id(), Some("u1"));
+    let response = head.replace("OPTIONS sip:bob@192.0.2.2 SIP/2.0", "SIP/2.0 200 OK");
+    assert!(hand_in(&mut net, &response).is_empty());
+    assert_eq!(net.ep(B).stats().parse_errors, 2);
 }
 
 #[test]

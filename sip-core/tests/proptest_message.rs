@@ -648,10 +648,17 @@ fn framer_reads_a_folded_content_length() {
 /// byte 0 instead of at the repeated row, unlike every other repeated single-value header
 /// (validate.rs reports the start of the second row). RFC 4475 §3.3.9 (mcl01.dat) shows
 /// the same `error at byte 0`.
+/// (Lenient mode takes a repeated row with the same value, `Mode::Lenient`; strict mode
+/// refuses it.)
 #[test]
 fn duplicate_content_length_points_at_the_second_row() {
-    let msg = format!("{PINNED_HEAD}Content-Length: 2\r\nl: 2\r\n\r\nhi");
-    let second = msg.find("l: 2").unwrap();
+    let same = format!("{PINNED_HEAD}Content-Length: 2\r\nl: 2\r\n\r\nhi");
+    assert!(parse(Bytes::from(same.clone()), &lenient()).is_ok());
+    let strict = sip_core::message::ParseOptions::strict();
+    let e = parse(Bytes::from(same.clone()), &strict).unwrap_err();
+    assert_eq!(e.offset, same.find("l: 2").unwrap());
+    let msg = format!("{PINNED_HEAD}Content-Length: 2\r\nl: 1\r\n\r\nhi");
+    let second = msg.find("l: 1").unwrap();
     let e = parse(Bytes::from(msg), &lenient()).unwrap_err();
     assert_eq!(
         e,
@@ -661,7 +668,7 @@ fn duplicate_content_length_points_at_the_second_row() {
         }
     );
     // For comparison, a repeated CSeq is reported at its second row.
-    let msg = format!("{PINNED_HEAD}CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+    let msg = format!("{PINNED_HEAD}CSeq: 2 OPTIONS\r\nContent-Length: 0\r\n\r\n");
     let second = msg.rfind("CSeq").unwrap();
     assert_eq!(
         parse(Bytes::from(msg), &lenient()).unwrap_err().offset,

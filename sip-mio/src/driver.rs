@@ -958,15 +958,15 @@ impl Driver {
         // replace this connection.
         let mut frames = std::mem::take(&mut self.frames);
         let mut pongs = 0;
-        let mut framing_lost = false;
+        let mut framing_lost = None;
         loop {
             let (seen, next) = c.next_frame();
             pongs += seen.pings;
             match next {
                 None => break,
                 Some(Ok(bytes)) => frames.push(bytes),
-                Some(Err(_)) => {
-                    framing_lost = true;
+                Some(Err(e)) => {
+                    framing_lost = Some((c.take_rejected().unwrap_or_default(), e));
                     break;
                 }
             }
@@ -1019,7 +1019,20 @@ impl Driver {
             self.drain(now);
         }
         self.frames = frames;
-        if framing_lost {
+        if let Some((bytes, error)) = framing_lost {
+            // The endpoint answers the message that broke the framing if it can (§18.3),
+            // and the answer is flushed before the connection closes.
+            self.endpoint.handle_input(
+                now,
+                Input::Unframed {
+                    transport: Transport::Tcp,
+                    from: peer,
+                    to: local,
+                    bytes,
+                    error,
+                },
+            );
+            self.drain(now);
             self.stats.framing_errors += 1;
             tracing::warn!(%peer, "TCP stream lost framing: closing the connection");
             self.close_if(slot, peer, Some(TransportFailure::Framing), false);

@@ -7,13 +7,12 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use sip_core::message::ParseOptions;
+use sip_core::message::{ParseError, ParseOptions};
 use sip_core::transport::keepalive::{Seen, StreamReader};
 use sip_core::transport::limits::{CloseReason, Permit, Queued, StreamLimits, StreamTimer};
 use socket2::{Protocol, Type};
 
 use crate::config::DriverConfig;
-use crate::event::TransportFailure;
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -199,11 +198,16 @@ impl Conn {
     }
 
     /// The keep-alives before the next framed message, and that message (`None`: more
-    /// bytes are needed; an error: the stream lost framing and must close). This driver
-    /// sends no pings, so every ping seen is owed a pong.
-    pub(crate) fn next_frame(&mut self) -> (Seen, Option<Result<Bytes, TransportFailure>>) {
-        let (seen, next) = self.reader.next(0);
-        (seen, next.map(|r| r.map_err(|_| TransportFailure::Framing)))
+    /// bytes are needed; an error: the stream lost framing and must close, and
+    /// `take_rejected` gives what was held of the message). This driver sends no pings, so
+    /// every ping seen is owed a pong.
+    pub(crate) fn next_frame(&mut self) -> (Seen, Option<Result<Bytes, ParseError>>) {
+        self.reader.next(0)
+    }
+
+    /// The bytes of the message that broke the framing, once.
+    pub(crate) fn take_rejected(&mut self) -> Option<Bytes> {
+        self.reader.take_rejected()
     }
 
     /// Checks an outgoing connect after writable readiness (as mio documents it: a

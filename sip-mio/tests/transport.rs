@@ -334,6 +334,33 @@ fn tcp_framing_error_closes_the_connection() {
     assert!(matches!(peer.read(&mut buf), Ok(0) | Err(_)));
 }
 
+/// A message that breaks the framing but whose head can be read is answered before the
+/// connection closes (RFC 3261 §18.3: a stream message needs Content-Length; §8.2.6).
+#[test]
+fn tcp_framing_error_is_answered_before_the_close() {
+    let mut h = Harness::new();
+    let a = h.add_on(vec![Listen::tcp(addr("127.0.0.1:0"))], 14, false);
+    let listen = h.driver(a).local_addr(Transport::Tcp).unwrap();
+    let mut peer = TcpStream::connect(listen).unwrap();
+    peer.write_all(
+        b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP x;branch=z9hG4bKf1\r\n\
+          From: <sip:p@x>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: f1\r\nCSeq: 1 OPTIONS\r\n\r\n",
+    )
+    .unwrap();
+    assert!(h.run_until(LIMIT, |h| h.driver(a).stats().framing_errors == 1));
+    assert_eq!(h.driver(a).connection_count(), 0);
+    // The answer, then the close.
+    peer.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut got = Vec::new();
+    let _ = peer.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.starts_with("SIP/2.0 400 Bad Request (Content-Length missing on a stream transport)"),
+        "{text}"
+    );
+    assert!(text.contains("Call-ID: f1\r\n"), "{text}");
+}
+
 #[test]
 fn idle_tcp_connections_are_closed() {
     let mut h = Harness::new();

@@ -58,7 +58,7 @@ pub(crate) async fn route(
     let n = shards.len();
     while let Some(i) = input.recv().await {
         match &i {
-            Input::Receive { bytes, .. } => {
+            Input::Receive { bytes, .. } | Input::Unframed { bytes, .. } => {
                 let shard = peek_call_id(bytes).map_or(0, |c| registry.shard_for(c, n));
                 if let Some(tx) = shards.get(shard)
                     && tx.send(i).await.is_err()

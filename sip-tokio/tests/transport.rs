@@ -375,6 +375,9 @@ async fn tcp_crlf_ping_gets_a_crlf_pong() {
     .await;
 }
 
+/// A message without Content-Length breaks the framing (RFC 3261 §18.3): what was held of
+/// it goes to the endpoint as `Input::Unframed`, an answer sent meanwhile still reaches
+/// the peer, and then the connection closes.
 #[tokio::test]
 async fn tcp_framing_error_closes_the_connection() {
     bounded(async {
@@ -388,12 +391,23 @@ async fn tcp_framing_error_closes_the_connection() {
             .write_all(b"OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK-3\r\n\r\n")
             .await
             .unwrap();
+        let Some(Input::Unframed {
+            from, bytes, error, ..
+        }) = rx.recv().await
+        else {
+            panic!("the unframed message")
+        };
+        assert!(bytes.starts_with(b"OPTIONS sip:bob@example.com SIP/2.0\r\n"));
+        assert_eq!(error.kind, sip_core::message::ParseErrorKind::MissingContentLength);
+        // The endpoint's answer (here a stand-in) goes out before the close.
+        t.send(transmit(Transport::Tcp, from, RESP));
+        assert_eq!(read_n(&mut client, RESP.len()).await, RESP);
         assert!(closed_by_peer(&mut client).await);
         let s = stats_until(&t, |s| s.connections_closed == 1).await;
         assert_eq!(s.framing_errors, 1);
         assert_eq!(s.stream_messages_in, 0);
         assert_eq!(t.connection_count(), 0);
-        assert!(rx.try_recv().is_err(), "nothing reached the endpoint");
+        assert!(rx.try_recv().is_err(), "nothing else reached the endpoint");
     })
     .await;
 }

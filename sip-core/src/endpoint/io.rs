@@ -25,6 +25,23 @@ pub enum Input {
         /// The message bytes.
         bytes: Bytes,
     },
+    /// A stream lost its framing on a message (the driver's `StreamFramer` or
+    /// `StreamReader` returned `error`): `bytes` are what it held of that message
+    /// (`take_rejected`). The endpoint answers it if enough of its head can be read (400,
+    /// or 513 for one over the limits; RFC 3261 §18.3, §21, §8.2.6), then the driver closes
+    /// the connection as before.
+    Unframed {
+        /// The stream transport.
+        transport: Transport,
+        /// The peer's address.
+        from: SocketAddr,
+        /// The local address.
+        to: SocketAddr,
+        /// The bytes held of the message.
+        bytes: Bytes,
+        /// The framing error.
+        error: crate::message::ParseError,
+    },
     /// The driver could not send to, or connect to, `destination` (RFC 3261 §18.4): the
     /// transactions sending there fail.
     TransportError {

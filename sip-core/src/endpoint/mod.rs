@@ -321,6 +321,15 @@ impl Endpoint {
             } => self
                 .txl
                 .receive(now, transport, from, to, bytes, &mut self.out),
+            Input::Unframed {
+                transport,
+                from,
+                to,
+                bytes,
+                error,
+            } => self
+                .txl
+                .receive_unframed(transport, from, to, &bytes, &error, &mut self.out),
             Input::TransportError {
                 transport,
                 destination,

@@ -57,6 +57,12 @@ pub enum ParseErrorKind {
     /// The method is not a `token`.
     #[error("invalid method")]
     Method,
+    /// The Request-URI is longer than the configured limit (answer 414, §21.4.12).
+    #[error("Request-URI longer than {limit} bytes")]
+    UriTooLong {
+        /// The limit.
+        limit: usize,
+    },
     /// The Request-URI is malformed (§25.1 `Request-URI`).
     #[error("invalid Request-URI: {0}")]
     RequestUri(&'static str),
@@ -69,9 +75,10 @@ pub enum ParseErrorKind {
     /// The header section is not UTF-8 (§7.3.1: TEXT-UTF8).
     #[error("header section is not valid UTF-8")]
     NotUtf8,
-    /// Content-Length is not a non-negative decimal (§20.14).
-    #[error("invalid Content-Length")]
-    ContentLength,
+    /// Content-Length is not a non-negative decimal below 2^32 (§20.14); the fault says
+    /// what was found instead.
+    #[error("invalid Content-Length: {0}")]
+    ContentLength(ContentLengthFault),
     /// Content-Length is above the configured limit.
     #[error("Content-Length above the limit of {limit} bytes")]
     ContentLengthTooLarge {
@@ -97,6 +104,15 @@ pub enum ParseErrorKind {
         /// What was expected.
         reason: &'static str,
     },
+    /// Strict mode: the URI of a From, To or Contact value does not follow its grammar
+    /// (RFC 3261 §25.1, RFC 3966 §3); the error's offset is the byte at fault.
+    #[error("malformed {header} header: {error}")]
+    HeaderUri {
+        /// The header.
+        header: HeaderName,
+        /// What the URI grammar expected.
+        error: crate::message::UriErrorKind,
+    },
     /// A mandatory header is missing (§8.1.1; responses §20).
     #[error("missing {0} header")]
     MissingHeader(HeaderName),
@@ -113,7 +129,7 @@ impl ParseErrorKind {
     pub fn layer(&self) -> FaultLayer {
         use ParseErrorKind::*;
         match self {
-            HeaderValue { .. } => FaultLayer::HeaderValue,
+            HeaderValue { .. } | HeaderUri { .. } => FaultLayer::HeaderValue,
             MissingHeader(_) | DuplicateHeader(_) | CSeqMethodMismatch => FaultLayer::Semantic,
             _ => FaultLayer::Framing,
         }
@@ -147,22 +163,74 @@ impl ParseError {
         matches!(
             self.kind,
             ParseErrorKind::TooLarge { .. }
-                | ParseErrorKind::ContentLength
+                | ParseErrorKind::ContentLength(_)
                 | ParseErrorKind::ContentLengthTooLarge { .. }
                 | ParseErrorKind::MissingContentLength
                 | ParseErrorKind::DuplicateHeader(crate::message::HeaderName::ContentLength)
         )
     }
 
-    /// The status a UAS answers a request with this fault (RFC 3261 §8.2, §21.5.7: 505 for
-    /// the version, else 400), or `None` where no response can be sent (the message was too
-    /// broken or too big to read its Via).
+    /// The status a UAS answers a request with this fault: 505 for the version (§8.2.3,
+    /// §21.5.7); 513 Message Too Large for a message over the size, header-count or line
+    /// limits (§21.5.9); 414 for a Request-URI over its limit (§21.4.12); else 400 (§8.2,
+    /// and §18.3 for a Content-Length beyond the datagram). Whether a response can be sent
+    /// at all depends on what of the head could be read (§8.2.6).
     pub fn status_code(&self) -> u16 {
         match self.kind {
             ParseErrorKind::UnsupportedVersion => 505,
-            ParseErrorKind::TooLarge { .. } | ParseErrorKind::ContentLengthTooLarge { .. } => 513,
+            ParseErrorKind::TooLarge { .. }
+            | ParseErrorKind::ContentLengthTooLarge { .. }
+            | ParseErrorKind::TooManyHeaders { .. }
+            | ParseErrorKind::LineTooLong { .. } => 513,
+            ParseErrorKind::UriTooLong { .. } => 414,
             _ => 400,
         }
+    }
+}
+
+/// Why a Content-Length value is not one (§20.14: `1*DIGIT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ContentLengthFault {
+    /// No value at all.
+    #[error("expected decimal digits, found nothing")]
+    Empty,
+    /// A byte that is not a digit (the first one, as a character; U+FFFD for a byte that
+    /// is not UTF-8).
+    #[error("expected decimal digits, found {0:?}")]
+    NotDigit(char),
+    /// Digits, but more than 2^32 − 1.
+    #[error("exceeds 2^32 - 1")]
+    TooBig,
+}
+
+impl ContentLengthFault {
+    /// What is wrong with the Content-Length value `v` (its LWS trimmed or not), and the
+    /// offset in `v` of the byte at fault; `None` if `v` is a valid value below 2^32.
+    pub(crate) fn of(v: &[u8]) -> Option<(usize, ContentLengthFault)> {
+        let is_blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
+        let Some(start) = v.iter().position(|c| !is_blank(c)) else {
+            return Some((v.len(), Self::Empty));
+        };
+        let end = v
+            .iter()
+            .rposition(|c| !is_blank(c))
+            .map_or(start, |e| e + 1);
+        let digits = &v[start..end];
+        if let Some(k) = digits.iter().position(|c| !c.is_ascii_digit()) {
+            let rest = &digits[k..];
+            let c = match std::str::from_utf8(&rest[..rest.len().min(4)]) {
+                Ok(s) => s.chars().next(),
+                Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()])
+                    .ok()
+                    .and_then(|s| s.chars().next()),
+            };
+            return Some((start + k, Self::NotDigit(c.unwrap_or('\u{fffd}'))));
+        }
+        let n = digits.iter().try_fold(0u64, |n, &c| {
+            let n = n * 10 + u64::from(c - b'0');
+            (n <= u64::from(u32::MAX)).then_some(n)
+        });
+        n.is_none().then_some((start, Self::TooBig))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Stream framing for TCP and TLS (RFC 3261 §18.3): cuts whole messages out of a byte stream
 //! using Content-Length, and drops CRLF keep-alives between messages (RFC 5626 §3.5.1).
 
-use super::error::{ParseError, ParseErrorKind as K};
+use super::error::{ContentLengthFault, ParseError, ParseErrorKind as K};
 use super::model::SipMessage;
 use super::options::ParseOptions;
 use super::parser::{Framing, parse_framed};
@@ -36,6 +36,9 @@ pub struct StreamFramer {
     pending: Option<(usize, usize)>,
     /// Keep-alive CRLFs dropped so far.
     keepalives: u64,
+    /// The bytes of the message that lost the framing (at most the size limit), kept for
+    /// an answer to it (see [`StreamFramer::take_rejected`]).
+    rejected: Option<bytes::Bytes>,
 }
 
 impl StreamFramer {
@@ -47,6 +50,7 @@ impl StreamFramer {
             scanned: 0,
             pending: None,
             keepalives: 0,
+            rejected: None,
         }
     }
 
@@ -66,7 +70,17 @@ impl StreamFramer {
         self.keepalives
     }
 
+    /// The bytes of the message that caused the last framing error — the first
+    /// `max_message_size` of them at most — once: what a driver hands to the endpoint
+    /// (`Input::Unframed`) so that it can answer before the connection closes, when
+    /// enough of the head can be read (RFC 3261 §18.3, §21).
+    pub fn take_rejected(&mut self) -> Option<bytes::Bytes> {
+        self.rejected.take()
+    }
+
     fn fail(&mut self, at: usize, kind: K) -> Option<Result<bytes::Bytes, ParseError>> {
+        let keep = self.buf.len().min(self.opts.limits.max_message_size);
+        self.rejected = Some(self.buf.split_to(keep).freeze());
         self.buf.clear();
         self.scanned = 0;
         self.pending = None;
@@ -109,10 +123,10 @@ impl StreamFramer {
                     return None;
                 }
             };
-            let cl = match content_length(&self.buf[..head]) {
+            let cl = match content_length(&self.buf[..head], self.opts.is_strict()) {
                 Ok(Some(cl)) => cl,
                 Ok(None) => return self.fail(head, K::MissingContentLength),
-                Err(()) => return self.fail(head, K::ContentLength),
+                Err((at, kind)) => return self.fail(at, kind),
             };
             if cl > self.opts.limits.max_content_length {
                 return self.fail(
@@ -160,26 +174,50 @@ impl StreamFramer {
     }
 }
 
+/// A header value read across its folds: its bytes, and where each of its pieces starts in
+/// the value and in the head.
+type PiecedValue = (Vec<u8>, Vec<(usize, usize)>);
+
 /// Finds Content-Length (or `l`) in a header section, following folded continuation lines.
-/// `Err` on a malformed or repeated value.
-fn content_length(head: &[u8]) -> Result<Option<usize>, ()> {
+/// `Err` on a malformed (saying why, at the offending byte) or repeated value (lenient
+/// mode takes the same number repeated, see [`super::Mode::Lenient`]).
+fn content_length(head: &[u8], strict: bool) -> Result<Option<usize>, (usize, K)> {
     let mut found = None;
-    let mut value: Option<Vec<u8>> = None;
-    let finish = |v: Option<Vec<u8>>, found: &mut Option<usize>| -> Result<(), ()> {
-        if let Some(v) = v {
-            let v = std::str::from_utf8(&v).map_err(|_| ())?;
-            let n = parse_decimal(trim_lws(v), u64::from(u32::MAX)).ok_or(())? as usize;
-            if found.replace(n).is_some() {
-                return Err(());
-            }
+    // The value being read: its bytes, and where each of its pieces (the first line's part
+    // and each fold, joined by a SP) starts in the value and in `head`.
+    let mut value: Option<PiecedValue> = None;
+    let finish = |v: Option<PiecedValue>, found: &mut Option<usize>| -> Result<(), (usize, K)> {
+        let Some((v, pieces)) = v else {
+            return Ok(());
+        };
+        let at = |k: usize| {
+            pieces
+                .iter()
+                .rev()
+                .find(|&&(inv, _)| inv <= k)
+                .map_or(0, |&(inv, inhead)| inhead + (k - inv))
+        };
+        if let Some((k, fault)) = ContentLengthFault::of(&v) {
+            return Err((at(k), K::ContentLength(fault)));
+        }
+        let text = std::str::from_utf8(&v).unwrap_or_default();
+        let n = parse_decimal(trim_lws(text), u64::from(u32::MAX)).unwrap_or_default() as usize;
+        if found.replace(n).is_some_and(|first| strict || first != n) {
+            return Err((at(0), K::DuplicateHeader(super::HeaderName::ContentLength)));
         }
         Ok(())
     };
-    for line in head.split(|&b| b == b'\n').skip(1) {
+    let mut start = memchr::memchr(b'\n', head).map_or(head.len(), |n| n + 1);
+    while start < head.len() {
+        let end = memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |n| start + n);
+        let line = &head[start..end];
+        let line_start = start;
+        start = end + 1;
         if matches!(line.first(), Some(b' ' | b'\t')) {
             // A fold continues the previous header's value.
-            if let Some(v) = value.as_mut() {
+            if let Some((v, pieces)) = value.as_mut() {
                 v.push(b' ');
+                pieces.push((v.len(), line_start));
                 v.extend_from_slice(line);
             }
             continue;
@@ -190,7 +228,10 @@ fn content_length(head: &[u8]) -> Result<Option<usize>, ()> {
         };
         let name = trim_ws(&line[..colon]);
         if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
-            value = Some(line[colon + 1..].to_vec());
+            value = Some((
+                line[colon + 1..].to_vec(),
+                vec![(0, line_start + colon + 1)],
+            ));
         }
     }
     finish(value.take(), &mut found)?;
@@ -242,12 +283,18 @@ mod tests {
     #[test]
     fn framing_errors_are_fatal_and_bounded() {
         let mut f = StreamFramer::new(ParseOptions::default());
-        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\n");
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\nmore");
         assert_eq!(
             f.next_message().unwrap().unwrap_err().kind,
             K::MissingContentLength
         );
         assert_eq!(f.buffered(), 0);
+        // What was held is kept once, for an answer to it.
+        assert_eq!(
+            f.take_rejected().as_deref(),
+            Some(&b"OPTIONS sip:a@b SIP/2.0\r\nVia: x\r\n\r\nmore"[..])
+        );
+        assert_eq!(f.take_rejected(), None);
 
         let mut o = ParseOptions::default();
         o.limits.max_message_size = 64;
@@ -257,12 +304,22 @@ mod tests {
             f.next_message().unwrap().unwrap_err().kind,
             K::TooLarge { limit: 64 }
         );
+        // At most the size limit of it.
+        assert_eq!(f.take_rejected().map(|b| b.len()), Some(64));
 
         let mut f = StreamFramer::new(ParseOptions::default());
         f.push(b"OPTIONS sip:a@b SIP/2.0\r\nl: 1\r\nContent-Length: 2\r\n\r\nab");
         assert_eq!(
             f.next_message().unwrap().unwrap_err().kind,
-            K::ContentLength
+            K::DuplicateHeader(crate::message::HeaderName::ContentLength)
+        );
+        let mut f = StreamFramer::new(ParseOptions::default());
+        f.push(b"OPTIONS sip:a@b SIP/2.0\r\nl: 1x\r\n\r\nab");
+        let e = f.next_message().unwrap().unwrap_err();
+        assert_eq!(e.kind, K::ContentLength(ContentLengthFault::NotDigit('x')));
+        assert_eq!(
+            e.to_string(),
+            "invalid Content-Length: expected decimal digits, found 'x' (at byte 29)"
         );
     }
 }

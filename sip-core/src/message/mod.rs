@@ -20,6 +20,7 @@ mod name;
 mod options;
 mod parser;
 mod peek;
+mod salvage;
 pub(crate) mod scan;
 mod span;
 mod status;
@@ -29,7 +30,7 @@ pub(crate) mod writer;
 
 pub(crate) use builder::CheckedRows;
 pub use builder::{RequestBuilder, ResponseBuilder};
-pub use error::{FaultLayer, InvalidToken, ParseError, ParseErrorKind};
+pub use error::{ContentLengthFault, FaultLayer, InvalidToken, ParseError, ParseErrorKind};
 pub use framer::StreamFramer;
 pub use header::{
     CSeq, ContactValue, MediaType, NameAddr, Params, TokenParams, Via, token_list, unquote,
@@ -44,6 +45,7 @@ pub use options::{Limits, Mode, ParseOptions};
 pub(crate) use parser::{BoxedMessage, parse_framed_boxed, request_uri_ok};
 pub use parser::{Framing, parse, parse_framed, parse_unchecked};
 pub use peek::peek_call_id;
+pub(crate) use salvage::answerable_head;
 pub use span::Span;
 pub use status::reason_phrase;
 pub use uri::{AbsoluteUri, Host, SipUri, TelUri, Uri, UriError, UriErrorKind};

@@ -14,7 +14,18 @@ pub enum Mode {
     /// - an unquoted display name containing non-token characters such as a comma
     ///   (§3.1.2.15);
     /// - a request without Max-Forwards (treated as 70, §8.1.1.6; RFC 2543 peers, §3.4.1);
-    /// - empty lines before the start line (§7.5).
+    /// - empty lines before the start line (§7.5);
+    /// - an IPv6 address without brackets where that is unambiguous — eight full groups,
+    ///   then perhaps a colon and a port — in a URI's host and a Via sent-by, as some IPv6
+    ///   phones write `sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060` (§25.1 and RFC 5954 §4.1
+    ///   want `[...]`);
+    /// - a single-value header repeated with the very same value, e.g. the same
+    ///   Content-Type twice as SIPp writes it (§7.3.1 allows one); the first is used, and
+    ///   a repeat with another value is still refused (RFC 4475 §3.3.8, §3.3.9).
+    ///
+    /// Strict mode, besides refusing all of these, checks the URIs of From, To and Contact
+    /// against their grammar and allows `Contact: *` only in a REGISTER
+    /// ([`check_request_strict`](super::validate::check_request_strict)).
     #[default]
     Lenient,
 }

@@ -16,7 +16,7 @@ mod fast;
 pub(crate) use fast::request_uri_ok;
 use fast::{fast_header_lines, fast_request_line, fast_request_start};
 
-use super::error::{ParseError, ParseErrorKind as K};
+use super::error::{ContentLengthFault, ParseError, ParseErrorKind as K};
 use super::header::name_addr::parse_name_addr_bytes;
 use super::header::simple::parse_cseq_at;
 use super::header::via::parse_via_bytes;
@@ -62,6 +62,7 @@ pub fn parse(bytes: Bytes, opts: &ParseOptions) -> Result<SipMessage, ParseError
     let m = parse_framed(bytes, opts, Framing::Datagram)?;
     match &m {
         SipMessage::Request(r) if opts.is_strict() => super::validate::check_request_strict(r)?,
+        SipMessage::Response(r) if opts.is_strict() => super::validate::check_response_strict(r)?,
         _ => m.check()?,
     }
     Ok(m)
@@ -128,7 +129,7 @@ fn general_header_line(
     limits: &super::options::Limits,
     headers: &mut Vec<HeaderEntry>,
     decoded: &mut Decoded,
-    cl_err: &mut Option<usize>,
+    cl_err: &mut Option<Span>,
 ) -> Result<LineStep, (usize, K)> {
     let (colon, nl) = find_sep_then_end(b, pos, b':', b'\n');
     let Some(nl) = nl else {
@@ -149,8 +150,9 @@ fn general_header_line(
             return Err((line.start, K::HeaderLine));
         };
         if line.end - last.line.start as usize > limits.max_line_length {
+            // At the first byte over the limit.
             return Err((
-                line.start,
+                last.line.start as usize + limits.max_line_length,
                 K::LineTooLong {
                     limit: limits.max_line_length,
                 },
@@ -185,8 +187,9 @@ fn general_header_line(
             ));
         }
         if line.end - line.start > limits.max_line_length {
+            // At the first byte over the limit.
             return Err((
-                line.start,
+                line.start + limits.max_line_length,
                 K::LineTooLong {
                     limit: limits.max_line_length,
                 },
@@ -239,7 +242,7 @@ pub fn parse_framed(
     framing: Framing,
 ) -> Result<SipMessage, ParseError> {
     parse_framed_into::<_, true>(
-        bytes,
+        &mut { bytes },
         opts,
         framing,
         SipMessage::Request,
@@ -256,7 +259,7 @@ pub(super) fn parse_reference(
     framing: Framing,
 ) -> Result<SipMessage, ParseError> {
     parse_framed_into::<_, false>(
-        bytes,
+        &mut { bytes },
         opts,
         framing,
         SipMessage::Request,
@@ -272,26 +275,31 @@ pub(crate) enum BoxedMessage {
 
 /// [`parse_framed`] into a box: the message (some 500 bytes) is boxed inside the parse,
 /// so it is moved once, into its box, rather than returned and then boxed by the caller.
+/// A refused message's bytes come back with the error, for an answer to what can be read
+/// of it (`answerable_head`).
 pub(crate) fn parse_framed_boxed(
-    bytes: Bytes,
+    mut bytes: Bytes,
     opts: &ParseOptions,
     framing: Framing,
-) -> Result<BoxedMessage, ParseError> {
+) -> Result<BoxedMessage, (ParseError, Bytes)> {
     parse_framed_into::<_, true>(
-        bytes,
+        &mut bytes,
         opts,
         framing,
         |r| BoxedMessage::Request(Box::new(r)),
         |r| BoxedMessage::Response(Box::new(r)),
     )
+    .map_err(|e| (e, bytes))
 }
 
 /// [`parse_framed`], the request or response handed to `request` or `response`; with
 /// `FAST`, the usual shapes go the ways of [`fast`], else the general code does everything
-/// (`parse_reference`, in tests).
+/// (`parse_reference`, in tests). The message takes its body from `bytes` (which is then
+/// left empty or, when the body is a slice of it, as it was); on an error `bytes` is
+/// untouched.
 #[inline(always)]
 fn parse_framed_into<T, const FAST: bool>(
-    bytes: Bytes,
+    bytes: &mut Bytes,
     opts: &ParseOptions,
     framing: Framing,
     request: impl FnOnce(Request) -> T,
@@ -307,7 +315,7 @@ fn parse_framed_into<T, const FAST: bool>(
             },
         ));
     }
-    let b: &[u8] = &bytes;
+    let b: &[u8] = bytes;
     // §7.5: CRLFs before the start line are ignored.
     let mut origin = 0;
     while origin < b.len() && matches!(b[origin], b'\r' | b'\n') {
@@ -352,7 +360,7 @@ fn parse_framed_into<T, const FAST: bool>(
     let mut decoded = Decoded::default();
     // The first Content-Length row whose value is not a number: an error, but only after
     // the framing, UTF-8 and start line checks (the order in which they were made before).
-    let mut cl_err: Option<usize> = None;
+    let mut cl_err: Option<Span> = None;
     let mut pos = start.next;
     let blank;
     loop {
@@ -433,11 +441,14 @@ fn parse_framed_into<T, const FAST: bool>(
         Kind::Req(method, uri)
     };
 
-    if let Some(at) = cl_err {
-        // Without a usable Content-Length the body cannot be delimited.
-        return Err(err(at, K::ContentLength));
+    if let Some(v) = cl_err {
+        // Without a usable Content-Length the body cannot be delimited. The error points at
+        // the first byte that is not a digit.
+        return Err(content_length_error(v, &head, origin));
     }
-    if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate {
+    if let Some((idx, HeaderName::ContentLength)) = decoded.duplicate
+        && (strict || content_lengths_differ(&headers, &head))
+    {
         // RFC 4475 §3.3.9: several Content-Length values leave the body undelimited.
         let at = headers
             .get(idx)
@@ -473,7 +484,7 @@ fn parse_framed_into<T, const FAST: bool>(
     let body = if body_start + body_len == bytes.len() {
         // The usual datagram, whose body runs to its end: the buffer itself, advanced past
         // the header section (no clone of the handle).
-        let mut body = bytes;
+        let mut body = std::mem::take(bytes);
         body.advance(body_start);
         body
     } else {
@@ -505,6 +516,29 @@ fn parse_framed_into<T, const FAST: bool>(
             msg: msg(),
         }),
     })
+}
+
+/// Whether the Content-Length rows of a head say different things (lenient mode takes the
+/// same value repeated: see [`super::Mode::Lenient`]).
+#[cold]
+#[inline(never)]
+fn content_lengths_differ(headers: &[HeaderEntry], head: &str) -> bool {
+    let mut values = headers
+        .iter()
+        .filter(|e| e.name == HeaderName::ContentLength)
+        .map(|e| e.value.get(head));
+    let first = values.next();
+    values.any(|v| Some(v) != first)
+}
+
+/// The error for the Content-Length row whose value is `v` in `head`: what is wrong with
+/// it, at the byte at fault.
+#[cold]
+#[inline(never)]
+fn content_length_error(v: Span, head: &str, origin: usize) -> ParseError {
+    let (at, fault) =
+        ContentLengthFault::of(v.get(head).as_bytes()).unwrap_or((0, ContentLengthFault::Empty));
+    ParseError::new(origin + v.start as usize + at, K::ContentLength(fault))
 }
 
 type LineResult<T> = Result<T, (usize, K)>;
@@ -622,7 +656,9 @@ fn general_request_line(
     }
     let uri = &sl[us..ue];
     if uri.len() > opts.limits.max_uri_length {
-        return Err((us, K::RequestUri("longer than the URI length limit")));
+        // The first byte over the limit (answered 414, §21.4.12).
+        let limit = opts.limits.max_uri_length;
+        return Err((us + limit, K::UriTooLong { limit }));
     }
     if !strict {
         // Lenient framing checks the URI's shape only (scheme, no character that cannot be
@@ -632,7 +668,8 @@ fn general_request_line(
             .map_err(|_| (us, K::RequestUri("malformed URI")))?;
         return Ok((method, Span::new(us, ue)));
     }
-    let parsed = Uri::parse_strict(uri).map_err(|_| (us, K::RequestUri("malformed URI")))?;
+    let parsed =
+        Uri::parse_strict(uri).map_err(|e| (us + e.offset, K::RequestUri("malformed URI")))?;
     if parsed.as_sip().is_some_and(|s| !s.headers_raw().is_empty()) {
         // §19.1.1: headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
         return Err((
@@ -676,7 +713,12 @@ fn value_decimal(hb: &[u8], e: &HeaderEntry, max: u64) -> Option<u64> {
 }
 
 fn header_err(e: &HeaderEntry, header: HeaderName, reason: &'static str) -> ParseError {
-    ParseError::new(e.value.start as usize, K::HeaderValue { header, reason })
+    header_err_at(e.value.start as usize, header, reason)
+}
+
+/// A fault in a header value, at the byte `at` of the head.
+fn header_err_at(at: usize, header: HeaderName, reason: &'static str) -> ParseError {
+    ParseError::new(at, K::HeaderValue { header, reason })
 }
 
 /// Decodes one header row into `d` if it is one the stack reads on every message. The
@@ -702,11 +744,11 @@ fn decode_outlined(
     e: &HeaderEntry,
     d: &mut Decoded,
     strict: bool,
-    cl_err: &mut Option<usize>,
+    cl_err: &mut Option<Span>,
 ) {
     decode_row(hb, idx, e, d, strict);
     if e.name == HeaderName::ContentLength && d.content_length.is_none() && cl_err.is_none() {
-        *cl_err = Some(e.value.start as usize);
+        *cl_err = Some(e.value);
     }
 }
 
@@ -762,9 +804,9 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
         };
     }
     match e.name {
-        HeaderName::Via if d.via.is_none() => match parse_via_bytes(hb, vs, ve) {
+        HeaderName::Via if d.via.is_none() => match parse_via_bytes(hb, vs, ve, strict) {
             Ok((via, _)) => d.via = Some(via),
-            Err(r) => fault!(header_err(e, HeaderName::Via, r)),
+            Err((at, r)) => fault!(header_err_at(at, HeaderName::Via, r)),
         },
         HeaderName::From | HeaderName::To => {
             let slot = if e.name == HeaderName::From {
@@ -780,7 +822,7 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
             }
             match parse_name_addr_bytes(hb, vs, ve, strict) {
                 Ok(na) => *slot = Some(na),
-                Err(r) => fault!(header_err(e, e.name, r)),
+                Err((at, r)) => fault!(header_err_at(at, e.name, r)),
             }
         }
         HeaderName::CallId => {
@@ -871,7 +913,7 @@ fn decode_known_header(hb: &[u8], idx: usize, e: &HeaderEntry, d: &mut Decoded, 
             };
             match parse_name_addr_bytes(hb, fs, fe, strict) {
                 Ok(na) => d.contact = Some(ContactData::Addr(na)),
-                Err(r) => fault!(header_err(e, HeaderName::Contact, r)),
+                Err((at, r)) => fault!(header_err_at(at, HeaderName::Contact, r)),
             }
         }
         HeaderName::Expires | HeaderName::MinExpires
@@ -1026,7 +1068,10 @@ v=0\r\n";
             }
         );
         let neg = INVITE.replace("Content-Length: 4", "Content-Length: -4");
-        assert_eq!(p(&neg).unwrap_err().kind, K::ContentLength);
+        assert_eq!(
+            p(&neg).unwrap_err().kind,
+            K::ContentLength(ContentLengthFault::NotDigit('-'))
+        );
     }
 
     #[test]
@@ -1045,12 +1090,16 @@ v=0\r\n";
         );
         o = ParseOptions::default();
         o.limits.max_line_length = 40;
-        assert!(matches!(
-            parse(Bytes::from_static(INVITE.as_bytes()), &o)
-                .unwrap_err()
-                .kind,
-            K::LineTooLong { .. }
-        ));
+        let e = parse(Bytes::from_static(INVITE.as_bytes()), &o).unwrap_err();
+        assert_eq!(e.kind, K::LineTooLong { limit: 40 });
+        // At the first byte over the limit, in the first line over it (the Via).
+        assert_eq!(e.offset, INVITE.find("Via:").unwrap() + 40);
+        // A fold that takes the row over the limit: the byte over it, counted from the row.
+        let folded = "OPTIONS sip:a@b SIP/2.0\r\nSubject: aaaaaaaaaa\r\n bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n\r\n";
+        o.limits.max_line_length = 30;
+        let e = parse(Bytes::from_static(folded.as_bytes()), &o).unwrap_err();
+        assert_eq!(e.kind, K::LineTooLong { limit: 30 });
+        assert_eq!(e.offset, folded.find("Subject").unwrap() + 30);
     }
 
     #[test]

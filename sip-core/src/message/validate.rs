@@ -5,14 +5,33 @@
 
 use super::error::{ParseError, ParseErrorKind as K};
 use super::header::simple::{MediaType, check_token_list};
-use super::model::{Message, Request, Response};
+use super::model::{HeaderEntry, Message, Request, Response};
 use super::name::HeaderName;
 
-fn common(m: &Message) -> Result<(), ParseError> {
+/// Whether the row `e` repeats, value for value, the first row of its name: a repeated
+/// single-value header that lenient mode takes (see [`Mode::Lenient`]).
+///
+/// [`Mode::Lenient`]: super::Mode::Lenient
+#[cold]
+#[inline(never)]
+fn repeats_first(m: &Message, e: &HeaderEntry) -> bool {
+    let text = m.text();
+    m.headers
+        .iter()
+        .find(|f| f.name == e.name)
+        .is_some_and(|f| f.value.get(text) == e.value.get(text))
+}
+
+/// The checks of requests and responses alike; `STRICT` refuses every repeated
+/// single-value header, lenient mode those whose value differs from the first.
+fn common<const STRICT: bool>(m: &Message) -> Result<(), ParseError> {
     if let Some(f) = &m.decoded.fault {
         return Err(f.clone());
     }
-    if let Some((idx, name)) = m.decoded.duplicate {
+    if let Some((idx, name)) = m.decoded.duplicate
+        && STRICT
+    {
+        // (Lenient: the loop below finds every repeated row, and judges it by its value.)
         let at = m.headers.get(idx).map_or(0, |e| e.line.start as usize) + m.origin;
         return Err(ParseError::new(at, K::DuplicateHeader(name)));
     }
@@ -26,7 +45,8 @@ fn common(m: &Message) -> Result<(), ParseError> {
     for e in &m.headers {
         if e.name.is_single() {
             let bit = 1u64 << (e.name as u64 % 64);
-            if seen & bit != 0 {
+            // (Lenient: a repeat of the first row's value is taken, and checked as it.)
+            if seen & bit != 0 && (STRICT || !repeats_first(m, e)) {
                 return Err(ParseError::new(
                     e.line.start as usize + m.origin,
                     K::DuplicateHeader(e.name),
@@ -116,23 +136,26 @@ fn require(m: &Message, present: bool, name: HeaderName) -> Result<(), ParseErro
 /// lenient parser assumes 70 for RFC 2543 peers), and the CSeq method equal to the request
 /// method (§8.1.1.5; RFC 4475 §3.1.2.17, §3.1.2.18).
 pub fn check_request(r: &Request) -> Result<(), ParseError> {
-    check_request_with(r, true)
+    check_request_with::<false>(r, true)
 }
 
 /// [`check_request`] of a request about to be sent, before the transport adds its Via
 /// (§8.1.1.7): everything but the presence of a Via.
 pub(crate) fn check_request_to_send(r: &Request) -> Result<(), ParseError> {
-    check_request_with(r, false)
+    check_request_with::<false>(r, false)
 }
 
-fn check_request_with(r: &Request, via_required: bool) -> Result<(), ParseError> {
+fn check_request_with<const STRICT: bool>(
+    r: &Request,
+    via_required: bool,
+) -> Result<(), ParseError> {
     let m = &r.msg;
     // The Request-URI's full grammar (§19.1, RFC 3966; other schemes kept opaque).
     if !super::uri::is_plain_sip_uri(r.uri_str()) && r.uri().is_err() {
         let at = r.uri.start as usize + m.origin;
         return Err(ParseError::new(at, K::RequestUri("malformed URI")));
     }
-    common(m)?;
+    common::<STRICT>(m)?;
     require(m, m.decoded.to.is_some(), HeaderName::To)?;
     require(m, m.decoded.from.is_some(), HeaderName::From)?;
     require(m, m.decoded.call_id.is_some(), HeaderName::CallId)?;
@@ -147,21 +170,90 @@ fn check_request_with(r: &Request, via_required: bool) -> Result<(), ParseError>
     Ok(())
 }
 
-/// Like [`check_request`], and Max-Forwards is mandatory too (strict RFC 3261 §8.1.1).
+/// Like [`check_request`], to the letter of RFC 3261: Max-Forwards is mandatory too
+/// (§8.1.1), no single-value header may repeat, even with the same value (§7.3.1), the URIs
+/// of From, To and every Contact follow their grammar (§25.1 `name-addr` / `addr-spec`,
+/// RFC 3966 for tel), and `Contact: *` only in a REGISTER (§10.2.2, §20.10).
 pub fn check_request_strict(r: &Request) -> Result<(), ParseError> {
-    check_request(r)?;
+    check_request_with::<true>(r, true)?;
     require(
         &r.msg,
         r.msg.decoded.max_forwards.is_some(),
         HeaderName::MaxForwards,
-    )
+    )?;
+    check_addresses_strict(&r.msg, r.method == super::Method::Register)
+}
+
+/// The URIs of From, To and Contact against their full grammar (strict mode: lenient mode
+/// checks only their characters, and a URI is parsed when it is asked for), and `*` only as
+/// a REGISTER's Contact (`star_allowed`). Errors point at the byte at fault.
+fn check_addresses_strict(m: &Message, star_allowed: bool) -> Result<(), ParseError> {
+    use super::uri::Uri;
+    let text = m.text();
+    let uri_at = |header: HeaderName, span: super::Span| {
+        Uri::parse_strict(span.get(text)).map(drop).map_err(|e| {
+            ParseError::new(
+                m.origin + span.start as usize + e.offset,
+                K::HeaderUri {
+                    header,
+                    error: e.kind,
+                },
+            )
+        })
+    };
+    for (header, d) in [
+        (HeaderName::From, &m.decoded.from),
+        (HeaderName::To, &m.decoded.to),
+    ] {
+        if let Some(d) = d {
+            uri_at(header, d.uri)?;
+        }
+    }
+    for e in m.headers.iter().filter(|e| e.name == HeaderName::Contact) {
+        if super::scan::trim_lws(e.value.get(text)) == "*" {
+            if star_allowed {
+                continue;
+            }
+            return Err(ParseError::new(
+                m.origin + e.value.start as usize,
+                K::HeaderValue {
+                    header: HeaderName::Contact,
+                    reason: "'*' is allowed only in a REGISTER request",
+                },
+            ));
+        }
+        for a in super::header::name_addr::name_addr_list(text, e.value, true) {
+            let a = a.map_err(|reason| {
+                ParseError::new(
+                    m.origin + e.value.start as usize,
+                    K::HeaderValue {
+                        header: HeaderName::Contact,
+                        reason,
+                    },
+                )
+            })?;
+            uri_at(HeaderName::Contact, a.uri_span())?;
+        }
+    }
+    Ok(())
 }
 
 /// Checks a response: decoded header values, no repeated single-value header, and Via,
 /// From, To, Call-ID and CSeq present (§8.2.6, §20).
 pub fn check_response(r: &Response) -> Result<(), ParseError> {
+    check_response_with::<false>(r)
+}
+
+/// Like [`check_response`], to the letter of RFC 3261 (as [`check_request_strict`]: no
+/// repeated single-value header, the URIs of From, To and Contact checked, no `Contact: *`).
+pub fn check_response_strict(r: &Response) -> Result<(), ParseError> {
+    check_response_with::<true>(r)?;
+    check_addresses_strict(&r.msg, false)
+}
+
+fn check_response_with<const STRICT: bool>(r: &Response) -> Result<(), ParseError> {
     let m = &r.msg;
-    common(m)?;
+    common::<STRICT>(m)?;
     require(m, m.decoded.via.is_some(), HeaderName::Via)?;
     require(m, m.decoded.from.is_some(), HeaderName::From)?;
     require(m, m.decoded.to.is_some(), HeaderName::To)?;

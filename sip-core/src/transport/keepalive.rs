@@ -106,6 +106,12 @@ impl StreamReader {
         self.framer.buffered() > 0
     }
 
+    /// The bytes of the message that broke the framing, once (see
+    /// [`StreamFramer::take_rejected`]).
+    pub fn take_rejected(&mut self) -> Option<Bytes> {
+        self.framer.take_rejected()
+    }
+
     /// The keep-alives before the next message, and that message: `None` when more bytes
     /// are needed; an error means the stream lost sync and the connection must close
     /// (§18.3). `awaiting_pong` is how many pings the driver sent unanswered.

@@ -164,6 +164,10 @@ async fn connect(peer: SocketAddr, config: &TransportConfig) -> io::Result<TcpSt
     socket.connect(peer).await
 }
 
+/// How long a connection that lost its framing stays open for the endpoint's answer to
+/// the message that broke it (reading has stopped; only that answer is awaited).
+const FRAMING_LINGER: Duration = Duration::from_millis(250);
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum Close {
@@ -345,6 +349,19 @@ impl Connection<'_> {
                         debug_assert!(e.breaks_stream());
                         bump(&counters.framing_errors);
                         tracing::warn!(peer = %self.peer, error = %e, "TCP stream lost framing: closing the connection");
+                        // The endpoint answers that message if it can (§18.3); the writer
+                        // gets a moment to send the answer before the connection closes.
+                        let input = Input::Unframed {
+                            transport: Transport::Tcp,
+                            from: self.peer,
+                            to: self.local,
+                            bytes: reader.take_rejected().unwrap_or_default(),
+                            error: e,
+                        };
+                        if self.shared.input.send(input).await.is_err() {
+                            return Close::InputClosed;
+                        }
+                        tokio::time::sleep(FRAMING_LINGER).await;
                         return Close::Framing;
                     }
                 }

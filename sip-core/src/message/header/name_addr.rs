@@ -2,7 +2,7 @@
 //! Reply-To, Refer-To, Referred-By (RFC 3261 §20.10, §20.20, §20.39, §20.30, §20.34;
 //! RFC 3515 §2.1; RFC 3892).
 
-use super::params::{Params, scan_params_with, unquote};
+use super::params::{Params, scan_params_at, unquote};
 use crate::message::scan::{
     Caseless, DISPLAY, PARAM_VALUE, SCHEME, URI_TEXT_BARE, is_lws, is_token, run, run_uri_text,
     skip_lws, skip_quoted, split_commas,
@@ -82,6 +82,10 @@ impl<'a> NameAddr<'a> {
     pub fn uri(&self) -> Result<Uri<'a>, UriError> {
         Uri::parse(self.uri_str())
     }
+    /// Where the URI lies in the text the value was parsed from.
+    pub(crate) fn uri_span(&self) -> Span {
+        self.d.uri
+    }
     /// Whether the URI was written in angle brackets (name-addr form).
     pub fn is_name_addr(&self) -> bool {
         self.d.angle
@@ -131,17 +135,18 @@ pub(crate) fn parse_name_addr(
     end: usize,
     strict: bool,
 ) -> Result<NameAddrData, &'static str> {
-    parse_name_addr_bytes(s.as_bytes(), start, end, strict)
+    parse_name_addr_bytes(s.as_bytes(), start, end, strict).map_err(|(_, reason)| reason)
 }
 
-/// [`parse_name_addr`] on the bytes of the text.
+/// [`parse_name_addr`] on the bytes of the text, the error with the index of the byte at
+/// fault.
 pub(crate) fn parse_name_addr_bytes(
     s: &[u8],
     start: usize,
     end: usize,
     strict: bool,
-) -> Result<NameAddrData, &'static str> {
-    let b = s.get(..end).ok_or("out of range")?;
+) -> Result<NameAddrData, (usize, &'static str)> {
+    let b = s.get(..end).ok_or((start, "out of range"))?;
     let mut d = NameAddrData::default();
     let i = skip_lws(b, start);
     let mut e = end;
@@ -149,16 +154,16 @@ pub(crate) fn parse_name_addr_bytes(
         e -= 1;
     }
     if i >= e {
-        return Err("empty value");
+        return Err((i, "empty value"));
     }
     d.whole = Span::new(i, e);
     let b = &b[..e];
     let laquot = if b[i] == b'"' {
-        let q = skip_quoted(b, i).ok_or("unterminated quoted display name")?;
+        let q = skip_quoted(b, i).ok_or((i, "unterminated quoted display name"))?;
         d.display = Some(Span::new(i, q));
         let j = skip_lws(b, q);
         if b.get(j) != Some(&b'<') {
-            return Err("expected '<' after display name");
+            return Err((j, "expected '<' after display name"));
         }
         Some(j)
     } else if let Some(j) = display_end(b, i) {
@@ -183,14 +188,20 @@ pub(crate) fn parse_name_addr_bytes(
                 }
                 if de > i {
                     let dn = &b[i..de];
-                    if strict && !dn.iter().all(|&c| is_token(c) || is_lws(c)) {
-                        return Err("display name with non-token characters must be quoted");
-                    }
-                    if dn
+                    if let Some(k) = dn
                         .iter()
-                        .any(|&c| c == b'"' || c == b'>' || c < 0x20 && !is_lws(c))
+                        .position(|&c| strict && !(is_token(c) || is_lws(c)))
                     {
-                        return Err("malformed display name");
+                        return Err((
+                            i + k,
+                            "display name with non-token characters must be quoted",
+                        ));
+                    }
+                    if let Some(k) = dn
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'>' || c < 0x20 && !is_lws(c))
+                    {
+                        return Err((i + k, "malformed display name"));
                     }
                     d.display = Some(Span::new(i, de));
                 }
@@ -206,10 +217,13 @@ pub(crate) fn parse_name_addr_bytes(
             d.uri = Span::new(l + 1, r);
             r + 1
         } else {
-            let r = l + 1 + memchr::memchr(b'>', &b[l + 1..]).ok_or("missing '>'")?;
+            let r = l + 1 + memchr::memchr(b'>', &b[l + 1..]).ok_or((b.len(), "missing '>'"))?;
             let (mut us, mut ue) = (l + 1, r);
-            if strict && (is_lws(b[us]) || is_lws(b[ue - 1])) {
-                return Err("whitespace inside <> around the URI");
+            if strict && is_lws(b[us]) {
+                return Err((us, "whitespace inside <> around the URI"));
+            }
+            if strict && is_lws(b[ue - 1]) {
+                return Err((ue - 1, "whitespace inside <> around the URI"));
             }
             while us < ue && is_lws(b[us]) {
                 us += 1;
@@ -217,7 +231,8 @@ pub(crate) fn parse_name_addr_bytes(
             while ue > us && is_lws(b[ue - 1]) {
                 ue -= 1;
             }
-            check_uri_text(&b[us..ue], true)?;
+            check_uri_text(&b[us..ue], true)
+                .map_err(|r| (us + uri_text_fault_at(&b[us..ue], true), r))?;
             d.uri = Span::new(us, ue);
             r + 1
         }
@@ -228,7 +243,8 @@ pub(crate) fn parse_name_addr_bytes(
         while ue < b.len() && b[ue] != b';' && !is_lws(b[ue]) {
             ue += 1;
         }
-        check_uri_text(&b[i..ue], false)?;
+        check_uri_text(&b[i..ue], false)
+            .map_err(|r| (i + uri_text_fault_at(&b[i..ue], false), r))?;
         d.uri = Span::new(i, ue);
         ue
     };
@@ -250,13 +266,13 @@ pub(crate) fn parse_name_addr_bytes(
         return Ok(d);
     }
     let mut tag = None;
-    let pe = scan_params_with(b, ps, |n, v| {
+    let pe = scan_params_at(b, ps, |n, v| {
         if tag.is_none() && b[n].eq_ignore_ascii_case(b"tag") {
             tag = v;
         }
     })?;
     if pe != b.len() {
-        return Err("unexpected text after the URI");
+        return Err((pe, "unexpected text after the URI"));
     }
     d.params = Span::new(ps, pe);
     d.tag = tag.map(|r| Span::new(r.start, r.end));
@@ -350,6 +366,31 @@ pub(crate) fn check_uri_text(u: &[u8], in_angle: bool) -> Result<(), &'static st
         return Err("a URI with '?' or ',' must be enclosed in <>");
     }
     Ok(())
+}
+
+/// Where in `u` [`check_uri_text`] finds its fault: the first byte that cannot be in a URI
+/// (or, outside `<>`, the first `?` or `,`), else the start (a scheme fault).
+#[cold]
+fn uri_text_fault_at(u: &[u8], in_angle: bool) -> usize {
+    let colon = memchr::memchr(b':', u);
+    let scheme_ok = colon.is_some_and(|c| {
+        c > 0
+            && u[0].is_ascii_alphabetic()
+            && u[..c]
+                .iter()
+                .all(|x| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'-' | b'.'))
+    });
+    if !scheme_ok {
+        return 0;
+    }
+    u.iter()
+        .position(|&c| c <= b' ' || matches!(c, 0x7f | b'<' | b'>' | b'"'))
+        .or_else(|| {
+            (!in_angle)
+                .then(|| u.iter().position(|&c| c == b'?' || c == b','))
+                .flatten()
+        })
+        .unwrap_or(0)
 }
 
 /// One Contact value: `*` or an address (§20.10).

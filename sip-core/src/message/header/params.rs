@@ -19,9 +19,18 @@ pub(crate) fn scan_params(b: &[u8], i: usize) -> Result<usize, ParamError> {
 /// goes, so a decoder picks out the ones it needs (branch, tag, ...) in the same pass.
 pub(crate) fn scan_params_with(
     b: &[u8],
+    i: usize,
+    seen: impl FnMut(std::ops::Range<usize>, Option<std::ops::Range<usize>>),
+) -> Result<usize, ParamError> {
+    scan_params_at(b, i, seen).map_err(|(_, e)| e)
+}
+
+/// [`scan_params_with`], the error with the index of the byte at fault.
+pub(crate) fn scan_params_at(
+    b: &[u8],
     mut i: usize,
     mut seen: impl FnMut(std::ops::Range<usize>, Option<std::ops::Range<usize>>),
-) -> Result<usize, ParamError> {
+) -> Result<usize, (usize, ParamError)> {
     loop {
         // Fast step: `;name=value` or `;name` without blanks, the value a token-like run
         // (`PARAM_VALUE` has neither `"` nor `[`) and the name followed by `=`, `;`, `,` or
@@ -52,13 +61,13 @@ pub(crate) fn scan_params_with(
         match b.get(i) {
             None | Some(b',') => return Ok(i),
             Some(b';') => i += 1,
-            Some(_) => return Err("expected ';' before a parameter"),
+            Some(_) => return Err((i, "expected ';' before a parameter")),
         }
         i = skip_lws(b, i);
         let name_start = i;
         i = run(b, i, &TOKEN);
         if i == name_start {
-            return Err("empty parameter name");
+            return Err((i, "empty parameter name"));
         }
         let name = name_start..i;
         let after_name = skip_lws(b, i);
@@ -73,9 +82,9 @@ pub(crate) fn scan_params_with(
 }
 
 /// Scans one parameter value (token, host, IPv6 reference or quoted string) at `b[i]`.
-fn scan_param_value(b: &[u8], i: usize) -> Result<usize, ParamError> {
+fn scan_param_value(b: &[u8], i: usize) -> Result<usize, (usize, ParamError)> {
     match b.get(i) {
-        Some(b'"') => skip_quoted(b, i).ok_or("unterminated quoted parameter value"),
+        Some(b'"') => skip_quoted(b, i).ok_or((i, "unterminated quoted parameter value")),
         Some(b'[') => {
             let mut j = i + 1;
             while j < b.len() && (b[j].is_ascii_hexdigit() || matches!(b[j], b':' | b'.')) {
@@ -84,13 +93,13 @@ fn scan_param_value(b: &[u8], i: usize) -> Result<usize, ParamError> {
             if b.get(j) == Some(&b']') {
                 Ok(j + 1)
             } else {
-                Err("malformed IPv6 reference in parameter")
+                Err((j, "malformed IPv6 reference in parameter"))
             }
         }
         _ => {
             let j = run(b, i, &PARAM_VALUE);
             if j == i {
-                Err("empty parameter value")
+                Err((i, "empty parameter value"))
             } else {
                 Ok(j)
             }

@@ -1,6 +1,6 @@
 //! The Via header (RFC 3261 §20.42, §18.2.1; RFC 3581 `rport`).
 
-use super::params::{Params, scan_params_with};
+use super::params::{Params, scan_params_at};
 use crate::message::scan::{Caseless, HOST, TOKEN, run, skip_lws};
 use crate::message::span::Span;
 use crate::transport::Transport;
@@ -126,30 +126,36 @@ impl<'a> Via<'a> {
 
 /// Parses one via-parm of `s[start..end]`, returning it and the index where the next one
 /// starts (past a top-level comma) or `end`.
+/// (Unbracketed IPv6 sent-by hosts are taken, as in lenient mode.)
 pub(crate) fn parse_via(
     s: &str,
     start: usize,
     end: usize,
 ) -> Result<(ViaData, usize), &'static str> {
-    parse_via_bytes(s.as_bytes(), start, end)
+    parse_via_bytes(s.as_bytes(), start, end, false).map_err(|(_, reason)| reason)
 }
 
 /// [`parse_via`] on the bytes of the text (the parser decodes rows before it has checked
-/// that the header section is UTF-8; a section that is not is rejected anyway).
+/// that the header section is UTF-8; a section that is not is rejected anyway). The error
+/// comes with the index of the byte at fault. Not `strict`, a sent-by host may be an IPv6
+/// address without brackets where that is unambiguous (`Mode::Lenient`).
+///
+/// [`Mode::Lenient`]: crate::message::Mode::Lenient
 pub(crate) fn parse_via_bytes(
     s: &[u8],
     start: usize,
     end: usize,
-) -> Result<(ViaData, usize), &'static str> {
-    let b = s.get(..end).ok_or("out of range")?;
+    strict: bool,
+) -> Result<(ViaData, usize), (usize, &'static str)> {
+    let b = s.get(..end).ok_or((start, "out of range"))?;
     let mut d = ViaData::default();
     let mut i = skip_lws(b, start);
     let elem_start = i;
-    let field = |i: &mut usize| -> Result<Span, &'static str> {
+    let field = |i: &mut usize| -> Result<Span, (usize, &'static str)> {
         let st = *i;
         *i = run(b, st, &TOKEN);
         if *i == st {
-            return Err("expected a token in sent-protocol");
+            return Err((st, "expected a token in sent-protocol"));
         }
         Ok(Span::new(st, *i))
     };
@@ -176,39 +182,46 @@ pub(crate) fn parse_via_bytes(
     let before_host = i;
     i = skip_lws(b, i);
     if i == before_host {
-        return Err("expected whitespace before sent-by");
+        return Err((i, "expected whitespace before sent-by"));
     }
     // sent-by = host [ COLON port ]
     let host_start = i;
     if b.get(i) == Some(&b'[') {
         while i < b.len() && b[i] != b']' {
             if !(b[i].is_ascii_hexdigit() || matches!(b[i], b':' | b'.' | b'[')) {
-                return Err("malformed IPv6 reference in sent-by");
+                return Err((i, "malformed IPv6 reference in sent-by"));
             }
             i += 1;
         }
         if i >= b.len() {
-            return Err("unterminated IPv6 reference in sent-by");
+            return Err((host_start, "unterminated IPv6 reference in sent-by"));
         }
         i += 1;
+    } else if let Some(e) = (!strict)
+        .then(|| crate::message::uri::unbracketed_ipv6_end(b, i))
+        .flatten()
+    {
+        // Lenient: `fec0:0:0:0:216:d3ff:fe0d:22c:5060` is eight groups and a port.
+        i = e;
     } else {
         i = run(b, i, &HOST);
     }
     if i == host_start {
-        return Err("missing sent-by host");
+        return Err((i, "missing sent-by host"));
     }
     d.host = Span::new(host_start, i);
     let j = skip_lws(b, i);
     if b.get(j) == Some(&b':') {
+        let ps = skip_lws(b, j + 1);
         let (port, pe) =
-            crate::message::scan::port_at(b, skip_lws(b, j + 1)).ok_or("invalid sent-by port")?;
+            crate::message::scan::port_at(b, ps).ok_or((ps, "invalid sent-by port"))?;
         d.port = Some(port);
         i = pe;
     }
     let params_start = skip_lws(b, i);
     let mut known: [Option<(usize, Option<std::ops::Range<usize>>)>; 5] =
         [None, None, None, None, None];
-    let params_end = scan_params_with(b, params_start, |n, v| {
+    let params_end = scan_params_at(b, params_start, |n, v| {
         if let Some(slot) = known_slot(&b[n.clone()])
             && known[slot].is_none()
         {
@@ -228,7 +241,7 @@ pub(crate) fn parse_via_bytes(
         _ => params_end,
     };
     if next < end && skip_lws(b, next) >= end {
-        return Err("empty via-parm after comma");
+        return Err((next, "empty via-parm after comma"));
     }
     Ok((d, next))
 }
@@ -277,54 +290,48 @@ pub(crate) fn is_sip_2_0(b: &[u8], i: usize) -> bool {
     SIP_2_0.matches_at(b, i)
 }
 
-fn expect_slash(b: &[u8], i: usize) -> Result<usize, &'static str> {
+fn expect_slash(b: &[u8], i: usize) -> Result<usize, (usize, &'static str)> {
     let i = skip_lws(b, i);
     if b.get(i) != Some(&b'/') {
-        return Err("expected '/' in sent-protocol");
+        return Err((i, "expected '/' in sent-protocol"));
     }
     Ok(skip_lws(b, i + 1))
 }
 
 /// Fills in branch, received, maddr, rport and ttl from the positions found while scanning.
+/// The error comes with the index of the parameter at fault (its name, or its bad value).
 #[allow(clippy::type_complexity)]
 pub(crate) fn decode_known(
     s: &[u8],
     known: &[Option<(usize, Option<std::ops::Range<usize>>)>; 5],
     d: &mut ViaData,
-) -> Result<(), &'static str> {
+) -> Result<(), (usize, &'static str)> {
     let number = |r: &std::ops::Range<usize>| parse_u16(s.get(r.clone()).unwrap_or_default());
-    if let Some((_, v)) = &known[0] {
-        d.branch = Some(
-            v.clone()
-                .map(|r| Span::new(r.start, r.end))
-                .ok_or("branch without value")?,
-        );
+    let value = |at: usize, v: &Option<std::ops::Range<usize>>, why| {
+        v.clone()
+            .map(|r| Span::new(r.start, r.end))
+            .ok_or((at, why))
+    };
+    if let Some((at, v)) = &known[0] {
+        d.branch = Some(value(*at, v, "branch without value")?);
     }
-    if let Some((_, v)) = &known[1] {
-        d.received = Some(
-            v.clone()
-                .map(|r| Span::new(r.start, r.end))
-                .ok_or("received without value")?,
-        );
+    if let Some((at, v)) = &known[1] {
+        d.received = Some(value(*at, v, "received without value")?);
     }
-    if let Some((_, v)) = &known[2] {
-        d.maddr = Some(
-            v.clone()
-                .map(|r| Span::new(r.start, r.end))
-                .ok_or("maddr without value")?,
-        );
+    if let Some((at, v)) = &known[2] {
+        d.maddr = Some(value(*at, v, "maddr without value")?);
     }
     if let Some((at, v)) = &known[3] {
         d.rport_at = *at as u32;
         d.rport = Some(match v {
             None => None,
-            Some(r) => Some(number(r).ok_or("invalid rport")?),
+            Some(r) => Some(number(r).ok_or((r.start, "invalid rport"))?),
         });
     }
-    if let Some((_, v)) = &known[4] {
-        let v = v.as_ref().ok_or("ttl without value")?;
+    if let Some((at, v)) = &known[4] {
+        let v = v.as_ref().ok_or((*at, "ttl without value"))?;
         let ttl = number(v).and_then(|n| u8::try_from(n).ok());
-        d.ttl = Some(ttl.ok_or("invalid ttl")?);
+        d.ttl = Some(ttl.ok_or((v.start, "invalid ttl"))?);
     }
     Ok(())
 }

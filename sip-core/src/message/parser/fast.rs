@@ -119,7 +119,7 @@ pub(super) fn fast_header_lines(
     limits: &Limits,
     headers: &mut Vec<HeaderEntry>,
     decoded: &mut Decoded,
-    cl_err: &mut Option<usize>,
+    cl_err: &mut Option<Span>,
     strict: bool,
 ) -> usize {
     loop {

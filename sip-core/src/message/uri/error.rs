@@ -90,9 +90,6 @@ pub enum UriErrorKind {
     /// A local tel number without `;phone-context=` (RFC 3966 §5.1.5, strict mode).
     #[error("expected a ';phone-context=' parameter for a local number")]
     MissingPhoneContext,
-    /// A `phone-context` on a global number (strict mode).
-    #[error("expected no phone-context on a global number")]
-    UnexpectedPhoneContext,
     /// A `phone-context` that is neither a domain name nor a global number.
     #[error("expected a phone-context of a domain name or global number digits")]
     InvalidPhoneContext,

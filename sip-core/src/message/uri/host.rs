@@ -190,6 +190,16 @@ pub(super) fn parse_host_at(
             .map_err(|_| err(pos + 1, UriErrorKind::InvalidIpv6))?;
         return Ok((Host::Ipv6(addr), close + 1));
     }
+    if mode == Mode::Lenient
+        && let Some(host_end) = unbracketed_ipv6_end(b, pos)
+    {
+        // A lenient deviation: an IPv6 address without brackets, perhaps with a port glued
+        // on after eight full groups (see the module documentation).
+        let addr = slice(s, pos, host_end, UriErrorKind::InvalidIpv6)?
+            .parse::<Ipv6Addr>()
+            .map_err(|_| err(pos, UriErrorKind::InvalidIpv6))?;
+        return Ok((Host::Ipv6(addr), host_end));
+    }
     let mut end = pos;
     let mut seen = 0u32;
     while let Some(&c) = b.get(end) {
@@ -219,6 +229,44 @@ pub(super) fn parse_host_at(
         }
     }
     Ok((Host::Domain(Cow::Borrowed(text)), end))
+}
+
+/// The end of an IPv6 address written without brackets at `b[pos]`, where that is
+/// unambiguous: exactly eight groups of one to four hex digits separated by single colons
+/// (no `::`, no embedded IPv4), then either the end of the host (a byte that is not a hex
+/// digit, a colon or a dot) or a colon and one to five decimal digits, a port, ending the
+/// same way. Real devices write `sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060`; RFC 3261
+/// §25.1 (with RFC 5954 §4.1) wants `[...]` around an IPv6 address, so only lenient
+/// parsing calls this. `None` for anything else, which the usual host rules then judge.
+pub(crate) fn unbracketed_ipv6_end(b: &[u8], pos: usize) -> Option<usize> {
+    let mut i = pos;
+    let mut groups = 0;
+    let mut host_end = pos;
+    loop {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_hexdigit() && i - start < 5 {
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 {
+            return None;
+        }
+        groups += 1;
+        match groups {
+            1..=8 if len > 4 => return None,
+            9 if !b[start..i].iter().all(u8::is_ascii_digit) => return None,
+            _ => {}
+        }
+        if groups == 8 {
+            host_end = i;
+        }
+        match b.get(i) {
+            Some(b':') if groups < 9 => i += 1,
+            Some(c) if c.is_ascii_hexdigit() || matches!(c, b':' | b'.') => return None,
+            _ => break,
+        }
+    }
+    (groups >= 8).then_some(host_end)
 }
 
 /// Parses `1*DIGIT` at `pos` (just after `:`) as a port.
@@ -306,6 +354,35 @@ mod tests {
             sip("sip:a.com;maddr=[2001:db8::1]").maddr(),
             Some("[2001:db8::1]")
         );
+    }
+
+    /// Unbracketed IPv6 (lenient only): eight full groups, perhaps a port; nothing else.
+    #[test]
+    fn unbracketed_ipv6() {
+        let end = |s: &str| unbracketed_ipv6_end(s.as_bytes(), 0);
+        assert_eq!(end("fec0:0:0:0:216:d3ff:fe0d:22c:5060;x"), Some(28));
+        assert_eq!(end("fec0:0:0:0:216:d3ff:fe0d:22c>"), Some(28));
+        assert_eq!(end("1:2:3:4:5:6:7:8:65535"), Some(15));
+        for s in [
+            "fec0::1:5060",
+            "1:2:3:4:5:6:7:8:9:10",
+            "1:2:3:4:5:6:7:8:",
+            "1:2:3:4:5:6:7:8.1",
+            "1:2:3:4:5:6:7:8:123456",
+            "1:2:3:4:5:6:7:8:5a",
+            "12345:2:3:4:5:6:7:8",
+            "example.com:5060",
+        ] {
+            assert_eq!(end(s), None, "{s}");
+        }
+        let u = Uri::parse("sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060;transport=udp").unwrap();
+        let Uri::Sip(u) = u else { panic!("sip") };
+        assert_eq!(
+            u.host(),
+            &Host::Ipv6("fec0::216:d3ff:fe0d:22c".parse().unwrap())
+        );
+        assert_eq!(u.port(), Some(5060));
+        assert!(Uri::parse_strict("sip:4321@fec0:0:0:0:216:d3ff:fe0d:22c:5060").is_err());
     }
 
     #[test]

@@ -228,13 +228,11 @@ fn scan_tel_params(s: &str, mut pos: usize, mode: Mode, global: bool) -> Result<
             validate_tel_param(name, name_end, value, is_context)?;
         }
     }
-    if mode == Mode::Strict {
-        if global && has_context {
-            return Err(err(len, UriErrorKind::UnexpectedPhoneContext));
-        }
-        if !global && !has_context {
-            return Err(err(len, UriErrorKind::MissingPhoneContext));
-        }
+    // A `phone-context` on a global number is, by the grammar, one more `parameter` (RFC
+    // 3966 §3 `par`): taken in both modes (RFC 3261 §19.1.6 lets such a URI be a
+    // Request-URI).
+    if mode == Mode::Strict && !global && !has_context {
+        return Err(err(len, UriErrorKind::MissingPhoneContext));
     }
     Ok(pos)
 }

@@ -134,7 +134,12 @@ impl TransactionLayer {
         resp: Box<Response>,
         out: &mut impl Sink,
     ) {
-        if resp.check().is_err() {
+        let checked = if self.config.parse.mode == crate::message::Mode::Strict {
+            crate::message::validate::check_response_strict(&resp)
+        } else {
+            resp.check()
+        };
+        if checked.is_err() {
             self.stats.parse_errors += 1;
             return;
         }

@@ -152,9 +152,65 @@ impl TransactionLayer {
                 self.stats.received += 1;
                 self.on_response(now, from, r, out)
             }
-            Err(e) => {
+            Err((e, bytes)) => {
                 self.stats.parse_errors += 1;
-                tracing::debug!(%from, error = %e, "dropping unparseable message");
+                self.answer_unparsed(
+                    Arrival {
+                        transport,
+                        from,
+                        local: to,
+                    },
+                    &bytes,
+                    &e,
+                    out,
+                );
+            }
+        }
+    }
+
+    /// A message a stream could not frame (`Input::Unframed`): counted, and answered if
+    /// its head allows (see [`TransactionLayer::answer_unparsed`]).
+    pub(crate) fn receive_unframed(
+        &mut self,
+        transport: Transport,
+        from: SocketAddr,
+        to: SocketAddr,
+        bytes: &[u8],
+        error: &ParseError,
+        out: &mut impl Sink,
+    ) {
+        self.stats.parse_errors += 1;
+        let arrival = Arrival {
+            transport,
+            from,
+            local: to,
+        };
+        self.answer_unparsed(arrival, bytes, error, out);
+    }
+
+    /// Answers a request the parser refused, when enough of its head can be read for a
+    /// response (§8.2.6): 400 for a Content-Length beyond the datagram (§18.3) and other
+    /// malformed requests, 513 for one over the size limits (§21.5.9), 414 for an
+    /// over-long Request-URI (§21.4.12). A response, an ACK, or a head without the rows a
+    /// response copies gets no answer (§8.2.6, §17.1.1.3: a response is never answered).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn answer_unparsed(
+        &mut self,
+        arrival: Arrival,
+        bytes: &[u8],
+        error: &ParseError,
+        out: &mut impl Sink,
+    ) {
+        match crate::message::answerable_head(bytes, &self.config.parse.limits) {
+            Some(req) if *req.method() != Method::Ack => {
+                let code = error.status_code();
+                let reason = ops::bad_request_reason(code, &error.kind);
+                tracing::debug!(from = %arrival.from, %error, code, "answering an unparseable request");
+                self.respond_stateless(arrival, &req, code, &reason, &[], out);
+            }
+            _ => {
+                tracing::debug!(from = %arrival.from, %error, "dropping unparseable message");
             }
         }
     }
