@@ -12,14 +12,63 @@
 //! table shows what B still holds (its tables shrink once at most a quarter full).
 //!
 //! Equal work: every call is the same full call; nothing is sampled.
+//!
+//! `linger sustained RATE SECS`: RATE calls/s for SECS seconds of virtual time with the
+//! timers run every millisecond, then 36 s without calls: the live heap at the end of the
+//! load and after (what the tables give back as their transactions end).
 
 #[path = "common/counting.rs"]
 mod counting;
 use counting::counters;
 
 use sip_bench::txn::DialogPair;
+use std::time::Duration;
+
+/// `rate` calls/s for `secs` seconds of virtual time, timers run every millisecond as a
+/// driver would; then 36 s (64·T1 + 4 s) with no calls. Prints B's live heap at the end of
+/// the load and after.
+fn sustained(rate: u32, secs: u32) {
+    let (_, before) = counters();
+    let mut pair = DialogPair::new();
+    let per_ms = f64::from(rate) / 1000.0;
+    let mut owed = 0.0;
+    for _ in 0..secs * 1000 {
+        owed += per_ms;
+        while owed >= 1.0 {
+            pair.call_and_hang_up();
+            owed -= 1.0;
+        }
+        pair.advance(Duration::from_millis(1));
+    }
+    let (_, at_peak) = counters();
+    let lingering = pair.uas().lingering_transaction_count();
+    // From here on the endpoints are woken only when they ask (`poll_timeout`).
+    pair.advance_by_timers(Duration::from_secs(36));
+    pair.forget_uac();
+    let (_, after) = counters();
+    let mib = |b: u64| (b - before) as f64 / f64::from(1 << 20);
+    println!(
+        "| {rate} calls/s for {secs} s | {lingering} | {:.1} MiB | {:.2} MiB |",
+        mib(at_peak),
+        mib(after)
+    );
+}
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("sustained") {
+        let n = |i: usize, d: u32| {
+            std::env::args()
+                .nth(i)
+                .and_then(|a| a.parse().ok())
+                .unwrap_or(d)
+        };
+        println!(
+            "| load (virtual time) | B's lingering transactions at its end | live heap, both endpoints, at its end | B's live heap 36 s later |"
+        );
+        println!("|---|---:|---:|---:|");
+        sustained(n(2, 2000), n(3, 20));
+        return;
+    }
     let runs: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())

@@ -181,6 +181,36 @@ impl DialogPair {
         self.pump();
     }
 
+    /// Moves the clock on by `d` and runs the timers due by then on both endpoints.
+    pub fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+        self.pump();
+    }
+
+    /// Moves the clock on by `d`, waking the endpoints only when their `poll_timeout`
+    /// asks (as a driver does).
+    pub fn advance_by_timers(&mut self, d: Duration) {
+        let end = self.now + d;
+        loop {
+            let next = [self.a.poll_timeout(), self.b.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            match next {
+                Some(at) if at <= end => {
+                    self.now = self.now.max(at);
+                    self.a.handle_timeout(self.now);
+                    self.b.handle_timeout(self.now);
+                    self.pump();
+                }
+                _ => break,
+            }
+        }
+        self.now = end;
+    }
+
     /// The answering endpoint (B).
     pub fn uas(&self) -> &Endpoint {
         &self.b

@@ -557,12 +557,12 @@ impl DialogLayer {
         shrink_map(&mut self.reinvite_bodies);
         self.index.shrink();
         self.timers.shrink();
-        self.guard_checks.shrink();
         if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
             let (dialogs, epoch) = (&self.dialogs, self.epoch);
             self.guard_checks
                 .compact(|at, id| guard_live(dialogs, epoch, at, *id));
         }
+        self.guard_checks.shrink();
     }
 
     fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
