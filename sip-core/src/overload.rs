@@ -39,10 +39,13 @@ impl Shedding {
         self.refused += 1;
     }
 
-    /// New work was admitted: an episode in progress ends (logged with its count).
+    /// New work was admitted; an episode in progress ends (logged with its count) once
+    /// occupancy is `relieved` — below nine tenths of the limits ([`relieved`]), so that a
+    /// layer at its limit, where each slot freed admits one request, does not start and end
+    /// an episode per request.
     #[inline]
-    pub(crate) fn admitted(&mut self) {
-        if self.active {
+    pub(crate) fn admitted(&mut self, relieved: impl FnOnce() -> bool) {
+        if self.active && relieved() {
             self.active = false;
             tracing::info!(
                 limit = self.what,
@@ -54,6 +57,11 @@ impl Shedding {
     }
 }
 
+/// Whether `used` is below nine tenths of `limit`.
+pub(crate) fn relieved(used: usize, limit: usize) -> bool {
+    used.saturating_mul(10) < limit.saturating_mul(9)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,7 +70,7 @@ mod tests {
     fn an_episode_runs_from_the_first_refusal_to_the_next_admission() {
         let mut s = Shedding::new("transactions");
         assert!(!s.active());
-        s.admitted();
+        s.admitted(|| true);
         assert!(!s.active());
         let mut asked = 0;
         for _ in 0..3 {
@@ -75,7 +83,10 @@ mod tests {
         assert_eq!(s.refused, 3);
         // Written at most once: for the first refusal, and only if the warning is logged.
         assert!(asked <= 1);
-        s.admitted();
+        // Admitted at the limit (one slot freed): the episode goes on.
+        s.admitted(|| relieved(95, 100));
+        assert!(s.active());
+        s.admitted(|| relieved(89, 100));
         assert!(!s.active());
         assert_eq!(s.refused, 0);
     }

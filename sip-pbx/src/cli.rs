@@ -13,7 +13,8 @@ use crate::PbxConfig;
 /// The common usage text (an app appends its own flags).
 pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
                          [--auth user:password]... [--realm R] [--recv-buffer BYTES] \
-                         [--max-call-secs N] [--idle-call-secs N]";
+                         [--max-call-secs N] [--idle-call-secs N] [--max-transactions N] \
+                         [--max-lingering N]";
 
 /// The TCP limit flags (each sets one field of [`StreamLimits`]; unset ones keep its
 /// defaults, which are meant for the open internet).
@@ -41,6 +42,11 @@ pub struct Args {
     /// `--max-call-secs N` (0: no limit; default 12 h) and `--idle-call-secs N` (0, the
     /// default: no idle limit).
     pub dialog_guard: DialogGuard,
+    /// `--max-transactions N` (`EndpointConfig::max_transactions`: transactions at work)
+    /// and `--max-lingering N` (`max_lingering_transactions`); `None` keeps the core's.
+    pub max_transactions: Option<usize>,
+    /// See [`Args::max_transactions`].
+    pub max_lingering: Option<usize>,
 }
 
 /// Parses `args` (without the program name). `own` names flags of the app that take a
@@ -83,6 +89,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut tcp = StreamLimits::default();
     let mut udp_recv_buffer = Some(sip_core::transport::UDP_RECV_BUFFER);
     let mut dialog_guard = DialogGuard::default();
+    let (mut max_transactions, mut max_lingering) = (None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -110,6 +117,14 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                     .parse()
                     .map_err(|e| format!("--recv-buffer: {e}"))?;
                 udp_recv_buffer = (n > 0).then_some(n);
+            }
+            "--max-transactions" | "--max-lingering" => {
+                let n: usize = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                if a == "--max-transactions" {
+                    max_transactions = Some(n);
+                } else {
+                    max_lingering = Some(n);
+                }
             }
             "--max-call-secs" | "--idle-call-secs" => {
                 let secs: u64 = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
@@ -139,6 +154,8 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         tcp,
         udp_recv_buffer,
         dialog_guard,
+        max_transactions,
+        max_lingering,
     })
 }
 
@@ -164,6 +181,23 @@ mod tests {
 
     fn args(v: &[&str]) -> Result<Args, String> {
         parse(v.iter().map(|s| s.to_string()), &[])
+    }
+
+    #[test]
+    fn the_transaction_limits_keep_the_cores_unless_set() {
+        let a = args(&["--bind", "127.0.0.1:5060"]).unwrap();
+        assert_eq!((a.max_transactions, a.max_lingering), (None, None));
+        let a = args(&[
+            "--bind",
+            "127.0.0.1:5060",
+            "--max-transactions",
+            "10",
+            "--max-lingering",
+            "20",
+        ])
+        .unwrap();
+        assert_eq!((a.max_transactions, a.max_lingering), (Some(10), Some(20)));
+        assert!(args(&["--bind", "127.0.0.1:5060", "--max-lingering", "-1"]).is_err());
     }
 
     #[test]

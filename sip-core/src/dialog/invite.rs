@@ -469,7 +469,8 @@ impl DialogLayer {
         if !self.room() {
             return Err(503);
         }
-        self.shedding.admitted();
+        let relieved = self.relieved();
+        self.shedding.admitted(|| relieved);
         let Some(t) = env.server_info(stx) else {
             return Err(500);
         };

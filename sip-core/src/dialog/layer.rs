@@ -394,6 +394,13 @@ impl DialogLayer {
             && self.ended < self.config.max_ended
     }
 
+    /// Whether occupancy is below nine tenths of the limits (an overload episode may end).
+    pub(super) fn relieved(&self) -> bool {
+        let live = self.dialogs.len().saturating_sub(self.ended);
+        crate::overload::relieved(live, self.config.max_dialogs)
+            && crate::overload::relieved(self.ended, self.config.max_ended)
+    }
+
     /// Whether new dialogs are being refused for want of room.
     pub(crate) fn is_shedding(&self) -> bool {
         self.shedding.active()

@@ -66,6 +66,11 @@ fn parse_args() -> Result<Args, String> {
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // The stack's warnings (overload shedding starts, connections refused) go to stderr.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -102,6 +107,12 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer_size = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
+    if let Some(n) = args.max_transactions {
+        config.endpoint.max_transactions = n;
+    }
+    if let Some(n) = args.max_lingering {
+        config.endpoint.max_lingering_transactions = n;
+    }
     // Token 0 is the signal pipe; the driver has the rest (its connections included).
     let tokens = 1..config.tcp_limits.max_connections + 2;
     let mut driver = Driver::new(config, poll.registry(), tokens)?;

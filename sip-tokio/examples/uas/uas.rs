@@ -62,6 +62,12 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
+    if let Some(n) = args.max_transactions {
+        config.endpoint.max_transactions = n;
+    }
+    if let Some(n) = args.max_lingering {
+        config.endpoint.max_lingering_transactions = n;
+    }
     let mut threads = None;
     for (flag, value) in &args.own {
         let n: usize = value.parse().map_err(|e| format!("{flag}: {e}"))?;
@@ -82,6 +88,11 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // The stack's warnings (overload shedding starts, connections refused) go to stderr.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_writer(std::io::stderr)
+        .init();
     let config = match parse_args() {
         Ok(c) => c,
         Err(e) => {

@@ -432,7 +432,11 @@ impl TransactionLayer {
             self.respond_overloaded(arrival, req, out);
             return true;
         }
-        self.shedding.admitted();
+        let (at_work, lingering, c) = (self.at_work(), self.lingering, &self.config);
+        self.shedding.admitted(|| {
+            crate::overload::relieved(at_work, c.max_transactions)
+                && crate::overload::relieved(lingering, c.max_lingering)
+        });
         false
     }
 
