@@ -84,13 +84,10 @@ impl KeyIndex {
         }
     }
 
-    /// Returns memory after a peak: when at most a quarter of the capacity is used, the
-    /// table is rebuilt at twice its entries (at least 1024).
+    /// Returns memory after a peak (see [`crate::capacity`]).
     pub(crate) fn shrink(&mut self) {
-        let (len, cap) = (self.table.len(), self.table.capacity());
-        if cap > 1024 && len.saturating_mul(4) <= cap {
-            self.table
-                .shrink_to(len.saturating_mul(2).max(1024), |&(h, _)| h);
+        if let Some(to) = crate::capacity::shrink_to(self.table.len(), self.table.capacity()) {
+            self.table.shrink_to(to, |&(h, _)| h);
         }
     }
 

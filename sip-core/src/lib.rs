@@ -81,6 +81,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+mod capacity;
 pub mod dialog;
 pub mod endpoint;
 mod key_index;

@@ -156,9 +156,8 @@ impl<K> TimerQueue<K> {
     /// Returns memory after a peak: when at most a quarter of the capacity is used, the
     /// capacity drops to twice the entries (at least 1024).
     pub fn shrink(&mut self) {
-        let (len, cap) = (self.heap.len(), self.heap.capacity());
-        if cap > 1024 && len.saturating_mul(4) <= cap {
-            self.heap.shrink_to(len.saturating_mul(2).max(1024));
+        if let Some(to) = crate::capacity::shrink_to(self.heap.len(), self.heap.capacity()) {
+            self.heap.shrink_to(to);
         }
     }
 }

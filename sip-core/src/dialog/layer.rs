@@ -28,12 +28,10 @@ use crate::transport::Transport;
 
 pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
-/// Shrinks `m` to twice its entries (at least 1024) once at most a quarter of its capacity
-/// is used.
+/// Gives `m`'s memory back after a peak (see [`crate::capacity`]).
 fn shrink_map<K: Eq + std::hash::Hash, V>(m: &mut Map<K, V>) {
-    let (len, cap) = (m.len(), m.capacity());
-    if cap > 1024 && len.saturating_mul(4) <= cap {
-        m.shrink_to(len.saturating_mul(2).max(1024));
+    if let Some(to) = crate::capacity::shrink_to(m.len(), m.capacity()) {
+        m.shrink_to(to);
     }
 }
 

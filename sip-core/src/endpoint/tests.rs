@@ -231,6 +231,10 @@ fn lingering_transactions_do_not_crowd_out_new_work_and_have_their_own_budget() 
     }
     assert_eq!(b.lingering_transaction_count(), 4);
     assert_eq!(b.transaction_count(), (0, 4));
+    // The caller's INVITE client transactions linger too, in Accepted until Timer M
+    // (RFC 6026 §7.2).
+    assert_eq!(a.lingering_transaction_count(), 4);
+    assert_eq!(a.transaction_count(), (4, 0));
     assert!(!b.is_shedding());
     // The budget of lingering transactions is spent: 503 with Retry-After, and shedding.
     assert_eq!(call_answered(&mut a, &mut b, t0), 503);
@@ -243,6 +247,7 @@ fn lingering_transactions_do_not_crowd_out_new_work_and_have_their_own_budget() 
     assert_eq!(b.lingering_transaction_count(), 0);
     a.handle_timeout(later);
     drain(&mut a);
+    assert_eq!(a.lingering_transaction_count(), 0);
     assert_eq!(call_answered(&mut a, &mut b, later), 200);
     assert!(!b.is_shedding());
 }

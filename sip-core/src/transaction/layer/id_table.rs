@@ -39,7 +39,7 @@ pub(crate) struct IdTable<T> {
 }
 
 /// Below this many slots a table is never shrunk.
-const MIN_SLOTS: usize = 1024;
+const MIN_SLOTS: usize = crate::capacity::MIN;
 
 impl<T> IdTable<T> {
     /// An empty table.
@@ -177,8 +177,7 @@ impl<T> IdTable<T> {
         if self.slots.len() <= MIN_SLOTS {
             return;
         }
-        if self.len.saturating_mul(4) <= self.slots.len() {
-            let limit = self.len.saturating_mul(2).max(MIN_SLOTS);
+        if let Some(limit) = crate::capacity::shrink_to(self.len, self.slots.len()) {
             // Lowered by halves at least, so the free list is filtered O(log n) times
             // while load falls.
             if limit <= self.limit / 2 {

@@ -1,0 +1,26 @@
+//! When a table gives memory back after a peak of load: one rule for every table of the
+//! core (transaction slots, key indexes, timer queues, dialog maps), so none keeps the
+//! capacity of its busiest moment forever.
+
+/// Below this capacity a table is never shrunk.
+pub(crate) const MIN: usize = 1024;
+
+/// The capacity a table of `len` entries and capacity `cap` should shrink to: twice its
+/// entries (at least [`MIN`]) once at most a quarter of `cap` is used; `None` otherwise
+/// (an O(1) check, cheap enough to make after every batch of timers).
+pub(crate) fn shrink_to(len: usize, cap: usize) -> Option<usize> {
+    (cap > MIN && len.saturating_mul(4) <= cap).then(|| len.saturating_mul(2).max(MIN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_shrinks_to_twice_its_entries_once_a_quarter_full() {
+        assert_eq!(shrink_to(0, MIN), None, "never below the minimum");
+        assert_eq!(shrink_to(1000, 4000), Some(2000));
+        assert_eq!(shrink_to(1001, 4000), None, "more than a quarter used");
+        assert_eq!(shrink_to(10, 100_000), Some(MIN));
+    }
+}
