@@ -3,7 +3,7 @@
 //! capacity of its busiest moment forever.
 
 /// Below this capacity a table is never shrunk.
-pub(crate) const MIN: usize = 1024;
+pub(crate) const MIN: usize = 64;
 
 /// The capacity a table of `len` entries and capacity `cap` should shrink to: twice its
 /// entries (at least [`MIN`]) once at most a quarter of `cap` is used; `None` otherwise
