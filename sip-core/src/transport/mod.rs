@@ -10,6 +10,7 @@
 pub mod keepalive;
 pub mod limits;
 mod socket;
+pub mod websocket;
 
 pub use socket::{UDP_RECV_BUFFER, select_socket};
 

@@ -1,0 +1,58 @@
+//! SIP over WebSocket (RFC 7118) as the core sees it: the opening handshake
+//! ([`handshake`]), the base framing ([`frame`]) and one connection's message exchange
+//! ([`connection`]), all sans-IO, so every driver (tokio, mio, smol) frames WebSocket the
+//! same way and none holds a rule of RFC 6455 or RFC 7118.
+//!
+//! A server driver reads a new connection's bytes into [`handshake::accept`] until it
+//! answers (the `101` to write, or the refusal to write before closing), then feeds the
+//! rest to a [`WsConnection`] with [`Role::Server`]; each [`WsMessage`] it yields is one
+//! whole SIP message, given to the endpoint like a datagram (RFC 7118 §5.1: no
+//! Content-Length framing). A client does the same with [`handshake::ClientHandshake`].
+//! The transport is reliable and connection-oriented ([`super::Transport::Ws`] and
+//! [`super::Transport::Wss`]): responses and in-dialog requests go back over the
+//! connection the request came on, the only route to a browser (RFC 7118 §5).
+
+pub mod connection;
+pub mod frame;
+pub mod handshake;
+
+pub use connection::{CloseCode, Role, WsConnection, WsError, WsLimits, WsMessage};
+pub use handshake::{ClientHandshake, HandshakeError, Upgrade};
+
+/// The most bytes an opening handshake's head may take (RFC 6455 leaves it to the
+/// server; browsers send well under 2 KiB).
+pub const MAX_HANDSHAKE: usize = 8 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A browser-like client and our server, through the handshake and both ways of one
+    /// SIP exchange, fed to each other in odd-sized pieces.
+    #[test]
+    fn client_and_server_exchange_sip_over_websocket() {
+        let (hs, request) = ClientHandshake::new([3; 16], "edge.example.test", "/");
+        let mut wire = request;
+        let mut client = WsConnection::new(Role::Client { seed: 1 }, WsLimits::default());
+        let invite = b"INVITE sip:bob@example.test SIP/2.0\r\nVia: SIP/2.0/WS abc.invalid;branch=z9hG4bK1\r\n\r\n";
+        client.send(invite).unwrap();
+        while let Some(b) = client.poll_transmit() {
+            wire.extend_from_slice(&b);
+        }
+        // The server reads the head and the frame that followed it in one read.
+        let up = handshake::accept(&wire, MAX_HANDSHAKE).unwrap().unwrap();
+        let mut server = WsConnection::new(Role::Server, WsLimits::default());
+        for piece in wire[up.consumed..].chunks(7) {
+            server.handle_input(piece).unwrap();
+        }
+        assert_eq!(server.poll_message().unwrap().payload.as_ref(), invite);
+
+        let ok = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/WS abc.invalid;branch=z9hG4bK1;received=192.0.2.1\r\n\r\n";
+        server.send(ok).unwrap();
+        let mut back = up.response.clone();
+        back.extend_from_slice(&server.poll_transmit().unwrap());
+        let head = hs.finish(&back, MAX_HANDSHAKE).unwrap().unwrap();
+        client.handle_input(&back[head..]).unwrap();
+        assert_eq!(client.poll_message().unwrap().payload.as_ref(), ok);
+    }
+}
