@@ -22,6 +22,31 @@ use std::time::Instant;
 fn main() {
     let mut args = std::env::args().skip(1);
     let what = args.next().unwrap_or_else(|| "parse".to_owned());
+    if what == "ws" {
+        // `profile ws <sip-core|tungstenite> [iterations]`: WebSocket exchanges
+        // (sip_bench::ws), for callgrind's instruction counts.
+        let peer = args.next().unwrap_or_default();
+        let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
+        match peer.as_str() {
+            "sip-core" => {
+                let mut s = sip_bench::ws::SipCoreWs::default();
+                (0..n).for_each(|_| {
+                    black_box(s.exchange());
+                });
+            }
+            "tungstenite" => {
+                let mut s = sip_bench::ws::TungsteniteWs::default();
+                (0..n).for_each(|_| {
+                    black_box(s.exchange());
+                });
+            }
+            _ => {
+                eprintln!("usage: profile ws <sip-core|tungstenite> [iterations]");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     if what == "peer" {
         let (peer, op, msg) = (args.next(), args.next(), args.next());
         let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);

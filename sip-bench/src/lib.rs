@@ -21,6 +21,7 @@ use std::fmt;
 
 pub mod peers;
 pub mod txn;
+pub mod ws;
 
 /// One benchmark message and the values a correct parser decodes from it.
 #[derive(Debug, Clone, Copy)]
