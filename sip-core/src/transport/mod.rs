@@ -47,6 +47,12 @@ impl Transport {
         matches!(self, Transport::Tcp | Transport::Tls)
     }
 
+    /// WebSocket or secure WebSocket (RFC 7118): messages framed by the WebSocket, and
+    /// the connection the peer opened is the only route back to it.
+    pub const fn is_websocket(self) -> bool {
+        matches!(self, Transport::Ws | Transport::Wss)
+    }
+
     /// The token used in the Via header's sent-protocol (`SIP/2.0/UDP`).
     pub const fn via_token(self) -> &'static str {
         match self {
@@ -134,7 +140,8 @@ impl ResponseTarget {
 /// Computes where a response goes, given the transport and source address of the request
 /// and its top Via (RFC 3261 §18.2.2 as amended by RFC 3581 §4):
 ///
-/// * reliable transport: the connection the request arrived on;
+/// * reliable transport: the connection the request arrived on, falling back to a new one
+///   to the source address at the sent-by port (none for WebSocket, RFC 7118 §5);
 /// * `maddr` holding an IP address: that address, at the sent-by port or the default port;
 /// * `rport` present: the source address and source port of the request (RFC 3581);
 /// * otherwise the source address (the `received` value of §18.2.1) at the sent-by port,
@@ -157,9 +164,16 @@ pub fn response_target(
 ) -> ResponseTarget {
     let via_port = via.sent_by_port.unwrap_or(transport.default_port());
     if transport.is_reliable() {
+        // A WebSocket peer (a browser) accepts no connections: the one it opened is the
+        // only way back (RFC 7118 §5), so there is no fallback to connect to.
+        let fallback = if transport.is_websocket() {
+            source
+        } else {
+            SocketAddr::new(source.ip(), via_port)
+        };
         return ResponseTarget::Connection {
             peer: source,
-            fallback: SocketAddr::new(source.ip(), via_port),
+            fallback,
         };
     }
     if let Some(ip) = via.maddr.and_then(parse_ip_literal) {
@@ -278,6 +292,21 @@ mod tests {
             t,
             ResponseTarget::Datagram("192.0.2.1:5070".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn a_websocket_response_has_no_connection_to_fall_back_to() {
+        let src: SocketAddr = "192.0.2.9:51000".parse().unwrap();
+        for ws in [Transport::Ws, Transport::Wss] {
+            let t = response_target(ws, src, &via("df7jal23ls0d.invalid", None, None, true));
+            assert_eq!(
+                t,
+                ResponseTarget::Connection {
+                    peer: src,
+                    fallback: src
+                }
+            );
+        }
     }
 
     #[test]
