@@ -74,7 +74,7 @@ fn register_reregister_call_and_unregister_through_kamailio() {
             format!("<sip:{user}@127.0.0.1:{port}>"),
             expires,
         );
-        o.target = Some(target);
+        o.target = Some(target.clone());
         o
     };
     let bob_reg = h

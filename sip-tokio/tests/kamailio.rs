@@ -30,7 +30,7 @@ async fn register_call_and_unregister_through_kamailio() {
             format!("<sip:{user}@127.0.0.1:{port}>"),
             expires,
         );
-        o.target = Some(proxy);
+        o.target = Some(proxy.clone());
         o
     };
     let run = async {
@@ -49,7 +49,7 @@ async fn register_call_and_unregister_through_kamailio() {
         });
         let call = alice
             .call(&format!("sip:bob@127.0.0.1:{port}"))
-            .target(proxy)
+            .target(proxy.clone())
             .await
             .unwrap();
         call.answered().await.unwrap();

@@ -10,8 +10,10 @@
 pub mod keepalive;
 pub mod limits;
 mod socket;
+mod tls;
 
 pub use socket::{UDP_RECV_BUFFER, select_socket};
+pub use tls::{InvalidServerName, MAX_SERVER_NAME, TlsPeerIdentity, TlsServerName};
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
