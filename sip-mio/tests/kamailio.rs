@@ -17,6 +17,7 @@ use sip_core::endpoint::{
 use sip_core::transport::Transport;
 use sip_mio::{DriverConfig, Event, Listen};
 
+#[allow(dead_code)] // the TLS launcher is for the tokio TLS interop test
 #[path = "../../.ci/kamailio/launcher.rs"]
 mod launcher;
 use launcher::{PASSWORD, free_port, kamailio_binary, start};
