@@ -1051,7 +1051,12 @@ impl Driver {
                 TlsRead::Refused(failure) => {
                     let (peer, lost) = (c.peer, !c.queue.is_empty());
                     self.stats.tls_handshake_failures += u64::from(c.tls_handshaking());
-                    tracing::warn!(%peer, error = %failure, "TLS refused: closing the connection, nothing sent");
+                    if lost {
+                        tracing::warn!(%peer, error = %failure, "TLS refused: closing the connection, nothing sent");
+                    } else {
+                        // An accepted connection whose client refused us: its business.
+                        tracing::debug!(%peer, error = %failure, "TLS refused: closing the connection");
+                    }
                     self.close(slot, Some(TransportFailure::Tls(failure)), lost);
                     return;
                 }
