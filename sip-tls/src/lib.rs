@@ -12,7 +12,7 @@
 //!
 //! Not covered: RFC 5922 §7.1 subjectAltName URI entries (`sip:example.com`) are not
 //! matched (webpki reads DNS and IP entries only), and client certificates are neither
-//! sent nor asked for (RFC 5922 §7.3 mutual TLS between proxies).
+//! sent nor asked for (the mutual authentication between domains of RFC 5922 §5).
 
 mod config;
 mod failure;
@@ -25,7 +25,7 @@ use rustls::pki_types::ServerName;
 use sip_core::transport::TlsPeerIdentity;
 
 /// The name a client checks the server certificate against and sends as SNI (RFC 5922
-/// §4, §7.2): the domain, or the IP address (rustls sends no SNI for an address, as RFC
+/// §4, RFC 6066 §3): the domain, or the IP address (rustls sends no SNI for an address, as RFC
 /// 6066 §3 asks).
 ///
 /// ```

@@ -1,13 +1,13 @@
-//! Who a TLS server must prove to be (RFC 5922 §4, RFC 5246 via RFC 3261 §26.3.1).
+//! Who a TLS server must prove to be (RFC 5922 §4, RFC 3261 §26.3.1).
 //!
 //! When a driver opens a new TLS connection for a request, the server's certificate must
 //! match the **domain of the URI the request was routed by** — the host of the first Route
-//! or of the Request-URI, as written, before any DNS resolution (RFC 5922 §4: "the domain
-//! name ... used to look up the SRV or A records", never the name an SRV record led to,
-//! nor the resolved address). The driver checks that name against the certificate's
-//! subjectAltName DNS entries (or a URI entry `sip:domain`, RFC 5922 §7.1) and sends it as
-//! SNI (RFC 6066 §3, RFC 5922 §7.2). A URI whose host is an IP literal has no domain: the
-//! certificate must then carry that address in an IP subjectAltName.
+//! or of the Request-URI, as written, before any DNS resolution (RFC 5922 §4: the domain
+//! the RFC 3263 lookups started from, not the name an SRV record led to, nor the address
+//! found). The driver checks that name against the certificate's subjectAltName DNS
+//! entries (RFC 5922 §7.1 also names `sip:` URI entries) and sends it as SNI (RFC 6066
+//! §3). A URI whose host is an IP literal has no domain: the certificate must then carry
+//! that address in an IP subjectAltName.
 //!
 //! The core only carries the name: [`Target::server_name`](crate::endpoint::Target) for
 //! a next hop (filled from the URI by `Target::from_uri`, by the application with
