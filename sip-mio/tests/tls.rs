@@ -206,3 +206,22 @@ fn a_peer_that_never_completes_the_handshake_is_closed_at_the_deadline() {
     ));
     assert_eq!(h.driver(bob).connection_count(), 0);
 }
+
+#[test]
+fn the_per_source_limit_applies_to_tls_connections() {
+    let pki = Pki::new("mio-limit");
+    let leaf = pki.leaf("server", &["127.0.0.1"], Kind::Good);
+    let mut h = Harness::new();
+    let mut c = DriverConfig::new(vec![Listen::tls("127.0.0.1:0".parse().unwrap())]).seed(2);
+    c.tls = Some(TlsConfig::server(&leaf.cert, &leaf.key).unwrap());
+    c.tcp_limits.max_connections_per_source = 1;
+    let bob = h.add(c, false);
+    let addr = h.driver(bob).local_addr(Transport::Tls).unwrap();
+    let _first = std::net::TcpStream::connect(addr).unwrap();
+    let _second = std::net::TcpStream::connect(addr).unwrap();
+    assert!(h.run_until(
+        Duration::from_secs(5),
+        |h| h.driver(bob).stats().source_limit_refused == 1
+    ));
+    assert_eq!(h.driver(bob).connection_count(), 1);
+}

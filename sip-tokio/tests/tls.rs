@@ -316,3 +316,31 @@ async fn a_peer_that_never_completes_the_handshake_is_closed_at_the_deadline() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_per_source_limit_applies_to_tls_connections() {
+    let pki = Pki::new("tokio-limit");
+    let leaf = pki.leaf("server", &["127.0.0.1"], Kind::Good);
+    let mut config = sip_tokio::transport::TransportConfig {
+        tls: vec!["127.0.0.1:0".parse().unwrap()],
+        tls_config: Some(TlsConfig::server(&leaf.cert, &leaf.key).unwrap()),
+        ..Default::default()
+    };
+    config.tcp_limits.max_connections_per_source = 1;
+    bounded(async {
+        let (t, _inputs) = sip_tokio::transport::Transports::bind(config)
+            .await
+            .unwrap();
+        let addr = t.local_addrs()[0].1;
+        let _first = TcpStream::connect(addr).await.unwrap();
+        // The second from the same address is closed at once, before any handshake.
+        let mut second = TcpStream::connect(addr).await.unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(second.read(&mut buf).await.unwrap_or(0), 0);
+        let s = t.stats();
+        assert_eq!(s.source_limit_refused, 1);
+        assert_eq!(t.connection_count(), 1);
+        t.shutdown().await;
+    })
+    .await;
+}
