@@ -176,3 +176,57 @@ impl TlsConfig {
         Ok(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate and its key, as PEM files in a fresh directory.
+    fn pem_files(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sip-tls-config-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["sip.test".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+        (dir.join("cert.pem"), dir.join("key.pem"), dir)
+    }
+
+    #[test]
+    fn pem_files_load_and_bad_ones_say_why() {
+        let (cert, key, dir) = pem_files("ok");
+        let tls = TlsConfig::client(TrustAnchors::PemFile(cert.clone()))
+            .unwrap()
+            .with_server_pem(&cert, &key)
+            .unwrap();
+        assert!(tls.server.is_some());
+        assert_eq!(tls, tls.clone());
+
+        let missing = dir.join("missing.pem");
+        assert!(matches!(
+            TlsConfig::client(TrustAnchors::PemFile(missing)),
+            Err(TlsConfigError::Pem { .. })
+        ));
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        assert!(matches!(
+            TlsConfig::client(TrustAnchors::PemFile(empty.clone())),
+            Err(TlsConfigError::NoCertificate(p)) if p == empty
+        ));
+        // A key that is not the certificate's.
+        let (_, other_key, other_dir) = pem_files("other");
+        let e = TlsConfig::client(TrustAnchors::PemFile(cert.clone()))
+            .unwrap()
+            .with_server_pem(&cert, &other_key)
+            .unwrap_err();
+        assert!(matches!(e, TlsConfigError::Rustls(_)), "{e}");
+        // A certificate file given as the key.
+        let e = TlsConfig::server(&cert, &cert).unwrap_err();
+        assert!(matches!(e, TlsConfigError::Pem { .. }), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(other_dir);
+    }
+}
