@@ -110,6 +110,59 @@ pub fn start(bin: &Path, port: u16) -> Kamailio {
     start_config(bin, &dir, &cfg)
 }
 
+/// Starts Kamailio as [`start`] does, listening on TLS at 127.0.0.1:`tls_port` too, with the
+/// certificate chain `cert` and key `key` (PEM) and its TLS module (package
+/// `kamailio-tls-modules`). It does not check the certificates of the clients that
+/// connect to it, nor of the user agents it connects to (the tests check the user
+/// agents' side: they verify Kamailio's). `None` (with a message) when the module is not
+/// installed, a panic under `CI=true`.
+pub fn start_tls(
+    bin: &Path,
+    port: u16,
+    tls_port: u16,
+    cert: &Path,
+    key: &Path,
+) -> Option<Kamailio> {
+    if !Path::new(&module_path()).join("tls.so").exists() {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("kamailio's TLS module is not installed (apt-get install kamailio-tls-modules)");
+        }
+        println!("skipped: kamailio's TLS module is not installed");
+        return None;
+    }
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../.ci/kamailio/kamailio.cfg.in"
+    ))
+    .unwrap();
+    let tls = format!(
+        "listen=tls:127.0.0.1:{tls_port}\n\
+         enable_tls=yes\n\
+         tcp_children=2\n\
+         alias=\"127.0.0.1:{tls_port}\"\n"
+    );
+    let modules = format!(
+        "loadmodule \"tls.so\"\n\
+         modparam(\"tls\", \"tls_method\", \"TLSv1.2+\")\n\
+         modparam(\"tls\", \"certificate\", \"{}\")\n\
+         modparam(\"tls\", \"private_key\", \"{}\")\n\
+         modparam(\"tls\", \"verify_certificate\", 0)\n\
+         modparam(\"tls\", \"require_certificate\", 0)\n",
+        cert.display(),
+        key.display()
+    );
+    let cfg = template
+        .replace(
+            "mpath=\"@MPATH@\"\n",
+            &format!("{tls}mpath=\"@MPATH@\"\n{modules}"),
+        )
+        .replace("@PORT@", &port.to_string())
+        .replace("@MPATH@", &module_path())
+        .replace("@PASSWORD@", PASSWORD);
+    let dir = std::env::temp_dir().join(format!("sip-kamailio-tls-{tls_port}"));
+    Some(start_config(bin, &dir, &cfg))
+}
+
 /// Starts Kamailio with the configuration `cfg` (written to `dir/kamailio.cfg` and checked
 /// with `kamailio -c` first), working in `dir`, its log in `dir/kamailio.log`.
 pub fn start_config(bin: &Path, dir: &Path, cfg: &str) -> Kamailio {

@@ -96,7 +96,9 @@ fn main() {
         7,
     );
     let req = invite(&mut probe);
-    probe.send_request(base(), req, target).expect("sends");
+    probe
+        .send_request(base(), req, target.clone())
+        .expect("sends");
     let wire = match probe.poll_output() {
         Some(Output::Transmit(t)) => t.bytes,
         other => panic!("expected the INVITE, got {other:?}"),
@@ -133,7 +135,7 @@ fn main() {
     }
     for n in sizes {
         // Memory is deterministic; times are the minimum of three runs (the machine is shared).
-        let runs: Vec<Row> = (0..3).map(|_| one(n, target, spread, t1)).collect();
+        let runs: Vec<Row> = (0..3).map(|_| one(n, target.clone(), spread, t1)).collect();
         let r = &runs[0];
         let min = |f: fn(&Row) -> f64| runs.iter().map(f).fold(f64::INFINITY, f64::min);
         println!(
@@ -180,7 +182,7 @@ fn one(n: usize, target: Target, spread: Duration, t1: Duration) -> Row {
     for i in 0..n {
         let now = t0 + spread * i as u32 / n as u32;
         let req = invite(&mut ep);
-        ep.send_request(now, req, target).expect("sends");
+        ep.send_request(now, req, target.clone()).expect("sends");
         assert_eq!(drain(&mut ep), 1);
     }
     let create_us = c0.elapsed().as_nanos() as f64 / n as f64 / 1000.0;

@@ -203,8 +203,8 @@ impl Registrations {
         opts: RegisterOptions,
         env: &mut impl RegistrationEnv,
     ) -> Result<RegistrationId, EndpointError> {
-        let target = match opts.target {
-            Some(t) => t,
+        let target = match &opts.target {
+            Some(t) => t.clone(),
             None => Target::from_uri(
                 &crate::message::uri::Uri::parse(&opts.registrar)
                     .map_err(|_| EndpointError::UnsupportedScheme)?,
@@ -281,7 +281,7 @@ impl Registrations {
             .contact(&r.contact)
             .header("Expires", expires)
             .build()?;
-        let target = r.target;
+        let target = r.target.clone();
         let ctx = env.send_request(now, req, target)?;
         self.pending.insert(ctx.0, id);
         Ok(())

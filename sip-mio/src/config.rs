@@ -10,7 +10,8 @@ use sip_core::transport::limits::StreamLimits;
 /// One socket to bind: a UDP socket or a TCP listener (RFC 3261 §18: a UA listens on both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listen {
-    /// [`Transport::Udp`] or [`Transport::Tcp`]; other transports are refused by
+    /// [`Transport::Udp`], [`Transport::Tcp`] or [`Transport::Tls`] (which needs
+    /// [`DriverConfig::tls`] with a server certificate); other transports are refused by
     /// [`Driver::new`](crate::Driver::new).
     pub transport: Transport,
     /// Where to bind; port 0 binds an ephemeral port (read it back from
@@ -35,6 +36,15 @@ impl Listen {
     pub fn tcp(addr: SocketAddr) -> Self {
         Listen {
             transport: Transport::Tcp,
+            addr,
+            advertised: None,
+        }
+    }
+
+    /// A TLS listener at `addr` (RFC 3261 §26.2: `sips:`, port 5061).
+    pub fn tls(addr: SocketAddr) -> Self {
+        Listen {
+            transport: Transport::Tls,
             addr,
             advertised: None,
         }
@@ -82,6 +92,13 @@ pub struct DriverConfig {
     pub udp_recv_buffer_size: Option<usize>,
     /// `SO_REUSEADDR` on bound sockets (default true).
     pub reuse_address: bool,
+    /// Certificates for TLS: the trust anchors outgoing TLS connections check servers
+    /// against (RFC 5922 §4: the transmit's server name, else the destination's address)
+    /// and the certificate TLS listeners present. `None`: outgoing connections trust the
+    /// platform's CAs, and no TLS listener can be bound. TLS connections count against
+    /// `tcp_limits` like TCP ones and must finish their handshake within its
+    /// `handshake_deadline`.
+    pub tls: Option<sip_tls::TlsConfig>,
     /// Most datagrams or stream reads handled per readiness before other sources get a
     /// turn (default 256). What is left is read on the next
     /// [`Driver::handle_timeout`](crate::Driver::handle_timeout), which
@@ -101,6 +118,7 @@ impl Default for DriverConfig {
             max_queued_bytes: 4 << 20,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
             reuse_address: true,
+            tls: None,
             read_budget: 256,
         }
     }

@@ -18,7 +18,12 @@ use crate::config::DriverConfig;
 use crate::event::{Event, TransportFailure};
 use crate::stats::TransportStats;
 use crate::tcp::{self, Conn, ConnState, Flush, ReadOutcome};
+use crate::tls::{TlsRead, TlsSession};
 use crate::udp::{self, UdpSock};
+use sip_core::transport::TlsPeerIdentity;
+use sip_tls::TlsFailure;
+use sip_tls::rustls::{self, ClientConfig, ServerConfig};
+use std::sync::Arc;
 
 /// Rounds of "feed transport errors back to the endpoint" per drain, so a pathological
 /// error → send → error chain cannot spin; what is left waits for the next call.
@@ -38,9 +43,12 @@ pub enum DriverError {
         /// Why.
         source: io::Error,
     },
-    /// Only UDP and TCP are supported by this driver.
+    /// Only UDP, TCP and TLS are supported by this driver.
     #[error("transport {0} is not supported by the mio driver")]
     UnsupportedTransport(Transport),
+    /// A TLS listener needs [`DriverConfig::tls`] with a server certificate.
+    #[error("a TLS listener needs a server certificate (DriverConfig::tls)")]
+    NoServerCertificate,
     /// The token range has fewer tokens than sockets to bind, plus one for a connection
     /// if any TCP listener is bound.
     #[error("the token range holds {have} tokens; at least {need} are needed")]
@@ -87,10 +95,16 @@ pub struct Driver {
     udp: Vec<UdpSock>,
     /// The UDP sockets' bound addresses, in `udp`'s order (for `select_socket`).
     udp_addrs: Vec<SocketAddr>,
-    listeners: Vec<(mio::net::TcpListener, SocketAddr)>,
+    /// TCP and TLS listeners (a TLS one with its server configuration).
+    listeners: Vec<(mio::net::TcpListener, SocketAddr, Option<Arc<ServerConfig>>)>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
-    conn_keys: HashMap<SocketAddr, usize>,
+    conn_keys: HashMap<(Transport, SocketAddr), usize>,
+    /// How many of the endpoint's local addresses are bound sockets (a TLS sent-by for
+    /// outgoing TLS may follow them).
+    bound: usize,
+    /// The client side of TLS, made at the first TLS connect (see [`DriverConfig::tls`]).
+    tls_client: Option<Result<Arc<ClientConfig>, String>>,
     live_conns: usize,
     /// Connections open, in total and per source (the core's policy).
     admission: Admission,
@@ -123,7 +137,10 @@ impl Driver {
         tokens: Range<usize>,
     ) -> Result<Driver, DriverError> {
         let have = tokens.len();
-        let has_tcp = config.listen.iter().any(|l| l.transport == Transport::Tcp);
+        let has_tcp = config
+            .listen
+            .iter()
+            .any(|l| matches!(l.transport, Transport::Tcp | Transport::Tls));
         let need = config.listen.len() + usize::from(has_tcp);
         if have < need {
             return Err(DriverError::NotEnoughTokens { have, need });
@@ -150,7 +167,18 @@ impl Driver {
                 Transport::Tcp => {
                     let (listener, local) =
                         tcp::bind_listener(l.addr, &config).map_err(bind_err)?;
-                    listeners.push((listener, local));
+                    listeners.push((listener, local, None));
+                    local
+                }
+                Transport::Tls => {
+                    let server = config
+                        .tls
+                        .as_ref()
+                        .and_then(|t| t.server.clone())
+                        .ok_or(DriverError::NoServerCertificate)?;
+                    let (listener, local) =
+                        tcp::bind_listener(l.addr, &config).map_err(bind_err)?;
+                    listeners.push((listener, local, Some(server)));
                     local
                 }
                 other => return Err(DriverError::UnsupportedTransport(other)),
@@ -172,7 +200,7 @@ impl Driver {
                     source,
                 })?;
         }
-        for (i, (l, local)) in listeners.iter_mut().enumerate() {
+        for (i, (l, local, _)) in listeners.iter_mut().enumerate() {
             let token = Token(tokens.start + udp.len() + i);
             registry
                 .register(l, token, Interest::READABLE)
@@ -181,6 +209,17 @@ impl Driver {
                     addr: *local,
                     source,
                 })?;
+        }
+        let bound = locals.len();
+        // Outgoing TLS without a TLS listener: the first address stands as sent-by (the
+        // responses come back on the connection, RFC 3261 §18.2.2).
+        if !locals.iter().any(|l| l.transport == Transport::Tls)
+            && let Some(first) = locals.first()
+        {
+            locals.push(LocalAddr {
+                transport: Transport::Tls,
+                ..first.clone()
+            });
         }
         // Locals in the endpoint follow the configuration order (UDP and TCP interleaved as
         // given), which is what `EndpointConfig::local_for` searches.
@@ -198,6 +237,8 @@ impl Driver {
             conns: Vec::new(),
             free: Vec::new(),
             conn_keys: HashMap::new(),
+            tls_client: None,
+            bound,
             live_conns: 0,
             admission: Admission::new(config.tcp_limits),
             output_total: 0,
@@ -357,6 +398,13 @@ impl Driver {
                         tracing::warn!(peer = %c.peer, "TCP connect timed out");
                         self.close(slot, Some(TransportFailure::ConnectTimeout), true);
                     }
+                    ConnState::Handshaking(_) => {
+                        tracing::warn!(peer = %c.peer, "TLS handshake timed out");
+                        self.stats.tls_handshake_timeouts += 1;
+                        let lost = !c.queue.is_empty();
+                        let failure = TransportFailure::Tls(TlsFailure::HandshakeTimeout);
+                        self.close(slot, Some(failure), lost);
+                    }
                     ConnState::Open => {
                         if let Some(reason) = c.timer.expired(now) {
                             self.close_for(slot, reason);
@@ -433,6 +481,7 @@ impl Driver {
             .config()
             .local_addrs
             .iter()
+            .take(self.bound)
             .map(|l| (l.transport, l.addr))
             .collect()
     }
@@ -534,7 +583,7 @@ impl Driver {
     fn send(&mut self, now: Instant, t: Transmit) {
         match t.transport {
             Transport::Udp => self.send_udp(t),
-            Transport::Tcp => self.send_tcp(now, t),
+            Transport::Tcp | Transport::Tls => self.send_tcp(now, t),
             other => {
                 tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by the mio driver");
                 self.fail(other, t.destination, TransportFailure::NoSocket, true);
@@ -690,12 +739,12 @@ impl Driver {
         }
         conn.writable_interest = interest.is_writable();
         let deadline = conn.deadline();
-        let (peer, generation) = (conn.peer, conn.generation);
+        let (peer, generation, transport) = (conn.peer, conn.generation, conn.transport);
         if let Some(s) = self.conns.get_mut(slot) {
             *s = Some(conn);
         }
         self.live_conns += 1;
-        if self.conn_keys.insert(peer, slot).is_some() {
+        if self.conn_keys.insert((transport, peer), slot).is_some() {
             tracing::debug!(%peer, "a newer connection from this address takes over sending");
         }
         if let Some(at) = deadline {
@@ -711,10 +760,11 @@ impl Driver {
 
     fn accept_conns(&mut self, i: usize, now: Instant) {
         for _ in 0..self.config.read_budget.max(1) {
-            let Some((listener, local)) = self.listeners.get(i) else {
+            let Some((listener, local, server)) = self.listeners.get(i) else {
                 return;
             };
             let local = *local;
+            let server = server.clone();
             let (stream, peer) = match listener.accept() {
                 Ok(a) => a,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -748,15 +798,30 @@ impl Driver {
                 tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
             }
             let generation = self.generation();
-            let conn = Conn::new(
-                stream,
-                peer,
-                ConnState::Open,
-                now,
-                generation,
-                permit,
-                &self.config,
-            );
+            let handshake = now
+                .checked_add(self.config.tcp_limits.handshake_deadline)
+                .unwrap_or(now);
+            let state = match server {
+                Some(_) => ConnState::Handshaking(handshake),
+                None => ConnState::Open,
+            };
+            let mut conn = Conn::new(stream, peer, state, now, generation, permit, &self.config);
+            if let Some(server) = server {
+                match rustls::ServerConnection::new(server) {
+                    Ok(c) => {
+                        conn = conn.with_tls(TlsSession {
+                            conn: c.into(),
+                            expected: "client".to_owned(),
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "TLS session not created");
+                        self.admission.release(conn.permit);
+                        self.free.push(slot);
+                        continue;
+                    }
+                }
+            }
             if self.install(slot, conn, Interest::READABLE) {
                 self.stats.connections_accepted += 1;
                 tracing::debug!(listener = %local, %peer, "TCP connection accepted");
@@ -765,11 +830,14 @@ impl Driver {
         self.push_backlog(Slot::Listener(i));
     }
 
+    /// A message over TCP or TLS: on the open connection to the destination, else on a
+    /// new one (for TLS, checked against the transmit's server name, RFC 5922 §4).
     fn send_tcp(&mut self, now: Instant, t: Transmit) {
         let peer = t.destination;
-        if let Some(&slot) = self.conn_keys.get(&peer) {
+        let transport = t.transport;
+        if let Some(&slot) = self.conn_keys.get(&(transport, peer)) {
             let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
-                self.conn_keys.remove(&peer);
+                self.conn_keys.remove(&(transport, peer));
                 return self.send_tcp(now, t);
             };
             match c.enqueue(t.bytes, &self.config.tcp_limits, self.output_total) {
@@ -796,25 +864,26 @@ impl Driver {
             Err(refusal) => {
                 self.count_refusal(refusal);
                 tracing::warn!(%peer, %refusal, "TCP connection not opened");
-                self.fail(
-                    Transport::Tcp,
-                    peer,
-                    TransportFailure::ConnectionLimit,
-                    true,
-                );
+                self.fail(transport, peer, TransportFailure::ConnectionLimit, true);
                 return;
             }
+        };
+        let tls = match transport {
+            Transport::Tls => match self.tls_session(&t) {
+                Ok(s) => Some(s),
+                Err(failure) => {
+                    self.admission.release(permit);
+                    self.fail(transport, peer, failure, true);
+                    return;
+                }
+            },
+            _ => None,
         };
         let Some(slot) = self.alloc_slot() else {
             self.admission.release(permit);
             self.count_refusal(Refusal::ConnectionLimit);
             tracing::warn!(%peer, "no token free: connection not opened");
-            self.fail(
-                Transport::Tcp,
-                peer,
-                TransportFailure::ConnectionLimit,
-                true,
-            );
+            self.fail(transport, peer, TransportFailure::ConnectionLimit, true);
             return;
         };
         let stream = match mio::net::TcpStream::connect(peer) {
@@ -823,12 +892,7 @@ impl Driver {
                 self.admission.release(permit);
                 self.free.push(slot);
                 tracing::warn!(%peer, error = %e, "TCP connect failed");
-                self.fail(
-                    Transport::Tcp,
-                    peer,
-                    TransportFailure::Connect(e.kind()),
-                    true,
-                );
+                self.fail(transport, peer, TransportFailure::Connect(e.kind()), true);
                 return;
             }
         };
@@ -843,31 +907,52 @@ impl Driver {
             permit,
             &self.config,
         );
+        if let Some(session) = tls {
+            conn = conn.with_tls(session);
+        }
         let queued = conn.enqueue(t.bytes, &self.config.tcp_limits, self.output_total);
         let Ok(cost) = queued else {
             // One message over the caps on its own: nothing to open a connection for.
             self.admission.release(conn.permit);
             self.free.push(slot);
             tracing::warn!(%peer, "TCP message over the output caps: connection not opened");
-            self.fail(
-                Transport::Tcp,
-                peer,
-                TransportFailure::Limit(CloseReason::OutputCap),
-                true,
-            );
+            let failure = TransportFailure::Limit(CloseReason::OutputCap);
+            self.fail(transport, peer, failure, true);
             return;
         };
         self.charge(cost, conn.queued_bytes);
         if self.install(slot, conn, Interest::READABLE | Interest::WRITABLE) {
             self.stats.stream_messages_out += 1;
         } else {
-            self.fail(
-                Transport::Tcp,
-                peer,
-                TransportFailure::Connect(io::ErrorKind::Other),
-                true,
-            );
+            let failure = TransportFailure::Connect(io::ErrorKind::Other);
+            self.fail(transport, peer, failure, true);
         }
+    }
+
+    /// A client TLS session for a connection to `t`'s destination, checking the server
+    /// against `t`'s server name or, without one, its address (RFC 5922 §4).
+    fn tls_session(&mut self, t: &Transmit) -> Result<TlsSession, TransportFailure> {
+        let client = self
+            .tls_client
+            .get_or_insert_with(|| match &self.config.tls {
+                Some(c) => Ok(c.client.clone()),
+                None => sip_tls::TlsConfig::client(sip_tls::TrustAnchors::Platform)
+                    .map(|c| c.client)
+                    .map_err(|e| e.to_string()),
+            })
+            .clone()
+            .map_err(|e| TransportFailure::Tls(TlsFailure::Handshake(e)))?;
+        let identity = TlsPeerIdentity::of(t.server_name.as_ref(), t.destination);
+        let expected = match &identity {
+            TlsPeerIdentity::Domain(d) => d.to_string(),
+            TlsPeerIdentity::Address(ip) => ip.to_string(),
+        };
+        let conn = rustls::ClientConnection::new(client, sip_tls::server_name(&identity))
+            .map_err(|e| TransportFailure::Tls(TlsFailure::from_rustls(&e, &expected)))?;
+        Ok(TlsSession {
+            conn: conn.into(),
+            expected,
+        })
     }
 
     /// Writes what a connection has queued, and keeps its writable interest in step with
@@ -928,6 +1013,15 @@ impl Driver {
                     // The connect deadline's heap entry becomes the idle one when it is
                     // reached (or sooner, by `next_deadline`); the clock starts now.
                     c.timer = StreamTimer::new(&self.config.tcp_limits, now);
+                    if c.tls.is_some() {
+                        let at = now
+                            .checked_add(self.config.tcp_limits.handshake_deadline)
+                            .unwrap_or(now);
+                        c.state = ConnState::Handshaking(at);
+                        self.deadlines.push(Reverse((at, slot, c.generation)));
+                    }
+                    // Over TLS this writes the ClientHello; the messages wait for the
+                    // handshake.
                     self.flush_conn(slot);
                 }
                 Ok(false) => return,
@@ -950,10 +1044,41 @@ impl Driver {
         let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
-        if c.state != ConnState::Open {
-            return;
+        let outcome = match c.state {
+            ConnState::Connecting(_) => return,
+            _ if c.tls.is_some() => match c.tls_read(&mut self.buf, budget) {
+                TlsRead::Io(o) => o,
+                TlsRead::Refused(failure) => {
+                    let (peer, lost) = (c.peer, !c.queue.is_empty());
+                    self.stats.tls_handshake_failures += u64::from(c.tls_handshaking());
+                    if lost {
+                        tracing::warn!(%peer, error = %failure, "TLS refused: closing the connection, nothing sent");
+                    } else {
+                        // An accepted connection whose client refused us: its business.
+                        tracing::debug!(%peer, error = %failure, "TLS refused: closing the connection");
+                    }
+                    self.close(slot, Some(TransportFailure::Tls(failure)), lost);
+                    return;
+                }
+            },
+            _ => c.read(&mut self.buf, budget),
+        };
+        if let ConnState::Handshaking(_) = c.state
+            && !c.tls_handshaking()
+        {
+            // The peer is checked: the messages waiting for it go now.
+            c.state = ConnState::Open;
+            c.timer = StreamTimer::new(&self.config.tcp_limits, now);
+            self.stats.tls_handshakes += 1;
+            tracing::debug!(peer = %c.peer, "TLS connection established");
         }
-        let outcome = c.read(&mut self.buf, budget);
+        if c.tls.is_some() {
+            // Records the handshake (or rustls) wants to send, then what was queued.
+            self.flush_conn(slot);
+        }
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
         // Frame everything read before handing it on: the endpoint's answers may close or
         // replace this connection.
         let mut frames = std::mem::take(&mut self.frames);
@@ -971,7 +1096,7 @@ impl Driver {
                 }
             }
         }
-        let (peer, local) = (c.peer, c.local.unwrap_or(c.peer));
+        let (peer, local, transport) = (c.peer, c.local.unwrap_or(c.peer), c.transport);
         let progress = ReadProgress {
             messages: frames.len() as u64,
             keepalives: pongs,
@@ -1010,7 +1135,7 @@ impl Driver {
             self.endpoint.handle_input(
                 now,
                 Input::Receive {
-                    transport: Transport::Tcp,
+                    transport,
                     from: peer,
                     to: local,
                     bytes,
@@ -1025,7 +1150,7 @@ impl Driver {
             self.endpoint.handle_input(
                 now,
                 Input::Unframed {
-                    transport: Transport::Tcp,
+                    transport,
                     from: peer,
                     to: local,
                     bytes,
@@ -1142,8 +1267,8 @@ impl Driver {
         self.output_total = self.output_total.saturating_sub(c.queued_bytes);
         self.admission.release(c.permit);
         self.backlog.retain(|s| *s != Slot::Conn(slot));
-        if self.conn_keys.get(&c.peer) == Some(&slot) {
-            self.conn_keys.remove(&c.peer);
+        if self.conn_keys.get(&(c.transport, c.peer)) == Some(&slot) {
+            self.conn_keys.remove(&(c.transport, c.peer));
         }
         self.stats.connections_closed += 1;
         // Entries of closed connections leave the heap when they reach its top; under
@@ -1158,8 +1283,8 @@ impl Driver {
             });
         }
         match failure {
-            Some(f) => self.fail(Transport::Tcp, c.peer, f, lost),
-            None if lost => self.pending_errors.push((Transport::Tcp, c.peer)),
+            Some(f) => self.fail(c.transport, c.peer, f, lost),
+            None if lost => self.pending_errors.push((c.transport, c.peer)),
             None => {}
         }
     }

@@ -8,7 +8,7 @@ use sip_core::transport::Transport;
 use sip_core::transport::limits::CloseReason;
 
 /// Why a transport flow failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportFailure {
     /// The peer reset the connection, or reading from it failed.
@@ -41,6 +41,11 @@ pub enum TransportFailure {
     /// address family).
     #[error("no socket for this destination")]
     NoSocket,
+    /// The TLS handshake failed (the peer's certificate refused: another name, expired,
+    /// untrusted CA, ...; RFC 5922) or did not complete within
+    /// `tcp_limits.handshake_deadline`. Nothing was sent over the connection.
+    #[error("TLS: {0}")]
+    Tls(sip_tls::TlsFailure),
 }
 
 /// An event from [`Driver::poll_event`](crate::Driver::poll_event).

@@ -105,11 +105,13 @@ mod driver;
 mod event;
 mod stats;
 mod tcp;
+mod tls;
 mod udp;
 
 pub use config::{DriverConfig, Listen};
 pub use driver::{Driver, DriverError, Step};
 pub use event::{Event, TransportFailure};
+pub use sip_tls::{TlsConfig, TlsConfigError, TlsFailure, TrustAnchors};
 pub use stats::TransportStats;
 
 use std::io;

@@ -64,4 +64,12 @@ pub struct TransportStats {
     pub transport_errors: u64,
     /// Failed receive or accept calls (other than would-block).
     pub io_errors: u64,
+    /// TLS handshakes completed, accepted and outgoing (the connection counters above
+    /// count TLS connections too).
+    pub tls_handshakes: u64,
+    /// TLS handshakes that failed (a certificate refused, by us or the peer; not TLS),
+    /// each closing its connection.
+    pub tls_handshake_failures: u64,
+    /// TLS handshakes not completed within `tcp_limits.handshake_deadline`.
+    pub tls_handshake_timeouts: u64,
 }

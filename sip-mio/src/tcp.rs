@@ -1,5 +1,6 @@
 //! TCP: listeners and connections (RFC 3261 §18.1.1, §18.2.2, §18.3; CRLF keep-alives of
-//! RFC 5626 §3.5.1).
+//! RFC 5626 §3.5.1). A TLS connection is one of these with a [`TlsSession`] between the
+//! socket and the framer ([`crate::tls`]).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -8,11 +9,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use sip_core::message::{ParseError, ParseOptions};
+use sip_core::transport::Transport;
 use sip_core::transport::keepalive::{Seen, StreamReader};
 use sip_core::transport::limits::{CloseReason, Permit, Queued, StreamLimits, StreamTimer};
 use socket2::{Protocol, Type};
 
 use crate::config::DriverConfig;
+use crate::tls::TlsSession;
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -44,6 +47,9 @@ pub(crate) fn bind_listener(
 pub(crate) enum ConnState {
     /// An outgoing connect in progress, which fails if not done by this instant.
     Connecting(Instant),
+    /// Connected, the TLS handshake in progress: it fails if not done by this instant
+    /// (`tcp_limits.handshake_deadline`).
+    Handshaking(Instant),
     /// Established.
     Open,
 }
@@ -52,6 +58,10 @@ pub(crate) enum ConnState {
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub(crate) stream: mio::net::TcpStream,
+    /// TCP, or TLS when `tls` is set.
+    pub(crate) transport: Transport,
+    /// The TLS session of a TLS connection (boxed: TCP connections carry only a pointer).
+    pub(crate) tls: Option<Box<TlsSession>>,
     pub(crate) peer: SocketAddr,
     /// The local end (known once connected).
     pub(crate) local: Option<SocketAddr>,
@@ -111,11 +121,13 @@ impl Conn {
         opts.limits.max_message_size = config.max_message_size;
         opts.limits.max_content_length = config.max_message_size;
         let local = match state {
-            ConnState::Open => stream.local_addr().ok(),
+            ConnState::Open | ConnState::Handshaking(_) => stream.local_addr().ok(),
             ConnState::Connecting(_) => None,
         };
         Conn {
             stream,
+            transport: Transport::Tcp,
+            tls: None,
             peer,
             local,
             state,
@@ -130,11 +142,18 @@ impl Conn {
         }
     }
 
-    /// When the connection's own timer is due: the connect deadline, or the message
-    /// deadline or idle timeout of its [`StreamTimer`].
+    /// This connection as a TLS one, with `session` between the socket and the framer.
+    pub(crate) fn with_tls(mut self, session: TlsSession) -> Conn {
+        self.transport = Transport::Tls;
+        self.tls = Some(Box::new(session));
+        self
+    }
+
+    /// When the connection's own timer is due: the connect or handshake deadline, or the
+    /// message deadline or idle timeout of its [`StreamTimer`].
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self.state {
-            ConnState::Connecting(at) => Some(at),
+            ConnState::Connecting(at) | ConnState::Handshaking(at) => Some(at),
             ConnState::Open => self.timer.deadline(),
         }
     }
@@ -160,6 +179,9 @@ impl Conn {
 
     /// Writes what is queued until done or the socket would block.
     pub(crate) fn flush(&mut self) -> Flush {
+        if self.tls.is_some() {
+            return self.tls_flush();
+        }
         while let Some(front) = self.queue.front() {
             let rest = front.get(self.offset..).unwrap_or_default();
             match self.stream.write(rest) {

@@ -188,7 +188,7 @@ fn tcp_reset_by_peer_is_a_transport_error_event() {
                 transport,
                 peer,
                 failure,
-            } => Some((*transport, *peer, *failure)),
+            } => Some((*transport, *peer, failure.clone())),
             _ => None,
         })
         .collect();

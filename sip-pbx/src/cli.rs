@@ -11,7 +11,8 @@ use sip_core::transport::limits::StreamLimits;
 use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
-pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [--registrar] \
+pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp|tls] [--cert PEM --key PEM] \
+                         [--ring-ms N] [--registrar] \
                          [--auth user:password]... [--realm R] [--recv-buffer BYTES] \
                          [--max-call-secs N] [--idle-call-secs N] [--max-transactions N] \
                          [--max-lingering N]";
@@ -20,15 +21,19 @@ pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp] [--ring-ms N] [-
 /// defaults, which are meant for the open internet).
 pub const TCP_USAGE: &str = "[--tcp-max-connections N] [--tcp-max-per-source N] \
                              [--tcp-message-timeout-ms N] [--tcp-idle-timeout-ms N] \
-                             [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]";
+                             [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES] \
+                             [--tcp-handshake-timeout-ms N]";
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
 pub struct Args {
     /// The address to bind.
     pub bind: SocketAddr,
-    /// UDP (the default) or TCP.
+    /// UDP (the default), TCP or TLS.
     pub transport: Transport,
+    /// With `--transport tls`: the server certificate chain and key, PEM files
+    /// (`--cert PEM --key PEM`, both required then).
+    pub tls: Option<TlsFiles>,
     /// The PBX's behaviour; the realm defaults to the bind address's host.
     pub pbx: PbxConfig,
     /// The app's own flags (those named in `own`), with their values, in order.
@@ -47,6 +52,15 @@ pub struct Args {
     pub max_transactions: Option<usize>,
     /// See [`Args::max_transactions`].
     pub max_lingering: Option<usize>,
+}
+
+/// The PEM files a TLS listener serves with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// The private key.
+    pub key: std::path::PathBuf,
 }
 
 /// Parses `args` (without the program name). `own` names flags of the app that take a
@@ -90,6 +104,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut udp_recv_buffer = Some(sip_core::transport::UDP_RECV_BUFFER);
     let mut dialog_guard = DialogGuard::default();
     let (mut max_transactions, mut max_lingering) = (None, None);
+    let (mut cert, mut key) = (None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -98,9 +113,12 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                 transport = match value()?.as_str() {
                     "udp" => Transport::Udp,
                     "tcp" => Transport::Tcp,
-                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
+                    "tls" => Transport::Tls,
+                    other => return Err(format!("--transport: {other:?} is not udp, tcp or tls")),
                 }
             }
+            "--cert" => cert = Some(value()?.into()),
+            "--key" => key = Some(value()?.into()),
             "--ring-ms" => {
                 let ms = value()?.parse().map_err(|e| format!("--ring-ms: {e}"))?;
                 pbx.ring = Duration::from_millis(ms);
@@ -145,10 +163,17 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         }
     }
     let bind = bind.ok_or("--bind is required")?;
+    let tls = match (transport, cert, key) {
+        (Transport::Tls, Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (Transport::Tls, _, _) => return Err("--transport tls needs --cert and --key".into()),
+        (_, None, None) => None,
+        _ => return Err("--cert and --key go with --transport tls".into()),
+    };
     pbx.realm = realm.unwrap_or_else(|| bind.ip().to_string());
     Ok(Args {
         bind,
         transport,
+        tls,
         pbx,
         own: mine,
         tcp,
@@ -170,6 +195,7 @@ fn tcp_flag(tcp: &mut StreamLimits, flag: &str, value: &str) -> Result<(), Strin
         "--tcp-idle-timeout-ms" => tcp.idle_timeout = millis()?,
         "--tcp-max-queue" => tcp.max_output_per_connection = number()?,
         "--tcp-max-queue-total" => tcp.max_output_total = number()?,
+        "--tcp-handshake-timeout-ms" => tcp.handshake_deadline = millis()?,
         other => return Err(format!("unknown argument {other:?}")),
     }
     Ok(())
@@ -181,6 +207,42 @@ mod tests {
 
     fn args(v: &[&str]) -> Result<Args, String> {
         parse(v.iter().map(|s| s.to_string()), &[])
+    }
+
+    #[test]
+    fn tls_takes_a_certificate_and_a_key() {
+        let a = args(&[
+            "--bind",
+            "127.0.0.1:5061",
+            "--transport",
+            "tls",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert_eq!(a.transport, Transport::Tls);
+        assert_eq!(
+            a.tls,
+            Some(TlsFiles {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert_eq!(args(&["--bind", "127.0.0.1:5060"]).unwrap().tls, None);
+        let e = args(&["--bind", "127.0.0.1:5061", "--transport", "tls"]).unwrap_err();
+        assert_eq!(e, "--transport tls needs --cert and --key");
+        let e = args(&[
+            "--bind",
+            "127.0.0.1:5060",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+        ]);
+        assert_eq!(e.unwrap_err(), "--cert and --key go with --transport tls");
+        assert!(args(&["--bind", "127.0.0.1:5060", "--transport", "sctp"]).is_err());
     }
 
     #[test]
@@ -242,9 +304,18 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             max_output_per_connection: 65536,
             max_output_total: 1 << 20,
+            ..Default::default()
         };
         assert_eq!(a.tcp, want);
         assert!(args(&["--bind", "127.0.0.1:5060", "--tcp-max-queue", "lots"]).is_err());
+        let a = args(&[
+            "--bind",
+            "127.0.0.1:5060",
+            "--tcp-handshake-timeout-ms",
+            "700",
+        ])
+        .unwrap();
+        assert_eq!(a.tcp.handshake_deadline, Duration::from_millis(700));
         assert!(args(&["--bind", "127.0.0.1:5060", "--tcp-nonsense", "1"]).is_err());
         assert!(args(&["--bind", "127.0.0.1:5060", "--tcp-max-per-source"]).is_err());
     }

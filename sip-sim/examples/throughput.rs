@@ -51,7 +51,7 @@ fn run(n: usize, method: Method, status: u16) -> (Duration, u64, Duration) {
     let target = Target::new(Transport::Udp, bob_addr);
     for i in 0..n {
         let at = Duration::from_micros(200 * i as u64);
-        alice.send_at(at, method.clone(), target);
+        alice.send_at(at, method.clone(), target.clone());
     }
     let mut bob = SipNode::new(sim.base(), bob_addr, 2);
     bob.set_recording(false);
@@ -100,6 +100,7 @@ fn calls(n: usize) -> (Duration, u64, Duration, u64) {
     let target = Target::new(Transport::Udp, bob_addr);
     for i in 0..n {
         let at = sim.base() + Duration::from_micros(200 * i as u64);
+        let target = target.clone();
         alice.at(at, move |ep, now| {
             let opts = InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>")
                 .target(target);

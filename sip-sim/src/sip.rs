@@ -538,7 +538,7 @@ impl SipNode {
     /// let target = Target::new(Transport::Udp, b);
     /// let tx = sim.with_node(ida, |n: &mut SipNode, now| {
     ///     let req = n.request(Method::Options, b, Transport::Udp).header("Subject", "hand-made").build().unwrap();
-    ///     let sent = n.with_endpoint(now, |ep, now| ep.send_request(now, req.clone(), target));
+    ///     let sent = n.with_endpoint(now, |ep, now| ep.send_request(now, req.clone(), target.clone()));
     ///     n.track(now, &req, target, sent)
     /// });
     /// let alice = sim.node::<SipNode>(ida).unwrap();
@@ -558,7 +558,13 @@ impl SipNode {
             Ok(tx) => {
                 if method == Method::Invite {
                     let request = request.clone();
-                    self.invites.insert(*tx, SentInvite { request, target });
+                    self.invites.insert(
+                        *tx,
+                        SentInvite {
+                            request,
+                            target: target.clone(),
+                        },
+                    );
                     if let Some(after) = self.cancel_after {
                         let at = self.offset(now).saturating_add(after);
                         self.schedule(at, Pending::Cancel { invite: *tx });
@@ -595,7 +601,7 @@ impl SipNode {
                 // Tracked before the drain, so the TU's reaction to what the send caused
                 // finds the INVITE. Only what is tracked needs a copy of the request.
                 let sent = if method == Method::Invite || self.recording {
-                    let sent = self.endpoint.send_request(now, r.clone(), target);
+                    let sent = self.endpoint.send_request(now, r.clone(), target.clone());
                     self.track(now, &r, target, sent)
                 } else {
                     let sent = self.endpoint.send_request(now, r, target);
@@ -886,7 +892,7 @@ impl SipNode {
                     if let Some(ack) = self.invites.get(tx).and_then(|i| {
                         ack_for_2xx(&i.request, response)
                             .ok()
-                            .map(|a| (a, i.target))
+                            .map(|a| (a, i.target.clone()))
                     }) {
                         let (ack, target) = ack;
                         if let Err(e) = self.endpoint.send_ack(now, ack, target) {

@@ -137,7 +137,7 @@ fn timers_follow_a_configured_t1() {
     sim.add_node(bob_addr(), ScriptNode::new(sim.base(), bob_addr()));
     let target = Target::new(Transport::Udp, bob_addr());
     sim.with_node(a, |n: &mut SipNode, now| {
-        n.send(now, Method::Invite, target).unwrap();
+        n.send(now, Method::Invite, target.clone()).unwrap();
         n.send(now, Method::Options, target).unwrap();
     });
     sim.run_until_idle().unwrap();

@@ -2,8 +2,14 @@
 //!
 //! ```text
 //! cargo run -p sip-tokio --example call
-//! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp] [--hold-ms 1000]
+//! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls] [--hold-ms 1000]
+//! cargo run -p sip-tokio --example call -- --to sips:bob@192.0.2.7:5061 [--ca ca.pem]
 //! ```
+//!
+//! Over TLS (`--transport tls`, or a `sips:` URI, RFC 3261 §26.2) the server's certificate
+//! must name the URI's host (RFC 5922 §4: its IP address for an IP literal) and chain to a
+//! CA of the platform's store, or of the PEM file `--ca`; otherwise the call fails at once
+//! with the reason (`TLS: the server certificate ...`) and nothing is sent.
 //!
 //! With no arguments, three user agents run in this process on loopback: Alice calls Bob,
 //! Bob answers, Alice transfers Bob to Carol with REFER, Bob calls Carol, Alice sees the
@@ -268,6 +274,8 @@ struct Remote {
     register: Option<String>,
     /// `--auth user:password`: credentials for 401/407 challenges.
     auth: Option<(String, String)>,
+    /// `--ca PEM`: the CAs trusted for TLS instead of the platform's.
+    ca: Option<std::path::PathBuf>,
 }
 
 fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
@@ -277,6 +285,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
     let mut hold = Duration::from_millis(1000);
     let mut register = None;
     let mut auth = None;
+    let mut ca = None;
     let mut any = false;
     while let Some(a) = args.next() {
         any = true;
@@ -288,7 +297,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                 transport = Some(match value()?.as_str() {
                     "udp" => Transport::Udp,
                     "tcp" => Transport::Tcp,
-                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
+                    "tls" => Transport::Tls,
+                    other => return Err(format!("--transport: {other:?} is not udp, tcp or tls")),
                 })
             }
             "--hold-ms" => {
@@ -296,6 +306,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--hold-ms: {e}"))?)
             }
             "--register" => register = Some(value()?),
+            "--ca" => ca = Some(value()?.into()),
             "--auth" => {
                 let v = value()?;
                 let (u, p) = v.split_once(':').ok_or("--auth takes user:password")?;
@@ -319,6 +330,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         hold,
         register,
         auth,
+        ca,
     }))
 }
 
@@ -328,6 +340,18 @@ async fn remote(r: Remote) -> Result<(), String> {
     let b = match r.transport {
         Transport::Tcp => b.tcp(r.bind.clone()),
         _ => b.udp(r.bind.clone()),
+    };
+    // Over TLS the connection is ours: no listener, the CAs of --ca or the platform's.
+    let b = match (r.transport, &r.ca) {
+        (Transport::Tls, ca) => {
+            let anchors = match ca {
+                Some(path) => sip_tokio::TrustAnchors::PemFile(path.clone()),
+                None => sip_tokio::TrustAnchors::Platform,
+            };
+            let tls = sip_tokio::TlsConfig::client(anchors).map_err(|e| format!("--ca: {e}"))?;
+            b.tls_config(tls)
+        }
+        _ => b,
     };
     let b = match &r.auth {
         Some((u, p)) => b.credentials(u, p),
@@ -344,12 +368,15 @@ async fn remote(r: Remote) -> Result<(), String> {
     let target = Uri::parse(&r.to)
         .map_err(|e| format!("--to {:?}: {e}", r.to))
         .and_then(|u| Target::from_uri(&u).map_err(|e| format!("--to {:?}: {e}", r.to)))?;
-    let target = Target::new(r.transport, target.addr);
+    let target = Target {
+        transport: r.transport,
+        ..target
+    };
     let registration = match &r.register {
         Some(aor) => {
             let registrar = format!("sip:{}", target.addr);
             let mut o = sip_tokio::RegisterOptions::new(registrar, format!("<{aor}>"), 600);
-            o.target = Some(target);
+            o.target = Some(target.clone());
             let reg = ua
                 .register(o)
                 .await
@@ -417,7 +444,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("call: {e}");
             eprintln!(
-                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp] [--hold-ms N] [--register <aor-uri>] [--auth user:password]]"
+                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password]]"
             );
             return ExitCode::from(2);
         }

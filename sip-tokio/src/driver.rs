@@ -7,10 +7,11 @@
 //! the answer.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sip_core::dialog::{DialogError, DialogId, DialogState, ReferEvent, ReferId, Role};
+use sip_core::dialog::{DialogError, DialogId, DialogState, EndReason, ReferEvent, ReferId, Role};
 use sip_core::endpoint::{
     ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit, Unhandled,
 };
@@ -53,6 +54,8 @@ struct Slot {
     /// Reached the confirmed state once.
     answered: bool,
     call_id: Option<String>,
+    /// The TLS peer the INVITE went to, whose handshake failure explains a transport error.
+    tls_peer: Option<SocketAddr>,
 }
 
 /// A request of the API waiting for its final response.
@@ -60,6 +63,9 @@ struct Slot {
 struct Pending {
     reply: Reply<Response>,
     call_id: Option<String>,
+    /// The TLS peer the request went to, whose handshake failure explains a transport
+    /// error.
+    tls_peer: Option<SocketAddr>,
 }
 
 /// Graceful shutdown in progress.
@@ -321,14 +327,14 @@ impl Driver {
                         .dialog(d)
                         .and_then(|mut d| d.request(now, method, &hdrs, body))?)
                 });
-                self.pend(r, reply, None);
+                self.pend(r, reply, None, None);
             }
             Command::Reinvite(call, body, reply) => {
                 let r = self.active(call).and_then(|d| {
                     let body = body.as_ref().map(|b| b.as_parts());
                     Ok(self.ep.dialog(d).and_then(|mut d| d.reinvite(now, body))?)
                 });
-                self.pend(r, reply, None);
+                self.pend(r, reply, None, None);
             }
             Command::Respond(spec, reply) => {
                 let r = self.respond(now, *spec);
@@ -457,6 +463,13 @@ impl Driver {
             let _ = reply.send(Err(Error::Shutdown));
             return;
         }
+        let tls_peer = match &opts.target {
+            Some(t) => tls_peer_of(t),
+            None => sip_core::message::Uri::parse(&opts.uri)
+                .ok()
+                .and_then(|u| Target::from_uri(&u).ok())
+                .and_then(|t| tls_peer_of(&t)),
+        };
         // The Call-ID is only known once the core built the INVITE; the INVITE is
         // queued, not yet sent, so registering now still beats any response.
         let dialog = match self.ep.invite(now, opts) {
@@ -477,6 +490,7 @@ impl Driver {
                 released: false,
                 answered: false,
                 call_id,
+                tls_peer,
             },
         );
         let Some(link) = self.link() else {
@@ -522,6 +536,7 @@ impl Driver {
 
     fn request(&mut self, now: std::time::Instant, spec: RequestSpec, reply: Reply<Response>) {
         let mut call_id = None;
+        let mut tls_peer = None;
         let r = (|| {
             let mut b = self
                 .ep
@@ -538,16 +553,30 @@ impl Driver {
                 None => Target::for_request(&req)?,
             };
             call_id = req.call_id().map(str::to_owned);
+            tls_peer = tls_peer_of(&target);
             self.register(call_id.as_deref());
             Ok(self.ep.send_request(now, req, target)?)
         })();
-        self.pend(r, reply, call_id);
+        self.pend(r, reply, call_id, tls_peer);
     }
 
-    fn pend(&mut self, r: Result<ClientTxId>, reply: Reply<Response>, call_id: Option<String>) {
+    fn pend(
+        &mut self,
+        r: Result<ClientTxId>,
+        reply: Reply<Response>,
+        call_id: Option<String>,
+        tls_peer: Option<SocketAddr>,
+    ) {
         match r {
             Ok(tx) => {
-                self.requests.insert(tx, Pending { reply, call_id });
+                self.requests.insert(
+                    tx,
+                    Pending {
+                        reply,
+                        call_id,
+                        tls_peer,
+                    },
+                );
             }
             Err(e) => {
                 self.unregister(call_id.as_deref());
@@ -603,7 +632,7 @@ impl Driver {
                 if let Some(p) = self.requests.remove(&tx) {
                     self.unregister(p.call_id.as_deref());
                     let _ = p.reply.send(Err(match failure {
-                        Failure::TransportError => Error::TransportFailed,
+                        Failure::TransportError => self.transport_failure(p.tls_peer),
                         // Timeout, and any failure kind added later.
                         _ => Error::Timeout,
                     }));
@@ -760,6 +789,7 @@ impl Driver {
                 released: true,
                 answered: false,
                 call_id: None,
+                tls_peer: None,
             },
         );
         let why = if self.closing.is_some() {
@@ -876,15 +906,30 @@ impl Driver {
                     self.stats.failed += 1;
                 }
                 let released = slot.released;
+                let tls = match (state, slot.answered, slot.tls_peer) {
+                    (DialogState::Terminated(EndReason::TransportError), false, Some(peer)) => {
+                        self.transports.tls_failure(peer)
+                    }
+                    _ => None,
+                };
                 slot.shared.update(|s| {
                     s.state = state;
                     s.closed = true;
+                    s.tls_failure = tls;
                 });
                 if released {
                     self.forget(key);
                 }
             }
         }
+    }
+
+    /// The error for a request that got a transport error: the TLS handshake failure
+    /// behind it if its destination is a TLS peer whose handshake failed.
+    fn transport_failure(&self, tls_peer: Option<SocketAddr>) -> Error {
+        tls_peer
+            .and_then(|p| self.transports.tls_failure(p))
+            .map_or(Error::TransportFailed, Error::Tls)
     }
 
     // ---- shutdown ------------------------------------------------------------------
@@ -950,4 +995,9 @@ impl std::fmt::Debug for Driver {
             .field("requests", &self.requests.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The address of a TLS next hop, `None` for other transports.
+fn tls_peer_of(target: &Target) -> Option<SocketAddr> {
+    (target.transport == sip_core::transport::Transport::Tls).then_some(target.addr)
 }

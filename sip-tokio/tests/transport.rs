@@ -117,6 +117,7 @@ fn transmit(transport: Transport, destination: SocketAddr, bytes: &'static [u8])
         source: None,
         destination,
         bytes: Bytes::from_static(bytes),
+        server_name: None,
     }
 }
 
@@ -520,14 +521,14 @@ async fn tcp_max_connections_is_enforced() {
 async fn unsupported_transport_is_a_transport_error() {
     bounded(async {
         let (t, mut rx) = Transports::bind(config(&[], &[])).await.unwrap();
-        let dest = addr("127.0.0.1:5061");
-        t.send(transmit(Transport::Tls, dest, REQ1));
+        let dest = addr("127.0.0.1:5060");
+        t.send(transmit(Transport::Sctp, dest, REQ1));
         match rx.recv().await.unwrap() {
             Input::TransportError {
                 transport,
                 destination,
             } => {
-                assert_eq!(transport, Transport::Tls);
+                assert_eq!(transport, Transport::Sctp);
                 assert_eq!(destination, dest);
             }
             other => panic!("expected TransportError, got {other:?}"),

@@ -60,8 +60,10 @@ pub(crate) struct DialogEntry {
     pub(super) invite_ctx: Option<ClientTxId>,
     /// CSeq number of the last INVITE we sent (its ACK carries it).
     pub(super) invite_cseq: u32,
-    /// UAC: the ACK sent for the 2xx, re-sent for each 2xx retransmission.
-    pub(super) ack: Option<(Bytes, Target)>,
+    /// UAC: the ACK sent for the 2xx, re-sent for each 2xx retransmission to the
+    /// dialog's next hop (where it went: the ACK is written after the 2xx's target
+    /// refresh, and the hop is kept until the next one).
+    pub(super) ack: Option<Bytes>,
     /// UAS: the pending INVITE or re-INVITE server transaction.
     pub(super) invite_stx: Option<ServerTxId>,
     /// UAS: the 2xx awaiting its ACK.
@@ -178,7 +180,7 @@ impl DialogEntry {
             + self.local.len()
             + self.remote.len()
             + self.local_contact.len()
-            + self.ack.as_ref().map_or(0, |a| a.0.len())
+            + self.ack.as_ref().map_or(0, Bytes::len)
             + self.forks.capacity() * 8
     }
 

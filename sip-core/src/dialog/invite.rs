@@ -67,8 +67,8 @@ impl InviteOptions {
 /// Request-URI's, else (only when the TU pre-loaded a Route, §8.1.2) the first Route of a
 /// draft of the request.
 pub(super) fn first_hop(opts: &InviteOptions, b: &RequestBuilder) -> Result<Target, DialogError> {
-    if let Some(t) = opts.target {
-        return Ok(t);
+    if let Some(t) = &opts.target {
+        return Ok(t.clone());
     }
     let preloaded = opts
         .headers
@@ -142,7 +142,7 @@ impl DialogLayer {
             b = b.body(ct, body.clone());
         }
         let req = b.build()?;
-        let ctx = env.send_request(now, req, target)?;
+        let ctx = env.send_request(now, req, target.clone())?;
         Ok((ctx, target, contact))
     }
 
@@ -162,8 +162,8 @@ impl DialogLayer {
         if !opts.headers.is_empty() || !crate::message::request_uri_ok(&opts.uri) {
             return Ok(None);
         }
-        let target = match opts.target {
-            Some(t) => t,
+        let target = match &opts.target {
+            Some(t) => t.clone(),
             None => match Uri::parse(&opts.uri).map(|u| Target::from_uri(&u)) {
                 Ok(Ok(t)) => t,
                 _ => return Ok(None),
@@ -221,7 +221,7 @@ impl DialogLayer {
             Method::Invite,
             branch.as_str(),
             Bytes::from(bytes),
-            target,
+            target.clone(),
             Some(local),
         )?;
         Ok(Some((ctx, target, contact)))
@@ -644,7 +644,7 @@ impl DialogLayer {
             local_contact: r.local_contact.clone(),
             invite_cseq: r.invite_cseq,
             parent: Some(root),
-            ..DialogEntry::blank(Role::Uac, r.flow)
+            ..DialogEntry::blank(Role::Uac, r.flow.clone())
         };
         self.dialogs.insert(id, Box::new(fork));
         if let Some(r) = self.dialogs.get_mut(&root) {
@@ -857,9 +857,10 @@ impl DialogLayer {
 
     /// Re-sends the ACK kept for a dialog's 2xx, for a retransmission of that 2xx.
     fn resend_ack(&mut self, id: u64, env: &mut impl DialogEnv) {
-        if let Some((b, t)) = self.dialogs.get(&id).and_then(|d| d.ack.clone()) {
+        let ack = self.dialogs.get(&id).and_then(|d| d.ack.clone());
+        if let Some((b, t)) = ack.and_then(|b| Some((b, self.next_hop(id)?))) {
             self.stats.retransmissions += 1;
-            Self::send(env, t.transport, None, t.addr, b);
+            Self::send(env, t.transport, None, t.addr, b, t.server_name);
         }
     }
 
@@ -880,9 +881,10 @@ impl DialogLayer {
             Some(local),
             target.addr,
             bytes.clone(),
+            target.server_name.clone(),
         );
         if let Some(d) = self.dialogs.get_mut(&id) {
-            d.ack = Some((bytes, target));
+            d.ack = Some(bytes);
         }
     }
 

@@ -24,7 +24,7 @@ use crate::rng::IdGenerator;
 use crate::timer::TimerQueue;
 use crate::transaction::TimerConfig;
 use crate::transaction::layer::{ClientTxId, Failure, ServerTxId, Transactions, Transmit, Up};
-use crate::transport::Transport;
+use crate::transport::{TlsServerName, Transport};
 
 pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -606,6 +606,7 @@ impl DialogLayer {
                     source: Some(ok.source),
                     destination: ok.destination,
                     bytes: ok.bytes.clone(),
+                    server_name: None,
                 });
                 ok.interval = (ok.interval * 2).min(t2);
                 ok.next = now + ok.interval;
@@ -665,7 +666,10 @@ impl DialogLayer {
         let hung_up = std::mem::take(&mut d.bye_after_ack);
         let source = d.flow.addr.ip();
         let hop = self.next_hop(id);
-        if hop.is_some_and(|h| policy.allows(source, h.addr.ip())) {
+        if hop
+            .as_ref()
+            .is_some_and(|h| policy.allows(source, h.addr.ip()))
+        {
             self.send_bye(now, id, env);
             self.set_state(now, id, DialogState::Terminated(EndReason::NoAck), env);
         } else {
@@ -739,12 +743,14 @@ impl DialogLayer {
         source: Option<SocketAddr>,
         destination: SocketAddr,
         bytes: Bytes,
+        server_name: Option<TlsServerName>,
     ) {
         env.transmit(Transmit {
             transport,
             source,
             destination,
             bytes,
+            server_name,
         });
     }
 

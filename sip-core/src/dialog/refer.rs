@@ -187,7 +187,7 @@ impl DialogLayer {
             None => env.locals().contact(target.transport, target.addr)?,
         };
         let req = b.contact(&contact).build()?;
-        let ctx = env.send_request(now, req, target)?;
+        let ctx = env.send_request(now, req, target.clone())?;
         let id = self.alloc_id();
         self.dialogs.insert(
             id,

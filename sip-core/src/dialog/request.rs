@@ -27,13 +27,13 @@ impl DialogLayer {
     /// names one.
     fn dialog_target(d: &DialogEntry, next_hop: &str) -> Target {
         if d.prefer_flow && d.route_set.is_empty() {
-            return d.flow;
+            return d.flow.clone();
         }
         let Ok(uri) = Uri::parse(next_hop) else {
-            return d.flow;
+            return d.flow.clone();
         };
         let Some(sip) = uri.as_sip() else {
-            return d.flow;
+            return d.flow.clone();
         };
         let transport = sip.transport_kind().unwrap_or(if sip.is_secure() {
             Transport::Tls
@@ -45,24 +45,26 @@ impl DialogLayer {
             None => match sip.host() {
                 Host::Ipv4(a) => std::net::IpAddr::V4(*a),
                 Host::Ipv6(a) => std::net::IpAddr::V6(*a),
-                Host::Domain(_) => return d.flow,
+                Host::Domain(_) => return d.flow.clone(),
             },
         };
-        Target::new(
-            transport,
-            SocketAddr::new(ip, sip.port().unwrap_or(transport.default_port())),
-        )
+        let addr = SocketAddr::new(ip, sip.port().unwrap_or(transport.default_port()));
+        if transport == d.flow.transport && addr == d.flow.addr {
+            // The same hop as the flow: keep the domain its TLS server proved (RFC 5922 §4).
+            return d.flow.clone();
+        }
+        Target::new(transport, addr)
     }
 
     /// Where dialog `id`'s requests go now (§12.2.1.1), worked out once and kept until the
     /// route set or remote target changes.
     pub(super) fn next_hop(&mut self, id: u64) -> Option<Target> {
         let d = self.dialogs.get_mut(&id)?;
-        let t = match d.hop {
-            Some(t) => t,
+        let t = match &d.hop {
+            Some(t) => t.clone(),
             None => Self::dialog_target(d, d.route_set.shape(&d.remote_target).next_hop),
         };
-        d.hop = Some(t);
+        d.hop = Some(t.clone());
         Some(t)
     }
 

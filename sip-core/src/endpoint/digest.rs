@@ -201,7 +201,7 @@ impl DigestClient {
         if !with_credentials(&mut req, kind, &method, next_seq, &values) {
             return None;
         }
-        let new = below.send_request(now, req, sent.target).ok()?;
+        let new = below.send_request(now, req, sent.target.clone()).ok()?;
         let mut answered = self.answered.remove(&tx.0).unwrap_or_default();
         answered.extend(chosen.iter().map(|c| Box::<str>::from(c.nonce.as_str())));
         self.answered.insert(tx.0, answered);

@@ -313,3 +313,57 @@ fn terminated_dialogs_do_not_count_against_the_dialog_limit() {
     assert_eq!(b.dialog_count(), 5, "kept for late messages");
     assert_eq!(b.stats().overload_rejections, 0);
 }
+
+/// RFC 5922 §4: the domain a TLS next hop was named by travels on every transmit to that
+/// hop — the INVITE, the ACK for its 2xx and the BYE over the dialog's flow — so a driver
+/// that must open a new connection checks the right name; responses carry none (they go
+/// back on the request's connection).
+#[test]
+fn the_tls_server_name_travels_with_every_request_to_the_hop() {
+    let now = base();
+    let tls = |local: &str, seed| {
+        Endpoint::new(
+            EndpointConfig::with_local(Transport::Tls, addr(local)),
+            seed,
+        )
+    };
+    let (mut a, mut b) = (tls(A, 1), tls(B, 2));
+    let name = crate::transport::TlsServerName::new("b.example").unwrap();
+    let target = Target::new(Transport::Tls, addr(B)).with_server_name(name.clone());
+    let opts = InviteOptions::new("sips:b@b.example", "<sips:a@a>", "<sips:b@b>").target(target);
+    let id = a.invite(now, opts).unwrap();
+    let invite = drain(&mut a).tx.remove(0);
+    assert_eq!(method(&invite), "INVITE");
+    assert_eq!(
+        (invite.transport, invite.server_name.as_ref()),
+        (Transport::Tls, Some(&name))
+    );
+    assert!(
+        String::from_utf8_lossy(&invite.bytes).contains("\r\nVia: SIP/2.0/TLS 192.0.2.1:5060;")
+    );
+    deliver(&mut b, now, &invite, A);
+    let d = drain(&mut b);
+    let Some(Event::IncomingCall { dialog, .. }) = d.ev.first() else {
+        panic!("{:?}", d.ev)
+    };
+    b.dialog(*dialog).unwrap().accept(now, None).unwrap();
+    for t in d.tx.iter().chain(drain(&mut b).tx.iter()) {
+        assert_eq!(
+            t.server_name, None,
+            "a response goes back on its connection"
+        );
+        deliver(&mut a, now, t, B);
+    }
+    let ack = drain(&mut a).tx.remove(0);
+    assert_eq!(method(&ack), "ACK");
+    assert_eq!(ack.server_name.as_ref(), Some(&name));
+    // B's Contact is its address, the flow's: the BYE keeps the name the flow was opened
+    // with.
+    a.dialog(id).unwrap().hangup(now).unwrap();
+    let bye = drain(&mut a).tx.remove(0);
+    assert_eq!(method(&bye), "BYE");
+    assert_eq!(
+        (bye.transport, bye.destination, bye.server_name.as_ref()),
+        (Transport::Tls, addr(B), Some(&name))
+    );
+}

@@ -79,6 +79,11 @@ pub struct StreamLimits {
     /// last bound on memory: a message that would pass it closes the connection it was
     /// for.
     pub max_output_total: usize,
+    /// A TLS connection, accepted or outgoing, must complete its handshake within this
+    /// (default 10 s) or is closed (an outgoing one with a transport error, RFC 3261
+    /// §18.4). A peer that opens a connection and never finishes the handshake holds a
+    /// slot no longer than this; the message deadline applies once it is done.
+    pub handshake_deadline: Duration,
 }
 
 impl Default for StreamLimits {
@@ -90,6 +95,7 @@ impl Default for StreamLimits {
             idle_timeout: Duration::from_secs(120),
             max_output_per_connection: 1 << 20,
             max_output_total: 64 << 20,
+            handshake_deadline: Duration::from_secs(10),
         }
     }
 }

@@ -10,9 +10,11 @@
 pub mod keepalive;
 pub mod limits;
 mod socket;
+mod tls;
 pub mod websocket;
 
 pub use socket::{UDP_RECV_BUFFER, select_socket};
+pub use tls::{InvalidServerName, MAX_SERVER_NAME, TlsPeerIdentity, TlsServerName};
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

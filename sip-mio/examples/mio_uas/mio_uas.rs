@@ -6,11 +6,18 @@
 //! SIGINT or SIGTERM.
 //!
 //! ```text
-//! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N]
+//! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls]
+//!     [--cert PEM --key PEM] [--ring-ms N]
 //!     [--registrar] [--auth user:password]... [--realm R]
 //!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
 //!     [--tcp-idle-timeout-ms N] [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]
+//!     [--tcp-handshake-timeout-ms N]
 //! ```
+//!
+//! `--transport tls` serves SIP over TLS (RFC 3261 §26.2, `sips:`) with the certificate
+//! chain and key of the PEM files `--cert` and `--key`, rustls driven inside the mio loop;
+//! the `--tcp-*` limits apply to its connections, and a peer must finish the handshake
+//! within `--tcp-handshake-timeout-ms` (default 10,000).
 //!
 //! The `--tcp-*` flags set what TCP peers may hold (the core's
 //! [`StreamLimits`](sip_core::transport::limits::StreamLimits), whose defaults are meant
@@ -109,9 +116,13 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let listen = match args.transport {
         Transport::Tcp => Listen::tcp(args.bind),
+        Transport::Tls => Listen::tls(args.bind),
         _ => Listen::udp(args.bind),
     };
     let mut config = DriverConfig::new(vec![listen]);
+    if let Some(files) = &args.tls {
+        config.tls = Some(sip_mio::TlsConfig::server(&files.cert, &files.key)?);
+    }
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer_size = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;

@@ -17,6 +17,15 @@ pub struct TransportConfig {
     pub udp: Vec<SocketAddr>,
     /// TCP listeners to bind (one accept loop each). Outgoing TCP connections need none.
     pub tcp: Vec<SocketAddr>,
+    /// TLS listeners to bind (RFC 3261 §26.2: `sips:`, port 5061); they need
+    /// `tls_config` with a server certificate. Outgoing TLS connections need none.
+    pub tls: Vec<SocketAddr>,
+    /// Certificates for TLS: the trust anchors outgoing connections check servers against
+    /// and the certificate our listeners present. `None`: outgoing connections trust the
+    /// platform's CAs, and no TLS listener can be bound. TLS connections count against
+    /// `tcp_limits` like TCP ones, and must finish their handshake within its
+    /// `handshake_deadline`.
+    pub tls_config: Option<sip_tls::TlsConfig>,
     /// `SO_RCVBUF` for every socket, `None` for the system default.
     pub recv_buffer_size: Option<usize>,
     /// `SO_RCVBUF` for UDP sockets when `recv_buffer_size` is `None` (default
@@ -55,6 +64,8 @@ impl Default for TransportConfig {
         TransportConfig {
             udp: Vec::new(),
             tcp: Vec::new(),
+            tls: Vec::new(),
+            tls_config: None,
             recv_buffer_size: None,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
             send_buffer_size: None,

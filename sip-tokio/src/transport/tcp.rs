@@ -1,5 +1,6 @@
 //! TCP: listeners, outgoing connects, and the task that runs one connection (RFC 3261
-//! §18.1.1, §18.2.2, §18.3; CRLF keep-alives of RFC 5626 §3.5.1).
+//! §18.1.1, §18.2.2, §18.3; CRLF keep-alives of RFC 5626 §3.5.1). TLS connections are TCP
+//! connections with a handshake first ([`super::tls`]); past it they run the same way.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,12 +11,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use sip_core::endpoint::Input;
 use sip_core::message::ParseOptions;
+use sip_core::transport::TlsPeerIdentity;
 use sip_core::transport::Transport;
 use sip_core::transport::keepalive::{PING, PONG, StreamReader};
 use sip_core::transport::limits::{CloseReason, Permit, ReadProgress, Refusal, StreamTimer};
 use socket2::{Protocol, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -43,12 +44,19 @@ pub(super) fn bind_listener(addr: SocketAddr, config: &TransportConfig) -> io::R
 
 /// Accepts connections until stopped from outside, refusing those the core's
 /// [`Admission`](sip_core::transport::limits::Admission) refuses (per source, in total).
+/// With `tls`, each connection is a TLS one: it runs once its handshake is done.
 pub(super) async fn accept_loop(
     shared: Arc<Shared>,
     listener: TcpListener,
     local: SocketAddr,
     guard: Guard,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) {
+    let transport = if tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -59,7 +67,7 @@ pub(super) async fn accept_loop(
                 continue;
             }
         };
-        let key = (Transport::Tcp, peer);
+        let key = (transport, peer);
         let mut table = shared.table();
         if table.closed {
             return;
@@ -97,7 +105,7 @@ pub(super) async fn accept_loop(
         }
         drop(table);
         bump(&shared.counters.connections_accepted);
-        tracing::debug!(listener = %local, %peer, "TCP connection accepted");
+        tracing::debug!(listener = %local, %peer, %transport, "connection accepted");
         let parts = ConnParts {
             id,
             permit,
@@ -105,8 +113,22 @@ pub(super) async fn accept_loop(
             pong,
             rx,
         };
-        let task = run_connection(shared.clone(), stream, peer, parts);
-        shared.spawn(guard.clone(), task);
+        match &tls {
+            None => shared.spawn(
+                guard.clone(),
+                run_connection(shared.clone(), stream, peer, parts),
+            ),
+            Some(acceptor) => {
+                let task = super::tls::accept_and_run(
+                    shared.clone(),
+                    acceptor.clone(),
+                    stream,
+                    peer,
+                    parts,
+                );
+                shared.spawn(guard.clone(), task);
+            }
+        }
     }
 }
 
@@ -126,8 +148,20 @@ pub(super) struct ConnParts {
 
 /// Connects to `peer` (within `connect_timeout`), then runs the connection. The messages
 /// queued meanwhile wait in `rx`. A failed connect is a transport error (RFC 3261 §18.4).
-pub(super) async fn connect_and_run(shared: Arc<Shared>, peer: SocketAddr, mut parts: ConnParts) {
-    let key = (Transport::Tcp, peer);
+/// With `tls`, the connection is a TLS one whose server must prove that identity
+/// (RFC 5922 §4): nothing queued is written before the handshake has checked it.
+pub(super) async fn connect_and_run(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    mut parts: ConnParts,
+    tls: Option<TlsPeerIdentity>,
+) {
+    let transport = if tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
+    let key = (transport, peer);
     let timeout = shared.config.connect_timeout;
     let attempt = tokio::time::timeout(timeout, connect(peer, &shared.config));
     let failure = match until_stopped(shared.stop.clone(), attempt).await {
@@ -137,16 +171,21 @@ pub(super) async fn connect_and_run(shared: Arc<Shared>, peer: SocketAddr, mut p
         }
         Some(Ok(Ok(stream))) => {
             bump(&shared.counters.connections_opened);
-            tracing::debug!(%peer, "TCP connection opened");
-            return run_connection(shared, stream, peer, parts).await;
+            tracing::debug!(%peer, %transport, "connection opened");
+            return match tls {
+                None => run_connection(shared, stream, peer, parts).await,
+                Some(identity) => {
+                    super::tls::handshake_and_run(shared, stream, peer, identity, parts).await
+                }
+            };
         }
         Some(Ok(Err(e))) => e.to_string(),
         Some(Err(_elapsed)) => format!("no answer within {timeout:?}"),
     };
-    tracing::warn!(%peer, error = %failure, "TCP connect failed");
+    tracing::warn!(%peer, %transport, error = %failure, "connect failed");
     // Out of the table first, so a retry prompted by the error opens a new connection.
     shared.finish_conn(key, parts.id, parts.permit, &parts.output, &mut parts.rx);
-    shared.report_error(Transport::Tcp, peer).await;
+    shared.report_error(transport, peer).await;
 }
 
 async fn connect(peer: SocketAddr, config: &TransportConfig) -> io::Result<TcpStream> {
@@ -170,7 +209,7 @@ const FRAMING_LINGER: Duration = Duration::from_millis(250);
 
 /// Why a connection ended.
 #[derive(Debug)]
-enum Close {
+pub(super) enum Close {
     /// The peer closed its side.
     PeerClosed,
     /// Reading failed.
@@ -188,65 +227,89 @@ enum Close {
 }
 
 /// The driver's clock, as the core takes it (tokio's, so paused test clocks apply).
-fn now() -> std::time::Instant {
+pub(super) fn now() -> std::time::Instant {
     Instant::now().into_std()
 }
 
-/// Runs one established connection: reader and writer side by side until one of them
-/// ends it or it is closed from outside (an output cap), then takes it out of the table.
+/// Runs one established TCP connection (see [`pump`] and [`finish`]).
 async fn run_connection(
     shared: Arc<Shared>,
     mut stream: TcpStream,
     peer: SocketAddr,
-    parts: ConnParts,
+    mut parts: ConnParts,
 ) {
-    let ConnParts {
-        id,
-        permit,
-        output,
-        pong,
-        mut rx,
-    } = parts;
-    let key = (Transport::Tcp, peer);
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
     }
     let reason = match stream.local_addr() {
         Ok(local) => {
-            let awaiting_pong = AtomicU64::new(0);
             let (rd, wr) = stream.split();
-            let conn = Connection {
-                shared: &shared,
-                peer,
-                local,
-                output: &output,
-                awaiting_pong: &awaiting_pong,
-            };
-            let work = async {
-                tokio::select! {
-                    r = conn.read_loop(rd, &pong) => r,
-                    w = conn.write_loop(wr, &mut rx) => w,
-                    () = output.kill.notified() => {
-                        Close::Limit(output.reason.get().copied().unwrap_or(CloseReason::OutputCap))
-                    }
-                }
-            };
-            until_stopped(shared.stop.clone(), work)
-                .await
-                .unwrap_or(Close::Shutdown)
+            pump(&shared, rd, wr, peer, local, Transport::Tcp, &mut parts).await
         }
         Err(e) => Close::ReadError(e),
     };
     drop(stream);
-    let mut lost = shared.finish_conn(key, id, permit, &output, &mut rx);
+    finish(&shared, Transport::Tcp, peer, parts, reason).await;
+}
+
+/// Runs a connection's reader and writer side by side until one of them ends it or it
+/// is closed from outside (an output cap or shutdown).
+pub(super) async fn pump<R, W>(
+    shared: &Shared,
+    rd: R,
+    wr: W,
+    peer: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    parts: &mut ConnParts,
+) -> Close
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let awaiting_pong = AtomicU64::new(0);
+    let conn = Connection {
+        shared,
+        peer,
+        local,
+        transport,
+        output: &parts.output,
+        awaiting_pong: &awaiting_pong,
+    };
+    let output = &parts.output;
+    let work = async {
+        tokio::select! {
+            r = conn.read_loop(rd, &parts.pong) => r,
+            w = conn.write_loop(wr, &mut parts.rx) => w,
+            () = output.kill.notified() => {
+                Close::Limit(output.reason.get().copied().unwrap_or(CloseReason::OutputCap))
+            }
+        }
+    };
+    until_stopped(shared.stop.clone(), work)
+        .await
+        .unwrap_or(Close::Shutdown)
+}
+
+/// A connection is over (its stream already dropped): out of the table, counted, logged,
+/// and a transport error reported if messages queued for it were lost.
+pub(super) async fn finish(
+    shared: &Shared,
+    transport: Transport,
+    peer: SocketAddr,
+    mut parts: ConnParts,
+    reason: Close,
+) {
+    let key = (transport, peer);
+    let mut lost = shared.finish_conn(key, parts.id, parts.permit, &parts.output, &mut parts.rx);
     bump(&shared.counters.connections_closed);
     match &reason {
         Close::PeerClosed | Close::InputClosed | Close::Framing => {
-            tracing::debug!(%peer, ?reason, "TCP connection closed");
+            tracing::debug!(%peer, %transport, ?reason, "connection closed");
         }
-        Close::ReadError(e) => tracing::debug!(%peer, error = %e, "TCP read failed"),
+        Close::ReadError(e) => tracing::debug!(%peer, %transport, error = %e, "read failed"),
         Close::WriteError(e) => {
-            tracing::warn!(%peer, error = %e, "TCP write failed");
+            tracing::warn!(%peer, %transport, error = %e, "write failed");
             lost = true;
         }
         Close::Limit(why) => {
@@ -257,12 +320,12 @@ async fn run_connection(
                 CloseReason::OutputCap => &c.output_cap_closed,
                 CloseReason::OutputBudget => &c.output_budget_closed,
             });
-            tracing::debug!(%peer, reason = %why, "TCP connection closed");
+            tracing::debug!(%peer, %transport, reason = %why, "connection closed");
         }
         Close::Shutdown => lost = false,
     }
     if lost {
-        shared.report_error(Transport::Tcp, peer).await;
+        shared.report_error(transport, peer).await;
     }
 }
 
@@ -271,6 +334,7 @@ struct Connection<'a> {
     shared: &'a Shared,
     peer: SocketAddr,
     local: SocketAddr,
+    transport: Transport,
     output: &'a ConnOutput,
     /// Pings we wrote that no pong has answered yet.
     awaiting_pong: &'a AtomicU64,
@@ -281,7 +345,7 @@ impl Connection<'_> {
     /// connection when its [`StreamTimer`] says so (message deadline, idle timeout).
     async fn read_loop(
         &self,
-        mut rd: ReadHalf<'_>,
+        mut rd: impl AsyncRead + Unpin,
         pong: &mpsc::WeakUnboundedSender<Bytes>,
     ) -> Close {
         let counters = &self.shared.counters;
@@ -335,7 +399,7 @@ impl Connection<'_> {
                         // answers 400 to one that is framed but malformed).
                         bump(&counters.stream_messages_in);
                         let input = Input::Receive {
-                            transport: Transport::Tcp,
+                            transport: self.transport,
                             from: self.peer,
                             to: self.local,
                             bytes,
@@ -352,7 +416,7 @@ impl Connection<'_> {
                         // The endpoint answers that message if it can (§18.3); the writer
                         // gets a moment to send the answer before the connection closes.
                         let input = Input::Unframed {
-                            transport: Transport::Tcp,
+                            transport: self.transport,
                             from: self.peer,
                             to: self.local,
                             bytes: reader.take_rejected().unwrap_or_default(),
@@ -401,11 +465,18 @@ impl Connection<'_> {
     /// passes.
     async fn write_loop(
         &self,
-        mut wr: WriteHalf<'_>,
+        mut wr: impl AsyncWrite + Unpin,
         rx: &mut mpsc::UnboundedReceiver<Bytes>,
     ) -> Close {
         while let Some(bytes) = rx.recv().await {
             if let Err(e) = wr.write_all(&bytes).await {
+                return Close::WriteError(e);
+            }
+            // A TLS stream may hold records back until flushed (a no-op on TCP); one flush
+            // per batch of queued messages.
+            if rx.is_empty()
+                && let Err(e) = wr.flush().await
+            {
                 return Close::WriteError(e);
             }
             self.shared.written(self.output, bytes.len());

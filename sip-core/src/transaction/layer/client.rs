@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::ClientTxId;
 use crate::message::{Method, Span};
 use crate::transaction::{Actions, ClientInviteTransaction, ClientNonInviteTransaction};
-use crate::transport::Transport;
+use crate::transport::{TlsServerName, Transport};
 
 #[derive(Debug)]
 pub(super) enum ClientMachine {
@@ -78,6 +78,8 @@ pub(super) struct ClientTx {
     pub(super) transport: Transport,
     pub(super) source: Option<SocketAddr>,
     pub(super) destination: SocketAddr,
+    /// The domain a TLS server must prove (RFC 5922 §4), from the target.
+    pub(super) server_name: Option<TlsServerName>,
     /// What only some transactions need, allocated the first time one does: most
     /// transactions are never cancelled or answered with a non-2xx.
     pub(super) extra: Option<Box<ClientExtra>>,
@@ -211,6 +213,7 @@ impl TransactionLayer {
             return;
         };
         let (transport, source, dest) = (tx.transport, tx.source, tx.destination);
+        let server_name = tx.server_name.clone();
         let mut sends: [Option<Bytes>; 2] = [None, None];
         if a.transmit() {
             sends[0] = Some(tx.bytes.clone());
@@ -251,7 +254,10 @@ impl TransactionLayer {
                 .is_some_and(|r| matches!(r.status(), 401 | 407)))
         .then(|| SentRequest {
             bytes: tx.bytes.clone(),
-            target: Target::new(transport, dest),
+            target: Target {
+                server_name: tx.server_name.clone(),
+                ..Target::new(transport, dest)
+            },
         });
         self.rearmed(old, next, TimerRef::Client(id));
         if let Some(cid) = held_cancel {
@@ -264,7 +270,7 @@ impl TransactionLayer {
         }
         for b in sends.into_iter().flatten() {
             self.stats.retransmissions += u64::from(retransmit);
-            Self::transmit(out, transport, source, dest, b);
+            Self::transmit(out, transport, source, dest, b, server_name.clone());
         }
         if a.pass_to_tu()
             && let Some(response) = response
@@ -433,6 +439,7 @@ impl TransactionLayer {
             transport: target.transport,
             source,
             destination: target.addr,
+            server_name: target.server_name,
             extra: None,
             armed: None,
             lingering: false,
@@ -467,6 +474,7 @@ impl TransactionLayer {
             Some(local),
             target.addr,
             ack.to_bytes(),
+            target.server_name,
         );
         Ok(())
     }
@@ -546,7 +554,10 @@ impl TransactionLayer {
             return;
         };
         let bytes = ops::cancel_for(&invite);
-        let target = Target::new(tx.transport, tx.destination);
+        let target = Target {
+            server_name: tx.server_name.clone(),
+            ..Target::new(tx.transport, tx.destination)
+        };
         let source = tx.source;
         let Ok(SipMessage::Request(cancel)) = parse_framed(
             bytes,

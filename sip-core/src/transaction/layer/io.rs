@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::Target;
 use crate::message::{Request, Response};
-use crate::transport::Transport;
+use crate::transport::{TlsServerName, Transport};
 
 /// Identifies a client transaction for as long as it lives (and is never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +29,11 @@ pub struct Transmit {
     pub destination: SocketAddr,
     /// The encoded message.
     pub bytes: Bytes,
+    /// For a request over TLS: the domain the server must prove if the driver opens a new
+    /// connection for it (RFC 5922 §4), from [`Target::server_name`]; `None` checks the
+    /// destination's address ([`TlsPeerIdentity::of`](crate::transport::TlsPeerIdentity::of)).
+    /// Responses carry none (they go back on the request's connection, §18.2.2).
+    pub server_name: Option<TlsServerName>,
 }
 
 /// Why a client transaction ended without a final response.

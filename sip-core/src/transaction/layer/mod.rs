@@ -44,7 +44,9 @@ use crate::message::{
 use crate::rng::IdGenerator;
 use crate::timer::TimerQueue;
 use crate::transaction::{TimerConfig, TimerName};
-use crate::transport::{ResponseTarget, Transport, ViaRouting, needs_received, response_target};
+use crate::transport::{
+    ResponseTarget, TlsServerName, Transport, ViaRouting, needs_received, response_target,
+};
 use skeleton as ops;
 
 /// What the endpoint does with a request whose Max-Forwards is 0.
@@ -318,12 +320,14 @@ impl TransactionLayer {
         source: Option<SocketAddr>,
         destination: SocketAddr,
         bytes: Bytes,
+        server_name: Option<TlsServerName>,
     ) {
         out.transmit(Transmit {
             transport,
             source,
             destination,
             bytes,
+            server_name,
         });
     }
 
@@ -375,7 +379,7 @@ impl TransactionLayer {
                 };
                 if let Some(b) = tx.last_response.clone() {
                     let (t, l) = (tx.transport, tx.local);
-                    Self::transmit(out, t, Some(l), fallback, b);
+                    Self::transmit(out, t, Some(l), fallback, b, None);
                 }
                 continue;
             }

@@ -246,7 +246,7 @@ impl TransactionLayer {
         let skel = ops::Skeleton::of(req, "", ops::ToTag::Drawn(&mut self.ids));
         let bytes = skel.response_bytes(status, reason, Some(skel.to_tag()), false, extra, None);
         self.stats.stateless_responses += 1;
-        Self::transmit(out, transport, Some(local), target.address(), bytes);
+        Self::transmit(out, transport, Some(local), target.address(), bytes, None);
     }
 
     pub(super) fn on_request(
@@ -566,7 +566,7 @@ impl TransactionLayer {
                 .response_bytes(100, "Trying", None, false, &[], None);
             tx.last_response = Some(bytes.clone());
             let (t, l, d) = (tx.transport, tx.local, tx.target.address());
-            Self::transmit(out, t, Some(l), d, bytes);
+            Self::transmit(out, t, Some(l), d, bytes, None);
         }
         let Some(tx) = self.servers.get_mut(&id) else {
             return;
@@ -578,7 +578,7 @@ impl TransactionLayer {
             if retransmit {
                 self.stats.retransmissions += 1;
             }
-            Self::transmit(out, t, Some(l), d, b);
+            Self::transmit(out, t, Some(l), d, b, None);
         }
         let Some(tx) = self.servers.get_mut(&id) else {
             return;
@@ -748,7 +748,7 @@ impl TransactionLayer {
             // dialog layer if anything (§13.3.1.4), not by the transaction.
             t.last_response = None;
             if a.transmit() {
-                Self::transmit(out, transport, Some(local), destination, bytes);
+                Self::transmit(out, transport, Some(local), destination, bytes, None);
             }
             self.apply_server(tx.0, a.without_transmit(), false, out);
         }
