@@ -10,6 +10,7 @@
 pub mod keepalive;
 pub mod limits;
 mod socket;
+pub mod stream;
 
 pub use socket::{UDP_RECV_BUFFER, select_socket};
 
