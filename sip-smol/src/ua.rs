@@ -346,7 +346,6 @@ impl UserAgentBuilder {
 
     /// Binds the sockets and starts the driver task with the [spawner](Self::spawner).
     pub async fn build(self) -> Result<UserAgent> {
-        let spawner = self.spawner.clone().ok_or(Error::NoSpawner)?;
         let mut tconf = self.transport.clone();
         for a in &self.udp {
             tconf.udp.extend(resolve(a)?);
@@ -357,6 +356,7 @@ impl UserAgentBuilder {
         if tconf.udp.is_empty() && tconf.tcp.is_empty() {
             return Err(Error::NoTransport);
         }
+        let spawner = self.spawner.clone().ok_or(Error::NoSpawner)?;
         let (transports, input) = Transports::bind(tconf, spawner.clone())
             .await
             .map_err(Error::Bind)?;
