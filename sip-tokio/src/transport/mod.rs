@@ -89,6 +89,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use bytes::Bytes;
 use sip_core::endpoint::{Input, Transmit};
 use sip_core::transport::limits::{Admission, CloseReason, Permit, Queued, Refusal};
+use sip_core::transport::stream::output_cost;
 use sip_core::transport::{Transport, select_socket};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::runtime::Handle;
@@ -109,16 +110,6 @@ struct UdpHandle {
     /// Datagrams in `queue` not sent yet. While any are, later ones queue behind them, so
     /// datagrams leave a socket in the order they were handed over.
     queued: Arc<AtomicUsize>,
-}
-
-/// What one queued message costs against the output caps beyond its bytes: the queue
-/// entry that holds it (a `Bytes` handle and the channel's slot), so that even empty
-/// messages (pongs are two bytes) cannot pile up for free.
-const ENTRY_COST: usize = 64;
-
-/// What a message of `len` bytes counts against the output caps.
-fn output_cost(len: usize) -> usize {
-    len.saturating_add(ENTRY_COST)
 }
 
 /// One TCP connection's output account and its off switch, shared by the table, the
