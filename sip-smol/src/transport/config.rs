@@ -17,7 +17,9 @@ pub struct TransportConfig {
     pub udp: Vec<SocketAddr>,
     /// TCP listeners to bind (one accept loop each). Outgoing TCP connections need none.
     pub tcp: Vec<SocketAddr>,
-    /// `SO_RCVBUF` for every socket, `None` for the system default.
+    /// `SO_RCVBUF` for every bound socket and every accepted connection (which inherits
+    /// it from its listener), `None` for the system default. Outgoing TCP connections keep
+    /// the system's default.
     pub recv_buffer_size: Option<usize>,
     /// `SO_RCVBUF` for UDP sockets when `recv_buffer_size` is `None` (default
     /// [`UDP_RECV_BUFFER`](sip_core::transport::UDP_RECV_BUFFER), 4 MiB; `None` for the
@@ -25,7 +27,8 @@ pub struct TransportConfig {
     /// [`TransportStats::udp_recv_buffer`](super::TransportStats::udp_recv_buffer). (TCP
     /// sockets keep the kernel's autotuning unless `recv_buffer_size` is set.)
     pub udp_recv_buffer_size: Option<usize>,
-    /// `SO_SNDBUF` for every socket, `None` for the system default.
+    /// `SO_SNDBUF` for every bound socket and accepted connection, `None` for the system
+    /// default (outgoing TCP connections keep it).
     pub send_buffer_size: Option<usize>,
     /// `SO_REUSEADDR` on bound sockets (default `true`, as the standard `TcpListener::bind`
     /// does on Unix, so a restarted server rebinds while old connections sit in TIME_WAIT).
