@@ -10,7 +10,7 @@ use sip_core::transport::limits::StreamLimits;
 ///
 /// IPv6 sockets are bound with `IPV6_V6ONLY` set, so the two families never share a socket:
 /// to serve both, bind `0.0.0.0:5060` and `[::]:5060`. Port 0 binds an ephemeral port; read
-/// the actual one from [`Transports::local_addrs`](super::Transports::local_addrs).
+/// the actual one from [`UserAgent::local_addrs`](crate::UserAgent::local_addrs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportConfig {
     /// UDP sockets to bind (one receive loop each).

@@ -2,9 +2,9 @@
 //! turn bytes on the wire into [`Input`]s for the endpoint and [`Transmit`]s from it into
 //! bytes on the wire (RFC 3261 §18).
 //!
-//! [`Transports::bind`] binds every configured socket and spawns the tasks that read them;
-//! everything received arrives on the returned [`Inputs`] channel, which the endpoint
-//! task drains. [`Transports::send`] never blocks: it writes a UDP datagram to its socket
+//! `Transports::bind` binds every configured socket and spawns the tasks that read them;
+//! everything received arrives on the returned input channel, which the endpoint
+//! task drains. `Transports::send` never blocks: it writes a UDP datagram to its socket
 //! at once when the socket takes it, and otherwise queues the bytes for the task that owns
 //! the socket or connection, dropping them (counted, logged) if that queue is full.
 //!
@@ -33,7 +33,7 @@
 //! [`StreamTimer`](sip_core::transport::limits::StreamTimer)'s deadline. What each limit
 //! refused or closed is counted in [`TransportStats`].
 //!
-//! Every task ends on [`Transports::shutdown`] or when the [`Transports`] is dropped.
+//! Every task ends on `Transports::shutdown` or when the `Transports` is dropped.
 //!
 //! # Which connection a TCP transmit uses (RFC 3261 §18.1.1, §18.2.2)
 //!

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 macro_rules! counters {
     ($( $(#[$doc:meta])* $name:ident ),* $(,)?) => {
-        /// A snapshot of the transport counters, from [`Transports::stats`](super::Transports::stats).
+        /// A snapshot of the transport counters, in [`UaStats::transport`](crate::UaStats::transport).
         /// Every count starts at zero when the transports are bound and only grows.
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
         pub struct TransportStats {
