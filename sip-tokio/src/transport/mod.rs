@@ -89,7 +89,6 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use bytes::Bytes;
 use sip_core::endpoint::{Input, Transmit};
 use sip_core::transport::limits::{Admission, CloseReason, Permit, Queued, Refusal};
-use sip_core::transport::stream::output_cost;
 use sip_core::transport::{Transport, select_socket};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::runtime::Handle;
@@ -116,7 +115,7 @@ struct UdpHandle {
 /// connection's task and whoever queues for it.
 #[derive(Debug, Default)]
 struct ConnOutput {
-    /// What the messages queued and not yet written cost ([`output_cost`]).
+    /// What the messages queued and not yet written cost ([`output_cost`](sip_core::transport::stream::output_cost)).
     queued: AtomicUsize,
     /// Wakes the connection's task to close it, for [`ConnOutput::reason`].
     kill: Notify,
@@ -171,7 +170,7 @@ struct Shared {
     /// The UDP sockets' bound addresses, in the order of `udp`.
     udp_locals: Vec<SocketAddr>,
     conns: Mutex<ConnTable>,
-    /// What the messages queued on all TCP connections cost ([`output_cost`]).
+    /// What the messages queued on all TCP connections cost ([`output_cost`](sip_core::transport::stream::output_cost)).
     output_total: AtomicUsize,
     runtime: Handle,
     stop: watch::Receiver<bool>,
@@ -211,7 +210,7 @@ impl Shared {
         output: &ConnOutput,
         bytes: Bytes,
     ) -> Result<(), EnqueueError> {
-        let cost = output_cost(bytes.len());
+        let cost = sip_core::transport::stream::output_cost(bytes.len());
         let queued = Queued {
             connection: output.queued.load(Ordering::Acquire),
             total: self.output_total.load(Ordering::Acquire),
@@ -237,7 +236,7 @@ impl Shared {
 
     /// Takes a message of `len` bytes off a connection's account (written, or given back).
     fn written(&self, output: &ConnOutput, len: usize) {
-        let cost = output_cost(len);
+        let cost = sip_core::transport::stream::output_cost(len);
         output.queued.fetch_sub(cost, Ordering::AcqRel);
         self.output_total.fetch_sub(cost, Ordering::AcqRel);
     }
