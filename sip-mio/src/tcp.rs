@@ -12,6 +12,7 @@ use sip_core::message::{ParseError, ParseOptions};
 use sip_core::transport::Transport;
 use sip_core::transport::keepalive::{Seen, StreamReader};
 use sip_core::transport::limits::{CloseReason, Permit, Queued, StreamLimits, StreamTimer};
+use sip_core::transport::stream::output_cost;
 use socket2::{Protocol, Type};
 
 use crate::config::DriverConfig;
@@ -19,15 +20,6 @@ use crate::tls::TlsSession;
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
-
-/// What one queued message costs against the output caps beyond its bytes: its queue
-/// entry, so that even two-byte pongs cannot pile up for free.
-const ENTRY_COST: usize = 64;
-
-/// What a message of `len` bytes counts against the output caps.
-pub(crate) fn output_cost(len: usize) -> usize {
-    len.saturating_add(ENTRY_COST)
-}
 
 /// Creates, binds and starts a TCP listener.
 pub(crate) fn bind_listener(

@@ -10,7 +10,8 @@ use std::io::{self, Read, Write};
 use sip_tls::TlsFailure;
 use sip_tls::rustls;
 
-use crate::tcp::{Conn, Flush, ReadOutcome, output_cost};
+use crate::tcp::{Conn, Flush, ReadOutcome};
+use sip_core::transport::stream::output_cost;
 
 /// The TLS side of a connection.
 #[derive(Debug)]

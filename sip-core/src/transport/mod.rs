@@ -7,6 +7,9 @@
 //! keep-alives ([`keepalive`]), choosing the socket a message leaves from
 //! ([`select_socket`]) — are here too, so every driver does them the same way.
 
+// The stream drivers' glue (framing a read, the output cost of a queued message).
+pub mod stream;
+
 pub mod keepalive;
 pub mod limits;
 mod socket;

@@ -114,21 +114,11 @@ struct UdpHandle {
     queued: Arc<AtomicUsize>,
 }
 
-/// What one queued message costs against the output caps beyond its bytes: the queue
-/// entry that holds it (a `Bytes` handle and the channel's slot), so that even empty
-/// messages (pongs are two bytes) cannot pile up for free.
-const ENTRY_COST: usize = 64;
-
-/// What a message of `len` bytes counts against the output caps.
-fn output_cost(len: usize) -> usize {
-    len.saturating_add(ENTRY_COST)
-}
-
 /// One TCP connection's output account and its off switch, shared by the table, the
 /// connection's task and whoever queues for it.
 #[derive(Debug, Default)]
 struct ConnOutput {
-    /// What the messages queued and not yet written cost ([`output_cost`]).
+    /// What the messages queued and not yet written cost ([`output_cost`](sip_core::transport::stream::output_cost)).
     queued: AtomicUsize,
     /// Wakes the connection's task to close it, for [`ConnOutput::reason`].
     kill: Notify,
@@ -183,7 +173,7 @@ struct Shared {
     /// The UDP sockets' bound addresses, in the order of `udp`.
     udp_locals: Vec<SocketAddr>,
     conns: Mutex<ConnTable>,
-    /// What the messages queued on all TCP connections cost ([`output_cost`]).
+    /// What the messages queued on all TCP connections cost ([`output_cost`](sip_core::transport::stream::output_cost)).
     output_total: AtomicUsize,
     runtime: Handle,
     stop: watch::Receiver<bool>,
@@ -265,7 +255,7 @@ impl Shared {
         output: &ConnOutput,
         bytes: Bytes,
     ) -> Result<(), EnqueueError> {
-        let cost = output_cost(bytes.len());
+        let cost = sip_core::transport::stream::output_cost(bytes.len());
         let queued = Queued {
             connection: output.queued.load(Ordering::Acquire),
             total: self.output_total.load(Ordering::Acquire),
@@ -291,7 +281,7 @@ impl Shared {
 
     /// Takes a message of `len` bytes off a connection's account (written, or given back).
     fn written(&self, output: &ConnOutput, len: usize) {
-        let cost = output_cost(len);
+        let cost = sip_core::transport::stream::output_cost(len);
         output.queued.fetch_sub(cost, Ordering::AcqRel);
         self.output_total.fetch_sub(cost, Ordering::AcqRel);
     }

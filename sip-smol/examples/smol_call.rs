@@ -1,0 +1,461 @@
+//! Calls, answers, transfers and hangs up, and prints the call flow as a ladder diagram: the
+//! sip-tokio `call` example on smol's executor.
+//!
+//! ```text
+//! cargo run -p sip-smol --example smol_call
+//! cargo run -p sip-smol --example smol_call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp] [--hold-ms 1000]
+//! ```
+//!
+//! With no arguments, three user agents run in this process on loopback: Alice calls Bob,
+//! Bob answers, Alice transfers Bob to Carol with REFER, Bob calls Carol, Alice sees the
+//! transfer succeed (NOTIFY with `SIP/2.0 200 OK`) and hangs up, then Bob and Carol hang
+//! up. The messages the three sent are drawn as a ladder; the exit status is 0 if every
+//! step went as described.
+//!
+//! With `--to`, it calls that URI instead, waits `--hold-ms` after the answer, hangs up,
+//! and exits 0 only if the call was answered and ended cleanly.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use sip_core::message::Uri;
+use sip_sim::{Ladder, TraceEntry, TraceKind};
+use std::time::Instant;
+
+use async_io::Timer;
+use futures_lite::future;
+use sip_smol::{Body, CallEvent, EndReason, Target, Transport, UserAgent};
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n";
+const ANSWER: &str = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 49180 RTP/AVP 0\r\n";
+
+/// Every message the three user agents sent, as ladder rows.
+#[derive(Clone)]
+struct Trace {
+    start: Instant,
+    entries: Arc<Mutex<Vec<TraceEntry>>>,
+    last: Arc<Mutex<Instant>>,
+}
+
+impl Trace {
+    fn new() -> Self {
+        let start = Instant::now();
+        Trace {
+            start,
+            entries: Arc::default(),
+            last: Arc::new(Mutex::new(start)),
+        }
+    }
+
+    /// A transmit hook for a user agent whose UDP address will be `me`.
+    fn tap(
+        &self,
+        me: Arc<OnceLock<SocketAddr>>,
+    ) -> impl Fn(&sip_smol::Transmit) + Send + Sync + 'static + use<> {
+        let t = self.clone();
+        move |tx| {
+            let now = Instant::now();
+            let from = tx
+                .source
+                .or_else(|| me.get().copied())
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+            let mut entries = t.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let id = entries.len() as u64;
+            entries.push(TraceEntry {
+                at: now - t.start,
+                kind: TraceKind::Delivered,
+                id,
+                duplicate: false,
+                transport: tx.transport,
+                from,
+                to: tx.destination,
+                first_line: label(&tx.bytes),
+                len: tx.bytes.len(),
+            });
+            *t.last.lock().unwrap_or_else(|e| e.into_inner()) = now;
+        }
+    }
+
+    /// Waits until nothing was sent for `quiet` (at most `limit`): the last responses are
+    /// out.
+    async fn settle(&self, quiet: Duration, limit: Duration) {
+        let until = Instant::now() + limit;
+        loop {
+            let last = *self.last.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            if now >= until || now >= last + quiet {
+                return;
+            }
+            Timer::at((last + quiet).min(until)).await;
+        }
+    }
+
+    fn entries(&self) -> Vec<TraceEntry> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A row label: the first line, except that a NOTIFY shows its sipfrag status line
+/// (RFC 3515 §2.4.5) instead of its Request-URI.
+fn label(bytes: &[u8]) -> String {
+    let first = sip_sim::first_line(bytes);
+    if first.starts_with("NOTIFY ") {
+        let body = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .and_then(|i| bytes.get(i + 4..))
+            .unwrap_or_default();
+        let frag = sip_sim::first_line(body);
+        if !frag.is_empty() {
+            return format!("NOTIFY ({frag})");
+        }
+    }
+    first
+}
+
+async fn start_ua(name: &str, seed: u64, trace: &Trace) -> sip_smol::Result<UserAgent> {
+    let me = Arc::new(OnceLock::new());
+    let ua = UserAgent::builder()
+        .spawner(spawn)
+        .udp("127.0.0.1:0")
+        .seed(seed)
+        .identity(format!("\"{}\" <sip:{name}@127.0.0.1>", capitalize(name)))
+        .shutdown_grace(Duration::from_millis(100))
+        .on_transmit(trace.tap(me.clone()))
+        .build()
+        .await?;
+    if let Some(addr) = ua.local_addr(Transport::Udp) {
+        let _ = me.set(addr);
+    }
+    Ok(ua)
+}
+
+/// Starts a user agent's tasks on smol's executor.
+fn spawn(task: sip_smol::Task) {
+    smol::spawn(task).detach();
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// The three-party demo. Returns an error message if a step did not go as described.
+async fn demo() -> Result<(), String> {
+    let trace = Trace::new();
+    let e = |what: &'static str| move |err: sip_smol::Error| format!("{what}: {err}");
+    let alice = start_ua("alice", 1, &trace).await.map_err(e("alice"))?;
+    let bob = start_ua("bob", 2, &trace).await.map_err(e("bob"))?;
+    let carol = start_ua("carol", 3, &trace).await.map_err(e("carol"))?;
+    let addr = |ua: &UserAgent| {
+        ua.local_addr(Transport::Udp)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)))
+    };
+    let (a, b, c) = (addr(&alice), addr(&bob), addr(&carol));
+
+    // Carol answers the call Bob will place.
+    let mut carol_in = carol.incoming();
+    let carol_side = smol::spawn(async move {
+        let inc = carol_in.next().await.ok_or("carol: no call")?;
+        inc.ringing()
+            .await
+            .map_err(|e| format!("carol: ringing: {e}"))?;
+        let call = inc
+            .accept(Some(Body::sdp(ANSWER)))
+            .await
+            .map_err(|e| format!("carol: accept: {e}"))?;
+        Ok::<_, String>(call.ended().await)
+    });
+
+    // Bob answers Alice, then follows her transfer to Carol.
+    let mut bob_in = bob.incoming();
+    let bob_ua = bob.clone();
+    let bob_side = smol::spawn(async move {
+        let inc = bob_in.next().await.ok_or("bob: no call")?;
+        inc.ringing()
+            .await
+            .map_err(|e| format!("bob: ringing: {e}"))?;
+        let mut call = inc
+            .accept(Some(Body::sdp(ANSWER)))
+            .await
+            .map_err(|e| format!("bob: accept: {e}"))?;
+        let Some(CallEvent::Transfer(mut transfer)) = call.next_event().await else {
+            return Err("bob: expected a REFER".to_owned());
+        };
+        transfer
+            .accept()
+            .await
+            .map_err(|e| format!("bob: accept REFER: {e}"))?;
+        let mut to_carol = bob_ua
+            .call(transfer.target())
+            .sdp(OFFER)
+            .await
+            .map_err(|e| format!("bob: call carol: {e}"))?;
+        while let Some(p) = to_carol.progress().await {
+            if p.status() > 100 {
+                transfer
+                    .notify(p.status())
+                    .await
+                    .map_err(|e| format!("bob: NOTIFY: {e}"))?;
+            }
+        }
+        let ok = to_carol
+            .answered()
+            .await
+            .map_err(|e| format!("bob: carol did not answer: {e}"))?;
+        transfer
+            .notify(ok.status())
+            .await
+            .map_err(|e| format!("bob: final NOTIFY: {e}"))?;
+        // Alice hangs up once she sees the transfer succeed.
+        let with_alice = call.ended().await;
+        if with_alice != EndReason::RemoteBye {
+            return Err(format!("bob: call with alice ended with {with_alice:?}"));
+        }
+        // Bob and Carol talk a moment, then hang up.
+        Timer::after(Duration::from_millis(20)).await;
+        to_carol
+            .hangup()
+            .await
+            .map_err(|e| format!("bob: hang up carol: {e}"))?;
+        Ok(())
+    });
+
+    let bob_uri = format!("sip:bob@{b}");
+    let carol_uri = format!("sip:carol@{c}");
+    let call = alice
+        .call(&bob_uri)
+        .sdp(OFFER)
+        .await
+        .map_err(e("alice: call bob"))?;
+    call.answered()
+        .await
+        .map_err(e("alice: bob did not answer"))?;
+    let transfer = call.refer(&carol_uri).await.map_err(e("alice: REFER"))?;
+    let outcome = transfer.outcome().await;
+    if !outcome.succeeded() {
+        return Err(format!("alice: transfer failed: {outcome:?}"));
+    }
+    call.hangup().await.map_err(e("alice: hang up"))?;
+
+    bob_side.await?;
+    let carol_end = carol_side.await?;
+    if carol_end != EndReason::RemoteBye {
+        return Err(format!("carol: call ended with {carol_end:?}"));
+    }
+    trace
+        .settle(Duration::from_millis(100), Duration::from_secs(2))
+        .await;
+
+    println!("alice = {a}   bob = {b}   carol = {c}\n");
+    let ladder = Ladder::from_trace(&trace.entries(), &[a, b, c]);
+    print!("{}", ladder.to_text());
+    println!(
+        "\nAlice called Bob, transferred him to Carol (final NOTIFY: {}), and hung up; Bob and Carol hung up.",
+        outcome.final_status.unwrap_or(0)
+    );
+    for ua in [alice, bob, carol] {
+        ua.shutdown().await;
+    }
+    Ok(())
+}
+
+struct Remote {
+    to: String,
+    bind: String,
+    transport: Transport,
+    hold: Duration,
+    /// `--register <aor-uri>`: register this AOR at the host of `--to` first.
+    register: Option<String>,
+    /// `--auth user:password`: credentials for 401/407 challenges.
+    auth: Option<(String, String)>,
+}
+
+fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
+    let mut to = None;
+    let mut bind = "127.0.0.1:0".to_owned();
+    let mut transport = None;
+    let mut hold = Duration::from_millis(1000);
+    let mut register = None;
+    let mut auth = None;
+    let mut any = false;
+    while let Some(a) = args.next() {
+        any = true;
+        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--to" => to = Some(value()?),
+            "--bind" => bind = value()?,
+            "--transport" => {
+                transport = Some(match value()?.as_str() {
+                    "udp" => Transport::Udp,
+                    "tcp" => Transport::Tcp,
+                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
+                })
+            }
+            "--hold-ms" => {
+                hold =
+                    Duration::from_millis(value()?.parse().map_err(|e| format!("--hold-ms: {e}"))?)
+            }
+            "--register" => register = Some(value()?),
+            "--auth" => {
+                let v = value()?;
+                let (u, p) = v.split_once(':').ok_or("--auth takes user:password")?;
+                auth = Some((u.to_owned(), p.to_owned()));
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    let to = to.ok_or("--to <sip-uri> is required with the other options")?;
+    let uri_transport = Uri::parse(&to)
+        .ok()
+        .and_then(|u| Target::from_uri(&u).ok())
+        .map(|t| t.transport);
+    Ok(Some(Remote {
+        to,
+        bind,
+        transport: transport.or(uri_transport).unwrap_or(Transport::Udp),
+        hold,
+        register,
+        auth,
+    }))
+}
+
+/// Calls a remote user agent, holds, hangs up.
+async fn remote(r: Remote) -> Result<(), String> {
+    let b = UserAgent::builder()
+        .spawner(spawn)
+        .shutdown_grace(Duration::from_millis(200));
+    let b = match r.transport {
+        Transport::Tcp => b.tcp(r.bind.clone()),
+        _ => b.udp(r.bind.clone()),
+    };
+    let b = match &r.auth {
+        Some((u, p)) => b.credentials(u, p),
+        None => b,
+    };
+    let b = match &r.register {
+        Some(aor) => b.identity(format!("<{aor}>")),
+        None => b,
+    };
+    let ua = b
+        .build()
+        .await
+        .map_err(|e| format!("bind {}: {e}", r.bind))?;
+    let target = Uri::parse(&r.to)
+        .map_err(|e| format!("--to {:?}: {e}", r.to))
+        .and_then(|u| Target::from_uri(&u).map_err(|e| format!("--to {:?}: {e}", r.to)))?;
+    let target = Target::new(r.transport, target.addr);
+    let registration = match &r.register {
+        Some(aor) => {
+            let registrar = format!("sip:{}", target.addr);
+            let mut o = sip_smol::RegisterOptions::new(registrar, format!("<{aor}>"), 600);
+            o.target = Some(target.clone());
+            let reg = ua
+                .register(o)
+                .await
+                .map_err(|e| format!("REGISTER not sent: {e}"))?;
+            let granted = reg
+                .registered()
+                .await
+                .map_err(|e| format!("registration: {e}"))?;
+            println!("registered {aor} for {granted} s");
+            Some(reg)
+        }
+        None => None,
+    };
+    println!(
+        "calling {} over {} from {:?}",
+        r.to,
+        r.transport,
+        ua.local_addrs()
+    );
+    let mut call = ua
+        .call(&r.to)
+        .sdp(OFFER)
+        .target(target)
+        .await
+        .map_err(|e| format!("INVITE not sent: {e}"))?;
+    while let Some(p) = call.progress().await {
+        println!("  <- {} {}", p.status(), p.reason());
+    }
+    let ok = call
+        .answered()
+        .await
+        .map_err(|e| format!("not answered: {e}"))?;
+    println!(
+        "  <- {} {} (answered; holding {:?})",
+        ok.status(),
+        ok.reason(),
+        r.hold
+    );
+    let hold = future::or(
+        async {
+            Timer::after(r.hold).await;
+            None
+        },
+        async { Some(call.ended().await) },
+    );
+    if let Some(reason) = hold.await {
+        return Err(format!("the call ended during the hold: {reason:?}"));
+    }
+    call.hangup()
+        .await
+        .map_err(|e| format!("hang-up failed: {e}"))?;
+    let reason = call.ended().await;
+    println!("  -> BYE (call ended: {reason:?})");
+    if let Some(reg) = registration {
+        reg.unregister()
+            .await
+            .map_err(|e| format!("unregister: {e}"))?;
+        println!("unregistered");
+    }
+    ua.shutdown().await;
+    if reason == EndReason::LocalBye {
+        Ok(())
+    } else {
+        Err(format!("the call ended with {reason:?}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let remote_args = match parse_remote(std::env::args().skip(1)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("smol_call: {e}");
+            eprintln!(
+                "usage: smol_call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp] [--hold-ms N] [--register <aor-uri>] [--auth user:password]]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = smol::block_on(async {
+        let work = async {
+            match remote_args {
+                Some(r) => remote(r).await,
+                None => demo().await,
+            }
+        };
+        future::or(work, async {
+            Timer::after(Duration::from_secs(60)).await;
+            Err("gave up after 60 s".to_owned())
+        })
+        .await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smol_call: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

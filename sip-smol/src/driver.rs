@@ -1,0 +1,952 @@
+//! The driver task: it owns one [`Endpoint`], feeds it what the transports received, the
+//! API's commands and the passing of time, and routes what comes out — transmits to the
+//! transports, events to the API handles. It holds no protocol logic: every SIP rule is
+//! the core's. The driver only decides which handle an event belongs to and, when no
+//! handle takes it, tells the core why ([`Unhandled`]): the core's policy
+//! ([`Endpoint::decline`], [`Refer::decline`](sip_core::endpoint::Refer::decline)) picks
+//! the answer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::chan::{mpsc, oneshot};
+use sip_core::dialog::{DialogError, DialogId, DialogState, ReferEvent, ReferId, Role};
+use sip_core::endpoint::{
+    ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit, Unhandled,
+};
+use sip_core::message::{Request, Response};
+use std::time::Instant;
+
+use async_io::Timer;
+use futures_lite::future;
+
+use crate::call::{ByeOutcome, Call, CallCore, CallEvent, CallState, HangupKind, IncomingCall};
+use crate::command::{Answer, Command, Link, ReferAction, Reply, RequestSpec, ResponseSpec};
+use crate::error::{Error, Result};
+use crate::request::IncomingRequest;
+use crate::shared::Shared;
+use crate::stats::{CallStats, UaStats};
+use crate::transfer::{IncomingTransfer, TransferOutcome, TransferState};
+use crate::transport::Transports;
+
+/// A function shown every message the driver hands to the transports.
+pub(crate) type Tap = Arc<dyn Fn(&Transmit) + Send + Sync>;
+
+/// Inputs (or commands) handled in one go before the outputs are drained.
+const INPUT_BATCH: usize = 32;
+
+/// Settings of a driver task.
+#[derive(Clone)]
+pub(crate) struct DriverConfig {
+    pub shutdown_timeout: Duration,
+    pub shutdown_grace: Duration,
+    pub tap: Option<Tap>,
+}
+
+/// A call the driver routes events to.
+#[derive(Debug)]
+struct Slot {
+    shared: Arc<Shared<CallState>>,
+    /// No handle is left: forget the call once it is over.
+    released: bool,
+    /// Reached the confirmed state once.
+    answered: bool,
+}
+
+/// A request of the API waiting for its final response.
+#[derive(Debug)]
+struct Pending {
+    reply: Reply<Response>,
+}
+
+/// Graceful shutdown in progress.
+#[derive(Debug)]
+struct Closing {
+    waiters: Vec<oneshot::Sender<()>>,
+    deadline: Instant,
+    /// When every call was over and every request answered.
+    settled_at: Option<Instant>,
+}
+
+/// The task that owns one endpoint.
+pub(crate) struct Driver {
+    ep: Endpoint,
+    transports: Arc<Transports>,
+    cmd_rx: mpsc::Receiver<Command>,
+    weak_cmd: mpsc::WeakSender<Command>,
+    input_rx: mpsc::Receiver<Input>,
+    calls: HashMap<DialogId, Slot>,
+    /// Dialogs forked from a call's first dialog → that call's key.
+    forks: HashMap<DialogId, DialogId>,
+    refers_out: HashMap<ReferId, Arc<Shared<TransferState>>>,
+    registrations:
+        HashMap<sip_core::endpoint::RegistrationId, Arc<Shared<crate::registration::RegState>>>,
+    requests: HashMap<ClientTxId, Pending>,
+    incoming_calls: Option<mpsc::Sender<IncomingCall>>,
+    incoming_requests: Option<mpsc::Sender<IncomingRequest>>,
+    stats: CallStats,
+    /// BYEs we sent (or the core holds until the ACK of our 2xx) not reported done yet:
+    /// core dialog → call key. The core reports every one of them with
+    /// `Event::ByeCompleted`, even one it could not send, which removes it; graceful
+    /// shutdown waits for this to be empty.
+    byes: HashMap<DialogId, DialogId>,
+    closing: Option<Closing>,
+    cfg: DriverConfig,
+}
+
+/// The driver's clock.
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// What woke the driver task.
+enum Wake {
+    Input(Option<Input>),
+    Command(Option<Command>),
+    Timer,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        ep: Endpoint,
+        transports: Arc<Transports>,
+        input_rx: mpsc::Receiver<Input>,
+        cfg: DriverConfig,
+    ) -> (Driver, Link) {
+        let (tx, cmd_rx) = mpsc::unbounded();
+        let driver = Driver {
+            ep,
+            transports,
+            cmd_rx,
+            weak_cmd: tx.downgrade(),
+            input_rx,
+            calls: HashMap::new(),
+            forks: HashMap::new(),
+            refers_out: HashMap::new(),
+            registrations: HashMap::new(),
+            requests: HashMap::new(),
+            incoming_calls: None,
+            incoming_requests: None,
+            stats: CallStats::default(),
+            byes: HashMap::new(),
+            closing: None,
+            cfg,
+        };
+        (driver, Link::new(tx))
+    }
+
+    /// A link for a new handle, unless every handle is gone (then the driver is closing).
+    fn link(&self) -> Option<Link> {
+        self.weak_cmd.upgrade().map(Link::new)
+    }
+
+    /// Runs until shut down (by [`Command::Shutdown`], or when every handle is gone).
+    pub(crate) async fn run(mut self) {
+        let mut timer = Timer::never();
+        let mut armed: Option<Instant> = None;
+        let mut cmd_open = true;
+        let mut input_open = true;
+        loop {
+            let wake = {
+                let input = async {
+                    if !input_open {
+                        return future::pending().await;
+                    }
+                    Wake::Input(self.input_rx.recv().await)
+                };
+                let cmd = async {
+                    if !cmd_open {
+                        return future::pending().await;
+                    }
+                    Wake::Command(self.cmd_rx.recv().await)
+                };
+                let tick = async {
+                    if armed.is_none() {
+                        return future::pending().await;
+                    }
+                    (&mut timer).await;
+                    Wake::Timer
+                };
+                // Commands first: what the application asked before a message arrived
+                // (taking calls, answering) is done before that message is handled.
+                future::or(cmd, future::or(input, tick)).await
+            };
+            match wake {
+                Wake::Input(Some(input)) => {
+                    let now = now();
+                    self.ep.handle_input(now, input);
+                    for _ in 1..INPUT_BATCH {
+                        match self.input_rx.try_recv() {
+                            Some(input) => self.ep.handle_input(now, input),
+                            None => break,
+                        }
+                    }
+                }
+                Wake::Input(None) => {
+                    // The transports are gone: nothing can be sent or received.
+                    input_open = false;
+                    self.begin_closing(None);
+                }
+                Wake::Command(Some(cmd)) => {
+                    self.command(cmd);
+                    for _ in 1..INPUT_BATCH {
+                        match self.cmd_rx.try_recv() {
+                            Some(cmd) => self.command(cmd),
+                            None => break,
+                        }
+                    }
+                }
+                Wake::Command(None) => {
+                    cmd_open = false;
+                    self.begin_closing(None);
+                }
+                Wake::Timer => {
+                    armed = None;
+                    self.ep.handle_timeout(now());
+                }
+            }
+            self.drain();
+            if self.closing_finished() {
+                break;
+            }
+            let next = self.next_wake();
+            if next != armed {
+                if let Some(at) = next {
+                    timer.set_at(at);
+                }
+                armed = next;
+            }
+        }
+        if let Some(closing) = self.closing.take() {
+            for w in closing.waiters {
+                let _ = w.send(());
+            }
+        }
+        for (_, key) in std::mem::take(&mut self.byes) {
+            self.bye_done(key, ByeOutcome::Shutdown);
+        }
+        for (_, slot) in self.calls.drain() {
+            slot.shared.update(|s| s.closed = true);
+        }
+        tracing::debug!("driver task ends");
+    }
+
+    /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
+    fn next_wake(&mut self) -> Option<Instant> {
+        let timer = self.ep.poll_timeout();
+        let closing = self.closing.as_ref().map(|c| match c.settled_at {
+            Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
+            None => c.deadline,
+        });
+        match (timer, closing) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Hands every pending output to the transports or the handles.
+    fn drain(&mut self) {
+        let now = now();
+        while let Some(out) = self.ep.poll_output() {
+            match out {
+                Output::Transmit(t) => {
+                    if let Some(tap) = &self.cfg.tap {
+                        tap(&t);
+                    }
+                    self.transports.send(t);
+                }
+                Output::Event(e) => self.on_event(now, e),
+                // The next deadline is read with poll_timeout once the queue is empty.
+            }
+        }
+    }
+
+    // ---- commands ------------------------------------------------------------------
+
+    fn command(&mut self, cmd: Command) {
+        let now = now();
+        match cmd {
+            Command::Invite(opts, reply) => self.invite(now, *opts, reply),
+            Command::Answer {
+                call,
+                answer,
+                reply,
+            } => {
+                let r = self.answer(now, call, answer);
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+            Command::Hangup(call, reply) => {
+                let r = self.hang_up(now, call);
+                let _ = reply.send(r);
+            }
+            Command::Release(call) => self.release(now, call),
+            Command::Register(opts, reply) => {
+                let r = self.ep.register(now, *opts).map_err(Error::from).map(|id| {
+                    let shared = Arc::new(Shared::new(crate::registration::RegState::default()));
+                    self.registrations.insert(id, shared.clone());
+                    (id, shared)
+                });
+                let _ = reply.send(r);
+            }
+            Command::Unregister(id, reply) => {
+                let _ = reply.send(self.ep.unregister(now, id).map_err(Error::from));
+            }
+            Command::Refer(call, target, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    let id = self.ep.dialog(d).and_then(|mut d| d.refer(now, &target))?;
+                    let shared = Arc::new(Shared::new(TransferState::default()));
+                    self.refers_out.insert(id, shared.clone());
+                    self.stats.transfers_sent += 1;
+                    Ok((id, shared))
+                });
+                let _ = reply.send(r);
+            }
+            Command::ReferAnswer(refer, action, reply) => {
+                let r = self.ep.refer(refer).and_then(|mut r| match action {
+                    ReferAction::Accept => r.accept(now),
+                    ReferAction::Reject(s) => r.reject(now, s),
+                    ReferAction::Notify(s) => r.notify(now, s),
+                    ReferAction::Decline => r.decline(now, Unhandled::Dropped).map(drop),
+                    ReferAction::Abandon => r.abandon(now),
+                });
+                // The core forgets a REFER once its subscription is over (a final NOTIFY,
+                // a refusal): whether it still knows it says whether more may follow.
+                let r = r.map(|()| self.ep.refer(refer).is_ok());
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(r.map_err(Error::from));
+                    }
+                    None => {
+                        if let Err(e) = r {
+                            tracing::debug!(%refer, error = %e, "REFER of a dropped handle not ended");
+                        }
+                    }
+                }
+            }
+            Command::Request(spec, reply) => self.request(now, *spec, reply),
+            Command::InDialog {
+                call,
+                method,
+                headers,
+                body,
+                reply,
+            } => {
+                let r = self.active(call).and_then(|d| {
+                    let hdrs: Vec<(&str, &str)> = headers
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                        .collect();
+                    let body = body.as_ref().map(|b| b.as_parts());
+                    Ok(self
+                        .ep
+                        .dialog(d)
+                        .and_then(|mut d| d.request(now, method, &hdrs, body))?)
+                });
+                self.pend(r, reply);
+            }
+            Command::Reinvite(call, body, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    let body = body.as_ref().map(|b| b.as_parts());
+                    Ok(self.ep.dialog(d).and_then(|mut d| d.reinvite(now, body))?)
+                });
+                self.pend(r, reply);
+            }
+            Command::Respond(spec, reply) => {
+                let r = self.respond(now, *spec);
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+            Command::Decline(tx, why, reply) => {
+                let r = self.ep.decline(now, tx, why).map_err(Error::from);
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(r);
+                    }
+                    None => {
+                        if let Err(e) = r {
+                            tracing::debug!(error = %e, ?why, "dropped request not declined");
+                        }
+                    }
+                }
+            }
+            Command::Info(call, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    self.ep
+                        .dialog_info(d)
+                        .ok_or(Error::Dialog(DialogError::UnknownDialog))
+                });
+                let _ = reply.send(r);
+            }
+            Command::SubscribeCalls(tx) => {
+                if self.closing.is_none() {
+                    self.incoming_calls = Some(tx);
+                }
+            }
+            Command::SubscribeRequests(tx) => {
+                if self.closing.is_none() {
+                    self.incoming_requests = Some(tx);
+                }
+            }
+            Command::Stats(reply) => {
+                let (c, s) = self.ep.transaction_count();
+                let _ = reply.send(Ok(UaStats {
+                    endpoint: self.ep.stats(),
+                    transport: self.transports.stats(),
+                    calls: self.stats,
+                    active_calls: self.calls.len(),
+                    dialogs: self.ep.dialog_count(),
+                    client_transactions: c,
+                    server_transactions: s,
+                    lingering_transactions: self.ep.lingering_transaction_count(),
+                    shedding: self.ep.is_shedding(),
+                }));
+            }
+            Command::Shutdown(done) => self.begin_closing(Some(done)),
+        }
+    }
+
+    /// Hangs a call up through the core (BYE, CANCEL or 603, whichever its state calls
+    /// for) and, for a BYE, starts waiting for its `ByeCompleted`.
+    fn hang_up(&mut self, now: std::time::Instant, call: DialogId) -> Result<HangupKind> {
+        let d = self.active(call)?;
+        let confirmed = self.ep.dialog_state(d) == Some(DialogState::Confirmed);
+        self.ep.dialog(d).and_then(|mut d| d.hangup(now))?;
+        if !confirmed {
+            return Ok(HangupKind::Early);
+        }
+        self.byes.insert(d, call);
+        Ok(HangupKind::Bye)
+    }
+
+    /// Tells a call's handles how its BYE went.
+    fn bye_done(&self, call: DialogId, outcome: ByeOutcome) {
+        if let Some(slot) = self.calls.get(&call) {
+            slot.shared.update(|s| s.bye = Some(outcome));
+        }
+    }
+
+    /// Answers a call's INVITE through the core's dialog command for it (which checks
+    /// the status).
+    fn answer(&mut self, now: std::time::Instant, call: DialogId, answer: Answer) -> Result<()> {
+        let d = self.active(call)?;
+        let mut d = self.ep.dialog(d)?;
+        fn body(b: &Option<crate::Body>) -> Option<(&str, bytes::Bytes)> {
+            b.as_ref().map(crate::Body::as_parts)
+        }
+        Ok(match &answer {
+            Answer::Ring => d.ring(now),
+            Answer::Provisional(status, b) => d.provisional(now, *status, body(b)),
+            Answer::Accept(b) => d.accept(now, body(b)),
+            Answer::Reject(status) => d.reject(now, *status),
+            Answer::RejectWith(status, headers) => {
+                let rows: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                d.reject_with(now, *status, &rows)
+            }
+        }?)
+    }
+
+    /// The dialog a call's commands go to.
+    fn active(&self, call: DialogId) -> Result<DialogId> {
+        match self.calls.get(&call) {
+            Some(slot) => Ok(slot.shared.lock().active),
+            None => Err(Error::Dialog(DialogError::UnknownDialog)),
+        }
+    }
+
+    fn invite(
+        &mut self,
+        now: std::time::Instant,
+        opts: sip_core::endpoint::InviteOptions,
+        reply: Reply<Call>,
+    ) {
+        if self.closing.is_some() {
+            let _ = reply.send(Err(Error::Shutdown));
+            return;
+        }
+        let dialog = match self.ep.invite(now, opts) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        self.stats.placed += 1;
+        let shared = Arc::new(Shared::new(CallState::new(dialog)));
+        self.calls.insert(
+            dialog,
+            Slot {
+                shared: shared.clone(),
+                released: false,
+                answered: false,
+            },
+        );
+        let Some(link) = self.link() else {
+            self.release(now, dialog);
+            let _ = reply.send(Err(Error::Shutdown));
+            return;
+        };
+        let call = Call::new(CallCore {
+            key: dialog,
+            role: Role::Uac,
+            shared,
+            link,
+        });
+        // If the caller stopped waiting, the returned Call is dropped here and releases
+        // (cancels) the call: nothing leaks.
+        let _ = reply.send(Ok(call));
+    }
+
+    fn release(&mut self, now: std::time::Instant, call: DialogId) {
+        let Some(slot) = self.calls.get_mut(&call) else {
+            return;
+        };
+        slot.released = true;
+        let (state, active) = {
+            let s = slot.shared.lock();
+            (s.state, s.active)
+        };
+        if state.is_terminated() {
+            self.forget(call);
+        } else if let Err(e) = self.hang_up(now, call) {
+            tracing::debug!(%call, dialog = %active, error = %e, "hang-up of a released call refused");
+        }
+    }
+
+    /// Drops a finished call from the tables.
+    fn forget(&mut self, call: DialogId) {
+        if let Some(slot) = self.calls.remove(&call) {
+            slot.shared.update(|s| s.closed = true);
+        }
+        self.forks.retain(|_, key| *key != call);
+    }
+
+    fn request(&mut self, now: std::time::Instant, spec: RequestSpec, reply: Reply<Response>) {
+        let r = (|| {
+            let mut b = self
+                .ep
+                .request(spec.method, &spec.uri, &spec.from, &spec.to);
+            for (n, v) in &spec.headers {
+                b = b.header(n, v);
+            }
+            if let Some(body) = &spec.body {
+                b = b.body(&body.content_type, body.bytes.clone());
+            }
+            let req = b.build()?;
+            let target = match spec.target {
+                Some(t) => t,
+                None => Target::for_request(&req)?,
+            };
+            Ok(self.ep.send_request(now, req, target)?)
+        })();
+        self.pend(r, reply);
+    }
+
+    fn pend(&mut self, r: Result<ClientTxId>, reply: Reply<Response>) {
+        match r {
+            Ok(tx) => {
+                self.requests.insert(tx, Pending { reply });
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    fn respond(&mut self, now: std::time::Instant, spec: ResponseSpec) -> Result<()> {
+        let body = spec.body.as_ref().map(|b| b.as_parts());
+        if let (true, Some(dialog)) = (spec.invite, spec.dialog) {
+            // A re-INVITE is answered through its dialog (§14.2).
+            let mut d = self.ep.dialog(dialog)?;
+            return Ok(match spec.provisional {
+                true => d.provisional(now, spec.status, body),
+                false => d.answer(now, spec.status, body),
+            }?);
+        }
+        let mut b = self.ep.response(spec.tx, spec.status)?;
+        if let Some(reason) = &spec.reason {
+            b = b.reason(reason);
+        }
+        for (n, v) in &spec.headers {
+            b = b.header(n, v);
+        }
+        if let Some((ct, bytes)) = body {
+            b = b.body(ct, bytes);
+        }
+        let resp = b.build()?;
+        if spec.provisional && !resp.is_provisional() {
+            // `send_provisional` with a final status: refused before anything is sent.
+            return Err(DialogError::BadStatus(spec.status).into());
+        }
+        Ok(self.ep.respond(now, spec.tx, resp)?)
+    }
+
+    // ---- events --------------------------------------------------------------------
+
+    fn key_of(&self, dialog: DialogId) -> DialogId {
+        self.forks.get(&dialog).copied().unwrap_or(dialog)
+    }
+
+    fn on_event(&mut self, now: std::time::Instant, e: Event) {
+        match e {
+            Event::IncomingCall {
+                dialog,
+                tx,
+                request,
+            } => self.incoming_call(now, dialog, tx, *request),
+            Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, *request),
+            Event::Response { tx, response } => self.final_response(tx, *response),
+            Event::ClientTxFailed { tx, failure } => {
+                if let Some(p) = self.requests.remove(&tx) {
+                    let _ = p.reply.send(Err(match failure {
+                        Failure::TransportError => Error::TransportFailed,
+                        // Timeout, and any failure kind added later.
+                        _ => Error::Timeout,
+                    }));
+                }
+            }
+            Event::DialogResponse {
+                dialog,
+                tx,
+                response,
+            } => {
+                if self.requests.contains_key(&tx) {
+                    return self.final_response(tx, *response);
+                }
+                let key = self.key_of(dialog);
+                if let Some(slot) = self.calls.get(&key) {
+                    slot.shared.update(|s| {
+                        if s.state == DialogState::Confirmed && s.final_response.is_some() {
+                            // A response to a re-INVITE the core retried (§14.1).
+                        } else if response.is_provisional() {
+                            s.progress.push_back(*response);
+                        } else if s.final_response.is_none() {
+                            s.final_response = Some(response);
+                        }
+                    });
+                }
+            }
+            Event::DialogStateChanged { dialog, state } => self.state_changed(dialog, state),
+            Event::ByeCompleted { dialog, outcome } => {
+                let outcome = match outcome {
+                    Ok(status) => ByeOutcome::Answered(status),
+                    Err(Failure::Timeout) => ByeOutcome::Timeout,
+                    // A transport error, a BYE the core could not send, and any failure
+                    // kind added later.
+                    Err(_) => ByeOutcome::TransportFailed,
+                };
+                // A BYE the core sent on its own (no ACK, a failed re-INVITE) still
+                // reaches the call's handles, which may be waiting on an earlier hang-up.
+                let call = self
+                    .byes
+                    .remove(&dialog)
+                    .unwrap_or_else(|| self.key_of(dialog));
+                self.bye_done(call, outcome);
+            }
+            Event::Forked { dialog, original } => {
+                let key = self.key_of(original);
+                self.forks.insert(dialog, key);
+            }
+            Event::DialogRequest {
+                dialog,
+                tx,
+                request,
+            } => self.dialog_request(now, dialog, tx, *request),
+            Event::ReferReceived {
+                refer,
+                dialog,
+                refer_to,
+                target,
+                referred_by,
+            } => {
+                self.stats.transfers_received += 1;
+                let key = self.key_of(dialog);
+                let open = self.calls.get(&key).filter(|s| !s.released);
+                match (open, self.link()) {
+                    (Some(slot), Some(link)) => {
+                        let t = IncomingTransfer::new(refer, refer_to, target, referred_by, link);
+                        slot.shared
+                            .update(|s| s.events.push_back(CallEvent::Transfer(t)));
+                    }
+                    (open, _) => {
+                        // A REFER outside any call of ours, or in one nobody holds.
+                        let why = match (&self.closing, open) {
+                            (Some(_), _) => Unhandled::ShuttingDown,
+                            (None, None) => Unhandled::NoListener,
+                            (None, Some(_)) => Unhandled::CallReleased,
+                        };
+                        if let Err(e) = self.ep.refer(refer).and_then(|mut r| r.decline(now, why)) {
+                            tracing::debug!(%refer, error = %e, "REFER not declined");
+                        }
+                    }
+                }
+            }
+            Event::Refer {
+                refer,
+                dialog: _,
+                event,
+            } => {
+                let Some(shared) = self.refers_out.get(&refer) else {
+                    return;
+                };
+                let over = event.is_final();
+                shared.update(|t| match event {
+                    ReferEvent::Accepted => t.accepted = Some(Ok(())),
+                    ReferEvent::Rejected(code) => {
+                        t.accepted = Some(Err(code));
+                        t.outcome = Some(TransferOutcome {
+                            final_status: None,
+                            expired: false,
+                        });
+                    }
+                    ReferEvent::Progress(s) => t.progress.push_back(s),
+                    ReferEvent::Done {
+                        final_status,
+                        expired,
+                    } => {
+                        t.outcome = Some(TransferOutcome {
+                            final_status,
+                            expired,
+                        })
+                    }
+                });
+                if over {
+                    self.refers_out.remove(&refer);
+                }
+            }
+            Event::Registration {
+                registration,
+                state,
+            } => {
+                if let Some(shared) = self.registrations.get(&registration) {
+                    shared.update(|s| s.history.push(state));
+                }
+                if matches!(state, sip_core::endpoint::RegistrationState::Unregistered) {
+                    self.registrations.remove(&registration);
+                }
+            }
+            // ACKs, CANCELs (the call's state change follows), strays, and future kinds.
+            _ => {}
+        }
+    }
+
+    fn final_response(&mut self, tx: ClientTxId, response: Response) {
+        if response.is_provisional() {
+            return;
+        }
+        if let Some(p) = self.requests.remove(&tx) {
+            let _ = p.reply.send(Ok(response));
+        }
+    }
+
+    fn incoming_call(
+        &mut self,
+        now: std::time::Instant,
+        dialog: DialogId,
+        tx: ServerTxId,
+        request: Request,
+    ) {
+        self.stats.received += 1;
+        let shared = Arc::new(Shared::new(CallState::new(dialog)));
+        self.calls.insert(
+            dialog,
+            Slot {
+                shared: shared.clone(),
+                released: true,
+                answered: false,
+            },
+        );
+        let why = if self.closing.is_some() {
+            Unhandled::ShuttingDown
+        } else {
+            match (&self.incoming_calls, self.link()) {
+                (Some(sender), Some(link)) => {
+                    if let Some(slot) = self.calls.get_mut(&dialog) {
+                        slot.released = false;
+                    }
+                    let core = CallCore {
+                        key: dialog,
+                        role: Role::Uas,
+                        shared,
+                        link,
+                    };
+                    match sender.try_send(IncomingCall::new(core, tx, request)) {
+                        Ok(()) => return,
+                        // The returned handle is dropped below, after the refusal, so
+                        // its release finds the call already over.
+                        Err(mpsc::TrySendError::Full(_)) => Unhandled::Overloaded,
+                        Err(mpsc::TrySendError::Closed(_)) => {
+                            self.incoming_calls = None;
+                            Unhandled::NoListener
+                        }
+                    }
+                }
+                _ => Unhandled::NoListener,
+            }
+        };
+        self.stats.unhandled += 1;
+        if let Err(e) = self.ep.decline(now, tx, why) {
+            tracing::debug!(%dialog, error = %e, ?why, "incoming call not declined");
+        }
+    }
+
+    fn incoming_request(&mut self, now: std::time::Instant, tx: ServerTxId, request: Request) {
+        let why = match (&self.closing, &self.incoming_requests, self.link()) {
+            (Some(_), _, _) => Unhandled::ShuttingDown,
+            (None, Some(sender), Some(link)) => {
+                match sender.try_send(IncomingRequest::new(tx, None, request, link)) {
+                    Ok(()) => return,
+                    Err(mpsc::TrySendError::Full(r)) => {
+                        r.disarm();
+                        Unhandled::Overloaded
+                    }
+                    Err(mpsc::TrySendError::Closed(r)) => {
+                        r.disarm();
+                        self.incoming_requests = None;
+                        Unhandled::NoListener
+                    }
+                }
+            }
+            (None, _, _) => Unhandled::NoListener,
+        };
+        self.stats.requests_auto_answered += 1;
+        if let Err(e) = self.ep.decline(now, tx, why) {
+            tracing::debug!(error = %e, ?why, "request nobody takes not declined");
+        }
+    }
+
+    fn dialog_request(
+        &mut self,
+        now: std::time::Instant,
+        dialog: DialogId,
+        tx: ServerTxId,
+        request: Request,
+    ) {
+        let key = self.key_of(dialog);
+        let open = self.calls.get(&key).filter(|s| !s.released);
+        if let (Some(slot), Some(link)) = (open, self.link()) {
+            let r = IncomingRequest::new(tx, Some(dialog), request, link);
+            slot.shared
+                .update(|s| s.events.push_back(CallEvent::Request(r)));
+            return;
+        }
+        // Nobody holds the call: it is being hung up.
+        if let Err(e) = self.ep.decline(now, tx, Unhandled::CallReleased) {
+            tracing::debug!(%dialog, error = %e, "request in a released call not declined");
+        }
+    }
+
+    fn state_changed(&mut self, dialog: DialogId, state: DialogState) {
+        let key = self.key_of(dialog);
+        let Some(slot) = self.calls.get_mut(&key) else {
+            return;
+        };
+        match state {
+            DialogState::Confirmed => {
+                if !slot.answered {
+                    slot.answered = true;
+                    self.stats.answered += 1;
+                }
+                slot.shared.update(|s| {
+                    s.active = dialog;
+                    s.state = DialogState::Confirmed;
+                });
+            }
+            DialogState::Early | DialogState::Trying => {
+                slot.shared.update(|s| {
+                    if s.state == DialogState::Trying {
+                        s.state = state;
+                    }
+                });
+            }
+            DialogState::Terminated(_) => {
+                let active = slot.shared.lock().active;
+                if dialog != active {
+                    // Another fork ended; the call goes on.
+                    self.forks.remove(&dialog);
+                    return;
+                }
+                if !slot.answered {
+                    self.stats.failed += 1;
+                }
+                let released = slot.released;
+                slot.shared.update(|s| {
+                    s.state = state;
+                    s.closed = true;
+                });
+                if released {
+                    self.forget(key);
+                }
+            }
+        }
+    }
+
+    // ---- shutdown ------------------------------------------------------------------
+
+    fn begin_closing(&mut self, waiter: Option<oneshot::Sender<()>>) {
+        if let Some(c) = &mut self.closing {
+            c.waiters.extend(waiter);
+            return;
+        }
+        let now = now();
+        self.incoming_calls = None;
+        self.incoming_requests = None;
+        let live: Vec<DialogId> = self
+            .calls
+            .iter()
+            .filter(|(_, s)| !s.shared.lock().state.is_terminated())
+            .map(|(k, _)| *k)
+            .collect();
+        for call in live {
+            if let Err(e) = self.hang_up(now, call) {
+                tracing::debug!(%call, error = %e, "hang-up at shutdown refused");
+            }
+        }
+        self.closing = Some(Closing {
+            waiters: waiter.into_iter().collect(),
+            deadline: Instant::now() + self.cfg.shutdown_timeout,
+            settled_at: None,
+        });
+    }
+
+    /// Whether a graceful shutdown is complete: every call over, every request of the API
+    /// answered and every BYE we sent answered (`Event::ByeCompleted`, RFC 3261 §15.1.1)
+    /// — or, once the calls are over and the requests answered, the grace period passed
+    /// with BYEs still unanswered — or the overall deadline passed. Other client
+    /// transactions (a BYE's kept for T4 after its response, NOTIFYs) are not waited for.
+    fn closing_finished(&mut self) -> bool {
+        let settled = self
+            .calls
+            .values()
+            .all(|s| s.shared.lock().state.is_terminated())
+            && self.requests.is_empty();
+        let Some(c) = &mut self.closing else {
+            return false;
+        };
+        let t = Instant::now();
+        if t >= c.deadline {
+            return true;
+        }
+        if !settled {
+            c.settled_at = None;
+            return false;
+        }
+        let since = *c.settled_at.get_or_insert(t);
+        self.byes.is_empty() || t >= since + self.cfg.shutdown_grace
+    }
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("calls", &self.calls.len())
+            .field("requests", &self.requests.len())
+            .finish_non_exhaustive()
+    }
+}

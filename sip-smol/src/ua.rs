@@ -1,0 +1,425 @@
+//! The [`UserAgent`] and its builder.
+
+use std::hash::{BuildHasher, Hasher};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::chan::{mpsc, oneshot};
+use sip_core::endpoint::{Endpoint, EndpointConfig, InviteOptions, LocalAddr, Transmit};
+use sip_core::message::Method;
+use sip_core::transport::Transport;
+
+use crate::call::{CallBuilder, IncomingCalls};
+use crate::command::{Command, Link, RequestSpec};
+use crate::driver::{Driver, DriverConfig, Tap};
+use crate::error::{Error, Result};
+use crate::request::{IncomingRequests, RequestBuilder};
+use crate::spawn::Spawner;
+use crate::stats::UaStats;
+use crate::transport::{TransportConfig, Transports};
+
+/// A SIP user agent on async-io: bound sockets, one endpoint in its driver task, and
+/// the handles to place, answer and transfer calls and to send and answer requests.
+///
+/// Cheap to clone (all clones drive the same user agent). Everything keeps running while
+/// any clone or any [`Call`](crate::Call) handle lives; [`UserAgent::shutdown`] ends it
+/// gracefully.
+///
+/// ```
+/// # fn main() -> sip_smol::Result<()> { smol::block_on(async {
+/// use sip_smol::{Body, UserAgent};
+/// let spawn = |task| smol::spawn(task).detach();
+/// let bob = UserAgent::builder().udp("127.0.0.1:0").seed(2).spawner(spawn).build().await?;
+/// let alice = UserAgent::builder().udp("127.0.0.1:0").seed(1).spawner(spawn).build().await?;
+/// let mut incoming = bob.incoming();
+/// let bob_uri = format!("sip:bob@{}", bob.local_addrs()[0].1);
+///
+/// let answering = smol::spawn(async move {
+///     let inc = incoming.next().await.unwrap();
+///     inc.ringing().await?;
+///     let call = inc.accept(Some(Body::sdp("v=0\r\n"))).await?;
+///     Ok::<_, sip_smol::Error>(call.ended().await)
+/// });
+///
+/// let call = alice.call(&bob_uri).sdp("v=0\r\n").await?;
+/// let ok = call.answered().await?;
+/// assert_eq!(ok.status(), 200);
+/// call.hangup().await?;
+/// assert_eq!(answering.await?, sip_smol::EndReason::RemoteBye);
+/// alice.shutdown().await;
+/// bob.shutdown().await;
+/// # Ok(()) }) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct UserAgent {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    link: Link,
+    transports: Arc<Transports>,
+    locals: Vec<(Transport, SocketAddr)>,
+    identity: String,
+    subscriber_capacity: usize,
+}
+
+impl UserAgent {
+    /// Starts building a user agent.
+    pub fn builder() -> UserAgentBuilder {
+        UserAgentBuilder::default()
+    }
+
+    /// The bound addresses, UDP first then TCP, with the actual ports (after binding
+    /// port 0).
+    pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+        self.inner.locals.clone()
+    }
+
+    /// The first bound address of `transport`.
+    pub fn local_addr(&self, transport: Transport) -> Option<SocketAddr> {
+        self.inner
+            .locals
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map(|(_, a)| *a)
+    }
+
+    /// The From value used when a call or request does not set one.
+    pub fn identity(&self) -> &str {
+        &self.inner.identity
+    }
+
+    /// The driver task's link.
+    fn link(&self) -> Result<Link> {
+        Ok(self.inner.link.clone())
+    }
+
+    /// Places a call to `uri` (an INVITE, RFC 3261 §13.2): set the body and headers on the
+    /// returned builder, then `.await` it for the [`Call`](crate::Call).
+    ///
+    /// The next hop is the URI's IP address, port and `transport` parameter (UDP by
+    /// default) unless [`CallBuilder::target`] says otherwise: the core does no DNS.
+    pub fn call(&self, uri: &str) -> CallBuilder {
+        let opts = InviteOptions::new(uri, self.inner.identity.clone(), format!("<{uri}>"));
+        CallBuilder::new(self.link(), opts)
+    }
+
+    /// The calls placed to this user agent, from now on.
+    ///
+    /// Until this is called, and after the returned stream is dropped or falls 1024 calls
+    /// behind, the stack declines new calls with the core's policy
+    /// ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline): 480 Temporarily
+    /// Unavailable, or 503 with Retry-After when behind). Calling it again hands the calls
+    /// to the new stream; the old one ends.
+    pub fn incoming(&self) -> IncomingCalls {
+        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
+        let _ = self.inner.link.send(Command::SubscribeCalls(tx));
+        IncomingCalls::new(rx)
+    }
+
+    /// Sends a request outside any dialog (OPTIONS, MESSAGE, INFO, ...; RFC 3261 §8.1,
+    /// §11): set headers and body on the returned builder, then `.await` it for the final
+    /// response. Use [`UserAgent::call`] for INVITE.
+    pub fn request(&self, method: Method, uri: &str) -> RequestBuilder {
+        let spec = RequestSpec {
+            method,
+            uri: uri.to_owned(),
+            from: self.inner.identity.clone(),
+            to: format!("<{uri}>"),
+            headers: Vec::new(),
+            body: None,
+            target: None,
+        };
+        RequestBuilder::new(self.link(), spec)
+    }
+
+    /// Registers a binding with a registrar (RFC 3261 §10.2) and keeps it fresh; the
+    /// returned handle reports each registration, and unregisters on request.
+    ///
+    /// ```no_run
+    /// # async fn f(ua: sip_smol::UserAgent) -> sip_smol::Result<()> {
+    /// use sip_smol::RegisterOptions;
+    /// let reg = ua.register(RegisterOptions::new("sip:127.0.0.1:5060", "<sip:alice@example.com>", 600)).await?;
+    /// let granted = reg.registered().await?;
+    /// reg.unregister().await?;
+    /// # let _ = granted; Ok(()) }
+    /// ```
+    pub async fn register(
+        &self,
+        opts: sip_core::endpoint::RegisterOptions,
+    ) -> Result<crate::Registration> {
+        let link = self.link()?;
+        let (id, shared) = link.ask(|r| Command::Register(Box::new(opts), r)).await?;
+        Ok(crate::Registration { id, link, shared })
+    }
+
+    /// The requests received outside any dialog (other than INVITE), from now on.
+    ///
+    /// Until this is called, and after the returned stream is dropped, the stack answers
+    /// them with the core's policy
+    /// ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)): OPTIONS with 200 and
+    /// the methods and media types it supports (RFC 3261 §11.2), anything else with 405
+    /// Method Not Allowed and an Allow header (§8.2.1).
+    pub fn incoming_requests(&self) -> IncomingRequests {
+        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
+        let _ = self.inner.link.send(Command::SubscribeRequests(tx));
+        IncomingRequests::new(rx)
+    }
+
+    /// A snapshot of the counters.
+    pub async fn stats(&self) -> Result<UaStats> {
+        self.inner.link.ask(Command::Stats).await
+    }
+
+    /// Shuts down gracefully: new calls and requests are declined (the core's 503 with
+    /// Retry-After), every call still up is hung up (BYE, CANCEL, or the core's refusal of
+    /// a call not answered yet), then the stack waits until the calls are over,
+    /// the API's pending requests are answered and every BYE sent (by this shutdown or by
+    /// an earlier hang-up) has its final response (RFC 3261 §15.1.1) — and returns as soon
+    /// as that is so. Unanswered BYEs are waited for at most the builder's
+    /// `shutdown_grace` (500 ms by default) once the rest is settled, and everything at
+    /// most `shutdown_timeout` (5 s by default); then the sockets are closed. Handles used
+    /// afterwards fail with [`Error::Shutdown`], a [`Call::hangup`](crate::Call::hangup)
+    /// still waiting included. Calling it again is harmless.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.link.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        self.inner.transports.shutdown().await;
+    }
+}
+
+/// Configures and starts a [`UserAgent`].
+///
+/// ```
+/// # fn main() -> sip_smol::Result<()> { smol::block_on(async {
+/// use sip_smol::{Transport, UserAgent};
+/// let ua = UserAgent::builder()
+///     .spawner(|task| smol::spawn(task).detach())
+///     .udp("127.0.0.1:0")
+///     .tcp("127.0.0.1:0")
+///     .identity("\"Alice\" <sip:alice@example.com>")
+///     .seed(7)
+///     .build()
+///     .await?;
+/// assert!(ua.local_addr(Transport::Udp).is_some());
+/// assert!(ua.local_addr(Transport::Tcp).is_some());
+/// ua.shutdown().await;
+/// # Ok(()) }) }
+/// ```
+#[must_use = "nothing starts until build() is awaited"]
+pub struct UserAgentBuilder {
+    udp: Vec<String>,
+    tcp: Vec<String>,
+    seed: Option<u64>,
+    identity: Option<String>,
+    endpoint: EndpointConfig,
+    transport: TransportConfig,
+    spawner: Option<Spawner>,
+    shutdown_timeout: Duration,
+    shutdown_grace: Duration,
+    subscriber_capacity: usize,
+    tap: Option<Tap>,
+}
+
+impl Default for UserAgentBuilder {
+    fn default() -> Self {
+        UserAgentBuilder {
+            udp: Vec::new(),
+            tcp: Vec::new(),
+            seed: None,
+            identity: None,
+            endpoint: EndpointConfig::default(),
+            transport: TransportConfig::default(),
+            spawner: None,
+            shutdown_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_millis(500),
+            subscriber_capacity: 1024,
+            tap: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for UserAgentBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserAgentBuilder")
+            .field("udp", &self.udp)
+            .field("tcp", &self.tcp)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserAgentBuilder {
+    /// Binds a UDP socket at `addr` (`"127.0.0.1:5060"`, `"[::1]:0"`, ...). Any number of
+    /// UDP and TCP addresses can be bound.
+    pub fn udp(mut self, addr: impl Into<String>) -> Self {
+        self.udp.push(addr.into());
+        self
+    }
+
+    /// Binds a TCP listener at `addr`. Outgoing TCP needs no listener, but RFC 3261 §18
+    /// wants a UA to accept TCP where it accepts UDP.
+    pub fn tcp(mut self, addr: impl Into<String>) -> Self {
+        self.tcp.push(addr.into());
+        self
+    }
+
+    /// The seed of the endpoints' tags, branches and Call-IDs (default: a random one,
+    /// drawn from the operating system's randomness at each start). With a fixed seed a
+    /// run's identifiers repeat, which is what tests want.
+    ///
+    /// **Never reuse a fixed seed across restarts of a deployed user agent**: its tags,
+    /// branches and Call-IDs would repeat those of its previous life, and peers would take
+    /// new requests for retransmissions or for requests in dialogs that are gone (RFC 3261
+    /// §8.1.1.4, §8.1.1.7, §19.3 want them unique). Leave it unset outside tests.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The From value of calls and requests that do not set one (default
+    /// `<sip:ua@first-bound-address>`).
+    pub fn identity(mut self, from: impl Into<String>) -> Self {
+        self.identity = Some(from.into());
+        self
+    }
+
+    /// The endpoint configuration: timers, limits, User-Agent header, ... Its
+    /// `local_addrs` are replaced by the bound addresses unless set; set them to
+    /// advertise another address in Via and Contact (a wildcard bind needs one).
+    pub fn endpoint_config(mut self, config: EndpointConfig) -> Self {
+        self.endpoint = config;
+        self
+    }
+
+    /// Credentials for digest challenges (401/407) to any request the user agent sends,
+    /// REGISTER and INVITE included (RFC 3261 §22.2); for every realm.
+    pub fn credentials(mut self, user: &str, password: &str) -> Self {
+        self.endpoint.credentials = Some(sip_core::endpoint::Credentials::new(
+            sip_core::auth::StaticCredentials::any(user, password),
+        ));
+        self
+    }
+
+    /// The transport configuration: buffer sizes, connection limits, idle timeout, ...
+    /// Its `udp` and `tcp` lists are bound along with the builder's.
+    pub fn transport_config(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
+    /// How the user agent starts its tasks (the driver task, one per UDP socket and TCP
+    /// listener, one per TCP connection): with the executor the application runs, e.g.
+    /// `.spawner(|task| smol::spawn(task).detach())` or
+    /// `.spawner(|task| { async_std::task::spawn(task); })`. Required.
+    pub fn spawner(mut self, spawn: impl Fn(crate::Task) + Send + Sync + 'static) -> Self {
+        self.spawner = Some(Spawner::new(spawn));
+        self
+    }
+
+    /// The most [`UserAgent::shutdown`] waits for calls and transactions to finish
+    /// (default 5 s).
+    pub fn shutdown_timeout(mut self, d: Duration) -> Self {
+        self.shutdown_timeout = d;
+        self
+    }
+
+    /// How long shutdown waits, once every call is over and every request answered, for
+    /// the BYEs still unanswered (a peer that never answers one would otherwise hold it
+    /// for 64·T1). Shutdown ends as soon as the last BYE is answered, so this is only an
+    /// upper bound. Default 500 ms.
+    pub fn shutdown_grace(mut self, d: Duration) -> Self {
+        self.shutdown_grace = d;
+        self
+    }
+
+    /// Calls `f` with every message the user agent sends, before it is sent (for traces
+    /// and ladder diagrams). It runs on the driver task: keep it quick.
+    pub fn on_transmit(mut self, f: impl Fn(&Transmit) + Send + Sync + 'static) -> Self {
+        self.tap = Some(Arc::new(f));
+        self
+    }
+
+    /// Binds the sockets and starts the driver task with the [spawner](Self::spawner).
+    pub async fn build(self) -> Result<UserAgent> {
+        let mut tconf = self.transport.clone();
+        for a in &self.udp {
+            tconf.udp.extend(resolve(a)?);
+        }
+        for a in &self.tcp {
+            tconf.tcp.extend(resolve(a)?);
+        }
+        if tconf.udp.is_empty() && tconf.tcp.is_empty() {
+            return Err(Error::NoTransport);
+        }
+        let spawner = self.spawner.clone().ok_or(Error::NoSpawner)?;
+        let (transports, input) = Transports::bind(tconf, spawner.clone())
+            .await
+            .map_err(Error::Bind)?;
+        let transports = Arc::new(transports);
+        let locals = transports.local_addrs();
+        let mut econf = self.endpoint.clone();
+        if econf.local_addrs.is_empty() {
+            econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
+        }
+        let identity = self.identity.clone().unwrap_or_else(|| {
+            let host = econf
+                .local_addrs
+                .first()
+                .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
+            format!("<sip:ua@{host}>")
+        });
+        let seed = self.seed.unwrap_or_else(random_seed);
+        let ep = Endpoint::new(econf, seed);
+        let cfg = DriverConfig {
+            shutdown_timeout: self.shutdown_timeout,
+            shutdown_grace: self.shutdown_grace,
+            tap: self.tap.clone(),
+        };
+        let (driver, link) = Driver::new(ep, transports.clone(), input, cfg);
+        spawner.spawn(driver.run());
+        Ok(UserAgent {
+            inner: Arc::new(Inner {
+                link,
+                transports,
+                locals,
+                identity,
+                subscriber_capacity: self.subscriber_capacity,
+            }),
+        })
+    }
+}
+
+fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs().map_err(Error::Bind)?.collect();
+    match addrs.first() {
+        // One socket per name: the first address it resolves to.
+        Some(a) => Ok(vec![*a]),
+        None => Err(Error::Bind(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "address resolves to nothing",
+        ))),
+    }
+}
+
+/// A seed from the standard library's random hash keys: drawn from the operating system
+/// when a process first asks, then stepped, so every call gives another seed.
+fn random_seed() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0x5EED);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Two user agents of one process without a seed draw different ones.
+    #[test]
+    fn seeds_are_random_by_default() {
+        assert!(super::UserAgentBuilder::default().seed.is_none());
+        assert_ne!(super::random_seed(), super::random_seed());
+    }
+}
