@@ -169,6 +169,15 @@ pub enum ResolveError {
     TooManyPending,
 }
 
+/// The transports a resolver may choose for an endpoint bound at `locals` (one of each
+/// present, in a fixed order).
+pub fn supported_by(locals: &[crate::transaction::layer::LocalAddr]) -> Vec<Transport> {
+    [Transport::Udp, Transport::Tcp, Transport::Tls]
+        .into_iter()
+        .filter(|t| locals.iter().any(|l| l.transport == *t))
+        .collect()
+}
+
 /// The resolver's settings.
 #[derive(Debug, Clone)]
 pub struct ResolverConfig {
