@@ -245,6 +245,7 @@ pub struct UserAgentBuilder {
     shutdown_grace: Duration,
     subscriber_capacity: usize,
     tap: Option<Tap>,
+    dns: crate::dns::DnsServer,
 }
 
 impl Default for UserAgentBuilder {
@@ -261,6 +262,7 @@ impl Default for UserAgentBuilder {
             shutdown_grace: Duration::from_millis(500),
             subscriber_capacity: 1024,
             tap: None,
+            dns: crate::dns::DnsServer::System,
         }
     }
 }
@@ -288,6 +290,14 @@ impl UserAgentBuilder {
     /// wants a UA to accept TCP where it accepts UDP.
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
         self.tcp.push(addr.into());
+        self
+    }
+
+    /// The DNS server host names in Request-URIs, Routes and registrars are looked up at
+    /// (RFC 3263: NAPTR, SRV, A/AAAA; the core caches the answers per TTL). By default the
+    /// system's resolver configuration (`/etc/resolv.conf`) is used.
+    pub fn dns_server(mut self, server: SocketAddr) -> Self {
+        self.dns = crate::dns::DnsServer::At(server);
         self
     }
 
@@ -417,6 +427,7 @@ impl UserAgentBuilder {
                 shutdown_grace: self.shutdown_grace,
                 tap: self.tap.clone(),
                 registry: registry.clone(),
+                dns: self.dns,
             };
             let (driver, link) = Driver::new(ep, transports.clone(), rx, cfg);
             tokio::spawn(driver.run());

@@ -225,16 +225,17 @@ impl Procedure {
         let Some((t, host, port)) = list.front().cloned() else {
             return self.hosts(list);
         };
-        let before = self.targets.len();
+        let mut found = false;
         for r in records {
             match r {
                 RecordData::A(a) => self.push(t, IpAddr::V4(*a), port),
                 RecordData::Aaaa(a) => self.push(t, IpAddr::V6(*a), port),
-                _ => {}
+                _ => continue,
             }
+            found = true;
         }
         // IPv4 first (the usual local address); AAAA only for a host without A records.
-        if self.targets.len() == before && !asked_aaaa {
+        if !found && !asked_aaaa {
             self.stage = Stage::Hosts(list, true);
             return Step::Ask(Question {
                 name: host,
@@ -402,6 +403,24 @@ mod tests {
                 "example.test".into()
             )]
         );
+    }
+
+    /// Two SRV targets at the same address give it once, and an A answer that only
+    /// repeats a known address still counts as an answer (no AAAA is asked).
+    #[test]
+    fn duplicate_addresses_are_kept_once() {
+        let mut rng = IdGenerator::new(1);
+        let (mut p, _) = Procedure::start(dest("sip:bob@example.test;transport=udp"));
+        let s = p.answer(
+            &[srv(10, 5060, "one.test"), srv(20, 5060, "two.test")],
+            &mut rng,
+            all,
+        );
+        assert_eq!(ask(&s), ("one.test", RecordType::A));
+        let s = p.answer(&[a(1)], &mut rng, all);
+        assert_eq!(ask(&s), ("two.test", RecordType::A));
+        let s = p.answer(&[a(1)], &mut rng, all);
+        assert_eq!(done(s).len(), 1);
     }
 
     /// §4.2: an explicit port: no NAPTR, no SRV.
