@@ -87,6 +87,11 @@ pub struct DriverConfig {
     /// [`Driver::handle_timeout`](crate::Driver::handle_timeout), which
     /// [`Driver::next_timeout`](crate::Driver::next_timeout) then asks for at once.
     pub read_budget: usize,
+    /// The DNS server the endpoint's RFC 3263 lookups go to (UDP); `None`: the first
+    /// `nameserver` of `/etc/resolv.conf`, read when the driver is built. Lookups use the
+    /// last token of the driver's range when the range has one to spare (beyond the
+    /// sockets and one connection); without it, host names do not resolve.
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 impl Default for DriverConfig {
@@ -102,6 +107,7 @@ impl Default for DriverConfig {
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
             reuse_address: true,
             read_budget: 256,
+            dns_server: None,
         }
     }
 }
