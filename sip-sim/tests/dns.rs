@@ -335,3 +335,64 @@ fn registrations_resolve_their_registrar() {
     );
     assert_eq!(state(nx), Some(RegistrationState::Failed(503)));
 }
+
+/// §12.2.1.1 with RFC 3263: the callee's Contact names a host (`bob.example.test:5062`);
+/// once the caller has resolved it, the in-dialog BYE goes to the address it resolves to,
+/// not over the flow the INVITE took.
+#[test]
+fn in_dialog_requests_follow_a_host_name_remote_target() {
+    use sip_core::endpoint::{EndpointConfig, LocalAddr};
+    let zone = DnsZone::new()
+        .delay(DNS)
+        .a("bob.example.test", Ipv4Addr::new(10, 0, 0, 3));
+    let mut sim = Sim::new(7);
+    sim.set_default_link(LinkConfig::ideal(LATENCY));
+    let alice = UaNode::new(sim.base(), a(ALICE), 1)
+        .with_dns(zone)
+        .react(|ctl, e| {
+            if let Event::DialogStateChanged {
+                dialog,
+                state: DialogState::Confirmed,
+            } = e
+            {
+                let d = *dialog;
+                ctl.after(Duration::from_secs(1), move |ep, now| {
+                    let _ = ep.dialog(d).and_then(|mut d| d.hangup(now));
+                });
+            }
+        });
+    let ia = sim.add_node(a(ALICE), alice);
+    let mut config = EndpointConfig::with_local(sip_sim::Transport::Udp, a(BOB1));
+    config.local_addrs = vec![LocalAddr {
+        advertised: Some("bob.example.test:5060".into()),
+        ..LocalAddr::new(sip_sim::Transport::Udp, a(BOB1))
+    }];
+    let bob = UaNode::with_config(sim.base(), a(BOB1), config, 2).react(|ctl, e| {
+        if let Event::IncomingCall { dialog, .. } = e {
+            let _ = ctl
+                .ep
+                .dialog(*dialog)
+                .and_then(|mut d| d.accept(ctl.now, None));
+        }
+    });
+    let ib = sim.add_node(a(BOB1), bob);
+    assert!(sim.add_address(ib, a(BOB2)));
+    let d = call(&mut sim, ia, "sip:bob@10.0.0.2");
+    sim.run_until(Duration::from_secs(5)).unwrap();
+    let byes: Vec<_> = sim
+        .trace()
+        .iter()
+        .filter(|t| t.kind == TraceKind::Sent && t.first_line.starts_with("BYE"))
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(byes, [a(BOB2)]);
+    let alice = sim.node::<UaNode>(ia).unwrap();
+    assert_eq!(
+        states(alice, d).last().map(|s| s.1),
+        Some(DialogState::Terminated(EndReason::LocalBye))
+    );
+    assert_eq!(
+        alice.dns().unwrap().asked,
+        [("bob.example.test".to_owned(), RecordType::A)]
+    );
+}

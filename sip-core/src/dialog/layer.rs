@@ -223,6 +223,9 @@ pub(crate) struct DialogLayer {
     ended: usize,
     pub(super) shedding: crate::overload::Shedding,
     pub(super) scratch: String,
+    /// Dialogs whose next hop is a host name, for the endpoint to resolve (RFC 3263).
+    pub(super) hops_to_resolve:
+        std::collections::VecDeque<(DialogId, crate::resolver::DomainTarget, Box<str>)>,
 }
 
 impl DialogLayer {
@@ -247,6 +250,7 @@ impl DialogLayer {
             ended: 0,
             shedding: crate::overload::Shedding::new("dialogs"),
             scratch: String::with_capacity(128),
+            hops_to_resolve: std::collections::VecDeque::new(),
         }
     }
 

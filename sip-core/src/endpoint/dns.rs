@@ -28,6 +28,8 @@ pub(super) enum Held {
     Invite(DialogId, Box<InviteOptions>),
     /// A registration, under the id `register` returned.
     Register(RegistrationId, Box<RegisterOptions>),
+    /// A dialog's next hop (§12.2.1.1), with its text.
+    Hop(DialogId, Box<str>),
 }
 
 /// The host name an out-of-dialog request's next hop needs resolved, if it is one: the
@@ -103,6 +105,25 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// Starts resolving the dialogs' next hops that are host names (their requests go over
+    /// the dialog's flow until then).
+    pub(super) fn resolve_hops(&mut self, now: Instant) {
+        while let Some((dialog, dest, hop)) =
+            self.dialogs.as_mut().and_then(|d| d.take_hop_to_resolve())
+        {
+            if !self.can_hold() {
+                break;
+            }
+            match self.resolver.resolve(now, dest) {
+                Ok(Resolution::Ready(result)) => self.release(now, Held::Hop(dialog, hop), result),
+                Ok(Resolution::Pending(ResolutionId(id))) => {
+                    self.held.insert(id, Held::Hop(dialog, hop));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
     /// Whether another held command fits (the resolver bounds its pending resolutions).
     pub(super) fn can_hold(&self) -> bool {
         self.held.len() < self.config.resolver.max_pending
@@ -135,6 +156,12 @@ impl Endpoint {
                     });
                 }
             }
+            // A hop that does not resolve stays on the dialog's flow.
+            Held::Hop(dialog, hop) => {
+                if let Ok(targets) = result {
+                    self.hop_resolved(dialog, &hop, &targets);
+                }
+            }
             Held::Register(reg, mut opts) => {
                 let sent = result.ok().and_then(|mut targets| {
                     let first = targets.remove(0);
@@ -154,6 +181,13 @@ impl Endpoint {
                     });
                 }
             }
+        }
+    }
+
+    /// (See [`Endpoint::resolve_hops`].)
+    fn hop_resolved(&mut self, dialog: DialogId, hop: &str, targets: &[ResolvedTarget]) {
+        if let (Some(d), Some(first)) = (self.dialogs.as_mut(), targets.first()) {
+            d.resolved_hop(dialog, hop, first.target);
         }
     }
 

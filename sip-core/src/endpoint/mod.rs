@@ -496,6 +496,7 @@ impl Endpoint {
                 out.event(e);
             }
         }
+        self.resolve_hops(now);
     }
 
     // ---- commands: transactions -------------------------------------------------------
