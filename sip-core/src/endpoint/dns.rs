@@ -124,6 +124,29 @@ impl Endpoint {
         }
     }
 
+    /// Whether `dialog` is a call waiting for its next hop to be resolved.
+    pub(super) fn is_held_call(&self, dialog: DialogId) -> bool {
+        self.held
+            .values()
+            .any(|h| matches!(h, Held::Invite(d, _) if *d == dialog))
+    }
+
+    /// Drops a call waiting for its next hop: nothing was sent; it ends
+    /// `Terminated(Cancelled)`. Whether it was one.
+    pub(super) fn drop_held_call(&mut self, dialog: DialogId) -> bool {
+        let before = self.held.len();
+        self.held
+            .retain(|_, h| !matches!(h, Held::Invite(d, _) if *d == dialog));
+        if self.held.len() == before {
+            return false;
+        }
+        self.out.event(Event::DialogStateChanged {
+            dialog,
+            state: DialogState::Terminated(EndReason::Cancelled),
+        });
+        true
+    }
+
     /// Whether another held command fits (the resolver bounds its pending resolutions).
     pub(super) fn can_hold(&self) -> bool {
         self.held.len() < self.config.resolver.max_pending
@@ -315,6 +338,44 @@ mod tests {
         alice.handle_timeout(now + Duration::from_secs(64));
         drain(&mut alice);
         assert!(alice.failover.is_idle());
+    }
+
+    /// A call hung up while its host name resolves is dropped: nothing is ever sent, and
+    /// the late answer finds nothing to release.
+    #[test]
+    fn hanging_up_a_held_call_drops_it() {
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let a: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+        let mut ep = Endpoint::new(EndpointConfig::with_local(Transport::Udp, a), 1);
+        let call = ep
+            .invite(
+                now,
+                InviteOptions::new("sip:bob@example.test:5060", "<sip:a@a>", "<sip:b@b>"),
+            )
+            .unwrap();
+        let q = ep.poll_dns_query().unwrap();
+        ep.dialog(call).unwrap().hangup(now).unwrap();
+        let (t, e) = drain(&mut ep);
+        assert!(t.is_empty());
+        assert!(matches!(
+            e.as_slice(),
+            [Event::DialogStateChanged {
+                state: DialogState::Terminated(EndReason::Cancelled),
+                ..
+            }]
+        ));
+        let answer = DnsAnswer::Records(vec![DnsRecord {
+            ttl: 60,
+            data: RecordData::A([192, 0, 2, 2].into()),
+        }]);
+        ep.handle_dns_answer(now, q.id, answer);
+        let (t, e) = drain(&mut ep);
+        assert!(t.is_empty() && e.is_empty());
+        assert_eq!(
+            ep.dialog(call).err(),
+            Some(crate::dialog::DialogError::UnknownDialog)
+        );
     }
 
     #[test]

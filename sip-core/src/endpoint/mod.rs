@@ -712,7 +712,9 @@ impl Endpoint {
     /// ```
     pub fn dialog(&mut self, id: DialogId) -> Result<Dialog<'_>, DialogError> {
         let d = self.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
-        d.state(id).ok_or(DialogError::UnknownDialog)?;
+        if d.state(id).is_none() && !self.is_held_call(id) {
+            return Err(DialogError::UnknownDialog);
+        }
         Ok(Dialog::new(self, id))
     }
 
