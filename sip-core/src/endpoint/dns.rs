@@ -82,6 +82,13 @@ impl Endpoint {
         self.pump(now);
     }
 
+    /// The domain a target was resolved for (RFC 3263), if it was: the name a TLS driver
+    /// sends as SNI and checks the server's certificate against (RFC 5922 §4). `None` for
+    /// a target that came from an IP literal.
+    pub fn resolved_domain(&self, target: &crate::endpoint::Target) -> Option<&str> {
+        self.resolver.domain_of(target).map(|d| &**d)
+    }
+
     /// DNS queries the resolver sent to the driver so far (cache hits send none).
     pub fn dns_queries_sent(&self) -> u64 {
         self.resolver.queries_sent()
@@ -335,6 +342,10 @@ mod tests {
             .collect();
         assert_eq!(states, [DialogState::Confirmed]);
         assert_eq!(alice.failovers(), 1);
+        assert_eq!(
+            alice.resolved_domain(&crate::endpoint::Target::new(Transport::Udp, b2)),
+            Some("example.test")
+        );
         alice.handle_timeout(now + Duration::from_secs(64));
         drain(&mut alice);
         assert!(alice.failover.is_idle());

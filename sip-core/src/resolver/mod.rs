@@ -228,6 +228,9 @@ pub struct Resolver {
     done: VecDeque<(ResolutionId, Result<Vec<ResolvedTarget>, ResolveError>)>,
     next_id: u64,
     queries_sent: u64,
+    /// The domain each target of a finished resolution was resolved for (bounded like the
+    /// cache; the latest resolution wins).
+    domains: Map<Target, Arc<str>>,
 }
 
 impl Resolver {
@@ -251,12 +254,20 @@ impl Resolver {
             done: VecDeque::new(),
             next_id: 1,
             queries_sent: 0,
+            domains: Map::with_hasher(h()),
         }
     }
 
     /// DNS queries asked so far (answered from the network, not the cache).
     pub fn queries_sent(&self) -> u64 {
         self.queries_sent
+    }
+
+    /// The domain `target` was last resolved for — the name a TLS client checks the
+    /// server's certificate against and sends as SNI (RFC 5922 §4) — if it came from a
+    /// resolution (an IP literal has none).
+    pub fn domain_of(&self, target: &Target) -> Option<&Arc<str>> {
+        self.domains.get(target)
     }
 
     /// Resolutions waiting for answers.
@@ -351,7 +362,12 @@ impl Resolver {
     ) -> Option<Result<Vec<ResolvedTarget>, ResolveError>> {
         loop {
             let q = match step {
-                Step::Done(r) => return Some(r),
+                Step::Done(r) => {
+                    if let Ok(targets) = &r {
+                        self.remember_domains(targets);
+                    }
+                    return Some(r);
+                }
                 Step::Ask(q) => q,
             };
             if let Some(records) = self.cache.get(now, &q.name, q.record_type) {
@@ -362,6 +378,15 @@ impl Resolver {
             self.ask(id, q);
             self.procedures.insert(id, p);
             return None;
+        }
+    }
+
+    fn remember_domains(&mut self, targets: &[ResolvedTarget]) {
+        if self.domains.len() + targets.len() > self.config.cache_entries.max(MAX_TARGETS) {
+            self.domains.clear();
+        }
+        for t in targets {
+            self.domains.insert(t.target, t.domain.clone());
         }
     }
 
@@ -440,6 +465,22 @@ mod tests {
             Resolution::Pending(_)
         ));
         assert_eq!(r.queries_sent(), 2);
+    }
+
+    /// RFC 5922 §4: each target remembers the domain it was resolved for.
+    #[test]
+    fn targets_remember_their_domain() {
+        #[allow(clippy::disallowed_methods)]
+        let t0 = Instant::now();
+        let mut r = Resolver::new(ResolverConfig::default(), 1);
+        r.resolve(t0, domain("sips:a@Example.test:5061")).unwrap();
+        answer_a(&mut r, t0, 9, 60);
+        let (_, got) = r.poll_resolved().unwrap();
+        let target = got.unwrap()[0].target;
+        assert_eq!(target.transport, Transport::Tls);
+        assert_eq!(r.domain_of(&target).map(|d| &**d), Some("example.test"));
+        let other = Target::new(Transport::Tls, "192.0.2.99:5061".parse().unwrap());
+        assert_eq!(r.domain_of(&other), None);
     }
 
     /// RFC 2308: a negative answer is cached too; a failed query is not.
