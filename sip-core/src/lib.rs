@@ -27,6 +27,7 @@
 //! | `transaction::layer` | the transaction layer: client and server transactions in slot tables, matching (§17.1.3, §17.2.3), `received`/`rport` and response routing (§18), CANCEL, stateless answers |
 //! | [`dialog`] | the dialog layer: dialogs (§12), INVITE sessions with forks, 2xx/ACK and glare (§13–§15), requests within dialogs, REFER and its subscription (RFC 3515), the lifetime guard |
 //! | [`registration`] | the registration client (§10.2): bindings kept fresh |
+//! | [`resolver`] | RFC 3263 server location, sans-IO: NAPTR, SRV (RFC 2782 order), A/AAAA as queries out and answers in, a TTL cache |
 //! | [`endpoint`] | the façade: configuration, inputs and outputs, the digest client (§22.2), scoped dialog and REFER handles, the policy for requests the application does not take |
 //! | [`auth`] | digest authentication, client and server (RFC 7616, RFC 8760) |
 //! | [`registrar`] | an in-memory location service (RFC 3261 §10.3) |
@@ -89,6 +90,7 @@ pub mod message;
 mod overload;
 pub mod registrar;
 pub mod registration;
+pub mod resolver;
 pub mod rng;
 mod text;
 pub mod timer;

@@ -135,6 +135,32 @@ impl Registrations {
         self.entries.len()
     }
 
+    /// A REGISTER of ours went to another target of its registrar's DNS list (RFC 3263
+    /// §4.3): the refreshes follow it there.
+    pub(crate) fn retargeted(&mut self, tx: ClientTxId, target: Target) {
+        if let Some(id) = self.pending.get(&tx.0)
+            && let Some(r) = self.entries.get_mut(id)
+        {
+            r.target = target;
+        }
+    }
+
+    /// The REGISTER client transaction of registration `reg` now in flight, if any.
+    pub(crate) fn in_flight(&self, reg: RegistrationId) -> Option<ClientTxId> {
+        self.pending
+            .iter()
+            .find(|(_, id)| **id == reg.0)
+            .map(|(tx, _)| ClientTxId(*tx))
+    }
+
+    /// An id for a registration whose registrar is still being resolved (RFC 3263):
+    /// [`Registrations::register_as`] takes it.
+    pub(crate) fn reserve(&mut self) -> RegistrationId {
+        let id = self.next_id;
+        self.next_id += 1;
+        RegistrationId(id)
+    }
+
     /// A REGISTER of ours was re-sent with credentials with CSeq `seq` (§22.2).
     pub(crate) fn retried(&mut self, tx: ClientTxId, seq: u32) {
         if let Some(id) = self.pending.get(&tx.0)
@@ -203,6 +229,18 @@ impl Registrations {
         opts: RegisterOptions,
         env: &mut impl RegistrationEnv,
     ) -> Result<RegistrationId, EndpointError> {
+        self.register_as(now, None, opts, env)
+    }
+
+    /// [`Registrations::register`] under an id [reserved](Registrations::reserve) earlier,
+    /// or a new one.
+    pub(crate) fn register_as(
+        &mut self,
+        now: Instant,
+        reserved: Option<RegistrationId>,
+        opts: RegisterOptions,
+        env: &mut impl RegistrationEnv,
+    ) -> Result<RegistrationId, EndpointError> {
         let target = match &opts.target {
             Some(t) => t.clone(),
             None => Target::from_uri(
@@ -217,8 +255,10 @@ impl Registrations {
                 .contact(target.transport, target.addr)?
                 .to_string(),
         };
-        let id = self.next_id;
-        self.next_id += 1;
+        let id = match reserved {
+            Some(r) => r.0,
+            None => self.reserve().0,
+        };
         let call_id = self.ids.call_id(None);
         let from_tag = self.ids.tag();
         let requested = opts.expires;

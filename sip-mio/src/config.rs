@@ -104,6 +104,11 @@ pub struct DriverConfig {
     /// [`Driver::handle_timeout`](crate::Driver::handle_timeout), which
     /// [`Driver::next_timeout`](crate::Driver::next_timeout) then asks for at once.
     pub read_budget: usize,
+    /// The DNS server the endpoint's RFC 3263 lookups go to (UDP); `None`: the first
+    /// `nameserver` of `/etc/resolv.conf`, read when the driver is built. Lookups use the
+    /// last token of the driver's range when the range has one to spare (beyond the
+    /// sockets and one connection); without it, host names do not resolve.
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 impl Default for DriverConfig {
@@ -120,6 +125,7 @@ impl Default for DriverConfig {
             reuse_address: true,
             tls: None,
             read_budget: 256,
+            dns_server: None,
         }
     }
 }

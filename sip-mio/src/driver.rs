@@ -124,6 +124,8 @@ pub struct Driver {
     next_generation: u64,
     /// The application's alarm (see [`Driver::wake_at`]).
     wake: Option<Instant>,
+    /// Lookups for the endpoint's RFC 3263 resolver, on the range's last token.
+    dns: crate::dns::DnsClient,
 }
 
 impl Driver {
@@ -227,6 +229,11 @@ impl Driver {
         let endpoint = Endpoint::new(config.endpoint.clone(), config.seed);
         let buf_len = config.max_message_size.clamp(1, udp::UDP_MAX) + 1;
         let udp_addrs = udp.iter().map(|s| s.local).collect();
+        // The last token goes to DNS when the range has one beyond the sockets and one
+        // connection.
+        let dns_token = (have > need).then(|| Token(tokens.end - 1));
+        let dns_server = config.dns_server.or_else(crate::dns::system_server);
+        let dns = crate::dns::DnsClient::new(dns_server, dns_token, config.seed);
         Ok(Driver {
             endpoint,
             registry,
@@ -254,6 +261,7 @@ impl Driver {
             frames: Vec::new(),
             next_generation: 0,
             wake: None,
+            dns,
             config,
         })
     }
@@ -286,7 +294,8 @@ impl Driver {
 
     /// Connection slots the token range holds (the admission limits apply on top).
     fn conn_capacity(&self) -> usize {
-        self.tokens.len() - self.udp.len() - self.listeners.len()
+        let dns = usize::from(self.dns.owns(Token(self.tokens.end.saturating_sub(1))));
+        self.tokens.len() - self.udp.len() - self.listeners.len() - dns
     }
 
     /// How long the caller may block in `Poll::poll` before calling
@@ -329,7 +338,10 @@ impl Driver {
                 }
             }
         };
-        [ep, conn, self.wake].into_iter().flatten().min()
+        [ep, conn, self.wake, self.dns.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Handles readiness of `token`: reads what arrived (handing each message to the
@@ -349,6 +361,13 @@ impl Driver {
     }
 
     fn ready(&mut self, token: Token, readable: bool, writable: bool, now: Instant) -> bool {
+        if self.dns.owns(token) {
+            for (id, answer) in self.dns.read() {
+                self.endpoint.handle_dns_answer(now, id, answer);
+            }
+            self.drain(now);
+            return true;
+        }
         let Some(slot) = self.slot(token) else {
             return false;
         };
@@ -376,6 +395,9 @@ impl Driver {
             self.events.push_back(Event::Wake { at });
         }
         self.endpoint.handle_timeout(now);
+        for (id, answer) in self.dns.handle_timeout(now) {
+            self.endpoint.handle_dns_answer(now, id, answer);
+        }
         self.drain(now);
         while let Some(&Reverse((at, slot, generation))) = self.deadlines.peek() {
             if at > now {
@@ -540,6 +562,25 @@ impl Driver {
     /// Sends every transmit the endpoint has queued, queues its events, and feeds transport
     /// errors found on the way back to it.
     fn drain(&mut self, now: Instant) {
+        for _ in 0..MAX_ERROR_ROUNDS {
+            self.drain_outputs(now);
+            // DNS queries: sent on the client's socket; one that cannot be sent is
+            // answered at once, which may send (or fail) a held request.
+            let mut answered = false;
+            while let Some(q) = self.endpoint.poll_dns_query() {
+                if let Some((id, answer)) = self.dns.send(&self.registry, q, now) {
+                    self.endpoint.handle_dns_answer(now, id, answer);
+                    answered = true;
+                }
+            }
+            if !answered {
+                return;
+            }
+        }
+    }
+
+    /// Sends every transmit, queues every event, feeds transport errors back.
+    fn drain_outputs(&mut self, now: Instant) {
         for _ in 0..MAX_ERROR_ROUNDS {
             while let Some(out) = self.endpoint.poll_output() {
                 match out {

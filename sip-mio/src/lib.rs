@@ -101,6 +101,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod dns;
 mod driver;
 mod event;
 mod stats;

@@ -100,6 +100,7 @@ use std::time::Instant;
 use bytes::Bytes;
 pub use sip_core::transport::Transport;
 
+pub mod dns;
 mod ladder;
 mod link;
 mod sim;
@@ -108,6 +109,7 @@ pub mod testing;
 mod trace;
 pub mod ua;
 
+pub use dns::DnsZone;
 pub use ladder::Ladder;
 pub use link::LinkConfig;
 pub use sim::{Sim, SimError};

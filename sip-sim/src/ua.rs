@@ -52,6 +52,8 @@ pub struct UaNode {
     framers: std::collections::HashMap<(SocketAddr, Transport), StreamFramer>,
     /// The events of one drain, kept between drains so draining does not allocate.
     fresh: Vec<Event>,
+    /// The zone its DNS queries are answered from (RFC 3263), if any.
+    dns: Option<crate::DnsZone>,
 }
 
 impl UaNode {
@@ -77,7 +79,19 @@ impl UaNode {
             recording: true,
             reaction: None,
             framers: Default::default(),
+            dns: None,
         }
+    }
+
+    /// Answers the endpoint's DNS queries from `zone`, in virtual time.
+    pub fn with_dns(mut self, zone: crate::DnsZone) -> Self {
+        self.dns = Some(zone);
+        self
+    }
+
+    /// The zone, to read what was asked.
+    pub fn dns(&self) -> Option<&crate::DnsZone> {
+        self.dns.as_ref()
     }
 
     /// Sets the reaction called on every event (answer calls, accept REFERs, ...).
@@ -152,7 +166,22 @@ impl UaNode {
             .map(|(t, e)| (*t, e))
     }
 
+    /// Schedules the zone's answer to every DNS query the endpoint asked.
+    fn answer_dns(&mut self, now: Instant) {
+        while let Some(q) = self.ep.poll_dns_query() {
+            let Some(zone) = self.dns.as_mut() else {
+                continue; // no zone: the query is never answered
+            };
+            let (after, answer) = zone.answer(&q);
+            self.later.schedule(
+                now + after,
+                Box::new(move |ep: &mut Endpoint, now| ep.handle_dns_answer(now, q.id, answer)),
+            );
+        }
+    }
+
     fn pump(&mut self, now: Instant) {
+        self.answer_dns(now);
         for _ in 0..10_000 {
             let mut fresh = std::mem::take(&mut self.fresh);
             while let Some(o) = self.ep.poll_output() {
@@ -168,6 +197,7 @@ impl UaNode {
             }
             if fresh.is_empty() {
                 self.fresh = fresh;
+                self.answer_dns(now);
                 return;
             }
             for e in fresh.drain(..) {

@@ -4,6 +4,7 @@
 //! cargo run -p sip-tokio --example call
 //! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls] [--hold-ms 1000]
 //! cargo run -p sip-tokio --example call -- --to sips:bob@192.0.2.7:5061 [--ca ca.pem]
+//! cargo run -p sip-tokio --example call -- --to sip:bob@example.test [--dns-server 127.0.0.1:5353]
 //! ```
 //!
 //! Over TLS (`--transport tls`, or a `sips:` URI, RFC 3261 §26.2) the server's certificate
@@ -18,7 +19,10 @@
 //! step went as described.
 //!
 //! With `--to`, it calls that URI instead, waits `--hold-ms` after the answer, hangs up,
-//! and exits 0 only if the call was answered and ended cleanly.
+//! and exits 0 only if the call was answered and ended cleanly. A host name in `--to` is
+//! resolved as RFC 3263 says (NAPTR, SRV, A/AAAA; the next SRV target is tried on a
+//! timeout, a transport error or a 503 without Retry-After), with the system's resolver
+//! or the `--dns-server` given.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -276,6 +280,8 @@ struct Remote {
     auth: Option<(String, String)>,
     /// `--ca PEM`: the CAs trusted for TLS instead of the platform's.
     ca: Option<std::path::PathBuf>,
+    /// `--dns-server ip:port`: where host names are looked up (default: the system's).
+    dns_server: Option<SocketAddr>,
 }
 
 fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
@@ -286,6 +292,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
     let mut register = None;
     let mut auth = None;
     let mut ca = None;
+    let mut dns_server = None;
     let mut any = false;
     while let Some(a) = args.next() {
         any = true;
@@ -307,6 +314,10 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
             }
             "--register" => register = Some(value()?),
             "--ca" => ca = Some(value()?.into()),
+            "--dns-server" => {
+                let v = value()?;
+                dns_server = Some(v.parse().map_err(|e| format!("--dns-server {v:?}: {e}"))?);
+            }
             "--auth" => {
                 let v = value()?;
                 let (u, p) = v.split_once(':').ok_or("--auth takes user:password")?;
@@ -331,6 +342,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         register,
         auth,
         ca,
+        dns_server,
     }))
 }
 
@@ -361,22 +373,36 @@ async fn remote(r: Remote) -> Result<(), String> {
         Some(aor) => b.identity(format!("<{aor}>")),
         None => b,
     };
+    let b = match r.dns_server {
+        Some(server) => b.dns_server(server),
+        None => b,
+    };
     let ua = b
         .build()
         .await
         .map_err(|e| format!("bind {}: {e}", r.bind))?;
-    let target = Uri::parse(&r.to)
-        .map_err(|e| format!("--to {:?}: {e}", r.to))
-        .and_then(|u| Target::from_uri(&u).map_err(|e| format!("--to {:?}: {e}", r.to)))?;
-    let target = Target {
-        transport: r.transport,
-        ..target
+    let uri = Uri::parse(&r.to).map_err(|e| format!("--to {:?}: {e}", r.to))?;
+    // An IP literal is the target itself; a host name is resolved by the stack (RFC 3263).
+    let target = match Target::from_uri(&uri) {
+        Ok(t) => Some(Target {
+            transport: r.transport,
+            ..t
+        }),
+        Err(sip_core::endpoint::EndpointError::UnresolvedHost) => None,
+        Err(e) => return Err(format!("--to {:?}: {e}", r.to)),
     };
+    let host = uri
+        .as_sip()
+        .map(|s| s.host_port().to_owned())
+        .unwrap_or_default();
     let registration = match &r.register {
         Some(aor) => {
-            let registrar = format!("sip:{}", target.addr);
+            let registrar = match &target {
+                Some(t) => format!("sip:{}", t.addr),
+                None => format!("sip:{host}"),
+            };
             let mut o = sip_tokio::RegisterOptions::new(registrar, format!("<{aor}>"), 600);
-            o.target = Some(target.clone());
+            o.target = target.clone();
             let reg = ua
                 .register(o)
                 .await
@@ -396,12 +422,12 @@ async fn remote(r: Remote) -> Result<(), String> {
         r.transport,
         ua.local_addrs()
     );
-    let mut call = ua
-        .call(&r.to)
-        .sdp(OFFER)
-        .target(target)
-        .await
-        .map_err(|e| format!("INVITE not sent: {e}"))?;
+    let call = ua.call(&r.to).sdp(OFFER);
+    let call = match target {
+        Some(t) => call.target(t),
+        None => call,
+    };
+    let mut call = call.await.map_err(|e| format!("INVITE not sent: {e}"))?;
     while let Some(p) = call.progress().await {
         println!("  <- {} {}", p.status(), p.reason());
     }
@@ -444,7 +470,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("call: {e}");
             eprintln!(
-                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password]]"
+                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port]]"
             );
             return ExitCode::from(2);
         }

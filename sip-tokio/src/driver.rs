@@ -43,6 +43,8 @@ pub(crate) struct DriverConfig {
     pub shutdown_grace: Duration,
     pub tap: Option<Tap>,
     pub registry: Option<Arc<Registry>>,
+    /// Where the core's DNS queries (RFC 3263) are looked up.
+    pub dns: crate::dns::DnsServer,
 }
 
 /// A call the driver routes events to.
@@ -100,6 +102,8 @@ pub(crate) struct Driver {
     /// shutdown waits for this to be empty.
     byes: HashMap<DialogId, DialogId>,
     closing: Option<Closing>,
+    /// The core's DNS queries, looked up off the driver task.
+    dns: crate::dns::Lookups,
     cfg: DriverConfig,
 }
 
@@ -132,6 +136,7 @@ impl Driver {
             stats: CallStats::default(),
             byes: HashMap::new(),
             closing: None,
+            dns: crate::dns::Lookups::new(cfg.dns),
             cfg,
         };
         (driver, Link::new(tx))
@@ -183,6 +188,10 @@ impl Driver {
                         self.begin_closing(None);
                     }
                 },
+                Some((id, answer)) = self.dns.answers.recv() => {
+                    self.ep.handle_dns_answer(now(), id, answer);
+                    self.held_calls_sent();
+                }
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
                     self.ep.handle_timeout(now());
@@ -240,6 +249,28 @@ impl Driver {
                 }
                 Output::Event(e) => self.on_event(now, e),
                 // The next deadline is read with poll_timeout once the queue is empty.
+            }
+        }
+        while let Some(q) = self.ep.poll_dns_query() {
+            self.dns.spawn(q);
+        }
+    }
+
+    /// Calls placed to a host name get their Call-ID once the core has resolved it and
+    /// sent the INVITE: registered then, for the shard routing of their messages.
+    fn held_calls_sent(&mut self) {
+        let held: Vec<DialogId> = self
+            .calls
+            .iter()
+            .filter(|(_, s)| s.call_id.is_none())
+            .map(|(d, _)| *d)
+            .collect();
+        for d in held {
+            if let Some(call_id) = self.ep.dialog_info(d).map(|i| i.call_id) {
+                self.register(Some(&call_id));
+                if let Some(slot) = self.calls.get_mut(&d) {
+                    slot.call_id = Some(call_id);
+                }
             }
         }
     }

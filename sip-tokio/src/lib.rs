@@ -97,6 +97,7 @@
 mod body;
 mod call;
 mod command;
+mod dns;
 mod driver;
 mod error;
 mod registration;

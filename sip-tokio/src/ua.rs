@@ -246,6 +246,7 @@ pub struct UserAgentBuilder {
     shutdown_grace: Duration,
     subscriber_capacity: usize,
     tap: Option<Tap>,
+    dns: crate::dns::DnsServer,
 }
 
 impl Default for UserAgentBuilder {
@@ -263,6 +264,7 @@ impl Default for UserAgentBuilder {
             shutdown_grace: Duration::from_millis(500),
             subscriber_capacity: 1024,
             tap: None,
+            dns: crate::dns::DnsServer::System,
         }
     }
 }
@@ -323,6 +325,14 @@ impl UserAgentBuilder {
     /// ```
     pub fn tls_config(mut self, config: sip_tls::TlsConfig) -> Self {
         self.transport.tls_config = Some(config);
+        self
+    }
+
+    /// The DNS server host names in Request-URIs, Routes and registrars are looked up at
+    /// (RFC 3263: NAPTR, SRV, A/AAAA; the core caches the answers per TTL). By default the
+    /// system's resolver configuration (`/etc/resolv.conf`) is used.
+    pub fn dns_server(mut self, server: SocketAddr) -> Self {
+        self.dns = crate::dns::DnsServer::At(server);
         self
     }
 
@@ -461,6 +471,7 @@ impl UserAgentBuilder {
                 shutdown_grace: self.shutdown_grace,
                 tap: self.tap.clone(),
                 registry: registry.clone(),
+                dns: self.dns,
             };
             let (driver, link) = Driver::new(ep, transports.clone(), rx, cfg);
             tokio::spawn(driver.run());

@@ -91,6 +91,24 @@ impl DialogLayer {
         opts: InviteOptions,
         env: &mut impl DialogEnv,
     ) -> Result<DialogId, DialogError> {
+        self.invite_as(now, None, opts, env)
+    }
+
+    /// An id for a call whose next hop is still being resolved (RFC 3263):
+    /// [`DialogLayer::invite_as`] takes it.
+    pub(crate) fn reserve_id(&mut self) -> DialogId {
+        DialogId(self.alloc_id())
+    }
+
+    /// [`DialogLayer::invite`] under an id [reserved](DialogLayer::reserve_id) earlier, or
+    /// a new one.
+    pub(crate) fn invite_as(
+        &mut self,
+        now: Instant,
+        reserved: Option<DialogId>,
+        opts: InviteOptions,
+        env: &mut impl DialogEnv,
+    ) -> Result<DialogId, DialogError> {
         if !self.room() {
             return Err(DialogError::TooManyDialogs);
         }
@@ -100,7 +118,10 @@ impl DialogLayer {
             Some(sent) => sent,
             None => self.invite_built(now, &opts, &call_id, &tag, env)?,
         };
-        let id = self.alloc_id();
+        let id = match reserved {
+            Some(r) => r.0,
+            None => self.alloc_id(),
+        };
         self.dialogs.insert(
             id,
             Box::new(DialogEntry {

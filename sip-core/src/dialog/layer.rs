@@ -23,7 +23,9 @@ use crate::message::{Request, Response};
 use crate::rng::IdGenerator;
 use crate::timer::TimerQueue;
 use crate::transaction::TimerConfig;
-use crate::transaction::layer::{ClientTxId, Failure, ServerTxId, Transactions, Transmit, Up};
+use crate::transaction::layer::{
+    ClientTxId, Failure, ServerTxId, Target, Transactions, Transmit, Up,
+};
 use crate::transport::{TlsServerName, Transport};
 
 pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -221,6 +223,9 @@ pub(crate) struct DialogLayer {
     ended: usize,
     pub(super) shedding: crate::overload::Shedding,
     pub(super) scratch: String,
+    /// Dialogs whose next hop is a host name, for the endpoint to resolve (RFC 3263).
+    pub(super) hops_to_resolve:
+        std::collections::VecDeque<(DialogId, crate::resolver::DomainTarget, Box<str>)>,
 }
 
 impl DialogLayer {
@@ -245,6 +250,7 @@ impl DialogLayer {
             ended: 0,
             shedding: crate::overload::Shedding::new("dialogs"),
             scratch: String::with_capacity(128),
+            hops_to_resolve: std::collections::VecDeque::new(),
         }
     }
 
@@ -334,6 +340,28 @@ impl DialogLayer {
 
     /// A request of a dialog usage was re-sent with credentials with CSeq `seq` (§22.2): the
     /// dialog's CSeq follows (§12.2.1.1).
+    /// The INVITE that created a dialog went to another target of its DNS list (RFC 3263
+    /// §4.3): the dialog's flow is there now.
+    pub(crate) fn retargeted(&mut self, ctx: ClientTxId, target: Target) {
+        let Some(&usage) = self.usage.get(&ctx.0) else {
+            return;
+        };
+        if let Some(d) = self
+            .dialog_of_usage(usage)
+            .and_then(|d| self.dialogs.get_mut(&d))
+            && d.invite_ctx == Some(ctx)
+        {
+            d.flow = target;
+            d.hop = None;
+        }
+    }
+
+    /// The INVITE client transaction of dialog `id` (the one that created it), while the
+    /// dialog remembers it.
+    pub(crate) fn invite_tx(&self, id: DialogId) -> Option<ClientTxId> {
+        self.dialogs.get(&id.0)?.invite_ctx
+    }
+
     pub(crate) fn retried(&mut self, ctx: ClientTxId, seq: u32) {
         let Some(&usage) = self.usage.get(&ctx.0) else {
             return;

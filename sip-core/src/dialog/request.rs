@@ -15,8 +15,12 @@ use super::route::contact_target;
 use super::{DialogError, DialogId, DialogState, EndReason, ReferEvent, ReferId};
 use crate::message::uri::{Host, Uri};
 use crate::message::{Method, Request, Response};
+use crate::resolver::{Destination, DomainTarget};
 use crate::transaction::layer::{ClientTxId, EndpointError, Failure, ServerTxId, Target, Up};
 use crate::transport::Transport;
+
+/// Most in-dialog next hops waiting to be resolved.
+const MAX_HOPS_TO_RESOLVE: usize = 256;
 
 impl DialogLayer {
     // ---- ours ------------------------------------------------------------------------
@@ -62,10 +66,40 @@ impl DialogLayer {
         let d = self.dialogs.get_mut(&id)?;
         let t = match &d.hop {
             Some(t) => t.clone(),
-            None => Self::dialog_target(d, d.route_set.shape(&d.remote_target).next_hop),
+            None => {
+                let next_hop = d.route_set.shape(&d.remote_target).next_hop;
+                let t = Self::dialog_target(d, next_hop);
+                // A host name goes over the flow for now, and to RFC 3263's first target
+                // once the endpoint has resolved it (`resolved_hop`).
+                if !(d.prefer_flow && d.route_set.is_empty())
+                    && self.hops_to_resolve.len() < MAX_HOPS_TO_RESOLVE
+                    && let Ok(uri) = Uri::parse(next_hop)
+                    && let Ok(Destination::Domain(dest)) = Destination::from_uri(&uri)
+                {
+                    self.hops_to_resolve
+                        .push_back((DialogId(id), dest, next_hop.into()));
+                }
+                t
+            }
         };
         d.hop = Some(t.clone());
         Some(t)
+    }
+
+    /// The next dialog whose next hop is a host name to resolve (RFC 3263, §12.2.1.1): its
+    /// id, what to resolve, and the next hop's text (to check it is still the one).
+    pub(crate) fn take_hop_to_resolve(&mut self) -> Option<(DialogId, DomainTarget, Box<str>)> {
+        self.hops_to_resolve.pop_front()
+    }
+
+    /// The next hop `next_hop` of dialog `id` resolved to `target`: its requests go there
+    /// from now on — unless the route set or remote target changed meanwhile.
+    pub(crate) fn resolved_hop(&mut self, id: DialogId, next_hop: &str, target: Target) {
+        if let Some(d) = self.dialogs.get_mut(&id.0)
+            && d.route_set.shape(&d.remote_target).next_hop == next_hop
+        {
+            d.hop = Some(target);
+        }
     }
 
     /// Writes an in-dialog request (§12.2.1.1) with its Via, straight to bytes. Returns the

@@ -84,6 +84,10 @@ pub struct EndpointConfig {
     /// default: responses go to the request's source (`received`, and `rport` per RFC
     /// 3581), so a request cannot direct its responses at another host.
     pub via_maddr: bool,
+    /// The RFC 3263 resolver for next hops that are host names: its cache size and TTL
+    /// caps, its bound on pending lookups. Its `supported` transports are replaced by
+    /// those of [`local_addrs`](Self::local_addrs) when the endpoint is built.
+    pub resolver: crate::resolver::ResolverConfig,
 }
 
 impl Default for EndpointConfig {
@@ -106,6 +110,7 @@ impl Default for EndpointConfig {
             dialog_guard: DialogGuard::default(),
             no_ack_bye: NoAckBye::default(),
             via_maddr: false,
+            resolver: crate::resolver::ResolverConfig::default(),
         }
     }
 }

@@ -115,8 +115,13 @@ impl<'a> Dialog<'a> {
     /// waits for the ACK of its 2xx first, §15), whose outcome comes as
     /// `Event::ByeCompleted`; an outgoing call not yet answered is cancelled (§9.1); an
     /// incoming call not yet answered is declined with 603.
+    /// A call still waiting for its next hop to be resolved (RFC 3263) is dropped before
+    /// anything is sent: it ends `Terminated(Cancelled)`.
     pub fn hangup(&mut self, now: Instant) -> Result<(), DialogError> {
         let id = self.id;
+        if self.ep.drop_held_call(id) {
+            return Ok(());
+        }
         self.ep
             .with_dialogs(now, |d, below| d.hangup(now, id, below))
     }

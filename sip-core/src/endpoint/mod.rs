@@ -74,6 +74,8 @@
 
 mod config;
 mod digest;
+mod dns;
+mod failover;
 mod handles;
 mod io;
 mod policy;
@@ -99,6 +101,7 @@ use crate::registration::{RegistrationEnv, Registrations};
 use crate::rng::IdGenerator;
 use crate::transaction::layer::{Locals, Responded, Service, Sink, TransactionLayer, TxConfig, Up};
 use digest::DigestClient;
+use failover::{Failover, Mapped};
 
 /// The endpoint's output queue: transmits and events in the order they arose.
 #[derive(Debug, Default)]
@@ -121,14 +124,16 @@ impl Outbox {
 /// [`Service`] over the output queue; their events go to the same queue.
 type Below<'a> = Service<'a, Outbox>;
 
-/// The service for the endpoint's layers: CANCELs follow digest retries.
+/// The service for the endpoint's layers: CANCELs follow digest retries and failovers.
 fn below<'a>(
     txl: &'a mut TransactionLayer,
     out: &'a mut Outbox,
     digest: &'a DigestClient,
+    failover: &'a Failover,
 ) -> Below<'a> {
     Service {
         current: Some(digest),
+        moved: Some(failover),
         ..Service::new(txl, out)
     }
 }
@@ -184,6 +189,12 @@ pub struct Endpoint {
     /// Draws the Call-IDs and tags of [`Endpoint::request`].
     ids: IdGenerator,
     out: Outbox,
+    /// RFC 3263: next hops that are host names.
+    resolver: crate::resolver::Resolver,
+    /// Commands waiting for their resolution, by resolution id.
+    held: std::collections::HashMap<u64, dns::Held, foldhash::fast::FixedState>,
+    /// RFC 3263 §4.3: requests with targets left to try.
+    failover: Failover,
 }
 
 impl Endpoint {
@@ -242,6 +253,10 @@ impl Endpoint {
         let regs = Registrations::new(ids(), hash);
         let digest = DigestClient::new(config.credentials.clone(), ids(), hash);
         let own = ids();
+        // Drawn last, so the other layers draw what they drew before the resolver existed.
+        let mut resolver_config = config.resolver.clone();
+        resolver_config.supported = crate::resolver::supported_by(&config.local_addrs);
+        let resolver = crate::resolver::Resolver::new(resolver_config, master.u64());
         Endpoint {
             config,
             txl,
@@ -250,6 +265,11 @@ impl Endpoint {
             digest,
             ids: own,
             out: Outbox::default(),
+            resolver,
+            held: std::collections::HashMap::with_hasher(foldhash::fast::FixedState::with_seed(
+                hash,
+            )),
+            failover: Failover::new(hash),
         }
     }
 
@@ -350,9 +370,10 @@ impl Endpoint {
             regs,
             digest,
             out,
+            failover,
             ..
         } = self;
-        let mut below = below(txl, out, digest);
+        let mut below = below(txl, out, digest, failover);
         if let Some(d) = dialogs {
             d.handle_timeout(now, &mut below);
         }
@@ -393,9 +414,21 @@ impl Endpoint {
             regs,
             digest,
             out,
+            failover,
             ..
         } = self;
         while let Some(up) = txl.poll_up() {
+            let up = match failover.map_up(now, up, &mut Service::new(&mut *txl, &mut *out)) {
+                Mapped::Up(up) => up,
+                Mapped::Moved(m) => {
+                    regs.retargeted(m.user, m.target.clone());
+                    if let Some(d) = dialogs.as_mut() {
+                        d.retargeted(m.user, m.target);
+                    }
+                    continue;
+                }
+                Mapped::Dropped => continue,
+            };
             let raw = match &up {
                 Up::Response { tx, .. } => Some(*tx),
                 _ => None,
@@ -432,7 +465,7 @@ impl Endpoint {
                 }
                 other => other,
             };
-            let mut below = below(&mut *txl, &mut *out, &*digest);
+            let mut below = below(&mut *txl, &mut *out, &*digest, &*failover);
             let up = match up {
                 Up::Response { tx, response, .. } if regs.owns(tx) => {
                     regs.on_response(now, tx, &response, &mut below);
@@ -463,6 +496,7 @@ impl Endpoint {
                 out.event(e);
             }
         }
+        self.resolve_hops(now);
     }
 
     // ---- commands: transactions -------------------------------------------------------
@@ -521,7 +555,10 @@ impl Endpoint {
         now: Instant,
         invite: ClientTxId,
     ) -> Result<ClientTxId, EndpointError> {
-        let current = self.digest.current(invite);
+        let mut current = self.digest.current(invite);
+        if current == invite {
+            current = crate::transaction::layer::CurrentTx::current(&self.failover, invite);
+        }
         let r = self.txl.cancel(now, current, &mut self.out);
         self.pump(now);
         r
@@ -582,10 +619,17 @@ impl Endpoint {
                 dialogs,
                 digest,
                 out,
+                failover,
                 ..
             } = self;
             if let Some(d) = dialogs {
-                d.responded(now, tx, status, sent, &mut below(txl, out, digest));
+                d.responded(
+                    now,
+                    tx,
+                    status,
+                    sent,
+                    &mut below(txl, out, digest, failover),
+                );
             }
         }
         self.pump(now);
@@ -604,10 +648,11 @@ impl Endpoint {
             dialogs,
             digest,
             out,
+            failover,
             ..
         } = self;
         let d = dialogs.as_mut().ok_or(DialogError::NoDialogLayer)?;
-        let r = f(d, &mut below(txl, out, digest));
+        let r = f(d, &mut below(txl, out, digest, failover));
         self.pump(now);
         r
     }
@@ -617,7 +662,23 @@ impl Endpoint {
     /// response, [`Event::DialogStateChanged`] (Early on a tagged 1xx, Confirmed on the 2xx
     /// — which the core ACKs itself, and re-ACKs on each retransmission, §13.2.2.4 — or
     /// Terminated), and [`Event::Forked`] for further early dialogs from a forking proxy.
+    ///
+    /// A next hop that is a host name (the Request-URI's, or a pre-loaded Route's) is
+    /// resolved first (RFC 3263; see [`Endpoint::poll_dns_query`]): the dialog id comes at
+    /// once, the INVITE goes out when the first target is known, and the next targets are
+    /// tried on a timeout, a transport error or a 503 without Retry-After (§4.3).
     pub fn invite(&mut self, now: Instant, opts: InviteOptions) -> Result<DialogId, DialogError> {
+        if opts.target.is_none()
+            && let Some(dest) = dns::domain_hop(&opts.uri, &opts.headers)
+        {
+            if !self.can_hold() {
+                return Err(DialogError::Endpoint(EndpointError::TooManyTransactions));
+            }
+            let d = self.dialogs.as_mut().ok_or(DialogError::NoDialogLayer)?;
+            let id = d.reserve_id();
+            self.resolve_and_send(now, dest, dns::Held::Invite(id, Box::new(opts)));
+            return Ok(id);
+        }
         self.with_dialogs(now, |d, below| d.invite(now, opts, below))
     }
 
@@ -651,7 +712,9 @@ impl Endpoint {
     /// ```
     pub fn dialog(&mut self, id: DialogId) -> Result<Dialog<'_>, DialogError> {
         let d = self.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
-        d.state(id).ok_or(DialogError::UnknownDialog)?;
+        if d.state(id).is_none() && !self.is_held_call(id) {
+            return Err(DialogError::UnknownDialog);
+        }
         Ok(Dialog::new(self, id))
     }
 
@@ -705,20 +768,34 @@ impl Endpoint {
             regs,
             digest,
             out,
+            failover,
             ..
         } = self;
-        let r = f(regs, &mut below(txl, out, digest));
+        let r = f(regs, &mut below(txl, out, digest, failover));
         self.pump(now);
         r
     }
 
     /// Registers a binding (§10.2) and keeps it fresh; returns at once. Progress comes as
     /// [`Event::Registration`].
+    ///
+    /// A registrar named by host name is resolved first (RFC 3263), as for
+    /// [`Endpoint::invite`]; the REGISTER goes out when its first target is known.
     pub fn register(
         &mut self,
         now: Instant,
         opts: RegisterOptions,
     ) -> Result<RegistrationId, EndpointError> {
+        if opts.target.is_none()
+            && let Some(dest) = dns::domain_hop(&opts.registrar, &[])
+        {
+            if !self.can_hold() {
+                return Err(EndpointError::TooManyTransactions);
+            }
+            let id = self.regs.reserve();
+            self.resolve_and_send(now, dest, dns::Held::Register(id, Box::new(opts)));
+            return Ok(id);
+        }
         self.with_registrations(now, |regs, below| regs.register(now, opts, below))
     }
 

@@ -334,6 +334,11 @@ impl TransactionLayer {
         self.locals.write_via(out, &mut self.ids, transport, dest)
     }
 
+    /// The request client transaction `tx` sent, top Via included (while it is alive).
+    pub(crate) fn client_bytes(&self, tx: ClientTxId) -> Option<Bytes> {
+        self.clients.get(&tx.0).map(|t| t.bytes.clone())
+    }
+
     /// Sends a request in a new client transaction (§17.1): adds the top Via (a fresh
     /// `z9hG4bK` branch, the configured sent-by, and `rport`, RFC 3581), checks it like a
     /// received request unless `trusted` (the endpoint wrote it), transmits it and arms the

@@ -476,6 +476,9 @@ pub(crate) struct Service<'a, S> {
     pub out: &'a mut S,
     /// Maps a user's id to the latest digest retry, for CANCEL.
     pub current: Option<&'a dyn CurrentTx>,
+    /// Maps a user's id to the transaction now carrying it at another target (RFC 3263
+    /// §4.3 failover), for CANCEL; applied when `current` maps nothing.
+    pub moved: Option<&'a dyn CurrentTx>,
     /// Whether requests handed down were written by the endpoint (and need no check).
     pub trusted: bool,
 }
@@ -487,6 +490,7 @@ impl<'a, S> Service<'a, S> {
             txl,
             out,
             current: None,
+            moved: None,
             trusted: true,
         }
     }
@@ -521,7 +525,10 @@ impl<S: Sink> Transactions for Service<'_, S> {
             .send_request(now, request, target, self.trusted, self.out)
     }
     fn cancel(&mut self, now: Instant, invite: ClientTxId) -> Result<ClientTxId, EndpointError> {
-        let current = self.current.map_or(invite, |c| c.current(invite));
+        let mut current = self.current.map_or(invite, |c| c.current(invite));
+        if current == invite {
+            current = self.moved.map_or(invite, |c| c.current(invite));
+        }
         self.txl.cancel(now, current, self.out)
     }
     fn response(&self, tx: ServerTxId, status: u16) -> Result<ResponseBuilder, EndpointError> {
