@@ -88,12 +88,13 @@ impl DialogLayer {
     pub(crate) fn invite(
         &mut self,
         now: Instant,
-        opts: InviteOptions,
+        mut opts: InviteOptions,
         env: &mut impl DialogEnv,
     ) -> Result<DialogId, DialogError> {
         if !self.room() {
             return Err(DialogError::TooManyDialogs);
         }
+        let session = self.session_for_invite(&mut opts);
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
         let (ctx, target, contact) = match self.invite_written(now, &opts, &call_id, &tag, env)? {
@@ -106,6 +107,7 @@ impl DialogLayer {
             Box::new(DialogEntry {
                 invite_ctx: Some(ctx),
                 invite_cseq: 1,
+                session,
                 ..DialogEntry::uac(call_id, &tag, opts, contact, target)
             }),
         );
@@ -246,7 +248,15 @@ impl DialogLayer {
         let keep = body
             .as_ref()
             .map(|(c, b)| (Box::<str>::from(*c), b.clone()));
-        let ctx = self.send_in_dialog(now, dialog.0, Method::Invite, &[], body, env)?;
+        // RFC 4028 §7.4: every re-INVITE of a dialog with a session timer refreshes it.
+        let rows = self.session_request_rows(dialog.0);
+        let extra: Vec<(&str, &str)> = rows
+            .iter()
+            .flatten()
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect();
+        self.session_sent_body(dialog.0, body.as_ref().map(|(c, b)| (*c, b)));
+        let ctx = self.send_in_dialog(now, dialog.0, Method::Invite, &extra, body, env)?;
         if let Some(d) = self.dialogs.get_mut(&dialog.0) {
             d.invite_ctx = Some(ctx);
         }
@@ -357,15 +367,30 @@ impl DialogLayer {
         let is_initial = d.state != DialogState::Confirmed;
         // §12.1.1: a dialog-creating response carries our Contact and the Record-Route rows.
         let dialog_creating = (101..300).contains(&status);
-        let extra: &[(&str, &str)] = if dialog_creating {
-            &[("Contact", &contact)]
-        } else {
-            &[]
-        };
+        // RFC 4028 §9: a 2xx carries the session interval granted.
+        let session = (200..300)
+            .contains(&status)
+            .then(|| self.session_response_rows(dialog.0))
+            .flatten();
+        let mut rows: Vec<(&str, &str)> = Vec::new();
+        if dialog_creating {
+            rows.push(("Contact", &contact));
+        }
+        if let Some((se, require)) = &session {
+            rows.push(("Session-Expires", se));
+            if *require {
+                rows.push(("Require", "timer"));
+            }
+            rows.push(("Supported", "timer"));
+        }
+        let extra: &[(&str, &str)] = &rows;
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
         let keep = (200..300).contains(&status);
         let record_route = dialog_creating && is_initial;
         let sent = env.respond_written(now, stx, status, record_route, extra, body_ref, keep)?;
+        if keep {
+            self.session_sent_body(dialog.0, body.as_ref().map(|(c, b)| (*c, b)));
+        }
         self.responded(now, stx, status, &sent, env);
         Ok(())
     }
@@ -386,6 +411,7 @@ impl DialogLayer {
         if status >= 200 {
             self.stx_dialog.remove(&stx.0);
         }
+        self.session_responded(now, id, status);
         let t1 = self.config.timers.t1;
         let give_up = now + self.config.timers.timer_b();
         let Some(d) = self.dialogs.get_mut(&id) else {
@@ -441,8 +467,13 @@ impl DialogLayer {
         from: SocketAddr,
         env: &mut impl DialogEnv,
     ) {
+        let grant = match self.session_grant(&req) {
+            Ok(g) => g,
+            Err(why) => return self.refuse_session(now, stx, why, env),
+        };
         match self.new_uas_dialog(stx, &req, from, env) {
             Ok(id) => {
+                self.session_pending(id, grant);
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_stx = Some(stx);
                 }
@@ -738,6 +769,7 @@ impl DialogLayer {
                     r.invite_ctx = None;
                 }
                 let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                self.session_answered(now, id, root, &resp);
                 self.set_state(now, id, DialogState::Confirmed, env);
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
@@ -772,6 +804,11 @@ impl DialogLayer {
                 }
             }
             _ => {
+                // RFC 4028 §7.3: a 422 names the interval the INVITE must ask for.
+                let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                if code == 422 && !hangup && self.retry_after_422(now, root, &resp, env) {
+                    return;
+                }
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
                     tx: ctx,
@@ -825,10 +862,14 @@ impl DialogLayer {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
                 }
+                self.session_answered(now, id, id, &resp);
             }
             _ => {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
+                }
+                if code == 422 {
+                    self.session_refresh_422(now, id, &resp, env);
                 }
                 if code == 491 {
                     // §14.1: retry after a random interval: 2.1–4 s if we own the Call-ID
@@ -841,7 +882,7 @@ impl DialogLayer {
                     };
                     let body: Option<Body> = self.reinvite_bodies.get(&ctx.0).cloned().flatten();
                     if let Some(d) = self.dialogs.get_mut(&id) {
-                        d.glare_retry = Some((now + Duration::from_millis(ms), body));
+                        d.glare_retry = Some(Box::new((now + Duration::from_millis(ms), body)));
                     }
                     self.arm_dialog(id);
                 }

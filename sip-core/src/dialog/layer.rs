@@ -50,6 +50,8 @@ pub(crate) struct DialogConfig {
     pub guard: super::DialogGuard,
     /// Where the BYE after a missing ACK may go (see [`super::no_ack`]).
     pub no_ack_bye: super::NoAckBye,
+    /// Session timers (see [`super::session_timer`]).
+    pub session_timers: super::SessionTimers,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -626,7 +628,7 @@ impl DialogLayer {
             Some(g) => match self.dialogs.get_mut(&id) {
                 Some(d) if d.invite_ctx.is_some() => None,
                 Some(d) if d.invite_stx.is_some() || d.ok.is_some() => {
-                    d.glare_retry = Some((now + self.config.timers.t1, g.1));
+                    d.glare_retry = Some(Box::new((now + self.config.timers.t1, g.1)));
                     None
                 }
                 Some(_) => Some(g),
@@ -634,7 +636,7 @@ impl DialogLayer {
             },
             None => None,
         };
-        if let Some((_, body)) = glare {
+        if let Some((_, body)) = glare.map(|g| *g) {
             let body = body.map(|(ct, b)| (ct.to_string(), b));
             let sent = self.send_in_dialog(
                 now,
@@ -650,6 +652,10 @@ impl DialogLayer {
                 }
                 self.usage.insert(ctx.0, Usage::Invite(id));
             }
+        }
+        let session_due = self.dialogs.get(&id).and_then(|d| d.session_due());
+        if session_due.is_some_and(|t| t <= now) {
+            self.on_session_due(now, id, env);
         }
         self.arm_dialog(id);
     }

@@ -12,6 +12,7 @@
 //! | `request.rs` | requests within a dialog, ours and the peer's, and their outcomes |
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
+//! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
 //! | `no_ack.rs` | where the BYE after a missing ACK may go (§13.3.1.4) |
 //! | `route.rs` | route sets and the shape of an in-dialog request |
 //!
@@ -19,7 +20,7 @@
 //! |---|---|---|
 //! | (none) | `invite` sent / INVITE received | a 1xx with To tag (Early), a 2xx (Confirmed), a final error (Terminated) |
 //! | Early | 1xx with To tag sent or received (§12.1) | 2xx (Confirmed), final error, CANCEL, hang-up |
-//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2), the lifetime guard (`guard.rs`) |
+//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2), the lifetime guard (`guard.rs`), the session timer (`session_timer.rs`, RFC 4028 §10) |
 //! | Terminated | — | — |
 
 mod entry;
@@ -30,6 +31,7 @@ pub mod no_ack;
 pub mod refer;
 mod request;
 pub mod route;
+pub mod session_timer;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +41,7 @@ pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
 pub use no_ack::NoAckBye;
 pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
+pub use session_timer::{SessionTimerInfo, SessionTimers};
 
 use std::fmt;
 

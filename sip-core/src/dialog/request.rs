@@ -357,6 +357,15 @@ impl DialogLayer {
                 if d.invite_stx.is_some() || d.ok.is_some() {
                     return self.refuse(now, stx, 500, env);
                 }
+                // RFC 4028 §9: a re-INVITE negotiates the session timer afresh.
+                let grant = match self.session_grant(&req) {
+                    Ok(g) => g,
+                    Err(why) => return self.refuse_session(now, stx, why, env),
+                };
+                self.session_pending(id, grant);
+                let Some(d) = self.dialogs.get_mut(&id) else {
+                    return;
+                };
                 if let Some(c) = contact_target(&req) {
                     d.set_remote_target(c.into());
                 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-pub use crate::dialog::{DialogGuard, NoAckBye};
+pub use crate::dialog::{DialogGuard, NoAckBye, SessionTimers};
 use crate::message::{Method, ParseOptions};
 use crate::transaction::TimerConfig;
 use crate::transaction::layer::local_for;
@@ -84,6 +84,11 @@ pub struct EndpointConfig {
     /// default: responses go to the request's source (`received`, and `rport` per RFC
     /// 3581), so a request cannot direct its responses at another host.
     pub via_maddr: bool,
+    /// Session timers (RFC 4028, [`SessionTimers`]): off by default, so calls of
+    /// applications that do not use them carry no extra header and cost the same. When on,
+    /// the endpoint supports the `timer` option tag (it need not be listed in
+    /// [`supported`](Self::supported)).
+    pub session_timers: SessionTimers,
 }
 
 impl Default for EndpointConfig {
@@ -106,6 +111,7 @@ impl Default for EndpointConfig {
             dialog_guard: DialogGuard::default(),
             no_ack_bye: NoAckBye::default(),
             via_maddr: false,
+            session_timers: SessionTimers::OFF,
         }
     }
 }

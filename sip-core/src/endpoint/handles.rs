@@ -39,6 +39,12 @@ impl<'a> Dialog<'a> {
         self.ep.dialog_info(self.id)
     }
 
+    /// Its running session timer (RFC 4028): the negotiated interval and who refreshes;
+    /// `None` if the dialog has none (session timers off, or not negotiated).
+    pub fn session_timer(&self) -> Option<crate::dialog::SessionTimerInfo> {
+        self.ep.dialogs.as_ref()?.session_timer(self.id)
+    }
+
     /// Answers the incoming INVITE (new call or re-INVITE) with `status`: 1xx rings (with a
     /// To tag: the early dialog, §12.1.1), 2xx accepts (retransmitted until the ACK,
     /// §13.3.1.4), 3xx–6xx rejects. Contact and Record-Route are added as §12.1.1 says.

@@ -387,6 +387,20 @@ impl Message {
             .map(TokenParams::parse)
     }
 
+    /// Session-Expires (RFC 4028 §4).
+    pub fn session_expires(&self) -> Option<Result<super::SessionExpires, &'static str>> {
+        self.headers()
+            .get(HeaderName::SessionExpires)
+            .map(super::SessionExpires::parse)
+    }
+
+    /// Min-SE (RFC 4028 §5).
+    pub fn min_se(&self) -> Option<Result<super::MinSe, &'static str>> {
+        self.headers()
+            .get(HeaderName::MinSe)
+            .map(super::MinSe::parse)
+    }
+
     /// Subscription-State (RFC 6665 §8.2.3).
     pub fn subscription_state(&self) -> Option<Result<TokenParams<'_>, &'static str>> {
         self.headers()
