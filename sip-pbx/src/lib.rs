@@ -11,7 +11,8 @@
 //! | INVITE, a new call | with `auth`: 407 with `Proxy-Authenticate` until the credentials are right (§22.3); then 180, `ring` later 200 with [`ANSWER_SDP`] |
 //! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale or replayed nonce, RFC 7616 §3.3, §3.4); then 403 unless the To is the user's own AOR ([`OwnAor`](sip_core::registrar::OwnAor), §10.3 step 4); then the registrar's answer (§10.3) |
 //! | OPTIONS, anything else outside calls | left to the endpoint's policy: 200 with Allow and Accept, or 405 with Allow ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)) |
-//! | re-INVITE in a call | 200 with [`ANSWER_SDP`] |
+//! | INVITE or re-INVITE with `Supported: timer` and a Session-Expires below 90 | 422 with `Min-SE: 90`, by the endpoint's session timers ([`session_timers`], RFC 4028 §9) |
+//! | re-INVITE in a call | 200 with [`ANSWER_SDP`] (and the negotiated Session-Expires) |
 //! | INFO, UPDATE, MESSAGE, OPTIONS, ... in a call | 200 |
 //! | REFER in a call | accepted; the app calls the target, reports its progress in NOTIFYs, then hangs that call up (there is no media to bridge) |
 //!
@@ -74,6 +75,15 @@ pub struct PbxConfig {
     pub realm: String,
     /// Keys the nonces (a random one if `None`, taken from the process's hash seed).
     pub seed: Option<u64>,
+}
+
+/// The PBX's session timers (RFC 4028): on, asking for 1800 s (§4's recommended
+/// interval) and accepting no less than Min-SE 90 s (§4's floor), so an INVITE with
+/// `Session-Expires: 60` is refused 422 with `Min-SE: 90` and its retry with 90 succeeds.
+/// A UAC that supports timers is left the refreshes (§9); for one that does not, the PBX
+/// refreshes, and either way a call whose refreshes stop is ended with BYE (§10).
+pub fn session_timers() -> sip_core::dialog::SessionTimers {
+    sip_core::dialog::SessionTimers::on(1800, sip_core::dialog::session_timer::MIN_SE_FLOOR)
 }
 
 /// What to do with a new call.

@@ -192,8 +192,11 @@ impl DialogEntry {
         let glare = self.glare_retry.as_ref().map(|g| g.0);
         // A 2xx still awaiting its ACK keeps the dialog (its BYE waits for that ACK, §15).
         let forget = self.forget_at.filter(|_| self.ok.is_none());
-        let session = self.session_due();
-        [ok, glare, forget, session].into_iter().flatten().min()
+        let mut t = earliest(earliest(ok, glare), forget);
+        if self.session.is_some() {
+            t = earliest(t, self.session_due());
+        }
+        t
     }
 
     /// The running session timer's deadline, while the dialog is confirmed (RFC 4028 §10).
@@ -218,6 +221,14 @@ impl DialogEntry {
             role: self.role,
             state: self.state,
         }
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
     }
 }
 

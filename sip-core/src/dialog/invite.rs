@@ -372,18 +372,24 @@ impl DialogLayer {
             .contains(&status)
             .then(|| self.session_response_rows(dialog.0))
             .flatten();
-        let mut rows: Vec<(&str, &str)> = Vec::new();
+        // At most four rows, on the stack: no allocation per response.
+        let mut rows: [(&str, &str); 4] = [("", ""); 4];
+        let mut n = 0;
+        let mut push = |row| {
+            rows[n] = row;
+            n += 1;
+        };
         if dialog_creating {
-            rows.push(("Contact", &contact));
+            push(("Contact", &contact));
         }
         if let Some((se, require)) = &session {
-            rows.push(("Session-Expires", se));
+            push(("Session-Expires", se));
             if *require {
-                rows.push(("Require", "timer"));
+                push(("Require", "timer"));
             }
-            rows.push(("Supported", "timer"));
+            push(("Supported", "timer"));
         }
-        let extra: &[(&str, &str)] = &rows;
+        let extra: &[(&str, &str)] = &rows[..n];
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
         let keep = (200..300).contains(&status);
         let record_route = dialog_creating && is_initial;
@@ -447,6 +453,9 @@ impl DialogLayer {
                 }
                 self.set_state(now, id, DialogState::Confirmed, env);
                 self.arm_dialog(id);
+                if is_initial && !self.replacing.is_empty() {
+                    self.replaced(now, id, env);
+                }
             }
             _ => {
                 d.invite_stx = None;
@@ -471,9 +480,17 @@ impl DialogLayer {
             Ok(g) => g,
             Err(why) => return self.refuse_session(now, stx, why, env),
         };
+        // RFC 3891 §3.
+        let replaces = match self.replaced_by(&req) {
+            Ok(r) => r,
+            Err(status) => return self.refuse_replaces(now, stx, status, env),
+        };
         match self.new_uas_dialog(stx, &req, from, env) {
             Ok(id) => {
                 self.session_pending(id, grant);
+                if let Some(old) = replaces {
+                    self.replacing.insert(id, old);
+                }
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_stx = Some(stx);
                 }
@@ -482,6 +499,7 @@ impl DialogLayer {
                     dialog: DialogId(id),
                     tx: stx,
                     request: req,
+                    replaces: replaces.map(DialogId),
                 });
             }
             Err(code) => self.refuse(now, stx, code, env),

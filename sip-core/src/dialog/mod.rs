@@ -13,6 +13,7 @@
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
+//! | `replaces.rs` | Replaces (RFC 3891): an INVITE that takes an existing dialog's place |
 //! | `no_ack.rs` | where the BYE after a missing ACK may go (§13.3.1.4) |
 //! | `route.rs` | route sets and the shape of an in-dialog request |
 //!
@@ -29,6 +30,7 @@ mod invite;
 pub(crate) mod layer;
 pub mod no_ack;
 pub mod refer;
+mod replaces;
 mod request;
 pub mod route;
 pub mod session_timer;
@@ -96,6 +98,9 @@ pub enum EndReason {
     OtherForkAnswered,
     /// An early dialog ended because the INVITE completed without it (§13.2.2.4).
     EarlyDialogEnded,
+    /// A new call replaced the dialog (RFC 3891 §3): the endpoint accepted an INVITE whose
+    /// Replaces named it and sent BYE.
+    Replaced,
 }
 
 /// The state of a dialog (§12). `Terminated` carries its reason.

@@ -469,6 +469,9 @@ impl DialogLayer {
     /// UAS: the rows a 2xx of dialog `id` adds for its session timer (§9): Session-Expires
     /// as granted, and `Require: timer` when the UAC refreshes.
     pub(super) fn session_response_rows(&self, id: u64) -> Option<(String, bool)> {
+        if !self.config.session_timers.enabled {
+            return None; // no lookup on the plain path
+        }
         let g = self.dialogs.get(&id)?.session.as_ref()?.pending?;
         Some((g.header().to_string(), g.refresher == Refresher::Uac))
     }
@@ -477,6 +480,9 @@ impl DialogLayer {
     /// (or refreshes) the session timer as granted (§9, §10), with `body` as our last
     /// session description.
     pub(super) fn session_responded(&mut self, now: Instant, id: u64, status: u16) {
+        if !self.config.session_timers.enabled || status < 200 {
+            return;
+        }
         let Some(s) = self.dialogs.get_mut(&id).and_then(|d| d.session.as_mut()) else {
             return;
         };
@@ -499,6 +505,9 @@ impl DialogLayer {
     /// Keeps `body` as the last session description dialog `id` sent, if it uses a
     /// session timer (a refresh re-offers it).
     pub(super) fn session_sent_body(&mut self, id: u64, body: Option<(&str, &Bytes)>) {
+        if !self.config.session_timers.enabled {
+            return;
+        }
         if let (Some(s), Some((ct, b))) = (
             self.dialogs.get_mut(&id).and_then(|d| d.session.as_mut()),
             body,

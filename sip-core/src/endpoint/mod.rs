@@ -219,6 +219,10 @@ impl Endpoint {
             max_forwards_policy: config.max_forwards_policy,
             supported: {
                 let mut s = config.supported.clone();
+                // RFC 3891: the dialog layer handles Replaces.
+                if dialog_layer && !s.iter().any(|t| t == "replaces") {
+                    s.push("replaces".to_owned());
+                }
                 if config.session_timers.enabled && dialog_layer && !s.iter().any(|t| t == "timer")
                 {
                     s.push("timer".to_owned());
