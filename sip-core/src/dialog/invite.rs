@@ -80,6 +80,53 @@ pub(super) fn first_hop(opts: &InviteOptions, b: &RequestBuilder) -> Result<Targ
     }
 }
 
+/// Headers a URI may not set on the request made from it (RFC 3261 §19.1.5): the ones the
+/// request's own identity, routing and framing are made of.
+const URI_HEADERS_REFUSED: &[&str] = &[
+    "via",
+    "from",
+    "to",
+    "call-id",
+    "cseq",
+    "contact",
+    "max-forwards",
+    "content-length",
+    "content-type",
+    "record-route",
+    "route",
+    "body",
+];
+
+/// RFC 3261 §19.1.5: the headers of the SIP URI a request is made from (`?Replaces=...` in
+/// the Refer-To of an attended transfer, RFC 3891 §5) become headers of the request, and
+/// the Request-URI carries none. Those in [`URI_HEADERS_REFUSED`] are dropped.
+pub(super) fn take_uri_headers(opts: &mut InviteOptions) {
+    let Some(q) = memchr::memchr(b'?', opts.uri.as_bytes()) else {
+        return; // the common case: a plain URI, one scan
+    };
+    let rows: Vec<(String, String)> = {
+        let Ok(uri) = Uri::parse(&opts.uri) else {
+            return; // left to the builder, which reports it
+        };
+        let Some(sip) = uri.as_sip() else {
+            return;
+        };
+        sip.headers()
+            .filter_map(|(n, v)| {
+                let n = crate::message::escape::unescape(n).ok()?;
+                let v = crate::message::escape::unescape(v).ok()?;
+                let refused = URI_HEADERS_REFUSED
+                    .iter()
+                    .any(|r| n.eq_ignore_ascii_case(r));
+                (!refused && crate::message::scan::is_token_str(&n))
+                    .then(|| (n.into_owned(), v.into_owned()))
+            })
+            .collect()
+    };
+    opts.uri.truncate(q);
+    opts.headers.extend(rows);
+}
+
 impl DialogLayer {
     // ---- UAC: calls ----------------------------------------------------------------
 
@@ -94,6 +141,7 @@ impl DialogLayer {
         if !self.room() {
             return Err(DialogError::TooManyDialogs);
         }
+        take_uri_headers(&mut opts);
         let session = self.session_for_invite(&mut opts);
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();

@@ -55,6 +55,32 @@ impl DialogLayer {
         verdict(d.state, d.role, r.early_only).map(|()| Some(id))
     }
 
+    /// The Refer-To of an attended transfer (RFC 3891 §5, RFC 5589 §7): the consultation
+    /// call's remote target with a `Replaces` header naming that call as the transfer
+    /// target sees it (`to-tag` its tag, `from-tag` ours), escaped into the URI.
+    pub(crate) fn attended_refer_to(
+        &self,
+        consultation: super::DialogId,
+    ) -> Result<String, super::DialogError> {
+        let d = self.live_dialog(consultation)?;
+        if d.state != DialogState::Confirmed {
+            return Err(super::DialogError::NotConfirmed);
+        }
+        let remote_tag = d
+            .remote_tag
+            .as_deref()
+            .ok_or(super::DialogError::NotConfirmed)?;
+        let replaces = crate::message::Replaces {
+            call_id: &d.call_id,
+            to_tag: remote_tag,
+            from_tag: &d.local_tag,
+            early_only: false,
+        };
+        let target = &*d.remote_target;
+        let sep = if target.contains('?') { '&' } else { '?' };
+        Ok(format!("<{target}{sep}{}>", replaces.uri_header()))
+    }
+
     /// Refuses an INVITE whose Replaces §3 turns down.
     pub(super) fn refuse_replaces(
         &mut self,

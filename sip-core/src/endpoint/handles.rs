@@ -156,6 +156,21 @@ impl<'a> Dialog<'a> {
         })
     }
 
+    /// An attended transfer (RFC 5589 §7): sends a REFER in this confirmed dialog asking
+    /// the peer to call the other party of `consultation` (a confirmed call of ours) with
+    /// a `Replaces` naming `consultation` (RFC 3891 §5), so that the new call takes its
+    /// place. The outcome comes as for [`Dialog::refer`]; the transfer target ends
+    /// `consultation` itself when it accepts the new call.
+    pub fn refer_attended(
+        &mut self,
+        now: Instant,
+        consultation: DialogId,
+    ) -> Result<ReferId, DialogError> {
+        let dialogs = self.ep.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
+        let refer_to = dialogs.attended_refer_to(consultation)?;
+        self.refer(now, &refer_to)
+    }
+
     /// Sends a REFER in the confirmed dialog (RFC 3515) and returns at once; the outcome
     /// comes later as `Event::Refer`: Accepted or Rejected, Progress per NOTIFY, then Done.
     pub fn refer(&mut self, now: Instant, refer_to: &str) -> Result<ReferId, DialogError> {
