@@ -45,8 +45,11 @@ fn last_state(ua: &UaNode, d: DialogId) -> Option<DialogState> {
     states(ua, d).last().map(|s| s.1)
 }
 
+/// Each call Carol was offered, and the dialog it replaces.
+type Offered = Rc<RefCell<Vec<(DialogId, Option<DialogId>)>>>;
+
 /// Carol: answers every call 200 at once, noting which dialog each replaces.
-fn carol(sim: &Sim, replaced: Rc<RefCell<Vec<(DialogId, Option<DialogId>)>>>) -> UaNode {
+fn carol(sim: &Sim, replaced: Offered) -> UaNode {
     UaNode::new(sim.base(), a(CAROL), 3).react(move |ctl, e| {
         if let Event::IncomingCall {
             dialog, replaces, ..
