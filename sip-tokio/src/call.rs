@@ -292,6 +292,33 @@ impl Call {
         }
     }
 
+    /// An attended transfer (RFC 5589 §7): asks the peer of this call to call the peer of
+    /// `consultation` (another call of ours, answered) in its place — a REFER whose
+    /// Refer-To carries a `Replaces` naming `consultation`, escaped (RFC 3891 §5, RFC 3515
+    /// §2.1). Waits for the peer to accept (202) or reject it, like [`Call::refer`]; the
+    /// transfer target ends `consultation` when it accepts the new call, and this call is
+    /// the caller's to hang up once the [`Transfer`] succeeded.
+    ///
+    /// ```no_run
+    /// # async fn demo(ua: sip_tokio::UserAgent, alice: sip_tokio::Call) -> sip_tokio::Result<()> {
+    /// let carol = ua.call("sip:carol@127.0.0.1:5080").await?;
+    /// carol.answered().await?;
+    /// let transfer = alice.transfer_attended(&carol).await?;
+    /// if transfer.outcome().await.succeeded() {
+    ///     alice.hangup().await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn transfer_attended(&self, consultation: &Call) -> Result<Transfer> {
+        let key = consultation.core.key;
+        let refer_to = consultation
+            .core
+            .link
+            .ask(|r| Command::ReplacingReferTo(key, r))
+            .await?;
+        self.refer(&refer_to).await
+    }
+
     /// The next event of the call (a transfer request, an in-dialog request to answer),
     /// or `None` once the call is over and every event was read.
     pub async fn next_event(&mut self) -> Option<CallEvent> {

@@ -280,6 +280,12 @@ impl Driver {
                 });
                 let _ = reply.send(r);
             }
+            Command::ReplacingReferTo(call, reply) => {
+                let r = self
+                    .active(call)
+                    .and_then(|d| Ok(self.ep.dialog(d)?.replacing_refer_to()?));
+                let _ = reply.send(r);
+            }
             Command::ReferAnswer(refer, action, reply) => {
                 let r = self.ep.refer(refer).and_then(|mut r| match action {
                     ReferAction::Accept => r.accept(now),

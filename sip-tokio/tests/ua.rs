@@ -278,6 +278,65 @@ async fn blind_transfer_with_refer() {
     .await;
 }
 
+/// RFC 5589 §7 through the API: Alice transfers Bob to Carol after consulting her; Bob's
+/// call to the Refer-To URI carries the Replaces, Carol's endpoint offers it as replacing
+/// her call with Alice and ends that call with BYE once she accepts.
+#[tokio::test]
+async fn attended_transfer_with_replaces() {
+    bounded(async {
+        let alice = ua(21).await;
+        let bob = ua(22).await;
+        let carol = ua(23).await;
+        let mut carol_in = carol.incoming();
+        let carol_side = tokio::spawn(async move {
+            let first = carol_in.next().await.unwrap();
+            assert_eq!(first.replaces(), None);
+            let first_id = first.id();
+            let consultation = first.accept(None).await.unwrap();
+            let second = carol_in.next().await.unwrap();
+            assert_eq!(second.replaces(), Some(first_id));
+            let new_call = second.accept(None).await.unwrap();
+            let replaced = consultation.ended().await;
+            (replaced, new_call.ended().await)
+        });
+        let mut bob_in = bob.incoming();
+        let bob2 = bob.clone();
+        let bob_side = tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(None).await.unwrap();
+            let Some(CallEvent::Transfer(mut t)) = call.next_event().await else {
+                panic!("expected a transfer");
+            };
+            assert!(t.target().contains("?Replaces="), "{}", t.target());
+            t.accept().await.unwrap();
+            let new_call = bob2.call(t.target()).await.unwrap();
+            let ok = new_call.answered().await.unwrap();
+            t.notify(ok.status()).await.unwrap();
+            let first = call.ended().await;
+            new_call.hangup().await.unwrap();
+            first
+        });
+        let to_bob = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        to_bob.answered().await.unwrap();
+        let to_carol = alice
+            .call(&uri(&carol, "carol", Transport::Udp))
+            .await
+            .unwrap();
+        to_carol.answered().await.unwrap();
+        let transfer = to_bob.transfer_attended(&to_carol).await.unwrap();
+        let outcome = transfer.outcome().await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        // Carol's endpoint ended the consultation call when she accepted Bob's call.
+        assert_eq!(to_carol.ended().await, EndReason::RemoteBye);
+        to_bob.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        let (replaced, new_call) = carol_side.await.unwrap();
+        assert_eq!(replaced, EndReason::Replaced);
+        assert_eq!(new_call, EndReason::RemoteBye);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn rejected_refer() {
     bounded(async {

@@ -166,9 +166,17 @@ impl<'a> Dialog<'a> {
         now: Instant,
         consultation: DialogId,
     ) -> Result<ReferId, DialogError> {
-        let dialogs = self.ep.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
-        let refer_to = dialogs.attended_refer_to(consultation)?;
+        let refer_to = self.ep.dialog(consultation)?.replacing_refer_to()?;
         self.refer(now, &refer_to)
+    }
+
+    /// The Refer-To that asks a transferee to call this dialog's peer in its place (RFC
+    /// 3891 §5): `<remote target?Replaces=...>` with the dialog's Call-ID and tags, the
+    /// peer's tag as `to-tag`. For an attended transfer whose two calls live on different
+    /// endpoints (a sharded driver): read it here, send it with [`Dialog::refer`] there.
+    pub fn replacing_refer_to(&self) -> Result<String, DialogError> {
+        let dialogs = self.ep.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
+        dialogs.attended_refer_to(self.id)
     }
 
     /// Sends a REFER in the confirmed dialog (RFC 3515) and returns at once; the outcome
