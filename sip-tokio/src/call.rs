@@ -353,6 +353,24 @@ impl Call {
             .await
     }
 
+    /// Sends an INFO inside the call (RFC 6086) and returns its final response: with
+    /// `package`, an Info Package INFO (`Info-Package`, and `Content-Disposition:
+    /// Info-Package` on the body; 469 Bad Info Package if the peer does not receive it);
+    /// without, a legacy INFO (RFC 2976).
+    pub async fn send_info(&self, package: Option<&str>, body: Option<Body>) -> Result<Response> {
+        let headers = sip_core::dialog::info::info_headers(package, body.is_some())
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        self.request(Method::Info, headers, body).await
+    }
+
+    /// Sends a MESSAGE inside the call (RFC 3428 §4: an instant message, `body` its
+    /// content) and returns its final response.
+    pub async fn send_message(&self, body: Body) -> Result<Response> {
+        self.request(Method::Message, Vec::new(), Some(body)).await
+    }
+
     /// Sends a re-INVITE (a new offer, or a target refresh without a body; RFC 3261 §14.1)
     /// and returns its final response. A 491 is retried by the stack after the random
     /// interval of §14.1; the response returned is then the 491.

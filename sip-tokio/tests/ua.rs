@@ -337,6 +337,55 @@ async fn attended_transfer_with_replaces() {
     .await;
 }
 
+/// The sample PBX answers MESSAGE outside calls and INFO and MESSAGE inside them 200
+/// (RFC 3428 §7, RFC 6086), and accepts an INVITE whose Replaces names one of its calls,
+/// ending that call with BYE (RFC 3891 §3).
+#[tokio::test]
+async fn the_sample_uas_answers_info_message_and_replaces() {
+    bounded(async {
+        let mut c = app::UasConfig::new("127.0.0.1:0".parse().unwrap());
+        c.seed = Some(5);
+        let uas = app::Uas::start(c).await.unwrap();
+        let alice = ua(31).await;
+        let bob = ua(32).await;
+        let target = format!("sip:uas@{}", uas.local_addr());
+        let r = alice
+            .send_message(&target, Body::new("text/plain", "hi"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let call = alice.call(&target).sdp("offer").await.unwrap();
+        call.answered().await.unwrap();
+        let dtmf = Body::new("application/dtmf-relay", "Signal=1\r\nDuration=160\r\n");
+        let r = call.send_info(Some("dtmf"), Some(dtmf)).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = call
+            .send_message(Body::new("text/plain", "in call"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // Bob takes Alice's call over: the uas's tag is the to-tag (RFC 3891 §3).
+        let info = call.info().await.unwrap();
+        let replaces = format!(
+            "{};to-tag={};from-tag={}",
+            info.call_id,
+            info.remote_tag.as_deref().unwrap(),
+            info.local_tag
+        );
+        let taken = bob
+            .call(&target)
+            .sdp("offer")
+            .header("Replaces", &replaces)
+            .await
+            .unwrap();
+        taken.answered().await.unwrap();
+        assert_eq!(call.ended().await, EndReason::RemoteBye);
+        taken.hangup().await.unwrap();
+        uas.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn rejected_refer() {
     bounded(async {

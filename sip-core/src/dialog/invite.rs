@@ -142,6 +142,9 @@ impl DialogLayer {
             return Err(DialogError::TooManyDialogs);
         }
         take_uri_headers(&mut opts);
+        if let Some(recv) = self.recv_info() {
+            opts.headers.push((super::info::RECV_INFO.to_owned(), recv));
+        }
         let session = self.session_for_invite(&mut opts);
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
@@ -420,8 +423,12 @@ impl DialogLayer {
             .contains(&status)
             .then(|| self.session_response_rows(dialog.0))
             .flatten();
-        // At most four rows, on the stack: no allocation per response.
-        let mut rows: [(&str, &str); 4] = [("", ""); 4];
+        let recv_info = (200..300)
+            .contains(&status)
+            .then(|| self.recv_info())
+            .flatten();
+        // At most five rows, on the stack: no allocation per response.
+        let mut rows: [(&str, &str); 5] = [("", ""); 5];
         let mut n = 0;
         let mut push = |row| {
             rows[n] = row;
@@ -436,6 +443,9 @@ impl DialogLayer {
                 push(("Require", "timer"));
             }
             push(("Supported", "timer"));
+        }
+        if let Some(r) = &recv_info {
+            push((super::info::RECV_INFO, r));
         }
         let extra: &[(&str, &str)] = &rows[..n];
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));

@@ -52,6 +52,8 @@ pub(crate) struct DialogConfig {
     pub no_ack_bye: super::NoAckBye,
     /// Session timers (see [`super::session_timer`]).
     pub session_timers: super::SessionTimers,
+    /// Info Packages received (see [`super::info`]); `None`: legacy INFO.
+    pub info_packages: Option<Vec<String>>,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).

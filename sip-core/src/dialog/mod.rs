@@ -13,6 +13,7 @@
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
+//! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
 //! | `replaces.rs` | Replaces (RFC 3891): an INVITE that takes an existing dialog's place |
 //! | `no_ack.rs` | where the BYE after a missing ACK may go (§13.3.1.4) |
 //! | `route.rs` | route sets and the shape of an in-dialog request |
@@ -26,6 +27,7 @@
 
 mod entry;
 pub mod guard;
+pub mod info;
 mod invite;
 pub(crate) mod layer;
 pub mod no_ack;

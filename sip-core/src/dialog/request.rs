@@ -333,6 +333,18 @@ impl DialogLayer {
             return;
         };
         d.remote_seq = Some(cseq.max(d.remote_seq.unwrap_or(0)));
+        // RFC 6086 §4.2.2: an INFO for a package we do not receive gets 469.
+        let d = if method == Method::Info && self.config.info_packages.is_some() {
+            if !self.info_admitted(now, stx, &req, env) {
+                return;
+            }
+            match self.dialogs.get_mut(&id) {
+                Some(d) => d,
+                None => return,
+            }
+        } else {
+            d
+        };
         match method {
             Method::Bye => {
                 let _ = env.respond_written(now, stx, 200, false, &[], None, false);

@@ -41,6 +41,7 @@ fn config() -> DialogConfig {
         guard: super::DialogGuard::default(),
         no_ack_bye: super::NoAckBye::default(),
         session_timers: super::SessionTimers::OFF,
+        info_packages: None,
     }
 }
 

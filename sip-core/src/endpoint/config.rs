@@ -89,6 +89,11 @@ pub struct EndpointConfig {
     /// the endpoint supports the `timer` option tag (it need not be listed in
     /// [`supported`](Self::supported)).
     pub session_timers: SessionTimers,
+    /// The INFO packages the endpoint receives (RFC 6086, see [`crate::dialog::info`]):
+    /// `None` (the default) keeps legacy INFO (every INFO to the application, no
+    /// `Recv-Info` written); `Some(list)` writes `Recv-Info` on INVITEs and 2xx and answers
+    /// an INFO for another package 469 Bad Info Package.
+    pub info_packages: Option<Vec<String>>,
 }
 
 impl Default for EndpointConfig {
@@ -112,6 +117,7 @@ impl Default for EndpointConfig {
             no_ack_bye: NoAckBye::default(),
             via_maddr: false,
             session_timers: SessionTimers::OFF,
+            info_packages: None,
         }
     }
 }

@@ -156,6 +156,31 @@ impl<'a> Dialog<'a> {
         })
     }
 
+    /// Sends an INFO in the confirmed dialog (RFC 6086 §4.2.1): with `package`, the
+    /// `Info-Package` header names it and a body is marked `Content-Disposition:
+    /// Info-Package` (§4.2.2); without, a legacy INFO (RFC 2976). Its response arrives as
+    /// `Event::DialogResponse` (469 if the peer does not receive that package).
+    pub fn send_info(
+        &mut self,
+        now: Instant,
+        package: Option<&str>,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let headers = crate::dialog::info::info_headers(package, body.is_some());
+        self.request(now, Method::Info, &headers, body)
+    }
+
+    /// Sends a MESSAGE (RFC 3428 §4) in the confirmed dialog: `content_type` and `body`
+    /// are the instant message. Its response arrives as `Event::DialogResponse`.
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<ClientTxId, DialogError> {
+        self.request(now, Method::Message, &[], Some((content_type, body)))
+    }
+
     /// An attended transfer (RFC 5589 §7): sends a REFER in this confirmed dialog asking
     /// the peer to call the other party of `consultation` (a confirmed call of ours) with
     /// a `Replaces` naming `consultation` (RFC 3891 §5), so that the new call takes its

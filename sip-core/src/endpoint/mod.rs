@@ -248,6 +248,7 @@ impl Endpoint {
                 guard: config.dialog_guard,
                 no_ack_bye: config.no_ack_bye,
                 session_timers: config.session_timers,
+                info_packages: config.info_packages.clone(),
             };
             DialogLayer::new(c, ids(), hash)
         });

@@ -37,6 +37,7 @@ pub fn reason_phrase(code: u16) -> &'static str {
         421 => "Extension Required",
         422 => "Session Interval Too Small",
         423 => "Interval Too Brief",
+        469 => "Bad Info Package",
         480 => "Temporarily Unavailable",
         481 => "Call/Transaction Does Not Exist",
         482 => "Loop Detected",
