@@ -805,6 +805,7 @@ fn an_invite_challenged_with_407_is_resent_with_credentials() {
                 tx,
                 request,
                 dialog,
+                ..
             } => Some((*tx, (request.clone(), *dialog))),
             _ => None,
         })

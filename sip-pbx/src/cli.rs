@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sip_core::dialog::DialogGuard;
+use sip_core::dialog::{DialogGuard, SessionTimers};
 use sip_core::transport::Transport;
 use sip_core::transport::limits::StreamLimits;
 
@@ -15,7 +15,8 @@ pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp|tls] [--cert PEM 
                          [--ring-ms N] [--registrar] \
                          [--auth user:password]... [--realm R] [--recv-buffer BYTES] \
                          [--max-call-secs N] [--idle-call-secs N] [--max-transactions N] \
-                         [--max-lingering N]";
+                         [--max-lingering N] [--session-expires N] [--min-se N] \
+                         [--no-session-timers]";
 
 /// The TCP limit flags (each sets one field of [`StreamLimits`]; unset ones keep its
 /// defaults, which are meant for the open internet).
@@ -52,6 +53,10 @@ pub struct Args {
     pub max_transactions: Option<usize>,
     /// See [`Args::max_transactions`].
     pub max_lingering: Option<usize>,
+    /// Session timers (RFC 4028, `EndpointConfig::session_timers`): the PBX's choice
+    /// ([`crate::session_timers`]: on, Min-SE 90) unless `--session-expires N`,
+    /// `--min-se N` or `--no-session-timers` say otherwise.
+    pub session_timers: SessionTimers,
 }
 
 /// The PEM files a TLS listener serves with.
@@ -91,6 +96,15 @@ pub struct TlsFiles {
 /// .unwrap()
 /// .dialog_guard;
 /// assert_eq!((g.max_duration, g.idle.map(|d| d.as_secs())), (None, Some(300)));
+/// // Session timers are on with Min-SE 90 unless switched off.
+/// assert_eq!(a.session_timers.min_se, 90);
+/// assert!(a.session_timers.enabled);
+/// let off = sip_pbx::cli::parse(
+///     ["--bind", "127.0.0.1:5060", "--no-session-timers"].map(String::from),
+///     &[],
+/// )
+/// .unwrap();
+/// assert!(!off.session_timers.enabled);
 /// assert!(sip_pbx::cli::parse(["--bind".to_string()], &[]).is_err());
 /// ```
 pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Args, String> {
@@ -105,6 +119,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let mut dialog_guard = DialogGuard::default();
     let (mut max_transactions, mut max_lingering) = (None, None);
     let (mut cert, mut key) = (None, None);
+    let mut session_timers = crate::session_timers();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -153,6 +168,17 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                     dialog_guard.idle = limit;
                 }
             }
+            "--session-expires" | "--min-se" => {
+                let secs: u32 = value()?.parse().map_err(|e| format!("{a}: {e}"))?;
+                let (mut se, mut min) = (session_timers.session_expires, session_timers.min_se);
+                if a == "--min-se" {
+                    min = secs;
+                } else {
+                    se = secs;
+                }
+                session_timers = SessionTimers::on(se, min);
+            }
+            "--no-session-timers" => session_timers = SessionTimers::OFF,
             "-h" | "--help" => return Err(String::new()),
             flag if own.contains(&flag) => {
                 let v = value()?;
@@ -181,6 +207,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         dialog_guard,
         max_transactions,
         max_lingering,
+        session_timers,
     })
 }
 

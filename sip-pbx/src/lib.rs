@@ -10,8 +10,10 @@
 //! |---|---|
 //! | INVITE, a new call | with `auth`: 407 with `Proxy-Authenticate` until the credentials are right (§22.3); then 180, `ring` later 200 with [`ANSWER_SDP`] |
 //! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale or replayed nonce, RFC 7616 §3.3, §3.4); then 403 unless the To is the user's own AOR ([`OwnAor`](sip_core::registrar::OwnAor), §10.3 step 4); then the registrar's answer (§10.3) |
+//! | MESSAGE outside calls | 200 (RFC 3428 §7) |
 //! | OPTIONS, anything else outside calls | left to the endpoint's policy: 200 with Allow and Accept, or 405 with Allow ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)) |
-//! | re-INVITE in a call | 200 with [`ANSWER_SDP`] |
+//! | INVITE or re-INVITE with `Supported: timer` and a Session-Expires below 90 | 422 with `Min-SE: 90`, by the endpoint's session timers ([`session_timers`], RFC 4028 §9) |
+//! | re-INVITE in a call | 200 with [`ANSWER_SDP`] (and the negotiated Session-Expires) |
 //! | INFO, UPDATE, MESSAGE, OPTIONS, ... in a call | 200 |
 //! | REFER in a call | accepted; the app calls the target, reports its progress in NOTIFYs, then hangs that call up (there is no media to bridge) |
 //!
@@ -74,6 +76,15 @@ pub struct PbxConfig {
     pub realm: String,
     /// Keys the nonces (a random one if `None`, taken from the process's hash seed).
     pub seed: Option<u64>,
+}
+
+/// The PBX's session timers (RFC 4028): on, asking for 1800 s (§4's recommended
+/// interval) and accepting no less than Min-SE 90 s (§4's floor), so an INVITE with
+/// `Session-Expires: 60` is refused 422 with `Min-SE: 90` and its retry with 90 succeeds.
+/// A UAC that supports timers is left the refreshes (§9); for one that does not, the PBX
+/// refreshes, and either way a call whose refreshes stop is ended with BYE (§10).
+pub fn session_timers() -> sip_core::dialog::SessionTimers {
+    sip_core::dialog::SessionTimers::on(1800, sip_core::dialog::session_timer::MIN_SE_FLOOR)
 }
 
 /// What to do with a new call.
@@ -331,6 +342,8 @@ impl Pbx {
                 bump(&c.options);
                 RequestPlan::Decline
             }
+            // RFC 3428 §7: an instant message delivered is answered 200.
+            Method::Message => RequestPlan::Reply(Reply::status(200)),
             _ => {
                 bump(&c.not_allowed);
                 RequestPlan::Decline
@@ -661,5 +674,34 @@ Content-Length: 0
         let r = pbx.on_in_dialog(&reinvite);
         assert_eq!((r.status, r.body), (200, Some((SDP, ANSWER_SDP))));
         assert_eq!(pbx.report().in_dialog_requests, 1);
+    }
+
+    #[test]
+    fn a_message_outside_calls_gets_200_rfc3428_s7() {
+        let mut pbx = Pbx::new(PbxConfig::default(), base());
+        let message = request(
+            "MESSAGE sip:u@192.0.2.2 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3
+Max-Forwards: 70
+From: <sip:a@x>;tag=1
+To: <sip:u@y>
+Call-ID: m
+CSeq: 1 MESSAGE
+Content-Type: text/plain
+Content-Length: 2
+
+hi",
+        );
+        match pbx.on_request(base(), &message) {
+            RequestPlan::Reply(r) => assert_eq!(r.status, 200),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_pbx_runs_session_timers_with_min_se_90_rfc4028_s4() {
+        let st = session_timers();
+        assert!(st.enabled);
+        assert_eq!(st.min_se, 90);
     }
 }

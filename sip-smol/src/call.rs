@@ -360,11 +360,30 @@ pub struct IncomingCall {
     core: CallCore,
     tx: ServerTxId,
     request: Request,
+    replaces: Option<DialogId>,
 }
 
 impl IncomingCall {
-    pub(crate) fn new(core: CallCore, tx: ServerTxId, request: Request) -> Self {
-        IncomingCall { core, tx, request }
+    pub(crate) fn new(
+        core: CallCore,
+        tx: ServerTxId,
+        request: Request,
+        replaces: Option<DialogId>,
+    ) -> Self {
+        IncomingCall {
+            core,
+            tx,
+            request,
+            replaces,
+        }
+    }
+
+    /// The call this one replaces (RFC 3891: its INVITE carried a Replaces naming that
+    /// call, as the target of an attended transfer receives it), by its
+    /// [`Call::id`](crate::Call::id). Accepting this call ends that one with BYE;
+    /// rejecting it leaves it alone.
+    pub fn replaces(&self) -> Option<DialogId> {
+        self.replaces
     }
 
     /// The INVITE (its body is the caller's offer).

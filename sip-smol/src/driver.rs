@@ -248,16 +248,30 @@ impl Driver {
     /// Hands every pending output to the transports or the handles.
     fn drain(&mut self) {
         let now = now();
-        while let Some(out) = self.ep.poll_output() {
-            match out {
-                Output::Transmit(t) => {
-                    if let Some(tap) = &self.cfg.tap {
-                        tap(&t);
+        loop {
+            while let Some(out) = self.ep.poll_output() {
+                match out {
+                    Output::Transmit(t) => {
+                        if let Some(tap) = &self.cfg.tap {
+                            tap(&t);
+                        }
+                        self.transports.send(t);
                     }
-                    self.transports.send(t);
+                    Output::Event(e) => self.on_event(now, e),
+                    // The next deadline is read with poll_timeout once the queue is empty.
                 }
-                Output::Event(e) => self.on_event(now, e),
-                // The next deadline is read with poll_timeout once the queue is empty.
+            }
+            // This driver has no DNS client yet: every query the core asks (RFC 3263) is
+            // answered as failed at once, so a request to a host name ends promptly as a
+            // transport failure instead of waiting. IP-literal targets ask nothing.
+            let mut answered = false;
+            while let Some(q) = self.ep.poll_dns_query() {
+                self.ep
+                    .handle_dns_answer(now, q.id, sip_core::resolver::DnsAnswer::Failed);
+                answered = true;
+            }
+            if !answered {
+                break;
             }
         }
     }
@@ -599,7 +613,8 @@ impl Driver {
                 dialog,
                 tx,
                 request,
-            } => self.incoming_call(now, dialog, tx, *request),
+                replaces,
+            } => self.incoming_call(now, dialog, tx, *request, replaces),
             Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, *request),
             Event::Response { tx, response } => self.final_response(tx, *response),
             Event::ClientTxFailed { tx, failure } => {
@@ -751,6 +766,7 @@ impl Driver {
         dialog: DialogId,
         tx: ServerTxId,
         request: Request,
+        replaces: Option<DialogId>,
     ) {
         self.stats.received += 1;
         let shared = Arc::new(Shared::new(CallState::new(dialog)));
@@ -776,7 +792,7 @@ impl Driver {
                         shared,
                         link,
                     };
-                    match sender.try_send(IncomingCall::new(core, tx, request)) {
+                    match sender.try_send(IncomingCall::new(core, tx, request, replaces)) {
                         Ok(()) => return,
                         // The returned handle is dropped below, after the refusal, so
                         // its release finds the call already over.

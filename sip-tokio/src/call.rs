@@ -300,6 +300,33 @@ impl Call {
         }
     }
 
+    /// An attended transfer (RFC 5589 §7): asks the peer of this call to call the peer of
+    /// `consultation` (another call of ours, answered) in its place — a REFER whose
+    /// Refer-To carries a `Replaces` naming `consultation`, escaped (RFC 3891 §5, RFC 3515
+    /// §2.1). Waits for the peer to accept (202) or reject it, like [`Call::refer`]; the
+    /// transfer target ends `consultation` when it accepts the new call, and this call is
+    /// the caller's to hang up once the [`Transfer`] succeeded.
+    ///
+    /// ```no_run
+    /// # async fn demo(ua: sip_tokio::UserAgent, alice: sip_tokio::Call) -> sip_tokio::Result<()> {
+    /// let carol = ua.call("sip:carol@127.0.0.1:5080").await?;
+    /// carol.answered().await?;
+    /// let transfer = alice.transfer_attended(&carol).await?;
+    /// if transfer.outcome().await.succeeded() {
+    ///     alice.hangup().await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn transfer_attended(&self, consultation: &Call) -> Result<Transfer> {
+        let key = consultation.core.key;
+        let refer_to = consultation
+            .core
+            .link
+            .ask(|r| Command::ReplacingReferTo(key, r))
+            .await?;
+        self.refer(&refer_to).await
+    }
+
     /// The next event of the call (a transfer request, an in-dialog request to answer),
     /// or `None` once the call is over and every event was read.
     pub async fn next_event(&mut self) -> Option<CallEvent> {
@@ -332,6 +359,24 @@ impl Call {
                 reply,
             })
             .await
+    }
+
+    /// Sends an INFO inside the call (RFC 6086) and returns its final response: with
+    /// `package`, an Info Package INFO (`Info-Package`, and `Content-Disposition:
+    /// Info-Package` on the body; 469 Bad Info Package if the peer does not receive it);
+    /// without, a legacy INFO (RFC 2976).
+    pub async fn send_info(&self, package: Option<&str>, body: Option<Body>) -> Result<Response> {
+        let headers = sip_core::dialog::info::info_headers(package, body.is_some())
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect();
+        self.request(Method::Info, headers, body).await
+    }
+
+    /// Sends a MESSAGE inside the call (RFC 3428 §4: an instant message, `body` its
+    /// content) and returns its final response.
+    pub async fn send_message(&self, body: Body) -> Result<Response> {
+        self.request(Method::Message, Vec::new(), Some(body)).await
     }
 
     /// Sends a re-INVITE (a new offer, or a target refresh without a body; RFC 3261 §14.1)
@@ -368,11 +413,30 @@ pub struct IncomingCall {
     core: CallCore,
     tx: ServerTxId,
     request: Request,
+    replaces: Option<DialogId>,
 }
 
 impl IncomingCall {
-    pub(crate) fn new(core: CallCore, tx: ServerTxId, request: Request) -> Self {
-        IncomingCall { core, tx, request }
+    pub(crate) fn new(
+        core: CallCore,
+        tx: ServerTxId,
+        request: Request,
+        replaces: Option<DialogId>,
+    ) -> Self {
+        IncomingCall {
+            core,
+            tx,
+            request,
+            replaces,
+        }
+    }
+
+    /// The call this one replaces (RFC 3891: its INVITE carried a Replaces naming that
+    /// call, as the target of an attended transfer receives it), by its
+    /// [`Call::id`]. Accepting this call ends that one with BYE; rejecting it leaves it
+    /// alone.
+    pub fn replaces(&self) -> Option<DialogId> {
+        self.replaces
     }
 
     /// The INVITE (its body is the caller's offer).

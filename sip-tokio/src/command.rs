@@ -87,6 +87,8 @@ pub(crate) enum Command {
         String,
         Reply<(ReferId, Arc<Shared<TransferState>>)>,
     ),
+    /// The Refer-To that replaces this call (an attended transfer's consultation call).
+    ReplacingReferTo(DialogId, Reply<String>),
     /// Replies whether the REFER's subscription is still alive afterwards.
     ReferAnswer(ReferId, ReferAction, Option<Reply<bool>>),
     Request(Box<RequestSpec>, Reply<Response>),

@@ -317,6 +317,12 @@ impl Driver {
                 });
                 let _ = reply.send(r);
             }
+            Command::ReplacingReferTo(call, reply) => {
+                let r = self
+                    .active(call)
+                    .and_then(|d| Ok(self.ep.dialog(d)?.replacing_refer_to()?));
+                let _ = reply.send(r);
+            }
             Command::ReferAnswer(refer, action, reply) => {
                 let r = self.ep.refer(refer).and_then(|mut r| match action {
                     ReferAction::Accept => r.accept(now),
@@ -656,7 +662,11 @@ impl Driver {
                 dialog,
                 tx,
                 request,
-            } => self.incoming_call(now, dialog, tx, *request),
+                replaces,
+            } => {
+                let replaces = replaces.map(|r| self.key_of(r));
+                self.incoming_call(now, dialog, tx, *request, replaces)
+            }
             Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, *request),
             Event::Response { tx, response } => self.final_response(tx, *response),
             Event::ClientTxFailed { tx, failure } => {
@@ -810,6 +820,7 @@ impl Driver {
         dialog: DialogId,
         tx: ServerTxId,
         request: Request,
+        replaces: Option<DialogId>,
     ) {
         self.stats.received += 1;
         let shared = Arc::new(Shared::new(CallState::new(dialog)));
@@ -837,7 +848,7 @@ impl Driver {
                         shared,
                         link,
                     };
-                    match sender.try_send(IncomingCall::new(core, tx, request)) {
+                    match sender.try_send(IncomingCall::new(core, tx, request, replaces)) {
                         Ok(()) => return,
                         // The returned handle is dropped below, after the refusal, so
                         // its release finds the call already over.

@@ -141,6 +141,20 @@ impl UserAgent {
         RequestBuilder::new(self.link(), spec)
     }
 
+    /// Sends an instant message outside any call (MESSAGE, RFC 3428 §4): `.await` the
+    /// returned builder for the final response (200 or 202 when delivered, §7).
+    ///
+    /// ```no_run
+    /// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
+    /// let r = ua.send_message("sip:bob@127.0.0.1:5070", sip_tokio::Body::new("text/plain", "hello")).await?;
+    /// assert!(r.is_success());
+    /// # Ok(()) }
+    /// ```
+    pub fn send_message(&self, uri: &str, body: crate::Body) -> RequestBuilder {
+        let (content_type, bytes) = body.as_parts();
+        self.request(Method::Message, uri).body(content_type, bytes)
+    }
+
     /// Registers a binding with a registrar (RFC 3261 §10.2) and keeps it fresh; the
     /// returned handle reports each registration, and unregisters on request.
     ///

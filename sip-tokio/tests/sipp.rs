@@ -10,6 +10,9 @@
 //! * SIPp's built-in `uas` against our UAC (calls placed through the API), UDP and TCP.
 //! * `.ci/sipp/refer_uac.xml`: a REFER inside a call to our UA, expecting 202 and NOTIFYs
 //!   ending in a terminated subscription.
+//! * `.ci/sipp/session_timer_uac.xml`: session timers (RFC 4028): an INVITE with
+//!   `Session-Expires: 60` gets 422 with `Min-SE: 90`, the retry with 90 gets 200 with
+//!   `Session-Expires: 90;refresher=uac`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -364,6 +367,45 @@ async fn our_uac_against_sipp_uas_over_tcp() {
     }
     let _serial = SERIAL.lock().await;
     our_uac_against_sipp_uas("uas-tcp", Transport::Tcp, 200).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_session_timer_422_then_success() {
+    if !sipp_available("sipp_session_timer_422_then_success") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/sipp/session_timer_uac.xml");
+    let uas = start_uas(Transport::Udp).await;
+    let dir = work_dir("session-timer");
+    let calls = 20;
+    let args = vec![
+        s("-sf"),
+        scenario.display().to_string(),
+        uas.local_addr().to_string(),
+        s("-i"),
+        s("127.0.0.1"),
+        s("-p"),
+        free_port().to_string(),
+        s("-m"),
+        calls.to_string(),
+        s("-r"),
+        s("20"),
+        s("-timeout"),
+        s("30s"),
+        s("-timeout_error"),
+    ];
+    let run = sipp(&dir, &args, Duration::from_secs(40)).await;
+    let report = settled(&uas, calls).await;
+    uas.shutdown().await;
+    check_all_calls(&run, calls);
+    assert_eq!(run.count("FailedUnexpectedMessage(C)"), 0);
+    assert_eq!(run.count("FailedRegexpDoesntMatch(C)"), 0);
+    // The 422s never reach the PBX: the endpoint refuses them; only the retries are calls.
+    assert_eq!(report.calls_answered, calls);
+    eprintln!(
+        "SIPp session timers: {calls}/{calls} calls, 422 (Min-SE: 90) then 200 (90;refresher=uac)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

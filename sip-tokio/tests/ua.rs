@@ -278,6 +278,114 @@ async fn blind_transfer_with_refer() {
     .await;
 }
 
+/// RFC 5589 §7 through the API: Alice transfers Bob to Carol after consulting her; Bob's
+/// call to the Refer-To URI carries the Replaces, Carol's endpoint offers it as replacing
+/// her call with Alice and ends that call with BYE once she accepts.
+#[tokio::test]
+async fn attended_transfer_with_replaces() {
+    bounded(async {
+        let alice = ua(21).await;
+        let bob = ua(22).await;
+        let carol = ua(23).await;
+        let mut carol_in = carol.incoming();
+        let carol_side = tokio::spawn(async move {
+            let first = carol_in.next().await.unwrap();
+            assert_eq!(first.replaces(), None);
+            let first_id = first.id();
+            let consultation = first.accept(None).await.unwrap();
+            let second = carol_in.next().await.unwrap();
+            assert_eq!(second.replaces(), Some(first_id));
+            let new_call = second.accept(None).await.unwrap();
+            let replaced = consultation.ended().await;
+            (replaced, new_call.ended().await)
+        });
+        let mut bob_in = bob.incoming();
+        let bob2 = bob.clone();
+        let bob_side = tokio::spawn(async move {
+            let inc = bob_in.next().await.unwrap();
+            let mut call = inc.accept(None).await.unwrap();
+            let Some(CallEvent::Transfer(mut t)) = call.next_event().await else {
+                panic!("expected a transfer");
+            };
+            assert!(t.target().contains("?Replaces="), "{}", t.target());
+            t.accept().await.unwrap();
+            let new_call = bob2.call(t.target()).await.unwrap();
+            let ok = new_call.answered().await.unwrap();
+            t.notify(ok.status()).await.unwrap();
+            let first = call.ended().await;
+            new_call.hangup().await.unwrap();
+            first
+        });
+        let to_bob = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        to_bob.answered().await.unwrap();
+        let to_carol = alice
+            .call(&uri(&carol, "carol", Transport::Udp))
+            .await
+            .unwrap();
+        to_carol.answered().await.unwrap();
+        let transfer = to_bob.transfer_attended(&to_carol).await.unwrap();
+        let outcome = transfer.outcome().await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        // Carol's endpoint ended the consultation call when she accepted Bob's call.
+        assert_eq!(to_carol.ended().await, EndReason::RemoteBye);
+        to_bob.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        let (replaced, new_call) = carol_side.await.unwrap();
+        assert_eq!(replaced, EndReason::Replaced);
+        assert_eq!(new_call, EndReason::RemoteBye);
+    })
+    .await;
+}
+
+/// The sample PBX answers MESSAGE outside calls and INFO and MESSAGE inside them 200
+/// (RFC 3428 §7, RFC 6086), and accepts an INVITE whose Replaces names one of its calls,
+/// ending that call with BYE (RFC 3891 §3).
+#[tokio::test]
+async fn the_sample_uas_answers_info_message_and_replaces() {
+    bounded(async {
+        let mut c = app::UasConfig::new("127.0.0.1:0".parse().unwrap());
+        c.seed = Some(5);
+        let uas = app::Uas::start(c).await.unwrap();
+        let alice = ua(31).await;
+        let bob = ua(32).await;
+        let target = format!("sip:uas@{}", uas.local_addr());
+        let r = alice
+            .send_message(&target, Body::new("text/plain", "hi"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let call = alice.call(&target).sdp("offer").await.unwrap();
+        call.answered().await.unwrap();
+        let dtmf = Body::new("application/dtmf-relay", "Signal=1\r\nDuration=160\r\n");
+        let r = call.send_info(Some("dtmf"), Some(dtmf)).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = call
+            .send_message(Body::new("text/plain", "in call"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        // Bob takes Alice's call over: the uas's tag is the to-tag (RFC 3891 §3).
+        let info = call.info().await.unwrap();
+        let replaces = format!(
+            "{};to-tag={};from-tag={}",
+            info.call_id,
+            info.remote_tag.as_deref().unwrap(),
+            info.local_tag
+        );
+        let taken = bob
+            .call(&target)
+            .sdp("offer")
+            .header("Replaces", &replaces)
+            .await
+            .unwrap();
+        taken.answered().await.unwrap();
+        assert_eq!(call.ended().await, EndReason::RemoteBye);
+        taken.hangup().await.unwrap();
+        uas.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn rejected_refer() {
     bounded(async {
@@ -563,8 +671,10 @@ async fn uas_answers_405_with_allow_outside_calls() {
             .unwrap();
         let alice = ua(33).await;
         let target = format!("sip:uas@{}", uas.local_addr());
+        // (MESSAGE gets 200 from the PBX, RFC 3428 §7: see
+        // `the_sample_uas_answers_info_message_and_replaces`.)
         let r = alice
-            .request(Method::Message, &target)
+            .request(Method::Publish, &target)
             .body("text/plain", "hi")
             .await
             .unwrap();

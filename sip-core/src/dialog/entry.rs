@@ -72,8 +72,9 @@ pub(crate) struct DialogEntry {
     pub(super) hangup_requested: bool,
     /// UAS: BYE requested before the ACK came (§15: wait for it or for 64·T1).
     pub(super) bye_after_ack: bool,
-    /// A re-INVITE body to retry after a 491 (§14.1) and when.
-    pub(super) glare_retry: Option<(Instant, Option<Body>)>,
+    /// A re-INVITE body to retry after a 491 (§14.1) and when (boxed: rare, and every
+    /// dialog carries the field).
+    pub(super) glare_retry: Option<Box<(Instant, Option<Body>)>>,
     /// Dialogs forked from this one (UAC), and the dialog this one forked from.
     pub(super) forks: Vec<u64>,
     pub(super) parent: Option<u64>,
@@ -82,6 +83,8 @@ pub(crate) struct DialogEntry {
     pub(super) forget_at: Option<Instant>,
     /// While confirmed: what the lifetime guard counts from, and its next check.
     pub(super) lifetime: Option<super::guard::Lifetime>,
+    /// Session timer state (RFC 4028), only when the endpoint uses session timers.
+    pub(super) session: Option<Box<super::session_timer::SessionState>>,
     pub(super) armed: Option<Instant>,
 }
 
@@ -118,6 +121,7 @@ impl DialogEntry {
             parent: None,
             forget_at: None,
             lifetime: None,
+            session: None,
             armed: None,
         }
     }
@@ -190,7 +194,19 @@ impl DialogEntry {
         let glare = self.glare_retry.as_ref().map(|g| g.0);
         // A 2xx still awaiting its ACK keeps the dialog (its BYE waits for that ACK, §15).
         let forget = self.forget_at.filter(|_| self.ok.is_none());
-        [ok, glare, forget].into_iter().flatten().min()
+        let mut t = earliest(earliest(ok, glare), forget);
+        if self.session.is_some() {
+            t = earliest(t, self.session_due());
+        }
+        t
+    }
+
+    /// The running session timer's deadline, while the dialog is confirmed (RFC 4028 §10).
+    pub(super) fn session_due(&self) -> Option<Instant> {
+        if self.state != DialogState::Confirmed {
+            return None;
+        }
+        self.session.as_ref()?.active.map(|a| a.due())
     }
 
     pub(super) fn info(&self) -> DialogInfo {
@@ -207,6 +223,14 @@ impl DialogEntry {
             role: self.role,
             state: self.state,
         }
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
     }
 }
 

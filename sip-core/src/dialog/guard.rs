@@ -20,8 +20,8 @@
 //!
 //! Whichever comes first ends the dialog as a hang-up does, and the application hears
 //! `DialogState::Terminated(EndReason::Expired(_))` with the [`Expiry`] that fired. RFC 4028
-//! session timers are meant to drive the same deadline: a refresh moves it, its expiry
-//! would be one more [`Expiry`] kind (RFC 4028 §10: "send a BYE").
+//! session timers (see [`super::session_timer`]) end a dialog the same way, with
+//! [`Expiry::SessionTimer`].
 
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,9 @@ pub enum Expiry {
     MaxDuration,
     /// Nothing was heard from the peer within the dialog for [`DialogGuard::idle`].
     Idle,
+    /// The session timer ran out: no refresh came before the session interval less
+    /// min(32 s, interval/3), or our own refresh got no answer by then (RFC 4028 §10).
+    SessionTimer,
 }
 
 /// The instants the guard's deadlines are counted from, kept while a dialog is confirmed:

@@ -80,6 +80,53 @@ pub(super) fn first_hop(opts: &InviteOptions, b: &RequestBuilder) -> Result<Targ
     }
 }
 
+/// Headers a URI may not set on the request made from it (RFC 3261 §19.1.5): the ones the
+/// request's own identity, routing and framing are made of.
+const URI_HEADERS_REFUSED: &[&str] = &[
+    "via",
+    "from",
+    "to",
+    "call-id",
+    "cseq",
+    "contact",
+    "max-forwards",
+    "content-length",
+    "content-type",
+    "record-route",
+    "route",
+    "body",
+];
+
+/// RFC 3261 §19.1.5: the headers of the SIP URI a request is made from (`?Replaces=...` in
+/// the Refer-To of an attended transfer, RFC 3891 §5) become headers of the request, and
+/// the Request-URI carries none. Those in [`URI_HEADERS_REFUSED`] are dropped.
+pub(super) fn take_uri_headers(opts: &mut InviteOptions) {
+    let Some(q) = memchr::memchr(b'?', opts.uri.as_bytes()) else {
+        return; // the common case: a plain URI, one scan
+    };
+    let rows: Vec<(String, String)> = {
+        let Ok(uri) = Uri::parse(&opts.uri) else {
+            return; // left to the builder, which reports it
+        };
+        let Some(sip) = uri.as_sip() else {
+            return;
+        };
+        sip.headers()
+            .filter_map(|(n, v)| {
+                let n = crate::message::escape::unescape(n).ok()?;
+                let v = crate::message::escape::unescape(v).ok()?;
+                let refused = URI_HEADERS_REFUSED
+                    .iter()
+                    .any(|r| n.eq_ignore_ascii_case(r));
+                (!refused && crate::message::scan::is_token_str(&n))
+                    .then(|| (n.into_owned(), v.into_owned()))
+            })
+            .collect()
+    };
+    opts.uri.truncate(q);
+    opts.headers.extend(rows);
+}
+
 impl DialogLayer {
     // ---- UAC: calls ----------------------------------------------------------------
 
@@ -106,12 +153,17 @@ impl DialogLayer {
         &mut self,
         now: Instant,
         reserved: Option<DialogId>,
-        opts: InviteOptions,
+        mut opts: InviteOptions,
         env: &mut impl DialogEnv,
     ) -> Result<DialogId, DialogError> {
         if !self.room() {
             return Err(DialogError::TooManyDialogs);
         }
+        take_uri_headers(&mut opts);
+        if let Some(recv) = self.recv_info() {
+            opts.headers.push((super::info::RECV_INFO.to_owned(), recv));
+        }
+        let session = self.session_for_invite(&mut opts);
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
         let (ctx, target, contact) = match self.invite_written(now, &opts, &call_id, &tag, env)? {
@@ -127,6 +179,7 @@ impl DialogLayer {
             Box::new(DialogEntry {
                 invite_ctx: Some(ctx),
                 invite_cseq: 1,
+                session,
                 ..DialogEntry::uac(call_id, &tag, opts, contact, target)
             }),
         );
@@ -267,7 +320,15 @@ impl DialogLayer {
         let keep = body
             .as_ref()
             .map(|(c, b)| (Box::<str>::from(*c), b.clone()));
-        let ctx = self.send_in_dialog(now, dialog.0, Method::Invite, &[], body, env)?;
+        // RFC 4028 §7.4: every re-INVITE of a dialog with a session timer refreshes it.
+        let rows = self.session_request_rows(dialog.0);
+        let extra: Vec<(&str, &str)> = rows
+            .iter()
+            .flatten()
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect();
+        self.session_sent_body(dialog.0, body.as_ref().map(|(c, b)| (*c, b)));
+        let ctx = self.send_in_dialog(now, dialog.0, Method::Invite, &extra, body, env)?;
         if let Some(d) = self.dialogs.get_mut(&dialog.0) {
             d.invite_ctx = Some(ctx);
         }
@@ -378,15 +439,43 @@ impl DialogLayer {
         let is_initial = d.state != DialogState::Confirmed;
         // §12.1.1: a dialog-creating response carries our Contact and the Record-Route rows.
         let dialog_creating = (101..300).contains(&status);
-        let extra: &[(&str, &str)] = if dialog_creating {
-            &[("Contact", &contact)]
-        } else {
-            &[]
+        // RFC 4028 §9: a 2xx carries the session interval granted.
+        let session = (200..300)
+            .contains(&status)
+            .then(|| self.session_response_rows(dialog.0))
+            .flatten();
+        let recv_info = (200..300)
+            .contains(&status)
+            .then(|| self.recv_info())
+            .flatten();
+        // At most five rows, on the stack: no allocation per response.
+        let mut rows: [(&str, &str); 5] = [("", ""); 5];
+        let mut n = 0;
+        let mut push = |row| {
+            rows[n] = row;
+            n += 1;
         };
+        if dialog_creating {
+            push(("Contact", &contact));
+        }
+        if let Some((se, require)) = &session {
+            push(("Session-Expires", se));
+            if *require {
+                push(("Require", "timer"));
+            }
+            push(("Supported", "timer"));
+        }
+        if let Some(r) = &recv_info {
+            push((super::info::RECV_INFO, r));
+        }
+        let extra: &[(&str, &str)] = &rows[..n];
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
         let keep = (200..300).contains(&status);
         let record_route = dialog_creating && is_initial;
         let sent = env.respond_written(now, stx, status, record_route, extra, body_ref, keep)?;
+        if keep {
+            self.session_sent_body(dialog.0, body.as_ref().map(|(c, b)| (*c, b)));
+        }
         self.responded(now, stx, status, &sent, env);
         Ok(())
     }
@@ -407,6 +496,7 @@ impl DialogLayer {
         if status >= 200 {
             self.stx_dialog.remove(&stx.0);
         }
+        self.session_responded(now, id, status);
         let t1 = self.config.timers.t1;
         let give_up = now + self.config.timers.timer_b();
         let Some(d) = self.dialogs.get_mut(&id) else {
@@ -442,6 +532,9 @@ impl DialogLayer {
                 }
                 self.set_state(now, id, DialogState::Confirmed, env);
                 self.arm_dialog(id);
+                if is_initial && !self.replacing.is_empty() {
+                    self.replaced(now, id, env);
+                }
             }
             _ => {
                 d.invite_stx = None;
@@ -462,8 +555,21 @@ impl DialogLayer {
         from: SocketAddr,
         env: &mut impl DialogEnv,
     ) {
+        let grant = match self.session_grant(&req) {
+            Ok(g) => g,
+            Err(why) => return self.refuse_session(now, stx, why, env),
+        };
+        // RFC 3891 §3.
+        let replaces = match self.replaced_by(&req) {
+            Ok(r) => r,
+            Err(status) => return self.refuse_replaces(now, stx, status, env),
+        };
         match self.new_uas_dialog(stx, &req, from, env) {
             Ok(id) => {
+                self.session_pending(id, grant);
+                if let Some(old) = replaces {
+                    self.replacing.insert(id, old);
+                }
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_stx = Some(stx);
                 }
@@ -472,6 +578,7 @@ impl DialogLayer {
                     dialog: DialogId(id),
                     tx: stx,
                     request: req,
+                    replaces: replaces.map(DialogId),
                 });
             }
             Err(code) => self.refuse(now, stx, code, env),
@@ -759,6 +866,7 @@ impl DialogLayer {
                     r.invite_ctx = None;
                 }
                 let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                self.session_answered(now, id, root, &resp);
                 self.set_state(now, id, DialogState::Confirmed, env);
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
@@ -793,6 +901,11 @@ impl DialogLayer {
                 }
             }
             _ => {
+                // RFC 4028 §7.3: a 422 names the interval the INVITE must ask for.
+                let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                if code == 422 && !hangup && self.retry_after_422(now, root, &resp, env) {
+                    return;
+                }
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
                     tx: ctx,
@@ -846,10 +959,14 @@ impl DialogLayer {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
                 }
+                self.session_answered(now, id, id, &resp);
             }
             _ => {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
+                }
+                if code == 422 {
+                    self.session_refresh_422(now, id, &resp, env);
                 }
                 if code == 491 {
                     // §14.1: retry after a random interval: 2.1–4 s if we own the Call-ID
@@ -862,7 +979,7 @@ impl DialogLayer {
                     };
                     let body: Option<Body> = self.reinvite_bodies.get(&ctx.0).cloned().flatten();
                     if let Some(d) = self.dialogs.get_mut(&id) {
-                        d.glare_retry = Some((now + Duration::from_millis(ms), body));
+                        d.glare_retry = Some(Box::new((now + Duration::from_millis(ms), body)));
                     }
                     self.arm_dialog(id);
                 }

@@ -52,6 +52,10 @@ pub(crate) struct DialogConfig {
     pub guard: super::DialogGuard,
     /// Where the BYE after a missing ACK may go (see [`super::no_ack`]).
     pub no_ack_bye: super::NoAckBye,
+    /// Session timers (see [`super::session_timer`]).
+    pub session_timers: super::SessionTimers,
+    /// Info Packages received (see [`super::info`]); `None`: legacy INFO.
+    pub info_packages: Option<Vec<String>>,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -61,6 +65,7 @@ pub(crate) enum DialogEvent {
         dialog: DialogId,
         tx: ServerTxId,
         request: Box<Request>,
+        replaces: Option<DialogId>,
     },
     StateChanged {
         dialog: DialogId,
@@ -210,6 +215,8 @@ pub(crate) struct DialogLayer {
     pub(super) refers: Map<u64, ReferEntry>,
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
+    /// A call not yet answered → the dialog its Replaces names (RFC 3891).
+    pub(super) replacing: Map<u64, u64>,
     timers: TimerQueue<DialogTimer>,
     /// The lifetime guard's checks, by dialog: apart from `timers`, so the entries of
     /// dialogs that ended long before their guard's deadline (most of them) do not deepen
@@ -243,6 +250,7 @@ impl DialogLayer {
             stx_dialog: Map::with_hasher(hash()),
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
+            replacing: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
             epoch: None,
@@ -488,6 +496,9 @@ impl DialogLayer {
             }
         }
         if state.is_terminated() {
+            if !self.replacing.is_empty() {
+                self.replacing.remove(&id);
+            }
             self.ended += 1;
             d.lifetime = None;
             // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
@@ -588,6 +599,7 @@ impl DialogLayer {
         shrink_map(&mut self.stx_dialog);
         shrink_map(&mut self.refers);
         shrink_map(&mut self.reinvite_bodies);
+        shrink_map(&mut self.replacing);
         self.index.shrink();
         self.timers.shrink();
         if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
@@ -655,7 +667,7 @@ impl DialogLayer {
             Some(g) => match self.dialogs.get_mut(&id) {
                 Some(d) if d.invite_ctx.is_some() => None,
                 Some(d) if d.invite_stx.is_some() || d.ok.is_some() => {
-                    d.glare_retry = Some((now + self.config.timers.t1, g.1));
+                    d.glare_retry = Some(Box::new((now + self.config.timers.t1, g.1)));
                     None
                 }
                 Some(_) => Some(g),
@@ -663,7 +675,7 @@ impl DialogLayer {
             },
             None => None,
         };
-        if let Some((_, body)) = glare {
+        if let Some((_, body)) = glare.map(|g| *g) {
             let body = body.map(|(ct, b)| (ct.to_string(), b));
             let sent = self.send_in_dialog(
                 now,
@@ -679,6 +691,15 @@ impl DialogLayer {
                 }
                 self.usage.insert(ctx.0, Usage::Invite(id));
             }
+        }
+        let session_due = self
+            .config
+            .session_timers
+            .enabled
+            .then(|| self.dialogs.get(&id).and_then(|d| d.session_due()))
+            .flatten();
+        if session_due.is_some_and(|t| t <= now) {
+            self.on_session_due(now, id, env);
         }
         self.arm_dialog(id);
     }

@@ -12,6 +12,9 @@
 //! | `request.rs` | requests within a dialog, ours and the peer's, and their outcomes |
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
+//! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
+//! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
+//! | `replaces.rs` | Replaces (RFC 3891): an INVITE that takes an existing dialog's place |
 //! | `no_ack.rs` | where the BYE after a missing ACK may go (§13.3.1.4) |
 //! | `route.rs` | route sets and the shape of an in-dialog request |
 //!
@@ -19,17 +22,20 @@
 //! |---|---|---|
 //! | (none) | `invite` sent / INVITE received | a 1xx with To tag (Early), a 2xx (Confirmed), a final error (Terminated) |
 //! | Early | 1xx with To tag sent or received (§12.1) | 2xx (Confirmed), final error, CANCEL, hang-up |
-//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2), the lifetime guard (`guard.rs`) |
+//! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2), the lifetime guard (`guard.rs`), the session timer (`session_timer.rs`, RFC 4028 §10) |
 //! | Terminated | — | — |
 
 mod entry;
 pub mod guard;
+pub mod info;
 mod invite;
 pub(crate) mod layer;
 pub mod no_ack;
 pub mod refer;
+mod replaces;
 mod request;
 pub mod route;
+pub mod session_timer;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +45,7 @@ pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
 pub use no_ack::NoAckBye;
 pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
+pub use session_timer::{SessionTimerInfo, SessionTimers};
 
 use std::fmt;
 
@@ -93,6 +100,9 @@ pub enum EndReason {
     OtherForkAnswered,
     /// An early dialog ended because the INVITE completed without it (§13.2.2.4).
     EarlyDialogEnded,
+    /// A new call replaced the dialog (RFC 3891 §3): the endpoint accepted an INVITE whose
+    /// Replaces named it and sent BYE.
+    Replaced,
 }
 
 /// The state of a dialog (§12). `Terminated` carries its reason.

@@ -369,6 +369,18 @@ impl DialogLayer {
             return;
         };
         d.remote_seq = Some(cseq.max(d.remote_seq.unwrap_or(0)));
+        // RFC 6086 §4.2.2: an INFO for a package we do not receive gets 469.
+        let d = if method == Method::Info && self.config.info_packages.is_some() {
+            if !self.info_admitted(now, stx, &req, env) {
+                return;
+            }
+            match self.dialogs.get_mut(&id) {
+                Some(d) => d,
+                None => return,
+            }
+        } else {
+            d
+        };
         match method {
             Method::Bye => {
                 let _ = env.respond_written(now, stx, 200, false, &[], None, false);
@@ -393,6 +405,15 @@ impl DialogLayer {
                 if d.invite_stx.is_some() || d.ok.is_some() {
                     return self.refuse(now, stx, 500, env);
                 }
+                // RFC 4028 §9: a re-INVITE negotiates the session timer afresh.
+                let grant = match self.session_grant(&req) {
+                    Ok(g) => g,
+                    Err(why) => return self.refuse_session(now, stx, why, env),
+                };
+                self.session_pending(id, grant);
+                let Some(d) = self.dialogs.get_mut(&id) else {
+                    return;
+                };
                 if let Some(c) = contact_target(&req) {
                     d.set_remote_target(c.into());
                 }

@@ -40,6 +40,8 @@ fn config() -> DialogConfig {
         retry_after_secs: 5,
         guard: super::DialogGuard::default(),
         no_ack_bye: super::NoAckBye::default(),
+        session_timers: super::SessionTimers::OFF,
+        info_packages: None,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-pub use crate::dialog::{DialogGuard, NoAckBye};
+pub use crate::dialog::{DialogGuard, NoAckBye, SessionTimers};
 use crate::message::{Method, ParseOptions};
 use crate::transaction::TimerConfig;
 use crate::transaction::layer::local_for;
@@ -88,6 +88,16 @@ pub struct EndpointConfig {
     /// caps, its bound on pending lookups. Its `supported` transports are replaced by
     /// those of [`local_addrs`](Self::local_addrs) when the endpoint is built.
     pub resolver: crate::resolver::ResolverConfig,
+    /// Session timers (RFC 4028, [`SessionTimers`]): off by default, so calls of
+    /// applications that do not use them carry no extra header and cost the same. When on,
+    /// the endpoint supports the `timer` option tag (it need not be listed in
+    /// [`supported`](Self::supported)).
+    pub session_timers: SessionTimers,
+    /// The INFO packages the endpoint receives (RFC 6086, see [`crate::dialog::info`]):
+    /// `None` (the default) keeps legacy INFO (every INFO to the application, no
+    /// `Recv-Info` written); `Some(list)` writes `Recv-Info` on INVITEs and 2xx and answers
+    /// an INFO for another package 469 Bad Info Package.
+    pub info_packages: Option<Vec<String>>,
 }
 
 impl Default for EndpointConfig {
@@ -111,6 +121,8 @@ impl Default for EndpointConfig {
             no_ack_bye: NoAckBye::default(),
             via_maddr: false,
             resolver: crate::resolver::ResolverConfig::default(),
+            session_timers: SessionTimers::OFF,
+            info_packages: None,
         }
     }
 }

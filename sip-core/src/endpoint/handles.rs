@@ -39,6 +39,12 @@ impl<'a> Dialog<'a> {
         self.ep.dialog_info(self.id)
     }
 
+    /// Its running session timer (RFC 4028): the negotiated interval and who refreshes;
+    /// `None` if the dialog has none (session timers off, or not negotiated).
+    pub fn session_timer(&self) -> Option<crate::dialog::SessionTimerInfo> {
+        self.ep.dialogs.as_ref()?.session_timer(self.id)
+    }
+
     /// Answers the incoming INVITE (new call or re-INVITE) with `status`: 1xx rings (with a
     /// To tag: the early dialog, §12.1.1), 2xx accepts (retransmitted until the ACK,
     /// §13.3.1.4), 3xx–6xx rejects. Contact and Record-Route are added as §12.1.1 says.
@@ -153,6 +159,54 @@ impl<'a> Dialog<'a> {
         self.ep.with_dialogs(now, |d, below| {
             d.send_request(now, id, method, headers, body, below)
         })
+    }
+
+    /// Sends an INFO in the confirmed dialog (RFC 6086 §4.2.1): with `package`, the
+    /// `Info-Package` header names it and a body is marked `Content-Disposition:
+    /// Info-Package` (§4.2.2); without, a legacy INFO (RFC 2976). Its response arrives as
+    /// `Event::DialogResponse` (469 if the peer does not receive that package).
+    pub fn send_info(
+        &mut self,
+        now: Instant,
+        package: Option<&str>,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let headers = crate::dialog::info::info_headers(package, body.is_some());
+        self.request(now, Method::Info, &headers, body)
+    }
+
+    /// Sends a MESSAGE (RFC 3428 §4) in the confirmed dialog: `content_type` and `body`
+    /// are the instant message. Its response arrives as `Event::DialogResponse`.
+    pub fn send_message(
+        &mut self,
+        now: Instant,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<ClientTxId, DialogError> {
+        self.request(now, Method::Message, &[], Some((content_type, body)))
+    }
+
+    /// An attended transfer (RFC 5589 §7): sends a REFER in this confirmed dialog asking
+    /// the peer to call the other party of `consultation` (a confirmed call of ours) with
+    /// a `Replaces` naming `consultation` (RFC 3891 §5), so that the new call takes its
+    /// place. The outcome comes as for [`Dialog::refer`]; the transfer target ends
+    /// `consultation` itself when it accepts the new call.
+    pub fn refer_attended(
+        &mut self,
+        now: Instant,
+        consultation: DialogId,
+    ) -> Result<ReferId, DialogError> {
+        let refer_to = self.ep.dialog(consultation)?.replacing_refer_to()?;
+        self.refer(now, &refer_to)
+    }
+
+    /// The Refer-To that asks a transferee to call this dialog's peer in its place (RFC
+    /// 3891 §5): `<remote target?Replaces=...>` with the dialog's Call-ID and tags, the
+    /// peer's tag as `to-tag`. For an attended transfer whose two calls live on different
+    /// endpoints (a sharded driver): read it here, send it with [`Dialog::refer`] there.
+    pub fn replacing_refer_to(&self) -> Result<String, DialogError> {
+        let dialogs = self.ep.dialogs.as_ref().ok_or(DialogError::NoDialogLayer)?;
+        dialogs.attended_refer_to(self.id)
     }
 
     /// Sends a REFER in the confirmed dialog (RFC 3515) and returns at once; the outcome

@@ -135,6 +135,10 @@ pub enum Event {
         tx: ServerTxId,
         /// The INVITE.
         request: Box<Request>,
+        /// The dialog this call replaces (RFC 3891: its Replaces header matched a confirmed
+        /// dialog, or an early one we initiated). Accepting the call (2xx) ends that dialog
+        /// with BYE (or CANCEL); rejecting it leaves it alone.
+        replaces: Option<DialogId>,
     },
     /// A dialog changed state (§12); `Terminated` says why.
     DialogStateChanged {
@@ -273,10 +277,12 @@ impl From<DialogEvent> for Event {
                 dialog,
                 tx,
                 request,
+                replaces,
             } => Event::IncomingCall {
                 dialog,
                 tx,
                 request,
+                replaces,
             },
             DialogEvent::StateChanged { dialog, state } => {
                 Event::DialogStateChanged { dialog, state }

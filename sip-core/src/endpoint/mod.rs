@@ -228,7 +228,18 @@ impl Endpoint {
             max_lingering: config.max_lingering_transactions,
             retry_after_secs: config.retry_after_secs,
             max_forwards_policy: config.max_forwards_policy,
-            supported: config.supported.clone(),
+            supported: {
+                let mut s = config.supported.clone();
+                // RFC 3891: the dialog layer handles Replaces.
+                if dialog_layer && !s.iter().any(|t| t == "replaces") {
+                    s.push("replaces".to_owned());
+                }
+                if config.session_timers.enabled && dialog_layer && !s.iter().any(|t| t == "timer")
+                {
+                    s.push("timer".to_owned());
+                }
+                s
+            },
             allowed_methods: config.allowed_methods.clone(),
             hand_up_challenges: config.credentials.is_some(),
             report_ends: dialog_layer || config.credentials.is_some(),
@@ -247,6 +258,8 @@ impl Endpoint {
                 retry_after_secs: config.retry_after_secs,
                 guard: config.dialog_guard,
                 no_ack_bye: config.no_ack_bye,
+                session_timers: config.session_timers,
+                info_packages: config.info_packages.clone(),
             };
             DialogLayer::new(c, ids(), hash)
         });

@@ -33,7 +33,8 @@ pub use builder::{RequestBuilder, ResponseBuilder};
 pub use error::{ContentLengthFault, FaultLayer, InvalidToken, ParseError, ParseErrorKind};
 pub use framer::StreamFramer;
 pub use header::{
-    CSeq, ContactValue, MediaType, NameAddr, Params, TokenParams, Via, token_list, unquote,
+    CSeq, ContactValue, MediaType, MinSe, NameAddr, Params, Refresher, Replaces, SessionExpires,
+    TokenParams, Via, token_list, unquote,
 };
 pub use method::Method;
 pub(crate) use model::HeaderEntry;

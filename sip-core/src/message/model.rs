@@ -387,6 +387,34 @@ impl Message {
             .map(TokenParams::parse)
     }
 
+    /// Session-Expires (RFC 4028 §4).
+    pub fn session_expires(&self) -> Option<Result<super::SessionExpires, &'static str>> {
+        self.headers()
+            .get(HeaderName::SessionExpires)
+            .map(super::SessionExpires::parse)
+    }
+
+    /// Replaces (RFC 3891 §6.1); `Err` also when the request has more than one (§3).
+    pub fn replaces(&self) -> Option<Result<super::Replaces<'_>, &'static str>> {
+        // Looked for in every INVITE: the entries' names only, no row built per header.
+        let mut all = self
+            .headers
+            .iter()
+            .filter(|e| e.name == HeaderName::Replaces);
+        let first = all.next()?;
+        if all.next().is_some() {
+            return Some(Err("more than one Replaces header"));
+        }
+        Some(super::Replaces::parse(first.value.get(self.head.as_str())))
+    }
+
+    /// Min-SE (RFC 4028 §5).
+    pub fn min_se(&self) -> Option<Result<super::MinSe, &'static str>> {
+        self.headers()
+            .get(HeaderName::MinSe)
+            .map(super::MinSe::parse)
+    }
+
     /// Subscription-State (RFC 6665 §8.2.3).
     pub fn subscription_state(&self) -> Option<Result<TokenParams<'_>, &'static str>> {
         self.headers()

@@ -78,6 +78,7 @@ header_names! {
     MaxForwards => "Max-Forwards";
     MimeVersion => "MIME-Version";
     MinExpires => "Min-Expires";
+    MinSe => "Min-SE";
     Organization => "Organization";
     Priority => "Priority";
     ProxyAuthenticate => "Proxy-Authenticate";
@@ -87,6 +88,7 @@ header_names! {
     RecordRoute => "Record-Route";
     ReferTo => "Refer-To", 'r';
     ReferredBy => "Referred-By", 'b';
+    Replaces => "Replaces";
     ReplyTo => "Reply-To";
     Require => "Require";
     RetryAfter => "Retry-After";

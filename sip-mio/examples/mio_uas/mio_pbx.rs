@@ -179,6 +179,7 @@ impl App {
                 dialog,
                 tx,
                 request,
+                ..
             } => match self.pbx.on_call(now, request) {
                 CallPlan::Challenge(rows) => {
                     let kind = ChallengeKind::Proxy;

@@ -126,6 +126,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer_size = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
+    config.endpoint.session_timers = args.session_timers;
     if let Some(n) = args.max_transactions {
         config.endpoint.max_transactions = n;
     }

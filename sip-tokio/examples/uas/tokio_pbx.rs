@@ -64,7 +64,8 @@ pub struct UasConfig {
 }
 
 impl UasConfig {
-    /// UDP at `bind`, answering at once, one shard.
+    /// UDP at `bind`, answering at once, one shard, with the PBX's session timers
+    /// ([`sip_pbx::session_timers`]).
     pub fn new(bind: SocketAddr) -> Self {
         UasConfig {
             bind,
@@ -73,7 +74,10 @@ impl UasConfig {
             ring: Duration::ZERO,
             seed: None,
             shards: 1,
-            endpoint: EndpointConfig::default(),
+            endpoint: EndpointConfig {
+                session_timers: sip_pbx::session_timers(),
+                ..EndpointConfig::default()
+            },
             shutdown_timeout: Duration::from_secs(2),
             registrar: false,
             auth: Vec::new(),

@@ -74,6 +74,7 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
+    config.endpoint.session_timers = args.session_timers;
     if let Some(n) = args.max_transactions {
         config.endpoint.max_transactions = n;
     }
