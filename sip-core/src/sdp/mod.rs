@@ -40,6 +40,7 @@
 
 mod attribute;
 mod media;
+pub mod negotiate;
 mod parse;
 mod session;
 mod write;
