@@ -27,6 +27,7 @@ pub mod guard;
 mod invite;
 pub(crate) mod layer;
 pub mod no_ack;
+pub mod offer_answer;
 pub mod refer;
 mod request;
 pub mod route;
@@ -37,6 +38,7 @@ pub use guard::{DialogGuard, Expiry};
 pub use invite::InviteOptions;
 pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
 pub use no_ack::NoAckBye;
+pub use offer_answer::{MediaUpdate, Negotiation, OfferAnswerError, OfferState, SdpMessage};
 pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
 
