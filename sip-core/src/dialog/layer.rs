@@ -50,6 +50,8 @@ pub(crate) struct DialogConfig {
     pub guard: super::DialogGuard,
     /// Where the BYE after a missing ACK may go (see [`super::no_ack`]).
     pub no_ack_bye: super::NoAckBye,
+    /// Track offer/answer in INVITE sessions (see `media_session`).
+    pub offer_answer: bool,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -97,6 +99,10 @@ pub(crate) enum DialogEvent {
         refer: ReferId,
         dialog: DialogId,
         event: ReferEvent,
+    },
+    MediaNegotiated {
+        dialog: DialogId,
+        media: Vec<crate::sdp::negotiate::NegotiatedMedia>,
     },
 }
 
@@ -206,6 +212,9 @@ pub(crate) struct DialogLayer {
     /// A call's INVITE (or re-INVITE) server transaction → its dialog.
     pub(super) stx_dialog: Map<u64, u64>,
     pub(super) refers: Map<u64, ReferEntry>,
+    /// The offer/answer state of each INVITE session that exchanged a session description
+    /// (only with `offer_answer`; apart from the dialogs so a plain call pays nothing).
+    pub(super) sessions: Map<u64, super::Negotiation>,
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     timers: TimerQueue<DialogTimer>,
@@ -238,6 +247,7 @@ impl DialogLayer {
             stx_dialog: Map::with_hasher(hash()),
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
+            sessions: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
             epoch: None,
@@ -560,6 +570,7 @@ impl DialogLayer {
         shrink_map(&mut self.stx_dialog);
         shrink_map(&mut self.refers);
         shrink_map(&mut self.reinvite_bodies);
+        shrink_map(&mut self.sessions);
         self.index.shrink();
         self.timers.shrink();
         if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
@@ -580,6 +591,9 @@ impl DialogLayer {
             if let Some(d) = self.dialogs.remove(&id) {
                 if d.state.is_terminated() {
                     self.ended = self.ended.saturating_sub(1);
+                }
+                if self.config.offer_answer {
+                    self.sessions.remove(&id);
                 }
                 if d.bye_after_ack {
                     // Never expected: the 2xx gives up no later than the dialog is
@@ -636,6 +650,13 @@ impl DialogLayer {
         };
         if let Some((_, body)) = glare {
             let body = body.map(|(ct, b)| (ct.to_string(), b));
+            let offer = self
+                .outgoing_sdp(
+                    id,
+                    super::SdpMessage::Invite,
+                    body.as_ref().map(|(c, b)| (c.as_str(), b)),
+                )
+                .unwrap_or(super::media_session::Outgoing::Nothing);
             let sent = self.send_in_dialog(
                 now,
                 id,
@@ -649,6 +670,7 @@ impl DialogLayer {
                     d.invite_ctx = Some(ctx);
                 }
                 self.usage.insert(ctx.0, Usage::Invite(id));
+                self.sent_sdp(id, offer, env);
             }
         }
         self.arm_dialog(id);

@@ -357,6 +357,14 @@ impl DialogLayer {
                 if d.invite_stx.is_some() || d.ok.is_some() {
                     return self.refuse(now, stx, 500, env);
                 }
+                // §14.2 / RFC 3264 §4: an offer crossing one of ours gets 491; an offer we
+                // cannot read, 488.
+                if let Err(e) = self.incoming_sdp(id, super::SdpMessage::Invite, &req, env) {
+                    return self.refuse_offer(now, id, stx, &e, env);
+                }
+                let Some(d) = self.dialogs.get_mut(&id) else {
+                    return;
+                };
                 if let Some(c) = contact_target(&req) {
                     d.set_remote_target(c.into());
                 }

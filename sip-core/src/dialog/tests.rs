@@ -40,6 +40,7 @@ fn config() -> DialogConfig {
         retry_after_secs: 5,
         guard: super::DialogGuard::default(),
         no_ack_bye: super::NoAckBye::default(),
+        offer_answer: false,
     }
 }
 

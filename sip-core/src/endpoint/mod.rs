@@ -236,6 +236,7 @@ impl Endpoint {
                 retry_after_secs: config.retry_after_secs,
                 guard: config.dialog_guard,
                 no_ack_bye: config.no_ack_bye,
+                offer_answer: config.offer_answer,
             };
             DialogLayer::new(c, ids(), hash)
         });
