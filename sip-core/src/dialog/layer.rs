@@ -649,7 +649,7 @@ impl DialogLayer {
             None => None,
         };
         if let Some((_, body)) = glare {
-            let body = body.map(|(ct, b)| (ct.to_string(), b));
+            let body = body.map(|(ct, b)| (ct.to_string(), self.renewed_offer(id, &ct, b)));
             let offer = self
                 .outgoing_sdp(
                     id,

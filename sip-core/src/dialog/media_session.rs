@@ -168,6 +168,21 @@ impl DialogLayer {
         }
     }
 
+    /// A re-INVITE body retried after 491 (§14.1): an offer gets the `o=` version that is now
+    /// next (the session may have moved on in between, RFC 3264 §8); any other body as is.
+    pub(super) fn renewed_offer(&self, id: u64, content_type: &str, body: Bytes) -> Bytes {
+        let Some(neg) = self.sessions.get(&id).filter(|_| is_sdp_type(content_type)) else {
+            return body;
+        };
+        match SessionDescription::parse(&body) {
+            Ok(mut sdp) => {
+                sdp.edit().origin.session_version = neg.next_version();
+                sdp.to_bytes()
+            }
+            Err(_) => body,
+        }
+    }
+
     /// The transaction that carried our outstanding offer (or theirs) failed: the session
     /// stays as last agreed (§14.1).
     pub(super) fn offer_failed(&mut self, id: u64) {
