@@ -314,3 +314,34 @@ fn an_offer_of_ours_refuses_a_second_until_answered() {
     });
     assert!(matches!(bad, Err(DialogError::OfferAnswer(OfferAnswerError::Sdp(e))) if e.line == 2));
 }
+
+#[test]
+fn an_invite_without_an_offer_gets_ours_in_the_2xx_and_the_answer_in_the_ack() {
+    // Alice sends no offer; Bob offers in the 200 (§13.2.1). Alice's core ACKs at once and
+    // without a body (a core UAC does not answer an offer in a 2xx), so Bob's offer stays
+    // outstanding here: what is checked is the 200's offer and Bob's state.
+    let mut net = net_with(false);
+    let opts = InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@x>", "<sip:bob@y>");
+    net.with(A, |ep, now| ep.invite(now, opts)).unwrap();
+    net.run();
+    let db = incoming(&net.take_events(B)).unwrap();
+    let media = net
+        .with(B, |ep, now| ep.dialog(db)?.answer_offer(now, &bob_media()))
+        .unwrap();
+    assert!(media.is_empty(), "the media comes with the ACK's answer");
+    let state = net.with(B, |ep, _| {
+        ep.dialog(db).unwrap().negotiation().unwrap().state()
+    });
+    assert_eq!(
+        state,
+        OfferState::LocalOffer(sip_core::dialog::SdpMessage::Success)
+    );
+    net.run();
+    let ok = net
+        .wire()
+        .into_iter()
+        .find(|s| s.line.starts_with("SIP/2.0 200"))
+        .unwrap();
+    let text = String::from_utf8_lossy(&ok.bytes).into_owned();
+    assert!(text.contains("m=audio 6000 RTP/AVP 0 8 101\r\n"), "{text}");
+}

@@ -225,7 +225,10 @@ impl DialogLayer {
     }
 
     /// Answers the peer's outstanding offer on `dialog` from `caps`: 200 with the answer
-    /// (RFC 3264 §6), or 488 with Warning 304/305 when no stream is acceptable.
+    /// (RFC 3264 §6), or 488 with Warning 304/305 when no stream is acceptable. An INVITE
+    /// or re-INVITE without an offer gets our offer in the 200 (§13.2.1, §14.2): our last
+    /// description unchanged (same version, RFC 3264 §8), or a first one from `caps`; its
+    /// answer comes in the ACK, and the media with it.
     pub(crate) fn answer_offer(
         &mut self,
         now: Instant,
@@ -235,10 +238,18 @@ impl DialogLayer {
     ) -> Result<Vec<NegotiatedMedia>, DialogError> {
         let stx = self.invite_to_answer(dialog)?;
         self.live_dialog(dialog)?;
-        let neg = self
-            .sessions
-            .get(&dialog.0)
-            .ok_or(OfferAnswerError::NoOffer)?;
+        let neg = self.sessions.get(&dialog.0);
+        let Some(neg) = neg.filter(|n| n.remote_offer().is_some()) else {
+            if neg.is_some_and(|n| n.state() != OfferState::Stable) {
+                return Err(OfferAnswerError::OfferPending.into());
+            }
+            let offer = match neg.and_then(Negotiation::local) {
+                Some(last) => SessionDescription::from(last.clone()),
+                None => crate::sdp::negotiate::offer(caps, 1),
+            };
+            self.answer(now, dialog, 200, Some((SDP, offer.to_bytes())), env)?;
+            return Ok(Vec::new());
+        };
         match neg.build_answer(caps) {
             Ok(a) => {
                 self.answer(now, dialog, 200, Some((SDP, a.sdp.to_bytes())), env)?;
