@@ -236,6 +236,9 @@ impl DialogLayer {
         caps: &LocalMedia,
         env: &mut impl DialogEnv,
     ) -> Result<Vec<NegotiatedMedia>, DialogError> {
+        if !self.config.offer_answer {
+            return Err(DialogError::OfferAnswerOff);
+        }
         let stx = self.invite_to_answer(dialog)?;
         self.live_dialog(dialog)?;
         let neg = self.sessions.get(&dialog.0);

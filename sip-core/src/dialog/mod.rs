@@ -200,6 +200,9 @@ pub enum DialogError {
     /// A 2xx to an INVITE that carried an offer must carry the answer (RFC 3261 §13.3.1.4).
     #[error("the 2xx must carry the answer to the INVITE's offer")]
     AnswerRequired,
+    /// Offer/answer commands need `EndpointConfig::offer_answer`.
+    #[error("offer/answer is not enabled (EndpointConfig::offer_answer)")]
+    OfferAnswerOff,
     /// Hold and resume need a session description exchanged first (and offer/answer on).
     #[error("no media session has been negotiated")]
     NoMediaSession,

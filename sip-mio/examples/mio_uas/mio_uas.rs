@@ -104,6 +104,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         _ => Listen::udp(args.bind),
     };
     let mut config = DriverConfig::new(vec![listen]);
+    config.endpoint = sip_pbx::Pbx::endpoint_config(config.endpoint);
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer_size = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
