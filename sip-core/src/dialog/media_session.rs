@@ -102,7 +102,7 @@ impl DialogLayer {
     /// Applies a checked body once it is sent: the negotiation moves on, and an answer
     /// hands the application the media agreed.
     pub(super) fn sent_sdp(&mut self, id: u64, out: Outgoing, env: &mut impl DialogEnv) {
-        if !self.dialogs.contains_key(&id) {
+        if matches!(out, Outgoing::Nothing) || !self.dialogs.contains_key(&id) {
             return;
         }
         let neg = self.sessions.entry(id).or_default();
@@ -186,6 +186,9 @@ impl DialogLayer {
     /// The transaction that carried our outstanding offer (or theirs) failed: the session
     /// stays as last agreed (§14.1).
     pub(super) fn offer_failed(&mut self, id: u64) {
+        if !self.config.offer_answer {
+            return;
+        }
         if let Some(n) = self.sessions.get_mut(&id) {
             n.offer_failed();
         }

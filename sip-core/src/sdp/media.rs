@@ -98,8 +98,61 @@ impl MediaDescription {
     /// The codec a payload type names: its `rtpmap`, else the static assignment of RFC
     /// 3551 §6 for 0–95.
     pub fn codec(&self, pt: u8) -> Option<Rtpmap> {
-        self.rtpmap(pt).or_else(|| static_payload(pt))
+        self.codec_ref(pt).map(|c| c.owned(pt))
     }
+
+    /// [`MediaDescription::codec`] without copying the encoding name.
+    pub(crate) fn codec_ref(&self, pt: u8) -> Option<CodecRef<'_>> {
+        self.attributes
+            .iter()
+            .filter(|a| a.name == "rtpmap")
+            .find_map(|a| parse_rtpmap(a.value.as_deref()?).filter(|(p, _)| *p == pt))
+            .map(|(_, c)| c)
+            .or_else(|| static_codec(pt))
+    }
+}
+
+/// A codec named by an `rtpmap` or the static table, borrowed from where it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CodecRef<'a> {
+    pub encoding: &'a str,
+    pub clock_rate: u32,
+    pub channels: Option<u16>,
+}
+
+impl CodecRef<'_> {
+    pub(crate) fn owned(self, payload_type: u8) -> Rtpmap {
+        Rtpmap {
+            payload_type,
+            encoding: self.encoding.to_owned(),
+            clock_rate: self.clock_rate,
+            channels: self.channels,
+        }
+    }
+}
+
+/// Parses the value after `a=rtpmap:` without copying.
+pub(crate) fn parse_rtpmap(value: &str) -> Option<(u8, CodecRef<'_>)> {
+    let (pt, rest) = value.split_once(' ')?;
+    let payload_type: u8 = pt.parse().ok().filter(|p| *p <= 127)?;
+    let mut parts = rest.trim().split('/');
+    let encoding = parts.next().filter(|e| !e.is_empty())?;
+    let clock_rate = parts.next()?.parse().ok()?;
+    let channels = match parts.next() {
+        Some(c) => Some(c.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((
+        payload_type,
+        CodecRef {
+            encoding,
+            clock_rate,
+            channels,
+        },
+    ))
 }
 
 /// Sets the direction among `attrs`: the first direction attribute becomes `d`, any later
@@ -139,37 +192,17 @@ pub struct Rtpmap {
 impl Rtpmap {
     /// Parses the value after `a=rtpmap:`.
     pub fn parse(value: &str) -> Option<Self> {
-        let (pt, rest) = value.split_once(' ')?;
-        let payload_type: u8 = pt.parse().ok().filter(|p| *p <= 127)?;
-        let mut parts = rest.trim().split('/');
-        let encoding = parts.next().filter(|e| !e.is_empty())?;
-        let clock_rate = parts.next()?.parse().ok()?;
-        let channels = match parts.next() {
-            Some(c) => Some(c.parse().ok()?),
-            None => None,
-        };
-        if parts.next().is_some() {
-            return None;
-        }
-        Some(Rtpmap {
-            payload_type,
-            encoding: encoding.to_owned(),
-            clock_rate,
-            channels,
-        })
+        parse_rtpmap(value).map(|(pt, c)| c.owned(pt))
     }
 
     /// The value after `a=rtpmap:`.
     pub fn to_value(&self) -> String {
-        let mut s = format!(
-            "{} {}/{}",
-            self.payload_type, self.encoding, self.clock_rate
-        );
-        if let Some(c) = self.channels {
-            s.push('/');
-            crate::text::push_uint(&mut s, c);
-        }
-        s
+        rtpmap_value(
+            self.payload_type,
+            &self.encoding,
+            self.clock_rate,
+            self.channels,
+        )
     }
 
     /// Whether both name the same codec: encoding name (case-insensitive, RFC 8866 §6.6),
@@ -181,8 +214,33 @@ impl Rtpmap {
     }
 }
 
+/// `<pt> <encoding>/<clock rate>[/<channels>]`, the value of an `a=rtpmap`.
+pub(crate) fn rtpmap_value(
+    pt: u8,
+    encoding: &str,
+    clock_rate: u32,
+    channels: Option<u16>,
+) -> String {
+    use crate::text::push_uint;
+    let mut s = String::with_capacity(encoding.len() + 16);
+    push_uint(&mut s, pt);
+    s.push(' ');
+    s.push_str(encoding);
+    s.push('/');
+    push_uint(&mut s, clock_rate);
+    if let Some(c) = channels {
+        s.push('/');
+        push_uint(&mut s, c);
+    }
+    s
+}
+
 /// The static payload types of RFC 3551 §6 a telephone may meet without an `rtpmap`.
 pub fn static_payload(pt: u8) -> Option<Rtpmap> {
+    static_codec(pt).map(|c| c.owned(pt))
+}
+
+fn static_codec(pt: u8) -> Option<CodecRef<'static>> {
     let (encoding, clock_rate) = match pt {
         0 => ("PCMU", 8000),
         3 => ("GSM", 8000),
@@ -199,9 +257,8 @@ pub fn static_payload(pt: u8) -> Option<Rtpmap> {
         18 => ("G729", 8000),
         _ => return None,
     };
-    Some(Rtpmap {
-        payload_type: pt,
-        encoding: encoding.to_owned(),
+    Some(CodecRef {
+        encoding,
         clock_rate,
         channels: (pt == 10).then_some(2),
     })

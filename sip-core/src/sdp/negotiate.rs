@@ -16,7 +16,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{Attribute, Direction, MediaDescription, Origin, Rtpmap, Session, SessionDescription};
+use super::media::CodecRef;
+use super::{
+    Attribute, Connection, Direction, MediaDescription, Origin, Session, SessionDescription,
+};
 
 /// A codec the application can send and receive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,20 +68,24 @@ impl Codec {
         is_dtmf(&self.encoding)
     }
 
-    fn matches(&self, r: &Rtpmap) -> bool {
-        self.encoding.eq_ignore_ascii_case(&r.encoding)
+    fn matches(&self, r: &CodecRef<'_>) -> bool {
+        self.encoding.eq_ignore_ascii_case(r.encoding)
             && self.clock_rate == r.clock_rate
             && self.channels.unwrap_or(1) == r.channels.unwrap_or(1)
     }
 
     fn rtpmap_value(&self, pt: u8) -> String {
-        Rtpmap {
-            payload_type: pt,
-            encoding: self.encoding.clone(),
-            clock_rate: self.clock_rate,
-            channels: self.channels,
-        }
-        .to_value()
+        super::media::rtpmap_value(pt, &self.encoding, self.clock_rate, self.channels)
+    }
+
+    /// `<pt> <fmtp>`, the value of its `a=fmtp` on payload type `pt`.
+    fn fmtp_value(&self, pt: u8) -> Option<String> {
+        let p = self.fmtp.as_deref()?;
+        let mut s = String::with_capacity(p.len() + 4);
+        crate::text::push_uint(&mut s, pt);
+        s.push(' ');
+        s.push_str(p);
+        Some(s)
     }
 }
 
@@ -146,17 +153,31 @@ impl LocalMedia {
     }
 
     fn origin(&self, version: u64) -> Origin {
+        let mut session_id = String::with_capacity(20);
+        crate::text::push_uint(&mut session_id, self.session_id);
+        let mut address = String::with_capacity(15);
+        crate::text::push_ip(&mut address, self.address);
         Origin {
             username: self.username.clone(),
-            session_id: {
-                let mut s = String::new();
-                crate::text::push_uint(&mut s, self.session_id);
-                s
-            },
+            session_id,
             session_version: version,
             net_type: "IN".to_owned(),
             addr_type: if self.address.is_ipv4() { "IP4" } else { "IP6" }.to_owned(),
-            address: self.address.to_string(),
+            address,
+        }
+    }
+
+    /// A description with our origin and connection, no media yet.
+    fn session(&self, version: u64) -> Session {
+        let origin = self.origin(version);
+        let connection = Connection {
+            net_type: "IN".to_owned(),
+            addr_type: origin.addr_type.clone(),
+            address: origin.address.clone(),
+        };
+        Session {
+            connection: Some(connection),
+            ..Session::new(origin)
         }
     }
 }
@@ -236,7 +257,7 @@ pub fn answer(
     local: &LocalMedia,
     version: u64,
 ) -> Result<Answer, NegotiationError> {
-    let mut sdp = Session::new(local.origin(version));
+    let mut sdp = local.session(version);
     sdp.media.reserve(offer.media.len());
     let mut used = Vec::new();
     let mut type_seen = false;
@@ -280,7 +301,9 @@ fn answer_stream(
     let mut attributes = Vec::with_capacity(offered.formats.len() * 2 + 2);
     let mut voice = false;
     for pt in offered.payload_types() {
-        let Some(r) = offered.codec(pt) else { continue };
+        let Some(r) = offered.codec_ref(pt) else {
+            continue;
+        };
         let Some(c) = cap.codecs.iter().find(|c| c.matches(&r)) else {
             continue;
         };
@@ -288,16 +311,27 @@ fn answer_stream(
         let mut f = String::with_capacity(3);
         crate::text::push_uint(&mut f, pt);
         formats.push(f);
-        attributes.push(Attribute::value("rtpmap", &c.rtpmap_value(pt)));
-        if let Some(p) = &c.fmtp {
-            attributes.push(Attribute::value("fmtp", &format!("{pt} {p}")));
+        attributes.push(Attribute {
+            name: "rtpmap".to_owned(),
+            value: Some(c.rtpmap_value(pt)),
+        });
+        if let Some(v) = c.fmtp_value(pt) {
+            attributes.push(Attribute {
+                name: "fmtp".to_owned(),
+                value: Some(v),
+            });
         }
     }
     if !voice {
         return None;
     }
     if let Some(p) = cap.ptime {
-        attributes.push(Attribute::value("ptime", &p.to_string()));
+        let mut v = String::with_capacity(4);
+        crate::text::push_uint(&mut v, p);
+        attributes.push(Attribute {
+            name: "ptime".to_owned(),
+            value: Some(v),
+        });
     }
     attributes.push(Attribute::property(direction.name()));
     let mut m = MediaDescription::new(&offered.media, cap.port, &offered.protocol, formats);
@@ -318,7 +352,7 @@ fn rejected(offered: &MediaDescription) -> MediaDescription {
 /// A first offer (RFC 3264 §5): one stream per capability, our codecs in our order with
 /// their `rtpmap` and `fmtp`, our ptime and direction, `o=` version `version`.
 pub fn offer(local: &LocalMedia, version: u64) -> SessionDescription {
-    let mut sdp = Session::new(local.origin(version));
+    let mut sdp = local.session(version);
     for cap in &local.streams {
         let formats = cap
             .codecs
@@ -393,21 +427,25 @@ pub fn negotiated(ours: &Session, theirs: &Session) -> Vec<NegotiatedMedia> {
         // offer's, so this is the answer's order either way when the answerer kept the
         // offerer's order, and the peer's preference otherwise.
         let common = |pt: u8| l.payload_types().any(|p| p == pt);
-        let codec_of = |pt: u8| r.codec(pt).or_else(|| l.codec(pt));
+        let codec_of = |pt: u8| r.codec_ref(pt).or_else(|| l.codec_ref(pt));
         let mut voice = None;
         let mut dtmf = None;
         for pt in r.payload_types().filter(|pt| common(*pt)) {
             match codec_of(pt) {
-                Some(c) if is_dtmf(&c.encoding) => {
+                Some(c) if is_dtmf(c.encoding) => {
                     dtmf.get_or_insert(pt);
                 }
                 Some(c) => {
-                    voice.get_or_insert(c);
+                    voice.get_or_insert((pt, c));
                 }
                 None => {}
             }
+            if voice.is_some() && dtmf.is_some() {
+                break;
+            }
         }
-        let Some(codec) = voice else { continue };
+        let Some((pt, codec)) = voice else { continue };
+        let codec = codec.owned(pt);
         out.push(NegotiatedMedia {
             index: i,
             media: l.media.clone(),

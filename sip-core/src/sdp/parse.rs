@@ -12,8 +12,7 @@
 
 use super::media::parse_ptime;
 use super::{
-    Attribute, Bandwidth, Connection, Fmtp, MediaDescription, Origin, OtherLine, Rtpmap, Session,
-    Timing,
+    Attribute, Bandwidth, Connection, Fmtp, MediaDescription, Origin, OtherLine, Session, Timing,
 };
 
 /// The bounds of what [`SessionDescription::parse_with`](super::SessionDescription::parse_with)
@@ -255,7 +254,7 @@ fn push_attribute(
     let a = Attribute::from_line(value);
     // The attributes an answerer reads must read as they say (§6.4, §6.6, §6.15).
     match (a.name.as_str(), a.value.as_deref()) {
-        ("rtpmap", v) if v.and_then(Rtpmap::parse).is_none() => {
+        ("rtpmap", v) if v.and_then(super::media::parse_rtpmap).is_none() => {
             return Err(SdpErrorKind::BadRtpmap);
         }
         ("fmtp", v) if v.and_then(Fmtp::parse).is_none() => return Err(SdpErrorKind::BadFmtp),
