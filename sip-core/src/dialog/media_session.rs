@@ -66,6 +66,8 @@ fn warn_agent(contact: &str) -> &str {
 
 impl DialogLayer {
     /// Checks a body we are about to send in `m` on dialog `id` against its negotiation.
+    /// (Inline: with offer/answer off, a plain call pays one test.)
+    #[inline]
     pub(super) fn outgoing_sdp(
         &self,
         id: u64,
@@ -75,6 +77,16 @@ impl DialogLayer {
         if !self.config.offer_answer {
             return Ok(Outgoing::Nothing);
         }
+        self.outgoing_sdp_checked(id, m, body)
+    }
+
+    #[inline(never)]
+    fn outgoing_sdp_checked(
+        &self,
+        id: u64,
+        m: SdpMessage,
+        body: Option<(&str, &Bytes)>,
+    ) -> Result<Outgoing, DialogError> {
         let neg = self.sessions.get(&id);
         let state = neg.map_or(OfferState::Stable, Negotiation::state);
         let Some((_, bytes)) = body.filter(|(ct, _)| is_sdp_type(ct)) else {
@@ -101,8 +113,17 @@ impl DialogLayer {
 
     /// Applies a checked body once it is sent: the negotiation moves on, and an answer
     /// hands the application the media agreed.
+    #[inline]
     pub(super) fn sent_sdp(&mut self, id: u64, out: Outgoing, env: &mut impl DialogEnv) {
-        if matches!(out, Outgoing::Nothing) || !self.dialogs.contains_key(&id) {
+        if matches!(out, Outgoing::Nothing) {
+            return;
+        }
+        self.sent_sdp_taken(id, out, env);
+    }
+
+    #[inline(never)]
+    fn sent_sdp_taken(&mut self, id: u64, out: Outgoing, env: &mut impl DialogEnv) {
+        if !self.dialogs.contains_key(&id) {
             return;
         }
         let neg = self.sessions.entry(id).or_default();
@@ -125,6 +146,7 @@ impl DialogLayer {
     /// A message of the peer's in `m` on dialog `id`: its session description, if any, is an
     /// offer or the answer to ours. `Err` says what the message's sender must hear (491 for
     /// glare, 488 for a description we cannot read).
+    #[inline]
     pub(super) fn incoming_sdp(
         &mut self,
         id: u64,
@@ -135,6 +157,17 @@ impl DialogLayer {
         if !self.config.offer_answer {
             return Ok(());
         }
+        self.incoming_sdp_taken(id, m, msg, env)
+    }
+
+    #[inline(never)]
+    fn incoming_sdp_taken(
+        &mut self,
+        id: u64,
+        m: SdpMessage,
+        msg: &Message,
+        env: &mut impl DialogEnv,
+    ) -> Result<(), OfferAnswerError> {
         let Some(body) = sdp_body(msg) else {
             // A 2xx without the answer our INVITE's offer asked for (§13.2.1): the offer
             // is dropped rather than left outstanding for ever.
@@ -185,6 +218,7 @@ impl DialogLayer {
 
     /// The transaction that carried our outstanding offer (or theirs) failed: the session
     /// stays as last agreed (§14.1).
+    #[inline]
     pub(super) fn offer_failed(&mut self, id: u64) {
         if !self.config.offer_answer {
             return;

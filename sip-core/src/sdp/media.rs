@@ -103,10 +103,18 @@ impl MediaDescription {
 
     /// [`MediaDescription::codec`] without copying the encoding name.
     pub(crate) fn codec_ref(&self, pt: u8) -> Option<CodecRef<'_>> {
+        let mut digits = itoa::Buffer::new();
+        let digits = digits.format(pt).as_bytes();
+        // Only the rtpmap of `pt` is parsed: the others are told apart by their first bytes.
+        let of_pt = |v: &str| {
+            let v = v.as_bytes();
+            v.starts_with(digits) && v.get(digits.len()) == Some(&b' ')
+        };
         self.attributes
             .iter()
             .filter(|a| a.name == "rtpmap")
-            .find_map(|a| parse_rtpmap(a.value.as_deref()?).filter(|(p, _)| *p == pt))
+            .filter_map(|a| a.value.as_deref().filter(|v| of_pt(v)))
+            .find_map(parse_rtpmap)
             .map(|(_, c)| c)
             .or_else(|| static_codec(pt))
     }

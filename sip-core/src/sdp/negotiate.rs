@@ -426,7 +426,11 @@ pub fn negotiated(ours: &Session, theirs: &Session) -> Vec<NegotiatedMedia> {
         // The formats both list, in the peer's order: the answer lists a subset of the
         // offer's, so this is the answer's order either way when the answerer kept the
         // offerer's order, and the peer's preference otherwise.
-        let common = |pt: u8| l.payload_types().any(|p| p == pt);
+        let mut listed = [false; 128];
+        for p in l.payload_types().filter(|p| *p < 128) {
+            listed[usize::from(p)] = true;
+        }
+        let common = |pt: u8| listed.get(usize::from(pt)).copied().unwrap_or(false);
         let codec_of = |pt: u8| r.codec_ref(pt).or_else(|| l.codec_ref(pt));
         let mut voice = None;
         let mut dtmf = None;
