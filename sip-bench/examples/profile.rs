@@ -2,7 +2,10 @@
 //! `cargo run -p sip-bench --release --example profile -- <what> [iterations]` where `<what>`
 //! is `parse` (sip-core `parse_unchecked` of the benchmark INVITE), `check` (`parse`),
 //! `serialize` (`to_bytes` of the parsed INVITE), `server` (the server INVITE cycle),
-//! `sipx-server`, `options` (the OPTIONS round trip) or `call` (INVITE → 200 → ACK).
+//! `sipx-server`, `options` (the OPTIONS round trip), `call` (INVITE → 200 → ACK),
+//! `dialog-call` (a whole call with the dialog layer), `sdp-parse`, `sdp-answer` (sip-core's
+//! parse of the 10-line offer of `sip_bench::sdp`, and parse + answer + serialise),
+//! `webrtc-sdp-parse` or `sdp-types-parse` (the peers' parse of it).
 //!
 //! For example `valgrind --tool=callgrind target/release/examples/profile server 20000`.
 //!
@@ -107,6 +110,30 @@ fn main() {
                 black_box(p.options_round_trip());
             });
         }
+        "sdp-parse" => (0..n).for_each(|_| {
+            black_box(sip_bench::sdp::sip_core_parse(black_box(
+                sip_bench::sdp::OFFER.as_bytes(),
+            )));
+        }),
+        "sdp-answer" => {
+            let local = sip_bench::sdp::local_media();
+            (0..n).for_each(|_| {
+                black_box(sip_bench::sdp::sip_core_parse_answer(
+                    black_box(sip_bench::sdp::OFFER.as_bytes()),
+                    &local,
+                ));
+            })
+        }
+        "webrtc-sdp-parse" => (0..n).for_each(|_| {
+            black_box(sip_bench::sdp::webrtc_sdp_parse(black_box(
+                sip_bench::sdp::OFFER.as_bytes(),
+            )));
+        }),
+        "sdp-types-parse" => (0..n).for_each(|_| {
+            black_box(sip_bench::sdp::sdp_types_parse(black_box(
+                sip_bench::sdp::OFFER.as_bytes(),
+            )));
+        }),
         "dialog-call" => {
             let mut p = sip_bench::txn::DialogPair::new();
             (0..n).for_each(|_| p.call());

@@ -20,6 +20,7 @@ use std::error::Error;
 use std::fmt;
 
 pub mod peers;
+pub mod sdp;
 pub mod txn;
 pub mod ws;
 

@@ -30,6 +30,7 @@
 //! | [`resolver`] | RFC 3263 server location, sans-IO: NAPTR, SRV (RFC 2782 order), A/AAAA as queries out and answers in, a TTL cache |
 //! | [`endpoint`] | the façade: configuration, inputs and outputs, the digest client (§22.2), scoped dialog and REFER handles, the policy for requests the application does not take |
 //! | [`auth`] | digest authentication, client and server (RFC 7616, RFC 8760) |
+//! | [`sdp`] | session descriptions (RFC 8866): parse, serialise byte-exactly; the offer/answer model (RFC 3264): answers, offers, hold and resume |
 //! | [`registrar`] | an in-memory location service (RFC 3261 §10.3) |
 //! | [`transport`] | transport kinds, response routing, and the drivers' protocol chores: CRLF keep-alives around stream framing (RFC 5626), socket selection |
 //! | [`timer`], [`rng`] | the timer queue each layer keeps, the seeded id generator |
@@ -92,6 +93,7 @@ pub mod registrar;
 pub mod registration;
 pub mod resolver;
 pub mod rng;
+pub mod sdp;
 mod text;
 pub mod timer;
 pub mod transaction;

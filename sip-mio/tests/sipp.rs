@@ -1,5 +1,7 @@
-//! SIPp's built-in `uac` scenario, and `.ci/sipp/refer_uac.xml` (a transfer inside a
-//! call), against the `mio_uas` example's app, in-process on a mio loop. Skipped with a message when `sipp` is not installed (a failure under
+//! SIPp's built-in `uac` scenario, `.ci/sipp/refer_uac.xml` (a transfer inside a call),
+//! `.ci/sipp/hold_uac.xml` (hold and resume, each answer's direction checked) and
+//! `.ci/sipp/no_codec_uac.xml` (488), against the `mio_uas` example's app, in-process on a
+//! mio loop. Skipped with a message when `sipp` is not installed (a failure under
 //! `CI=true`).
 
 mod common;
@@ -183,4 +185,45 @@ fn sipp_refer_inside_a_call_transfers() {
     assert_eq!((c.calls_received, c.calls_answered), (40, 40));
     assert_eq!((c.transfers, c.transfers_succeeded), (20, 20));
     assert_eq!((s.failures, s.errors), (0, 0));
+}
+
+#[test]
+fn sipp_hold_and_resume_get_mirrored_answers() {
+    if !sipp_available() {
+        return;
+    }
+    // `.ci/sipp/hold_uac.xml`: each re-INVITE's SDP answer is checked with <ereg> (a
+    // sendonly hold answered recvonly, inactive inactive, RFC 3264 §6.1, §8.4); a
+    // mismatch fails the call, and SIPp's exit code with it.
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/sipp/hold_uac.xml");
+    let (code, c, s) = run_sipp(
+        Transport::Udp,
+        &["-sf", scenario],
+        &["-m", "20", "-r", "10"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
+    assert_eq!((c.calls_received, c.calls_answered), (20, 20));
+    assert_eq!(c.in_dialog_requests, 60);
+    assert_eq!((s.failures, s.errors), (0, 0));
+}
+
+#[test]
+fn sipp_offer_without_an_acceptable_codec_gets_488() {
+    if !sipp_available() {
+        return;
+    }
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/sipp/no_codec_uac.xml");
+    let (code, c, s) = run_sipp(
+        Transport::Udp,
+        &["-sf", scenario],
+        &["-m", "10", "-r", "10"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
+    assert_eq!(
+        (c.calls_received, c.calls_answered, c.calls_failed),
+        (10, 0, 10)
+    );
+    assert_eq!(s.errors, 0);
 }

@@ -8,12 +8,12 @@
 //!
 //! | request | the PBX's answer |
 //! |---|---|
-//! | INVITE, a new call | with `auth`: 407 with `Proxy-Authenticate` until the credentials are right (§22.3); then 180, `ring` later 200 with [`ANSWER_SDP`] |
+//! | INVITE, a new call | with `auth`: 407 with `Proxy-Authenticate` until the credentials are right (§22.3); then 180, `ring` later 200 with the answer to the caller's offer from [`Pbx::media`] (PCMU, PCMA, telephone-event; RFC 3264 §6), or 488 with Warning 304/305 when no offered stream is acceptable; an INVITE without an offer gets the PBX's offer in the 200 |
 //! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale or replayed nonce, RFC 7616 §3.3, §3.4); then 403 unless the To is the user's own AOR ([`OwnAor`](sip_core::registrar::OwnAor), §10.3 step 4); then the registrar's answer (§10.3) |
 //! | MESSAGE outside calls | 200 (RFC 3428 §7) |
 //! | OPTIONS, anything else outside calls | left to the endpoint's policy: 200 with Allow and Accept, or 405 with Allow ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)) |
 //! | INVITE or re-INVITE with `Supported: timer` and a Session-Expires below 90 | 422 with `Min-SE: 90`, by the endpoint's session timers ([`session_timers`], RFC 4028 §9) |
-//! | re-INVITE in a call | 200 with [`ANSWER_SDP`] (and the negotiated Session-Expires) |
+//! | re-INVITE in a call | [`InDialogPlan::AnswerOffer`]: the answer to its offer, the direction mirrored (a `sendonly` hold answered `recvonly`, `inactive` with `inactive`, RFC 3264 §6.1, §8.4), 488 when nothing is acceptable (and the negotiated Session-Expires) |
 //! | INFO, UPDATE, MESSAGE, OPTIONS, ... in a call | 200 |
 //! | REFER in a call | accepted; the app calls the target, reports its progress in NOTIFYs, then hangs that call up (there is no media to bridge) |
 //!
@@ -43,12 +43,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sip_core::auth::{ChallengeKind, NonceManager, UserAuth};
+use sip_core::endpoint::EndpointConfig;
 use sip_core::message::{Method, Request};
 use sip_core::registrar::{Binding, Registrant, Registrar};
 use sip_core::rng::IdGenerator;
+use sip_core::sdp::Session;
+use sip_core::sdp::negotiate::{self, Answer, LocalMedia, NegotiationError};
 
-/// The SDP answer the PBX sends (RFC 4566; a port of 0 would reject the stream, so it
-/// offers PCMU on a port nothing listens on).
+/// A fixed SDP answer (RFC 4566; PCMU on a port nothing listens on), for apps that answer
+/// without offer/answer. The PBX itself answers each offer with [`Pbx::answer`]'s rules.
 pub const ANSWER_SDP: &str = "v=0\r\n\
 o=sip-pbx 1 1 IN IP4 127.0.0.1\r\n\
 s=-\r\n\
@@ -76,6 +79,20 @@ pub struct PbxConfig {
     pub realm: String,
     /// Keys the nonces (a random one if `None`, taken from the process's hash seed).
     pub seed: Option<u64>,
+    /// The media the PBX answers offers with; `None`: PCMU, PCMA and telephone-event
+    /// (101) on 127.0.0.1:6000, where nothing listens (the PBX bridges no media).
+    pub media: Option<LocalMedia>,
+}
+
+/// What to do with a request inside a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InDialogPlan {
+    /// Answer it so.
+    Reply(Reply),
+    /// A re-INVITE: answer its offer from [`Pbx::media`] through the endpoint's offer/answer
+    /// (`answer_offer`): 200 with the answer, or 488 when no stream is acceptable; without
+    /// an offer, 200 with the PBX's offer.
+    AnswerOffer,
 }
 
 /// The PBX's session timers (RFC 4028): on, asking for 1800 s (§4's recommended
@@ -92,8 +109,8 @@ pub fn session_timers() -> sip_core::dialog::SessionTimers {
 pub enum CallPlan {
     /// Refuse it with 407 and these `Proxy-Authenticate` values (§22.3).
     Challenge(Vec<String>),
-    /// Ring (180), wait `ring` (unless the caller cancels), then accept with 200 and
-    /// [`ANSWER_SDP`].
+    /// Ring (180), wait `ring` (unless the caller cancels), then answer the offer from
+    /// [`Pbx::media`] (`answer_offer`: 200 with the answer, or 488 with a Warning).
     Answer {
         /// How long to ring.
         ring: Duration,
@@ -281,6 +298,7 @@ impl fmt::Display for Report {
 #[derive(Debug)]
 pub struct Pbx {
     ring: Duration,
+    media: LocalMedia,
     registrar: Option<Registrar>,
     auth: Option<UserAuth>,
     counters: std::sync::Arc<Counters>,
@@ -302,8 +320,12 @@ impl Pbx {
                 |a, (user, password)| a.with_user(user, password),
             )
         });
+        let media = config.media.unwrap_or_else(|| {
+            LocalMedia::telephone(std::net::Ipv4Addr::LOCALHOST.into(), 6000, 1)
+        });
         Pbx {
             ring: config.ring,
+            media,
             registrar: config.registrar.then(Registrar::new),
             auth,
             counters: Default::default(),
@@ -351,14 +373,31 @@ impl Pbx {
         }
     }
 
-    /// A request in a call: 200, with [`ANSWER_SDP`] for a re-INVITE.
-    pub fn on_in_dialog(&mut self, req: &Request) -> Reply {
+    /// A request in a call: a re-INVITE's offer answered, 200 to anything else.
+    pub fn on_in_dialog(&mut self, req: &Request) -> InDialogPlan {
         bump(&self.counters.in_dialog_requests);
-        let mut r = Reply::status(200);
         if *req.method() == Method::Invite {
-            r.body = Some((SDP, ANSWER_SDP));
+            return InDialogPlan::AnswerOffer;
         }
-        r
+        InDialogPlan::Reply(Reply::status(200))
+    }
+
+    /// The media the PBX answers offers with (pass it to `answer_offer`).
+    pub fn media(&self) -> &LocalMedia {
+        &self.media
+    }
+
+    /// The answer the PBX gives `offer` (RFC 3264 §6), as the endpoint's `answer_offer`
+    /// builds it from [`Pbx::media`]: for apps and tests that hold the offer themselves.
+    pub fn answer(&self, offer: &Session, version: u64) -> Result<Answer, NegotiationError> {
+        negotiate::answer(offer, &self.media, version)
+    }
+
+    /// The endpoint configuration the PBX needs on top of `base`: offer/answer on
+    /// (`EndpointConfig::offer_answer`), so offers are answered through [`Pbx::media`].
+    pub fn endpoint_config(mut base: EndpointConfig) -> EndpointConfig {
+        base.offer_answer = true;
+        base
     }
 
     /// A REGISTER: challenged (401) unless authenticated, refused (403) unless the user may
@@ -671,9 +710,60 @@ Content-Length: 0
 
 ",
         );
-        let r = pbx.on_in_dialog(&reinvite);
-        assert_eq!((r.status, r.body), (200, Some((SDP, ANSWER_SDP))));
-        assert_eq!(pbx.report().in_dialog_requests, 1);
+        assert_eq!(pbx.on_in_dialog(&reinvite), InDialogPlan::AnswerOffer);
+        let info = request(
+            "INFO sip:u@192.0.2.2 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3
+Max-Forwards: 70
+From: <sip:a@x>;tag=1
+To: <sip:u@y>;tag=2
+Call-ID: c
+CSeq: 3 INFO
+Content-Length: 0
+
+",
+        );
+        assert_eq!(
+            pbx.on_in_dialog(&info),
+            InDialogPlan::Reply(Reply::status(200))
+        );
+        assert_eq!(pbx.report().in_dialog_requests, 2);
+    }
+
+    /// The PBX's answers, offer by offer: its codecs in the caller's order, the direction
+    /// mirrored (the bug of old: a hold offer got a fixed sendrecv answer), 488's warning.
+    #[test]
+    fn offers_are_answered_with_pcmu_pcma_and_telephone_event() {
+        use sip_core::sdp::{Direction, SessionDescription};
+        let pbx = Pbx::new(PbxConfig::default(), base());
+        let offer = |media: &str| {
+            let text = format!(
+                "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n{media}"
+            );
+            SessionDescription::parse(text.as_bytes())
+                .unwrap()
+                .into_session()
+        };
+        let rows = [
+            ("a=sendrecv", Direction::SendRecv),
+            ("a=sendonly", Direction::RecvOnly),
+            ("a=recvonly", Direction::SendOnly),
+            ("a=inactive", Direction::Inactive),
+        ];
+        for (attr, answered) in rows {
+            let o = offer(&format!(
+                "m=audio 4000 RTP/AVP 18 8 0 96\r\na=rtpmap:96 telephone-event/8000\r\n{attr}\r\n"
+            ));
+            let a = pbx.answer(&o, 2).unwrap();
+            let m = &a.sdp.media[0];
+            assert_eq!(m.formats, ["8", "0", "96"], "{attr}");
+            assert_eq!(m.direction(), Some(answered), "{attr}");
+            assert_eq!((m.port, a.media[0].codec.as_str()), (6000, "PCMA"));
+        }
+        let g729 = offer("m=audio 4000 RTP/AVP 18\r\n");
+        let e = pbx.answer(&g729, 1).unwrap_err();
+        assert_eq!(e.warn_code(), 305);
+        assert!(Pbx::endpoint_config(EndpointConfig::default()).offer_answer);
     }
 
     #[test]

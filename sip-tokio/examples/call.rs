@@ -23,13 +23,21 @@
 //! resolved as RFC 3263 says (NAPTR, SRV, A/AAAA; the next SRV target is tried on a
 //! timeout, a transport error or a 503 without Retry-After), with the system's resolver
 //! or the `--dns-server` given.
+//!
+//!
+//! Alice's offers are built by the SDP helper (`sip_core::sdp::negotiate::offer`: PCMU,
+//! PCMA, telephone-event) with offer/answer on (`EndpointConfig::offer_answer`), Bob
+//! answers through it (`IncomingCall::accept_offer`), and the codec they agreed is
+//! printed from `CallEvent::Media`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use sip_core::endpoint::EndpointConfig;
 use sip_core::message::Uri;
+use sip_core::sdp::negotiate::{self, LocalMedia, NegotiatedMedia};
 use sip_sim::{Ladder, TraceEntry, TraceKind};
 use sip_tokio::{Body, CallEvent, EndReason, Target, Transport, UserAgent};
 use tokio::time::Instant;
@@ -128,6 +136,7 @@ async fn start_ua(name: &str, seed: u64, trace: &Trace) -> sip_tokio::Result<Use
     let me = Arc::new(OnceLock::new());
     let ua = UserAgent::builder()
         .udp("127.0.0.1:0")
+        .endpoint_config(offer_answer())
         .seed(seed)
         .identity(format!("\"{}\" <sip:{name}@127.0.0.1>", capitalize(name)))
         .shutdown_grace(Duration::from_millis(100))
@@ -138,6 +147,52 @@ async fn start_ua(name: &str, seed: u64, trace: &Trace) -> sip_tokio::Result<Use
         let _ = me.set(addr);
     }
     Ok(ua)
+}
+
+/// The endpoint configuration with offer/answer on.
+fn offer_answer() -> EndpointConfig {
+    EndpointConfig {
+        offer_answer: true,
+        ..EndpointConfig::default()
+    }
+}
+
+/// A telephone's media (PCMU, PCMA, telephone-event) at `ip:port`.
+fn media(ip: std::net::IpAddr, port: u16, session: u64) -> LocalMedia {
+    LocalMedia::telephone(ip, port, session)
+}
+
+/// The media agreed for a call, from its first `CallEvent::Media` (within a second).
+async fn negotiated(call: &mut sip_tokio::Call) -> Result<NegotiatedMedia, String> {
+    let wait = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            match call.next_event().await {
+                Some(CallEvent::Media(m)) => return m.into_iter().next(),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+    });
+    match wait.await {
+        Ok(Some(m)) => Ok(m),
+        Ok(None) => Err("no stream agreed".to_owned()),
+        Err(_) => Err("no offer/answer exchange completed".to_owned()),
+    }
+}
+
+/// One line on the media agreed.
+fn describe(m: &NegotiatedMedia) -> String {
+    format!(
+        "{}/{} (payload type {}{}), RTP to {}, {}",
+        m.codec,
+        m.clock_rate,
+        m.payload_type,
+        m.telephone_event
+            .map(|t| format!(", telephone-event {t}"))
+            .unwrap_or_default(),
+        m.remote,
+        m.direction.name()
+    )
 }
 
 fn capitalize(s: &str) -> String {
@@ -182,12 +237,17 @@ async fn demo() -> Result<(), String> {
         inc.ringing()
             .await
             .map_err(|e| format!("bob: ringing: {e}"))?;
+        let bob_media = media([127, 0, 0, 1].into(), 49180, 2);
         let mut call = inc
-            .accept(Some(Body::sdp(ANSWER)))
+            .accept_offer(&bob_media)
             .await
             .map_err(|e| format!("bob: accept: {e}"))?;
-        let Some(CallEvent::Transfer(mut transfer)) = call.next_event().await else {
-            return Err("bob: expected a REFER".to_owned());
+        let mut transfer = loop {
+            match call.next_event().await {
+                Some(CallEvent::Transfer(t)) => break t,
+                Some(CallEvent::Media(_)) => continue,
+                _ => return Err("bob: expected a REFER".to_owned()),
+            }
         };
         transfer
             .accept()
@@ -230,14 +290,19 @@ async fn demo() -> Result<(), String> {
 
     let bob_uri = format!("sip:bob@{b}");
     let carol_uri = format!("sip:carol@{c}");
-    let call = alice
+    let offer = negotiate::offer(&media([127, 0, 0, 1].into(), 49170, 1), 1);
+    let mut call = alice
         .call(&bob_uri)
-        .sdp(OFFER)
+        .sdp(offer.to_bytes())
         .await
         .map_err(e("alice: call bob"))?;
     call.answered()
         .await
         .map_err(e("alice: bob did not answer"))?;
+    let agreed = negotiated(&mut call)
+        .await
+        .map_err(|m| format!("alice: {m}"))?;
+    println!("alice and bob agreed: {}", describe(&agreed));
     let transfer = call.refer(&carol_uri).await.map_err(e("alice: REFER"))?;
     let outcome = transfer.outcome().await;
     if !outcome.succeeded() {
@@ -378,6 +443,7 @@ async fn remote(r: Remote) -> Result<(), String> {
         None => b,
     };
     let ua = b
+        .endpoint_config(offer_answer())
         .build()
         .await
         .map_err(|e| format!("bind {}: {e}", r.bind))?;
@@ -422,7 +488,13 @@ async fn remote(r: Remote) -> Result<(), String> {
         r.transport,
         ua.local_addrs()
     );
-    let call = ua.call(&r.to).sdp(OFFER);
+    let local_ip = ua
+        .local_addr(r.transport)
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .unwrap_or_else(|| std::net::Ipv4Addr::LOCALHOST.into());
+    let offer = negotiate::offer(&media(local_ip, 49170, 1), 1);
+    let call = ua.call(&r.to).sdp(offer.to_bytes());
     let call = match target {
         Some(t) => call.target(t),
         None => call,
@@ -441,6 +513,10 @@ async fn remote(r: Remote) -> Result<(), String> {
         ok.reason(),
         r.hold
     );
+    match negotiated(&mut call).await {
+        Ok(m) => println!("  media: {}", describe(&m)),
+        Err(why) => println!("  media: {why}"),
+    }
     tokio::select! {
         _ = tokio::time::sleep(r.hold) => {}
         reason = call.ended() => return Err(format!("the call ended during the hold: {reason:?}")),

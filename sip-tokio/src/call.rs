@@ -11,6 +11,7 @@ use bytes::Bytes;
 use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, Role};
 use sip_core::endpoint::{InviteOptions, ServerTxId, Target};
 use sip_core::message::{Method, Request, Response};
+use sip_core::sdp::negotiate::{LocalMedia, NegotiatedMedia};
 use tokio::sync::mpsc;
 
 use crate::body::Body;
@@ -31,8 +32,14 @@ pub enum CallEvent {
     Transfer(IncomingTransfer),
     /// Any other request inside the call (re-INVITE, UPDATE, INFO, MESSAGE, OPTIONS, ...;
     /// RFC 3261 §12.2.2, §14.2): answer it. BYE, CANCEL, ACK and the NOTIFYs of our own
-    /// transfers are handled by the stack.
+    /// transfers are handled by the stack. A re-INVITE's offer is answered with
+    /// [`IncomingRequest::answer_offer`] when offer/answer is on.
     Request(IncomingRequest),
+    /// An offer/answer exchange completed (`EndpointConfig::offer_answer`, RFC 3264): the
+    /// media agreed per stream in use — remote address and port, payload type, codec,
+    /// ptime, direction — for the application's RTP. Comes after the call's first exchange
+    /// and after each hold, resume or other re-offer.
+    Media(Vec<NegotiatedMedia>),
 }
 
 /// What the driver and a call's handles share.
@@ -379,6 +386,21 @@ impl Call {
         self.request(Method::Message, Vec::new(), Some(body)).await
     }
 
+    /// Puts the call on hold (RFC 3264 §8.4): a re-INVITE offering our last description with
+    /// sendrecv streams made sendonly (recvonly ones inactive), `o=` version one higher;
+    /// returns its final response, and the media then agreed comes as [`CallEvent::Media`].
+    /// Needs `EndpointConfig::offer_answer` and a completed exchange.
+    pub async fn hold(&self) -> Result<Response> {
+        let call = self.core.key;
+        self.core.link.ask(|r| Command::Hold(call, true, r)).await
+    }
+
+    /// Takes the call off hold: sendonly streams back to sendrecv (inactive to recvonly).
+    pub async fn resume(&self) -> Result<Response> {
+        let call = self.core.key;
+        self.core.link.ask(|r| Command::Hold(call, false, r)).await
+    }
+
     /// Sends a re-INVITE (a new offer, or a target refresh without a body; RFC 3261 §14.1)
     /// and returns its final response. A 491 is retried by the stack after the random
     /// interval of §14.1; the response returned is then the 491.
@@ -501,6 +523,16 @@ impl IncomingCall {
     /// [`IncomingCall::accept`] do, for answering without a ringing delay. Fails with
     /// [`Error::CallEnded`] if the call was over first (the caller cancelled it).
     pub fn ring_and_accept(self, body: Option<Body>) -> Accepting {
+        self.ring_then(Answer::Accept(body))
+    }
+
+    /// 180 Ringing then the answer to the caller's offer from `caps` (RFC 3264 §6; see
+    /// [`IncomingCall::accept_offer`]), handed to the driver at once.
+    pub fn ring_and_accept_offer(self, caps: &LocalMedia) -> Accepting {
+        self.ring_then(Answer::AcceptOffer(Box::new(caps.clone())))
+    }
+
+    fn ring_then(self, answer: Answer) -> Accepting {
         let IncomingCall { core, .. } = self;
         let call = core.key;
         // A refused 180 (the call ended) makes the 200 fail too: its error is the one told.
@@ -512,7 +544,7 @@ impl IncomingCall {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sent = core.link.send(Command::Answer {
             call,
-            answer: Answer::Accept(body),
+            answer,
             reply: Some(tx),
         });
         Accepting {
@@ -525,6 +557,17 @@ impl IncomingCall {
     /// 200 until the ACK arrives (RFC 3261 §13.3.1.4). Fails if the caller cancelled first.
     pub async fn accept(self, body: Option<Body>) -> Result<Call> {
         self.answer(Answer::Accept(body)).await?;
+        Ok(Call::new(self.core))
+    }
+
+    /// Accepts the call with 200 OK carrying the answer to the caller's offer, built from
+    /// `caps` (RFC 3264 §6: the caller's codec order and payload numbers, rejected streams
+    /// at port 0, the direction mirrored); the media agreed comes as [`CallEvent::Media`].
+    /// When no offered stream is acceptable the call is refused with 488 and a Warning
+    /// (RFC 3261 §20.43) and the error says why. Needs `EndpointConfig::offer_answer`.
+    pub async fn accept_offer(self, caps: &LocalMedia) -> Result<Call> {
+        self.answer(Answer::AcceptOffer(Box::new(caps.clone())))
+            .await?;
         Ok(Call::new(self.core))
     }
 

@@ -50,6 +50,9 @@ pub(crate) enum Answer {
     Ring,
     Provisional(u16, Option<Body>),
     Accept(Option<Body>),
+    /// 200 with the answer to the INVITE's offer from these capabilities (488 when none
+    /// of its streams is acceptable).
+    AcceptOffer(Box<sip_core::sdp::negotiate::LocalMedia>),
     Reject(u16),
     RejectWith(u16, Vec<(String, String)>),
 }
@@ -100,6 +103,14 @@ pub(crate) enum Command {
         reply: Reply<Response>,
     },
     Reinvite(DialogId, Option<Body>, Reply<Response>),
+    /// A hold (`true`) or resume re-INVITE (RFC 3264 §8.4).
+    Hold(DialogId, bool, Reply<Response>),
+    /// Answers the offer of a re-INVITE received in a dialog.
+    AnswerOffer(
+        DialogId,
+        Box<sip_core::sdp::negotiate::LocalMedia>,
+        Reply<Vec<sip_core::sdp::negotiate::NegotiatedMedia>>,
+    ),
     Respond(Box<ResponseSpec>, Option<Reply<()>>),
     /// A request the application lets go of unanswered: the core's policy answers it
     /// (`Endpoint::decline`) and the status sent is replied.

@@ -373,6 +373,21 @@ impl Driver {
                 });
                 self.pend(r, reply, None, None);
             }
+            Command::Hold(call, on_hold, reply) => {
+                let r = self.active(call).and_then(|d| {
+                    let mut d = self.ep.dialog(d)?;
+                    Ok(if on_hold { d.hold(now) } else { d.resume(now) }?)
+                });
+                self.pend(r, reply, None, None);
+            }
+            Command::AnswerOffer(dialog, caps, reply) => {
+                let r = self
+                    .ep
+                    .dialog(dialog)
+                    .and_then(|mut d| d.answer_offer(now, &caps))
+                    .map_err(Error::from);
+                let _ = reply.send(r);
+            }
             Command::Respond(spec, reply) => {
                 let r = self.respond(now, *spec);
                 if let Some(reply) = reply {
@@ -459,6 +474,7 @@ impl Driver {
             Answer::Ring => d.ring(now),
             Answer::Provisional(status, b) => d.provisional(now, *status, body(b)),
             Answer::Accept(b) => d.accept(now, body(b)),
+            Answer::AcceptOffer(caps) => d.answer_offer(now, caps).map(drop),
             Answer::Reject(status) => d.reject(now, *status),
             Answer::RejectWith(status, headers) => {
                 let rows: Vec<(&str, &str)> = headers
@@ -716,6 +732,13 @@ impl Driver {
                     .remove(&dialog)
                     .unwrap_or_else(|| self.key_of(dialog));
                 self.bye_done(call, outcome);
+            }
+            Event::MediaNegotiated { dialog, media } => {
+                let key = self.key_of(dialog);
+                if let Some(slot) = self.calls.get(&key) {
+                    slot.shared
+                        .update(|s| s.events.push_back(CallEvent::Media(media)));
+                }
             }
             Event::Forked { dialog, original } => {
                 let key = self.key_of(original);

@@ -1,6 +1,7 @@
 //! Requests outside calls: sending one ([`RequestBuilder`]) and answering one
 //! ([`IncomingRequest`]) — OPTIONS, MESSAGE, INFO, ... (RFC 3261 §8, §11; RFC 3428).
 
+use sip_core::sdp::negotiate::{LocalMedia, NegotiatedMedia};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -146,6 +147,25 @@ impl IncomingRequest {
     /// or a provisional response first, use [`IncomingRequest::response`].
     pub async fn respond(self, status: u16) -> Result<()> {
         self.response(status).send().await
+    }
+
+    /// Answers the offer of a re-INVITE received in a call from `caps` (RFC 3264 §6; needs
+    /// `EndpointConfig::offer_answer`): 200 with the answer — a `sendonly` hold offer is
+    /// answered `recvonly`, an `inactive` one `inactive` — or 488 with a Warning when no
+    /// stream is acceptable. Returns the media agreed.
+    pub async fn answer_offer(mut self, caps: &LocalMedia) -> Result<Vec<NegotiatedMedia>> {
+        let Some(dialog) = self.dialog else {
+            return Err(Error::Dialog(sip_core::dialog::DialogError::UnknownDialog));
+        };
+        let caps = Box::new(caps.clone());
+        let r = self
+            .link
+            .ask(|r| Command::AnswerOffer(dialog, caps, r))
+            .await;
+        if !matches!(r, Err(Error::Shutdown)) {
+            self.answered = true;
+        }
+        r
     }
 
     /// A response to fill in and send.

@@ -13,6 +13,10 @@
 //! * `.ci/sipp/session_timer_uac.xml`: session timers (RFC 4028): an INVITE with
 //!   `Session-Expires: 60` gets 422 with `Min-SE: 90`, the retry with 90 gets 200 with
 //!   `Session-Expires: 90;refresher=uac`.
+//! * `.ci/sipp/hold_uac.xml`: hold and resume by re-INVITE, each SDP answer's direction
+//!   checked with `<ereg>` (a `sendonly` hold answered `recvonly`, RFC 3264 §6.1, §8.4);
+//!   `.ci/sipp/no_codec_uac.xml`: an offer with no acceptable codec refused 488 with
+//!   Warning 305.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -447,4 +451,67 @@ async fn sipp_refer_inside_a_call() {
     eprintln!(
         "SIPp REFER scenario: {calls}/{calls} calls, 202 + NOTIFY 100/180/200 (terminated) each"
     );
+}
+
+/// Runs a scenario of `.ci/sipp/` against the tokio uas: `calls` calls at 25 calls/s.
+async fn sipp_scenario(name: &str, file: &str, calls: u64) -> (Run, Report) {
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.ci/sipp")
+        .join(file);
+    let uas = start_uas(Transport::Udp).await;
+    let dir = work_dir(name);
+    let args = vec![
+        s("-sf"),
+        scenario.display().to_string(),
+        uas.local_addr().to_string(),
+        s("-i"),
+        s("127.0.0.1"),
+        s("-p"),
+        free_port().to_string(),
+        s("-m"),
+        calls.to_string(),
+        s("-r"),
+        s("25"),
+        s("-timeout"),
+        s("30s"),
+        s("-timeout_error"),
+    ];
+    let run = sipp(&dir, &args, Duration::from_secs(40)).await;
+    let report = uas.report().await;
+    uas.shutdown().await;
+    (run, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_hold_and_resume_get_mirrored_answers() {
+    if !sipp_available("sipp_hold_and_resume_get_mirrored_answers") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let calls = 20;
+    let (run, report) = sipp_scenario("hold", "hold_uac.xml", calls).await;
+    // Every answer matched its <ereg>: sendrecv in the caller's codec order, recvonly to
+    // the sendonly hold, inactive to inactive, sendrecv on resume (RFC 3264 §6.1, §8.4).
+    check_all_calls(&run, calls);
+    assert_eq!(run.count("FailedRegexpDoesntMatch(C)"), 0);
+    assert_eq!(run.count("FailedUnexpectedMessage(C)"), 0);
+    assert_eq!(report.calls_answered, calls);
+    assert_eq!(report.in_dialog_requests, 3 * calls);
+    eprintln!(
+        "SIPp hold scenario: {calls}/{calls} calls, answers sendrecv/recvonly/inactive/sendrecv"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_offer_without_an_acceptable_codec_gets_488() {
+    if !sipp_available("sipp_offer_without_an_acceptable_codec_gets_488") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let calls = 10;
+    let (run, report) = sipp_scenario("no-codec", "no_codec_uac.xml", calls).await;
+    check_all_calls(&run, calls);
+    assert_eq!(run.count("FailedRegexpDoesntMatch(C)"), 0);
+    assert_eq!(report.calls_answered, 0);
+    assert_eq!(report.calls_failed, calls);
 }

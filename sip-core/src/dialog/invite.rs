@@ -11,6 +11,8 @@ use bytes::Bytes;
 
 use super::entry::{DialogEntry, OkRetransmit, header_text, with_tag};
 use super::layer::{Body, DialogEnv, DialogEvent, DialogLayer, Usage};
+use super::media_session::Outgoing;
+use super::offer_answer::SdpMessage;
 use super::route::contact_target;
 use super::{DialogError, DialogId, DialogState, EndReason, Role, RouteSet};
 use crate::message::uri::Uri;
@@ -164,6 +166,12 @@ impl DialogLayer {
             opts.headers.push((super::info::RECV_INFO.to_owned(), recv));
         }
         let session = self.session_for_invite(&mut opts);
+        // Our offer, checked before anything is sent (no dialog yet: id 0 is never one).
+        let offer = self.outgoing_sdp(
+            0,
+            SdpMessage::Invite,
+            opts.body.as_ref().map(|(c, b)| (c.as_str(), b)),
+        )?;
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
         let (ctx, target, contact) = match self.invite_written(now, &opts, &call_id, &tag, env)? {
@@ -184,6 +192,7 @@ impl DialogLayer {
             }),
         );
         self.usage.insert(ctx.0, Usage::Invite(id));
+        self.sent_sdp(id, offer, env);
         Ok(DialogId(id))
     }
 
@@ -317,6 +326,11 @@ impl DialogLayer {
         if d.invite_ctx.is_some() || d.invite_stx.is_some() || d.ok.is_some() {
             return Err(DialogError::InvitePending);
         }
+        let offer = self.outgoing_sdp(
+            dialog.0,
+            SdpMessage::Invite,
+            body.as_ref().map(|(c, b)| (*c, b)),
+        )?;
         let keep = body
             .as_ref()
             .map(|(c, b)| (Box::<str>::from(*c), b.clone()));
@@ -332,6 +346,7 @@ impl DialogLayer {
         if let Some(d) = self.dialogs.get_mut(&dialog.0) {
             d.invite_ctx = Some(ctx);
         }
+        self.sent_sdp(dialog.0, offer, env);
         self.reinvite_bodies.insert(ctx.0, keep);
         self.usage.insert(ctx.0, Usage::Invite(dialog.0));
         Ok(ctx)
@@ -472,9 +487,23 @@ impl DialogLayer {
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
         let keep = (200..300).contains(&status);
         let record_route = dialog_creating && is_initial;
+        let sdp = if keep {
+            self.outgoing_sdp(
+                dialog.0,
+                SdpMessage::Success,
+                body.as_ref().map(|(c, b)| (*c, b)),
+            )?
+        } else {
+            Outgoing::Nothing
+        };
         let sent = env.respond_written(now, stx, status, record_route, extra, body_ref, keep)?;
         if keep {
             self.session_sent_body(dialog.0, body.as_ref().map(|(c, b)| (*c, b)));
+        }
+        self.sent_sdp(dialog.0, sdp, env);
+        if status >= 300 {
+            // The offer of a refused re-INVITE changes nothing (§14.2).
+            self.offer_failed(dialog.0);
         }
         self.responded(now, stx, status, &sent, env);
         Ok(())
@@ -574,6 +603,9 @@ impl DialogLayer {
                     d.invite_stx = Some(stx);
                 }
                 self.stx_dialog.insert(stx.0, id);
+                if let Err(e) = self.incoming_sdp(id, SdpMessage::Invite, &req, env) {
+                    return self.refuse_offer(now, id, stx, &e, env);
+                }
                 env.emit(DialogEvent::IncomingCall {
                     dialog: DialogId(id),
                     tx: stx,
@@ -705,6 +737,9 @@ impl DialogLayer {
         if duplicate {
             return None;
         }
+        if let Err(e) = self.incoming_sdp(id, SdpMessage::Ack, &req, env) {
+            tracing::debug!(dialog = id, error = %e, "session description in the ACK not taken");
+        }
         let d = self.dialogs.get_mut(&id)?;
         let bye = std::mem::take(&mut d.bye_after_ack);
         self.arm_dialog(id);
@@ -775,6 +810,10 @@ impl DialogLayer {
             ..DialogEntry::blank(Role::Uac, r.flow.clone())
         };
         self.dialogs.insert(id, Box::new(fork));
+        // The fork answers the same offer (§13.2.2.4).
+        if let Some(n) = self.sessions.get(&root).cloned() {
+            self.sessions.insert(id, n);
+        }
         if let Some(r) = self.dialogs.get_mut(&root) {
             r.forks.push(id);
         }
@@ -868,6 +907,9 @@ impl DialogLayer {
                 let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
                 self.session_answered(now, id, root, &resp);
                 self.set_state(now, id, DialogState::Confirmed, env);
+                if let Err(e) = self.incoming_sdp(id, SdpMessage::Success, &resp, env) {
+                    tracing::debug!(dialog = id, error = %e, "session description in the 2xx not taken");
+                }
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
                     tx: ctx,
@@ -960,11 +1002,16 @@ impl DialogLayer {
                     d.invite_ctx = None;
                 }
                 self.session_answered(now, id, id, &resp);
+                if let Err(e) = self.incoming_sdp(id, SdpMessage::Success, &resp, env) {
+                    tracing::debug!(dialog = id, error = %e, "session description in the 2xx not taken");
+                }
             }
             _ => {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
                 }
+                // §14.1: the session stays as it was before the re-INVITE.
+                self.offer_failed(id);
                 if code == 422 {
                     self.session_refresh_422(now, id, &resp, env);
                 }

@@ -56,6 +56,8 @@ pub(crate) struct DialogConfig {
     pub session_timers: super::SessionTimers,
     /// Info Packages received (see [`super::info`]); `None`: legacy INFO.
     pub info_packages: Option<Vec<String>>,
+    /// Track offer/answer in INVITE sessions (see `media_session`).
+    pub offer_answer: bool,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -104,6 +106,10 @@ pub(crate) enum DialogEvent {
         refer: ReferId,
         dialog: DialogId,
         event: ReferEvent,
+    },
+    MediaNegotiated {
+        dialog: DialogId,
+        media: Vec<crate::sdp::negotiate::NegotiatedMedia>,
     },
 }
 
@@ -213,6 +219,9 @@ pub(crate) struct DialogLayer {
     /// A call's INVITE (or re-INVITE) server transaction → its dialog.
     pub(super) stx_dialog: Map<u64, u64>,
     pub(super) refers: Map<u64, ReferEntry>,
+    /// The offer/answer state of each INVITE session that exchanged a session description
+    /// (only with `offer_answer`; apart from the dialogs so a plain call pays nothing).
+    pub(super) sessions: Map<u64, super::Negotiation>,
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     /// A call not yet answered → the dialog its Replaces names (RFC 3891).
@@ -251,6 +260,7 @@ impl DialogLayer {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             replacing: Map::with_hasher(hash()),
+            sessions: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
             epoch: None,
@@ -600,6 +610,7 @@ impl DialogLayer {
         shrink_map(&mut self.refers);
         shrink_map(&mut self.reinvite_bodies);
         shrink_map(&mut self.replacing);
+        shrink_map(&mut self.sessions);
         self.index.shrink();
         self.timers.shrink();
         if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
@@ -620,6 +631,9 @@ impl DialogLayer {
             if let Some(d) = self.dialogs.remove(&id) {
                 if d.state.is_terminated() {
                     self.ended = self.ended.saturating_sub(1);
+                }
+                if self.config.offer_answer {
+                    self.sessions.remove(&id);
                 }
                 if d.bye_after_ack {
                     // Never expected: the 2xx gives up no later than the dialog is
@@ -676,7 +690,14 @@ impl DialogLayer {
             None => None,
         };
         if let Some((_, body)) = glare.map(|g| *g) {
-            let body = body.map(|(ct, b)| (ct.to_string(), b));
+            let body = body.map(|(ct, b)| (ct.to_string(), self.renewed_offer(id, &ct, b)));
+            let offer = self
+                .outgoing_sdp(
+                    id,
+                    super::SdpMessage::Invite,
+                    body.as_ref().map(|(c, b)| (c.as_str(), b)),
+                )
+                .unwrap_or(super::media_session::Outgoing::Nothing);
             let sent = self.send_in_dialog(
                 now,
                 id,
@@ -690,6 +711,7 @@ impl DialogLayer {
                     d.invite_ctx = Some(ctx);
                 }
                 self.usage.insert(ctx.0, Usage::Invite(id));
+                self.sent_sdp(id, offer, env);
             }
         }
         let session_due = self

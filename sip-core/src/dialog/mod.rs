@@ -9,6 +9,8 @@
 //! | `layer.rs` | the layer: its tables, what the transaction layer reports, timers |
 //! | `entry.rs` | one dialog's state: identity, header values, target, route set, CSeq |
 //! | `invite.rs` | INVITE sessions: calls placed and answered, forks, 2xx/ACK, glare, hang-up |
+//! | `offer_answer.rs` | the offer/answer state of an INVITE session (RFC 3264, RFC 6337) |
+//! | `media_session.rs` | how the INVITE session feeds it: 491, 488, answers, hold and resume |
 //! | `request.rs` | requests within a dialog, ours and the peer's, and their outcomes |
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
@@ -30,7 +32,9 @@ pub mod guard;
 pub mod info;
 mod invite;
 pub(crate) mod layer;
+mod media_session;
 pub mod no_ack;
+pub mod offer_answer;
 pub mod refer;
 mod replaces;
 mod request;
@@ -42,7 +46,9 @@ mod tests;
 pub use guard::{DialogGuard, Expiry};
 pub use invite::InviteOptions;
 pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
+pub use media_session::SDP;
 pub use no_ack::NoAckBye;
+pub use offer_answer::{MediaUpdate, Negotiation, OfferAnswerError, OfferState, SdpMessage};
 pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
 pub use session_timer::{SessionTimerInfo, SessionTimers};
@@ -196,6 +202,20 @@ pub enum DialogError {
     /// The endpoint was built without its dialog layer.
     #[error("the endpoint has no dialog layer")]
     NoDialogLayer,
+    /// An offer or answer that does not fit the session's offer/answer state, a session
+    /// description that does not parse, or an offer with no acceptable stream (see
+    /// [`offer_answer`]).
+    #[error(transparent)]
+    OfferAnswer(#[from] OfferAnswerError),
+    /// A 2xx to an INVITE that carried an offer must carry the answer (RFC 3261 §13.3.1.4).
+    #[error("the 2xx must carry the answer to the INVITE's offer")]
+    AnswerRequired,
+    /// Offer/answer commands need `EndpointConfig::offer_answer`.
+    #[error("offer/answer is not enabled (EndpointConfig::offer_answer)")]
+    OfferAnswerOff,
+    /// Hold and resume need a session description exchanged first (and offer/answer on).
+    #[error("no media session has been negotiated")]
+    NoMediaSession,
     /// The endpoint refused to send (no local address, transaction limit, ...).
     #[error(transparent)]
     Endpoint(#[from] crate::transaction::layer::EndpointError),

@@ -405,11 +405,15 @@ impl DialogLayer {
                 if d.invite_stx.is_some() || d.ok.is_some() {
                     return self.refuse(now, stx, 500, env);
                 }
-                // RFC 4028 §9: a re-INVITE negotiates the session timer afresh.
+                // RFC 4028 §9: a re-INVITE negotiates the session timer afresh; §14.2 /
+                // RFC 3264 §4: an offer crossing one of ours gets 491, one we cannot read 488.
                 let grant = match self.session_grant(&req) {
                     Ok(g) => g,
                     Err(why) => return self.refuse_session(now, stx, why, env),
                 };
+                if let Err(e) = self.incoming_sdp(id, super::SdpMessage::Invite, &req, env) {
+                    return self.refuse_offer(now, id, stx, &e, env);
+                }
                 self.session_pending(id, grant);
                 let Some(d) = self.dialogs.get_mut(&id) else {
                     return;

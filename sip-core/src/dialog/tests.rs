@@ -42,6 +42,7 @@ fn config() -> DialogConfig {
         no_ack_bye: super::NoAckBye::default(),
         session_timers: super::SessionTimers::OFF,
         info_packages: None,
+        offer_answer: false,
     }
 }
 

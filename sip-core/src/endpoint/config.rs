@@ -80,6 +80,12 @@ pub struct EndpointConfig {
     /// default only to the address the INVITE came from, so an INVITE cannot aim BYEs at
     /// a third party through its Contact.
     pub no_ack_bye: NoAckBye,
+    /// Track SDP offer/answer in INVITE sessions (RFC 3264, `sip_core::dialog::offer_answer`):
+    /// a crossing offer gets 491, an unreadable one 488, answers and hold/resume through
+    /// `ep.dialog(id)?.answer_offer(..)`, `.hold(..)`, `.resume(..)`, and
+    /// `Event::MediaNegotiated` per completed exchange. Off by default: bodies then pass
+    /// through untouched, at no cost.
+    pub offer_answer: bool,
     /// Send a response to the `maddr` of the request's top Via (RFC 3261 §18.2.2). Off by
     /// default: responses go to the request's source (`received`, and `rport` per RFC
     /// 3581), so a request cannot direct its responses at another host.
@@ -123,6 +129,7 @@ impl Default for EndpointConfig {
             resolver: crate::resolver::ResolverConfig::default(),
             session_timers: SessionTimers::OFF,
             info_packages: None,
+            offer_answer: false,
         }
     }
 }

@@ -7,8 +7,9 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::Endpoint;
-use crate::dialog::{DialogError, DialogId, DialogInfo, DialogState, ReferId};
+use crate::dialog::{DialogError, DialogId, DialogInfo, DialogState, Negotiation, ReferId};
 use crate::message::Method;
+use crate::sdp::negotiate::{LocalMedia, NegotiatedMedia};
 use crate::transaction::layer::ClientTxId;
 
 /// The commands of one dialog (or call leg not yet a dialog); see [`Endpoint::dialog`].
@@ -142,6 +143,42 @@ impl<'a> Dialog<'a> {
         let id = self.id;
         self.ep
             .with_dialogs(now, |d, below| d.reinvite(now, id, body, below))
+    }
+
+    /// Answers the peer's offer (in the INVITE or a re-INVITE) from the application's media
+    /// `caps` (RFC 3264 §6; needs `EndpointConfig::offer_answer`): 200 with the answer, and
+    /// the media agreed returned (and reported as `Event::MediaNegotiated`). When no offered
+    /// stream is acceptable the INVITE gets 488 with Warning 304 or 305 (RFC 3261 §20.43)
+    /// and the error says which.
+    pub fn answer_offer(
+        &mut self,
+        now: Instant,
+        caps: &LocalMedia,
+    ) -> Result<Vec<NegotiatedMedia>, DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.answer_offer(now, id, caps, below))
+    }
+
+    /// Puts the call on hold (RFC 3264 §8.4): a re-INVITE offering our last description
+    /// with sendrecv streams made sendonly (recvonly ones inactive). The answer comes as
+    /// `Event::MediaNegotiated`.
+    pub fn hold(&mut self, now: Instant) -> Result<ClientTxId, DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.hold(now, id, true, below))
+    }
+
+    /// Takes the call off hold: sendonly streams back to sendrecv (inactive to recvonly).
+    pub fn resume(&mut self, now: Instant) -> Result<ClientTxId, DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.hold(now, id, false, below))
+    }
+
+    /// The offer/answer state of the call, when offer/answer is on and a description passed.
+    pub fn negotiation(&self) -> Option<&Negotiation> {
+        self.ep.dialogs.as_ref()?.negotiation(self.id)
     }
 
     /// Sends a request inside the confirmed dialog (INFO, MESSAGE, UPDATE, OPTIONS, ...;

@@ -228,6 +228,15 @@ pub enum Event {
         /// What happened.
         event: ReferEvent,
     },
+    /// An offer/answer exchange completed (RFC 3264; with `EndpointConfig::offer_answer`):
+    /// the media agreed per stream in use, for the application's RTP. Comes after each
+    /// exchange: the call's first, a hold, a resume, any re-offer.
+    MediaNegotiated {
+        /// The dialog.
+        dialog: DialogId,
+        /// One entry per stream in use; empty when none is left.
+        media: Vec<crate::sdp::negotiate::NegotiatedMedia>,
+    },
 }
 
 impl Event {
@@ -242,7 +251,8 @@ impl Event {
             | Event::DialogRequest { dialog, .. }
             | Event::AckReceived { dialog, .. }
             | Event::ReferReceived { dialog, .. }
-            | Event::Refer { dialog, .. } => Some(*dialog),
+            | Event::Refer { dialog, .. }
+            | Event::MediaNegotiated { dialog, .. } => Some(*dialog),
             _ => None,
         }
     }
@@ -332,6 +342,9 @@ impl From<DialogEvent> for Event {
                 dialog,
                 event,
             },
+            DialogEvent::MediaNegotiated { dialog, media } => {
+                Event::MediaNegotiated { dialog, media }
+            }
         }
     }
 }

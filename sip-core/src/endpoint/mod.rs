@@ -260,6 +260,7 @@ impl Endpoint {
                 no_ack_bye: config.no_ack_bye,
                 session_timers: config.session_timers,
                 info_packages: config.info_packages.clone(),
+                offer_answer: config.offer_answer,
             };
             DialogLayer::new(c, ids(), hash)
         });

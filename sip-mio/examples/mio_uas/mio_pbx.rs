@@ -3,11 +3,14 @@
 //! behaves like sip-tokio's `uas` (see the `sip-pbx` crate docs for what it answers).
 //!
 //! * A new call: challenged (407, RFC 3261 §22.3) or rung (180) and, `ring` later (the
-//!   driver's alarm, [`Driver::wake_at`]), answered 200 with the PBX's SDP. A call the
-//!   caller cancels while ringing counts as failed.
+//!   driver's alarm, [`Driver::wake_at`]), answered 200 with the answer to its offer from
+//!   the PBX's media (the core's offer/answer, which the driver's endpoint must have on:
+//!   `Pbx::endpoint_config`), or refused 488 when nothing is acceptable. A call the caller
+//!   cancels while ringing counts as failed.
 //! * Outside calls: the PBX's registrar answers REGISTER; everything else is left to the
 //!   endpoint's policy ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)).
-//! * In a call: the PBX's answer (200; a re-INVITE gets the SDP too).
+//! * In a call: the PBX's answer (200; a re-INVITE's offer answered, a `sendonly` hold
+//!   `recvonly`).
 //! * A REFER (RFC 3515): accepted; the app calls the REFER's target, reports that call's
 //!   progress and final status in NOTIFYs (§2.4.5), and hangs it up once answered — there
 //!   is no media to bridge.
@@ -21,11 +24,11 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use sip_core::auth::ChallengeKind;
-use sip_core::dialog::{DialogId, DialogState, EndReason, ReferId};
+use sip_core::dialog::{DialogError, DialogId, DialogState, EndReason, OfferAnswerError, ReferId};
 use sip_core::endpoint::{Endpoint, Event as SipEvent, InviteOptions, ServerTxId, Unhandled};
-use sip_core::message::{Method, Request};
+use sip_core::message::Request;
 use sip_mio::{Driver, Event};
-use sip_pbx::{ANSWER_SDP, CallPlan, Counters, Pbx, PbxConfig, Reply, Report, RequestPlan, SDP};
+use sip_pbx::{CallPlan, Counters, InDialogPlan, Pbx, PbxConfig, Reply, Report, RequestPlan};
 
 /// What the app counts beside the PBX's [`Report`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -148,11 +151,20 @@ impl App {
         }
     }
 
-    /// Accepts a call with the PBX's SDP answer.
+    /// Accepts a call with the answer to its offer from the PBX's media (488 when no
+    /// offered stream is acceptable: the call failed, the PBX did not).
     fn accept(&mut self, ep: &mut Endpoint, now: Instant, dialog: DialogId) -> Result<(), String> {
-        let sdp = Some((SDP, Bytes::from_static(ANSWER_SDP.as_bytes())));
-        match ep.dialog(dialog).and_then(|mut d| d.accept(now, sdp)) {
-            Ok(()) => {
+        let media = self.pbx.media();
+        match ep
+            .dialog(dialog)
+            .and_then(|mut d| d.answer_offer(now, media))
+        {
+            Err(DialogError::OfferAnswer(OfferAnswerError::NotAcceptable(why))) => {
+                tracing::debug!(%dialog, %why, "offer refused with 488");
+                self.counters.failed(false);
+                Ok(())
+            }
+            Ok(_) => {
                 self.counters.answered();
                 self.answered.insert(dialog);
                 Ok(())
@@ -256,17 +268,18 @@ impl App {
         tx: ServerTxId,
         request: &Request,
     ) -> Result<(), String> {
-        let reply = self.pbx.on_in_dialog(request);
-        if *request.method() == Method::Invite {
-            let body = reply
-                .body
-                .map(|(ct, b)| (ct, Bytes::from_static(b.as_bytes())));
-            return ep
+        match self.pbx.on_in_dialog(request) {
+            InDialogPlan::Reply(reply) => respond(ep, now, tx, &reply),
+            // A re-INVITE is answered through its dialog, which adds the Contact a 2xx needs
+            // (§12.1.1, §14.2) and mirrors a hold offer's direction (RFC 3264 §6.1).
+            InDialogPlan::AnswerOffer => match ep
                 .dialog(dialog)
-                .and_then(|mut d| d.answer(now, reply.status, body))
-                .map_err(|e| e.to_string());
+                .and_then(|mut d| d.answer_offer(now, self.pbx.media()))
+            {
+                Ok(_) | Err(DialogError::OfferAnswer(OfferAnswerError::NotAcceptable(_))) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            },
         }
-        respond(ep, now, tx, &reply)
     }
 
     /// A REFER: accept it and call its target (RFC 3515 §2.4.2).

@@ -123,6 +123,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(files) = &args.tls {
         config.tls = Some(sip_mio::TlsConfig::server(&files.cert, &files.key)?);
     }
+    config.endpoint = sip_pbx::Pbx::endpoint_config(config.endpoint);
     config.tcp_limits = args.tcp;
     config.udp_recv_buffer_size = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;

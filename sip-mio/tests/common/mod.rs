@@ -53,7 +53,11 @@ impl Harness {
     }
 
     /// Adds a driver, running the app with `pbx` if given.
-    pub fn add_with(&mut self, config: DriverConfig, pbx: Option<PbxConfig>) -> usize {
+    pub fn add_with(&mut self, mut config: DriverConfig, pbx: Option<PbxConfig>) -> usize {
+        if pbx.is_some() {
+            // The app answers offers through the core's offer/answer.
+            config.endpoint = sip_pbx::Pbx::endpoint_config(config.endpoint);
+        }
         let n = self.nodes.len();
         let base = 1000 * (n + 1);
         let driver = Driver::new(config, self.poll.registry(), base..base + 1000).unwrap();

@@ -26,8 +26,9 @@ use smol::{Executor, Task, Timer};
 
 use sip_core::endpoint::EndpointConfig;
 use sip_core::registrar::Binding;
+use sip_core::sdp::SessionDescription;
 use sip_core::transport::limits::StreamLimits;
-use sip_pbx::{ANSWER_SDP, CallPlan, Counters, Pbx, PbxConfig, Report, RequestPlan};
+use sip_pbx::{ANSWER_SDP, CallPlan, Counters, InDialogPlan, Pbx, PbxConfig, Report, RequestPlan};
 use sip_smol::transport::{TransportConfig, TransportStats};
 use sip_smol::{
     Accepting, Body, Call, CallEvent, EndReason, Error, IncomingCall, IncomingRequest,
@@ -134,6 +135,7 @@ impl Uas {
                 .clone()
                 .unwrap_or_else(|| config.bind.ip().to_string()),
             seed: config.seed,
+            media: None,
         };
         let pbx: Shared = Arc::new(Mutex::new(Pbx::new(pbx_config, Instant::now())));
         let mut calls = ua.incoming();
@@ -294,10 +296,13 @@ fn refused(c: &Counters, e: &Error, cancelled: bool) {
 /// An in-dialog request or a transfer: each is handled by a task of its own.
 fn on_call_event(ex: &Ex, ua: &UserAgent, pbx: &Shared, ev: CallEvent) {
     match ev {
-        CallEvent::Request(r) => {
-            let reply = lock(pbx).on_in_dialog(r.request());
-            ex.spawn(send(r, reply)).detach();
-        }
+        CallEvent::Request(r) => match lock(pbx).on_in_dialog(r.request()) {
+            InDialogPlan::Reply(reply) => ex.spawn(send(r, reply)).detach(),
+            InDialogPlan::AnswerOffer => {
+                let answer = answer_offer(&lock(pbx), r.request());
+                ex.spawn(send_answer(r, answer)).detach();
+            }
+        },
         CallEvent::Transfer(t) => {
             ex.spawn(transfer(ua.clone(), counters(pbx), t)).detach();
         }
@@ -311,6 +316,33 @@ async fn out_of_dialog(req: IncomingRequest, plan: RequestPlan) {
     let sent = match plan {
         RequestPlan::Reply(reply) => send(req, reply).await,
         RequestPlan::Decline => req.decline().await.map(drop),
+    };
+    if let Err(e) = sent {
+        tracing::debug!(error = %e, "answer refused");
+    }
+}
+
+/// The `o=` versions of the answers this app writes: one higher for each (RFC 3264 §8).
+static ANSWER_VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The PBX's answer to a re-INVITE's offer (RFC 3264 §6: codecs from [`Pbx::media`], the
+/// direction mirrored, so a `sendonly` hold is answered `recvonly`), or the 488 Warning
+/// when nothing is acceptable or the offer cannot be read. Built here from the body: this
+/// driver has no offer/answer API of its own yet.
+fn answer_offer(pbx: &Pbx, req: &sip_core::message::Request) -> Result<bytes::Bytes, String> {
+    let offer =
+        SessionDescription::parse(req.body()).map_err(|e| format!("399 smol_uas \"{e}\""))?;
+    let version = ANSWER_VERSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pbx.answer(offer.session(), version)
+        .map(|a| a.sdp.to_bytes())
+        .map_err(|e| e.warning("smol_uas"))
+}
+
+/// Sends the answer (200 with the SDP) or 488 with its Warning (RFC 3261 §13.3.1.3).
+async fn send_answer(req: IncomingRequest, answer: Result<bytes::Bytes, String>) {
+    let sent = match answer {
+        Ok(sdp) => req.response(200).body("application/sdp", sdp).send().await,
+        Err(warning) => req.response(488).header("Warning", &warning).send().await,
     };
     if let Err(e) = sent {
         tracing::debug!(error = %e, "answer refused");

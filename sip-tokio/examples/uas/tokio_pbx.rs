@@ -7,12 +7,14 @@
 //! carries out its plans over sip-tokio's public API.
 //!
 //! * A new call: [`Pbx::on_call`] challenges it (407 with `Proxy-Authenticate`, RFC 3261
-//!   §22.3) or has it answered: 180 Ringing, then after `ring` 200 OK with
-//!   [`ANSWER_SDP`]; ACK, BYE and CANCEL are the stack's.
+//!   §22.3) or has it answered: 180 Ringing, then after `ring` 200 OK with the answer to
+//!   the caller's offer from [`Pbx::media`] (the core's offer/answer; 488 when nothing is
+//!   acceptable); ACK, BYE and CANCEL are the stack's.
 //! * Outside calls: [`Pbx::on_request`] answers REGISTER as a registrar (§10.3, digest
 //!   auth with 401) or leaves the request to the core's policy
 //!   ([`IncomingRequest::decline`]: OPTIONS 200 with Allow and Accept, the rest 405).
-//! * Inside a call: [`Pbx::on_in_dialog`] answers (200; a re-INVITE with the SDP answer).
+//! * Inside a call: [`Pbx::on_in_dialog`] answers (200; a re-INVITE's offer answered, a
+//!   `sendonly` hold `recvonly`, RFC 3264 §6.1).
 //! * A REFER (RFC 3515): accepted, the target called, its progress reported in NOTIFYs,
 //!   then that call hung up (there is no media to bridge).
 
@@ -23,11 +25,11 @@ use std::time::{Duration, Instant};
 use sip_core::endpoint::EndpointConfig;
 use sip_core::registrar::Binding;
 use sip_core::transport::limits::StreamLimits;
-use sip_pbx::{ANSWER_SDP, CallPlan, Counters, Pbx, PbxConfig, Report, RequestPlan};
+use sip_pbx::{CallPlan, Counters, InDialogPlan, Pbx, PbxConfig, Report, RequestPlan};
 use sip_tokio::transport::{TransportConfig, TransportStats};
 use sip_tokio::{
-    Accepting, Body, Call, CallEvent, EndReason, Error, IncomingCall, IncomingRequest,
-    IncomingTransfer, Result, Transport, UserAgent,
+    Accepting, Call, CallEvent, EndReason, Error, IncomingCall, IncomingRequest, IncomingTransfer,
+    Result, Transport, UserAgent,
 };
 
 /// How to run a [`Uas`].
@@ -109,7 +111,7 @@ impl Uas {
     pub async fn start(config: UasConfig) -> Result<Uas> {
         let mut b = UserAgent::builder()
             .shards(config.shards)
-            .endpoint_config(config.endpoint.clone())
+            .endpoint_config(Pbx::endpoint_config(config.endpoint.clone()))
             .shutdown_timeout(config.shutdown_timeout)
             .transport_config(TransportConfig {
                 tcp_limits: config.tcp_limits,
@@ -137,6 +139,7 @@ impl Uas {
                 .clone()
                 .unwrap_or_else(|| config.bind.ip().to_string()),
             seed: config.seed,
+            media: None,
         };
         let pbx: Shared = Arc::new(Mutex::new(Pbx::new(pbx_config, Instant::now())));
         let mut calls = ua.incoming();
@@ -158,7 +161,8 @@ impl Uas {
                     CallPlan::Answer { ring } if ring.is_zero() => {
                         // 180 and 200 go to the driver together; one task per call waits
                         // for the answer and then serves the call.
-                        let accepting = inc.ring_and_accept(Some(Body::sdp(ANSWER_SDP)));
+                        let media = lock(&p).media().clone();
+                        let accepting = inc.ring_and_accept_offer(&media);
                         tokio::spawn(answer_and_serve(u.clone(), p.clone(), accepting));
                     }
                     CallPlan::Answer { ring } => {
@@ -241,7 +245,8 @@ async fn answer(ua: UserAgent, pbx: Shared, inc: IncomingCall, ring: Duration) {
         _ = inc.cancelled() => {}
     }
     let cancelled = inc.is_cancelled();
-    let call = match inc.accept(Some(Body::sdp(ANSWER_SDP))).await {
+    let media = lock(&pbx).media().clone();
+    let call = match inc.accept_offer(&media).await {
         Ok(call) => call,
         Err(e) => return refused(&c, &e, cancelled),
     };
@@ -291,8 +296,20 @@ fn refused(c: &Counters, e: &Error, cancelled: bool) {
 fn on_call_event(ua: &UserAgent, pbx: &Shared, ev: CallEvent) {
     match ev {
         CallEvent::Request(r) => {
-            let reply = lock(pbx).on_in_dialog(r.request());
-            tokio::spawn(send(r, reply));
+            let plan = lock(pbx).on_in_dialog(r.request());
+            match plan {
+                InDialogPlan::Reply(reply) => {
+                    tokio::spawn(send(r, reply));
+                }
+                InDialogPlan::AnswerOffer => {
+                    let media = lock(pbx).media().clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = r.answer_offer(&media).await {
+                            tracing::debug!(error = %e, "re-INVITE offer not answered");
+                        }
+                    });
+                }
+            }
         }
         CallEvent::Transfer(t) => {
             tokio::spawn(transfer(ua.clone(), counters(pbx), t));

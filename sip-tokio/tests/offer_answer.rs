@@ -1,0 +1,84 @@
+//! Offer/answer through the user-agent API, on loopback, against the sample PBX (the `uas`
+//! example's `tokio_pbx.rs`): a call offered with the SDP helper, the media agreed as
+//! `CallEvent::Media`, then `Call::hold` (the PBX answers `recvonly`, RFC 3264 §6.1, §8.4)
+//! and `Call::resume`. Bounded in time.
+
+use std::time::Duration;
+
+use sip_core::endpoint::EndpointConfig;
+use sip_core::sdp::Direction;
+use sip_core::sdp::negotiate::{self, LocalMedia, NegotiatedMedia};
+use sip_tokio::{Call, CallEvent, EndReason, UserAgent};
+
+#[allow(dead_code)] // the example's API, not all of it used here
+#[path = "../examples/uas/tokio_pbx.rs"]
+mod app;
+
+/// The next `CallEvent::Media` of `call`, within 5 s.
+async fn media(call: &mut Call) -> Vec<NegotiatedMedia> {
+    let wait = async {
+        loop {
+            match call.next_event().await {
+                Some(CallEvent::Media(m)) => return m,
+                Some(_) => continue,
+                None => panic!("the call ended before its media was agreed"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), wait)
+        .await
+        .expect("a media event")
+}
+
+#[tokio::test]
+async fn hold_and_resume_against_the_sample_pbx() {
+    let test = async {
+        let uas = app::Uas::start(app::UasConfig::new("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
+        let alice = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .seed(7)
+            .endpoint_config(EndpointConfig {
+                offer_answer: true,
+                ..EndpointConfig::default()
+            })
+            .shutdown_grace(Duration::from_millis(50))
+            .build()
+            .await
+            .unwrap();
+        let caps = LocalMedia::telephone("127.0.0.1".parse().unwrap(), 40000, 5);
+        let offer = negotiate::offer(&caps, 1);
+        let mut call = alice
+            .call(&format!("sip:pbx@{}", uas.local_addr()))
+            .sdp(offer.to_bytes())
+            .await
+            .unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        let m = media(&mut call).await;
+        assert_eq!((m[0].codec.as_str(), m[0].payload_type), ("PCMU", 0));
+        assert_eq!(m[0].remote, "127.0.0.1:6000".parse().unwrap());
+        assert_eq!(m[0].telephone_event, Some(101));
+        assert_eq!(m[0].direction, Direction::SendRecv);
+        // Hold: our sendonly offer is answered recvonly, so we only send.
+        let ok = call.hold().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert!(
+            String::from_utf8_lossy(ok.body()).contains("a=recvonly\r\n"),
+            "{ok:?}"
+        );
+        assert_eq!(media(&mut call).await[0].direction, Direction::SendOnly);
+        let ok = call.resume().await.unwrap();
+        assert!(String::from_utf8_lossy(ok.body()).contains("a=sendrecv\r\n"));
+        assert_eq!(media(&mut call).await[0].direction, Direction::SendRecv);
+        call.hangup().await.unwrap();
+        assert_eq!(call.ended().await, EndReason::LocalBye);
+        alice.shutdown().await;
+        let report = uas.shutdown().await;
+        assert_eq!(report.calls_answered, 1);
+        assert_eq!(report.in_dialog_requests, 2);
+    };
+    tokio::time::timeout(Duration::from_secs(20), test)
+        .await
+        .expect("test took too long");
+}
