@@ -13,12 +13,17 @@ mod launcher;
 #[path = "../examples/uas/tokio_pbx.rs"]
 mod app;
 
+#[path = "../../.ci/tls/pki.rs"]
+mod pki;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use app::{Uas, UasConfig};
 use launcher::{Dnsmasq, dnsmasq_binary};
-use sip_tokio::UserAgent;
+use pki::{Kind, Pki};
+use sip_core::transport::Transport;
+use sip_tokio::{TlsConfig, TrustAnchors, UserAgent};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -138,6 +143,94 @@ async fn second_call_to_the_same_domain_sends_no_dns_query() {
         ua.shutdown().await;
         let report = uas.shutdown().await;
         assert_eq!(report.calls_answered, 2);
+    };
+    tokio::time::timeout(LIMIT, run).await.unwrap();
+}
+
+/// `sips:` through NAPTR `SIPS+D2T` and `_sips._tcp` SRV (RFC 3263 §4.1: a SIPS URI goes
+/// over TLS only): the first target, a TLS server answering 503, is left for the second,
+/// the `uas` over TLS. Both present a certificate for `example.test`, the domain resolved,
+/// not for the SRV targets' names (RFC 5922 §4), and the caller trusts only the test CA.
+#[tokio::test]
+async fn sips_call_by_host_name_fails_over_from_503_over_tls() {
+    let Some(bin) = dnsmasq_binary() else {
+        return;
+    };
+    let pki = Pki::new("dns-sips");
+    let leaf = pki.leaf("example", &["example.test"], Kind::Good);
+    let server_tls = || {
+        TlsConfig::client(TrustAnchors::PemFile(pki.ca.clone()))
+            .unwrap()
+            .with_server_pem(&leaf.cert, &leaf.key)
+            .unwrap()
+    };
+    let run = async {
+        let uas = Uas::start(UasConfig {
+            transport: Transport::Tls,
+            tls: Some(server_tls()),
+            ..UasConfig::new("127.0.0.1:0".parse().unwrap())
+        })
+        .await
+        .unwrap();
+        let busy = UserAgent::builder()
+            .tls("127.0.0.1:0")
+            .tls_config(server_tls())
+            .seed(22)
+            .build()
+            .await
+            .unwrap();
+        let busy_addr = busy.local_addr(Transport::Tls).unwrap();
+        let mut incoming = busy.incoming();
+        let rejected = tokio::spawn(async move {
+            let mut n = 0;
+            while let Some(call) = incoming.next().await {
+                if call.reject(503).await.is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        });
+        let zone = vec![
+            "--naptr-record=example.test,10,10,S,SIPS+D2T,,_sips._tcp.example.test".into(),
+            format!(
+                "--srv-host=_sips._tcp.example.test,first.example.test,{},10,0",
+                busy_addr.port()
+            ),
+            format!(
+                "--srv-host=_sips._tcp.example.test,second.example.test,{},20,0",
+                uas.local_addr().port()
+            ),
+            "--host-record=first.example.test,127.0.0.1".into(),
+            "--host-record=second.example.test,127.0.0.1".into(),
+        ];
+        let dns = Dnsmasq::start(&bin, &zone);
+        let ua = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .tls_config(TlsConfig::client(TrustAnchors::PemFile(pki.ca.clone())).unwrap())
+            .dns_server(dns.addr)
+            .seed(12)
+            .build()
+            .await
+            .unwrap();
+        let call = ua.call("sips:bob@example.test").await.unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        call.hangup().await.unwrap();
+        let queries = dns.queries();
+        assert!(
+            queries
+                .iter()
+                .any(|q| q.contains("query[SRV] _sips._tcp.example.test")),
+            "{queries:?}"
+        );
+        assert!(
+            !queries.iter().any(|q| q.contains("_sip._udp")),
+            "a SIPS URI asks for TLS targets only: {queries:?}"
+        );
+        ua.shutdown().await;
+        busy.shutdown().await;
+        assert_eq!(rejected.await.unwrap(), 1);
+        let report = uas.shutdown().await;
+        assert_eq!((report.calls_received, report.calls_answered), (1, 1));
     };
     tokio::time::timeout(LIMIT, run).await.unwrap();
 }

@@ -354,7 +354,7 @@ async fn the_sample_uas_answers_info_message_and_replaces() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let call = alice.call(&target).sdp("offer").await.unwrap();
+        let call = alice.call(&target).sdp(sip_pbx::ANSWER_SDP).await.unwrap();
         call.answered().await.unwrap();
         let dtmf = Body::new("application/dtmf-relay", "Signal=1\r\nDuration=160\r\n");
         let r = call.send_info(Some("dtmf"), Some(dtmf)).await.unwrap();
@@ -374,7 +374,7 @@ async fn the_sample_uas_answers_info_message_and_replaces() {
         );
         let taken = bob
             .call(&target)
-            .sdp("offer")
+            .sdp(sip_pbx::ANSWER_SDP)
             .header("Replaces", &replaces)
             .await
             .unwrap();
