@@ -42,6 +42,10 @@ pub(crate) struct DriverConfig {
     pub shutdown_timeout: Duration,
     pub shutdown_grace: Duration,
     pub tap: Option<Tap>,
+    /// The DNS server RFC 3263 lookups go to (none: every lookup fails).
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Seeds the DNS message ids.
+    pub seed: u64,
 }
 
 /// A call the driver routes events to.
@@ -92,6 +96,7 @@ pub(crate) struct Driver {
     /// shutdown waits for this to be empty.
     byes: HashMap<DialogId, DialogId>,
     closing: Option<Closing>,
+    dns: crate::dns::Dns,
     cfg: DriverConfig,
 }
 
@@ -105,6 +110,7 @@ enum Wake {
     Input(Option<Input>),
     Command(Option<Command>),
     Timer,
+    Dns,
 }
 
 impl Driver {
@@ -131,6 +137,7 @@ impl Driver {
             stats: CallStats::default(),
             byes: HashMap::new(),
             closing: None,
+            dns: crate::dns::Dns::new(cfg.dns_server, cfg.seed),
             cfg,
         };
         (driver, Link::new(tx))
@@ -168,9 +175,13 @@ impl Driver {
                     (&mut timer).await;
                     Wake::Timer
                 };
+                let dns = async {
+                    self.dns.readable().await;
+                    Wake::Dns
+                };
                 // Commands first: what the application asked before a message arrived
                 // (taking calls, answering) is done before that message is handled.
-                future::or(cmd, future::or(input, tick)).await
+                future::or(cmd, future::or(input, future::or(tick, dns))).await
             };
             match wake {
                 Wake::Input(Some(input)) => {
@@ -203,7 +214,17 @@ impl Driver {
                 }
                 Wake::Timer => {
                     armed = None;
-                    self.ep.handle_timeout(now());
+                    let now = now();
+                    self.ep.handle_timeout(now);
+                    for (id, answer) in self.dns.handle_timeout(now) {
+                        self.ep.handle_dns_answer(now, id, answer);
+                    }
+                }
+                Wake::Dns => {
+                    let now = now();
+                    for (id, answer) in self.dns.read() {
+                        self.ep.handle_dns_answer(now, id, answer);
+                    }
                 }
             }
             self.drain();
@@ -234,7 +255,10 @@ impl Driver {
 
     /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
     fn next_wake(&mut self) -> Option<Instant> {
-        let timer = self.ep.poll_timeout();
+        let timer = [self.ep.poll_timeout(), self.dns.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
         let closing = self.closing.as_ref().map(|c| match c.settled_at {
             Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
             None => c.deadline,
@@ -261,14 +285,14 @@ impl Driver {
                     // The next deadline is read with poll_timeout once the queue is empty.
                 }
             }
-            // This driver has no DNS client yet: every query the core asks (RFC 3263) is
-            // answered as failed at once, so a request to a host name ends promptly as a
-            // transport failure instead of waiting. IP-literal targets ask nothing.
+            // DNS queries (RFC 3263): sent on the client's socket; one that cannot be sent
+            // is answered at once, which may send (or fail) a held request.
             let mut answered = false;
             while let Some(q) = self.ep.poll_dns_query() {
-                self.ep
-                    .handle_dns_answer(now, q.id, sip_core::resolver::DnsAnswer::Failed);
-                answered = true;
+                if let Some((id, answer)) = self.dns.send(q, now) {
+                    self.ep.handle_dns_answer(now, id, answer);
+                    answered = true;
+                }
             }
             if !answered {
                 break;

@@ -88,6 +88,7 @@ mod body;
 mod call;
 mod chan;
 mod command;
+mod dns;
 mod driver;
 mod error;
 mod registration;

@@ -99,8 +99,10 @@ impl UserAgent {
     /// Places a call to `uri` (an INVITE, RFC 3261 §13.2): set the body and headers on the
     /// returned builder, then `.await` it for the [`Call`](crate::Call).
     ///
-    /// The next hop is the URI's IP address, port and `transport` parameter (UDP by
-    /// default) unless [`CallBuilder::target`] says otherwise: the core does no DNS.
+    /// The next hop is found from the URI as RFC 3263 says (a host name through NAPTR,
+    /// SRV and A/AAAA at the [DNS server](UserAgentBuilder::dns_server), failing over to
+    /// the next target on a transport error, a timeout or a 503), unless
+    /// [`CallBuilder::target`] says otherwise.
     pub fn call(&self, uri: &str) -> CallBuilder {
         let opts = InviteOptions::new(uri, self.inner.identity.clone(), format!("<{uri}>"));
         CallBuilder::new(self.link(), opts)
@@ -223,6 +225,7 @@ pub struct UserAgentBuilder {
     shutdown_grace: Duration,
     subscriber_capacity: usize,
     tap: Option<Tap>,
+    dns_server: Option<SocketAddr>,
 }
 
 impl Default for UserAgentBuilder {
@@ -239,6 +242,7 @@ impl Default for UserAgentBuilder {
             shutdown_grace: Duration::from_millis(500),
             subscriber_capacity: 1024,
             tap: None,
+            dns_server: None,
         }
     }
 }
@@ -265,6 +269,14 @@ impl UserAgentBuilder {
     /// wants a UA to accept TCP where it accepts UDP.
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
         self.tcp.push(addr.into());
+        self
+    }
+
+    /// The DNS server host names in Request-URIs, Routes and registrars are looked up at
+    /// (RFC 3263: NAPTR, SRV, A/AAAA; the core caches the answers per TTL). By default the
+    /// system's resolver (the first `nameserver` of `/etc/resolv.conf`) is used.
+    pub fn dns_server(mut self, server: SocketAddr) -> Self {
+        self.dns_server = Some(server);
         self
     }
 
@@ -379,6 +391,8 @@ impl UserAgentBuilder {
             shutdown_timeout: self.shutdown_timeout,
             shutdown_grace: self.shutdown_grace,
             tap: self.tap.clone(),
+            dns_server: self.dns_server.or_else(sip_dns::system_server),
+            seed,
         };
         let (driver, link) = Driver::new(ep, transports.clone(), input, cfg);
         spawner.spawn(driver.run());
