@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::chan::{mpsc, oneshot};
-use sip_core::dialog::{DialogError, DialogId, DialogState, ReferEvent, ReferId, Role};
+use sip_core::dialog::{DialogError, DialogId, DialogState, EndReason, ReferEvent, ReferId, Role};
 use sip_core::endpoint::{
     ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit, Unhandled,
 };
@@ -56,12 +56,17 @@ struct Slot {
     released: bool,
     /// Reached the confirmed state once.
     answered: bool,
+    /// The TLS peer the INVITE went to, whose handshake failure explains a transport error.
+    tls_peer: Option<std::net::SocketAddr>,
 }
 
 /// A request of the API waiting for its final response.
 #[derive(Debug)]
 struct Pending {
     reply: Reply<Response>,
+    /// The TLS peer the request went to, whose handshake failure explains a transport
+    /// error.
+    tls_peer: Option<std::net::SocketAddr>,
 }
 
 /// Graceful shutdown in progress.
@@ -508,6 +513,13 @@ impl Driver {
             let _ = reply.send(Err(Error::Shutdown));
             return;
         }
+        let tls_peer = match &opts.target {
+            Some(t) => tls_peer_of(t),
+            None => sip_core::message::Uri::parse(&opts.uri)
+                .ok()
+                .and_then(|u| Target::from_uri(&u).ok())
+                .and_then(|t| tls_peer_of(&t)),
+        };
         let dialog = match self.ep.invite(now, opts) {
             Ok(d) => d,
             Err(e) => {
@@ -523,6 +535,7 @@ impl Driver {
                 shared: shared.clone(),
                 released: false,
                 answered: false,
+                tls_peer,
             },
         );
         let Some(link) = self.link() else {
@@ -566,6 +579,7 @@ impl Driver {
     }
 
     fn request(&mut self, now: std::time::Instant, spec: RequestSpec, reply: Reply<Response>) {
+        let mut tls_peer = None;
         let r = (|| {
             let mut b = self
                 .ep
@@ -581,15 +595,25 @@ impl Driver {
                 Some(t) => t,
                 None => Target::for_request(&req)?,
             };
+            tls_peer = tls_peer_of(&target);
             Ok(self.ep.send_request(now, req, target)?)
         })();
-        self.pend(r, reply);
+        self.pend_to(r, reply, tls_peer);
     }
 
     fn pend(&mut self, r: Result<ClientTxId>, reply: Reply<Response>) {
+        self.pend_to(r, reply, None);
+    }
+
+    fn pend_to(
+        &mut self,
+        r: Result<ClientTxId>,
+        reply: Reply<Response>,
+        tls_peer: Option<std::net::SocketAddr>,
+    ) {
         match r {
             Ok(tx) => {
-                self.requests.insert(tx, Pending { reply });
+                self.requests.insert(tx, Pending { reply, tls_peer });
             }
             Err(e) => {
                 let _ = reply.send(Err(e));
@@ -644,7 +668,7 @@ impl Driver {
             Event::ClientTxFailed { tx, failure } => {
                 if let Some(p) = self.requests.remove(&tx) {
                     let _ = p.reply.send(Err(match failure {
-                        Failure::TransportError => Error::TransportFailed,
+                        Failure::TransportError => self.transport_failure(p.tls_peer),
                         // Timeout, and any failure kind added later.
                         _ => Error::Timeout,
                     }));
@@ -800,6 +824,7 @@ impl Driver {
                 shared: shared.clone(),
                 released: true,
                 answered: false,
+                tls_peer: None,
             },
         );
         let why = if self.closing.is_some() {
@@ -916,15 +941,30 @@ impl Driver {
                     self.stats.failed += 1;
                 }
                 let released = slot.released;
+                let tls = match (state, slot.answered, slot.tls_peer) {
+                    (DialogState::Terminated(EndReason::TransportError), false, Some(peer)) => {
+                        self.transports.tls_failure(peer)
+                    }
+                    _ => None,
+                };
                 slot.shared.update(|s| {
                     s.state = state;
                     s.closed = true;
+                    s.tls_failure = tls;
                 });
                 if released {
                     self.forget(key);
                 }
             }
         }
+    }
+
+    /// The error for a request that got a transport error: the TLS handshake failure
+    /// behind it if its destination is a TLS peer whose handshake failed.
+    fn transport_failure(&self, tls_peer: Option<std::net::SocketAddr>) -> Error {
+        tls_peer
+            .and_then(|p| self.transports.tls_failure(p))
+            .map_or(Error::TransportFailed, Error::Tls)
     }
 
     // ---- shutdown ------------------------------------------------------------------
@@ -989,4 +1029,10 @@ impl std::fmt::Debug for Driver {
             .field("requests", &self.requests.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The peer address of a TLS target (whose handshake failure would explain a transport
+/// error), `None` for other transports.
+fn tls_peer_of(target: &Target) -> Option<std::net::SocketAddr> {
+    (target.transport == sip_core::transport::Transport::Tls).then_some(target.addr)
 }

@@ -116,4 +116,6 @@ pub use ua::{UserAgent, UserAgentBuilder};
 pub use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, ReferId, Role};
 pub use sip_core::endpoint::{Target, Transmit};
 pub use sip_core::message::{Method, Request, Response};
+pub use sip_core::transport::TlsServerName;
 pub use sip_core::transport::Transport;
+pub use sip_tls::{TlsConfig, TlsConfigError, TlsFailure, TrustAnchors};

@@ -216,6 +216,7 @@ impl UserAgent {
 pub struct UserAgentBuilder {
     udp: Vec<String>,
     tcp: Vec<String>,
+    tls: Vec<String>,
     seed: Option<u64>,
     identity: Option<String>,
     endpoint: EndpointConfig,
@@ -233,6 +234,7 @@ impl Default for UserAgentBuilder {
         UserAgentBuilder {
             udp: Vec::new(),
             tcp: Vec::new(),
+            tls: Vec::new(),
             seed: None,
             identity: None,
             endpoint: EndpointConfig::default(),
@@ -252,6 +254,7 @@ impl std::fmt::Debug for UserAgentBuilder {
         f.debug_struct("UserAgentBuilder")
             .field("udp", &self.udp)
             .field("tcp", &self.tcp)
+            .field("tls", &self.tls)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
@@ -269,6 +272,39 @@ impl UserAgentBuilder {
     /// wants a UA to accept TCP where it accepts UDP.
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
         self.tcp.push(addr.into());
+        self
+    }
+
+    /// Binds a TLS listener at `addr` (RFC 3261 §26.2: `sips:`, port 5061); it needs a
+    /// server certificate from [`tls_config`](Self::tls_config). Outgoing TLS (to a
+    /// `sips:` URI or a `;transport=tls` one) needs no listener: without one, requests over
+    /// TLS carry the first bound address as their Via sent-by, and their responses come
+    /// back on the connection (§18.2.2).
+    pub fn tls(mut self, addr: impl Into<String>) -> Self {
+        self.tls.push(addr.into());
+        self
+    }
+
+    /// Certificates for TLS: the trust anchors outgoing connections check servers
+    /// against (default: the platform's) and the listeners' certificate. Shortcut for
+    /// setting `TransportConfig::tls_config`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sip_smol::Result<()> {
+    /// use sip_smol::{TlsConfig, TrustAnchors};
+    /// let tls = TlsConfig::client(TrustAnchors::PemFile("ca.pem".into()))
+    ///     .and_then(|c| c.with_server_pem("cert.pem".as_ref(), "key.pem".as_ref()))
+    ///     .expect("certificates");
+    /// let ua = sip_smol::UserAgent::builder()
+    ///     .tls("0.0.0.0:5061")
+    ///     .tls_config(tls)
+    ///     .spawner(|task| smol::spawn(task).detach())
+    ///     .build()
+    ///     .await?;
+    /// # let _ = ua; Ok(()) }
+    /// ```
+    pub fn tls_config(mut self, config: sip_tls::TlsConfig) -> Self {
+        self.transport.tls_config = Some(config);
         self
     }
 
@@ -365,7 +401,10 @@ impl UserAgentBuilder {
         for a in &self.tcp {
             tconf.tcp.extend(resolve(a)?);
         }
-        if tconf.udp.is_empty() && tconf.tcp.is_empty() {
+        for a in &self.tls {
+            tconf.tls.extend(resolve(a)?);
+        }
+        if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
             return Err(Error::NoTransport);
         }
         let spawner = self.spawner.clone().ok_or(Error::NoSpawner)?;
@@ -377,6 +416,12 @@ impl UserAgentBuilder {
         let mut econf = self.endpoint.clone();
         if econf.local_addrs.is_empty() {
             econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
+            // Outgoing TLS without a TLS listener: the first address stands as sent-by.
+            if !locals.iter().any(|(t, _)| *t == Transport::Tls)
+                && let Some((_, a)) = locals.first()
+            {
+                econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
+            }
         }
         let identity = self.identity.clone().unwrap_or_else(|| {
             let host = econf
