@@ -2,14 +2,14 @@
 //! not depend on a runtime, shared by `sip-mio` (a socket in the caller's `mio::Poll`)
 //! and `sip-smol` (an `async-net`-style socket on `async-io`).
 //!
-//! The core's RFC 3263 resolver (`sip_core::resolver`) asks for records with a
-//! [`DnsQuery`] and takes a [`DnsAnswer`]; it never sees the wire format, so `sip-core`
+//! The core's RFC 3263 resolver ([`sip_core::resolver`]) asks for records with a
+//! [`DnsQuery`](sip_core::resolver::DnsQuery) and takes a [`DnsAnswer`](sip_core::resolver::DnsAnswer); it never sees the wire format, so `sip-core`
 //! stays free of a DNS library. This crate turns each query into one DNS message (encoded
 //! and decoded with `hickory-proto`, EDNS0 with a 1232-byte payload, RFC 6891), matches
 //! each response by id, source and question (RFC 5452 §9.1), decodes it into the core's
 //! form (records with their TTLs, NXDOMAIN and NODATA with the negative TTL of RFC 2308
 //! §5), and keeps the timers: an attempt waits [`ATTEMPT`], a query is sent
-//! [`ATTEMPTS`] times and then answered [`DnsAnswer::Failed`]. A truncated response (TC)
+//! [`ATTEMPTS`] times and then answered [`DnsAnswer::Failed`](sip_core::resolver::DnsAnswer::Failed). A truncated response (TC)
 //! is `Failed` too: no TCP fallback, the records RFC 3263 asks for fit EDNS0 sizes.
 //!
 //! A driver owns one UDP socket and a [`DnsClient`]: it sends what
@@ -43,5 +43,4 @@ mod message;
 mod system;
 
 pub use client::{ATTEMPT, ATTEMPTS, DnsClient, MAX_OUTSTANDING, Started};
-pub use message::{answer_from, query_message};
 pub use system::{first_nameserver, system_server};

@@ -28,7 +28,7 @@ pub(crate) fn fqdn(name: &str) -> Option<Name> {
 
 /// A recursive query (RD set, RFC 1035 §4.1.1) with message id `id` for `name`'s `record_type`
 /// records, with an EDNS0 OPT record. `None` if it cannot be encoded.
-pub fn query_message(id: u16, name: &Name, record_type: RecordType) -> Option<Vec<u8>> {
+pub(crate) fn query_message(id: u16, name: &Name, record_type: RecordType) -> Option<Vec<u8>> {
     let mut m = Message::new(id, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(name.clone(), wire_type(record_type)));
@@ -41,7 +41,7 @@ pub fn query_message(id: u16, name: &Name, record_type: RecordType) -> Option<Ve
 /// The core's answer for a DNS response: its records (at most
 /// [`MAX_RECORDS_PER_ANSWER`], other types skipped), NXDOMAIN, NODATA (no error, no
 /// record of the type asked), or `Failed` (truncated, or any other response code).
-pub fn answer_from(m: &Message) -> DnsAnswer {
+pub(crate) fn answer_from(m: &Message) -> DnsAnswer {
     if m.metadata.truncation {
         return DnsAnswer::Failed;
     }
