@@ -232,7 +232,7 @@ impl Driver {
         // The last token goes to DNS when the range has one beyond the sockets and one
         // connection.
         let dns_token = (have > need).then(|| Token(tokens.end - 1));
-        let dns_server = config.dns_server.or_else(crate::dns::system_server);
+        let dns_server = config.dns_server.or_else(sip_dns::system_server);
         let dns = crate::dns::DnsClient::new(dns_server, dns_token, config.seed);
         Ok(Driver {
             endpoint,

@@ -3,8 +3,15 @@
 //!
 //! ```text
 //! cargo run -p sip-smol --example smol_call
-//! cargo run -p sip-smol --example smol_call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp] [--hold-ms 1000]
+//! cargo run -p sip-smol --example smol_call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls] [--hold-ms 1000]
+//! cargo run -p sip-smol --example smol_call -- --to sips:bob@192.0.2.7:5061 [--ca ca.pem]
+//! cargo run -p sip-smol --example smol_call -- --to sip:bob@example.test [--dns-server 127.0.0.1:5353]
 //! ```
+//!
+//! Over TLS (`--transport tls`, or a `sips:` URI, RFC 3261 §26.2) the server's certificate
+//! must name the URI's host (RFC 5922 §4: its IP address for an IP literal) and chain to a
+//! CA of the platform's store, or of the PEM file `--ca`; otherwise the call fails at once
+//! with the reason (`TLS: the server certificate ...`) and nothing is sent.
 //!
 //! With no arguments, three user agents run in this process on loopback: Alice calls Bob,
 //! Bob answers, Alice transfers Bob to Carol with REFER, Bob calls Carol, Alice sees the
@@ -13,7 +20,10 @@
 //! step went as described.
 //!
 //! With `--to`, it calls that URI instead, waits `--hold-ms` after the answer, hangs up,
-//! and exits 0 only if the call was answered and ended cleanly.
+//! and exits 0 only if the call was answered and ended cleanly. A host name in `--to` is
+//! resolved as RFC 3263 says (NAPTR, SRV, A/AAAA; the next SRV target is tried on a
+//! timeout, a transport error or a 503 without Retry-After), with the system's resolver
+//! or the `--dns-server` given.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -276,6 +286,10 @@ struct Remote {
     register: Option<String>,
     /// `--auth user:password`: credentials for 401/407 challenges.
     auth: Option<(String, String)>,
+    /// `--ca PEM`: the CAs trusted for TLS instead of the platform's.
+    ca: Option<std::path::PathBuf>,
+    /// `--dns-server ip:port`: where host names are looked up (default: the system's).
+    dns_server: Option<SocketAddr>,
 }
 
 fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
@@ -285,6 +299,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
     let mut hold = Duration::from_millis(1000);
     let mut register = None;
     let mut auth = None;
+    let mut ca = None;
+    let mut dns_server = None;
     let mut any = false;
     while let Some(a) = args.next() {
         any = true;
@@ -296,7 +312,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                 transport = Some(match value()?.as_str() {
                     "udp" => Transport::Udp,
                     "tcp" => Transport::Tcp,
-                    other => return Err(format!("--transport: {other:?} is not udp or tcp")),
+                    "tls" => Transport::Tls,
+                    other => return Err(format!("--transport: {other:?} is not udp, tcp or tls")),
                 })
             }
             "--hold-ms" => {
@@ -304,6 +321,11 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--hold-ms: {e}"))?)
             }
             "--register" => register = Some(value()?),
+            "--ca" => ca = Some(value()?.into()),
+            "--dns-server" => {
+                let v = value()?;
+                dns_server = Some(v.parse().map_err(|e| format!("--dns-server {v:?}: {e}"))?);
+            }
             "--auth" => {
                 let v = value()?;
                 let (u, p) = v.split_once(':').ok_or("--auth takes user:password")?;
@@ -327,6 +349,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         hold,
         register,
         auth,
+        ca,
+        dns_server,
     }))
 }
 
@@ -338,6 +362,22 @@ async fn remote(r: Remote) -> Result<(), String> {
     let b = match r.transport {
         Transport::Tcp => b.tcp(r.bind.clone()),
         _ => b.udp(r.bind.clone()),
+    };
+    // Over TLS the connection is ours: no listener, the CAs of --ca or the platform's.
+    let b = match (r.transport, &r.ca) {
+        (Transport::Tls, ca) => {
+            let anchors = match ca {
+                Some(path) => sip_smol::TrustAnchors::PemFile(path.clone()),
+                None => sip_smol::TrustAnchors::Platform,
+            };
+            let tls = sip_smol::TlsConfig::client(anchors).map_err(|e| format!("--ca: {e}"))?;
+            b.tls_config(tls)
+        }
+        _ => b,
+    };
+    let b = match r.dns_server {
+        Some(server) => b.dns_server(server),
+        None => b,
     };
     let b = match &r.auth {
         Some((u, p)) => b.credentials(u, p),
@@ -351,15 +391,28 @@ async fn remote(r: Remote) -> Result<(), String> {
         .build()
         .await
         .map_err(|e| format!("bind {}: {e}", r.bind))?;
-    let target = Uri::parse(&r.to)
-        .map_err(|e| format!("--to {:?}: {e}", r.to))
-        .and_then(|u| Target::from_uri(&u).map_err(|e| format!("--to {:?}: {e}", r.to)))?;
-    let target = Target::new(r.transport, target.addr);
+    let uri = Uri::parse(&r.to).map_err(|e| format!("--to {:?}: {e}", r.to))?;
+    // An IP literal is the target itself; a host name is resolved by the stack (RFC 3263).
+    let target = match Target::from_uri(&uri) {
+        Ok(t) => Some(Target {
+            transport: r.transport,
+            ..t
+        }),
+        Err(sip_core::endpoint::EndpointError::UnresolvedHost) => None,
+        Err(e) => return Err(format!("--to {:?}: {e}", r.to)),
+    };
+    let host = uri
+        .as_sip()
+        .map(|s| s.host_port().to_owned())
+        .unwrap_or_default();
     let registration = match &r.register {
         Some(aor) => {
-            let registrar = format!("sip:{}", target.addr);
+            let registrar = match &target {
+                Some(t) => format!("sip:{}", t.addr),
+                None => format!("sip:{host}"),
+            };
             let mut o = sip_smol::RegisterOptions::new(registrar, format!("<{aor}>"), 600);
-            o.target = Some(target.clone());
+            o.target = target.clone();
             let reg = ua
                 .register(o)
                 .await
@@ -379,12 +432,12 @@ async fn remote(r: Remote) -> Result<(), String> {
         r.transport,
         ua.local_addrs()
     );
-    let mut call = ua
-        .call(&r.to)
-        .sdp(OFFER)
-        .target(target)
-        .await
-        .map_err(|e| format!("INVITE not sent: {e}"))?;
+    let call = ua.call(&r.to).sdp(OFFER);
+    let call = match target {
+        Some(t) => call.target(t),
+        None => call,
+    };
+    let mut call = call.await.map_err(|e| format!("INVITE not sent: {e}"))?;
     while let Some(p) = call.progress().await {
         println!("  <- {} {}", p.status(), p.reason());
     }
@@ -433,7 +486,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("smol_call: {e}");
             eprintln!(
-                "usage: smol_call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp] [--hold-ms N] [--register <aor-uri>] [--auth user:password]]"
+                "usage: smol_call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port]]"
             );
             return ExitCode::from(2);
         }

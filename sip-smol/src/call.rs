@@ -52,6 +52,8 @@ pub(crate) struct CallState {
     pub closed: bool,
     /// How the BYE that ended the call went, once known (RFC 3261 §15.1.1).
     pub bye: Option<ByeOutcome>,
+    /// Why the TLS connection the INVITE needed failed, when that ended the call.
+    pub tls_failure: Option<sip_tls::TlsFailure>,
 }
 
 /// How a BYE we sent ended, as the core reported it (`Event::ByeCompleted`, which it
@@ -103,6 +105,7 @@ impl CallState {
             events: VecDeque::new(),
             closed: false,
             bye: None,
+            tls_failure: None,
         }
     }
 }
@@ -195,7 +198,8 @@ impl Call {
 
     /// Waits for the INVITE's outcome: the 2xx response (its body is the SDP answer) when
     /// the call is answered, else [`Error::CallEnded`] with the reason (rejected with a
-    /// status, cancelled, timed out, ...). On a call we answered it returns at once with
+    /// status, cancelled, timed out, ...), or [`Error::Tls`] when the TLS connection it
+    /// needed failed its handshake. On a call we answered it returns at once with
     /// an error, as there is no response to wait for. Can be awaited any number of times.
     pub async fn answered(&self) -> Result<Response> {
         if self.core.role == Role::Uas {
@@ -207,7 +211,10 @@ impl Call {
                 DialogState::Confirmed => s.final_response.as_deref().cloned().map(Ok),
                 DialogState::Terminated(reason) => Some(match s.final_response.as_deref() {
                     Some(r) if r.is_success() => Ok(r.clone()),
-                    _ => Err(Error::CallEnded(reason)),
+                    _ => Err(match &s.tls_failure {
+                        Some(f) => Error::Tls(f.clone()),
+                        None => Error::CallEnded(reason),
+                    }),
                 }),
                 _ => None,
             })

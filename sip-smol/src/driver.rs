@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::chan::{mpsc, oneshot};
-use sip_core::dialog::{DialogError, DialogId, DialogState, ReferEvent, ReferId, Role};
+use sip_core::dialog::{DialogError, DialogId, DialogState, EndReason, ReferEvent, ReferId, Role};
 use sip_core::endpoint::{
     ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit, Unhandled,
 };
@@ -42,6 +42,10 @@ pub(crate) struct DriverConfig {
     pub shutdown_timeout: Duration,
     pub shutdown_grace: Duration,
     pub tap: Option<Tap>,
+    /// The DNS server RFC 3263 lookups go to (none: every lookup fails).
+    pub dns_server: Option<std::net::SocketAddr>,
+    /// Seeds the DNS message ids.
+    pub seed: u64,
 }
 
 /// A call the driver routes events to.
@@ -52,12 +56,17 @@ struct Slot {
     released: bool,
     /// Reached the confirmed state once.
     answered: bool,
+    /// The TLS peer the INVITE went to, whose handshake failure explains a transport error.
+    tls_peer: Option<std::net::SocketAddr>,
 }
 
 /// A request of the API waiting for its final response.
 #[derive(Debug)]
 struct Pending {
     reply: Reply<Response>,
+    /// The TLS peer the request went to, whose handshake failure explains a transport
+    /// error.
+    tls_peer: Option<std::net::SocketAddr>,
 }
 
 /// Graceful shutdown in progress.
@@ -92,6 +101,7 @@ pub(crate) struct Driver {
     /// shutdown waits for this to be empty.
     byes: HashMap<DialogId, DialogId>,
     closing: Option<Closing>,
+    dns: crate::dns::Dns,
     cfg: DriverConfig,
 }
 
@@ -105,6 +115,7 @@ enum Wake {
     Input(Option<Input>),
     Command(Option<Command>),
     Timer,
+    Dns,
 }
 
 impl Driver {
@@ -131,6 +142,7 @@ impl Driver {
             stats: CallStats::default(),
             byes: HashMap::new(),
             closing: None,
+            dns: crate::dns::Dns::new(cfg.dns_server, cfg.seed),
             cfg,
         };
         (driver, Link::new(tx))
@@ -168,9 +180,13 @@ impl Driver {
                     (&mut timer).await;
                     Wake::Timer
                 };
+                let dns = async {
+                    self.dns.readable().await;
+                    Wake::Dns
+                };
                 // Commands first: what the application asked before a message arrived
                 // (taking calls, answering) is done before that message is handled.
-                future::or(cmd, future::or(input, tick)).await
+                future::or(cmd, future::or(input, future::or(tick, dns))).await
             };
             match wake {
                 Wake::Input(Some(input)) => {
@@ -203,7 +219,17 @@ impl Driver {
                 }
                 Wake::Timer => {
                     armed = None;
-                    self.ep.handle_timeout(now());
+                    let now = now();
+                    self.ep.handle_timeout(now);
+                    for (id, answer) in self.dns.handle_timeout(now) {
+                        self.ep.handle_dns_answer(now, id, answer);
+                    }
+                }
+                Wake::Dns => {
+                    let now = now();
+                    for (id, answer) in self.dns.read() {
+                        self.ep.handle_dns_answer(now, id, answer);
+                    }
                 }
             }
             self.drain();
@@ -234,7 +260,10 @@ impl Driver {
 
     /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
     fn next_wake(&mut self) -> Option<Instant> {
-        let timer = self.ep.poll_timeout();
+        let timer = [self.ep.poll_timeout(), self.dns.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
         let closing = self.closing.as_ref().map(|c| match c.settled_at {
             Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
             None => c.deadline,
@@ -261,14 +290,14 @@ impl Driver {
                     // The next deadline is read with poll_timeout once the queue is empty.
                 }
             }
-            // This driver has no DNS client yet: every query the core asks (RFC 3263) is
-            // answered as failed at once, so a request to a host name ends promptly as a
-            // transport failure instead of waiting. IP-literal targets ask nothing.
+            // DNS queries (RFC 3263): sent on the client's socket; one that cannot be sent
+            // is answered at once, which may send (or fail) a held request.
             let mut answered = false;
             while let Some(q) = self.ep.poll_dns_query() {
-                self.ep
-                    .handle_dns_answer(now, q.id, sip_core::resolver::DnsAnswer::Failed);
-                answered = true;
+                if let Some((id, answer)) = self.dns.send(q, now) {
+                    self.ep.handle_dns_answer(now, id, answer);
+                    answered = true;
+                }
             }
             if !answered {
                 break;
@@ -484,6 +513,13 @@ impl Driver {
             let _ = reply.send(Err(Error::Shutdown));
             return;
         }
+        let tls_peer = match &opts.target {
+            Some(t) => tls_peer_of(t),
+            None => sip_core::message::Uri::parse(&opts.uri)
+                .ok()
+                .and_then(|u| Target::from_uri(&u).ok())
+                .and_then(|t| tls_peer_of(&t)),
+        };
         let dialog = match self.ep.invite(now, opts) {
             Ok(d) => d,
             Err(e) => {
@@ -499,6 +535,7 @@ impl Driver {
                 shared: shared.clone(),
                 released: false,
                 answered: false,
+                tls_peer,
             },
         );
         let Some(link) = self.link() else {
@@ -542,6 +579,7 @@ impl Driver {
     }
 
     fn request(&mut self, now: std::time::Instant, spec: RequestSpec, reply: Reply<Response>) {
+        let mut tls_peer = None;
         let r = (|| {
             let mut b = self
                 .ep
@@ -557,15 +595,25 @@ impl Driver {
                 Some(t) => t,
                 None => Target::for_request(&req)?,
             };
+            tls_peer = tls_peer_of(&target);
             Ok(self.ep.send_request(now, req, target)?)
         })();
-        self.pend(r, reply);
+        self.pend_to(r, reply, tls_peer);
     }
 
     fn pend(&mut self, r: Result<ClientTxId>, reply: Reply<Response>) {
+        self.pend_to(r, reply, None);
+    }
+
+    fn pend_to(
+        &mut self,
+        r: Result<ClientTxId>,
+        reply: Reply<Response>,
+        tls_peer: Option<std::net::SocketAddr>,
+    ) {
         match r {
             Ok(tx) => {
-                self.requests.insert(tx, Pending { reply });
+                self.requests.insert(tx, Pending { reply, tls_peer });
             }
             Err(e) => {
                 let _ = reply.send(Err(e));
@@ -620,7 +668,7 @@ impl Driver {
             Event::ClientTxFailed { tx, failure } => {
                 if let Some(p) = self.requests.remove(&tx) {
                     let _ = p.reply.send(Err(match failure {
-                        Failure::TransportError => Error::TransportFailed,
+                        Failure::TransportError => self.transport_failure(p.tls_peer),
                         // Timeout, and any failure kind added later.
                         _ => Error::Timeout,
                     }));
@@ -776,6 +824,7 @@ impl Driver {
                 shared: shared.clone(),
                 released: true,
                 answered: false,
+                tls_peer: None,
             },
         );
         let why = if self.closing.is_some() {
@@ -892,15 +941,30 @@ impl Driver {
                     self.stats.failed += 1;
                 }
                 let released = slot.released;
+                let tls = match (state, slot.answered, slot.tls_peer) {
+                    (DialogState::Terminated(EndReason::TransportError), false, Some(peer)) => {
+                        self.transports.tls_failure(peer)
+                    }
+                    _ => None,
+                };
                 slot.shared.update(|s| {
                     s.state = state;
                     s.closed = true;
+                    s.tls_failure = tls;
                 });
                 if released {
                     self.forget(key);
                 }
             }
         }
+    }
+
+    /// The error for a request that got a transport error: the TLS handshake failure
+    /// behind it if its destination is a TLS peer whose handshake failed.
+    fn transport_failure(&self, tls_peer: Option<std::net::SocketAddr>) -> Error {
+        tls_peer
+            .and_then(|p| self.transports.tls_failure(p))
+            .map_or(Error::TransportFailed, Error::Tls)
     }
 
     // ---- shutdown ------------------------------------------------------------------
@@ -965,4 +1029,10 @@ impl std::fmt::Debug for Driver {
             .field("requests", &self.requests.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The peer address of a TLS target (whose handshake failure would explain a transport
+/// error), `None` for other transports.
+fn tls_peer_of(target: &Target) -> Option<std::net::SocketAddr> {
+    (target.transport == sip_core::transport::Transport::Tls).then_some(target.addr)
 }

@@ -41,6 +41,12 @@ pub enum Error {
     /// The transport could not reach the destination (RFC 3261 §17.1.4, §18.4).
     #[error("the transport failed to reach the destination")]
     TransportFailed,
+    /// The TLS connection to the destination could not be set up, for this reason (a
+    /// certificate for another name, expired, from an untrusted CA, ...; RFC 5922). Nothing
+    /// was sent to it. A call placed there ends with this too (see
+    /// [`Call::answered`](crate::Call::answered)).
+    #[error("TLS: {0}")]
+    Tls(#[from] sip_tls::TlsFailure),
     /// The peer answered our BYE with this error status (not 481 or 408, which
     /// [`Call::hangup`](crate::Call::hangup) treats as done and as a timeout). The call is
     /// over on our side regardless (RFC 3261 §15.1.1).

@@ -3,7 +3,9 @@
 //! A driver for [`sip_core`] on `async-io` — the reactor under smol and async-std — and an
 //! async user-agent API over it: place, answer, reject, cancel and transfer calls (RFC
 //! 3261, RFC 3515), register (RFC 3261 §10), send and answer requests outside calls, over
-//! UDP and TCP. No tokio: the application's own executor runs the tasks, handed to the
+//! UDP, TCP and TLS (RFC 3261 §26.2, through futures-rustls with [`sip_tls`]), with host
+//! names resolved as RFC 3263 says (the core's resolver, answered by the `sip-dns` client
+//! on a non-blocking UDP socket; [`UserAgentBuilder::dns_server`]). No tokio: the application's own executor runs the tasks, handed to the
 //! builder as a [spawner](UserAgentBuilder::spawner) (`smol::spawn`,
 //! `async_std::task::spawn`, an `async_executor::Executor`, ...).
 //!
@@ -22,7 +24,9 @@
 //!   as it counts them, deadlines from its
 //!   [`StreamTimer`](sip_core::transport::limits::StreamTimer) and admission and output caps
 //!   from its [`limits`](sip_core::transport::limits); the UDP socket a transmit leaves from
-//!   chosen by [`select_socket`](sip_core::transport::select_socket)); feed the endpoint what
+//!   chosen by [`select_socket`](sip_core::transport::select_socket); TLS handshakes
+//!   checking the server against the name the core puts on the transmit, RFC 5922 §4;
+//!   the DNS queries the core asks for); feed the endpoint what
 //!   arrives, the API's commands and its timers; hand events to the handle they belong to;
 //!   shut down gracefully, waiting for the outstanding BYEs the core reports done.
 //! * **It does not**: choose a status, a method or a header. Retransmissions, ACKs,
@@ -88,6 +92,7 @@ mod body;
 mod call;
 mod chan;
 mod command;
+mod dns;
 mod driver;
 mod error;
 mod registration;
@@ -115,4 +120,6 @@ pub use ua::{UserAgent, UserAgentBuilder};
 pub use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, ReferId, Role};
 pub use sip_core::endpoint::{Target, Transmit};
 pub use sip_core::message::{Method, Request, Response};
+pub use sip_core::transport::TlsServerName;
 pub use sip_core::transport::Transport;
+pub use sip_tls::{TlsConfig, TlsConfigError, TlsFailure, TrustAnchors};

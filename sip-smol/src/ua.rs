@@ -99,8 +99,10 @@ impl UserAgent {
     /// Places a call to `uri` (an INVITE, RFC 3261 §13.2): set the body and headers on the
     /// returned builder, then `.await` it for the [`Call`](crate::Call).
     ///
-    /// The next hop is the URI's IP address, port and `transport` parameter (UDP by
-    /// default) unless [`CallBuilder::target`] says otherwise: the core does no DNS.
+    /// The next hop is found from the URI as RFC 3263 says (a host name through NAPTR,
+    /// SRV and A/AAAA at the [DNS server](UserAgentBuilder::dns_server), failing over to
+    /// the next target on a transport error, a timeout or a 503), unless
+    /// [`CallBuilder::target`] says otherwise.
     pub fn call(&self, uri: &str) -> CallBuilder {
         let opts = InviteOptions::new(uri, self.inner.identity.clone(), format!("<{uri}>"));
         CallBuilder::new(self.link(), opts)
@@ -214,6 +216,7 @@ impl UserAgent {
 pub struct UserAgentBuilder {
     udp: Vec<String>,
     tcp: Vec<String>,
+    tls: Vec<String>,
     seed: Option<u64>,
     identity: Option<String>,
     endpoint: EndpointConfig,
@@ -223,6 +226,7 @@ pub struct UserAgentBuilder {
     shutdown_grace: Duration,
     subscriber_capacity: usize,
     tap: Option<Tap>,
+    dns_server: Option<SocketAddr>,
 }
 
 impl Default for UserAgentBuilder {
@@ -230,6 +234,7 @@ impl Default for UserAgentBuilder {
         UserAgentBuilder {
             udp: Vec::new(),
             tcp: Vec::new(),
+            tls: Vec::new(),
             seed: None,
             identity: None,
             endpoint: EndpointConfig::default(),
@@ -239,6 +244,7 @@ impl Default for UserAgentBuilder {
             shutdown_grace: Duration::from_millis(500),
             subscriber_capacity: 1024,
             tap: None,
+            dns_server: None,
         }
     }
 }
@@ -248,6 +254,7 @@ impl std::fmt::Debug for UserAgentBuilder {
         f.debug_struct("UserAgentBuilder")
             .field("udp", &self.udp)
             .field("tcp", &self.tcp)
+            .field("tls", &self.tls)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
@@ -265,6 +272,47 @@ impl UserAgentBuilder {
     /// wants a UA to accept TCP where it accepts UDP.
     pub fn tcp(mut self, addr: impl Into<String>) -> Self {
         self.tcp.push(addr.into());
+        self
+    }
+
+    /// Binds a TLS listener at `addr` (RFC 3261 §26.2: `sips:`, port 5061); it needs a
+    /// server certificate from [`tls_config`](Self::tls_config). Outgoing TLS (to a
+    /// `sips:` URI or a `;transport=tls` one) needs no listener: without one, requests over
+    /// TLS carry the first bound address as their Via sent-by, and their responses come
+    /// back on the connection (§18.2.2).
+    pub fn tls(mut self, addr: impl Into<String>) -> Self {
+        self.tls.push(addr.into());
+        self
+    }
+
+    /// Certificates for TLS: the trust anchors outgoing connections check servers
+    /// against (default: the platform's) and the listeners' certificate. Shortcut for
+    /// setting `TransportConfig::tls_config`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sip_smol::Result<()> {
+    /// use sip_smol::{TlsConfig, TrustAnchors};
+    /// let tls = TlsConfig::client(TrustAnchors::PemFile("ca.pem".into()))
+    ///     .and_then(|c| c.with_server_pem("cert.pem".as_ref(), "key.pem".as_ref()))
+    ///     .expect("certificates");
+    /// let ua = sip_smol::UserAgent::builder()
+    ///     .tls("0.0.0.0:5061")
+    ///     .tls_config(tls)
+    ///     .spawner(|task| smol::spawn(task).detach())
+    ///     .build()
+    ///     .await?;
+    /// # let _ = ua; Ok(()) }
+    /// ```
+    pub fn tls_config(mut self, config: sip_tls::TlsConfig) -> Self {
+        self.transport.tls_config = Some(config);
+        self
+    }
+
+    /// The DNS server host names in Request-URIs, Routes and registrars are looked up at
+    /// (RFC 3263: NAPTR, SRV, A/AAAA; the core caches the answers per TTL). By default the
+    /// system's resolver (the first `nameserver` of `/etc/resolv.conf`) is used.
+    pub fn dns_server(mut self, server: SocketAddr) -> Self {
+        self.dns_server = Some(server);
         self
     }
 
@@ -353,7 +401,10 @@ impl UserAgentBuilder {
         for a in &self.tcp {
             tconf.tcp.extend(resolve(a)?);
         }
-        if tconf.udp.is_empty() && tconf.tcp.is_empty() {
+        for a in &self.tls {
+            tconf.tls.extend(resolve(a)?);
+        }
+        if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
             return Err(Error::NoTransport);
         }
         let spawner = self.spawner.clone().ok_or(Error::NoSpawner)?;
@@ -365,6 +416,12 @@ impl UserAgentBuilder {
         let mut econf = self.endpoint.clone();
         if econf.local_addrs.is_empty() {
             econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
+            // Outgoing TLS without a TLS listener: the first address stands as sent-by.
+            if !locals.iter().any(|(t, _)| *t == Transport::Tls)
+                && let Some((_, a)) = locals.first()
+            {
+                econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
+            }
         }
         let identity = self.identity.clone().unwrap_or_else(|| {
             let host = econf
@@ -379,6 +436,8 @@ impl UserAgentBuilder {
             shutdown_timeout: self.shutdown_timeout,
             shutdown_grace: self.shutdown_grace,
             tap: self.tap.clone(),
+            dns_server: self.dns_server.or_else(sip_dns::system_server),
+            seed,
         };
         let (driver, link) = Driver::new(ep, transports.clone(), input, cfg);
         spawner.spawn(driver.run());

@@ -14,8 +14,13 @@ use sip_smol::{Body, CallEvent, DialogState, EndReason, Error, Method, Transport
 
 /// Runs a test on smol's executor, failing it after 20 s.
 fn run<F: Future>(f: F) -> F::Output {
+    run_for(Duration::from_secs(20), f)
+}
+
+/// Runs a test on smol's executor, failing it after `limit`.
+fn run_for<F: Future>(limit: Duration, f: F) -> F::Output {
     smol::block_on(futures_lite::future::or(f, async {
-        smol::Timer::after(Duration::from_secs(20)).await;
+        smol::Timer::after(limit).await;
         panic!("test took too long")
     }))
 }
@@ -387,14 +392,53 @@ fn bad_uri_and_no_transport_are_errors() {
             alice.call("tel:+123").await,
             Err(Error::Dialog(_))
         ));
-        // This driver has no DNS client yet: a host name fails at once instead of hanging.
-        if let Ok(call) = alice.call("sip:bob@example.invalid").await {
-            assert!(call.answered().await.is_err());
-        }
         assert!(matches!(
             alice.request(Method::Options, "tel:+123").await,
             Err(Error::Endpoint(_))
         ));
+    });
+}
+
+/// A host name is looked up at the DNS server (RFC 3263 §4.1: NAPTR first) without
+/// holding up the driver; a server that never answers gets each query twice (sip-dns's
+/// retransmission, 2 s apart), then the call fails with a typed error (about 16 s: four
+/// lookups of 4 s, so this test has a longer bound). (Answered lookups, failover
+/// and the cache: tests/dns_dnsmasq.rs.)
+#[test]
+fn host_name_is_asked_of_the_dns_server_and_fails_when_it_is_silent() {
+    run_for(Duration::from_secs(40), async {
+        let silent = smol::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let alice = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .seed(40)
+            .dns_server(silent.local_addr().unwrap())
+            .spawner(|t| smol::spawn(t).detach())
+            .shutdown_grace(Duration::from_millis(50))
+            .build()
+            .await
+            .unwrap();
+        let call = alice.call("sip:bob@example.invalid").await.unwrap();
+        let waiting = smol::spawn(async move { call.answered().await });
+        let mut buf = [0u8; 512];
+        let mut queries = Vec::new();
+        for _ in 0..2 {
+            let (n, _) = silent.recv_from(&mut buf).await.unwrap();
+            queries.push(buf[..n].to_vec());
+        }
+        // One question (QDCOUNT 1) for example.invalid, the same message sent again.
+        assert_eq!(&queries[0][4..6], &[0, 1]);
+        assert!(queries[0].windows(8).any(|w| w == b"\x07example"));
+        assert_eq!(queries[0], queries[1]);
+        // Meanwhile the driver serves the API.
+        assert!(alice.stats().await.is_ok());
+        // Every lookup unanswered (NAPTR, then SRV and A/AAAA each sent twice): the call
+        // ends as a transport failure (RFC 3263 §4.3, no target left).
+        let r = waiting.await;
+        assert!(
+            matches!(r, Err(Error::CallEnded(EndReason::TransportError))),
+            "{r:?}"
+        );
+        alice.shutdown().await;
     });
 }
 

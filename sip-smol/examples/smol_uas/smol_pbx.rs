@@ -40,8 +40,10 @@ use sip_smol::{
 pub struct UasConfig {
     /// The address to bind.
     pub bind: SocketAddr,
-    /// UDP or TCP.
+    /// UDP, TCP or TLS.
     pub transport: Transport,
+    /// The server certificate and key, with `Transport::Tls`.
+    pub tls: Option<sip_smol::TlsConfig>,
     /// How long to ring (after the 180) before answering.
     pub ring: Duration,
     /// The seed of tags and Call-IDs, and of the nonces (random if `None`).
@@ -70,6 +72,7 @@ impl UasConfig {
         UasConfig {
             bind,
             transport: Transport::Udp,
+            tls: None,
             ring: Duration::ZERO,
             seed: None,
             endpoint: EndpointConfig::default(),
@@ -114,11 +117,13 @@ impl Uas {
             .transport_config(TransportConfig {
                 tcp_limits: config.tcp_limits,
                 udp_recv_buffer_size: config.udp_recv_buffer,
+                tls_config: config.tls.clone(),
                 ..TransportConfig::default()
             })
             .identity(format!("<sip:uas@{}>", config.bind));
         b = match config.transport {
             Transport::Tcp => b.tcp(config.bind.to_string()),
+            Transport::Tls => b.tls(config.bind.to_string()),
             _ => b.udp(config.bind.to_string()),
         };
         if let Some(seed) = config.seed {

@@ -2,11 +2,17 @@
 //! sip-tokio's `uas` on smol's executor, with the same flags and behaviour.
 //!
 //! ```text
-//! cargo run --release -p sip-smol --example smol_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp] [--ring-ms N]
-//!     [--threads N] [--registrar] [--auth user:password]... [--realm R]
+//! cargo run --release -p sip-smol --example smol_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls]
+//!     [--cert PEM --key PEM] [--ring-ms N] [--threads N] [--registrar] [--auth user:password]... [--realm R]
 //!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
 //!     [--tcp-idle-timeout-ms N] [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]
+//!     [--tcp-handshake-timeout-ms N]
 //! ```
+//!
+//! `--transport tls` serves SIP over TLS (RFC 3261 §26.2, `sips:`) with the certificate
+//! chain and key of the PEM files `--cert` and `--key`; the `--tcp-*` limits apply to its
+//! connections too, and a peer must finish the TLS handshake within
+//! `--tcp-handshake-timeout-ms` (default 10,000).
 //!
 //! Every flag but `--threads` is `sip_pbx::cli`'s, shared with sip-tokio's `uas` and
 //! sip-mio's `mio_uas`; see `uas` for what each does. `--threads N` runs the smol
@@ -42,6 +48,11 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     let args = sip_pbx::cli::parse(std::env::args().skip(1), &["--threads"])?;
     let mut config = UasConfig::new(args.bind);
     config.transport = args.transport;
+    if let Some(files) = &args.tls {
+        let tls =
+            sip_smol::TlsConfig::server(&files.cert, &files.key).map_err(|e| e.to_string())?;
+        config.tls = Some(tls);
+    }
     config.ring = args.pbx.ring;
     config.registrar = args.pbx.registrar;
     config.auth = args.pbx.auth;

@@ -17,6 +17,15 @@ pub struct TransportConfig {
     pub udp: Vec<SocketAddr>,
     /// TCP listeners to bind (one accept loop each). Outgoing TCP connections need none.
     pub tcp: Vec<SocketAddr>,
+    /// TLS listeners to bind (RFC 3261 §26.2: `sips:`, port 5061); they need
+    /// `tls_config` with a server certificate. Outgoing TLS connections need none.
+    pub tls: Vec<SocketAddr>,
+    /// Certificates for TLS: the trust anchors outgoing connections check servers against
+    /// and the certificate our listeners present. `None`: outgoing connections trust the
+    /// platform's CAs, and no TLS listener can be bound. TLS connections count against
+    /// `tcp_limits` like TCP ones, and must finish their handshake within its
+    /// `handshake_deadline`.
+    pub tls_config: Option<sip_tls::TlsConfig>,
     /// `SO_RCVBUF` for every bound socket and every accepted connection (which inherits
     /// it from its listener), `None` for the system default. Outgoing TCP connections keep
     /// the system's default.
@@ -58,6 +67,8 @@ impl Default for TransportConfig {
         TransportConfig {
             udp: Vec::new(),
             tcp: Vec::new(),
+            tls: Vec::new(),
+            tls_config: None,
             recv_buffer_size: None,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
             send_buffer_size: None,
@@ -84,7 +95,8 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_values() {
         let c = TransportConfig::default();
-        assert!(c.udp.is_empty() && c.tcp.is_empty());
+        assert!(c.udp.is_empty() && c.tcp.is_empty() && c.tls.is_empty());
+        assert!(c.tls_config.is_none());
         assert_eq!(c.recv_buffer_size, None);
         assert_eq!(c.udp_recv_buffer_size, Some(4 << 20));
         assert_eq!(c.send_buffer_size, None);

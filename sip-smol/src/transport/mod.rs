@@ -74,6 +74,7 @@
 mod config;
 mod stats;
 mod tcp;
+mod tls;
 mod udp;
 
 pub use config::TransportConfig;
@@ -92,7 +93,9 @@ use futures_lite::future;
 use sip_core::endpoint::{Input, Transmit};
 use sip_core::transport::limits::{Admission, CloseReason, Permit, Queued, Refusal};
 use sip_core::transport::stream::output_cost;
-use sip_core::transport::{Transport, select_socket};
+use sip_core::transport::{TlsPeerIdentity, Transport, select_socket};
+use sip_tls::TlsFailure;
+use sip_tls::rustls::ClientConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::chan::mpsc;
@@ -195,7 +198,17 @@ struct Shared {
     /// Set by shutdown: [`Transports::send`] writes nothing more.
     stopped: AtomicBool,
     next_id: AtomicU64,
+    /// The client side of TLS: `TransportConfig::tls_config`'s, else one trusting the
+    /// platform's CAs, made at the first TLS connect.
+    tls_client: OnceLock<Result<Arc<ClientConfig>, String>>,
+    /// The last handshake failure per peer address (for [`Transports::tls_failure`]);
+    /// bounded by [`MAX_TLS_FAILURES`].
+    tls_failures: Mutex<HashMap<SocketAddr, TlsFailure>>,
 }
+
+/// Peers whose last TLS handshake failure is kept; past it the oldest are forgotten (all
+/// at once: they are there only to explain an error the application has seen).
+const MAX_TLS_FAILURES: usize = 1024;
 
 impl Shared {
     fn table(&self) -> MutexGuard<'_, ConnTable> {
@@ -203,6 +216,38 @@ impl Shared {
         self.conns
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The client configuration for TLS connects.
+    fn tls_client(&self) -> Result<Arc<ClientConfig>, String> {
+        self.tls_client
+            .get_or_init(|| match &self.config.tls_config {
+                Some(c) => Ok(c.client.clone()),
+                None => sip_tls::TlsConfig::client(sip_tls::TrustAnchors::Platform)
+                    .map(|c| c.client)
+                    .map_err(|e| e.to_string()),
+            })
+            .clone()
+    }
+
+    fn tls_failures(&self) -> MutexGuard<'_, HashMap<SocketAddr, TlsFailure>> {
+        self.tls_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps why the handshake with `peer` failed.
+    fn tls_failed(&self, peer: SocketAddr, failure: TlsFailure) {
+        let mut map = self.tls_failures();
+        if map.len() >= MAX_TLS_FAILURES {
+            map.clear();
+        }
+        map.insert(peer, failure);
+    }
+
+    /// A handshake with `peer` succeeded: its earlier failure no longer applies.
+    fn tls_succeeded(&self, peer: SocketAddr) {
+        self.tls_failures().remove(&peer);
     }
 
     fn next_conn_id(&self) -> u64 {
@@ -391,11 +436,30 @@ impl Transports {
             let local = socket.get_ref().local_addr()?;
             udp_sockets.push((Arc::new(socket), local));
         }
-        let mut listeners = Vec::with_capacity(config.tcp.len());
+        let mut listeners = Vec::with_capacity(config.tcp.len() + config.tls.len());
         for &addr in &config.tcp {
             let listener = tcp::bind_listener(addr, &config)?;
             let local = listener.get_ref().local_addr()?;
-            listeners.push((listener, local));
+            listeners.push((listener, local, None));
+        }
+        for &addr in &config.tls {
+            let server = config
+                .tls_config
+                .as_ref()
+                .and_then(|c| c.server.clone())
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "a TLS listener needs a server certificate (TransportConfig::tls_config)",
+                    )
+                })?;
+            let listener = tcp::bind_listener(addr, &config)?;
+            let local = listener.get_ref().local_addr()?;
+            listeners.push((
+                listener,
+                local,
+                Some(futures_rustls::TlsAcceptor::from(server)),
+            ));
         }
 
         let cap = config.capacity();
@@ -420,7 +484,14 @@ impl Transports {
             .iter()
             .map(|(_, a)| (Transport::Udp, *a))
             .collect();
-        locals.extend(listeners.iter().map(|(_, a)| (Transport::Tcp, *a)));
+        locals.extend(listeners.iter().map(|(_, a, tls)| {
+            let t = if tls.is_some() {
+                Transport::Tls
+            } else {
+                Transport::Tcp
+            };
+            (t, *a)
+        }));
 
         let admission = Admission::new(config.tcp_limits);
         let shared = Arc::new(Shared {
@@ -439,6 +510,8 @@ impl Transports {
             stop: stop.clone(),
             stopped: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
+            tls_client: OnceLock::new(),
+            tls_failures: Mutex::new(HashMap::new()),
         });
         shared
             .counters
@@ -452,8 +525,8 @@ impl Transports {
             let send = udp::send_loop(shared.clone(), socket, queue, queued);
             shared.spawn(guard.clone(), until_stopped_unit(shared.stop.clone(), send));
         }
-        for (listener, local) in listeners {
-            let accept = tcp::accept_loop(shared.clone(), listener, local, guard.clone());
+        for (listener, local, tls) in listeners {
+            let accept = tcp::accept_loop(shared.clone(), listener, local, guard.clone(), tls);
             shared.spawn(
                 guard.clone(),
                 until_stopped_unit(shared.stop.clone(), accept),
@@ -470,7 +543,7 @@ impl Transports {
         Ok((transports, input_rx))
     }
 
-    /// The bound addresses, UDP sockets first then TCP listeners, each in configuration
+    /// The bound addresses, UDP sockets first then TCP and TLS listeners, each in configuration
     /// order, with the actual ports (useful after binding port 0).
     pub(crate) fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
         self.locals.clone()
@@ -479,7 +552,9 @@ impl Transports {
     /// Sends `t`, without blocking or waiting (RFC 3261 §18.1.1 for requests,
     /// §18.2.2 for responses; see the module docs for which socket or connection is used).
     ///
-    /// UDP and TCP are supported; any other transport is reported at once as an
+    /// UDP, TCP and TLS (a TCP connection whose server is checked against
+    /// `Transmit::server_name`, RFC 5922 §4, before anything is written) are supported;
+    /// any other transport is reported at once as an
     /// [`Input::TransportError`]. A UDP datagram is written to its socket at once; if the
     /// socket's buffer is full it waits in the socket's send queue, behind which later
     /// datagrams queue too (those of one caller leave in the order it handed them over). A
@@ -491,7 +566,7 @@ impl Transports {
     pub(crate) fn send(&self, t: Transmit) {
         match t.transport {
             Transport::Udp => self.send_udp(t),
-            Transport::Tcp => self.send_tcp(t),
+            Transport::Tcp | Transport::Tls => self.send_stream(t),
             other => {
                 tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by this driver");
                 self.shared.report_error_now(other, t.destination);
@@ -543,8 +618,9 @@ impl Transports {
         }
     }
 
-    fn send_tcp(&self, t: Transmit) {
-        let key = (Transport::Tcp, t.destination);
+    fn send_stream(&self, t: Transmit) {
+        let transport = t.transport;
+        let key = (transport, t.destination);
         let mut bytes = t.bytes;
         let mut table = self.shared.table();
         if table.closed {
@@ -564,7 +640,7 @@ impl Transports {
                     table.map.remove(&key);
                     drop(table);
                     tracing::warn!(peer = %t.destination, %reason, "TCP connection closed");
-                    self.shared.report_error_now(Transport::Tcp, t.destination);
+                    self.shared.report_error_now(transport, t.destination);
                     return;
                 }
                 Err(EnqueueError::Closed(b)) => {
@@ -580,7 +656,7 @@ impl Transports {
                 drop(table);
                 self.shared.count_refusal(refusal);
                 tracing::warn!(peer = %t.destination, %refusal, "TCP connection not opened");
-                self.shared.report_error_now(Transport::Tcp, t.destination);
+                self.shared.report_error_now(transport, t.destination);
                 return;
             }
         };
@@ -595,7 +671,7 @@ impl Transports {
             table.admission.release(permit);
             drop(table);
             tracing::warn!(peer = %t.destination, error = ?e, "TCP message over the output caps: connection not opened");
-            self.shared.report_error_now(Transport::Tcp, t.destination);
+            self.shared.report_error_now(transport, t.destination);
             return;
         }
         let id = self.shared.next_conn_id();
@@ -607,6 +683,8 @@ impl Transports {
         };
         table.map.insert(key, conn);
         drop(table);
+        let tls = (transport == Transport::Tls)
+            .then(|| TlsPeerIdentity::of(t.server_name.as_ref(), t.destination));
         let task = tcp::connect_and_run(
             self.shared.clone(),
             t.destination,
@@ -617,6 +695,7 @@ impl Transports {
                 pong,
                 rx,
             },
+            tls,
         );
         self.shared.spawn(guard, task);
     }
@@ -626,6 +705,12 @@ impl Transports {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// Why the last TLS handshake with `peer` failed, if it did (and none has succeeded
+    /// since): what lies behind the transport error a request to it got.
+    pub(crate) fn tls_failure(&self, peer: SocketAddr) -> Option<TlsFailure> {
+        self.shared.tls_failures().get(&peer).cloned()
     }
 
     /// A snapshot of the counters.

@@ -93,6 +93,14 @@ counters! {
     inputs_dropped,
     /// Failed socket receive or accept calls (logged, then retried).
     io_errors,
+    /// TLS handshakes completed, on accepted and outgoing connections (the TCP counters
+    /// above count TLS connections too).
+    tls_handshakes,
+    /// TLS handshakes that failed (certificate refused, by us or the peer; not TLS;
+    /// closed), each closing its connection.
+    tls_handshake_failures,
+    /// TLS handshakes not completed within `tcp_limits.handshake_deadline`.
+    tls_handshake_timeouts,
 }
 
 /// Adds one to a counter.

@@ -1,5 +1,6 @@
 //! TCP: listeners, outgoing connects, and the task that runs one connection (RFC 3261
-//! §18.1.1, §18.2.2, §18.3; CRLF keep-alives of RFC 5626 §3.5.1).
+//! §18.1.1, §18.2.2, §18.3; CRLF keep-alives of RFC 5626 §3.5.1). TLS connections are TCP
+//! connections with a handshake first ([`super::tls`]); past it they run the same way.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,12 +13,12 @@ use std::time::Instant;
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, future};
 use sip_core::message::ParseOptions;
-use sip_core::transport::Transport;
 use sip_core::transport::keepalive::{PING, PONG, StreamReader};
 use sip_core::transport::limits::{CloseReason, Permit, Refusal, StreamTimer};
 use sip_core::transport::stream::frame;
+use sip_core::transport::{TlsPeerIdentity, Transport};
 use socket2::{Protocol, Type};
 
 use crate::chan::mpsc;
@@ -48,12 +49,19 @@ pub(super) fn bind_listener(
 
 /// Accepts connections until stopped from outside, refusing those the core's
 /// [`Admission`](sip_core::transport::limits::Admission) refuses (per source, in total).
+/// With `tls`, each connection is a TLS one: it runs once its handshake is done.
 pub(super) async fn accept_loop(
     shared: Arc<Shared>,
     listener: Async<TcpListener>,
     local: SocketAddr,
     guard: Guard,
+    tls: Option<futures_rustls::TlsAcceptor>,
 ) {
+    let transport = if tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -64,7 +72,7 @@ pub(super) async fn accept_loop(
                 continue;
             }
         };
-        let key = (Transport::Tcp, peer);
+        let key = (transport, peer);
         let mut table = shared.table();
         if table.closed {
             return;
@@ -102,7 +110,7 @@ pub(super) async fn accept_loop(
         }
         drop(table);
         bump(&shared.counters.connections_accepted);
-        tracing::debug!(listener = %local, %peer, "TCP connection accepted");
+        tracing::debug!(listener = %local, %peer, %transport, "connection accepted");
         let parts = ConnParts {
             id,
             permit,
@@ -110,8 +118,22 @@ pub(super) async fn accept_loop(
             pong,
             rx,
         };
-        let task = run_connection(shared.clone(), stream, peer, parts);
-        shared.spawn(guard.clone(), task);
+        match &tls {
+            None => shared.spawn(
+                guard.clone(),
+                run_connection(shared.clone(), stream, peer, parts),
+            ),
+            Some(acceptor) => {
+                let task = super::tls::accept_and_run(
+                    shared.clone(),
+                    acceptor.clone(),
+                    stream,
+                    peer,
+                    parts,
+                );
+                shared.spawn(guard.clone(), task);
+            }
+        }
     }
 }
 
@@ -131,8 +153,20 @@ pub(super) struct ConnParts {
 
 /// Connects to `peer` (within `connect_timeout`), then runs the connection. The messages
 /// queued meanwhile wait in `rx`. A failed connect is a transport error (RFC 3261 §18.4).
-pub(super) async fn connect_and_run(shared: Arc<Shared>, peer: SocketAddr, mut parts: ConnParts) {
-    let key = (Transport::Tcp, peer);
+/// With `tls`, the connection is a TLS one whose server must prove that identity
+/// (RFC 5922 §4): nothing queued is written before the handshake has checked it.
+pub(super) async fn connect_and_run(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    mut parts: ConnParts,
+    tls: Option<TlsPeerIdentity>,
+) {
+    let transport = if tls.is_some() {
+        Transport::Tls
+    } else {
+        Transport::Tcp
+    };
+    let key = (transport, peer);
     let timeout = shared.config.connect_timeout;
     let attempt = future::or(
         async { Some(Async::<TcpStream>::connect(peer).await) },
@@ -148,16 +182,21 @@ pub(super) async fn connect_and_run(shared: Arc<Shared>, peer: SocketAddr, mut p
         }
         Some(Some(Ok(stream))) => {
             bump(&shared.counters.connections_opened);
-            tracing::debug!(%peer, "TCP connection opened");
-            return run_connection(shared, stream, peer, parts).await;
+            tracing::debug!(%peer, %transport, "connection opened");
+            return match tls {
+                None => run_connection(shared, stream, peer, parts).await,
+                Some(identity) => {
+                    super::tls::handshake_and_run(shared, stream, peer, identity, parts).await
+                }
+            };
         }
         Some(Some(Err(e))) => e.to_string(),
         Some(None) => format!("no answer within {timeout:?}"),
     };
-    tracing::warn!(%peer, error = %failure, "TCP connect failed");
+    tracing::warn!(%peer, %transport, error = %failure, "connect failed");
     // Out of the table first, so a retry prompted by the error opens a new connection.
     shared.finish_conn(key, parts.id, parts.permit, &parts.output, &mut parts.rx);
-    shared.report_error(Transport::Tcp, peer).await;
+    shared.report_error(transport, peer).await;
 }
 
 /// How long a connection that lost its framing stays open for the endpoint's answer to
@@ -166,7 +205,7 @@ const FRAMING_LINGER: Duration = Duration::from_millis(250);
 
 /// Why a connection ended.
 #[derive(Debug)]
-enum Close {
+pub(super) enum Close {
     /// The peer closed its side.
     PeerClosed,
     /// Reading failed.
@@ -188,57 +227,97 @@ fn now() -> Instant {
     Instant::now()
 }
 
-/// Runs one established connection: reader and writer side by side until one of them
-/// ends it or it is closed from outside (an output cap), then takes it out of the table.
+/// Runs one established TCP connection (see [`pump`] and [`finish`]).
 async fn run_connection(
     shared: Arc<Shared>,
     stream: Async<TcpStream>,
     peer: SocketAddr,
-    parts: ConnParts,
+    mut parts: ConnParts,
 ) {
-    let ConnParts {
-        id,
-        permit,
-        output,
-        pong,
-        mut rx,
-    } = parts;
-    let key = (Transport::Tcp, peer);
     if let Err(e) = stream.get_ref().set_nodelay(true) {
         tracing::debug!(%peer, error = %e, "TCP_NODELAY not set");
     }
     let reason = match stream.get_ref().local_addr() {
         Ok(local) => {
-            let awaiting_pong = AtomicU64::new(0);
-            let conn = Connection {
-                shared: &shared,
+            pump(
+                &shared,
+                &stream,
+                &stream,
                 peer,
                 local,
-                output: &output,
-                awaiting_pong: &awaiting_pong,
-            };
-            let work = future::or(
-                conn.read_loop(&stream, &pong),
-                future::or(conn.write_loop(&stream, &mut rx), async {
-                    Close::Limit(output.killed().await)
-                }),
-            );
-            until_stopped(shared.stop.clone(), work)
-                .await
-                .unwrap_or(Close::Shutdown)
+                Transport::Tcp,
+                &mut parts,
+            )
+            .await
         }
         Err(e) => Close::ReadError(e),
     };
     drop(stream);
+    finish(&shared, Transport::Tcp, peer, parts, reason).await;
+}
+
+/// Runs a connection's reader and writer side by side until one of them ends it or it
+/// is closed from outside (an output cap or shutdown).
+pub(super) async fn pump<R, W>(
+    shared: &Shared,
+    rd: R,
+    wr: W,
+    peer: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    parts: &mut ConnParts,
+) -> Close
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let awaiting_pong = AtomicU64::new(0);
+    let output = parts.output.clone();
+    let conn = Connection {
+        shared,
+        peer,
+        local,
+        transport,
+        output: &output,
+        awaiting_pong: &awaiting_pong,
+    };
+    let work = future::or(
+        conn.read_loop(rd, &parts.pong),
+        future::or(conn.write_loop(wr, &mut parts.rx), async {
+            Close::Limit(output.killed().await)
+        }),
+    );
+    until_stopped(shared.stop.clone(), work)
+        .await
+        .unwrap_or(Close::Shutdown)
+}
+
+/// A connection is over (its stream already dropped): out of the table, counted, logged,
+/// and a transport error reported if messages queued for it were lost.
+pub(super) async fn finish(
+    shared: &Shared,
+    transport: Transport,
+    peer: SocketAddr,
+    parts: ConnParts,
+    reason: Close,
+) {
+    let ConnParts {
+        id,
+        permit,
+        output,
+        pong: _,
+        mut rx,
+    } = parts;
+    let key = (transport, peer);
     let mut lost = shared.finish_conn(key, id, permit, &output, &mut rx);
     bump(&shared.counters.connections_closed);
     match &reason {
         Close::PeerClosed | Close::InputClosed | Close::Framing => {
-            tracing::debug!(%peer, ?reason, "TCP connection closed");
+            tracing::debug!(%peer, %transport, ?reason, "connection closed");
         }
-        Close::ReadError(e) => tracing::debug!(%peer, error = %e, "TCP read failed"),
+        Close::ReadError(e) => tracing::debug!(%peer, %transport, error = %e, "read failed"),
         Close::WriteError(e) => {
-            tracing::warn!(%peer, error = %e, "TCP write failed");
+            tracing::warn!(%peer, %transport, error = %e, "write failed");
             lost = true;
         }
         Close::Limit(why) => {
@@ -249,12 +328,12 @@ async fn run_connection(
                 CloseReason::OutputCap => &c.output_cap_closed,
                 CloseReason::OutputBudget => &c.output_budget_closed,
             });
-            tracing::debug!(%peer, reason = %why, "TCP connection closed");
+            tracing::debug!(%peer, %transport, reason = %why, "connection closed");
         }
         Close::Shutdown => lost = false,
     }
     if lost {
-        shared.report_error(Transport::Tcp, peer).await;
+        shared.report_error(transport, peer).await;
     }
 }
 
@@ -263,6 +342,7 @@ struct Connection<'a> {
     shared: &'a Shared,
     peer: SocketAddr,
     local: SocketAddr,
+    transport: Transport,
     output: &'a ConnOutput,
     /// Pings we wrote that no pong has answered yet.
     awaiting_pong: &'a AtomicU64,
@@ -271,9 +351,12 @@ struct Connection<'a> {
 impl Connection<'_> {
     /// Frames the stream into messages for the endpoint, answers pings, and closes the
     /// connection when its [`StreamTimer`] says so (message deadline, idle timeout).
-    async fn read_loop(&self, stream: &Async<TcpStream>, pong: &mpsc::WeakSender<Bytes>) -> Close {
+    async fn read_loop<R: AsyncRead + Unpin>(
+        &self,
+        mut rd: R,
+        pong: &mpsc::WeakSender<Bytes>,
+    ) -> Close {
         let counters = &self.shared.counters;
-        let mut rd = stream;
         let mut opts = ParseOptions::default();
         opts.limits.max_message_size = self.shared.config.max_message_size;
         opts.limits.max_content_length = self.shared.config.max_message_size;
@@ -322,7 +405,7 @@ impl Connection<'_> {
             counters
                 .stream_messages_in
                 .fetch_add(progress.messages, Ordering::Relaxed);
-            for input in framed.inputs(Transport::Tcp, self.peer, self.local) {
+            for input in framed.inputs(self.transport, self.peer, self.local) {
                 // Framed but not parsed: the endpoint parses each message once (and
                 // answers 400 to one that is framed but malformed, or the one that broke
                 // the framing if it can, §18.3).
@@ -334,7 +417,7 @@ impl Connection<'_> {
                 // Every framer error means the stream lost sync (RFC 3261 §18.3); the
                 // writer gets a moment to send the endpoint's answer before it closes.
                 bump(&counters.framing_errors);
-                tracing::warn!(peer = %self.peer, "TCP stream lost framing: closing the connection");
+                tracing::warn!(peer = %self.peer, transport = %self.transport, "stream lost framing: closing the connection");
                 Timer::after(FRAMING_LINGER).await;
                 return Close::Framing;
             }
@@ -370,10 +453,17 @@ impl Connection<'_> {
     /// connection to that port is open), nothing more is sent here, but the connection
     /// stays open for what the peer still sends on it, until it closes or a deadline
     /// passes.
-    async fn write_loop(&self, stream: &Async<TcpStream>, rx: &mut mpsc::Receiver<Bytes>) -> Close {
-        let mut wr = stream;
+    async fn write_loop<W: AsyncWrite + Unpin>(
+        &self,
+        mut wr: W,
+        rx: &mut mpsc::Receiver<Bytes>,
+    ) -> Close {
         while let Some(bytes) = rx.recv().await {
             if let Err(e) = wr.write_all(&bytes).await {
+                return Close::WriteError(e);
+            }
+            // TLS buffers records: push them out now.
+            if let Err(e) = wr.flush().await {
                 return Close::WriteError(e);
             }
             self.shared.written(self.output, bytes.len());
