@@ -251,6 +251,8 @@ pub struct UserAgentBuilder {
     udp: Vec<String>,
     tcp: Vec<String>,
     tls: Vec<String>,
+    ws: Vec<String>,
+    wss: Vec<String>,
     seed: Option<u64>,
     identity: Option<String>,
     endpoint: EndpointConfig,
@@ -269,6 +271,8 @@ impl Default for UserAgentBuilder {
             udp: Vec::new(),
             tcp: Vec::new(),
             tls: Vec::new(),
+            ws: Vec::new(),
+            wss: Vec::new(),
             seed: None,
             identity: None,
             endpoint: EndpointConfig::default(),
@@ -317,6 +321,27 @@ impl UserAgentBuilder {
     /// back on the connection (§18.2.2).
     pub fn tls(mut self, addr: impl Into<String>) -> Self {
         self.tls.push(addr.into());
+        self
+    }
+
+    /// Binds a WebSocket listener at `addr` (RFC 7118: SIP over WebSocket, `ws://`, what
+    /// browser softphones such as JsSIP and SIP.js speak). Clients must offer the `sip`
+    /// subprotocol; responses and requests to them go back on their connection (§5).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sip_tokio::Result<()> {
+    /// let ua = sip_tokio::UserAgent::builder().ws("0.0.0.0:8080").build().await?;
+    /// # let _ = ua; Ok(()) }
+    /// ```
+    pub fn ws(mut self, addr: impl Into<String>) -> Self {
+        self.ws.push(addr.into());
+        self
+    }
+
+    /// Binds a secure WebSocket listener at `addr` (`wss://`); it needs a server
+    /// certificate from [`tls_config`](Self::tls_config).
+    pub fn wss(mut self, addr: impl Into<String>) -> Self {
+        self.wss.push(addr.into());
         self
     }
 
@@ -437,7 +462,18 @@ impl UserAgentBuilder {
         for a in &self.tls {
             tconf.tls.extend(resolve(a)?);
         }
-        if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
+        for a in &self.ws {
+            tconf.ws.extend(resolve(a)?);
+        }
+        for a in &self.wss {
+            tconf.wss.extend(resolve(a)?);
+        }
+        if tconf.udp.is_empty()
+            && tconf.tcp.is_empty()
+            && tconf.tls.is_empty()
+            && tconf.ws.is_empty()
+            && tconf.wss.is_empty()
+        {
             return Err(Error::NoTransport);
         }
         let (transports, input) = Transports::bind(tconf).await.map_err(Error::Bind)?;

@@ -85,29 +85,36 @@ pub(super) async fn handshake_and_run(
     }
 }
 
-/// Runs the server handshake on an accepted connection, then runs it. A peer that does
-/// not complete the handshake within the deadline is closed.
+/// Runs the server handshake on an accepted connection, then runs it: as SIP over TLS,
+/// or for [`Transport::Wss`] as a WebSocket connection ([`super::ws::serve`], with its own
+/// handshake deadline). A peer that does not complete the handshake within the deadline
+/// is closed.
 pub(super) async fn accept_and_run(
     shared: Arc<Shared>,
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     peer: SocketAddr,
     mut parts: ConnParts,
+    transport: Transport,
 ) {
     let _ = tcp.set_nodelay(true);
     let local = match tcp.local_addr() {
         Ok(l) => l,
-        Err(e) => return finish(&shared, Transport::Tls, peer, parts, Close::ReadError(e)).await,
+        Err(e) => return finish(&shared, transport, peer, parts, Close::ReadError(e)).await,
     };
     let deadline = shared.config.tcp_limits.handshake_deadline;
     let handshake = tokio::time::timeout(deadline, acceptor.accept(tcp));
     let failure = match until_stopped(shared.stop.clone(), handshake).await {
-        None => return finish(&shared, Transport::Tls, peer, parts, Close::Shutdown).await,
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
         Some(Ok(Ok(stream))) => {
             bump(&shared.counters.tls_handshakes);
-            let (rd, wr) = tokio::io::split(stream);
-            let reason = pump(&shared, rd, wr, peer, local, Transport::Tls, &mut parts).await;
-            return finish(&shared, Transport::Tls, peer, parts, reason).await;
+            let reason = if transport.is_websocket() {
+                super::ws::serve(&shared, stream, peer, local, transport, &mut parts).await
+            } else {
+                let (rd, wr) = tokio::io::split(stream);
+                pump(&shared, rd, wr, peer, local, transport, &mut parts).await
+            };
+            return finish(&shared, transport, peer, parts, reason).await;
         }
         Some(Ok(Err(e))) => TlsFailure::from_io(&e, "client"),
         Some(Err(_elapsed)) => TlsFailure::HandshakeTimeout,
@@ -115,7 +122,7 @@ pub(super) async fn accept_and_run(
     count_failure(&shared, &failure);
     tracing::debug!(%peer, error = %failure, "TLS handshake of an accepted connection failed");
     shared.finish_conn(
-        (Transport::Tls, peer),
+        (transport, peer),
         parts.id,
         parts.permit,
         &parts.output,
