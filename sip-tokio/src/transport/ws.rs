@@ -180,6 +180,12 @@ where
         }
         if ws.is_closed() {
             let _ = tokio::time::timeout(CLOSE_LINGER, wr.shutdown()).await;
+            if ws.peer_close().is_none() {
+                // We failed the connection: what the peer still sends is read and dropped
+                // for a moment, so the kernel does not answer it with a reset that could
+                // destroy our Close frame before the peer reads it (RFC 6455 §7.1.1).
+                drain(&mut rd, &mut buf).await;
+            }
             return match ws.peer_close() {
                 Some(_) => Close::PeerClosed,
                 None => Close::Framing,
@@ -264,6 +270,14 @@ where
             }
         }
     }
+}
+
+/// Reads and drops what the peer sends until it closes, for [`CLOSE_LINGER`] at most.
+async fn drain<R: AsyncRead + Unpin>(rd: &mut R, buf: &mut [u8]) {
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while matches!(rd.read(buf).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Writes the Close frame just queued, for a moment at most.
