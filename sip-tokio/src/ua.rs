@@ -476,6 +476,8 @@ impl UserAgentBuilder {
         {
             return Err(Error::NoTransport);
         }
+        let seed = self.seed.unwrap_or_else(random_seed);
+        tconf.ws_mask_seed = seed;
         let (transports, input) = Transports::bind(tconf).await.map_err(Error::Bind)?;
         let transports = Arc::new(transports);
         let locals = transports.local_addrs();
@@ -488,6 +490,17 @@ impl UserAgentBuilder {
             {
                 econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
             }
+            // Outgoing WebSocket without a listener: a client's random `.invalid` host
+            // (RFC 7118 §5.2); responses come back on the connection.
+            for ws in [Transport::Ws, Transport::Wss] {
+                if !locals.iter().any(|(t, _)| *t == ws)
+                    && let Some((_, a)) = locals.first()
+                {
+                    let mut l = LocalAddr::new(ws, *a);
+                    l.advertised = Some(sip_core::transport::websocket::invalid_host(seed));
+                    econf.local_addrs.push(l);
+                }
+            }
         }
         let identity = self.identity.clone().unwrap_or_else(|| {
             let host = econf
@@ -496,7 +509,6 @@ impl UserAgentBuilder {
                 .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
             format!("<sip:ua@{host}>")
         });
-        let seed = self.seed.unwrap_or_else(random_seed);
         let n = self.shards;
         let registry = (n > 1).then(|| Arc::new(Registry::default()));
         let mut links = Vec::with_capacity(n);

@@ -28,6 +28,10 @@ pub struct TransportConfig {
     /// Secure WebSocket listeners (`wss://`): TLS with `tls_config`'s server certificate,
     /// then the WebSocket handshake, each within `tcp_limits.handshake_deadline`.
     pub wss: Vec<SocketAddr>,
+    /// Seeds the masking keys and handshake nonces of outgoing WebSocket connections
+    /// (RFC 6455 §5.3, §4.1), mixed with each connection's number; the user agent sets it
+    /// from its own seed, so a seeded run replays.
+    pub ws_mask_seed: u64,
     /// Certificates for TLS: the trust anchors outgoing connections check servers against
     /// and the certificate our listeners present. `None`: outgoing connections trust the
     /// platform's CAs, and no TLS listener can be bound. TLS connections count against
@@ -75,6 +79,7 @@ impl Default for TransportConfig {
             tls: Vec::new(),
             ws: Vec::new(),
             wss: Vec::new(),
+            ws_mask_seed: 0,
             tls_config: None,
             recv_buffer_size: None,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),

@@ -549,7 +549,8 @@ impl Transports {
     ///
     /// UDP, TCP, TLS, WS and WSS are supported; any other transport is reported at once
     /// as an [`Input::TransportError`]. A WS or WSS message goes on the open connection to
-    /// its destination (RFC 7118 §5); with none it is a transport error. A UDP datagram is written to its socket at once; if the
+    /// its destination (RFC 7118 §5: the only route back to a browser), else on a new
+    /// one to `ws://destination/` (`wss://` checked against the server name). A UDP datagram is written to its socket at once; if the
     /// socket's buffer is full it waits in the socket's send queue, behind which later
     /// datagrams queue too (those of one caller leave in the order it handed them over). A
     /// full UDP queue drops the datagram (counted in [`TransportStats::send_queue_full`]):
@@ -561,7 +562,7 @@ impl Transports {
         match t.transport {
             Transport::Udp => self.send_udp(t),
             Transport::Tcp | Transport::Tls => self.send_stream(t),
-            Transport::Ws | Transport::Wss => self.send_websocket(t),
+            Transport::Ws | Transport::Wss => self.send_stream(t),
             other => {
                 tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by this driver");
                 self.shared.report_error_now(other, t.destination);
@@ -613,36 +614,9 @@ impl Transports {
         }
     }
 
-    /// A message over WebSocket: on the open connection to the destination (RFC 7118 §5:
-    /// the connection a browser opened is the only route back to it); with none, a
-    /// transport error (this driver opens no outgoing WebSocket connection).
-    fn send_websocket(&self, t: Transmit) {
-        let key = (t.transport, t.destination);
-        let mut table = self.shared.table();
-        if table.closed {
-            return;
-        }
-        let outcome = match table.map.get(&key) {
-            Some(conn) => self
-                .shared
-                .enqueue(&table, &conn.queue, &conn.output, t.bytes)
-                .map_err(|e| {
-                    if let EnqueueError::Limit(reason) = e {
-                        conn.output.kill(reason);
-                    }
-                }),
-            None => Err(()),
-        };
-        if outcome.is_err() {
-            table.map.remove(&key);
-            drop(table);
-            tracing::debug!(peer = %t.destination, transport = %t.transport, "no open WebSocket connection to this peer");
-            self.shared.report_error_now(t.transport, t.destination);
-        }
-    }
-
-    /// A message over TCP or TLS: on the open connection to the destination, else on a
-    /// new one (for TLS, checked against the transmit's server name, RFC 5922 §4).
+    /// A message over TCP, TLS, WS or WSS: on the open connection to the destination, else
+    /// on a new one (for TLS and WSS, checked against the transmit's server name, RFC 5922
+    /// §4).
     fn send_stream(&self, t: Transmit) {
         let transport = t.transport;
         let key = (transport, t.destination);
@@ -708,11 +682,12 @@ impl Transports {
         };
         table.map.insert(key, conn);
         drop(table);
-        let tls = (transport == Transport::Tls)
+        let tls = matches!(transport, Transport::Tls | Transport::Wss)
             .then(|| TlsPeerIdentity::of(t.server_name.as_ref(), t.destination));
         let task = tcp::connect_and_run(
             self.shared.clone(),
             t.destination,
+            transport,
             tcp::ConnParts {
                 id,
                 permit,

@@ -157,14 +157,10 @@ pub(super) struct ConnParts {
 pub(super) async fn connect_and_run(
     shared: Arc<Shared>,
     peer: SocketAddr,
+    transport: Transport,
     mut parts: ConnParts,
     tls: Option<TlsPeerIdentity>,
 ) {
-    let transport = if tls.is_some() {
-        Transport::Tls
-    } else {
-        Transport::Tcp
-    };
     let key = (transport, peer);
     let timeout = shared.config.connect_timeout;
     let attempt = tokio::time::timeout(timeout, connect(peer, &shared.config));
@@ -176,11 +172,27 @@ pub(super) async fn connect_and_run(
         Some(Ok(Ok(stream))) => {
             bump(&shared.counters.connections_opened);
             tracing::debug!(%peer, %transport, "connection opened");
-            return match tls {
-                None => run_connection(shared, stream, peer, parts).await,
-                Some(identity) => {
-                    super::tls::handshake_and_run(shared, stream, peer, identity, parts).await
+            return match (tls, transport) {
+                (Some(identity), _) => {
+                    super::tls::handshake_and_run(shared, stream, peer, identity, parts, transport)
+                        .await
                 }
+                (None, Transport::Ws) => {
+                    let _ = stream.set_nodelay(true);
+                    match stream.local_addr() {
+                        Ok(local) => {
+                            let host = peer.to_string();
+                            super::ws::run_client(
+                                shared, stream, peer, local, transport, host, parts,
+                            )
+                            .await
+                        }
+                        Err(e) => {
+                            finish(&shared, transport, peer, parts, Close::ReadError(e)).await
+                        }
+                    }
+                }
+                (None, _) => run_connection(shared, stream, peer, parts).await,
             };
         }
         Some(Ok(Err(e))) => e.to_string(),

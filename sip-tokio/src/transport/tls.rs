@@ -28,6 +28,7 @@ pub(super) async fn handshake_and_run(
     peer: SocketAddr,
     identity: TlsPeerIdentity,
     parts: ConnParts,
+    transport: Transport,
 ) {
     let expected = match &identity {
         TlsPeerIdentity::Domain(d) => d.to_string(),
@@ -54,13 +55,18 @@ pub(super) async fn handshake_and_run(
     };
     let outcome = match until_stopped(shared.stop.clone(), handshake).await {
         Some(o) => o,
-        None => return finish(&shared, Transport::Tls, peer, parts, Close::Shutdown).await,
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
     };
     match outcome {
         Ok((stream, local)) => {
             bump(&shared.counters.tls_handshakes);
             shared.tls_succeeded(peer);
             tracing::debug!(%peer, server = %expected, "TLS connection established");
+            if transport == Transport::Wss {
+                let host = format!("{expected}:{}", peer.port());
+                return super::ws::run_client(shared, stream, peer, local, transport, host, parts)
+                    .await;
+            }
             let (rd, wr) = tokio::io::split(stream);
             let mut parts = parts;
             let reason = pump(&shared, rd, wr, peer, local, Transport::Tls, &mut parts).await;
@@ -73,14 +79,14 @@ pub(super) async fn handshake_and_run(
             let mut parts = parts;
             // Out of the table before the error, so a retry opens a new connection.
             shared.finish_conn(
-                (Transport::Tls, peer),
+                (transport, peer),
                 parts.id,
                 parts.permit,
                 &parts.output,
                 &mut parts.rx,
             );
             bump(&shared.counters.connections_closed);
-            shared.report_error(Transport::Tls, peer).await;
+            shared.report_error(transport, peer).await;
         }
     }
 }

@@ -17,13 +17,13 @@ use sip_core::endpoint::Input;
 use sip_core::transport::Transport;
 use sip_core::transport::limits::{CloseReason, ReadProgress, StreamTimer};
 use sip_core::transport::websocket::{
-    CloseCode, MAX_HANDSHAKE, Role, WsConnection, WsLimits, handshake,
+    ClientHandshake, CloseCode, MAX_HANDSHAKE, Role, WsConnection, WsLimits, handshake,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::stats::bump;
-use super::tcp::{Close, ConnParts, now};
+use super::tcp::{Close, ConnParts, finish, now};
 use super::{Shared, until_stopped};
 
 /// Bytes read from a connection at a time.
@@ -36,7 +36,7 @@ const CLOSE_LINGER: Duration = Duration::from_millis(250);
 /// Why an opening handshake failed.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum HandshakeFailure {
-    /// Refused (and answered with its HTTP status).
+    /// Refused (and answered with its HTTP status), or the server's answer refused.
     #[error("refused: {0}")]
     Refused(String),
     /// Not completed within the deadline.
@@ -92,6 +92,107 @@ where
     tokio::time::timeout(shared.config.tcp_limits.handshake_deadline, work)
         .await
         .unwrap_or(Err(HandshakeFailure::Timeout))
+}
+
+/// Sends the upgrade request for `host` and `path` and reads the answer (RFC 6455 §4.1,
+/// RFC 7118 §4: `sip` must be selected), within the handshake deadline. Returns the bytes
+/// that followed the answer's head.
+async fn client_handshake<S>(
+    shared: &Shared,
+    stream: &mut S,
+    nonce: [u8; 16],
+    host: &str,
+    path: &str,
+) -> Result<Vec<u8>, HandshakeFailure>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let work = async {
+        let (hs, request) = ClientHandshake::new(nonce, host, path);
+        stream
+            .write_all(&request)
+            .await
+            .map_err(HandshakeFailure::Io)?;
+        stream.flush().await.map_err(HandshakeFailure::Io)?;
+        let mut buf = Vec::with_capacity(512);
+        let mut chunk = [0u8; 2048];
+        loop {
+            let n = stream
+                .read(&mut chunk)
+                .await
+                .map_err(HandshakeFailure::Io)?;
+            if n == 0 {
+                return Err(HandshakeFailure::Io(
+                    std::io::ErrorKind::UnexpectedEof.into(),
+                ));
+            }
+            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            match hs.finish(&buf, MAX_HANDSHAKE) {
+                Ok(None) => {}
+                Ok(Some(consumed)) => return Ok(buf.split_off(consumed.min(buf.len()))),
+                Err(e) => return Err(HandshakeFailure::Refused(e.to_string())),
+            }
+        }
+    };
+    tokio::time::timeout(shared.config.tcp_limits.handshake_deadline, work)
+        .await
+        .unwrap_or(Err(HandshakeFailure::Timeout))
+}
+
+/// SplitMix64's output function: spreads a seed and a counter over 64 bits.
+fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Runs an outgoing WebSocket connection to `ws://host/` (or `wss://`, TLS already
+/// established) as a client: the handshake, then [`pump`], masking every frame with keys
+/// drawn from a generator seeded per connection from `TransportConfig::ws_mask_seed`
+/// (RFC 6455 §5.3). A failed handshake is a transport error (RFC 3261 §18.4): nothing
+/// queued is sent.
+pub(super) async fn run_client<S>(
+    shared: std::sync::Arc<Shared>,
+    mut stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    host: String,
+    mut parts: ConnParts,
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let seed = mix(shared.config.ws_mask_seed, parts.id);
+    let nonce_bits = mix(seed, u64::MAX);
+    let mut nonce = [0u8; 16];
+    nonce[..8].copy_from_slice(&nonce_bits.to_le_bytes());
+    nonce[8..].copy_from_slice(&mix(nonce_bits, 1).to_le_bytes());
+    let hs = client_handshake(&shared, &mut stream, nonce, &host, "/");
+    let early = match until_stopped(shared.stop.clone(), hs).await {
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
+        Some(Ok(early)) => early,
+        Some(Err(f)) => {
+            handshake_failed(&shared, peer, transport, &f);
+            tracing::warn!(%peer, %transport, error = %f, "WebSocket handshake failed: nothing sent");
+            shared.finish_conn(
+                (transport, peer),
+                parts.id,
+                parts.permit,
+                &parts.output,
+                &mut parts.rx,
+            );
+            bump(&shared.counters.connections_closed);
+            return shared.report_error(transport, peer).await;
+        }
+    };
+    bump(&shared.counters.ws_handshakes);
+    let ws = WsConnection::new(Role::Client { seed }, limits(&shared));
+    let reason = pump(
+        &shared, stream, ws, early, peer, local, transport, &mut parts,
+    )
+    .await;
+    finish(&shared, transport, peer, parts, reason).await;
 }
 
 /// Counts and logs a failed handshake.
@@ -161,6 +262,7 @@ where
     // While the table holds our queue we send what it brings; once a newer connection
     // from the same address takes the entry, we only read.
     let mut queue_open = true;
+    let mut stop = shared.stop.clone();
     loop {
         // What the codec has to write: messages, pongs, Close frames.
         let mut wrote = false;
@@ -173,6 +275,7 @@ where
                     Err(_) => return Close::WriteError(std::io::ErrorKind::TimedOut.into()),
                 },
                 () = parts.output.kill.notified() => return killed(parts),
+                () = stopped(&mut stop) => return Close::Shutdown,
             }
         }
         if wrote && let Err(e) = wr.flush().await {
@@ -228,6 +331,12 @@ where
                     flush_close(&mut ws, &mut wr).await;
                     return killed(parts);
                 },
+                () = stopped(&mut stop) => {
+                    // Shutting down: a Close saying so (RFC 6455 §7.4.1), for a moment.
+                    ws.close(CloseCode::GOING_AWAY);
+                    flush_close(&mut ws, &mut wr).await;
+                    return Close::Shutdown;
+                },
             }
         };
         match data {
@@ -270,6 +379,11 @@ where
             }
         }
     }
+}
+
+/// Completes once the transports stop (or their stop sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
 /// Reads and drops what the peer sends until it closes, for [`CLOSE_LINGER`] at most.
