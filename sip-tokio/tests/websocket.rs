@@ -10,8 +10,12 @@ use std::time::Duration;
 #[path = "../examples/uas/tokio_pbx.rs"]
 mod app;
 
+#[path = "../../.ci/tls/pki.rs"]
+mod pki;
+
 use app::{Uas, UasConfig};
-use sip_tokio::{RegisterOptions, Target, Transport, UserAgent};
+use pki::{Kind, Pki};
+use sip_tokio::{RegisterOptions, Target, TlsConfig, Transport, TrustAnchors, UserAgent};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
@@ -106,4 +110,46 @@ async fn a_server_that_is_not_websocket_is_a_transport_error() {
     let stats = ua.stats().await.unwrap().transport;
     assert_eq!(stats.ws_handshake_failures, 1, "{stats:?}");
     assert!(stats.transport_errors >= 1, "{stats:?}");
+}
+
+/// WSS: the WebSocket over TLS, the server's certificate checked against the URI's host
+/// (RFC 5922 §4, an IP literal here) before anything is sent.
+#[tokio::test]
+async fn calls_over_secure_websocket() {
+    let pki = Pki::new("wss");
+    let leaf = pki.leaf("server", &["127.0.0.1"], Kind::Good);
+    let run = async {
+        let mut config = UasConfig::new("127.0.0.1:0".parse().unwrap());
+        config.transport = Transport::Wss;
+        config.seed = Some(443);
+        config.tls = Some(TlsConfig::server(&leaf.cert, &leaf.key).unwrap());
+        let uas = Uas::start(config).await.unwrap();
+        let addr = uas.local_addr();
+        let ua = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .tls_config(TlsConfig::client(TrustAnchors::PemFile(pki.ca.clone())).unwrap())
+            .seed(6)
+            .build()
+            .await
+            .unwrap();
+        let call = ua
+            .call(&format!("sip:bob@{addr};transport=wss"))
+            .await
+            .unwrap();
+        call.answered().await.unwrap();
+        call.hangup().await.unwrap();
+        let stats = uas.transport_stats().await;
+        assert_eq!(
+            (stats.tls_handshakes, stats.ws_handshakes),
+            (1, 1),
+            "{stats:?}"
+        );
+        let report = uas.report().await;
+        assert_eq!(
+            (report.calls_answered, report.calls_ended),
+            (1, 1),
+            "{report}"
+        );
+    };
+    tokio::time::timeout(LIMIT, run).await.expect("bounded");
 }

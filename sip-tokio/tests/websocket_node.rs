@@ -17,6 +17,9 @@ use std::time::Duration;
 #[path = "../examples/uas/tokio_pbx.rs"]
 mod app;
 
+#[path = "../../.ci/tls/pki.rs"]
+mod pki;
+
 use app::{Uas, UasConfig};
 use sip_core::transport::Transport;
 
@@ -63,6 +66,11 @@ fn npm_packages() -> Option<&'static Path> {
 /// Runs `script` (in tests/node/) under node with `args`, within [`LIMIT`]; its stdout.
 /// The process is killed if it outlives the limit or the test.
 async fn node(modules: &Path, script: &str, args: &[&str]) -> String {
+    node_with(modules, script, args, &[]).await
+}
+
+/// [`node`] with environment variables.
+async fn node_with(modules: &Path, script: &str, args: &[&str], env: &[(&str, &Path)]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/node")
         .join(script);
@@ -70,6 +78,7 @@ async fn node(modules: &Path, script: &str, args: &[&str]) -> String {
         .arg(path)
         .args(args)
         .env("NODE_PATH", modules.join("node_modules"))
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -160,4 +169,25 @@ async fn jssip_registers_with_digest_sends_a_message_and_unregisters() {
     let out = node(modules, "jssip.js", &[&url, &host, "alice", "wrong"]).await;
     assert!(out.contains("FAIL registration"), "{out}");
     assert!(uas.bindings(&format!("<sip:alice@{host}>")).is_empty());
+}
+
+/// WSS: the `ws` package over TLS (trusting the test CA), OPTIONS answered.
+#[tokio::test]
+async fn ws_package_over_tls_gets_options_answered() {
+    let Some(modules) = npm_packages() else {
+        return;
+    };
+    let pki = pki::Pki::new("wss-node");
+    let leaf = pki.leaf("server", &["127.0.0.1"], pki::Kind::Good);
+    let mut config = UasConfig::new("127.0.0.1:0".parse().unwrap());
+    config.transport = Transport::Wss;
+    config.tls = Some(sip_tokio::TlsConfig::server(&leaf.cert, &leaf.key).unwrap());
+    let uas = Uas::start(config).await.unwrap();
+    let url = format!("wss://{}/", uas.local_addr());
+    let env = [("NODE_EXTRA_CA_CERTS", pki.ca.as_path())];
+    let out = node_with(modules, "ws_raw.js", &[&url, "sip"], &env).await;
+    assert!(out.contains("PROTOCOL sip\n"), "{out}");
+    assert!(out.contains("RESPONSE SIP/2.0 200 OK\n"), "{out}");
+    assert!(out.contains("VIA Via: SIP/2.0/WS "), "{out}");
+    assert_eq!(uas.transport_stats().await.tls_handshakes, 1);
 }
