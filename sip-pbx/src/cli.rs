@@ -11,7 +11,7 @@ use sip_core::transport::limits::StreamLimits;
 use crate::PbxConfig;
 
 /// The common usage text (an app appends its own flags).
-pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp|tls] [--cert PEM --key PEM] \
+pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp|tls|ws|wss] [--cert PEM --key PEM] \
                          [--ring-ms N] [--registrar] \
                          [--auth user:password]... [--realm R] [--recv-buffer BYTES] \
                          [--max-call-secs N] [--idle-call-secs N] [--max-transactions N] \
@@ -129,7 +129,13 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                     "udp" => Transport::Udp,
                     "tcp" => Transport::Tcp,
                     "tls" => Transport::Tls,
-                    other => return Err(format!("--transport: {other:?} is not udp, tcp or tls")),
+                    "ws" => Transport::Ws,
+                    "wss" => Transport::Wss,
+                    other => {
+                        return Err(format!(
+                            "--transport: {other:?} is not udp, tcp, tls, ws or wss"
+                        ));
+                    }
                 }
             }
             "--cert" => cert = Some(value()?.into()),
@@ -190,10 +196,12 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     }
     let bind = bind.ok_or("--bind is required")?;
     let tls = match (transport, cert, key) {
-        (Transport::Tls, Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-        (Transport::Tls, _, _) => return Err("--transport tls needs --cert and --key".into()),
+        (Transport::Tls | Transport::Wss, Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (Transport::Tls | Transport::Wss, _, _) => {
+            return Err(format!("--transport {transport} needs --cert and --key").to_lowercase());
+        }
         (_, None, None) => None,
-        _ => return Err("--cert and --key go with --transport tls".into()),
+        _ => return Err("--cert and --key go with --transport tls or wss".into()),
     };
     pbx.realm = realm.unwrap_or_else(|| bind.ip().to_string());
     Ok(Args {
@@ -268,8 +276,28 @@ mod tests {
             "--key",
             "k.pem",
         ]);
-        assert_eq!(e.unwrap_err(), "--cert and --key go with --transport tls");
+        assert_eq!(
+            e.unwrap_err(),
+            "--cert and --key go with --transport tls or wss"
+        );
         assert!(args(&["--bind", "127.0.0.1:5060", "--transport", "sctp"]).is_err());
+        let ws = args(&["--bind", "127.0.0.1:8080", "--transport", "ws"]).unwrap();
+        assert_eq!((ws.transport, ws.tls), (Transport::Ws, None));
+        let e = args(&["--bind", "127.0.0.1:8443", "--transport", "wss"]).unwrap_err();
+        assert_eq!(e, "--transport wss needs --cert and --key");
+        let wss = args(&[
+            "--bind",
+            "127.0.0.1:8443",
+            "--transport",
+            "wss",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+        ])
+        .unwrap();
+        assert_eq!(wss.transport, Transport::Wss);
+        assert!(wss.tls.is_some());
     }
 
     #[test]

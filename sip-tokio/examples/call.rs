@@ -2,10 +2,15 @@
 //!
 //! ```text
 //! cargo run -p sip-tokio --example call
-//! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls] [--hold-ms 1000]
+//! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls|ws|wss] [--hold-ms 1000]
 //! cargo run -p sip-tokio --example call -- --to sips:bob@192.0.2.7:5061 [--ca ca.pem]
 //! cargo run -p sip-tokio --example call -- --to sip:bob@example.test [--dns-server 127.0.0.1:5353]
 //! ```
+//!
+//! Over WebSocket (`--transport ws|wss`, or `;transport=ws|wss` in `--to`, e.g.
+//! `--to 'sip:bob@127.0.0.1:8080;transport=ws'`, RFC 7118) it connects to
+//! `ws://host:port/` (`wss://` checked like TLS), with a random `.invalid` Via host as
+//! browser clients do; everything comes back on that connection.
 //!
 //! Over TLS (`--transport tls`, or a `sips:` URI, RFC 3261 §26.2) the server's certificate
 //! must name the URI's host (RFC 5922 §4: its IP address for an IP literal) and chain to a
@@ -370,7 +375,13 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                     "udp" => Transport::Udp,
                     "tcp" => Transport::Tcp,
                     "tls" => Transport::Tls,
-                    other => return Err(format!("--transport: {other:?} is not udp, tcp or tls")),
+                    "ws" => Transport::Ws,
+                    "wss" => Transport::Wss,
+                    other => {
+                        return Err(format!(
+                            "--transport: {other:?} is not udp, tcp, tls, ws or wss"
+                        ));
+                    }
                 })
             }
             "--hold-ms" => {
@@ -420,7 +431,7 @@ async fn remote(r: Remote) -> Result<(), String> {
     };
     // Over TLS the connection is ours: no listener, the CAs of --ca or the platform's.
     let b = match (r.transport, &r.ca) {
-        (Transport::Tls, ca) => {
+        (Transport::Tls | Transport::Wss, ca) => {
             let anchors = match ca {
                 Some(path) => sip_tokio::TrustAnchors::PemFile(path.clone()),
                 None => sip_tokio::TrustAnchors::Platform,
@@ -546,7 +557,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("call: {e}");
             eprintln!(
-                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port]]"
+                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls|ws|wss] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port]]"
             );
             return ExitCode::from(2);
         }

@@ -251,6 +251,8 @@ pub struct UserAgentBuilder {
     udp: Vec<String>,
     tcp: Vec<String>,
     tls: Vec<String>,
+    ws: Vec<String>,
+    wss: Vec<String>,
     seed: Option<u64>,
     identity: Option<String>,
     endpoint: EndpointConfig,
@@ -269,6 +271,8 @@ impl Default for UserAgentBuilder {
             udp: Vec::new(),
             tcp: Vec::new(),
             tls: Vec::new(),
+            ws: Vec::new(),
+            wss: Vec::new(),
             seed: None,
             identity: None,
             endpoint: EndpointConfig::default(),
@@ -317,6 +321,27 @@ impl UserAgentBuilder {
     /// back on the connection (§18.2.2).
     pub fn tls(mut self, addr: impl Into<String>) -> Self {
         self.tls.push(addr.into());
+        self
+    }
+
+    /// Binds a WebSocket listener at `addr` (RFC 7118: SIP over WebSocket, `ws://`, what
+    /// browser softphones such as JsSIP and SIP.js speak). Clients must offer the `sip`
+    /// subprotocol; responses and requests to them go back on their connection (§5).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sip_tokio::Result<()> {
+    /// let ua = sip_tokio::UserAgent::builder().ws("0.0.0.0:8080").build().await?;
+    /// # let _ = ua; Ok(()) }
+    /// ```
+    pub fn ws(mut self, addr: impl Into<String>) -> Self {
+        self.ws.push(addr.into());
+        self
+    }
+
+    /// Binds a secure WebSocket listener at `addr` (`wss://`); it needs a server
+    /// certificate from [`tls_config`](Self::tls_config).
+    pub fn wss(mut self, addr: impl Into<String>) -> Self {
+        self.wss.push(addr.into());
         self
     }
 
@@ -437,9 +462,22 @@ impl UserAgentBuilder {
         for a in &self.tls {
             tconf.tls.extend(resolve(a)?);
         }
-        if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
+        for a in &self.ws {
+            tconf.ws.extend(resolve(a)?);
+        }
+        for a in &self.wss {
+            tconf.wss.extend(resolve(a)?);
+        }
+        if tconf.udp.is_empty()
+            && tconf.tcp.is_empty()
+            && tconf.tls.is_empty()
+            && tconf.ws.is_empty()
+            && tconf.wss.is_empty()
+        {
             return Err(Error::NoTransport);
         }
+        let seed = self.seed.unwrap_or_else(random_seed);
+        tconf.ws_mask_seed = seed;
         let (transports, input) = Transports::bind(tconf).await.map_err(Error::Bind)?;
         let transports = Arc::new(transports);
         let locals = transports.local_addrs();
@@ -452,6 +490,17 @@ impl UserAgentBuilder {
             {
                 econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
             }
+            // Outgoing WebSocket without a listener: a client's random `.invalid` host
+            // (RFC 7118 §5.2); responses come back on the connection.
+            for ws in [Transport::Ws, Transport::Wss] {
+                if !locals.iter().any(|(t, _)| *t == ws)
+                    && let Some((_, a)) = locals.first()
+                {
+                    let mut l = LocalAddr::new(ws, *a);
+                    l.advertised = Some(sip_core::transport::websocket::invalid_host(seed));
+                    econf.local_addrs.push(l);
+                }
+            }
         }
         let identity = self.identity.clone().unwrap_or_else(|| {
             let host = econf
@@ -460,7 +509,6 @@ impl UserAgentBuilder {
                 .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
             format!("<sip:ua@{host}>")
         });
-        let seed = self.seed.unwrap_or_else(random_seed);
         let n = self.shards;
         let registry = (n > 1).then(|| Arc::new(Registry::default()));
         let mut links = Vec::with_capacity(n);

@@ -117,6 +117,9 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listen = match args.transport {
         Transport::Tcp => Listen::tcp(args.bind),
         Transport::Tls => Listen::tls(args.bind),
+        Transport::Ws | Transport::Wss => {
+            return Err(format!("--transport {} is not served by sip-mio", args.transport).into());
+        }
         _ => Listen::udp(args.bind),
     };
     let mut config = DriverConfig::new(vec![listen]);

@@ -123,6 +123,8 @@ impl Uas {
         b = match config.transport {
             Transport::Tcp => b.tcp(config.bind.to_string()),
             Transport::Tls => b.tls(config.bind.to_string()),
+            Transport::Ws => b.ws(config.bind.to_string()),
+            Transport::Wss => b.wss(config.bind.to_string()),
             _ => b.udp(config.bind.to_string()),
         };
         if let Some(seed) = config.seed {

@@ -1,7 +1,7 @@
 //! A user agent that answers every call: 180 Ringing, then 200 OK with an SDP answer.
 //!
 //! ```text
-//! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls]
+//! cargo run --release -p sip-tokio --example uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls|ws|wss]
 //!     [--cert PEM --key PEM] [--ring-ms N] [--shards N]
 //!     [--threads N] [--registrar] [--auth user:password]... [--realm R]
 //!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
@@ -13,6 +13,11 @@
 //! chain and key of the PEM files `--cert` and `--key`; the `--tcp-*` limits apply to its
 //! connections too, and a peer must finish the TLS handshake within
 //! `--tcp-handshake-timeout-ms` (default 10,000).
+//!
+//! `--transport ws` serves SIP over WebSocket (RFC 7118) for browser softphones (JsSIP,
+//! SIP.js: `ws://host:port`, subprotocol `sip`); `--transport wss` the same over TLS with
+//! `--cert`/`--key`. The `--tcp-*` limits apply to these connections too, and the opening
+//! handshake must finish within `--tcp-handshake-timeout-ms`.
 //!
 //! The `--tcp-*` flags set what TCP peers may hold (the core's
 //! [`StreamLimits`](sip_core::transport::limits::StreamLimits), whose defaults are meant

@@ -20,6 +20,18 @@ pub struct TransportConfig {
     /// TLS listeners to bind (RFC 3261 §26.2: `sips:`, port 5061); they need
     /// `tls_config` with a server certificate. Outgoing TLS connections need none.
     pub tls: Vec<SocketAddr>,
+    /// WebSocket listeners to bind (RFC 7118: `ws://`, SIP over WebSocket for browser
+    /// softphones). Each connection must finish its opening handshake, offering the `sip`
+    /// subprotocol, within `tcp_limits.handshake_deadline`; it then counts against
+    /// `tcp_limits` like a TCP one, one SIP message per WebSocket message.
+    pub ws: Vec<SocketAddr>,
+    /// Secure WebSocket listeners (`wss://`): TLS with `tls_config`'s server certificate,
+    /// then the WebSocket handshake, each within `tcp_limits.handshake_deadline`.
+    pub wss: Vec<SocketAddr>,
+    /// Seeds the masking keys and handshake nonces of outgoing WebSocket connections
+    /// (RFC 6455 §5.3, §4.1), mixed with each connection's number; the user agent sets it
+    /// from its own seed, so a seeded run replays.
+    pub ws_mask_seed: u64,
     /// Certificates for TLS: the trust anchors outgoing connections check servers against
     /// and the certificate our listeners present. `None`: outgoing connections trust the
     /// platform's CAs, and no TLS listener can be bound. TLS connections count against
@@ -65,6 +77,9 @@ impl Default for TransportConfig {
             udp: Vec::new(),
             tcp: Vec::new(),
             tls: Vec::new(),
+            ws: Vec::new(),
+            wss: Vec::new(),
+            ws_mask_seed: 0,
             tls_config: None,
             recv_buffer_size: None,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),

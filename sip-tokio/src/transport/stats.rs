@@ -101,6 +101,16 @@ counters! {
     tls_handshake_failures,
     /// TLS handshakes not completed within `tcp_limits.handshake_deadline`.
     tls_handshake_timeouts,
+    /// WebSocket opening handshakes accepted (RFC 6455 §4.2.2; the TCP counters count
+    /// these connections too).
+    ws_handshakes,
+    /// WebSocket opening handshakes refused (not an upgrade, no `sip` subprotocol, too
+    /// large) or not completed within `tcp_limits.handshake_deadline`, each closing its
+    /// connection.
+    ws_handshake_failures,
+    /// WebSocket connections closed for breaking the framing rules or sending a message
+    /// over `max_message_size` (closed with the codec's close code, RFC 6455 §7.4.1).
+    ws_protocol_errors,
 }
 
 /// Adds one to a counter.

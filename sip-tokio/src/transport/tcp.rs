@@ -23,7 +23,9 @@ use tokio::time::Instant;
 
 use super::config::TransportConfig;
 use super::stats::bump;
-use super::{Conn, ConnOutput, EnqueueError, Guard, Shared, new_socket, until_stopped};
+use super::{
+    Conn, ConnOutput, EnqueueError, Guard, ListenerKind, Shared, new_socket, until_stopped,
+};
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -44,19 +46,16 @@ pub(super) fn bind_listener(addr: SocketAddr, config: &TransportConfig) -> io::R
 
 /// Accepts connections until stopped from outside, refusing those the core's
 /// [`Admission`](sip_core::transport::limits::Admission) refuses (per source, in total).
-/// With `tls`, each connection is a TLS one: it runs once its handshake is done.
+/// What `kind` says runs on each connection: TCP, TLS once its handshake is done, or
+/// WebSocket (over TLS for WSS) once its opening handshake is done.
 pub(super) async fn accept_loop(
     shared: Arc<Shared>,
     listener: TcpListener,
     local: SocketAddr,
     guard: Guard,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    kind: ListenerKind,
 ) {
-    let transport = if tls.is_some() {
-        Transport::Tls
-    } else {
-        Transport::Tcp
-    };
+    let transport = kind.transport();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -113,21 +112,26 @@ pub(super) async fn accept_loop(
             pong,
             rx,
         };
-        match &tls {
-            None => shared.spawn(
+        match &kind {
+            ListenerKind::Tcp => shared.spawn(
                 guard.clone(),
                 run_connection(shared.clone(), stream, peer, parts),
             ),
-            Some(acceptor) => {
+            ListenerKind::Tls(acceptor) | ListenerKind::Wss(acceptor) => {
                 let task = super::tls::accept_and_run(
                     shared.clone(),
                     acceptor.clone(),
                     stream,
                     peer,
                     parts,
+                    transport,
                 );
                 shared.spawn(guard.clone(), task);
             }
+            ListenerKind::Ws => shared.spawn(
+                guard.clone(),
+                run_ws_connection(shared.clone(), stream, peer, parts),
+            ),
         }
     }
 }
@@ -153,14 +157,10 @@ pub(super) struct ConnParts {
 pub(super) async fn connect_and_run(
     shared: Arc<Shared>,
     peer: SocketAddr,
+    transport: Transport,
     mut parts: ConnParts,
     tls: Option<TlsPeerIdentity>,
 ) {
-    let transport = if tls.is_some() {
-        Transport::Tls
-    } else {
-        Transport::Tcp
-    };
     let key = (transport, peer);
     let timeout = shared.config.connect_timeout;
     let attempt = tokio::time::timeout(timeout, connect(peer, &shared.config));
@@ -172,11 +172,27 @@ pub(super) async fn connect_and_run(
         Some(Ok(Ok(stream))) => {
             bump(&shared.counters.connections_opened);
             tracing::debug!(%peer, %transport, "connection opened");
-            return match tls {
-                None => run_connection(shared, stream, peer, parts).await,
-                Some(identity) => {
-                    super::tls::handshake_and_run(shared, stream, peer, identity, parts).await
+            return match (tls, transport) {
+                (Some(identity), _) => {
+                    super::tls::handshake_and_run(shared, stream, peer, identity, parts, transport)
+                        .await
                 }
+                (None, Transport::Ws) => {
+                    let _ = stream.set_nodelay(true);
+                    match stream.local_addr() {
+                        Ok(local) => {
+                            let host = peer.to_string();
+                            super::ws::run_client(
+                                shared, stream, peer, local, transport, host, parts,
+                            )
+                            .await
+                        }
+                        Err(e) => {
+                            finish(&shared, transport, peer, parts, Close::ReadError(e)).await
+                        }
+                    }
+                }
+                (None, _) => run_connection(shared, stream, peer, parts).await,
             };
         }
         Some(Ok(Err(e))) => e.to_string(),
@@ -250,6 +266,24 @@ async fn run_connection(
     };
     drop(stream);
     finish(&shared, Transport::Tcp, peer, parts, reason).await;
+}
+
+/// Runs one accepted WebSocket connection: its handshake, then its messages
+/// ([`super::ws::serve`]).
+async fn run_ws_connection(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    mut parts: ConnParts,
+) {
+    let _ = stream.set_nodelay(true);
+    let reason = match stream.local_addr() {
+        Ok(local) => {
+            super::ws::serve(&shared, stream, peer, local, Transport::Ws, &mut parts).await
+        }
+        Err(e) => Close::ReadError(e),
+    };
+    finish(&shared, Transport::Ws, peer, parts, reason).await;
 }
 
 /// Runs a connection's reader and writer side by side until one of them ends it or it

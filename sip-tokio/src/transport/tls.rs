@@ -28,6 +28,7 @@ pub(super) async fn handshake_and_run(
     peer: SocketAddr,
     identity: TlsPeerIdentity,
     parts: ConnParts,
+    transport: Transport,
 ) {
     let expected = match &identity {
         TlsPeerIdentity::Domain(d) => d.to_string(),
@@ -54,13 +55,18 @@ pub(super) async fn handshake_and_run(
     };
     let outcome = match until_stopped(shared.stop.clone(), handshake).await {
         Some(o) => o,
-        None => return finish(&shared, Transport::Tls, peer, parts, Close::Shutdown).await,
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
     };
     match outcome {
         Ok((stream, local)) => {
             bump(&shared.counters.tls_handshakes);
             shared.tls_succeeded(peer);
             tracing::debug!(%peer, server = %expected, "TLS connection established");
+            if transport == Transport::Wss {
+                let host = format!("{expected}:{}", peer.port());
+                return super::ws::run_client(shared, stream, peer, local, transport, host, parts)
+                    .await;
+            }
             let (rd, wr) = tokio::io::split(stream);
             let mut parts = parts;
             let reason = pump(&shared, rd, wr, peer, local, Transport::Tls, &mut parts).await;
@@ -73,41 +79,48 @@ pub(super) async fn handshake_and_run(
             let mut parts = parts;
             // Out of the table before the error, so a retry opens a new connection.
             shared.finish_conn(
-                (Transport::Tls, peer),
+                (transport, peer),
                 parts.id,
                 parts.permit,
                 &parts.output,
                 &mut parts.rx,
             );
             bump(&shared.counters.connections_closed);
-            shared.report_error(Transport::Tls, peer).await;
+            shared.report_error(transport, peer).await;
         }
     }
 }
 
-/// Runs the server handshake on an accepted connection, then runs it. A peer that does
-/// not complete the handshake within the deadline is closed.
+/// Runs the server handshake on an accepted connection, then runs it: as SIP over TLS,
+/// or for [`Transport::Wss`] as a WebSocket connection ([`super::ws::serve`], with its own
+/// handshake deadline). A peer that does not complete the handshake within the deadline
+/// is closed.
 pub(super) async fn accept_and_run(
     shared: Arc<Shared>,
     acceptor: TlsAcceptor,
     tcp: TcpStream,
     peer: SocketAddr,
     mut parts: ConnParts,
+    transport: Transport,
 ) {
     let _ = tcp.set_nodelay(true);
     let local = match tcp.local_addr() {
         Ok(l) => l,
-        Err(e) => return finish(&shared, Transport::Tls, peer, parts, Close::ReadError(e)).await,
+        Err(e) => return finish(&shared, transport, peer, parts, Close::ReadError(e)).await,
     };
     let deadline = shared.config.tcp_limits.handshake_deadline;
     let handshake = tokio::time::timeout(deadline, acceptor.accept(tcp));
     let failure = match until_stopped(shared.stop.clone(), handshake).await {
-        None => return finish(&shared, Transport::Tls, peer, parts, Close::Shutdown).await,
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
         Some(Ok(Ok(stream))) => {
             bump(&shared.counters.tls_handshakes);
-            let (rd, wr) = tokio::io::split(stream);
-            let reason = pump(&shared, rd, wr, peer, local, Transport::Tls, &mut parts).await;
-            return finish(&shared, Transport::Tls, peer, parts, reason).await;
+            let reason = if transport.is_websocket() {
+                super::ws::serve(&shared, stream, peer, local, transport, &mut parts).await
+            } else {
+                let (rd, wr) = tokio::io::split(stream);
+                pump(&shared, rd, wr, peer, local, transport, &mut parts).await
+            };
+            return finish(&shared, transport, peer, parts, reason).await;
         }
         Some(Ok(Err(e))) => TlsFailure::from_io(&e, "client"),
         Some(Err(_elapsed)) => TlsFailure::HandshakeTimeout,
@@ -115,7 +128,7 @@ pub(super) async fn accept_and_run(
     count_failure(&shared, &failure);
     tracing::debug!(%peer, error = %failure, "TLS handshake of an accepted connection failed");
     shared.finish_conn(
-        (Transport::Tls, peer),
+        (transport, peer),
         parts.id,
         parts.permit,
         &parts.output,

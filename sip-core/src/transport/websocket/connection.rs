@@ -151,6 +151,8 @@ pub struct WsConnection {
     state: State,
     peer_close: Option<CloseCode>,
     error: Option<WsError>,
+    /// Pings and Pongs received since [`WsConnection::take_keepalives`] last asked.
+    keepalives: u64,
 }
 
 impl WsConnection {
@@ -171,6 +173,7 @@ impl WsConnection {
             state: State::Open,
             peer_close: None,
             error: None,
+            keepalives: 0,
         }
     }
 
@@ -258,6 +261,18 @@ impl WsConnection {
         self.peer_close
     }
 
+    /// Whether part of a frame or of a fragmented message is held: a driver's message
+    /// deadline runs while it is (RFC 6455 leaves such limits to the endpoint).
+    pub fn message_in_progress(&self) -> bool {
+        !self.input.is_empty() || self.partial.is_some()
+    }
+
+    /// The Pings and Pongs received since the last call: keep-alives, which keep an idle
+    /// connection open (§5.5.2, §5.5.3).
+    pub fn take_keepalives(&mut self) -> u64 {
+        std::mem::take(&mut self.keepalives)
+    }
+
     fn queue(&mut self, opcode: Opcode, payload: &[u8]) {
         let mask = (!self.server).then(|| self.rng.u32(..).to_be_bytes());
         let mut out = BytesMut::new();
@@ -306,11 +321,12 @@ impl WsConnection {
     fn on_frame(&mut self, h: FrameHeader, payload: BytesMut) -> Result<(), WsError> {
         match h.opcode {
             Opcode::Ping => {
+                self.keepalives += 1;
                 if self.state == State::Open {
                     self.queue(Opcode::Pong, &payload);
                 }
             }
-            Opcode::Pong => {}
+            Opcode::Pong => self.keepalives += 1,
             Opcode::Close => self.on_close(&payload)?,
             Opcode::Text | Opcode::Binary if self.state == State::CloseSent => {}
             Opcode::Text | Opcode::Binary => {
@@ -399,6 +415,26 @@ mod tests {
     }
 
     const OPTIONS: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/WS x.invalid\r\n\r\n";
+
+    #[test]
+    fn partial_frames_and_keepalives_are_reported() {
+        let mut s = server();
+        assert!(!s.message_in_progress());
+        let wire = client_frame(Opcode::Text, true, OPTIONS);
+        s.handle_input(&wire[..5]).unwrap();
+        assert!(s.message_in_progress());
+        s.handle_input(&wire[5..]).unwrap();
+        assert!(!s.message_in_progress());
+        s.handle_input(&client_frame(Opcode::Text, false, b"OPT"))
+            .unwrap();
+        assert!(s.message_in_progress());
+        s.handle_input(&client_frame(Opcode::Ping, true, b""))
+            .unwrap();
+        s.handle_input(&client_frame(Opcode::Pong, true, b""))
+            .unwrap();
+        assert_eq!(s.take_keepalives(), 2);
+        assert_eq!(s.take_keepalives(), 0);
+    }
 
     #[test]
     fn a_message_in_one_frame_or_many_arrives_whole_even_byte_by_byte() {

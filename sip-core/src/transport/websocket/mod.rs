@@ -23,9 +23,46 @@ pub use handshake::{ClientHandshake, HandshakeError, Upgrade};
 /// server; browsers send well under 2 KiB).
 pub const MAX_HANDSHAKE: usize = 8 * 1024;
 
+/// The Via sent-by host a WebSocket client writes (RFC 7118 §5.2, and what browser
+/// clients do): it cannot be reached at any address of its own, so it names a random host
+/// under the reserved `.invalid` domain (RFC 2606), and the server always adds `received`
+/// (it never matches the source address) and answers over the connection. Twelve
+/// lowercase letters and digits drawn from `seed`.
+///
+/// ```
+/// use sip_core::transport::websocket::invalid_host;
+/// let host = invalid_host(7);
+/// assert!(host.ends_with(".invalid") && host.len() == 20);
+/// assert_eq!(host, invalid_host(7));
+/// ```
+pub fn invalid_host(seed: u64) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut host: String = (0..12)
+        .map(|_| char::from(ALPHABET[rng.usize(..ALPHABET.len())]))
+        .collect();
+    host.push_str(".invalid");
+    host
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invalid_hosts_are_valid_host_names_that_differ_by_seed() {
+        let (a, b) = (invalid_host(1), invalid_host(2));
+        assert_ne!(a, b);
+        for h in [a, b] {
+            assert!(crate::message::SipUri::parse_host(&h).is_ok(), "{h}");
+            assert!(
+                h.strip_suffix(".invalid")
+                    .unwrap()
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric())
+            );
+        }
+    }
 
     /// A browser-like client and our server, through the handshake and both ways of one
     /// SIP exchange, fed to each other in odd-sized pieces.
