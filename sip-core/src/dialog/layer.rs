@@ -58,6 +58,8 @@ pub(crate) struct DialogConfig {
     pub info_packages: Option<Vec<String>>,
     /// Track offer/answer in INVITE sessions (see `media_session`).
     pub offer_answer: bool,
+    /// Reliable provisional responses (see [`super::prack`]).
+    pub prack: super::ReliableProvisionals,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -133,6 +135,8 @@ pub(super) enum Usage {
     Refer(u64),
     /// A NOTIFY we sent for a REFER we received.
     Notify(u64),
+    /// A PRACK the endpoint sent for a reliable provisional response (RFC 3262 §4).
+    Prack(u64),
 }
 
 /// A body and its Content-Type, kept to re-send.
@@ -403,7 +407,7 @@ impl DialogLayer {
     /// The dialog a client transaction's usage belongs to.
     pub(super) fn dialog_of_usage(&self, usage: Usage) -> Option<u64> {
         match usage {
-            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
+            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) | Usage::Prack(d) => Some(d),
             Usage::Refer(r) | Usage::Notify(r) => self.refers.get(&r).map(|x| x.dialog),
         }
     }
@@ -713,6 +717,9 @@ impl DialogLayer {
                 self.usage.insert(ctx.0, Usage::Invite(id));
                 self.sent_sdp(id, offer, env);
             }
+        }
+        if self.dialogs.get(&id).is_some_and(|d| d.prack.is_some()) {
+            self.prack_timer(now, id, env);
         }
         let session_due = self
             .config

@@ -429,6 +429,7 @@ impl DialogLayer {
                     request: req,
                 });
             }
+            Method::Prack => self.prack_received(now, id, stx, &req, env),
             Method::Refer => self.incoming_refer(now, id, stx, req, env),
             Method::Notify
                 if req
@@ -486,7 +487,8 @@ impl DialogLayer {
                     });
                 }
             }
-            Usage::Notify(_) => {}
+            // The PRACK's answer is the endpoint's own business (RFC 3262 §4).
+            Usage::Notify(_) | Usage::Prack(_) => {}
             Usage::Refer(rid) => self.refer_response(now, rid, &resp, env),
         }
     }
@@ -565,7 +567,8 @@ impl DialogLayer {
                 dialog: DialogId(id),
                 outcome: Err(failure),
             }),
-            Usage::Notify(_) => {}
+            // A lost PRACK leaves the INVITE to its own fate (RFC 3262 §4).
+            Usage::Notify(_) | Usage::Prack(_) => {}
             Usage::Refer(rid) => {
                 if let Some(r) = self.refers.remove(&rid) {
                     env.emit(DialogEvent::Refer {
