@@ -12,6 +12,7 @@
 //! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale or replayed nonce, RFC 7616 §3.3, §3.4); then 403 unless the To is the user's own AOR ([`OwnAor`](sip_core::registrar::OwnAor), §10.3 step 4); then the registrar's answer (§10.3) |
 //! | MESSAGE outside calls | 200 (RFC 3428 §7) |
 //! | OPTIONS, anything else outside calls | left to the endpoint's policy: 200 with Allow and Accept, or 405 with Allow ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)) |
+//! | INVITE with `Require: 100rel` (or `Supported: 100rel` with `--prefer-100rel`) | the 180 sent reliably, with `Require: 100rel` and `RSeq`, retransmitted until its PRACK, which gets 200 (RFC 3262 §3, [`reliable_provisionals`]) |
 //! | INVITE or re-INVITE with `Supported: timer` and a Session-Expires below 90 | 422 with `Min-SE: 90`, by the endpoint's session timers ([`session_timers`], RFC 4028 §9) |
 //! | re-INVITE in a call | [`InDialogPlan::AnswerOffer`]: the answer to its offer, the direction mirrored (a `sendonly` hold answered `recvonly`, `inactive` with `inactive`, RFC 3264 §6.1, §8.4), 488 when nothing is acceptable (and the negotiated Session-Expires) |
 //! | INFO, UPDATE, MESSAGE, OPTIONS, ... in a call | 200 |
@@ -102,6 +103,14 @@ pub enum InDialogPlan {
 /// refreshes, and either way a call whose refreshes stop is ended with BYE (§10).
 pub fn session_timers() -> sip_core::dialog::SessionTimers {
     sip_core::dialog::SessionTimers::on(1800, sip_core::dialog::session_timer::MIN_SE_FLOOR)
+}
+
+/// The PBX's reliable provisional responses (RFC 3262): supported, so an INVITE that
+/// requires `100rel` gets a reliable 180 (RSeq, retransmitted until its PRACK) rather than
+/// 420, and one that merely supports it gets a plain 180 unless the app prefers reliable
+/// ones (`--prefer-100rel`, [`ReliableProvisionals::Preferred`](sip_core::dialog::ReliableProvisionals)).
+pub fn reliable_provisionals() -> sip_core::dialog::ReliableProvisionals {
+    sip_core::dialog::ReliableProvisionals::Supported
 }
 
 /// What to do with a new call.
