@@ -550,6 +550,10 @@ impl DialogLayer {
         sent: &Responded,
         env: &mut impl DialogEnv,
     ) {
+        if self.tracks_update(stx) {
+            self.update_responded(stx, status);
+            return;
+        }
         let Some(&id) = self.stx_dialog.get(&stx.0) else {
             return;
         };

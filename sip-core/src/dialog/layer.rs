@@ -230,6 +230,9 @@ pub(crate) struct DialogLayer {
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     /// A call not yet answered → the dialog its Replaces names (RFC 3891).
     pub(super) replacing: Map<u64, u64>,
+    /// An UPDATE server transaction whose offer awaits our answer → its dialog (RFC 3311,
+    /// only with `offer_answer`).
+    pub(super) update_stx: Map<u64, u64>,
     timers: TimerQueue<DialogTimer>,
     /// The lifetime guard's checks, by dialog: apart from `timers`, so the entries of
     /// dialogs that ended long before their guard's deadline (most of them) do not deepen
@@ -264,6 +267,7 @@ impl DialogLayer {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             replacing: Map::with_hasher(hash()),
+            update_stx: Map::with_hasher(hash()),
             sessions: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
@@ -328,6 +332,9 @@ impl DialogLayer {
                 None
             }
             Up::ServerEnded { tx } => {
+                if !self.update_stx.is_empty() {
+                    self.update_responded(tx, 500);
+                }
                 if let Some(d) = self.stx_dialog.remove(&tx.0)
                     && let Some(d) = self.dialogs.get_mut(&d)
                 {
@@ -342,7 +349,7 @@ impl DialogLayer {
     /// Whether server transaction `tx` is a call's INVITE or re-INVITE, whose responses the
     /// dialog follows (see [`DialogLayer::responded`]).
     pub(crate) fn tracks(&self, tx: ServerTxId) -> bool {
-        self.stx_dialog.contains_key(&tx.0)
+        self.stx_dialog.contains_key(&tx.0) || self.tracks_update(tx)
     }
 
     /// The dialog whose INVITE or re-INVITE server transaction `tx` is.
@@ -614,6 +621,7 @@ impl DialogLayer {
         shrink_map(&mut self.refers);
         shrink_map(&mut self.reinvite_bodies);
         shrink_map(&mut self.replacing);
+        shrink_map(&mut self.update_stx);
         shrink_map(&mut self.sessions);
         self.index.shrink();
         self.timers.shrink();

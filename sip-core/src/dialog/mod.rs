@@ -15,6 +15,7 @@
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
 //! | `prack.rs` | reliable provisional responses (RFC 3262): RSeq, RAck, PRACK |
+//! | `update.rs` | UPDATE (RFC 3311): sent and received, its offer/answer, 491 and 500 |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
 //! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
 //! | `replaces.rs` | Replaces (RFC 3891): an INVITE that takes an existing dialog's place |
@@ -45,6 +46,7 @@ pub mod route;
 pub mod session_timer;
 #[cfg(test)]
 mod tests;
+mod update;
 
 pub use guard::{DialogGuard, Expiry};
 pub use invite::InviteOptions;

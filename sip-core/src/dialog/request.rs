@@ -252,8 +252,19 @@ impl DialogLayer {
         {
             return Err(DialogError::NotConfirmed);
         }
+        // RFC 3311 §5.1: an UPDATE's session description is an offer.
+        let offer = if method == Method::Update {
+            self.outgoing_sdp(
+                dialog.0,
+                super::SdpMessage::Update,
+                body.as_ref().map(|(c, b)| (*c, b)),
+            )?
+        } else {
+            super::media_session::Outgoing::Nothing
+        };
         let ctx = self.send_in_dialog(now, dialog.0, method, headers, body, env)?;
         self.usage.insert(ctx.0, Usage::Request(dialog.0));
+        self.sent_sdp(dialog.0, offer, env);
         Ok(ctx)
     }
 
@@ -430,6 +441,22 @@ impl DialogLayer {
                 });
             }
             Method::Prack => self.prack_received(now, id, stx, &req, env),
+            Method::Update => {
+                // RFC 3311 §5.2: its offer checked against the session first.
+                if !self.update_received(now, id, stx, &req, env) {
+                    return;
+                }
+                if let Some(c) = contact_target(&req)
+                    && let Some(d) = self.dialogs.get_mut(&id)
+                {
+                    d.set_remote_target(c.into());
+                }
+                env.emit(DialogEvent::Request {
+                    dialog: DialogId(id),
+                    tx: stx,
+                    request: req,
+                });
+            }
             Method::Refer => self.incoming_refer(now, id, stx, req, env),
             Method::Notify
                 if req
@@ -471,6 +498,7 @@ impl DialogLayer {
         match usage {
             Usage::Invite(id) => self.invite_response(now, ctx, id, resp, env),
             Usage::Request(id) => {
+                self.update_response(id, &resp, env);
                 let code = resp.status();
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),

@@ -19,6 +19,7 @@ pub const DEFAULT_ALLOW: &[Method] = &[
     Method::Options,
     Method::Refer,
     Method::Notify,
+    Method::Update,
 ];
 
 /// Configuration of an `Endpoint`.
