@@ -166,6 +166,11 @@ impl DialogLayer {
             opts.headers.push((super::info::RECV_INFO.to_owned(), recv));
         }
         let session = self.session_for_invite(&mut opts);
+        if self.config.session_timers.enabled {
+            // RFC 4028 §7.4: the peer may refresh by UPDATE if we allow it.
+            opts.headers
+                .push(("Allow".to_owned(), self.config.allow.to_string()));
+        }
         if self.config.prack.enabled() {
             // RFC 3262 §4: the UAC says it can PRACK.
             opts.headers
@@ -477,8 +482,8 @@ impl DialogLayer {
         };
         let mut rseq_text = itoa::Buffer::new();
         let rseq = reliable.map(|n| rseq_text.format(n));
-        // At most seven rows, on the stack: no allocation per response.
-        let mut rows: [(&str, &str); 7] = [("", ""); 7];
+        // At most eight rows, on the stack: no allocation per response.
+        let mut rows: [(&str, &str); 8] = [("", ""); 8];
         let mut n = 0;
         let mut push = |row| {
             rows[n] = row;
@@ -493,6 +498,7 @@ impl DialogLayer {
                 push(("Require", "timer"));
             }
             push(("Supported", "timer"));
+            push(("Allow", &self.config.allow));
         }
         if let Some(r) = &recv_info {
             push((super::info::RECV_INFO, r));
@@ -631,6 +637,7 @@ impl DialogLayer {
         match self.new_uas_dialog(stx, &req, from, env) {
             Ok(id) => {
                 self.session_pending(id, grant);
+                self.session_peer_allow(id, &req);
                 if let Some(old) = replaces {
                     self.replacing.insert(id, old);
                 }

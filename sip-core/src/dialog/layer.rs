@@ -60,6 +60,9 @@ pub(crate) struct DialogConfig {
     pub offer_answer: bool,
     /// Reliable provisional responses (see [`super::prack`]).
     pub prack: super::ReliableProvisionals,
+    /// The `Allow` value of the endpoint: written on INVITEs and their 2xx when session
+    /// timers are on, so the peer can refresh by UPDATE (RFC 4028 §7.4).
+    pub allow: Box<str>,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -137,6 +140,8 @@ pub(super) enum Usage {
     Notify(u64),
     /// A PRACK the endpoint sent for a reliable provisional response (RFC 3262 §4).
     Prack(u64),
+    /// An UPDATE refreshing the session timer (RFC 4028 §7.4).
+    SessionRefresh(u64),
 }
 
 /// A body and its Content-Type, kept to re-send.
@@ -414,7 +419,11 @@ impl DialogLayer {
     /// The dialog a client transaction's usage belongs to.
     pub(super) fn dialog_of_usage(&self, usage: Usage) -> Option<u64> {
         match usage {
-            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) | Usage::Prack(d) => Some(d),
+            Usage::Invite(d)
+            | Usage::Bye(d)
+            | Usage::Request(d)
+            | Usage::Prack(d)
+            | Usage::SessionRefresh(d) => Some(d),
             Usage::Refer(r) | Usage::Notify(r) => self.refers.get(&r).map(|x| x.dialog),
         }
     }

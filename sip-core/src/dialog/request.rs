@@ -442,6 +442,12 @@ impl DialogLayer {
             }
             Method::Prack => self.prack_received(now, id, stx, &req, env),
             Method::Update => {
+                // RFC 4028 §9: a session refresh without a body is the endpoint's own.
+                if self.config.session_timers.enabled
+                    && self.session_update_received(now, id, stx, &req, env)
+                {
+                    return;
+                }
                 // RFC 3311 §5.2: its offer checked against the session first.
                 if !self.update_received(now, id, stx, &req, env) {
                     return;
@@ -517,6 +523,11 @@ impl DialogLayer {
             }
             // The PRACK's answer is the endpoint's own business (RFC 3262 §4).
             Usage::Notify(_) | Usage::Prack(_) => {}
+            Usage::SessionRefresh(id) => {
+                if resp.status() >= 200 {
+                    self.session_update_answered(now, id, &resp, env);
+                }
+            }
             Usage::Refer(rid) => self.refer_response(now, rid, &resp, env),
         }
     }
@@ -587,7 +598,7 @@ impl DialogLayer {
                     self.set_state(now, id, DialogState::Terminated(reason), env);
                 }
             }
-            Usage::Request(id) => {
+            Usage::Request(id) | Usage::SessionRefresh(id) => {
                 self.send_bye(now, id, env);
                 self.set_state(now, id, DialogState::Terminated(reason), env);
             }

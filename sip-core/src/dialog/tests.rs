@@ -44,6 +44,7 @@ fn config() -> DialogConfig {
         info_packages: None,
         offer_answer: false,
         prack: super::ReliableProvisionals::Off,
+        allow: "INVITE, ACK, BYE, CANCEL".into(),
     }
 }
 

@@ -268,6 +268,13 @@ impl Endpoint {
                 info_packages: config.info_packages.clone(),
                 offer_answer: config.offer_answer,
                 prack: config.reliable_provisionals,
+                allow: config
+                    .allow()
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into(),
             };
             DialogLayer::new(c, ids(), hash)
         });
