@@ -3,7 +3,8 @@
 //! is `parse` (sip-core `parse_unchecked` of the benchmark INVITE), `check` (`parse`),
 //! `serialize` (`to_bytes` of the parsed INVITE), `server` (the server INVITE cycle),
 //! `sipx-server`, `options` (the OPTIONS round trip), `call` (INVITE → 200 → ACK),
-//! `dialog-call` (a whole call with the dialog layer), `sdp-parse`, `sdp-answer` (sip-core's
+//! `dialog-call` (a whole call with the dialog layer), `softphone-call` (the same with SDP
+//! offer/answer, 100rel/PRACK and session timers, issue 20), `sdp-parse`, `sdp-answer` (sip-core's
 //! parse of the 10-line offer of `sip_bench::sdp`, and parse + answer + serialise),
 //! `webrtc-sdp-parse` or `sdp-types-parse` (the peers' parse of it).
 //!
@@ -136,6 +137,10 @@ fn main() {
         }),
         "dialog-call" => {
             let mut p = sip_bench::txn::DialogPair::new();
+            (0..n).for_each(|_| p.call());
+        }
+        "softphone-call" => {
+            let mut p = sip_bench::txn::DialogPair::softphone();
             (0..n).for_each(|_| p.call());
         }
         "call" => {

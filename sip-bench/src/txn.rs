@@ -63,6 +63,8 @@ pub struct DialogPair {
     now: Instant,
     out: Vec<(SocketAddr, Transmit)>,
     events: Vec<Event>,
+    /// A softphone call ([`DialogPair::softphone`]): B's media, and A's offer.
+    softphone: Option<(sip_core::sdp::negotiate::LocalMedia, Bytes)>,
 }
 
 impl Default for DialogPair {
@@ -83,6 +85,31 @@ impl DialogPair {
             now: base(),
             out: Vec::with_capacity(8),
             events: Vec::with_capacity(8),
+            softphone: None,
+        }
+    }
+
+    /// A pair whose calls use what a softphone does (issue 20): SDP offer/answer (A offers
+    /// PCMU, PCMA and telephone-event from the negotiation helper, B answers through
+    /// `answer_offer`), 100rel (A's INVITE requires it: B's 180 is reliable and A PRACKs it,
+    /// RFC 3262) and session timers (RFC 4028, 1800 s, Min-SE 90) on both sides.
+    pub fn softphone() -> Self {
+        use sip_core::dialog::{ReliableProvisionals, SessionTimers};
+        use sip_core::sdp::negotiate::{LocalMedia, offer};
+        let (a_addr, b_addr) = (addr("192.0.2.1:5060"), addr("192.0.2.2:5060"));
+        let config = |at| EndpointConfig {
+            offer_answer: true,
+            reliable_provisionals: ReliableProvisionals::Supported,
+            session_timers: SessionTimers::on(1800, 90),
+            ..EndpointConfig::with_local(Transport::Udp, at)
+        };
+        let a_media = LocalMedia::telephone(a_addr.ip(), 4000, 1);
+        let b_media = LocalMedia::telephone(b_addr.ip(), 6000, 2);
+        DialogPair {
+            a: Endpoint::new(config(a_addr), 1),
+            b: Endpoint::new(config(b_addr), 2),
+            softphone: Some((b_media, offer(&a_media, 1).to_bytes())),
+            ..DialogPair::new()
         }
     }
 
@@ -99,6 +126,15 @@ impl DialogPair {
             }
             let answered = !self.events.is_empty();
             for e in self.events.drain(..) {
+                if let (Event::IncomingCall { dialog, .. }, Some((media, _))) =
+                    (&e, &self.softphone)
+                {
+                    let mut d = self.b.dialog(*dialog).expect("dialog");
+                    d.answer(self.now, 180, None).expect("reliable 180");
+                    d.answer_offer(self.now, media)
+                        .expect("200 with the answer");
+                    continue;
+                }
                 if let Event::IncomingCall { dialog, .. } = e {
                     self.b
                         .dialog(dialog)
@@ -158,8 +194,13 @@ impl DialogPair {
             "sip:bob@192.0.2.2",
             "<sip:alice@192.0.2.1>",
             "<sip:bob@192.0.2.2>",
-        )
-        .body("application/sdp", Bytes::from_static(SDP));
+        );
+        let opts = match &self.softphone {
+            Some((_, offer)) => opts
+                .body("application/sdp", offer.clone())
+                .header("Require", "100rel"),
+            None => opts.body("application/sdp", Bytes::from_static(SDP)),
+        };
         let d = self.a.invite(self.now, opts).expect("invite");
         self.pump();
         assert_eq!(

@@ -1,6 +1,7 @@
 //! SIPp's built-in `uac` scenario, `.ci/sipp/refer_uac.xml` (a transfer inside a call),
 //! `.ci/sipp/hold_uac.xml` (hold and resume, each answer's direction checked) and
-//! `.ci/sipp/no_codec_uac.xml` (488), against the `mio_uas` example's app, in-process on a
+//! `.ci/sipp/no_codec_uac.xml` (488) and `.ci/sipp/prack_uac.xml` (a reliable 180 and its
+//! PRACK, RFC 3262), against the `mio_uas` example's app, in-process on a
 //! mio loop. Skipped with a message when `sipp` is not installed (a failure under
 //! `CI=true`).
 
@@ -14,8 +15,8 @@ use std::time::Duration;
 use common::app::AppStats;
 use common::{Harness, addr};
 use sip_core::transport::Transport;
-use sip_mio::Listen;
-use sip_pbx::Report;
+use sip_mio::{DriverConfig, Listen};
+use sip_pbx::{PbxConfig, Report};
 
 fn sipp_available() -> bool {
     let found = Command::new("sipp")
@@ -61,13 +62,27 @@ fn run_sipp(
     extra: &[&str],
     limit: Duration,
 ) -> (Option<i32>, Report, AppStats) {
+    run_sipp_with(transport, scenario, extra, limit, PbxConfig::default())
+}
+
+/// [`run_sipp`] with the app's PBX configured by `pbx`.
+fn run_sipp_with(
+    transport: Transport,
+    scenario: &[&str],
+    extra: &[&str],
+    limit: Duration,
+    pbx: PbxConfig,
+) -> (Option<i32>, Report, AppStats) {
     static RUNS: AtomicU32 = AtomicU32::new(0);
     let mut h = Harness::new();
     let listen = match transport {
         Transport::Tcp => Listen::tcp(addr("127.0.0.1:0")),
         _ => Listen::udp(addr("127.0.0.1:0")),
     };
-    let n = h.add_on(vec![listen], 42, true);
+    // As the mio_uas app sets it up: the PBX's reliable provisionals (RFC 3262).
+    let mut config = DriverConfig::new(vec![listen]).seed(42);
+    config.endpoint.reliable_provisionals = sip_pbx::reliable_provisionals();
+    let n = h.add_with(config, Some(pbx));
     let uas = h.driver(n).local_addr(transport).unwrap();
     let run = RUNS.fetch_add(1, Ordering::Relaxed);
     let log = std::env::temp_dir().join(format!("sip-mio-sipp-{}-{run}.log", std::process::id()));
@@ -205,6 +220,30 @@ fn sipp_hold_and_resume_get_mirrored_answers() {
     assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
     assert_eq!((c.calls_received, c.calls_answered), (20, 20));
     assert_eq!(c.in_dialog_requests, 60);
+    assert_eq!((s.failures, s.errors), (0, 0));
+}
+
+#[test]
+fn sipp_prack_of_a_reliable_180_rfc3262() {
+    if !sipp_available() {
+        return;
+    }
+    // `.ci/sipp/prack_uac.xml`: INVITE with Require: 100rel, a 180 with Require: 100rel and
+    // RSeq, PRACK with RAck answered 200, then the INVITE's 200 (the PBX rings 300 ms).
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/sipp/prack_uac.xml");
+    let pbx = PbxConfig {
+        ring: Duration::from_millis(300),
+        ..PbxConfig::default()
+    };
+    let (code, c, s) = run_sipp_with(
+        Transport::Udp,
+        &["-sf", scenario],
+        &["-m", "20", "-r", "10"],
+        Duration::from_secs(20),
+        pbx,
+    );
+    assert_eq!(code, Some(0), "SIPp reported failed calls; app: {c}\n{s:?}");
+    assert_eq!((c.calls_received, c.calls_answered), (20, 20));
     assert_eq!((s.failures, s.errors), (0, 0));
 }
 

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use sip_core::dialog::{DialogGuard, SessionTimers};
+use sip_core::dialog::{DialogGuard, ReliableProvisionals, SessionTimers};
 use sip_core::transport::Transport;
 use sip_core::transport::limits::StreamLimits;
 
@@ -16,7 +16,7 @@ pub const USAGE: &str = "--bind <ip:port> [--transport udp|tcp|tls|ws|wss] [--ce
                          [--auth user:password]... [--realm R] [--recv-buffer BYTES] \
                          [--max-call-secs N] [--idle-call-secs N] [--max-transactions N] \
                          [--max-lingering N] [--session-expires N] [--min-se N] \
-                         [--no-session-timers]";
+                         [--no-session-timers] [--prefer-100rel] [--no-100rel]";
 
 /// The TCP limit flags (each sets one field of [`StreamLimits`]; unset ones keep its
 /// defaults, which are meant for the open internet).
@@ -57,6 +57,11 @@ pub struct Args {
     /// ([`crate::session_timers`]: on, Min-SE 90) unless `--session-expires N`,
     /// `--min-se N` or `--no-session-timers` say otherwise.
     pub session_timers: SessionTimers,
+    /// Reliable provisional responses (RFC 3262, `EndpointConfig::reliable_provisionals`):
+    /// the PBX's choice ([`crate::reliable_provisionals`]: reliable when the INVITE requires
+    /// them) unless `--prefer-100rel` (also when it supports them) or `--no-100rel` (never:
+    /// `Require: 100rel` gets 420).
+    pub reliable_provisionals: ReliableProvisionals,
 }
 
 /// The PEM files a TLS listener serves with.
@@ -120,6 +125,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
     let (mut max_transactions, mut max_lingering) = (None, None);
     let (mut cert, mut key) = (None, None);
     let mut session_timers = crate::session_timers();
+    let mut reliable_provisionals = crate::reliable_provisionals();
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -185,6 +191,8 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
                 session_timers = SessionTimers::on(se, min);
             }
             "--no-session-timers" => session_timers = SessionTimers::OFF,
+            "--prefer-100rel" => reliable_provisionals = ReliableProvisionals::Preferred,
+            "--no-100rel" => reliable_provisionals = ReliableProvisionals::Off,
             "-h" | "--help" => return Err(String::new()),
             flag if own.contains(&flag) => {
                 let v = value()?;
@@ -216,6 +224,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, own: &[&str]) -> Result<Arg
         max_transactions,
         max_lingering,
         session_timers,
+        reliable_provisionals,
     })
 }
 
@@ -242,6 +251,22 @@ mod tests {
 
     fn args(v: &[&str]) -> Result<Args, String> {
         parse(v.iter().map(|s| s.to_string()), &[])
+    }
+
+    #[test]
+    fn reliable_provisionals_when_required_unless_a_flag_says_otherwise_rfc3262_s3() {
+        let base = ["--bind", "127.0.0.1:5060"];
+        let with = |flag: &str| {
+            let mut v = base.to_vec();
+            v.push(flag);
+            args(&v).unwrap().reliable_provisionals
+        };
+        assert_eq!(
+            args(&base).unwrap().reliable_provisionals,
+            ReliableProvisionals::Supported
+        );
+        assert_eq!(with("--prefer-100rel"), ReliableProvisionals::Preferred);
+        assert_eq!(with("--no-100rel"), ReliableProvisionals::Off);
     }
 
     #[test]

@@ -12,9 +12,11 @@
 //! | REGISTER, with `registrar` | with `auth`: 401 with `WWW-Authenticate` until right (§22.2, `stale=true` for a stale or replayed nonce, RFC 7616 §3.3, §3.4); then 403 unless the To is the user's own AOR ([`OwnAor`](sip_core::registrar::OwnAor), §10.3 step 4); then the registrar's answer (§10.3) |
 //! | MESSAGE outside calls | 200 (RFC 3428 §7) |
 //! | OPTIONS, anything else outside calls | left to the endpoint's policy: 200 with Allow and Accept, or 405 with Allow ([`Endpoint::decline`](sip_core::endpoint::Endpoint::decline)) |
+//! | INVITE with `Require: 100rel` (or `Supported: 100rel` with `--prefer-100rel`) | the 180 sent reliably, with `Require: 100rel` and `RSeq`, retransmitted until its PRACK, which gets 200 (RFC 3262 §3, [`reliable_provisionals`]) |
 //! | INVITE or re-INVITE with `Supported: timer` and a Session-Expires below 90 | 422 with `Min-SE: 90`, by the endpoint's session timers ([`session_timers`], RFC 4028 §9) |
 //! | re-INVITE in a call | [`InDialogPlan::AnswerOffer`]: the answer to its offer, the direction mirrored (a `sendonly` hold answered `recvonly`, `inactive` with `inactive`, RFC 3264 §6.1, §8.4), 488 when nothing is acceptable (and the negotiated Session-Expires) |
-//! | INFO, UPDATE, MESSAGE, OPTIONS, ... in a call | 200 |
+//! | UPDATE with an offer, in an early or confirmed call | [`InDialogPlan::AnswerOffer`]: its 200 carries the answer (RFC 3311 §5.2); 491 or 500 from the endpoint when it crosses another offer |
+//! | INFO, UPDATE without a body, MESSAGE, OPTIONS, ... in a call | 200 |
 //! | REFER in a call | accepted; the app calls the target, reports its progress in NOTIFYs, then hangs that call up (there is no media to bridge) |
 //!
 //! ```
@@ -102,6 +104,14 @@ pub enum InDialogPlan {
 /// refreshes, and either way a call whose refreshes stop is ended with BYE (§10).
 pub fn session_timers() -> sip_core::dialog::SessionTimers {
     sip_core::dialog::SessionTimers::on(1800, sip_core::dialog::session_timer::MIN_SE_FLOOR)
+}
+
+/// The PBX's reliable provisional responses (RFC 3262): supported, so an INVITE that
+/// requires `100rel` gets a reliable 180 (RSeq, retransmitted until its PRACK) rather than
+/// 420, and one that merely supports it gets a plain 180 unless the app prefers reliable
+/// ones (`--prefer-100rel`, [`ReliableProvisionals::Preferred`](sip_core::dialog::ReliableProvisionals)).
+pub fn reliable_provisionals() -> sip_core::dialog::ReliableProvisionals {
+    sip_core::dialog::ReliableProvisionals::Supported
 }
 
 /// What to do with a new call.
@@ -376,7 +386,14 @@ impl Pbx {
     /// A request in a call: a re-INVITE's offer answered, 200 to anything else.
     pub fn on_in_dialog(&mut self, req: &Request) -> InDialogPlan {
         bump(&self.counters.in_dialog_requests);
-        if *req.method() == Method::Invite {
+        // RFC 3311 §5.2: an UPDATE with a session description is an offer to answer.
+        let update_offer = *req.method() == Method::Update
+            && !req.body().is_empty()
+            && req
+                .content_type()
+                .and_then(Result::ok)
+                .is_some_and(|ct| ct.subtype.eq_ignore_ascii_case("sdp"));
+        if *req.method() == Method::Invite || update_offer {
             return InDialogPlan::AnswerOffer;
         }
         InDialogPlan::Reply(Reply::status(200))
@@ -728,6 +745,32 @@ Content-Length: 0
             InDialogPlan::Reply(Reply::status(200))
         );
         assert_eq!(pbx.report().in_dialog_requests, 2);
+        // RFC 3311 §5.2: an UPDATE with an offer is answered through offer/answer, one
+        // without a body gets 200.
+        let update = |body: &str| {
+            let ct = if body.is_empty() {
+                String::new()
+            } else {
+                "Content-Type: application/sdp\r\n".to_owned()
+            };
+            let text = format!(
+                "UPDATE sip:u@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK4\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:u@y>;tag=2\r\n\
+                 Call-ID: c\r\nCSeq: 4 UPDATE\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let m =
+                sip_core::message::parse(bytes::Bytes::from(text), &Default::default()).unwrap();
+            m.as_request().unwrap().clone()
+        };
+        assert_eq!(
+            pbx.on_in_dialog(&update("v=0\r\n")),
+            InDialogPlan::AnswerOffer
+        );
+        assert_eq!(
+            pbx.on_in_dialog(&update("")),
+            InDialogPlan::Reply(Reply::status(200))
+        );
     }
 
     /// The PBX's answers, offer by offer: its codecs in the caller's order, the direction

@@ -24,11 +24,30 @@ fn bob_addr() -> SocketAddr {
 
 const SDP: &[u8] = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\n";
 
+/// A UA that does not allow UPDATE (so refreshes go by re-INVITE, RFC 4028 §7.4) unless
+/// `UPDATE_ALLOWED` is set for it.
 fn config(addr: SocketAddr, timers: SessionTimers) -> EndpointConfig {
+    let update = UPDATE_ALLOWED.with(|u| u.get());
+    let mut allow = vec![
+        Method::Invite,
+        Method::Ack,
+        Method::Bye,
+        Method::Cancel,
+        Method::Options,
+    ];
+    if update {
+        allow.push(Method::Update);
+    }
     EndpointConfig {
         session_timers: timers,
+        allowed_methods: Some(allow),
         ..EndpointConfig::with_local(Transport::Udp, addr)
     }
+}
+
+thread_local! {
+    /// Whether the UAs a test builds allow UPDATE.
+    static UPDATE_ALLOWED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// A UA that answers every INVITE and re-INVITE 200 at once.
@@ -301,4 +320,61 @@ fn without_session_timers_a_call_carries_no_timer_header() {
     }
     let alice = ua(&mut c.sim, c.alice);
     assert_eq!(alice.ep.dialog(c.dialog).unwrap().session_timer(), None);
+}
+
+#[test]
+fn refreshes_go_by_update_when_the_peer_allows_it_rfc4028_s7_4() {
+    UPDATE_ALLOWED.with(|u| u.set(true));
+    let mut c = call(SessionTimers::on(90, 90), SessionTimers::on(1800, 90), &[]);
+    c.sim.run_until(Duration::from_secs(100)).unwrap();
+    // Bob's 2xx listed UPDATE in Allow: Alice refreshes by UPDATE at 20 ms + 45 s, then 45 s
+    // after that UPDATE's 2xx (45.040 s); no re-INVITE.
+    let ok = &sent_texts(&c.sim, bob_addr(), Match::Status(200))[0];
+    assert!(header(ok, "Allow").unwrap().contains("UPDATE"));
+    assert_eq!(
+        c.sim
+            .trace()
+            .sent_times(alice_addr(), Match::Request(Method::Invite)),
+        vec![ms(0)]
+    );
+    assert_eq!(
+        c.sim
+            .trace()
+            .sent_times(alice_addr(), Match::Request(Method::Update)),
+        vec![ms(45_020), ms(90_040)]
+    );
+    let updates = sent_texts(&c.sim, alice_addr(), Match::Request(Method::Update));
+    assert_eq!(
+        header(&updates[0], "Session-Expires"),
+        Some("90;refresher=uac")
+    );
+    assert_eq!(
+        header(&updates[0], "Content-Length"),
+        Some("0"),
+        "no offer (§7.4)"
+    );
+    // Bob answered each himself, granting the interval again (§9).
+    let oks = sent_texts(&c.sim, bob_addr(), Match::Status(200));
+    let update_ok = oks.iter().find(|t| t.contains("UPDATE")).unwrap();
+    assert_eq!(
+        header(update_ok, "Session-Expires"),
+        Some("90;refresher=uac")
+    );
+    assert_eq!(
+        final_state(ua(&mut c.sim, c.alice)),
+        Some(DialogState::Confirmed)
+    );
+    assert_eq!(
+        final_state(ua(&mut c.sim, c.bob)),
+        Some(DialogState::Confirmed)
+    );
+    // And when the UPDATEs stop, Bob ends the call at 45.030 s + 60 s.
+    c.sim.drop_where(Match::Request(Method::Update));
+    c.sim.run_until(Duration::from_secs(300)).unwrap();
+    assert_eq!(
+        c.sim
+            .trace()
+            .sent_times(bob_addr(), Match::Request(Method::Bye)),
+        vec![ms(90_050 + 60_000)]
+    );
 }

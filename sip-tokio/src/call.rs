@@ -386,6 +386,14 @@ impl Call {
         self.request(Method::Message, Vec::new(), Some(body)).await
     }
 
+    /// Sends an UPDATE (RFC 3311) and returns its final response: with a session
+    /// description in `body`, an offer whose answer comes in the 2xx (and as
+    /// [`CallEvent::Media`] with offer/answer on); a 491 means the peer's offer crossed ours
+    /// (§5.2), retry after a random while.
+    pub async fn update(&self, body: Option<Body>) -> Result<Response> {
+        self.request(Method::Update, Vec::new(), body).await
+    }
+
     /// Puts the call on hold (RFC 3264 §8.4): a re-INVITE offering our last description with
     /// sendrecv streams made sendonly (recvonly ones inactive), `o=` version one higher;
     /// returns its final response, and the media then agreed comes as [`CallEvent::Media`].

@@ -82,3 +82,50 @@ async fn hold_and_resume_against_the_sample_pbx() {
         .await
         .expect("test took too long");
 }
+
+/// `Call::update` (RFC 3311): an UPDATE offer in the confirmed call, answered by the PBX in
+/// its 200 (§5.2), the media agreed as `CallEvent::Media`.
+#[tokio::test]
+async fn update_offer_answered_by_the_sample_pbx_rfc3311() {
+    let test = async {
+        let uas = app::Uas::start(app::UasConfig::new("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
+        let alice = UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .seed(8)
+            .endpoint_config(EndpointConfig {
+                offer_answer: true,
+                ..EndpointConfig::default()
+            })
+            .shutdown_grace(Duration::from_millis(50))
+            .build()
+            .await
+            .unwrap();
+        let caps = LocalMedia::telephone("127.0.0.1".parse().unwrap(), 40000, 5);
+        let mut call = alice
+            .call(&format!("sip:pbx@{}", uas.local_addr()))
+            .sdp(negotiate::offer(&caps, 1).to_bytes())
+            .await
+            .unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        media(&mut call).await;
+        // A new offer: PCMA only, on another port.
+        let mut pcma = caps.clone();
+        pcma.streams[0].codecs.retain(|c| c.encoding == "PCMA");
+        pcma.streams[0].port = 40002;
+        let body = sip_tokio::Body::sdp(negotiate::offer(&pcma, 2).to_bytes());
+        let ok = call.update(Some(body)).await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert!(String::from_utf8_lossy(ok.body()).contains("m=audio 6000 RTP/AVP 8"));
+        let m = media(&mut call).await;
+        assert_eq!((m[0].codec.as_str(), m[0].payload_type), ("PCMA", 8));
+        call.hangup().await.unwrap();
+        alice.shutdown().await;
+        let report = uas.shutdown().await;
+        assert_eq!(report.in_dialog_requests, 1);
+    };
+    tokio::time::timeout(Duration::from_secs(20), test)
+        .await
+        .expect("test took too long");
+}

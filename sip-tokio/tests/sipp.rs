@@ -13,6 +13,9 @@
 //! * `.ci/sipp/session_timer_uac.xml`: session timers (RFC 4028): an INVITE with
 //!   `Session-Expires: 60` gets 422 with `Min-SE: 90`, the retry with 90 gets 200 with
 //!   `Session-Expires: 90;refresher=uac`.
+//! * `.ci/sipp/prack_uac.xml`: reliable provisionals (RFC 3262): an INVITE with
+//!   `Require: 100rel` gets a 180 with `Require: 100rel` and `RSeq`, its PRACK (RAck) 200,
+//!   then the INVITE 200.
 //! * `.ci/sipp/hold_uac.xml`: hold and resume by re-INVITE, each SDP answer's direction
 //!   checked with `<ereg>` (a `sendonly` hold answered `recvonly`, RFC 3264 §6.1, §8.4);
 //!   `.ci/sipp/no_codec_uac.xml`: an offer with no acceptable codec refused 488 with
@@ -410,6 +413,46 @@ async fn sipp_session_timer_422_then_success() {
     eprintln!(
         "SIPp session timers: {calls}/{calls} calls, 422 (Min-SE: 90) then 200 (90;refresher=uac)"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sipp_prack_of_a_reliable_180_rfc3262() {
+    if !sipp_available("sipp_prack_of_a_reliable_180_rfc3262") {
+        return;
+    }
+    let _serial = SERIAL.lock().await;
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/sipp/prack_uac.xml");
+    // The PBX rings 300 ms, so the PRACK's 200 comes before the INVITE's.
+    let mut c = UasConfig::new("127.0.0.1:0".parse().unwrap());
+    c.seed = Some(42);
+    c.ring = Duration::from_millis(300);
+    let uas = Uas::start(c).await.expect("uas starts");
+    let dir = work_dir("prack");
+    let calls = 20;
+    let args = vec![
+        s("-sf"),
+        scenario.display().to_string(),
+        uas.local_addr().to_string(),
+        s("-i"),
+        s("127.0.0.1"),
+        s("-p"),
+        free_port().to_string(),
+        s("-m"),
+        calls.to_string(),
+        s("-r"),
+        s("20"),
+        s("-timeout"),
+        s("30s"),
+        s("-timeout_error"),
+    ];
+    let run = sipp(&dir, &args, Duration::from_secs(40)).await;
+    let report = settled(&uas, calls).await;
+    uas.shutdown().await;
+    check_all_calls(&run, calls);
+    assert_eq!(run.count("FailedUnexpectedMessage(C)"), 0);
+    assert_eq!(run.count("FailedRegexpDoesntMatch(C)"), 0);
+    assert_eq!(report.calls_answered, calls);
+    eprintln!("SIPp PRACK: {calls}/{calls} calls, reliable 180 with RSeq, PRACK 200, INVITE 200");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -85,6 +85,8 @@ pub(crate) struct DialogEntry {
     pub(super) lifetime: Option<super::guard::Lifetime>,
     /// Session timer state (RFC 4028), only when the endpoint uses session timers.
     pub(super) session: Option<Box<super::session_timer::SessionState>>,
+    /// Reliable provisional responses (RFC 3262), only where the call uses them.
+    pub(super) prack: Option<Box<super::prack::PrackState>>,
     pub(super) armed: Option<Instant>,
 }
 
@@ -122,6 +124,7 @@ impl DialogEntry {
             forget_at: None,
             lifetime: None,
             session: None,
+            prack: None,
             armed: None,
         }
     }
@@ -197,6 +200,9 @@ impl DialogEntry {
         let mut t = earliest(earliest(ok, glare), forget);
         if self.session.is_some() {
             t = earliest(t, self.session_due());
+        }
+        if let Some(p) = &self.prack {
+            t = earliest(t, p.due());
         }
         t
     }

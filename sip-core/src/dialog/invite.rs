@@ -166,6 +166,16 @@ impl DialogLayer {
             opts.headers.push((super::info::RECV_INFO.to_owned(), recv));
         }
         let session = self.session_for_invite(&mut opts);
+        if self.config.session_timers.enabled {
+            // RFC 4028 §7.4: the peer may refresh by UPDATE if we allow it.
+            opts.headers
+                .push(("Allow".to_owned(), self.config.allow.to_string()));
+        }
+        if self.config.prack.enabled() {
+            // RFC 3262 §4: the UAC says it can PRACK.
+            opts.headers
+                .push(("Supported".to_owned(), super::prack::TAG.to_owned()));
+        }
         // Our offer, checked before anything is sent (no dialog yet: id 0 is never one).
         let offer = self.outgoing_sdp(
             0,
@@ -463,8 +473,17 @@ impl DialogLayer {
             .contains(&status)
             .then(|| self.recv_info())
             .flatten();
-        // At most five rows, on the stack: no allocation per response.
-        let mut rows: [(&str, &str); 5] = [("", ""); 5];
+        // RFC 3262 §3: a reliable provisional response (one at a time), or a 2xx held until
+        // the PRACK of the offer a reliable one carried.
+        let reliable = match self.reliable_step(dialog.0, status, &body)? {
+            super::prack_flow::Step::Unreliable => None,
+            super::prack_flow::Step::Reliable(n) => Some(n),
+            super::prack_flow::Step::Held => return Ok(()),
+        };
+        let mut rseq_text = itoa::Buffer::new();
+        let rseq = reliable.map(|n| rseq_text.format(n));
+        // At most eight rows, on the stack: no allocation per response.
+        let mut rows: [(&str, &str); 8] = [("", ""); 8];
         let mut n = 0;
         let mut push = |row| {
             rows[n] = row;
@@ -479,24 +498,42 @@ impl DialogLayer {
                 push(("Require", "timer"));
             }
             push(("Supported", "timer"));
+            push(("Allow", &self.config.allow));
         }
         if let Some(r) = &recv_info {
             push((super::info::RECV_INFO, r));
         }
+        if let Some(r) = rseq {
+            push(("Require", super::prack::TAG));
+            push(("RSeq", r));
+        }
         let extra: &[(&str, &str)] = &rows[..n];
         let body_ref = body.as_ref().map(|(ct, b)| (*ct, &b[..]));
-        let keep = (200..300).contains(&status);
+        let is_2xx = (200..300).contains(&status);
+        let keep = is_2xx || reliable.is_some();
         let record_route = dialog_creating && is_initial;
-        let sdp = if keep {
-            self.outgoing_sdp(
-                dialog.0,
-                SdpMessage::Success,
-                body.as_ref().map(|(c, b)| (*c, b)),
-            )?
+        let sdp = if is_2xx && self.answered_reliably(dialog.0) {
+            // RFC 3262 §5 / RFC 6337 §3.1: the answer already went in a reliable 1xx; the
+            // 2xx's body repeats it and is no new offer.
+            Outgoing::Nothing
+        } else if is_2xx || reliable.is_some() {
+            let m = if is_2xx {
+                SdpMessage::Success
+            } else {
+                SdpMessage::ReliableProvisional
+            };
+            self.outgoing_sdp(dialog.0, m, body.as_ref().map(|(c, b)| (*c, b)))?
         } else {
             Outgoing::Nothing
         };
+        let offer = matches!(sdp, Outgoing::Offer(..));
         let sent = env.respond_written(now, stx, status, record_route, extra, body_ref, keep)?;
+        if let Some(n) = reliable {
+            self.reliable_sent(now, dialog.0, n, offer, &sent);
+        } else if status >= 200 {
+            self.final_sent(dialog.0);
+        }
+        let keep = is_2xx;
         if keep {
             self.session_sent_body(dialog.0, body.as_ref().map(|(c, b)| (*c, b)));
         }
@@ -519,6 +556,10 @@ impl DialogLayer {
         sent: &Responded,
         env: &mut impl DialogEnv,
     ) {
+        if self.tracks_update(stx) {
+            self.update_responded(stx, status);
+            return;
+        }
         let Some(&id) = self.stx_dialog.get(&stx.0) else {
             return;
         };
@@ -596,11 +637,14 @@ impl DialogLayer {
         match self.new_uas_dialog(stx, &req, from, env) {
             Ok(id) => {
                 self.session_pending(id, grant);
+                self.session_peer_allow(id, &req);
                 if let Some(old) = replaces {
                     self.replacing.insert(id, old);
                 }
+                let prack = self.uas_prack(&req);
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_stx = Some(stx);
+                    d.prack = prack;
                 }
                 self.stx_dialog.insert(stx.0, id);
                 if let Err(e) = self.incoming_sdp(id, SdpMessage::Invite, &req, env) {
@@ -872,6 +916,15 @@ impl DialogLayer {
         };
         match code {
             100..=199 => {
+                // RFC 3262 §4: a reliable 1xx is taken once, in RSeq order, and PRACKed.
+                let reliable = if tagged && code > 100 {
+                    match self.reliable_received(id, &resp) {
+                        Ok(r) => r,
+                        Err(()) => return,
+                    }
+                } else {
+                    None
+                };
                 if tagged && code > 100 {
                     self.learn_remote(id, &resp, false);
                     if self
@@ -881,6 +934,14 @@ impl DialogLayer {
                     {
                         self.set_state(now, id, DialogState::Early, env);
                     }
+                }
+                if let Some(rack) = reliable {
+                    if let Err(e) =
+                        self.incoming_sdp(id, SdpMessage::ReliableProvisional, &resp, env)
+                    {
+                        tracing::debug!(dialog = id, error = %e, "session description in the reliable 1xx not taken");
+                    }
+                    self.send_prack(now, id, rack, env);
                 }
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),

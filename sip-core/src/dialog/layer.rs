@@ -58,6 +58,11 @@ pub(crate) struct DialogConfig {
     pub info_packages: Option<Vec<String>>,
     /// Track offer/answer in INVITE sessions (see `media_session`).
     pub offer_answer: bool,
+    /// Reliable provisional responses (see [`super::prack`]).
+    pub prack: super::ReliableProvisionals,
+    /// The `Allow` value of the endpoint: written on INVITEs and their 2xx when session
+    /// timers are on, so the peer can refresh by UPDATE (RFC 4028 §7.4).
+    pub allow: Box<str>,
 }
 
 /// What the dialog layer tells the application (the endpoint turns each into its `Event`).
@@ -133,6 +138,10 @@ pub(super) enum Usage {
     Refer(u64),
     /// A NOTIFY we sent for a REFER we received.
     Notify(u64),
+    /// A PRACK the endpoint sent for a reliable provisional response (RFC 3262 §4).
+    Prack(u64),
+    /// An UPDATE refreshing the session timer (RFC 4028 §7.4).
+    SessionRefresh(u64),
 }
 
 /// A body and its Content-Type, kept to re-send.
@@ -226,6 +235,9 @@ pub(crate) struct DialogLayer {
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     /// A call not yet answered → the dialog its Replaces names (RFC 3891).
     pub(super) replacing: Map<u64, u64>,
+    /// An UPDATE server transaction whose offer awaits our answer → its dialog (RFC 3311,
+    /// only with `offer_answer`).
+    pub(super) update_stx: Map<u64, u64>,
     timers: TimerQueue<DialogTimer>,
     /// The lifetime guard's checks, by dialog: apart from `timers`, so the entries of
     /// dialogs that ended long before their guard's deadline (most of them) do not deepen
@@ -260,6 +272,7 @@ impl DialogLayer {
             refers: Map::with_hasher(hash()),
             reinvite_bodies: Map::with_hasher(hash()),
             replacing: Map::with_hasher(hash()),
+            update_stx: Map::with_hasher(hash()),
             sessions: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
@@ -324,6 +337,9 @@ impl DialogLayer {
                 None
             }
             Up::ServerEnded { tx } => {
+                if !self.update_stx.is_empty() {
+                    self.update_responded(tx, 500);
+                }
                 if let Some(d) = self.stx_dialog.remove(&tx.0)
                     && let Some(d) = self.dialogs.get_mut(&d)
                 {
@@ -338,7 +354,7 @@ impl DialogLayer {
     /// Whether server transaction `tx` is a call's INVITE or re-INVITE, whose responses the
     /// dialog follows (see [`DialogLayer::responded`]).
     pub(crate) fn tracks(&self, tx: ServerTxId) -> bool {
-        self.stx_dialog.contains_key(&tx.0)
+        self.stx_dialog.contains_key(&tx.0) || self.tracks_update(tx)
     }
 
     /// The dialog whose INVITE or re-INVITE server transaction `tx` is.
@@ -403,7 +419,11 @@ impl DialogLayer {
     /// The dialog a client transaction's usage belongs to.
     pub(super) fn dialog_of_usage(&self, usage: Usage) -> Option<u64> {
         match usage {
-            Usage::Invite(d) | Usage::Bye(d) | Usage::Request(d) => Some(d),
+            Usage::Invite(d)
+            | Usage::Bye(d)
+            | Usage::Request(d)
+            | Usage::Prack(d)
+            | Usage::SessionRefresh(d) => Some(d),
             Usage::Refer(r) | Usage::Notify(r) => self.refers.get(&r).map(|x| x.dialog),
         }
     }
@@ -610,6 +630,7 @@ impl DialogLayer {
         shrink_map(&mut self.refers);
         shrink_map(&mut self.reinvite_bodies);
         shrink_map(&mut self.replacing);
+        shrink_map(&mut self.update_stx);
         shrink_map(&mut self.sessions);
         self.index.shrink();
         self.timers.shrink();
@@ -713,6 +734,9 @@ impl DialogLayer {
                 self.usage.insert(ctx.0, Usage::Invite(id));
                 self.sent_sdp(id, offer, env);
             }
+        }
+        if self.dialogs.get(&id).is_some_and(|d| d.prack.is_some()) {
+            self.prack_timer(now, id, env);
         }
         let session_due = self
             .config

@@ -31,6 +31,11 @@ fn sdp_body(m: &Message) -> Option<&[u8]> {
     (is_sdp && !m.body().is_empty()).then(|| &m.body()[..])
 }
 
+/// Whether a request carries a session description.
+pub(super) fn carries_sdp(req: &crate::message::Request) -> bool {
+    sdp_body(req).is_some()
+}
+
 /// Whether a body the application sends is a session description.
 fn is_sdp_type(content_type: &str) -> bool {
     let base = content_type.split(';').next().unwrap_or("").trim();
@@ -275,6 +280,10 @@ impl DialogLayer {
     ) -> Result<Vec<NegotiatedMedia>, DialogError> {
         if !self.config.offer_answer {
             return Err(DialogError::OfferAnswerOff);
+        }
+        // RFC 3311 §5.2: an UPDATE's offer is answered in its 200.
+        if let Some(stx) = self.pending_update(dialog.0) {
+            return self.answer_update(now, dialog, stx, caps, env);
         }
         let stx = self.invite_to_answer(dialog)?;
         self.live_dialog(dialog)?;

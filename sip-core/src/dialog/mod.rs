@@ -14,6 +14,8 @@
 //! | `request.rs` | requests within a dialog, ours and the peer's, and their outcomes |
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
+//! | `prack.rs` | reliable provisional responses (RFC 3262): RSeq, RAck, PRACK |
+//! | `update.rs` | UPDATE (RFC 3311): sent and received, its offer/answer, 491 and 500 |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
 //! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
 //! | `replaces.rs` | Replaces (RFC 3891): an INVITE that takes an existing dialog's place |
@@ -35,6 +37,8 @@ pub(crate) mod layer;
 mod media_session;
 pub mod no_ack;
 pub mod offer_answer;
+pub mod prack;
+mod prack_flow;
 pub mod refer;
 mod replaces;
 mod request;
@@ -42,6 +46,7 @@ pub mod route;
 pub mod session_timer;
 #[cfg(test)]
 mod tests;
+mod update;
 
 pub use guard::{DialogGuard, Expiry};
 pub use invite::InviteOptions;
@@ -49,6 +54,7 @@ pub(crate) use layer::{DialogConfig, DialogEnv, DialogEvent, DialogLayer};
 pub use media_session::SDP;
 pub use no_ack::NoAckBye;
 pub use offer_answer::{MediaUpdate, Negotiation, OfferAnswerError, OfferState, SdpMessage};
+pub use prack::{RAck, ReliableProvisionals};
 pub use refer::{ReferEvent, ReferId, ReferOutcome, parse_sipfrag_status, sipfrag};
 pub use route::RouteSet;
 pub use session_timer::{SessionTimerInfo, SessionTimers};
@@ -213,6 +219,10 @@ pub enum DialogError {
     /// Offer/answer commands need `EndpointConfig::offer_answer`.
     #[error("offer/answer is not enabled (EndpointConfig::offer_answer)")]
     OfferAnswerOff,
+    /// A reliable provisional response still awaits its PRACK: no other goes out until it
+    /// is acknowledged (RFC 3262 §3).
+    #[error("a reliable provisional response awaits its PRACK")]
+    ReliablePending,
     /// Hold and resume need a session description exchanged first (and offer/answer on).
     #[error("no media session has been negotiated")]
     NoMediaSession,

@@ -252,8 +252,19 @@ impl DialogLayer {
         {
             return Err(DialogError::NotConfirmed);
         }
+        // RFC 3311 §5.1: an UPDATE's session description is an offer.
+        let offer = if method == Method::Update {
+            self.outgoing_sdp(
+                dialog.0,
+                super::SdpMessage::Update,
+                body.as_ref().map(|(c, b)| (*c, b)),
+            )?
+        } else {
+            super::media_session::Outgoing::Nothing
+        };
         let ctx = self.send_in_dialog(now, dialog.0, method, headers, body, env)?;
         self.usage.insert(ctx.0, Usage::Request(dialog.0));
+        self.sent_sdp(dialog.0, offer, env);
         Ok(ctx)
     }
 
@@ -429,6 +440,29 @@ impl DialogLayer {
                     request: req,
                 });
             }
+            Method::Prack => self.prack_received(now, id, stx, &req, env),
+            Method::Update => {
+                // RFC 4028 §9: a session refresh without a body is the endpoint's own.
+                if self.config.session_timers.enabled
+                    && self.session_update_received(now, id, stx, &req, env)
+                {
+                    return;
+                }
+                // RFC 3311 §5.2: its offer checked against the session first.
+                if !self.update_received(now, id, stx, &req, env) {
+                    return;
+                }
+                if let Some(c) = contact_target(&req)
+                    && let Some(d) = self.dialogs.get_mut(&id)
+                {
+                    d.set_remote_target(c.into());
+                }
+                env.emit(DialogEvent::Request {
+                    dialog: DialogId(id),
+                    tx: stx,
+                    request: req,
+                });
+            }
             Method::Refer => self.incoming_refer(now, id, stx, req, env),
             Method::Notify
                 if req
@@ -470,6 +504,7 @@ impl DialogLayer {
         match usage {
             Usage::Invite(id) => self.invite_response(now, ctx, id, resp, env),
             Usage::Request(id) => {
+                self.update_response(id, &resp, env);
                 let code = resp.status();
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
@@ -486,7 +521,13 @@ impl DialogLayer {
                     });
                 }
             }
-            Usage::Notify(_) => {}
+            // The PRACK's answer is the endpoint's own business (RFC 3262 §4).
+            Usage::Notify(_) | Usage::Prack(_) => {}
+            Usage::SessionRefresh(id) => {
+                if resp.status() >= 200 {
+                    self.session_update_answered(now, id, &resp, env);
+                }
+            }
             Usage::Refer(rid) => self.refer_response(now, rid, &resp, env),
         }
     }
@@ -557,7 +598,7 @@ impl DialogLayer {
                     self.set_state(now, id, DialogState::Terminated(reason), env);
                 }
             }
-            Usage::Request(id) => {
+            Usage::Request(id) | Usage::SessionRefresh(id) => {
                 self.send_bye(now, id, env);
                 self.set_state(now, id, DialogState::Terminated(reason), env);
             }
@@ -565,7 +606,8 @@ impl DialogLayer {
                 dialog: DialogId(id),
                 outcome: Err(failure),
             }),
-            Usage::Notify(_) => {}
+            // A lost PRACK leaves the INVITE to its own fate (RFC 3262 §4).
+            Usage::Notify(_) | Usage::Prack(_) => {}
             Usage::Refer(rid) => {
                 if let Some(r) = self.refers.remove(&rid) {
                     env.emit(DialogEvent::Refer {

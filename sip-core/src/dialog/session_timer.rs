@@ -21,9 +21,11 @@
 //! | both | refresher, at interval/2 | a re-INVITE re-offering our last session description (§7.4, §10) |
 //! | both | other side, at interval − min(32 s, interval/3) without refresh | BYE (§10) |
 //!
-//! Refreshes go by re-INVITE. RFC 4028 §7.4 prefers UPDATE when the peer allows it; UPDATE
-//! (RFC 3311) is not implemented yet, and [`refresh_method`] is the one place that will
-//! choose it.
+//! Refreshes go by UPDATE (RFC 3311) when the peer listed it in `Allow` (the INVITE's, or
+//! the 2xx's; §7.4 prefers it: no new offer/answer round), else by re-INVITE; see
+//! [`refresh_method`]. An UPDATE refresh carries no body, and one received is answered by
+//! the endpoint itself with the interval granted (§9) — one with a body goes to the
+//! application as any UPDATE.
 
 use std::time::{Duration, Instant};
 
@@ -178,10 +180,24 @@ pub(crate) fn expire_after(interval: u32) -> Duration {
     i - (i / 3).min(Duration::from_secs(32))
 }
 
-/// The method of a refresh (§7.4). Always INVITE for now; UPDATE (RFC 3311), which §7.4
-/// prefers when the peer allows it, is chosen here once it exists.
-pub(crate) fn refresh_method() -> Method {
-    Method::Invite
+/// The method of a refresh (§7.4): UPDATE when the peer allows it (RFC 3311), which
+/// refreshes without another offer/answer round; else re-INVITE.
+pub(crate) fn refresh_method(peer_allows_update: bool) -> Method {
+    if peer_allows_update {
+        Method::Update
+    } else {
+        Method::Invite
+    }
+}
+
+/// Whether a message's `Allow` lists UPDATE (RFC 3261 §20.5).
+pub(crate) fn allows_update(m: &crate::message::Message) -> bool {
+    m.headers()
+        .get_all(crate::message::HeaderName::Allow)
+        .any(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("UPDATE"))
+        })
 }
 
 /// A running session timer.
@@ -233,6 +249,8 @@ pub(crate) struct SessionState {
     /// UAC: the initial INVITE's extra headers (its Session-Expires and Min-SE aside), for
     /// the retry after a 422.
     pub initial_headers: Vec<(String, String)>,
+    /// The peer listed UPDATE in Allow: refreshes go by UPDATE (§7.4).
+    pub peer_allows_update: bool,
 }
 
 impl SessionState {
@@ -366,12 +384,14 @@ impl DialogLayer {
             })
         });
         let outcome = uac_outcome(resp.session_expires().and_then(Result::ok));
+        let update = allows_update(resp);
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };
         let s = d
             .session
             .get_or_insert_with(|| Box::new(inherited.unwrap_or_default()));
+        s.peer_allows_update |= update;
         s.active = outcome.map(|(interval, we_refresh)| Active {
             interval,
             we_refresh,
@@ -464,6 +484,84 @@ impl DialogLayer {
                 })
             })
             .pending = Some(g);
+    }
+
+    /// UAS: the peer's INVITE listed UPDATE in Allow: our refreshes go by UPDATE (§7.4).
+    #[inline]
+    pub(super) fn session_peer_allow(&mut self, id: u64, req: &Request) {
+        if !self.config.session_timers.enabled || !allows_update(req) {
+            return;
+        }
+        if let Some(s) = self.dialogs.get_mut(&id).and_then(|d| d.session.as_mut()) {
+            s.peer_allows_update = true;
+        }
+    }
+
+    /// UAS: an UPDATE without a body on dialog `id` while session timers are on (§9): a
+    /// refresh, answered here with the interval granted (422 when too small). `false`
+    /// when it is not one (it then goes to the application).
+    pub(super) fn session_update_received(
+        &mut self,
+        now: Instant,
+        id: u64,
+        stx: ServerTxId,
+        req: &Request,
+        env: &mut impl DialogEnv,
+    ) -> bool {
+        if !self.config.session_timers.enabled
+            || !req.body().is_empty()
+            || req.session_expires().is_none()
+        {
+            return false;
+        }
+        let grant = match self.session_grant(req) {
+            Ok(g) => g,
+            Err(why) => {
+                self.refuse_session(now, stx, why, env);
+                return true;
+            }
+        };
+        self.session_pending(id, grant);
+        let Some((se, require)) = self.session_response_rows(id) else {
+            return false;
+        };
+        let Some(d) = self.dialogs.get(&id) else {
+            return false;
+        };
+        let contact = d.local_contact.clone();
+        let mut rows = vec![
+            ("Contact", &*contact),
+            ("Session-Expires", se.as_str()),
+            ("Supported", "timer"),
+        ];
+        if require {
+            rows.push(("Require", "timer"));
+        }
+        match env.respond_written(now, stx, 200, false, &rows, None, false) {
+            Ok(_) => self.session_responded(now, id, 200),
+            Err(e) => tracing::debug!(dialog = id, error = %e, "UPDATE refresh not answered"),
+        }
+        self.arm_dialog(id);
+        true
+    }
+
+    /// UAC: the final response to our UPDATE refresh of dialog `id` (§7.4, §10): a 2xx
+    /// runs the timer as it says, a 422 asks again with the larger interval, 481/408 end
+    /// the dialog (RFC 3261 §12.2.1.2); other failures leave the expiry to end it.
+    pub(super) fn session_update_answered(
+        &mut self,
+        now: Instant,
+        id: u64,
+        resp: &Response,
+        env: &mut impl DialogEnv,
+    ) {
+        match resp.status() {
+            200..=299 => self.session_answered(now, id, id, resp),
+            422 => self.session_refresh_422(now, id, resp, env),
+            code @ (408 | 481) => self.end_on_481_408(now, id, code, env),
+            _ => {}
+        }
+        self.arm_dialog(id);
     }
 
     /// UAS: the rows a 2xx of dialog `id` adds for its session timer (§9): Session-Expires
@@ -564,17 +662,26 @@ impl DialogLayer {
             return;
         }
         let rows = s.request_headers();
-        let body = s.last_body.clone();
+        let method = refresh_method(s.peer_allows_update);
+        // An UPDATE refresh carries no offer (§7.4); a re-INVITE re-offers our last
+        // description unchanged.
+        let body = match method {
+            Method::Update => None,
+            _ => s.last_body.clone(),
+        };
         let extra: Vec<(&str, &str)> = rows.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let sent = self.send_in_dialog(
             now,
             id,
-            refresh_method(),
+            method.clone(),
             &extra,
             body.as_ref().map(|(c, b)| (&**c, b.clone())),
             env,
         );
         match sent {
+            Ok(ctx) if method == Method::Update => {
+                self.usage.insert(ctx.0, Usage::SessionRefresh(id));
+            }
             Ok(ctx) => {
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = Some(ctx);

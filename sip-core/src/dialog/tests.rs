@@ -43,6 +43,8 @@ fn config() -> DialogConfig {
         session_timers: super::SessionTimers::OFF,
         info_packages: None,
         offer_answer: false,
+        prack: super::ReliableProvisionals::Off,
+        allow: "INVITE, ACK, BYE, CANCEL".into(),
     }
 }
 

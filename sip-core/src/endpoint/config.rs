@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-pub use crate::dialog::{DialogGuard, NoAckBye, SessionTimers};
+pub use crate::dialog::{DialogGuard, NoAckBye, ReliableProvisionals, SessionTimers};
 use crate::message::{Method, ParseOptions};
 use crate::transaction::TimerConfig;
 use crate::transaction::layer::local_for;
@@ -19,6 +19,7 @@ pub const DEFAULT_ALLOW: &[Method] = &[
     Method::Options,
     Method::Refer,
     Method::Notify,
+    Method::Update,
 ];
 
 /// Configuration of an `Endpoint`.
@@ -104,6 +105,11 @@ pub struct EndpointConfig {
     /// `Recv-Info` written); `Some(list)` writes `Recv-Info` on INVITEs and 2xx and answers
     /// an INFO for another package 469 Bad Info Package.
     pub info_packages: Option<Vec<String>>,
+    /// Reliable provisional responses (RFC 3262, [`ReliableProvisionals`]): off by default,
+    /// so plain calls carry no `Supported: 100rel` and cost the same; an INVITE requiring
+    /// `100rel` is then refused 420. When on, the endpoint supports the `100rel` option tag
+    /// (it need not be listed in [`supported`](Self::supported)).
+    pub reliable_provisionals: ReliableProvisionals,
 }
 
 impl Default for EndpointConfig {
@@ -130,6 +136,7 @@ impl Default for EndpointConfig {
             session_timers: SessionTimers::OFF,
             info_packages: None,
             offer_answer: false,
+            reliable_provisionals: ReliableProvisionals::Off,
         }
     }
 }

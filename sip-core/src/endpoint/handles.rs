@@ -160,6 +160,19 @@ impl<'a> Dialog<'a> {
             .with_dialogs(now, |d, below| d.answer_offer(now, id, caps, below))
     }
 
+    /// Sends an UPDATE (RFC 3311) in an early or confirmed dialog; a session description in
+    /// `body` is an offer (with `EndpointConfig::offer_answer`, its answer comes in the 2xx
+    /// as `Event::MediaNegotiated`; a 491 or other failure leaves the session as it was).
+    pub fn update(
+        &mut self,
+        now: Instant,
+        body: Option<(&str, Bytes)>,
+    ) -> Result<ClientTxId, DialogError> {
+        let id = self.id;
+        self.ep
+            .with_dialogs(now, |d, below| d.update(now, id, body, below))
+    }
+
     /// Puts the call on hold (RFC 3264 §8.4): a re-INVITE offering our last description
     /// with sendrecv streams made sendonly (recvonly ones inactive). The answer comes as
     /// `Event::MediaNegotiated`.

@@ -238,6 +238,12 @@ impl Endpoint {
                 {
                     s.push("timer".to_owned());
                 }
+                if config.reliable_provisionals.enabled()
+                    && dialog_layer
+                    && !s.iter().any(|t| t == "100rel")
+                {
+                    s.push("100rel".to_owned());
+                }
                 s
             },
             allowed_methods: config.allowed_methods.clone(),
@@ -261,6 +267,14 @@ impl Endpoint {
                 session_timers: config.session_timers,
                 info_packages: config.info_packages.clone(),
                 offer_answer: config.offer_answer,
+                prack: config.reliable_provisionals,
+                allow: config
+                    .allow()
+                    .iter()
+                    .map(Method::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into(),
             };
             DialogLayer::new(c, ids(), hash)
         });

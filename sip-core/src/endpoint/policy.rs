@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn requests_nobody_takes_get_the_policys_answer() {
         let now = base();
-        let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY";
+        let allow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, UPDATE";
         type Case<'a> = (&'a str, Unhandled, u16, &'a [(&'a str, &'a str)]);
         let cases: [Case<'_>; 7] = [
             (

@@ -131,6 +131,7 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     config.udp_recv_buffer_size = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
     config.endpoint.session_timers = args.session_timers;
+    config.endpoint.reliable_provisionals = args.reliable_provisionals;
     if let Some(n) = args.max_transactions {
         config.endpoint.max_transactions = n;
     }

@@ -67,7 +67,8 @@ pub struct UasConfig {
 
 impl UasConfig {
     /// UDP at `bind`, answering at once, one shard, with the PBX's session timers
-    /// ([`sip_pbx::session_timers`]).
+    /// ([`sip_pbx::session_timers`]) and reliable provisionals
+    /// ([`sip_pbx::reliable_provisionals`]).
     pub fn new(bind: SocketAddr) -> Self {
         UasConfig {
             bind,
@@ -78,6 +79,7 @@ impl UasConfig {
             shards: 1,
             endpoint: EndpointConfig {
                 session_timers: sip_pbx::session_timers(),
+                reliable_provisionals: sip_pbx::reliable_provisionals(),
                 ..EndpointConfig::default()
             },
             shutdown_timeout: Duration::from_secs(2),

@@ -80,6 +80,7 @@ fn parse_args() -> Result<(UasConfig, usize), String> {
     config.udp_recv_buffer = args.udp_recv_buffer;
     config.endpoint.dialog_guard = args.dialog_guard;
     config.endpoint.session_timers = args.session_timers;
+    config.endpoint.reliable_provisionals = args.reliable_provisionals;
     if let Some(n) = args.max_transactions {
         config.endpoint.max_transactions = n;
     }
