@@ -354,7 +354,11 @@ async fn the_sample_uas_answers_info_message_and_replaces() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        let call = alice.call(&target).sdp("offer").await.unwrap();
+        // The PBX answers offers through offer/answer: a real one (RFC 8866).
+        let caps =
+            sip_core::sdp::negotiate::LocalMedia::telephone("127.0.0.1".parse().unwrap(), 40000, 1);
+        let offer = sip_core::sdp::negotiate::offer(&caps, 1).to_bytes();
+        let call = alice.call(&target).sdp(offer.clone()).await.unwrap();
         call.answered().await.unwrap();
         let dtmf = Body::new("application/dtmf-relay", "Signal=1\r\nDuration=160\r\n");
         let r = call.send_info(Some("dtmf"), Some(dtmf)).await.unwrap();
@@ -374,7 +378,7 @@ async fn the_sample_uas_answers_info_message_and_replaces() {
         );
         let taken = bob
             .call(&target)
-            .sdp("offer")
+            .sdp(offer)
             .header("Replaces", &replaces)
             .await
             .unwrap();
