@@ -462,6 +462,8 @@ impl DialogLayer {
         }
         let contact = d.local_contact.clone();
         let is_initial = d.state != DialogState::Confirmed;
+        // Only a call that uses 100rel pays for its steps below (RFC 3262).
+        let prack = d.prack.is_some();
         // §12.1.1: a dialog-creating response carries our Contact and the Record-Route rows.
         let dialog_creating = (101..300).contains(&status);
         // RFC 4028 §9: a 2xx carries the session interval granted.
@@ -475,7 +477,12 @@ impl DialogLayer {
             .flatten();
         // RFC 3262 §3: a reliable provisional response (one at a time), or a 2xx held until
         // the PRACK of the offer a reliable one carried.
-        let reliable = match self.reliable_step(dialog.0, status, &body)? {
+        let step = if prack {
+            self.reliable_step(dialog.0, status, &body)?
+        } else {
+            super::prack_flow::Step::Unreliable
+        };
+        let reliable = match step {
             super::prack_flow::Step::Unreliable => None,
             super::prack_flow::Step::Reliable(n) => Some(n),
             super::prack_flow::Step::Held => return Ok(()),
@@ -512,7 +519,7 @@ impl DialogLayer {
         let is_2xx = (200..300).contains(&status);
         let keep = is_2xx || reliable.is_some();
         let record_route = dialog_creating && is_initial;
-        let sdp = if is_2xx && self.answered_reliably(dialog.0) {
+        let sdp = if is_2xx && prack && self.answered_reliably(dialog.0) {
             // RFC 3262 §5 / RFC 6337 §3.1: the answer already went in a reliable 1xx; the
             // 2xx's body repeats it and is no new offer.
             Outgoing::Nothing
@@ -530,7 +537,7 @@ impl DialogLayer {
         let sent = env.respond_written(now, stx, status, record_route, extra, body_ref, keep)?;
         if let Some(n) = reliable {
             self.reliable_sent(now, dialog.0, n, offer, &sent);
-        } else if status >= 200 {
+        } else if status >= 200 && prack {
             self.final_sent(dialog.0);
         }
         let keep = is_2xx;

@@ -648,6 +648,7 @@ impl DialogLayer {
             return;
         };
         d.armed = None;
+        let prack = d.prack.is_some();
         if d.forget_at.is_some_and(|t| t <= now) && d.ok.is_none() {
             if let Some(d) = self.dialogs.remove(&id) {
                 if d.state.is_terminated() {
@@ -735,7 +736,7 @@ impl DialogLayer {
                 self.sent_sdp(id, offer, env);
             }
         }
-        if self.dialogs.get(&id).is_some_and(|d| d.prack.is_some()) {
+        if prack {
             self.prack_timer(now, id, env);
         }
         let session_due = self
