@@ -28,16 +28,17 @@ impl DialogLayer {
     /// Where an in-dialog request to `next_hop` goes (§12.2.1.1, §18.1.1): over the flow
     /// the dialog was set up on when the peer is behind a NAT or the next hop is not an
     /// address; else to the next hop's address, on the dialog's transport unless the URI
-    /// names one.
-    fn dialog_target(d: &DialogEntry, next_hop: &str) -> Target {
+    /// names one. The flag says the next hop names a host to resolve (RFC 3263), so that
+    /// only such hops are parsed again for the resolver.
+    fn dialog_target(d: &DialogEntry, next_hop: &str) -> (Target, bool) {
         if d.prefer_flow && d.route_set.is_empty() {
-            return d.flow.clone();
+            return (d.flow.clone(), false);
         }
         let Ok(uri) = Uri::parse(next_hop) else {
-            return d.flow.clone();
+            return (d.flow.clone(), false);
         };
         let Some(sip) = uri.as_sip() else {
-            return d.flow.clone();
+            return (d.flow.clone(), false);
         };
         let transport = sip.transport_kind().unwrap_or(if sip.is_secure() {
             Transport::Tls
@@ -49,15 +50,15 @@ impl DialogLayer {
             None => match sip.host() {
                 Host::Ipv4(a) => std::net::IpAddr::V4(*a),
                 Host::Ipv6(a) => std::net::IpAddr::V6(*a),
-                Host::Domain(_) => return d.flow.clone(),
+                Host::Domain(_) => return (d.flow.clone(), true),
             },
         };
         let addr = SocketAddr::new(ip, sip.port().unwrap_or(transport.default_port()));
         if transport == d.flow.transport && addr == d.flow.addr {
             // The same hop as the flow: keep the domain its TLS server proved (RFC 5922 §4).
-            return d.flow.clone();
+            return (d.flow.clone(), false);
         }
-        Target::new(transport, addr)
+        (Target::new(transport, addr), false)
     }
 
     /// Where dialog `id`'s requests go now (§12.2.1.1), worked out once and kept until the
@@ -68,10 +69,10 @@ impl DialogLayer {
             Some(t) => t.clone(),
             None => {
                 let next_hop = d.route_set.shape(&d.remote_target).next_hop;
-                let t = Self::dialog_target(d, next_hop);
+                let (t, names_host) = Self::dialog_target(d, next_hop);
                 // A host name goes over the flow for now, and to RFC 3263's first target
                 // once the endpoint has resolved it (`resolved_hop`).
-                if !(d.prefer_flow && d.route_set.is_empty())
+                if names_host
                     && self.hops_to_resolve.len() < MAX_HOPS_TO_RESOLVE
                     && let Ok(uri) = Uri::parse(next_hop)
                     && let Ok(Destination::Domain(dest)) = Destination::from_uri(&uri)
