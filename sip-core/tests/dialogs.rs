@@ -230,6 +230,66 @@ fn crossed_byes_both_get_200() {
     assert!(net.sent("481").is_empty());
 }
 
+/// An ended dialog is kept 64·T1 with its identity only (Call-ID, tags, CSeq numbers): a
+/// BYE crossing ours still gets 200 (RFC 5407 §3.1.2), any other request 481 (§12.2.2), a
+/// retransmission of the 2xx is still ACKed by the UAC (§13.2.2.4), and the header values,
+/// remote target and route set are gone.
+#[test]
+fn an_ended_dialog_keeps_its_identity_only_and_still_answers_late_messages() {
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    let live = net.ep(B).dialog_info(db).unwrap();
+    let ok = net
+        .wire()
+        .into_iter()
+        .find(|w| w.line == "SIP/2.0 200 OK")
+        .expect("the 2xx");
+    let per_live = net.ep(B).dialog_footprint().unwrap();
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    let ended = net.ep(B).dialog_info(db).unwrap();
+    assert_eq!(ended.state, DialogState::Terminated(EndReason::RemoteBye));
+    assert_eq!(
+        (&ended.call_id, &ended.local_tag, &ended.remote_tag),
+        (&live.call_id, &live.local_tag, &live.remote_tag)
+    );
+    assert!(ended.remote_target.is_empty() && ended.local.is_empty() && ended.remote.is_empty());
+    let per_ended = net.ep(B).dialog_footprint().unwrap();
+    // What the footprint counts (the struct and its strings) lost the header values.
+    assert!(
+        per_ended + live.local.len() + live.remote.len() <= per_live,
+        "{per_ended} vs {per_live}"
+    );
+    // A late in-dialog request and a BYE to the ended dialog (as if crossing).
+    let request = |method: &str, cseq: u32| {
+        Bytes::from(format!(
+            "{method} sip:x@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKlate{cseq}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+            live.remote, live.local, live.call_id
+        ))
+    };
+    net.inject(Transport::Udp, addr(A), addr(B), request("INFO", 10));
+    net.run();
+    assert_eq!(net.sent("SIP/2.0 481").len(), 1);
+    let oks = net.sent("SIP/2.0 200 OK").len();
+    net.inject(Transport::Udp, addr(A), addr(B), request("BYE", 11));
+    net.run();
+    assert_eq!(
+        net.sent("SIP/2.0 200 OK").len(),
+        oks + 1,
+        "RFC 5407: 200, not 481"
+    );
+    // The UAC ACKs a retransmission of the 2xx after its BYE, to where its ACK went.
+    let acks = net.sent("ACK sip:").len();
+    net.inject(Transport::Udp, addr(B), addr(A), ok.bytes.clone());
+    net.run();
+    assert_eq!(net.sent("ACK sip:").len(), acks + 1);
+    // After 64·T1 both are forgotten.
+    net.advance(Duration::from_secs(33));
+    assert!(net.ep(A).dialog_info(da).is_none());
+    assert!(net.ep(B).dialog_info(db).is_none());
+}
+
 #[test]
 fn unknown_dialog_and_old_cseq() {
     let mut net = Net::new(&[A, B]);

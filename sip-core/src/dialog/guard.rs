@@ -146,6 +146,13 @@ impl Lifetime {
         }
     }
 
+    /// Whether the dialog was confirmed at least `d` before `now` (whole seconds: it may say
+    /// no up to two seconds after, never before).
+    pub(crate) fn confirmed_for(&self, epoch: Instant, now: Instant, d: Duration) -> bool {
+        let now = now.saturating_duration_since(epoch).as_secs();
+        now >= u64::from(self.confirmed).saturating_add(secs(d))
+    }
+
     /// At `now`, the check due: `Err(expiry)` if a deadline has passed; else `Ok`, the next
     /// check moved to the deadline as it now stands.
     pub(crate) fn check(
@@ -190,6 +197,16 @@ mod tests {
         assert_eq!(l.check_at(e), Some(e + 43_205 * S));
         assert_eq!(Lifetime::new(e, e, &DialogGuard::OFF).check_at(e), None);
         assert!(std::mem::size_of::<Option<Lifetime>>() <= 16);
+    }
+
+    #[test]
+    fn confirmed_for_counts_whole_seconds_and_never_says_yes_early() {
+        let e = epoch();
+        let l = Lifetime::new(e, e + S / 2, &DialogGuard::default());
+        let t = 32 * S;
+        assert!(!l.confirmed_for(e, e + S / 2 + t, t));
+        assert!(!l.confirmed_for(e, e + 32 * S, t));
+        assert!(l.confirmed_for(e, e + 33 * S, t));
     }
 
     #[test]

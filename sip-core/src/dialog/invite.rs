@@ -597,7 +597,7 @@ impl DialogLayer {
                     t1
                 };
                 if let Some(bytes) = sent.bytes.clone() {
-                    d.ok = Some(OkRetransmit {
+                    d.ok = Some(Box::new(OkRetransmit {
                         bytes,
                         transport: sent.transport,
                         source: sent.local,
@@ -605,7 +605,7 @@ impl DialogLayer {
                         interval,
                         next: now + interval,
                         give_up,
-                    });
+                    }));
                 }
                 self.set_state(now, id, DialogState::Confirmed, env);
                 self.arm_dialog(id);
@@ -960,9 +960,10 @@ impl DialogLayer {
                 let already = self
                     .dialogs
                     .get(&id)
-                    .is_some_and(|d| d.state == DialogState::Confirmed);
+                    .is_some_and(|d| d.state == DialogState::Confirmed || d.is_compact());
                 if already {
-                    // A retransmission of the 2xx (RFC 6026): re-send our ACK.
+                    // A retransmission of the 2xx (RFC 6026): re-send our ACK (a dialog
+                    // ended since keeps it while 2xx retransmissions may come).
                     self.resend_ack(id, env);
                     return;
                 }

@@ -17,7 +17,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::entry::DialogEntry;
-use super::{DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, RouteSet};
+use super::{DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, Role, RouteSet};
 use crate::key_index::KeyIndex;
 use crate::message::{Request, Response};
 use crate::rng::IdGenerator;
@@ -516,6 +516,7 @@ impl DialogLayer {
         if d.state == state || d.state.is_terminated() {
             return;
         }
+        let was_confirmed = d.state == DialogState::Confirmed;
         d.state = state;
         if state == DialogState::Confirmed {
             let epoch = *self.epoch.get_or_insert(now);
@@ -530,6 +531,16 @@ impl DialogLayer {
                 self.replacing.remove(&id);
             }
             self.ended += 1;
+            // A UAC's ACK is kept while the peer may still retransmit its 2xx: until 64·T1
+            // after it came (§13.3.1.4, §13.2.2.4).
+            let keep_ack = d.role == Role::Uac
+                && d.lifetime
+                    .zip(self.epoch)
+                    .is_none_or(|(l, epoch)| !l.confirmed_for(epoch, now, t));
+            // Compacted below: a UAS dialog, or a UAC one that was confirmed (a UAC's
+            // early dialog may still take a late 2xx, to ACK and end with BYE from its
+            // whole state, §13.2.2.4).
+            let compact = d.role == Role::Uas || was_confirmed;
             d.lifetime = None;
             // A hang-up before the ACK of our 2xx still waits for that ACK (or 64·T1) to send
             // its BYE (§15): the 2xx keeps being retransmitted until then.
@@ -548,6 +559,17 @@ impl DialogLayer {
             refers.sort_unstable();
             for r in refers {
                 self.end_refer(r, None, false, env);
+            }
+            // Nothing more is sent within the dialog unless a BYE waits for our 2xx's ACK.
+            if compact
+                && let Some(d) = self.dialogs.get_mut(&id)
+                && !d.bye_after_ack
+            {
+                d.compact_ended(keep_ack);
+                // So does its offer/answer state (nothing more is offered or answered).
+                if self.config.offer_answer {
+                    self.sessions.remove(&id);
+                }
             }
         }
         env.emit(DialogEvent::StateChanged {

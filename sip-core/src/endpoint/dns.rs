@@ -42,6 +42,9 @@ pub(super) fn domain_hop(uri: &str, headers: &[(String, String)]) -> Option<Doma
         .map(|(_, v)| first_route(v));
     let hop = match route {
         Some(r) => Some(NameAddr::parse(r).ok()?.uri().ok()?.to_string()),
+        // The usual Request-URI of a call through a trunk or proxy: no parse to find that
+        // there is nothing to resolve (the send path parses it anyway).
+        None if names_ip_literal(uri) => return None,
         None => None,
     };
     let text = hop.as_deref().unwrap_or(uri);
@@ -49,6 +52,36 @@ pub(super) fn domain_hop(uri: &str, headers: &[(String, String)]) -> Option<Doma
         Destination::Domain(d) => Some(d),
         Destination::Numeric(_) => None,
     }
+}
+
+/// Whether `uri` is a `sip:` or `sips:` URI whose host is an IP literal and which has no
+/// `maddr` parameter: then RFC 3263 §4 asks no lookup whatever the rest says (§4.1, §4.2:
+/// a numeric host is used as it is). A quick look at the text only: the user part ends at
+/// the last `@` (no `@` may appear unescaped after it, RFC 3261 §25.1), the host at the
+/// port, a parameter or the headers. Any other form answers `false` and is parsed in full.
+fn names_ip_literal(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+    else {
+        return false;
+    };
+    // A parameter comes after a ';' (none in the usual "sip:user@ip[:port]").
+    if let Some(i) = rest.find(';')
+        && rest.as_bytes()[i..]
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"maddr"))
+    {
+        return false;
+    }
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6
+            .split_once(']')
+            .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let end = host.find([':', ';', '?']).unwrap_or(host.len());
+    host[..end].parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// The first value of a Route header's comma-separated list.
@@ -402,5 +435,36 @@ mod tests {
         assert_eq!(&*d.name, "proxy.example.test");
         let route = vec![("route".to_owned(), "<sip:192.0.2.9;lr>".to_owned())];
         assert!(domain_hop("sip:bob@example.test", &route).is_none());
+    }
+
+    #[test]
+    fn the_quick_look_at_ip_literals_agrees_with_the_full_parse() {
+        // Said numeric by the quick look: the full parse finds no host name either.
+        for uri in [
+            "sip:bob@192.0.2.1",
+            "sip:192.0.2.1:5070;transport=tcp",
+            "sips:alice;phone-context=x@192.0.2.1?subject=a",
+            "sip:bob@[2001:db8::1]:5060",
+            "sip:a:pw@10.0.0.1;lr",
+        ] {
+            assert!(names_ip_literal(uri), "{uri}");
+            let full = Uri::parse(uri).ok().map(|u| Destination::from_uri(&u));
+            assert!(!matches!(full, Some(Ok(Destination::Domain(_)))), "{uri}");
+        }
+        // Left to the full parse: a name, a maddr (which wins over the host, §4.1), other
+        // schemes, hosts that only look numeric.
+        for uri in [
+            "sip:bob@example.test",
+            "sip:bob@192.0.2.1;maddr=proxy.example.test",
+            "sip:bob@192.0.2.1;MADDR=proxy.example.test",
+            "tel:+15551234",
+            "SIP:bob@192.0.2.1",
+            "sip:bob@192.0.2.1.example.test",
+            "sip:bob@[2001:db8::1",
+            "sip:bob@300.0.2.1",
+        ] {
+            assert!(!names_ip_literal(uri), "{uri}");
+        }
+        assert!(domain_hop("sip:bob@192.0.2.1;maddr=proxy.example.test", &[]).is_some());
     }
 }

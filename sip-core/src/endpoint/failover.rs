@@ -110,15 +110,27 @@ impl Failover {
     /// Takes a report of the transaction layer: a failure of a followed request sends it
     /// to its next target ([`Mapped::Moved`]: nothing is reported); other reports get the
     /// id their user knows.
+    #[inline]
     pub(crate) fn map_up(
         &mut self,
         now: std::time::Instant,
         up: Up,
         below: &mut impl Transactions,
     ) -> Mapped {
+        // Inlined so that a report goes through unmoved when nothing is followed (every
+        // request to an IP literal).
         if self.entries.is_empty() && self.retired.is_empty() {
             return Mapped::Up(up);
         }
+        self.map_followed(now, up, below)
+    }
+
+    fn map_followed(
+        &mut self,
+        now: std::time::Instant,
+        up: Up,
+        below: &mut impl Transactions,
+    ) -> Mapped {
         let tx = match &up {
             Up::Response { tx, .. } | Up::ClientFailed { tx, .. } | Up::ClientEnded { tx } => tx.0,
             _ => return Mapped::Up(up),

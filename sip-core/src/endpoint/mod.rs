@@ -755,7 +755,9 @@ impl Endpoint {
         Ok(Refer::new(self, id))
     }
 
-    /// A snapshot of a dialog.
+    /// A snapshot of a dialog. A terminated dialog is kept 64·T1 with its identity only
+    /// (Call-ID, tags, CSeq numbers, role, state): its header values, remote target and
+    /// route set read empty.
     pub fn dialog_info(&self, dialog: DialogId) -> Option<DialogInfo> {
         self.dialogs.as_ref()?.info(dialog)
     }

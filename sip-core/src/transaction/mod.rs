@@ -8,6 +8,7 @@
 //! | [`ClientNonInviteTransaction`]   | RFC 3261 §17.1.2                     | Trying, Proceeding, Completed, Terminated |
 //! | [`ServerInviteTransaction`]      | RFC 3261 §17.2.1, RFC 6026 §7.1      | Proceeding, Completed, Confirmed, Accepted, Terminated |
 //! | [`ServerNonInviteTransaction`]   | RFC 3261 §17.2.2, RFC 4320 §4.1      | Trying, Proceeding, Completed, Terminated |
+//! | [`LingeringServer`]              | RFC 6026 §7.1, RFC 3261 §17.2.2      | Accepted, Completed (waiting only), Terminated |
 //!
 //! Each module documents its machine as a state × event table, which its unit tests walk row
 //! by row.
@@ -71,6 +72,7 @@ pub mod client_invite;
 pub mod client_non_invite;
 pub mod error;
 pub(crate) mod layer;
+pub mod lingering;
 pub mod server_invite;
 pub mod server_non_invite;
 mod table;
@@ -80,6 +82,7 @@ pub use actions::Actions;
 pub use client_invite::{ClientInviteState, ClientInviteTransaction};
 pub use client_non_invite::{ClientNonInviteState, ClientNonInviteTransaction};
 pub use error::TransactionError;
+pub use lingering::{LingerState, LingeringServer};
 pub use server_invite::{ServerInviteState, ServerInviteTransaction};
 pub use server_non_invite::{ServerNonInviteState, ServerNonInviteTransaction};
 pub use timers::{TimerConfig, TimerName};

@@ -8,33 +8,64 @@ use bytes::Bytes;
 
 use super::skeleton as ops;
 use crate::transaction::{
-    Actions, ServerInviteTransaction, ServerNonInviteTransaction, TransactionError,
+    Actions, LingerState, LingeringServer, ServerInviteTransaction, ServerNonInviteTransaction,
+    TransactionError,
 };
 use crate::transport::{ResponseTarget, Transport};
 
+/// A server transaction's machine. The INVITE one is boxed (it carries the timers of five
+/// states); once a transaction only waits to absorb retransmissions it becomes
+/// [`LingeringServer`], so that the many lingering transactions of a sustained load take a
+/// small slot each.
 #[derive(Debug)]
 pub(super) enum ServerMachine {
-    Invite(ServerInviteTransaction),
+    Invite(Box<ServerInviteTransaction>),
     NonInvite(ServerNonInviteTransaction),
+    Lingering(LingeringServer),
 }
 
 impl ServerMachine {
+    /// Replaces the machine by its lingering form once it is in Accepted (INVITE) or
+    /// Completed (non-INVITE); otherwise leaves it.
+    pub(super) fn linger(&mut self) {
+        let l = match self {
+            ServerMachine::Invite(m) => LingeringServer::accepted(m),
+            ServerMachine::NonInvite(m) => LingeringServer::completed(m),
+            ServerMachine::Lingering(_) => None,
+        };
+        if let Some(l) = l {
+            *self = ServerMachine::Lingering(l);
+        }
+    }
     pub(super) fn poll_timeout(&self) -> Option<Instant> {
         match self {
             ServerMachine::Invite(m) => m.poll_timeout(),
             ServerMachine::NonInvite(m) => m.poll_timeout(),
+            ServerMachine::Lingering(m) => m.poll_timeout(),
         }
     }
     pub(super) fn handle_timeout(&mut self, now: Instant) -> Actions {
         match self {
             ServerMachine::Invite(m) => m.handle_timeout(now),
             ServerMachine::NonInvite(m) => m.handle_timeout(now),
+            ServerMachine::Lingering(m) => m.handle_timeout(now),
         }
     }
     pub(super) fn on_request_retransmission(&mut self, now: Instant) -> Actions {
         match self {
             ServerMachine::Invite(m) => m.on_request_retransmission(now),
             ServerMachine::NonInvite(m) => m.on_request_retransmission(now),
+            ServerMachine::Lingering(m) => m.on_request_retransmission(now),
+        }
+    }
+    /// An ACK matched to this transaction; `None` for a non-INVITE one (never an ACK's).
+    pub(super) fn on_ack(&mut self, now: Instant) -> Option<Actions> {
+        match self {
+            ServerMachine::Invite(m) => Some(m.on_ack(now)),
+            ServerMachine::NonInvite(_) => None,
+            ServerMachine::Lingering(m) => {
+                (m.state() != LingerState::Completed).then(|| m.on_ack(now))
+            }
         }
     }
     pub(super) fn on_tu_response(
@@ -45,12 +76,14 @@ impl ServerMachine {
         match self {
             ServerMachine::Invite(m) => m.on_tu_response(now, status),
             ServerMachine::NonInvite(m) => m.on_tu_response(now, status),
+            ServerMachine::Lingering(m) => m.on_tu_response(now, status),
         }
     }
     pub(super) fn on_transport_error(&mut self, now: Instant) -> Actions {
         match self {
             ServerMachine::Invite(m) => m.on_transport_error(now),
             ServerMachine::NonInvite(m) => m.on_transport_error(now),
+            ServerMachine::Lingering(m) => m.on_transport_error(now),
         }
     }
     /// Whether the transaction may re-send its last response itself (a request
@@ -62,6 +95,7 @@ impl ServerMachine {
                 m.state() != crate::transaction::ServerInviteState::Accepted
             }
             ServerMachine::NonInvite(_) => true,
+            ServerMachine::Lingering(m) => m.state() != LingerState::Accepted,
         }
     }
     /// Whether the TU can send no further response: a final non-2xx was sent (Completed
@@ -74,12 +108,14 @@ impl ServerMachine {
                 matches!(m.state(), I::Completed | I::Confirmed | I::Terminated)
             }
             ServerMachine::NonInvite(m) => matches!(m.state(), N::Completed | N::Terminated),
+            ServerMachine::Lingering(m) => m.state() != LingerState::Accepted,
         }
     }
     pub(super) fn final_status(&self) -> Option<u16> {
         match self {
             ServerMachine::Invite(m) => m.final_status(),
             ServerMachine::NonInvite(m) => m.final_status(),
+            ServerMachine::Lingering(m) => Some(m.final_status()),
         }
     }
 }
@@ -323,7 +359,7 @@ impl TransactionLayer {
         let reliable = transport.is_reliable();
         let (machine, actions) = if *req.method() == Method::Invite {
             let (m, a) = ServerInviteTransaction::new(now, reliable, &self.config.timers);
-            (ServerMachine::Invite(m), a)
+            (ServerMachine::Invite(Box::new(m)), a)
         } else {
             let (m, a) = ServerNonInviteTransaction::new(now, reliable, &self.config.timers);
             (ServerMachine::NonInvite(m), a)
@@ -474,19 +510,16 @@ impl TransactionLayer {
         self.scratch = key;
         if let Some(id) = found
             && let Some(tx) = self.servers.get_mut(&id)
-            && let ServerMachine::Invite(m) = &mut tx.machine
-        {
             // RFC 2543 matching also needs the To tag of the response (§17.2.3).
-            let tag_ok = req.via().is_some_and(|v| v.has_rfc3261_branch())
-                || req.to().and_then(|t| t.tag()) == Some(tx.skel.to_tag());
-            if tag_ok {
-                let a = m.on_ack(now);
-                self.apply_server(id, a.without_pass_to_tu(), true, out);
-                if a.pass_to_tu() {
-                    self.up.push_back(Up::Ack { request: req, from });
-                }
-                return;
+            && (req.via().is_some_and(|v| v.has_rfc3261_branch())
+                || req.to().and_then(|t| t.tag()) == Some(tx.skel.to_tag()))
+            && let Some(a) = tx.machine.on_ack(now)
+        {
+            self.apply_server(id, a.without_pass_to_tu(), true, out);
+            if a.pass_to_tu() {
+                self.up.push_back(Up::Ack { request: req, from });
             }
+            return;
         }
         self.up.push_back(Up::Ack { request: req, from });
     }
@@ -585,6 +618,9 @@ impl TransactionLayer {
         };
         let lingering = tx.machine.final_status().is_some();
         Self::set_lingering(&mut self.lingering, &mut tx.lingering, lingering);
+        if lingering {
+            tx.machine.linger();
+        }
         let next = tx.machine.poll_timeout();
         let old = tx.armed;
         let rearm = next.filter(|n| old != Some(*n));
@@ -784,6 +820,11 @@ impl TransactionLayer {
         match &self.servers.get(&tx.0)?.machine {
             ServerMachine::Invite(m) => Some(m.state()),
             ServerMachine::NonInvite(_) => None,
+            ServerMachine::Lingering(m) => match m.state() {
+                LingerState::Accepted => Some(crate::transaction::ServerInviteState::Accepted),
+                LingerState::Completed => None,
+                LingerState::Terminated => Some(crate::transaction::ServerInviteState::Terminated),
+            },
         }
     }
 }
@@ -791,6 +832,16 @@ impl TransactionLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_of_a_server_transaction_takes_no_more_than_the_non_invite_one() {
+        // The INVITE machine is boxed and a lingering one is smaller than either, so the
+        // slot every server transaction takes, lingering ones included, does not carry
+        // the timers of the INVITE machine's five states.
+        let machine = std::mem::size_of::<ServerMachine>();
+        assert!(machine <= std::mem::size_of::<ServerNonInviteTransaction>() + 8);
+        assert!(std::mem::size_of::<ServerInviteTransaction>() > machine);
+    }
 
     #[test]
     pub(super) fn supported_schemes_are_read_from_the_text_before_the_first_colon() {
