@@ -13,6 +13,10 @@
 //!
 //! Equal work: every call is the same full call; nothing is sampled.
 //!
+//! `linger softphone [<calls>...]`: the same with the calls of `profile softphone-call`
+//! (SDP offer/answer, a reliable 180 and its PRACK, session timers on both sides), as the
+//! sample `uas` answers SIPp's calls with offer/answer and session timers on.
+//!
 //! `linger sustained RATE SECS`: RATE calls/s for SECS seconds of virtual time with the
 //! timers run every millisecond, then 36 s without calls: the live heap at the end of the
 //! load and after (what the tables give back as their transactions end).
@@ -69,8 +73,9 @@ fn main() {
         sustained(n(2, 2000), n(3, 20));
         return;
     }
+    let softphone = std::env::args().nth(1).as_deref() == Some("softphone");
     let runs: Vec<usize> = std::env::args()
-        .skip(1)
+        .skip(1 + usize::from(softphone))
         .filter_map(|a| a.parse().ok())
         .collect();
     let runs = if runs.is_empty() {
@@ -84,7 +89,11 @@ fn main() {
     println!("|---:|---:|---:|---:|---:|---:|");
     for n in runs {
         let (_, before) = counters();
-        let mut pair = DialogPair::new();
+        let mut pair = if softphone {
+            DialogPair::softphone()
+        } else {
+            DialogPair::new()
+        };
         for _ in 0..n {
             pair.call_and_hang_up();
         }

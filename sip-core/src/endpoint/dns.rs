@@ -66,22 +66,56 @@ fn names_ip_literal(uri: &str) -> bool {
     else {
         return false;
     };
-    // A parameter comes after a ';' (none in the usual "sip:user@ip[:port]").
-    if let Some(i) = rest.find(';')
-        && rest.as_bytes()[i..]
+    let b = rest.as_bytes();
+    // One pass: where the host starts (after the last '@') and where parameters start.
+    let (mut host, mut params) = (0, b.len());
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'@' => host = i + 1,
+            b';' if params == b.len() => params = i,
+            _ => {}
+        }
+    }
+    if params < b.len()
+        && b[params..]
             .windows(5)
             .any(|w| w.eq_ignore_ascii_case(b"maddr"))
     {
         return false;
     }
-    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    if let Some(v6) = host.strip_prefix('[') {
-        return v6
-            .split_once(']')
-            .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    let host = &b[host.min(b.len())..];
+    if host.first() == Some(&b'[') {
+        return host
+            .iter()
+            .position(|&c| c == b']')
+            .and_then(|end| std::str::from_utf8(&host[1..end]).ok())
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok());
     }
-    let end = host.find([':', ';', '?']).unwrap_or(host.len());
-    host[..end].parse::<std::net::Ipv4Addr>().is_ok()
+    is_dotted_quad(host)
+}
+
+/// Whether `b` starts with four decimal octets (0–255, no leading zero) joined by dots and
+/// ends there or at a port, a parameter or the headers.
+fn is_dotted_quad(b: &[u8]) -> bool {
+    let (mut octets, mut value, mut digits) = (0u8, 0u16, 0u8);
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return false;
+                }
+                value = value * 10 + u16::from(c - b'0');
+                digits += 1;
+                if digits > 3 || value > 255 {
+                    return false;
+                }
+            }
+            b'.' if digits > 0 && octets < 3 => (octets, value, digits) = (octets + 1, 0, 0),
+            b':' | b';' | b'?' => return octets == 3 && digits > 0,
+            _ => return false,
+        }
+    }
+    octets == 3 && digits > 0
 }
 
 /// The first value of a Route header's comma-separated list.
@@ -462,6 +496,11 @@ mod tests {
             "sip:bob@192.0.2.1.example.test",
             "sip:bob@[2001:db8::1",
             "sip:bob@300.0.2.1",
+            "sip:bob@01.0.2.1",
+            "sip:bob@1.2.3",
+            "sip:bob@1.2.3.4.5",
+            "sip:bob@1..3.4",
+            "sip:bob@1.2.3.",
         ] {
             assert!(!names_ip_literal(uri), "{uri}");
         }
