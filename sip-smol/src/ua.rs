@@ -1,14 +1,13 @@
 //! The [`UserAgent`] and its builder.
 
-use std::hash::{BuildHasher, Hasher};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sip_core::endpoint::{Endpoint, EndpointConfig, LocalAddr, Transmit};
+use sip_core::endpoint::{Endpoint, EndpointConfig, Transmit};
 use sip_core::message::Method;
 use sip_core::transport::Transport;
-use sip_ua::runtime::UaFront;
+use sip_ua::runtime::{self, UaFront};
 use sip_ua::{CallBuilder, Error, IncomingCalls, IncomingRequests, RequestBuilder, Result};
 
 use crate::driver::{Driver, DriverConfig, Tap};
@@ -378,13 +377,13 @@ impl UserAgentBuilder {
     pub async fn build(self) -> Result<UserAgent> {
         let mut tconf = self.transport.clone();
         for a in &self.udp {
-            tconf.udp.extend(resolve(a)?);
+            tconf.udp.push(runtime::bind_addr(a)?);
         }
         for a in &self.tcp {
-            tconf.tcp.extend(resolve(a)?);
+            tconf.tcp.push(runtime::bind_addr(a)?);
         }
         for a in &self.tls {
-            tconf.tls.extend(resolve(a)?);
+            tconf.tls.push(runtime::bind_addr(a)?);
         }
         if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
             return Err(Error::NoTransport);
@@ -396,23 +395,12 @@ impl UserAgentBuilder {
         let transports = Arc::new(transports);
         let locals = transports.local_addrs();
         let mut econf = self.endpoint.clone();
-        if econf.local_addrs.is_empty() {
-            econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
-            // Outgoing TLS without a TLS listener: the first address stands as sent-by.
-            if !locals.iter().any(|(t, _)| *t == Transport::Tls)
-                && let Some((_, a)) = locals.first()
-            {
-                econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
-            }
-        }
-        let identity = self.identity.clone().unwrap_or_else(|| {
-            let host = econf
-                .local_addrs
-                .first()
-                .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
-            format!("<sip:ua@{host}>")
-        });
-        let seed = self.seed.unwrap_or_else(random_seed);
+        runtime::set_local_addrs(&mut econf, &locals);
+        let identity = self
+            .identity
+            .clone()
+            .unwrap_or_else(|| runtime::default_identity(&econf));
+        let seed = self.seed.unwrap_or_else(runtime::random_seed);
         let ep = Endpoint::new(econf, seed);
         let cfg = DriverConfig {
             shutdown_timeout: self.shutdown_timeout,
@@ -433,32 +421,11 @@ impl UserAgentBuilder {
     }
 }
 
-fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs().map_err(Error::Bind)?.collect();
-    match addrs.first() {
-        // One socket per name: the first address it resolves to.
-        Some(a) => Ok(vec![*a]),
-        None => Err(Error::Bind(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "address resolves to nothing",
-        ))),
-    }
-}
-
-/// A seed from the standard library's random hash keys: drawn from the operating system
-/// when a process first asks, then stepped, so every call gives another seed.
-fn random_seed() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x5EED);
-    h.finish()
-}
-
 #[cfg(test)]
 mod tests {
-    /// Two user agents of one process without a seed draw different ones.
+    /// Without a seed set, the builder draws a random one (sip-ua's `random_seed`).
     #[test]
     fn seeds_are_random_by_default() {
         assert!(super::UserAgentBuilder::default().seed.is_none());
-        assert_ne!(super::random_seed(), super::random_seed());
     }
 }

@@ -29,6 +29,7 @@ mod front;
 mod registration;
 mod request;
 mod router;
+mod setup;
 mod shared;
 mod stats;
 mod transfer;
@@ -46,6 +47,7 @@ pub mod runtime {
     pub use crate::RouterLink;
     pub use crate::front::UaFront;
     pub use crate::router::{ApiCommand, Io, Router, RouterConfig, Tap};
+    pub use crate::setup::{bind_addr, default_identity, random_seed, set_local_addrs};
 }
 
 /// The way from the API handles to one [`runtime::Router`]; handed to
