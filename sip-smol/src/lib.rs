@@ -11,8 +11,10 @@
 //!
 //! One task owns the [`sip_core::endpoint::Endpoint`]; the sockets and the API handles talk
 //! to it over channels, and an `async_io::Timer` follows the endpoint's next timer. The API
-//! has the shape of sip-tokio's: [`UserAgent`], [`Call`], [`IncomingCall`], [`Transfer`],
-//! [`IncomingTransfer`], [`Registration`], [`IncomingRequest`].
+//! is sip-tokio's: [`Call`], [`IncomingCall`], [`Transfer`], [`IncomingTransfer`],
+//! [`Registration`], [`IncomingRequest`] and the routing of the core's events to them are
+//! the runtime-neutral `sip-ua` crate's, shared by both drivers; this crate adds the
+//! sockets, timers, DNS client, TLS glue and its [`UserAgent`].
 //!
 //! # What the driver does, and what it leaves to the core
 //!
@@ -88,33 +90,22 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod body;
-mod call;
-mod chan;
-mod command;
 mod dns;
 mod driver;
-mod error;
-mod registration;
-mod request;
-mod shared;
 mod spawn;
 mod stats;
-#[cfg(test)]
-mod testing;
-mod transfer;
 pub mod transport;
 mod ua;
 
-pub use body::Body;
-pub use call::{Accepting, Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
-pub use error::{Error, Result};
-pub use registration::Registration;
-pub use request::{IncomingRequest, IncomingRequests, Reply, RequestBuilder};
+// The handles and their API are sip-ua's, shared with sip-tokio.
 pub use sip_core::endpoint::{RegisterOptions, RegistrationState};
+pub use sip_ua::{
+    Accepting, Body, Call, CallBuilder, CallEvent, CallStats, Error, IncomingCall, IncomingCalls,
+    IncomingRequest, IncomingRequests, IncomingTransfer, Registration, Reply, RequestBuilder,
+    Result, Transfer, TransferOutcome,
+};
 pub use spawn::Task;
-pub use stats::{CallStats, UaStats};
-pub use transfer::{IncomingTransfer, Transfer, TransferOutcome};
+pub use stats::UaStats;
 pub use ua::{UserAgent, UserAgentBuilder};
 
 pub use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, ReferId, Role};

@@ -1,20 +1,16 @@
 //! The [`UserAgent`] and its builder.
 
-use std::hash::{BuildHasher, Hasher};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::chan::{mpsc, oneshot};
-use sip_core::endpoint::{Endpoint, EndpointConfig, InviteOptions, LocalAddr, Transmit};
+use sip_core::endpoint::{Endpoint, EndpointConfig, Transmit};
 use sip_core::message::Method;
 use sip_core::transport::Transport;
+use sip_ua::runtime::{self, UaFront};
+use sip_ua::{CallBuilder, Error, IncomingCalls, IncomingRequests, RequestBuilder, Result};
 
-use crate::call::{CallBuilder, IncomingCalls};
-use crate::command::{Command, Link, RequestSpec};
 use crate::driver::{Driver, DriverConfig, Tap};
-use crate::error::{Error, Result};
-use crate::request::{IncomingRequests, RequestBuilder};
 use crate::spawn::Spawner;
 use crate::stats::UaStats;
 use crate::transport::{TransportConfig, Transports};
@@ -58,11 +54,9 @@ pub struct UserAgent {
 
 #[derive(Debug)]
 struct Inner {
-    link: Link,
+    front: UaFront,
     transports: Arc<Transports>,
     locals: Vec<(Transport, SocketAddr)>,
-    identity: String,
-    subscriber_capacity: usize,
 }
 
 impl UserAgent {
@@ -88,24 +82,16 @@ impl UserAgent {
 
     /// The From value used when a call or request does not set one.
     pub fn identity(&self) -> &str {
-        &self.inner.identity
-    }
-
-    /// The driver task's link.
-    fn link(&self) -> Result<Link> {
-        Ok(self.inner.link.clone())
+        self.inner.front.identity()
     }
 
     /// Places a call to `uri` (an INVITE, RFC 3261 §13.2): set the body and headers on the
     /// returned builder, then `.await` it for the [`Call`](crate::Call).
     ///
-    /// The next hop is found from the URI as RFC 3263 says (a host name through NAPTR,
-    /// SRV and A/AAAA at the [DNS server](UserAgentBuilder::dns_server), failing over to
-    /// the next target on a transport error, a timeout or a 503), unless
-    /// [`CallBuilder::target`] says otherwise.
+    /// The next hop is the URI's IP address, port and `transport` parameter (UDP by
+    /// default) unless [`CallBuilder::target`] says otherwise: the core does no DNS.
     pub fn call(&self, uri: &str) -> CallBuilder {
-        let opts = InviteOptions::new(uri, self.inner.identity.clone(), format!("<{uri}>"));
-        CallBuilder::new(self.link(), opts)
+        self.inner.front.call(uri)
     }
 
     /// The calls placed to this user agent, from now on.
@@ -116,25 +102,27 @@ impl UserAgent {
     /// Unavailable, or 503 with Retry-After when behind). Calling it again hands the calls
     /// to the new stream; the old one ends.
     pub fn incoming(&self) -> IncomingCalls {
-        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
-        let _ = self.inner.link.send(Command::SubscribeCalls(tx));
-        IncomingCalls::new(rx)
+        self.inner.front.incoming()
     }
 
     /// Sends a request outside any dialog (OPTIONS, MESSAGE, INFO, ...; RFC 3261 §8.1,
     /// §11): set headers and body on the returned builder, then `.await` it for the final
     /// response. Use [`UserAgent::call`] for INVITE.
     pub fn request(&self, method: Method, uri: &str) -> RequestBuilder {
-        let spec = RequestSpec {
-            method,
-            uri: uri.to_owned(),
-            from: self.inner.identity.clone(),
-            to: format!("<{uri}>"),
-            headers: Vec::new(),
-            body: None,
-            target: None,
-        };
-        RequestBuilder::new(self.link(), spec)
+        self.inner.front.request(method, uri)
+    }
+
+    /// Sends an instant message outside any call (MESSAGE, RFC 3428 §4): `.await` the
+    /// returned builder for the final response (200 or 202 when delivered, §7).
+    ///
+    /// ```no_run
+    /// # async fn demo(ua: sip_smol::UserAgent) -> sip_smol::Result<()> {
+    /// let r = ua.send_message("sip:bob@127.0.0.1:5070", sip_smol::Body::new("text/plain", "hello")).await?;
+    /// assert!(r.is_success());
+    /// # Ok(()) }
+    /// ```
+    pub fn send_message(&self, uri: &str, body: crate::Body) -> RequestBuilder {
+        self.inner.front.send_message(uri, body)
     }
 
     /// Registers a binding with a registrar (RFC 3261 §10.2) and keeps it fresh; the
@@ -152,9 +140,7 @@ impl UserAgent {
         &self,
         opts: sip_core::endpoint::RegisterOptions,
     ) -> Result<crate::Registration> {
-        let link = self.link()?;
-        let (id, shared) = link.ask(|r| Command::Register(Box::new(opts), r)).await?;
-        Ok(crate::Registration { id, link, shared })
+        self.inner.front.register(opts).await
     }
 
     /// The requests received outside any dialog (other than INVITE), from now on.
@@ -165,14 +151,12 @@ impl UserAgent {
     /// the methods and media types it supports (RFC 3261 §11.2), anything else with 405
     /// Method Not Allowed and an Allow header (§8.2.1).
     pub fn incoming_requests(&self) -> IncomingRequests {
-        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
-        let _ = self.inner.link.send(Command::SubscribeRequests(tx));
-        IncomingRequests::new(rx)
+        self.inner.front.incoming_requests()
     }
 
     /// A snapshot of the counters.
     pub async fn stats(&self) -> Result<UaStats> {
-        self.inner.link.ask(Command::Stats).await
+        self.inner.front.stats(self.inner.transports.stats()).await
     }
 
     /// Shuts down gracefully: new calls and requests are declined (the core's 503 with
@@ -186,10 +170,7 @@ impl UserAgent {
     /// afterwards fail with [`Error::Shutdown`], a [`Call::hangup`](crate::Call::hangup)
     /// still waiting included. Calling it again is harmless.
     pub async fn shutdown(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.inner.link.send(Command::Shutdown(tx)).is_ok() {
-            let _ = rx.await;
-        }
+        self.inner.front.shutdown().await;
         self.inner.transports.shutdown().await;
     }
 }
@@ -396,13 +377,13 @@ impl UserAgentBuilder {
     pub async fn build(self) -> Result<UserAgent> {
         let mut tconf = self.transport.clone();
         for a in &self.udp {
-            tconf.udp.extend(resolve(a)?);
+            tconf.udp.push(runtime::bind_addr(a)?);
         }
         for a in &self.tcp {
-            tconf.tcp.extend(resolve(a)?);
+            tconf.tcp.push(runtime::bind_addr(a)?);
         }
         for a in &self.tls {
-            tconf.tls.extend(resolve(a)?);
+            tconf.tls.push(runtime::bind_addr(a)?);
         }
         if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
             return Err(Error::NoTransport);
@@ -414,23 +395,12 @@ impl UserAgentBuilder {
         let transports = Arc::new(transports);
         let locals = transports.local_addrs();
         let mut econf = self.endpoint.clone();
-        if econf.local_addrs.is_empty() {
-            econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
-            // Outgoing TLS without a TLS listener: the first address stands as sent-by.
-            if !locals.iter().any(|(t, _)| *t == Transport::Tls)
-                && let Some((_, a)) = locals.first()
-            {
-                econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
-            }
-        }
-        let identity = self.identity.clone().unwrap_or_else(|| {
-            let host = econf
-                .local_addrs
-                .first()
-                .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
-            format!("<sip:ua@{host}>")
-        });
-        let seed = self.seed.unwrap_or_else(random_seed);
+        runtime::set_local_addrs(&mut econf, &locals);
+        let identity = self
+            .identity
+            .clone()
+            .unwrap_or_else(|| runtime::default_identity(&econf));
+        let seed = self.seed.unwrap_or_else(runtime::random_seed);
         let ep = Endpoint::new(econf, seed);
         let cfg = DriverConfig {
             shutdown_timeout: self.shutdown_timeout,
@@ -443,42 +413,19 @@ impl UserAgentBuilder {
         spawner.spawn(driver.run());
         Ok(UserAgent {
             inner: Arc::new(Inner {
-                link,
+                front: UaFront::new(vec![link], identity, self.subscriber_capacity),
                 transports,
                 locals,
-                identity,
-                subscriber_capacity: self.subscriber_capacity,
             }),
         })
     }
 }
 
-fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs().map_err(Error::Bind)?.collect();
-    match addrs.first() {
-        // One socket per name: the first address it resolves to.
-        Some(a) => Ok(vec![*a]),
-        None => Err(Error::Bind(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "address resolves to nothing",
-        ))),
-    }
-}
-
-/// A seed from the standard library's random hash keys: drawn from the operating system
-/// when a process first asks, then stepped, so every call gives another seed.
-fn random_seed() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x5EED);
-    h.finish()
-}
-
 #[cfg(test)]
 mod tests {
-    /// Two user agents of one process without a seed draw different ones.
+    /// Without a seed set, the builder draws a random one (sip-ua's `random_seed`).
     #[test]
     fn seeds_are_random_by_default() {
         assert!(super::UserAgentBuilder::default().seed.is_none());
-        assert_ne!(super::random_seed(), super::random_seed());
     }
 }

@@ -37,22 +37,24 @@ pub(crate) struct Lookups {
     server: DnsServer,
     resolver: Arc<OnceLock<Option<TokioResolver>>>,
     answers_tx: mpsc::UnboundedSender<(DnsQueryId, DnsAnswer)>,
-    /// Answers for the driver's select loop.
-    pub(crate) answers: mpsc::UnboundedReceiver<(DnsQueryId, DnsAnswer)>,
 }
 
+/// The answers of a driver task's lookups, for its select loop.
+pub(crate) type Answers = mpsc::UnboundedReceiver<(DnsQueryId, DnsAnswer)>;
+
 impl Lookups {
-    pub(crate) fn new(server: DnsServer) -> Self {
+    /// The lookups, and where their answers arrive.
+    pub(crate) fn new(server: DnsServer) -> (Self, Answers) {
         let (answers_tx, answers) = mpsc::unbounded_channel();
-        Lookups {
+        let lookups = Lookups {
             server,
             resolver: Arc::new(OnceLock::new()),
             answers_tx,
-            answers,
-        }
+        };
+        (lookups, answers)
     }
 
-    /// Looks `q` up in a task of its own; its answer arrives on [`Lookups::answers`]. The
+    /// Looks `q` up in a task of its own; its answer arrives on the [`Answers`]. The
     /// core bounds how many queries are out at once, so the tasks are bounded too.
     pub(crate) fn spawn(&self, q: DnsQuery) {
         let resolver = self.resolver.clone();

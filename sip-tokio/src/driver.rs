@@ -1,36 +1,25 @@
-//! The driver task: it owns one [`Endpoint`], feeds it what the transports received, the
-//! API's commands and the passing of time, and routes what comes out — transmits to the
-//! transports, events to the API handles. It holds no protocol logic: every SIP rule is
-//! the core's. The driver only decides which handle an event belongs to and, when no
-//! handle takes it, tells the core why ([`Unhandled`]): the core's policy
-//! ([`Endpoint::decline`], [`Refer::decline`](sip_core::endpoint::Refer::decline)) picks
-//! the answer.
+//! The driver task: it runs one [`Router`] (sip-ua's event routing over one
+//! [`Endpoint`]) on tokio — waits for what the transports received, the API's commands,
+//! DNS answers and the router's next wake-up, and hands each over. The sockets and the
+//! DNS lookups are the router's [`Io`]; every SIP rule is the core's, every routing
+//! decision the router's.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sip_core::dialog::{DialogError, DialogId, DialogState, EndReason, ReferEvent, ReferId, Role};
-use sip_core::endpoint::{
-    ClientTxId, Endpoint, Event, Failure, Input, Output, ServerTxId, Target, Transmit, Unhandled,
-};
-use sip_core::message::{Request, Response};
-use tokio::sync::{mpsc, oneshot};
+use sip_core::endpoint::{Endpoint, Input, Transmit};
+use sip_core::resolver::{DnsAnswer, DnsQuery, DnsQueryId};
+use sip_tls::TlsFailure;
+use sip_ua::RouterLink;
+use sip_ua::runtime::{Io, Router, RouterConfig};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::call::{ByeOutcome, Call, CallCore, CallEvent, CallState, HangupKind, IncomingCall};
-use crate::command::{Answer, Command, Link, ReferAction, Reply, RequestSpec, ResponseSpec};
-use crate::error::{Error, Result};
-use crate::request::IncomingRequest;
 use crate::shard::Registry;
-use crate::shared::Shared;
-use crate::stats::{CallStats, ShardStats};
-use crate::transfer::{IncomingTransfer, TransferOutcome, TransferState};
 use crate::transport::Transports;
 
-/// A function shown every message the driver hands to the transports.
-pub(crate) type Tap = Arc<dyn Fn(&Transmit) + Send + Sync>;
+pub(crate) use sip_ua::runtime::Tap;
 
 /// Inputs (or commands) handled in one go before the outputs are drained.
 const INPUT_BATCH: usize = 32;
@@ -47,64 +36,56 @@ pub(crate) struct DriverConfig {
     pub dns: crate::dns::DnsServer,
 }
 
-/// A call the driver routes events to.
-#[derive(Debug)]
-struct Slot {
-    shared: Arc<Shared<CallState>>,
-    /// No handle is left: forget the call once it is over.
-    released: bool,
-    /// Reached the confirmed state once.
-    answered: bool,
-    call_id: Option<String>,
-    /// The TLS peer the INVITE went to, whose handshake failure explains a transport error.
-    tls_peer: Option<SocketAddr>,
+/// What the router needs of tokio: the transports, the DNS lookups, and the shard
+/// registry that routes the answers to a Call-ID of this shard back to it.
+struct TokioIo {
+    transports: Arc<Transports>,
+    dns: crate::dns::Lookups,
+    registry: Option<Arc<Registry>>,
+    shard: usize,
 }
 
-/// A request of the API waiting for its final response.
-#[derive(Debug)]
-struct Pending {
-    reply: Reply<Response>,
-    call_id: Option<String>,
-    /// The TLS peer the request went to, whose handshake failure explains a transport
-    /// error.
-    tls_peer: Option<SocketAddr>,
-}
+impl Io for TokioIo {
+    fn send(&mut self, transmit: Transmit) {
+        self.transports.send(transmit);
+    }
 
-/// Graceful shutdown in progress.
-#[derive(Debug)]
-struct Closing {
-    waiters: Vec<oneshot::Sender<()>>,
-    deadline: Instant,
-    /// When every call was over and every request answered.
-    settled_at: Option<Instant>,
+    fn tls_failure(&self, peer: SocketAddr) -> Option<TlsFailure> {
+        self.transports.tls_failure(peer)
+    }
+
+    fn dns_query(
+        &mut self,
+        _now: std::time::Instant,
+        q: DnsQuery,
+    ) -> Option<(DnsQueryId, DnsAnswer)> {
+        self.dns.spawn(q);
+        None
+    }
+
+    fn tracks_call_ids(&self) -> bool {
+        self.registry.is_some()
+    }
+
+    fn call_id_opened(&mut self, call_id: &str) {
+        if let Some(reg) = &self.registry {
+            reg.insert(call_id, self.shard);
+        }
+    }
+
+    fn call_id_closed(&mut self, call_id: &str) {
+        if let Some(reg) = &self.registry {
+            reg.remove(call_id);
+        }
+    }
 }
 
 /// The task that owns one endpoint.
 pub(crate) struct Driver {
-    ep: Endpoint,
-    transports: Arc<Transports>,
-    cmd_rx: mpsc::UnboundedReceiver<Command>,
-    weak_cmd: mpsc::WeakUnboundedSender<Command>,
+    router: Router<TokioIo>,
     input_rx: mpsc::Receiver<Input>,
-    calls: HashMap<DialogId, Slot>,
-    /// Dialogs forked from a call's first dialog → that call's key.
-    forks: HashMap<DialogId, DialogId>,
-    refers_out: HashMap<ReferId, Arc<Shared<TransferState>>>,
-    registrations:
-        HashMap<sip_core::endpoint::RegistrationId, Arc<Shared<crate::registration::RegState>>>,
-    requests: HashMap<ClientTxId, Pending>,
-    incoming_calls: Option<mpsc::Sender<IncomingCall>>,
-    incoming_requests: Option<mpsc::Sender<IncomingRequest>>,
-    stats: CallStats,
-    /// BYEs we sent (or the core holds until the ACK of our 2xx) not reported done yet:
-    /// core dialog → call key. The core reports every one of them with
-    /// `Event::ByeCompleted`, even one it could not send, which removes it; graceful
-    /// shutdown waits for this to be empty.
-    byes: HashMap<DialogId, DialogId>,
-    closing: Option<Closing>,
-    /// The core's DNS queries, looked up off the driver task.
-    dns: crate::dns::Lookups,
-    cfg: DriverConfig,
+    dns_answers: crate::dns::Answers,
+    shard: usize,
 }
 
 /// The driver's clock: tokio's, so paused-time tests move it too.
@@ -118,36 +99,30 @@ impl Driver {
         transports: Arc<Transports>,
         input_rx: mpsc::Receiver<Input>,
         cfg: DriverConfig,
-    ) -> (Driver, Link) {
-        let (tx, cmd_rx) = mpsc::unbounded_channel();
-        let driver = Driver {
-            ep,
+    ) -> (Driver, RouterLink) {
+        let (dns, dns_answers) = crate::dns::Lookups::new(cfg.dns);
+        let io = TokioIo {
             transports,
-            cmd_rx,
-            weak_cmd: tx.downgrade(),
-            input_rx,
-            calls: HashMap::new(),
-            forks: HashMap::new(),
-            refers_out: HashMap::new(),
-            registrations: HashMap::new(),
-            requests: HashMap::new(),
-            incoming_calls: None,
-            incoming_requests: None,
-            stats: CallStats::default(),
-            byes: HashMap::new(),
-            closing: None,
-            dns: crate::dns::Lookups::new(cfg.dns),
-            cfg,
+            dns,
+            registry: cfg.registry,
+            shard: cfg.shard,
         };
-        (driver, Link::new(tx))
+        let rcfg = RouterConfig {
+            shutdown_timeout: cfg.shutdown_timeout,
+            shutdown_grace: cfg.shutdown_grace,
+            tap: cfg.tap,
+        };
+        let (router, link) = Router::new(ep, io, rcfg);
+        let driver = Driver {
+            router,
+            input_rx,
+            dns_answers,
+            shard: cfg.shard,
+        };
+        (driver, link)
     }
 
-    /// A link for a new handle, unless every handle is gone (then the driver is closing).
-    fn link(&self) -> Option<Link> {
-        self.weak_cmd.upgrade().map(Link::new)
-    }
-
-    /// Runs until shut down (by [`Command::Shutdown`], or when every handle is gone).
+    /// Runs until shut down (by the API, or when every handle is gone).
     pub(crate) async fn run(mut self) {
         let sleep = tokio::time::sleep_until(Instant::now());
         tokio::pin!(sleep);
@@ -159,10 +134,10 @@ impl Driver {
                 input = self.input_rx.recv(), if input_open => match input {
                     Some(input) => {
                         let now = now();
-                        self.ep.handle_input(now, input);
+                        self.router.input(now, input);
                         for _ in 1..INPUT_BATCH {
                             match self.input_rx.try_recv() {
-                                Ok(input) => self.ep.handle_input(now, input),
+                                Ok(input) => self.router.input(now, input),
                                 Err(_) => break,
                             }
                         }
@@ -170,38 +145,39 @@ impl Driver {
                     None => {
                         // The transports are gone: nothing can be sent or received.
                         input_open = false;
-                        self.begin_closing(None);
+                        self.router.close(now());
                     }
                 },
-                cmd = self.cmd_rx.recv(), if cmd_open => match cmd {
+                cmd = self.router.next_command(), if cmd_open => match cmd {
                     Some(cmd) => {
-                        self.command(cmd);
+                        let now = now();
+                        self.router.command(now, cmd);
                         for _ in 1..INPUT_BATCH {
-                            match self.cmd_rx.try_recv() {
-                                Ok(cmd) => self.command(cmd),
-                                Err(_) => break,
+                            match self.router.try_command() {
+                                Some(cmd) => self.router.command(now, cmd),
+                                None => break,
                             }
                         }
                     }
                     None => {
                         cmd_open = false;
-                        self.begin_closing(None);
+                        self.router.close(now());
                     }
                 },
-                Some((id, answer)) = self.dns.answers.recv() => {
-                    self.ep.handle_dns_answer(now(), id, answer);
-                    self.held_calls_sent();
+                Some((id, answer)) = self.dns_answers.recv() => {
+                    self.router.dns_answer(now(), id, answer);
                 }
                 () = &mut sleep, if armed.is_some() => {
                     armed = None;
-                    self.ep.handle_timeout(now());
+                    self.router.timeout(now());
                 }
             }
-            self.drain();
-            if self.closing_finished() {
+            let now = now();
+            self.router.drain(now);
+            if self.router.finished(now) {
                 break;
             }
-            let next = self.next_wake();
+            let next = self.router.next_wake().map(Instant::from_std);
             if next != armed {
                 if let Some(at) = next {
                     sleep.as_mut().reset(at);
@@ -209,860 +185,7 @@ impl Driver {
                 armed = next;
             }
         }
-        if let Some(closing) = self.closing.take() {
-            for w in closing.waiters {
-                let _ = w.send(());
-            }
-        }
-        for (_, key) in std::mem::take(&mut self.byes) {
-            self.bye_done(key, ByeOutcome::Shutdown);
-        }
-        for (_, slot) in self.calls.drain() {
-            slot.shared.update(|s| s.closed = true);
-        }
-        tracing::debug!(shard = self.cfg.shard, "driver task ends");
+        tracing::debug!(shard = self.shard, "driver task ends");
+        self.router.end();
     }
-
-    /// The next instant to wake at: the endpoint's next timer, or a shutdown deadline.
-    fn next_wake(&mut self) -> Option<Instant> {
-        let timer = self.ep.poll_timeout().map(Instant::from_std);
-        let closing = self.closing.as_ref().map(|c| match c.settled_at {
-            Some(s) => c.deadline.min(s + self.cfg.shutdown_grace),
-            None => c.deadline,
-        });
-        match (timer, closing) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-    }
-
-    /// Hands every pending output to the transports or the handles.
-    fn drain(&mut self) {
-        let now = now();
-        while let Some(out) = self.ep.poll_output() {
-            match out {
-                Output::Transmit(t) => {
-                    if let Some(tap) = &self.cfg.tap {
-                        tap(&t);
-                    }
-                    self.transports.send(t);
-                }
-                Output::Event(e) => self.on_event(now, e),
-                // The next deadline is read with poll_timeout once the queue is empty.
-            }
-        }
-        while let Some(q) = self.ep.poll_dns_query() {
-            self.dns.spawn(q);
-        }
-    }
-
-    /// Calls placed to a host name get their Call-ID once the core has resolved it and
-    /// sent the INVITE: registered then, for the shard routing of their messages.
-    fn held_calls_sent(&mut self) {
-        let held: Vec<DialogId> = self
-            .calls
-            .iter()
-            .filter(|(_, s)| s.call_id.is_none())
-            .map(|(d, _)| *d)
-            .collect();
-        for d in held {
-            if let Some(call_id) = self.ep.dialog_info(d).map(|i| i.call_id) {
-                self.register(Some(&call_id));
-                if let Some(slot) = self.calls.get_mut(&d) {
-                    slot.call_id = Some(call_id);
-                }
-            }
-        }
-    }
-
-    // ---- commands ------------------------------------------------------------------
-
-    fn command(&mut self, cmd: Command) {
-        let now = now();
-        match cmd {
-            Command::Invite(opts, reply) => self.invite(now, *opts, reply),
-            Command::Answer {
-                call,
-                answer,
-                reply,
-            } => {
-                let r = self.answer(now, call, answer);
-                if let Some(reply) = reply {
-                    let _ = reply.send(r);
-                }
-            }
-            Command::Hangup(call, reply) => {
-                let r = self.hang_up(now, call);
-                let _ = reply.send(r);
-            }
-            Command::Release(call) => self.release(now, call),
-            Command::Register(opts, reply) => {
-                let r = self.ep.register(now, *opts).map_err(Error::from).map(|id| {
-                    let shared = Arc::new(Shared::new(crate::registration::RegState::default()));
-                    self.registrations.insert(id, shared.clone());
-                    (id, shared)
-                });
-                let _ = reply.send(r);
-            }
-            Command::Unregister(id, reply) => {
-                let _ = reply.send(self.ep.unregister(now, id).map_err(Error::from));
-            }
-            Command::Refer(call, target, reply) => {
-                let r = self.active(call).and_then(|d| {
-                    let id = self.ep.dialog(d).and_then(|mut d| d.refer(now, &target))?;
-                    let shared = Arc::new(Shared::new(TransferState::default()));
-                    self.refers_out.insert(id, shared.clone());
-                    self.stats.transfers_sent += 1;
-                    Ok((id, shared))
-                });
-                let _ = reply.send(r);
-            }
-            Command::ReplacingReferTo(call, reply) => {
-                let r = self
-                    .active(call)
-                    .and_then(|d| Ok(self.ep.dialog(d)?.replacing_refer_to()?));
-                let _ = reply.send(r);
-            }
-            Command::ReferAnswer(refer, action, reply) => {
-                let r = self.ep.refer(refer).and_then(|mut r| match action {
-                    ReferAction::Accept => r.accept(now),
-                    ReferAction::Reject(s) => r.reject(now, s),
-                    ReferAction::Notify(s) => r.notify(now, s),
-                    ReferAction::Decline => r.decline(now, Unhandled::Dropped).map(drop),
-                    ReferAction::Abandon => r.abandon(now),
-                });
-                // The core forgets a REFER once its subscription is over (a final NOTIFY,
-                // a refusal): whether it still knows it says whether more may follow.
-                let r = r.map(|()| self.ep.refer(refer).is_ok());
-                match reply {
-                    Some(reply) => {
-                        let _ = reply.send(r.map_err(Error::from));
-                    }
-                    None => {
-                        if let Err(e) = r {
-                            tracing::debug!(%refer, error = %e, "REFER of a dropped handle not ended");
-                        }
-                    }
-                }
-            }
-            Command::Request(spec, reply) => self.request(now, *spec, reply),
-            Command::InDialog {
-                call,
-                method,
-                headers,
-                body,
-                reply,
-            } => {
-                let r = self.active(call).and_then(|d| {
-                    let hdrs: Vec<(&str, &str)> = headers
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), v.as_str()))
-                        .collect();
-                    let body = body.as_ref().map(|b| b.as_parts());
-                    Ok(self
-                        .ep
-                        .dialog(d)
-                        .and_then(|mut d| d.request(now, method, &hdrs, body))?)
-                });
-                self.pend(r, reply, None, None);
-            }
-            Command::Reinvite(call, body, reply) => {
-                let r = self.active(call).and_then(|d| {
-                    let body = body.as_ref().map(|b| b.as_parts());
-                    Ok(self.ep.dialog(d).and_then(|mut d| d.reinvite(now, body))?)
-                });
-                self.pend(r, reply, None, None);
-            }
-            Command::Hold(call, on_hold, reply) => {
-                let r = self.active(call).and_then(|d| {
-                    let mut d = self.ep.dialog(d)?;
-                    Ok(if on_hold { d.hold(now) } else { d.resume(now) }?)
-                });
-                self.pend(r, reply, None, None);
-            }
-            Command::AnswerOffer(dialog, caps, reply) => {
-                let r = self
-                    .ep
-                    .dialog(dialog)
-                    .and_then(|mut d| d.answer_offer(now, &caps))
-                    .map_err(Error::from);
-                let _ = reply.send(r);
-            }
-            Command::Respond(spec, reply) => {
-                let r = self.respond(now, *spec);
-                if let Some(reply) = reply {
-                    let _ = reply.send(r);
-                }
-            }
-            Command::Decline(tx, why, reply) => {
-                let r = self.ep.decline(now, tx, why).map_err(Error::from);
-                match reply {
-                    Some(reply) => {
-                        let _ = reply.send(r);
-                    }
-                    None => {
-                        if let Err(e) = r {
-                            tracing::debug!(error = %e, ?why, "dropped request not declined");
-                        }
-                    }
-                }
-            }
-            Command::Info(call, reply) => {
-                let r = self.active(call).and_then(|d| {
-                    self.ep
-                        .dialog_info(d)
-                        .ok_or(Error::Dialog(DialogError::UnknownDialog))
-                });
-                let _ = reply.send(r);
-            }
-            Command::SubscribeCalls(tx) => {
-                if self.closing.is_none() {
-                    self.incoming_calls = Some(tx);
-                }
-            }
-            Command::SubscribeRequests(tx) => {
-                if self.closing.is_none() {
-                    self.incoming_requests = Some(tx);
-                }
-            }
-            Command::Stats(reply) => {
-                let (c, s) = self.ep.transaction_count();
-                let _ = reply.send(Ok(ShardStats {
-                    endpoint: self.ep.stats(),
-                    calls: self.stats,
-                    active_calls: self.calls.len(),
-                    dialogs: self.ep.dialog_count(),
-                    client_transactions: c,
-                    server_transactions: s,
-                    lingering_transactions: self.ep.lingering_transaction_count(),
-                    shedding: self.ep.is_shedding(),
-                }));
-            }
-            Command::Shutdown(done) => self.begin_closing(Some(done)),
-        }
-    }
-
-    /// Hangs a call up through the core (BYE, CANCEL or 603, whichever its state calls
-    /// for) and, for a BYE, starts waiting for its `ByeCompleted`.
-    fn hang_up(&mut self, now: std::time::Instant, call: DialogId) -> Result<HangupKind> {
-        let d = self.active(call)?;
-        let confirmed = self.ep.dialog_state(d) == Some(DialogState::Confirmed);
-        self.ep.dialog(d).and_then(|mut d| d.hangup(now))?;
-        if !confirmed {
-            return Ok(HangupKind::Early);
-        }
-        self.byes.insert(d, call);
-        Ok(HangupKind::Bye)
-    }
-
-    /// Tells a call's handles how its BYE went.
-    fn bye_done(&self, call: DialogId, outcome: ByeOutcome) {
-        if let Some(slot) = self.calls.get(&call) {
-            slot.shared.update(|s| s.bye = Some(outcome));
-        }
-    }
-
-    /// Answers a call's INVITE through the core's dialog command for it (which checks
-    /// the status).
-    fn answer(&mut self, now: std::time::Instant, call: DialogId, answer: Answer) -> Result<()> {
-        let d = self.active(call)?;
-        let mut d = self.ep.dialog(d)?;
-        fn body(b: &Option<crate::Body>) -> Option<(&str, bytes::Bytes)> {
-            b.as_ref().map(crate::Body::as_parts)
-        }
-        Ok(match &answer {
-            Answer::Ring => d.ring(now),
-            Answer::Provisional(status, b) => d.provisional(now, *status, body(b)),
-            Answer::Accept(b) => d.accept(now, body(b)),
-            Answer::AcceptOffer(caps) => d.answer_offer(now, caps).map(drop),
-            Answer::Reject(status) => d.reject(now, *status),
-            Answer::RejectWith(status, headers) => {
-                let rows: Vec<(&str, &str)> = headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_str()))
-                    .collect();
-                d.reject_with(now, *status, &rows)
-            }
-        }?)
-    }
-
-    /// The dialog a call's commands go to.
-    fn active(&self, call: DialogId) -> Result<DialogId> {
-        match self.calls.get(&call) {
-            Some(slot) => Ok(slot.shared.lock().active),
-            None => Err(Error::Dialog(DialogError::UnknownDialog)),
-        }
-    }
-
-    fn register(&self, call_id: Option<&str>) {
-        if let (Some(reg), Some(id)) = (&self.cfg.registry, call_id) {
-            reg.insert(id, self.cfg.shard);
-        }
-    }
-
-    fn unregister(&self, call_id: Option<&str>) {
-        if let (Some(reg), Some(id)) = (&self.cfg.registry, call_id) {
-            reg.remove(id);
-        }
-    }
-
-    fn invite(
-        &mut self,
-        now: std::time::Instant,
-        opts: sip_core::endpoint::InviteOptions,
-        reply: Reply<Call>,
-    ) {
-        if self.closing.is_some() {
-            let _ = reply.send(Err(Error::Shutdown));
-            return;
-        }
-        let tls_peer = match &opts.target {
-            Some(t) => tls_peer_of(t),
-            None => sip_core::message::Uri::parse(&opts.uri)
-                .ok()
-                .and_then(|u| Target::from_uri(&u).ok())
-                .and_then(|t| tls_peer_of(&t)),
-        };
-        // The Call-ID is only known once the core built the INVITE; the INVITE is
-        // queued, not yet sent, so registering now still beats any response.
-        let dialog = match self.ep.invite(now, opts) {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = reply.send(Err(e.into()));
-                return;
-            }
-        };
-        let call_id = self.ep.dialog_info(dialog).map(|i| i.call_id);
-        self.register(call_id.as_deref());
-        self.stats.placed += 1;
-        let shared = Arc::new(Shared::new(CallState::new(dialog)));
-        self.calls.insert(
-            dialog,
-            Slot {
-                shared: shared.clone(),
-                released: false,
-                answered: false,
-                call_id,
-                tls_peer,
-            },
-        );
-        let Some(link) = self.link() else {
-            self.release(now, dialog);
-            let _ = reply.send(Err(Error::Shutdown));
-            return;
-        };
-        let call = Call::new(CallCore {
-            key: dialog,
-            role: Role::Uac,
-            shared,
-            link,
-        });
-        // If the caller stopped waiting, the returned Call is dropped here and releases
-        // (cancels) the call: nothing leaks.
-        let _ = reply.send(Ok(call));
-    }
-
-    fn release(&mut self, now: std::time::Instant, call: DialogId) {
-        let Some(slot) = self.calls.get_mut(&call) else {
-            return;
-        };
-        slot.released = true;
-        let (state, active) = {
-            let s = slot.shared.lock();
-            (s.state, s.active)
-        };
-        if state.is_terminated() {
-            self.forget(call);
-        } else if let Err(e) = self.hang_up(now, call) {
-            tracing::debug!(%call, dialog = %active, error = %e, "hang-up of a released call refused");
-        }
-    }
-
-    /// Drops a finished call from the tables.
-    fn forget(&mut self, call: DialogId) {
-        if let Some(slot) = self.calls.remove(&call) {
-            self.unregister(slot.call_id.as_deref());
-            slot.shared.update(|s| s.closed = true);
-        }
-        self.forks.retain(|_, key| *key != call);
-    }
-
-    fn request(&mut self, now: std::time::Instant, spec: RequestSpec, reply: Reply<Response>) {
-        let mut call_id = None;
-        let mut tls_peer = None;
-        let r = (|| {
-            let mut b = self
-                .ep
-                .request(spec.method, &spec.uri, &spec.from, &spec.to);
-            for (n, v) in &spec.headers {
-                b = b.header(n, v);
-            }
-            if let Some(body) = &spec.body {
-                b = b.body(&body.content_type, body.bytes.clone());
-            }
-            let req = b.build()?;
-            let target = match spec.target {
-                Some(t) => t,
-                None => Target::for_request(&req)?,
-            };
-            call_id = req.call_id().map(str::to_owned);
-            tls_peer = tls_peer_of(&target);
-            self.register(call_id.as_deref());
-            Ok(self.ep.send_request(now, req, target)?)
-        })();
-        self.pend(r, reply, call_id, tls_peer);
-    }
-
-    fn pend(
-        &mut self,
-        r: Result<ClientTxId>,
-        reply: Reply<Response>,
-        call_id: Option<String>,
-        tls_peer: Option<SocketAddr>,
-    ) {
-        match r {
-            Ok(tx) => {
-                self.requests.insert(
-                    tx,
-                    Pending {
-                        reply,
-                        call_id,
-                        tls_peer,
-                    },
-                );
-            }
-            Err(e) => {
-                self.unregister(call_id.as_deref());
-                let _ = reply.send(Err(e));
-            }
-        }
-    }
-
-    fn respond(&mut self, now: std::time::Instant, spec: ResponseSpec) -> Result<()> {
-        let body = spec.body.as_ref().map(|b| b.as_parts());
-        if let (true, Some(dialog)) = (spec.invite, spec.dialog) {
-            // A re-INVITE is answered through its dialog (§14.2).
-            let mut d = self.ep.dialog(dialog)?;
-            return Ok(match spec.provisional {
-                true => d.provisional(now, spec.status, body),
-                false => d.answer(now, spec.status, body),
-            }?);
-        }
-        let mut b = self.ep.response(spec.tx, spec.status)?;
-        if let Some(reason) = &spec.reason {
-            b = b.reason(reason);
-        }
-        for (n, v) in &spec.headers {
-            b = b.header(n, v);
-        }
-        if let Some((ct, bytes)) = body {
-            b = b.body(ct, bytes);
-        }
-        let resp = b.build()?;
-        if spec.provisional && !resp.is_provisional() {
-            // `send_provisional` with a final status: refused before anything is sent.
-            return Err(DialogError::BadStatus(spec.status).into());
-        }
-        Ok(self.ep.respond(now, spec.tx, resp)?)
-    }
-
-    // ---- events --------------------------------------------------------------------
-
-    fn key_of(&self, dialog: DialogId) -> DialogId {
-        self.forks.get(&dialog).copied().unwrap_or(dialog)
-    }
-
-    fn on_event(&mut self, now: std::time::Instant, e: Event) {
-        match e {
-            Event::IncomingCall {
-                dialog,
-                tx,
-                request,
-                replaces,
-            } => {
-                let replaces = replaces.map(|r| self.key_of(r));
-                self.incoming_call(now, dialog, tx, *request, replaces)
-            }
-            Event::IncomingRequest { tx, request } => self.incoming_request(now, tx, *request),
-            Event::Response { tx, response } => self.final_response(tx, *response),
-            Event::ClientTxFailed { tx, failure } => {
-                if let Some(p) = self.requests.remove(&tx) {
-                    self.unregister(p.call_id.as_deref());
-                    let _ = p.reply.send(Err(match failure {
-                        Failure::TransportError => self.transport_failure(p.tls_peer),
-                        // Timeout, and any failure kind added later.
-                        _ => Error::Timeout,
-                    }));
-                }
-            }
-            Event::DialogResponse {
-                dialog,
-                tx,
-                response,
-            } => {
-                if self.requests.contains_key(&tx) {
-                    return self.final_response(tx, *response);
-                }
-                let key = self.key_of(dialog);
-                if let Some(slot) = self.calls.get(&key) {
-                    slot.shared.update(|s| {
-                        if s.state == DialogState::Confirmed && s.final_response.is_some() {
-                            // A response to a re-INVITE the core retried (§14.1).
-                        } else if response.is_provisional() {
-                            s.progress.push_back(*response);
-                        } else if s.final_response.is_none() {
-                            s.final_response = Some(response);
-                        }
-                    });
-                }
-            }
-            Event::DialogStateChanged { dialog, state } => self.state_changed(dialog, state),
-            Event::ByeCompleted { dialog, outcome } => {
-                let outcome = match outcome {
-                    Ok(status) => ByeOutcome::Answered(status),
-                    Err(Failure::Timeout) => ByeOutcome::Timeout,
-                    // A transport error, a BYE the core could not send, and any failure
-                    // kind added later.
-                    Err(_) => ByeOutcome::TransportFailed,
-                };
-                // A BYE the core sent on its own (no ACK, a failed re-INVITE) still
-                // reaches the call's handles, which may be waiting on an earlier hang-up.
-                let call = self
-                    .byes
-                    .remove(&dialog)
-                    .unwrap_or_else(|| self.key_of(dialog));
-                self.bye_done(call, outcome);
-            }
-            Event::MediaNegotiated { dialog, media } => {
-                let key = self.key_of(dialog);
-                if let Some(slot) = self.calls.get(&key) {
-                    slot.shared
-                        .update(|s| s.events.push_back(CallEvent::Media(media)));
-                }
-            }
-            Event::Forked { dialog, original } => {
-                let key = self.key_of(original);
-                self.forks.insert(dialog, key);
-            }
-            Event::DialogRequest {
-                dialog,
-                tx,
-                request,
-            } => self.dialog_request(now, dialog, tx, *request),
-            Event::ReferReceived {
-                refer,
-                dialog,
-                refer_to,
-                target,
-                referred_by,
-            } => {
-                self.stats.transfers_received += 1;
-                let key = self.key_of(dialog);
-                let open = self.calls.get(&key).filter(|s| !s.released);
-                match (open, self.link()) {
-                    (Some(slot), Some(link)) => {
-                        let t = IncomingTransfer::new(refer, refer_to, target, referred_by, link);
-                        slot.shared
-                            .update(|s| s.events.push_back(CallEvent::Transfer(t)));
-                    }
-                    (open, _) => {
-                        // A REFER outside any call of ours, or in one nobody holds.
-                        let why = match (&self.closing, open) {
-                            (Some(_), _) => Unhandled::ShuttingDown,
-                            (None, None) => Unhandled::NoListener,
-                            (None, Some(_)) => Unhandled::CallReleased,
-                        };
-                        if let Err(e) = self.ep.refer(refer).and_then(|mut r| r.decline(now, why)) {
-                            tracing::debug!(%refer, error = %e, "REFER not declined");
-                        }
-                    }
-                }
-            }
-            Event::Refer {
-                refer,
-                dialog: _,
-                event,
-            } => {
-                let Some(shared) = self.refers_out.get(&refer) else {
-                    return;
-                };
-                let over = event.is_final();
-                shared.update(|t| match event {
-                    ReferEvent::Accepted => t.accepted = Some(Ok(())),
-                    ReferEvent::Rejected(code) => {
-                        t.accepted = Some(Err(code));
-                        t.outcome = Some(TransferOutcome {
-                            final_status: None,
-                            expired: false,
-                        });
-                    }
-                    ReferEvent::Progress(s) => t.progress.push_back(s),
-                    ReferEvent::Done {
-                        final_status,
-                        expired,
-                    } => {
-                        t.outcome = Some(TransferOutcome {
-                            final_status,
-                            expired,
-                        })
-                    }
-                });
-                if over {
-                    self.refers_out.remove(&refer);
-                }
-            }
-            Event::Registration {
-                registration,
-                state,
-            } => {
-                if let Some(shared) = self.registrations.get(&registration) {
-                    shared.update(|s| s.history.push(state));
-                }
-                if matches!(state, sip_core::endpoint::RegistrationState::Unregistered) {
-                    self.registrations.remove(&registration);
-                }
-            }
-            // ACKs, CANCELs (the call's state change follows), strays, and future kinds.
-            _ => {}
-        }
-    }
-
-    fn final_response(&mut self, tx: ClientTxId, response: Response) {
-        if response.is_provisional() {
-            return;
-        }
-        if let Some(p) = self.requests.remove(&tx) {
-            self.unregister(p.call_id.as_deref());
-            let _ = p.reply.send(Ok(response));
-        }
-    }
-
-    fn incoming_call(
-        &mut self,
-        now: std::time::Instant,
-        dialog: DialogId,
-        tx: ServerTxId,
-        request: Request,
-        replaces: Option<DialogId>,
-    ) {
-        self.stats.received += 1;
-        let shared = Arc::new(Shared::new(CallState::new(dialog)));
-        self.calls.insert(
-            dialog,
-            Slot {
-                shared: shared.clone(),
-                released: true,
-                answered: false,
-                call_id: None,
-                tls_peer: None,
-            },
-        );
-        let why = if self.closing.is_some() {
-            Unhandled::ShuttingDown
-        } else {
-            match (&self.incoming_calls, self.link()) {
-                (Some(sender), Some(link)) => {
-                    if let Some(slot) = self.calls.get_mut(&dialog) {
-                        slot.released = false;
-                    }
-                    let core = CallCore {
-                        key: dialog,
-                        role: Role::Uas,
-                        shared,
-                        link,
-                    };
-                    match sender.try_send(IncomingCall::new(core, tx, request, replaces)) {
-                        Ok(()) => return,
-                        // The returned handle is dropped below, after the refusal, so
-                        // its release finds the call already over.
-                        Err(mpsc::error::TrySendError::Full(_)) => Unhandled::Overloaded,
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            self.incoming_calls = None;
-                            Unhandled::NoListener
-                        }
-                    }
-                }
-                _ => Unhandled::NoListener,
-            }
-        };
-        self.stats.unhandled += 1;
-        if let Err(e) = self.ep.decline(now, tx, why) {
-            tracing::debug!(%dialog, error = %e, ?why, "incoming call not declined");
-        }
-    }
-
-    fn incoming_request(&mut self, now: std::time::Instant, tx: ServerTxId, request: Request) {
-        let why = match (&self.closing, &self.incoming_requests, self.link()) {
-            (Some(_), _, _) => Unhandled::ShuttingDown,
-            (None, Some(sender), Some(link)) => {
-                match sender.try_send(IncomingRequest::new(tx, None, request, link)) {
-                    Ok(()) => return,
-                    Err(mpsc::error::TrySendError::Full(r)) => {
-                        r.disarm();
-                        Unhandled::Overloaded
-                    }
-                    Err(mpsc::error::TrySendError::Closed(r)) => {
-                        r.disarm();
-                        self.incoming_requests = None;
-                        Unhandled::NoListener
-                    }
-                }
-            }
-            (None, _, _) => Unhandled::NoListener,
-        };
-        self.stats.requests_auto_answered += 1;
-        if let Err(e) = self.ep.decline(now, tx, why) {
-            tracing::debug!(error = %e, ?why, "request nobody takes not declined");
-        }
-    }
-
-    fn dialog_request(
-        &mut self,
-        now: std::time::Instant,
-        dialog: DialogId,
-        tx: ServerTxId,
-        request: Request,
-    ) {
-        let key = self.key_of(dialog);
-        let open = self.calls.get(&key).filter(|s| !s.released);
-        if let (Some(slot), Some(link)) = (open, self.link()) {
-            let r = IncomingRequest::new(tx, Some(dialog), request, link);
-            slot.shared
-                .update(|s| s.events.push_back(CallEvent::Request(r)));
-            return;
-        }
-        // Nobody holds the call: it is being hung up.
-        if let Err(e) = self.ep.decline(now, tx, Unhandled::CallReleased) {
-            tracing::debug!(%dialog, error = %e, "request in a released call not declined");
-        }
-    }
-
-    fn state_changed(&mut self, dialog: DialogId, state: DialogState) {
-        let key = self.key_of(dialog);
-        let Some(slot) = self.calls.get_mut(&key) else {
-            return;
-        };
-        match state {
-            DialogState::Confirmed => {
-                if !slot.answered {
-                    slot.answered = true;
-                    self.stats.answered += 1;
-                }
-                slot.shared.update(|s| {
-                    s.active = dialog;
-                    s.state = DialogState::Confirmed;
-                });
-            }
-            DialogState::Early | DialogState::Trying => {
-                slot.shared.update(|s| {
-                    if s.state == DialogState::Trying {
-                        s.state = state;
-                    }
-                });
-            }
-            DialogState::Terminated(_) => {
-                let active = slot.shared.lock().active;
-                if dialog != active {
-                    // Another fork ended; the call goes on.
-                    self.forks.remove(&dialog);
-                    return;
-                }
-                if !slot.answered {
-                    self.stats.failed += 1;
-                }
-                let released = slot.released;
-                let tls = match (state, slot.answered, slot.tls_peer) {
-                    (DialogState::Terminated(EndReason::TransportError), false, Some(peer)) => {
-                        self.transports.tls_failure(peer)
-                    }
-                    _ => None,
-                };
-                slot.shared.update(|s| {
-                    s.state = state;
-                    s.closed = true;
-                    s.tls_failure = tls;
-                });
-                if released {
-                    self.forget(key);
-                }
-            }
-        }
-    }
-
-    /// The error for a request that got a transport error: the TLS handshake failure
-    /// behind it if its destination is a TLS peer whose handshake failed.
-    fn transport_failure(&self, tls_peer: Option<SocketAddr>) -> Error {
-        tls_peer
-            .and_then(|p| self.transports.tls_failure(p))
-            .map_or(Error::TransportFailed, Error::Tls)
-    }
-
-    // ---- shutdown ------------------------------------------------------------------
-
-    fn begin_closing(&mut self, waiter: Option<oneshot::Sender<()>>) {
-        if let Some(c) = &mut self.closing {
-            c.waiters.extend(waiter);
-            return;
-        }
-        let now = now();
-        self.incoming_calls = None;
-        self.incoming_requests = None;
-        let live: Vec<DialogId> = self
-            .calls
-            .iter()
-            .filter(|(_, s)| !s.shared.lock().state.is_terminated())
-            .map(|(k, _)| *k)
-            .collect();
-        for call in live {
-            if let Err(e) = self.hang_up(now, call) {
-                tracing::debug!(%call, error = %e, "hang-up at shutdown refused");
-            }
-        }
-        self.closing = Some(Closing {
-            waiters: waiter.into_iter().collect(),
-            deadline: Instant::now() + self.cfg.shutdown_timeout,
-            settled_at: None,
-        });
-    }
-
-    /// Whether a graceful shutdown is complete: every call over, every request of the API
-    /// answered and every BYE we sent answered (`Event::ByeCompleted`, RFC 3261 §15.1.1)
-    /// — or, once the calls are over and the requests answered, the grace period passed
-    /// with BYEs still unanswered — or the overall deadline passed. Other client
-    /// transactions (a BYE's kept for T4 after its response, NOTIFYs) are not waited for.
-    fn closing_finished(&mut self) -> bool {
-        let settled = self
-            .calls
-            .values()
-            .all(|s| s.shared.lock().state.is_terminated())
-            && self.requests.is_empty();
-        let Some(c) = &mut self.closing else {
-            return false;
-        };
-        let t = Instant::now();
-        if t >= c.deadline {
-            return true;
-        }
-        if !settled {
-            c.settled_at = None;
-            return false;
-        }
-        let since = *c.settled_at.get_or_insert(t);
-        self.byes.is_empty() || t >= since + self.cfg.shutdown_grace
-    }
-}
-
-impl std::fmt::Debug for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver")
-            .field("shard", &self.cfg.shard)
-            .field("calls", &self.calls.len())
-            .field("requests", &self.requests.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// The address of a TLS next hop, `None` for other transports.
-fn tls_peer_of(target: &Target) -> Option<SocketAddr> {
-    (target.transport == sip_core::transport::Transport::Tls).then_some(target.addr)
 }

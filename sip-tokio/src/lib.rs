@@ -6,7 +6,9 @@
 //!
 //! One task owns each [`sip_core::endpoint::Endpoint`]; the sockets ([`transport`]) and
 //! the API handles talk to it over channels, and a `tokio::time::sleep_until` follows the
-//! endpoint's next timer.
+//! endpoint's next timer. The handles ([`Call`], [`IncomingCall`], [`Transfer`], ...) and
+//! the routing of the core's events to them are the runtime-neutral `sip-ua` crate's,
+//! shared with sip-smol; this crate adds the sockets, timers, tasks, TLS and DNS.
 //!
 //! # What the driver does, and what it leaves to the core
 //!
@@ -94,29 +96,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod body;
-mod call;
-mod command;
 mod dns;
 mod driver;
-mod error;
-mod registration;
-mod request;
 mod shard;
-mod shared;
 mod stats;
-mod transfer;
 pub mod transport;
 mod ua;
 
-pub use body::Body;
-pub use call::{Accepting, Call, CallBuilder, CallEvent, IncomingCall, IncomingCalls};
-pub use error::{Error, Result};
-pub use registration::Registration;
-pub use request::{IncomingRequest, IncomingRequests, Reply, RequestBuilder};
+// The handles and their API are sip-ua's, shared with sip-smol.
 pub use sip_core::endpoint::{RegisterOptions, RegistrationState};
-pub use stats::{CallStats, UaStats};
-pub use transfer::{IncomingTransfer, Transfer, TransferOutcome};
+pub use sip_ua::{
+    Accepting, Body, Call, CallBuilder, CallEvent, CallStats, Error, IncomingCall, IncomingCalls,
+    IncomingRequest, IncomingRequests, IncomingTransfer, Registration, Reply, RequestBuilder,
+    Result, Transfer, TransferOutcome,
+};
+pub use stats::UaStats;
 pub use ua::{UserAgent, UserAgentBuilder};
 
 pub use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, ReferId, Role};

@@ -1,21 +1,17 @@
 //! The [`UserAgent`] and its builder.
 
-use std::hash::{BuildHasher, Hasher};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sip_core::endpoint::{Endpoint, EndpointConfig, InviteOptions, LocalAddr, Transmit};
+use sip_core::endpoint::{Endpoint, EndpointConfig, LocalAddr, Transmit};
 use sip_core::message::Method;
 use sip_core::transport::Transport;
-use tokio::sync::{mpsc, oneshot};
+use sip_ua::runtime::{self, UaFront};
+use sip_ua::{CallBuilder, Error, IncomingCalls, IncomingRequests, RequestBuilder, Result};
+use tokio::sync::mpsc;
 
-use crate::call::{CallBuilder, IncomingCalls};
-use crate::command::{Command, Link, RequestSpec};
 use crate::driver::{Driver, DriverConfig, Tap};
-use crate::error::{Error, Result};
-use crate::request::{IncomingRequests, RequestBuilder};
 use crate::shard::{self, Registry};
 use crate::stats::UaStats;
 use crate::transport::{TransportConfig, Transports};
@@ -59,12 +55,9 @@ pub struct UserAgent {
 
 #[derive(Debug)]
 struct Inner {
-    links: Vec<Link>,
-    next: AtomicUsize,
+    front: UaFront,
     transports: Arc<Transports>,
     locals: Vec<(Transport, SocketAddr)>,
-    identity: String,
-    subscriber_capacity: usize,
 }
 
 impl UserAgent {
@@ -90,14 +83,7 @@ impl UserAgent {
 
     /// The From value used when a call or request does not set one.
     pub fn identity(&self) -> &str {
-        &self.inner.identity
-    }
-
-    /// The shard that takes the next new call or request (round robin).
-    fn link(&self) -> Result<Link> {
-        let n = self.inner.links.len();
-        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
-        self.inner.links.get(i).cloned().ok_or(Error::Shutdown)
+        self.inner.front.identity()
     }
 
     /// Places a call to `uri` (an INVITE, RFC 3261 §13.2): set the body and headers on the
@@ -106,8 +92,7 @@ impl UserAgent {
     /// The next hop is the URI's IP address, port and `transport` parameter (UDP by
     /// default) unless [`CallBuilder::target`] says otherwise: the core does no DNS.
     pub fn call(&self, uri: &str) -> CallBuilder {
-        let opts = InviteOptions::new(uri, self.inner.identity.clone(), format!("<{uri}>"));
-        CallBuilder::new(self.link(), opts)
+        self.inner.front.call(uri)
     }
 
     /// The calls placed to this user agent, from now on.
@@ -118,27 +103,14 @@ impl UserAgent {
     /// Unavailable, or 503 with Retry-After when behind). Calling it again hands the calls
     /// to the new stream; the old one ends.
     pub fn incoming(&self) -> IncomingCalls {
-        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
-        for link in &self.inner.links {
-            let _ = link.send(Command::SubscribeCalls(tx.clone()));
-        }
-        IncomingCalls::new(rx)
+        self.inner.front.incoming()
     }
 
     /// Sends a request outside any dialog (OPTIONS, MESSAGE, INFO, ...; RFC 3261 §8.1,
     /// §11): set headers and body on the returned builder, then `.await` it for the final
     /// response. Use [`UserAgent::call`] for INVITE.
     pub fn request(&self, method: Method, uri: &str) -> RequestBuilder {
-        let spec = RequestSpec {
-            method,
-            uri: uri.to_owned(),
-            from: self.inner.identity.clone(),
-            to: format!("<{uri}>"),
-            headers: Vec::new(),
-            body: None,
-            target: None,
-        };
-        RequestBuilder::new(self.link(), spec)
+        self.inner.front.request(method, uri)
     }
 
     /// Sends an instant message outside any call (MESSAGE, RFC 3428 §4): `.await` the
@@ -151,8 +123,7 @@ impl UserAgent {
     /// # Ok(()) }
     /// ```
     pub fn send_message(&self, uri: &str, body: crate::Body) -> RequestBuilder {
-        let (content_type, bytes) = body.as_parts();
-        self.request(Method::Message, uri).body(content_type, bytes)
+        self.inner.front.send_message(uri, body)
     }
 
     /// Registers a binding with a registrar (RFC 3261 §10.2) and keeps it fresh; the
@@ -170,9 +141,7 @@ impl UserAgent {
         &self,
         opts: sip_core::endpoint::RegisterOptions,
     ) -> Result<crate::Registration> {
-        let link = self.link()?;
-        let (id, shared) = link.ask(|r| Command::Register(Box::new(opts), r)).await?;
-        Ok(crate::Registration { id, link, shared })
+        self.inner.front.register(opts).await
     }
 
     /// The requests received outside any dialog (other than INVITE), from now on.
@@ -183,24 +152,12 @@ impl UserAgent {
     /// the methods and media types it supports (RFC 3261 §11.2), anything else with 405
     /// Method Not Allowed and an Allow header (§8.2.1).
     pub fn incoming_requests(&self) -> IncomingRequests {
-        let (tx, rx) = mpsc::channel(self.inner.subscriber_capacity);
-        for link in &self.inner.links {
-            let _ = link.send(Command::SubscribeRequests(tx.clone()));
-        }
-        IncomingRequests::new(rx)
+        self.inner.front.incoming_requests()
     }
 
     /// A snapshot of the counters (summed over the shards).
     pub async fn stats(&self) -> Result<UaStats> {
-        let mut total = UaStats {
-            transport: self.inner.transports.stats(),
-            ..UaStats::default()
-        };
-        for link in &self.inner.links {
-            let s = link.ask(Command::Stats).await?;
-            total.add_shard(&s);
-        }
-        Ok(total)
+        self.inner.front.stats(self.inner.transports.stats()).await
     }
 
     /// Shuts down gracefully: new calls and requests are declined (the core's 503 with
@@ -214,16 +171,7 @@ impl UserAgent {
     /// afterwards fail with [`Error::Shutdown`], a [`Call::hangup`](crate::Call::hangup)
     /// still waiting included. Calling it again is harmless.
     pub async fn shutdown(&self) {
-        let mut waits = Vec::new();
-        for link in &self.inner.links {
-            let (tx, rx) = oneshot::channel();
-            if link.send(Command::Shutdown(tx)).is_ok() {
-                waits.push(rx);
-            }
-        }
-        for w in waits {
-            let _ = w.await;
-        }
+        self.inner.front.shutdown().await;
         self.inner.transports.shutdown().await;
     }
 }
@@ -454,19 +402,19 @@ impl UserAgentBuilder {
     pub async fn build(self) -> Result<UserAgent> {
         let mut tconf = self.transport.clone();
         for a in &self.udp {
-            tconf.udp.extend(resolve(a)?);
+            tconf.udp.push(runtime::bind_addr(a)?);
         }
         for a in &self.tcp {
-            tconf.tcp.extend(resolve(a)?);
+            tconf.tcp.push(runtime::bind_addr(a)?);
         }
         for a in &self.tls {
-            tconf.tls.extend(resolve(a)?);
+            tconf.tls.push(runtime::bind_addr(a)?);
         }
         for a in &self.ws {
-            tconf.ws.extend(resolve(a)?);
+            tconf.ws.push(runtime::bind_addr(a)?);
         }
         for a in &self.wss {
-            tconf.wss.extend(resolve(a)?);
+            tconf.wss.push(runtime::bind_addr(a)?);
         }
         if tconf.udp.is_empty()
             && tconf.tcp.is_empty()
@@ -476,20 +424,13 @@ impl UserAgentBuilder {
         {
             return Err(Error::NoTransport);
         }
-        let seed = self.seed.unwrap_or_else(random_seed);
+        let seed = self.seed.unwrap_or_else(runtime::random_seed);
         tconf.ws_mask_seed = seed;
         let (transports, input) = Transports::bind(tconf).await.map_err(Error::Bind)?;
         let transports = Arc::new(transports);
         let locals = transports.local_addrs();
         let mut econf = self.endpoint.clone();
-        if econf.local_addrs.is_empty() {
-            econf.local_addrs = locals.iter().map(|(t, a)| LocalAddr::new(*t, *a)).collect();
-            // Outgoing TLS without a TLS listener: the first address stands as sent-by.
-            if !locals.iter().any(|(t, _)| *t == Transport::Tls)
-                && let Some((_, a)) = locals.first()
-            {
-                econf.local_addrs.push(LocalAddr::new(Transport::Tls, *a));
-            }
+        if runtime::set_local_addrs(&mut econf, &locals) {
             // Outgoing WebSocket without a listener: a client's random `.invalid` host
             // (RFC 7118 §5.2); responses come back on the connection.
             for ws in [Transport::Ws, Transport::Wss] {
@@ -502,13 +443,10 @@ impl UserAgentBuilder {
                 }
             }
         }
-        let identity = self.identity.clone().unwrap_or_else(|| {
-            let host = econf
-                .local_addrs
-                .first()
-                .map_or_else(|| "localhost".to_owned(), LocalAddr::sent_by);
-            format!("<sip:ua@{host}>")
-        });
+        let identity = self
+            .identity
+            .clone()
+            .unwrap_or_else(|| runtime::default_identity(&econf));
         let n = self.shards;
         let registry = (n > 1).then(|| Arc::new(Registry::default()));
         let mut links = Vec::with_capacity(n);
@@ -544,43 +482,19 @@ impl UserAgentBuilder {
         }
         Ok(UserAgent {
             inner: Arc::new(Inner {
-                links,
-                next: AtomicUsize::new(0),
+                front: UaFront::new(links, identity, self.subscriber_capacity),
                 transports,
                 locals,
-                identity,
-                subscriber_capacity: self.subscriber_capacity,
             }),
         })
     }
 }
 
-fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs().map_err(Error::Bind)?.collect();
-    match addrs.first() {
-        // One socket per name: the first address it resolves to.
-        Some(a) => Ok(vec![*a]),
-        None => Err(Error::Bind(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "address resolves to nothing",
-        ))),
-    }
-}
-
-/// A seed from the standard library's random hash keys: drawn from the operating system
-/// when a process first asks, then stepped, so every call gives another seed.
-fn random_seed() -> u64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x5EED);
-    h.finish()
-}
-
 #[cfg(test)]
 mod tests {
-    /// Two user agents of one process without a seed draw different ones.
+    /// Without a seed set, the builder draws a random one (sip-ua's `random_seed`).
     #[test]
     fn seeds_are_random_by_default() {
         assert!(super::UserAgentBuilder::default().seed.is_none());
-        assert_ne!(super::random_seed(), super::random_seed());
     }
 }

@@ -869,3 +869,63 @@ async fn a_transfer_target_is_the_uri_of_refer_to() {
     })
     .await;
 }
+
+/// 180 and 200 handed over together reach the caller in that order, and the call is
+/// confirmed (RFC 3261 §13.3.1).
+#[tokio::test]
+async fn ring_and_accept_sends_180_then_200() {
+    bounded(async {
+        let (alice, bob) = (ua(121).await, ua(122).await);
+        let mut incoming = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            let call = inc
+                .ring_and_accept(Some(Body::sdp("answer")))
+                .await
+                .unwrap();
+            call.ended().await
+        });
+        let mut call = alice
+            .call(&uri(&bob, "bob", Transport::Udp))
+            .sdp("offer")
+            .await
+            .unwrap();
+        let mut statuses = Vec::new();
+        while let Some(p) = call.progress().await {
+            statuses.push(p.status());
+        }
+        assert_eq!(statuses, vec![180]);
+        let ok = call.answered().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        assert_eq!(&ok.body()[..], b"answer");
+        assert_eq!(call.state(), DialogState::Confirmed);
+        call.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        alice.shutdown().await;
+        bob.shutdown().await;
+    })
+    .await;
+}
+
+/// A call the caller cancelled first cannot be answered: the error says it had ended.
+#[tokio::test]
+async fn ring_and_accept_after_cancel_fails_as_ended() {
+    bounded(async {
+        let (alice, bob) = (ua(123).await, ua(124).await);
+        let mut incoming = bob.incoming();
+        let call = alice.call(&uri(&bob, "bob", Transport::Udp)).await.unwrap();
+        let inc = incoming.next().await.unwrap();
+        // The stack's 100 Trying (after 200 ms) lets the caller send its CANCEL (§9.1).
+        call.cancel().await.unwrap();
+        assert_eq!(inc.cancelled().await, EndReason::Cancelled);
+        let r = inc.ring_and_accept(None).await;
+        assert!(
+            matches!(r, Err(Error::CallEnded(EndReason::Cancelled))),
+            "{r:?}"
+        );
+        assert_eq!(call.ended().await, EndReason::Cancelled);
+        alice.shutdown().await;
+        bob.shutdown().await;
+    })
+    .await;
+}

@@ -98,8 +98,8 @@ use sip_tls::TlsFailure;
 use sip_tls::rustls::ClientConfig;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::chan::mpsc;
 use crate::spawn::Spawner;
+use sip_ua::chan::mpsc;
 
 use stats::{Counters, bump};
 

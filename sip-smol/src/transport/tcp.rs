@@ -21,7 +21,7 @@ use sip_core::transport::stream::frame;
 use sip_core::transport::{TlsPeerIdentity, Transport};
 use socket2::{Protocol, Type};
 
-use crate::chan::mpsc;
+use sip_ua::chan::mpsc;
 
 use super::config::TransportConfig;
 use super::stats::bump;

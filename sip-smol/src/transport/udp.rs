@@ -14,7 +14,7 @@ use sip_core::transport::keepalive::is_keepalive_datagram;
 use socket2::{Protocol, Type};
 use std::net::UdpSocket;
 
-use crate::chan::mpsc;
+use sip_ua::chan::mpsc;
 
 use super::config::TransportConfig;
 use super::stats::bump;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 /// A message body and its Content-Type (RFC 3261 §7.4), such as an SDP offer or answer.
 ///
 /// ```
-/// use sip_tokio::Body;
+/// use sip_ua::Body;
 /// let offer = Body::sdp("v=0\r\n");
 /// assert_eq!(offer.content_type, "application/sdp");
 /// assert_eq!(&offer.bytes[..], b"v=0\r\n");

@@ -29,7 +29,7 @@ pub(crate) struct TransferState {
 /// A transfer we asked for with [`Call::refer`](crate::Call::refer), accepted by the peer.
 ///
 /// ```no_run
-/// # async fn demo(call: sip_tokio::Call) -> sip_tokio::Result<()> {
+/// # async fn demo(call: sip_ua::Call) -> sip_ua::Result<()> {
 /// let mut transfer = call.refer("sip:carol@127.0.0.1:5080").await?;
 /// while let Some(status) = transfer.progress().await {
 ///     println!("transferee's call: {status}");
@@ -92,8 +92,8 @@ enum Answered {
 /// never left waiting (RFC 3515 §2.4.2, §2.4.5).
 ///
 /// ```no_run
-/// # async fn demo(ua: sip_tokio::UserAgent, mut call: sip_tokio::Call) -> sip_tokio::Result<()> {
-/// use sip_tokio::CallEvent;
+/// # async fn demo(ua: sip_ua::runtime::UaFront, mut call: sip_ua::Call) -> sip_ua::Result<()> {
+/// use sip_ua::CallEvent;
 /// if let Some(CallEvent::Transfer(mut t)) = call.next_event().await {
 ///     t.accept().await?;
 ///     let new_call = ua.call(t.target()).await?;
@@ -149,7 +149,7 @@ impl IncomingTransfer {
     /// name holds a `<`.
     ///
     /// ```no_run
-    /// # async fn demo(ua: sip_tokio::UserAgent, mut t: sip_tokio::IncomingTransfer) -> sip_tokio::Result<()> {
+    /// # async fn demo(ua: sip_ua::runtime::UaFront, mut t: sip_ua::IncomingTransfer) -> sip_ua::Result<()> {
     /// // Refer-To: "Carol" <sip:carol@192.0.2.3>
     /// assert_eq!(t.target(), "sip:carol@192.0.2.3");
     /// t.accept().await?;

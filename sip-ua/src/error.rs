@@ -12,15 +12,12 @@ use sip_core::message::BuildError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A socket could not be bound.
+    /// A socket could not be bound (or, with sip-tokio, there is no tokio runtime).
     #[error("binding the transports failed: {0}")]
     Bind(#[source] std::io::Error),
     /// The builder was given no UDP or TCP address to bind.
     #[error("no transport configured: add at least one udp() or tcp() address")]
     NoTransport,
-    /// The builder was given no [spawner](crate::UserAgentBuilder::spawner).
-    #[error("no spawner configured: the user agent needs one to start its tasks")]
-    NoSpawner,
     /// A dialog command was refused by the core (RFC 3261 §12–§15, RFC 3515).
     #[error(transparent)]
     Dialog(#[from] DialogError),
@@ -66,6 +63,10 @@ pub enum Error {
     /// The user agent was shut down (or its driver task ended): nothing more can be sent.
     #[error("the user agent has shut down")]
     Shutdown,
+    /// The builder of a runtime crate that starts its tasks on the application's executor
+    /// (sip-smol's `UserAgentBuilder::spawner`) was given none.
+    #[error("no spawner configured: the user agent needs one to start its tasks")]
+    NoSpawner,
 }
 
 /// The result type of this crate.

@@ -60,16 +60,19 @@ mod tests {
 
     #[test]
     fn waiters_see_updates_made_before_and_after_they_wait() {
-        smol::block_on(async {
+        futures_lite::future::block_on(async {
             let s = Arc::new(Shared::new(0u32));
             s.update(|v| *v = 1);
             assert_eq!(s.wait(|v| (*v >= 1).then_some(*v)).await, 1);
             let s2 = s.clone();
-            let waiter = smol::spawn(async move { s2.wait(|v| (*v >= 3).then_some(*v)).await });
-            smol::future::yield_now().await;
-            s.update(|v| *v = 2);
-            s.update(|v| *v = 3);
-            assert_eq!(waiter.await, 3);
+            let updates = async move {
+                futures_lite::future::yield_now().await;
+                s2.update(|v| *v = 2);
+                s2.update(|v| *v = 3);
+            };
+            let (seen, ()) =
+                futures_lite::future::zip(s.wait(|v| (*v >= 3).then_some(*v)), updates).await;
+            assert_eq!(seen, 3);
         });
     }
 }

@@ -1,34 +1,35 @@
-//! The channels between the driver task, the transports and the handles, on
-//! `async-channel` (runtime-neutral: they wake whatever executor polls them).
+//! The channels between a router, the handles and (for a runtime crate that wants them)
+//! the transports, on `async-channel`: runtime-neutral, they wake whatever executor polls
+//! them.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_lite::Stream;
+use futures_core::Stream;
 
 /// The other end is gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Closed;
+pub struct Closed;
 
 /// A channel for one value.
-pub(crate) mod oneshot {
+pub mod oneshot {
     use super::*;
 
     /// Sends the one value.
     #[derive(Debug)]
-    pub(crate) struct Sender<T>(async_channel::Sender<T>);
+    pub struct Sender<T>(async_channel::Sender<T>);
 
     impl<T> Sender<T> {
         /// Hands the value over; gives it back if the receiver is gone.
-        pub(crate) fn send(self, value: T) -> Result<(), T> {
+        pub fn send(self, value: T) -> Result<(), T> {
             self.0.try_send(value).map_err(|e| e.into_inner())
         }
     }
 
     /// Resolves to the value, or [`Closed`] if the sender was dropped without one.
     #[derive(Debug)]
-    pub(crate) struct Receiver<T>(Pin<Box<async_channel::Receiver<T>>>);
+    pub struct Receiver<T>(Pin<Box<async_channel::Receiver<T>>>);
 
     impl<T> Future for Receiver<T> {
         type Output = Result<T, Closed>;
@@ -37,7 +38,8 @@ pub(crate) mod oneshot {
         }
     }
 
-    pub(crate) fn channel<T>() -> (Sender<T>, Receiver<T>) {
+    /// A channel for one value.
+    pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         let (tx, rx) = async_channel::bounded(1);
         (Sender(tx), Receiver(Box::pin(rx)))
     }
@@ -45,14 +47,14 @@ pub(crate) mod oneshot {
 
 /// Queues of many values: bounded ones for what the handles may fall behind on, unbounded
 /// ones for commands.
-pub(crate) mod mpsc {
+pub mod mpsc {
     use super::*;
 
-    pub(crate) use async_channel::TrySendError;
+    pub use async_channel::TrySendError;
 
     /// A sender, bounded or not.
     #[derive(Debug)]
-    pub(crate) struct Sender<T>(async_channel::Sender<T>);
+    pub struct Sender<T>(async_channel::Sender<T>);
 
     impl<T> Clone for Sender<T> {
         fn clone(&self) -> Self {
@@ -62,64 +64,67 @@ pub(crate) mod mpsc {
 
     impl<T> Sender<T> {
         /// Queues without waiting (fails if full or closed).
-        pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
             self.0.try_send(value)
         }
 
         /// Queues, waiting for room.
-        pub(crate) async fn send(&self, value: T) -> Result<(), Closed> {
+        pub async fn send(&self, value: T) -> Result<(), Closed> {
             self.0.send(value).await.map_err(|_| Closed)
         }
 
         /// A sender that does not keep the channel open.
-        pub(crate) fn downgrade(&self) -> WeakSender<T> {
+        pub fn downgrade(&self) -> WeakSender<T> {
             WeakSender(self.0.downgrade())
         }
     }
 
     /// A sender that does not keep the channel open.
     #[derive(Debug)]
-    pub(crate) struct WeakSender<T>(async_channel::WeakSender<T>);
+    pub struct WeakSender<T>(async_channel::WeakSender<T>);
 
     impl<T> WeakSender<T> {
-        pub(crate) fn upgrade(&self) -> Option<Sender<T>> {
+        /// A sender again, unless every sender is gone.
+        pub fn upgrade(&self) -> Option<Sender<T>> {
             self.0.upgrade().map(Sender)
         }
     }
 
     /// A receiver.
     #[derive(Debug)]
-    pub(crate) struct Receiver<T>(Pin<Box<async_channel::Receiver<T>>>);
+    pub struct Receiver<T>(Pin<Box<async_channel::Receiver<T>>>);
 
     impl<T> Receiver<T> {
         /// The next value, or `None` once every sender is gone and the queue is empty.
-        pub(crate) async fn recv(&self) -> Option<T> {
+        pub async fn recv(&self) -> Option<T> {
             self.0.recv().await.ok()
         }
 
         /// The next value if one is queued.
-        pub(crate) fn try_recv(&self) -> Option<T> {
+        pub fn try_recv(&self) -> Option<T> {
             self.0.try_recv().ok()
         }
 
-        pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        /// Polls for the next value (`None` once every sender is gone and the queue is
+        /// empty).
+        pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
             self.0.as_mut().poll_next(cx)
         }
 
         /// Refuses further values (those queued can still be taken).
-        pub(crate) fn close(&self) {
+        pub fn close(&self) {
             self.0.close();
         }
     }
 
     /// A queue of at most `cap` values (at least one).
-    pub(crate) fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    pub fn channel<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
         let (tx, rx) = async_channel::bounded(cap.max(1));
         (Sender(tx), Receiver(Box::pin(rx)))
     }
 
     /// A queue without a bound (commands: each is answered at once).
-    pub(crate) fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
         let (tx, rx) = async_channel::unbounded();
         (Sender(tx), Receiver(Box::pin(rx)))
     }

@@ -1,10 +1,7 @@
-//! Registration with a registrar (RFC 3261 §10.2): [`UserAgent::register`] returns a
+//! Registration with a registrar (RFC 3261 §10.2): `UserAgent::register` returns a
 //! [`Registration`] whose state can be awaited; the core refreshes it before it runs out,
 //! answers digest challenges with the credentials given to the builder
-//! ([`UserAgentBuilder::credentials`]), and unregisters on request.
-//!
-//! [`UserAgent::register`]: crate::UserAgent::register
-//! [`UserAgentBuilder::credentials`]: crate::UserAgentBuilder::credentials
+//! (`UserAgentBuilder::credentials`), and unregisters on request.
 
 use std::sync::Arc;
 

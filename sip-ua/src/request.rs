@@ -6,24 +6,24 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::chan::mpsc;
 use bytes::Bytes;
 use sip_core::dialog::DialogId;
 use sip_core::endpoint::{ServerTxId, Target, Unhandled};
 use sip_core::message::{Method, Request, Response};
-use tokio::sync::mpsc;
 
 use crate::body::Body;
 use crate::command::{Command, Link, RequestSpec, ResponseSpec};
 use crate::error::{Error, Result};
 
-/// A request to send outside any dialog, from [`UserAgent::request`](crate::UserAgent::request).
+/// A request to send outside any dialog, from `UserAgent::request`.
 /// Awaiting it sends the request in a new client transaction and returns its final
 /// response, whatever its status (provisional responses are skipped): [`Error::Timeout`]
 /// if none came within 64·T1, [`Error::TransportFailed`] if the peer was unreachable.
 ///
 /// ```no_run
-/// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
-/// use sip_tokio::Method;
+/// # async fn demo(ua: sip_ua::runtime::UaFront) -> sip_ua::Result<()> {
+/// use sip_core::message::Method;
 /// let r = ua.request(Method::Options, "sip:bob@127.0.0.1:5070").await?;
 /// println!("{} {} (Allow: {:?})", r.status(), r.reason(), r.headers().get("Allow"));
 /// let r = ua
@@ -90,7 +90,7 @@ impl IntoFuture for RequestBuilder {
 }
 
 /// A request to answer: outside any dialog (from
-/// [`UserAgent::incoming_requests`](crate::UserAgent::incoming_requests)) or inside a call
+/// `UserAgent::incoming_requests`) or inside a call
 /// (from [`Call::next_event`](crate::Call::next_event)).
 ///
 /// Answer it with [`IncomingRequest::respond`], build a fuller response with
@@ -229,7 +229,7 @@ impl Drop for IncomingRequest {
 /// A response being built for an [`IncomingRequest`].
 ///
 /// ```no_run
-/// # async fn demo(req: sip_tokio::IncomingRequest) -> sip_tokio::Result<()> {
+/// # async fn demo(req: sip_ua::IncomingRequest) -> sip_ua::Result<()> {
 /// req.response(200)
 ///     .header("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS")
 ///     .body("text/plain", "fine")
@@ -300,7 +300,7 @@ impl Reply {
 }
 
 /// The stream of requests received outside any dialog, from
-/// [`UserAgent::incoming_requests`](crate::UserAgent::incoming_requests).
+/// `UserAgent::incoming_requests`.
 #[derive(Debug)]
 pub struct IncomingRequests {
     rx: mpsc::Receiver<IncomingRequest>,

@@ -12,7 +12,7 @@ use crate::call::{Call, HangupKind, IncomingCall};
 use crate::error::{Error, Result};
 use crate::request::IncomingRequest;
 use crate::shared::Shared;
-use crate::stats::UaStats;
+use crate::stats::ShardStats;
 use crate::transfer::TransferState;
 
 /// A reply channel.
@@ -50,6 +50,9 @@ pub(crate) enum Answer {
     Ring,
     Provisional(u16, Option<Body>),
     Accept(Option<Body>),
+    /// 200 with the answer to the INVITE's offer from these capabilities (488 when none
+    /// of its streams is acceptable).
+    AcceptOffer(Box<sip_core::sdp::negotiate::LocalMedia>),
     Reject(u16),
     RejectWith(u16, Vec<(String, String)>),
 }
@@ -87,6 +90,8 @@ pub(crate) enum Command {
         String,
         Reply<(ReferId, Arc<Shared<TransferState>>)>,
     ),
+    /// The Refer-To that replaces this call (an attended transfer's consultation call).
+    ReplacingReferTo(DialogId, Reply<String>),
     /// Replies whether the REFER's subscription is still alive afterwards.
     ReferAnswer(ReferId, ReferAction, Option<Reply<bool>>),
     Request(Box<RequestSpec>, Reply<Response>),
@@ -98,6 +103,14 @@ pub(crate) enum Command {
         reply: Reply<Response>,
     },
     Reinvite(DialogId, Option<Body>, Reply<Response>),
+    /// A hold (`true`) or resume re-INVITE (RFC 3264 §8.4).
+    Hold(DialogId, bool, Reply<Response>),
+    /// Answers the offer of a re-INVITE received in a dialog.
+    AnswerOffer(
+        DialogId,
+        Box<sip_core::sdp::negotiate::LocalMedia>,
+        Reply<Vec<sip_core::sdp::negotiate::NegotiatedMedia>>,
+    ),
     Respond(Box<ResponseSpec>, Option<Reply<()>>),
     /// A request the application lets go of unanswered: the core's policy answers it
     /// (`Endpoint::decline`) and the status sent is replied.
@@ -105,7 +118,7 @@ pub(crate) enum Command {
     Info(DialogId, Reply<DialogInfo>),
     SubscribeCalls(mpsc::Sender<IncomingCall>),
     SubscribeRequests(mpsc::Sender<IncomingRequest>),
-    Stats(Reply<UaStats>),
+    Stats(Reply<ShardStats>),
     Register(
         Box<sip_core::endpoint::RegisterOptions>,
         Reply<(

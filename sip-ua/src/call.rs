@@ -7,12 +7,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::chan::mpsc;
 use bytes::Bytes;
 use sip_core::dialog::{DialogId, DialogInfo, DialogState, EndReason, Role};
 use sip_core::endpoint::{InviteOptions, ServerTxId, Target};
 use sip_core::message::{Method, Request, Response};
 use sip_core::sdp::negotiate::{LocalMedia, NegotiatedMedia};
-use tokio::sync::mpsc;
 
 use crate::body::Body;
 use crate::command::{Answer, Command, Link};
@@ -135,7 +135,7 @@ impl Drop for CallCore {
     }
 }
 
-/// An established or establishing call, placed with [`UserAgent::call`](crate::UserAgent::call)
+/// An established or establishing call, placed with `UserAgent::call`
 /// or accepted with [`IncomingCall::accept`].
 ///
 /// Dropping the handle hangs up (BYE for an established call, CANCEL for one still
@@ -143,7 +143,7 @@ impl Drop for CallCore {
 /// `&mut self` and is cancellation-safe: dropping a pending future loses nothing.
 ///
 /// ```no_run
-/// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
+/// # async fn demo(ua: sip_ua::runtime::UaFront) -> sip_ua::Result<()> {
 /// let mut call = ua.call("sip:bob@127.0.0.1:5070").sdp("v=0\r\n").await?;
 /// while let Some(p) = call.progress().await {
 ///     println!("{} {}", p.status(), p.reason());
@@ -315,7 +315,7 @@ impl Call {
     /// the caller's to hang up once the [`Transfer`] succeeded.
     ///
     /// ```no_run
-    /// # async fn demo(ua: sip_tokio::UserAgent, alice: sip_tokio::Call) -> sip_tokio::Result<()> {
+    /// # async fn demo(ua: sip_ua::runtime::UaFront, alice: sip_ua::Call) -> sip_ua::Result<()> {
     /// let carol = ua.call("sip:carol@127.0.0.1:5080").await?;
     /// carol.answered().await?;
     /// let transfer = alice.transfer_attended(&carol).await?;
@@ -426,8 +426,8 @@ impl Call {
 /// (603).
 ///
 /// ```no_run
-/// # async fn demo(ua: sip_tokio::UserAgent) -> sip_tokio::Result<()> {
-/// use sip_tokio::Body;
+/// # async fn demo(ua: sip_ua::runtime::UaFront) -> sip_ua::Result<()> {
+/// use sip_ua::Body;
 /// let mut incoming = ua.incoming();
 /// while let Some(inc) = incoming.next().await {
 ///     println!("call from {:?}", inc.request().headers().get("From"));
@@ -549,7 +549,7 @@ impl IncomingCall {
             answer: Answer::Ring,
             reply: None,
         });
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (tx, rx) = crate::chan::oneshot::channel();
         let sent = core.link.send(Command::Answer {
             call,
             answer,
@@ -606,7 +606,7 @@ pub struct Accepting {
     /// `None` once resolved.
     core: Option<CallCore>,
     /// `None` if the driver was gone before the 200 could be handed over.
-    rx: Option<tokio::sync::oneshot::Receiver<Result<()>>>,
+    rx: Option<crate::chan::oneshot::Receiver<Result<()>>>,
 }
 
 impl Future for Accepting {
@@ -633,8 +633,8 @@ impl Future for Accepting {
     }
 }
 
-/// The stream of calls placed to a [`UserAgent`](crate::UserAgent), from
-/// [`UserAgent::incoming`](crate::UserAgent::incoming). Implements
+/// The stream of calls placed to a `UserAgent`, from
+/// `UserAgent::incoming`. Implements
 /// [`futures_core::Stream`] as well as offering [`IncomingCalls::next`].
 #[derive(Debug)]
 pub struct IncomingCalls {
@@ -647,7 +647,7 @@ impl IncomingCalls {
     }
 
     /// The next call, or `None` when the user agent shuts down or another
-    /// [`UserAgent::incoming`](crate::UserAgent::incoming) took over. Cancellation-safe.
+    /// `UserAgent::incoming` took over. Cancellation-safe.
     pub async fn next(&mut self) -> Option<IncomingCall> {
         self.rx.recv().await
     }
@@ -660,7 +660,7 @@ impl futures_core::Stream for IncomingCalls {
     }
 }
 
-/// A call about to be placed, from [`UserAgent::call`](crate::UserAgent::call). Set what
+/// A call about to be placed, from `UserAgent::call`. Set what
 /// you need, then `.await` it: the INVITE is sent and the [`Call`] returned at once
 /// (RFC 3261 §13.2.1); follow it with [`Call::progress`] and [`Call::answered`].
 #[derive(Debug)]
@@ -729,84 +729,5 @@ impl IntoFuture for CallBuilder {
             let opts = Box::new(self.opts);
             link.ask(|r| Command::Invite(opts, r)).await
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use crate::{Body, DialogState, EndReason, Error, Transport, UserAgent};
-
-    async fn ua(seed: u64) -> UserAgent {
-        UserAgent::builder()
-            .udp("127.0.0.1:0")
-            .seed(seed)
-            .shutdown_grace(Duration::from_millis(50))
-            .build()
-            .await
-            .unwrap()
-    }
-
-    fn uri(ua: &UserAgent) -> String {
-        format!("sip:bob@{}", ua.local_addr(Transport::Udp).unwrap())
-    }
-
-    /// 180 and 200 handed over together reach the caller in that order, and the call is
-    /// confirmed (RFC 3261 §13.3.1).
-    #[tokio::test]
-    async fn ring_and_accept_sends_180_then_200() {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            let (alice, bob) = (ua(21).await, ua(22).await);
-            let mut incoming = bob.incoming();
-            let bob_side = tokio::spawn(async move {
-                let inc = incoming.next().await.unwrap();
-                let call = inc
-                    .ring_and_accept(Some(Body::sdp("answer")))
-                    .await
-                    .unwrap();
-                call.ended().await
-            });
-            let mut call = alice.call(&uri(&bob)).sdp("offer").await.unwrap();
-            let mut statuses = Vec::new();
-            while let Some(p) = call.progress().await {
-                statuses.push(p.status());
-            }
-            assert_eq!(statuses, vec![180]);
-            let ok = call.answered().await.unwrap();
-            assert_eq!(ok.status(), 200);
-            assert_eq!(&ok.body()[..], b"answer");
-            assert_eq!(call.state(), DialogState::Confirmed);
-            call.hangup().await.unwrap();
-            assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
-            alice.shutdown().await;
-            bob.shutdown().await;
-        })
-        .await
-        .unwrap();
-    }
-
-    /// A call the caller cancelled first cannot be answered: the error says it had ended.
-    #[tokio::test]
-    async fn ring_and_accept_after_cancel_fails_as_ended() {
-        tokio::time::timeout(Duration::from_secs(20), async {
-            let (alice, bob) = (ua(23).await, ua(24).await);
-            let mut incoming = bob.incoming();
-            let call = alice.call(&uri(&bob)).await.unwrap();
-            let inc = incoming.next().await.unwrap();
-            // The stack's 100 Trying (after 200 ms) lets the caller send its CANCEL (§9.1).
-            call.cancel().await.unwrap();
-            assert_eq!(inc.cancelled().await, EndReason::Cancelled);
-            let r = inc.ring_and_accept(None).await;
-            assert!(
-                matches!(r, Err(Error::CallEnded(EndReason::Cancelled))),
-                "{r:?}"
-            );
-            assert_eq!(call.ended().await, EndReason::Cancelled);
-            alice.shutdown().await;
-            bob.shutdown().await;
-        })
-        .await
-        .unwrap();
     }
 }
