@@ -1,14 +1,25 @@
 //! When a table gives memory back after a peak of load: one rule for every table of the
 //! core (transaction slots, key indexes, timer queues, dialog maps), so none keeps the
-//! capacity of its busiest moment forever.
+//! capacity of its busiest moment forever. Public so that the drivers' tables (a user
+//! agent's calls and pending requests) follow the same rule.
 
 /// Below this capacity a table is never shrunk.
-pub(crate) const MIN: usize = 64;
+pub const MIN: usize = 64;
 
 /// The capacity a table of `len` entries and capacity `cap` should shrink to: twice its
 /// entries (at least [`MIN`]) once at most a quarter of `cap` is used; `None` otherwise
 /// (an O(1) check, cheap enough to make after every batch of timers).
-pub(crate) fn shrink_to(len: usize, cap: usize) -> Option<usize> {
+///
+/// ```
+/// use std::collections::HashMap;
+/// let mut calls: HashMap<u32, [u8; 64]> = (0..10_000).map(|i| (i, [0; 64])).collect();
+/// calls.retain(|k, _| *k < 100);
+/// if let Some(to) = sip_core::capacity::shrink_to(calls.len(), calls.capacity()) {
+///     calls.shrink_to(to);
+/// }
+/// assert!(calls.capacity() < 1_000);
+/// ```
+pub fn shrink_to(len: usize, cap: usize) -> Option<usize> {
     (cap > MIN && len.saturating_mul(4) <= cap).then(|| len.saturating_mul(2).max(MIN))
 }
 

@@ -83,7 +83,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
-mod capacity;
+pub mod capacity;
 pub mod dialog;
 pub mod endpoint;
 mod key_index;

@@ -34,7 +34,12 @@ impl Registry {
     }
 
     pub(crate) fn remove(&self, call_id: &str) {
-        self.map().remove(call_id.as_bytes());
+        let mut map = self.map();
+        map.remove(call_id.as_bytes());
+        // Memory back after a peak, by the core's rule (an O(1) check).
+        if let Some(to) = sip_core::capacity::shrink_to(map.len(), map.capacity()) {
+            map.shrink_to(to);
+        }
     }
 
     /// The shard for a message with this Call-ID among `n`.

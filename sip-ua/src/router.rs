@@ -124,6 +124,13 @@ struct Closing {
     settled_at: Option<Instant>,
 }
 
+/// Shrinks `m` once at most a quarter of it is used (see [`sip_core::capacity`]).
+fn shrink_map<K: Eq + std::hash::Hash, V>(m: &mut HashMap<K, V>) {
+    if let Some(to) = sip_core::capacity::shrink_to(m.len(), m.capacity()) {
+        m.shrink_to(to);
+    }
+}
+
 /// Routes one endpoint's events to the API handles and the handles' commands to the
 /// endpoint, over the runtime's [`Io`].
 pub struct Router<I> {
@@ -207,6 +214,18 @@ impl<I: Io> Router<I> {
     /// The next wake-up is due: the endpoint's timers fire.
     pub fn timeout(&mut self, now: Instant) {
         self.ep.handle_timeout(now);
+        self.give_back_memory();
+    }
+
+    /// Gives the tables' memory back after a peak of load, by the core's rule
+    /// ([`sip_core::capacity::shrink_to`]): checked when timers fire, as the core does.
+    fn give_back_memory(&mut self) {
+        shrink_map(&mut self.calls);
+        shrink_map(&mut self.forks);
+        shrink_map(&mut self.refers_out);
+        shrink_map(&mut self.registrations);
+        shrink_map(&mut self.requests);
+        shrink_map(&mut self.byes);
     }
 
     /// The answer to a DNS query started by [`Io::dns_query`].
@@ -1093,4 +1112,21 @@ impl<I> std::fmt::Debug for Router<I> {
 /// The address of a TLS next hop, `None` for other transports.
 fn tls_peer_of(target: &Target) -> Option<SocketAddr> {
     (target.transport == sip_core::transport::Transport::Tls).then_some(target.addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_emptied_after_a_peak_gives_its_memory_back() {
+        let mut m: HashMap<u64, [u8; 32]> = (0..10_000).map(|i| (i, [0; 32])).collect();
+        let peak = m.capacity();
+        shrink_map(&mut m);
+        assert_eq!(m.capacity(), peak, "a full table keeps its capacity");
+        m.retain(|k, _| *k < 10);
+        shrink_map(&mut m);
+        assert!(m.capacity() < peak / 100, "{} of {peak}", m.capacity());
+        assert_eq!(m.len(), 10);
+    }
 }
