@@ -111,6 +111,9 @@ counters! {
     /// WebSocket connections closed for breaking the framing rules or sending a message
     /// over `max_message_size` (closed with the codec's close code, RFC 6455 §7.4.1).
     ws_protocol_errors,
+    /// Messages for a WebSocket client whose connection had closed: failed at once with a
+    /// transport error, no connection tried (RFC 7118 §5).
+    ws_client_gone,
 }
 
 /// Adds one to a counter.

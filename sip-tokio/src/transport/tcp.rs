@@ -102,6 +102,9 @@ pub(super) async fn accept_loop(
         if table.map.insert(key, conn).is_some() {
             tracing::debug!(%peer, "a new connection from this address takes the older one's place for sending");
         }
+        if transport.is_websocket() {
+            table.ws_clients.accepted(key);
+        }
         drop(table);
         bump(&shared.counters.connections_accepted);
         tracing::debug!(listener = %local, %peer, %transport, "connection accepted");

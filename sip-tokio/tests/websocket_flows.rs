@@ -1,0 +1,103 @@
+//! A WebSocket client's connection is the only way to it (RFC 7118 §5): once a browser's
+//! connection has closed, a response or a request for it fails at once with a transport
+//! error, and the server never tries to connect to the browser's source port. The
+//! browser here is a raw client on the core's codec over a tokio socket.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sip_core::transport::websocket::{
+    ClientHandshake, MAX_HANDSHAKE, Role, WsConnection, WsLimits,
+};
+use sip_tokio::{Method, Target, Transport, UserAgent};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Bounds the whole test: far below Timer F's 32 s, which a message waiting for a
+/// transaction timeout would take.
+const LIMIT: Duration = Duration::from_secs(8);
+
+/// A connection past its opening handshake (with the `sip` subprotocol).
+async fn open(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let (hs, request) = ClientHandshake::new([9; 16], &addr.to_string(), "/");
+    s.write_all(&request).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while hs.finish(&head, MAX_HANDSHAKE).unwrap().is_none() {
+        assert_eq!(
+            s.read(&mut byte).await.unwrap(),
+            1,
+            "closed in the handshake"
+        );
+        head.push(byte[0]);
+    }
+    s
+}
+
+#[tokio::test]
+async fn messages_for_a_closed_browser_connection_fail_at_once() {
+    let run = async {
+        let server = UserAgent::builder()
+            .ws("127.0.0.1:0")
+            .seed(75)
+            .build()
+            .await
+            .unwrap();
+        let addr = server.local_addr(Transport::Ws).unwrap();
+        let mut inbox = server.incoming_requests();
+
+        let mut browser = open(addr).await;
+        let browser_addr = browser.local_addr().unwrap();
+        let mut ws = WsConnection::new(Role::Client { seed: 3 }, WsLimits::default());
+        let message = format!(
+            "MESSAGE sip:ua@{addr};transport=ws SIP/2.0\r\n\
+             Via: SIP/2.0/WS k3j2n4.invalid;branch=z9hG4bK7118gone;rport\r\n\
+             Max-Forwards: 70\r\n\
+             From: <sip:web@example.test>;tag=b1\r\n\
+             To: <sip:ua@{addr}>\r\n\
+             Call-ID: gone-1@k3j2n4.invalid\r\n\
+             CSeq: 1 MESSAGE\r\n\
+             Content-Type: text/plain\r\n\
+             Content-Length: 2\r\n\r\nhi"
+        );
+        ws.send(message.as_bytes()).unwrap();
+        while let Some(b) = ws.poll_transmit() {
+            browser.write_all(&b).await.unwrap();
+        }
+        let req = inbox.next().await.expect("the MESSAGE arrives");
+        // The browser goes away before it is answered (with a reset: no TIME_WAIT holds
+        // its address, which the trap below takes).
+        browser.set_zero_linger().unwrap();
+        drop(browser);
+        loop {
+            let s = server.stats().await.unwrap().transport;
+            if s.connections_closed == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Something listens at the browser's old address now: if the server tried to
+        // connect there, it would be seen.
+        let trap = TcpListener::bind(browser_addr).await.unwrap();
+
+        req.respond(200).await.unwrap();
+        let options = server
+            .request(Method::Options, "sip:web@k3j2n4.invalid;transport=ws")
+            .target(Target::new(Transport::Ws, browser_addr))
+            .await;
+        assert!(options.is_err(), "{options:?}");
+
+        let s = server.stats().await.unwrap().transport;
+        assert_eq!(s.ws_client_gone, 2, "the response and the request: {s:?}");
+        assert!(s.transport_errors >= 2, "{s:?}");
+        assert_eq!(s.connections_opened, 0, "{s:?}");
+        let tried = tokio::time::timeout(Duration::from_millis(200), trap.accept()).await;
+        assert!(
+            tried.is_err(),
+            "the server connected to the browser's address"
+        );
+        server.shutdown().await;
+    };
+    tokio::time::timeout(LIMIT, run).await.expect("bounded");
+}
