@@ -2,13 +2,19 @@
 //! connection has closed, a response or a request for it fails at once with a transport
 //! error, and the server never tries to connect to the browser's source port. The
 //! browser here is a raw client on the core's codec over a tokio socket.
+//!
+//! And our own keep-alive (RFC 6455 §5.5.2): with `TransportConfig::ws_keepalive` the
+//! server pings an idle connection, keeps the one whose Pong comes, and closes the one
+//! whose Pong does not.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use sip_core::transport::websocket::frame::{self, Opcode};
 use sip_core::transport::websocket::{
-    ClientHandshake, MAX_HANDSHAKE, Role, WsConnection, WsLimits,
+    ClientHandshake, MAX_HANDSHAKE, Role, WsConnection, WsKeepalive, WsLimits,
 };
+use sip_tokio::transport::TransportConfig;
 use sip_tokio::{Method, Target, Transport, UserAgent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -97,6 +103,81 @@ async fn messages_for_a_closed_browser_connection_fail_at_once() {
             tried.is_err(),
             "the server connected to the browser's address"
         );
+        server.shutdown().await;
+    };
+    tokio::time::timeout(LIMIT, run).await.expect("bounded");
+}
+
+#[tokio::test]
+async fn the_server_pings_idle_connections_and_closes_the_silent_ones() {
+    let run = async {
+        let config = TransportConfig {
+            ws_keepalive: Some(WsKeepalive {
+                interval: Duration::from_millis(150),
+                pong_timeout: Duration::from_millis(150),
+            }),
+            ..TransportConfig::default()
+        };
+        let server = UserAgent::builder()
+            .ws("127.0.0.1:0")
+            .transport_config(config)
+            .build()
+            .await
+            .unwrap();
+        let addr = server.local_addr(Transport::Ws).unwrap();
+        let mut lively = open(addr).await;
+        let mut silent = open(addr).await;
+
+        // The lively client answers what it reads (the codec pongs each Ping) for as long
+        // as it takes the silent one to be closed.
+        let mut ws = WsConnection::new(Role::Client { seed: 4 }, WsLimits::default());
+        let mut pings = 0;
+        let mut buf = [0u8; 512];
+        let mut closed = Vec::new();
+        let silent_closed = async {
+            let _ = silent.read_to_end(&mut closed).await;
+        };
+        tokio::pin!(silent_closed);
+        loop {
+            tokio::select! {
+                () = &mut silent_closed => break,
+                n = lively.read(&mut buf) => {
+                    let n = n.unwrap();
+                    assert!(n > 0, "the lively connection was closed");
+                    ws.handle_input(&buf[..n]).unwrap();
+                    pings += ws.take_keepalives();
+                    while let Some(b) = ws.poll_transmit() {
+                        lively.write_all(&b).await.unwrap();
+                    }
+                }
+            }
+        }
+        assert!(pings >= 1, "the lively connection was pinged");
+        // The silent one got a Ping, then a Close with 1001 (going away).
+        let h = frame::parse_header(&closed).unwrap().unwrap();
+        assert_eq!(h.opcode, Opcode::Ping);
+        let rest = &closed[h.header_len + h.payload_len as usize..];
+        let h = frame::parse_header(rest).unwrap().unwrap();
+        assert_eq!(h.opcode, Opcode::Close);
+        assert_eq!(
+            &rest[h.header_len..h.header_len + 2],
+            &1001u16.to_be_bytes()
+        );
+
+        // The lively one is still served: another round of pings answered.
+        let before = pings;
+        while pings == before {
+            let n = lively.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the lively connection was closed");
+            ws.handle_input(&buf[..n]).unwrap();
+            pings += ws.take_keepalives();
+            while let Some(b) = ws.poll_transmit() {
+                lively.write_all(&b).await.unwrap();
+            }
+        }
+        let s = server.stats().await.unwrap().transport;
+        assert_eq!(s.ws_pong_timeouts, 1, "{s:?}");
+        assert_eq!(s.ws_handshakes, 2, "{s:?}");
         server.shutdown().await;
     };
     tokio::time::timeout(LIMIT, run).await.expect("bounded");

@@ -114,6 +114,8 @@ counters! {
     /// Messages for a WebSocket client whose connection had closed: failed at once with a
     /// transport error, no connection tried (RFC 7118 §5).
     ws_client_gone,
+    /// WebSocket connections closed because our keep-alive Ping got no Pong in time.
+    ws_pong_timeouts,
 }
 
 /// Adds one to a counter.

@@ -254,6 +254,9 @@ async fn pump<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    if let Some(keepalive) = shared.config.ws_keepalive {
+        ws = ws.with_keepalive(keepalive, now());
+    }
     let (mut rd, mut wr) = tokio::io::split(stream);
     let counters = &shared.counters;
     let mut timer = StreamTimer::new(&shared.config.tcp_limits, now());
@@ -297,7 +300,11 @@ where
         let data = if let Some(early) = pending.take() {
             Ok(early)
         } else {
-            let deadline = timer.deadline().map(Instant::from_std);
+            let deadline = match (timer.deadline(), ws.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+            .map(Instant::from_std);
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -318,13 +325,21 @@ where
                         continue;
                     }
                 },
-                () = sleep => match timer.expired(now()) {
+                () = sleep => {
+                    if ws.handle_timeout(now()).is_err() {
+                        bump(&counters.ws_pong_timeouts);
+                        tracing::debug!(%peer, %transport, "no pong to our keep-alive ping: closing");
+                        // The codec queued its Close; the loop writes it and ends.
+                        continue;
+                    }
+                    match timer.expired(now()) {
                     Some(reason) => {
                         ws.close(CloseCode::POLICY);
                         flush_close(&mut ws, &mut wr).await;
                         return Close::Limit(reason);
                     }
                     None => continue,
+                    }
                 },
                 () = parts.output.kill.notified() => {
                     ws.close(CloseCode::POLICY);
