@@ -683,6 +683,7 @@ impl DialogLayer {
                     destination: ok.destination,
                     bytes: ok.bytes.clone(),
                     server_name: None,
+                    ws_url: None,
                 });
                 ok.interval = (ok.interval * 2).min(t2);
                 ok.next = now + ok.interval;
@@ -847,6 +848,7 @@ impl DialogLayer {
             destination,
             bytes,
             server_name,
+            ws_url: None,
         });
     }
 

@@ -712,6 +712,7 @@ impl Transports {
                 output,
                 pong,
                 rx,
+                ws_url: t.ws_url,
             },
             tls,
         );

@@ -168,7 +168,8 @@ pub(super) async fn run_client<S>(
     let mut nonce = [0u8; 16];
     nonce[..8].copy_from_slice(&nonce_bits.to_le_bytes());
     nonce[8..].copy_from_slice(&mix(nonce_bits, 1).to_le_bytes());
-    let hs = client_handshake(&shared, &mut stream, nonce, &host, "/");
+    let resource = parts.ws_url.as_ref().map_or("/", |u| u.resource());
+    let hs = client_handshake(&shared, &mut stream, nonce, &host, resource);
     let early = match until_stopped(shared.stop.clone(), hs).await {
         None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
         Some(Ok(early)) => early,
