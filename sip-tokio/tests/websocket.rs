@@ -50,6 +50,12 @@ async fn registers_and_calls_over_websocket() {
         // this connection.
         assert!(bound[0].uri.contains(".invalid"), "{}", bound[0].uri);
         assert!(bound[0].uri.contains(";transport=ws"), "{}", bound[0].uri);
+        // ... and bound to the connection it registered over, the way back to it.
+        let flow = bound[0]
+            .flow
+            .expect("a WebSocket contact is bound to its connection");
+        assert_eq!(flow.transport, Transport::Ws);
+        assert!(flow.remote.ip().is_loopback(), "{flow:?}");
 
         let call = ua
             .call(&format!("sip:bob@{addr};transport=ws"))

@@ -58,7 +58,7 @@ async fn messages_for_a_closed_browser_connection_fail_at_once() {
         let mut ws = WsConnection::new(Role::Client { seed: 3 }, WsLimits::default());
         let message = format!(
             "MESSAGE sip:ua@{addr};transport=ws SIP/2.0\r\n\
-             Via: SIP/2.0/WS k3j2n4.invalid;branch=z9hG4bK7118gone;rport\r\n\
+             Via: SIP/2.0/WS k3j2n4.invalid;branch=z9hG4bK7118gone\r\n\
              Max-Forwards: 70\r\n\
              From: <sip:web@example.test>;tag=b1\r\n\
              To: <sip:ua@{addr}>\r\n\
@@ -72,6 +72,11 @@ async fn messages_for_a_closed_browser_connection_fail_at_once() {
             browser.write_all(&b).await.unwrap();
         }
         let req = inbox.next().await.expect("the MESSAGE arrives");
+        // The core notes the connection's remote end in the Via even unasked (no
+        // `rport` sent): what a registrar binds a WebSocket contact to (RFC 7118 §5).
+        let via = req.request().headers().get("Via").unwrap().to_owned();
+        let stamped = format!(";received=127.0.0.1;rport={}", browser_addr.port());
+        assert!(via.ends_with(&stamped), "{via}");
         // The browser goes away before it is answered (with a reset: no TIME_WAIT holds
         // its address, which the trap below takes).
         browser.set_zero_linger().unwrap();
