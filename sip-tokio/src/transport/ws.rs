@@ -26,8 +26,13 @@ use super::stats::bump;
 use super::tcp::{Close, ConnParts, finish, now};
 use super::{Shared, until_stopped};
 
-/// Bytes read from a connection at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from a connection at a time, at first: a SIP message over WebSocket is
+/// mostly well under it, and an idle connection holds its read buffer for its whole life.
+const READ_CHUNK: usize = 2 * 1024;
+
+/// The most a connection's read buffer grows to, doubling each time a read fills it (a
+/// peer sending large messages or many at once).
+const MAX_READ_CHUNK: usize = 16 * 1024;
 
 /// How long a connection we close waits for what is left to be written (its Close frame,
 /// a refusal) before the socket goes.
@@ -54,11 +59,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let work = async {
+        // Read into the buffer's spare room: no array in the task's future, which would
+        // weigh on every connection for its whole life.
         let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 2048];
         loop {
+            buf.reserve(1024);
             let n = stream
-                .read(&mut chunk)
+                .read_buf(&mut buf)
                 .await
                 .map_err(HandshakeFailure::Io)?;
             if n == 0 {
@@ -66,7 +73,6 @@ where
                     std::io::ErrorKind::UnexpectedEof.into(),
                 ));
             }
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
             match handshake::accept(&buf, MAX_HANDSHAKE) {
                 Ok(None) => {}
                 Ok(Some(up)) => {
@@ -115,10 +121,10 @@ where
             .map_err(HandshakeFailure::Io)?;
         stream.flush().await.map_err(HandshakeFailure::Io)?;
         let mut buf = Vec::with_capacity(512);
-        let mut chunk = [0u8; 2048];
         loop {
+            buf.reserve(1024);
             let n = stream
-                .read(&mut chunk)
+                .read_buf(&mut buf)
                 .await
                 .map_err(HandshakeFailure::Io)?;
             if n == 0 {
@@ -126,7 +132,6 @@ where
                     std::io::ErrorKind::UnexpectedEof.into(),
                 ));
             }
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
             match hs.finish(&buf, MAX_HANDSHAKE) {
                 Ok(None) => {}
                 Ok(Some(consumed)) => return Ok(buf.split_off(consumed.min(buf.len()))),
@@ -262,6 +267,7 @@ where
     let counters = &shared.counters;
     let mut timer = StreamTimer::new(&shared.config.tcp_limits, now());
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut read_len = 0;
     let mut pending: Option<Vec<u8>> = (!early.is_empty()).then_some(early);
     // While the table holds our queue we send what it brings; once a newer connection
     // from the same address takes the entry, we only read.
@@ -299,8 +305,18 @@ where
             };
         }
         let data = if let Some(early) = pending.take() {
-            Ok(early)
+            buf = early;
+            read_len = buf.len();
+            Ok(())
         } else {
+            if read_len == buf.len() && buf.len() < MAX_READ_CHUNK {
+                // The last read filled the buffer: more may be waiting.
+                buf.resize(buf.len() * 2, 0);
+            }
+            if buf.len() < READ_CHUNK {
+                // The early bytes' buffer, too short to read into.
+                buf.resize(READ_CHUNK, 0);
+            }
             let deadline = match (timer.deadline(), ws.poll_timeout()) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -315,7 +331,10 @@ where
             tokio::select! {
                 read = rd.read(&mut buf) => match read {
                     Ok(0) => return Close::PeerClosed,
-                    Ok(n) => Ok(buf.get(..n).unwrap_or_default().to_vec()),
+                    Ok(n) => {
+                        read_len = n;
+                        Ok(())
+                    }
                     Err(e) => return Close::ReadError(e),
                 },
                 out = parts.rx.recv(), if queue_open => match out {
@@ -363,9 +382,10 @@ where
                     bump(&counters.stream_messages_out);
                 }
             }
-            Ok(read) => {
+            Ok(()) => {
                 let arrived = now();
-                let fault = ws.handle_input(&read).err();
+                let read = buf.get(..read_len).unwrap_or_default();
+                let fault = ws.handle_input(read).err();
                 let mut progress = ReadProgress::default();
                 while let Some(m) = ws.poll_message() {
                     progress.messages += 1;

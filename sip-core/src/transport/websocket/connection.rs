@@ -272,7 +272,8 @@ impl WsConnection {
                 }
             }
         }
-        if self.state == State::Closed {
+        if self.state == State::Closed || (self.input.is_empty() && self.input.capacity() > 0) {
+            // Nothing held: the buffer goes (an idle connection keeps no read buffer).
             self.input = BytesMut::new();
         }
         Ok(())
