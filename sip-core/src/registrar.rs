@@ -26,6 +26,46 @@ pub struct Binding {
     pub call_id: String,
     /// CSeq number.
     pub cseq: u32,
+    /// The connection the REGISTER came over when the contact cannot be reached any other
+    /// way: a WebSocket client's (RFC 7118 §5, its contact host is `.invalid`). Requests
+    /// for this contact go over it ([`Flow::target`]), never to the contact's host.
+    pub flow: Option<Flow>,
+    /// The REGISTER's Path header values, in order (RFC 3327 §5.3): the proxies between
+    /// the registrar and the contact, which requests for it are routed through.
+    pub path: Vec<String>,
+}
+
+/// A connection a contact is reached over: the transport and the client's address (its
+/// connection's remote end), from the REGISTER's top Via `received` and `rport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    /// The transport of the connection.
+    pub transport: crate::transport::Transport,
+    /// The client's end of it.
+    pub remote: std::net::SocketAddr,
+}
+
+impl Flow {
+    /// The flow of a REGISTER that came over WebSocket (RFC 7118 §5): its top Via names a
+    /// WS or WSS transport and carries the `received` address and `rport` port the
+    /// transaction layer stamps on every request received over WebSocket. `None` for
+    /// other transports, where the contact is reachable by itself.
+    pub fn of_register(req: &Request) -> Option<Flow> {
+        let via = req.via()?;
+        let transport = via.transport().filter(|t| t.is_websocket())?;
+        let ip = crate::transport::parse_ip_literal(via.received()?)?;
+        let port = via.rport()??;
+        Some(Flow {
+            transport,
+            remote: std::net::SocketAddr::new(ip, port),
+        })
+    }
+
+    /// Where a request for the contact goes: this connection (the driver has it open, or
+    /// reports a transport error at once when it has closed).
+    pub fn target(&self) -> crate::endpoint::Target {
+        crate::endpoint::Target::new(self.transport, self.remote)
+    }
 }
 
 /// Why a REGISTER was refused, with the status to answer.
@@ -61,6 +101,10 @@ impl RegistrarError {
         }
     }
 }
+
+/// The most Path entries kept per binding (RFC 3327 leaves it open; a real path is a few
+/// proxies long).
+pub const MAX_PATH: usize = 8;
 
 /// The location service.
 ///
@@ -148,6 +192,13 @@ impl Registrar {
         }
         let call_id = req.call_id().unwrap_or("").to_owned();
         let cseq = req.cseq().map_or(0, |c| c.0);
+        let flow = Flow::of_register(req);
+        let path: Vec<String> = req
+            .headers()
+            .values("Path")
+            .take(MAX_PATH)
+            .map(str::to_owned)
+            .collect();
         let header_expires = req.expires();
         let star = req
             .headers()
@@ -202,6 +253,8 @@ impl Registrar {
                             q,
                             call_id: call_id.clone(),
                             cseq,
+                            flow,
+                            path: path.clone(),
                         };
                     }
                 }
@@ -216,6 +269,8 @@ impl Registrar {
                         q,
                         call_id: call_id.clone(),
                         cseq,
+                        flow,
+                        path: path.clone(),
                     });
                 }
             }
@@ -245,6 +300,16 @@ impl Registrar {
                 for x in &bindings {
                     let left = x.expires_at.saturating_duration_since(now).as_secs();
                     b = b.header("Contact", format!("<{}>;expires={left}", x.uri));
+                }
+                // RFC 3327 §5.3: the Path stored is echoed to a client that supports it.
+                let supports_path = req
+                    .headers()
+                    .values("Supported")
+                    .any(|o| o.eq_ignore_ascii_case("path"));
+                if supports_path {
+                    for p in req.headers().get_all("Path") {
+                        b = b.header("Path", p.to_owned());
+                    }
                 }
                 b
             }
@@ -336,6 +401,51 @@ mod tests {
             b = b.header("Expires", e);
         }
         b.build().unwrap()
+    }
+
+    /// RFC 7118 §5 and RFC 3327 §5.3: a REGISTER that came over WebSocket (its top Via as
+    /// the transaction layer stamps it: `received` and `rport`) binds its `.invalid`
+    /// contact to that connection, and a Path is stored and echoed when supported.
+    #[test]
+    fn a_websocket_contact_is_bound_to_its_connection_and_path_kept() {
+        let now = base();
+        let mut r = Registrar::new();
+        let req = Request::builder(Method::Register, "sip:example.com")
+            .header(
+                "Via",
+                "SIP/2.0/WS k3j2.invalid;branch=z9hG4bKw;received=192.0.2.9;rport=50123",
+            )
+            .max_forwards(70)
+            .from("<sip:alice@example.com>", Some("f"))
+            .to("<sip:alice@example.com>", None)
+            .call_id("ws1")
+            .cseq(1)
+            .contact("<sip:alice@k3j2.invalid;transport=ws>")
+            .header("Path", "<sip:edge.example.com;lr>")
+            .header("Supported", "path, outbound")
+            .build()
+            .unwrap();
+        let bound = r.process(now, &req, OPEN).unwrap();
+        let flow = bound[0].flow.unwrap();
+        assert_eq!(flow.transport, crate::transport::Transport::Ws);
+        assert_eq!(flow.remote, "192.0.2.9:50123".parse().unwrap());
+        assert_eq!(flow.target().addr, flow.remote);
+        assert_eq!(bound[0].path, ["<sip:edge.example.com;lr>"]);
+        let ok = Registrar::new().respond(now, &req, OPEN, "t").unwrap();
+        assert_eq!(
+            ok.headers().get("Path"),
+            Some("<sip:edge.example.com;lr>"),
+            "{ok:?}"
+        );
+        // Over UDP the contact is reachable as it is: no flow.
+        let udp = reg_to(
+            "<sip:bob@example.com>",
+            "u1",
+            1,
+            &["<sip:bob@192.0.2.1>"],
+            None,
+        );
+        assert_eq!(r.process(now, &udp, OPEN).unwrap()[0].flow, None);
     }
 
     #[test]

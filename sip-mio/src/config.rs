@@ -10,8 +10,9 @@ use sip_core::transport::limits::StreamLimits;
 /// One socket to bind: a UDP socket or a TCP listener (RFC 3261 §18: a UA listens on both).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listen {
-    /// [`Transport::Udp`], [`Transport::Tcp`] or [`Transport::Tls`] (which needs
-    /// [`DriverConfig::tls`] with a server certificate); other transports are refused by
+    /// [`Transport::Udp`], [`Transport::Tcp`], [`Transport::Tls`] (which needs
+    /// [`DriverConfig::tls`] with a server certificate) or [`Transport::Ws`] (accepted
+    /// connections only); other transports are refused by
     /// [`Driver::new`](crate::Driver::new).
     pub transport: Transport,
     /// Where to bind; port 0 binds an ephemeral port (read it back from
@@ -36,6 +37,16 @@ impl Listen {
     pub fn tcp(addr: SocketAddr) -> Self {
         Listen {
             transport: Transport::Tcp,
+            addr,
+            advertised: None,
+        }
+    }
+
+    /// A WebSocket listener at `addr` (RFC 7118: SIP over WebSocket, `ws://`, for browser
+    /// clients; the server side only: browsers open the connections).
+    pub fn ws(addr: SocketAddr) -> Self {
+        Listen {
+            transport: Transport::Ws,
             addr,
             advertised: None,
         }

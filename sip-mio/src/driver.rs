@@ -96,7 +96,12 @@ pub struct Driver {
     /// The UDP sockets' bound addresses, in `udp`'s order (for `select_socket`).
     udp_addrs: Vec<SocketAddr>,
     /// TCP and TLS listeners (a TLS one with its server configuration).
-    listeners: Vec<(mio::net::TcpListener, SocketAddr, Option<Arc<ServerConfig>>)>,
+    listeners: Vec<(
+        mio::net::TcpListener,
+        SocketAddr,
+        Option<Arc<ServerConfig>>,
+        bool,
+    )>,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     conn_keys: HashMap<(Transport, SocketAddr), usize>,
@@ -142,7 +147,7 @@ impl Driver {
         let has_tcp = config
             .listen
             .iter()
-            .any(|l| matches!(l.transport, Transport::Tcp | Transport::Tls));
+            .any(|l| matches!(l.transport, Transport::Tcp | Transport::Tls | Transport::Ws));
         let need = config.listen.len() + usize::from(has_tcp);
         if have < need {
             return Err(DriverError::NotEnoughTokens { have, need });
@@ -169,7 +174,13 @@ impl Driver {
                 Transport::Tcp => {
                     let (listener, local) =
                         tcp::bind_listener(l.addr, &config).map_err(bind_err)?;
-                    listeners.push((listener, local, None));
+                    listeners.push((listener, local, None, false));
+                    local
+                }
+                Transport::Ws => {
+                    let (listener, local) =
+                        tcp::bind_listener(l.addr, &config).map_err(bind_err)?;
+                    listeners.push((listener, local, None, true));
                     local
                 }
                 Transport::Tls => {
@@ -180,7 +191,7 @@ impl Driver {
                         .ok_or(DriverError::NoServerCertificate)?;
                     let (listener, local) =
                         tcp::bind_listener(l.addr, &config).map_err(bind_err)?;
-                    listeners.push((listener, local, Some(server)));
+                    listeners.push((listener, local, Some(server), false));
                     local
                 }
                 other => return Err(DriverError::UnsupportedTransport(other)),
@@ -202,7 +213,7 @@ impl Driver {
                     source,
                 })?;
         }
-        for (i, (l, local, _)) in listeners.iter_mut().enumerate() {
+        for (i, (l, local, _, _)) in listeners.iter_mut().enumerate() {
             let token = Token(tokens.start + udp.len() + i);
             registry
                 .register(l, token, Interest::READABLE)
@@ -624,7 +635,7 @@ impl Driver {
     fn send(&mut self, now: Instant, t: Transmit) {
         match t.transport {
             Transport::Udp => self.send_udp(t),
-            Transport::Tcp | Transport::Tls => self.send_tcp(now, t),
+            Transport::Tcp | Transport::Tls | Transport::Ws => self.send_tcp(now, t),
             other => {
                 tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by the mio driver");
                 self.fail(other, t.destination, TransportFailure::NoSocket, true);
@@ -801,10 +812,10 @@ impl Driver {
 
     fn accept_conns(&mut self, i: usize, now: Instant) {
         for _ in 0..self.config.read_budget.max(1) {
-            let Some((listener, local, server)) = self.listeners.get(i) else {
+            let Some((listener, local, server, ws)) = self.listeners.get(i) else {
                 return;
             };
-            let local = *local;
+            let (local, ws) = (*local, *ws);
             let server = server.clone();
             let (stream, peer) = match listener.accept() {
                 Ok(a) => a,
@@ -847,6 +858,9 @@ impl Driver {
                 None => ConnState::Open,
             };
             let mut conn = Conn::new(stream, peer, state, now, generation, permit, &self.config);
+            if ws {
+                conn = conn.with_ws(self.config.max_message_size);
+            }
             if let Some(server) = server {
                 match rustls::ServerConnection::new(server) {
                     Ok(c) => {
@@ -881,7 +895,19 @@ impl Driver {
                 self.conn_keys.remove(&(transport, peer));
                 return self.send_tcp(now, t);
             };
-            match c.enqueue(t.bytes, &self.config.tcp_limits, self.output_total) {
+            let bytes = match c.ws.as_mut() {
+                // One SIP message, one WebSocket message (RFC 7118 §5.1).
+                Some(w) => match w.side.frame(&t.bytes) {
+                    Some(frame) => frame,
+                    None => {
+                        // Not upgraded yet, or closing: nothing can go over it.
+                        self.fail(transport, peer, TransportFailure::NoSocket, true);
+                        return;
+                    }
+                },
+                None => t.bytes,
+            };
+            match c.enqueue(bytes, &self.config.tcp_limits, self.output_total) {
                 Ok(cost) => {
                     let on_conn = c.queued_bytes;
                     self.charge(cost, on_conn);
@@ -898,6 +924,13 @@ impl Driver {
             if c_is_open(&self.conns, slot) {
                 self.flush_conn(slot);
             }
+            return;
+        }
+        if transport.is_websocket() {
+            // This driver opens no WebSocket connections: a browser's is the only way to
+            // it (RFC 7118 §5), and once it is gone the message fails at once.
+            tracing::debug!(%peer, "no WebSocket connection to this client: message not sent");
+            self.fail(transport, peer, TransportFailure::NoSocket, true);
             return;
         }
         let permit = match self.admission.admit_outbound() {
@@ -1120,6 +1153,9 @@ impl Driver {
         let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
+        if c.ws.is_some() {
+            return self.read_ws(slot, now, outcome);
+        }
         // Frame everything read before handing it on: the endpoint's answers may close or
         // replace this connection.
         let mut frames = std::mem::take(&mut self.frames);
@@ -1225,6 +1261,73 @@ impl Driver {
                     .and_then(Option::as_ref)
                     .is_some_and(|c| !c.queue.is_empty());
                 self.close_if(slot, peer, Some(TransportFailure::Read(kind)), lost);
+            }
+        }
+    }
+
+    /// After a read of a WebSocket connection: writes what the codec produced (the
+    /// handshake's answer, pongs, a Close), hands each message to the endpoint, and
+    /// closes the connection when the codec says so (RFC 6455 §7, RFC 7118 §5).
+    fn read_ws(&mut self, slot: usize, now: Instant, outcome: ReadOutcome) {
+        let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(w) = c.ws.as_mut() else { return };
+        let out = std::mem::take(&mut w.out);
+        let in_progress = w.side.in_progress();
+        let (peer, local, transport) = (c.peer, c.local.unwrap_or(c.peer), c.transport);
+        c.timer.on_read(
+            now,
+            ReadProgress {
+                messages: out.messages.len() as u64,
+                keepalives: out.keepalives,
+                in_progress,
+            },
+        );
+        self.stats.keepalives_in += out.keepalives;
+        for bytes in out.transmits {
+            let Some(c) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            match c.enqueue(bytes, &self.config.tcp_limits, self.output_total) {
+                Ok(cost) => {
+                    let on_conn = c.queued_bytes;
+                    self.charge(cost, on_conn);
+                }
+                Err(reason) => return self.close_for(slot, reason),
+            }
+        }
+        self.flush_conn(slot);
+        for bytes in out.messages {
+            self.stats.stream_messages_in += 1;
+            self.endpoint.handle_input(
+                now,
+                Input::Receive {
+                    transport,
+                    from: peer,
+                    to: local,
+                    bytes,
+                },
+            );
+            self.drain(now);
+        }
+        if let Some(why) = out.close {
+            tracing::debug!(%peer, ?why, "WebSocket connection closing");
+            if why != crate::ws::WsClose::Closed {
+                self.stats.framing_errors += 1;
+            }
+            self.close_if(slot, peer, None, false);
+            return;
+        }
+        match outcome {
+            ReadOutcome::Drained => {}
+            ReadOutcome::Budget => self.push_backlog(Slot::Conn(slot)),
+            ReadOutcome::Closed => {
+                tracing::debug!(%peer, "WebSocket connection closed by the peer");
+                self.close_if(slot, peer, None, false);
+            }
+            ReadOutcome::Failed(kind) => {
+                self.close_if(slot, peer, Some(TransportFailure::Read(kind)), false);
             }
         }
     }

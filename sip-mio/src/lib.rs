@@ -108,6 +108,7 @@ mod stats;
 mod tcp;
 mod tls;
 mod udp;
+mod ws;
 
 pub use config::{DriverConfig, Listen};
 pub use driver::{Driver, DriverError, Step};

@@ -73,6 +73,8 @@ pub(crate) struct Conn {
     pub(crate) generation: u64,
     /// Registered for writable readiness too.
     pub(crate) writable_interest: bool,
+    /// The WebSocket codec of a WebSocket connection (boxed: others carry a pointer).
+    pub(crate) ws: Option<Box<crate::ws::WsState>>,
 }
 
 /// Outcome of writing what is queued.
@@ -131,7 +133,19 @@ impl Conn {
             permit,
             generation,
             writable_interest: false,
+            ws: None,
         }
+    }
+
+    /// This (accepted) connection as a WebSocket one (RFC 7118): its bytes go through the
+    /// core's WebSocket codec instead of the SIP stream framer.
+    pub(crate) fn with_ws(mut self, max_message: usize) -> Conn {
+        self.transport = Transport::Ws;
+        self.ws = Some(Box::new(crate::ws::WsState {
+            side: crate::ws::WsSide::accepted(max_message),
+            out: crate::ws::WsOutput::default(),
+        }));
+        self
     }
 
     /// This connection as a TLS one, with `session` between the socket and the framer.
@@ -200,9 +214,11 @@ impl Conn {
         for _ in 0..budget.max(1) {
             match self.stream.read(buf) {
                 Ok(0) => return ReadOutcome::Closed,
-                Ok(n) => {
-                    self.reader.push(buf.get(..n).unwrap_or_default());
-                }
+                Ok(n) => crate::ws::push_plain(
+                    &mut self.reader,
+                    self.ws.as_deref_mut(),
+                    buf.get(..n).unwrap_or_default(),
+                ),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadOutcome::Drained,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return ReadOutcome::Failed(e.kind()),

@@ -57,7 +57,11 @@ impl Conn {
                 match tls.conn.reader().read(buf) {
                     // close_notify: the peer closed its side.
                     Ok(0) => return TlsRead::Io(ReadOutcome::Closed),
-                    Ok(n) => self.reader.push(buf.get(..n).unwrap_or_default()),
+                    Ok(n) => crate::ws::push_plain(
+                        &mut self.reader,
+                        self.ws.as_deref_mut(),
+                        buf.get(..n).unwrap_or_default(),
+                    ),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => return TlsRead::Io(ReadOutcome::Failed(e.kind())),
                 }

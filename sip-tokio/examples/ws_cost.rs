@@ -201,6 +201,31 @@ async fn idle_connections(connections: usize) {
     println!(
         "idle WS connections: {connections} registered; uas RSS {before} KiB -> {after} KiB: {per} bytes per connection"
     );
+    // Every client refreshes its binding once (RFC 3261 §10.2.4), as they all do at half
+    // their expiry: the connections' memory after a second message each.
+    for (i, (s, ws)) in open.iter_mut().enumerate().skip(1) {
+        let host = format!("c{i}.invalid");
+        let register = format!(
+            "REGISTER sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/WS {host};branch=z9hG4bKq{i};rport\r\n\
+             Max-Forwards: 70\r\nTo: <sip:u{i}@127.0.0.1>\r\nFrom: <sip:u{i}@127.0.0.1>;tag=r{i}\r\n\
+             Call-ID: reg-{i}@bench\r\nCSeq: 2 REGISTER\r\nContact: <sip:u{i}@{host};transport=ws>\r\n\
+             Expires: 600\r\nContent-Length: 0\r\n\r\n"
+        );
+        ws_write(s, ws, register.as_bytes()).await;
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed");
+            ws.handle_input(&buf[..n]).unwrap();
+            if let Some(m) = ws.poll_message() {
+                assert!(m.payload.starts_with(b"SIP/2.0 200"), "re-REGISTER refused");
+                break;
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = rss_kib(uas.0.id());
+    let per = (again.saturating_sub(before) * 1024) / connections as u64;
+    println!("after one re-registration each: uas RSS {again} KiB: {per} bytes per connection");
     drop(open);
 }
 

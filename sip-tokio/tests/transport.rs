@@ -118,6 +118,7 @@ fn transmit(transport: Transport, destination: SocketAddr, bytes: &'static [u8])
         destination,
         bytes: Bytes::from_static(bytes),
         server_name: None,
+        ws_url: None,
     }
 }
 

@@ -50,6 +50,12 @@ async fn registers_and_calls_over_websocket() {
         // this connection.
         assert!(bound[0].uri.contains(".invalid"), "{}", bound[0].uri);
         assert!(bound[0].uri.contains(";transport=ws"), "{}", bound[0].uri);
+        // ... and bound to the connection it registered over, the way back to it.
+        let flow = bound[0]
+            .flow
+            .expect("a WebSocket contact is bound to its connection");
+        assert_eq!(flow.transport, Transport::Ws);
+        assert!(flow.remote.ip().is_loopback(), "{flow:?}");
 
         let call = ua
             .call(&format!("sip:bob@{addr};transport=ws"))
@@ -152,4 +158,87 @@ async fn calls_over_secure_websocket() {
         );
     };
     tokio::time::timeout(LIMIT, run).await.expect("bounded");
+}
+
+/// A client given `ws://edge.test:PORT/sip/edge?t=1` (RFC 6455 §3) requests that resource
+/// with that host in its opening handshake (§4.1), not `/` and an address; the SIP
+/// exchange then runs over the connection. The server is a raw one on the core's codec,
+/// so the handshake's head can be read as sent.
+#[tokio::test]
+async fn a_ws_url_target_requests_its_resource_and_host() {
+    use sip_core::transport::websocket::{
+        MAX_HANDSHAKE, Role, WsConnection, WsLimits, WsUrl, handshake,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 2048];
+        let up = loop {
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed in the handshake");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(up) = handshake::accept(&buf, MAX_HANDSHAKE).unwrap() {
+                break up;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..up.consumed]).into_owned();
+        s.write_all(&up.response).await.unwrap();
+        let mut ws = WsConnection::new(Role::Server, WsLimits::default());
+        ws.handle_input(&buf[up.consumed..]).unwrap();
+        let request = loop {
+            if let Some(m) = ws.poll_message() {
+                break String::from_utf8(m.payload.to_vec()).unwrap();
+            }
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed before the request");
+            ws.handle_input(&chunk[..n]).unwrap();
+        };
+        // A 200 echoing the request's Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6).
+        let mut ok = String::from("SIP/2.0 200 OK\r\n");
+        for line in request.lines() {
+            let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+            if ["via", "from", "to", "call-id", "cseq"].contains(&name.as_str()) {
+                ok.push_str(line);
+                if name == "to" {
+                    ok.push_str(";tag=edge");
+                }
+                ok.push_str("\r\n");
+            }
+        }
+        ok.push_str("Content-Length: 0\r\n\r\n");
+        ws.send(ok.as_bytes()).unwrap();
+        while let Some(b) = ws.poll_transmit() {
+            s.write_all(&b).await.unwrap();
+        }
+        // Held open until the client has read the answer.
+        let _ = s.read(&mut chunk).await;
+        head
+    });
+    let ua = UserAgent::builder()
+        .udp("127.0.0.1:0")
+        .build()
+        .await
+        .unwrap();
+    let url = WsUrl::parse(&format!("ws://edge.test:{}/sip/edge?t=1", addr.port())).unwrap();
+    let run = async {
+        let answer = ua
+            .request(sip_tokio::Method::Options, "sip:edge.test;transport=ws")
+            .target(Target::websocket(url, addr))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    };
+    tokio::time::timeout(LIMIT, run).await.expect("bounded");
+    ua.shutdown().await;
+    let head = tokio::time::timeout(LIMIT, server)
+        .await
+        .expect("bounded")
+        .unwrap();
+    assert!(head.starts_with("GET /sip/edge?t=1 HTTP/1.1\r\n"), "{head}");
+    let host = format!("\r\nHost: edge.test:{}\r\n", addr.port());
+    assert!(head.contains(&host), "{head}");
 }

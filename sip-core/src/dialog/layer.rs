@@ -705,6 +705,7 @@ impl DialogLayer {
                     destination: ok.destination,
                     bytes: ok.bytes.clone(),
                     server_name: None,
+                    ws_url: None,
                 });
                 ok.interval = (ok.interval * 2).min(t2);
                 ok.next = now + ok.interval;
@@ -869,6 +870,7 @@ impl DialogLayer {
             destination,
             bytes,
             server_name,
+            ws_url: None,
         });
     }
 

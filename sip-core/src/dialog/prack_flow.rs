@@ -171,6 +171,7 @@ impl DialogLayer {
                 destination: o.destination,
                 bytes: o.bytes.clone(),
                 server_name: None,
+                ws_url: None,
             };
             self.stats.retransmissions += 1;
             env.transmit(t);

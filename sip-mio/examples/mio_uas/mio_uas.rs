@@ -6,7 +6,7 @@
 //! SIGINT or SIGTERM.
 //!
 //! ```text
-//! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls]
+//! cargo run --release -p sip-mio --example mio_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls|ws]
 //!     [--cert PEM --key PEM] [--ring-ms N]
 //!     [--registrar] [--auth user:password]... [--realm R]
 //!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
@@ -18,6 +18,10 @@
 //! chain and key of the PEM files `--cert` and `--key`, rustls driven inside the mio loop;
 //! the `--tcp-*` limits apply to its connections, and a peer must finish the handshake
 //! within `--tcp-handshake-timeout-ms` (default 10,000).
+//!
+//! `--transport ws` serves SIP over WebSocket (RFC 7118) for browser softphones
+//! (`ws://host:port`, subprotocol `sip`), through the core's WebSocket codec; the `--tcp-*`
+//! limits apply too. WSS is served by the tokio `uas` only.
 //!
 //! The `--tcp-*` flags set what TCP peers may hold (the core's
 //! [`StreamLimits`](sip_core::transport::limits::StreamLimits), whose defaults are meant
@@ -117,7 +121,9 @@ fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listen = match args.transport {
         Transport::Tcp => Listen::tcp(args.bind),
         Transport::Tls => Listen::tls(args.bind),
-        Transport::Ws | Transport::Wss => {
+        // SIP over WebSocket (RFC 7118) for browser clients; WSS is not served by sip-mio.
+        Transport::Ws => Listen::ws(args.bind),
+        Transport::Wss => {
             return Err(format!("--transport {} is not served by sip-mio", args.transport).into());
         }
         _ => Listen::udp(args.bind),

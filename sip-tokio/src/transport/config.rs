@@ -32,6 +32,12 @@ pub struct TransportConfig {
     /// (RFC 6455 §5.3, §4.1), mixed with each connection's number; the user agent sets it
     /// from its own seed, so a seeded run replays.
     pub ws_mask_seed: u64,
+    /// Our own keep-alive on every WebSocket connection, accepted or opened: a Ping after
+    /// `interval` without anything received, the connection closed (1001) when its Pong
+    /// does not come within `pong_timeout` (RFC 6455 §5.5.2; see
+    /// [`sip_core::transport::websocket::keepalive`]). `None` (the default) sends none:
+    /// the peer's pings are answered either way, and the TCP idle timeout still applies.
+    pub ws_keepalive: Option<sip_core::transport::websocket::WsKeepalive>,
     /// Certificates for TLS: the trust anchors outgoing connections check servers against
     /// and the certificate our listeners present. `None`: outgoing connections trust the
     /// platform's CAs, and no TLS listener can be bound. TLS connections count against
@@ -80,6 +86,7 @@ impl Default for TransportConfig {
             ws: Vec::new(),
             wss: Vec::new(),
             ws_mask_seed: 0,
+            ws_keepalive: None,
             tls_config: None,
             recv_buffer_size: None,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),

@@ -177,6 +177,8 @@ struct ConnTable {
     admission: Admission,
     /// Set by shutdown: nothing new is added.
     closed: bool,
+    /// The WebSocket clients connected to us: never connected to (RFC 7118 §5).
+    ws_clients: ws::ClientFlows,
 }
 
 /// Why a message was not queued on a connection.
@@ -325,6 +327,12 @@ impl Shared {
         let mut table = self.table();
         if table.map.get(&key).is_some_and(|c| c.id == id) {
             table.map.remove(&key);
+        }
+        if key.0.is_websocket() {
+            let ConnTable {
+                map, ws_clients, ..
+            } = &mut *table;
+            ws_clients.closed(key, |k| map.contains_key(k));
         }
         table.admission.release(permit);
         rx.close();
@@ -499,6 +507,7 @@ impl Transports {
                 map: HashMap::new(),
                 admission,
                 closed: false,
+                ws_clients: ws::ClientFlows::default(),
             }),
             output_total: AtomicUsize::new(0),
             runtime,
@@ -649,6 +658,15 @@ impl Transports {
                 }
             }
         }
+        if transport.is_websocket() && table.ws_clients.is_client(&key) {
+            // A browser's connection is the only way to it (RFC 7118 §5): gone, the
+            // message fails now rather than at Timer B/F, and nothing connects to it.
+            drop(table);
+            bump(&self.shared.counters.ws_client_gone);
+            tracing::debug!(peer = %t.destination, %transport, "WebSocket client's connection closed: message not sent");
+            self.shared.report_error_now(transport, t.destination);
+            return;
+        }
         let permit = match table.admission.admit_outbound() {
             Ok(p) => p,
             Err(refusal) => {
@@ -694,6 +712,7 @@ impl Transports {
                 output,
                 pong,
                 rx,
+                ws_url: t.ws_url,
             },
             tls,
         );

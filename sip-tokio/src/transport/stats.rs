@@ -111,6 +111,11 @@ counters! {
     /// WebSocket connections closed for breaking the framing rules or sending a message
     /// over `max_message_size` (closed with the codec's close code, RFC 6455 §7.4.1).
     ws_protocol_errors,
+    /// Messages for a WebSocket client whose connection had closed: failed at once with a
+    /// transport error, no connection tried (RFC 7118 §5).
+    ws_client_gone,
+    /// WebSocket connections closed because our keep-alive Ping got no Pong in time.
+    ws_pong_timeouts,
 }
 
 /// Adds one to a counter.

@@ -102,6 +102,9 @@ pub(super) async fn accept_loop(
         if table.map.insert(key, conn).is_some() {
             tracing::debug!(%peer, "a new connection from this address takes the older one's place for sending");
         }
+        if transport.is_websocket() {
+            table.ws_clients.accepted(key);
+        }
         drop(table);
         bump(&shared.counters.connections_accepted);
         tracing::debug!(listener = %local, %peer, %transport, "connection accepted");
@@ -111,6 +114,7 @@ pub(super) async fn accept_loop(
             output,
             pong,
             rx,
+            ws_url: None,
         };
         match &kind {
             ListenerKind::Tcp => shared.spawn(
@@ -148,6 +152,9 @@ pub(super) struct ConnParts {
     pub(super) pong: mpsc::WeakUnboundedSender<Bytes>,
     /// What is queued for it.
     pub(super) rx: mpsc::UnboundedReceiver<Bytes>,
+    /// For a WebSocket connection we open: the URI it requests (RFC 6455 §4.1); `None`
+    /// requests `/` from the address.
+    pub(super) ws_url: Option<sip_core::transport::websocket::WsUrl>,
 }
 
 /// Connects to `peer` (within `connect_timeout`), then runs the connection. The messages
@@ -181,7 +188,10 @@ pub(super) async fn connect_and_run(
                     let _ = stream.set_nodelay(true);
                     match stream.local_addr() {
                         Ok(local) => {
-                            let host = peer.to_string();
+                            let host = parts
+                                .ws_url
+                                .as_ref()
+                                .map_or_else(|| peer.to_string(), |u| u.host_header());
                             super::ws::run_client(
                                 shared, stream, peer, local, transport, host, parts,
                             )

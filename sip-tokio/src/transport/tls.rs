@@ -63,7 +63,10 @@ pub(super) async fn handshake_and_run(
             shared.tls_succeeded(peer);
             tracing::debug!(%peer, server = %expected, "TLS connection established");
             if transport == Transport::Wss {
-                let host = format!("{expected}:{}", peer.port());
+                let host = parts.ws_url.as_ref().map_or_else(
+                    || format!("{expected}:{}", peer.port()),
+                    |u| u.host_header(),
+                );
                 return super::ws::run_client(shared, stream, peer, local, transport, host, parts)
                     .await;
             }

@@ -26,8 +26,13 @@ use super::stats::bump;
 use super::tcp::{Close, ConnParts, finish, now};
 use super::{Shared, until_stopped};
 
-/// Bytes read from a connection at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from a connection at a time, at first: a SIP message over WebSocket is
+/// mostly well under it, and an idle connection holds its read buffer for its whole life.
+const READ_CHUNK: usize = 2 * 1024;
+
+/// The most a connection's read buffer grows to, doubling each time a read fills it (a
+/// peer sending large messages or many at once).
+const MAX_READ_CHUNK: usize = 16 * 1024;
 
 /// How long a connection we close waits for what is left to be written (its Close frame,
 /// a refusal) before the socket goes.
@@ -54,11 +59,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let work = async {
+        // Read into the buffer's spare room: no array in the task's future, which would
+        // weigh on every connection for its whole life.
         let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 2048];
         loop {
+            buf.reserve(1024);
             let n = stream
-                .read(&mut chunk)
+                .read_buf(&mut buf)
                 .await
                 .map_err(HandshakeFailure::Io)?;
             if n == 0 {
@@ -66,7 +73,6 @@ where
                     std::io::ErrorKind::UnexpectedEof.into(),
                 ));
             }
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
             match handshake::accept(&buf, MAX_HANDSHAKE) {
                 Ok(None) => {}
                 Ok(Some(up)) => {
@@ -115,10 +121,10 @@ where
             .map_err(HandshakeFailure::Io)?;
         stream.flush().await.map_err(HandshakeFailure::Io)?;
         let mut buf = Vec::with_capacity(512);
-        let mut chunk = [0u8; 2048];
         loop {
+            buf.reserve(1024);
             let n = stream
-                .read(&mut chunk)
+                .read_buf(&mut buf)
                 .await
                 .map_err(HandshakeFailure::Io)?;
             if n == 0 {
@@ -126,7 +132,6 @@ where
                     std::io::ErrorKind::UnexpectedEof.into(),
                 ));
             }
-            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
             match hs.finish(&buf, MAX_HANDSHAKE) {
                 Ok(None) => {}
                 Ok(Some(consumed)) => return Ok(buf.split_off(consumed.min(buf.len()))),
@@ -168,7 +173,8 @@ pub(super) async fn run_client<S>(
     let mut nonce = [0u8; 16];
     nonce[..8].copy_from_slice(&nonce_bits.to_le_bytes());
     nonce[8..].copy_from_slice(&mix(nonce_bits, 1).to_le_bytes());
-    let hs = client_handshake(&shared, &mut stream, nonce, &host, "/");
+    let resource = parts.ws_url.as_ref().map_or("/", |u| u.resource());
+    let hs = client_handshake(&shared, &mut stream, nonce, &host, resource);
     let early = match until_stopped(shared.stop.clone(), hs).await {
         None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
         Some(Ok(early)) => early,
@@ -254,10 +260,14 @@ async fn pump<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    if let Some(keepalive) = shared.config.ws_keepalive {
+        ws = ws.with_keepalive(keepalive, now());
+    }
     let (mut rd, mut wr) = tokio::io::split(stream);
     let counters = &shared.counters;
     let mut timer = StreamTimer::new(&shared.config.tcp_limits, now());
     let mut buf = vec![0u8; READ_CHUNK];
+    let mut read_len = 0;
     let mut pending: Option<Vec<u8>> = (!early.is_empty()).then_some(early);
     // While the table holds our queue we send what it brings; once a newer connection
     // from the same address takes the entry, we only read.
@@ -295,9 +305,23 @@ where
             };
         }
         let data = if let Some(early) = pending.take() {
-            Ok(early)
+            buf = early;
+            read_len = buf.len();
+            Ok(())
         } else {
-            let deadline = timer.deadline().map(Instant::from_std);
+            if read_len == buf.len() && buf.len() < MAX_READ_CHUNK {
+                // The last read filled the buffer: more may be waiting.
+                buf.resize(buf.len() * 2, 0);
+            }
+            if buf.len() < READ_CHUNK {
+                // The early bytes' buffer, too short to read into.
+                buf.resize(READ_CHUNK, 0);
+            }
+            let deadline = match (timer.deadline(), ws.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+            .map(Instant::from_std);
             let sleep = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -307,7 +331,10 @@ where
             tokio::select! {
                 read = rd.read(&mut buf) => match read {
                     Ok(0) => return Close::PeerClosed,
-                    Ok(n) => Ok(buf.get(..n).unwrap_or_default().to_vec()),
+                    Ok(n) => {
+                        read_len = n;
+                        Ok(())
+                    }
                     Err(e) => return Close::ReadError(e),
                 },
                 out = parts.rx.recv(), if queue_open => match out {
@@ -318,13 +345,21 @@ where
                         continue;
                     }
                 },
-                () = sleep => match timer.expired(now()) {
+                () = sleep => {
+                    if ws.handle_timeout(now()).is_err() {
+                        bump(&counters.ws_pong_timeouts);
+                        tracing::debug!(%peer, %transport, "no pong to our keep-alive ping: closing");
+                        // The codec queued its Close; the loop writes it and ends.
+                        continue;
+                    }
+                    match timer.expired(now()) {
                     Some(reason) => {
                         ws.close(CloseCode::POLICY);
                         flush_close(&mut ws, &mut wr).await;
                         return Close::Limit(reason);
                     }
                     None => continue,
+                    }
                 },
                 () = parts.output.kill.notified() => {
                     ws.close(CloseCode::POLICY);
@@ -347,9 +382,10 @@ where
                     bump(&counters.stream_messages_out);
                 }
             }
-            Ok(read) => {
+            Ok(()) => {
                 let arrived = now();
-                let fault = ws.handle_input(&read).err();
+                let read = buf.get(..read_len).unwrap_or_default();
+                let fault = ws.handle_input(read).err();
                 let mut progress = ReadProgress::default();
                 while let Some(m) = ws.poll_message() {
                     progress.messages += 1;
@@ -417,4 +453,80 @@ fn killed(parts: &ConnParts) -> Close {
             .copied()
             .unwrap_or(CloseReason::OutputCap),
     )
+}
+
+/// The WebSocket clients whose connections we accepted (RFC 7118 §5): a browser accepts
+/// no connections, so the connection it opened is the only way to it, and a message for
+/// it once that connection is gone fails at once (a transport error, RFC 3261 §18.4)
+/// instead of trying to connect to its source port. Holds the peers of the open accepted
+/// connections, and the last [`ClientFlows::MAX_CLOSED`] that closed.
+#[derive(Debug, Default)]
+pub(super) struct ClientFlows {
+    peers: std::collections::HashSet<(Transport, SocketAddr)>,
+    closed: std::collections::VecDeque<(Transport, SocketAddr)>,
+}
+
+impl ClientFlows {
+    /// Closed client connections remembered; past it the oldest are forgotten (a message
+    /// for one of those tries a connection, which a browser refuses).
+    pub(super) const MAX_CLOSED: usize = 4096;
+
+    /// A WebSocket client connected from `key`'s address.
+    pub(super) fn accepted(&mut self, key: (Transport, SocketAddr)) {
+        self.peers.insert(key);
+    }
+
+    /// Whether `key` is (or was, recently) a WebSocket client's connection.
+    pub(super) fn is_client(&self, key: &(Transport, SocketAddr)) -> bool {
+        self.peers.contains(key)
+    }
+
+    /// `key`'s connection closed; `reopened` tells whether another one from the same
+    /// address is open (it keeps the entry when the oldest is forgotten).
+    pub(super) fn closed(
+        &mut self,
+        key: (Transport, SocketAddr),
+        reopened: impl Fn(&(Transport, SocketAddr)) -> bool,
+    ) {
+        if !self.peers.contains(&key) {
+            return;
+        }
+        self.closed.push_back(key);
+        while self.closed.len() > Self::MAX_CLOSED {
+            if let Some(old) = self.closed.pop_front()
+                && !reopened(&old)
+            {
+                self.peers.remove(&old);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(port: u16) -> (Transport, SocketAddr) {
+        (Transport::Ws, SocketAddr::from(([127, 0, 0, 1], port)))
+    }
+
+    #[test]
+    fn closed_clients_are_remembered_up_to_the_bound() {
+        let mut f = ClientFlows::default();
+        assert!(!f.is_client(&key(1)));
+        f.accepted(key(1));
+        f.closed(key(1), |_| false);
+        assert!(f.is_client(&key(1)));
+        // An address never accepted is not recorded when "closed".
+        f.closed(key(2), |_| false);
+        assert!(!f.is_client(&key(2)));
+        for port in 10..10 + ClientFlows::MAX_CLOSED as u16 {
+            f.accepted(key(port));
+            f.closed(key(port), |_| false);
+        }
+        assert!(!f.is_client(&key(1)), "the oldest is forgotten");
+        assert!(f.is_client(&key(10)));
+        assert_eq!(f.closed.len(), ClientFlows::MAX_CLOSED);
+        assert!(f.peers.len() <= ClientFlows::MAX_CLOSED);
+    }
 }

@@ -80,6 +80,8 @@ pub(super) struct ClientTx {
     pub(super) destination: SocketAddr,
     /// The domain a TLS server must prove (RFC 5922 §4), from the target.
     pub(super) server_name: Option<TlsServerName>,
+    /// The WebSocket URI a new connection is opened with, from the target.
+    pub(super) ws_url: Option<crate::transport::websocket::WsUrl>,
     /// What only some transactions need, allocated the first time one does: most
     /// transactions are never cancelled or answered with a non-2xx.
     pub(super) extra: Option<Box<ClientExtra>>,
@@ -214,6 +216,7 @@ impl TransactionLayer {
         };
         let (transport, source, dest) = (tx.transport, tx.source, tx.destination);
         let server_name = tx.server_name.clone();
+        let ws_url = tx.ws_url.clone();
         let mut sends: [Option<Bytes>; 2] = [None, None];
         if a.transmit() {
             sends[0] = Some(tx.bytes.clone());
@@ -256,6 +259,7 @@ impl TransactionLayer {
             bytes: tx.bytes.clone(),
             target: Target {
                 server_name: tx.server_name.clone(),
+                ws_url: tx.ws_url.clone(),
                 ..Target::new(transport, dest)
             },
         });
@@ -270,7 +274,15 @@ impl TransactionLayer {
         }
         for b in sends.into_iter().flatten() {
             self.stats.retransmissions += u64::from(retransmit);
-            Self::transmit(out, transport, source, dest, b, server_name.clone());
+            Self::transmit_request(
+                out,
+                transport,
+                source,
+                dest,
+                b,
+                server_name.clone(),
+                ws_url.clone(),
+            );
         }
         if a.pass_to_tu()
             && let Some(response) = response
@@ -445,6 +457,7 @@ impl TransactionLayer {
             source,
             destination: target.addr,
             server_name: target.server_name,
+            ws_url: target.ws_url,
             extra: None,
             armed: None,
             lingering: false,
@@ -473,13 +486,14 @@ impl TransactionLayer {
         };
         self.scratch = via;
         let (_, local) = prepended.and(written)?;
-        Self::transmit(
+        Self::transmit_request(
             out,
             target.transport,
             Some(local),
             target.addr,
             ack.to_bytes(),
             target.server_name,
+            target.ws_url,
         );
         Ok(())
     }
@@ -561,6 +575,7 @@ impl TransactionLayer {
         let bytes = ops::cancel_for(&invite);
         let target = Target {
             server_name: tx.server_name.clone(),
+            ws_url: tx.ws_url.clone(),
             ..Target::new(tx.transport, tx.destination)
         };
         let source = tx.source;

@@ -34,6 +34,9 @@ pub struct Transmit {
     /// destination's address ([`TlsPeerIdentity::of`](crate::transport::TlsPeerIdentity::of)).
     /// Responses carry none (they go back on the request's connection, §18.2.2).
     pub server_name: Option<TlsServerName>,
+    /// For a request over WebSocket: the URI a new connection is opened with (resource
+    /// and `Host`, RFC 6455 §4.1), from [`Target::ws_url`]; `None` requests `/`.
+    pub ws_url: Option<crate::transport::websocket::WsUrl>,
 }
 
 /// Why a client transaction ended without a final response.

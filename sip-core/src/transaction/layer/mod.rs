@@ -322,12 +322,34 @@ impl TransactionLayer {
         bytes: Bytes,
         server_name: Option<TlsServerName>,
     ) {
+        Self::transmit_request(
+            out,
+            transport,
+            source,
+            destination,
+            bytes,
+            server_name,
+            None,
+        );
+    }
+
+    /// [`Self::transmit`] with the WebSocket URI a new connection is opened with.
+    fn transmit_request(
+        out: &mut impl Sink,
+        transport: Transport,
+        source: Option<SocketAddr>,
+        destination: SocketAddr,
+        bytes: Bytes,
+        server_name: Option<TlsServerName>,
+        ws_url: Option<crate::transport::websocket::WsUrl>,
+    ) {
         out.transmit(Transmit {
             transport,
             source,
             destination,
             bytes,
             server_name,
+            ws_url,
         });
     }
 

@@ -309,9 +309,13 @@ impl TransactionLayer {
             self.respond_stateless(arrival, &req, code, &reason, &[], out);
             return;
         }
-        // §18.2.1 and RFC 3581 §4: note where the request really came from.
+        // §18.2.1 and RFC 3581 §4: note where the request really came from. Over
+        // WebSocket the source port is noted whether asked for or not: the connection is
+        // the only route back to the client (RFC 7118 §5), and `received`/`rport` are how
+        // a registrar or the application binds its contact to that connection.
         if let Some(via) = req.via() {
-            let rport_wanted = via.rport() == Some(None);
+            let rport_wanted =
+                via.rport() == Some(None) || (transport.is_websocket() && via.rport().is_none());
             let received = needs_received(via.host(), from.ip()) || rport_wanted;
             if received {
                 // The address text of the last source is kept: requests come from few

@@ -6,6 +6,7 @@
 use super::EndpointError;
 use crate::message::Request;
 use crate::message::uri::{Host, Uri};
+use crate::transport::websocket::WsUrl;
 use crate::transport::{TlsPeerIdentity, TlsServerName, Transport};
 use std::net::{IpAddr, SocketAddr};
 
@@ -23,6 +24,10 @@ pub struct Target {
     /// (see [`TlsPeerIdentity`]). An RFC 3263 resolver sets it to the domain it resolved
     /// (the URI's host, not an SRV target's name). Only TLS connections look at it.
     pub server_name: Option<TlsServerName>,
+    /// For WebSocket: the URI to open a new connection with (its resource and `Host`,
+    /// RFC 6455 §4.1), from [`Target::websocket`]; `None` requests `/` with the address
+    /// as the host. Only a driver opening a WebSocket connection looks at it.
+    pub ws_url: Option<WsUrl>,
 }
 
 impl Target {
@@ -32,6 +37,33 @@ impl Target {
             transport,
             addr,
             server_name: None,
+            ws_url: None,
+        }
+    }
+
+    /// The target a WebSocket URI names, at `addr` (where its host resolved): its
+    /// transport (`wss` is [`Transport::Wss`]), and the URI itself, so a new connection
+    /// requests its resource with its host (RFC 6455 §4.1); over `wss` a host name is
+    /// also the [`server_name`](Self::server_name) the certificate must match.
+    ///
+    /// ```
+    /// use sip_core::endpoint::Target;
+    /// use sip_core::transport::websocket::WsUrl;
+    /// let url = WsUrl::parse("wss://edge.example.test/sip").unwrap();
+    /// let t = Target::websocket(url, "192.0.2.1:443".parse().unwrap());
+    /// assert_eq!(t.server_name.unwrap().as_str(), "edge.example.test");
+    /// assert_eq!(t.ws_url.unwrap().resource(), "/sip");
+    /// ```
+    pub fn websocket(url: WsUrl, addr: SocketAddr) -> Self {
+        let server_name = (url.transport() == Transport::Wss
+            && crate::transport::parse_ip_literal(url.host()).is_none())
+        .then(|| TlsServerName::new(url.host()).ok())
+        .flatten();
+        Target {
+            transport: url.transport(),
+            addr,
+            server_name,
+            ws_url: Some(url),
         }
     }
 
@@ -89,6 +121,7 @@ impl Target {
             server_name: domain
                 .filter(|_| transport == Transport::Tls)
                 .and_then(|d| TlsServerName::new(d).ok()),
+            ws_url: None,
         })
     }
 

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::frame::{self, FrameError, FrameHeader, Opcode};
+use super::keepalive::{KeepaliveAction, PingKeepalive, WsKeepalive};
 
 /// Which end of the connection this is: it decides the masking rules (RFC 6455 §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +105,10 @@ pub enum WsError {
     /// Sending on a connection that is closing or closed.
     #[error("connection closed")]
     Closed,
+    /// Our keep-alive Ping got no Pong within [`WsKeepalive::pong_timeout`] (closed with
+    /// 1001, going away: the peer is presumed gone).
+    #[error("no pong within the keep-alive deadline")]
+    NoPong,
 }
 
 impl WsError {
@@ -113,6 +118,7 @@ impl WsError {
             WsError::NotUtf8 => CloseCode::INVALID_DATA,
             WsError::TooBig => CloseCode::TOO_BIG,
             WsError::Closed => CloseCode::NORMAL,
+            WsError::NoPong => CloseCode::GOING_AWAY,
             _ => CloseCode::PROTOCOL,
         }
     }
@@ -153,6 +159,8 @@ pub struct WsConnection {
     error: Option<WsError>,
     /// Pings and Pongs received since [`WsConnection::take_keepalives`] last asked.
     keepalives: u64,
+    /// Our own Pings on an idle connection, when asked for.
+    keepalive: Option<PingKeepalive>,
 }
 
 impl WsConnection {
@@ -174,6 +182,66 @@ impl WsConnection {
             peer_close: None,
             error: None,
             keepalives: 0,
+            keepalive: None,
+        }
+    }
+
+    /// This connection, pinging the peer when nothing has been received for
+    /// `keepalive.interval` and failing with [`WsError::NoPong`] when the Pong does not
+    /// come within `keepalive.pong_timeout` (RFC 6455 §5.5.2). `now` is when it opened.
+    /// The driver sleeps until [`WsConnection::poll_timeout`] and calls
+    /// [`WsConnection::handle_timeout`].
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use sip_core::transport::websocket::{Role, WsConnection, WsError, WsKeepalive, WsLimits};
+    /// let t0 = Instant::now();
+    /// let ka = WsKeepalive { interval: Duration::from_secs(30), pong_timeout: Duration::from_secs(5) };
+    /// let mut ws = WsConnection::new(Role::Server, WsLimits::default()).with_keepalive(ka, t0);
+    /// let at = ws.poll_timeout().unwrap();
+    /// ws.handle_timeout(at).unwrap(); // a Ping is queued
+    /// assert!(ws.poll_transmit().is_some());
+    /// let at = ws.poll_timeout().unwrap(); // its Pong's deadline
+    /// assert_eq!(ws.handle_timeout(at), Err(WsError::NoPong));
+    /// assert!(ws.is_closed());
+    /// ```
+    pub fn with_keepalive(mut self, keepalive: WsKeepalive, now: std::time::Instant) -> Self {
+        self.keepalive = Some(PingKeepalive::new(keepalive, now));
+        self
+    }
+
+    /// When [`WsConnection::handle_timeout`] is due: `None` without a keep-alive or once
+    /// the connection is closing.
+    pub fn poll_timeout(&self) -> Option<std::time::Instant> {
+        if self.state != State::Open {
+            return None;
+        }
+        self.keepalive.as_ref().map(PingKeepalive::deadline)
+    }
+
+    /// The keep-alive deadline passed: queues a Ping on an idle connection, or fails the
+    /// connection (its Close queued, [`WsError::NoPong`] returned) when the last Ping
+    /// went unanswered. Does nothing before the deadline.
+    pub fn handle_timeout(&mut self, now: std::time::Instant) -> Result<(), WsError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if self.state != State::Open {
+            return Ok(());
+        }
+        let Some(ka) = self.keepalive.as_mut() else {
+            return Ok(());
+        };
+        match ka.on_deadline(now) {
+            KeepaliveAction::None => Ok(()),
+            KeepaliveAction::Ping => {
+                self.queue(Opcode::Ping, b"");
+                Ok(())
+            }
+            KeepaliveAction::Dead => {
+                self.fail(WsError::NoPong);
+                Err(WsError::NoPong)
+            }
         }
     }
 
@@ -188,6 +256,11 @@ impl WsConnection {
         if self.state == State::Closed {
             return Ok(());
         }
+        if let Some(ka) = self.keepalive.as_mut()
+            && !data.is_empty()
+        {
+            ka.on_input();
+        }
         self.input.extend_from_slice(data);
         while self.state != State::Closed {
             match self.next_frame() {
@@ -199,7 +272,8 @@ impl WsConnection {
                 }
             }
         }
-        if self.state == State::Closed {
+        if self.state == State::Closed || (self.input.is_empty() && self.input.capacity() > 0) {
+            // Nothing held: the buffer goes (an idle connection keeps no read buffer).
             self.input = BytesMut::new();
         }
         Ok(())
@@ -326,7 +400,12 @@ impl WsConnection {
                     self.queue(Opcode::Pong, &payload);
                 }
             }
-            Opcode::Pong => self.keepalives += 1,
+            Opcode::Pong => {
+                self.keepalives += 1;
+                if let Some(ka) = self.keepalive.as_mut() {
+                    ka.on_pong();
+                }
+            }
             Opcode::Close => self.on_close(&payload)?,
             Opcode::Text | Opcode::Binary if self.state == State::CloseSent => {}
             Opcode::Text | Opcode::Binary => {
@@ -415,6 +494,39 @@ mod tests {
     }
 
     const OPTIONS: &[u8] = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/WS x.invalid\r\n\r\n";
+
+    #[test]
+    fn an_idle_connection_is_pinged_and_closed_without_a_pong() {
+        #[allow(clippy::disallowed_methods)] // tests only: any instant will do
+        let t0 = std::time::Instant::now();
+        let ka = WsKeepalive {
+            interval: std::time::Duration::from_secs(20),
+            pong_timeout: std::time::Duration::from_secs(5),
+        };
+        let mut s = server().with_keepalive(ka, t0);
+        // Traffic within the interval: no Ping at the first deadline.
+        s.handle_input(&client_frame(Opcode::Text, true, OPTIONS))
+            .unwrap();
+        s.handle_timeout(s.poll_timeout().unwrap()).unwrap();
+        assert!(s.poll_transmit().is_none());
+        // Silence: a Ping (unmasked from a server), answered by the client's Pong.
+        s.handle_timeout(s.poll_timeout().unwrap()).unwrap();
+        let ping = s.poll_transmit().unwrap();
+        let h = frame::parse_header(&ping).unwrap().unwrap();
+        assert_eq!((h.opcode, h.mask), (Opcode::Ping, None));
+        s.handle_input(&client_frame(Opcode::Pong, true, b""))
+            .unwrap();
+        s.handle_timeout(s.poll_timeout().unwrap()).unwrap();
+        assert!(!s.is_closed());
+        // Silence again, a Ping, and no Pong: closed with 1001.
+        s.handle_timeout(s.poll_timeout().unwrap()).unwrap();
+        assert!(s.poll_transmit().is_some());
+        let at = s.poll_timeout().unwrap();
+        assert_eq!(s.handle_timeout(at), Err(WsError::NoPong));
+        assert!(s.is_closed() && s.poll_timeout().is_none());
+        let close = s.poll_transmit().unwrap();
+        assert_eq!(&close[2..4], &1001u16.to_be_bytes());
+    }
 
     #[test]
     fn partial_frames_and_keepalives_are_reported() {

@@ -15,9 +15,13 @@
 pub mod connection;
 pub mod frame;
 pub mod handshake;
+pub mod keepalive;
+pub mod url;
 
 pub use connection::{CloseCode, Role, WsConnection, WsError, WsLimits, WsMessage};
 pub use handshake::{ClientHandshake, HandshakeError, Upgrade};
+pub use keepalive::WsKeepalive;
+pub use url::{WsUrl, WsUrlError};
 
 /// The most bytes an opening handshake's head may take (RFC 6455 leaves it to the
 /// server; browsers send well under 2 KiB).
