@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -1084,19 +1084,9 @@ impl DialogLayer {
                     self.session_refresh_422(now, id, &resp, env);
                 }
                 if code == 491 {
-                    // §14.1: retry after a random interval: 2.1–4 s if we own the Call-ID
-                    // (we sent the initial INVITE), 0–2 s otherwise.
-                    let owner = self.dialogs.get(&id).is_some_and(|d| d.role == Role::Uac);
-                    let ms = if owner {
-                        self.ids.millis_between(2100, 4000)
-                    } else {
-                        self.ids.millis_between(0, 2000)
-                    };
+                    // §14.1: retried after a random interval (glare.rs).
                     let body: Option<Body> = self.reinvite_bodies.get(&ctx.0).cloned().flatten();
-                    if let Some(d) = self.dialogs.get_mut(&id) {
-                        d.glare_retry = Some(Box::new((now + Duration::from_millis(ms), body)));
-                    }
-                    self.arm_dialog(id);
+                    self.schedule_glare_retry(now, id, super::glare::Retried::ReInvite(body));
                 }
                 self.end_on_481_408(now, id, code, env);
             }

@@ -688,7 +688,7 @@ impl DialogLayer {
                 ok.next = now + ok.interval;
             }
         }
-        let glare = d.glare_retry.take_if(|g| g.0 <= now);
+        let glare = d.glare_retry.take_if(|g| g.at <= now);
         if let Some(t) = resend {
             self.stats.retransmissions += 1;
             env.transmit(t);
@@ -696,45 +696,9 @@ impl DialogLayer {
         if no_ack {
             self.end_without_ack(now, id, env);
         }
-        // §14.1: no new INVITE while another INVITE transaction is in progress in either
-        // direction. The peer's own retry may be pending at our TU: wait for it (checking
-        // again every T1); a re-INVITE the TU started since makes the retry moot.
-        let glare = match glare {
-            Some(g) => match self.dialogs.get_mut(&id) {
-                Some(d) if d.invite_ctx.is_some() => None,
-                Some(d) if d.invite_stx.is_some() || d.ok.is_some() => {
-                    d.glare_retry = Some(Box::new((now + self.config.timers.t1, g.1)));
-                    None
-                }
-                Some(_) => Some(g),
-                None => None,
-            },
-            None => None,
-        };
-        if let Some((_, body)) = glare.map(|g| *g) {
-            let body = body.map(|(ct, b)| (ct.to_string(), self.renewed_offer(id, &ct, b)));
-            let offer = self
-                .outgoing_sdp(
-                    id,
-                    super::SdpMessage::Invite,
-                    body.as_ref().map(|(c, b)| (c.as_str(), b)),
-                )
-                .unwrap_or(super::media_session::Outgoing::Nothing);
-            let sent = self.send_in_dialog(
-                now,
-                id,
-                crate::message::Method::Invite,
-                &[],
-                body.as_ref().map(|(c, b)| (c.as_str(), b.clone())),
-                env,
-            );
-            if let Ok(ctx) = sent {
-                if let Some(d) = self.dialogs.get_mut(&id) {
-                    d.invite_ctx = Some(ctx);
-                }
-                self.usage.insert(ctx.0, Usage::Invite(id));
-                self.sent_sdp(id, offer, env);
-            }
+        // §14.1: a re-INVITE or UPDATE that met 491 is sent again (glare.rs).
+        if let Some(g) = glare {
+            self.fire_glare_retry(now, id, *g, env);
         }
         if prack {
             self.prack_timer(now, id, env);

@@ -15,6 +15,7 @@
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
 //! | `prack.rs` | reliable provisional responses (RFC 3262): RSeq, RAck, PRACK |
+//! | `glare.rs` | the retry of a re-INVITE or UPDATE after 491 (RFC 3261 §14.1) |
 //! | `update.rs` | UPDATE (RFC 3311): sent and received, its offer/answer, 491 and 500 |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
 //! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
@@ -30,6 +31,7 @@
 //! | Terminated | — | — |
 
 mod entry;
+mod glare;
 pub mod guard;
 pub mod info;
 mod invite;

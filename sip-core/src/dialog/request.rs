@@ -505,7 +505,7 @@ impl DialogLayer {
         match usage {
             Usage::Invite(id) => self.invite_response(now, ctx, id, resp, env),
             Usage::Request(id) => {
-                self.update_response(id, &resp, env);
+                self.update_response(now, ctx, id, &resp, env);
                 let code = resp.status();
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
