@@ -71,6 +71,9 @@ pub(crate) struct DialogEntry {
     pub(super) hangup_requested: bool,
     /// UAS: BYE requested before the ACK came (§15: wait for it or for 64·T1).
     pub(super) bye_after_ack: bool,
+    /// Created by a REFER outside a dialog (RFC 3515 §2.4.1), not by an INVITE: a
+    /// Replaces naming it gets 481 (RFC 3891 §3).
+    pub(super) created_by_refer: bool,
     /// A re-INVITE or UPDATE to retry after a 491 (§14.1) and when (boxed: rare, and every
     /// dialog carries the field).
     pub(super) glare_retry: Option<Box<super::glare::GlareRetry>>,
@@ -117,6 +120,7 @@ impl DialogEntry {
             ok: None,
             hangup_requested: false,
             bye_after_ack: false,
+            created_by_refer: false,
             glare_retry: None,
             forks: Vec::new(),
             parent: None,
