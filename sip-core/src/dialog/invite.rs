@@ -729,6 +729,7 @@ impl DialogLayer {
         };
         d.file_in(&mut self.index, id);
         self.dialogs.insert(id, Box::new(d));
+        self.learn_peer_recv_info(id, req);
         Ok(id)
     }
 

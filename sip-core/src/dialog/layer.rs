@@ -231,6 +231,9 @@ pub(crate) struct DialogLayer {
     /// The offer/answer state of each INVITE session that exchanged a session description
     /// (only with `offer_answer`; apart from the dialogs so a plain call pays nothing).
     pub(super) sessions: Map<u64, super::Negotiation>,
+    /// The Info Packages each dialog's peer said it receives (its last Recv-Info, RFC 6086
+    /// §5.2; only with `info_packages`, so a plain call pays nothing).
+    pub(super) peer_info: Map<u64, Box<[Box<str>]>>,
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     /// A call not yet answered → the dialog its Replaces names (RFC 3891).
@@ -274,6 +277,7 @@ impl DialogLayer {
             replacing: Map::with_hasher(hash()),
             update_stx: Map::with_hasher(hash()),
             sessions: Map::with_hasher(hash()),
+            peer_info: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
             epoch: None,
@@ -632,6 +636,7 @@ impl DialogLayer {
         shrink_map(&mut self.replacing);
         shrink_map(&mut self.update_stx);
         shrink_map(&mut self.sessions);
+        shrink_map(&mut self.peer_info);
         self.index.shrink();
         self.timers.shrink();
         if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
@@ -656,6 +661,9 @@ impl DialogLayer {
                 }
                 if self.config.offer_answer {
                     self.sessions.remove(&id);
+                }
+                if self.config.info_packages.is_some() {
+                    self.peer_info.remove(&id);
                 }
                 if d.bye_after_ack {
                     // Never expected: the 2xx gives up no later than the dialog is
@@ -823,6 +831,7 @@ impl DialogLayer {
 
     /// Takes the peer's tag, target and route set from a tagged response (§12.1.2).
     pub(super) fn learn_remote(&mut self, id: u64, resp: &Response, confirm: bool) {
+        self.learn_peer_recv_info(id, resp);
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };

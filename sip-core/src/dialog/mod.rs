@@ -228,6 +228,10 @@ pub enum DialogError {
     /// Hold and resume need a session description exchanged first (and offer/answer on).
     #[error("no media session has been negotiated")]
     NoMediaSession,
+    /// An INFO for an Info Package the peer did not list in its Recv-Info in this dialog
+    /// (RFC 6086 §4.2.1); sent only when `EndpointConfig::info_packages` is set.
+    #[error("the peer does not receive Info Package {0:?} (RFC 6086 §4.2.1)")]
+    InfoPackageNotReceived(String),
     /// The endpoint refused to send (no local address, transaction limit, ...).
     #[error(transparent)]
     Endpoint(#[from] crate::transaction::layer::EndpointError),
