@@ -1,4 +1,5 @@
-//! The parser (RFC 8866 §5, §9): one pass over the lines, lenient where a peer's slip is
+//! The parse rules (RFC 8866 §5, §9), their bounds and errors; the one pass over the lines
+//! that applies them is `view.rs`'s (both parses share it): lenient where a peer's slip is
 //! harmless, refusing with a typed error (and the 1-based line number) what an answerer
 //! cannot use.
 //!
