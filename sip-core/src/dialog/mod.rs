@@ -16,6 +16,7 @@
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
 //! | `prack.rs` | reliable provisional responses (RFC 3262): RSeq, RAck, PRACK |
 //! | `glare.rs` | the retry of a re-INVITE or UPDATE after 491 (RFC 3261 §14.1) |
+//! | `late_offer.rs` | the UAC's answer in the ACK to an offer in the 2xx (RFC 3261 §13.2.2.4) |
 //! | `update.rs` | UPDATE (RFC 3311): sent and received, its offer/answer, 491 and 500 |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
 //! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
@@ -35,6 +36,7 @@ mod glare;
 pub mod guard;
 pub mod info;
 mod invite;
+mod late_offer;
 pub(crate) mod layer;
 mod media_session;
 pub mod no_ack;

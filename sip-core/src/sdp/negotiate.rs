@@ -559,6 +559,18 @@ fn answer_stream(
     Some(m)
 }
 
+/// An answer refusing every stream of `offer` (port 0, the offered formats, RFC 3264 §6),
+/// with our `o=` at `version`; with no offer, our description with no stream. What a UAC
+/// sends in the ACK for an offer in a 2xx it cannot accept, before its BYE (RFC 3261
+/// §13.2.2.4).
+pub fn refuse_all(offer: Option<&Session>, local: &LocalMedia, version: u64) -> SessionDescription {
+    let mut sdp = local.session(version);
+    if let Some(o) = offer {
+        sdp.media = o.media.iter().map(rejected).collect();
+    }
+    sdp.into()
+}
+
 /// A rejected stream: port 0, the offered formats (§6: at least one must be listed).
 fn rejected(offered: &MediaDescription) -> MediaDescription {
     MediaDescription::new(
