@@ -187,3 +187,84 @@ fn without_late_offer_capabilities_the_ack_has_no_body() {
         acks[0]
     );
 }
+
+/// Bob puts his offer in a reliable 180 (RFC 3262 §5, he prefers 100rel): Alice's core
+/// answers it in the PRACK (sent at 20 ms, at Bob's at 30 ms); Bob's 200 at 100 ms has no
+/// body, the ACK none either, and the media were agreed once on each side.
+#[test]
+fn an_offer_in_a_reliable_180_is_answered_in_the_prack_rfc3262_s5() {
+    use sip_core::dialog::ReliableProvisionals;
+    let mut sim = Sim::new(1);
+    sim.set_default_link(LinkConfig::ideal(ms(10)));
+    let reliable = |addr, r| EndpointConfig {
+        reliable_provisionals: r,
+        ..config(addr)
+    };
+    let bob_caps = LocalMedia::telephone(bob_addr().ip(), 6000, 9);
+    let bob_config = reliable(bob_addr(), ReliableProvisionals::Preferred);
+    let bob = UaNode::with_config(sim.base(), bob_addr(), bob_config, 2).react(move |ctl, e| {
+        if let Event::IncomingCall { dialog, .. } = e {
+            let body = Some((SDP, offer(&bob_caps, 1).to_bytes()));
+            ctl.ep
+                .dialog(*dialog)
+                .and_then(|mut d| d.provisional(ctl.now, 180, body))
+                .unwrap();
+            let d = *dialog;
+            ctl.after(ms(90), move |ep, now| {
+                ep.dialog(d).and_then(|mut d| d.accept(now, None)).unwrap();
+            });
+        }
+    });
+    let alice_config = reliable(alice_addr(), ReliableProvisionals::Supported);
+    let a = sim.add_node(
+        alice_addr(),
+        UaNode::with_config(sim.base(), alice_addr(), alice_config, 1),
+    );
+    let b = sim.add_node(bob_addr(), bob);
+    let opts = InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>")
+        .late_offer(LocalMedia::telephone(alice_addr().ip(), 4000, 7));
+    let d = sim
+        .with_node(a, |n: &mut UaNode, now| {
+            n.with_endpoint(now, |ep, now| ep.invite(now, opts))
+        })
+        .unwrap()
+        .unwrap();
+    sim.run_until(Duration::from_secs(2)).unwrap();
+    let pracks = sent(&sim, alice_addr(), Match::Request(Method::Prack));
+    assert_eq!(pracks.len(), 1);
+    assert!(
+        pracks[0].contains("m=audio 4000 RTP/AVP 0 8 101\r\n"),
+        "{}",
+        pracks[0]
+    );
+    assert_eq!(
+        sim.trace()
+            .sent_times(alice_addr(), Match::Request(Method::Prack)),
+        vec![ms(20)]
+    );
+    let oks = sent(&sim, bob_addr(), Match::Status(200));
+    let invite_ok = oks.iter().find(|t| t.contains("CSeq: 1 INVITE")).unwrap();
+    assert!(
+        invite_ok.ends_with("Content-Length: 0\r\n\r\n"),
+        "{invite_ok}"
+    );
+    let acks = sent(&sim, alice_addr(), Match::Request(Method::Ack));
+    assert!(
+        acks[0].ends_with("Content-Length: 0\r\n\r\n"),
+        "{}",
+        acks[0]
+    );
+    let alice: Vec<Duration> = media_times(sim.node::<UaNode>(a).unwrap())
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    let bob: Vec<Duration> = media_times(sim.node::<UaNode>(b).unwrap())
+        .into_iter()
+        .map(|m| m.0)
+        .collect();
+    assert_eq!((alice, bob), (vec![ms(20)], vec![ms(30)]));
+    let node = sim.node_mut::<UaNode>(a).unwrap();
+    let h = node.ep.dialog(d).unwrap();
+    assert_eq!(h.negotiation().unwrap().state(), OfferState::Stable);
+    assert_eq!(h.state(), Some(DialogState::Confirmed));
+}

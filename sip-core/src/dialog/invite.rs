@@ -960,7 +960,14 @@ impl DialogLayer {
                     {
                         tracing::debug!(dialog = id, error = %e, "session description in the reliable 1xx not taken");
                     }
-                    self.send_prack(now, id, rack, env);
+                    // An offer there answers our offerless INVITE: in the PRACK (late_offer.rs).
+                    let answer = self.late_prack_answer(id);
+                    let body = answer.as_ref().map(|(b, _)| (super::SDP, b.clone()));
+                    self.send_prack(now, id, rack, body, env);
+                    if let Some((_, s)) = answer {
+                        let out = super::media_session::Outgoing::Answer(SdpMessage::Prack, *s);
+                        self.sent_sdp(id, out, env);
+                    }
                 }
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),

@@ -10,6 +10,11 @@
 //! | an offer with no acceptable stream, or one that does not parse | an answer rejecting every stream (port 0) | BYE at once (§13.2.2.4), the call ends `Rejected(488)` |
 //! | no body | none | as without a late offer |
 //!
+//! An offer in a reliable 1xx (RFC 3262 §5) is answered the same way in its PRACK, and the
+//! capabilities are then spent: a session description in the 2xx that follows is not a new
+//! offer. An unacceptable one gets a PRACK without an answer (the offer stays outstanding:
+//! the application may CANCEL).
+//!
 //! Needs `EndpointConfig::offer_answer`; without it (or without capabilities) nothing here
 //! runs and the ACK carries no body, as before.
 
@@ -94,6 +99,27 @@ impl DialogLayer {
                 tracing::debug!(dialog = id, error = %e, "offer in the 2xx not acceptable");
                 neg.offer_failed();
                 LateAnswer::Refused(refusal(Some(&offer), &caps))
+            }
+        }
+    }
+
+    /// The answer the PRACK for a reliable 1xx of dialog `id` carries, when that 1xx's offer
+    /// (already taken as the peer's offer) answers our offerless INVITE (RFC 3262 §5).
+    #[inline]
+    pub(super) fn late_prack_answer(&mut self, id: u64) -> Option<(Bytes, Box<Session>)> {
+        if !self.config.offer_answer {
+            return None;
+        }
+        let neg = self.sessions.get_mut(&id)?;
+        if neg.state() != super::OfferState::RemoteOffer(SdpMessage::ReliableProvisional) {
+            return None;
+        }
+        let caps = neg.take_late_caps()?;
+        match neg.build_answer(&caps) {
+            Ok(a) => Some((a.sdp.to_bytes(), Box::new(a.sdp.into_session()))),
+            Err(e) => {
+                tracing::debug!(dialog = id, error = %e, "offer in the reliable 1xx not acceptable");
+                None
             }
         }
     }

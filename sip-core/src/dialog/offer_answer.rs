@@ -139,6 +139,11 @@ impl Negotiation {
         self.late_caps = Some(caps);
     }
 
+    /// Takes the capabilities a late offer is answered with (one exchange uses them).
+    pub(crate) fn take_late_caps(&mut self) -> Option<Box<LocalMedia>> {
+        self.late_caps.take()
+    }
+
     /// The capabilities a late offer is answered with, if the INVITE gave them.
     pub(crate) fn late_caps(&self) -> Option<&LocalMedia> {
         self.late_caps.as_deref()
