@@ -5,7 +5,8 @@
 //! `sipx-server`, `options` (the OPTIONS round trip), `call` (INVITE → 200 → ACK),
 //! `dialog-call` (a whole call with the dialog layer), `softphone-call` (the same with SDP
 //! offer/answer, 100rel/PRACK and session timers, issue 20), `sdp-parse`, `sdp-answer` (sip-core's
-//! parse of the 10-line offer of `sip_bench::sdp`, and parse + answer + serialise),
+//! borrowing parse of the 10-line offer of `sip_bench::sdp`, and parse + answer + serialise;
+//! `sdp-parse-owned`, `sdp-answer-owned` through the owned `SessionDescription`),
 //! `webrtc-sdp-parse` or `sdp-types-parse` (the peers' parse of it).
 //!
 //! For example `valgrind --tool=callgrind target/release/examples/profile server 20000`.
@@ -120,6 +121,20 @@ fn main() {
             let local = sip_bench::sdp::local_media();
             (0..n).for_each(|_| {
                 black_box(sip_bench::sdp::sip_core_parse_answer(
+                    black_box(sip_bench::sdp::OFFER.as_bytes()),
+                    &local,
+                ));
+            })
+        }
+        "sdp-parse-owned" => (0..n).for_each(|_| {
+            black_box(sip_bench::sdp::sip_core_parse_owned(black_box(
+                sip_bench::sdp::OFFER.as_bytes(),
+            )));
+        }),
+        "sdp-answer-owned" => {
+            let local = sip_bench::sdp::local_media();
+            (0..n).for_each(|_| {
+                black_box(sip_bench::sdp::sip_core_parse_answer_owned(
                     black_box(sip_bench::sdp::OFFER.as_bytes()),
                     &local,
                 ));

@@ -8,8 +8,8 @@
 
 use std::net::Ipv4Addr;
 
-use sip_core::sdp::SessionDescription;
 use sip_core::sdp::negotiate::{self, LocalMedia};
+use sip_core::sdp::{SdpView, SessionDescription};
 
 /// The offer: 10 lines, CRLF.
 pub const OFFER: &str = "v=0\r\n\
@@ -28,15 +28,35 @@ pub fn local_media() -> LocalMedia {
     LocalMedia::telephone(Ipv4Addr::new(198, 51, 100, 7).into(), 30000, 42)
 }
 
-/// sip-core: parse; `(port, formats)` of the first stream.
+/// sip-core: the borrowing parse (`SdpView`, every line checked, fields as `&str` into the
+/// bytes); `(port, formats)` of the first stream.
 pub fn sip_core_parse(bytes: &[u8]) -> Option<(u16, usize)> {
+    let s = SdpView::parse(bytes).ok()?;
+    let m = s.media.first()?;
+    Some((m.port, m.formats().count()))
+}
+
+/// sip-core: the owned parse (`SessionDescription`, a `String` per field, the source kept
+/// for byte-exact re-serialisation); `(port, formats)` of the first stream.
+pub fn sip_core_parse_owned(bytes: &[u8]) -> Option<(u16, usize)> {
     let s = SessionDescription::parse(bytes).ok()?;
     let m = s.media.first()?;
     Some((m.port, m.formats.len()))
 }
 
-/// sip-core: parse, answer (RFC 3264 §6), serialise the answer; its length.
+/// sip-core: the borrowing parse, the answer (RFC 3264 §6) written into one buffer and
+/// turned into body bytes, with the negotiated media; the body's length.
 pub fn sip_core_parse_answer(bytes: &[u8], local: &LocalMedia) -> Option<usize> {
+    let s = SdpView::parse(bytes).ok()?;
+    let mut out = String::with_capacity(256);
+    let media = negotiate::answer_into(&s, local, 1, &mut out).ok()?;
+    std::hint::black_box(media);
+    Some(bytes::Bytes::from(out).len())
+}
+
+/// sip-core: the owned parse, `negotiate::answer` (an owned `Session` answer), serialised;
+/// its length (the path the dialog layer takes when it keeps both descriptions).
+pub fn sip_core_parse_answer_owned(bytes: &[u8], local: &LocalMedia) -> Option<usize> {
     let s = SessionDescription::parse(bytes).ok()?;
     let a = negotiate::answer(&s, local, 1).ok()?;
     Some(a.sdp.to_bytes().len())
@@ -71,6 +91,11 @@ mod tests {
         let b = OFFER.as_bytes();
         assert_eq!(OFFER.lines().count(), 10);
         assert_eq!(sip_core_parse(b), Some((49170, 3)));
+        assert_eq!(sip_core_parse_owned(b), Some((49170, 3)));
+        assert_eq!(
+            sip_core_parse_answer(b, &local_media()),
+            sip_core_parse_answer_owned(b, &local_media())
+        );
         assert_eq!(webrtc_sdp_parse(b), Some((49170, 3)));
         assert_eq!(sdp_types_parse(b), Some((49170, 3)));
         assert!(sip_core_parse_answer(b, &local_media()).is_some_and(|n| n > 100));

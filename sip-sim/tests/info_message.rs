@@ -163,3 +163,93 @@ fn info_packages_and_messages_in_a_call_rfc6086_rfc3428() {
         .collect();
     assert_eq!(statuses, vec![200, 469, 200, 200]);
 }
+
+/// Both sides use Info Packages: Alice receives `foo`, Bob `dtmf`, each says so in
+/// Recv-Info (her INVITE, his 2xx). Each sends an INFO only for a package the other listed
+/// (RFC 6086 §4.2.1): the other package is refused by the sender's core with a typed error
+/// and never goes on the wire; a legacy INFO (no package) still goes. Against a peer that
+/// never sent Recv-Info (Carol, a legacy user), no package INFO is sent at all.
+#[test]
+fn an_info_package_the_peer_did_not_list_in_recv_info_is_not_sent_rfc6086_s4_2_1() {
+    use sip_core::dialog::DialogError;
+    let mut sim = Sim::new(4);
+    sim.set_default_link(LinkConfig::ideal(ms(10)));
+    let config = |addr, packages: &[&str]| EndpointConfig {
+        info_packages: Some(packages.iter().map(|p| (*p).to_owned()).collect()),
+        ..EndpointConfig::with_local(Transport::Udp, addr)
+    };
+    fn answering(ctl: &mut sip_sim::UaCtl<'_>, e: &Event) {
+        match e {
+            Event::IncomingCall { dialog, .. } => {
+                ctl.ep
+                    .dialog(*dialog)
+                    .and_then(|mut d| d.accept(ctl.now, None))
+                    .unwrap();
+            }
+            Event::DialogRequest { tx, .. } => ctl.ep.respond_with(ctl.now, *tx, 200).unwrap(),
+            _ => {}
+        }
+    }
+    let a = sim.add_node(
+        alice_addr(),
+        UaNode::with_config(sim.base(), alice_addr(), config(alice_addr(), &["foo"]), 1)
+            .react(answering),
+    );
+    let b = sim.add_node(
+        bob_addr(),
+        UaNode::with_config(sim.base(), bob_addr(), config(bob_addr(), &["dtmf"]), 2)
+            .react(answering),
+    );
+    let carol_addr: SocketAddr = "10.0.0.3:5060".parse().unwrap();
+    sim.add_node(
+        carol_addr,
+        UaNode::new(sim.base(), carol_addr, 3).react(answering),
+    );
+    let call = |sim: &mut Sim, uri: &str| -> DialogId {
+        let opts = InviteOptions::new(uri, "<sip:alice@a>", "<sip:x@x>");
+        sim.with_node(a, |n: &mut UaNode, now| {
+            n.with_endpoint(now, |ep, now| ep.invite(now, opts))
+        })
+        .unwrap()
+        .unwrap()
+    };
+    let to_bob = call(&mut sim, "sip:bob@10.0.0.2");
+    let to_carol = call(&mut sim, "sip:carol@10.0.0.3");
+    sim.run_until(Duration::from_secs(1)).unwrap();
+    let bob_dialog = sim
+        .node::<UaNode>(b)
+        .unwrap()
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::IncomingCall { dialog, .. } => Some(*dialog),
+            _ => None,
+        })
+        .unwrap();
+    let info = |sim: &mut Sim, node, d: DialogId, package: Option<&'static str>| {
+        sim.with_node(node, |n: &mut UaNode, now| {
+            n.with_endpoint(now, |ep, now| {
+                ep.dialog(d)
+                    .unwrap()
+                    .send_info(now, package, body())
+                    .map(drop)
+            })
+        })
+        .unwrap()
+    };
+    let refused = |p: &str| Err(DialogError::InfoPackageNotReceived(p.to_owned()));
+    assert_eq!(info(&mut sim, a, to_bob, Some("dtmf")), Ok(()));
+    assert_eq!(info(&mut sim, a, to_bob, Some("foo")), refused("foo"));
+    assert_eq!(info(&mut sim, b, bob_dialog, Some("foo")), Ok(()));
+    assert_eq!(info(&mut sim, b, bob_dialog, Some("dtmf")), refused("dtmf"));
+    assert_eq!(info(&mut sim, a, to_carol, Some("dtmf")), refused("dtmf"));
+    assert_eq!(info(&mut sim, a, to_carol, None), Ok(()));
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    // On the wire: the three INFOs allowed, each answered 200 (no 469 anywhere).
+    let infos = texts(&sim, Match::Request(Method::Info));
+    let packages: Vec<Option<&str>> = infos.iter().map(|t| header(t, "Info-Package")).collect();
+    assert_eq!(packages, [Some("dtmf"), Some("foo"), None]);
+    assert!(texts(&sim, Match::Status(469)).is_empty());
+    let invites = texts(&sim, Match::Request(Method::Invite));
+    assert_eq!(header(&invites[0], "Recv-Info"), Some("foo"));
+}

@@ -335,3 +335,55 @@ fn a_malformed_replaces_gets_400_rfc3891_s3() {
     let s = replaces_against_carol(|i| format!("{};to-tag=x", i.call_id));
     assert_eq!(s, 400);
 }
+
+/// Carol's REFER outside a dialog created a dialog with Alice (RFC 3515 §2.4.1); an INVITE
+/// whose Replaces names that dialog gets 481, since it was not created by an INVITE (RFC
+/// 3891 §3), and Carol's application never sees the call.
+#[test]
+fn a_replaces_naming_a_dialog_a_refer_created_gets_481_rfc3891_s3() {
+    let mut sim = Sim::new(9);
+    sim.set_default_link(LinkConfig::ideal(ms(10)));
+    let replaced = Rc::new(RefCell::new(Vec::new()));
+    let alice = UaNode::new(sim.base(), a(ALICE), 1).react(|ctl, e| {
+        if let Event::ReferReceived { refer, .. } = e {
+            ctl.ep
+                .refer(*refer)
+                .and_then(|mut r| r.accept(ctl.now))
+                .unwrap();
+        }
+    });
+    let ia = sim.add_node(a(ALICE), alice);
+    let ic = sim.add_node(a(CAROL), carol(&sim, replaced.clone()));
+    let (cd, _) = sim
+        .with_node(ic, |n: &mut UaNode, now| {
+            n.with_endpoint(now, |ep, now| {
+                let opts =
+                    InviteOptions::new("sip:alice@10.0.0.1", "<sip:carol@c>", "<sip:alice@a>");
+                ep.refer_out_of_dialog(now, opts, "<sip:dave@10.0.0.4>")
+            })
+        })
+        .unwrap()
+        .unwrap();
+    sim.run_until(Duration::from_secs(1)).unwrap();
+    let info = sim.node::<UaNode>(ic).unwrap().ep.dialog_info(cd).unwrap();
+    // As Alice names it from her side: Carol's tag is the to-tag (RFC 3891 §3).
+    let header = format!(
+        "{};to-tag={};from-tag={}",
+        info.call_id,
+        info.local_tag,
+        info.remote_tag.as_deref().expect("the 202 set Alice's tag")
+    );
+    let ac = invite(
+        &mut sim,
+        ia,
+        InviteOptions::new("sip:carol@10.0.0.3", "<sip:alice@a>", "<sip:carol@c>")
+            .header("Replaces", &header),
+    );
+    sim.run_until(Duration::from_secs(2)).unwrap();
+    let alice = sim.node::<UaNode>(ia).unwrap();
+    assert_eq!(
+        last_state(alice, ac),
+        Some(DialogState::Terminated(EndReason::Rejected(481)))
+    );
+    assert!(replaced.borrow().is_empty(), "{:?}", replaced.borrow());
+}

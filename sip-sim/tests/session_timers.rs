@@ -378,3 +378,76 @@ fn refreshes_go_by_update_when_the_peer_allows_it_rfc4028_s7_4() {
         vec![ms(90_050 + 60_000)]
     );
 }
+
+/// Bob answers the first refresh re-INVITE with 491 (as when it crossed one of his own):
+/// Alice sends it again after the RFC 3261 §14.1 interval — she owns the Call-ID, so 2.1–4 s
+/// later — and the retry still carries Session-Expires and Min-SE, so it refreshes the
+/// session (RFC 4028 §7.4) and the call lives on.
+#[test]
+fn a_refresh_retried_after_491_still_carries_session_expires_rfc4028_s7_4() {
+    let mut sim = Sim::new(1);
+    sim.set_default_link(LinkConfig::ideal(ms(10)));
+    let timers = SessionTimers::on(90, 90);
+    let a = sim.add_node(alice_addr(), answering(&sim, alice_addr(), 1, timers));
+    let refused = std::rc::Rc::new(std::cell::Cell::new(false));
+    let bob = UaNode::with_config(sim.base(), bob_addr(), config(bob_addr(), timers), 2).react(
+        move |ctl, e| {
+            let d = match e {
+                Event::IncomingCall { dialog, .. } => *dialog,
+                Event::DialogRequest {
+                    dialog, request, ..
+                } if *request.method() == Method::Invite => *dialog,
+                _ => return,
+            };
+            let mut h = ctl.ep.dialog(d).unwrap();
+            if matches!(e, Event::DialogRequest { .. }) && !refused.replace(true) {
+                h.reject(ctl.now, 491).unwrap();
+                return;
+            }
+            let body = Some(("application/sdp", Bytes::from_static(SDP)));
+            h.accept(ctl.now, body).unwrap();
+        },
+    );
+    let b = sim.add_node(bob_addr(), bob);
+    let opts = InviteOptions::new("sip:bob@10.0.0.2", "<sip:alice@a>", "<sip:bob@b>")
+        .body("application/sdp", Bytes::from_static(SDP));
+    let dialog = sim
+        .with_node(a, |n: &mut UaNode, now| {
+            n.with_endpoint(now, |ep, now| ep.invite(now, opts))
+        })
+        .unwrap()
+        .unwrap();
+    sim.run_until(Duration::from_secs(100)).unwrap();
+    // The refresh at 45.020 s got 491 (Bob sent it at 45.030 s, Alice had it at 45.040 s).
+    let invites = sim
+        .trace()
+        .sent_times(alice_addr(), Match::Request(Method::Invite));
+    assert_eq!(invites[..2], [ms(0), ms(45_020)]);
+    assert_eq!(
+        sim.trace().sent_times(bob_addr(), Match::Status(491)),
+        vec![ms(45_030)]
+    );
+    let retry_after = invites[2] - ms(45_040);
+    assert!(
+        (ms(2100)..=ms(4000)).contains(&retry_after) && retry_after.as_millis().is_multiple_of(10),
+        "{retry_after:?}"
+    );
+    let texts = sent_texts(&sim, alice_addr(), Match::Request(Method::Invite));
+    for t in &texts[1..3] {
+        assert_eq!(
+            header(t, "Session-Expires"),
+            Some("90;refresher=uac"),
+            "{t}"
+        );
+        assert_eq!(header(t, "Min-SE"), Some("90"), "{t}");
+        assert!(t.ends_with(std::str::from_utf8(SDP).unwrap()), "{t}");
+    }
+    // The retry's 2xx (back 20 ms later) restarted the timer: the next refresh is 45 s
+    // after it, and the call is still up at 100 s.
+    assert_eq!(invites.get(3), Some(&(invites[2] + ms(20) + ms(45_000))));
+    let alice = ua(&mut sim, a);
+    assert!(alice.ep.dialog(dialog).unwrap().session_timer().is_some());
+    assert_eq!(final_state(alice), Some(DialogState::Confirmed));
+    let bob = ua(&mut sim, b);
+    assert_eq!(final_state(bob), Some(DialogState::Confirmed));
+}

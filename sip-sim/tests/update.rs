@@ -177,7 +177,7 @@ fn an_update_offer_in_a_confirmed_dialog_is_answered_in_its_200_rfc3311_s5() {
 }
 
 #[test]
-fn crossing_update_offers_get_491_both_ways_and_a_retry_succeeds_rfc3311_s5_2() {
+fn crossing_update_offers_get_491_both_ways_and_are_retried_after_rfc3261_14_1_intervals() {
     let mut c = call(alice, OnCall::Accept, Duration::ZERO);
     c.sim.run_until(ms(100)).unwrap();
     let bob_dialog = ua(&c.sim, c.bob)
@@ -191,7 +191,7 @@ fn crossing_update_offers_get_491_both_ways_and_a_retry_succeeds_rfc3311_s5_2() 
     // Both offer at 100 ms: each UPDATE arrives while the receiver's own is unanswered.
     update(&mut c.sim, c.alice, c.dialog, 2);
     update(&mut c.sim, c.bob, bob_dialog, 2);
-    c.sim.run_until(ms(500)).unwrap();
+    c.sim.run_until(Duration::from_secs(5)).unwrap();
     assert_eq!(
         c.sim.trace().sent_times(alice_addr(), Match::Status(491)),
         vec![ms(110)]
@@ -200,13 +200,42 @@ fn crossing_update_offers_get_491_both_ways_and_a_retry_succeeds_rfc3311_s5_2() 
         c.sim.trace().sent_times(bob_addr(), Match::Status(491)),
         vec![ms(110)]
     );
-    // Both sessions stay as agreed by the INVITE; Alice's retry (§5.1, as §14.1 of RFC
-    // 3261 says for re-INVITE) goes through.
-    assert_eq!(media_events(ua(&c.sim, c.alice)).len(), 1);
-    update(&mut c.sim, c.alice, c.dialog, 2);
-    c.sim.run_until(Duration::from_secs(1)).unwrap();
-    assert_eq!(media_events(ua(&c.sim, c.alice)), vec![ms(20), ms(520)]);
-    assert_eq!(media_events(ua(&c.sim, c.bob)), vec![ms(10), ms(510)]);
+    // Each side had the 491 at 120 ms and sends its UPDATE again on its own (RFC 3311 §5.1,
+    // RFC 3261 §14.1): Bob, who does not own the Call-ID, within 0–2 s, Alice (the
+    // caller) within 2.1–4 s, both in units of 10 ms, so the retries cannot cross.
+    let updates = |from| {
+        c.sim
+            .trace()
+            .sent_times(from, Match::Request(Method::Update))
+    };
+    let (a, b) = (updates(alice_addr()), updates(bob_addr()));
+    assert_eq!((a.len(), b.len()), (2, 2), "{a:?} {b:?}");
+    let (ta, tb) = (a[1] - ms(120), b[1] - ms(120));
+    assert!(
+        tb <= ms(2000) && tb.as_millis().is_multiple_of(10),
+        "Bob's retry after {tb:?}"
+    );
+    assert!(
+        (ms(2100)..=ms(4000)).contains(&ta) && ta.as_millis().is_multiple_of(10),
+        "Alice's retry after {ta:?}"
+    );
+    // No more 491: both retries are answered, and each side agrees media twice more, at
+    // exact times: Bob's retry is answered by Alice on arrival, Alice's by Bob.
+    assert_eq!(
+        media_events(ua(&c.sim, c.alice)),
+        vec![ms(20), b[1] + ms(10), a[1] + ms(20)]
+    );
+    assert_eq!(
+        media_events(ua(&c.sim, c.bob)),
+        vec![ms(10), b[1] + ms(20), a[1] + ms(10)]
+    );
+    // The retried offer is a new description: its o= version grew (RFC 3264 §8).
+    let texts = sent_texts(&c.sim, alice_addr(), Match::Request(Method::Update));
+    let version = |t: &str| {
+        let o = t.lines().find(|l| l.starts_with("o=")).unwrap();
+        o.split(' ').nth(2).unwrap().parse::<u64>().unwrap()
+    };
+    assert!(version(&texts[1]) > version(&texts[0]), "{texts:?}");
 }
 
 #[test]

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::layer::Body;
 use super::{DialogInfo, DialogState, Role, RouteSet};
 use crate::key_index::KeyIndex;
 use crate::message::Method;
@@ -73,9 +72,12 @@ pub(crate) struct DialogEntry {
     pub(super) hangup_requested: bool,
     /// UAS: BYE requested before the ACK came (§15: wait for it or for 64·T1).
     pub(super) bye_after_ack: bool,
-    /// A re-INVITE body to retry after a 491 (§14.1) and when (boxed: rare, and every
+    /// Created by a REFER outside a dialog (RFC 3515 §2.4.1), not by an INVITE: a
+    /// Replaces naming it gets 481 (RFC 3891 §3).
+    pub(super) created_by_refer: bool,
+    /// A re-INVITE or UPDATE to retry after a 491 (§14.1) and when (boxed: rare, and every
     /// dialog carries the field).
-    pub(super) glare_retry: Option<Box<(Instant, Option<Body>)>>,
+    pub(super) glare_retry: Option<Box<super::glare::GlareRetry>>,
     /// Dialogs forked from this one (UAC), and the dialog this one forked from.
     pub(super) forks: Vec<u64>,
     pub(super) parent: Option<u64>,
@@ -121,6 +123,7 @@ impl DialogEntry {
             ok: None,
             hangup_requested: false,
             bye_after_ack: false,
+            created_by_refer: false,
             glare_retry: None,
             forks: Vec::new(),
             parent: None,
@@ -229,7 +232,7 @@ impl DialogEntry {
     /// The dialog's next timer (the lifetime guard's checks have a queue of their own).
     pub(super) fn next_timer(&self) -> Option<Instant> {
         let ok = self.ok.as_ref().map(|o| o.next.min(o.give_up));
-        let glare = self.glare_retry.as_ref().map(|g| g.0);
+        let glare = self.glare_retry.as_ref().map(|g| g.at);
         // A 2xx still awaiting its ACK keeps the dialog (its BYE waits for that ACK, §15).
         let forget = self.forget_at.filter(|_| self.ok.is_none());
         let mut t = earliest(earliest(ok, glare), forget);

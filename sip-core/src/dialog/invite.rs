@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -36,6 +36,9 @@ pub struct InviteOptions {
     pub headers: Vec<(String, String)>,
     /// The next hop; by default read from the first Route or the Request-URI (IP only).
     pub target: Option<Target>,
+    /// With no offer in `body`: the capabilities to answer an offer the 2xx carries, in
+    /// the ACK (a late offer, RFC 3261 §13.2.2.4; needs `EndpointConfig::offer_answer`).
+    pub late_offer: Option<Box<crate::sdp::negotiate::LocalMedia>>,
 }
 
 impl InviteOptions {
@@ -47,6 +50,12 @@ impl InviteOptions {
             to: to.into(),
             ..Default::default()
         }
+    }
+    /// Sent without an offer: an offer in the 2xx is answered from `caps` in the ACK
+    /// (RFC 3261 §13.2.2.4, see `late_offer.rs`).
+    pub fn late_offer(mut self, caps: crate::sdp::negotiate::LocalMedia) -> Self {
+        self.late_offer = Some(Box::new(caps));
+        self
     }
     /// With a body.
     pub fn body(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
@@ -184,6 +193,7 @@ impl DialogLayer {
         )?;
         let call_id = self.ids.call_id(None);
         let tag = self.ids.tag();
+        let late = opts.late_offer.take().filter(|_| opts.body.is_none());
         let (ctx, target, contact) = match self.invite_written(now, &opts, &call_id, &tag, env)? {
             Some(sent) => sent,
             None => self.invite_built(now, &opts, &call_id, &tag, env)?,
@@ -203,6 +213,7 @@ impl DialogLayer {
         );
         self.usage.insert(ctx.0, Usage::Invite(id));
         self.sent_sdp(id, offer, env);
+        self.expect_late_offer(id, late);
         Ok(DialogId(id))
     }
 
@@ -729,6 +740,7 @@ impl DialogLayer {
         };
         d.file_in(&mut self.index, id);
         self.dialogs.insert(id, Box::new(d));
+        self.learn_peer_recv_info(id, req);
         Ok(id)
     }
 
@@ -948,7 +960,14 @@ impl DialogLayer {
                     {
                         tracing::debug!(dialog = id, error = %e, "session description in the reliable 1xx not taken");
                     }
-                    self.send_prack(now, id, rack, env);
+                    // An offer there answers our offerless INVITE: in the PRACK (late_offer.rs).
+                    let answer = self.late_prack_answer(id);
+                    let body = answer.as_ref().map(|(b, _)| (super::SDP, b.clone()));
+                    self.send_prack(now, id, rack, body, env);
+                    if let Some((_, s)) = answer {
+                        let out = super::media_session::Outgoing::Answer(SdpMessage::Prack, *s);
+                        self.sent_sdp(id, out, env);
+                    }
                 }
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
@@ -969,7 +988,9 @@ impl DialogLayer {
                 }
                 let other_confirmed = self.another_fork_answered(root, id);
                 self.learn_remote(id, &resp, true);
-                self.send_2xx_ack(id, env);
+                // A late offer in the 2xx is answered in the ACK (late_offer.rs).
+                let late = self.late_answer(id, &resp);
+                self.send_2xx_ack(id, Self::ack_body(&late), env);
                 if let Some(r) = self.dialogs.get_mut(&root) {
                     r.invite_ctx = None;
                 }
@@ -979,11 +1000,16 @@ impl DialogLayer {
                 if let Err(e) = self.incoming_sdp(id, SdpMessage::Success, &resp, env) {
                     tracing::debug!(dialog = id, error = %e, "session description in the 2xx not taken");
                 }
+                let refused = matches!(late, super::late_offer::LateAnswer::Refused(_));
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),
                     tx: ctx,
                     response: resp,
                 });
+                self.late_answered(now, id, late, env);
+                if refused {
+                    return;
+                }
                 if (other_confirmed && self.config.bye_extra_forks) || hangup {
                     // §13.2.2.4 (a second fork answered) and §9.1 (the 2xx beat our CANCEL):
                     // ACK, then BYE.
@@ -1066,7 +1092,7 @@ impl DialogLayer {
                     self.resend_ack(id, env);
                     return;
                 }
-                self.send_2xx_ack(id, env);
+                self.send_2xx_ack(id, None, env);
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
                 }
@@ -1085,19 +1111,9 @@ impl DialogLayer {
                     self.session_refresh_422(now, id, &resp, env);
                 }
                 if code == 491 {
-                    // §14.1: retry after a random interval: 2.1–4 s if we own the Call-ID
-                    // (we sent the initial INVITE), 0–2 s otherwise.
-                    let owner = self.dialogs.get(&id).is_some_and(|d| d.role == Role::Uac);
-                    let ms = if owner {
-                        self.ids.millis_between(2100, 4000)
-                    } else {
-                        self.ids.millis_between(0, 2000)
-                    };
+                    // §14.1: retried after a random interval (glare.rs).
                     let body: Option<Body> = self.reinvite_bodies.get(&ctx.0).cloned().flatten();
-                    if let Some(d) = self.dialogs.get_mut(&id) {
-                        d.glare_retry = Some(Box::new((now + Duration::from_millis(ms), body)));
-                    }
-                    self.arm_dialog(id);
+                    self.schedule_glare_retry(now, id, super::glare::Retried::ReInvite(body));
                 }
                 self.end_on_481_408(now, id, code, env);
             }
@@ -1120,12 +1136,12 @@ impl DialogLayer {
 
     /// Builds and sends the ACK for a 2xx (§13.2.2.4): a new request through the route
     /// set with the INVITE's CSeq number; kept to answer 2xx retransmissions.
-    fn send_2xx_ack(&mut self, id: u64, env: &mut impl DialogEnv) {
+    fn send_2xx_ack(&mut self, id: u64, body: Option<(&str, &[u8])>, env: &mut impl DialogEnv) {
         let Some(seq) = self.dialogs.get(&id).map(|d| d.invite_cseq) else {
             return;
         };
         let Ok((bytes, _, target, local)) =
-            self.in_dialog_request(id, &Method::Ack, seq, &[], None, env)
+            self.in_dialog_request(id, &Method::Ack, seq, &[], body, env)
         else {
             return;
         };

@@ -231,6 +231,9 @@ pub(crate) struct DialogLayer {
     /// The offer/answer state of each INVITE session that exchanged a session description
     /// (only with `offer_answer`; apart from the dialogs so a plain call pays nothing).
     pub(super) sessions: Map<u64, super::Negotiation>,
+    /// The Info Packages each dialog's peer said it receives (its last Recv-Info, RFC 6086
+    /// §5.2; only with `info_packages`, so a plain call pays nothing).
+    pub(super) peer_info: Map<u64, Box<[Box<str>]>>,
     /// The body of each pending re-INVITE, to retry it after a 491 (§14.1).
     pub(super) reinvite_bodies: Map<u64, Option<Body>>,
     /// A call not yet answered → the dialog its Replaces names (RFC 3891).
@@ -274,6 +277,7 @@ impl DialogLayer {
             replacing: Map::with_hasher(hash()),
             update_stx: Map::with_hasher(hash()),
             sessions: Map::with_hasher(hash()),
+            peer_info: Map::with_hasher(hash()),
             timers: TimerQueue::new(),
             guard_checks: TimerQueue::new(),
             epoch: None,
@@ -654,6 +658,7 @@ impl DialogLayer {
         shrink_map(&mut self.replacing);
         shrink_map(&mut self.update_stx);
         shrink_map(&mut self.sessions);
+        shrink_map(&mut self.peer_info);
         self.index.shrink();
         self.timers.shrink();
         if self.guard_checks.len() > 1024 && self.guard_checks.len() > 4 * self.dialogs.len() {
@@ -678,6 +683,9 @@ impl DialogLayer {
                 }
                 if self.config.offer_answer {
                     self.sessions.remove(&id);
+                }
+                if self.config.info_packages.is_some() {
+                    self.peer_info.remove(&id);
                 }
                 if d.bye_after_ack {
                     // Never expected: the 2xx gives up no later than the dialog is
@@ -711,7 +719,7 @@ impl DialogLayer {
                 ok.next = now + ok.interval;
             }
         }
-        let glare = d.glare_retry.take_if(|g| g.0 <= now);
+        let glare = d.glare_retry.take_if(|g| g.at <= now);
         if let Some(t) = resend {
             self.stats.retransmissions += 1;
             env.transmit(t);
@@ -719,45 +727,9 @@ impl DialogLayer {
         if no_ack {
             self.end_without_ack(now, id, env);
         }
-        // §14.1: no new INVITE while another INVITE transaction is in progress in either
-        // direction. The peer's own retry may be pending at our TU: wait for it (checking
-        // again every T1); a re-INVITE the TU started since makes the retry moot.
-        let glare = match glare {
-            Some(g) => match self.dialogs.get_mut(&id) {
-                Some(d) if d.invite_ctx.is_some() => None,
-                Some(d) if d.invite_stx.is_some() || d.ok.is_some() => {
-                    d.glare_retry = Some(Box::new((now + self.config.timers.t1, g.1)));
-                    None
-                }
-                Some(_) => Some(g),
-                None => None,
-            },
-            None => None,
-        };
-        if let Some((_, body)) = glare.map(|g| *g) {
-            let body = body.map(|(ct, b)| (ct.to_string(), self.renewed_offer(id, &ct, b)));
-            let offer = self
-                .outgoing_sdp(
-                    id,
-                    super::SdpMessage::Invite,
-                    body.as_ref().map(|(c, b)| (c.as_str(), b)),
-                )
-                .unwrap_or(super::media_session::Outgoing::Nothing);
-            let sent = self.send_in_dialog(
-                now,
-                id,
-                crate::message::Method::Invite,
-                &[],
-                body.as_ref().map(|(c, b)| (c.as_str(), b.clone())),
-                env,
-            );
-            if let Ok(ctx) = sent {
-                if let Some(d) = self.dialogs.get_mut(&id) {
-                    d.invite_ctx = Some(ctx);
-                }
-                self.usage.insert(ctx.0, Usage::Invite(id));
-                self.sent_sdp(id, offer, env);
-            }
+        // §14.1: a re-INVITE or UPDATE that met 491 is sent again (glare.rs).
+        if let Some(g) = glare {
+            self.fire_glare_retry(now, id, *g, env);
         }
         if prack {
             self.prack_timer(now, id, env);
@@ -883,6 +855,7 @@ impl DialogLayer {
 
     /// Takes the peer's tag, target and route set from a tagged response (§12.1.2).
     pub(super) fn learn_remote(&mut self, id: u64, resp: &Response, confirm: bool) {
+        self.learn_peer_recv_info(id, resp);
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };

@@ -24,7 +24,7 @@ pub const SDP: &str = "application/sdp";
 
 /// The session description a message carries, if its Content-Type says so and the body is
 /// not empty.
-fn sdp_body(m: &Message) -> Option<&[u8]> {
+pub(super) fn sdp_body(m: &Message) -> Option<&[u8]> {
     let ct = m.content_type()?.ok()?;
     let is_sdp =
         ct.kind.eq_ignore_ascii_case("application") && ct.subtype.eq_ignore_ascii_case("sdp");
@@ -199,8 +199,8 @@ impl DialogLayer {
                 Ok(())
             }
             // An offer in the 2xx to our offerless INVITE wants its answer in the ACK, which
-            // the core sends at once and without a body: the offer is not taken (see the
-            // module docs of `offer_answer`).
+            // the core sends at once: answered there from the INVITE's late-offer
+            // capabilities (late_offer.rs, which took it already), else not taken.
             OfferState::Stable if m == SdpMessage::Success || m == SdpMessage::Ack => Ok(()),
             _ => neg.receive_offer(m, sdp),
         }

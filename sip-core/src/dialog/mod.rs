@@ -15,6 +15,8 @@
 //! | `refer.rs` | REFER and its implicit subscription, sipfrag |
 //! | `guard.rs` | the lifetime guard: maximum duration and idle limit of a confirmed dialog |
 //! | `prack.rs` | reliable provisional responses (RFC 3262): RSeq, RAck, PRACK |
+//! | `glare.rs` | the retry of a re-INVITE or UPDATE after 491 (RFC 3261 §14.1) |
+//! | `late_offer.rs` | the UAC's answer in the ACK to an offer in the 2xx (RFC 3261 §13.2.2.4) |
 //! | `update.rs` | UPDATE (RFC 3311): sent and received, its offer/answer, 491 and 500 |
 //! | `session_timer.rs` | session timers (RFC 4028): negotiation, refresh, expiry |
 //! | `info.rs` | INFO Info Packages (RFC 6086): Recv-Info, 469 |
@@ -30,9 +32,11 @@
 //! | Terminated | — | — |
 
 mod entry;
+mod glare;
 pub mod guard;
 pub mod info;
 mod invite;
+mod late_offer;
 pub(crate) mod layer;
 mod media_session;
 pub mod no_ack;
@@ -226,6 +230,10 @@ pub enum DialogError {
     /// Hold and resume need a session description exchanged first (and offer/answer on).
     #[error("no media session has been negotiated")]
     NoMediaSession,
+    /// An INFO for an Info Package the peer did not list in its Recv-Info in this dialog
+    /// (RFC 6086 §4.2.1); sent only when `EndpointConfig::info_packages` is set.
+    #[error("the peer does not receive Info Package {0:?} (RFC 6086 §4.2.1)")]
+    InfoPackageNotReceived(String),
     /// The endpoint refused to send (no local address, transaction limit, ...).
     #[error(transparent)]
     Endpoint(#[from] crate::transaction::layer::EndpointError),

@@ -111,6 +111,9 @@ pub struct Negotiation {
     /// Our description and theirs, as last agreed.
     local: Option<Session>,
     remote: Option<Session>,
+    /// UAC: capabilities to answer an offer in the 2xx to an offerless INVITE with
+    /// (`late_offer.rs`).
+    late_caps: Option<Box<LocalMedia>>,
 }
 
 impl Default for Negotiation {
@@ -127,7 +130,23 @@ impl Negotiation {
             offer: None,
             local: None,
             remote: None,
+            late_caps: None,
         }
+    }
+
+    /// Sets the capabilities a late offer is answered with.
+    pub(crate) fn set_late_caps(&mut self, caps: Box<LocalMedia>) {
+        self.late_caps = Some(caps);
+    }
+
+    /// Takes the capabilities a late offer is answered with (one exchange uses them).
+    pub(crate) fn take_late_caps(&mut self) -> Option<Box<LocalMedia>> {
+        self.late_caps.take()
+    }
+
+    /// The capabilities a late offer is answered with, if the INVITE gave them.
+    pub(crate) fn late_caps(&self) -> Option<&LocalMedia> {
+        self.late_caps.as_deref()
     }
 
     /// Where the exchange stands.

@@ -244,6 +244,7 @@ impl DialogLayer {
         now: Instant,
         id: u64,
         (rseq, cseq): (u32, u32),
+        body: Option<(&str, Bytes)>,
         env: &mut impl DialogEnv,
     ) {
         let mut rack = String::with_capacity(24);
@@ -251,7 +252,7 @@ impl DialogLayer {
         rack.push(' ');
         crate::text::push_uint(&mut rack, cseq);
         rack.push_str(" INVITE");
-        match self.send_in_dialog(now, id, Method::Prack, &[("RAck", &rack)], None, env) {
+        match self.send_in_dialog(now, id, Method::Prack, &[("RAck", &rack)], body, env) {
             Ok(ctx) => {
                 self.usage.insert(ctx.0, Usage::Prack(id));
             }

@@ -191,7 +191,10 @@ impl DialogLayer {
         let id = self.alloc_id();
         self.dialogs.insert(
             id,
-            Box::new(DialogEntry::uac(call_id, &tag, opts, contact, target)),
+            Box::new(DialogEntry {
+                created_by_refer: true,
+                ..DialogEntry::uac(call_id, &tag, opts, contact, target)
+            }),
         );
         let rid = self.alloc_id();
         self.refers.insert(rid, ReferEntry::new(id, true, 1));

@@ -4,6 +4,7 @@
 //! | The dialog the Replaces names (§3) | The INVITE gets |
 //! |---|---|
 //! | none (no dialog with that Call-ID, `to-tag` as our tag, `from-tag` as the peer's) | 481 |
+//! | one not created by an INVITE (a REFER outside a dialog created it, RFC 3515 §2.4.1) | 481 |
 //! | confirmed, and the header has `early-only` | 486 Busy Here |
 //! | early, and we did not initiate it (we are its UAS) | 481, the early dialog left alone |
 //! | terminated | 603 Declined |
@@ -13,10 +14,6 @@
 //! When the application accepts the new INVITE (2xx), the replaced dialog ends: a
 //! confirmed one with BYE, an early one of ours with CANCEL (§3); the application hears it
 //! as `Terminated(EndReason::Replaced)` (or `Cancelled`). A refusal leaves it as it was.
-//!
-//! Not checked: whether the matched dialog was created by an INVITE (§3 answers 481 for a
-//! dialog of another usage, e.g. one a REFER outside a dialog created); this layer does not
-//! record which request created a dialog.
 
 use std::time::Instant;
 
@@ -27,7 +24,17 @@ use crate::transaction::layer::ServerTxId;
 
 /// What §3 says of a Replaces that matched a dialog in `state` on our side `role`:
 /// `Ok(())` to offer the INVITE to the application, else the status to refuse it with.
-pub(crate) fn verdict(state: DialogState, role: Role, early_only: bool) -> Result<(), u16> {
+pub(crate) fn verdict(
+    state: DialogState,
+    role: Role,
+    early_only: bool,
+    created_by_invite: bool,
+) -> Result<(), u16> {
+    // §3: "If the Replaces header field matches a dialog which was not created with an
+    // INVITE, the UAS MUST reject the request with a 481".
+    if !created_by_invite {
+        return Err(481);
+    }
     match state {
         DialogState::Terminated(_) => Err(603),
         DialogState::Confirmed if early_only => Err(486),
@@ -52,7 +59,7 @@ impl DialogLayer {
             .find_dialog(r.call_id, r.to_tag, r.from_tag)
             .ok_or(481u16)?;
         let d = self.dialogs.get(&id).ok_or(481u16)?;
-        verdict(d.state, d.role, r.early_only).map(|()| Some(id))
+        verdict(d.state, d.role, r.early_only, !d.created_by_refer).map(|()| Some(id))
     }
 
     /// The Refer-To of an attended transfer (RFC 3891 §5, RFC 5589 §7): the consultation
@@ -131,16 +138,21 @@ mod tests {
     #[test]
     fn verdicts_follow_rfc3891_s3() {
         use DialogState::*;
-        assert_eq!(verdict(Confirmed, Role::Uas, false), Ok(()));
-        assert_eq!(verdict(Confirmed, Role::Uac, false), Ok(()));
-        assert_eq!(verdict(Confirmed, Role::Uac, true), Err(486));
-        assert_eq!(verdict(Early, Role::Uac, true), Ok(()));
-        assert_eq!(verdict(Early, Role::Uac, false), Ok(()));
-        assert_eq!(verdict(Early, Role::Uas, false), Err(481));
-        assert_eq!(verdict(Trying, Role::Uas, true), Err(481));
+        let v = |s, r, e| verdict(s, r, e, true);
+        assert_eq!(v(Confirmed, Role::Uas, false), Ok(()));
+        assert_eq!(v(Confirmed, Role::Uac, false), Ok(()));
+        assert_eq!(v(Confirmed, Role::Uac, true), Err(486));
+        assert_eq!(v(Early, Role::Uac, true), Ok(()));
+        assert_eq!(v(Early, Role::Uac, false), Ok(()));
+        assert_eq!(v(Early, Role::Uas, false), Err(481));
+        assert_eq!(v(Trying, Role::Uas, true), Err(481));
         assert_eq!(
-            verdict(Terminated(EndReason::RemoteBye), Role::Uac, false),
+            v(Terminated(EndReason::RemoteBye), Role::Uac, false),
             Err(603)
         );
+        // A dialog a REFER created is never replaced, whatever its state.
+        for s in [Confirmed, Early, Terminated(EndReason::RemoteBye)] {
+            assert_eq!(verdict(s, Role::Uac, false, false), Err(481));
+        }
     }
 }

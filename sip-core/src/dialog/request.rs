@@ -381,6 +381,13 @@ impl DialogLayer {
             return;
         };
         d.remote_seq = Some(cseq.max(d.remote_seq.unwrap_or(0)));
+        // RFC 6086 §5.2: a re-INVITE or UPDATE may change what the peer receives.
+        if matches!(method, Method::Invite | Method::Update) {
+            self.learn_peer_recv_info(id, &req);
+        }
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            return;
+        };
         // RFC 6086 §4.2.2: an INFO for a package we do not receive gets 469.
         let d = if method == Method::Info && self.config.info_packages.is_some() {
             if !self.info_admitted(now, stx, &req, env) {
@@ -505,7 +512,9 @@ impl DialogLayer {
         match usage {
             Usage::Invite(id) => self.invite_response(now, ctx, id, resp, env),
             Usage::Request(id) => {
-                self.update_response(id, &resp, env);
+                self.update_response(now, ctx, id, &resp, env);
+                // A 469 lists what the peer receives (RFC 6086 §4.2.2), an UPDATE's 2xx may.
+                self.learn_peer_recv_info(id, &resp);
                 let code = resp.status();
                 env.emit(DialogEvent::Response {
                     dialog: DialogId(id),

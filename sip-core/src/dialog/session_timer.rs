@@ -558,6 +558,8 @@ impl DialogLayer {
         match resp.status() {
             200..=299 => self.session_answered(now, id, id, resp),
             422 => self.session_refresh_422(now, id, resp, env),
+            // RFC 3311 §5.1, RFC 3261 §14.1: the UPDATE crossed one of the peer's.
+            491 => self.schedule_glare_retry(now, id, super::glare::Retried::RefreshUpdate),
             code @ (408 | 481) => self.end_on_481_408(now, id, code, env),
             _ => {}
         }
@@ -647,7 +649,7 @@ impl DialogLayer {
     /// Sends the refresh of dialog `id` (§7.4): a re-INVITE re-offering our last session
     /// description, unless an INVITE transaction is pending either way (its 2xx refreshes
     /// the session, §10). Either way only the expiry deadline is left until a 2xx.
-    fn send_refresh(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
+    pub(super) fn send_refresh(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
         let Some(d) = self.dialogs.get_mut(&id) else {
             return;
         };

@@ -7,6 +7,7 @@
 //! | UAC | `Dialog::update(body)` in an early or confirmed dialog | UPDATE in its own transaction; an SDP body is our offer (§5.1) |
 //! | UAC | 2xx to our UPDATE | its SDP is the answer: the media agreed (§5.1) |
 //! | UAC | non-2xx (491, 488, …) | the offer is withdrawn, the session stays as last agreed (§5.1) |
+//! | UAC | 491 | the UPDATE is sent again after RFC 3261 §14.1's random interval (`glare.rs`) |
 //! | UAS | UPDATE offer while an offer of ours is unanswered (UPDATE, INVITE, 18x, PRACK) | 491 (§5.2, glare) |
 //! | UAS | UPDATE offer while the peer's offer is unanswered | 500 with Retry-After 0–10 s (§5.2) |
 //! | UAS | UPDATE offer otherwise | to the application; `answer_offer` answers it in the 200 (§5.2), or 488 |
@@ -55,13 +56,33 @@ impl DialogLayer {
         env: &mut impl DialogEnv,
     ) -> Result<ClientTxId, DialogError> {
         // `send_request` takes an UPDATE in early and confirmed dialogs and tracks its offer.
-        self.send_request(now, dialog, Method::Update, &[], body, env)
+        let keep = body
+            .as_ref()
+            .map(|(c, b)| (Box::<str>::from(*c), b.clone()));
+        let ctx = self.send_request(now, dialog, Method::Update, &[], body, env)?;
+        // Kept to retry it after a 491 (§5.1, RFC 3261 §14.1; glare.rs).
+        self.reinvite_bodies.insert(ctx.0, keep);
+        Ok(ctx)
     }
 
     /// The response to an UPDATE of ours on dialog `id` (§5.1): a 2xx carries the answer, a
     /// failure withdraws the offer.
     #[inline]
-    pub(super) fn update_response(&mut self, id: u64, resp: &Response, env: &mut impl DialogEnv) {
+    pub(super) fn update_response(
+        &mut self,
+        now: Instant,
+        ctx: ClientTxId,
+        id: u64,
+        resp: &Response,
+        env: &mut impl DialogEnv,
+    ) {
+        if resp.status() == 491 {
+            // §5.1: retried after the RFC 3261 §14.1 interval, when it is an UPDATE this
+            // layer sent for the application (its body kept).
+            if let Some(body) = self.reinvite_bodies.get(&ctx.0).cloned() {
+                self.schedule_glare_retry(now, id, super::glare::Retried::Update(body));
+            }
+        }
         if !self.config.offer_answer
             || resp.status() < 200
             || resp.cseq_method().is_none_or(|(_, m)| m != Method::Update)

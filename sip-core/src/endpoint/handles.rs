@@ -214,13 +214,20 @@ impl<'a> Dialog<'a> {
     /// Sends an INFO in the confirmed dialog (RFC 6086 §4.2.1): with `package`, the
     /// `Info-Package` header names it and a body is marked `Content-Disposition:
     /// Info-Package` (§4.2.2); without, a legacy INFO (RFC 2976). Its response arrives as
-    /// `Event::DialogResponse` (469 if the peer does not receive that package).
+    /// `Event::DialogResponse` (469 if the peer does not receive that package). With
+    /// `EndpointConfig::info_packages` set, an INFO for a package the peer did not list in
+    /// its Recv-Info is not sent: `DialogError::InfoPackageNotReceived` (§4.2.1).
     pub fn send_info(
         &mut self,
         now: Instant,
         package: Option<&str>,
         body: Option<(&str, Bytes)>,
     ) -> Result<ClientTxId, DialogError> {
+        if let Some(p) = package {
+            let id = self.id;
+            self.ep
+                .with_dialogs(now, |d, _| d.check_info_package(id, p))?;
+        }
         let headers = crate::dialog::info::info_headers(package, body.is_some());
         self.request(now, Method::Info, &headers, body)
     }

@@ -29,7 +29,7 @@ impl Attribute {
 
     /// Splits the text after `a=` at its first colon.
     pub(crate) fn from_line(text: &str) -> Self {
-        match text.split_once(':') {
+        match super::split_byte(text, b':') {
             Some((n, v)) => Attribute::value(n, v),
             None => Attribute::property(text),
         }

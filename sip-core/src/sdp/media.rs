@@ -103,21 +103,34 @@ impl MediaDescription {
 
     /// [`MediaDescription::codec`] without copying the encoding name.
     pub(crate) fn codec_ref(&self, pt: u8) -> Option<CodecRef<'_>> {
-        let mut digits = itoa::Buffer::new();
-        let digits = digits.format(pt).as_bytes();
-        // Only the rtpmap of `pt` is parsed: the others are told apart by their first bytes.
-        let of_pt = |v: &str| {
-            let v = v.as_bytes();
-            v.starts_with(digits) && v.get(digits.len()) == Some(&b' ')
-        };
-        self.attributes
-            .iter()
-            .filter(|a| a.name == "rtpmap")
-            .filter_map(|a| a.value.as_deref().filter(|v| of_pt(v)))
-            .find_map(parse_rtpmap)
-            .map(|(_, c)| c)
-            .or_else(|| static_codec(pt))
+        codec_in(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.as_str(), a.value.as_deref())),
+            pt,
+        )
     }
+}
+
+/// The codec payload type `pt` names among `attributes` (`(name, value)` pairs): its
+/// `rtpmap` (RFC 8866 §6.6), else the static assignment of RFC 3551 §6.
+pub(crate) fn codec_in<'a>(
+    attributes: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    pt: u8,
+) -> Option<CodecRef<'a>> {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(pt).as_bytes();
+    // Only the rtpmap of `pt` is parsed: the others are told apart by their first bytes.
+    let of_pt = |v: &str| {
+        let v = v.as_bytes();
+        v.starts_with(digits) && v.get(digits.len()) == Some(&b' ')
+    };
+    attributes
+        .filter(|(n, _)| *n == "rtpmap")
+        .filter_map(|(_, v)| v.filter(|v| of_pt(v)))
+        .find_map(parse_rtpmap)
+        .map(|(_, c)| c)
+        .or_else(|| static_codec(pt))
 }
 
 /// A codec named by an `rtpmap` or the static table, borrowed from where it is written.
@@ -141,9 +154,9 @@ impl CodecRef<'_> {
 
 /// Parses the value after `a=rtpmap:` without copying.
 pub(crate) fn parse_rtpmap(value: &str) -> Option<(u8, CodecRef<'_>)> {
-    let (pt, rest) = value.split_once(' ')?;
+    let (pt, rest) = super::split_byte(value, b' ')?;
     let payload_type: u8 = pt.parse().ok().filter(|p| *p <= 127)?;
-    let mut parts = rest.trim().split('/');
+    let mut parts = super::split_bytes(rest.trim(), b'/');
     let encoding = parts.next().filter(|e| !e.is_empty())?;
     let clock_rate = parts.next()?.parse().ok()?;
     let channels = match parts.next() {
@@ -248,7 +261,7 @@ pub fn static_payload(pt: u8) -> Option<Rtpmap> {
     static_codec(pt).map(|c| c.owned(pt))
 }
 
-fn static_codec(pt: u8) -> Option<CodecRef<'static>> {
+pub(crate) fn static_codec(pt: u8) -> Option<CodecRef<'static>> {
     let (encoding, clock_rate) = match pt {
         0 => ("PCMU", 8000),
         3 => ("GSM", 8000),
@@ -284,7 +297,7 @@ pub struct Fmtp<'a> {
 impl<'a> Fmtp<'a> {
     /// Parses the value after `a=fmtp:`.
     pub fn parse(value: &'a str) -> Option<Self> {
-        let (pt, params) = value.split_once(' ').unwrap_or((value, ""));
+        let (pt, params) = super::split_byte(value, b' ').unwrap_or((value, ""));
         Some(Fmtp {
             payload_type: pt.parse().ok().filter(|p| *p <= 127)?,
             params: params.trim(),
@@ -294,6 +307,6 @@ impl<'a> Fmtp<'a> {
 
 /// `a=ptime` in milliseconds (RFC 8866 §6.4 allows a decimal; its integer part is kept).
 pub(crate) fn parse_ptime(v: &str) -> Option<u32> {
-    let int = v.split('.').next()?;
+    let int = super::split_bytes(v, b'.').next()?;
     int.parse().ok().filter(|p| *p > 0)
 }

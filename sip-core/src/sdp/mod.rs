@@ -22,7 +22,8 @@
 //! | `session` | [`SessionDescription`] and the session-level fields: origin, connection, bandwidth, timing |
 //! | `media` | [`MediaDescription`]: port, protocol, formats, typed `rtpmap`/`fmtp`/`ptime` views |
 //! | `attribute` | [`Attribute`] and [`Direction`] (RFC 8866 §6.7, RFC 3264 §5.1) |
-//! | `parse` | the lenient line parser and [`SdpError`] |
+//! | `parse` | the bounds ([`SdpLimits`]) and [`SdpError`] |
+//! | `view` | the borrowing parse: [`SdpView`], fields as `&str` into the text, owned on demand |
 //! | `write` | serialisation |
 //! | `negotiate` | the answerer's and offerer's side of RFC 3264: answers, offers, hold and resume |
 //!
@@ -43,12 +44,14 @@ mod media;
 pub mod negotiate;
 mod parse;
 mod session;
+mod view;
 mod write;
 
 pub use attribute::{Attribute, Direction};
 pub use media::{Fmtp, MediaDescription, Rtpmap, static_payload};
 pub use parse::{SdpError, SdpErrorKind, SdpLimits};
 pub use session::{Bandwidth, Connection, Origin, Session, SessionDescription, Timing};
+pub use view::{ConnectionView, MediaView, OriginView, SdpView};
 
 /// A line this parser keeps without interpreting it (`i=`, `u=`, `e=`, `p=`, `r=`, `z=`,
 /// `k=`, or a type letter RFC 8866 does not define), in the order it came.
@@ -58,6 +61,41 @@ pub struct OtherLine {
     pub kind: u8,
     /// What follows the `=`.
     pub value: String,
+}
+
+/// Splits `s` at the first `b` (an ASCII byte, so both halves are `str`s). A byte loop:
+/// SDP fields are a few bytes long, shorter than a `char` pattern search takes to set up.
+pub(crate) fn split_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// The pieces of `s` between the ASCII byte `b` (like `str::split`, by bytes).
+pub(crate) fn split_bytes(s: &str, b: u8) -> SplitBytes<'_> {
+    SplitBytes { rest: Some(s), b }
+}
+
+/// The iterator of [`split_bytes`].
+pub(crate) struct SplitBytes<'a> {
+    rest: Option<&'a str>,
+    b: u8,
+}
+
+impl<'a> Iterator for SplitBytes<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.rest?;
+        match split_byte(s, self.b) {
+            Some((head, tail)) => {
+                self.rest = Some(tail);
+                Some(head)
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
 }
 
 #[cfg(test)]

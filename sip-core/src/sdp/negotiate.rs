@@ -17,8 +17,10 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::media::CodecRef;
+use super::view::MediaSummary;
 use super::{
-    Attribute, Connection, Direction, MediaDescription, Origin, Session, SessionDescription,
+    Attribute, Connection, Direction, MediaDescription, MediaView, Origin, SdpView, Session,
+    SessionDescription,
 };
 
 /// A codec the application can send and receive.
@@ -291,6 +293,224 @@ pub fn answer(
     })
 }
 
+/// [`answer`] for an offer read in place, written straight into `out` (one buffer, no
+/// `String` per field): the same rules, the same text, and the media agreed. `out` is left
+/// as it was on `Err`.
+///
+/// ```
+/// use sip_core::sdp::{SdpView, negotiate::{LocalMedia, answer_into}};
+///
+/// let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+///              m=audio 49170 RTP/AVP 8 0\r\na=sendonly\r\n";
+/// let view = SdpView::parse(offer.as_bytes()).unwrap();
+/// let local = LocalMedia::telephone("198.51.100.7".parse().unwrap(), 30000, 42);
+/// let mut out = String::new();
+/// let media = answer_into(&view, &local, 1, &mut out).unwrap();
+/// assert_eq!(media[0].codec, "PCMA");
+/// assert!(out.ends_with("m=audio 30000 RTP/AVP 8 0\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=recvonly\r\n"));
+/// ```
+pub fn answer_into(
+    offer: &SdpView<'_>,
+    local: &LocalMedia,
+    version: u64,
+    out: &mut String,
+) -> Result<Vec<NegotiatedMedia>, NegotiationError> {
+    use crate::text::{push_ip, push_uint};
+    let start = out.len();
+    out.reserve(160 + 96 * offer.media.len());
+    // v=, o=, s=, c=, t= as `LocalMedia::session` builds them.
+    out.push_str("v=0\r\no=");
+    out.push_str(&local.username);
+    out.push(' ');
+    push_uint(out, local.session_id);
+    out.push(' ');
+    push_uint(out, version);
+    let ip_kind = if local.address.is_ipv4() {
+        " IN IP4 "
+    } else {
+        " IN IP6 "
+    };
+    out.push_str(ip_kind);
+    push_ip(out, local.address);
+    out.push_str("\r\ns=-\r\nc=");
+    out.push_str(&ip_kind[1..]);
+    push_ip(out, local.address);
+    out.push_str("\r\nt=0 0\r\n");
+    let mut media = Vec::new();
+    // Capabilities already used by an earlier stream (one stream per media type).
+    let mut used = 0u64;
+    let mut type_seen = false;
+    for (i, m) in offer.media.iter().enumerate() {
+        let cap = local
+            .streams
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.media == m.media && c.protocol == m.protocol);
+        type_seen |= cap.is_some();
+        let accepted = match cap {
+            Some((ci, cap)) if m.port != 0 && used & bit(ci) == 0 => {
+                let summary = m.summary();
+                let wanted = offer.direction_or_session(summary.direction);
+                let direction = wanted.answer(cap.direction);
+                let n = write_stream(out, m, &summary, cap, direction);
+                if n.is_some() {
+                    used |= bit(ci);
+                }
+                n.map(|n| (n, cap, direction, summary.ptime))
+            }
+            _ => None,
+        };
+        let Some(((voice, dtmf), cap, direction, ptime)) = accepted else {
+            write_rejected(out, m);
+            continue;
+        };
+        if cap.port == 0 {
+            continue;
+        }
+        let Some(ip) = offer.media_connection(i).and_then(|c| c.ip_addr()) else {
+            continue;
+        };
+        let (pt, codec) = voice;
+        media.push(NegotiatedMedia {
+            index: i,
+            media: m.media.to_owned(),
+            remote: SocketAddr::new(ip, m.port),
+            local_port: cap.port,
+            payload_type: pt,
+            codec: codec.encoding.to_owned(),
+            clock_rate: codec.clock_rate,
+            channels: codec.channels,
+            ptime,
+            direction,
+            telephone_event: dtmf,
+        });
+    }
+    if used == 0 {
+        out.truncate(start);
+        return Err(if type_seen {
+            NegotiationError::IncompatibleMediaFormat
+        } else {
+            NegotiationError::MediaTypeNotAvailable
+        });
+    }
+    Ok(media)
+}
+
+/// The bit of capability `i` in a set of at most 64 (later ones share the last bit, so a
+/// 65th media type is accepted at most once with the 64th: no telephone has that many).
+fn bit(i: usize) -> u64 {
+    1 << i.min(63)
+}
+
+/// The first voice format and the first telephone-event format of an accepted stream.
+type Chosen<'a> = ((u8, CodecRef<'a>), Option<u8>);
+
+/// Writes the answer to one offered stream (as [`answer_stream`] builds it) and returns
+/// what was chosen, or writes nothing and returns `None` when no voice codec is common.
+fn write_stream<'a>(
+    out: &mut String,
+    offered: &MediaView<'a>,
+    summary: &MediaSummary<'a>,
+    cap: &StreamCapability,
+    direction: Direction,
+) -> Option<Chosen<'a>> {
+    use crate::text::push_uint;
+    let start = out.len();
+    out.push_str("m=");
+    out.push_str(offered.media);
+    out.push(' ');
+    push_uint(out, cap.port);
+    out.push(' ');
+    out.push_str(offered.protocol);
+    let mut voice = None;
+    let mut dtmf = None;
+    // The offered formats we take and our codec for each, kept for the attribute lines
+    // (searched again only past `TAKEN` of them).
+    const TAKEN: usize = 16;
+    let mut taken = [(0u8, 0usize); TAKEN];
+    let mut n = 0;
+    for pt in offered.payload_types() {
+        let Some(r) = summary.codec(offered, pt) else {
+            continue;
+        };
+        let Some(ci) = cap.codecs.iter().position(|c| c.matches(&r)) else {
+            continue;
+        };
+        if let Some(slot) = taken.get_mut(n) {
+            *slot = (pt, ci);
+        }
+        n += 1;
+        out.push(' ');
+        push_uint(out, pt);
+        if is_dtmf(r.encoding) {
+            dtmf.get_or_insert(pt);
+        } else {
+            voice.get_or_insert((pt, r));
+        }
+    }
+    if voice.is_none() {
+        out.truncate(start);
+        return None;
+    }
+    out.push_str("\r\n");
+    let searched;
+    let chosen: &[(u8, usize)] = if n <= TAKEN {
+        &taken[..n]
+    } else {
+        searched = offered
+            .payload_types()
+            .filter_map(|pt| {
+                let r = summary.codec(offered, pt)?;
+                Some((pt, cap.codecs.iter().position(|c| c.matches(&r))?))
+            })
+            .collect::<Vec<_>>();
+        &searched
+    };
+    for &(pt, ci) in chosen {
+        let c = &cap.codecs[ci];
+        out.push_str("a=rtpmap:");
+        push_uint(out, pt);
+        out.push(' ');
+        out.push_str(&c.encoding);
+        out.push('/');
+        push_uint(out, c.clock_rate);
+        if let Some(ch) = c.channels {
+            out.push('/');
+            push_uint(out, ch);
+        }
+        out.push_str("\r\n");
+        if let Some(p) = &c.fmtp {
+            out.push_str("a=fmtp:");
+            push_uint(out, pt);
+            out.push(' ');
+            out.push_str(p);
+            out.push_str("\r\n");
+        }
+    }
+    if let Some(p) = cap.ptime {
+        out.push_str("a=ptime:");
+        push_uint(out, p);
+        out.push_str("\r\n");
+    }
+    out.push_str("a=");
+    out.push_str(direction.name());
+    out.push_str("\r\n");
+    voice.map(|v| (v, dtmf))
+}
+
+/// A rejected stream as [`rejected`] builds it: port 0, the offered formats.
+fn write_rejected(out: &mut String, offered: &MediaView<'_>) {
+    out.push_str("m=");
+    out.push_str(offered.media);
+    out.push_str(" 0 ");
+    out.push_str(offered.protocol);
+    for f in offered.formats() {
+        out.push(' ');
+        out.push_str(f);
+    }
+    out.push_str("\r\n");
+}
+
 /// The answer to one stream, or `None` when no voice codec is common.
 fn answer_stream(
     offered: &MediaDescription,
@@ -337,6 +557,18 @@ fn answer_stream(
     let mut m = MediaDescription::new(&offered.media, cap.port, &offered.protocol, formats);
     m.attributes = attributes;
     Some(m)
+}
+
+/// An answer refusing every stream of `offer` (port 0, the offered formats, RFC 3264 §6),
+/// with our `o=` at `version`; with no offer, our description with no stream. What a UAC
+/// sends in the ACK for an offer in a 2xx it cannot accept, before its BYE (RFC 3261
+/// §13.2.2.4).
+pub fn refuse_all(offer: Option<&Session>, local: &LocalMedia, version: u64) -> SessionDescription {
+    let mut sdp = local.session(version);
+    if let Some(o) = offer {
+        sdp.media = o.media.iter().map(rejected).collect();
+    }
+    sdp.into()
 }
 
 /// A rejected stream: port 0, the offered formats (§6: at least one must be listed).

@@ -155,7 +155,7 @@ impl SessionDescription {
     /// refused.
     pub fn parse_with(bytes: &[u8], limits: &SdpLimits) -> Result<Self, SdpError> {
         let text = super::parse::text(bytes, limits)?;
-        let session = super::parse::parse(text, limits)?;
+        let session = super::view::parse_text(text, limits)?.to_session();
         Ok(SessionDescription {
             session,
             source: Some(text.to_owned()),

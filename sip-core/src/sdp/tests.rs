@@ -299,3 +299,51 @@ mod roundtrip {
         }
     }
 }
+
+/// The borrowing parse accepts and refuses what the owned one does, and its fields are the
+/// owned ones: a view of the parsed `Session` reads the same.
+#[test]
+fn the_view_reads_what_the_owned_parse_keeps() {
+    use crate::sdp::SdpView;
+    let texts = [
+        "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\na=sendonly\r\n\
+         m=audio  49170/2  RTP/AVP  0 8 \r\nc=IN IP4 192.0.2.2\r\nc=IN IP4 192.0.2.3\r\nb=AS:64\r\n\
+         a=rtpmap:8 PCMA/8000\r\na=ptime:20.5\r\ni=x\r\nm=video 0 RTP/AVP 31\r\n",
+        "v=0\no=- 1 2 IN IP4 h\ns=x\nm=audio 1 RTP/AVP 0",
+        "v=0\r\no=- 1 2 IN IP4 h\r\nm=audio 1 RTP/AVP 0\r\n",
+        "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nm=audio 1 RTP/AVP\r\n",
+        "v=0\r\no=- x 2 IN IP4 h\r\ns=-\r\n",
+        "v=0\r\no=- 1 2 IN IP4 h\r\ns=-\r\nm=audio 1 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n",
+    ];
+    for t in texts {
+        let owned = SessionDescription::parse(t.as_bytes());
+        let view = SdpView::parse(t.as_bytes());
+        match (&owned, &view) {
+            (Ok(o), Ok(v)) => {
+                assert_eq!(&v.to_session(), o.session());
+                let ov = o.view();
+                assert_eq!((ov.origin, ov.session_name), (v.origin, v.session_name));
+                assert_eq!(ov.connection, v.connection);
+                for (i, (a, b)) in ov.media.iter().zip(&v.media).enumerate() {
+                    assert_eq!(
+                        a.formats().collect::<Vec<_>>(),
+                        b.formats().collect::<Vec<_>>()
+                    );
+                    assert_eq!(
+                        a.attributes().collect::<Vec<_>>(),
+                        b.attributes().collect::<Vec<_>>()
+                    );
+                    assert_eq!(
+                        (a.port, a.port_count, a.connection),
+                        (b.port, b.port_count, b.connection)
+                    );
+                    assert_eq!(ov.media_direction(i), v.media_direction(i));
+                    assert_eq!(a.ptime(), b.ptime());
+                }
+                assert_eq!(ov.media.len(), v.media.len());
+            }
+            (Err(a), Err(b)) => assert_eq!(a, b),
+            _ => panic!("{t:?}: owned {owned:?}, view {view:?}"),
+        }
+    }
+}

@@ -216,3 +216,50 @@ fn an_offer_and_its_answer_agree_on_both_sides() {
     assert_eq!(a.media[0].payload_type, 8);
     assert_eq!(a.media[0].remote, "192.0.2.1:4000".parse().unwrap());
 }
+
+/// `answer_into` (the offer read in place, written into one buffer) gives the text and the
+/// media `answer` gives, for offers in both forms (text view and owned `Session::view`),
+/// and the same error, leaving the buffer untouched, when nothing is acceptable.
+#[test]
+fn answer_into_writes_what_answer_builds() {
+    let media = [
+        "m=audio 49170 RTP/AVP 8 97 0 100|a=rtpmap:97 iLBC/8000|\
+         a=rtpmap:100 telephone-event/8000|a=fmtp:100 0-15|a=ptime:30|",
+        "m=audio 49170 RTP/AVP 96 8|a=rtpmap:96 pcmu/8000|a=sendonly|",
+        "m=video 51372 RTP/AVP 31|m=audio 49170 RTP/AVP 0|a=inactive|m=audio 49180 RTP/AVP 0|",
+        "m=audio 0 RTP/AVP 0|m=audio 49170 RTP/SAVP 0|m=audio 49172 RTP/AVP 8|c=IN IP4 192.0.2.9|a=recvonly|",
+        "a=sendonly|m=audio 49170 RTP/AVP 0 101|a=rtpmap:101 telephone-event/8000|",
+        "m=audio 49170 RTP/AVP 18|",
+        "m=video 49170 RTP/AVP 31|",
+        "m=audio 49170 RTP/AVP 101|a=rtpmap:101 telephone-event/8000|",
+    ];
+    // More formats and rtpmaps than the answerer's small tables hold (its fallback path).
+    let pts: Vec<u8> = (96..120).collect();
+    let many = format!(
+        "m=audio 49170 RTP/AVP {}|{}",
+        pts.iter().map(u8::to_string).collect::<Vec<_>>().join(" "),
+        pts.iter()
+            .map(|p| format!("a=rtpmap:{p} PCMU/8000|"))
+            .collect::<String>()
+    );
+    for m in media.iter().copied().chain([many.as_str()]) {
+        let offer = offer_with(m);
+        let text = offer.to_string();
+        let view = crate::sdp::SdpView::parse(text.as_bytes()).unwrap();
+        let owned = offer.view();
+        for v in [&view, &owned] {
+            let mut out = String::from("kept");
+            let got = answer_into(v, &local(), 3, &mut out);
+            match answer(&offer, &local(), 3) {
+                Ok(a) => {
+                    assert_eq!(out, format!("kept{}", a.sdp), "{m}");
+                    assert_eq!(got.unwrap(), a.media, "{m}");
+                }
+                Err(e) => {
+                    assert_eq!(got.unwrap_err(), e, "{m}");
+                    assert_eq!(out, "kept");
+                }
+            }
+        }
+    }
+}
