@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sip_core::endpoint::{Endpoint, EndpointConfig, Transmit};
+use sip_core::endpoint::{Endpoint, EndpointConfig, LocalAddr, Transmit};
 use sip_core::message::Method;
 use sip_core::transport::Transport;
 use sip_ua::runtime::{self, UaFront};
@@ -65,7 +65,7 @@ impl UserAgent {
         UserAgentBuilder::default()
     }
 
-    /// The bound addresses, UDP first then TCP, with the actual ports (after binding
+    /// The bound addresses, UDP first then TCP, TLS, WS and WSS, with the actual ports (after binding
     /// port 0).
     pub fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
         self.inner.locals.clone()
@@ -198,6 +198,8 @@ pub struct UserAgentBuilder {
     udp: Vec<String>,
     tcp: Vec<String>,
     tls: Vec<String>,
+    ws: Vec<String>,
+    wss: Vec<String>,
     seed: Option<u64>,
     identity: Option<String>,
     endpoint: EndpointConfig,
@@ -216,6 +218,8 @@ impl Default for UserAgentBuilder {
             udp: Vec::new(),
             tcp: Vec::new(),
             tls: Vec::new(),
+            ws: Vec::new(),
+            wss: Vec::new(),
             seed: None,
             identity: None,
             endpoint: EndpointConfig::default(),
@@ -236,6 +240,8 @@ impl std::fmt::Debug for UserAgentBuilder {
             .field("udp", &self.udp)
             .field("tcp", &self.tcp)
             .field("tls", &self.tls)
+            .field("ws", &self.ws)
+            .field("wss", &self.wss)
             .field("seed", &self.seed)
             .finish_non_exhaustive()
     }
@@ -263,6 +269,34 @@ impl UserAgentBuilder {
     /// back on the connection (§18.2.2).
     pub fn tls(mut self, addr: impl Into<String>) -> Self {
         self.tls.push(addr.into());
+        self
+    }
+
+    /// Binds a WebSocket listener at `addr` (RFC 7118: SIP over WebSocket, `ws://`, what
+    /// browser softphones such as JsSIP and SIP.js speak). Clients must offer the `sip`
+    /// subprotocol; responses and requests to them go back on their connection (§5), and
+    /// a message for a client whose connection closed fails at once. Outgoing WebSocket
+    /// (a `;transport=ws` URI, or a [`Target::websocket`](sip_core::endpoint::Target::websocket)
+    /// for a `ws://` URL) needs no listener.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> sip_smol::Result<()> {
+    /// let ua = sip_smol::UserAgent::builder()
+    ///     .ws("0.0.0.0:8080")
+    ///     .spawner(|task| smol::spawn(task).detach())
+    ///     .build()
+    ///     .await?;
+    /// # let _ = ua; Ok(()) }
+    /// ```
+    pub fn ws(mut self, addr: impl Into<String>) -> Self {
+        self.ws.push(addr.into());
+        self
+    }
+
+    /// Binds a secure WebSocket listener at `addr` (`wss://`); it needs a server
+    /// certificate from [`tls_config`](Self::tls_config).
+    pub fn wss(mut self, addr: impl Into<String>) -> Self {
+        self.wss.push(addr.into());
         self
     }
 
@@ -335,7 +369,8 @@ impl UserAgentBuilder {
     }
 
     /// The transport configuration: buffer sizes, connection limits, idle timeout, ...
-    /// Its `udp` and `tcp` lists are bound along with the builder's.
+    /// Its `udp`, `tcp`, `tls`, `ws` and `wss` lists are bound along with the builder's;
+    /// its `ws_mask_seed` is replaced by the user agent's seed.
     pub fn transport_config(mut self, config: TransportConfig) -> Self {
         self.transport = config;
         self
@@ -385,22 +420,46 @@ impl UserAgentBuilder {
         for a in &self.tls {
             tconf.tls.push(runtime::bind_addr(a)?);
         }
-        if tconf.udp.is_empty() && tconf.tcp.is_empty() && tconf.tls.is_empty() {
+        for a in &self.ws {
+            tconf.ws.push(runtime::bind_addr(a)?);
+        }
+        for a in &self.wss {
+            tconf.wss.push(runtime::bind_addr(a)?);
+        }
+        if tconf.udp.is_empty()
+            && tconf.tcp.is_empty()
+            && tconf.tls.is_empty()
+            && tconf.ws.is_empty()
+            && tconf.wss.is_empty()
+        {
             return Err(Error::NoTransport);
         }
         let spawner = self.spawner.clone().ok_or(Error::NoSpawner)?;
+        let seed = self.seed.unwrap_or_else(runtime::random_seed);
+        tconf.ws_mask_seed = seed;
         let (transports, input) = Transports::bind(tconf, spawner.clone())
             .await
             .map_err(Error::Bind)?;
         let transports = Arc::new(transports);
         let locals = transports.local_addrs();
         let mut econf = self.endpoint.clone();
-        runtime::set_local_addrs(&mut econf, &locals);
+        if runtime::set_local_addrs(&mut econf, &locals) {
+            // Outgoing WebSocket without a listener: a client's random `.invalid` host
+            // (RFC 7118 §5.2); responses come back on the connection.
+            for ws in [Transport::Ws, Transport::Wss] {
+                if !locals.iter().any(|(t, _)| *t == ws)
+                    && let Some((_, a)) = locals.first()
+                {
+                    let mut l = LocalAddr::new(ws, *a);
+                    l.advertised = Some(sip_core::transport::websocket::invalid_host(seed));
+                    econf.local_addrs.push(l);
+                }
+            }
+        }
         let identity = self
             .identity
             .clone()
             .unwrap_or_else(|| runtime::default_identity(&econf));
-        let seed = self.seed.unwrap_or_else(runtime::random_seed);
         let ep = Endpoint::new(econf, seed);
         let cfg = DriverConfig {
             shutdown_timeout: self.shutdown_timeout,

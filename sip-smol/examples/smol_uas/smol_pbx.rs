@@ -40,9 +40,9 @@ use sip_smol::{
 pub struct UasConfig {
     /// The address to bind.
     pub bind: SocketAddr,
-    /// UDP, TCP or TLS.
+    /// UDP, TCP, TLS, WS or WSS.
     pub transport: Transport,
-    /// The server certificate and key, with `Transport::Tls`.
+    /// The server certificate and key, with `Transport::Tls` or `Transport::Wss`.
     pub tls: Option<sip_smol::TlsConfig>,
     /// How long to ring (after the 180) before answering.
     pub ring: Duration,
@@ -124,6 +124,8 @@ impl Uas {
         b = match config.transport {
             Transport::Tcp => b.tcp(config.bind.to_string()),
             Transport::Tls => b.tls(config.bind.to_string()),
+            Transport::Ws => b.ws(config.bind.to_string()),
+            Transport::Wss => b.wss(config.bind.to_string()),
             _ => b.udp(config.bind.to_string()),
         };
         if let Some(seed) = config.seed {

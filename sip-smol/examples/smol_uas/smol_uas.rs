@@ -2,7 +2,7 @@
 //! sip-tokio's `uas` on smol's executor, with the same flags and behaviour.
 //!
 //! ```text
-//! cargo run --release -p sip-smol --example smol_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls]
+//! cargo run --release -p sip-smol --example smol_uas -- --bind 127.0.0.1:5060 [--transport udp|tcp|tls|ws|wss]
 //!     [--cert PEM --key PEM] [--ring-ms N] [--threads N] [--registrar] [--auth user:password]... [--realm R]
 //!     [--tcp-max-connections N] [--tcp-max-per-source N] [--tcp-message-timeout-ms N]
 //!     [--tcp-idle-timeout-ms N] [--tcp-max-queue BYTES] [--tcp-max-queue-total BYTES]
@@ -13,6 +13,11 @@
 //! chain and key of the PEM files `--cert` and `--key`; the `--tcp-*` limits apply to its
 //! connections too, and a peer must finish the TLS handshake within
 //! `--tcp-handshake-timeout-ms` (default 10,000).
+//!
+//! `--transport ws` serves SIP over WebSocket (RFC 7118) for browser softphones (JsSIP,
+//! SIP.js: `ws://host:port`, subprotocol `sip`); `--transport wss` the same over TLS with
+//! `--cert`/`--key`. The `--tcp-*` limits apply to these connections too, and the opening
+//! handshake must finish within `--tcp-handshake-timeout-ms`.
 //!
 //! Every flag but `--threads` is `sip_pbx::cli`'s, shared with sip-tokio's `uas` and
 //! sip-mio's `mio_uas`; see `uas` for what each does. `--threads N` runs the smol

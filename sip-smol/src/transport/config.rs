@@ -20,6 +20,24 @@ pub struct TransportConfig {
     /// TLS listeners to bind (RFC 3261 §26.2: `sips:`, port 5061); they need
     /// `tls_config` with a server certificate. Outgoing TLS connections need none.
     pub tls: Vec<SocketAddr>,
+    /// WebSocket listeners to bind (RFC 7118: `ws://`, SIP over WebSocket for browser
+    /// softphones). Each connection must finish its opening handshake, offering the `sip`
+    /// subprotocol, within `tcp_limits.handshake_deadline`; it then counts against
+    /// `tcp_limits` like a TCP one, one SIP message per WebSocket message.
+    pub ws: Vec<SocketAddr>,
+    /// Secure WebSocket listeners (`wss://`): TLS with `tls_config`'s server certificate,
+    /// then the WebSocket handshake, each within `tcp_limits.handshake_deadline`.
+    pub wss: Vec<SocketAddr>,
+    /// Seeds the masking keys and handshake nonces of outgoing WebSocket connections
+    /// (RFC 6455 §5.3, §4.1), mixed with each connection's number; the user agent sets it
+    /// from its own seed, so a seeded run replays.
+    pub ws_mask_seed: u64,
+    /// Our own keep-alive on every WebSocket connection, accepted or opened: a Ping after
+    /// `interval` without anything received, the connection closed when its Pong does not
+    /// come within `pong_timeout` (RFC 6455 §5.5.2; see
+    /// [`sip_core::transport::websocket::keepalive`]). `None` (the default) sends none:
+    /// the peer's pings are answered either way, and the TCP idle timeout still applies.
+    pub ws_keepalive: Option<sip_core::transport::websocket::WsKeepalive>,
     /// Certificates for TLS: the trust anchors outgoing connections check servers against
     /// and the certificate our listeners present. `None`: outgoing connections trust the
     /// platform's CAs, and no TLS listener can be bound. TLS connections count against
@@ -68,6 +86,10 @@ impl Default for TransportConfig {
             udp: Vec::new(),
             tcp: Vec::new(),
             tls: Vec::new(),
+            ws: Vec::new(),
+            wss: Vec::new(),
+            ws_mask_seed: 0,
+            ws_keepalive: None,
             tls_config: None,
             recv_buffer_size: None,
             udp_recv_buffer_size: Some(sip_core::transport::UDP_RECV_BUFFER),
@@ -96,6 +118,7 @@ mod tests {
     fn defaults_match_the_documented_values() {
         let c = TransportConfig::default();
         assert!(c.udp.is_empty() && c.tcp.is_empty() && c.tls.is_empty());
+        assert!(c.ws.is_empty() && c.wss.is_empty() && c.ws_keepalive.is_none());
         assert!(c.tls_config.is_none());
         assert_eq!(c.recv_buffer_size, None);
         assert_eq!(c.udp_recv_buffer_size, Some(4 << 20));

@@ -12,7 +12,11 @@
 //!
 //! * one receive loop and one send loop per UDP socket (the send loop only sends what
 //!   could not be written at once: the socket's buffer was full);
-//! * one accept loop per TCP listener;
+//! * one accept loop per TCP, TLS, WS and WSS listener;
+//! * one task per WebSocket connection (RFC 7118, [`ws`]): its opening handshake within
+//!   `tcp_limits.handshake_deadline`, then the core's
+//!   [`WsConnection`](sip_core::transport::websocket::WsConnection) turning frames into
+//!   whole SIP messages, with the same limits, table and output accounts as TCP;
 //! * one task per TCP connection, which runs its reader (the core's
 //!   [`StreamReader`](sip_core::transport::keepalive::StreamReader) cutting the stream into
 //!   messages and telling the CRLF keep-alive pings it must answer from the pongs, and the
@@ -76,6 +80,7 @@ mod stats;
 mod tcp;
 mod tls;
 mod udp;
+mod ws;
 
 pub use config::TransportConfig;
 pub use stats::TransportStats;
@@ -163,6 +168,26 @@ struct Conn {
 
 type ConnKey = (Transport, SocketAddr);
 
+/// What runs on the connections a listener accepts.
+#[derive(Clone)]
+enum ListenerKind {
+    Tcp,
+    Tls(futures_rustls::TlsAcceptor),
+    Ws,
+    Wss(futures_rustls::TlsAcceptor),
+}
+
+impl ListenerKind {
+    fn transport(&self) -> Transport {
+        match self {
+            ListenerKind::Tcp => Transport::Tcp,
+            ListenerKind::Tls(_) => Transport::Tls,
+            ListenerKind::Ws => Transport::Ws,
+            ListenerKind::Wss(_) => Transport::Wss,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ConnTable {
     map: HashMap<ConnKey, Conn>,
@@ -170,6 +195,8 @@ struct ConnTable {
     admission: Admission,
     /// Set by shutdown: nothing new is added.
     closed: bool,
+    /// The WebSocket clients connected to us: never connected to (RFC 7118 §5).
+    ws_clients: ws::ClientFlows,
 }
 
 /// Why a message was not queued on a connection.
@@ -320,6 +347,12 @@ impl Shared {
         if table.map.get(&key).is_some_and(|c| c.id == id) {
             table.map.remove(&key);
         }
+        if key.0.is_websocket() {
+            let ConnTable {
+                map, ws_clients, ..
+            } = &mut *table;
+            ws_clients.closed(key, |k| map.contains_key(k));
+        }
         table.admission.release(permit);
         rx.close();
         let mut lost = false;
@@ -436,30 +469,37 @@ impl Transports {
             let local = socket.get_ref().local_addr()?;
             udp_sockets.push((Arc::new(socket), local));
         }
-        let mut listeners = Vec::with_capacity(config.tcp.len() + config.tls.len());
-        for &addr in &config.tcp {
-            let listener = tcp::bind_listener(addr, &config)?;
-            let local = listener.get_ref().local_addr()?;
-            listeners.push((listener, local, None));
-        }
-        for &addr in &config.tls {
-            let server = config
+        let server_tls = || {
+            config
                 .tls_config
                 .as_ref()
                 .and_then(|c| c.server.clone())
+                .map(futures_rustls::TlsAcceptor::from)
                 .ok_or_else(|| {
                     io::Error::new(
                         io::ErrorKind::InvalidInput,
-                        "a TLS listener needs a server certificate (TransportConfig::tls_config)",
+                        "a TLS or WSS listener needs a server certificate (TransportConfig::tls_config)",
                     )
-                })?;
-            let listener = tcp::bind_listener(addr, &config)?;
-            let local = listener.get_ref().local_addr()?;
-            listeners.push((
-                listener,
-                local,
-                Some(futures_rustls::TlsAcceptor::from(server)),
-            ));
+                })
+        };
+        let mut listeners = Vec::new();
+        for (addrs, transport) in [
+            (&config.tcp, Transport::Tcp),
+            (&config.tls, Transport::Tls),
+            (&config.ws, Transport::Ws),
+            (&config.wss, Transport::Wss),
+        ] {
+            for &addr in addrs {
+                let kind = match transport {
+                    Transport::Tls => ListenerKind::Tls(server_tls()?),
+                    Transport::Wss => ListenerKind::Wss(server_tls()?),
+                    Transport::Ws => ListenerKind::Ws,
+                    _ => ListenerKind::Tcp,
+                };
+                let listener = tcp::bind_listener(addr, &config)?;
+                let local = listener.get_ref().local_addr()?;
+                listeners.push((listener, local, kind));
+            }
         }
 
         let cap = config.capacity();
@@ -484,14 +524,7 @@ impl Transports {
             .iter()
             .map(|(_, a)| (Transport::Udp, *a))
             .collect();
-        locals.extend(listeners.iter().map(|(_, a, tls)| {
-            let t = if tls.is_some() {
-                Transport::Tls
-            } else {
-                Transport::Tcp
-            };
-            (t, *a)
-        }));
+        locals.extend(listeners.iter().map(|(_, a, kind)| (kind.transport(), *a)));
 
         let admission = Admission::new(config.tcp_limits);
         let shared = Arc::new(Shared {
@@ -504,6 +537,7 @@ impl Transports {
                 map: HashMap::new(),
                 admission,
                 closed: false,
+                ws_clients: ws::ClientFlows::default(),
             }),
             output_total: AtomicUsize::new(0),
             spawner,
@@ -525,8 +559,8 @@ impl Transports {
             let send = udp::send_loop(shared.clone(), socket, queue, queued);
             shared.spawn(guard.clone(), until_stopped_unit(shared.stop.clone(), send));
         }
-        for (listener, local, tls) in listeners {
-            let accept = tcp::accept_loop(shared.clone(), listener, local, guard.clone(), tls);
+        for (listener, local, kind) in listeners {
+            let accept = tcp::accept_loop(shared.clone(), listener, local, guard.clone(), kind);
             shared.spawn(
                 guard.clone(),
                 until_stopped_unit(shared.stop.clone(), accept),
@@ -543,7 +577,7 @@ impl Transports {
         Ok((transports, input_rx))
     }
 
-    /// The bound addresses, UDP sockets first then TCP and TLS listeners, each in configuration
+    /// The bound addresses, UDP sockets first then TCP, TLS, WS and WSS listeners, each in configuration
     /// order, with the actual ports (useful after binding port 0).
     pub(crate) fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
         self.locals.clone()
@@ -552,10 +586,13 @@ impl Transports {
     /// Sends `t`, without blocking or waiting (RFC 3261 §18.1.1 for requests,
     /// §18.2.2 for responses; see the module docs for which socket or connection is used).
     ///
-    /// UDP, TCP and TLS (a TCP connection whose server is checked against
-    /// `Transmit::server_name`, RFC 5922 §4, before anything is written) are supported;
-    /// any other transport is reported at once as an
-    /// [`Input::TransportError`]. A UDP datagram is written to its socket at once; if the
+    /// UDP, TCP, TLS (a TCP connection whose server is checked against
+    /// `Transmit::server_name`, RFC 5922 §4, before anything is written), WS and WSS are
+    /// supported; any other transport is reported at once as an
+    /// [`Input::TransportError`]. A WS or WSS message goes on the open connection to its
+    /// destination (RFC 7118 §5: the only route back to a browser), else on a new one to
+    /// `Transmit::ws_url` or `ws://destination/` (`wss://` checked against the server
+    /// name); a message for a WebSocket client whose connection closed fails at once. A UDP datagram is written to its socket at once; if the
     /// socket's buffer is full it waits in the socket's send queue, behind which later
     /// datagrams queue too (those of one caller leave in the order it handed them over). A
     /// full UDP queue drops the datagram (counted in [`TransportStats::send_queue_full`]):
@@ -566,7 +603,7 @@ impl Transports {
     pub(crate) fn send(&self, t: Transmit) {
         match t.transport {
             Transport::Udp => self.send_udp(t),
-            Transport::Tcp | Transport::Tls => self.send_stream(t),
+            Transport::Tcp | Transport::Tls | Transport::Ws | Transport::Wss => self.send_stream(t),
             other => {
                 tracing::warn!(transport = %other, destination = %t.destination, "transport not supported by this driver");
                 self.shared.report_error_now(other, t.destination);
@@ -639,7 +676,7 @@ impl Transports {
                     conn.output.kill(reason);
                     table.map.remove(&key);
                     drop(table);
-                    tracing::warn!(peer = %t.destination, %reason, "TCP connection closed");
+                    tracing::warn!(peer = %t.destination, %transport, %reason, "connection closed");
                     self.shared.report_error_now(transport, t.destination);
                     return;
                 }
@@ -649,6 +686,15 @@ impl Transports {
                     bytes = b;
                 }
             }
+        }
+        if transport.is_websocket() && table.ws_clients.is_client(&key) {
+            // A browser's connection is the only way to it (RFC 7118 §5): gone, the
+            // message fails now rather than at Timer B/F, and nothing connects to it.
+            drop(table);
+            bump(&self.shared.counters.ws_client_gone);
+            tracing::debug!(peer = %t.destination, %transport, "WebSocket client's connection closed: message not sent");
+            self.shared.report_error_now(transport, t.destination);
+            return;
         }
         let permit = match table.admission.admit_outbound() {
             Ok(p) => p,
@@ -683,17 +729,19 @@ impl Transports {
         };
         table.map.insert(key, conn);
         drop(table);
-        let tls = (transport == Transport::Tls)
+        let tls = matches!(transport, Transport::Tls | Transport::Wss)
             .then(|| TlsPeerIdentity::of(t.server_name.as_ref(), t.destination));
         let task = tcp::connect_and_run(
             self.shared.clone(),
             t.destination,
+            transport,
             tcp::ConnParts {
                 id,
                 permit,
                 output,
                 pong,
                 rx,
+                ws_url: t.ws_url,
             },
             tls,
         );

@@ -101,6 +101,20 @@ counters! {
     tls_handshake_failures,
     /// TLS handshakes not completed within `tcp_limits.handshake_deadline`.
     tls_handshake_timeouts,
+    /// WebSocket opening handshakes completed (RFC 6455 §4; the TCP counters count
+    /// WebSocket connections too).
+    ws_handshakes,
+    /// WebSocket opening handshakes refused or failed (not an upgrade, no `sip`
+    /// subprotocol, too large, not done within `tcp_limits.handshake_deadline`).
+    ws_handshake_failures,
+    /// WebSocket connections closed for breaking the framing rules or sending a message
+    /// over `max_message_size` (nothing of it reached the endpoint).
+    ws_protocol_errors,
+    /// Messages for a WebSocket client whose connection had closed: failed at once with a
+    /// transport error (RFC 7118 §5), no connection attempted.
+    ws_client_gone,
+    /// WebSocket connections closed because our keep-alive Ping got no Pong in time.
+    ws_pong_timeouts,
 }
 
 /// Adds one to a counter.

@@ -25,7 +25,9 @@ use sip_ua::chan::mpsc;
 
 use super::config::TransportConfig;
 use super::stats::bump;
-use super::{Conn, ConnOutput, EnqueueError, Guard, Shared, new_socket, until_stopped};
+use super::{
+    Conn, ConnOutput, EnqueueError, Guard, ListenerKind, Shared, new_socket, until_stopped,
+};
 
 /// Pending connections the kernel holds for each listener.
 const LISTEN_BACKLOG: i32 = 1024;
@@ -49,19 +51,16 @@ pub(super) fn bind_listener(
 
 /// Accepts connections until stopped from outside, refusing those the core's
 /// [`Admission`](sip_core::transport::limits::Admission) refuses (per source, in total).
-/// With `tls`, each connection is a TLS one: it runs once its handshake is done.
+/// What `kind` says runs on each connection: TCP, TLS once its handshake is done, or
+/// WebSocket (over TLS for WSS) once its opening handshake is done.
 pub(super) async fn accept_loop(
     shared: Arc<Shared>,
     listener: Async<TcpListener>,
     local: SocketAddr,
     guard: Guard,
-    tls: Option<futures_rustls::TlsAcceptor>,
+    kind: ListenerKind,
 ) {
-    let transport = if tls.is_some() {
-        Transport::Tls
-    } else {
-        Transport::Tcp
-    };
+    let transport = kind.transport();
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -108,6 +107,9 @@ pub(super) async fn accept_loop(
         if table.map.insert(key, conn).is_some() {
             tracing::debug!(%peer, "a new connection from this address takes the older one's place for sending");
         }
+        if transport.is_websocket() {
+            table.ws_clients.accepted(key);
+        }
         drop(table);
         bump(&shared.counters.connections_accepted);
         tracing::debug!(listener = %local, %peer, %transport, "connection accepted");
@@ -117,22 +119,28 @@ pub(super) async fn accept_loop(
             output,
             pong,
             rx,
+            ws_url: None,
         };
-        match &tls {
-            None => shared.spawn(
+        match &kind {
+            ListenerKind::Tcp => shared.spawn(
                 guard.clone(),
                 run_connection(shared.clone(), stream, peer, parts),
             ),
-            Some(acceptor) => {
+            ListenerKind::Tls(acceptor) | ListenerKind::Wss(acceptor) => {
                 let task = super::tls::accept_and_run(
                     shared.clone(),
                     acceptor.clone(),
                     stream,
                     peer,
                     parts,
+                    transport,
                 );
                 shared.spawn(guard.clone(), task);
             }
+            ListenerKind::Ws => shared.spawn(
+                guard.clone(),
+                run_ws_connection(shared.clone(), stream, peer, parts),
+            ),
         }
     }
 }
@@ -149,6 +157,9 @@ pub(super) struct ConnParts {
     pub(super) pong: mpsc::WeakSender<Bytes>,
     /// What is queued for it.
     pub(super) rx: mpsc::Receiver<Bytes>,
+    /// For a WebSocket connection we open: the URI it requests (RFC 6455 §4.1); `None`
+    /// requests `/` from the address.
+    pub(super) ws_url: Option<sip_core::transport::websocket::WsUrl>,
 }
 
 /// Connects to `peer` (within `connect_timeout`), then runs the connection. The messages
@@ -158,14 +169,10 @@ pub(super) struct ConnParts {
 pub(super) async fn connect_and_run(
     shared: Arc<Shared>,
     peer: SocketAddr,
+    transport: Transport,
     mut parts: ConnParts,
     tls: Option<TlsPeerIdentity>,
 ) {
-    let transport = if tls.is_some() {
-        Transport::Tls
-    } else {
-        Transport::Tcp
-    };
     let key = (transport, peer);
     let timeout = shared.config.connect_timeout;
     let attempt = future::or(
@@ -183,11 +190,30 @@ pub(super) async fn connect_and_run(
         Some(Some(Ok(stream))) => {
             bump(&shared.counters.connections_opened);
             tracing::debug!(%peer, %transport, "connection opened");
-            return match tls {
-                None => run_connection(shared, stream, peer, parts).await,
-                Some(identity) => {
-                    super::tls::handshake_and_run(shared, stream, peer, identity, parts).await
+            return match (tls, transport) {
+                (Some(identity), _) => {
+                    super::tls::handshake_and_run(shared, stream, peer, identity, parts, transport)
+                        .await
                 }
+                (None, Transport::Ws) => {
+                    let _ = stream.get_ref().set_nodelay(true);
+                    match stream.get_ref().local_addr() {
+                        Ok(local) => {
+                            let host = parts
+                                .ws_url
+                                .as_ref()
+                                .map_or_else(|| peer.to_string(), |u| u.host_header());
+                            super::ws::run_client(
+                                shared, stream, peer, local, transport, host, parts,
+                            )
+                            .await
+                        }
+                        Err(e) => {
+                            finish(&shared, transport, peer, parts, Close::ReadError(e)).await
+                        }
+                    }
+                }
+                (None, _) => run_connection(shared, stream, peer, parts).await,
             };
         }
         Some(Some(Err(e))) => e.to_string(),
@@ -223,7 +249,7 @@ pub(super) enum Close {
 }
 
 /// The driver's clock, as the core takes it.
-fn now() -> Instant {
+pub(super) fn now() -> Instant {
     Instant::now()
 }
 
@@ -254,6 +280,24 @@ async fn run_connection(
     };
     drop(stream);
     finish(&shared, Transport::Tcp, peer, parts, reason).await;
+}
+
+/// Runs one accepted WebSocket connection: its handshake, then its messages
+/// ([`super::ws::serve`]).
+async fn run_ws_connection(
+    shared: Arc<Shared>,
+    stream: Async<TcpStream>,
+    peer: SocketAddr,
+    mut parts: ConnParts,
+) {
+    let _ = stream.get_ref().set_nodelay(true);
+    let reason = match stream.get_ref().local_addr() {
+        Ok(local) => {
+            super::ws::serve(&shared, stream, peer, local, Transport::Ws, &mut parts).await
+        }
+        Err(e) => Close::ReadError(e),
+    };
+    finish(&shared, Transport::Ws, peer, parts, reason).await;
 }
 
 /// Runs a connection's reader and writer side by side until one of them ends it or it
@@ -306,6 +350,7 @@ pub(super) async fn finish(
         permit,
         output,
         pong: _,
+        ws_url: _,
         mut rx,
     } = parts;
     let key = (transport, peer);

@@ -21,7 +21,7 @@ use super::tcp::{Close, ConnParts, finish, pump};
 use super::{Shared, until_stopped};
 
 /// `fut`, or `None` once `deadline` passed.
-async fn within<F: std::future::Future>(
+pub(super) async fn within<F: std::future::Future>(
     deadline: std::time::Duration,
     fut: F,
 ) -> Option<F::Output> {
@@ -42,6 +42,7 @@ pub(super) async fn handshake_and_run(
     peer: SocketAddr,
     identity: TlsPeerIdentity,
     parts: ConnParts,
+    transport: Transport,
 ) {
     let expected = match &identity {
         TlsPeerIdentity::Domain(d) => d.to_string(),
@@ -69,13 +70,21 @@ pub(super) async fn handshake_and_run(
     };
     let outcome = match until_stopped(shared.stop.clone(), handshake).await {
         Some(o) => o,
-        None => return finish(&shared, Transport::Tls, peer, parts, Close::Shutdown).await,
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
     };
     match outcome {
         Ok((stream, local)) => {
             bump(&shared.counters.tls_handshakes);
             shared.tls_succeeded(peer);
             tracing::debug!(%peer, server = %expected, "TLS connection established");
+            if transport == Transport::Wss {
+                let host = parts.ws_url.as_ref().map_or_else(
+                    || format!("{expected}:{}", peer.port()),
+                    |u| u.host_header(),
+                );
+                return super::ws::run_client(shared, stream, peer, local, transport, host, parts)
+                    .await;
+            }
             let (rd, wr) = futures_lite::io::split(stream);
             let mut parts = parts;
             let reason = pump(&shared, rd, wr, peer, local, Transport::Tls, &mut parts).await;
@@ -88,41 +97,48 @@ pub(super) async fn handshake_and_run(
             let mut parts = parts;
             // Out of the table before the error, so a retry opens a new connection.
             shared.finish_conn(
-                (Transport::Tls, peer),
+                (transport, peer),
                 parts.id,
                 parts.permit,
                 &parts.output,
                 &mut parts.rx,
             );
             bump(&shared.counters.connections_closed);
-            shared.report_error(Transport::Tls, peer).await;
+            shared.report_error(transport, peer).await;
         }
     }
 }
 
-/// Runs the server handshake on an accepted connection, then runs it. A peer that does
-/// not complete the handshake within the deadline is closed.
+/// Runs the server handshake on an accepted connection, then runs it: as SIP over TLS,
+/// or for [`Transport::Wss`] as a WebSocket connection ([`super::ws::serve`], with its own
+/// handshake deadline). A peer that does not complete the handshake within the deadline
+/// is closed.
 pub(super) async fn accept_and_run(
     shared: Arc<Shared>,
     acceptor: TlsAcceptor,
     tcp: Async<TcpStream>,
     peer: SocketAddr,
     mut parts: ConnParts,
+    transport: Transport,
 ) {
     let _ = tcp.get_ref().set_nodelay(true);
     let local = match tcp.get_ref().local_addr() {
         Ok(l) => l,
-        Err(e) => return finish(&shared, Transport::Tls, peer, parts, Close::ReadError(e)).await,
+        Err(e) => return finish(&shared, transport, peer, parts, Close::ReadError(e)).await,
     };
     let deadline = shared.config.tcp_limits.handshake_deadline;
     let handshake = within(deadline, acceptor.accept(tcp));
     let failure = match until_stopped(shared.stop.clone(), handshake).await {
-        None => return finish(&shared, Transport::Tls, peer, parts, Close::Shutdown).await,
+        None => return finish(&shared, transport, peer, parts, Close::Shutdown).await,
         Some(Some(Ok(stream))) => {
             bump(&shared.counters.tls_handshakes);
-            let (rd, wr) = futures_lite::io::split(stream);
-            let reason = pump(&shared, rd, wr, peer, local, Transport::Tls, &mut parts).await;
-            return finish(&shared, Transport::Tls, peer, parts, reason).await;
+            let reason = if transport.is_websocket() {
+                super::ws::serve(&shared, stream, peer, local, transport, &mut parts).await
+            } else {
+                let (rd, wr) = futures_lite::io::split(stream);
+                pump(&shared, rd, wr, peer, local, transport, &mut parts).await
+            };
+            return finish(&shared, transport, peer, parts, reason).await;
         }
         Some(Some(Err(e))) => TlsFailure::from_io(&e, "client"),
         Some(None) => TlsFailure::HandshakeTimeout,
@@ -130,7 +146,7 @@ pub(super) async fn accept_and_run(
     count_failure(&shared, &failure);
     tracing::debug!(%peer, error = %failure, "TLS handshake of an accepted connection failed");
     shared.finish_conn(
-        (Transport::Tls, peer),
+        (transport, peer),
         parts.id,
         parts.permit,
         &parts.output,
