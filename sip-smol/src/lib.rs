@@ -3,7 +3,9 @@
 //! A driver for [`sip_core`] on `async-io` — the reactor under smol and async-std — and an
 //! async user-agent API over it: place, answer, reject, cancel and transfer calls (RFC
 //! 3261, RFC 3515), register (RFC 3261 §10), send and answer requests outside calls, over
-//! UDP, TCP and TLS (RFC 3261 §26.2, through futures-rustls with [`sip_tls`]), with host
+//! UDP, TCP, TLS (RFC 3261 §26.2, through futures-rustls with [`sip_tls`]) and WebSocket,
+//! WS and WSS (RFC 7118, on the core's
+//! [`websocket`](sip_core::transport::websocket) codec), with host
 //! names resolved as RFC 3263 says (the core's resolver, answered by the `sip-dns` client
 //! on a non-blocking UDP socket; [`UserAgentBuilder::dns_server`]). No tokio: the application's own executor runs the tasks, handed to the
 //! builder as a [spawner](UserAgentBuilder::spawner) (`smol::spawn`,
@@ -28,6 +30,8 @@
 //!   from its [`limits`](sip_core::transport::limits); the UDP socket a transmit leaves from
 //!   chosen by [`select_socket`](sip_core::transport::select_socket); TLS handshakes
 //!   checking the server against the name the core puts on the transmit, RFC 5922 §4;
+//!   WebSocket handshakes and frames through the core's codec, one SIP message per
+//!   WebSocket message;
 //!   the DNS queries the core asks for); feed the endpoint what
 //!   arrives, the API's commands and its timers; hand events to the handle they belong to;
 //!   shut down gracefully, waiting for the outstanding BYEs the core reports done.
