@@ -5,6 +5,7 @@
 //! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls|ws|wss] [--hold-ms 1000]
 //! cargo run -p sip-tokio --example call -- --to sips:bob@192.0.2.7:5061 [--ca ca.pem]
 //! cargo run -p sip-tokio --example call -- --to sip:bob@example.test [--dns-server 127.0.0.1:5353]
+//! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 --late-offer
 //! ```
 //!
 //! Over WebSocket (`--transport ws|wss`, or `;transport=ws|wss` in `--to`, e.g.
@@ -33,7 +34,10 @@
 //! Alice's offers are built by the SDP helper (`sip_core::sdp::negotiate::offer`: PCMU,
 //! PCMA, telephone-event) with offer/answer on (`EndpointConfig::offer_answer`), Bob
 //! answers through it (`IncomingCall::accept_offer`), and the codec they agreed is
-//! printed from `CallEvent::Media`.
+//! printed from `CallEvent::Media`. With `--late-offer` the INVITE goes without SDP and
+//! the offer the peer puts in its 2xx (or reliable 1xx) is answered from the same
+//! capabilities in the ACK (or PRACK) (`CallBuilder::late_offer`, RFC 3261 §13.2.1); the
+//! codec agreed is printed the same way.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -352,6 +356,9 @@ struct Remote {
     ca: Option<std::path::PathBuf>,
     /// `--dns-server ip:port`: where host names are looked up (default: the system's).
     dns_server: Option<SocketAddr>,
+    /// `--late-offer`: the INVITE carries no SDP; the peer's offer in its 2xx (or reliable
+    /// 1xx) is answered in the ACK (or PRACK), RFC 3261 §13.2.1.
+    late_offer: bool,
 }
 
 fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
@@ -363,6 +370,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
     let mut auth = None;
     let mut ca = None;
     let mut dns_server = None;
+    let mut late_offer = false;
     let mut any = false;
     while let Some(a) = args.next() {
         any = true;
@@ -389,6 +397,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--hold-ms: {e}"))?)
             }
             "--register" => register = Some(value()?),
+            "--late-offer" => late_offer = true,
             "--ca" => ca = Some(value()?.into()),
             "--dns-server" => {
                 let v = value()?;
@@ -419,6 +428,7 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         auth,
         ca,
         dns_server,
+        late_offer,
     }))
 }
 
@@ -504,8 +514,11 @@ async fn remote(r: Remote) -> Result<(), String> {
         .map(|a| a.ip())
         .filter(|ip| !ip.is_unspecified())
         .unwrap_or_else(|| std::net::Ipv4Addr::LOCALHOST.into());
-    let offer = negotiate::offer(&media(local_ip, 49170, 1), 1);
-    let call = ua.call(&r.to).sdp(offer.to_bytes());
+    let caps = media(local_ip, 49170, 1);
+    let call = match r.late_offer {
+        true => ua.call(&r.to).late_offer(caps),
+        false => ua.call(&r.to).sdp(negotiate::offer(&caps, 1).to_bytes()),
+    };
     let call = match target {
         Some(t) => call.target(t),
         None => call,
@@ -557,7 +570,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("call: {e}");
             eprintln!(
-                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls|ws|wss] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port]]"
+                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls|ws|wss] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port] [--late-offer]]"
             );
             return ExitCode::from(2);
         }
