@@ -5,12 +5,18 @@
 //! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 [--bind 0.0.0.0:0] [--transport udp|tcp|tls|ws|wss] [--hold-ms 1000]
 //! cargo run -p sip-tokio --example call -- --to sips:bob@192.0.2.7:5061 [--ca ca.pem]
 //! cargo run -p sip-tokio --example call -- --to sip:bob@example.test [--dns-server 127.0.0.1:5353]
+//! cargo run -p sip-tokio --example call -- --to sip:bob@192.0.2.7:5060 --late-offer
+//! cargo run -p sip-tokio --example call -- --to ws://127.0.0.1:8080/sip
+//! cargo run -p sip-tokio --example call -- --to sip:bob@example.test --server wss://edge.example.test/sip [--ca ca.pem]
 //! ```
 //!
 //! Over WebSocket (`--transport ws|wss`, or `;transport=ws|wss` in `--to`, e.g.
 //! `--to 'sip:bob@127.0.0.1:8080;transport=ws'`, RFC 7118) it connects to
 //! `ws://host:port/` (`wss://` checked like TLS), with a random `.invalid` Via host as
-//! browser clients do; everything comes back on that connection.
+//! browser clients do; everything comes back on that connection. A server given as a
+//! WebSocket URL, `--to ws://host:port/path` (the server itself is called) or
+//! `--server wss://host:port/path` with a `sip:` `--to`, is connected to with that resource
+//! and host in the handshake (RFC 6455 §4.1); in-dialog requests reconnect the same way.
 //!
 //! Over TLS (`--transport tls`, or a `sips:` URI, RFC 3261 §26.2) the server's certificate
 //! must name the URI's host (RFC 5922 §4: its IP address for an IP literal) and chain to a
@@ -33,7 +39,10 @@
 //! Alice's offers are built by the SDP helper (`sip_core::sdp::negotiate::offer`: PCMU,
 //! PCMA, telephone-event) with offer/answer on (`EndpointConfig::offer_answer`), Bob
 //! answers through it (`IncomingCall::accept_offer`), and the codec they agreed is
-//! printed from `CallEvent::Media`.
+//! printed from `CallEvent::Media`. With `--late-offer` the INVITE goes without SDP and
+//! the offer the peer puts in its 2xx (or reliable 1xx) is answered from the same
+//! capabilities in the ACK (or PRACK) (`CallBuilder::late_offer`, RFC 3261 §13.2.1); the
+//! codec agreed is printed the same way.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -43,6 +52,7 @@ use std::time::Duration;
 use sip_core::endpoint::EndpointConfig;
 use sip_core::message::Uri;
 use sip_core::sdp::negotiate::{self, LocalMedia, NegotiatedMedia};
+use sip_core::transport::websocket::WsUrl;
 use sip_sim::{Ladder, TraceEntry, TraceKind};
 use sip_tokio::{Body, CallEvent, EndReason, Target, Transport, UserAgent};
 use tokio::time::Instant;
@@ -339,22 +349,60 @@ async fn demo() -> Result<(), String> {
     Ok(())
 }
 
-struct Remote {
-    to: String,
-    bind: String,
-    transport: Transport,
-    hold: Duration,
+pub(crate) struct Remote {
+    pub(crate) to: String,
+    pub(crate) bind: String,
+    pub(crate) transport: Transport,
+    pub(crate) hold: Duration,
     /// `--register <aor-uri>`: register this AOR at the host of `--to` first.
-    register: Option<String>,
+    pub(crate) register: Option<String>,
     /// `--auth user:password`: credentials for 401/407 challenges.
-    auth: Option<(String, String)>,
+    pub(crate) auth: Option<(String, String)>,
     /// `--ca PEM`: the CAs trusted for TLS instead of the platform's.
-    ca: Option<std::path::PathBuf>,
+    pub(crate) ca: Option<std::path::PathBuf>,
     /// `--dns-server ip:port`: where host names are looked up (default: the system's).
-    dns_server: Option<SocketAddr>,
+    pub(crate) dns_server: Option<SocketAddr>,
+    /// `--late-offer`: the INVITE carries no SDP; the peer's offer in its 2xx (or reliable
+    /// 1xx) is answered in the ACK (or PRACK), RFC 3261 §13.2.1.
+    pub(crate) late_offer: bool,
+    /// `--server ws://host:port/path` (or a `ws://`/`wss://` `--to`): the WebSocket server
+    /// the INVITE goes to, its resource requested in the handshake (RFC 7118, RFC 6455 §4.1).
+    pub(crate) server: Option<WsUrl>,
 }
 
-fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>, String> {
+/// `text` as a WebSocket URL (RFC 6455 §3) when it has a `ws` or `wss` scheme.
+fn ws_url(text: &str) -> Result<Option<WsUrl>, String> {
+    let scheme = text.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("ws" | "wss") => WsUrl::parse(text)
+            .map(Some)
+            .map_err(|e| format!("{text:?}: {e}")),
+        _ => Ok(None),
+    }
+}
+
+/// The SIP URI of a WebSocket server itself: `sip:host:port;transport=ws|wss` (RFC 7118 §7).
+fn sip_uri_of(url: &WsUrl) -> String {
+    let t = match url.transport() {
+        Transport::Wss => "wss",
+        _ => "ws",
+    };
+    format!("sip:{}:{};transport={t}", url.host(), url.port())
+}
+
+/// The address of a WebSocket URL's host (the first the system's resolver gives).
+async fn ws_addr(url: &WsUrl) -> Result<SocketAddr, String> {
+    let host = url.host().trim_start_matches('[').trim_end_matches(']');
+    tokio::net::lookup_host((host, url.port()))
+        .await
+        .map_err(|e| format!("{url}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{url}: no address"))
+}
+
+pub(crate) fn parse_remote(
+    mut args: impl Iterator<Item = String>,
+) -> Result<Option<Remote>, String> {
     let mut to = None;
     let mut bind = "127.0.0.1:0".to_owned();
     let mut transport = None;
@@ -363,6 +411,8 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
     let mut auth = None;
     let mut ca = None;
     let mut dns_server = None;
+    let mut late_offer = false;
+    let mut server = None;
     let mut any = false;
     while let Some(a) = args.next() {
         any = true;
@@ -389,6 +439,11 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
                     Duration::from_millis(value()?.parse().map_err(|e| format!("--hold-ms: {e}"))?)
             }
             "--register" => register = Some(value()?),
+            "--late-offer" => late_offer = true,
+            "--server" => {
+                let v = value()?;
+                server = Some(ws_url(&v)?.ok_or(format!("--server {v:?}: not ws:// or wss://"))?);
+            }
             "--ca" => ca = Some(value()?.into()),
             "--dns-server" => {
                 let v = value()?;
@@ -406,6 +461,12 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         return Ok(None);
     }
     let to = to.ok_or("--to <sip-uri> is required with the other options")?;
+    // A WebSocket URL in --to names the server, and the call goes to the server itself.
+    let (to, server) = match ws_url(&to)? {
+        Some(url) => (sip_uri_of(&url), Some(url)),
+        None => (to, server),
+    };
+    let transport = server.as_ref().map(WsUrl::transport).or(transport);
     let uri_transport = Uri::parse(&to)
         .ok()
         .and_then(|u| Target::from_uri(&u).ok())
@@ -419,11 +480,13 @@ fn parse_remote(mut args: impl Iterator<Item = String>) -> Result<Option<Remote>
         auth,
         ca,
         dns_server,
+        late_offer,
+        server,
     }))
 }
 
 /// Calls a remote user agent, holds, hangs up.
-async fn remote(r: Remote) -> Result<(), String> {
+pub(crate) async fn remote(r: Remote) -> Result<(), String> {
     let b = UserAgent::builder().shutdown_grace(Duration::from_millis(200));
     let b = match r.transport {
         Transport::Tcp => b.tcp(r.bind.clone()),
@@ -459,14 +522,16 @@ async fn remote(r: Remote) -> Result<(), String> {
         .await
         .map_err(|e| format!("bind {}: {e}", r.bind))?;
     let uri = Uri::parse(&r.to).map_err(|e| format!("--to {:?}: {e}", r.to))?;
-    // An IP literal is the target itself; a host name is resolved by the stack (RFC 3263).
-    let target = match Target::from_uri(&uri) {
-        Ok(t) => Some(Target {
+    // A WebSocket server is the target; an IP literal is the target itself; a host name
+    // is resolved by the stack (RFC 3263).
+    let target = match (&r.server, Target::from_uri(&uri)) {
+        (Some(url), _) => Some(Target::websocket(url.clone(), ws_addr(url).await?)),
+        (None, Ok(t)) => Some(Target {
             transport: r.transport,
             ..t
         }),
-        Err(sip_core::endpoint::EndpointError::UnresolvedHost) => None,
-        Err(e) => return Err(format!("--to {:?}: {e}", r.to)),
+        (None, Err(sip_core::endpoint::EndpointError::UnresolvedHost)) => None,
+        (None, Err(e)) => return Err(format!("--to {:?}: {e}", r.to)),
     };
     let host = uri
         .as_sip()
@@ -504,8 +569,11 @@ async fn remote(r: Remote) -> Result<(), String> {
         .map(|a| a.ip())
         .filter(|ip| !ip.is_unspecified())
         .unwrap_or_else(|| std::net::Ipv4Addr::LOCALHOST.into());
-    let offer = negotiate::offer(&media(local_ip, 49170, 1), 1);
-    let call = ua.call(&r.to).sdp(offer.to_bytes());
+    let caps = media(local_ip, 49170, 1);
+    let call = match r.late_offer {
+        true => ua.call(&r.to).late_offer(caps),
+        false => ua.call(&r.to).sdp(negotiate::offer(&caps, 1).to_bytes()),
+    };
     let call = match target {
         Some(t) => call.target(t),
         None => call,
@@ -557,7 +625,7 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("call: {e}");
             eprintln!(
-                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls|ws|wss] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port]]"
+                "usage: call [--to <sip-uri> [--bind ip:port] [--transport udp|tcp|tls|ws|wss] [--ca PEM] [--hold-ms N] [--register <aor-uri>] [--auth user:password] [--dns-server ip:port] [--late-offer] [--server ws[s]://host:port/path]]"
             );
             return ExitCode::from(2);
         }

@@ -129,3 +129,92 @@ async fn update_offer_answered_by_the_sample_pbx_rfc3311() {
         .await
         .expect("test took too long");
 }
+
+/// Two user agents with offer/answer on, on loopback.
+async fn pair(seed: u64) -> (UserAgent, UserAgent) {
+    let ua = |seed| {
+        UserAgent::builder()
+            .udp("127.0.0.1:0")
+            .seed(seed)
+            .endpoint_config(EndpointConfig {
+                offer_answer: true,
+                ..EndpointConfig::default()
+            })
+            .shutdown_grace(Duration::from_millis(50))
+            .build()
+    };
+    (ua(seed).await.unwrap(), ua(seed + 1).await.unwrap())
+}
+
+/// `CallBuilder::late_offer` (RFC 3261 §13.2.1, §13.2.2.4): the INVITE goes without SDP,
+/// Bob offers PCMA and PCMU in his 200, Alice's ACK answers from her capabilities (the
+/// offerer's order kept: PCMA), and both sides get the agreed media as `CallEvent::Media`.
+#[tokio::test]
+async fn late_offer_in_the_2xx_answered_in_the_ack() {
+    let test = async {
+        let (alice, bob) = pair(20).await;
+        let mut incoming = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            assert!(inc.request().body().is_empty(), "a late offer has no SDP");
+            let mut caps = LocalMedia::telephone("127.0.0.1".parse().unwrap(), 42000, 9);
+            caps.streams[0].codecs.reverse(); // telephone-event, PCMA, PCMU
+            let offer = negotiate::offer(&caps, 1).to_bytes();
+            let mut call = inc.accept(Some(sip_tokio::Body::sdp(offer))).await.unwrap();
+            let m = media(&mut call).await;
+            assert_eq!((m[0].codec.as_str(), m[0].payload_type), ("PCMA", 8));
+            assert_eq!(m[0].remote, "127.0.0.1:40000".parse().unwrap());
+            call.ended().await
+        });
+        let caps = LocalMedia::telephone("127.0.0.1".parse().unwrap(), 40000, 5);
+        let mut call = alice
+            .call(&format!("sip:bob@{}", bob.local_addrs()[0].1))
+            .late_offer(caps)
+            .await
+            .unwrap();
+        let ok = call.answered().await.unwrap();
+        assert_eq!(ok.status(), 200);
+        let m = media(&mut call).await;
+        assert_eq!((m[0].codec.as_str(), m[0].payload_type), ("PCMA", 8));
+        assert_eq!(m[0].remote, "127.0.0.1:42000".parse().unwrap());
+        assert_eq!(m[0].telephone_event, Some(101));
+        call.hangup().await.unwrap();
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        alice.shutdown().await;
+        bob.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(20), test)
+        .await
+        .expect("test took too long");
+}
+
+/// A late offer with nothing Alice can use (Bob offers only G722): the ACK refuses every
+/// stream and Alice ends the call with BYE, `Rejected(488)` (RFC 3261 §13.2.2.4).
+#[tokio::test]
+async fn late_offer_that_cannot_be_answered_ends_the_call_488() {
+    let test = async {
+        let (alice, bob) = pair(30).await;
+        let mut incoming = bob.incoming();
+        let bob_side = tokio::spawn(async move {
+            let inc = incoming.next().await.unwrap();
+            let mut caps = LocalMedia::telephone("127.0.0.1".parse().unwrap(), 42000, 9);
+            caps.streams[0].codecs = vec![negotiate::Codec::new(9, "G722", 8000)];
+            let offer = negotiate::offer(&caps, 1).to_bytes();
+            let call = inc.accept(Some(sip_tokio::Body::sdp(offer))).await.unwrap();
+            call.ended().await
+        });
+        let caps = LocalMedia::telephone("127.0.0.1".parse().unwrap(), 40000, 5);
+        let call = alice
+            .call(&format!("sip:bob@{}", bob.local_addrs()[0].1))
+            .late_offer(caps)
+            .await
+            .unwrap();
+        assert_eq!(call.ended().await, EndReason::Rejected(488));
+        assert_eq!(bob_side.await.unwrap(), EndReason::RemoteBye);
+        alice.shutdown().await;
+        bob.shutdown().await;
+    };
+    tokio::time::timeout(Duration::from_secs(20), test)
+        .await
+        .expect("test took too long");
+}

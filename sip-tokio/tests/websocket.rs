@@ -242,3 +242,127 @@ async fn a_ws_url_target_requests_its_resource_and_host() {
     let host = format!("\r\nHost: edge.test:{}\r\n", addr.port());
     assert!(head.contains(&host), "{head}");
 }
+
+/// One accepted connection of a raw WS server on the core's codec: the handshake's head as
+/// received, and the connection ready to read SIP messages.
+struct RawWs {
+    stream: tokio::net::TcpStream,
+    ws: sip_core::transport::websocket::WsConnection,
+    head: String,
+}
+
+impl RawWs {
+    async fn accept(listener: &tokio::net::TcpListener) -> RawWs {
+        use sip_core::transport::websocket::{MAX_HANDSHAKE, Role, WsConnection, WsLimits};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 2048];
+        let up = loop {
+            let n = stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed in the handshake");
+            buf.extend_from_slice(&chunk[..n]);
+            let accepted = sip_core::transport::websocket::handshake::accept(&buf, MAX_HANDSHAKE);
+            if let Some(up) = accepted.unwrap() {
+                break up;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..up.consumed]).into_owned();
+        stream.write_all(&up.response).await.unwrap();
+        let mut ws = WsConnection::new(Role::Server, WsLimits::default());
+        ws.handle_input(&buf[up.consumed..]).unwrap();
+        RawWs { stream, ws, head }
+    }
+
+    /// The next SIP message's text.
+    async fn recv(&mut self) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 2048];
+        loop {
+            if let Some(m) = self.ws.poll_message() {
+                return String::from_utf8(m.payload.to_vec()).unwrap();
+            }
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed before a message");
+            self.ws.handle_input(&chunk[..n]).unwrap();
+        }
+    }
+
+    /// A 200 to `request` (its Via, From, To tagged, Call-ID, CSeq; RFC 3261 §8.2.6).
+    async fn ok(&mut self, request: &str, contact: &str) {
+        use tokio::io::AsyncWriteExt;
+        let mut ok = String::from("SIP/2.0 200 OK\r\n");
+        for line in request.lines() {
+            let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+            if ["via", "from", "to", "call-id", "cseq"].contains(&name.as_str()) {
+                ok.push_str(line);
+                if name == "to" && !line.contains(";tag=") {
+                    ok.push_str(";tag=edge");
+                }
+                ok.push_str("\r\n");
+            }
+        }
+        ok.push_str(&format!(
+            "Contact: <{contact}>\r\nContent-Length: 0\r\n\r\n"
+        ));
+        self.ws.send(ok.as_bytes()).unwrap();
+        while let Some(b) = self.ws.poll_transmit() {
+            self.stream.write_all(&b).await.unwrap();
+        }
+    }
+}
+
+/// A call placed to `ws://127.0.0.1:PORT/sip` (RFC 7118): the server drops the connection
+/// after the ACK, and the BYE opens a new one to the same resource `/sip` (the dialog keeps
+/// the URL of the connection its INVITE used), not to `/`.
+#[tokio::test]
+async fn a_bye_after_the_connection_dropped_reconnects_to_the_dialogs_ws_url() {
+    use sip_core::transport::websocket::WsUrl;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let contact = format!("sip:edge@{addr};transport=ws");
+    let server = tokio::spawn(async move {
+        let mut first = RawWs::accept(&listener).await;
+        let invite = first.recv().await;
+        assert!(invite.starts_with("INVITE "), "{invite}");
+        first.ok(&invite, &contact).await;
+        let ack = first.recv().await;
+        assert!(ack.starts_with("ACK "), "{ack}");
+        drop(first.stream); // the connection drops mid-dialog
+        let mut second = RawWs::accept(&listener).await;
+        let bye = second.recv().await;
+        assert!(bye.starts_with("BYE "), "{bye}");
+        second.ok(&bye, &contact).await;
+        // Held open until the client is done.
+        let _ = tokio::io::AsyncReadExt::read(&mut second.stream, &mut [0u8; 64]).await;
+        (first.head, second.head)
+    });
+    let ua = UserAgent::builder()
+        .udp("127.0.0.1:0")
+        .shutdown_grace(Duration::from_millis(50))
+        .build()
+        .await
+        .unwrap();
+    let url = WsUrl::parse(&format!("ws://127.0.0.1:{}/sip", addr.port())).unwrap();
+    let run = async {
+        let call = ua
+            .call(&format!("sip:edge@{addr};transport=ws"))
+            .target(Target::websocket(url, addr))
+            .await
+            .unwrap();
+        assert_eq!(call.answered().await.unwrap().status(), 200);
+        // Let the client see the connection close before it hangs up.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        call.hangup().await.unwrap();
+        assert_eq!(call.ended().await, sip_tokio::EndReason::LocalBye);
+    };
+    tokio::time::timeout(LIMIT, run).await.expect("bounded");
+    ua.shutdown().await;
+    let (first, second) = tokio::time::timeout(LIMIT, server)
+        .await
+        .expect("bounded")
+        .unwrap();
+    assert!(first.starts_with("GET /sip HTTP/1.1\r\n"), "{first}");
+    assert!(second.starts_with("GET /sip HTTP/1.1\r\n"), "{second}");
+}

@@ -694,9 +694,22 @@ impl CallBuilder {
         self
     }
 
-    /// The body (the offer) and its Content-Type.
+    /// The body (the offer) and its Content-Type. Replaces a [`CallBuilder::late_offer`].
     pub fn body(mut self, content_type: &str, bytes: impl Into<Bytes>) -> Self {
         self.opts.body = Some((content_type.to_owned(), bytes.into()));
+        self.opts.late_offer = None;
+        self
+    }
+
+    /// Places the call without an offer (a late offer, RFC 3261 §13.2.1): the peer offers
+    /// in its 2xx, answered from `caps` in the ACK (§13.2.2.4), or in a reliable 1xx,
+    /// answered in the PRACK (RFC 3262 §5); the media agreed come as [`CallEvent::Media`].
+    /// An offer `caps` cannot answer gets an answer refusing every stream (port 0) and the
+    /// call ends with BYE ([`DialogState::Terminated`] with `EndReason::Rejected(488)`).
+    /// Needs `EndpointConfig::offer_answer`. Replaces a body set before.
+    pub fn late_offer(mut self, caps: LocalMedia) -> Self {
+        self.opts.body = None;
+        self.opts.late_offer = Some(Box::new(caps));
         self
     }
 

@@ -201,6 +201,7 @@ impl DialogEntry {
         self.prack = None;
         self.glare_retry = None;
         self.flow.server_name = None;
+        self.flow.ws_url = None;
         if keep_ack && self.hop.is_some() {
             return;
         }

@@ -1130,7 +1130,7 @@ impl DialogLayer {
         let ack = self.dialogs.get(&id).and_then(|d| d.ack.clone());
         if let Some((b, t)) = ack.and_then(|b| Some((b, self.next_hop(id)?))) {
             self.stats.retransmissions += 1;
-            Self::send(env, t.transport, None, t.addr, b, t.server_name);
+            Self::send(env, t, None, b);
         }
     }
 
@@ -1145,14 +1145,7 @@ impl DialogLayer {
         else {
             return;
         };
-        Self::send(
-            env,
-            target.transport,
-            Some(local),
-            target.addr,
-            bytes.clone(),
-            target.server_name.clone(),
-        );
+        Self::send(env, target, Some(local), bytes.clone());
         if let Some(d) = self.dialogs.get_mut(&id) {
             d.ack = Some(bytes);
         }

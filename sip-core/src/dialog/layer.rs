@@ -26,7 +26,6 @@ use crate::transaction::TimerConfig;
 use crate::transaction::layer::{
     ClientTxId, Failure, ServerTxId, Target, Transactions, Transmit, Up,
 };
-use crate::transport::{TlsServerName, Transport};
 
 pub(super) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
@@ -827,22 +826,22 @@ impl DialogLayer {
 
     // ---- helpers shared by the dialog modules -------------------------------------
 
-    /// Queues bytes to send.
+    /// Queues bytes to send to `target`, with the domain its TLS server must prove and the
+    /// WebSocket URL a new connection to it is opened with (RFC 7118: a dialog set up over
+    /// a connection to `ws://host/sip` reconnects to `/sip`, not `/`).
     pub(super) fn send(
         env: &mut impl DialogEnv,
-        transport: Transport,
+        target: Target,
         source: Option<SocketAddr>,
-        destination: SocketAddr,
         bytes: Bytes,
-        server_name: Option<TlsServerName>,
     ) {
         env.transmit(Transmit {
-            transport,
+            transport: target.transport,
             source,
-            destination,
+            destination: target.addr,
             bytes,
-            server_name,
-            ws_url: None,
+            server_name: target.server_name,
+            ws_url: target.ws_url,
         });
     }
 
