@@ -149,14 +149,6 @@ where
         .unwrap_or(Err(HandshakeFailure::Timeout))
 }
 
-/// SplitMix64's output function: spreads a seed and a counter over 64 bits.
-fn mix(seed: u64, n: u64) -> u64 {
-    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Runs an outgoing WebSocket connection to `ws://host/` (or `wss://`, TLS already
 /// established) as a client: the handshake, then [`pump`], masking every frame with keys
 /// drawn from a generator seeded per connection from `TransportConfig::ws_mask_seed`
@@ -173,11 +165,8 @@ pub(super) async fn run_client<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let seed = mix(shared.config.ws_mask_seed, parts.id);
-    let nonce_bits = mix(seed, u64::MAX);
-    let mut nonce = [0u8; 16];
-    nonce[..8].copy_from_slice(&nonce_bits.to_le_bytes());
-    nonce[8..].copy_from_slice(&mix(nonce_bits, 1).to_le_bytes());
+    let (seed, nonce) =
+        sip_core::transport::websocket::client_keys(shared.config.ws_mask_seed, parts.id);
     let resource = parts.ws_url.as_ref().map_or("/", |u| u.resource());
     let hs = client_handshake(&shared, &mut stream, nonce, &host, resource);
     let early = match until_stopped(shared.stop.clone(), hs).await {
@@ -478,80 +467,4 @@ async fn flush_close<W: AsyncWrite + Unpin>(ws: &mut WsConnection, wr: &mut W) {
         let _ = wr.close().await;
     })
     .await;
-}
-
-/// The WebSocket clients whose connections we accepted (RFC 7118 §5): a browser accepts
-/// no connections, so the connection it opened is the only way to it, and a message for
-/// it once that connection is gone fails at once (a transport error, RFC 3261 §18.4)
-/// instead of trying to connect to its source port. Holds the peers of the open accepted
-/// connections, and the last [`ClientFlows::MAX_CLOSED`] that closed.
-#[derive(Debug, Default)]
-pub(super) struct ClientFlows {
-    peers: std::collections::HashSet<(Transport, SocketAddr)>,
-    closed: std::collections::VecDeque<(Transport, SocketAddr)>,
-}
-
-impl ClientFlows {
-    /// Closed client connections remembered; past it the oldest are forgotten (a message
-    /// for one of those tries a connection, which a browser refuses).
-    pub(super) const MAX_CLOSED: usize = 4096;
-
-    /// A WebSocket client connected from `key`'s address.
-    pub(super) fn accepted(&mut self, key: (Transport, SocketAddr)) {
-        self.peers.insert(key);
-    }
-
-    /// Whether `key` is (or was, recently) a WebSocket client's connection.
-    pub(super) fn is_client(&self, key: &(Transport, SocketAddr)) -> bool {
-        self.peers.contains(key)
-    }
-
-    /// `key`'s connection closed; `reopened` tells whether another one from the same
-    /// address is open (it keeps the entry when the oldest is forgotten).
-    pub(super) fn closed(
-        &mut self,
-        key: (Transport, SocketAddr),
-        reopened: impl Fn(&(Transport, SocketAddr)) -> bool,
-    ) {
-        if !self.peers.contains(&key) {
-            return;
-        }
-        self.closed.push_back(key);
-        while self.closed.len() > Self::MAX_CLOSED {
-            if let Some(old) = self.closed.pop_front()
-                && !reopened(&old)
-            {
-                self.peers.remove(&old);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(port: u16) -> (Transport, SocketAddr) {
-        (Transport::Ws, SocketAddr::from(([127, 0, 0, 1], port)))
-    }
-
-    #[test]
-    fn closed_clients_are_remembered_up_to_the_bound() {
-        let mut f = ClientFlows::default();
-        assert!(!f.is_client(&key(1)));
-        f.accepted(key(1));
-        f.closed(key(1), |_| false);
-        assert!(f.is_client(&key(1)));
-        // An address never accepted is not recorded when "closed".
-        f.closed(key(2), |_| false);
-        assert!(!f.is_client(&key(2)));
-        for port in 10..10 + ClientFlows::MAX_CLOSED as u16 {
-            f.accepted(key(port));
-            f.closed(key(port), |_| false);
-        }
-        assert!(!f.is_client(&key(1)), "the oldest is forgotten");
-        assert!(f.is_client(&key(10)));
-        assert_eq!(f.closed.len(), ClientFlows::MAX_CLOSED);
-        assert!(f.peers.len() <= ClientFlows::MAX_CLOSED);
-    }
 }

@@ -178,7 +178,7 @@ struct ConnTable {
     /// Set by shutdown: nothing new is added.
     closed: bool,
     /// The WebSocket clients connected to us: never connected to (RFC 7118 §5).
-    ws_clients: ws::ClientFlows,
+    ws_clients: sip_core::transport::websocket::ClientFlows,
 }
 
 /// Why a message was not queued on a connection.
@@ -507,7 +507,7 @@ impl Transports {
                 map: HashMap::new(),
                 admission,
                 closed: false,
-                ws_clients: ws::ClientFlows::default(),
+                ws_clients: sip_core::transport::websocket::ClientFlows::default(),
             }),
             output_total: AtomicUsize::new(0),
             runtime,

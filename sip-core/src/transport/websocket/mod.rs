@@ -12,12 +12,14 @@
 //! [`super::Transport::Wss`]): responses and in-dialog requests go back over the
 //! connection the request came on, the only route to a browser (RFC 7118 §5).
 
+mod client_flows;
 pub mod connection;
 pub mod frame;
 pub mod handshake;
 pub mod keepalive;
 pub mod url;
 
+pub use client_flows::ClientFlows;
 pub use connection::{CloseCode, Role, WsConnection, WsError, WsLimits, WsMessage};
 pub use handshake::{ClientHandshake, HandshakeError, Upgrade};
 pub use keepalive::WsKeepalive;
@@ -47,6 +49,33 @@ pub fn invalid_host(seed: u64) -> String {
         .collect();
     host.push_str(".invalid");
     host
+}
+
+/// The keys of an outgoing connection, drawn from the transport's masking seed and the
+/// connection's number: the seed of its frame masks ([`Role::Client`], RFC 6455 §5.3) and
+/// the nonce of its `Sec-WebSocket-Key` (§4.1), different per connection and replayable
+/// from the seed.
+///
+/// ```
+/// use sip_core::transport::websocket::client_keys;
+/// assert_eq!(client_keys(7, 1), client_keys(7, 1));
+/// assert_ne!(client_keys(7, 1).1, client_keys(7, 2).1);
+/// ```
+pub fn client_keys(mask_seed: u64, connection: u64) -> (u64, [u8; 16]) {
+    let seed = mix(mask_seed, connection);
+    let nonce_bits = mix(seed, u64::MAX);
+    let mut nonce = [0u8; 16];
+    nonce[..8].copy_from_slice(&nonce_bits.to_le_bytes());
+    nonce[8..].copy_from_slice(&mix(nonce_bits, 1).to_le_bytes());
+    (seed, nonce)
+}
+
+/// SplitMix64's output function: spreads a seed and a counter over 64 bits.
+fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 #[cfg(test)]
