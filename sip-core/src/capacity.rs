@@ -23,6 +23,18 @@ pub fn shrink_to(len: usize, cap: usize) -> Option<usize> {
     (cap > MIN && len.saturating_mul(4) <= cap).then(|| len.saturating_mul(2).max(MIN))
 }
 
+/// A queue drained empty (the endpoint's outputs, the transaction layer's reports up) keeps
+/// up to this capacity; above it, it shrinks back to [`MIN`]. A queue that a steady load
+/// fills with a few entries per input never reaches it, so only a burst (every timer of a
+/// peak firing at once) costs a reallocation, and the burst's memory goes back.
+pub const DRAINED_QUEUE_KEEP: usize = 256;
+
+/// The capacity a queue that is now empty should shrink to: [`MIN`] once its capacity
+/// passed [`DRAINED_QUEUE_KEEP`]; `None` otherwise.
+pub fn drained_shrink_to(cap: usize) -> Option<usize> {
+    (cap > DRAINED_QUEUE_KEEP).then_some(MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +45,12 @@ mod tests {
         assert_eq!(shrink_to(1000, 4000), Some(2000));
         assert_eq!(shrink_to(1001, 4000), None, "more than a quarter used");
         assert_eq!(shrink_to(10, 100_000), Some(MIN));
+    }
+
+    #[test]
+    fn a_drained_queue_keeps_a_small_burst_and_gives_back_a_large_one() {
+        assert_eq!(drained_shrink_to(DRAINED_QUEUE_KEEP), None);
+        assert_eq!(drained_shrink_to(DRAINED_QUEUE_KEEP + 1), Some(MIN));
+        assert_eq!(drained_shrink_to(8192), Some(MIN));
     }
 }

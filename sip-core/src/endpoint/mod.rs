@@ -414,10 +414,12 @@ impl Endpoint {
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
         let o = self.out.0.pop_front();
-        if o.is_none() && self.out.0.capacity() > 4096 {
+        if o.is_none()
+            && let Some(to) = crate::capacity::drained_shrink_to(self.out.0.capacity())
+        {
             // Drained after a burst (every timer of a peak firing at once): the queue's
             // memory goes back.
-            self.out.0.shrink_to(1024);
+            self.out.0.shrink_to(to);
         }
         o
     }

@@ -367,3 +367,36 @@ fn the_tls_server_name_travels_with_every_request_to_the_hop() {
         (Transport::Tls, addr(B), Some(&name))
     );
 }
+
+/// After a burst, the drained output queue gives its memory back (`capacity::drained_shrink_to`):
+/// a peak of load leaves no queue at its busiest size.
+#[test]
+fn the_output_queue_shrinks_once_drained_after_a_burst() {
+    let mut b = ep(B, 2);
+    let now = base();
+    for i in 0..400 {
+        let req = format!(
+            "OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-burst{i}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:a@192.0.2.1>;tag=a{i}\r\nTo: <sip:b@192.0.2.2>\r\n\
+             Call-ID: burst-{i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        );
+        b.handle_input(
+            now,
+            Input::Receive {
+                transport: Transport::Udp,
+                from: addr(A),
+                to: addr(B),
+                bytes: req.into_bytes().into(),
+            },
+        );
+    }
+    assert!(b.out.0.len() >= 400, "one output per request at least");
+    assert!(b.out.0.capacity() > crate::capacity::DRAINED_QUEUE_KEEP);
+    let d = drain(&mut b);
+    assert!(d.tx.len() + d.ev.len() >= 400);
+    assert!(
+        b.out.0.capacity() <= crate::capacity::MIN,
+        "kept {} after draining",
+        b.out.0.capacity()
+    );
+}

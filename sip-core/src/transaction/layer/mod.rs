@@ -281,8 +281,10 @@ impl TransactionLayer {
     /// Gives memory back after a peak of load: each table checks (in O(1)) whether it is
     /// at most a quarter full, and only then shrinks (see `IdTable::shrink`).
     fn shrink(&mut self) {
-        if self.up.is_empty() && self.up.capacity() > 4096 {
-            self.up.shrink_to(1024);
+        if self.up.is_empty()
+            && let Some(to) = crate::capacity::drained_shrink_to(self.up.capacity())
+        {
+            self.up.shrink_to(to);
         }
         self.clients.shrink();
         self.servers.shrink();
