@@ -13,7 +13,7 @@
 //! * one receive loop and one send loop per UDP socket (the send loop only sends what
 //!   could not be written at once: the socket's buffer was full);
 //! * one accept loop per TCP, TLS, WS and WSS listener;
-//! * one task per WebSocket connection (RFC 7118, [`ws`]): its opening handshake within
+//! * one task per WebSocket connection (RFC 7118, the private `ws` module): its opening handshake within
 //!   `tcp_limits.handshake_deadline`, then the core's
 //!   [`WsConnection`](sip_core::transport::websocket::WsConnection) turning frames into
 //!   whole SIP messages, with the same limits, table and output accounts as TCP;
