@@ -83,7 +83,7 @@ impl Write for Pipe {
     }
 }
 
-/// tungstenite's side: a server `WebSocket` over a [`Pipe`].
+/// tungstenite's side: a server `WebSocket` over an in-memory pipe.
 pub struct TungsteniteWs {
     ws: tungstenite::WebSocket<Pipe>,
     ok: tungstenite::Utf8Bytes,

@@ -3,7 +3,7 @@
 //! [`DnsQuery`] values ([`Resolver::poll_query`]); the driver looks them up however it likes
 //! (hickory in sip-tokio, a zone in sip-sim) and hands the answers back
 //! ([`Resolver::handle_answer`]); finished resolutions come out of
-//! [`Resolver::poll_resolved`]. Answers are cached per TTL ([`cache`]), negative ones for a
+//! [`Resolver::poll_resolved`]. Answers are cached per TTL (the private `cache` module), negative ones for a
 //! bounded time; the RFC 2782 weighted draws come from the endpoint's seeded generator.
 //!
 //! Numeric hosts never reach the resolver: [`Destination::from_uri`] gives their target
