@@ -130,6 +130,50 @@ pub(crate) struct Skeleton {
     cseq_number: Option<u32>,
 }
 
+/// What a server transaction keeps of its request once it only lingers (an INVITE's in
+/// Accepted, a non-INVITE's in Completed): what matches its retransmissions (the key,
+/// §17.2.3), a response the TU passes whole (the branch and CSeq, §17.2) and an RFC 2543
+/// ACK (the To tag of its responses); nothing to write a response from. The part of a
+/// [`Skeleton`] that [`Skeleton::shed`] keeps, in 40 bytes instead of the skeleton's 80.
+#[derive(Debug)]
+pub(crate) struct KeptSkeleton {
+    /// The branch, the CSeq method, the key and the To tag, one after the other.
+    text: Box<str>,
+    /// Where the branch, the method and the key end in `text` (the To tag ends with it).
+    ends: [u32; 3],
+    cseq_number: u32,
+    has_cseq: bool,
+    has_branch: bool,
+}
+
+impl KeptSkeleton {
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends.get(i).map_or(self.text.len(), |&e| e as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    /// The transaction key it was filed under (§17.2.3).
+    pub(crate) fn key(&self) -> &str {
+        self.part(2)
+    }
+
+    /// The To tag of the responses (§8.2.6.2).
+    pub(crate) fn to_tag(&self) -> &str {
+        self.part(3)
+    }
+
+    /// The request's top Via branch.
+    pub(crate) fn branch(&self) -> Option<&str> {
+        self.has_branch.then(|| self.part(0))
+    }
+
+    /// The request's CSeq number and method.
+    pub(crate) fn cseq(&self) -> Option<(u32, &str)> {
+        self.has_cseq.then(|| (self.cseq_number, self.part(1)))
+    }
+}
+
 /// The parts of [`Skeleton::text`], in order.
 #[derive(Clone, Copy)]
 enum Part {
@@ -367,6 +411,23 @@ impl Skeleton {
         self.shed
     }
 
+    /// What is left once the rows are released ([`Skeleton::shed`]), in its compact form
+    /// for a lingering transaction; `None` while the rows are kept.
+    pub(crate) fn into_kept(self) -> Option<KeptSkeleton> {
+        if !self.shed {
+            return None;
+        }
+        let [branch, method, key, ..] = self.ends;
+        Some(KeptSkeleton {
+            // `shed` left a string of the kept parts' exact size: no reallocation here.
+            text: self.text.into_boxed_str(),
+            ends: [branch, method, key],
+            cseq_number: self.cseq_number.unwrap_or(0),
+            has_cseq: self.cseq_number.is_some(),
+            has_branch: self.has_branch,
+        })
+    }
+
     /// A builder with the copied rows, for the TU to add to (§8.2.6).
     pub(crate) fn builder(
         &self,
@@ -485,6 +546,14 @@ mod tests {
             ("the-key", "t1", Some("z9hG4bK1"), Some((7, "INVITE")))
         );
         assert!(shed.text.len() < skel.text.len() / 4);
+        // Its compact form answers the same; only a shed skeleton has one.
+        assert!(skel.clone().into_kept().is_none());
+        let kept = shed.clone().into_kept().expect("shed");
+        assert_eq!(
+            (kept.key(), kept.to_tag(), kept.branch(), kept.cseq()),
+            ("the-key", "t1", Some("z9hG4bK1"), Some((7, "INVITE")))
+        );
+        assert!(std::mem::size_of::<KeptSkeleton>() <= 40);
     }
 
     /// The writer's guard on every row written here from a caller's text: a CR, LF or NUL
