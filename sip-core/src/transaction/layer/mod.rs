@@ -112,6 +112,8 @@ pub(crate) struct TransactionLayer {
     /// Lingering server transactions out of their slots, under the same ids (see
     /// [`parked`]).
     parked: parked::ParkedServers,
+    /// The route parked last, which the next parked transaction shares if it is the same.
+    last_route: Option<std::sync::Arc<parked::Route>>,
     server_keys: KeyIndex,
     timers: TimerQueue<TimerRef>,
     up: VecDeque<Up>,
@@ -178,6 +180,7 @@ impl TransactionLayer {
             client_keys: KeyIndex::new(hash()),
             servers: id_table::IdTable::new(),
             parked: parked::ParkedServers::new(hash()),
+            last_route: None,
             server_keys: KeyIndex::new(hash()),
             timers: TimerQueue::new(),
             up: VecDeque::new(),

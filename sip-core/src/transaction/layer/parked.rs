@@ -13,12 +13,16 @@
 //!   [`KeptSkeleton`] (branch, CSeq, key, To tag: §17.2.3 matching, a response passed
 //!   whole, an RFC 2543 ACK);
 //! * its machine: the one deadline (Timer L or J), the state and the final status;
-//! * boxed, where its responses go ([`Route`]: the local address and the §18.2.2 target,
-//!   which a 2xx the TU passes whole goes to, RFC 6026 §7.1) and the response it re-sends
-//!   itself, if any: a Completed transaction's final response over an unreliable
-//!   transport (sent again to each retransmitted request), and over a connection the
-//!   response §18.2.2's fallback re-sends when the connection is lost. An INVITE in
-//!   Accepted over UDP keeps none (its 2xx is the TU's to re-send, §13.3.1.4).
+//! * where its responses go ([`Route`]: the transport, the local address and the
+//!   §18.2.2 target, where a 2xx the TU passes whole goes, RFC 6026 §7.1), shared: the
+//!   layer keeps the route it parked last, and a transaction whose route is the same
+//!   (every call from one peer, a proxy or an SBC, over one socket) holds a reference to
+//!   it rather than 100 bytes of its own;
+//! * boxed, and only where the transaction re-sends a response itself, its bytes: a
+//!   Completed transaction's final response over an unreliable transport (sent again to
+//!   each retransmitted request), and over a connection the response §18.2.2's fallback
+//!   re-sends when the connection is lost. An INVITE in Accepted over UDP keeps none (its
+//!   2xx is the TU's to re-send, §13.3.1.4), so it pays for no box.
 //!
 //! **Ids.** A parked transaction keeps the id it had in `servers`, and the store is a hash
 //! table keyed by that id. So nothing that holds the id changes when it moves: the TU's
@@ -28,6 +32,7 @@
 //! most one of the two, and a stale id (its transaction ended) is in neither.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -39,13 +44,28 @@ use super::skeleton::KeptSkeleton;
 use super::*;
 use crate::transaction::{Actions, LingerState, LingeringServer};
 
-/// Where a parked transaction's responses go (§18.2.2) and the one it re-sends itself,
-/// if any (see the module docs).
-#[derive(Debug)]
+/// Where a parked transaction's responses go (§18.2.2), shared between the parked
+/// transactions that have the same (see the module docs).
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct Route {
+    pub(super) transport: Transport,
     pub(super) local: SocketAddr,
     pub(super) target: ResponseTarget,
-    pub(super) response: Option<Bytes>,
+}
+
+impl Route {
+    /// `route` shared with `last` (the route parked last) when they are the same; `last`
+    /// becomes this one's otherwise.
+    pub(super) fn shared(route: Route, last: &mut Option<Arc<Route>>) -> Arc<Route> {
+        match last {
+            Some(l) if **l == route => Arc::clone(l),
+            _ => {
+                let r = Arc::new(route);
+                *last = Some(Arc::clone(&r));
+                r
+            }
+        }
+    }
 }
 
 /// A lingering server transaction out of its slot (see the [module docs](self)).
@@ -57,8 +77,9 @@ pub(super) struct ParkedServer {
     pub(super) key_hash: u64,
     pub(super) machine: LingeringServer,
     pub(super) skel: KeptSkeleton,
-    pub(super) transport: Transport,
-    pub(super) route: Box<Route>,
+    pub(super) route: Arc<Route>,
+    /// The response it re-sends itself (see the module docs).
+    pub(super) response: Option<Box<Bytes>>,
 }
 
 /// The parked transactions by id.
@@ -164,18 +185,19 @@ impl TransactionLayer {
         let Some(skel) = tx.skel.into_kept() else {
             return;
         };
-        let route = Box::new(Route {
+        let route = Route {
+            transport: tx.transport,
             local: tx.local,
             target: tx.target,
-            response: tx.last_response,
-        });
+        };
+        let route = Route::shared(route, &mut self.last_route);
         self.parked.insert(ParkedServer {
             id,
             key_hash: tx.key_hash,
             machine,
             skel,
-            transport: tx.transport,
             route,
+            response: tx.last_response.map(Box::new),
         });
     }
 
@@ -194,20 +216,14 @@ impl TransactionLayer {
             return;
         };
         if a.transmit()
-            && let Some(bytes) = p.route.response.clone()
+            && let Some(bytes) = p.response.as_deref()
         {
             if retransmit {
                 self.stats.retransmissions += 1;
             }
             let r = &p.route;
-            Self::transmit(
-                out,
-                p.transport,
-                Some(r.local),
-                r.target.address(),
-                bytes,
-                None,
-            );
+            let (t, l, d) = (r.transport, r.local, r.target.address());
+            Self::transmit(out, t, Some(l), d, bytes.clone(), None);
         }
         if a.transport_failed() {
             self.up.push_back(Up::ServerFailed {
@@ -239,7 +255,7 @@ impl TransactionLayer {
         let mut ids: Vec<u64> = self
             .parked
             .iter()
-            .filter(|p| p.transport == transport && p.route.target.address() == destination)
+            .filter(|p| p.route.transport == transport && p.route.target.address() == destination)
             .map(|p| p.id)
             .collect();
         ids.sort_unstable();
@@ -247,17 +263,23 @@ impl TransactionLayer {
             let Some(p) = self.parked.get_mut(id) else {
                 continue;
             };
-            let r = &mut p.route;
+            let r = &p.route;
             if let ResponseTarget::Connection { peer, fallback } = r.target
                 && peer == destination
                 && fallback != peer
             {
-                r.target = ResponseTarget::Connection {
-                    peer: fallback,
-                    fallback,
+                let moved = Route {
+                    transport: r.transport,
+                    local: r.local,
+                    target: ResponseTarget::Connection {
+                        peer: fallback,
+                        fallback,
+                    },
                 };
-                if let Some(b) = r.response.clone() {
-                    Self::transmit(out, p.transport, Some(r.local), fallback, b, None);
+                p.route = Route::shared(moved, &mut self.last_route);
+                if let Some(b) = p.response.as_deref() {
+                    let (t, l) = (p.route.transport, p.route.local);
+                    Self::transmit(out, t, Some(l), fallback, b.clone(), None);
                 }
                 continue;
             }
@@ -360,7 +382,7 @@ mod tests {
     fn a_parked_transaction_takes_well_under_half_of_a_slot() {
         let parked = std::mem::size_of::<ParkedServer>();
         let slot = std::mem::size_of::<server::ServerTx>();
-        assert!(2 * parked < slot, "{parked} against {slot}");
+        assert!(parked <= 96 && 2 * parked < slot, "{parked} against {slot}");
     }
 
     /// §17.2.2: a retransmitted BYE after the move gets the very bytes of the 200 it got
@@ -597,6 +619,36 @@ mod tests {
         );
         assert_eq!((l.parked.len(), l.lingering()), (2, 2));
         assert_eq!(receive(&mut l, t0, Transport::Udp, cancel), sent);
+    }
+
+    /// Transactions parked in a row with the same route share it; one from another peer
+    /// has its own, and its responses go there.
+    #[test]
+    fn parked_transactions_from_one_peer_share_their_route() {
+        let (mut l, t0) = (layer(), t0());
+        let park = |l: &mut TransactionLayer, branch: &str, from: &str| {
+            let mut out = Vec::new();
+            l.receive(
+                t0,
+                Transport::Udp,
+                addr(from),
+                addr(LOCAL),
+                bye(branch),
+                &mut out,
+            );
+            let tx = new_tx(l);
+            answer(l, t0, tx, 200);
+            tx
+        };
+        let (a, b) = (park(&mut l, "a", PEER), park(&mut l, "b", PEER));
+        let other = park(&mut l, "c", "192.0.2.9:5060");
+        let route =
+            |l: &TransactionLayer, tx: ServerTxId| Arc::clone(&l.parked.get(tx.0).unwrap().route);
+        assert!(Arc::ptr_eq(&route(&l, a), &route(&l, b)));
+        assert!(!Arc::ptr_eq(&route(&l, a), &route(&l, other)));
+        // (No rport: the responses go to the source address at the Via's port, §18.2.2.)
+        assert_eq!(route(&l, other).target.address(), addr("192.0.2.9:5070"));
+        assert_eq!(route(&l, a).target.address(), addr("192.0.2.1:5070"));
     }
 
     /// The store gives its memory back after a peak, as the other tables do.

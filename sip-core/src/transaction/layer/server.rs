@@ -816,12 +816,12 @@ impl TransactionLayer {
         }
         response.check().map_err(EndpointError::InvalidMessage)?;
         let a = p.machine.on_tu_response(now, response.status())?;
-        let (transport, r) = (p.transport, &mut p.route);
-        let (local, destination) = (r.local, r.target.address());
+        let r = &p.route;
+        let (transport, local, destination) = (r.transport, r.local, r.target.address());
         let bytes = response.to_bytes();
         if transport.is_reliable() {
             // Kept for §18.2.2's fallback, as `response_accepted` keeps it.
-            r.response = Some(bytes.clone());
+            p.response = Some(Box::new(bytes.clone()));
             self.apply_parked(tx.0, a, false, out);
         } else {
             // Sent now; the TU keeps it if anything (§13.3.1.4).
@@ -903,7 +903,7 @@ impl TransactionLayer {
         }
         let p = self.parked.get(tx.0)?;
         Some(ServerInfo {
-            transport: p.transport,
+            transport: p.route.transport,
             local: p.route.local,
             to_tag: p.skel.to_tag(),
         })
