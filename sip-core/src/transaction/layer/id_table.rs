@@ -169,26 +169,6 @@ impl<T> IdTable<T> {
         true
     }
 
-    /// Takes the entry filed under `id` out of its slot (a lingering server transaction
-    /// moving to its compact store, see `parked`); the slot is emptied as by
-    /// [`IdTable::discard`].
-    pub(crate) fn take(&mut self, id: &u64) -> Option<T> {
-        let slot = (id & SLOT_MASK) as usize;
-        match self.slots.get(slot) {
-            Some(Slot::Used(i, _)) if i == id => {}
-            _ => return None,
-        }
-        let taken = std::mem::replace(&mut self.slots[slot], Slot::Free);
-        if slot < self.limit {
-            self.free.push(slot as u32);
-        }
-        self.len -= 1;
-        match taken {
-            Slot::Used(_, v) => Some(v),
-            _ => None,
-        }
-    }
-
     /// Returns memory after a peak: when at most a quarter of the slots are used, the
     /// slots above twice the entries (at least [`MIN_SLOTS`]) stop being reused, and the
     /// empty ones at the end are cut off, now and at later calls as their entries end.
@@ -252,12 +232,6 @@ mod tests {
         *t.get_mut(&c).unwrap() = "c2";
         assert_eq!(t.get(&c), Some(&"c2"));
         assert_eq!(t.len(), 2);
-        // Taken out: the value comes back, the slot is free for a new id, the id is stale.
-        assert_eq!(t.take(&c), Some("c2"));
-        assert_eq!((t.take(&c), t.get(&c), t.len()), (None, None, 1));
-        let d = t.next_id(4).unwrap();
-        assert_eq!(d & SLOT_MASK, c & SLOT_MASK);
-        assert!(t.take(&d).is_none(), "a free slot holds nothing to take");
     }
 
     #[test]

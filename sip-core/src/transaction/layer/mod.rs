@@ -278,9 +278,8 @@ impl TransactionLayer {
                         tx.armed = None;
                         let a = tx.machine.handle_timeout(now);
                         self.apply_server(id, a, true, out);
-                    } else if let Some(p) = self.parked.get_mut(id) {
-                        let a = p.machine.handle_timeout(now);
-                        self.apply_parked(id, a, true, out);
+                    } else {
+                        self.parked_timeout(now, id);
                     }
                 }
             }

@@ -168,36 +168,35 @@ impl TransactionLayer {
     /// transaction that may still write a response from them (an INVITE's in Accepted whose
     /// TU re-sends its 2xx through it, RFC 6026 §7.1).
     pub(super) fn park(&mut self, id: u64) {
-        let parkable = self.servers.get(&id).is_some_and(|t| {
-            t.skel.is_shed()
-                && matches!(&t.machine, server::ServerMachine::Lingering(m)
-                    if m.state() != LingerState::Terminated && m.poll_timeout() == t.armed)
-        });
-        if !parkable {
+        // Taken apart in its slot (the slot is larger than what moves out of it).
+        let Some(t) = self.servers.get_mut(&id) else {
+            return;
+        };
+        let server::ServerMachine::Lingering(m) = &t.machine else {
+            return;
+        };
+        if m.state() == LingerState::Terminated || m.poll_timeout() != t.armed {
             return;
         }
-        let Some(tx) = self.servers.take(&id) else {
-            return;
-        };
-        let server::ServerMachine::Lingering(machine) = tx.machine else {
-            return;
-        };
-        let Some(skel) = tx.skel.into_kept() else {
+        let machine = m.clone();
+        let Some(skel) = t.skel.take_kept() else {
             return;
         };
         let route = Route {
-            transport: tx.transport,
-            local: tx.local,
-            target: tx.target,
+            transport: t.transport,
+            local: t.local,
+            target: t.target,
         };
+        let (key_hash, response) = (t.key_hash, t.last_response.take().map(Box::new));
+        self.servers.discard(&id);
         let route = Route::shared(route, &mut self.last_route);
         self.parked.insert(ParkedServer {
             id,
-            key_hash: tx.key_hash,
+            key_hash,
             machine,
             skel,
             route,
-            response: tx.last_response.map(Box::new),
+            response,
         });
     }
 
@@ -212,10 +211,12 @@ impl TransactionLayer {
         retransmit: bool,
         out: &mut impl Sink,
     ) {
-        let Some(p) = self.parked.get(id) else {
-            return;
+        let p = match (a.transmit(), self.parked.get(id)) {
+            (true, Some(p)) => Some(p),
+            (true, None) => return,
+            (false, _) => None,
         };
-        if a.transmit()
+        if let Some(p) = p
             && let Some(bytes) = p.response.as_deref()
         {
             if retransmit {
@@ -231,14 +232,36 @@ impl TransactionLayer {
                 failure: Failure::TransportError,
             });
         }
-        if a.terminated() {
-            if let Some(p) = self.parked.remove(id) {
-                self.lingering = self.lingering.saturating_sub(1);
-                self.server_keys.remove_hashed(p.key_hash, id);
-            }
-            if self.config.report_ends {
-                self.up.push_back(Up::ServerEnded { tx: ServerTxId(id) });
-            }
+        if a.terminated()
+            && let Some(p) = self.parked.remove(id)
+        {
+            self.ended_parked(&p);
+        }
+    }
+
+    /// Timer L or J of parked transaction `id` is due at `now` (its queued entry is live):
+    /// it terminates (RFC 6026 §7.1, RFC 3261 §17.2.2). Taken out first, so the store is
+    /// searched once.
+    pub(super) fn parked_timeout(&mut self, now: Instant, id: u64) {
+        let Some(mut p) = self.parked.remove(id) else {
+            return;
+        };
+        if p.machine.handle_timeout(now).terminated() {
+            self.ended_parked(&p);
+        } else {
+            self.parked.insert(p);
+        }
+    }
+
+    /// Parked transaction `p`, taken out of the store, has ended: it stops counting and
+    /// matching, and the TU hears of it under its id.
+    fn ended_parked(&mut self, p: &ParkedServer) {
+        self.lingering = self.lingering.saturating_sub(1);
+        self.server_keys.remove_hashed(p.key_hash, p.id);
+        if self.config.report_ends {
+            self.up.push_back(Up::ServerEnded {
+                tx: ServerTxId(p.id),
+            });
         }
     }
 
