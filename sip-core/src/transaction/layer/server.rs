@@ -15,8 +15,9 @@ use crate::transport::{ResponseTarget, Transport};
 
 /// A server transaction's machine. The INVITE one is boxed (it carries the timers of five
 /// states); once a transaction only waits to absorb retransmissions it becomes
-/// [`LingeringServer`], so that the many lingering transactions of a sustained load take a
-/// small slot each.
+/// [`LingeringServer`], and with its rows released it leaves its slot for a parked record
+/// (see [`super::parked`]), so the many lingering transactions of a sustained load take
+/// little room each.
 #[derive(Debug)]
 pub(super) enum ServerMachine {
     Invite(Box<ServerInviteTransaction>),
