@@ -26,7 +26,8 @@
 //! | Terminated| anything else               | —                            | Terminated |
 //!
 //! The response to re-send is not here: the transaction layer keeps its bytes beside the
-//! machine, as it does for every server transaction.
+//! machine, as it does for every server transaction (for a lingering one, in the compact
+//! record it moves to once its request's rows are released: `transaction::layer::parked`).
 
 use std::time::Instant;
 

@@ -17,6 +17,7 @@ mod id_table;
 mod io;
 pub(crate) mod keys;
 mod locals;
+mod parked;
 mod server;
 mod skeleton;
 mod target;
@@ -108,6 +109,11 @@ pub(crate) struct TransactionLayer {
     clients: id_table::IdTable<ClientTx>,
     client_keys: KeyIndex,
     servers: id_table::IdTable<ServerTx>,
+    /// Lingering server transactions out of their slots, under the same ids (see
+    /// [`parked`]).
+    parked: parked::ParkedServers,
+    /// The route parked last, which the next parked transaction shares if it is the same.
+    last_route: Option<std::sync::Arc<parked::Route>>,
     server_keys: KeyIndex,
     timers: TimerQueue<TimerRef>,
     up: VecDeque<Up>,
@@ -125,12 +131,18 @@ pub(crate) struct TransactionLayer {
 fn timer_live(
     clients: &id_table::IdTable<ClientTx>,
     servers: &id_table::IdTable<ServerTx>,
+    parked: &parked::ParkedServers,
     at: Instant,
     r: &TimerRef,
 ) -> bool {
     match r {
         TimerRef::Client(id) => clients.get(id).is_some_and(|t| t.armed == Some(at)),
-        TimerRef::Server(id) => servers.get(id).is_some_and(|t| t.armed == Some(at)),
+        TimerRef::Server(id) => match servers.get(id) {
+            Some(t) => t.armed == Some(at),
+            None => parked
+                .get(*id)
+                .is_some_and(|p| p.machine.poll_timeout() == Some(at)),
+        },
     }
 }
 
@@ -167,6 +179,8 @@ impl TransactionLayer {
             clients: id_table::IdTable::new(),
             client_keys: KeyIndex::new(hash()),
             servers: id_table::IdTable::new(),
+            parked: parked::ParkedServers::new(hash()),
+            last_route: None,
             server_keys: KeyIndex::new(hash()),
             timers: TimerQueue::new(),
             up: VecDeque::new(),
@@ -190,7 +204,7 @@ impl TransactionLayer {
 
     /// Client and server transactions, lingering ones included.
     pub(crate) fn counts(&self) -> (usize, usize) {
-        (self.clients.len(), self.servers.len())
+        (self.clients.len(), self.servers.len() + self.parked.len())
     }
 
     /// Transactions that only absorb retransmissions until their timer ends them.
@@ -200,7 +214,7 @@ impl TransactionLayer {
 
     /// Transactions still at work: no final response yet.
     fn at_work(&self) -> usize {
-        (self.clients.len() + self.servers.len()).saturating_sub(self.lingering)
+        (self.clients.len() + self.servers.len() + self.parked.len()).saturating_sub(self.lingering)
     }
 
     /// Whether one more transaction fits: under the limit of transactions at work, and
@@ -260,16 +274,17 @@ impl TransactionLayer {
                     self.apply_client(now, id, a, None, true, out);
                 }
                 TimerRef::Server(id) => {
-                    let Some(tx) = self.servers.get_mut(&id) else {
-                        continue;
-                    };
-                    tx.armed = None;
-                    let a = tx.machine.handle_timeout(now);
-                    self.apply_server(id, a, true, out);
+                    if let Some(tx) = self.servers.get_mut(&id) {
+                        tx.armed = None;
+                        let a = tx.machine.handle_timeout(now);
+                        self.apply_server(id, a, true, out);
+                    } else {
+                        self.parked_timeout(now, id);
+                    }
                 }
             }
         }
-        let live = self.clients.len() + self.servers.len();
+        let live = self.clients.len() + self.servers.len() + self.parked.len();
         if self.timers.len() > 1024 && self.timers.len() > 4 * live {
             let mut q = std::mem::take(&mut self.timers);
             q.compact(|at, r| self.timer_live(at, r));
@@ -288,6 +303,7 @@ impl TransactionLayer {
         }
         self.clients.shrink();
         self.servers.shrink();
+        self.parked.shrink();
         self.client_keys.shrink();
         self.server_keys.shrink();
         self.timers.shrink();
@@ -306,14 +322,14 @@ impl TransactionLayer {
 
     /// Whether a queued timer entry is still the one its owner waits for.
     fn timer_live(&self, at: Instant, r: &TimerRef) -> bool {
-        timer_live(&self.clients, &self.servers, at, r)
+        timer_live(&self.clients, &self.servers, &self.parked, at, r)
     }
 
     /// The earliest instant a transaction timer is due, if any.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        let (clients, servers) = (&self.clients, &self.servers);
+        let (clients, servers, parked) = (&self.clients, &self.servers, &self.parked);
         self.timers
-            .next_live(|at, r| timer_live(clients, servers, at, r))
+            .next_live(|at, r| timer_live(clients, servers, parked, at, r))
     }
 
     fn transmit(
@@ -410,6 +426,7 @@ impl TransactionLayer {
             let a = tx.machine.on_transport_error(now);
             self.apply_server(id, a, false, out);
         }
+        self.parked_transport_error(now, transport, destination, out);
     }
 
     // ---- applying machine actions ----------------------------------------------------

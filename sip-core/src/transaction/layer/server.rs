@@ -15,8 +15,9 @@ use crate::transport::{ResponseTarget, Transport};
 
 /// A server transaction's machine. The INVITE one is boxed (it carries the timers of five
 /// states); once a transaction only waits to absorb retransmissions it becomes
-/// [`LingeringServer`], so that the many lingering transactions of a sustained load take a
-/// small slot each.
+/// [`LingeringServer`], and with its rows released it leaves its slot for a parked record
+/// (see [`super::parked`]), so the many lingering transactions of a sustained load take
+/// little room each.
 #[derive(Debug)]
 pub(super) enum ServerMachine {
     Invite(Box<ServerInviteTransaction>),
@@ -343,10 +344,7 @@ impl TransactionLayer {
         if ok && let Some(id) = self.find_server_hashed(hash, &key) {
             self.scratch = key;
             self.stats.absorbed_retransmissions += 1;
-            if let Some(tx) = self.servers.get_mut(&id) {
-                let a = tx.machine.on_request_retransmission(now);
-                self.apply_server(id, a, true, out);
-            }
+            self.on_retransmission(now, id, out);
             return;
         }
         if !ok {
@@ -427,10 +425,24 @@ impl TransactionLayer {
 
     /// [`TransactionLayer::find_server`] with the key's hash in `server_keys` at hand.
     pub(super) fn find_server_hashed(&self, hash: u64, key: &str) -> Option<u64> {
-        let servers = &self.servers;
-        self.server_keys.find_hashed(hash, |id| {
-            servers.get(&id).is_some_and(|t| t.skel.key() == key)
-        })
+        let (servers, parked) = (&self.servers, &self.parked);
+        self.server_keys
+            .find_hashed(hash, |id| match servers.get(&id) {
+                Some(t) => t.skel.key() == key,
+                None => parked.get(id).is_some_and(|p| p.skel.key() == key),
+            })
+    }
+
+    /// A retransmission of the request of server transaction `id` (§17.2.1, §17.2.2),
+    /// in its slot or parked.
+    pub(super) fn on_retransmission(&mut self, now: Instant, id: u64, out: &mut impl Sink) {
+        if let Some(tx) = self.servers.get_mut(&id) {
+            let a = tx.machine.on_request_retransmission(now);
+            self.apply_server(id, a, true, out);
+        } else if let Some(p) = self.parked.get_mut(id) {
+            let a = p.machine.on_request_retransmission(now);
+            self.apply_parked(id, a, true, out);
+        }
     }
 
     /// The stateless refusals of a new request (§8.2.1–§8.2.3, §16.3): answers it and says
@@ -512,14 +524,29 @@ impl TransactionLayer {
             .then(|| self.find_server(&key))
             .flatten();
         self.scratch = key;
+        // RFC 2543 matching also needs the To tag of the response (§17.2.3).
+        let rfc3261 = req.via().is_some_and(|v| v.has_rfc3261_branch());
+        let to_tag = req.to().and_then(|t| t.tag());
         if let Some(id) = found
             && let Some(tx) = self.servers.get_mut(&id)
-            // RFC 2543 matching also needs the To tag of the response (§17.2.3).
-            && (req.via().is_some_and(|v| v.has_rfc3261_branch())
-                || req.to().and_then(|t| t.tag()) == Some(tx.skel.to_tag()))
+            && (rfc3261 || to_tag == Some(tx.skel.to_tag()))
             && let Some(a) = tx.machine.on_ack(now)
         {
             self.apply_server(id, a.without_pass_to_tu(), true, out);
+            if a.pass_to_tu() {
+                self.up.push_back(Up::Ack { request: req, from });
+            }
+            return;
+        }
+        // A parked one is in Accepted (the ACK for its 2xx goes up, RFC 6026 §7.1) or a
+        // non-INVITE's in Completed (an ACK's key never names one: nothing to do).
+        if let Some(id) = found
+            && let Some(p) = self.parked.get_mut(id)
+            && (rfc3261 || to_tag == Some(p.skel.to_tag()))
+            && p.machine.state() != LingerState::Completed
+        {
+            let a = p.machine.on_ack(now);
+            self.apply_parked(id, a.without_pass_to_tu(), true, out);
             if a.pass_to_tu() {
                 self.up.push_back(Up::Ack { request: req, from });
             }
@@ -542,10 +569,7 @@ impl TransactionLayer {
             && let Some(id) = self.find_server(&key)
         {
             self.scratch = key;
-            if let Some(tx) = self.servers.get_mut(&id) {
-                let a = tx.machine.on_request_retransmission(now);
-                self.apply_server(id, a, true, out);
-            }
+            self.on_retransmission(now, id, out);
             return;
         }
         let cancel_key = key.clone();
@@ -565,9 +589,10 @@ impl TransactionLayer {
         let Some(id) = self.servers.next_id(serial) else {
             return self.respond_overloaded(arrival, &req, out);
         };
-        let to_tag = match self.servers.get(&invite_id) {
-            Some(t) => t.skel.to_tag().to_owned(),
-            None => self.ids.tag(),
+        let to_tag = match (self.servers.get(&invite_id), self.parked.get(invite_id)) {
+            (Some(t), _) => t.skel.to_tag().to_owned(),
+            (None, Some(p)) => p.skel.to_tag().to_owned(),
+            (None, None) => self.ids.tag(),
         };
         let key_hash = self.server_keys.hash(&[&cancel_key]);
         let skel = || ops::Skeleton::of(&req, &cancel_key, ops::ToTag::Given(&to_tag));
@@ -651,8 +676,13 @@ impl TransactionLayer {
             if self.config.report_ends {
                 self.up.push_back(Up::ServerEnded { tx: ServerTxId(id) });
             }
-        } else if let Some(at) = rearm {
-            self.timers.schedule(at, TimerRef::Server(id));
+        } else {
+            if let Some(at) = rearm {
+                self.timers.schedule(at, TimerRef::Server(id));
+            }
+            if lingering {
+                self.park(id);
+            }
         }
     }
 
@@ -663,10 +693,13 @@ impl TransactionLayer {
         tx: ServerTxId,
         status: u16,
     ) -> Result<ResponseBuilder, EndpointError> {
-        let t = self
-            .servers
-            .get(&tx.0)
-            .ok_or(EndpointError::UnknownTransaction)?;
+        let Some(t) = self.servers.get(&tx.0) else {
+            // A parked transaction kept no rows to build from.
+            return Err(match self.parked.get(tx.0) {
+                Some(_) => EndpointError::RowsReleased,
+                None => EndpointError::UnknownTransaction,
+            });
+        };
         let b = t.skel.builder(status, None);
         Ok(if status == 100 {
             b
@@ -703,10 +736,18 @@ impl TransactionLayer {
         keep: bool,
         out: &mut impl Sink,
     ) -> Result<Responded, EndpointError> {
-        let t = self
-            .servers
-            .get_mut(&tx.0)
-            .ok_or(EndpointError::UnknownTransaction)?;
+        let Some(t) = self.servers.get_mut(&tx.0) else {
+            let p = self
+                .parked
+                .get_mut(tx.0)
+                .ok_or(EndpointError::UnknownTransaction)?;
+            if !(100..=699).contains(&status) {
+                return Err(TransactionError::InvalidStatus(status).into());
+            }
+            // As for a shed skeleton below: the machine's refusal, else no rows.
+            p.machine.on_tu_response(now, status)?;
+            return Err(EndpointError::RowsReleased);
+        };
         if !(100..=699).contains(&status) {
             return Err(TransactionError::InvalidStatus(status).into());
         }
@@ -739,10 +780,9 @@ impl TransactionLayer {
         keep: bool,
         out: &mut impl Sink,
     ) -> Result<Responded, EndpointError> {
-        let t = self
-            .servers
-            .get_mut(&tx.0)
-            .ok_or(EndpointError::UnknownTransaction)?;
+        let Some(t) = self.servers.get_mut(&tx.0) else {
+            return self.respond_parked(now, tx, response, keep, out);
+        };
         let same_branch = response.via().and_then(|v| v.branch()) == t.skel.branch();
         let same_cseq = response.cseq() == t.skel.cseq();
         if !same_branch || !same_cseq {
@@ -751,6 +791,59 @@ impl TransactionLayer {
         response.check().map_err(EndpointError::InvalidMessage)?;
         let a = t.machine.on_tu_response(now, response.status())?;
         self.response_accepted(tx, a, response.to_bytes(), keep, out)
+    }
+
+    /// [`TransactionLayer::respond`] on a parked transaction: only a further 2xx to an
+    /// INVITE in Accepted is taken (RFC 6026 §7.1). It goes where the transaction's
+    /// responses go if it kept that (over a connection); an INVITE in Accepted over UDP
+    /// kept nowhere to send it (its TU re-sends the 2xx itself, §13.3.1.4), and says so.
+    #[cold]
+    fn respond_parked(
+        &mut self,
+        now: Instant,
+        tx: ServerTxId,
+        response: Response,
+        keep: bool,
+        out: &mut impl Sink,
+    ) -> Result<Responded, EndpointError> {
+        let p = self
+            .parked
+            .get_mut(tx.0)
+            .ok_or(EndpointError::UnknownTransaction)?;
+        let same_branch = response.via().and_then(|v| v.branch()) == p.skel.branch();
+        let same_cseq = response.cseq() == p.skel.cseq();
+        if !same_branch || !same_cseq {
+            return Err(EndpointError::ResponseMismatch);
+        }
+        response.check().map_err(EndpointError::InvalidMessage)?;
+        let a = p.machine.on_tu_response(now, response.status())?;
+        let r = &p.route;
+        let (transport, local, destination) = (r.transport, r.local, r.target.address());
+        let bytes = response.to_bytes();
+        if transport.is_reliable() {
+            // Kept for §18.2.2's fallback, as `response_accepted` keeps it.
+            p.response = Some(Box::new(bytes.clone()));
+            self.apply_parked(tx.0, a, false, out);
+        } else {
+            // Sent now; the TU keeps it if anything (§13.3.1.4).
+            if a.transmit() {
+                Self::transmit(
+                    out,
+                    transport,
+                    Some(local),
+                    destination,
+                    bytes.clone(),
+                    None,
+                );
+            }
+            self.apply_parked(tx.0, a.without_transmit(), false, out);
+        }
+        Ok(Responded {
+            bytes: keep.then_some(bytes),
+            transport,
+            local,
+            destination,
+        })
     }
 
     /// Carries out a response the machine of `tx` accepted (`a`): keeps it for
@@ -802,17 +895,27 @@ impl TransactionLayer {
 
     /// What a dialog created by server transaction `tx` needs to know of it.
     pub(crate) fn server_info(&self, tx: ServerTxId) -> Option<ServerInfo<'_>> {
-        let t = self.servers.get(&tx.0)?;
+        if let Some(t) = self.servers.get(&tx.0) {
+            return Some(ServerInfo {
+                transport: t.transport,
+                local: t.local,
+                to_tag: t.skel.to_tag(),
+            });
+        }
+        let p = self.parked.get(tx.0)?;
         Some(ServerInfo {
-            transport: t.transport,
-            local: t.local,
-            to_tag: t.skel.to_tag(),
+            transport: p.route.transport,
+            local: p.route.local,
+            to_tag: p.skel.to_tag(),
         })
     }
 
     /// The method of server transaction `tx`'s request (from its CSeq).
     pub(crate) fn server_method(&self, tx: ServerTxId) -> Option<&str> {
-        self.servers.get(&tx.0)?.skel.cseq().map(|(_, m)| m)
+        match self.servers.get(&tx.0) {
+            Some(t) => t.skel.cseq().map(|(_, m)| m),
+            None => self.parked.get(tx.0)?.skel.cseq().map(|(_, m)| m),
+        }
     }
 
     /// The state of an INVITE server transaction, if `tx` is one and alive.
@@ -821,14 +924,18 @@ impl TransactionLayer {
         &self,
         tx: ServerTxId,
     ) -> Option<crate::transaction::ServerInviteState> {
-        match &self.servers.get(&tx.0)?.machine {
+        let lingering = |m: &LingeringServer| match m.state() {
+            LingerState::Accepted => Some(crate::transaction::ServerInviteState::Accepted),
+            LingerState::Completed => None,
+            LingerState::Terminated => Some(crate::transaction::ServerInviteState::Terminated),
+        };
+        let Some(t) = self.servers.get(&tx.0) else {
+            return lingering(&self.parked.get(tx.0)?.machine);
+        };
+        match &t.machine {
             ServerMachine::Invite(m) => Some(m.state()),
             ServerMachine::NonInvite(_) => None,
-            ServerMachine::Lingering(m) => match m.state() {
-                LingerState::Accepted => Some(crate::transaction::ServerInviteState::Accepted),
-                LingerState::Completed => None,
-                LingerState::Terminated => Some(crate::transaction::ServerInviteState::Terminated),
-            },
+            ServerMachine::Lingering(m) => lingering(m),
         }
     }
 }
