@@ -444,6 +444,7 @@ impl DialogLayer {
     }
 
     /// Dialog `id`, live or [ended](super::ended), while the layer keeps it.
+    #[inline(always)]
     pub(super) fn view(&self, id: u64) -> Option<DialogRef<'_>> {
         match self.dialogs.get(&id) {
             Some(d) => Some(DialogRef::Live(d)),
@@ -509,16 +510,22 @@ impl DialogLayer {
     }
 
     pub(super) fn live_dialog(&self, dialog: DialogId) -> Result<&DialogEntry, super::DialogError> {
-        let d =
-            self.dialogs
-                .get(&dialog.0)
-                .ok_or_else(|| match self.ended_dialogs.get(&dialog.0) {
-                    Some(e) => super::DialogError::Terminated(e.reason),
-                    None => super::DialogError::UnknownDialog,
-                })?;
+        let Some(d) = self.dialogs.get(&dialog.0) else {
+            return Err(self.not_live(dialog.0));
+        };
         match d.state {
             DialogState::Terminated(r) => Err(super::DialogError::Terminated(r)),
             _ => Ok(d),
+        }
+    }
+
+    /// Why dialog `id`, not among the live ones, refuses a command: terminated if it is an
+    /// ended record, else unknown.
+    #[cold]
+    fn not_live(&self, id: u64) -> super::DialogError {
+        match self.ended_dialogs.get(&id) {
+            Some(e) => super::DialogError::Terminated(e.reason),
+            None => super::DialogError::UnknownDialog,
         }
     }
 
@@ -594,8 +601,7 @@ impl DialogLayer {
             }
             // Nothing more is sent within the dialog unless a BYE waits for our 2xx's ACK:
             // it becomes a compact record (ended.rs).
-            if compact && self.dialogs.get(&id).is_some_and(|d| !d.bye_after_ack) {
-                self.retire(id, state, keep_ack);
+            if compact && self.retire(id, state, keep_ack) {
                 // So does its offer/answer state (nothing more is offered or answered).
                 if self.config.offer_answer {
                     self.sessions.remove(&id);
@@ -610,32 +616,33 @@ impl DialogLayer {
     }
 
     /// Moves ended dialog `id` from the live table to the ended ones (see
-    /// [`super::ended`]), its forget timer with it.
-    fn retire(&mut self, id: u64, state: DialogState, keep_ack: bool) {
+    /// [`super::ended`]), its forget timer with it — unless a BYE still waits for the ACK
+    /// of our 2xx (§15). Whether it moved.
+    fn retire(&mut self, id: u64, state: DialogState, keep_ack: bool) -> bool {
         let (DialogState::Terminated(reason), Some(d)) = (state, self.dialogs.remove(&id)) else {
-            return;
+            return false;
         };
-        let Some(forget_at) = d.forget_at else {
+        let Some(forget_at) = d.forget_at.filter(|_| !d.bye_after_ack) else {
             self.dialogs.insert(id, d);
-            return;
+            return false;
         };
         if d.armed != Some(forget_at) {
             self.timers.schedule(forget_at, DialogTimer::Dialog(id));
         }
-        let e = EndedDialog::new(*d, reason, forget_at, keep_ack);
+        let mut d = d;
+        let e = EndedDialog::new(&mut d, reason, forget_at, keep_ack);
         self.ended_dialogs.insert(id, Box::new(e));
+        true
     }
 
-    /// Forgets ended dialog `id` if its time has come (§12.3: nothing refers to it any
-    /// more): `true` if `id` is an ended record.
-    fn forget_ended(&mut self, now: Instant, id: u64) -> bool {
-        let Some(e) = self.ended_dialogs.get(&id) else {
-            return false;
-        };
-        if e.forget_at > now {
-            return true;
-        }
+    /// Forgets ended dialog `id` if its time has come.
+    fn forget_ended(&mut self, now: Instant, id: u64) {
+        // Its timer is live only at `forget_at` (see `timer_live`): taken out at once.
         if let Some(e) = self.ended_dialogs.remove(&id) {
+            if e.forget_at > now {
+                self.ended_dialogs.insert(id, e);
+                return;
+            }
             self.ended = self.ended.saturating_sub(1);
             if self.config.offer_answer {
                 self.sessions.remove(&id);
@@ -647,7 +654,6 @@ impl DialogLayer {
                 self.index.remove(&[e.call_id(), e.local_tag(), r], id);
             }
         }
-        true
     }
 
     // ---- timers ------------------------------------------------------------------
@@ -740,10 +746,8 @@ impl DialogLayer {
 
     fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
         let t2 = self.config.timers.t2;
-        if self.forget_ended(now, id) {
-            return;
-        }
         let Some(d) = self.dialogs.get_mut(&id) else {
+            self.forget_ended(now, id);
             return;
         };
         d.armed = None;

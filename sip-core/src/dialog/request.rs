@@ -354,11 +354,6 @@ impl DialogLayer {
             return self.refuse(now, stx, 481, env);
         };
         let method = req.method().clone();
-        if self.is_ended_record(id) {
-            // RFC 5407 §3.1.2: a BYE crossing ours gets 200, not 481 (ended.rs).
-            let code = if method == Method::Bye { 200 } else { 481 };
-            return self.refuse(now, stx, code, env);
-        }
         if method == Method::Notify
             && self
                 .dialogs
@@ -367,8 +362,11 @@ impl DialogLayer {
         {
             self.set_state(now, id, DialogState::Confirmed, env);
         }
+        // Found, but not live: an ended dialog's record (ended.rs), which answers as a
+        // terminated dialog does below.
         let Some(d) = self.dialogs.get(&id) else {
-            return;
+            let code = if method == Method::Bye { 200 } else { 481 };
+            return self.refuse(now, stx, code, env);
         };
         if let DialogState::Terminated(_) = d.state {
             // RFC 5407 §3.1.2: a BYE crossing ours gets 200, not 481.
