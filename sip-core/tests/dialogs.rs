@@ -1433,3 +1433,33 @@ fn replaces_naming_an_ended_dialog_gets_603_or_481_if_a_refer_created_it() {
     assert_eq!(net.sent("SIP/2.0 481").len(), r481 + 1);
     assert_eq!(net.sent("SIP/2.0 603").len(), 1);
 }
+
+/// An ended dialog sends nothing more: when one of its requests times out after it ended
+/// (§12.2.1.2 would end a live dialog with BYE), no BYE goes out — there is no dialog left
+/// to write it from.
+#[test]
+fn a_request_timing_out_after_its_dialog_ended_sends_no_bye() {
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    net.sim.drop_where(|l: &str| l.starts_with("INFO"));
+    net.with(A, |ep, now| ep.dialog(da)?.send_info(now, None, None))
+        .unwrap();
+    net.run();
+    net.advance(net.elapsed() + Duration::from_secs(1));
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    assert_eq!(
+        net.ep(A).dialog_state(da),
+        Some(DialogState::Terminated(EndReason::RemoteBye))
+    );
+    // Timer F (64·T1) of the INFO fires while A still keeps the ended dialog.
+    net.advance(Duration::from_secs(32) + Duration::from_millis(500));
+    assert!(net.ep(A).dialog_state(da).is_some());
+    let byes_from_a = net
+        .wire()
+        .into_iter()
+        .filter(|w| w.from == addr(A) && w.line.starts_with("BYE"))
+        .count();
+    assert_eq!(byes_from_a, 0);
+}
