@@ -1179,3 +1179,287 @@ fn a_target_refresh_moves_the_next_request() {
     assert_eq!(bye.line, "BYE sip:bob@192.0.2.7:5080 SIP/2.0");
     assert_eq!(bye.to, "192.0.2.7:5080".parse::<SocketAddr>().unwrap());
 }
+
+/// When the dialog `d` of the endpoint at `a` terminated (virtual time since the start).
+fn ended_at(net: &Net, a: &str, d: DialogId) -> Duration {
+    net.events(a)
+        .iter()
+        .find_map(|(t, e)| match e {
+            Event::DialogStateChanged { dialog, state }
+                if *dialog == d && state.is_terminated() =>
+            {
+                Some(*t)
+            }
+            _ => None,
+        })
+        .expect("the dialog terminated")
+}
+
+/// An ended dialog is kept as a compact record (sip-core/src/dialog/ended.rs): it answers
+/// every late message as the whole dialog did, the API sees it terminated, and it is
+/// forgotten exactly 64·T1 after it ended.
+#[test]
+fn an_ended_dialog_record_answers_as_the_dialog_did_until_64_t1() {
+    use sip_core::dialog::DialogError;
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    let live = net.ep(B).dialog_info(db).unwrap();
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    let end = ended_at(&net, B, db);
+    assert_eq!(ended_at(&net, A, da), end);
+    // The record: 72 bytes and its identity (the footprint counts the struct and strings).
+    let ids = live.call_id.len() + live.local_tag.len() + live.remote_tag.as_ref().unwrap().len();
+    let per_ended = net.ep(B).dialog_footprint().unwrap();
+    assert!(
+        per_ended <= 120 + ids,
+        "{per_ended} B for an ended UAS dialog"
+    );
+    // The API: terminated with its reason, not unknown.
+    let gone = DialogState::Terminated(EndReason::RemoteBye);
+    assert_eq!(net.ep(B).dialog_state(db), Some(gone));
+    let info = net.ep(B).dialog_info(db).unwrap();
+    assert_eq!((info.local_seq, info.remote_seq), (live.local_seq, Some(2)));
+    let refused = Err(DialogError::Terminated(EndReason::RemoteBye));
+    assert_eq!(net.with(B, |ep, now| ep.dialog(db)?.hangup(now)), refused);
+    let info_req = net.with(B, |ep, now| {
+        ep.dialog(db)?.send_info(now, None, None).map(|_| ())
+    });
+    assert_eq!(info_req, refused);
+    let reinvite = net.with(B, |ep, now| ep.dialog(db)?.reinvite(now, None).map(|_| ()));
+    assert_eq!(reinvite, refused);
+    net.take_events(B);
+    // Late requests, found by the dialog id through the key index.
+    let request = |method: &str, cseq: u32| {
+        Bytes::from(format!(
+            "{method} sip:x@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKrec{cseq}\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+            live.remote, live.local, live.call_id
+        ))
+    };
+    let (r481, r200) = (net.sent("SIP/2.0 481").len(), net.sent("SIP/2.0 200").len());
+    for (m, seq) in [
+        ("INFO", 20),
+        ("UPDATE", 21),
+        ("OPTIONS", 22),
+        ("INVITE", 23),
+    ] {
+        net.inject(Transport::Udp, addr(A), addr(B), request(m, seq));
+        net.run();
+    }
+    assert_eq!(net.sent("SIP/2.0 481").len(), r481 + 4, "§12.2.2: 481");
+    net.inject(Transport::Udp, addr(A), addr(B), request("BYE", 24));
+    net.run();
+    assert_eq!(
+        net.sent("SIP/2.0 200").len(),
+        r200 + 1,
+        "RFC 5407 §3.1.2: 200"
+    );
+    // An ACK is taken without an answer and without reaching the dialog.
+    let sent = net.wire().len();
+    net.inject(Transport::Udp, addr(A), addr(B), request("ACK", 1));
+    net.run();
+    assert_eq!(net.wire().len(), sent + 1, "only the injected ACK");
+    assert!(!net.take_events(B).iter().any(|e| matches!(
+        e,
+        Event::DialogRequest { .. } | Event::AckReceived { .. } | Event::DialogStateChanged { .. }
+    )));
+    assert_eq!(net.ep(B).dialog_state(db), Some(gone));
+    // Forgotten at 64·T1 after the end, not a moment before.
+    let t64 = Duration::from_secs(32);
+    net.advance(end + t64 - Duration::from_millis(1));
+    assert_eq!(net.ep(B).dialog_state(db), Some(gone));
+    assert!(net.ep(A).dialog_state(da).is_some());
+    net.advance(end + t64);
+    assert_eq!(net.ep(B).dialog_state(db), None);
+    assert_eq!(net.ep(A).dialog_state(da), None);
+    assert_eq!((net.ep(A).dialog_count(), net.ep(B).dialog_count()), (0, 0));
+    assert_eq!(
+        net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now))),
+        Err(DialogError::UnknownDialog)
+    );
+    // Then an in-dialog request finds no dialog: 481 still, and a BYE too.
+    let r481 = net.sent("SIP/2.0 481").len();
+    net.inject(Transport::Udp, addr(A), addr(B), request("BYE", 25));
+    net.run();
+    assert_eq!(net.sent("SIP/2.0 481").len(), r481 + 1);
+}
+
+/// §13.2.2.4: the 2xx of another fork that comes after the first dialog ended (the INVITE
+/// client transaction takes it until Timer M) is ACKed and ended with BYE — written from
+/// what the ended record keeps (our From, Contact and flow).
+#[test]
+fn a_fork_answering_after_an_ended_uac_dialog_is_acked_and_ended() {
+    let mut net = Net::new(&[A, B]);
+    let (da, _db) = call(&mut net, A, B);
+    let ok = net
+        .wire()
+        .into_iter()
+        .find(|w| w.line == "SIP/2.0 200 OK")
+        .expect("the 2xx");
+    let root = net.ep(A).dialog_info(da).unwrap();
+    net.take_events(A);
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    let ea = net.take_events(A);
+    assert_eq!(
+        states(&ea, da),
+        [DialogState::Terminated(EndReason::LocalBye)]
+    );
+    // The same 2xx from another fork (another To tag).
+    let other = String::from_utf8(ok.bytes.to_vec()).unwrap().replace(
+        &format!("tag={}", root.remote_tag.as_deref().unwrap()),
+        "tag=otherfork",
+    );
+    let (acks, byes) = (net.sent("ACK sip:").len(), net.sent("BYE sip:").len());
+    net.inject(Transport::Udp, addr(B), addr(A), Bytes::from(other));
+    net.run();
+    let ea = net.take_events(A);
+    let fork = ea
+        .iter()
+        .find_map(|e| match e {
+            Event::Forked { dialog, original } if *original == da => Some(*dialog),
+            _ => None,
+        })
+        .expect("a new fork");
+    assert_eq!(
+        states(&ea, fork),
+        [
+            DialogState::Confirmed,
+            DialogState::Terminated(EndReason::OtherForkAnswered)
+        ]
+    );
+    assert_eq!(net.sent("ACK sip:").len(), acks + 1);
+    assert_eq!(net.sent("BYE sip:").len(), byes + 1);
+    let from = |line: &str| {
+        let w = net
+            .wire()
+            .into_iter()
+            .rfind(|w| w.line.starts_with(line))
+            .unwrap();
+        let SipMessage::Request(r) = parse_unchecked(w.bytes, &Default::default()).unwrap() else {
+            panic!()
+        };
+        (
+            r.headers()
+                .get(sip_core::message::HeaderName::From)
+                .unwrap()
+                .to_owned(),
+            r.to().and_then(|t| t.tag().map(str::to_owned)),
+            r.cseq().map(|c| c.0),
+        )
+    };
+    let (ack_from, ack_to_tag, ack_seq) = from("ACK sip:");
+    assert_eq!(ack_from, root.local, "the ACK carries our From");
+    assert_eq!(ack_to_tag.as_deref(), Some("otherfork"));
+    assert_eq!(ack_seq, Some(1), "the INVITE's CSeq (§13.2.2.4)");
+    let (bye_from, bye_to_tag, _) = from("BYE sip:");
+    assert_eq!(bye_from, root.local);
+    assert_eq!(bye_to_tag.as_deref(), Some("otherfork"));
+    // The ended dialog still re-ACKs its own 2xx, and the fork's retransmission is ACKed
+    // by the fork.
+    let acks = net.sent("ACK sip:").len();
+    net.inject(Transport::Udp, addr(B), addr(A), ok.bytes.clone());
+    net.run();
+    assert_eq!(net.sent("ACK sip:").len(), acks + 1);
+    assert_eq!(
+        net.ep(A).dialog_state(da),
+        Some(DialogState::Terminated(EndReason::LocalBye))
+    );
+}
+
+/// RFC 3891 §3: an INVITE whose Replaces names an ended dialog gets 603 — or 481 when the
+/// dialog was created by a REFER, not an INVITE — from the ended record too.
+#[test]
+fn replaces_naming_an_ended_dialog_gets_603_or_481_if_a_refer_created_it() {
+    let mut net = Net::new(&[A, B]);
+    let replacing = |net: &mut Net, d: DialogId, n: u32| {
+        let i = net.ep(A).dialog_info(d).unwrap();
+        let invite = format!(
+            "INVITE sip:a@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;branch=z9hG4bKrepl{n}\r\nMax-Forwards: 70\r\nFrom: <sip:c@z>;tag=c{n}\r\nTo: <sip:a@x>\r\nCall-ID: repl-{n}\r\nCSeq: 1 INVITE\r\nContact: <sip:c@192.0.2.9>\r\nReplaces: {};to-tag={};from-tag={}\r\nContent-Length: 0\r\n\r\n",
+            i.call_id,
+            i.local_tag,
+            i.remote_tag.unwrap()
+        );
+        net.inject(
+            Transport::Udp,
+            "192.0.2.9:5060".parse().unwrap(),
+            addr(A),
+            Bytes::from(invite),
+        );
+        net.run();
+    };
+    // A dialog an INVITE created, ended: 603.
+    let (da, _db) = call(&mut net, A, B);
+    net.with(A, |ep, now| ep.dialog(da).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    assert!(net.ep(A).dialog_state(da).unwrap().is_terminated());
+    replacing(&mut net, da, 1);
+    assert_eq!(net.sent("SIP/2.0 603").len(), 1);
+    // A dialog a REFER outside a dialog created (RFC 3515 §2.4.1), ended: 481.
+    let (dr, _) = net
+        .with(A, |ep, now| {
+            ep.refer_out_of_dialog(
+                now,
+                InviteOptions::new("sip:bob@192.0.2.2", "<sip:alice@x>", "<sip:bob@y>"),
+                "sip:carol@192.0.2.3",
+            )
+        })
+        .unwrap();
+    net.run();
+    let rb = net
+        .take_events(B)
+        .iter()
+        .find_map(|e| match e {
+            Event::ReferReceived { refer, .. } => Some(*refer),
+            _ => None,
+        })
+        .unwrap();
+    net.with(B, |ep, now| ep.refer(rb).and_then(|mut r| r.accept(now)))
+        .unwrap();
+    net.run();
+    assert_eq!(net.ep(A).dialog_state(dr), Some(DialogState::Confirmed));
+    net.with(A, |ep, now| ep.dialog(dr).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    assert_eq!(
+        net.ep(A).dialog_state(dr),
+        Some(DialogState::Terminated(EndReason::LocalBye))
+    );
+    let r481 = net.sent("SIP/2.0 481").len();
+    replacing(&mut net, dr, 2);
+    assert_eq!(net.sent("SIP/2.0 481").len(), r481 + 1);
+    assert_eq!(net.sent("SIP/2.0 603").len(), 1);
+}
+
+/// An ended dialog sends nothing more: when one of its requests times out after it ended
+/// (§12.2.1.2 would end a live dialog with BYE), no BYE goes out — there is no dialog left
+/// to write it from.
+#[test]
+fn a_request_timing_out_after_its_dialog_ended_sends_no_bye() {
+    let mut net = Net::new(&[A, B]);
+    let (da, db) = call(&mut net, A, B);
+    net.sim.drop_where(|l: &str| l.starts_with("INFO"));
+    net.with(A, |ep, now| ep.dialog(da)?.send_info(now, None, None))
+        .unwrap();
+    net.run();
+    net.advance(net.elapsed() + Duration::from_secs(1));
+    net.with(B, |ep, now| ep.dialog(db).and_then(|mut d| d.hangup(now)))
+        .unwrap();
+    net.run();
+    assert_eq!(
+        net.ep(A).dialog_state(da),
+        Some(DialogState::Terminated(EndReason::RemoteBye))
+    );
+    // Timer F (64·T1) of the INFO fires while A still keeps the ended dialog.
+    net.advance(Duration::from_secs(32) + Duration::from_millis(500));
+    assert!(net.ep(A).dialog_state(da).is_some());
+    let byes_from_a = net
+        .wire()
+        .into_iter()
+        .filter(|w| w.from == addr(A) && w.line.starts_with("BYE"))
+        .count();
+    assert_eq!(byes_from_a, 0);
+}

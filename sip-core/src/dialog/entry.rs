@@ -91,8 +91,6 @@ pub(crate) struct DialogEntry {
     /// Reliable provisional responses (RFC 3262), only where the call uses them.
     pub(super) prack: Option<Box<super::prack::PrackState>>,
     pub(super) armed: Option<Instant>,
-    /// Ended and reduced to its identity (see [`DialogEntry::compact_ended`]).
-    pub(super) compact: bool,
 }
 
 impl DialogEntry {
@@ -132,7 +130,6 @@ impl DialogEntry {
             session: None,
             prack: None,
             armed: None,
-            compact: false,
         }
     }
 
@@ -181,38 +178,6 @@ impl DialogEntry {
         if let Some(r) = self.remote_tag.as_deref() {
             index.insert(&[&self.call_id, &self.local_tag, r], id);
         }
-    }
-
-    /// Keeps of an ended dialog only what it still answers for until it is forgotten, 64·T1
-    /// after it ended: its identity (Call-ID and tags, by which in-dialog requests find it:
-    /// a BYE that crossed ours gets 200, RFC 5407 §3.1.2, anything else 481, RFC 3261
-    /// §12.2.2), its state, CSeq numbers and forks, and — when `keep_ack` — the ACK of a
-    /// UAC and the hop it went to, re-sent for each retransmission of the 2xx (§13.2.2.4).
-    /// The header values, remote target, route set and the session-timer and 100rel state
-    /// go; so does the ACK otherwise. Called only once nothing more will be sent within the
-    /// dialog (no BYE waiting for an ACK, no 2xx being retransmitted).
-    pub(super) fn compact_ended(&mut self, keep_ack: bool) {
-        self.compact = true;
-        self.local = Box::default();
-        self.remote = Box::default();
-        self.remote_target = Box::default();
-        self.route_set = RouteSet::default();
-        self.session = None;
-        self.prack = None;
-        self.glare_retry = None;
-        self.flow.server_name = None;
-        self.flow.ws_url = None;
-        if keep_ack && self.hop.is_some() {
-            return;
-        }
-        self.ack = None;
-        self.hop = None;
-    }
-
-    /// Whether the dialog was ended and [compacted](Self::compact_ended): nothing can be
-    /// written from it any more.
-    pub(super) fn is_compact(&self) -> bool {
-        self.compact
     }
 
     /// Bytes this dialog takes beside its route set and remote target: the struct and the

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::ended::DialogRef;
 use super::entry::{DialogEntry, OkRetransmit, header_text, with_tag};
 use super::layer::{Body, DialogEnv, DialogEvent, DialogLayer, Usage};
 use super::media_session::Outgoing;
@@ -790,7 +791,10 @@ impl DialogLayer {
         let Some(id) = found else {
             return Some(Up::Ack { request: req, from });
         };
-        let d = self.dialogs.get_mut(&id)?;
+        let Some(d) = self.dialogs.get_mut(&id) else {
+            // An ended dialog's ACK (ended.rs): passed on as for any terminated dialog.
+            return Some(Up::Ack { request: req, from });
+        };
         if d.ok.is_none() && d.state != DialogState::Confirmed {
             // The TU answered through the transaction API, not the dialog: pass it on.
             return Some(Up::Ack { request: req, from });
@@ -840,38 +844,25 @@ impl DialogLayer {
     /// Picks (or creates, for a new fork) the dialog a tagged response to our INVITE belongs
     /// to.
     fn dialog_for_tag(&mut self, root: u64, tag: &str, env: &mut impl DialogEnv) -> u64 {
-        let Some(r) = self.dialogs.get(&root) else {
+        let Some(r) = self.view(root) else {
             return root;
         };
-        if r.remote_tag.as_deref().is_none_or(|t| t == tag) {
+        if r.remote_tag().is_none_or(|t| t == tag) {
             return root;
         }
-        if let Some(f) = r.forks.iter().copied().find(|f| {
-            self.dialogs
-                .get(f)
-                .is_some_and(|d| d.remote_tag.as_deref() == Some(tag))
-        }) {
+        if let Some(f) = r
+            .forks()
+            .iter()
+            .copied()
+            .find(|f| self.view(*f).is_some_and(|d| d.remote_tag() == Some(tag)))
+        {
             return f;
         }
         // A new fork (§12.1.2, §13.2.2.4).
-        let id = self.alloc_id();
-        let Some(r) = self.dialogs.get(&root) else {
+        let Some(fork) = self.fork_of(root) else {
             return root;
         };
-        let fork = DialogEntry {
-            call_id: r.call_id.clone(),
-            local_tag: r.local_tag.clone(),
-            local: r.local.clone(),
-            remote: r.remote.clone(),
-            raw_text: r.raw_text,
-            remote_target: r.remote_target.clone(),
-            local_seq: r.local_seq,
-            prefer_flow: r.prefer_flow,
-            local_contact: r.local_contact.clone(),
-            invite_cseq: r.invite_cseq,
-            parent: Some(root),
-            ..DialogEntry::blank(Role::Uac, r.flow.clone())
-        };
+        let id = self.alloc_id();
         self.dialogs.insert(id, Box::new(fork));
         // The fork answers the same offer (§13.2.2.4).
         if let Some(n) = self.sessions.get(&root).cloned() {
@@ -879,6 +870,12 @@ impl DialogLayer {
         }
         if let Some(r) = self.dialogs.get_mut(&root) {
             r.forks.push(id);
+        } else if let Some(u) = self
+            .ended_dialogs
+            .get_mut(&root)
+            .and_then(|e| e.uac.as_mut())
+        {
+            u.forks.push(id);
         }
         env.emit(DialogEvent::Forked {
             dialog: DialogId(id),
@@ -887,17 +884,53 @@ impl DialogLayer {
         id
     }
 
+    /// A new fork of `root`'s INVITE (§12.1.2): its identity but the remote tag, its From,
+    /// Contact, flow and CSeq numbers — from `root` live, or [ended](super::ended) (a 2xx
+    /// of another fork may come after the first dialog ended, §13.2.2.4).
+    fn fork_of(&self, root: u64) -> Option<DialogEntry> {
+        if let Some(r) = self.dialogs.get(&root) {
+            return Some(DialogEntry {
+                call_id: r.call_id.clone(),
+                local_tag: r.local_tag.clone(),
+                local: r.local.clone(),
+                remote: r.remote.clone(),
+                raw_text: r.raw_text,
+                remote_target: r.remote_target.clone(),
+                local_seq: r.local_seq,
+                prefer_flow: r.prefer_flow,
+                local_contact: r.local_contact.clone(),
+                invite_cseq: r.invite_cseq,
+                parent: Some(root),
+                ..DialogEntry::blank(Role::Uac, r.flow.clone())
+            });
+        }
+        let e = self.ended_dialogs.get(&root)?;
+        let u = e.uac.as_ref()?;
+        Some(DialogEntry {
+            call_id: e.call_id().into(),
+            local_tag: e.local_tag().into(),
+            local: u.local.clone(),
+            raw_text: u.raw_text,
+            local_seq: e.local_seq,
+            prefer_flow: u.prefer_flow,
+            local_contact: u.local_contact.clone(),
+            invite_cseq: u.invite_cseq,
+            parent: Some(root),
+            ..DialogEntry::blank(Role::Uac, u.flow.clone())
+        })
+    }
+
     /// Whether `root` or one of its forks other than `id` is confirmed (or was hung up
     /// after it was).
     fn another_fork_answered(&self, root: u64, id: u64) -> bool {
-        self.dialogs.get(&root).is_some_and(|r| {
+        self.view(root).is_some_and(|r| {
             std::iter::once(root)
-                .chain(r.forks.iter().copied())
+                .chain(r.forks().iter().copied())
                 .any(|x| {
                     x != id
-                        && self.dialogs.get(&x).is_some_and(|d| {
-                            d.state == DialogState::Confirmed
-                                || d.state == DialogState::Terminated(EndReason::LocalBye)
+                        && self.view(x).is_some_and(|d| {
+                            d.state() == DialogState::Confirmed
+                                || d.state() == DialogState::Terminated(EndReason::LocalBye)
                         })
                 })
         })
@@ -905,10 +938,16 @@ impl DialogLayer {
 
     /// `root` and its forks.
     fn call_legs(&self, root: u64) -> Vec<u64> {
-        let forks = self.dialogs.get(&root).map(|r| r.forks.as_slice());
+        let r = self.view(root);
+        let forks = r.as_ref().map(|r| r.forks());
         std::iter::once(root)
             .chain(forks.unwrap_or_default().iter().copied())
             .collect()
+    }
+
+    /// Whether a hang-up was asked for while `root`'s INVITE was pending.
+    fn hangup_requested(&self, root: u64) -> bool {
+        self.view(root).is_some_and(|r| r.hangup_requested())
     }
 
     pub(super) fn invite_response(
@@ -976,10 +1015,9 @@ impl DialogLayer {
                 });
             }
             200..=299 => {
-                let already = self
-                    .dialogs
-                    .get(&id)
-                    .is_some_and(|d| d.state == DialogState::Confirmed || d.is_compact());
+                let already = self.view(id).is_some_and(|d| {
+                    d.state() == DialogState::Confirmed || matches!(d, DialogRef::Ended(_))
+                });
                 if already {
                     // A retransmission of the 2xx (RFC 6026): re-send our ACK (a dialog
                     // ended since keeps it while 2xx retransmissions may come).
@@ -994,7 +1032,7 @@ impl DialogLayer {
                 if let Some(r) = self.dialogs.get_mut(&root) {
                     r.invite_ctx = None;
                 }
-                let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                let hangup = self.hangup_requested(root);
                 self.session_answered(now, id, root, &resp);
                 self.set_state(now, id, DialogState::Confirmed, env);
                 if let Err(e) = self.incoming_sdp(id, SdpMessage::Success, &resp, env) {
@@ -1023,7 +1061,7 @@ impl DialogLayer {
                 } else {
                     // Early dialogs of other forks end (§13.2.2.4); a late 2xx from one of
                     // them is still ACKed and ended above.
-                    let unforked = self.dialogs.get(&root).is_some_and(|r| r.forks.is_empty());
+                    let unforked = self.view(root).is_some_and(|r| r.forks().is_empty());
                     if unforked {
                         return;
                     }
@@ -1039,7 +1077,7 @@ impl DialogLayer {
             }
             _ => {
                 // RFC 4028 §7.3: a 422 names the interval the INVITE must ask for.
-                let hangup = self.dialogs.get(&root).is_some_and(|r| r.hangup_requested);
+                let hangup = self.hangup_requested(root);
                 if code == 422 && !hangup && self.retry_after_422(now, root, &resp, env) {
                     return;
                 }
@@ -1048,8 +1086,7 @@ impl DialogLayer {
                     tx: ctx,
                     response: resp,
                 });
-                let cancelled =
-                    self.dialogs.get(&root).is_some_and(|r| r.hangup_requested) && code == 487;
+                let cancelled = self.hangup_requested(root) && code == 487;
                 let reason = if cancelled {
                     EndReason::Cancelled
                 } else {
@@ -1127,6 +1164,14 @@ impl DialogLayer {
 
     /// Re-sends the ACK kept for a dialog's 2xx, for a retransmission of that 2xx.
     fn resend_ack(&mut self, id: u64, env: &mut impl DialogEnv) {
+        if let Some(e) = self.ended_dialogs.get(&id) {
+            // An ended dialog re-sends the ACK it kept, to where it went (ended.rs).
+            if let Some((b, t)) = e.uac.as_ref().and_then(|u| u.ack.clone()) {
+                self.stats.retransmissions += 1;
+                Self::send(env, t, None, b);
+            }
+            return;
+        }
         let ack = self.dialogs.get(&id).and_then(|d| d.ack.clone());
         if let Some((b, t)) = ack.and_then(|b| Some((b, self.next_hop(id)?))) {
             self.stats.retransmissions += 1;

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::ended::{DialogRef, EndedDialog};
 use super::entry::DialogEntry;
 use super::{DialogId, DialogInfo, DialogState, EndReason, ReferEvent, ReferId, Role, RouteSet};
 use crate::key_index::KeyIndex;
@@ -193,12 +194,16 @@ impl ReferEntry {
 /// Whether a queued timer entry is still the one its dialog or subscription waits for.
 fn timer_live(
     dialogs: &Map<u64, Box<DialogEntry>>,
+    ended: &Map<u64, Box<EndedDialog>>,
     refers: &Map<u64, ReferEntry>,
     at: Instant,
     t: &DialogTimer,
 ) -> bool {
     match t {
-        DialogTimer::Dialog(id) => dialogs.get(id).is_some_and(|d| d.armed == Some(at)),
+        DialogTimer::Dialog(id) => match dialogs.get(id) {
+            Some(d) => d.armed == Some(at),
+            None => ended.get(id).is_some_and(|e| e.forget_at == at),
+        },
         DialogTimer::Refer(id) => refers.get(id).is_some_and(|r| r.armed == Some(at)),
     }
 }
@@ -221,6 +226,9 @@ pub(crate) struct DialogLayer {
     pub(super) ids: IdGenerator,
     next_id: u64,
     pub(super) dialogs: Map<u64, Box<DialogEntry>>,
+    /// Ended dialogs kept as compact records until forgotten (see [`super::ended`]); their
+    /// ids are not in `dialogs`.
+    pub(super) ended_dialogs: Map<u64, Box<EndedDialog>>,
     pub(super) index: KeyIndex,
     /// Client transaction → the dialog usage it serves.
     pub(super) usage: Map<u64, Usage>,
@@ -268,6 +276,7 @@ impl DialogLayer {
             ids,
             next_id: 1,
             dialogs: Map::with_hasher(hash()),
+            ended_dialogs: Map::with_hasher(hash()),
             index: KeyIndex::new(hash()),
             usage: Map::with_hasher(hash()),
             stx_dialog: Map::with_hasher(hash()),
@@ -414,6 +423,9 @@ impl DialogLayer {
             if d.invite_ctx == Some(ctx) {
                 d.invite_cseq = seq;
             }
+        } else if let Some(e) = dialog.and_then(|d| self.ended_dialogs.get_mut(&d)) {
+            // A BYE re-sent with credentials after the dialog ended (§22.2).
+            e.local_seq = e.local_seq.max(seq);
         }
     }
 
@@ -431,39 +443,56 @@ impl DialogLayer {
         }
     }
 
+    /// Dialog `id`, live or [ended](super::ended), while the layer keeps it.
+    #[inline(always)]
+    pub(super) fn view(&self, id: u64) -> Option<DialogRef<'_>> {
+        match self.dialogs.get(&id) {
+            Some(d) => Some(DialogRef::Live(d)),
+            None => self.ended_dialogs.get(&id).map(|e| DialogRef::Ended(e)),
+        }
+    }
+
+    /// Whether `id` is an ended dialog kept as a compact record.
+    pub(super) fn is_ended_record(&self, id: u64) -> bool {
+        !self.ended_dialogs.is_empty() && self.ended_dialogs.contains_key(&id)
+    }
+
     /// A snapshot of a dialog.
     pub(crate) fn info(&self, dialog: DialogId) -> Option<DialogInfo> {
-        self.dialogs.get(&dialog.0).map(|d| d.info())
+        self.view(dialog.0).map(DialogRef::info)
     }
 
     /// A dialog's state.
     pub(crate) fn state(&self, dialog: DialogId) -> Option<DialogState> {
-        self.dialogs.get(&dialog.0).map(|d| d.state)
+        self.view(dialog.0).map(DialogRef::state)
     }
 
-    /// Bytes per dialog beside route sets and targets, averaged over live dialogs.
+    /// Bytes per dialog beside route sets and targets, averaged over the dialogs kept (ended
+    /// ones included).
     #[cfg(any(test, feature = "introspection"))]
     pub(crate) fn footprint(&self) -> Option<usize> {
-        let n = self.dialogs.len();
-        (n > 0).then(|| self.dialogs.values().map(|d| d.footprint()).sum::<usize>() / n)
+        let n = self.count();
+        let live = self.dialogs.values().map(|d| d.footprint());
+        let ended = self.ended_dialogs.values().map(|e| e.footprint());
+        (n > 0).then(|| live.chain(ended).sum::<usize>() / n)
     }
 
     /// Dialogs kept, terminated ones included (they are kept 64·T1 for late messages, then
     /// forgotten).
     pub(crate) fn count(&self) -> usize {
-        self.dialogs.len()
+        self.dialogs.len() + self.ended_dialogs.len()
     }
 
     /// Whether one more dialog fits: under the limit of dialogs not yet terminated, and
     /// under the budget of terminated ones kept for late messages (which end on their own).
     pub(super) fn room(&self) -> bool {
-        self.dialogs.len().saturating_sub(self.ended) < self.config.max_dialogs
+        self.count().saturating_sub(self.ended) < self.config.max_dialogs
             && self.ended < self.config.max_ended
     }
 
     /// Whether occupancy is below nine tenths of the limits (an overload episode may end).
     pub(super) fn relieved(&self) -> bool {
-        let live = self.dialogs.len().saturating_sub(self.ended);
+        let live = self.count().saturating_sub(self.ended);
         crate::overload::relieved(live, self.config.max_dialogs)
             && crate::overload::relieved(self.ended, self.config.max_ended)
     }
@@ -475,19 +504,28 @@ impl DialogLayer {
 
     /// What the overload warning says of the table (written only when it is logged).
     pub(super) fn occupancy(&self) -> impl FnOnce() -> String + use<> {
-        let live = self.dialogs.len().saturating_sub(self.ended);
+        let live = self.count().saturating_sub(self.ended);
         let (max, ended, max_ended) = (self.config.max_dialogs, self.ended, self.config.max_ended);
         move || format!("{live} dialogs (limit {max}), {ended} terminated kept (limit {max_ended})")
     }
 
     pub(super) fn live_dialog(&self, dialog: DialogId) -> Result<&DialogEntry, super::DialogError> {
-        let d = self
-            .dialogs
-            .get(&dialog.0)
-            .ok_or(super::DialogError::UnknownDialog)?;
+        let Some(d) = self.dialogs.get(&dialog.0) else {
+            return Err(self.not_live(dialog.0));
+        };
         match d.state {
             DialogState::Terminated(r) => Err(super::DialogError::Terminated(r)),
             _ => Ok(d),
+        }
+    }
+
+    /// Why dialog `id`, not among the live ones, refuses a command: terminated if it is an
+    /// ended record, else unknown.
+    #[cold]
+    fn not_live(&self, id: u64) -> super::DialogError {
+        match self.ended_dialogs.get(&id) {
+            Some(e) => super::DialogError::Terminated(e.reason),
+            None => super::DialogError::UnknownDialog,
         }
     }
 
@@ -497,10 +535,8 @@ impl DialogLayer {
         local_tag: &str,
         remote_tag: &str,
     ) -> Option<u64> {
-        let dialogs = &self.dialogs;
         self.index.find(&[call_id, local_tag, remote_tag], |id| {
-            dialogs
-                .get(&id)
+            self.view(id)
                 .is_some_and(|d| d.has_id(call_id, local_tag, remote_tag))
         })
     }
@@ -563,12 +599,9 @@ impl DialogLayer {
             for r in refers {
                 self.end_refer(r, None, false, env);
             }
-            // Nothing more is sent within the dialog unless a BYE waits for our 2xx's ACK.
-            if compact
-                && let Some(d) = self.dialogs.get_mut(&id)
-                && !d.bye_after_ack
-            {
-                d.compact_ended(keep_ack);
+            // Nothing more is sent within the dialog unless a BYE waits for our 2xx's ACK:
+            // it becomes a compact record (ended.rs).
+            if compact && self.retire(id, state, keep_ack) {
                 // So does its offer/answer state (nothing more is offered or answered).
                 if self.config.offer_answer {
                     self.sessions.remove(&id);
@@ -580,6 +613,47 @@ impl DialogLayer {
             state,
         });
         self.arm_dialog(id);
+    }
+
+    /// Moves ended dialog `id` from the live table to the ended ones (see
+    /// [`super::ended`]), its forget timer with it — unless a BYE still waits for the ACK
+    /// of our 2xx (§15). Whether it moved.
+    fn retire(&mut self, id: u64, state: DialogState, keep_ack: bool) -> bool {
+        let (DialogState::Terminated(reason), Some(d)) = (state, self.dialogs.remove(&id)) else {
+            return false;
+        };
+        let Some(forget_at) = d.forget_at.filter(|_| !d.bye_after_ack) else {
+            self.dialogs.insert(id, d);
+            return false;
+        };
+        if d.armed != Some(forget_at) {
+            self.timers.schedule(forget_at, DialogTimer::Dialog(id));
+        }
+        let mut d = d;
+        let e = EndedDialog::new(&mut d, reason, forget_at, keep_ack);
+        self.ended_dialogs.insert(id, Box::new(e));
+        true
+    }
+
+    /// Forgets ended dialog `id` if its time has come.
+    fn forget_ended(&mut self, now: Instant, id: u64) {
+        // Its timer is live only at `forget_at` (see `timer_live`): taken out at once.
+        if let Some(e) = self.ended_dialogs.remove(&id) {
+            if e.forget_at > now {
+                self.ended_dialogs.insert(id, e);
+                return;
+            }
+            self.ended = self.ended.saturating_sub(1);
+            if self.config.offer_answer {
+                self.sessions.remove(&id);
+            }
+            if self.config.info_packages.is_some() {
+                self.peer_info.remove(&id);
+            }
+            if let Some(r) = e.remote_tag() {
+                self.index.remove(&[e.call_id(), e.local_tag(), r], id);
+            }
+        }
     }
 
     // ---- timers ------------------------------------------------------------------
@@ -610,15 +684,16 @@ impl DialogLayer {
     }
 
     fn timer_live(&self, at: Instant, t: &DialogTimer) -> bool {
-        timer_live(&self.dialogs, &self.refers, at, t)
+        timer_live(&self.dialogs, &self.ended_dialogs, &self.refers, at, t)
     }
 
     /// The earliest instant a dialog, subscription or guard timer is due.
     pub(crate) fn poll_timeout(&mut self) -> Option<Instant> {
-        let (dialogs, refers, epoch) = (&self.dialogs, &self.refers, self.epoch);
+        let (dialogs, ended, refers) = (&self.dialogs, &self.ended_dialogs, &self.refers);
+        let epoch = self.epoch;
         let timer = self
             .timers
-            .next_live(|at, t| timer_live(dialogs, refers, at, t));
+            .next_live(|at, t| timer_live(dialogs, ended, refers, at, t));
         let guard = self
             .guard_checks
             .next_live(|at, id| guard_live(dialogs, epoch, at, *id));
@@ -641,7 +716,7 @@ impl DialogLayer {
                 self.on_guard_check(now, id, env);
             }
         }
-        let live = self.dialogs.len() + self.refers.len();
+        let live = self.count() + self.refers.len();
         if self.timers.len() > 1024 && self.timers.len() > 4 * live {
             let mut q = std::mem::take(&mut self.timers);
             q.compact(|at, r| self.timer_live(at, r));
@@ -650,6 +725,7 @@ impl DialogLayer {
         // Memory goes back after a peak of load: each table shrinks once it is at most a
         // quarter full (an O(1) check otherwise).
         shrink_map(&mut self.dialogs);
+        shrink_map(&mut self.ended_dialogs);
         shrink_map(&mut self.usage);
         shrink_map(&mut self.stx_dialog);
         shrink_map(&mut self.refers);
@@ -671,6 +747,7 @@ impl DialogLayer {
     fn on_dialog_timer(&mut self, now: Instant, id: u64, env: &mut impl DialogEnv) {
         let t2 = self.config.timers.t2;
         let Some(d) = self.dialogs.get_mut(&id) else {
+            self.forget_ended(now, id);
             return;
         };
         d.armed = None;

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `layer.rs` | the layer: its tables, what the transaction layer reports, timers |
 //! | `entry.rs` | one dialog's state: identity, header values, target, route set, CSeq |
+//! | `ended.rs` | an ended dialog kept 64·T1 as a compact record: identity, CSeq, what late messages need |
 //! | `invite.rs` | INVITE sessions: calls placed and answered, forks, 2xx/ACK, glare, hang-up |
 //! | `offer_answer.rs` | the offer/answer state of an INVITE session (RFC 3264, RFC 6337) |
 //! | `media_session.rs` | how the INVITE session feeds it: 491, 488, answers, hold and resume |
@@ -31,6 +32,7 @@
 //! | Confirmed | 2xx sent or received | BYE either way, no ACK after 64·T1 (§13.3.1.4), 481/408 to an in-dialog request (§12.2.1.2), the lifetime guard (`guard.rs`), the session timer (`session_timer.rs`, RFC 4028 §10) |
 //! | Terminated | — | — |
 
+mod ended;
 mod entry;
 mod glare;
 pub mod guard;

@@ -58,8 +58,8 @@ impl DialogLayer {
         let id = self
             .find_dialog(r.call_id, r.to_tag, r.from_tag)
             .ok_or(481u16)?;
-        let d = self.dialogs.get(&id).ok_or(481u16)?;
-        verdict(d.state, d.role, r.early_only, !d.created_by_refer).map(|()| Some(id))
+        let d = self.view(id).ok_or(481u16)?;
+        verdict(d.state(), d.role(), r.early_only, !d.created_by_refer()).map(|()| Some(id))
     }
 
     /// The Refer-To of an attended transfer (RFC 3891 §5, RFC 5589 §7): the consultation

@@ -362,8 +362,11 @@ impl DialogLayer {
         {
             self.set_state(now, id, DialogState::Confirmed, env);
         }
+        // Found, but not live: an ended dialog's record (ended.rs), which answers as a
+        // terminated dialog does below.
         let Some(d) = self.dialogs.get(&id) else {
-            return;
+            let code = if method == Method::Bye { 200 } else { 481 };
+            return self.refuse(now, stx, code, env);
         };
         if let DialogState::Terminated(_) = d.state {
             // RFC 5407 §3.1.2: a BYE crossing ours gets 200, not 481.
@@ -586,18 +589,16 @@ impl DialogLayer {
         };
         match usage {
             Usage::Invite(id) => {
-                let d = self.dialogs.get_mut(&id);
-                let initial = d
-                    .as_ref()
-                    .is_some_and(|d| d.state != DialogState::Confirmed);
-                if let Some(d) = d {
+                let initial = self
+                    .view(id)
+                    .is_some_and(|d| d.state() != DialogState::Confirmed);
+                if let Some(d) = self.dialogs.get_mut(&id) {
                     d.invite_ctx = None;
                 }
                 if initial {
                     let forks = self
-                        .dialogs
-                        .get(&id)
-                        .map(|d| d.forks.clone())
+                        .view(id)
+                        .map(|d| d.forks().to_vec())
                         .unwrap_or_default();
                     for f in forks {
                         self.set_state(now, f, DialogState::Terminated(reason), env);
@@ -608,6 +609,8 @@ impl DialogLayer {
                     self.set_state(now, id, DialogState::Terminated(reason), env);
                 }
             }
+            // An ended dialog sends nothing more (ended.rs).
+            Usage::Request(id) | Usage::SessionRefresh(id) if self.is_ended_record(id) => {}
             Usage::Request(id) | Usage::SessionRefresh(id) => {
                 self.send_bye(now, id, env);
                 self.set_state(now, id, DialogState::Terminated(reason), env);

@@ -604,3 +604,72 @@ fn an_invite_the_builder_refuses_is_refused_with_the_builders_error() {
         assert!(env.out.tx.is_empty(), "case {i}: nothing sent");
     }
 }
+
+/// Alone: ended dialogs move to the table of compact records (ended.rs) and still count
+/// against the budget of ended dialogs, not the live limit; both tables give their memory
+/// back once the records are forgotten at 64·T1 (`crate::capacity`).
+#[test]
+fn ended_records_count_as_ended_and_their_table_shrinks_after_a_peak() {
+    let now = base();
+    let mut c = config();
+    c.max_dialogs = 2;
+    c.max_ended = 1000;
+    let (mut l, mut f) = (DialogLayer::new(c, IdGenerator::new(3), 3), Fake::new());
+    let calls = 400;
+    for i in 0..calls {
+        let invite = INVITE.replace("call-1", &format!("call-x{i}"));
+        let up = Up::Request {
+            tx: ServerTxId(10_000 + 2 * i),
+            request: request(&invite),
+            from: addr(A),
+        };
+        assert!(l.on_up(now, up, &mut f).is_none());
+        let d = match f.events.last() {
+            Some(DialogEvent::IncomingCall { dialog, .. }) => *dialog,
+            other => panic!("call {i}: {other:?}"),
+        };
+        l.answer(now, d, 200, None, &mut f).unwrap();
+        let ack = invite
+            .replace("INVITE sip", "ACK sip")
+            .replace("CSeq: 1 INVITE", "CSeq: 1 ACK")
+            .replace("To: <sip:bob@b>", "To: <sip:bob@b>;tag=uas-tag");
+        let up = Up::Ack {
+            request: request(&ack),
+            from: addr(A),
+        };
+        assert!(l.on_up(now, up, &mut f).is_none());
+        let bye = ack
+            .replace("ACK sip", "BYE sip")
+            .replace("CSeq: 1 ACK", "CSeq: 2 BYE");
+        let up = Up::Request {
+            tx: ServerTxId(10_001 + 2 * i),
+            request: request(&bye),
+            from: addr(A),
+        };
+        assert!(l.on_up(now, up, &mut f).is_none());
+        assert_eq!(
+            l.state(d),
+            Some(DialogState::Terminated(EndReason::RemoteBye))
+        );
+    }
+    // Two live dialogs at most, yet 400 ended ones kept: records, not live dialogs.
+    assert_eq!(
+        (l.dialogs.len(), l.ended_dialogs.len(), l.count()),
+        (0, 400, 400)
+    );
+    assert!(l.room(), "ended records do not take the live limit");
+    let peak = l.ended_dialogs.capacity();
+    assert!(peak >= 400);
+    // All forgotten at 64·T1, the table shrunk back.
+    let t64 = config().timers.timer_b();
+    l.handle_timeout(now + t64 - Duration::from_millis(1), &mut f);
+    assert_eq!(l.count(), 400);
+    l.handle_timeout(now + t64, &mut f);
+    assert_eq!(l.count(), 0);
+    let cap = l.ended_dialogs.capacity();
+    assert!(
+        cap < peak / 2 && cap < 2 * crate::capacity::MIN,
+        "{peak} → {cap}"
+    );
+    assert_eq!(l.poll_timeout(), None);
+}
