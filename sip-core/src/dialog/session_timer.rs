@@ -6,7 +6,7 @@
 //! The rules are the pure functions of this module; the dialog layer applies them (see
 //! `invite.rs` and `layer.rs`) with the dialog's own timer, the one that also re-sends 2xx
 //! responses and retries after glare: an active session timer is one more deadline of
-//! [`DialogEntry::next_timer`](super::entry::DialogEntry).
+//! `DialogEntry::next_timer` (entry.rs).
 //!
 //! | Side | Request | What we do |
 //! |---|---|---|
@@ -23,7 +23,7 @@
 //!
 //! Refreshes go by UPDATE (RFC 3311) when the peer listed it in `Allow` (the INVITE's, or
 //! the 2xx's; §7.4 prefers it: no new offer/answer round), else by re-INVITE; see
-//! [`refresh_method`]. An UPDATE refresh carries no body, and one received is answered by
+//! `refresh_method`. An UPDATE refresh carries no body, and one received is answered by
 //! the endpoint itself with the interval granted (§9) — one with a body goes to the
 //! application as any UPDATE.
 
