@@ -387,3 +387,66 @@ fn a_replaces_naming_a_dialog_a_refer_created_gets_481_rfc3891_s3() {
     );
     assert!(replaced.borrow().is_empty(), "{:?}", replaced.borrow());
 }
+
+/// The same on the side that received the REFER: the dialog Carol's 202 created (RFC 3515
+/// §2.4.1) is not one an INVITE created, so an INVITE whose Replaces names it gets 481
+/// (RFC 3891 §3), and Carol's application never sees the call.
+#[test]
+fn a_replaces_naming_the_dialog_a_received_refer_created_gets_481_rfc3891_s3() {
+    let mut sim = Sim::new(10);
+    sim.set_default_link(LinkConfig::ideal(ms(10)));
+    let offered: Offered = Rc::new(RefCell::new(Vec::new()));
+    let seen = offered.clone();
+    let carol = UaNode::new(sim.base(), a(CAROL), 3).react(move |ctl, e| match e {
+        Event::ReferReceived { refer, .. } => {
+            ctl.ep
+                .refer(*refer)
+                .and_then(|mut r| r.accept(ctl.now))
+                .unwrap();
+        }
+        Event::IncomingCall {
+            dialog, replaces, ..
+        } => {
+            seen.borrow_mut().push((*dialog, *replaces));
+            ctl.ep
+                .dialog(*dialog)
+                .and_then(|mut d| d.accept(ctl.now, sdp()))
+                .unwrap();
+        }
+        _ => {}
+    });
+    let ia = sim.add_node(a(ALICE), UaNode::new(sim.base(), a(ALICE), 1));
+    sim.add_node(a(CAROL), carol);
+    let (ad, _) = sim
+        .with_node(ia, |n: &mut UaNode, now| {
+            n.with_endpoint(now, |ep, now| {
+                let opts =
+                    InviteOptions::new("sip:carol@10.0.0.3", "<sip:alice@a>", "<sip:carol@c>");
+                ep.refer_out_of_dialog(now, opts, "<sip:dave@10.0.0.4>")
+            })
+        })
+        .unwrap()
+        .unwrap();
+    sim.run_until(Duration::from_secs(1)).unwrap();
+    let info = sim.node::<UaNode>(ia).unwrap().ep.dialog_info(ad).unwrap();
+    // As Carol knows it: her tag (Alice's remote tag) is the to-tag, Alice's the from-tag.
+    let header = format!(
+        "{};to-tag={};from-tag={}",
+        info.call_id,
+        info.remote_tag.as_deref().expect("Carol's 202 set her tag"),
+        info.local_tag
+    );
+    let ac = invite(
+        &mut sim,
+        ia,
+        InviteOptions::new("sip:carol@10.0.0.3", "<sip:alice@a>", "<sip:carol@c>")
+            .header("Replaces", &header),
+    );
+    sim.run_until(Duration::from_secs(2)).unwrap();
+    let alice = sim.node::<UaNode>(ia).unwrap();
+    assert_eq!(
+        last_state(alice, ac),
+        Some(DialogState::Terminated(EndReason::Rejected(481)))
+    );
+    assert!(offered.borrow().is_empty(), "{:?}", offered.borrow());
+}

@@ -370,9 +370,11 @@ impl DialogLayer {
     ) {
         match self.new_uas_dialog(stx, &req, from, env) {
             Ok(id) => {
-                // The 202 creates the dialog (RFC 3515 §2.4.1): confirmed once accepted.
+                // The 202 creates the dialog (RFC 3515 §2.4.1): confirmed once accepted. It
+                // is not an INVITE's, so a Replaces naming it gets 481 (RFC 3891 §3).
                 if let Some(d) = self.dialogs.get_mut(&id) {
                     d.state = DialogState::Confirmed;
+                    d.created_by_refer = true;
                 }
                 self.incoming_refer(now, id, stx, req, env);
             }
